@@ -1,0 +1,85 @@
+#include "cas/content_reader.h"
+
+#include <deque>
+#include <future>
+
+#include "cas/chunk_index.h"
+
+namespace cairn::cas {
+namespace {
+// Chunks fetched ahead of the one being passed to the sink.
+constexpr size_t kReadAhead = 8;
+}  // namespace
+
+ContentReader::ContentReader(ObjectStore* store, int threads) : store_(store), pool_(threads) {}
+
+Result<FileContent> ContentReader::Stat(const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, store_->Info(id));
+  FileContent out;
+  out.id = id;
+  out.type = info.type;
+  if (info.type == ObjectType::kBlob) {
+    out.size = info.raw_size;
+    out.sha256 = id;
+    return out;
+  }
+  if (info.type != ObjectType::kChunkIndex) {
+    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
+                                   std::string(ObjectTypeName(info.type)) + ", not file content");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kChunkIndex));
+  CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, data));
+  out.size = index.total_size;
+  out.sha256 = index.content_sha256;
+  return out;
+}
+
+Status ContentReader::Read(const ObjectId& id,
+                           const std::function<Status(std::string_view)>& sink) {
+  CAIRN_ASSIGN_OR_RETURN(DecodedObject obj, store_->Read(id));
+  if (obj.type == ObjectType::kBlob) return sink(obj.data);
+  if (obj.type != ObjectType::kChunkIndex) {
+    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
+                                   std::string(ObjectTypeName(obj.type)) + ", not file content");
+  }
+  CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
+  std::deque<std::future<Result<std::string>>> ahead;
+  size_t next = 0;
+  auto fetch = [this](ChunkRef c) -> Result<std::string> {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(c.id, ObjectType::kBlob));
+    if (data.size() != c.size) {
+      return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
+    }
+    return data;
+  };
+  Status result;
+  for (size_t i = 0; i < index.chunks.size(); ++i) {
+    while (next < index.chunks.size() && ahead.size() < kReadAhead) {
+      ahead.push_back(pool_.Submit([fetch, c = index.chunks[next]] { return fetch(c); }));
+      ++next;
+    }
+    Result<std::string> piece = ahead.front().get();
+    ahead.pop_front();
+    if (!piece) {
+      result = std::move(piece).error();
+      break;
+    }
+    result = sink(*piece);
+    if (!result.ok()) break;
+  }
+  for (auto& f : ahead) f.wait();  // the tasks capture nothing that dies before them
+  return result;
+}
+
+Result<ObjectId> ContentReader::FindBySha256(const ObjectId& sha256) {
+  CAIRN_ASSIGN_OR_RETURN(auto info, store_->Get(Space::kObjectInfo, sha256.AsBytes()));
+  if (info) {
+    CAIRN_ASSIGN_OR_RETURN(ObjectInfo i, DecodeObjectInfo(sha256, *info));
+    if (i.type == ObjectType::kBlob) return sha256;
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto v, store_->Get(Space::kContent, sha256.AsBytes()));
+  if (!v) return Status::NotFound("content sha256 " + sha256.ToHex() + ": no stored file has it");
+  return ObjectId::FromBytes(*v);
+}
+
+}  // namespace cairn::cas

@@ -1,0 +1,40 @@
+// ContentReader: reads stored file contents back, verified, in order, with chunks fetched and
+// decompressed ahead on a pool of threads.
+//
+// Thread-safety: Read and Stat may be called from many threads at once.
+#ifndef CAIRN_CAS_CONTENT_READER_H_
+#define CAIRN_CAS_CONTENT_READER_H_
+
+#include <functional>
+#include <string_view>
+
+#include "base/thread_pool.h"
+#include "cas/ingestor.h"
+#include "cas/object_store.h"
+
+namespace cairn::cas {
+
+class ContentReader {
+ public:
+  // `store` must outlive the reader.
+  explicit ContentReader(ObjectStore* store, int threads = ThreadPool::DefaultThreads());
+
+  // The content named by `id` (a Blob or a ChunkIndex). NotFound if absent, InvalidArgument if
+  // the object is another type, Corruption if damaged.
+  Result<FileContent> Stat(const ObjectId& id);
+  // Passes the content to `sink` piece by piece, in order. Every piece is verified before it
+  // is passed on; on Corruption the sink has received only verified bytes. An error from the
+  // sink stops the read and is returned.
+  Status Read(const ObjectId& id, const std::function<Status(std::string_view)>& sink);
+  // Resolves the SHA-256 of a whole content (as `sha256sum` prints it) to the content's id.
+  // NotFound when no stored content has that digest.
+  Result<ObjectId> FindBySha256(const ObjectId& sha256);
+
+ private:
+  ObjectStore* store_;
+  ThreadPool pool_;
+};
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_CONTENT_READER_H_

@@ -1,0 +1,106 @@
+// Ingestor: writes file contents and other objects into an ObjectStore, fast and in bounded
+// memory.
+//
+// A file is cut into content-defined chunks (cas/chunker.h). Each chunk is hashed, looked up
+// (chunks the store already holds are not written again), compressed and added to a write
+// batch, on a pool of worker threads. A file of one chunk is a Blob, whose id is the file's
+// SHA-256; a larger file is a ChunkIndex listing its Blobs, and the store maps the file's whole
+// SHA-256 to it (Space::kContent), so a user can find any file by its `sha256sum`.
+//
+// Objects are written in bulk (no write-ahead log); Finish() makes them durable. Callers make
+// a ref durable only after Finish() returns, so a crash never leaves a ref to a lost object.
+//
+// Thread-safety: PutStream, PutBytes and PutObject may be called from many threads at once
+// (not from this Ingestor's own workers). Finish must not race with them.
+#ifndef CAIRN_CAS_INGESTOR_H_
+#define CAIRN_CAS_INGESTOR_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "base/env.h"
+#include "base/thread_pool.h"
+#include "cas/chunk_index.h"
+#include "cas/chunker.h"
+#include "cas/object_store.h"
+
+namespace cairn::cas {
+
+struct IngestOptions {
+  ChunkerOptions chunker;
+  // zstd level for object records; 0 stores raw. Default: 3 (docs/store-tuning.md).
+  int zstd_level = 3;
+  // A batch is written once it holds this many bytes. Default: 8 MiB.
+  size_t batch_bytes = 8 << 20;
+  // Worker threads. Default: the number of cores.
+  int threads = ThreadPool::DefaultThreads();
+};
+
+// What a stored file's content is.
+struct FileContent {
+  ObjectId id;  // a Blob (one chunk) or a ChunkIndex
+  ObjectType type = ObjectType::kBlob;
+  uint64_t size = 0;
+  ObjectId sha256;  // of the whole content; equals id for a Blob
+};
+
+struct IngestStats {
+  std::atomic<uint64_t> bytes_in{0};       // content bytes given to the ingestor
+  std::atomic<uint64_t> objects_new{0};    // objects written
+  std::atomic<uint64_t> objects_dup{0};    // objects the store already held
+  std::atomic<uint64_t> bytes_new{0};      // uncompressed bytes of objects written
+  std::atomic<uint64_t> bytes_stored{0};   // record bytes written
+};
+
+class Ingestor {
+ public:
+  // `store` must outlive the Ingestor. REQUIRES: options.chunker.Validate().ok().
+  Ingestor(ObjectStore* store, IngestOptions options);
+  ~Ingestor();
+
+  // Stores everything `file` yields until its end. `name` is used in error messages.
+  Result<FileContent> PutStream(SequentialFile* file, const std::string& name);
+  // Stores a content held in memory.
+  Result<FileContent> PutBytes(std::string_view data);
+  // Stores a non-content object (Tree, Disk, Version).
+  Result<ObjectId> PutObject(ObjectType type, std::string_view canonical);
+  // Adds a key-value update to the next batch (indexes written with the objects they name).
+  void PutKey(Space space, std::string_view key, std::string_view value);
+
+  // Writes what is pending and makes every object durable (ObjectStore::Flush).
+  Status Finish();
+  // Undoes the session after a failure: deletes every object this Ingestor wrote, so that the
+  // store holds what it held before. REQUIRES: no concurrent Put*; this process is the only
+  // writer (cas/repository.h guarantees it).
+  Status Abort();
+
+  const IngestStats& stats() const { return stats_; }
+  const IngestOptions& options() const { return options_; }
+
+ private:
+  // Hashes, dedups and (if new) compresses and queues one chunk. Returns its id.
+  Result<ObjectId> StoreChunk(std::string_view data);
+  Result<ObjectId> StoreChunkWithId(const ObjectId& id, std::string_view data);
+  Status Add(EncodedObject obj);
+  Status AddToBatch(WriteBatch::Op op);
+  Status WriteIfFull(std::unique_lock<std::mutex>& lock);
+  Result<FileContent> FinishFile(ChunkIndex& index);
+
+  ObjectStore* store_;
+  IngestOptions options_;
+  ThreadPool pool_;
+  IngestStats stats_;
+
+  std::mutex mu_;  // guards batch_ and pending_
+  WriteBatch batch_;
+  std::unordered_set<ObjectId> pending_;  // ids in batch_, not yet visible in the store
+  std::vector<ObjectId> written_;         // every new object of this session, for Abort
+  std::vector<std::pair<Space, std::string>> written_keys_;  // PutKey keys, for Abort
+};
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_INGESTOR_H_

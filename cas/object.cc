@@ -1,0 +1,124 @@
+#include "cas/object.h"
+
+#include <zstd.h>
+
+#include <memory>
+
+#include "base/coding.h"
+#include "base/sha256.h"
+
+namespace cairn::cas {
+namespace {
+
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+ZstdContexts& Contexts() {
+  thread_local ZstdContexts ctx;
+  return ctx;
+}
+
+// Objects larger than this are refused when decoding: no object cairn writes comes close
+// (blobs are at most the chunker's max, 64 MiB), so a larger size is damage.
+constexpr uint64_t kMaxObjectSize = uint64_t{1} << 30;
+
+std::string ObjectName(ObjectType type, const ObjectId& id) {
+  return std::string(ObjectTypeName(type)) + " " + id.Short();
+}
+
+}  // namespace
+
+std::string_view ObjectTypeName(ObjectType type) {
+  switch (type) {
+    case ObjectType::kBlob: return "blob";
+    case ObjectType::kChunkIndex: return "chunk-index";
+    case ObjectType::kTree: return "tree";
+    case ObjectType::kDisk: return "disk";
+    case ObjectType::kVersion: return "version";
+  }
+  return "object";
+}
+
+bool IsKnownObjectType(uint8_t t) { return t >= 1 && t <= 5; }
+
+EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::string_view raw,
+                                 int zstd_level) {
+  EncodedObject out{id, type, raw.size(), {}};
+  std::string header;
+  header.push_back(static_cast<char>(Codec::kRaw));
+  header.push_back(static_cast<char>(type));
+  PutVarint64(&header, raw.size());
+  if (zstd_level != 0 && raw.size() >= 64) {
+    size_t bound = ZSTD_compressBound(raw.size());
+    out.record.resize(header.size() + bound);
+    size_t n = ZSTD_compressCCtx(Contexts().c, out.record.data() + header.size(), bound,
+                                 raw.data(), raw.size(), zstd_level);
+    if (!ZSTD_isError(n) && n < raw.size()) {
+      header[0] = static_cast<char>(Codec::kZstd);
+      out.record.resize(header.size() + n);
+      out.record.replace(0, header.size(), header);
+      return out;
+    }
+  }
+  out.record = std::move(header);
+  out.record.append(raw);
+  return out;
+}
+
+EncodedObject EncodeObject(ObjectType type, std::string_view raw, int zstd_level) {
+  return EncodeObjectWithId(Sha256::Of(raw), type, raw, zstd_level);
+}
+
+Result<RecordHeader> ParseRecordHeader(const ObjectId& id, std::string_view record) {
+  std::string_view in = record;
+  RecordHeader h;
+  if (in.size() < 3) return Status::Corruption("read object " + id.Short() + ": truncated record");
+  auto codec = static_cast<uint8_t>(in[0]);
+  auto type = static_cast<uint8_t>(in[1]);
+  in.remove_prefix(2);
+  if (codec > 1) {
+    return Status::Corruption("read object " + id.Short() + ": unknown codec " +
+                              std::to_string(codec));
+  }
+  if (!IsKnownObjectType(type)) {
+    return Status::Corruption("read object " + id.Short() + ": unknown type " +
+                              std::to_string(type));
+  }
+  if (!GetVarint64(&in, &h.raw_size) || h.raw_size > kMaxObjectSize) {
+    return Status::Corruption("read object " + id.Short() + ": bad size");
+  }
+  h.codec = static_cast<Codec>(codec);
+  h.type = static_cast<ObjectType>(type);
+  h.header_size = record.size() - in.size();
+  return h;
+}
+
+Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) {
+  CAIRN_ASSIGN_OR_RETURN(RecordHeader h, ParseRecordHeader(id, record));
+  std::string_view payload = record.substr(h.header_size);
+  DecodedObject out{h.type, {}};
+  if (h.codec == Codec::kRaw) {
+    if (payload.size() != h.raw_size) {
+      return Status::Corruption("read " + ObjectName(h.type, id) + ": size mismatch");
+    }
+    out.data.assign(payload);
+  } else {
+    out.data.resize(h.raw_size);
+    size_t n = ZSTD_decompressDCtx(Contexts().d, out.data.data(), out.data.size(),
+                                   payload.data(), payload.size());
+    if (ZSTD_isError(n) || n != h.raw_size) {
+      return Status::Corruption("read " + ObjectName(h.type, id) + ": undecodable zstd data");
+    }
+  }
+  if (Sha256::Of(out.data) != id) {
+    return Status::Corruption("read " + ObjectName(h.type, id) + ": checksum mismatch");
+  }
+  return out;
+}
+
+}  // namespace cairn::cas

@@ -1,0 +1,71 @@
+// ObjectStore: the content-addressed store every other module writes into.
+//
+// Implementations (RocksDB on disk, in-memory for tests) provide the raw key spaces; this base
+// class adds the typed, verified object operations on top, so verification cannot be forgotten
+// by any implementation. Every object read is checked against its id: a mismatch is Corruption
+// naming the object, never wrong bytes.
+//
+// Thread-safety: all methods are safe to call concurrently from many threads. Across processes,
+// one process writes at a time (see cas/repository.h); readers in other processes see a
+// consistent snapshot as of their open.
+#ifndef CAIRN_CAS_OBJECT_STORE_H_
+#define CAIRN_CAS_OBJECT_STORE_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/object_id.h"
+#include "base/result.h"
+#include "cas/object.h"
+#include "cas/write_batch.h"
+
+namespace cairn::cas {
+
+struct WriteOptions {
+  // When true, the write (and every earlier one) is on stable storage when Write returns.
+  // Default: false.
+  bool sync = false;
+  // Bulk object ingest: skip the write-ahead log. Such writes become durable only at the next
+  // Flush(); a crash before it loses them, which is harmless as long as nothing that refers to
+  // them (a ref) was made durable first. Default: false.
+  bool bulk = false;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // ---- raw key spaces (implemented by each backend) ----
+  virtual Status Write(const WriteBatch& batch, const WriteOptions& options) = 0;
+  // nullopt when the key is absent.
+  virtual Result<std::optional<std::string>> Get(Space space, std::string_view key) = 0;
+  // Calls fn for each key starting with `prefix`, in byte order, until fn returns false.
+  virtual Status Scan(Space space, std::string_view prefix,
+                      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+  // Makes every completed write durable, including bulk ones.
+  virtual Status Flush() = 0;
+  virtual bool read_only() const = 0;
+
+  // ---- typed objects (shared by all backends) ----
+  // Whether the object is stored. Cheap: reads only the info entry.
+  Result<bool> Contains(const ObjectId& id);
+  // NotFound names the object; Corruption if the stored bytes do not match the id.
+  Result<DecodedObject> Read(const ObjectId& id);
+  // As Read, and Corruption unless the object has type `type`.
+  Result<std::string> ReadTyped(const ObjectId& id, ObjectType type);
+  Result<ObjectInfo> Info(const ObjectId& id);
+  // Resolves a hex prefix (>= 8 digits, or a full id) to the one object it names.
+  // InvalidArgument for malformed text, NotFound, or Ambiguous listing some candidates.
+  Result<ObjectId> ResolvePrefix(std::string_view hex);
+  // Calls fn for every object's info in id order, until fn returns false.
+  Status ForEachObject(const std::function<bool(const ObjectId&, const ObjectInfo&)>& fn);
+  // Calls fn with every stored object record (for verify), until fn returns false.
+  Status ForEachRecord(const std::function<bool(const ObjectId&, std::string_view record)>& fn);
+};
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_OBJECT_STORE_H_

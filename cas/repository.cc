@@ -1,0 +1,159 @@
+#include "cas/repository.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "base/coding.h"
+#include "base/env.h"
+#include "cas/rocks_store.h"
+
+namespace cairn::cas {
+namespace {
+constexpr std::string_view kMarker = "CAIRN";
+constexpr std::string_view kMarkerText = "cairn repository\nformat 1\n";
+constexpr std::string_view kConfigKey = "config";
+constexpr std::string_view kIngestedKey = "ingested_bytes";
+}  // namespace
+
+Status RepositoryConfig::Validate() const {
+  if (zstd_level < 0 || zstd_level > 19) {
+    return Status::InvalidArgument("zstd level " + std::to_string(zstd_level) +
+                                   ": must be 0 (off) to 19");
+  }
+  return chunker.Validate();
+}
+
+std::string RepositoryConfig::Encode() const {
+  std::ostringstream o;
+  o << "zstd-level " << zstd_level << "\n"
+    << "chunk-min " << chunker.min_size << "\n"
+    << "chunk-avg " << chunker.avg_size << "\n"
+    << "chunk-max " << chunker.max_size << "\n";
+  return o.str();
+}
+
+Result<RepositoryConfig> RepositoryConfig::Decode(std::string_view text) {
+  RepositoryConfig c;
+  std::istringstream in{std::string(text)};
+  std::string key;
+  uint64_t value;
+  while (in >> key >> value) {
+    if (key == "zstd-level") c.zstd_level = static_cast<int>(value);
+    else if (key == "chunk-min") c.chunker.min_size = value;
+    else if (key == "chunk-avg") c.chunker.avg_size = value;
+    else if (key == "chunk-max") c.chunker.max_size = value;
+    // unknown keys come from newer versions and are ignored
+  }
+  CAIRN_RETURN_IF_ERROR(c.Validate().WithContext("read repository config"));
+  return c;
+}
+
+bool Repository::Exists(const std::string& dir) {
+  return Env::Default()->FileExists(dir + "/" + std::string(kMarker));
+}
+
+Status Repository::Init(const std::string& dir, const RepositoryConfig& config) {
+  CAIRN_RETURN_IF_ERROR(config.Validate());
+  if (Exists(dir)) return Status::AlreadyExists("init " + dir + ": already a cairn repository");
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return Status::InvalidArgument("init " + dir + ": exists and is not a directory");
+    }
+    if (!std::filesystem::is_empty(dir, ec)) {
+      return Status::InvalidArgument("init " + dir + ": directory is not empty");
+    }
+  }
+  Env* env = Env::Default();
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(dir));
+  {
+    RocksStoreOptions o;
+    o.create_if_missing = true;
+    CAIRN_ASSIGN_OR_RETURN(auto store, RocksStore::Open(dir + "/db", o));
+    WriteBatch b;
+    b.Put(Space::kMeta, kConfigKey, config.Encode());
+    CAIRN_RETURN_IF_ERROR(store->Write(b, WriteOptions{.sync = true}));
+  }
+  // The marker goes last: a directory without it is not a repository, so a crash during
+  // init leaves nothing that later commands would trust.
+  return WriteFileAtomic(env, dir + "/" + std::string(kMarker), kMarkerText);
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
+                                                     const OpenOptions& options) {
+  if (!Exists(dir)) {
+    return Status::NotFound("open repository " + dir +
+                            ": not a cairn repository (run `cairn init`)");
+  }
+  RocksStoreOptions ro;
+  ro.read_only = options.mode == Mode::kRead;
+  auto deadline = std::chrono::steady_clock::now() + options.wait;
+  bool told = false;
+  std::unique_ptr<RocksStore> store;
+  for (;;) {
+    auto opened = RocksStore::Open(dir + "/db", ro);
+    if (opened) {
+      store = std::move(opened).value();
+      break;
+    }
+    if (opened.error().code() != Code::kBusy || std::chrono::steady_clock::now() >= deadline) {
+      if (opened.error().code() == Code::kBusy) {
+        return Status::Busy("open repository " + dir +
+                            ": busy: another cairn process is writing to it (waited " +
+                            std::to_string(options.wait.count() / 1000) + " s)");
+      }
+      return std::move(opened).error();
+    }
+    if (!told && options.on_wait) {
+      options.on_wait("repository " + dir + " is busy: waiting for another cairn process");
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::unique_ptr<Repository> repo(new Repository());
+  repo->dir_ = dir;
+  CAIRN_ASSIGN_OR_RETURN(auto text, store->Get(Space::kMeta, kConfigKey));
+  if (!text) return Status::Corruption("open repository " + dir + ": no config record");
+  CAIRN_ASSIGN_OR_RETURN(repo->config_, RepositoryConfig::Decode(*text));
+  repo->store_ = std::move(store);
+  return repo;
+}
+
+Repository::~Repository() = default;
+
+IngestOptions Repository::ingest_options() const {
+  IngestOptions o;
+  o.chunker = config_.chunker;
+  o.zstd_level = config_.zstd_level;
+  return o;
+}
+
+Result<uint64_t> Repository::IngestedBytes() {
+  CAIRN_ASSIGN_OR_RETURN(auto v, store_->Get(Space::kMeta, kIngestedKey));
+  if (!v) return uint64_t{0};
+  std::string_view in(*v);
+  uint64_t n;
+  if (!GetFixed64(&in, &n)) return Status::Corruption("read repository counter: truncated");
+  return n;
+}
+
+Status Repository::AddIngestedBytes(uint64_t n) {
+  CAIRN_ASSIGN_OR_RETURN(uint64_t cur, IngestedBytes());
+  std::string v;
+  PutFixed64(&v, cur + n);
+  WriteBatch b;
+  b.Put(Space::kMeta, kIngestedKey, v);
+  return store_->Write(b, WriteOptions{.sync = true});
+}
+
+std::string DefaultRepositoryDir(const std::string& flag, bool* explicit_choice) {
+  *explicit_choice = !flag.empty();
+  if (!flag.empty()) return flag;
+  if (const char* e = std::getenv("CAIRN_REPO"); e && *e) return e;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/share/cairn";
+}
+
+}  // namespace cairn::cas

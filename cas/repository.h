@@ -1,0 +1,77 @@
+// Repository: one store on disk. A directory holding a marker file `CAIRN` (format version) and
+// the RocksDB database in `db/` (docs/format/store.md). Settings chosen at init (zstd level,
+// chunker sizes) live in the store's meta space so that every later writer uses the same.
+//
+// Thread-safety: a Repository may be shared by threads. Across processes, one writer at a time:
+// Open for writing waits for the other writer (see Open) and readers never wait.
+#ifndef CAIRN_CAS_REPOSITORY_H_
+#define CAIRN_CAS_REPOSITORY_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "cas/chunker.h"
+#include "cas/ingestor.h"
+#include "cas/object_store.h"
+
+namespace cairn::cas {
+
+struct RepositoryConfig {
+  // Default: 3 (docs/store-tuning.md).
+  int zstd_level = 3;
+  ChunkerOptions chunker;
+
+  Status Validate() const;
+  std::string Encode() const;
+  static Result<RepositoryConfig> Decode(std::string_view text);
+};
+
+class Repository {
+ public:
+  enum class Mode { kRead, kWrite };
+  struct OpenOptions {
+    Mode mode = Mode::kRead;
+    // How long a writer waits for another writer to finish. Default: 60 s.
+    std::chrono::milliseconds wait = std::chrono::seconds(60);
+    // Called once when the writer starts waiting, with a message for the user.
+    std::function<void(const std::string&)> on_wait;
+  };
+
+  // Creates a repository in `dir` (created if missing; it must be empty or absent).
+  // AlreadyExists if `dir` is a repository; InvalidArgument if it is a non-empty directory
+  // that is not one.
+  static Status Init(const std::string& dir, const RepositoryConfig& config);
+  static bool Exists(const std::string& dir);
+  // NotFound ("not a cairn repository") when `dir` is not one; Busy when another process
+  // writes and `wait` elapsed.
+  static Result<std::unique_ptr<Repository>> Open(const std::string& dir,
+                                                   const OpenOptions& options);
+
+  ~Repository();
+  ObjectStore* store() { return store_.get(); }
+  const RepositoryConfig& config() const { return config_; }
+  const std::string& dir() const { return dir_; }
+  IngestOptions ingest_options() const;
+
+  // Bytes of content given to `put` and checkins over the repository's life (for the dedup
+  // ratio). Counted in the meta space.
+  Result<uint64_t> IngestedBytes();
+  Status AddIngestedBytes(uint64_t n);
+
+ private:
+  Repository() = default;
+  std::string dir_;
+  RepositoryConfig config_;
+  std::unique_ptr<ObjectStore> store_;
+};
+
+// The repository directory to use: `flag` if given, else $CAIRN_REPO, else
+// ~/.local/share/cairn. `explicit_choice` tells whether it came from the flag; the
+// others are created on first use.
+std::string DefaultRepositoryDir(const std::string& flag, bool* explicit_choice);
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_REPOSITORY_H_

@@ -1,0 +1,211 @@
+#include "cas/rocks_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/statistics.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+
+#include <array>
+#include <chrono>
+#include <thread>
+
+namespace cairn::cas {
+namespace {
+
+// The one place where RocksDB's errors become cairn's.
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNoSpace()) return Status::NoSpace(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsBusy() || s.IsTryAgain()) return Status::Busy(msg);
+  if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
+                        s.ToString().find("Resource temporarily unavailable") != std::string::npos)) {
+    return Status::Busy(std::string(what) + ": repository busy: another cairn process is writing");
+  }
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IOError(msg);
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+
+class RocksStoreImpl final : public RocksStore {
+ public:
+  RocksStoreImpl(std::string dir, bool read_only) : dir_(std::move(dir)), read_only_(read_only) {}
+  ~RocksStoreImpl() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    if (db_) db_->Close();
+  }
+
+  Status OpenDb(const RocksStoreOptions& o) {
+    rocksdb::DBOptions db;
+    db.create_if_missing = o.create_if_missing;
+    db.create_missing_column_families = o.create_if_missing;
+    // Two cores here: one flush and one compaction at a time is what the machine can afford
+    // beside the ingest pipeline.
+    db.max_background_jobs = 2;
+    // Smooth writeback instead of a burst of dirty pages at each fsync.
+    db.bytes_per_sync = 1 << 20;
+    db.wal_bytes_per_sync = 1 << 20;
+    // Bulk object writes skip the WAL; atomic_flush keeps all column families consistent
+    // when they are flushed (DESIGN: a ref never points at an object lost in a crash).
+    db.atomic_flush = true;
+    db.keep_log_file_num = 4;
+    // A process that fails mid-ingest must not persist its unlogged bulk writes at close:
+    // the caller either calls Flush() after success or Ingestor::Abort() after failure.
+    db.avoid_flush_during_shutdown = true;
+    db.max_manifest_file_size = 64 << 20;
+    if (o.statistics) db.statistics = rocksdb::CreateDBStatistics();
+    stats_ = db.statistics;
+
+    rocksdb::BlockBasedTableOptions small_table;
+    small_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    small_table.whole_key_filtering = true;
+    small_table.block_cache = rocksdb::NewLRUCache(32 << 20);
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (int i = 0; i < kNumSpaces; ++i) {
+      rocksdb::ColumnFamilyOptions cf;
+      auto space = static_cast<Space>(i);
+      if (space == Space::kObjects) {
+        // Records are already zstd-compressed per object (cas/object.h): compressing again
+        // would only burn CPU.
+        cf.compression = rocksdb::kNoCompression;
+        cf.write_buffer_size = o.write_buffer_size;
+        cf.max_write_buffer_number = 2;
+        cf.enable_blob_files = o.blob_files;
+        cf.min_blob_size = o.blob_min_size;
+        cf.blob_file_size = 256 << 20;
+        cf.blob_compression_type = rocksdb::kNoCompression;
+        // gc deletes objects; blob garbage collection rewrites blob files whose data became
+        // mostly garbage during compaction.
+        cf.enable_blob_garbage_collection = o.blob_files;
+        cf.blob_garbage_collection_age_cutoff = 0.5;
+        rocksdb::BlockBasedTableOptions t;
+        t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+        t.block_size = 16 << 10;
+        cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+        // Objects are 32-byte random keys: level compaction with large targets keeps the
+        // index small and the write amplification low.
+        cf.target_file_size_base = 64 << 20;
+        cf.max_bytes_for_level_base = 256 << 20;
+      } else {
+        cf.compression = rocksdb::kZSTD;
+        cf.write_buffer_size = 8 << 20;
+        cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(small_table));
+      }
+      std::string name = i == 0 ? rocksdb::kDefaultColumnFamilyName : std::string(SpaceName(space));
+      cfs.emplace_back(name, cf);
+    }
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s;
+    if (read_only_) {
+      s = rocksdb::DB::OpenForReadOnly(db, dir_, cfs, &handles_, &raw);
+    } else {
+      s = rocksdb::DB::Open(db, dir_, cfs, &handles_, &raw);
+    }
+    db_.reset(raw);
+    return FromRocks(s, "open repository " + dir_);
+  }
+
+  Status Write(const WriteBatch& batch, const WriteOptions& options) override {
+    if (read_only_) return Status::Internal("write repository " + dir_ + ": opened read-only");
+    rocksdb::WriteBatch wb;
+    for (const auto& op : batch.ops()) {
+      auto* cf = handles_[static_cast<int>(op.space)];
+      rocksdb::Status s = op.kind == WriteBatch::Op::kPut
+                              ? wb.Put(cf, ToSlice(op.key), ToSlice(op.value))
+                              : wb.Delete(cf, ToSlice(op.key));
+      if (!s.ok()) return FromRocks(s, "write repository " + dir_);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    wo.disableWAL = options.bulk && !options.sync;
+    return FromRocks(db_->Write(wo, &wb), "write repository " + dir_);
+  }
+
+  Result<std::optional<std::string>> Get(Space space, std::string_view key) override {
+    rocksdb::PinnableSlice v;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), handles_[static_cast<int>(space)], ToSlice(key), &v);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromRocks(s, "read repository " + dir_);
+    return std::optional<std::string>(v.ToString());
+  }
+
+  Status Scan(Space space, std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[static_cast<int>(space)]));
+    for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+      rocksdb::Slice k = it->key();
+      std::string_view key(k.data(), k.size());
+      if (!key.starts_with(prefix)) break;
+      rocksdb::Slice v = it->value();
+      if (!fn(key, std::string_view(v.data(), v.size()))) break;
+    }
+    return FromRocks(it->status(), "scan repository " + dir_);
+  }
+
+  Status Flush() override {
+    if (read_only_) return Status();
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    CAIRN_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), "flush repository " + dir_));
+    return FromRocks(db_->SyncWAL(), "sync repository " + dir_);
+  }
+
+  bool read_only() const override { return read_only_; }
+
+  RocksIoStats IoStats() const override {
+    RocksIoStats r;
+    if (!stats_) return r;
+    r.flush_write_bytes = stats_->getTickerCount(rocksdb::FLUSH_WRITE_BYTES);
+    r.compact_write_bytes = stats_->getTickerCount(rocksdb::COMPACT_WRITE_BYTES);
+    r.compact_read_bytes = stats_->getTickerCount(rocksdb::COMPACT_READ_BYTES);
+    r.blob_write_bytes = stats_->getTickerCount(rocksdb::BLOB_DB_BLOB_FILE_BYTES_WRITTEN);
+    r.wal_bytes = stats_->getTickerCount(rocksdb::WAL_FILE_BYTES);
+    r.user_bytes_written = stats_->getTickerCount(rocksdb::BYTES_WRITTEN);
+    return r;
+  }
+
+  Status WaitForCompactions() override {
+    if (read_only_) return Status();
+    // RocksDB 7.8 has no WaitForCompact: poll the pending and running counts.
+    for (;;) {
+      uint64_t busy = 0;
+      for (auto* h : handles_) {
+        uint64_t v = 0;
+        if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCompactionPending, &v)) busy += v;
+        if (db_->GetIntProperty(h, rocksdb::DB::Properties::kNumRunningCompactions, &v)) busy += v;
+        if (db_->GetIntProperty(h, rocksdb::DB::Properties::kNumRunningFlushes, &v)) busy += v;
+      }
+      if (busy == 0) return Status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+ private:
+  std::string dir_;
+  bool read_only_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<rocksdb::Statistics> stats_;
+};
+
+}  // namespace
+
+RocksStore::~RocksStore() = default;
+
+Result<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& dir,
+                                                     const RocksStoreOptions& options) {
+  auto store = std::make_unique<RocksStoreImpl>(dir, options.read_only);
+  CAIRN_RETURN_IF_ERROR(store->OpenDb(options));
+  return std::unique_ptr<RocksStore>(std::move(store));
+}
+
+}  // namespace cairn::cas

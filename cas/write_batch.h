@@ -1,0 +1,72 @@
+// WriteBatch: objects and key-value updates applied to an ObjectStore atomically.
+//
+// Thread-safety: not thread-safe; build a batch in one thread.
+#ifndef CAIRN_CAS_WRITE_BATCH_H_
+#define CAIRN_CAS_WRITE_BATCH_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cas/object.h"
+
+namespace cairn::cas {
+
+// Key spaces of a repository (RocksDB column families). Stable numbers, never renumbered.
+enum class Space : uint8_t {
+  kObjects = 0,     // ObjectId -> record (written only through PutObject)
+  kObjectInfo = 1,  // ObjectId -> type, raw size, stored size (written only through PutObject)
+  kContent = 2,     // whole-content SHA-256 of a large file -> its chunk-index ObjectId
+  kMeta = 3,        // repository settings and counters
+  kRefs = 4,        // the catalog's mutable names (catalog/)
+  kCatalog = 5,     // the catalog's records and search indexes (catalog/)
+  kStatCache = 6,   // incremental checkin: path, inode, size, times -> content (indexer/)
+};
+constexpr int kNumSpaces = 7;
+std::string_view SpaceName(Space space);
+
+class WriteBatch {
+ public:
+  struct Op {
+    enum Kind : uint8_t { kPut, kDelete } kind;
+    Space space;
+    std::string key;
+    std::string value;
+  };
+
+  // Adds the object's record and info entry. Writing an object that exists is harmless: the
+  // bytes are the same by construction.
+  void PutObject(const EncodedObject& object);
+  void PutObject(EncodedObject&& object);
+  // REQUIRES: space is neither kObjects nor kObjectInfo.
+  void Put(Space space, std::string_view key, std::string_view value);
+  void Delete(Space space, std::string_view key);
+  // Removes an object (gc only).
+  void DeleteObject(const ObjectId& id);
+
+  const std::vector<Op>& ops() const { return ops_; }
+  size_t ByteSize() const { return bytes_; }
+  bool empty() const { return ops_.empty(); }
+  void Clear() {
+    ops_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  std::vector<Op> ops_;
+  size_t bytes_ = 0;
+};
+
+// The kObjectInfo value of an object.
+struct ObjectInfo {
+  ObjectType type;
+  uint64_t raw_size;
+  uint64_t stored_size;
+};
+std::string EncodeObjectInfo(const ObjectInfo& info);
+Result<ObjectInfo> DecodeObjectInfo(const ObjectId& id, std::string_view value);
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_WRITE_BATCH_H_

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that cairn's build, tests and benchmarks need.
+# Idempotent; run as root (CI does). Usage: scripts/install-deps.sh [--no-peers]
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+build=(build-essential cmake ninja-build pkg-config git
+       librocksdb-dev libzstd-dev libssl-dev libarchive-dev libfmt-dev
+       libboost-program-options-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+       libfuse3-dev fuse3 libguestfs-dev libext2fs-dev libvirt-dev)
+runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils
+         libguestfs-tools qemu-utils qemu-system-x86 linux-image-amd64
+         libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted)
+peers=(ostree restic borgbackup casync hyperfine)
+
+pkgs=("${build[@]}" "${runtime[@]}")
+[ "${1:-}" = --no-peers ] || pkgs+=("${peers[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

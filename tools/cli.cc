@@ -1,0 +1,97 @@
+#include "tools/cli.h"
+
+#include <fmt/core.h>
+
+#include <iostream>
+
+#include "cas/content_reader.h"
+
+namespace cairn::tools {
+
+const char kExitCodeHelp[] = R"(Exit codes:
+  0   success
+  1   the command ran and found a problem (verify: damaged objects)
+  2   bad option or argument
+  3   not found: unknown id, image, version or file; not a repository
+  4   ambiguous id prefix
+  5   stored data failed verification (corruption)
+  6   I/O error or permission denied
+  7   disk full
+  8   repository busy: another cairn process is writing
+  9   not supported
+  10  already exists
+  70  internal error
+)";
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kNotFound: return kExitNotFound;
+    case Code::kAmbiguous: return kExitAmbiguous;
+    case Code::kCorruption: return kExitCorruption;
+    case Code::kIOError:
+    case Code::kPermissionDenied: return kExitIO;
+    case Code::kNoSpace: return kExitNoSpace;
+    case Code::kBusy: return kExitBusy;
+    case Code::kNotSupported: return kExitUnsupported;
+    case Code::kAlreadyExists: return kExitExists;
+    case Code::kInternal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+int Fail(const Status& s) {
+  fmt::print(stderr, "cairn: {}\n", s.message());
+  return ExitCodeFor(s);
+}
+
+std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<std::string>& args,
+                                    po::options_description& options,
+                                    const po::positional_options_description& positional,
+                                    po::variables_map* vm) {
+  options.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), *vm);
+    if (vm->count("help")) {
+      std::cout << "usage: cairn " << spec.usage << "\n\n" << spec.summary << "\n\n"
+                << options << "\n" << kExitCodeHelp;
+      return kExitOk;
+    }
+    po::notify(*vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "cairn {}: {}\nusage: cairn {}\n(see `cairn {} --help`)\n", spec.name,
+               e.what(), spec.usage, spec.name);
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+void AddRepoOption(po::options_description& options, std::string* repo) {
+  options.add_options()("repo", po::value(repo)->value_name("DIR"),
+                        "repository (default: $CAIRN_REPO, else ~/.local/share/cairn)");
+}
+
+Result<std::unique_ptr<cas::Repository>> OpenRepository(const std::string& repo_flag,
+                                                        cas::Repository::Mode mode) {
+  bool explicit_choice = false;
+  std::string dir = cas::DefaultRepositoryDir(repo_flag, &explicit_choice);
+  if (!explicit_choice && !cas::Repository::Exists(dir)) {
+    CAIRN_RETURN_IF_ERROR(cas::Repository::Init(dir, cas::RepositoryConfig()));
+  }
+  cas::Repository::OpenOptions o;
+  o.mode = mode;
+  o.on_wait = [](const std::string& msg) { fmt::print(stderr, "cairn: {}\n", msg); };
+  return cas::Repository::Open(dir, o);
+}
+
+Result<ObjectId> ResolveObject(cas::Repository& repo, const std::string& text) {
+  auto id = repo.store()->ResolvePrefix(text);
+  if (id || !id.error().IsNotFound() || text.size() != ObjectId::kHexSize) return id;
+  // A full digest that is no object may be the SHA-256 of a large file's whole content.
+  CAIRN_ASSIGN_OR_RETURN(ObjectId digest, ObjectId::FromHex(text));
+  cas::ContentReader reader(repo.store(), 1);
+  return reader.FindBySha256(digest);
+}
+
+}  // namespace cairn::tools

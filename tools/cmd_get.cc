@@ -1,0 +1,64 @@
+// cairn get ID [-o FILE]
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include "base/env.h"
+#include "base/progress.h"
+#include "cas/content_reader.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace cairn::tools {
+namespace {
+
+Status GetTo(cas::Repository& repo, const std::string& id_text, const std::string& output) {
+  CAIRN_ASSIGN_OR_RETURN(ObjectId id, ResolveObject(repo, id_text));
+  cas::ContentReader reader(repo.store());
+  CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, reader.Stat(id));
+  Env* env = Env::Default();
+  // A file output is written beside its target and renamed only once every byte verified, so
+  // a failed get never leaves a half-written FILE.
+  bool to_file = output != "-";
+  std::string tmp = to_file ? output + ".cairn-tmp" : output;
+  CAIRN_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
+  Progress progress("get", content.size);
+  Status s = reader.Read(id, [&](std::string_view piece) {
+    progress.Add(0, piece.size());
+    return out->Append(piece);
+  });
+  if (s.ok()) s = out->Close();
+  if (s.ok() && to_file) s = env->RenameFile(tmp, output);
+  if (!s.ok() && to_file) (void)env->RemoveFile(tmp);
+  return s;
+}
+
+}  // namespace
+
+int RunGet(const Args& args) {
+  const CommandSpec spec{"get", "get ID [-o FILE]",
+                         "Write the content of a stored file to standard output or FILE.\n"
+                         "ID is a unique prefix (8+ hex digits) of an id printed by `put`, or "
+                         "the file's SHA-256.\nEvery byte is verified against its id first."};
+  std::string repo, id, output = "-";
+  po::options_description opts("Options");
+  AddRepoOption(opts, &repo);
+  opts.add_options()("output,o", po::value(&output)->value_name("FILE"),
+                     "write to FILE instead of standard output")(
+      "id", po::value(&id)->required(), "object id");
+  po::positional_options_description pos;
+  pos.add("id", 1);
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  if (output == "-" && ::isatty(1)) {
+    return Fail(Status::InvalidArgument("get " + id +
+                                        ": refusing to write file content to a terminal; use -o "
+                                        "FILE or a redirection"));
+  }
+  auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
+  if (!r) return Fail(r.error());
+  Status s = GetTo(**r, id, output);
+  if (!s.ok()) return Fail(s);
+  return kExitOk;
+}
+
+}  // namespace cairn::tools

@@ -1,0 +1,21 @@
+// The subcommands of `cairn`. Each Run* takes the arguments after the subcommand name and
+// returns the process exit code (tools/cli.h).
+#ifndef CAIRN_TOOLS_COMMANDS_H_
+#define CAIRN_TOOLS_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace cairn::tools {
+
+using Args = std::vector<std::string>;
+
+int RunInit(const Args& args);
+int RunPut(const Args& args);
+int RunGet(const Args& args);
+int RunVerify(const Args& args);
+int RunStats(const Args& args);
+
+}  // namespace cairn::tools
+
+#endif  // CAIRN_TOOLS_COMMANDS_H_

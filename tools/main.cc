@@ -1,0 +1,59 @@
+// cairn: the command-line interface. Dispatches to one subcommand per file (tools/cmd_*.cc).
+#include <fmt/core.h>
+
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace {
+
+struct Entry {
+  const char* name;
+  const char* summary;
+  int (*run)(const cairn::tools::Args&);
+};
+
+constexpr Entry kCommands[] = {
+    {"init", "create a repository", cairn::tools::RunInit},
+    {"put", "store files; print one id per file", cairn::tools::RunPut},
+    {"get", "write a stored file's content back", cairn::tools::RunGet},
+    {"verify", "re-read and re-hash every object", cairn::tools::RunVerify},
+    {"stats", "objects, bytes, dedup and compression ratios", cairn::tools::RunStats},
+};
+
+void Usage(std::ostream& out) {
+  out << "usage: cairn COMMAND [OPTIONS] [ARGS]\n\n"
+         "cairn stores virtual-machine images as structured, deduplicated data.\n\n"
+         "Commands:\n";
+  for (const auto& c : kCommands) out << fmt::format("  {:<10} {}\n", c.name, c.summary);
+  out << "\nEvery command takes --help and --repo DIR (default: $CAIRN_REPO, else\n"
+         "~/.local/share/cairn, created on first use).\n\n"
+      << cairn::tools::kExitCodeHelp;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage(std::cerr);
+    return cairn::tools::kExitUsage;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    Usage(std::cout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::cout << "cairn 0.1.0\n";
+    return 0;
+  }
+  cairn::tools::Args args(argv + 2, argv + argc);
+  for (const auto& c : kCommands) {
+    if (cmd == c.name) return c.run(args);
+  }
+  fmt::print(stderr, "cairn: unknown command '{}' (see `cairn --help`)\n", cmd);
+  return cairn::tools::kExitUsage;
+}
