@@ -78,6 +78,7 @@ class Ingestor {
   Status Abort();
 
   const IngestStats& stats() const { return stats_; }
+  ObjectStore* store() const { return store_; }
   const IngestOptions& options() const { return options_; }
 
  private:

@@ -1,0 +1,27 @@
+// Reading stored Trees by path: lookup of one path, and a depth-first walk in canonical order.
+#ifndef CAIRN_CAS_TREE_READER_H_
+#define CAIRN_CAS_TREE_READER_H_
+
+#include <functional>
+#include <string>
+
+#include "cas/object_store.h"
+#include "cas/tree.h"
+
+namespace cairn::cas {
+
+Result<Tree> LoadTree(ObjectStore* store, const ObjectId& id);
+
+// The entry at `path` ('/'-separated, relative to the root; "" or "/" is the root itself, as a
+// directory entry named ""). NotFound naming the path.
+Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::string_view path);
+
+// Calls fn(path, entry) for every entry beneath the Tree `id` in depth-first, byte order; `path`
+// is relative to `id` with `prefix` prepended. fn returns false to stop descending into a
+// directory entry.
+Status WalkTree(ObjectStore* store, const ObjectId& id, const std::string& prefix,
+                const std::function<bool(const std::string& path, const TreeEntry& e)>& fn);
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_TREE_READER_H_

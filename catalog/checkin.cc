@@ -1,0 +1,107 @@
+#include "catalog/checkin.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "indexer/dir_sink.h"
+#include "indexer/dir_source.h"
+#include "indexer/tar_sink.h"
+#include "indexer/tar_source.h"
+
+namespace cairn::catalog {
+namespace {
+
+std::string DefaultAuthor() {
+  const char* user = std::getenv("USER");
+  char host[256] = "localhost";
+  ::gethostname(host, sizeof(host) - 1);
+  return std::string(user && *user ? user : "root") + "@" + host;
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) { return s.ends_with(suffix); }
+
+}  // namespace
+
+Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("checkin", path, errno);
+  if (S_ISDIR(st.st_mode)) return std::unique_ptr<indexer::Source>(new indexer::DirSource(path));
+  if (S_ISREG(st.st_mode)) return std::unique_ptr<indexer::Source>(new indexer::TarSource(path));
+  return Status::InvalidArgument("checkin " + path + ": not a directory or a tarball");
+}
+
+Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& req) {
+  CAIRN_RETURN_IF_ERROR(ValidateImageName(req.image));
+  Catalog catalog(repo.store());
+  cas::Version v;
+  if (!req.parent.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(VersionRef parent, catalog.Resolve(req.parent));
+    v.parents.push_back(parent.id);
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto source, OpenSource(req.source));
+  indexer::CheckinOptions options = req.options;
+  options.use_stat_cache = !req.parent.empty() && !req.paranoid;
+  cas::Ingestor ingestor(repo.store(), repo.ingest_options());
+  auto result = source->Checkin(&ingestor, options);
+  Status s = result.status();
+  if (s.ok()) s = ingestor.Finish();
+  CheckinOutcome out;
+  if (s.ok()) {
+    v.root_type = cas::Version::RootType::kTree;
+    v.root = result->root;
+    v.image = req.image;
+    v.author = req.author.empty() ? DefaultAuthor() : req.author;
+    v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    v.message = req.message;
+    auto ref = catalog.AddVersion(std::move(v));
+    if (ref) {
+      out.version = std::move(*ref);
+    } else {
+      s = ref.error();
+    }
+  }
+  if (s.ok()) s = repo.AddIngestedBytes(result->bytes);
+  if (!s.ok()) {
+    Status undo = ingestor.Abort();
+    if (!undo.ok()) return s.WithContext("checkin (undo failed: " + undo.message() + ")");
+    return s;
+  }
+  out.result = std::move(*result);
+  out.objects_new = ingestor.stats().objects_new;
+  out.bytes_new = ingestor.stats().bytes_new;
+  out.bytes_stored = ingestor.stats().bytes_stored;
+  return out;
+}
+
+Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std::string& spec,
+                                                const std::string& target, std::string format,
+                                                const indexer::CheckoutOptions& options) {
+  Catalog catalog(repo.store());
+  CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
+  if (ref.version.root_type != cas::Version::RootType::kTree) {
+    return Status::NotSupported("checkout " + ref.Name() + ": disk versions need --format raw|qcow2");
+  }
+  if (format.empty()) {
+    if (EndsWith(target, ".tar")) format = "tar";
+    else if (EndsWith(target, ".tar.gz") || EndsWith(target, ".tgz")) format = "tar.gz";
+    else if (EndsWith(target, ".tar.zst")) format = "tar.zst";
+    else format = "dir";
+  }
+  std::unique_ptr<indexer::Sink> sink;
+  if (format == "dir") {
+    sink = std::make_unique<indexer::DirSink>(target);
+  } else if (format == "tar" || format == "tar.gz" || format == "tar.zst") {
+    sink = std::make_unique<indexer::TarSink>(target, format);
+  } else {
+    return Status::InvalidArgument("checkout format '" + format +
+                                   "': expected dir, tar, tar.gz or tar.zst");
+  }
+  return sink->Checkout(repo.store(), ref.version.root, options);
+}
+
+}  // namespace cairn::catalog

@@ -1,0 +1,49 @@
+// Checkin and checkout of versions: the glue between the indexer's Sources and Sinks and the
+// catalog. Each is one call for the CLI.
+#ifndef CAIRN_CATALOG_CHECKIN_H_
+#define CAIRN_CATALOG_CHECKIN_H_
+
+#include <memory>
+#include <string>
+
+#include "cas/repository.h"
+#include "catalog/catalog.h"
+#include "indexer/sink.h"
+#include "indexer/source.h"
+
+namespace cairn::catalog {
+
+struct CheckinRequest {
+  std::string source;   // a directory or a tarball
+  std::string image;
+  std::string parent;   // "NAME[:VER]" or empty: provenance and, for directories, the stat cache
+  bool paranoid = false;  // re-read every file even with a parent
+  std::string message;
+  std::string author;   // default: $USER@hostname
+  indexer::CheckinOptions options;
+};
+
+struct CheckinOutcome {
+  VersionRef version;
+  indexer::CheckinResult result;
+  cas::IngestStats* stats = nullptr;
+  uint64_t objects_new = 0, bytes_new = 0, bytes_stored = 0;
+};
+
+// Picks the Source for `source` (a directory: DirSource; a regular file: a tarball), stores it
+// and records a new Version of `image`. On any error the repository is left as it was.
+Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& request);
+
+// Makes the Source for a path: InvalidArgument naming it when it is neither a directory nor a
+// readable file.
+Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path);
+
+// Writes version `spec` to `target` in `format` ("dir", "tar", "tar.gz", "tar.zst"; empty:
+// from the target's name).
+Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std::string& spec,
+                                                const std::string& target, std::string format,
+                                                const indexer::CheckoutOptions& options);
+
+}  // namespace cairn::catalog
+
+#endif  // CAIRN_CATALOG_CHECKIN_H_

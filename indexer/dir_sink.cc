@@ -1,0 +1,358 @@
+#include "indexer/dir_sink.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "cas/content_reader.h"
+#include "cas/tree.h"
+
+namespace cairn::indexer {
+namespace {
+
+constexpr int kMaxFilesInFlight = 128;
+
+struct Fd {
+  explicit Fd(int f = -1) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int fd;
+};
+using SharedFd = std::shared_ptr<Fd>;
+
+std::string Join(const std::string& rel, const std::string& name) {
+  return rel.empty() ? name : rel + "/" + name;
+}
+
+// Applies owner, mode, xattrs and times to an entry. `fd` >= 0: an open file or directory;
+// else the entry `name` in `dirfd` is changed without following it (symlinks, nodes).
+Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
+                     bool is_symlink, const std::string& shown, bool as_root) {
+  std::string proc = fd >= 0 ? "" : "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  if (as_root) {
+    int rc = fd >= 0 ? ::fchown(fd, m.uid, m.gid)
+                     : ::fchownat(dirfd, name.c_str(), m.uid, m.gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) return ErrnoStatus("chown", shown, errno);
+  }
+  if (!is_symlink) {  // after chown, which clears setuid and setgid
+    int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::fchmodat(dirfd, name.c_str(), m.mode, 0);
+    if (rc != 0) return ErrnoStatus("chmod", shown, errno);
+  }
+  for (const auto& [k, v] : m.xattrs) {  // after chown, which clears security.capability
+    int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
+                     : ::lsetxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
+    if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
+  }
+  struct timespec ts[2];
+  ts[0].tv_sec = ts[1].tv_sec = m.mtime_sec;
+  ts[0].tv_nsec = ts[1].tv_nsec = m.mtime_nsec;
+  int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  if (rc != 0) return ErrnoStatus("set times of", shown, errno);
+  return Status();
+}
+
+class Writer {
+ public:
+  Writer(cas::ObjectStore* store, std::string target, int threads, const CheckoutOptions& o)
+      : store_(store), reader_(store, threads), target_(std::move(target)), pool_(threads),
+        options_(o), as_root_(::geteuid() == 0) {}
+
+  Result<CheckoutResult> Run(const ObjectId& root) {
+    CAIRN_RETURN_IF_ERROR(PrepareTarget());
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, LoadTree(root));
+    for (const auto& group : tree.hardlinks) {
+      for (const auto& p : group) {
+        if (!IsSafeRelativePath(p)) {
+          return Status::Corruption("checkout: hard link path '" + p + "' is not a safe path");
+        }
+      }
+      for (size_t i = 1; i < group.size(); ++i) {
+        link_members_.insert(group[i]);
+        size_t slash = group[i].rfind('/');
+        link_parents_.insert(slash == std::string::npos ? "" : group[i].substr(0, slash));
+      }
+    }
+    auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd->fd < 0) return ErrnoStatus("open", target_, errno);
+    Status s = WriteDir(fd, "", tree);
+    Status w = WaitAll();
+    if (s.ok()) s = w;
+    if (s.ok()) s = MakeLinks(fd->fd, tree.hardlinks);
+    if (s.ok()) s = ApplyMetadata(fd->fd, -1, "", tree.meta, false, target_, as_root_);
+    CAIRN_RETURN_IF_ERROR(s);
+    result_.dirs++;
+    return result_;
+  }
+
+ private:
+  Status PrepareTarget() {
+    std::error_code ec;
+    auto st = std::filesystem::symlink_status(target_, ec);
+    if (ec || st.type() == std::filesystem::file_type::not_found) {
+      if (::mkdir(target_.c_str(), 0700) != 0) return ErrnoStatus("create", target_, errno);
+      return Status();
+    }
+    if (st.type() != std::filesystem::file_type::directory) {
+      return Status::InvalidArgument("checkout " + target_ + ": target exists and is not a directory");
+    }
+    if (!std::filesystem::is_empty(target_, ec) && !options_.force) {
+      return Status::InvalidArgument("checkout " + target_ +
+                                     ": target is not empty (use --force to write into it)");
+    }
+    return Status();
+  }
+
+  Result<cas::Tree> LoadTree(const ObjectId& id) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, cas::ObjectType::kTree));
+    return cas::DecodeTree(id, data);
+  }
+
+  // With --force an entry of the same name may exist: remove it unless both are directories.
+  Status ClearName(int dirfd, const std::string& name, bool want_dir, const std::string& shown) {
+    if (!options_.force) return Status();
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Status();
+    if (S_ISDIR(st.st_mode)) {
+      if (want_dir) return Status();
+      std::error_code ec;
+      std::filesystem::remove_all("/proc/self/fd/" + std::to_string(dirfd) + "/" + name, ec);
+      if (ec) return ErrnoStatus("remove", shown, ec.value());
+      return Status();
+    }
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0) return ErrnoStatus("remove", shown, errno);
+    return Status();
+  }
+
+  Status WriteDir(const SharedFd& dirfd, const std::string& rel, const cas::Tree& tree) {
+    for (const auto& e : tree.entries) {
+      std::string path = Join(rel, e.name);
+      std::string shown = target_ + "/" + path;
+      CAIRN_RETURN_IF_ERROR(ClearName(dirfd->fd, e.name, e.type == cas::EntryType::kDirectory, shown));
+      switch (e.type) {
+        case cas::EntryType::kDirectory: {
+          CAIRN_ASSIGN_OR_RETURN(cas::Tree child, LoadTree(e.id));
+          if (::mkdirat(dirfd->fd, e.name.c_str(), 0700) != 0 && errno != EEXIST) {
+            return ErrnoStatus("create directory", shown, errno);
+          }
+          auto fd = std::make_shared<Fd>(::openat(dirfd->fd, e.name.c_str(),
+                                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
+          CAIRN_RETURN_IF_ERROR(WriteDir(fd, path, child));
+          // Every child exists now (file contents may still be in flight, which does not
+          // touch the directory), so its metadata can be final. Directories that will receive
+          // hard links get their times again after the links.
+          CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd->fd, -1, "", child.meta, false, shown, as_root_));
+          if (link_parents_.contains(path)) link_parent_meta_[path] = child.meta;
+          result_.dirs++;
+          break;
+        }
+        case cas::EntryType::kRegular:
+          if (link_members_.contains(path)) break;  // linked to its group's first name later
+          CAIRN_RETURN_IF_ERROR(SubmitFile(dirfd, e, shown));
+          break;
+        case cas::EntryType::kSymlink:
+          if (::symlinkat(e.target.c_str(), dirfd->fd, e.name.c_str()) != 0) {
+            return ErrnoStatus("create symlink", shown, errno);
+          }
+          CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, true, shown, as_root_));
+          break;
+        default: {
+          mode_t kind = e.type == cas::EntryType::kCharDevice    ? S_IFCHR
+                        : e.type == cas::EntryType::kBlockDevice ? S_IFBLK
+                        : e.type == cas::EntryType::kFifo        ? S_IFIFO
+                                                                 : S_IFSOCK;
+          dev_t dev = makedev(e.rdev_major, e.rdev_minor);
+          if (::mknodat(dirfd->fd, e.name.c_str(), kind | 0600, dev) != 0) {
+            return ErrnoStatus("create node", shown, errno);
+          }
+          CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, false, shown, as_root_));
+        }
+      }
+    }
+    return Status();
+  }
+
+  Status SubmitFile(const SharedFd& dirfd, const cas::TreeEntry& e, const std::string& shown) {
+    // Created here, in walk order, so that the directory is complete when the walk leaves it.
+    auto fd = std::make_shared<Fd>(::openat(
+        dirfd->fd, e.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd->fd < 0) return ErrnoStatus("create", shown, errno);
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return in_flight_ < kMaxFilesInFlight; });
+      ++in_flight_;
+    }
+    jobs_.push_back(pool_.Submit([this, fd, e, shown] {
+      Status s = WriteFile(fd->fd, e, shown);
+      {
+        std::lock_guard lock(mu_);
+        --in_flight_;
+      }
+      cv_.notify_one();
+      return s;
+    }));
+    // Collect finished jobs now and then so the list stays short.
+    while (jobs_.size() > 2 * kMaxFilesInFlight) {
+      Status s = jobs_.front().get();
+      jobs_.pop_front();
+      CAIRN_RETURN_IF_ERROR(s);
+    }
+    return Status();
+  }
+
+  Status WriteFile(int fd, const cas::TreeEntry& e, const std::string& shown) {
+    size_t extent = 0;
+    uint64_t in_extent = 0;
+    Status s = reader_.Read(e.id, [&](std::string_view piece) -> Status {
+      while (!piece.empty()) {
+        uint64_t off;
+        size_t n = piece.size();
+        if (e.sparse) {
+          if (extent >= e.extents.size()) {
+            return Status::Corruption("checkout " + shown + ": content longer than its extents");
+          }
+          const cas::Extent& x = e.extents[extent];
+          off = x.offset + in_extent;
+          n = static_cast<size_t>(std::min<uint64_t>(n, x.length - in_extent));
+        } else {
+          off = in_extent;
+        }
+        ssize_t w = ::pwrite(fd, piece.data(), n, static_cast<off_t>(off));
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return ErrnoStatus("write", shown, errno);
+        }
+        piece.remove_prefix(static_cast<size_t>(w));
+        in_extent += static_cast<uint64_t>(w);
+        if (e.sparse && in_extent == e.extents[extent].length) {
+          ++extent;
+          in_extent = 0;
+        }
+      }
+      return Status();
+    });
+    if (!s.ok()) return s.WithContext("checkout " + shown);
+    if (e.sparse && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
+      return ErrnoStatus("truncate", shown, errno);
+    }
+    CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd, -1, e.name, e.meta, false, shown, as_root_));
+    std::lock_guard lock(mu_);
+    result_.files++;
+    result_.bytes += e.size;
+    if (options_.progress) options_.progress->Add(1, e.size);
+    return Status();
+  }
+
+  Status WaitAll() {
+    Status first;
+    for (auto& j : jobs_) {
+      Status s = j.get();
+      if (first.ok() && !s.ok()) first = s;
+    }
+    jobs_.clear();
+    return first;
+  }
+
+  // Opens the directory holding `path` beneath `root`, component by component, never
+  // following a symlink. Returns the descriptor and sets *name to the last component.
+  Result<SharedFd> OpenParent(int root, const std::string& path, std::string* name) {
+    auto cur = std::make_shared<Fd>(::dup(root));
+    size_t start = 0;
+    for (;;) {
+      size_t slash = path.find('/', start);
+      if (slash == std::string::npos) {
+        *name = path.substr(start);
+        return cur;
+      }
+      std::string comp = path.substr(start, slash - start);
+      auto next = std::make_shared<Fd>(
+          ::openat(cur->fd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (next->fd < 0) return ErrnoStatus("open directory", target_ + "/" + path, errno);
+      cur = next;
+      start = slash + 1;
+    }
+  }
+
+  Status MakeLinks(int root, const std::vector<std::vector<std::string>>& groups) {
+    std::set<std::string> touched;
+    for (const auto& g : groups) {
+      std::string first_name;
+      CAIRN_ASSIGN_OR_RETURN(SharedFd first_dir, OpenParent(root, g[0], &first_name));
+      struct stat st;
+      if (::fstatat(first_dir->fd, first_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+          !S_ISREG(st.st_mode)) {
+        return Status::Corruption("checkout: hard link target '" + g[0] + "' is not a file");
+      }
+      for (size_t i = 1; i < g.size(); ++i) {
+        std::string name;
+        CAIRN_ASSIGN_OR_RETURN(SharedFd dir, OpenParent(root, g[i], &name));
+        if (::linkat(first_dir->fd, first_name.c_str(), dir->fd, name.c_str(), 0) != 0) {
+          return ErrnoStatus("link", target_ + "/" + g[i], errno);
+        }
+        size_t slash = g[i].rfind('/');
+        touched.insert(slash == std::string::npos ? "" : g[i].substr(0, slash));
+      }
+    }
+    for (const auto& rel : touched) {
+      auto it = link_parent_meta_.find(rel);
+      if (it == link_parent_meta_.end()) continue;  // the root: done by Run
+      std::string name;
+      CAIRN_ASSIGN_OR_RETURN(SharedFd parent, OpenParent(root, rel, &name));
+      Fd dir(::openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (dir.fd < 0) return ErrnoStatus("open directory", target_ + "/" + rel, errno);
+      CAIRN_RETURN_IF_ERROR(
+          ApplyMetadata(dir.fd, -1, "", it->second, false, target_ + "/" + rel, as_root_));
+    }
+    return Status();
+  }
+
+
+  cas::ObjectStore* store_;
+  cas::ContentReader reader_;
+  std::string target_;
+  ThreadPool pool_;
+  const CheckoutOptions& options_;
+  bool as_root_;
+  CheckoutResult result_;
+  std::set<std::string> link_members_;
+  std::deque<std::future<Status>> jobs_;
+  std::set<std::string> link_parents_;  // directories that receive hard links
+  std::map<std::string, cas::Metadata> link_parent_meta_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+};
+
+}  // namespace
+
+bool IsSafeRelativePath(std::string_view path) {
+  size_t start = 0;
+  for (;;) {
+    size_t slash = path.find('/', start);
+    std::string_view comp = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (!cas::IsSafeName(comp)) return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+Result<CheckoutResult> DirSink::Checkout(cas::ObjectStore* store, const ObjectId& root,
+                                         const CheckoutOptions& options) {
+  Writer w(store, target_, threads_, options);
+  return w.Run(root);
+}
+
+}  // namespace cairn::indexer

@@ -1,0 +1,248 @@
+#include "indexer/dir_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "indexer/file_reader.h"
+#include "indexer/fs_meta.h"
+#include "indexer/stat_cache.h"
+
+namespace cairn::indexer {
+namespace {
+
+// Files read at once, and directories waiting for their files, before the walk waits.
+constexpr int kMaxFilesInFlight = 256;
+constexpr size_t kMaxPendingDirs = 512;
+
+struct PendingDir {
+  cas::Tree tree;
+  std::shared_ptr<PendingDir> parent;
+  size_t index_in_parent = 0;
+  std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
+};
+
+class Walker {
+ public:
+  Walker(std::string root, int threads, cas::Ingestor* ingestor, const CheckinOptions& options)
+      : root_(std::move(root)), pool_(threads), ingestor_(ingestor), options_(options) {}
+
+  Result<CheckinResult> Run() {
+    struct stat st;
+    if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
+    if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");
+    root_dev_ = st.st_dev;
+    Status s = Walk(root_, "", st, nullptr, 0);
+    while (s.ok() && !pending_.empty()) s = FinalizeFront();
+    if (!s.ok()) {
+      for (auto& pd : pending_)
+        for (auto& [i, f] : pd->files) f.wait();  // jobs refer to this walker
+      return s;
+    }
+    result_.bytes_read = bytes_read_;
+    result_.files_cached = files_cached_;
+    return std::move(result_);
+  }
+
+ private:
+  Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
+              std::shared_ptr<PendingDir> parent, size_t index_in_parent) {
+    auto pd = std::make_shared<PendingDir>();
+    pd->parent = std::move(parent);
+    pd->index_in_parent = index_in_parent;
+    pd->tree.meta = MetadataFromStat(dir_st);
+    CAIRN_ASSIGN_OR_RETURN(pd->tree.meta.xattrs, ReadXattrs(path));
+    result_.dirs++;
+    if (options_.progress) options_.progress->Add(0, 0);
+    if (dir_st.st_dev == root_dev_) {
+      CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadNames(path));
+      for (auto& name : names) {
+        std::string child = (path == "/" ? "" : path) + "/" + name;
+        std::string child_rel = rel.empty() ? name : rel + "/" + name;
+        struct stat st;
+        if (::lstat(child.c_str(), &st) != 0) {
+          if (errno == ENOENT) {
+            return Status::IOError("checkin " + root_ + ": " + child_rel +
+                                   " vanished during the walk (the tree is changing)");
+          }
+          return ErrnoStatus("stat", child, errno);
+        }
+        CAIRN_ASSIGN_OR_RETURN(cas::EntryType type, EntryTypeFromMode(st.st_mode, child));
+        cas::TreeEntry e;
+        e.name = std::move(name);
+        e.type = type;
+        size_t index = pd->tree.entries.size();
+        if (type == cas::EntryType::kDirectory) {
+          pd->tree.entries.push_back(std::move(e));
+          CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, st, pd, index));
+          continue;
+        }
+        e.meta = MetadataFromStat(st);
+        CAIRN_ASSIGN_OR_RETURN(e.meta.xattrs, ReadXattrs(child));
+        if (type == cas::EntryType::kSymlink) {
+          CAIRN_ASSIGN_OR_RETURN(e.target, ReadLink(child, st.st_size));
+        } else if (type == cas::EntryType::kCharDevice || type == cas::EntryType::kBlockDevice) {
+          e.rdev_major = major(st.st_rdev);
+          e.rdev_minor = minor(st.st_rdev);
+        } else if (type == cas::EntryType::kRegular) {
+          e.size = static_cast<uint64_t>(st.st_size);
+          pd->files.emplace_back(index, SubmitFile(child, child_rel, st));
+        }
+        pd->tree.entries.push_back(std::move(e));
+      }
+    }
+    pending_.push_back(std::move(pd));
+    while (pending_.size() > kMaxPendingDirs) CAIRN_RETURN_IF_ERROR(FinalizeFront());
+    return Status();
+  }
+
+  Result<std::vector<std::string>> ReadNames(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return ErrnoStatus("read directory", path, errno);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* de = ::readdir(d)) {
+      std::string_view n(de->d_name);
+      if (n != "." && n != "..") names.emplace_back(n);
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) return ErrnoStatus("read directory", path, err);
+    std::sort(names.begin(), names.end());  // raw byte order (char_traits compares unsigned)
+    return names;
+  }
+
+  static Result<std::string> ReadLink(const std::string& path, off_t size_hint) {
+    std::string buf(static_cast<size_t>(size_hint > 0 ? size_hint : 255) + 1, '\0');
+    for (;;) {
+      ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+      if (n < 0) return ErrnoStatus("read link", path, errno);
+      if (static_cast<size_t>(n) < buf.size()) {
+        buf.resize(static_cast<size_t>(n));
+        return buf;
+      }
+      buf.resize(buf.size() * 2);
+    }
+  }
+
+  std::shared_future<Result<FileOut>> SubmitFile(const std::string& path, const std::string& rel,
+                                                 const struct stat& st) {
+    if (st.st_nlink > 1) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      auto it = links_.find(key);
+      if (it != links_.end()) {
+        it->second.paths.push_back(rel);
+        return it->second.content;
+      }
+    }
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return in_flight_ < kMaxFilesInFlight; });
+      ++in_flight_;
+    }
+    std::shared_future<Result<FileOut>> fut =
+        pool_.Submit([this, path, rel, st] {
+               Result<FileOut> r = ReadAndStoreFile(ingestor_, path, rel, st, options_);
+               if (r) {  // once per inode: hard links share this job
+                 bytes_read_ += r->bytes_read;
+                 files_cached_ += r->from_cache;
+               }
+               {
+                 std::lock_guard lock(mu_);
+                 --in_flight_;
+               }
+               cv_.notify_one();
+               return r;
+             }).share();
+    if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
+    return fut;
+  }
+
+  Status FinalizeFront() {
+    std::shared_ptr<PendingDir> pd = std::move(pending_.front());
+    pending_.pop_front();
+    std::vector<size_t> drop;
+    for (auto& [index, fut] : pd->files) {
+      const Result<FileOut>& r = fut.get();
+      if (!r) return r.error();
+      cas::TreeEntry& e = pd->tree.entries[index];
+      if (r->skipped) {
+        result_.skipped.push_back(r->path);
+        drop.push_back(index);
+        continue;
+      }
+      e.id = r->content.id;
+      e.sparse = r->sparse;
+      e.extents = r->extents;
+      result_.files++;
+      result_.bytes += e.size;
+      if (options_.progress) options_.progress->Add(1, e.size);
+    }
+    for (auto it = drop.rbegin(); it != drop.rend(); ++it) {
+      pd->tree.entries.erase(pd->tree.entries.begin() + static_cast<long>(*it));
+    }
+    if (pd->parent == nullptr) {
+      std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
+      for (auto& [key, link] : links_) {
+        std::vector<std::string> paths;
+        for (auto& p : link.paths)
+          if (!skipped.contains(p)) paths.push_back(p);
+        if (paths.size() > 1) pd->tree.hardlinks.push_back(std::move(paths));
+      }
+      for (auto& g : pd->tree.hardlinks) std::sort(g.begin(), g.end());
+      std::sort(pd->tree.hardlinks.begin(), pd->tree.hardlinks.end());
+    }
+    CAIRN_ASSIGN_OR_RETURN(ObjectId id,
+                           ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(pd->tree)));
+    if (pd->parent) {
+      pd->parent->tree.entries[pd->index_in_parent].id = id;
+    } else {
+      result_.root = id;
+    }
+    return Status();
+  }
+
+  struct Link {
+    std::vector<std::string> paths;
+    std::shared_future<Result<FileOut>> content;
+  };
+
+  std::string root_;
+  dev_t root_dev_ = 0;
+  ThreadPool pool_;
+  cas::Ingestor* ingestor_;
+  const CheckinOptions& options_;
+  CheckinResult result_;
+  std::deque<std::shared_ptr<PendingDir>> pending_;
+  std::map<std::pair<dev_t, ino_t>, Link> links_;
+  std::atomic<uint64_t> bytes_read_{0};
+  std::atomic<uint64_t> files_cached_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+};
+
+}  // namespace
+
+Result<CheckinResult> DirSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
+  // Absolute and canonical: the stat cache is keyed by absolute paths.
+  char* real = ::realpath(root_.c_str(), nullptr);
+  if (real == nullptr) return ErrnoStatus("checkin", root_, errno);
+  std::string root(real);
+  ::free(real);
+  if (root == "/") root.clear();  // children are "/" + name
+  Walker w(root.empty() ? "/" : root, threads_, ingestor, options);
+  return w.Run();
+}
+
+}  // namespace cairn::indexer

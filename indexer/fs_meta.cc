@@ -1,0 +1,97 @@
+#include "indexer/fs_meta.h"
+
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace cairn::indexer {
+
+cas::Metadata MetadataFromStat(const struct stat& st) {
+  cas::Metadata m;
+  m.mode = st.st_mode & 07777;
+  m.uid = st.st_uid;
+  m.gid = st.st_gid;
+  m.mtime_sec = st.st_mtim.tv_sec;
+  m.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  return m;
+}
+
+Result<cas::EntryType> EntryTypeFromMode(mode_t mode, const std::string& path) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return cas::EntryType::kRegular;
+    case S_IFDIR: return cas::EntryType::kDirectory;
+    case S_IFLNK: return cas::EntryType::kSymlink;
+    case S_IFCHR: return cas::EntryType::kCharDevice;
+    case S_IFBLK: return cas::EntryType::kBlockDevice;
+    case S_IFIFO: return cas::EntryType::kFifo;
+    case S_IFSOCK: return cas::EntryType::kSocket;
+  }
+  return Status::NotSupported("read " + path + ": unknown file type");
+}
+
+Result<cas::Xattrs> ReadXattrs(const std::string& path) {
+  cas::Xattrs out;
+  std::string names(256, '\0');
+  for (;;) {
+    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
+    if (n >= 0) {
+      names.resize(static_cast<size_t>(n));
+      break;
+    }
+    if (errno == ENOTSUP) return out;
+    if (errno != ERANGE) return ErrnoStatus("list xattrs of", path, errno);
+    ssize_t need = ::llistxattr(path.c_str(), nullptr, 0);
+    if (need < 0) return ErrnoStatus("list xattrs of", path, errno);
+    names.assign(static_cast<size_t>(need) + 1, '\0');
+  }
+  for (size_t pos = 0; pos < names.size();) {
+    std::string name(names.c_str() + pos);
+    pos += name.size() + 1;
+    if (name.empty()) continue;
+    std::string value(256, '\0');
+    for (;;) {
+      ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      if (n >= 0) {
+        value.resize(static_cast<size_t>(n));
+        break;
+      }
+      if (errno == ENODATA) break;  // removed meanwhile
+      if (errno != ERANGE) return ErrnoStatus("read xattr " + name + " of", path, errno);
+      ssize_t need = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      if (need < 0) return ErrnoStatus("read xattr " + name + " of", path, errno);
+      value.assign(static_cast<size_t>(need), '\0');
+    }
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
+                                                           const std::string& path) {
+  using R = std::optional<std::vector<cas::Extent>>;
+  std::vector<cas::Extent> out;
+  off_t pos = 0;
+  const off_t end = static_cast<off_t>(size);
+  while (pos < end) {
+    off_t data = ::lseek(fd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;               // only a hole remains
+      if (errno == EINVAL) return R();         // no hole support: dense
+      return ErrnoStatus("seek data in", path, errno);
+    }
+    if (data >= end) break;
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return ErrnoStatus("seek hole in", path, errno);
+    if (hole > end) hole = end;
+    out.push_back({static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data)});
+    pos = hole;
+  }
+  if (::lseek(fd, 0, SEEK_SET) < 0) return ErrnoStatus("seek in", path, errno);
+  if (size == 0 || (out.size() == 1 && out[0].offset == 0 && out[0].length == size)) return R();
+  return R(std::move(out));
+}
+
+}  // namespace cairn::indexer

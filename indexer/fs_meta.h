@@ -1,0 +1,28 @@
+// Reading and writing file metadata through the operating system: the one place where errno
+// from stat, xattr and time calls becomes a Status for the indexer.
+#ifndef CAIRN_INDEXER_FS_META_H_
+#define CAIRN_INDEXER_FS_META_H_
+
+#include <sys/stat.h>
+
+#include <optional>
+#include <string>
+
+#include "cas/tree.h"
+
+namespace cairn::indexer {
+
+// Fills mode, uid, gid and mtime from `st`.
+cas::Metadata MetadataFromStat(const struct stat& st);
+// The entry type for st_mode; NotSupported for an unknown kind.
+Result<cas::EntryType> EntryTypeFromMode(mode_t mode, const std::string& path);
+// Every extended attribute of `path` (not following a final symlink), sorted by name.
+Result<cas::Xattrs> ReadXattrs(const std::string& path);
+// The data regions of an open file when it has holes (possibly none: all hole); nullopt when it
+// is dense.
+Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
+                                                           const std::string& path);
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_FS_META_H_

@@ -1,0 +1,39 @@
+// Sinks: what the indexer can check out to. Each Sink writes one stored root Tree out as one kind
+// of thing (a directory, a tarball, later disk images). Every Sink refuses to write outside its
+// target whatever the names, symlinks or hard links inside the tree.
+#ifndef CAIRN_INDEXER_SINK_H_
+#define CAIRN_INDEXER_SINK_H_
+
+#include <cstdint>
+
+#include "base/progress.h"
+#include "cas/object_store.h"
+
+namespace cairn::indexer {
+
+struct CheckoutOptions {
+  // Write into a target that exists and is not empty, replacing entries of the same name.
+  // Default: false.
+  bool force = false;
+  Progress* progress = nullptr;  // may be null
+};
+
+struct CheckoutResult {
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t bytes = 0;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Result<CheckoutResult> Checkout(cas::ObjectStore* store, const ObjectId& root,
+                                          const CheckoutOptions& options) = 0;
+};
+
+// Whether `path` is a safe relative path: '/'-separated components, each IsSafeName.
+bool IsSafeRelativePath(std::string_view path);
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_SINK_H_

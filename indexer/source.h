@@ -1,0 +1,53 @@
+// Sources: what the indexer can check in. Each Source reads one kind of thing (a directory tree,
+// a tarball, later disk images) and stores it as Trees and contents through a cas::Ingestor,
+// returning the root. One conformance suite (tests/indexer) runs against every Source.
+#ifndef CAIRN_INDEXER_SOURCE_H_
+#define CAIRN_INDEXER_SOURCE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/object_id.h"
+#include "base/progress.h"
+#include "cas/ingestor.h"
+
+namespace cairn::indexer {
+
+struct CheckinOptions {
+  // Skip files that cannot be read (listed in CheckinResult::skipped) instead of failing.
+  // Default: false.
+  bool skip_unreadable = false;
+  // Directory source: take a file's content from the stat cache (unread) when its inode, size,
+  // mtime and ctime match the cached entry. Default: false (set by --parent, cleared by
+  // --paranoid).
+  bool use_stat_cache = false;
+  // Directory source: record every file's stat in the cache for later incremental checkins.
+  // Default: true.
+  bool update_stat_cache = true;
+  // Progress display (may be null).
+  Progress* progress = nullptr;
+};
+
+struct CheckinResult {
+  ObjectId root;  // the root Tree
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t bytes = 0;          // logical bytes of regular files
+  uint64_t bytes_read = 0;     // bytes actually read (less with the stat cache)
+  uint64_t files_cached = 0;   // files taken from the stat cache unread
+  std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Stores everything and returns the root Tree. The caller calls ingestor->Finish() and
+  // records the Version; on error the caller calls ingestor->Abort().
+  virtual Result<CheckinResult> Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) = 0;
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_SOURCE_H_

@@ -1,0 +1,28 @@
+// TarSink: checks a Tree out as a tarball (pax format, with xattrs, sparse files, device nodes
+// and hard links), optionally compressed with gzip or zstd, through libarchive. Entry names are
+// relative ("./etc/passwd"-free: "etc/passwd"), never absolute or with "..".
+#ifndef CAIRN_INDEXER_TAR_SINK_H_
+#define CAIRN_INDEXER_TAR_SINK_H_
+
+#include <string>
+
+#include "indexer/sink.h"
+
+namespace cairn::indexer {
+
+class TarSink : public Sink {
+ public:
+  // format: "tar", "tar.gz" or "tar.zst". target "-" is standard output.
+  TarSink(std::string target, std::string format)
+      : target_(std::move(target)), format_(std::move(format)) {}
+  Result<CheckoutResult> Checkout(cas::ObjectStore* store, const ObjectId& root,
+                                  const CheckoutOptions& options) override;
+
+ private:
+  std::string target_;
+  std::string format_;
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_TAR_SINK_H_
