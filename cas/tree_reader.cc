@@ -1,5 +1,9 @@
 #include "cas/tree_reader.h"
 
+#include <algorithm>
+
+#include "cas/content_reader.h"
+
 namespace cairn::cas {
 
 Result<Tree> LoadTree(ObjectStore* store, const ObjectId& id) {
@@ -44,6 +48,50 @@ Status WalkTree(ObjectStore* store, const ObjectId& id, const std::string& prefi
     }
   }
   return Status();
+}
+
+Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
+                     const std::function<Status(std::string_view)>& sink) {
+  if (e.type != EntryType::kRegular) {
+    return Status::InvalidArgument("read " + e.name + ": not a regular file");
+  }
+  ContentReader reader(store);
+  if (!e.sparse) return reader.Read(e.id, sink);
+  static const std::string kZeros(1 << 16, '\0');
+  auto zeros = [&](uint64_t n) -> Status {
+    while (n > 0) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(n, kZeros.size()));
+      CAIRN_RETURN_IF_ERROR(sink(std::string_view(kZeros.data(), k)));
+      n -= k;
+    }
+    return Status();
+  };
+  uint64_t pos = 0;  // logical offset written so far
+  size_t extent = 0;
+  uint64_t in_extent = 0;
+  CAIRN_RETURN_IF_ERROR(reader.Read(e.id, [&](std::string_view piece) -> Status {
+    while (!piece.empty()) {
+      if (extent >= e.extents.size()) {
+        return Status::Corruption("read " + e.name + ": content longer than its extents");
+      }
+      const Extent& x = e.extents[extent];
+      if (pos < x.offset) {
+        CAIRN_RETURN_IF_ERROR(zeros(x.offset - pos));
+        pos = x.offset;
+      }
+      size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), x.length - in_extent));
+      CAIRN_RETURN_IF_ERROR(sink(piece.substr(0, n)));
+      piece.remove_prefix(n);
+      pos += n;
+      in_extent += n;
+      if (in_extent == x.length) {
+        ++extent;
+        in_extent = 0;
+      }
+    }
+    return Status();
+  }));
+  return zeros(e.size - pos);
 }
 
 }  // namespace cairn::cas

@@ -22,6 +22,11 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
 Status WalkTree(ObjectStore* store, const ObjectId& id, const std::string& prefix,
                 const std::function<bool(const std::string& path, const TreeEntry& e)>& fn);
 
+// Passes the logical content of a regular file entry to `sink`, holes expanded as zeros.
+// InvalidArgument unless `e` is a regular file.
+Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
+                     const std::function<Status(std::string_view)>& sink);
+
 }  // namespace cairn::cas
 
 #endif  // CAIRN_CAS_TREE_READER_H_

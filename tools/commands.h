@@ -15,6 +15,12 @@ int RunPut(const Args& args);
 int RunGet(const Args& args);
 int RunVerify(const Args& args);
 int RunStats(const Args& args);
+int RunCheckin(const Args& args);
+int RunCheckout(const Args& args);
+int RunLs(const Args& args);
+int RunCat(const Args& args);
+int RunImages(const Args& args);
+int RunVersions(const Args& args);
 
 }  // namespace cairn::tools
 

@@ -18,6 +18,12 @@ struct Entry {
 
 constexpr Entry kCommands[] = {
     {"init", "create a repository", cairn::tools::RunInit},
+    {"checkin", "store a directory or tarball as a new version of an image", cairn::tools::RunCheckin},
+    {"checkout", "write a version out as a directory or tarball", cairn::tools::RunCheckout},
+    {"images", "list images", cairn::tools::RunImages},
+    {"versions", "list the versions of an image", cairn::tools::RunVersions},
+    {"ls", "list the files of a version", cairn::tools::RunLs},
+    {"cat", "write one file of a version to stdout", cairn::tools::RunCat},
     {"put", "store files; print one id per file", cairn::tools::RunPut},
     {"get", "write a stored file's content back", cairn::tools::RunGet},
     {"verify", "re-read and re-hash every object", cairn::tools::RunVerify},

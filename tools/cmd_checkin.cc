@@ -1,0 +1,66 @@
+// cairn checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid]
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/checkin.h"
+#include "base/progress.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace cairn::tools {
+
+int RunCheckin(const Args& args) {
+  const CommandSpec spec{
+      "checkin", "checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid]",
+      "Store SOURCE (a directory or a tarball: tar, tar.gz, tar.zst) as the next version of\n"
+      "image NAME and print it (NAME:N) and its id. With --parent, files of a directory whose\n"
+      "inode, size, mtime and ctime are unchanged since the last checkin are not read again."};
+  std::string repo;
+  catalog::CheckinRequest req;
+  po::options_description opts("Options");
+  AddRepoOption(opts, &repo);
+  opts.add_options()("image,i", po::value(&req.image)->required()->value_name("NAME"), "image name")(
+      "message,m", po::value(&req.message)->value_name("MSG"), "a message for the version")(
+      "parent,p", po::value(&req.parent)->value_name("NAME[:VER]"),
+      "the version this one derives from (provenance; enables the stat cache)")(
+      "paranoid", po::bool_switch(&req.paranoid), "re-read every file even with --parent")(
+      "skip-unreadable", po::bool_switch(&req.options.skip_unreadable),
+      "skip files that cannot be read (listed on stderr) instead of failing")(
+      "author", po::value(&req.author)->value_name("WHO"), "author (default: $USER@host)")(
+      "json", "print the result as JSON")(
+      "source", po::value(&req.source)->required(), "directory or tarball");
+  po::positional_options_description pos;
+  pos.add("source", 1);
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
+  if (!r) return Fail(r.error());
+  Progress progress("checkin " + req.image, 0);
+  req.options.progress = &progress;
+  auto out = catalog::CheckinVersion(**r, req);
+  progress.Done();
+  if (!out) return Fail(out.error());
+  for (const auto& s : out->result.skipped) fmt::print(stderr, "cairn: skipped unreadable {}\n", s);
+  const auto& res = out->result;
+  if (vm.count("json")) {
+    nlohmann::json j = {{"version", out->version.Name()},
+                        {"id", out->version.id.ToHex()},
+                        {"root", res.root.ToHex()},
+                        {"files", res.files},
+                        {"dirs", res.dirs},
+                        {"bytes", res.bytes},
+                        {"bytes_read", res.bytes_read},
+                        {"files_cached", res.files_cached},
+                        {"objects_new", out->objects_new},
+                        {"bytes_new", out->bytes_new},
+                        {"bytes_stored", out->bytes_stored},
+                        {"skipped", res.skipped}};
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{} {}\n", out->version.Name(), out->version.id.ToHex());
+  }
+  return kExitOk;
+}
+
+}  // namespace cairn::tools

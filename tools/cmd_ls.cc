@@ -1,0 +1,160 @@
+// cairn ls NAME[:VER] [PATH] [-l] [-R] [--json]; cairn cat NAME[:VER] PATH
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "cas/tree_reader.h"
+#include "catalog/catalog.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace cairn::tools {
+namespace {
+
+std::string ModeString(const cas::TreeEntry& e, const cas::Metadata& m) {
+  std::string s(10, '-');
+  s[0] = e.type == cas::EntryType::kRegular ? '-' : cas::EntryTypeLetter(e.type);
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    if (m.mode & (0400 >> i)) s[1 + i] = rwx[i];
+  if (m.mode & 04000) s[3] = (m.mode & 0100) ? 's' : 'S';
+  if (m.mode & 02000) s[6] = (m.mode & 0010) ? 's' : 'S';
+  if (m.mode & 01000) s[9] = (m.mode & 0001) ? 't' : 'T';
+  return s;
+}
+
+// Names may be any bytes: JSON gets valid UTF-8 as is, anything else as "hex:...".
+std::string JsonName(const std::string& s) {
+  auto j = nlohmann::json(s);
+  try {
+    (void)j.dump();
+    return s;
+  } catch (const nlohmann::json::exception&) {
+    return "hex:" + HexEncode(s);
+  }
+}
+
+nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const cas::Metadata& m) {
+  nlohmann::json j = {{"path", JsonName(path)}, {"type", cas::EntryTypeName(e.type)},
+                      {"mode", fmt::format("{:04o}", m.mode)}, {"uid", m.uid}, {"gid", m.gid},
+                      {"mtime", fmt::format("{}.{:09d}", m.mtime_sec, m.mtime_nsec)}};
+  if (e.type == cas::EntryType::kRegular) {
+    j["size"] = e.size;
+    j["content"] = e.id.ToHex();
+    if (e.sparse) j["sparse"] = true;
+  }
+  if (e.type == cas::EntryType::kDirectory) j["tree"] = e.id.ToHex();
+  if (e.type == cas::EntryType::kSymlink) j["target"] = JsonName(e.target);
+  if (e.type == cas::EntryType::kCharDevice || e.type == cas::EntryType::kBlockDevice) {
+    j["rdev"] = fmt::format("{},{}", e.rdev_major, e.rdev_minor);
+  }
+  if (!m.xattrs.empty()) {
+    nlohmann::json x;
+    for (const auto& [k, v] : m.xattrs) x[k] = "hex:" + HexEncode(v);
+    j["xattrs"] = x;
+  }
+  return j;
+}
+
+}  // namespace
+
+int RunLs(const Args& args) {
+  const CommandSpec spec{"ls", "ls NAME[:VER] [PATH] [-l] [-R] [--json]",
+                         "List a directory of a version (or one entry)."};
+  std::string repo, version, path;
+  po::options_description opts("Options");
+  AddRepoOption(opts, &repo);
+  opts.add_options()("long,l", "long format: mode, owner, size, mtime")(
+      "recursive,R", "list subdirectories too")("json", "print as JSON")(
+      "version", po::value(&version)->required(), "NAME[:VER]")(
+      "path", po::value(&path)->default_value(""), "path inside the version");
+  po::positional_options_description pos;
+  pos.add("version", 1).add("path", 1);
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
+  if (!r) return Fail(r.error());
+  cas::ObjectStore* store = (*r)->store();
+  auto ref = catalog::Catalog(store).Resolve(version);
+  if (!ref) return Fail(ref.error());
+  auto entry = cas::LookupPath(store, ref->version.root, path);
+  if (!entry) return Fail(entry.error().WithContext(ref->Name()));
+  bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
+  nlohmann::json out = nlohmann::json::array();
+  auto show = [&](const std::string& p, const cas::TreeEntry& e, const cas::Metadata& m) {
+    if (json) {
+      out.push_back(EntryJson(p, e, m));
+      return;
+    }
+    if (!lng) {
+      fmt::print("{}\n", p);
+      return;
+    }
+    std::time_t t = m.mtime_sec;
+    char when[32];
+    std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", std::gmtime(&t));
+    std::string size = e.type == cas::EntryType::kCharDevice || e.type == cas::EntryType::kBlockDevice
+                           ? fmt::format("{},{}", e.rdev_major, e.rdev_minor)
+                           : std::to_string(e.size);
+    fmt::print("{} {:>5} {:>5} {:>10} {} {}{}\n", ModeString(e, m), m.uid, m.gid, size, when, p,
+               e.type == cas::EntryType::kSymlink ? " -> " + e.target : "");
+  };
+  Status s;
+  if (entry->type != cas::EntryType::kDirectory) {
+    show(path, *entry, entry->meta);
+  } else {
+    std::string prefix = path;
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
+    s = cas::WalkTree(store, entry->id, prefix, [&](const std::string& p, const cas::TreeEntry& e) {
+      if (e.type == cas::EntryType::kDirectory) {
+        auto t = cas::LoadTree(store, e.id);
+        cas::TreeEntry shown = e;
+        show(p, shown, t ? t->meta : cas::Metadata{});
+      } else {
+        show(p, e, e.meta);
+      }
+      return rec;
+    });
+  }
+  if (!s.ok()) return Fail(s);
+  if (json) fmt::print("{}\n", out.dump(2));
+  return kExitOk;
+}
+
+int RunCat(const Args& args) {
+  const CommandSpec spec{"cat", "cat NAME[:VER] PATH", "Write one file of a version to stdout."};
+  std::string repo, version, path;
+  po::options_description opts("Options");
+  AddRepoOption(opts, &repo);
+  opts.add_options()("version", po::value(&version)->required(), "NAME[:VER]")(
+      "path", po::value(&path)->required(), "path inside the version");
+  po::positional_options_description pos;
+  pos.add("version", 1).add("path", 1);
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
+  if (!r) return Fail(r.error());
+  cas::ObjectStore* store = (*r)->store();
+  auto ref = catalog::Catalog(store).Resolve(version);
+  if (!ref) return Fail(ref.error());
+  auto entry = cas::LookupPath(store, ref->version.root, path);
+  if (!entry) return Fail(entry.error().WithContext(ref->Name()));
+  if (entry->type != cas::EntryType::kRegular) {
+    return Fail(Status::InvalidArgument("cat " + ref->Name() + " " + path + ": is a " +
+                                        std::string(cas::EntryTypeName(entry->type))));
+  }
+  Status s = cas::ReadFileEntry(store, *entry, [](std::string_view piece) -> Status {
+    if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
+      return ErrnoStatus("write", "stdout", errno);
+    }
+    return Status();
+  });
+  if (!s.ok()) return Fail(s);
+  return kExitOk;
+}
+
+}  // namespace cairn::tools
