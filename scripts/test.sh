@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Builds cairn twice and runs every test: the unit tests under ASan+UBSan, then the
-# integration tests (real RocksDB repositories, the real CLI, real corpora) on the optimised
-# build. Usage: scripts/test.sh [ctest args...]. Needs the packages of scripts/install-deps.sh.
+# The test command (README): installs the packages (scripts/install-deps.sh), builds cairn
+# twice and runs every test: the unit tests under ASan+UBSan, then the integration tests (real
+# RocksDB repositories, the real CLI, the real Debian corpus of ../shared/corpus) on the
+# optimised build. Run as root. Usage: scripts/test.sh [ctest args...].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+bash scripts/install-deps.sh
+shared=${SHARED:-$PWD/../shared}
+export C=${C:-/tmp/corpus}
+# The corpus trees for the fidelity tests on a real Debian root (a few minutes, once).
+bash "$shared/corpus/make-corpus.sh" trees
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON -DCAIRN_BUILD_BENCH=OFF >/dev/null
 ninja -C build-asan -j "$jobs"
