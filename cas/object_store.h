@@ -48,6 +48,8 @@ class ObjectStore {
   // Makes every completed write durable, including bulk ones.
   virtual Status Flush() = 0;
   virtual bool read_only() const = 0;
+  // Gives the space of deleted objects back to the file system (gc). Default: nothing to do.
+  virtual Status Compact() { return Status(); }
 
   // ---- typed objects (shared by all backends) ----
   // Whether the object is stored. Cheap: reads only the info entry.

@@ -161,6 +161,20 @@ class RocksStoreImpl final : public RocksStore {
 
   bool read_only() const override { return read_only_; }
 
+  Status Compact() override {
+    if (read_only_) return Status();
+    // Rewrite every blob file that holds garbage, not only the oldest ones.
+    rocksdb::CompactRangeOptions o;
+    o.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+    o.blob_garbage_collection_age_cutoff = 1.0;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (auto* h : handles_) {
+      CAIRN_RETURN_IF_ERROR(
+          FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compact repository " + dir_));
+    }
+    return Status();
+  }
+
   RocksIoStats IoStats() const override {
     RocksIoStats r;
     if (!stats_) return r;

@@ -3,31 +3,11 @@
 #include <algorithm>
 #include <charconv>
 
-#include "base/sha256.h"
-#include "cas/object.h"
+#include "base/coding.h"
+#include "catalog/keys.h"
 
 namespace cairn::catalog {
 namespace {
-
-// refs space keys (docs/format/catalog.md):
-//   "v" 0x00 IMAGE 0x00 NUMBER(8 bytes, big-endian) -> Version id (32 bytes)
-std::string VersionKeyPrefix(const std::string& image) {
-  std::string k("v");
-  k.push_back('\0');
-  k += image;
-  k.push_back('\0');
-  return k;
-}
-std::string VersionKey(const std::string& image, uint64_t n) {
-  std::string k = VersionKeyPrefix(image);
-  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>(n >> (8 * i)));
-  return k;
-}
-uint64_t DecodeNumber(std::string_view key) {
-  uint64_t n = 0;
-  for (char c : key.substr(key.size() - 8)) n = n << 8 | static_cast<uint8_t>(c);
-  return n;
-}
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -42,6 +22,13 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+std::string NameValue(const std::string& image, uint64_t n) {
+  std::string v = image;
+  v.push_back('\0');
+  PutFixed64(&v, n);
+  return v;
+}
+
 }  // namespace
 
 Status ValidateImageName(std::string_view name) {
@@ -51,7 +38,7 @@ Status ValidateImageName(std::string_view name) {
                 c == '+');
   }
   if (!ok) {
-    return Status::InvalidArgument("image name '" + std::string(name) +
+    return Status::InvalidArgument("name '" + std::string(name) +
                                    "': use 1-128 of A-Z a-z 0-9 . _ + -, not starting with . or -");
   }
   return Status();
@@ -59,49 +46,81 @@ Status ValidateImageName(std::string_view name) {
 
 Result<VersionSpec> ParseVersionSpec(std::string_view text) {
   VersionSpec spec;
+  size_t at = text.find('@');
   size_t colon = text.rfind(':');
-  spec.image = std::string(text.substr(0, colon));
-  CAIRN_RETURN_IF_ERROR(ValidateImageName(spec.image));
-  if (colon != std::string_view::npos) {
+  size_t cut = at != std::string_view::npos ? at : colon;
+  spec.image = std::string(text.substr(0, cut));
+  CAIRN_RETURN_IF_ERROR(ValidateImageName(spec.image).WithContext("version '" + std::string(text) + "'"));
+  if (at != std::string_view::npos) {
+    spec.tag = std::string(text.substr(at + 1));
+    CAIRN_RETURN_IF_ERROR(ValidateImageName(*spec.tag).WithContext("version '" + std::string(text) + "'"));
+  } else if (colon != std::string_view::npos) {
     std::string_view num = text.substr(colon + 1);
     uint64_t n = 0;
     auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
     if (num.empty() || ec != std::errc() || p != num.data() + num.size() || n == 0) {
       return Status::InvalidArgument("version '" + std::string(text) +
-                                     "': expected NAME or NAME:N with N >= 1");
+                                     "': expected NAME, NAME:N (N >= 1) or NAME@TAG");
     }
     spec.number = n;
   }
   return spec;
 }
 
-Result<std::optional<uint64_t>> Catalog::Latest(const std::string& image) {
+Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& root) {
+  VersionIndexData d;
+  CAIRN_ASSIGN_OR_RETURN(d.inspection, InspectTree(store, root));
+  CAIRN_ASSIGN_OR_RETURN(d.entries, CollectEntries(store, root, &d.inspection));
+  return d;
+}
+
+Result<std::optional<uint64_t>> Catalog::Latest(const std::string& image, bool active_only) {
   std::optional<uint64_t> last;
-  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, VersionKeyPrefix(image),
-                                     [&](std::string_view key, std::string_view) {
-                                       last = DecodeNumber(key);
+  Status inner;
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, keys::VersionPrefix(image),
+                                     [&](std::string_view key, std::string_view value) {
+                                       if (active_only) {
+                                         auto id = ObjectId::FromBytes(value);
+                                         auto st = id ? StateOf(*id) : Result<VersionState>(id.error());
+                                         if (!st) {
+                                           inner = st.error();
+                                           return false;
+                                         }
+                                         if (*st != VersionState::kActive) return true;
+                                       }
+                                       last = keys::VersionNumber(key);
                                        return true;
                                      }));
+  CAIRN_RETURN_IF_ERROR(inner);
   return last;
 }
 
-Result<VersionRef> Catalog::AddVersion(cas::Version v) {
+Result<VersionRef> Catalog::AddVersion(cas::Version v, const VersionIndexData& index) {
   CAIRN_RETURN_IF_ERROR(ValidateImageName(v.image));
-  CAIRN_ASSIGN_OR_RETURN(auto last, Latest(v.image));
+  CAIRN_ASSIGN_OR_RETURN(auto last, Latest(v.image, /*active_only=*/false));
   uint64_t n = last.value_or(0) + 1;
-  std::string data = cas::EncodeVersion(v);
-  cas::EncodedObject obj = cas::EncodeObject(cas::ObjectType::kVersion, data, 3);
-  cas::WriteBatch batch;
+  v.summary = EncodeInspection(index.inspection);
+  cas::EncodedObject obj = cas::EncodeObject(cas::ObjectType::kVersion, cas::EncodeVersion(v), 3);
   ObjectId id = obj.id;
+  cas::WriteBatch batch;
   batch.PutObject(std::move(obj));
-  batch.Put(cas::Space::kRefs, VersionKey(v.image, n), id.AsBytes());
+  batch.Put(cas::Space::kRefs, keys::Version(v.image, n), id.AsBytes());
+  batch.Put(cas::Space::kCatalog, keys::Name(id), NameValue(v.image, n));
+  for (const auto& p : v.parents) batch.Put(cas::Space::kCatalog, keys::Child(p, id), "");
+  AddIndexKeys(&batch, id, index.entries, index.inspection);
   CAIRN_RETURN_IF_ERROR(store_->Write(batch, cas::WriteOptions{.sync = true}));
-  return VersionRef{v.image, n, id, std::move(v)};
+  return VersionRef{v.image, n, id, std::move(v), VersionState::kActive};
 }
 
 Result<cas::Version> Catalog::ReadVersion(const ObjectId& id) {
   CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, cas::ObjectType::kVersion));
   return cas::DecodeVersion(id, data);
+}
+
+Result<VersionState> Catalog::StateOf(const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(auto v, store_->Get(cas::Space::kCatalog, keys::State(id)));
+  if (!v || v->empty()) return VersionState::kActive;
+  return static_cast<VersionState>((*v)[0]);
 }
 
 Status Catalog::NotFoundImage(const std::string& image) {
@@ -123,19 +142,51 @@ Status Catalog::NotFoundImage(const std::string& image) {
   return Status::NotFound(msg);
 }
 
+Result<VersionRef> Catalog::ResolveId(const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(auto name, store_->Get(cas::Space::kCatalog, keys::Name(id)));
+  if (!name) return Status::NotFound("version " + id.Short() + ": not in the catalog");
+  std::string_view in(*name);
+  size_t nul = in.find('\0');
+  uint64_t n = 0;
+  std::string_view rest = in.substr(nul + 1);
+  if (nul == std::string_view::npos || !GetFixed64(&rest, &n)) {
+    return Status::Corruption("catalog name of " + id.Short() + ": malformed");
+  }
+  CAIRN_ASSIGN_OR_RETURN(cas::Version v, ReadVersion(id));
+  CAIRN_ASSIGN_OR_RETURN(VersionState st, StateOf(id));
+  return VersionRef{std::string(in.substr(0, nul)), n, id, std::move(v), st};
+}
+
 Result<VersionRef> Catalog::Resolve(const VersionSpec& spec) {
-  CAIRN_ASSIGN_OR_RETURN(auto last, Latest(spec.image));
-  if (!last) return NotFoundImage(spec.image);
-  uint64_t n = spec.number.value_or(*last);
-  CAIRN_ASSIGN_OR_RETURN(auto raw, store_->Get(cas::Space::kRefs, VersionKey(spec.image, n)));
+  ObjectId id;
+  if (spec.tag) {
+    CAIRN_ASSIGN_OR_RETURN(auto raw, store_->Get(cas::Space::kRefs, keys::Tag(spec.image, *spec.tag)));
+    if (!raw) {
+      CAIRN_ASSIGN_OR_RETURN(auto any, Latest(spec.image, false));
+      if (!any) return NotFoundImage(spec.image);
+      return Status::NotFound("tag " + spec.image + "@" + *spec.tag + ": no such tag");
+    }
+    CAIRN_ASSIGN_OR_RETURN(id, ObjectId::FromBytes(*raw));
+    return ResolveId(id);
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto last_any, Latest(spec.image, false));
+  if (!last_any) return NotFoundImage(spec.image);
+  uint64_t n;
+  if (spec.number) {
+    n = *spec.number;
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(auto last, Latest(spec.image, true));
+    if (!last) return Status::NotFound("image '" + spec.image + "': every version is deleted");
+    n = *last;
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto raw, store_->Get(cas::Space::kRefs, keys::Version(spec.image, n)));
   if (!raw) {
     return Status::NotFound("version " + spec.image + ":" + std::to_string(n) +
                             ": no such version (latest is " + spec.image + ":" +
-                            std::to_string(*last) + ")");
+                            std::to_string(*last_any) + ")");
   }
-  CAIRN_ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromBytes(*raw));
-  CAIRN_ASSIGN_OR_RETURN(cas::Version v, ReadVersion(id));
-  return VersionRef{spec.image, n, id, std::move(v)};
+  CAIRN_ASSIGN_OR_RETURN(id, ObjectId::FromBytes(*raw));
+  return ResolveId(id);
 }
 
 Result<VersionRef> Catalog::Resolve(std::string_view text) {
@@ -143,32 +194,48 @@ Result<VersionRef> Catalog::Resolve(std::string_view text) {
   return Resolve(spec);
 }
 
-Result<std::vector<std::string>> Catalog::Images() {
+Result<std::vector<std::string>> Catalog::Images(bool include_deleted) {
+  std::vector<std::string> names;
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, std::string("v\0", 2),
+                                     [&](std::string_view key, std::string_view) {
+                                       std::string_view name = key.substr(2, key.size() - 2 - 9);
+                                       if (names.empty() || names.back() != name) names.emplace_back(name);
+                                       return true;
+                                     }));
+  if (include_deleted) return names;
   std::vector<std::string> out;
-  std::string prefix("v");
-  prefix.push_back('\0');
-  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, prefix, [&](std::string_view key, std::string_view) {
-    std::string_view rest = key.substr(2, key.size() - 2 - 9);
-    if (out.empty() || out.back() != rest) out.emplace_back(rest);
-    return true;
-  }));
+  for (auto& n : names) {
+    CAIRN_ASSIGN_OR_RETURN(auto last, Latest(n, true));
+    if (last) out.push_back(std::move(n));
+  }
   return out;
 }
 
-Result<std::vector<VersionRef>> Catalog::Versions(const std::string& image) {
-  std::vector<std::pair<uint64_t, ObjectId>> refs;
-  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, VersionKeyPrefix(image),
-                                     [&](std::string_view key, std::string_view value) {
+Result<std::vector<VersionRef>> Catalog::Versions(const std::string& image, bool include_deleted) {
+  std::vector<ObjectId> ids;
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, keys::VersionPrefix(image),
+                                     [&](std::string_view, std::string_view value) {
                                        auto id = ObjectId::FromBytes(value);
-                                       if (id) refs.emplace_back(DecodeNumber(key), *id);
+                                       if (id) ids.push_back(*id);
                                        return true;
                                      }));
-  if (refs.empty()) return NotFoundImage(image);
+  if (ids.empty()) return NotFoundImage(image);
   std::vector<VersionRef> out;
-  for (const auto& [n, id] : refs) {
-    CAIRN_ASSIGN_OR_RETURN(cas::Version v, ReadVersion(id));
-    out.push_back({image, n, id, std::move(v)});
+  for (const auto& id : ids) {
+    CAIRN_ASSIGN_OR_RETURN(VersionRef ref, ResolveId(id));
+    if (include_deleted || ref.state == VersionState::kActive) out.push_back(std::move(ref));
   }
+  return out;
+}
+
+Result<std::vector<ObjectId>> Catalog::Children(const ObjectId& id) {
+  std::vector<ObjectId> out;
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kCatalog, keys::ChildPrefix(id),
+                                     [&](std::string_view key, std::string_view) {
+                                       auto c = ObjectId::FromBytes(key.substr(1 + ObjectId::kSize));
+                                       if (c) out.push_back(*c);
+                                       return true;
+                                     }));
   return out;
 }
 

@@ -1,54 +1,83 @@
-// Catalog: images and their numbered versions (the minimal catalog; provenance queries, tags,
-// states and search arrive with the catalog issue). Keys in docs/format/catalog.md.
+// Catalog: images, their numbered versions, tags, states and provenance, over the store's refs
+// and catalog spaces (keys: catalog/keys.h, docs/format/catalog.md). Every change is one synced
+// atomic batch.
 //
 // Thread-safety: safe for concurrent readers; one writer process (cas/repository.h).
 #ifndef CAIRN_CATALOG_CATALOG_H_
 #define CAIRN_CATALOG_CATALOG_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cas/object_store.h"
 #include "cas/version.h"
+#include "catalog/search_index.h"
 
 namespace cairn::catalog {
+
+enum class VersionState : uint8_t { kActive = 0, kDeleted = 1 };  // stable numbers
 
 struct VersionRef {
   std::string image;
   uint64_t number = 0;
   ObjectId id;
   cas::Version version;
+  VersionState state = VersionState::kActive;
   std::string Name() const { return image + ":" + std::to_string(number); }
 };
 
-// A parsed "NAME[:VER]".
+// A parsed "NAME", "NAME:N" or "NAME@TAG".
 struct VersionSpec {
   std::string image;
-  std::optional<uint64_t> number;  // latest when absent
+  std::optional<uint64_t> number;  // latest active version when neither is given
+  std::optional<std::string> tag;
 };
-// InvalidArgument naming `text` when it is not NAME or NAME:N.
+// InvalidArgument naming `text` when malformed.
 Result<VersionSpec> ParseVersionSpec(std::string_view text);
-// Image names: 1-128 of [A-Za-z0-9._+-], not starting with '.' or '-'.
+// Image names and tags: 1-128 of [A-Za-z0-9._+-], not starting with '.' or '-'.
 Status ValidateImageName(std::string_view name);
+
+// What a new version's index holds, computed before the version is recorded.
+struct VersionIndexData {
+  std::vector<IndexedEntry> entries;
+  Inspection inspection;
+};
+// Inspects and walks a root Tree for AddVersion.
+Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& root);
 
 class Catalog {
  public:
   explicit Catalog(cas::ObjectStore* store) : store_(store) {}
 
-  // Stores `v` (whose image names the image) as the image's next version and moves the ref,
-  // durably (sync). REQUIRES: every object `v` refers to is already durable.
-  Result<VersionRef> AddVersion(cas::Version v);
-  // NotFound naming the image or version, with the closest image names as suggestions.
+  // Records `v` as its image's next version, with its index, durably. The summary of `v` is
+  // set from index.inspection. REQUIRES: every object `v` reaches is already durable.
+  Result<VersionRef> AddVersion(cas::Version v, const VersionIndexData& index);
+  // NotFound naming the image, version or tag, suggesting close image names.
   Result<VersionRef> Resolve(const VersionSpec& spec);
   Result<VersionRef> Resolve(std::string_view text);
-  Result<std::vector<std::string>> Images();
-  Result<std::vector<VersionRef>> Versions(const std::string& image);
+  Result<VersionRef> ResolveId(const ObjectId& id);  // NotFound if purged or unknown
+  // Images with at least one active version (all, with include_deleted).
+  Result<std::vector<std::string>> Images(bool include_deleted = false);
+  Result<std::vector<VersionRef>> Versions(const std::string& image, bool include_deleted = false);
   Result<cas::Version> ReadVersion(const ObjectId& id);
+  Result<std::vector<ObjectId>> Children(const ObjectId& id);
+
+  Status SetTag(const VersionRef& v, const std::string& tag);
+  Result<std::map<std::string, ObjectId>> Tags(const std::string& image);
+  Result<std::vector<std::string>> TagsOf(const VersionRef& v);
+
+  Status SetState(const VersionRef& v, VersionState state);
+  Result<VersionState> StateOf(const ObjectId& id);
+  // Forgets every deleted version: refs, tags, state and index keys. Returns their names.
+  Result<std::vector<std::string>> Purge();
+  // Every version id the refs still name (the roots of gc).
+  Result<std::vector<ObjectId>> AllVersionIds();
 
  private:
-  Result<std::optional<uint64_t>> Latest(const std::string& image);
+  Result<std::optional<uint64_t>> Latest(const std::string& image, bool active_only);
   Status NotFoundImage(const std::string& image);
   cas::ObjectStore* store_;
 };

@@ -58,7 +58,8 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
     v.message = req.message;
-    auto ref = catalog.AddVersion(std::move(v));
+    auto index = BuildVersionIndex(repo.store(), v.root);
+    auto ref = index ? catalog.AddVersion(std::move(v), *index) : Result<VersionRef>(index.error());
     if (ref) {
       out.version = std::move(*ref);
     } else {
@@ -76,6 +77,28 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   out.bytes_new = ingestor.stats().bytes_new;
   out.bytes_stored = ingestor.stats().bytes_stored;
   return out;
+}
+
+Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,
+                                const std::string& new_image, const std::string& message) {
+  CAIRN_RETURN_IF_ERROR(ValidateImageName(new_image));
+  Catalog catalog(repo.store());
+  CAIRN_ASSIGN_OR_RETURN(VersionRef from, catalog.Resolve(spec));
+  cas::Version v = from.version;
+  v.parents = {from.id};
+  v.image = new_image;
+  v.author = DefaultAuthor();
+  v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  v.message = message.empty() ? "clone of " + from.Name() : message;
+  VersionIndexData index;
+  index.inspection = DecodeInspection(from.version.summary);
+  if (v.root_type == cas::Version::RootType::kTree) {
+    Inspection counts;
+    CAIRN_ASSIGN_OR_RETURN(index.entries, CollectEntries(repo.store(), v.root, &counts));
+  }
+  return catalog.AddVersion(std::move(v), index);
 }
 
 Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std::string& spec,

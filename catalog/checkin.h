@@ -44,6 +44,11 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
                                                 const std::string& target, std::string format,
                                                 const indexer::CheckoutOptions& options);
 
+// Makes `new_image`'s next version from `spec` without copying data: the same root, with
+// `spec` as its parent.
+Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,
+                                const std::string& new_image, const std::string& message);
+
 }  // namespace cairn::catalog
 
 #endif  // CAIRN_CATALOG_CHECKIN_H_

@@ -21,6 +21,17 @@ int RunLs(const Args& args);
 int RunCat(const Args& args);
 int RunImages(const Args& args);
 int RunVersions(const Args& args);
+int RunTag(const Args& args);
+int RunClone(const Args& args);
+int RunRm(const Args& args);
+int RunRestore(const Args& args);
+int RunPurge(const Args& args);
+int RunLog(const Args& args);
+int RunProvenance(const Args& args);
+int RunShow(const Args& args);
+int RunDiff(const Args& args);
+int RunSearch(const Args& args);
+int RunGc(const Args& args);
 
 }  // namespace cairn::tools
 

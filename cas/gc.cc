@@ -1,0 +1,104 @@
+#include "cas/gc.h"
+
+#include <unordered_set>
+
+#include "cas/chunk_index.h"
+#include "cas/tree.h"
+#include "cas/version.h"
+
+namespace cairn::cas {
+namespace {
+
+class Marker {
+ public:
+  Marker(ObjectStore* store, const GcOptions& o) : store_(store), options_(o) {}
+
+  Status MarkVersion(const ObjectId& id) {
+    if (!Visit(id)) return Status();
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kVersion));
+    CAIRN_ASSIGN_OR_RETURN(Version v, DecodeVersion(id, data));
+    if (v.root_type == Version::RootType::kTree) return MarkTree(v.root);
+    return Status::NotSupported("gc: version " + id.Short() + " has a disk root");
+  }
+
+  std::unordered_set<ObjectId> marked;
+
+ private:
+  bool Visit(const ObjectId& id) {
+    bool fresh = marked.insert(id).second;
+    if (fresh && options_.on_progress && marked.size() % 4096 == 0) {
+      options_.on_progress("mark", marked.size());
+    }
+    return fresh;
+  }
+
+  Status MarkTree(const ObjectId& id) {
+    if (!Visit(id)) return Status();
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kTree));
+    CAIRN_ASSIGN_OR_RETURN(Tree t, DecodeTree(id, data));
+    for (const auto& e : t.entries) {
+      if (e.type == EntryType::kDirectory) {
+        CAIRN_RETURN_IF_ERROR(MarkTree(e.id));
+      } else if (e.type == EntryType::kRegular) {
+        CAIRN_RETURN_IF_ERROR(MarkContent(e.id));
+      }
+    }
+    return Status();
+  }
+
+  Status MarkContent(const ObjectId& id) {
+    if (!Visit(id)) return Status();
+    CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, store_->Info(id));
+    if (info.type != ObjectType::kChunkIndex) return Status();
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kChunkIndex));
+    CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, data));
+    for (const auto& c : index.chunks) Visit(c.id);
+    return Status();
+  }
+
+  ObjectStore* store_;
+  const GcOptions& options_;
+};
+
+}  // namespace
+
+Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& roots,
+                               const GcOptions& options) {
+  Marker marker(store, options);
+  for (const auto& r : roots) CAIRN_RETURN_IF_ERROR(marker.MarkVersion(r));
+  GcStats stats;
+  stats.reachable = marker.marked.size();
+  std::vector<std::pair<ObjectId, ObjectInfo>> dead;
+  CAIRN_RETURN_IF_ERROR(store->ForEachObject([&](const ObjectId& id, const ObjectInfo& info) {
+    stats.objects++;
+    if (!marker.marked.contains(id)) dead.emplace_back(id, info);
+    return true;
+  }));
+  WriteBatch batch;
+  uint64_t done = 0;
+  for (const auto& [id, info] : dead) {
+    stats.deleted++;
+    stats.deleted_raw_bytes += info.raw_size;
+    stats.deleted_stored_bytes += info.stored_size;
+    if (options.dry_run) continue;
+    if (info.type == ObjectType::kChunkIndex) {
+      auto data = store->ReadTyped(id, ObjectType::kChunkIndex);
+      auto index = data ? DecodeChunkIndex(id, *data) : Result<ChunkIndex>(data.error());
+      if (index) batch.Delete(Space::kContent, index->content_sha256.AsBytes());
+    }
+    batch.DeleteObject(id);
+    if (batch.ByteSize() > (1 << 20)) {
+      CAIRN_RETURN_IF_ERROR(store->Write(batch, WriteOptions{.sync = false}));
+      batch.Clear();
+    }
+    if (options.on_progress && ++done % 4096 == 0) options.on_progress("sweep", done);
+  }
+  if (!batch.empty()) CAIRN_RETURN_IF_ERROR(store->Write(batch, WriteOptions{.sync = false}));
+  if (!options.dry_run && !dead.empty()) {
+    CAIRN_RETURN_IF_ERROR(store->Flush());
+    CAIRN_RETURN_IF_ERROR(store->Compact());
+  }
+  return stats;
+}
+
+}  // namespace cairn::cas

@@ -1,0 +1,38 @@
+// Garbage collection: removes every object that no root reaches. Mark follows the typed
+// objects (Version -> root Tree -> subtrees and contents -> chunks; Disk arrives later); sweep
+// deletes the rest in batches and drops their content-digest entries, then compacts so the
+// space is given back.
+//
+// REQUIRES: the caller holds the repository's write lock for the whole call (cas/repository.h):
+// no checkin runs meanwhile, so no object can be referenced between mark and sweep.
+#ifndef CAIRN_CAS_GC_H_
+#define CAIRN_CAS_GC_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "cas/object_store.h"
+
+namespace cairn::cas {
+
+struct GcStats {
+  uint64_t objects = 0;          // before
+  uint64_t reachable = 0;
+  uint64_t deleted = 0;
+  uint64_t deleted_raw_bytes = 0;
+  uint64_t deleted_stored_bytes = 0;
+};
+
+struct GcOptions {
+  bool dry_run = false;
+  // Progress: phase ("mark", "sweep") and objects done.
+  std::function<void(const char* phase, uint64_t done)> on_progress;
+};
+
+Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& roots,
+                               const GcOptions& options);
+
+}  // namespace cairn::cas
+
+#endif  // CAIRN_CAS_GC_H_

@@ -1,0 +1,85 @@
+// Catalog: tags, states, purge and the roots of gc.
+#include "catalog/catalog.h"
+#include "catalog/keys.h"
+
+namespace cairn::catalog {
+
+Status Catalog::SetTag(const VersionRef& v, const std::string& tag) {
+  CAIRN_RETURN_IF_ERROR(ValidateImageName(tag).WithContext("tag"));
+  cas::WriteBatch b;
+  b.Put(cas::Space::kRefs, keys::Tag(v.image, tag), v.id.AsBytes());
+  return store_->Write(b, cas::WriteOptions{.sync = true});
+}
+
+Result<std::map<std::string, ObjectId>> Catalog::Tags(const std::string& image) {
+  std::map<std::string, ObjectId> out;
+  std::string prefix = keys::TagPrefix(image);
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, prefix,
+                                     [&](std::string_view key, std::string_view value) {
+                                       auto id = ObjectId::FromBytes(value);
+                                       if (id) out.emplace(std::string(key.substr(prefix.size())), *id);
+                                       return true;
+                                     }));
+  return out;
+}
+
+Result<std::vector<std::string>> Catalog::TagsOf(const VersionRef& v) {
+  CAIRN_ASSIGN_OR_RETURN(auto tags, Tags(v.image));
+  std::vector<std::string> out;
+  for (const auto& [t, id] : tags)
+    if (id == v.id) out.push_back(t);
+  return out;
+}
+
+Status Catalog::SetState(const VersionRef& v, VersionState state) {
+  cas::WriteBatch b;
+  if (state == VersionState::kActive) {
+    b.Delete(cas::Space::kCatalog, keys::State(v.id));
+  } else {
+    b.Put(cas::Space::kCatalog, keys::State(v.id), std::string(1, static_cast<char>(state)));
+  }
+  return store_->Write(b, cas::WriteOptions{.sync = true});
+}
+
+Result<std::vector<std::string>> Catalog::Purge() {
+  CAIRN_ASSIGN_OR_RETURN(auto images, Images(/*include_deleted=*/true));
+  std::vector<std::string> purged;
+  cas::WriteBatch b;
+  for (const auto& image : images) {
+    CAIRN_ASSIGN_OR_RETURN(auto versions, Versions(image, /*include_deleted=*/true));
+    CAIRN_ASSIGN_OR_RETURN(auto tags, Tags(image));
+    for (const auto& v : versions) {
+      if (v.state != VersionState::kDeleted) continue;
+      b.Delete(cas::Space::kRefs, keys::Version(v.image, v.number));
+      for (const auto& [t, id] : tags)
+        if (id == v.id) b.Delete(cas::Space::kRefs, keys::Tag(v.image, t));
+      b.Delete(cas::Space::kCatalog, keys::State(v.id));
+      b.Delete(cas::Space::kCatalog, keys::Name(v.id));
+      for (const auto& p : v.version.parents) b.Delete(cas::Space::kCatalog, keys::Child(p, v.id));
+      CAIRN_ASSIGN_OR_RETURN(auto children, Children(v.id));
+      for (const auto& c : children) b.Delete(cas::Space::kCatalog, keys::Child(v.id, c));
+      if (v.version.root_type == cas::Version::RootType::kTree) {
+        // The index keys are derived again from the tree, which gc has not removed yet.
+        Inspection counts = DecodeInspection(v.version.summary);
+        CAIRN_ASSIGN_OR_RETURN(auto entries, CollectEntries(store_, v.version.root, &counts));
+        AddIndexKeys(&b, v.id, entries, DecodeInspection(v.version.summary), /*remove=*/true);
+      }
+      purged.push_back(v.Name());
+    }
+  }
+  if (!b.empty()) CAIRN_RETURN_IF_ERROR(store_->Write(b, cas::WriteOptions{.sync = true}));
+  return purged;
+}
+
+Result<std::vector<ObjectId>> Catalog::AllVersionIds() {
+  std::vector<ObjectId> out;
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, std::string("v\0", 2),
+                                     [&](std::string_view, std::string_view value) {
+                                       auto id = ObjectId::FromBytes(value);
+                                       if (id) out.push_back(*id);
+                                       return true;
+                                     }));
+  return out;
+}
+
+}  // namespace cairn::catalog

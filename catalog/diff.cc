@@ -1,0 +1,200 @@
+#include "catalog/diff.h"
+
+#include <map>
+
+#include "cas/tree_reader.h"
+#include "catalog/debversion.h"
+
+namespace cairn::catalog {
+namespace {
+
+std::string Join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+std::vector<std::string> MetadataChanges(const cas::Metadata& a, const cas::Metadata& b) {
+  std::vector<std::string> out;
+  if (a.mode != b.mode) out.push_back("mode");
+  if (a.uid != b.uid) out.push_back("uid");
+  if (a.gid != b.gid) out.push_back("gid");
+  if (a.mtime_sec != b.mtime_sec || a.mtime_nsec != b.mtime_nsec) out.push_back("mtime");
+  if (a.xattrs != b.xattrs) out.push_back("xattrs");
+  return out;
+}
+
+class Differ {
+ public:
+  explicit Differ(cas::ObjectStore* store) : store_(store) {}
+
+  Status Trees(const ObjectId& a, const ObjectId& b, const std::string& prefix) {
+    if (a == b) return Status();
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree ta, Load(a));
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tb, Load(b));
+    size_t i = 0, j = 0;
+    while (i < ta.entries.size() || j < tb.entries.size()) {
+      if (j == tb.entries.size() || (i < ta.entries.size() && ta.entries[i].name < tb.entries[j].name)) {
+        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, ta.entries[i++], prefix));
+      } else if (i == ta.entries.size() || tb.entries[j].name < ta.entries[i].name) {
+        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kAdded, tb.entries[j++], prefix));
+      } else {
+        CAIRN_RETURN_IF_ERROR(Both(ta.entries[i++], tb.entries[j++], prefix));
+      }
+    }
+    return Status();
+  }
+
+  // Entries at `path` itself in both versions (the diff's starting point).
+  Status Start(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& path) {
+    if (a.type == cas::EntryType::kDirectory && b.type == cas::EntryType::kDirectory) {
+      return Trees(a.id, b.id, path);
+    }
+    return Compare(a, b, path);
+  }
+
+  DiffResult result;
+
+ private:
+  Result<cas::Tree> Load(const ObjectId& id) {
+    result.trees_compared++;
+    return cas::LoadTree(store_, id);
+  }
+
+  // An entry present on one side only, with everything beneath it.
+  Status Whole(DiffEntry::Kind kind, const cas::TreeEntry& e, const std::string& prefix) {
+    std::string path = Join(prefix, e.name);
+    DiffEntry d{kind, path, e.type, {}, 0, 0};
+    (kind == DiffEntry::Kind::kAdded ? d.size_b : d.size_a) = e.size;
+    result.entries.push_back(d);
+    if (e.type != cas::EntryType::kDirectory) return Status();
+    return cas::WalkTree(store_, e.id, path, [&](const std::string& p, const cas::TreeEntry& c) {
+      DiffEntry dc{kind, p, c.type, {}, 0, 0};
+      (kind == DiffEntry::Kind::kAdded ? dc.size_b : dc.size_a) = c.size;
+      result.entries.push_back(dc);
+      return true;
+    });
+  }
+
+  Status Both(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& prefix) {
+    std::string path = Join(prefix, a.name);
+    if (a.type == cas::EntryType::kDirectory && b.type == cas::EntryType::kDirectory) {
+      if (a.id == b.id) return Status();
+      CAIRN_ASSIGN_OR_RETURN(cas::Tree ta, Load(a.id));
+      CAIRN_ASSIGN_OR_RETURN(cas::Tree tb, Load(b.id));
+      auto changed = MetadataChanges(ta.meta, tb.meta);
+      if (!changed.empty()) {
+        result.entries.push_back({DiffEntry::Kind::kMetadata, path, b.type, changed, 0, 0});
+      }
+      return Trees(a.id, b.id, path);
+    }
+    return Compare(a, b, path);
+  }
+
+  Status Compare(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& path) {
+    if (a.type != b.type) {
+      if (a.type == cas::EntryType::kDirectory || b.type == cas::EntryType::kDirectory) {
+        size_t slash = path.rfind('/');
+        std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, a, parent));
+        return Whole(DiffEntry::Kind::kAdded, b, parent);
+      }
+      result.entries.push_back({DiffEntry::Kind::kModified, path, b.type, {"type"}, a.size, b.size});
+      return Status();
+    }
+    std::vector<std::string> changed;
+    bool content = false;
+    if (a.type == cas::EntryType::kRegular && (a.id != b.id || a.size != b.size || a.extents != b.extents)) {
+      changed.push_back("content");
+      content = true;
+    }
+    if (a.sparse != b.sparse) changed.push_back("sparse");
+    if (a.target != b.target) {
+      changed.push_back("target");
+      content = true;
+    }
+    if (a.rdev_major != b.rdev_major || a.rdev_minor != b.rdev_minor) changed.push_back("rdev");
+    for (auto& m : MetadataChanges(a.meta, b.meta)) changed.push_back(std::move(m));
+    if (changed.empty()) return Status();
+    result.entries.push_back({content ? DiffEntry::Kind::kModified : DiffEntry::Kind::kMetadata,
+                              path, b.type, changed, a.size, b.size});
+    return Status();
+  }
+
+  cas::ObjectStore* store_;
+};
+
+std::vector<PackageChange> DiffPackages(const Inspection& a, const Inspection& b) {
+  std::map<std::string, std::string> pa, pb;
+  for (const auto& p : a.packages) pa[p.name + (p.arch.empty() || p.arch == a.arch ? "" : ":" + p.arch)] = p.version;
+  for (const auto& p : b.packages) pb[p.name + (p.arch.empty() || p.arch == b.arch ? "" : ":" + p.arch)] = p.version;
+  std::vector<PackageChange> out;
+  for (const auto& [name, v] : pa) {
+    auto it = pb.find(name);
+    if (it == pb.end()) {
+      out.push_back({PackageChange::Kind::kRemoved, name, v, ""});
+    } else if (it->second != v) {
+      int c = CompareDebianVersions(v, it->second);
+      out.push_back({c < 0 ? PackageChange::Kind::kUpgraded : PackageChange::Kind::kDowngraded, name, v,
+                     it->second});
+    }
+  }
+  for (const auto& [name, v] : pb)
+    if (!pa.contains(name)) out.push_back({PackageChange::Kind::kAdded, name, "", v});
+  std::sort(out.begin(), out.end(), [](const PackageChange& x, const PackageChange& y) { return x.name < y.name; });
+  return out;
+}
+
+}  // namespace
+
+std::string_view DiffKindName(DiffEntry::Kind k) {
+  switch (k) {
+    case DiffEntry::Kind::kAdded: return "added";
+    case DiffEntry::Kind::kRemoved: return "removed";
+    case DiffEntry::Kind::kModified: return "modified";
+    case DiffEntry::Kind::kMetadata: return "metadata";
+  }
+  return "?";
+}
+
+std::string_view PackageChangeName(PackageChange::Kind k) {
+  switch (k) {
+    case PackageChange::Kind::kAdded: return "added";
+    case PackageChange::Kind::kRemoved: return "removed";
+    case PackageChange::Kind::kUpgraded: return "upgraded";
+    case PackageChange::Kind::kDowngraded: return "downgraded";
+  }
+  return "?";
+}
+
+Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, const VersionRef& b,
+                                const std::string& path) {
+  if (a.version.root_type != cas::Version::RootType::kTree ||
+      b.version.root_type != cas::Version::RootType::kTree) {
+    return Status::NotSupported("diff " + a.Name() + " " + b.Name() + ": disk versions are not supported yet");
+  }
+  std::string p = path;
+  while (p.starts_with("/")) p.erase(0, 1);
+  while (p.ends_with("/")) p.pop_back();
+  Differ d(store);
+  auto ea = cas::LookupPath(store, a.version.root, p);
+  auto eb = cas::LookupPath(store, b.version.root, p);
+  if (!ea && !eb) return ea.error().WithContext("diff " + a.Name() + " " + b.Name());
+  if (ea && eb) {
+    CAIRN_RETURN_IF_ERROR(d.Start(*ea, *eb, p));
+  } else {
+    // Present on one side only: everything beneath it is added or removed.
+    const cas::TreeEntry& e = ea ? *ea : *eb;
+    DiffEntry top{ea ? DiffEntry::Kind::kRemoved : DiffEntry::Kind::kAdded, p, e.type, {}, 0, 0};
+    d.result.entries.push_back(top);
+    if (e.type == cas::EntryType::kDirectory) {
+      CAIRN_RETURN_IF_ERROR(cas::WalkTree(store, e.id, p, [&](const std::string& sub, const cas::TreeEntry& c) {
+        d.result.entries.push_back({top.kind, sub, c.type, {}, ea ? c.size : 0, ea ? 0 : c.size});
+        return true;
+      }));
+    }
+  }
+  if (p.empty()) {
+    d.result.packages =
+        DiffPackages(DecodeInspection(a.version.summary), DecodeInspection(b.version.summary));
+  }
+  return std::move(d.result);
+}
+
+}  // namespace cairn::catalog

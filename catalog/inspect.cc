@@ -1,0 +1,196 @@
+#include "catalog/inspect.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "cas/tree_reader.h"
+
+namespace cairn::catalog {
+namespace {
+
+// Joins a symlink target onto the directory of `path`, normalising "." and "..".
+std::string ResolveLink(const std::string& path, const std::string& target) {
+  std::vector<std::string> parts;
+  std::string base = target.starts_with("/") ? "" : path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+  std::string full = base + "/" + target;
+  std::stringstream ss(full);
+  std::string comp;
+  while (std::getline(ss, comp, '/')) {
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(comp);
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+std::string Unquote(std::string v) {
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+    v = v.substr(1, v.size() - 2);
+  }
+  return v;
+}
+
+void ParseOsRelease(const std::string& text, Inspection* out) {
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) {
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = Unquote(line.substr(eq + 1));
+    if (k == "ID") out->distro = v;
+    else if (k == "VERSION_ID") out->version = v;
+    else if (k == "PRETTY_NAME") out->pretty_name = v;
+  }
+}
+
+void ParseDpkgStatus(const std::string& text, Inspection* out) {
+  std::stringstream ss(text);
+  std::string line;
+  Package p;
+  bool installed = false;
+  std::map<std::string, int> arches;
+  auto flush = [&] {
+    if (!p.name.empty() && installed) {
+      if (p.arch != "all") arches[p.arch]++;
+      out->packages.push_back(p);
+    }
+    p = Package();
+    installed = false;
+  };
+  while (std::getline(ss, line)) {
+    if (line.empty()) {
+      flush();
+      continue;
+    }
+    if (line.starts_with("Package: ")) p.name = line.substr(9);
+    else if (line.starts_with("Version: ")) p.version = line.substr(9);
+    else if (line.starts_with("Architecture: ")) p.arch = line.substr(14);
+    else if (line.starts_with("Status: ")) installed = line.ends_with(" installed");
+  }
+  flush();
+  std::sort(out->packages.begin(), out->packages.end(),
+            [](const Package& a, const Package& b) { return a.name < b.name || (a.name == b.name && a.arch < b.arch); });
+  int best = 0;
+  for (const auto& [a, n] : arches) {
+    if (n > best) {
+      best = n;
+      out->arch = a;
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path) {
+  for (int hops = 0; hops < 16; ++hops) {
+    // Resolve symlinks in directories along the way too, one component at a time.
+    std::string walked;
+    std::stringstream ss(path);
+    std::string comp;
+    bool relinked = false;
+    cas::TreeEntry e;
+    while (std::getline(ss, comp, '/')) {
+      if (comp.empty()) continue;
+      std::string next = walked.empty() ? comp : walked + "/" + comp;
+      CAIRN_ASSIGN_OR_RETURN(e, cas::LookupPath(store, root, next));
+      if (e.type == cas::EntryType::kSymlink) {
+        std::string rest;
+        std::getline(ss, rest, '\0');
+        path = ResolveLink(next, e.target) + (rest.empty() ? "" : "/" + rest);
+        relinked = true;
+        break;
+      }
+      walked = next;
+    }
+    if (relinked) continue;
+    std::string out;
+    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store, e, [&](std::string_view piece) {
+      out.append(piece);
+      return Status();
+    }));
+    return out;
+  }
+  return Status::NotFound("read " + path + ": too many levels of symbolic links");
+}
+
+Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
+  Inspection out;
+  auto read = [&](const char* path) -> Result<std::string> {
+    auto r = ReadTreeFile(store, root, path);
+    if (!r && (r.error().IsNotFound() || r.error().code() == Code::kInvalidArgument)) {
+      return std::string();
+    }
+    return r;
+  };
+  CAIRN_ASSIGN_OR_RETURN(std::string os_release, read("etc/os-release"));
+  if (os_release.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(os_release, read("usr/lib/os-release"));
+  }
+  ParseOsRelease(os_release, &out);
+  CAIRN_ASSIGN_OR_RETURN(std::string hostname, read("etc/hostname"));
+  while (!hostname.empty() && std::isspace(static_cast<unsigned char>(hostname.back()))) hostname.pop_back();
+  out.hostname = hostname;
+  CAIRN_ASSIGN_OR_RETURN(std::string status, read("var/lib/dpkg/status"));
+  if (!status.empty()) {
+    out.package_format = "deb";
+    ParseDpkgStatus(status, &out);
+  }
+  if (!out.distro.empty() || !out.packages.empty()) out.os = "linux";
+  return out;
+}
+
+std::string EncodeInspection(const Inspection& in) {
+  std::ostringstream o;
+  auto kv = [&](const char* k, const std::string& v) {
+    if (!v.empty()) o << k << '\t' << v << '\n';
+  };
+  kv("os", in.os);
+  kv("distro", in.distro);
+  kv("version", in.version);
+  kv("pretty_name", in.pretty_name);
+  kv("arch", in.arch);
+  kv("hostname", in.hostname);
+  kv("package_format", in.package_format);
+  o << "counts\t" << in.files << '\t' << in.dirs << '\t' << in.symlinks << '\t' << in.others
+    << '\t' << in.bytes << '\n';
+  for (const auto& p : in.packages) o << "pkg\t" << p.name << '\t' << p.version << '\t' << p.arch << '\n';
+  return o.str();
+}
+
+Inspection DecodeInspection(std::string_view text) {
+  Inspection in;
+  std::stringstream ss{std::string(text)};
+  std::string line;
+  while (std::getline(ss, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string field;
+    while (std::getline(ls, field, '\t')) f.push_back(field);
+    if (f.size() < 2) continue;
+    if (f[0] == "os") in.os = f[1];
+    else if (f[0] == "distro") in.distro = f[1];
+    else if (f[0] == "version") in.version = f[1];
+    else if (f[0] == "pretty_name") in.pretty_name = f[1];
+    else if (f[0] == "arch") in.arch = f[1];
+    else if (f[0] == "hostname") in.hostname = f[1];
+    else if (f[0] == "package_format") in.package_format = f[1];
+    else if (f[0] == "counts" && f.size() == 6) {
+      in.files = std::stoull(f[1]);
+      in.dirs = std::stoull(f[2]);
+      in.symlinks = std::stoull(f[3]);
+      in.others = std::stoull(f[4]);
+      in.bytes = std::stoull(f[5]);
+    } else if (f[0] == "pkg" && f.size() >= 3) {
+      in.packages.push_back({f[1], f[2], f.size() > 3 ? f[3] : ""});
+    }
+  }
+  return in;
+}
+
+}  // namespace cairn::catalog

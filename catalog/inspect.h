@@ -1,0 +1,46 @@
+// Inspection of a stored root Tree without booting or extracting it: OS, distribution, version,
+// architecture, hostname and installed packages (the dpkg status database), plus counts.
+// The result is kept in the Version as its summary (docs/format/catalog.md).
+#ifndef CAIRN_CATALOG_INSPECT_H_
+#define CAIRN_CATALOG_INSPECT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cas/object_store.h"
+
+namespace cairn::catalog {
+
+struct Package {
+  std::string name, version, arch;
+  bool operator==(const Package&) const = default;
+};
+
+struct Inspection {
+  std::string os;            // "linux" when a Linux root is recognised, else empty
+  std::string distro;        // os-release ID: "debian"
+  std::string version;       // os-release VERSION_ID: "12"
+  std::string pretty_name;   // os-release PRETTY_NAME
+  std::string arch;          // dpkg architecture of the packages: "amd64"
+  std::string hostname;      // /etc/hostname
+  std::string package_format;  // "deb" when a dpkg database is present
+  uint64_t files = 0, dirs = 0, symlinks = 0, others = 0, bytes = 0;
+  std::vector<Package> packages;  // sorted by name
+};
+
+// Reads /etc/os-release (following symlinks inside the tree), /etc/hostname and
+// /var/lib/dpkg/status. Missing files leave fields empty; an unreadable store is an error.
+// Counts are filled by the caller's walk (see search_index.h), not here.
+Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root);
+
+std::string EncodeInspection(const Inspection& in);
+Inspection DecodeInspection(std::string_view text);
+
+// Reads a whole file of a tree, following symlinks inside the tree (at most 16). NotFound when
+// absent.
+Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path);
+
+}  // namespace cairn::catalog
+
+#endif  // CAIRN_CATALOG_INSPECT_H_

@@ -1,0 +1,60 @@
+#include "catalog/keys.h"
+
+namespace cairn::catalog::keys {
+namespace {
+std::string Tagged(char tag, std::string_view a) {
+  std::string k(1, tag);
+  k.push_back('\0');
+  k.append(a);
+  k.push_back('\0');
+  return k;
+}
+std::string BigEndian(uint64_t n) {
+  std::string s;
+  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>(n >> (8 * i)));
+  return s;
+}
+}  // namespace
+
+std::string VersionPrefix(std::string_view image) { return Tagged('v', image); }
+std::string Version(std::string_view image, uint64_t n) { return VersionPrefix(image) + BigEndian(n); }
+uint64_t VersionNumber(std::string_view key) {
+  uint64_t n = 0;
+  for (char c : key.substr(key.size() - 8)) n = n << 8 | static_cast<uint8_t>(c);
+  return n;
+}
+std::string TagPrefix(std::string_view image) { return Tagged('t', image); }
+std::string Tag(std::string_view image, std::string_view tag) {
+  return TagPrefix(image) + std::string(tag);
+}
+std::string State(const ObjectId& v) { return "s" + std::string(v.AsBytes()); }
+std::string Name(const ObjectId& v) { return "n" + std::string(v.AsBytes()); }
+std::string ChildPrefix(const ObjectId& parent) { return "c" + std::string(parent.AsBytes()); }
+std::string Child(const ObjectId& parent, const ObjectId& child) {
+  return ChildPrefix(parent) + std::string(child.AsBytes());
+}
+std::string PathPrefix(std::string_view path) { return Tagged('P', path); }
+std::string Path(std::string_view path, const ObjectId& v) {
+  return PathPrefix(path) + std::string(v.AsBytes());
+}
+std::string BasenamePrefix(std::string_view base_prefix) {
+  return std::string("B\0", 2) + std::string(base_prefix);
+}
+std::string Basename(std::string_view path) {
+  size_t slash = path.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  std::string k = BasenamePrefix(base);
+  k.push_back('\0');
+  k.append(path);
+  return k;
+}
+std::string DigestPrefix(const ObjectId& sha) { return "H" + std::string(sha.AsBytes()); }
+std::string Digest(const ObjectId& sha, const ObjectId& v, std::string_view path) {
+  return DigestPrefix(sha) + std::string(v.AsBytes()) + std::string(path);
+}
+std::string PackagePrefix(std::string_view name) { return Tagged('K', name); }
+std::string Package(std::string_view name, const ObjectId& v) {
+  return PackagePrefix(name) + std::string(v.AsBytes());
+}
+
+}  // namespace cairn::catalog::keys

@@ -1,0 +1,60 @@
+// cairn gc [--dry-run] [--json]
+#include <fmt/core.h>
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/progress.h"
+#include "cas/gc.h"
+#include "catalog/catalog.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace cairn::tools {
+
+int RunGc(const Args& args) {
+  const CommandSpec spec{"gc", "gc [--dry-run] [--json]",
+                         "Remove every object no version reaches (after `cairn purge`) and give\n"
+                         "the space back. Checkins wait while it sweeps."};
+  std::string repo;
+  po::options_description opts("Options");
+  AddRepoOption(opts, &repo);
+  opts.add_options()("dry-run,n", "count what would be freed; change nothing")("json", "print as JSON");
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(spec, args, opts, {}, &vm)) return *rc;
+  auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
+  if (!r) return Fail(r.error());
+  catalog::Catalog c((*r)->store());
+  auto roots = c.AllVersionIds();
+  if (!roots) return Fail(roots.error());
+  Progress progress("gc", 0);
+  uint64_t last = 0;
+  cas::GcOptions o;
+  o.dry_run = vm.count("dry-run") > 0;
+  o.on_progress = [&](const char*, uint64_t done) {
+    progress.Add(done > last ? done - last : 0, 0);
+    last = done;
+  };
+  auto stats = cas::CollectGarbage((*r)->store(), *roots, o);
+  progress.Done();
+  if (!stats) return Fail(stats.error());
+  struct rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  if (vm.count("json")) {
+    nlohmann::json out = {{"versions", roots->size()}, {"objects", stats->objects},
+                          {"reachable", stats->reachable}, {"deleted", stats->deleted},
+                          {"deleted_bytes", stats->deleted_raw_bytes},
+                          {"deleted_stored_bytes", stats->deleted_stored_bytes},
+                          {"dry_run", o.dry_run}, {"peak_rss_kib", ru.ru_maxrss}};
+    fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  }
+  fmt::print("{}{} of {} objects unreachable from {} versions: {} ({} stored){}\n",
+             o.dry_run ? "would free: " : "freed: ", stats->deleted, stats->objects, roots->size(),
+             Progress::Bytes(static_cast<double>(stats->deleted_raw_bytes)),
+             Progress::Bytes(static_cast<double>(stats->deleted_stored_bytes)),
+             o.dry_run ? " (dry run)" : "");
+  return kExitOk;
+}
+
+}  // namespace cairn::tools

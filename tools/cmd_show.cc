@@ -1,0 +1,163 @@
+// cairn log NAME [--json]; cairn provenance NAME[:VER] [--dot]; cairn show NAME[:VER] [--json]
+#include <fmt/core.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "base/progress.h"
+#include "catalog/inspect.h"
+#include "catalog/provenance.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace cairn::tools {
+namespace {
+
+std::string When(int64_t ns) {
+  std::time_t t = ns / 1000000000;
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Names of versions by id, for parents and children ("(purged)" when forgotten).
+std::vector<std::string> Names(catalog::Catalog& c, const std::vector<ObjectId>& ids) {
+  std::vector<std::string> out;
+  for (const auto& id : ids) {
+    auto r = c.ResolveId(id);
+    out.push_back(r ? r->Name() : "(purged " + id.Short() + ")");
+  }
+  return out;
+}
+
+int OneVersionCommand(const CommandSpec& spec, const Args& args, bool with_dot,
+                      const std::function<int(catalog::Catalog&, const catalog::VersionRef&,
+                                              const po::variables_map&)>& body) {
+  std::string repo, version;
+  po::options_description opts("Options");
+  AddRepoOption(opts, &repo);
+  opts.add_options()("json", "print as JSON")("version", po::value(&version)->required(), "NAME[:VER]");
+  if (with_dot) opts.add_options()("dot", "print a Graphviz graph");
+  po::positional_options_description pos;
+  pos.add("version", 1);
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
+  if (!r) return Fail(r.error());
+  catalog::Catalog c((*r)->store());
+  auto ref = c.Resolve(version);
+  if (!ref) return Fail(ref.error());
+  return body(c, *ref, vm);
+}
+
+}  // namespace
+
+int RunLog(const Args& args) {
+  const CommandSpec spec{"log", "log NAME [--json]", "The history of an image, newest first, with parents."};
+  return OneVersionCommand(spec, args, false, [](catalog::Catalog& c, const catalog::VersionRef& ref,
+                                                 const po::variables_map& vm) -> int {
+    auto versions = c.Versions(ref.image);
+    if (!versions) return Fail(versions.error());
+    nlohmann::json out = nlohmann::json::array();
+    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+      auto parents = Names(c, it->version.parents);
+      auto tags = c.TagsOf(*it);
+      if (vm.count("json")) {
+        out.push_back({{"version", it->Name()}, {"id", it->id.ToHex()}, {"time", When(it->version.time_ns)},
+                       {"author", it->version.author}, {"message", it->version.message},
+                       {"parents", parents}, {"tags", tags ? *tags : std::vector<std::string>{}}});
+        continue;
+      }
+      fmt::print("version {} {}", it->Name(), it->id.ToHex());
+      if (tags && !tags->empty()) {
+        fmt::print(" (");
+        for (size_t i = 0; i < tags->size(); ++i) fmt::print("{}{}@{}", i ? ", " : "", it->image, (*tags)[i]);
+        fmt::print(")");
+      }
+      fmt::print("\nAuthor: {}\nDate:   {}\n", it->version.author, When(it->version.time_ns));
+      for (const auto& p : parents) fmt::print("Parent: {}\n", p);
+      fmt::print("\n    {}\n\n", it->version.message.empty() ? "(no message)" : it->version.message);
+    }
+    if (vm.count("json")) fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  });
+}
+
+int RunProvenance(const Args& args) {
+  const CommandSpec spec{"provenance", "provenance NAME[:VER] [--dot] [--json]",
+                         "Where a version came from and what was derived from it, across images."};
+  return OneVersionCommand(spec, args, true, [](catalog::Catalog& c, const catalog::VersionRef& ref,
+                                                const po::variables_map& vm) -> int {
+    auto p = catalog::BuildProvenance(c, ref);
+    if (!p) return Fail(p.error());
+    if (vm.count("dot")) {
+      fmt::print("{}", catalog::ProvenanceDot(*p));
+    } else if (vm.count("json")) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& n : p->nodes) {
+        nlohmann::json parents = nlohmann::json::array();
+        for (const auto& x : n.parents) parents.push_back(x.ToHex());
+        out.push_back({{"version", n.name}, {"id", n.id.ToHex()}, {"parents", parents},
+                       {"focus", n.id == p->focus}, {"deleted", n.state == catalog::VersionState::kDeleted}});
+      }
+      fmt::print("{}\n", out.dump(2));
+    } else {
+      fmt::print("{}", catalog::ProvenanceText(*p));
+    }
+    return kExitOk;
+  });
+}
+
+int RunShow(const Args& args) {
+  const CommandSpec spec{"show", "show NAME[:VER] [--json]",
+                         "Describe a version: size, files, OS, distribution, architecture, hostname,\n"
+                         "packages, parents, children, tags and state."};
+  return OneVersionCommand(spec, args, false, [](catalog::Catalog& c, const catalog::VersionRef& ref,
+                                                 const po::variables_map& vm) -> int {
+    auto in = catalog::DecodeInspection(ref.version.summary);
+    auto children = c.Children(ref.id);
+    if (!children) return Fail(children.error());
+    auto tags = c.TagsOf(ref);
+    if (!tags) return Fail(tags.error());
+    auto parents = Names(c, ref.version.parents);
+    auto kids = Names(c, *children);
+    std::string state = ref.state == catalog::VersionState::kDeleted ? "deleted" : "active";
+    if (vm.count("json")) {
+      nlohmann::json pk = nlohmann::json::array();
+      for (const auto& p : in.packages) pk.push_back({{"name", p.name}, {"version", p.version}, {"arch", p.arch}});
+      nlohmann::json out = {
+          {"version", ref.Name()}, {"id", ref.id.ToHex()}, {"root", ref.version.root.ToHex()},
+          {"time", When(ref.version.time_ns)}, {"author", ref.version.author},
+          {"message", ref.version.message}, {"state", state}, {"tags", *tags},
+          {"parents", parents}, {"children", kids}, {"bytes", in.bytes}, {"files", in.files},
+          {"directories", in.dirs}, {"symlinks", in.symlinks}, {"other_entries", in.others},
+          {"os", in.os}, {"distribution", in.distro}, {"distribution_version", in.version},
+          {"pretty_name", in.pretty_name}, {"architecture", in.arch}, {"hostname", in.hostname},
+          {"package_format", in.package_format}, {"packages", pk}};
+      fmt::print("{}\n", out.dump(2));
+      return kExitOk;
+    }
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+      return s.empty() ? std::string("-") : s;
+    };
+    fmt::print("version       {} {}\n", ref.Name(), ref.id.ToHex());
+    fmt::print("state         {}\ntags          {}\n", state, list(*tags));
+    fmt::print("created       {} by {}\nmessage       {}\n", When(ref.version.time_ns), ref.version.author,
+               ref.version.message);
+    fmt::print("parents       {}\nchildren      {}\n", list(parents), list(kids));
+    fmt::print("size          {} in {} files, {} directories, {} symlinks, {} other\n",
+               Progress::Bytes(static_cast<double>(in.bytes)), in.files, in.dirs, in.symlinks, in.others);
+    fmt::print("os            {}\ndistribution  {} {}{}\n", in.os.empty() ? "-" : in.os,
+               in.distro.empty() ? "-" : in.distro, in.version,
+               in.pretty_name.empty() ? "" : " (" + in.pretty_name + ")");
+    fmt::print("architecture  {}\nhostname      {}\n", in.arch.empty() ? "-" : in.arch,
+               in.hostname.empty() ? "-" : in.hostname);
+    fmt::print("packages      {} ({})\n", in.packages.size(), in.package_format.empty() ? "none" : in.package_format);
+    for (const auto& p : in.packages) fmt::print("  {:<36} {}\n", p.name, p.version);
+    return kExitOk;
+  });
+}
+
+}  // namespace cairn::tools
