@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# trees_peers.sh: the whole-workload benchmark of `cairn checkin` / `cairn checkout` on the real
+# corpus (three related Debian root trees v1, v2, v3; /work/shared/corpus) side by side with
+# the tools a user would pick instead, in one run:
+#   ostree (archive mode), restic, borg (zstd,3), casync (directory mode),
+# each storing v1 then v2 then v3 into ONE repository, then restoring v3.
+#
+#   bench/trees_peers.sh
+#   BENCH_DIR=/tmp/cairn-bench/trees2 CAIRN=build-peers/tools/cairn bench/trees_peers.sh
+#   SKIP_PEERS=1 bench/trees_peers.sh        # keep $BENCH_DIR/peers, re-measure cairn only
+#
+# Environment:
+#   C           the corpus (default /tmp/corpus; build it with corpus/make-corpus.sh trees)
+#   BENCH_DIR   work directory (default /tmp/cairn-bench/trees); results in $BENCH_DIR/peers
+#   CAIRN       the cairn binary (default: build-peers/tools/cairn beside this script's repo);
+#               copied into $BENCH_DIR first, so a rebuild during the run changes nothing
+#   PEERS_SH    the corpus peer script (default ../shared/corpus/peers.sh beside the repo)
+#   PEERS       peer tools (default "ostree-archive casync-dir restic borg")
+#   SKIP_PEERS  1: reuse the peer rows already in $BENCH_DIR/peers/results.tsv
+#
+# Method. The peers run through peers.sh unchanged; cairn is measured here THE SAME WAY: every
+# tree is bind-mounted at the same path ($C/mnt/root) before it is stored, the page cache is
+# dropped before every timed command, each command runs under /usr/bin/time -v, and the
+# repository is sized with du -sb after each step. Rows go to the same results.tsv (tool=cairn).
+# cairn steps:
+#   v1, v2 (-p img:1), v3 (-p img:2)  one repository, as the peers (the trees are separate
+#                                     copies, so the stat cache cannot hit: every file is read)
+#   restore-v3                        cairn checkout img:3 into a fresh directory, then treecmp
+#   v3-full                           v3 into a fresh repository, no parent
+#   w-v2, v3-incr, v3-incr-paranoid   the incremental case measured honestly (DESIGN.md): a
+#                                     working copy W = cp -a v2 is checked in, changed in place
+#                                     with rsync -aHAX --delete v3/ W/, and checked in again
+#                                     with --parent (timed), then again with --paranoid
+# Needs root (bind mounts, drop_caches, device nodes). Takes a few minutes.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+C=${C:-/tmp/corpus}
+T=$C/trees
+BENCH_DIR=${BENCH_DIR:-/tmp/cairn-bench/trees}
+CAIRN_SRC=${CAIRN:-$here/build-peers/tools/cairn}
+PEERS_SH=${PEERS_SH:-$here/../shared/corpus/peers.sh}
+PEERS=${PEERS:-"ostree-archive casync-dir restic borg"}
+P=$BENCH_DIR/peers
+MNT=$C/mnt/root
+RES=$P/results.tsv
+
+die() { echo "trees_peers.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (bind mounts, drop_caches, device nodes)"
+[ -x "$CAIRN_SRC" ] || die "no cairn binary at $CAIRN_SRC (build it, or set CAIRN)"
+[ -r "$PEERS_SH" ] || die "no peers.sh at $PEERS_SH (set PEERS_SH)"
+TREECMP=$(dirname "$PEERS_SH")/treecmp.py
+[ -r "$TREECMP" ] || die "no treecmp.py beside $PEERS_SH"
+for t in v1 v2 v3; do [ -d "$T/$t" ] || die "no tree $T/$t (run make-corpus.sh trees)"; done
+[ -x /usr/bin/time ] || die "/usr/bin/time is not installed (apt-get install time)"
+for p in $PEERS; do
+  case $p in ostree-*) b=ostree ;; casync-*) b=casync ;; *) b=$p ;; esac
+  command -v "$b" >/dev/null || die "$b is not installed (scripts/install-deps.sh)"
+done
+
+mkdir -p "$BENCH_DIR"
+CAIRN=$BENCH_DIR/cairn
+cp -f "$CAIRN_SRC" "$CAIRN"
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+dropcaches() { sync; if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then echo yes; else echo no; fi; }
+bindto() { mountpoint -q "$MNT" && umount "$MNT"; mount --bind "$1" "$MNT"; }
+unbind() { mountpoint -q "$MNT" && umount "$MNT"; true; }
+trap unbind EXIT
+
+# --- header ---------------------------------------------------------------------------------
+bdir=$(dirname "$(dirname "$CAIRN_SRC")")
+btype=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$bdir/CMakeCache.txt" 2>/dev/null)
+flags=$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$bdir/CMakeCache.txt" 2>/dev/null)
+{
+  echo "trees_peers.sh  $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cairn:  $(git -C "$here" describe --always --dirty 2>/dev/null) ($CAIRN_SRC), build type: ${btype:-unknown}"
+  echo "CPU:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') x $(nproc), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "corpus: $T (v1 v2 v3: $(for t in v1 v2 v3; do du -sb "$T/$t" | cut -f1; done | paste -sd/) bytes)"
+  echo "peers:  $PEERS ($PEERS_SH)"
+  case "$btype" in Release|RelWithDebInfo|MinSizeRel) ;; *) echo "WARNING: cairn build type '${btype:-unknown}': optimisation off or assertions on" ;; esac
+  case "$flags" in *-O0*|*-fsanitize*) echo "WARNING: CMAKE_CXX_FLAGS='$flags'" ;; esac
+  [ "$(dropcaches)" = yes ] || echo "WARNING: cannot drop the page cache: timings are warm"
+} | tee "$BENCH_DIR/header.txt"
+
+# --- peers ----------------------------------------------------------------------------------
+if [ "${SKIP_PEERS:-0}" != 1 ]; then
+  rm -rf "$P"; mkdir -p "$P"
+  log "peers: C=$C P=$P bash $PEERS_SH $PEERS"
+  C=$C P=$P bash "$PEERS_SH" $PEERS 2> "$BENCH_DIR/peers.stderr" || die "peers.sh failed (see $BENCH_DIR/peers.stderr)"
+else
+  [ -r "$RES" ] || die "SKIP_PEERS=1 but no $RES"
+  grep -v $'^cairn\t' "$RES" > "$RES.tmp" && mv "$RES.tmp" "$RES"
+fi
+mkdir -p "$P"/{log,time,check,restore}
+
+# --- cairn, measured as peers.sh measures ---------------------------------------------------
+# measure TOOL STEP REPO CMD...   (same columns as peers.sh)
+measure() {
+  local tool=$1 step=$2 repo=$3; shift 3
+  local tf=$P/time/$tool.$step.time dc rc wall usr sys rss rb=- ra=-
+  dc=$(dropcaches)
+  log "$tool $step: $*"
+  /usr/bin/time -v -o "$tf" "$@" > "$P/log/$tool.$step.log" 2>&1; rc=$?
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
+  usr=$(awk -F': ' '/User time/{print $2}' "$tf"); sys=$(awk -F': ' '/System time/{print $2}' "$tf")
+  rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tf")
+  if [ "$repo" != - ]; then rb=$(du -sb "$repo" | cut -f1); ra=$(du -s --block-size=1 "$repo" | cut -f1); fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$step" "$rc" "$wall" "$usr" "$sys" "$rss" "$rb" "$ra" "$dc" "$*" >> "$RES"
+  [ "$rc" = 0 ] || log "  -> rc=$rc (see $P/log/$tool.$step.log)"
+  return 0
+}
+
+check_tree() {  # check_tree TOOL DIR: as peers.sh does
+  local tool=$1 d=$2 out=$P/check/$1.txt
+  {
+    echo "== $tool: restored $d vs $T/v3"
+    echo "-- rsync -aHAXc -n -i --delete $T/v3/ $d/   (itemized differences; empty = identical)"
+    rsync -aHAXc -n -i --delete "$T/v3/" "$d/" > "$P/check/$tool.rsync" 2>&1
+    echo "lines: $(wc -l < "$P/check/$tool.rsync")"
+    head -15 "$P/check/$tool.rsync"
+    echo "-- attribute check (python, per path)"
+    /usr/bin/python3 "$TREECMP" "$T/v3" "$d"
+  } > "$out" 2>&1
+}
+
+tool=cairn R=$P/cairn
+rm -rf "$R" "$R-full" "$R-incr" "$P/restore/cairn" "$BENCH_DIR/W"
+measure $tool init "$R" "$CAIRN" init --repo "$R"
+parent=""
+for t in v1 v2 v3; do
+  bindto "$T/$t"
+  measure $tool $t "$R" "$CAIRN" checkin "$MNT" --repo "$R" --image img $parent --json
+  parent="-p img:${t#v}"
+done
+unbind
+measure $tool restore-v3 - "$CAIRN" checkout img:3 "$P/restore/cairn" --repo "$R"
+"$CAIRN" stats --json --repo "$R" > "$P/cairn-stats.json" 2>&1
+check_tree $tool "$P/restore/cairn"
+
+# a full checkin of v3: fresh repository, no parent
+"$CAIRN" init --repo "$R-full" > /dev/null
+bindto "$T/v3"
+measure $tool v3-full "$R-full" "$CAIRN" checkin "$MNT" --repo "$R-full" --image img --json
+unbind
+
+# incremental, on a tree changed in place: W = cp -a v2; check in; rsync v3 over it; check in
+"$CAIRN" init --repo "$R-incr" > /dev/null
+cp -a "$T/v2" "$BENCH_DIR/W"
+bindto "$BENCH_DIR/W"
+measure $tool w-v2 "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w --json
+unbind
+rsync -aHAX --delete --itemize-changes "$T/v3/" "$BENCH_DIR/W/" > "$P/log/cairn.rsync-v3-into-W.log" 2>&1
+bindto "$BENCH_DIR/W"
+measure $tool v3-incr "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:1 --json
+measure $tool v3-incr-paranoid "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:2 --paranoid --json
+unbind
+rm -rf "$BENCH_DIR/W"
+
+# treecmp.py compares mtimes to the second and skips the root and symlink times: check those too
+for t in cairn $PEERS; do
+  d=$P/restore/$t; case $t in restic|borg) d=$d$MNT ;; esac
+  [ -d "$d" ] || continue
+  /usr/bin/python3 - "$T/v3" "$d" >> "$P/check/$t.txt" 2>&1 <<'EOF'
+import os, stat, sys
+a, b = sys.argv[1], sys.argv[2]
+c = {'mtime_ns(file)': 0, 'mtime_ns(dir)': 0, 'mtime(symlink)': 0, 'sparse lost': 0}
+ra, rb = os.lstat(a), os.lstat(b)
+root = (ra.st_mode, ra.st_uid, ra.st_gid, ra.st_mtime_ns) != (rb.st_mode, rb.st_uid, rb.st_gid, rb.st_mtime_ns)
+sparse = 0
+for dp, dns, fns in os.walk(a):
+    for n in dns + fns:
+        pa = os.path.join(dp, n); pb = os.path.join(b, os.path.relpath(pa, a))
+        try: sa, sb = os.lstat(pa), os.lstat(pb)
+        except OSError: continue
+        if stat.S_IFMT(sa.st_mode) != stat.S_IFMT(sb.st_mode): continue
+        if stat.S_ISREG(sa.st_mode):
+            if sa.st_mtime_ns != sb.st_mtime_ns: c['mtime_ns(file)'] += 1
+            if sa.st_blocks * 512 < sa.st_size:
+                sparse += 1
+                if sb.st_blocks * 512 >= sb.st_size: c['sparse lost'] += 1
+        elif stat.S_ISDIR(sa.st_mode) and sa.st_mtime_ns != sb.st_mtime_ns: c['mtime_ns(dir)'] += 1
+        elif stat.S_ISLNK(sa.st_mode) and sa.st_mtime_ns != sb.st_mtime_ns: c['mtime(symlink)'] += 1
+print('-- nanosecond times, symlink times, sparse files (%d in orig), root directory' % sparse)
+for k, v in c.items(): print(f'{k}: {v} differ')
+print(f'root dir (mode, owner, mtime_ns): {1 if root else 0} differ')
+EOF
+done
+
+# --- report ---------------------------------------------------------------------------------
+/usr/bin/python3 - "$P" "$BENCH_DIR" "$PEERS" <<'EOF' | tee "$BENCH_DIR/report.md"
+import json, os, re, sys
+P, B, peers = sys.argv[1], sys.argv[2], sys.argv[3].split()
+rows = {}
+for line in open(os.path.join(P, 'results.tsv')).read().splitlines()[1:]:
+    f = line.split('\t')
+    rows[(f[0], f[1])] = dict(rc=f[2], wall=float(f[3] or 'nan'), user=f[4], sys=f[5], rss=f[6],
+                              rb=None if f[7] == '-' else int(f[7]), cmd=f[10])
+
+def get(tool, step):
+    return rows.get((tool, step))
+
+def cairn_json(step):
+    try:
+        txt = open(os.path.join(P, 'log', f'cairn.{step}.log')).read()
+        return json.loads(txt[txt.index('{'):])
+    except Exception:
+        return {}
+
+def mb(n): return '-' if n is None else f'{n / 1e6:.1f}'
+steps = ['v1', 'v2', 'v3', 'restore-v3']
+print('### Per step (wall seconds, repository MB after the step; ratio = cairn / peer)\n')
+print('| tool | step | seconds | user+sys s | max RSS MB | repo MB | cairn/peer time | cairn/peer size |')
+print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+for tool in ['cairn'] + peers:
+    for s in steps:
+        r = get(tool, s)
+        if not r: print(f'| {tool} | {s} | (missing) | | | | | |'); continue
+        c = get('cairn', s)
+        rt = '' if tool == 'cairn' or not c else f'{c["wall"] / r["wall"]:.2f}'
+        rs = '' if tool == 'cairn' or not c or not c['rb'] or not r['rb'] else f'{c["rb"] / r["rb"]:.2f}'
+        cpu = float(r['user']) + float(r['sys'])
+        bad = '' if r['rc'] == '0' else f' (rc={r["rc"]})'
+        print(f'| {tool} | {s} | {r["wall"]:.2f}{bad} | {cpu:.2f} | {int(r["rss"]) / 1024:.0f} | {mb(r["rb"])} | {rt} | {rs} |')
+print()
+print('cairn-only steps:\n')
+print('| step | seconds | user+sys s | repo MB | files | files read again (not from stat cache) | root tree |')
+print('| --- | ---: | ---: | ---: | ---: | ---: | --- |')
+for s in ['v1', 'v2', 'v3', 'v3-full', 'w-v2', 'v3-incr', 'v3-incr-paranoid']:
+    r, j = get('cairn', s), cairn_json(s)
+    if not r: continue
+    cpu = float(r['user']) + float(r['sys'])
+    files = j.get('files', '?'); cached = j.get('files_cached', 0)
+    reread = files - cached if isinstance(files, int) else '?'
+    print(f'| {s} | {r["wall"]:.2f} | {cpu:.2f} | {mb(r["rb"])} | {files} | {reread} | {j.get("root", "?")[:12]} |')
+print()
+
+# targets
+res = []
+def verdict(ok): return 'PASS' if ok else 'MISS'
+for s in ['v1', 'v2', 'v3']:
+    c = get('cairn', s); ps = [(p, get(p, s)) for p in peers if get(p, s) and get(p, s)['rc'] == '0']
+    if not c or not ps: res.append((f'checkin {s}', 'n/a', 'missing rows')); continue
+    bp, br = min(ps, key=lambda x: x[1]['wall'])
+    ratio = c['wall'] / br['wall']
+    res.append((f'checkin {s} faster than fastest peer (aim 2x)', verdict(ratio < 1),
+                f'cairn {c["wall"]:.2f} s vs {bp} {br["wall"]:.2f} s: ratio {ratio:.2f}' + (' (2x aim met)' if ratio <= 0.5 else ' (2x aim not met)')))
+c = get('cairn', 'v3'); ps = [(p, get(p, 'v3')) for p in peers if get(p, 'v3') and get(p, 'v3')['rb']]
+if c and ps:
+    bp, br = min(ps, key=lambda x: x[1]['rb'])
+    res.append(('repository after v3 no larger than smallest peer', verdict(c['rb'] <= br['rb']),
+                f'cairn {mb(c["rb"])} MB vs {bp} {mb(br["rb"])} MB: ratio {c["rb"] / br["rb"]:.2f}'))
+i, f, pa = get('cairn', 'v3-incr'), get('cairn', 'v3-full'), get('cairn', 'v3-incr-paranoid')
+if i and f:
+    note = f'; vs --paranoid re-read of the same tree in the same repository {pa["wall"]:.2f} s: {100 * i["wall"] / pa["wall"]:.0f}%' if pa else ''
+    res.append(('incremental v3 (--parent) under 10% of a full checkin of v3', verdict(i['wall'] < 0.1 * f['wall']),
+                f'{i["wall"]:.2f} s vs full {f["wall"]:.2f} s: {100 * i["wall"] / f["wall"]:.0f}%{note}'))
+c = get('cairn', 'restore-v3'); ps = [(p, get(p, 'restore-v3')) for p in peers if get(p, 'restore-v3') and get(p, 'restore-v3')['rc'] == '0']
+if c and ps:
+    bp, br = min(ps, key=lambda x: x[1]['wall'])
+    res.append(('checkout of v3 faster than fastest peer restore', verdict(c['wall'] < br['wall']),
+                f'cairn {c["wall"]:.2f} s vs {bp} {br["wall"]:.2f} s: ratio {c["wall"] / br["wall"]:.2f}'))
+
+# fidelity, from check/TOOL.txt (treecmp.py output)
+def losses(tool):
+    try: txt = open(os.path.join(P, 'check', f'{tool}.txt')).read()
+    except OSError: return None, 'no check file'
+    out = []
+    m = re.search(r'paths: orig=(\d+) restored=(\d+) missing=(\d+) extra=(\d+)', txt)
+    if not m: return None, 'no treecmp output'
+    if int(m[3]): out.append(f'{m[3]} paths missing')
+    if int(m[4]): out.append(f'{m[4]} extra paths')
+    for what in ['device nodes', 'setuid files', 'paths with xattrs']:
+        m = re.search(rf'{what}: orig=(\d+) restored=(\d+)', txt)
+        if m and m[1] != m[2]: out.append(f'{what} {m[2]}/{m[1]}')
+    m = re.search(r'hardlink groups: orig=(\d+) kept=(\d+); restored files hardlinked that were not in orig=(\d+)', txt)
+    if m and m[1] != m[2]: out.append(f'hardlink groups kept {m[2]}/{m[1]}')
+    if m and int(m[3]): out.append(f'{m[3]} files hardlinked that were not')
+    for k, n in re.findall(r'^([a-z_/() ,]+): (\d+) differ', txt, re.M):
+        if int(n): out.append(f'{k} differs on {n}')
+    m = re.search(r'^lines: (\d+)', txt, re.M)
+    rs = f'rsync -aHAXc itemizes {m[1]} differences' if m else ''
+    return out, rs
+print('### Fidelity of the restored v3 (treecmp.py against the original tree)\n')
+print('| tool | lost or changed | rsync -aHAXc -n -i |')
+print('| --- | --- | --- |')
+lost = {}
+for tool in ['cairn'] + peers:
+    out, rs = losses(tool)
+    lost[tool] = out
+    print(f'| {tool} | {"nothing" if out == [] else ("; ".join(out) if out else rs)} | {rs} |')
+cl = lost.get('cairn')
+allpeers = all(lost.get(p) for p in peers)
+res.append(('fidelity: cairn loses nothing where every peer loses something',
+            verdict(cl == [] and allpeers), 'cairn: ' + ('nothing lost' if cl == [] else '; '.join(cl or ['no check'])) +
+            ('' if allpeers else '; some peer lost nothing')))
+print()
+print('### Targets\n')
+print('| target | result | figures |')
+print('| --- | --- | --- |')
+for t, v, d in res: print(f'| {t} | {v} | {d} |')
+EOF
+log "results: $RES, report: $BENCH_DIR/report.md"
