@@ -95,7 +95,12 @@ Result<FileContent> Ingestor::FinishFile(ChunkIndex& index) {
   }
   CAIRN_ASSIGN_OR_RETURN(out.id, PutObject(ObjectType::kChunkIndex, EncodeChunkIndex(index)));
   out.type = ObjectType::kChunkIndex;
-  PutKey(Space::kContent, out.sha256.AsBytes(), out.id.AsBytes());
+  // Only a missing or different entry is written: Abort deletes the keys of this session, and
+  // must not delete an entry that an earlier session made durable.
+  CAIRN_ASSIGN_OR_RETURN(auto entry, store_->Get(Space::kContent, out.sha256.AsBytes()));
+  if (!entry || *entry != out.id.AsBytes()) {
+    PutKey(Space::kContent, out.sha256.AsBytes(), out.id.AsBytes());
+  }
   return out;
 }
 

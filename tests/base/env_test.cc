@@ -1,0 +1,82 @@
+#include "base/env.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+namespace cairn {
+namespace {
+
+class EnvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-env-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+  Env* env_ = Env::Default();
+};
+
+TEST_F(EnvTest, WrittenFileReadsBack) {
+  std::string path = dir_ + "/f";
+  std::string data(200000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + i / 300);
+  {
+    auto f = env_->NewWritableFile(path);
+    ASSERT_TRUE(f.has_value()) << f.status().ToString();
+    ASSERT_TRUE((*f)->Append(data.substr(0, 1000)).ok());
+    ASSERT_TRUE((*f)->Append(data.substr(1000)).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  auto seq = env_->NewSequentialFile(path);
+  ASSERT_TRUE(seq.has_value());
+  EXPECT_EQ((*seq)->Size(), data.size());
+  auto back = ReadFileToString(env_, path);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, data);
+}
+
+TEST_F(EnvTest, OpeningAMissingFileIsNotFoundNamingIt) {
+  auto f = env_->NewSequentialFile(dir_ + "/missing");
+  ASSERT_FALSE(f.has_value());
+  EXPECT_EQ(f.error().code(), Code::kNotFound);
+  EXPECT_NE(f.error().message().find(dir_ + "/missing"), std::string::npos);
+  EXPECT_EQ(env_->RemoveFile(dir_ + "/missing").code(), Code::kNotFound);
+}
+
+TEST_F(EnvTest, OpeningADirectoryForReadingIsInvalidArgument) {
+  auto f = env_->NewSequentialFile(dir_);
+  ASSERT_FALSE(f.has_value());
+  EXPECT_EQ(f.error().code(), Code::kInvalidArgument);
+}
+
+TEST_F(EnvTest, WriteFileAtomicReplacesTheWholeFileAndLeavesNoTemporary) {
+  std::string path = dir_ + "/marker";
+  ASSERT_TRUE(WriteFileAtomic(env_, path, "first version, long").ok());
+  ASSERT_TRUE(WriteFileAtomic(env_, path, "second").ok());
+  EXPECT_EQ(*ReadFileToString(env_, path), "second");
+  EXPECT_FALSE(env_->FileExists(path + ".tmp"));
+}
+
+TEST_F(EnvTest, CreateDirsMakesNestedDirectoriesAndIsIdempotent) {
+  std::string nested = dir_ + "/a/b/c";
+  EXPECT_FALSE(env_->IsDirectory(nested));
+  ASSERT_TRUE(env_->CreateDirs(nested).ok());
+  ASSERT_TRUE(env_->CreateDirs(nested).ok());
+  EXPECT_TRUE(env_->IsDirectory(nested));
+  EXPECT_TRUE(env_->FileExists(nested));
+  EXPECT_TRUE(env_->SyncDir(nested).ok());
+  ASSERT_TRUE(WriteFileAtomic(env_, nested + "/f", "x").ok());
+  EXPECT_FALSE(env_->IsDirectory(nested + "/f"));
+  ASSERT_TRUE(env_->RenameFile(nested + "/f", nested + "/g").ok());
+  EXPECT_FALSE(env_->FileExists(nested + "/f"));
+  EXPECT_TRUE(env_->FileExists(nested + "/g"));
+}
+
+}  // namespace
+}  // namespace cairn

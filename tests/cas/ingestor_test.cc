@@ -1,0 +1,264 @@
+// Ingestor and ContentReader on every ObjectStore: what goes in comes back byte-exact, is
+// deduplicated, verified on the way out, and undone by Abort.
+#include "cas/ingestor.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "base/env.h"
+#include "base/sha256.h"
+#include "cas/content_reader.h"
+#include "tests/cas/test_util.h"
+
+namespace cairn::cas::testing {
+namespace {
+
+template <typename Factory>
+class IngestorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = Factory::Make(dir_.path()); }
+
+  IngestOptions Options() {
+    IngestOptions o;
+    o.threads = 2;
+    return o;
+  }
+  // Stores `data` through a real file and PutStream, then Finish.
+  FileContent PutFile(const std::string& data, Ingestor* ingestor = nullptr) {
+    std::string path = dir_.path() + "/input-" + std::to_string(files_++);
+    WriteFileOrDie(path, data);
+    auto file = Env::Default()->NewSequentialFile(path);
+    EXPECT_TRUE(file.has_value());
+    std::unique_ptr<Ingestor> own;
+    if (ingestor == nullptr) {
+      own = std::make_unique<Ingestor>(store_.get(), Options());
+      ingestor = own.get();
+    }
+    auto content = ingestor->PutStream(file->get(), path);
+    EXPECT_TRUE(content.has_value()) << content.status().ToString();
+    if (own) {
+      EXPECT_TRUE(own->Finish().ok());
+    }
+    return content.has_value() ? *content : FileContent{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ObjectStore> store_;
+  int files_ = 0;
+};
+
+TYPED_TEST_SUITE(IngestorTest, StoreFactories, FactoryName);
+
+TYPED_TEST(IngestorTest, EmptyFileIsTheEmptyBlob) {
+  FileContent c = this->PutFile("");
+  EXPECT_EQ(c.id, Sha256::Of(""));
+  EXPECT_EQ(c.type, ObjectType::kBlob);
+  EXPECT_EQ(c.size, 0u);
+  EXPECT_EQ(c.sha256, Sha256::Of(""));
+  EXPECT_EQ(*ReadContent(this->store_.get(), c.id), "");
+  Ingestor again(this->store_.get(), this->Options());
+  auto b = again.PutBytes("");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->id, c.id);
+}
+
+TYPED_TEST(IngestorTest, SmallFileIdIsItsSha256) {
+  std::string data = "hello, cairn\n";
+  FileContent c = this->PutFile(data);
+  EXPECT_EQ(c.id, Sha256::Of(data));
+  EXPECT_EQ(c.type, ObjectType::kBlob);
+  EXPECT_EQ(c.size, data.size());
+  EXPECT_EQ(c.sha256, c.id);
+  EXPECT_EQ(*ReadContent(this->store_.get(), c.id), data);
+  ContentReader reader(this->store_.get(), 1);
+  auto st = reader.Stat(c.id);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->size, data.size());
+  EXPECT_EQ(st->type, ObjectType::kBlob);
+}
+
+TYPED_TEST(IngestorTest, MultiChunkFileRoundTripsByteExact) {
+  // Larger than the ingestor's 4 MiB read block, with a compressible stretch in the middle.
+  std::string data = RandomBytes(5 << 20, 11) + std::string(1 << 20, 'c') + RandomBytes(4321, 12);
+  FileContent c = this->PutFile(data);
+  EXPECT_EQ(c.type, ObjectType::kChunkIndex);
+  EXPECT_EQ(c.size, data.size());
+  EXPECT_EQ(c.sha256, Sha256::Of(data));
+  EXPECT_NE(c.id, c.sha256);
+  auto back = ReadContent(this->store_.get(), c.id);
+  ASSERT_TRUE(back.has_value()) << back.status().ToString();
+  EXPECT_TRUE(*back == data) << "content differs";
+  ContentReader reader(this->store_.get(), 2);
+  auto st = reader.Stat(c.id);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->size, data.size());
+  EXPECT_EQ(st->sha256, Sha256::Of(data));
+  EXPECT_EQ(st->type, ObjectType::kChunkIndex);
+  // PutBytes cuts the same chunks and so names the same content.
+  Ingestor ingestor(this->store_.get(), this->Options());
+  auto bytes = ingestor.PutBytes(data);
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ(bytes->id, c.id);
+}
+
+TYPED_TEST(IngestorTest, PuttingTheSameContentAgainWritesNoNewObjects) {
+  std::string data = RandomBytes(3 << 20, 13);
+  FileContent first = this->PutFile(data);
+  auto before = AllObjectIds(this->store_.get());
+  Ingestor again(this->store_.get(), this->Options());
+  FileContent second = this->PutFile(data, &again);
+  ASSERT_TRUE(again.Finish().ok());
+  EXPECT_EQ(second.id, first.id);
+  EXPECT_EQ(again.stats().objects_new.load(), 0u);
+  EXPECT_GT(again.stats().objects_dup.load(), 0u);
+  EXPECT_EQ(again.stats().bytes_in.load(), data.size());
+  EXPECT_EQ(AllObjectIds(this->store_.get()), before);
+}
+
+TYPED_TEST(IngestorTest, RepeatedChunksWithinOneFileAreStoredOnce) {
+  std::string part = RandomBytes(2 << 20, 14);
+  Ingestor ingestor(this->store_.get(), this->Options());
+  auto c = ingestor.PutBytes(part + part + part);
+  ASSERT_TRUE(c.has_value());
+  ASSERT_TRUE(ingestor.Finish().ok());
+  EXPECT_GT(ingestor.stats().objects_dup.load(), ingestor.stats().objects_new.load());
+  EXPECT_LT(ingestor.stats().bytes_new.load(), 2 * part.size());
+  EXPECT_TRUE(*ReadContent(this->store_.get(), c->id) == part + part + part);
+}
+
+TYPED_TEST(IngestorTest, FindBySha256FindsSmallAndChunkedFiles) {
+  std::string small = "small file";
+  std::string large = RandomBytes(2 << 20, 15);
+  FileContent s = this->PutFile(small);
+  FileContent l = this->PutFile(large);
+  ContentReader reader(this->store_.get(), 1);
+  EXPECT_EQ(*reader.FindBySha256(Sha256::Of(small)), s.id);
+  auto found = reader.FindBySha256(Sha256::Of(large));
+  ASSERT_TRUE(found.has_value()) << found.status().ToString();
+  EXPECT_EQ(*found, l.id);
+  auto none = reader.FindBySha256(Sha256::Of("never stored"));
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code(), Code::kNotFound);
+}
+
+TYPED_TEST(IngestorTest, AbortRemovesEverythingTheSessionWrote) {
+  IngestOptions o = this->Options();
+  o.batch_bytes = 256 << 10;  // so that some batches are written before Abort
+  Ingestor ingestor(this->store_.get(), o);
+  ASSERT_TRUE(ingestor.PutBytes(RandomBytes(3 << 20, 16)).has_value());
+  ASSERT_TRUE(ingestor.PutBytes("small").has_value());
+  ASSERT_TRUE(ingestor.PutObject(ObjectType::kTree, "a tree").has_value());
+  EXPECT_FALSE(AllObjectIds(this->store_.get()).empty());  // some batches already landed
+  ASSERT_TRUE(ingestor.Abort().ok());
+  EXPECT_TRUE(AllObjectIds(this->store_.get()).empty());
+  EXPECT_TRUE(AllKeys(this->store_.get(), Space::kObjects).empty());
+  EXPECT_TRUE(AllKeys(this->store_.get(), Space::kContent).empty());
+}
+
+TYPED_TEST(IngestorTest, AbortKeepsWhatTheStoreHeldBefore) {
+  std::string kept = RandomBytes(2 << 20, 17);
+  FileContent k = this->PutFile(kept);
+  auto objects = AllObjectIds(this->store_.get());
+  auto content_keys = AllKeys(this->store_.get(), Space::kContent);
+  IngestOptions o = this->Options();
+  o.batch_bytes = 256 << 10;
+  Ingestor ingestor(this->store_.get(), o);
+  ASSERT_TRUE(ingestor.PutBytes(kept).has_value());  // already stored: nothing new
+  ASSERT_TRUE(ingestor.PutBytes(RandomBytes(2 << 20, 18)).has_value());
+  ASSERT_TRUE(ingestor.Abort().ok());
+  EXPECT_EQ(AllObjectIds(this->store_.get()), objects);
+  EXPECT_EQ(AllKeys(this->store_.get(), Space::kContent), content_keys);
+  ContentReader reader(this->store_.get(), 1);
+  auto found = reader.FindBySha256(Sha256::Of(kept));
+  ASSERT_TRUE(found.has_value()) << found.status().ToString();
+  EXPECT_EQ(*found, k.id);
+  auto back = ReadContent(this->store_.get(), k.id);
+  ASSERT_TRUE(back.has_value()) << back.status().ToString();
+  EXPECT_TRUE(*back == kept);
+}
+
+TYPED_TEST(IngestorTest, DamagedChunkFailsTheReadAndTheSinkSeesOnlyGoodBytes) {
+  std::string data = RandomBytes(2 << 20, 19);
+  FileContent c = this->PutFile(data);
+  ASSERT_EQ(c.type, ObjectType::kChunkIndex);
+  auto index = DecodeChunkIndex(c.id, *this->store_->ReadTyped(c.id, ObjectType::kChunkIndex));
+  ASSERT_TRUE(index.has_value());
+  ASSERT_GT(index->chunks.size(), 4u);
+  const ChunkRef damaged = index->chunks[3];
+  uint64_t good = index->chunks[0].size + index->chunks[1].size + index->chunks[2].size;
+  std::string bad(damaged.size, 'X');  // same size, wrong bytes
+  WriteBatch b;
+  b.PutObject(EncodeObjectWithId(damaged.id, ObjectType::kBlob, bad, 0));
+  ASSERT_TRUE(this->store_->Write(b, WriteOptions{.sync = true}).ok());
+
+  ContentReader reader(this->store_.get(), 2);
+  std::string seen;
+  Status s = reader.Read(c.id, [&](std::string_view piece) {
+    seen.append(piece);
+    return Status();
+  });
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find(damaged.id.Short()), std::string::npos) << s.message();
+  EXPECT_EQ(seen.size(), good);
+  EXPECT_TRUE(seen == data.substr(0, good));
+  EXPECT_EQ(seen.find("XXXXXXXX"), std::string::npos);
+}
+
+TYPED_TEST(IngestorTest, DamagedSmallBlobNeverReachesTheSink) {
+  std::string data = "small and precious";
+  FileContent c = this->PutFile(data);
+  WriteBatch b;
+  b.PutObject(EncodeObjectWithId(c.id, ObjectType::kBlob, "small and spoiled!", 0));
+  ASSERT_TRUE(this->store_->Write(b, WriteOptions{}).ok());
+  ContentReader reader(this->store_.get(), 1);
+  int calls = 0;
+  Status s = reader.Read(c.id, [&](std::string_view) { return ++calls, Status(); });
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_EQ(calls, 0);
+}
+
+TYPED_TEST(IngestorTest, SinkErrorStopsTheRead) {
+  FileContent c = this->PutFile(RandomBytes(2 << 20, 20));
+  ContentReader reader(this->store_.get(), 2);
+  int calls = 0;
+  Status s = reader.Read(c.id, [&](std::string_view) {
+    return ++calls == 2 ? Status::NoSpace("write out: disk full") : Status();
+  });
+  EXPECT_EQ(s.code(), Code::kNoSpace);
+  EXPECT_EQ(calls, 2);
+}
+
+TYPED_TEST(IngestorTest, ObjectsThatAreNotContentAreRefusedByTheReader) {
+  Ingestor ingestor(this->store_.get(), this->Options());
+  auto tree = ingestor.PutObject(ObjectType::kTree, "tree bytes");
+  ASSERT_TRUE(tree.has_value());
+  EXPECT_EQ(*tree, Sha256::Of("tree bytes"));
+  ASSERT_TRUE(ingestor.Finish().ok());
+  EXPECT_EQ(*this->store_->ReadTyped(*tree, ObjectType::kTree), "tree bytes");
+  ContentReader reader(this->store_.get(), 1);
+  EXPECT_EQ(reader.Stat(*tree).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(reader.Read(*tree, [](std::string_view) { return Status(); }).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(reader.Stat(Sha256::Of("absent")).error().code(), Code::kNotFound);
+}
+
+TYPED_TEST(IngestorTest, ConcurrentPutsFromManyThreadsAllRoundTrip) {
+  Ingestor ingestor(this->store_.get(), this->Options());
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 4; ++i) inputs.push_back(RandomBytes((i + 1) * 300000, 30 + i));
+  std::vector<Result<FileContent>> results(inputs.size(), Status::Internal("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = ingestor.PutBytes(inputs[i]); });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(ingestor.Finish().ok());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(results[i].has_value()) << results[i].status().ToString();
+    EXPECT_TRUE(*ReadContent(this->store_.get(), results[i]->id) == inputs[i]) << i;
+  }
+}
+
+}  // namespace
+}  // namespace cairn::cas::testing

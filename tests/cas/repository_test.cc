@@ -1,0 +1,182 @@
+#include "cas/repository.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "tests/cas/test_util.h"
+
+namespace cairn::cas::testing {
+namespace {
+
+using Mode = Repository::Mode;
+
+Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, Mode mode) {
+  Repository::OpenOptions o;
+  o.mode = mode;
+  o.wait = std::chrono::milliseconds(200);
+  return Repository::Open(dir, o);
+}
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  std::string Path(const std::string& name) { return dir_.path() + "/" + name; }
+  TempDir dir_;
+};
+
+TEST_F(RepositoryTest, InitCreatesARepositoryThatOpens) {
+  std::string repo = Path("nested/repo");
+  EXPECT_FALSE(Repository::Exists(repo));
+  ASSERT_TRUE(Repository::Init(repo, RepositoryConfig()).ok());
+  EXPECT_TRUE(Repository::Exists(repo));
+  auto r = OpenRepo(repo, Mode::kWrite);
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_EQ((*r)->dir(), repo);
+  EXPECT_FALSE((*r)->store()->read_only());
+  EXPECT_EQ(AllObjectIds((*r)->store()).size(), 0u);
+}
+
+TEST_F(RepositoryTest, InitIntoAnExistingEmptyDirectoryWorks) {
+  std::filesystem::create_directories(Path("empty"));
+  EXPECT_TRUE(Repository::Init(Path("empty"), RepositoryConfig()).ok());
+}
+
+TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
+  ASSERT_TRUE(Repository::Init(Path("repo"), RepositoryConfig()).ok());
+  Status s = Repository::Init(Path("repo"), RepositoryConfig());
+  EXPECT_EQ(s.code(), Code::kAlreadyExists) << s.ToString();
+}
+
+TEST_F(RepositoryTest, InitIntoANonEmptyDirectoryIsInvalidArgument) {
+  std::filesystem::create_directories(Path("full"));
+  WriteFileOrDie(Path("full/precious.txt"), "do not touch");
+  Status s = Repository::Init(Path("full"), RepositoryConfig());
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_FALSE(Repository::Exists(Path("full")));
+  EXPECT_FALSE(std::filesystem::exists(Path("full/db")));
+  EXPECT_EQ(*ReadFileToString(Env::Default(), Path("full/precious.txt")), "do not touch");
+}
+
+TEST_F(RepositoryTest, InitOverAFileIsInvalidArgument) {
+  WriteFileOrDie(Path("file"), "x");
+  EXPECT_EQ(Repository::Init(Path("file"), RepositoryConfig()).code(), Code::kInvalidArgument);
+}
+
+TEST_F(RepositoryTest, InitWithInvalidConfigIsInvalidArgumentAndCreatesNothing) {
+  RepositoryConfig bad;
+  bad.chunker.avg_size = 3000;
+  EXPECT_EQ(Repository::Init(Path("repo"), bad).code(), Code::kInvalidArgument);
+  RepositoryConfig bad_level;
+  bad_level.zstd_level = 42;
+  EXPECT_EQ(Repository::Init(Path("repo"), bad_level).code(), Code::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(Path("repo")));
+}
+
+TEST_F(RepositoryTest, OpenOfANonRepositoryIsNotFound) {
+  std::filesystem::create_directories(Path("plain"));
+  for (std::string dir : {Path("plain"), Path("absent")}) {
+    for (Mode mode : {Mode::kRead, Mode::kWrite}) {
+      auto r = OpenRepo(dir, mode);
+      ASSERT_FALSE(r.has_value());
+      EXPECT_EQ(r.error().code(), Code::kNotFound);
+      EXPECT_NE(r.error().message().find("not a cairn repository"), std::string::npos)
+          << r.error().message();
+      EXPECT_NE(r.error().message().find(dir), std::string::npos);
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(Path("absent")));
+}
+
+TEST_F(RepositoryTest, ConfigRoundTripsThroughItsEncoding) {
+  RepositoryConfig c;
+  c.zstd_level = 7;
+  c.chunker = {4096, 16384, 65536};
+  auto back = RepositoryConfig::Decode(c.Encode());
+  ASSERT_TRUE(back.has_value()) << back.status().ToString();
+  EXPECT_EQ(back->zstd_level, 7);
+  EXPECT_EQ(back->chunker.min_size, 4096u);
+  EXPECT_EQ(back->chunker.avg_size, 16384u);
+  EXPECT_EQ(back->chunker.max_size, 65536u);
+  // Keys from newer versions are ignored; invalid values are refused.
+  auto newer = RepositoryConfig::Decode(c.Encode() + "future-key 12\n");
+  ASSERT_TRUE(newer.has_value());
+  EXPECT_EQ(newer->chunker.avg_size, 16384u);
+  EXPECT_EQ(RepositoryConfig::Decode("chunk-avg 3000\n").error().code(), Code::kInvalidArgument);
+}
+
+TEST_F(RepositoryTest, ConfigChosenAtInitIsWhatEveryOpenSees) {
+  RepositoryConfig c;
+  c.zstd_level = 0;
+  c.chunker = {1024, 4096, 16384};
+  ASSERT_TRUE(Repository::Init(Path("repo"), c).ok());
+  for (Mode mode : {Mode::kWrite, Mode::kRead}) {
+    auto r = OpenRepo(Path("repo"), mode);
+    ASSERT_TRUE(r.has_value()) << r.status().ToString();
+    EXPECT_EQ((*r)->config().zstd_level, 0);
+    EXPECT_EQ((*r)->config().chunker.avg_size, 4096u);
+    IngestOptions io = (*r)->ingest_options();
+    EXPECT_EQ(io.zstd_level, 0);
+    EXPECT_EQ(io.chunker.min_size, 1024u);
+    EXPECT_EQ(io.chunker.max_size, 16384u);
+  }
+}
+
+TEST_F(RepositoryTest, FinishedContentAndCountersSurviveReopen) {
+  ASSERT_TRUE(Repository::Init(Path("repo"), RepositoryConfig()).ok());
+  std::string data = RandomBytes(1 << 20, 50);
+  ObjectId id;
+  {
+    auto r = OpenRepo(Path("repo"), Mode::kWrite);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*(*r)->IngestedBytes(), 0u);
+    Ingestor ingestor((*r)->store(), (*r)->ingest_options());
+    auto c = ingestor.PutBytes(data);
+    ASSERT_TRUE(c.has_value());
+    id = c->id;
+    ASSERT_TRUE(ingestor.Finish().ok());
+    ASSERT_TRUE((*r)->AddIngestedBytes(data.size()).ok());
+    ASSERT_TRUE((*r)->AddIngestedBytes(10).ok());
+  }
+  auto r = OpenRepo(Path("repo"), Mode::kRead);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE((*r)->store()->read_only());
+  EXPECT_EQ(*(*r)->IngestedBytes(), data.size() + 10);
+  auto back = ReadContent((*r)->store(), id);
+  ASSERT_TRUE(back.has_value()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+}
+
+TEST_F(RepositoryTest, SecondWriterInTheSameProcessIsBusyAfterItsWait) {
+  ASSERT_TRUE(Repository::Init(Path("repo"), RepositoryConfig()).ok());
+  auto first = OpenRepo(Path("repo"), Mode::kWrite);
+  ASSERT_TRUE(first.has_value());
+  bool told = false;
+  Repository::OpenOptions o;
+  o.mode = Mode::kWrite;
+  o.wait = std::chrono::milliseconds(250);
+  o.on_wait = [&](const std::string& msg) { told = !msg.empty(); };
+  auto second = Repository::Open(Path("repo"), o);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code(), Code::kBusy) << second.error().message();
+  EXPECT_TRUE(told);
+  EXPECT_TRUE(OpenRepo(Path("repo"), Mode::kRead).has_value());
+  first->reset();
+  EXPECT_TRUE(OpenRepo(Path("repo"), Mode::kWrite).has_value());
+}
+
+TEST(DefaultRepositoryDirTest, FlagThenEnvironmentThenHome) {
+  bool explicit_choice = false;
+  EXPECT_EQ(DefaultRepositoryDir("/flag/repo", &explicit_choice), "/flag/repo");
+  EXPECT_TRUE(explicit_choice);
+  ::setenv("CAIRN_REPO", "/env/repo", 1);
+  EXPECT_EQ(DefaultRepositoryDir("", &explicit_choice), "/env/repo");
+  EXPECT_FALSE(explicit_choice);
+  ::unsetenv("CAIRN_REPO");
+  ::setenv("HOME", "/home/someone", 1);
+  EXPECT_EQ(DefaultRepositoryDir("", &explicit_choice), "/home/someone/.local/share/cairn");
+  EXPECT_FALSE(explicit_choice);
+}
+
+}  // namespace
+}  // namespace cairn::cas::testing

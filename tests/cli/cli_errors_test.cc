@@ -1,0 +1,124 @@
+// The `cairn` command line on bad input and damaged repositories: exit codes and messages.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/env.h"
+#include "base/sha256.h"
+#include "cas/chunker.h"
+#include "tests/cli/cli_runner.h"
+
+namespace cairn::testing {
+namespace {
+
+bool IsOneLine(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+TEST_F(CliTest, UnknownIdExitsThreeWithOneLineNamingIt) {
+  ASSERT_EQ(RunRepo("put", {MakeFile("f", "something")}).exit_code, 0);
+  std::string id = Sha256Hex("never stored");
+  RunResult r = RunRepo("get", {id, "-o", dir_ + "/out"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(IsOneLine(r.err)) << r.err;
+  EXPECT_NE(r.err.find(id), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(dir_ + "/out"));
+  RunResult prefix = RunRepo("get", {id.substr(0, 8)});
+  EXPECT_EQ(prefix.exit_code, 3);
+  EXPECT_NE(prefix.err.find(id.substr(0, 8)), std::string::npos) << prefix.err;
+}
+
+TEST_F(CliTest, MalformedIdExitsTwo) {
+  for (std::string bad : {std::string("xyz"), std::string("1234567"), std::string("zzzzzzzzzz"),
+                          std::string(65, 'a')}) {
+    RunResult r = RunRepo("get", {bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(CliTest, PutOfAMissingFileExitsThreeAndChangesNothing) {
+  ASSERT_EQ(RunRepo("put", {MakeFile("first", RandomData(1 << 20, 1))}).exit_code, 0);
+  nlohmann::json before = Stats();
+  std::string present = MakeFile("present", RandomData(2 << 20, 2));
+  RunResult r = RunRepo("put", {present, dir_ + "/does-not-exist"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("does-not-exist"), std::string::npos) << r.err;
+  nlohmann::json after = Stats();
+  // RocksDB writes logs and options files at every open: only the contents must not change.
+  before.erase("disk_bytes");
+  after.erase("disk_bytes");
+  EXPECT_EQ(after, before);
+}
+
+TEST_F(CliTest, RepoThatIsNotARepositoryExitsThree) {
+  std::filesystem::create_directories(dir_ + "/plain");
+  for (std::string cmd : {"stats", "verify", "put", "get"}) {
+    std::vector<std::string> args = {cmd, "--repo", dir_ + "/plain"};
+    if (cmd == "put") args.push_back(MakeFile("f", "x"));
+    if (cmd == "get") args.push_back(Sha256Hex("x"));
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 3) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("not a cairn repository"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(Exists(dir_ + "/plain/CAIRN"));
+}
+
+TEST_F(CliTest, InitTwiceExitsTen) {
+  RunResult r = Run({"init", "--repo", repo_});
+  EXPECT_EQ(r.exit_code, 10) << r.err;
+}
+
+TEST_F(CliTest, UnknownCommandsAndOptionsExitTwo) {
+  EXPECT_EQ(Run({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Run({}).exit_code, 2);
+  EXPECT_EQ(RunRepo("stats", {"--no-such-option"}).exit_code, 2);
+  EXPECT_EQ(RunRepo("get").exit_code, 2);  // the id is required
+}
+
+// Finds `needle` in the repository's database files and flips a byte of every copy.
+int FlipOnDisk(const std::string& db, const std::string& needle) {
+  int flipped = 0;
+  for (const auto& e : std::filesystem::directory_iterator(db)) {
+    if (!e.is_regular_file()) continue;
+    std::string bytes = *ReadFileToString(Env::Default(), e.path().string());
+    bool changed = false;
+    for (size_t at = bytes.find(needle); at != std::string::npos; at = bytes.find(needle, at + 1)) {
+      bytes[at + needle.size() / 2] ^= 0x20;
+      changed = true;
+      ++flipped;
+    }
+    if (changed) {
+      auto f = Env::Default()->NewWritableFile(e.path().string());
+      EXPECT_TRUE(f.has_value() && (*f)->Append(bytes).ok() && (*f)->Close().ok());
+    }
+  }
+  return flipped;
+}
+
+TEST_F(CliTest, DamagedBytesOnDiskMakeVerifyFailAndGetRefuse) {
+  std::string data = RandomData(1 << 20, 9);
+  RunResult put = RunRepo("put", {MakeFile("f", data)});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  std::string id = put.out.substr(0, 64);
+  constexpr size_t kAt = 600000;
+  ASSERT_GT(FlipOnDisk(repo_ + "/db", data.substr(kAt, 64)), 0)
+      << "the file's bytes were not found verbatim in " << repo_ << "/db";
+  // The chunk that holds the damaged byte.
+  std::string damaged;
+  size_t pos = 0;
+  for (size_t len : cas::ChunkLengths(
+           cas::ChunkerOptions(), {reinterpret_cast<const uint8_t*>(data.data()), data.size()})) {
+    if (pos <= kAt + 32 && kAt + 32 < pos + len) damaged = Sha256Hex(data.substr(pos, len));
+    pos += len;
+  }
+  RunResult verify = RunRepo("verify");
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find(damaged), std::string::npos) << verify.out << verify.err;
+
+  RunResult get = RunRepo("get", {id, "-o", dir_ + "/out"});
+  EXPECT_EQ(get.exit_code, 5) << get.err;
+  EXPECT_FALSE(Exists(dir_ + "/out"));
+  EXPECT_FALSE(Exists(dir_ + "/out.cairn-tmp"));
+}
+
+}  // namespace
+}  // namespace cairn::testing
