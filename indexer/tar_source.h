@@ -10,6 +10,11 @@
 
 namespace cairn::indexer {
 
+// Errors: Corruption naming the tarball when it is truncated, damaged or not an archive;
+// InvalidArgument naming the entry for a ".." component, a hard link to an entry not read
+// before it, or a path beneath a non-directory. Leading '/' are stripped, as GNU tar does; a
+// later entry of the same name replaces the earlier; missing parent directories are made with
+// mode 0755, owner 0:0, mtime 0 (details: tar_source.cc).
 class TarSource : public Source {
  public:
   explicit TarSource(std::string path) : path_(std::move(path)) {}

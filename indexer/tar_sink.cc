@@ -1,0 +1,350 @@
+// TarSink: writes a stored tree as a pax tarball that TarSource reads back to the same root id
+// and that GNU tar (as root, with --xattrs --xattrs-include='*' --acls --numeric-owner)
+// extracts to the same tree.
+//
+// Layout: the root directory first as "./" (it carries the root's metadata), then every entry
+// in depth-first byte order, a directory before its contents, names relative ("etc/passwd").
+// A name that is not UTF-8 is written as raw bytes (libarchive falls back to pax
+// hdrcharset=BINARY for it), so it survives. Xattrs (security.capability and system.posix_acl_*
+// included) go in SCHILY.xattr and LIBARCHIVE.xattr records (GNU tar reads the first and warns
+// about the second), ACLs also as SCHILY.acl records (which GNU tar --acls restores from);
+// mtimes carry nanoseconds; owners are numeric only. Of a hardlink
+// group, the name the walk meets first is a regular entry and the others hard links to it.
+// Sparse files are GNU sparse 1.0 entries holding only their data regions. Sockets cannot be
+// stored in a tarball and are left out, as GNU tar does.
+#include "indexer/tar_sink.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+
+#include "cas/content_reader.h"
+#include "cas/tree.h"
+#include "cas/tree_reader.h"
+
+namespace cairn::indexer {
+namespace {
+
+struct ArchiveDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
+struct EntryDeleter {
+  void operator()(struct archive_entry* e) const { archive_entry_free(e); }
+};
+using EntryPtr = std::unique_ptr<struct archive_entry, EntryDeleter>;
+
+// The one conversion point from libarchive errors in this file.
+Status ArchiveStatus(struct archive* a, const std::string& target, std::string_view what) {
+  const char* msg = archive_error_string(a);
+  std::string text = "write tarball " + target;
+  if (!what.empty()) text += " at '" + std::string(what) + "'";
+  text += ": ";
+  text += msg != nullptr ? msg : "unknown libarchive error";
+  int err = archive_errno(a);
+  if (err == ENOSPC) return Status::NoSpace(std::move(text));
+  if (err == EACCES || err == EPERM) return Status::PermissionDenied(std::move(text));
+  return Status::IOError(std::move(text));
+}
+
+class Writer {
+ public:
+  Writer(struct archive* a, cas::ObjectStore* store, std::string target,
+         const CheckoutOptions& options)
+      : a_(a), store_(store), reader_(store), target_(std::move(target)), options_(options) {}
+
+  Result<CheckoutResult> Run(const ObjectId& root) {
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, root));
+    for (size_t g = 0; g < tree.hardlinks.size(); ++g) {
+      for (const auto& p : tree.hardlinks[g]) {
+        if (!IsSafeRelativePath(p)) {
+          return Status::Corruption("checkout: hard link path '" + p + "' is not a safe path");
+        }
+        link_group_[p] = g;
+      }
+    }
+    first_written_.resize(tree.hardlinks.size());
+    CAIRN_RETURN_IF_ERROR(WriteDirEntry("./", tree.meta));
+    CAIRN_RETURN_IF_ERROR(WriteDir("", tree));
+    return result_;
+  }
+
+ private:
+  Status WriteDirEntry(const std::string& name, const cas::Metadata& meta) {
+    EntryPtr e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_filetype(e.get(), AE_IFDIR);
+    SetMetadata(e.get(), meta);
+    result_.dirs++;
+    return WriteHeader(e.get(), name);
+  }
+
+  Status WriteDir(const std::string& rel, const cas::Tree& tree) {
+    for (const auto& te : tree.entries) {
+      std::string path = rel.empty() ? te.name : rel + "/" + te.name;
+      if (te.type == cas::EntryType::kDirectory) {
+        CAIRN_ASSIGN_OR_RETURN(cas::Tree child, cas::LoadTree(store_, te.id));
+        CAIRN_RETURN_IF_ERROR(WriteDirEntry(path, child.meta));
+        CAIRN_RETURN_IF_ERROR(WriteDir(path, child));
+        if (options_.progress) options_.progress->Add(0, 0);
+        continue;
+      }
+      if (te.type == cas::EntryType::kSocket) continue;  // tar has no sockets
+      EntryPtr e(archive_entry_new());
+      archive_entry_set_pathname(e.get(), path.c_str());
+      SetMetadata(e.get(), te.meta);
+      switch (te.type) {
+        case cas::EntryType::kRegular: {
+          archive_entry_set_filetype(e.get(), AE_IFREG);
+          auto g = link_group_.find(path);
+          if (g != link_group_.end()) {
+            std::string& first = first_written_[g->second];
+            if (!first.empty()) {
+              archive_entry_set_hardlink(e.get(), first.c_str());
+              archive_entry_set_size(e.get(), 0);
+              CAIRN_RETURN_IF_ERROR(WriteHeader(e.get(), path));
+              CountFile(te.size);
+              continue;
+            }
+            first = path;
+          }
+          archive_entry_set_size(e.get(), static_cast<la_int64_t>(te.size));
+          if (te.sparse) {
+            for (const auto& x : te.extents) {
+              archive_entry_sparse_add_entry(e.get(), static_cast<la_int64_t>(x.offset),
+                                             static_cast<la_int64_t>(x.length));
+            }
+            // A file that is all hole still needs a map saying so.
+            if (te.extents.empty()) {
+              archive_entry_sparse_add_entry(e.get(), static_cast<la_int64_t>(te.size), 0);
+            }
+          }
+          CAIRN_RETURN_IF_ERROR(WriteHeader(e.get(), path));
+          CAIRN_RETURN_IF_ERROR(WriteContent(te, path));
+          CountFile(te.size);
+          continue;
+        }
+        case cas::EntryType::kSymlink:
+          archive_entry_set_filetype(e.get(), AE_IFLNK);
+          archive_entry_set_symlink(e.get(), te.target.c_str());
+          break;
+        case cas::EntryType::kCharDevice:
+        case cas::EntryType::kBlockDevice:
+          archive_entry_set_filetype(
+              e.get(), te.type == cas::EntryType::kCharDevice ? AE_IFCHR : AE_IFBLK);
+          archive_entry_set_rdevmajor(e.get(), te.rdev_major);
+          archive_entry_set_rdevminor(e.get(), te.rdev_minor);
+          break;
+        case cas::EntryType::kFifo:
+          archive_entry_set_filetype(e.get(), AE_IFIFO);
+          break;
+        default:
+          return Status::Corruption("checkout " + target_ + ": entry '" + path +
+                                    "' has an unknown type");
+      }
+      CAIRN_RETURN_IF_ERROR(WriteHeader(e.get(), path));
+    }
+    return Status();
+  }
+
+  static void SetMetadata(struct archive_entry* e, const cas::Metadata& m) {
+    archive_entry_set_perm(e, m.mode & 07777);
+    archive_entry_set_uid(e, m.uid);
+    archive_entry_set_gid(e, m.gid);
+    archive_entry_set_mtime(e, m.mtime_sec, m.mtime_nsec);
+    for (const auto& [k, v] : m.xattrs) {
+      archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
+      if (k == "system.posix_acl_access") AddAcl(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, v);
+      if (k == "system.posix_acl_default") AddAcl(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, v);
+    }
+  }
+
+  // GNU tar restores ACLs only from ACL records (SCHILY.acl.*), not from their xattrs, so
+  // both are written. `value` is the kernel's form: version 2, then 8-byte entries.
+  static void AddAcl(struct archive_entry* e, int type, std::string_view value) {
+    auto u = [&](size_t pos, int bytes) {
+      uint32_t x = 0;
+      for (int i = 0; i < bytes; ++i) {
+        x |= static_cast<uint32_t>(static_cast<uint8_t>(value[pos + i])) << (8 * i);
+      }
+      return x;
+    };
+    if (value.size() < 4 || u(0, 4) != 2) return;  // not a POSIX ACL: the xattr alone carries it
+    for (size_t pos = 4; pos + 8 <= value.size(); pos += 8) {
+      int tag;
+      switch (u(pos, 2)) {
+        case 0x01: tag = ARCHIVE_ENTRY_ACL_USER_OBJ; break;
+        case 0x02: tag = ARCHIVE_ENTRY_ACL_USER; break;
+        case 0x04: tag = ARCHIVE_ENTRY_ACL_GROUP_OBJ; break;
+        case 0x08: tag = ARCHIVE_ENTRY_ACL_GROUP; break;
+        case 0x10: tag = ARCHIVE_ENTRY_ACL_MASK; break;
+        case 0x20: tag = ARCHIVE_ENTRY_ACL_OTHER; break;
+        default: continue;
+      }
+      bool named = tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP;
+      archive_entry_acl_add_entry(e, type, static_cast<int>(u(pos + 2, 2) & 7), tag,
+                                  named ? static_cast<int>(u(pos + 4, 4)) : -1, nullptr);
+    }
+  }
+
+  Status WriteHeader(struct archive_entry* e, const std::string& path) {
+    int r = archive_write_header(a_, e);
+    if (r < ARCHIVE_WARN) return ArchiveStatus(a_, target_, path);
+    return Status();
+  }
+
+  Status WriteData(const char* p, size_t n, const std::string& path) {
+    while (n > 0) {
+      la_ssize_t w = archive_write_data(a_, p, n);
+      if (w < 0) return ArchiveStatus(a_, target_, path);
+      if (w == 0) {
+        return Status::Internal("write tarball " + target_ + " at '" + path +
+                                "': libarchive took no data");
+      }
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    return Status();
+  }
+
+  // libarchive wants a sparse file's logical bytes and skips the holes itself, so holes are
+  // fed as zeros (they cost no output).
+  Status WriteZeros(uint64_t n, const std::string& path) {
+    static const std::string kZeros(1 << 16, '\0');
+    while (n > 0) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(n, kZeros.size()));
+      CAIRN_RETURN_IF_ERROR(WriteData(kZeros.data(), k, path));
+      n -= k;
+    }
+    return Status();
+  }
+
+  Status WriteContent(const cas::TreeEntry& te, const std::string& path) {
+    uint64_t pos = 0;  // logical position in the file
+    size_t extent = 0;
+    uint64_t in_extent = 0;
+    uint64_t data = 0;  // content bytes seen
+    Status s = reader_.Read(te.id, [&](std::string_view piece) -> Status {
+      data += piece.size();
+      if (!te.sparse) {
+        if (data > te.size) {
+          return Status::Corruption("checkout " + target_ + ": '" + path +
+                                    "' has more content than its size");
+        }
+        return WriteData(piece.data(), piece.size(), path);
+      }
+      while (!piece.empty()) {
+        if (extent >= te.extents.size()) {
+          return Status::Corruption("checkout " + target_ + ": '" + path +
+                                    "' has content beyond its extents");
+        }
+        const cas::Extent& x = te.extents[extent];
+        if (pos < x.offset) {
+          CAIRN_RETURN_IF_ERROR(WriteZeros(x.offset - pos, path));
+          pos = x.offset;
+        }
+        size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), x.length - in_extent));
+        CAIRN_RETURN_IF_ERROR(WriteData(piece.data(), n, path));
+        piece.remove_prefix(n);
+        pos += n;
+        in_extent += n;
+        if (in_extent == x.length) {
+          ++extent;
+          in_extent = 0;
+        }
+      }
+      return Status();
+    });
+    if (!s.ok()) return s.WithContext("checkout " + path);
+    uint64_t expect = te.size;
+    if (te.sparse) {
+      expect = 0;
+      for (const auto& x : te.extents) expect += x.length;
+      if (extent == te.extents.size() && pos < te.size) {
+        CAIRN_RETURN_IF_ERROR(WriteZeros(te.size - pos, path));
+      }
+    }
+    if (data != expect) {
+      return Status::Corruption("checkout " + target_ + ": '" + path + "' has " +
+                                std::to_string(data) + " bytes of content, expected " +
+                                std::to_string(expect));
+    }
+    return Status();
+  }
+
+  void CountFile(uint64_t size) {
+    result_.files++;
+    result_.bytes += size;
+    if (options_.progress) options_.progress->Add(1, size);
+  }
+
+  struct archive* a_;
+  cas::ObjectStore* store_;
+  cas::ContentReader reader_;
+  std::string target_;
+  const CheckoutOptions& options_;
+  std::map<std::string, size_t> link_group_;  // path -> its hardlink group
+  std::vector<std::string> first_written_;    // per group: the path written as a file
+  CheckoutResult result_;
+};
+
+}  // namespace
+
+Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId& root,
+                                         const CheckoutOptions& options) {
+  const bool to_stdout = target_ == "-";
+  ArchivePtr a(archive_write_new());
+  if (!a) return Status::Internal("write tarball " + target_ + ": out of memory");
+  if (archive_write_set_format_pax(a.get()) != ARCHIVE_OK) {
+    return ArchiveStatus(a.get(), target_, "");
+  }
+  int r = ARCHIVE_OK;
+  if (format_ == "tar.gz") {
+    r = archive_write_add_filter_gzip(a.get());
+  } else if (format_ == "tar.zst") {
+    r = archive_write_add_filter_zstd(a.get());
+  } else if (format_ != "tar") {
+    return Status::InvalidArgument("checkout " + target_ + ": unknown tarball format '" + format_ +
+                                   "' (tar, tar.gz or tar.zst)");
+  }
+  if (r != ARCHIVE_OK) return ArchiveStatus(a.get(), target_, "");
+
+  const std::string tmp = target_ + ".cairn-tmp";
+  if (!to_stdout) {
+    struct stat st;
+    if (::lstat(target_.c_str(), &st) == 0 && !options.force) {
+      return Status::AlreadyExists("checkout " + target_ +
+                                   ": target exists (use --force to replace it)");
+    }
+    if (::lstat(target_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("checkout " + target_ + ": target is a directory");
+    }
+    r = archive_write_open_filename(a.get(), tmp.c_str());
+  } else {
+    r = archive_write_open_fd(a.get(), STDOUT_FILENO);
+  }
+  Status s;
+  if (r != ARCHIVE_OK) s = ArchiveStatus(a.get(), target_, "");
+  Result<CheckoutResult> result = s;
+  if (s.ok()) {
+    Writer w(a.get(), store, target_, options);
+    result = w.Run(root);
+    if (result && archive_write_close(a.get()) != ARCHIVE_OK) {
+      result = ArchiveStatus(a.get(), target_, "");
+    }
+  }
+  if (!to_stdout) {
+    if (result && ::rename(tmp.c_str(), target_.c_str()) != 0) {
+      result = ErrnoStatus("rename " + tmp + " to", target_, errno);
+    }
+    if (!result) ::unlink(tmp.c_str());
+  }
+  return result;
+}
+
+}  // namespace cairn::indexer

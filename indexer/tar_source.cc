@@ -1,0 +1,491 @@
+// TarSource: a tarball becomes the same Trees its extracted directory would (DirSource).
+//
+// Entries may come in any order and parents may be missing, so the tarball is read once into
+// an in-memory tree of paths (metadata and content ids only: every file's content is streamed
+// into the Ingestor while the tarball is read), and Trees are stored bottom-up at the end.
+//
+// Names are normalised as GNU tar extracts them: leading '/' are stripped, "" and "."
+// components are dropped ("./etc/" is "etc"); a ".." component is refused. Decisions on
+// hostile or unusual tarballs:
+// - A directory named in a path but without its own entry gets mode 0755, uid 0, gid 0,
+//   mtime 0 and no xattrs; the root likewise when the tarball has no "./" entry.
+// - A later entry of the same name replaces the earlier, as extraction would; a directory
+//   replaced by a directory keeps its children (only its metadata changes), a directory
+//   replaced by anything else loses them.
+// - A path beneath a non-directory is refused.
+// - A hard link must name an entry read earlier; a hard link to a regular file joins its
+//   hardlink group (root Tree), a hard link to anything else becomes an independent copy, as
+//   DirSource records hard-linked nodes.
+// - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
+//   system.posix_acl_* xattrs the kernel would hold.
+#include "indexer/tar_source.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <memory>
+
+#include "cas/tree.h"
+
+namespace cairn::indexer {
+namespace {
+
+// Dense files up to this size are read whole and stored from memory (as DirSource does).
+constexpr int64_t kSmallFile = 1 << 20;
+
+struct ArchiveDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
+
+// The one conversion point from libarchive errors in this file.
+Status ArchiveStatus(struct archive* a, const std::string& tarball, std::string_view what) {
+  const char* msg = archive_error_string(a);
+  std::string detail = msg != nullptr ? msg : "unknown libarchive error";
+  int err = archive_errno(a);
+  std::string text = "read tarball " + tarball;
+  if (!what.empty()) text += " at '" + std::string(what) + "'";
+  text += ": " + detail;
+  if (err == ENOENT || err == EACCES || err == EISDIR) return ErrnoStatus("open tarball", tarball, err);
+  // Truncated and damaged tarballs and unknown formats all land here.
+  return Status::Corruption(std::move(text));
+}
+
+struct Node {
+  cas::EntryType type = cas::EntryType::kDirectory;
+  cas::TreeEntry entry;    // non-directories: everything but the name
+  cas::Metadata dir_meta;  // directories: their own metadata
+  std::map<std::string, std::unique_ptr<Node>> children;  // byte order, as Trees want
+  int link_group = -1;     // regular files joined by hard links
+};
+
+Node* NewDefaultDir(std::unique_ptr<Node>* slot) {
+  *slot = std::make_unique<Node>();
+  (*slot)->dir_meta.mode = 0755;
+  return slot->get();
+}
+
+// Splits an archive name into safe components; InvalidArgument for "..".
+Result<std::vector<std::string>> SplitName(std::string_view name, const std::string& tarball) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= name.size()) {
+    size_t slash = name.find('/', pos);
+    if (slash == std::string_view::npos) slash = name.size();
+    std::string_view part = name.substr(pos, slash - pos);
+    if (part == "..") {
+      return Status::InvalidArgument("read tarball " + tarball + ": entry '" + std::string(name) +
+                                     "' has a '..' component");
+    }
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+    pos = slash + 1;
+  }
+  return parts;
+}
+
+std::string JoinPath(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+void PutLe(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+// The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the
+// entry's ACL of `type`; nullopt when there is no extended ACL.
+Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
+                                            const std::string& shown) {
+  if (archive_entry_acl_reset(e, type) <= 0) return std::optional<std::string>();
+  struct Ace {
+    uint16_t tag;
+    uint16_t perm;
+    uint32_t id;
+    bool operator<(const Ace& o) const { return tag != o.tag ? tag < o.tag : id < o.id; }
+  };
+  std::vector<Ace> aces;
+  int t, permset, tag, qual;
+  const char* name;
+  while (archive_entry_acl_next(e, type, &t, &permset, &tag, &qual, &name) == ARCHIVE_OK) {
+    Ace a{0, static_cast<uint16_t>(permset & 7), 0xffffffffu};
+    switch (tag) {
+      case ARCHIVE_ENTRY_ACL_USER_OBJ: a.tag = 0x01; break;
+      case ARCHIVE_ENTRY_ACL_USER: a.tag = 0x02; break;
+      case ARCHIVE_ENTRY_ACL_GROUP_OBJ: a.tag = 0x04; break;
+      case ARCHIVE_ENTRY_ACL_GROUP: a.tag = 0x08; break;
+      case ARCHIVE_ENTRY_ACL_MASK: a.tag = 0x10; break;
+      case ARCHIVE_ENTRY_ACL_OTHER: a.tag = 0x20; break;
+      default:
+        return Status::NotSupported("read tarball entry " + shown + ": NFSv4 ACLs are not supported");
+    }
+    if (a.tag == 0x02 || a.tag == 0x08) {
+      if (qual >= 0) {
+        a.id = static_cast<uint32_t>(qual);
+      } else {
+        std::string_view n = name != nullptr ? name : "";
+        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), a.id);
+        if (ec != std::errc() || p != n.data() + n.size()) {
+          return Status::NotSupported("read tarball entry " + shown + ": ACL names user or group '" +
+                                      std::string(n) + "' without a numeric id");
+        }
+      }
+    }
+    aces.push_back(a);
+  }
+  std::sort(aces.begin(), aces.end());
+  std::string out;
+  PutLe(&out, 2, 4);
+  for (const Ace& a : aces) {
+    PutLe(&out, a.tag, 2);
+    PutLe(&out, a.perm, 2);
+    PutLe(&out, a.id, 4);
+  }
+  return std::optional<std::string>(std::move(out));
+}
+
+Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown) {
+  cas::Metadata m;
+  m.mode = archive_entry_mode(e) & 07777;
+  m.uid = static_cast<uint32_t>(archive_entry_uid(e));
+  m.gid = static_cast<uint32_t>(archive_entry_gid(e));
+  if (archive_entry_mtime_is_set(e)) {
+    m.mtime_sec = archive_entry_mtime(e);
+    long nsec = archive_entry_mtime_nsec(e);
+    m.mtime_nsec = static_cast<uint32_t>(nsec >= 0 && nsec < 1000000000 ? nsec : 0);
+  }
+  std::map<std::string, std::string> xattrs;  // a name given twice (SCHILY and LIBARCHIVE): last
+  archive_entry_xattr_reset(e);
+  const char* name;
+  const void* value;
+  size_t size;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    if (name == nullptr || *name == '\0') continue;
+    xattrs[name].assign(static_cast<const char*>(value), size);
+  }
+  for (auto [type, xname] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
+                             std::pair{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"}}) {
+    if (xattrs.contains(xname)) continue;
+    CAIRN_ASSIGN_OR_RETURN(auto acl, AclXattr(e, type, shown));
+    if (acl) xattrs[xname] = std::move(*acl);
+  }
+  // With an access ACL the kernel shows the mask as the group bits of the mode, but libarchive
+  // sets them from the ACL's group entry when it parses one: take them from the mask again.
+  if (auto it = xattrs.find("system.posix_acl_access"); it != xattrs.end()) {
+    std::string_view v = it->second;
+    for (size_t pos = 4; pos + 8 <= v.size(); pos += 8) {
+      auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(v[pos + i])); };
+      if ((byte(0) | byte(1) << 8) == 0x10) m.mode = (m.mode & ~070u) | (byte(2) & 7) << 3;
+    }
+  }
+  m.xattrs.assign(xattrs.begin(), xattrs.end());
+  return m;
+}
+
+// A SequentialFile over the data of the current archive entry. Only data is returned (holes of
+// a sparse entry are skipped), so its bytes are the content as Trees define it.
+class EntryData final : public SequentialFile {
+ public:
+  EntryData(struct archive* a, std::string tarball, std::string shown, uint64_t expect)
+      : a_(a), tarball_(std::move(tarball)), shown_(std::move(shown)), expect_(expect) {}
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      if (left_.empty()) {
+        if (eof_) break;
+        const void* block;
+        size_t size;
+        la_int64_t offset;
+        int r = archive_read_data_block(a_, &block, &size, &offset);
+        if (r == ARCHIVE_EOF) {
+          eof_ = true;
+          break;
+        }
+        if (r < ARCHIVE_WARN) return ArchiveStatus(a_, tarball_, shown_);
+        left_ = std::string_view(static_cast<const char*>(block), size);
+        continue;
+      }
+      size_t k = std::min(n - done, left_.size());
+      std::copy_n(left_.data(), k, buf + done);
+      left_.remove_prefix(k);
+      done += k;
+    }
+    total_ += done;
+    return done;
+  }
+  uint64_t Size() const override { return expect_; }
+  uint64_t total() const { return total_; }
+
+ private:
+  struct archive* a_;
+  std::string tarball_;
+  std::string shown_;
+  uint64_t expect_;
+  std::string_view left_;
+  bool eof_ = false;
+  uint64_t total_ = 0;
+};
+
+class Reader {
+ public:
+  Reader(std::string tarball, cas::Ingestor* ingestor, const CheckinOptions& options)
+      : tarball_(std::move(tarball)), ingestor_(ingestor), options_(options) {
+    NewDefaultDir(&root_);
+  }
+
+  Result<CheckinResult> Run() {
+    ArchivePtr a(archive_read_new());
+    if (!a) return Status::Internal("read tarball " + tarball_ + ": out of memory");
+    archive_read_support_filter_all(a.get());
+    archive_read_support_format_all(a.get());
+    if (archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16) != ARCHIVE_OK) {
+      return ArchiveStatus(a.get(), tarball_, "");
+    }
+    for (;;) {
+      struct archive_entry* e;
+      int r = archive_read_next_header(a.get(), &e);
+      if (r == ARCHIVE_EOF) break;
+      // ARCHIVE_WARN: e.g. a name that is not valid UTF-8 in the current locale; its raw
+      // bytes are kept, which is what we want.
+      if (r < ARCHIVE_WARN) return ArchiveStatus(a.get(), tarball_, "");
+      CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
+    }
+    if (archive_read_close(a.get()) != ARCHIVE_OK) return ArchiveStatus(a.get(), tarball_, "");
+    cas::Tree tree;
+    CAIRN_ASSIGN_OR_RETURN(result_.root, StoreDir(*root_, "", &tree, true));
+    return std::move(result_);
+  }
+
+ private:
+  Status AddEntry(struct archive* a, struct archive_entry* e) {
+    const char* raw = archive_entry_pathname(e);
+    if (raw == nullptr) return Status::Corruption("read tarball " + tarball_ + ": entry without a name");
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitName(raw, tarball_));
+    const std::string shown = JoinPath(parts);
+    CAIRN_ASSIGN_OR_RETURN(cas::Metadata meta, EntryMetadata(e, tarball_ + ":" + shown));
+
+    const char* hardlink = archive_entry_hardlink(e);
+    if (hardlink != nullptr && *hardlink != '\0') return AddHardlink(parts, hardlink);
+
+    mode_t ftype = archive_entry_filetype(e);
+    if (ftype == AE_IFDIR) {
+      if (parts.empty()) {
+        root_->dir_meta = std::move(meta);
+        return Status();
+      }
+      CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node>* slot, Slot(parts));
+      if (*slot == nullptr || (*slot)->type != cas::EntryType::kDirectory) NewDefaultDir(slot);
+      (*slot)->dir_meta = std::move(meta);
+      return Status();
+    }
+    if (parts.empty()) {
+      return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + raw +
+                                     "' names the root but is not a directory");
+    }
+    auto node = std::make_unique<Node>();
+    cas::TreeEntry& te = node->entry;
+    te.meta = std::move(meta);
+    switch (ftype) {
+      case AE_IFREG:
+        te.type = cas::EntryType::kRegular;
+        CAIRN_RETURN_IF_ERROR(ReadContent(a, e, shown, &te));
+        break;
+      case AE_IFLNK: {
+        te.type = cas::EntryType::kSymlink;
+        const char* target = archive_entry_symlink(e);
+        te.target = target != nullptr ? target : "";
+        break;
+      }
+      case AE_IFCHR:
+      case AE_IFBLK:
+        te.type = ftype == AE_IFCHR ? cas::EntryType::kCharDevice : cas::EntryType::kBlockDevice;
+        te.rdev_major = static_cast<uint32_t>(archive_entry_rdevmajor(e));
+        te.rdev_minor = static_cast<uint32_t>(archive_entry_rdevminor(e));
+        break;
+      case AE_IFIFO: te.type = cas::EntryType::kFifo; break;
+      case AE_IFSOCK: te.type = cas::EntryType::kSocket; break;
+      default:
+        return Status::NotSupported("read tarball " + tarball_ + ": entry '" + shown +
+                                    "' has an unknown file type");
+    }
+    node->type = te.type;
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node>* slot, Slot(parts));
+    *slot = std::move(node);
+    return Status();
+  }
+
+  Status AddHardlink(const std::vector<std::string>& parts, const char* hardlink) {
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> tparts, SplitName(hardlink, tarball_));
+    const std::string shown = JoinPath(parts);
+    Node* target = Find(tparts);
+    if (target == nullptr || target->type == cas::EntryType::kDirectory) {
+      return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + shown +
+                                     "' names '" + hardlink +
+                                     "', which is not a file read before it");
+    }
+    if (parts.empty()) {
+      return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + hardlink +
+                                     "' names the root");
+    }
+    auto node = std::make_unique<Node>();
+    node->type = target->type;
+    node->entry = target->entry;
+    if (target->type == cas::EntryType::kRegular) {
+      if (target->link_group < 0) target->link_group = next_group_++;
+      node->link_group = target->link_group;
+    }
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node>* slot, Slot(parts));
+    if (slot->get() == target) return Status();  // a link to itself changes nothing
+    *slot = std::move(node);
+    return Status();
+  }
+
+  // The slot for `parts` in the tree, creating missing parent directories.
+  Result<std::unique_ptr<Node>*> Slot(const std::vector<std::string>& parts) {
+    Node* dir = root_.get();
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      std::unique_ptr<Node>& child = dir->children[parts[i]];
+      if (child == nullptr) NewDefaultDir(&child);
+      if (child->type != cas::EntryType::kDirectory) {
+        std::vector<std::string> prefix(parts.begin(), parts.begin() + static_cast<long>(i) + 1);
+        return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + JoinPath(parts) +
+                                       "' lies beneath '" + JoinPath(prefix) +
+                                       "', which is not a directory");
+      }
+      dir = child.get();
+    }
+    return &dir->children[parts.back()];
+  }
+
+  Node* Find(const std::vector<std::string>& parts) {
+    Node* n = root_.get();
+    for (const auto& p : parts) {
+      if (n->type != cas::EntryType::kDirectory) return nullptr;
+      auto it = n->children.find(p);
+      if (it == n->children.end() || it->second == nullptr) return nullptr;
+      n = it->second.get();
+    }
+    return n;
+  }
+
+  Status ReadContent(struct archive* a, struct archive_entry* e, const std::string& shown,
+                     cas::TreeEntry* te) {
+    const int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+    te->size = static_cast<uint64_t>(std::max<int64_t>(size, 0));
+    // Extents as DirSource finds them with SEEK_DATA: no empty regions (GNU tar ends its map
+    // with one at the file's size), adjacent regions merged; one region covering the whole
+    // file, or an empty file, is dense.
+    std::vector<cas::Extent> extents;
+    bool sparse = archive_entry_sparse_reset(e) > 0;
+    if (sparse) {
+      la_int64_t off, len;
+      while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
+        if (off < 0 || len < 0 || static_cast<uint64_t>(off + len) > te->size) {
+          return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown +
+                                    "' has a sparse map outside the file");
+        }
+        if (len == 0) continue;
+        uint64_t o = static_cast<uint64_t>(off), l = static_cast<uint64_t>(len);
+        if (!extents.empty() && o < extents.back().offset + extents.back().length) {
+          return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown +
+                                    "' has an unordered sparse map");
+        }
+        if (!extents.empty() && extents.back().offset + extents.back().length == o) {
+          extents.back().length += l;
+        } else {
+          extents.push_back({o, l});
+        }
+      }
+      if (te->size == 0 || (extents.size() == 1 && extents[0].offset == 0 &&
+                            extents[0].length == te->size)) {
+        sparse = false;
+      }
+    }
+    uint64_t expect = te->size;
+    if (sparse) {
+      expect = 0;
+      for (const auto& x : extents) expect += x.length;
+    }
+    EntryData data(a, tarball_, shown, expect);
+    Result<cas::FileContent> content = Status::Internal("unreachable");
+    if (!sparse && size <= kSmallFile) {
+      std::string buf(static_cast<size_t>(expect) + 1, '\0');  // one more byte to see excess
+      CAIRN_ASSIGN_OR_RETURN(size_t n, data.Read(buf.data(), buf.size()));
+      buf.resize(n);
+      if (n == expect) content = ingestor_->PutBytes(buf);
+    } else {
+      content = ingestor_->PutStream(&data, tarball_ + ":" + shown);
+    }
+    if (data.total() != expect) {
+      return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown + "' holds " +
+                                std::to_string(data.total()) + " bytes of data, expected " +
+                                std::to_string(expect));
+    }
+    if (!content) return std::move(content).error();
+    te->id = content->id;
+    te->sparse = sparse;
+    if (sparse) te->extents = std::move(extents);
+    result_.bytes_read += expect;
+    if (options_.progress) options_.progress->Add(1, te->size);
+    return Status();
+  }
+
+  // Stores `dir` and its subdirectories, bottom-up; collects hardlink groups on the way.
+  Result<ObjectId> StoreDir(const Node& dir, const std::string& rel, cas::Tree* tree, bool root) {
+    tree->meta = dir.dir_meta;
+    result_.dirs++;
+    if (options_.progress) options_.progress->Add(0, 0);
+    for (const auto& [name, child] : dir.children) {
+      std::string path = rel.empty() ? name : rel + "/" + name;
+      cas::TreeEntry e;
+      if (child->type == cas::EntryType::kDirectory) {
+        cas::Tree sub;
+        CAIRN_ASSIGN_OR_RETURN(e.id, StoreDir(*child, path, &sub, false));
+        e.type = cas::EntryType::kDirectory;
+      } else {
+        e = child->entry;
+        if (child->link_group >= 0) groups_[child->link_group].push_back(path);
+        if (e.type == cas::EntryType::kRegular) {
+          result_.files++;
+          result_.bytes += e.size;
+        }
+      }
+      e.name = name;
+      tree->entries.push_back(std::move(e));
+    }
+    if (root) {
+      for (auto& [id, paths] : groups_) {
+        if (paths.size() < 2) continue;
+        std::sort(paths.begin(), paths.end());
+        tree->hardlinks.push_back(std::move(paths));
+      }
+      std::sort(tree->hardlinks.begin(), tree->hardlinks.end());
+    }
+    CAIRN_RETURN_IF_ERROR(cas::CanonicalizeTree(tree));
+    return ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(*tree));
+  }
+
+  std::string tarball_;
+  cas::Ingestor* ingestor_;
+  const CheckinOptions& options_;
+  std::unique_ptr<Node> root_;
+  int next_group_ = 0;
+  std::map<int, std::vector<std::string>> groups_;
+  CheckinResult result_;
+};
+
+}  // namespace
+
+Result<CheckinResult> TarSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
+  Reader reader(path_, ingestor, options);
+  return reader.Run();
+}
+
+}  // namespace cairn::indexer

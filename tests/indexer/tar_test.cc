@@ -1,0 +1,402 @@
+// TarSource and TarSink: a tree checked in from a directory, from GNU tar's tarball of it, and
+// from TarSink's tarball of it all get one root id; GNU tar extracts TarSink's tarball to the
+// same tree; hostile tarballs are refused or neutralised as tar_source.cc documents.
+//
+// Runs as root (device nodes, owners, security.* xattrs). Tarballs that GNU tar cannot make
+// (absolute names, "..", bad links, duplicates) are made with Python's tarfile module.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cas/ingestor.h"
+#include "cas/memory_store.h"
+#include "cas/tree_reader.h"
+#include "indexer/dir_source.h"
+#include "indexer/tar_sink.h"
+#include "indexer/tar_source.h"
+
+namespace cairn::indexer {
+namespace {
+
+namespace fs = std::filesystem;
+
+int Sh(const std::string& cmd) { return std::system(("set -e; " + cmd).c_str()); }
+
+std::string Q(const std::string& s) { return "'" + s + "'"; }
+
+class TarTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cairn-tar-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    tmp_ = tmpl;
+    store_ = std::make_unique<cas::MemoryStore>();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);
+  }
+
+  // The fixture tree: every kind of entry and metadata that Fidelity names and tar can hold.
+  void MakeFixture(const std::string& d) {
+    ASSERT_EQ(::geteuid(), 0u) << "tar tests need root (device nodes, owners, security xattrs)";
+    std::string cmd = "mkdir -p " + Q(d) + " && cd " + Q(d) +
+                      " && mkdir -p etc/deep/er usr/bin var/empty-dir"
+                      " && printf 'hello\\n' > etc/hosts"
+                      " && head -c 3000000 /dev/urandom > usr/bin/big"  // several chunks
+                      " && : > etc/empty"
+                      " && truncate -s 8M var/sparse"
+                      " && dd if=/dev/urandom of=var/sparse bs=4096 seek=700 count=3 "
+                      "conv=notrunc status=none"
+                      " && truncate -s 1M var/all-hole"
+                      " && ln -s ../etc/hosts usr/hosts-link"
+                      " && ln etc/hosts usr/bin/hosts-hard && ln etc/hosts var/hosts-hard2"
+                      " && printf 'x' > usr/bin/suid && chmod 4755 usr/bin/suid"
+                      " && mkdir etc/sticky && chmod 3777 etc/sticky"
+                      " && mkfifo var/fifo && mknod var/null c 1 3 && mknod var/loop b 7 0"
+                      " && setfattr -n user.comment -v 'a b' etc/hosts"
+                      " && setfattr -n user.bin -v 0x00ff00 usr/bin/big"
+                      " && setfattr -n user.dir -v yes etc/deep"
+                      // cap_net_raw+ep, as setcap writes it.
+                      " && setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= "
+                      "usr/bin/suid"
+                      " && setfacl -m u:1000:r,g:27:rw etc/hosts && setfacl -d -m u:7:rx etc/deep"
+                      " && printf 'raw' > $'etc/name-\\xff\\xfe-not-utf8'"
+                      " && chown 1234:5678 etc/empty && chown -h 42:43 usr/hosts-link"
+                      " && touch -h -d '2001-02-03 04:05:06.123456789' usr/hosts-link"
+                      " && find . -depth ! -type l -exec touch -d '2020-01-01 00:00:00.987654321' "
+                      "{} + && touch -d '1999-12-31 23:59:59.000000001' etc/hosts etc/deep";
+    std::string script = tmp_ + "/fixture.sh";
+    std::ofstream(script) << "set -e\n" << cmd << "\n";
+    ASSERT_EQ(Sh("bash " + Q(script)), 0) << "building the fixture failed";
+  }
+
+  Result<CheckinResult> CheckinDir(const std::string& dir) {
+    cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
+    DirSource source(dir, 2);
+    CheckinOptions options;
+    options.update_stat_cache = false;
+    auto r = source.Checkin(&ingestor, options);
+    if (r) {
+      Status s = ingestor.Finish();
+      if (!s.ok()) return s;
+    }
+    return r;
+  }
+
+  Result<CheckinResult> CheckinTar(const std::string& tarball) {
+    cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
+    TarSource source(tarball);
+    auto r = source.Checkin(&ingestor, CheckinOptions{});
+    if (r) {
+      Status s = ingestor.Finish();
+      if (!s.ok()) return s;
+    }
+    return r;
+  }
+
+  // One line per entry (metadata, content, extents; directories' own metadata), so that a
+  // root id mismatch shows which entry differs.
+  std::string Listing(const ObjectId& root) {
+    std::string out;
+    auto meta = [](const cas::Metadata& m) {
+      std::string s = std::to_string(m.mode) + " " + std::to_string(m.uid) + ":" +
+                      std::to_string(m.gid) + " " + std::to_string(m.mtime_sec) + "." +
+                      std::to_string(m.mtime_nsec);
+      for (const auto& [k, v] : m.xattrs) s += " " + k + "=" + std::to_string(std::hash<std::string>()(v));
+      return s;
+    };
+    auto tree = cas::LoadTree(store_.get(), root);
+    if (!tree) return tree.error().ToString();
+    out += "/ " + meta(tree->meta) + "\n";
+    for (const auto& g : tree->hardlinks) {
+      out += "links";
+      for (const auto& p : g) out += " " + p;
+      out += "\n";
+    }
+    Status s = cas::WalkTree(store_.get(), root, "", [&](const std::string& path, const cas::TreeEntry& e) {
+      out += path + " " + cas::EntryTypeLetter(e.type) + " ";
+      if (e.type == cas::EntryType::kDirectory) {
+        auto sub = cas::LoadTree(store_.get(), e.id);
+        out += sub ? meta(sub->meta) : sub.error().ToString();
+      } else {
+        out += meta(e.meta) + " size " + std::to_string(e.size) + " " + e.id.ToHex().substr(0, 12) +
+               " -> " + e.target + (e.sparse ? " sparse" : "");
+        for (const auto& x : e.extents) out += " " + std::to_string(x.offset) + "+" + std::to_string(x.length);
+      }
+      out += "\n";
+      return true;
+    });
+    if (!s.ok()) out += s.ToString();
+    return out;
+  }
+
+  // Writes `script` (Python, with `t` an open tarfile for writing in PAX format) to a tarball.
+  std::string PyTar(const std::string& name, const std::string& script) {
+    std::string path = tmp_ + "/" + name;
+    std::string py = tmp_ + "/" + name + ".py";
+    std::ofstream(py) << "import tarfile, io, sys\n"
+                         "def reg(t, name, data=b'', **kw):\n"
+                         "    i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644\n"
+                         "    for k, v in kw.items(): setattr(i, k, v)\n"
+                         "    t.addfile(i, io.BytesIO(data))\n"
+                         "def typ(t, name, type, **kw):\n"
+                         "    i = tarfile.TarInfo(name); i.type = type; i.mode = 0o755\n"
+                         "    for k, v in kw.items(): setattr(i, k, v)\n"
+                         "    t.addfile(i)\n"
+                         "with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:\n"
+                      << script;
+    EXPECT_EQ(Sh("python3 " + Q(py) + " " + Q(path)), 0) << script;
+    return path;
+  }
+
+  std::string tmp_;
+  std::unique_ptr<cas::MemoryStore> store_;
+};
+
+// GNU tar needs --format=posix for nanosecond mtimes and xattrs, --sparse to record holes,
+// --acls is harmless (--xattrs-include='*' already stores system.posix_acl_* as xattrs) and
+// --numeric-owner keeps names out of the headers.
+constexpr const char* kGnuTarCreate =
+    "tar --format=posix --xattrs --xattrs-include='*' --acls --sparse --numeric-owner";
+
+TEST_F(TarTest, TarballOfADirectoryGetsTheDirectorysRootId) {
+  std::string dir = tmp_ + "/tree";
+  MakeFixture(dir);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  for (const char* ext : {"tar", "tar.gz", "tar.zst"}) {
+    std::string tarball = tmp_ + "/gnu." + ext;
+    std::string filter = std::string(ext) == "tar.gz" ? " -z" : std::string(ext) == "tar.zst" ? " --zstd" : "";
+    ASSERT_EQ(Sh(std::string(kGnuTarCreate) + filter + " -C " + Q(dir) + " -cf " + Q(tarball) + " ."), 0);
+    auto from_tar = CheckinTar(tarball);
+    ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+    EXPECT_EQ(from_tar->root, from_dir->root) << ext;
+    if (from_tar->root != from_dir->root) EXPECT_EQ(Listing(from_tar->root), Listing(from_dir->root));
+    EXPECT_EQ(from_tar->files, from_dir->files) << ext;
+    EXPECT_EQ(from_tar->dirs, from_dir->dirs) << ext;
+    EXPECT_EQ(from_tar->bytes, from_dir->bytes) << ext;
+  }
+  // The fixture holds what it claims to, so the equality above means something.
+  auto sparse = cas::LookupPath(store_.get(), from_dir->root, "var/sparse");
+  ASSERT_TRUE(sparse);
+  EXPECT_TRUE(sparse->sparse);
+  ASSERT_EQ(sparse->extents.size(), 1u);
+  EXPECT_EQ(sparse->extents[0], (cas::Extent{700 * 4096, 3 * 4096}));
+  auto hole = cas::LookupPath(store_.get(), from_dir->root, "var/all-hole");
+  ASSERT_TRUE(hole);
+  EXPECT_TRUE(hole->sparse);
+  EXPECT_TRUE(hole->extents.empty());
+  auto hosts = cas::LookupPath(store_.get(), from_dir->root, "etc/hosts");
+  ASSERT_TRUE(hosts);
+  EXPECT_EQ(hosts->meta.mtime_nsec, 1u);
+  ASSERT_EQ(hosts->meta.xattrs.size(), 2u);
+  EXPECT_EQ(hosts->meta.xattrs[0].first, "system.posix_acl_access");
+  auto root = cas::LoadTree(store_.get(), from_dir->root);
+  ASSERT_TRUE(root);
+  ASSERT_EQ(root->hardlinks.size(), 1u);
+  EXPECT_EQ(root->hardlinks[0],
+            (std::vector<std::string>{"etc/hosts", "usr/bin/hosts-hard", "var/hosts-hard2"}));
+}
+
+TEST_F(TarTest, TarSinkRoundTripKeepsTheRootIdInEveryCompression) {
+  std::string dir = tmp_ + "/tree";
+  MakeFixture(dir);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  for (const char* format : {"tar", "tar.gz", "tar.zst"}) {
+    std::string tarball = tmp_ + "/out." + format;
+    TarSink sink(tarball, format);
+    auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+    ASSERT_TRUE(out) << out.error().ToString();
+    EXPECT_EQ(out->files, from_dir->files);
+    EXPECT_EQ(out->dirs, from_dir->dirs);
+    EXPECT_FALSE(fs::exists(tarball + ".cairn-tmp"));
+    auto back = CheckinTar(tarball);
+    ASSERT_TRUE(back) << back.error().ToString();
+    EXPECT_EQ(back->root, from_dir->root) << format;
+  }
+  // The sparse file's holes are not written: the tarball is far smaller than 8 MiB + 1 MiB.
+  EXPECT_LT(fs::file_size(tmp_ + "/out.tar"), 5u << 20);
+}
+
+TEST_F(TarTest, GnuTarExtractsTheSinksTarballToTheSameTree) {
+  std::string dir = tmp_ + "/tree";
+  MakeFixture(dir);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  std::string tarball = tmp_ + "/out.tar.zst";
+  TarSink sink(tarball, "tar.zst");
+  auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  std::string x = tmp_ + "/extracted";
+  fs::create_directory(x);
+  ASSERT_EQ(Sh("tar --zstd --xattrs --xattrs-include='*' --acls --numeric-owner -xpf " +
+               Q(tarball) + " -C " + Q(x)),
+            0);
+  auto again = CheckinDir(x);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->root, from_dir->root);
+  if (again->root != from_dir->root) EXPECT_EQ(Listing(again->root), Listing(from_dir->root));
+}
+
+TEST_F(TarTest, TarSinkWritesToStandardOutputForDash) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + "/a && echo hi > " + Q(dir) + "/a/f"), 0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir);
+  std::string tarball = tmp_ + "/stdout.tar";
+  fflush(stdout);
+  int saved = ::dup(1);
+  FILE* f = std::fopen(tarball.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  ::dup2(::fileno(f), 1);
+  TarSink sink("-", "tar");
+  auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ::dup2(saved, 1);
+  ::close(saved);
+  std::fclose(f);
+  ASSERT_TRUE(out) << out.error().ToString();
+  auto back = CheckinTar(tarball);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->root, from_dir->root);
+}
+
+TEST_F(TarTest, TarSinkRefusesToReplaceAFileWithoutForceAndLeavesNoTempFile) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && echo hi > " + Q(dir) + "/f"), 0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir);
+  std::string tarball = tmp_ + "/exists.tar";
+  std::ofstream(tarball) << "old";
+  TarSink sink(tarball, "tar");
+  auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_FALSE(out);
+  CheckoutOptions force;
+  force.force = true;
+  ASSERT_TRUE(sink.Checkout(store_.get(), from_dir->root, force));
+  EXPECT_GT(fs::file_size(tarball), 3u);
+  // A missing object fails the checkout, and neither the target nor the temp file is left.
+  TarSink bad(tmp_ + "/bad.tar", "tar");
+  ObjectId missing;
+  EXPECT_FALSE(bad.Checkout(store_.get(), missing, CheckoutOptions{}));
+  EXPECT_FALSE(fs::exists(tmp_ + "/bad.tar"));
+  EXPECT_FALSE(fs::exists(tmp_ + "/bad.tar.cairn-tmp"));
+  TarSink unknown(tmp_ + "/x.tar.xz", "tar.xz");
+  EXPECT_FALSE(unknown.Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
+}
+
+TEST_F(TarTest, EntryOrderAndMissingParentsDoNotChangeTheRootId) {
+  std::string a = PyTar("a.tar",
+                        "    typ(t, 'd', tarfile.DIRTYPE, mtime=5)\n"
+                        "    reg(t, 'd/x', b'1', mtime=6)\n"
+                        "    reg(t, 'd/y', b'2', mtime=7)\n"
+                        "    reg(t, 'd/x2', b'', type=tarfile.LNKTYPE, linkname='d/x', mtime=6)\n");
+  std::string b = PyTar("b.tar",
+                        "    reg(t, './d/y', b'2', mtime=7)\n"
+                        "    reg(t, 'd/x', b'1', mtime=6)\n"
+                        "    reg(t, 'd/x2', b'', type=tarfile.LNKTYPE, linkname='./d/x', mtime=6)\n"
+                        "    typ(t, 'd/', tarfile.DIRTYPE, mtime=5)\n");
+  auto ra = CheckinTar(a);
+  auto rb = CheckinTar(b);
+  ASSERT_TRUE(ra) << ra.error().ToString();
+  ASSERT_TRUE(rb) << rb.error().ToString();
+  EXPECT_EQ(ra->root, rb->root);
+  // A parent that only appears in paths gets mode 0755, owner 0:0 and mtime 0.
+  std::string c = PyTar("c.tar", "    reg(t, 'p/q/r', b'z')\n");
+  auto rc = CheckinTar(c);
+  ASSERT_TRUE(rc) << rc.error().ToString();
+  auto p = cas::LoadTree(store_.get(), cas::LookupPath(store_.get(), rc->root, "p/q")->id);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->meta, (cas::Metadata{0755, 0, 0, 0, 0, {}}));
+  auto root = cas::LoadTree(store_.get(), rc->root);
+  EXPECT_EQ(root->meta, (cas::Metadata{0755, 0, 0, 0, 0, {}}));
+  auto tree = cas::LoadTree(store_.get(), ra->root);
+  ASSERT_TRUE(tree);
+  EXPECT_EQ(tree->hardlinks, (std::vector<std::vector<std::string>>{{"d/x", "d/x2"}}));
+}
+
+TEST_F(TarTest, AbsoluteNamesAreMadeRelative) {
+  std::string abs = PyTar("abs.tar", "    reg(t, '/etc/x', b'1')\n    reg(t, '//y', b'2')\n");
+  std::string rel = PyTar("rel.tar", "    reg(t, 'etc/x', b'1')\n    reg(t, 'y', b'2')\n");
+  auto ra = CheckinTar(abs);
+  auto rr = CheckinTar(rel);
+  ASSERT_TRUE(ra) << ra.error().ToString();
+  ASSERT_TRUE(rr) << rr.error().ToString();
+  EXPECT_EQ(ra->root, rr->root);
+}
+
+TEST_F(TarTest, ANameWithADotDotComponentIsRefusedNamingTheEntry) {
+  std::string t = PyTar("dotdot.tar", "    reg(t, 'a/../../evil', b'1')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("a/../../evil"), std::string::npos) << r.error().ToString();
+  std::string l = PyTar("dotdot-link.tar",
+                        "    reg(t, 'x', b'1')\n"
+                        "    reg(t, 'y', type=tarfile.LNKTYPE, linkname='../x')\n");
+  EXPECT_FALSE(CheckinTar(l));
+}
+
+TEST_F(TarTest, AHardLinkToAnEntryNotReadBeforeIsRefused) {
+  std::string t = PyTar("link.tar",
+                        "    reg(t, 'y', type=tarfile.LNKTYPE, linkname='x')\n"
+                        "    reg(t, 'x', b'1')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("hard link 'y'"), std::string::npos) << r.error().ToString();
+  std::string outside = PyTar("outside.tar",
+                              "    reg(t, 'y', type=tarfile.LNKTYPE, linkname='/etc/passwd')\n");
+  EXPECT_FALSE(CheckinTar(outside));
+}
+
+TEST_F(TarTest, ALaterDuplicateEntryReplacesTheEarlier) {
+  std::string dup = PyTar("dup.tar",
+                          "    reg(t, 'a', b'old')\n"
+                          "    reg(t, 'b/c', b'child')\n"
+                          "    reg(t, 'a', b'new')\n"
+                          "    reg(t, 'b', b'file now')\n");
+  std::string want = PyTar("want.tar", "    reg(t, 'a', b'new')\n    reg(t, 'b', b'file now')\n");
+  auto rd = CheckinTar(dup);
+  auto rw = CheckinTar(want);
+  ASSERT_TRUE(rd) << rd.error().ToString();
+  ASSERT_TRUE(rw) << rw.error().ToString();
+  EXPECT_EQ(rd->root, rw->root);
+}
+
+TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
+  std::string t = PyTar("beneath.tar", "    reg(t, 'a', b'1')\n    reg(t, 'a/b', b'2')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("not a directory"), std::string::npos) << r.error().ToString();
+}
+
+TEST_F(TarTest, ATruncatedOrCorruptTarballIsAnErrorNamingTheTarball) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && head -c 200000 /dev/urandom > " + Q(dir) + "/f"), 0);
+  std::string good = tmp_ + "/good.tar.gz";
+  ASSERT_EQ(Sh("tar -C " + Q(dir) + " -czf " + Q(good) + " ."), 0);
+  std::string cut = tmp_ + "/cut.tar.gz";
+  fs::copy_file(good, cut);
+  fs::resize_file(cut, fs::file_size(good) / 2);
+  auto r = CheckinTar(cut);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find(cut), std::string::npos) << r.error().ToString();
+  std::string junk = tmp_ + "/junk.tar";
+  std::ofstream(junk) << std::string(5000, 'j');
+  auto j = CheckinTar(junk);
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message().find(junk), std::string::npos) << j.error().ToString();
+  auto m = CheckinTar(tmp_ + "/missing.tar");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message().find("missing.tar"), std::string::npos) << m.error().ToString();
+}
+
+}  // namespace
+}  // namespace cairn::indexer
