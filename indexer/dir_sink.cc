@@ -245,6 +245,12 @@ class Writer {
       return Status();
     });
     if (!s.ok()) return s.WithContext("checkout " + shown);
+    // A content of another length than the entry says would leave a file of another size
+    // (dense) or zeros where data should be (sparse): the tree and its content disagree.
+    if (e.sparse ? extent != e.extents.size() : in_extent != e.size) {
+      return Status::Corruption("checkout " + shown + ": content does not match the entry's " +
+                                (e.sparse ? "extents" : "size"));
+    }
     if (e.sparse && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
       return ErrnoStatus("truncate", shown, errno);
     }
