@@ -8,7 +8,7 @@
 namespace cairn::cas {
 namespace {
 // Chunks fetched ahead of the one being passed to the sink.
-constexpr size_t kReadAhead = 8;
+constexpr size_t kReadAhead = 24;
 }  // namespace
 
 ContentReader::ContentReader(ObjectStore* store, int threads) : store_(store), pool_(threads) {}

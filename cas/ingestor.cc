@@ -1,5 +1,8 @@
 #include "cas/ingestor.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 
@@ -12,12 +15,56 @@ namespace {
 constexpr size_t kBlockSize = 4 << 20;
 // Chunks being hashed and compressed at once: bounds memory to a few blocks.
 constexpr size_t kMaxInFlight = 64;
+// Read blocks per PutStream: enough for the chunk tasks and the hash thread to lag behind the
+// reader by a few blocks.
+constexpr size_t kBlocks = 6;
+
+// Fixed read buffers, handed out as shared pointers that return them to the pool. A task may
+// release its block after its future is ready, so every block keeps the pool alive.
+class BlockPool : public std::enable_shared_from_this<BlockPool> {
+ public:
+  BlockPool(size_t count, size_t size) {
+    for (size_t i = 0; i < count; ++i) {
+      storage_.emplace_back(new char[size]);
+      free_.push_back(storage_.back().get());
+    }
+  }
+  // Waits for a free block.
+  std::shared_ptr<char> Take() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !free_.empty(); });
+    char* p = free_.back();
+    free_.pop_back();
+    return std::shared_ptr<char>(p, [self = shared_from_this()](char* q) {
+      {
+        std::lock_guard l(self->mu_);
+        self->free_.push_back(q);
+      }
+      self->cv_.notify_one();
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<char[]>> storage_;
+  std::vector<char*> free_;
+};
+
 }  // namespace
 
 Ingestor::Ingestor(ObjectStore* store, IngestOptions options)
-    : store_(store), options_(std::move(options)), pool_(options_.threads) {}
+    : store_(store), options_(std::move(options)), pool_(options_.threads), hash_pool_(1) {}
 
 Ingestor::~Ingestor() = default;
+
+int Ingestor::LevelFor(size_t size) const {
+  // Objects smaller than the chunker's minimum are whole small files and Trees: they are many,
+  // they hold a small share of the bytes, and a higher level costs little on them.
+  if (options_.zstd_level == 0) return 0;
+  if (size < options_.chunker.min_size) return std::max(options_.zstd_level, options_.small_zstd_level);
+  return options_.zstd_level;
+}
 
 Status Ingestor::WriteIfFull(std::unique_lock<std::mutex>& lock) {
   if (batch_.ByteSize() < options_.batch_bytes) return Status();
@@ -64,7 +111,7 @@ Result<ObjectId> Ingestor::StoreChunkWithId(const ObjectId& id, std::string_view
     return id;
   }
   CAIRN_RETURN_IF_ERROR(
-      Add(EncodeObjectWithId(id, ObjectType::kBlob, data, options_.zstd_level)));
+      Add(EncodeObjectWithId(id, ObjectType::kBlob, data, LevelFor(data.size()))));
   return id;
 }
 
@@ -80,7 +127,7 @@ Result<ObjectId> Ingestor::PutObject(ObjectType type, std::string_view canonical
   }
   CAIRN_ASSIGN_OR_RETURN(bool present, store_->Contains(id));
   if (present) return id;
-  CAIRN_RETURN_IF_ERROR(Add(EncodeObjectWithId(id, type, canonical, options_.zstd_level)));
+  CAIRN_RETURN_IF_ERROR(Add(EncodeObjectWithId(id, type, canonical, LevelFor(canonical.size()))));
   return id;
 }
 
@@ -125,10 +172,15 @@ Result<FileContent> Ingestor::PutBytes(std::string_view data) {
 }
 
 Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string& name) {
+  // Read blocks come from a small pool (allocated once, never zero-filled); a block goes back
+  // when the last chunk task and the hash task that point into it are done.
+  const size_t capacity = options_.chunker.max_size + kBlockSize;
+  auto blocks = std::make_shared<BlockPool>(kBlocks, capacity);
   Sha256 whole;
   ChunkIndex index;
   std::deque<std::future<Result<ObjectId>>> in_flight;
   std::deque<uint64_t> in_flight_sizes;
+  std::deque<std::future<void>> hashing;
   auto collect_one = [&]() -> Status {
     Result<ObjectId> r = in_flight.front().get();
     in_flight.pop_front();
@@ -137,37 +189,47 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
     in_flight_sizes.pop_front();
     return Status();
   };
+  // Waits for every task that uses `whole` or a block, so that both may be destroyed.
   auto drain = [&]() -> Status {
     Status first;
     while (!in_flight.empty()) {
       Status s = collect_one();
       if (first.ok() && !s.ok()) first = s;
     }
+    for (auto& h : hashing) h.get();
+    hashing.clear();
     return first;
   };
 
-  std::string carry;
+  const char* carry = nullptr;
+  size_t carry_size = 0;
+  std::shared_ptr<char> previous;  // holds the carried bytes until they are copied
   bool at_end = false;
   while (!at_end) {
-    auto block = std::make_shared<std::string>();
-    block->resize(carry.size() + kBlockSize);
-    std::memcpy(block->data(), carry.data(), carry.size());
-    Result<size_t> n = file->Read(block->data() + carry.size(), kBlockSize);
+    std::shared_ptr<char> block = blocks->Take();
+    if (carry_size > 0) std::memcpy(block.get(), carry, carry_size);
+    previous.reset();
+    Result<size_t> n = file->Read(block.get() + carry_size, kBlockSize);
     if (!n) {
       (void)drain();
       return std::move(n).error();
     }
     at_end = *n < kBlockSize;
-    whole.Update(block->data() + carry.size(), *n);
-    block->resize(carry.size() + *n);
     stats_.bytes_in += *n;
-
-    std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(block->data()), block->size());
+    // The whole-content SHA-256 runs on its own thread, in block order.
+    hashing.push_back(hash_pool_.Submit(
+        [&whole, block, off = carry_size, len = *n] { whole.Update(block.get() + off, len); }));
+    while (hashing.size() > kBlocks / 2) {
+      hashing.front().get();
+      hashing.pop_front();
+    }
+    const size_t size = carry_size + *n;
+    std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(block.get()), size);
     size_t pos = 0;
-    while (pos < data.size()) {
+    while (pos < size) {
       size_t len = FindChunkBoundary(options_.chunker, data.subspan(pos), at_end);
       if (len == 0) break;
-      std::string_view piece(block->data() + pos, len);
+      std::string_view piece(block.get() + pos, len);
       in_flight.push_back(pool_.Submit([this, block, piece] { return StoreChunk(piece); }));
       in_flight_sizes.push_back(len);
       pos += len;
@@ -179,8 +241,11 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
         }
       }
     }
-    carry.assign(block->data() + pos, block->size() - pos);
+    carry = block.get() + pos;
+    carry_size = size - pos;
+    previous = std::move(block);
   }
+  previous.reset();
   CAIRN_RETURN_IF_ERROR(drain());
   for (const auto& c : index.chunks) index.total_size += c.size;
   if (index.chunks.empty()) {  // an empty file is the empty Blob

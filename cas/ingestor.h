@@ -33,6 +33,9 @@ struct IngestOptions {
   ChunkerOptions chunker;
   // zstd level for object records; 0 stores raw. Default: 3 (docs/store-tuning.md).
   int zstd_level = 3;
+  // zstd level for objects smaller than chunker.min_size (small files and Trees), when higher
+  // than zstd_level. Default: 3.
+  int small_zstd_level = 3;
   // A batch is written once it holds this many bytes. Default: 8 MiB.
   size_t batch_bytes = 8 << 20;
   // Worker threads. Default: the number of cores.
@@ -88,11 +91,13 @@ class Ingestor {
   Status Add(EncodedObject obj);
   Status AddToBatch(WriteBatch::Op op);
   Status WriteIfFull(std::unique_lock<std::mutex>& lock);
+  int LevelFor(size_t size) const;
   Result<FileContent> FinishFile(ChunkIndex& index);
 
   ObjectStore* store_;
   IngestOptions options_;
   ThreadPool pool_;
+  ThreadPool hash_pool_;  // one thread: whole-content SHA-256 of large files, in order
   IngestStats stats_;
 
   std::mutex mu_;  // guards batch_ and pending_

@@ -13,6 +13,8 @@ namespace {
 struct ZstdContexts {
   ZSTD_CCtx* c = ZSTD_createCCtx();
   ZSTD_DCtx* d = ZSTD_createDCtx();
+  std::unique_ptr<char[]> buffer;
+  size_t buffer_size = 0;
   ~ZstdContexts() {
     ZSTD_freeCCtx(c);
     ZSTD_freeDCtx(d);
@@ -54,17 +56,24 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
   header.push_back(static_cast<char>(type));
   PutVarint64(&header, raw.size());
   if (zstd_level != 0 && raw.size() >= 64) {
+    // Compress into a reused buffer (no zero-filling of a fresh one per object), then copy
+    // exactly the bytes needed.
+    ZstdContexts& ctx = Contexts();
     size_t bound = ZSTD_compressBound(raw.size());
-    out.record.resize(header.size() + bound);
-    size_t n = ZSTD_compressCCtx(Contexts().c, out.record.data() + header.size(), bound,
-                                 raw.data(), raw.size(), zstd_level);
+    if (ctx.buffer_size < bound) {
+      ctx.buffer.reset(new char[bound]);
+      ctx.buffer_size = bound;
+    }
+    size_t n = ZSTD_compressCCtx(ctx.c, ctx.buffer.get(), bound, raw.data(), raw.size(), zstd_level);
     if (!ZSTD_isError(n) && n < raw.size()) {
       header[0] = static_cast<char>(Codec::kZstd);
-      out.record.resize(header.size() + n);
-      out.record.replace(0, header.size(), header);
+      out.record.reserve(header.size() + n);
+      out.record = std::move(header);
+      out.record.append(ctx.buffer.get(), n);
       return out;
     }
   }
+  out.record.reserve(header.size() + raw.size());
   out.record = std::move(header);
   out.record.append(raw);
   return out;

@@ -45,7 +45,8 @@ class ObjectStore {
   // Calls fn for each key starting with `prefix`, in byte order, until fn returns false.
   virtual Status Scan(Space space, std::string_view prefix,
                       const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
-  // Makes every completed write durable, including bulk ones.
+  // Makes every completed write durable, including bulk ones (which may only go to kObjects,
+  // kObjectInfo, kContent and kStatCache).
   virtual Status Flush() = 0;
   virtual bool read_only() const = 0;
   // Gives the space of deleted objects back to the file system (gc). Default: nothing to do.

@@ -18,6 +18,10 @@ constexpr std::string_view kIngestedKey = "ingested_bytes";
 }  // namespace
 
 Status RepositoryConfig::Validate() const {
+  if (small_zstd_level < 0 || small_zstd_level > 19) {
+    return Status::InvalidArgument("small-object zstd level " + std::to_string(small_zstd_level) +
+                                   ": must be 0 to 19");
+  }
   if (zstd_level < 0 || zstd_level > 19) {
     return Status::InvalidArgument("zstd level " + std::to_string(zstd_level) +
                                    ": must be 0 (off) to 19");
@@ -28,6 +32,7 @@ Status RepositoryConfig::Validate() const {
 std::string RepositoryConfig::Encode() const {
   std::ostringstream o;
   o << "zstd-level " << zstd_level << "\n"
+    << "zstd-level-small " << small_zstd_level << "\n"
     << "chunk-min " << chunker.min_size << "\n"
     << "chunk-avg " << chunker.avg_size << "\n"
     << "chunk-max " << chunker.max_size << "\n";
@@ -41,6 +46,7 @@ Result<RepositoryConfig> RepositoryConfig::Decode(std::string_view text) {
   uint64_t value;
   while (in >> key >> value) {
     if (key == "zstd-level") c.zstd_level = static_cast<int>(value);
+    else if (key == "zstd-level-small") c.small_zstd_level = static_cast<int>(value);
     else if (key == "chunk-min") c.chunker.min_size = value;
     else if (key == "chunk-avg") c.chunker.avg_size = value;
     else if (key == "chunk-max") c.chunker.max_size = value;
@@ -127,6 +133,7 @@ IngestOptions Repository::ingest_options() const {
   IngestOptions o;
   o.chunker = config_.chunker;
   o.zstd_level = config_.zstd_level;
+  o.small_zstd_level = config_.small_zstd_level;
   return o;
 }
 

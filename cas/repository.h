@@ -21,6 +21,8 @@ namespace cairn::cas {
 struct RepositoryConfig {
   // Default: 3 (docs/store-tuning.md).
   int zstd_level = 3;
+  // For objects smaller than chunker.min_size (small files, Trees). Default: 3.
+  int small_zstd_level = 3;
   ChunkerOptions chunker;
 
   Status Validate() const;

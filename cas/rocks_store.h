@@ -27,8 +27,8 @@ struct RocksStoreOptions {
   // Default: 4096.
   uint64_t blob_min_size = 4096;
   // Memtable size of the objects column family. Bounds the memory of a bulk ingest.
-  // Default: 32 MiB.
-  size_t write_buffer_size = 32 << 20;
+  // Default: 16 MiB.
+  size_t write_buffer_size = 16 << 20;
   // Collect RocksDB statistics (for benchmarks). Default: false.
   bool statistics = false;
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "indexer/dir_sink.h"
@@ -23,6 +24,24 @@ std::string DefaultAuthor() {
 
 bool EndsWith(const std::string& s, std::string_view suffix) { return s.ends_with(suffix); }
 
+// With CAIRN_TIMING set, phases print their wall time to stderr (for benchmarks).
+class PhaseTimer {
+ public:
+  PhaseTimer() : on_(std::getenv("CAIRN_TIMING") != nullptr), last_(Clock::now()) {}
+  void Mark(const char* phase) {
+    if (!on_) return;
+    auto now = Clock::now();
+    std::fprintf(stderr, "timing %-12s %8.1f ms\n", phase,
+                 std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool on_;
+  Clock::time_point last_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
@@ -41,13 +60,16 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     CAIRN_ASSIGN_OR_RETURN(VersionRef parent, catalog.Resolve(req.parent));
     v.parents.push_back(parent.id);
   }
+  PhaseTimer timer;
   CAIRN_ASSIGN_OR_RETURN(auto source, OpenSource(req.source));
   indexer::CheckinOptions options = req.options;
   options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   cas::Ingestor ingestor(repo.store(), repo.ingest_options());
   auto result = source->Checkin(&ingestor, options);
+  timer.Mark("walk+store");
   Status s = result.status();
   if (s.ok()) s = ingestor.Finish();
+  timer.Mark("flush");
   CheckinOutcome out;
   if (s.ok()) {
     v.root_type = cas::Version::RootType::kTree;
@@ -59,7 +81,9 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
                     .count();
     v.message = req.message;
     auto index = BuildVersionIndex(repo.store(), v.root);
+    timer.Mark("index");
     auto ref = index ? catalog.AddVersion(std::move(v), *index) : Result<VersionRef>(index.error());
+    timer.Mark("record");
     if (ref) {
       out.version = std::move(*ref);
     } else {

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
+#include <optional>
 #include <set>
 #include <condition_variable>
 #include <deque>
@@ -66,6 +68,7 @@ class Walker {
     if (options_.progress) options_.progress->Add(0, 0);
     if (dir_st.st_dev == root_dev_) {
       CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadNames(path));
+      CAIRN_ASSIGN_OR_RETURN(StatCacheDir cache, LoadStatCache(path));
       for (auto& name : names) {
         std::string child = (path == "/" ? "" : path) + "/" + name;
         std::string child_rel = rel.empty() ? name : rel + "/" + name;
@@ -96,7 +99,8 @@ class Walker {
           e.rdev_minor = minor(st.st_rdev);
         } else if (type == cas::EntryType::kRegular) {
           e.size = static_cast<uint64_t>(st.st_size);
-          pd->files.emplace_back(index, SubmitFile(child, child_rel, st));
+          CAIRN_ASSIGN_OR_RETURN(auto cached, FromStatCache(cache, e.name, child_rel, st));
+          pd->files.emplace_back(index, SubmitFile(child, child_rel, st, std::move(cached)));
         }
         pd->tree.entries.push_back(std::move(e));
       }
@@ -104,6 +108,35 @@ class Walker {
     pending_.push_back(std::move(pd));
     while (pending_.size() > kMaxPendingDirs) CAIRN_RETURN_IF_ERROR(FinalizeFront());
     return Status();
+  }
+
+  // The stat cache entries of one directory, read with one scan (incremental checkin).
+  using StatCacheDir = std::map<std::string, StatCacheEntry>;
+  Result<StatCacheDir> LoadStatCache(const std::string& dir) {
+    StatCacheDir cache;
+    if (!options_.use_stat_cache) return cache;
+    std::string prefix = StatCacheDirPrefix(dir);
+    CAIRN_RETURN_IF_ERROR(ingestor_->store()->Scan(
+        cas::Space::kStatCache, prefix, [&](std::string_view key, std::string_view value) {
+          auto e = DecodeStatCacheEntry(value);
+          if (e) cache.emplace(std::string(key.substr(prefix.size())), *e);
+          return true;
+        }));
+    return cache;
+  }
+
+  // A file unchanged since the cached checkin (same inode, size, mtime, ctime) is taken from
+  // the cache here, in the walk, without a task. gc deletes the entries whose content it
+  // removes, so a cached content is always stored.
+  Result<std::optional<FileOut>> FromStatCache(const StatCacheDir& cache, const std::string& name,
+                                               const std::string& rel, const struct stat& st) {
+    auto it = cache.find(name);
+    if (it == cache.end() || !StatCacheMatches(it->second, st)) return std::optional<FileOut>();
+    FileOut out;
+    out.path = rel;
+    out.content = {it->second.content, it->second.type, it->second.size, ObjectId()};
+    out.from_cache = true;
+    return std::optional<FileOut>(std::move(out));
   }
 
   Result<std::vector<std::string>> ReadNames(const std::string& path) {
@@ -135,8 +168,11 @@ class Walker {
     }
   }
 
+  // `cached`: the file's content from the stat cache, when it is unchanged. A multiply-linked
+  // file is registered under its inode either way, so that its other names join its group.
   std::shared_future<Result<FileOut>> SubmitFile(const std::string& path, const std::string& rel,
-                                                 const struct stat& st) {
+                                                 const struct stat& st,
+                                                 std::optional<FileOut> cached) {
     if (st.st_nlink > 1) {
       auto key = std::make_pair(st.st_dev, st.st_ino);
       auto it = links_.find(key);
@@ -144,6 +180,14 @@ class Walker {
         it->second.paths.push_back(rel);
         return it->second.content;
       }
+    }
+    if (cached) {
+      files_cached_++;
+      std::promise<Result<FileOut>> ready;
+      ready.set_value(std::move(*cached));
+      std::shared_future<Result<FileOut>> fut = ready.get_future().share();
+      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
+      return fut;
     }
     {
       std::unique_lock lock(mu_);
@@ -153,10 +197,7 @@ class Walker {
     std::shared_future<Result<FileOut>> fut =
         pool_.Submit([this, path, rel, st] {
                Result<FileOut> r = ReadAndStoreFile(ingestor_, path, rel, st, options_);
-               if (r) {  // once per inode: hard links share this job
-                 bytes_read_ += r->bytes_read;
-                 files_cached_ += r->from_cache;
-               }
+               if (r) bytes_read_ += r->bytes_read;  // once per inode: hard links share this job
                {
                  std::lock_guard lock(mu_);
                  --in_flight_;

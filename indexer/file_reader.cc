@@ -71,21 +71,6 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
                                  const CheckinOptions& options) {
   FileOut out;
   out.path = rel;
-  cas::ObjectStore* store = ingestor->store();
-  if (options.use_stat_cache) {
-    CAIRN_ASSIGN_OR_RETURN(auto v, store->Get(cas::Space::kStatCache, path));
-    if (v) {
-      auto e = DecodeStatCacheEntry(*v);
-      if (e && StatCacheMatches(*e, st)) {
-        CAIRN_ASSIGN_OR_RETURN(bool present, store->Contains(e->content));
-        if (present) {
-          out.content = {e->content, e->type, e->size, ObjectId()};
-          out.from_cache = true;
-          return out;
-        }
-      }
-    }
-  }
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
   if (f.fd < 0 && errno == EPERM) f.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -141,7 +126,7 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   out.sparse = extents.has_value();
   if (extents) out.extents = std::move(*extents);
   if (options.update_stat_cache && !out.sparse) {
-    ingestor->PutKey(cas::Space::kStatCache, path,
+    ingestor->PutKey(cas::Space::kStatCache, StatCacheKey(path),
                      EncodeStatCacheEntry(StatCacheEntryFromStat(st, out.content)));
   }
   return out;

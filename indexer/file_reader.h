@@ -24,9 +24,9 @@ struct FileOut {
   bool from_cache = false;
 };
 
-// Stores the file at `path` (walked as `st`). IOError naming the file if it changed between
-// the walk and the end of the read; unreadable files are skipped (not an error) when
-// options.skip_unreadable.
+// Stores the file at `path` (walked as `st`) and records it in the stat cache. IOError naming
+// the file if it changed between the walk and the end of the read; unreadable files are
+// skipped (not an error) when options.skip_unreadable. (The walk itself consults the cache.)
 Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& path,
                                  const std::string& rel, const struct stat& st,
                                  const CheckinOptions& options);

@@ -7,6 +7,20 @@ namespace {
 int64_t Ns(const struct timespec& t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
 }  // namespace
 
+std::string StatCacheKey(std::string_view path) {
+  size_t slash = path.rfind('/');
+  std::string k(path.substr(0, slash));
+  k.push_back('\0');
+  k.append(path.substr(slash + 1));
+  return k;
+}
+
+std::string StatCacheDirPrefix(std::string_view dir) {
+  std::string k(dir == "/" ? "" : dir);
+  k.push_back('\0');
+  return k;
+}
+
 StatCacheEntry StatCacheEntryFromStat(const struct stat& st, const cas::FileContent& content) {
   return {static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size), Ns(st.st_mtim),
           Ns(st.st_ctim), content.id, content.type};

@@ -21,6 +21,11 @@ struct StatCacheEntry {
   cas::ObjectType type = cas::ObjectType::kBlob;
 };
 
+// Keys: the directory's absolute path, a NUL, the name. The entries of one directory are
+// contiguous, so the walk reads them with one scan (StatCacheDirPrefix).
+std::string StatCacheKey(std::string_view path);
+std::string StatCacheDirPrefix(std::string_view dir);
+
 StatCacheEntry StatCacheEntryFromStat(const struct stat& st, const cas::FileContent& content);
 // Whether `st` still describes the file recorded in `entry`.
 bool StatCacheMatches(const StatCacheEntry& entry, const struct stat& st);

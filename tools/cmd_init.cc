@@ -16,6 +16,8 @@ int RunInit(const Args& args) {
   AddRepoOption(opts, &repo);
   opts.add_options()("zstd-level", po::value(&config.zstd_level)->default_value(config.zstd_level),
                      "zstd level for stored objects (0 stores them raw)")(
+      "zstd-level-small", po::value(&config.small_zstd_level)->default_value(config.small_zstd_level),
+      "zstd level for objects smaller than the minimum chunk (small files, trees)")(
       "chunk-avg", po::value(&avg)->default_value(avg),
       "average chunk size of large files (a power of two; min = avg/4, max = avg*4)");
   po::variables_map vm;
