@@ -3,8 +3,9 @@
 # builds the real Debian corpus (../shared/corpus: v1 minbase, v2 = v1 + sshd/nginx/python3,
 # v3 = v2 + a security update and /etc hardening) and runs cairn on it with the default
 # repository ($CAIRN_REPO, else ~/.local/share/cairn): checkin of three related images with
-# provenance, listing, reading a file, checkout, an exactness check, put/get of a raw disk image,
-# verify and stats.
+# provenance, description, diff and search across them, a clone and a tag, checkout to a
+# directory (checked for exactness) and to a tarball that checks in to the same root, put/get of
+# a raw disk image, verify and stats. (vmount and disk-image checkin are not built yet.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -26,6 +27,16 @@ step "checkin v1, v2, v3 as versions of image 'debian' (v2 and v3 derived from t
 step "images and versions"
 "$cairn" images
 "$cairn" versions debian
+step "describe, diff and search: no image is booted or extracted"
+"$cairn" show debian:3 | sed -n 1,13p
+"$cairn" diff debian:2 debian:3 --stat
+"$cairn" diff debian:2 debian:3 etc
+"$cairn" tag debian:3 prod
+"$cairn" clone debian@prod web -m "web server from the patched base"
+"$cairn" provenance debian:2
+echo "-- which versions still ship a libssl3 older than the one in debian:3?"
+"$cairn" search --package "libssl3<$("$cairn" show debian:3 --json | python3 -c 'import json,sys; print([p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="libssl3"][0])')"
+"$cairn" search --path 'libssl.so*'
 step "ls and cat"
 "$cairn" ls debian:3 etc/ssh -l
 "$cairn" cat debian:3 etc/sysctl.d/99-hardening.conf
@@ -33,6 +44,10 @@ step "checkout debian:3 and compare with the original tree"
 out=$(mktemp -d /tmp/cairn-demo.XXXXXX)
 "$cairn" checkout debian:3 "$out/v3"
 python3 "$shared/corpus/treecmp.py" "$C/trees/v3" "$out/v3"
+step "checkout as a tarball; checking the tarball in gives the same root"
+"$cairn" checkout web "$out/web.tar.zst"
+"$cairn" checkin "$out/web.tar.zst" --image web-from-tar --json | grep '"root"'
+"$cairn" show web --json | python3 -c 'import json,sys; print("  \"root\": \"%s\"," % json.load(sys.stdin)["root"])'
 step "put and get a raw disk image (content-defined chunks, found by its sha256sum)"
 id=$("$cairn" put "$C/images/v1.raw")
 "$cairn" get "$(sha256sum "$C/images/v1.raw" | cut -c1-64)" -o "$out/v1.raw"
