@@ -29,6 +29,7 @@ constexpr size_t kMaxPendingDirs = 512;
 
 struct PendingDir {
   cas::Tree tree;
+  std::string rel;  // relative to the source root ("" for the root)
   std::shared_ptr<PendingDir> parent;
   size_t index_in_parent = 0;
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
@@ -60,6 +61,7 @@ class Walker {
   Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
               std::shared_ptr<PendingDir> parent, size_t index_in_parent) {
     auto pd = std::make_shared<PendingDir>();
+    pd->rel = rel;
     pd->parent = std::move(parent);
     pd->index_in_parent = index_in_parent;
     pd->tree.meta = MetadataFromStat(dir_st);
@@ -218,7 +220,8 @@ class Walker {
       if (!r) return r.error();
       cas::TreeEntry& e = pd->tree.entries[index];
       if (r->skipped) {
-        result_.skipped.push_back(r->path);
+        // This name, not r->path: the names of a multiply-linked file share one result.
+        result_.skipped.push_back(pd->rel.empty() ? e.name : pd->rel + "/" + e.name);
         drop.push_back(index);
         continue;
       }

@@ -1,0 +1,276 @@
+// The `cairn` command line on directory trees: checkin, versions, images, ls, cat, checkout, and
+// their errors and exit codes (tools/cli.h), against the Fidelity oracle of
+// tests/indexer/tree_fixture.h.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <regex>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/cli/cli_runner.h"
+#include "tests/indexer/tree_fixture.h"
+
+namespace cairn::testing {
+namespace {
+
+using indexer::testing::BuildTree;
+using indexer::testing::Diff;
+using indexer::testing::Listing;
+
+class TreesCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    src_ = dir_ + "/src";
+  }
+  // Checks in src_ as `image` and returns the printed id.
+  std::string CheckinSrc(const std::string& image, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {src_, "--image", image};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = RunRepo("checkin", args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+  // `stats --json` without disk_bytes, which opening a repository for writing changes (logs).
+  nlohmann::json Contents() {
+    nlohmann::json j = Stats();
+    j.erase("disk_bytes");
+    return j;
+  }
+  nlohmann::json Json(const RunResult& r) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);  // throws (failing the test) if not JSON
+  }
+  std::string src_;
+};
+
+TEST_F(TreesCliTest, CheckinPrintsVersionAndId) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  std::string out = CheckinSrc("web");
+  EXPECT_TRUE(std::regex_match(out, std::regex("web:1 [0-9a-f]{64}\n"))) << out;
+  EXPECT_TRUE(std::regex_match(CheckinSrc("web"), std::regex("web:2 [0-9a-f]{64}\n")));
+}
+
+TEST_F(TreesCliTest, VersionsAndImagesListTheCheckin) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  std::string out = CheckinSrc("web", {"-m", "first"});
+  std::string id = out.substr(out.find(' ') + 1, 64);
+  auto versions = Json(RunRepo("versions", {"web", "--json"}));
+  ASSERT_EQ(versions.size(), 1u) << versions.dump();
+  EXPECT_EQ(versions[0]["version"], "web:1");
+  EXPECT_EQ(versions[0]["id"], id);
+  EXPECT_EQ(versions[0]["message"], "first");
+  EXPECT_TRUE(versions[0]["parents"].empty());
+  auto images = Json(RunRepo("images", {"--json"}));
+  ASSERT_EQ(images.size(), 1u) << images.dump();
+  EXPECT_EQ(images[0]["image"], "web");
+  EXPECT_EQ(images[0]["versions"], 1);
+  EXPECT_EQ(images[0]["latest"]["id"], id);
+}
+
+TEST_F(TreesCliTest, LsShowsEntries) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  CheckinSrc("web");
+  RunResult plain = RunRepo("ls", {"web"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("small.txt\n"), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find("dir/sub"), std::string::npos) << "not recursive without -R";
+
+  RunResult lng = RunRepo("ls", {"-l", "web"});
+  ASSERT_EQ(lng.exit_code, 0) << lng.err;
+  EXPECT_TRUE(std::regex_search(lng.out, std::regex("-rwsr-xr-x +0 +0 +12 .* suid\n"))) << lng.out;
+  EXPECT_TRUE(std::regex_search(lng.out, std::regex("drwxrwxrwt .* tmp\n"))) << lng.out;
+  EXPECT_TRUE(std::regex_search(lng.out, std::regex("lrwxrwxrwx .* abs -> /etc/passwd\n")));
+  RunResult dev = RunRepo("ls", {"-l", "web", "dev"});
+  ASSERT_EQ(dev.exit_code, 0) << dev.err;
+  EXPECT_TRUE(std::regex_search(dev.out, std::regex("crw-rw-rw- +0 +0 +1,3 .* dev/null\n")))
+      << dev.out;
+  EXPECT_TRUE(std::regex_search(dev.out, std::regex("brw-rw---- +0 +6 +8,0 .* dev/sda\n")));
+  EXPECT_TRUE(std::regex_search(dev.out, std::regex("prw--w---- .* dev/fifo\n")));
+  EXPECT_TRUE(std::regex_search(dev.out, std::regex("srwxr-xr-x .* dev/sock\n")));
+
+  auto json = Json(RunRepo("ls", {"--json", "-R", "web"}));
+  std::map<std::string, nlohmann::json> by_path;
+  for (const auto& e : json) by_path[e["path"]] = e;
+  auto listing = Listing(src_);
+  EXPECT_EQ(by_path.size(), listing.entries.size() - 1) << "every path but the root";
+  ASSERT_TRUE(by_path.contains("big.bin"));
+  EXPECT_EQ(by_path["big.bin"]["size"], listing.entries["big.bin"].size);
+  EXPECT_EQ(by_path["big.bin"]["mode"], "0640");
+  EXPECT_EQ(by_path["big.bin"]["uid"], 1001);
+  EXPECT_EQ(by_path["sparse"]["sparse"], true);
+  EXPECT_EQ(by_path["dir/rel"]["target"], "../small.txt");
+  EXPECT_EQ(by_path["dev/big"]["rdev"], "4095,1048575");
+  EXPECT_TRUE(by_path.contains("hex:fffe")) << "a non-UTF-8 name";
+  EXPECT_EQ(by_path["ping"]["xattrs"]["security.capability"].get<std::string>().substr(0, 4),
+            "hex:");
+  // One entry by path.
+  auto one = Json(RunRepo("ls", {"--json", "web", "dir/sub/deep/file"}));
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["type"], "file");
+}
+
+TEST_F(TreesCliTest, CatPrintsAFileByteExact) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  CheckinSrc("web");
+  for (std::string path : {"big.bin", "small.txt", "empty", "sparse", "hole", "c"}) {
+    RunResult r = RunRepo("cat", {"web", path});
+    ASSERT_EQ(r.exit_code, 0) << path << ": " << r.err;
+    EXPECT_TRUE(r.out == ReadFile(src_ + "/" + path)) << path << " differs";
+  }
+  RunResult dir = RunRepo("cat", {"web", "dir"});
+  EXPECT_EQ(dir.exit_code, 2) << "cat of a directory: " << dir.err;
+  RunResult missing = RunRepo("cat", {"web", "no/such"});
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+}
+
+TEST_F(TreesCliTest, CheckoutToNewDirectoryIsExact) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  CheckinSrc("web");
+  RunResult r = RunRepo("checkout", {"web", dir_ + "/dst"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Diff(Listing(src_), Listing(dir_ + "/dst")), "");
+  EXPECT_EQ(Listing(src_), Listing(dir_ + "/dst"));
+}
+
+TEST_F(TreesCliTest, CheckoutIntoNonEmptyDirectoryExits2AndWritesNothing) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  CheckinSrc("web");
+  std::string dst = dir_ + "/dst";
+  ASSERT_EQ(::mkdir(dst.c_str(), 0755), 0);
+  MakeFile("dst/small.txt", "mine");
+  auto before = Listing(dst);
+  RunResult r = RunRepo("checkout", {"web", dst});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_EQ(Diff(Listing(dst), before), "");
+}
+
+TEST_F(TreesCliTest, CheckinOfMissingPathExits3) {
+  auto before = Contents();
+  RunResult r = RunRepo("checkin", {dir_ + "/nope", "--image", "web"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/nope"), std::string::npos) << r.err;
+  EXPECT_EQ(Contents(), before);
+}
+
+TEST_F(TreesCliTest, BadImageNameExits2) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  auto before = Contents();
+  for (std::string name : std::vector<std::string>{".hidden", "-dash", "a b", "a/b", std::string(129, 'x'), ""}) {
+    RunResult r = RunRepo("checkin", {src_, "--image", name});
+    EXPECT_EQ(r.exit_code, 2) << "'" << name << "': " << r.err;
+  }
+  EXPECT_EQ(Contents(), before);
+  EXPECT_EQ(RunRepo("ls", {"a b"}).exit_code, 2);
+}
+
+TEST_F(TreesCliTest, UnknownImageExits3AndSuggestsACloseName) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("webserver");
+  RunResult ls = RunRepo("ls", {"websrver"});
+  EXPECT_EQ(ls.exit_code, 3) << ls.err;
+  EXPECT_NE(ls.err.find("did you mean"), std::string::npos) << ls.err;
+  EXPECT_NE(ls.err.find("webserver"), std::string::npos) << ls.err;
+  RunResult co = RunRepo("checkout", {"websrver", dir_ + "/dst"});
+  EXPECT_EQ(co.exit_code, 3) << co.err;
+  EXPECT_FALSE(Exists(dir_ + "/dst")) << "nothing created for an unknown image";
+  EXPECT_EQ(RunRepo("ls", {"webserver:2"}).exit_code, 3);
+}
+
+TEST_F(TreesCliTest, CheckinWithUnknownParentExits3AndChangesNothing) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  auto before = Contents();
+  for (std::string parent : {"nope", "web:7"}) {
+    RunResult r = RunRepo("checkin", {src_, "--image", "web", "--parent", parent});
+    EXPECT_EQ(r.exit_code, 3) << parent << ": " << r.err;
+  }
+  EXPECT_EQ(Contents(), before);
+  EXPECT_EQ(Json(RunRepo("versions", {"web", "--json"})).size(), 1u);
+}
+
+TEST_F(TreesCliTest, SecondCheckinWithParentReadsNothingWhenUnchanged) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  auto one = Json(RunRepo("checkin", {src_, "--image", "web", "--json"}));
+  EXPECT_GT(one["bytes_read"].get<uint64_t>(), 3u << 20);
+  auto two = Json(RunRepo("checkin", {src_, "--image", "web", "--parent", "web", "--json"}));
+  EXPECT_EQ(two["bytes_read"], 0) << two.dump();
+  EXPECT_GT(two["files_cached"].get<uint64_t>(), 0u);
+  EXPECT_EQ(two["root"], one["root"]);
+  EXPECT_EQ(two["version"], "web:2");
+  auto versions = Json(RunRepo("versions", {"web", "--json"}));
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[1]["parents"][0], one["id"]);
+  // --paranoid reads everything again.
+  auto three = Json(
+      RunRepo("checkin", {src_, "--image", "web", "--parent", "web", "--paranoid", "--json"}));
+  EXPECT_EQ(three["bytes_read"], one["bytes_read"]);
+}
+
+// As root every file is readable, so the checkin runs as nobody (setpriv): a file only root
+// may read is unreadable.
+class UnprivilegedCliTest : public TreesCliTest {
+ protected:
+  void SetUp() override {
+    TreesCliTest::SetUp();
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    ASSERT_EQ(indexer::testing::Shell("chown -R 65534:65534 " + repo_), 0);
+    ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+    MakeFile("src/public", "everyone\n");
+    MakeFile("src/secret", "root only\n");
+    ASSERT_EQ(::chmod((src_ + "/secret").c_str(), 0600), 0);
+    ASSERT_EQ(::mkdir((src_ + "/d").c_str(), 0755), 0);
+    // Three names: the walk meets d/secret-link first.
+    ASSERT_EQ(::link((src_ + "/secret").c_str(), (src_ + "/d/secret-link").c_str()), 0);
+    ASSERT_EQ(::link((src_ + "/secret").c_str(), (src_ + "/d/secret-link2").c_str()), 0);
+    MakeFile("src/d/also-public", "yes\n");
+    ::chmod((src_ + "/d/also-public").c_str(), 0644);
+    ::chmod((src_ + "/public").c_str(), 0644);
+  }
+  // Runs `cairn args...` as uid/gid 65534.
+  RunResult RunAsNobody(const std::vector<std::string>& args) {
+    std::string cmd = "env -u CAIRN_REPO HOME=" + dir_ +
+                      " setpriv --reuid=65534 --regid=65534 --clear-groups " CAIRN_BINARY;
+    for (const auto& a : args) cmd += " '" + a + "'";
+    cmd += " > " + dir_ + "/.out 2> " + dir_ + "/.err";
+    RunResult r;
+    r.exit_code = indexer::testing::Shell(cmd);
+    r.out = ReadFile(dir_ + "/.out");
+    r.err = ReadFile(dir_ + "/.err");
+    return r;
+  }
+};
+
+TEST_F(UnprivilegedCliTest, UnreadableFileFailsTheCheckinAndRecordsNothing) {
+  auto before = Contents();
+  RunResult r = RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web"});
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  EXPECT_NE(r.err.find("secret"), std::string::npos) << r.err;
+  EXPECT_EQ(Contents(), before);
+}
+
+TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutEveryNameOfTheFile) {
+  RunResult r =
+      RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web", "--skip-unreadable"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("skipped unreadable secret"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped unreadable d/secret-link\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped unreadable d/secret-link2\n"), std::string::npos) << r.err;
+  auto json = Json(RunRepo("ls", {"--json", "-R", "web"}));
+  EXPECT_EQ(json.size(), 3u) << json.dump();  // d, d/also-public, public
+  RunResult co = RunRepo("checkout", {"web", dir_ + "/dst"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  auto want = Listing(src_);
+  want.entries.erase("secret");
+  want.entries.erase("d/secret-link");
+  want.entries.erase("d/secret-link2");
+  auto got = Listing(dir_ + "/dst");
+  EXPECT_EQ(Diff(got, want), "");
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -1,0 +1,395 @@
+// Directory checkin and checkout (DirSource, DirSink, catalog::CheckinVersion) against the
+// Fidelity oracle: Listing(source) == Listing(checked out), in a real RocksDB repository.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "base/sha256.h"
+#include "cas/repository.h"
+#include "cas/tree_reader.h"
+#include "catalog/checkin.h"
+#include "indexer/dir_sink.h"
+#include "indexer/dir_source.h"
+#include "tests/indexer/tree_fixture.h"
+
+namespace cairn::indexer {
+namespace {
+
+using testing::BuildTree;
+using testing::Diff;
+using testing::Listing;
+using testing::TempDir;
+using testing::TreeListing;
+
+class DirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cas::Repository::Init(tmp_ / "repo", cas::RepositoryConfig{}).ok());
+    cas::Repository::OpenOptions o;
+    o.mode = cas::Repository::Mode::kWrite;
+    auto r = cas::Repository::Open(tmp_ / "repo", o);
+    ASSERT_TRUE(r) << r.error().ToString();
+    repo_ = std::move(*r);
+  }
+
+  catalog::CheckinOutcome Checkin(const std::string& src, const std::string& image,
+                                  const std::string& parent = "") {
+    catalog::CheckinRequest req;
+    req.source = src;
+    req.image = image;
+    req.parent = parent;
+    auto out = catalog::CheckinVersion(*repo_, req);
+    EXPECT_TRUE(out) << out.error().ToString();
+    return out ? std::move(*out) : catalog::CheckinOutcome{};
+  }
+
+  Status Checkout(const ObjectId& root, const std::string& target, bool force = false) {
+    CheckoutOptions o;
+    o.force = force;
+    return DirSink(target).Checkout(repo_->store(), root, o).status();
+  }
+
+  cas::TreeEntry Lookup(const ObjectId& root, const std::string& path) {
+    auto e = cas::LookupPath(repo_->store(), root, path);
+    EXPECT_TRUE(e) << e.error().ToString();
+    return e ? *e : cas::TreeEntry{};
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<cas::Repository> repo_;
+};
+
+// The fixture is what it claims to be: without this a weak fixture would make every round trip
+// pass vacuously.
+TEST_F(DirTest, FixtureHasEveryKindOfEntryAndMetadata) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  TreeListing l = Listing(tmp_ / "src");
+  auto& e = l.entries;
+  ASSERT_TRUE(e.contains("")) << "the root is listed";
+  EXPECT_EQ(e[""].xattrs.at("user.root"), "top");
+  EXPECT_EQ(e[""].mtime_ns % 1000000000, 123456789);
+  std::set<char> types;
+  for (const auto& [p, x] : e) types.insert(x.type);
+  EXPECT_EQ(types, (std::set<char>{'f', 'd', 'l', 'c', 'b', 'p', 's'}));
+  EXPECT_EQ(e["empty"].size, 0u);
+  EXPECT_GT(e["big.bin"].size, 2u << 20);
+  EXPECT_EQ(e["sparse"].extents.size(), 3u);
+  EXPECT_EQ(e["sparse"].extents.front().offset, 1u << 20) << "a hole at the start";
+  EXPECT_LT(e["sparse"].extents.back().offset + e["sparse"].extents.back().length,
+            e["sparse"].size) << "a hole at the end";
+  EXPECT_TRUE(e["hole"].extents.empty());
+  EXPECT_EQ(e["hole"].size, 1u << 20);
+  EXPECT_EQ(e["c"].link_group, "c");
+  EXPECT_EQ(e["dir/sub/b"].link_group, "c");
+  EXPECT_EQ(e["links/a"].link_group, "c");
+  EXPECT_EQ(e["links/a"].uid, 1002u);
+  EXPECT_EQ(e["dir/rel"].mtime_ns % 1000000000, 111) << "symlink mtimes with ns";
+  EXPECT_EQ(e["dir/rel"].uid, 1000u);
+  EXPECT_EQ(e["dangling"].target, "nowhere/at/all");
+  EXPECT_EQ(e["abs"].xattrs.at("trusted.sym"), "s");
+  EXPECT_EQ(e["dev/sda"].rdev_major, 8u);
+  EXPECT_EQ(e["dev/big"].rdev_minor, 1048575u);
+  EXPECT_EQ(e["suid"].mode, 04755u);
+  EXPECT_EQ(e["suidgid"].mode, 06711u);
+  EXPECT_EQ(e["tmp"].mode, 01777u);
+  EXPECT_EQ(e["dir/setgid"].mode, 02775u);
+  EXPECT_EQ(e["ping"].xattrs.at("security.capability"), testing::CapNetRawEp());
+  EXPECT_EQ(e["acl"].xattrs.at("system.posix_acl_access"), testing::AclUser1000Read());
+  EXPECT_TRUE(e["shared"].xattrs.contains("system.posix_acl_default"));
+  EXPECT_TRUE(e["shared/plain"].xattrs.empty());
+  EXPECT_EQ(e["xattrs"].xattrs.at("user.binary"), std::string("\0\x01\xff", 3));
+  EXPECT_EQ(e["dir"].xattrs.at("trusted.overlay.opaque"), "y");
+  EXPECT_LT(e["old"].mtime_ns, 0);
+  EXPECT_TRUE(e.contains("\xff\xfe"));
+  EXPECT_TRUE(e.contains("new\nline/with space"));
+  EXPECT_EQ(e["dir/setgid/f"].uid, 2000000000u);
+}
+
+// Listing is an oracle that can fail: it sees a change in each field it records.
+TEST_F(DirTest, ListingSeesEveryKindOfChange) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  const TreeListing orig = Listing(tmp_ / "src");
+  auto changed = [&](const std::string& what, const std::function<void()>& change,
+                     const std::function<void()>& undo) {
+    change();
+    EXPECT_NE(Listing(tmp_ / "src"), orig) << what;
+    undo();
+    EXPECT_EQ(Diff(Listing(tmp_ / "src"), orig), "") << "undo of " << what;
+  };
+  std::string s = tmp_ / "src";
+  auto mtime = [&](const std::string& p, int64_t sec, long nsec) {
+    struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0);
+  };
+  const int64_t t = 1600000001;
+  changed("root mtime", [&] { mtime(s, t + 1, 123456788); }, [&] { mtime(s, t + 1, 123456789); });
+  changed("symlink mtime", [&] { mtime(s + "/dangling", t, 334); },
+          [&] { mtime(s + "/dangling", t, 333); });
+  changed("mode", [&] { ::chmod((s + "/suid").c_str(), 0755); },
+          [&] { ::chmod((s + "/suid").c_str(), 04755); });
+  changed("owner", [&] { ::lchown((s + "/abs").c_str(), 1, 1); },
+          [&] {
+            ::lchown((s + "/abs").c_str(), 0, 0);
+            mtime(s + "/abs", t, 222);
+          });
+  changed("xattr", [&] { ::lsetxattr((s + "/abs").c_str(), "trusted.more", "1", 1, 0); },
+          [&] { ::lremovexattr((s + "/abs").c_str(), "trusted.more"); });
+  // Each change below alters one field only: the other effects are put back.
+  auto root = [&] { mtime(s, t + 1, 123456789); };
+  changed("content",
+          [&] {
+            testing::Shell("printf 'hello 2\\n' > '" + s + "/small.txt'");
+            mtime(s + "/small.txt", t, 1);
+          },
+          [&] {
+            testing::Shell("printf 'hello 1\\n' > '" + s + "/small.txt'");
+            mtime(s + "/small.txt", t, 1);
+          });
+  changed("hard link",
+          [&] {
+            ::unlink((s + "/c").c_str());
+            testing::Shell("cp -a '" + s + "/links/a' '" + s + "/c'");
+            root();
+          },
+          [&] {
+            ::unlink((s + "/c").c_str());
+            ::link((s + "/links/a").c_str(), (s + "/c").c_str());
+            root();
+          });
+  changed("extents",
+          [&] {
+            testing::Shell("cp -a --sparse=never '" + s + "/hole' '" + s + "/hole2' && mv '" + s +
+                           "/hole2' '" + s + "/hole'");
+            root();
+          },
+          [&] {
+            ::unlink((s + "/hole").c_str());
+            int fd = ::open((s + "/hole").c_str(), O_WRONLY | O_CREAT, 0600);
+            ASSERT_EQ(::ftruncate(fd, 1 << 20), 0);
+            ::close(fd);
+            mtime(s + "/hole", 1600000000, 0);
+            root();
+          });
+}
+
+TEST_F(DirTest, RoundTripKeepsEveryKindOfEntryAndMetadata) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  auto out = Checkin(tmp_ / "src", "full");
+  ASSERT_TRUE(Checkout(out.result.root, tmp_ / "dst").ok());
+  TreeListing a = Listing(tmp_ / "src"), b = Listing(tmp_ / "dst");
+  EXPECT_EQ(Diff(a, b), "");
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(DirTest, SameTreeCheckedInTwiceHasSameRootId) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  auto one = Checkin(tmp_ / "src", "a");
+  auto two = Checkin(tmp_ / "src", "b");
+  EXPECT_EQ(one.result.root, two.result.root);
+  EXPECT_FALSE(one.result.root.IsZero());
+  EXPECT_EQ(two.objects_new, 0u) << "no new content or Tree (the catalog writes the Version)";
+}
+
+TEST_F(DirTest, CheckedOutCopyHasSameRootId) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  auto one = Checkin(tmp_ / "src", "a");
+  ASSERT_TRUE(Checkout(one.result.root, tmp_ / "dst").ok());
+  auto two = Checkin(tmp_ / "dst", "b");  // new inodes, ctimes, path: same content
+  EXPECT_EQ(one.result.root, two.result.root);
+}
+
+TEST_F(DirTest, DifferentTreesHaveDifferentRootIds) {
+  BuildTree(tmp_ / "a", testing::FullSpec(1));
+  testing::TreeSpec spec = testing::FullSpec(1);
+  spec[0].mtime_nsec += 1;  // only the root directory's mtime differs
+  BuildTree(tmp_ / "b", spec);
+  EXPECT_NE(Checkin(tmp_ / "a", "a").result.root, Checkin(tmp_ / "b", "b").result.root);
+}
+
+TEST_F(DirTest, UnchangedSubdirectoryHasSameTreeIdAcrossImages) {
+  BuildTree(tmp_ / "a", testing::FullSpec(1));
+  testing::TreeSpec spec = testing::FullSpec(1);
+  for (auto& n : spec)
+    if (n.path == "new\nline/with space") n.data = "changed";
+  BuildTree(tmp_ / "b", spec);
+  auto a = Checkin(tmp_ / "a", "a"), b = Checkin(tmp_ / "b", "b");
+  EXPECT_NE(a.result.root, b.result.root);
+  // "dir" holds one name of the hard-link group: links live only in the root Tree.
+  EXPECT_EQ(Lookup(a.result.root, "dir").id, Lookup(b.result.root, "dir").id);
+  EXPECT_EQ(Lookup(a.result.root, "dir/sub").id, Lookup(b.result.root, "dir/sub").id);
+  EXPECT_EQ(Lookup(a.result.root, "links").id, Lookup(b.result.root, "links").id);
+  EXPECT_NE(Lookup(a.result.root, "new\nline").id, Lookup(b.result.root, "new\nline").id);
+}
+
+TEST_F(DirTest, SparseFilesAreWrittenSparse) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  auto out = Checkin(tmp_ / "src", "s");
+  cas::TreeEntry e = Lookup(out.result.root, "sparse");
+  EXPECT_TRUE(e.sparse);
+  EXPECT_EQ(e.extents.size(), 3u);
+  EXPECT_TRUE(Lookup(out.result.root, "hole").sparse);
+  EXPECT_TRUE(Lookup(out.result.root, "hole").extents.empty());
+  EXPECT_FALSE(Lookup(out.result.root, "big.bin").sparse);
+  ASSERT_TRUE(Checkout(out.result.root, tmp_ / "dst").ok());
+  struct stat st;
+  ASSERT_EQ(::stat((tmp_ / "dst/sparse").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), (8u << 20) + 1000);
+  EXPECT_LT(testing::AllocatedBytes(tmp_ / "dst/sparse"), 256u << 10)
+      << "8 MiB logical, about 80 KiB of data";
+  EXPECT_EQ(testing::AllocatedBytes(tmp_ / "dst/hole"), 0u);
+  EXPECT_GE(testing::AllocatedBytes(tmp_ / "dst/big.bin"), 3u << 20) << "dense stays dense";
+}
+
+// Only dense files are cached (docs/format/catalog.md): an unchanged dense tree reads nothing.
+TEST_F(DirTest, UnchangedTreeWithParentReadsNothing) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  EXPECT_GT(one.result.bytes_read, 3u << 20);
+  EXPECT_EQ(one.result.files_cached, 0u);
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(two.result.bytes_read, 0u);
+  EXPECT_EQ(two.result.files_cached, two.result.files - 2) << "files counts names, cached inodes";
+  EXPECT_EQ(two.result.root, one.result.root);
+  EXPECT_EQ(two.version.number, 2u);
+  EXPECT_EQ(two.version.version.parents, std::vector<ObjectId>{one.version.id});
+}
+
+// Sparse files are always read again, but only their data regions.
+TEST_F(DirTest, UnchangedTreeWithParentRereadsOnlySparseData) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(two.result.bytes_read, testing::SparseDataBytes(Listing(tmp_ / "src")));
+  EXPECT_EQ(two.result.root, one.result.root);
+  ASSERT_TRUE(Checkout(two.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(tmp_ / "dst")), "");
+}
+
+TEST_F(DirTest, FileModifiedInPlaceWithSameSizeAndMtimeIsReread) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  std::string p = tmp_ / "src/small.txt";
+  struct stat before;
+  ASSERT_EQ(::stat(p.c_str(), &before), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
+  {
+    int fd = ::open(p.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);  // "hello 1\n" -> "Jello 1\n"
+    ::close(fd);
+  }
+  struct timespec ts[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);  // as `touch -d` would
+  struct stat after;
+  ASSERT_EQ(::stat(p.c_str(), &after), 0);
+  ASSERT_EQ(after.st_size, before.st_size);
+  ASSERT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  ASSERT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(two.result.bytes_read, static_cast<uint64_t>(before.st_size)) << "only it is read";
+  EXPECT_NE(two.result.root, one.result.root);
+  EXPECT_EQ(Lookup(two.result.root, "small.txt").id, Sha256::Of("Jello 1\n"));
+  ASSERT_TRUE(Checkout(two.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(tmp_ / "dst")), "");
+}
+
+TEST_F(DirTest, ParanoidCheckinRereadsEverything) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  catalog::CheckinRequest req;
+  req.source = tmp_ / "src";
+  req.image = "img";
+  req.parent = "img";
+  req.paranoid = true;
+  auto two = catalog::CheckinVersion(*repo_, req);
+  ASSERT_TRUE(two) << two.error().ToString();
+  EXPECT_EQ(two->result.bytes_read, one.result.bytes_read);
+  EXPECT_EQ(two->result.files_cached, 0u);
+}
+
+// The stat cache is keyed by path and inode: a copy elsewhere is read, not trusted.
+TEST_F(DirTest, StatCacheDoesNotTrustAReplacedFile) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  std::string p = tmp_ / "src/small.txt";
+  struct stat before;
+  ASSERT_EQ(::stat(p.c_str(), &before), 0);
+  ASSERT_EQ(::unlink(p.c_str()), 0);
+  testing::Shell("printf 'Jello 1\\n' > '" + p + "'");  // a new inode, same size
+  struct timespec ts[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(Lookup(two.result.root, "small.txt").id, Sha256::Of("Jello 1\n"));
+}
+
+TEST_F(DirTest, MissingSourceIsAnErrorAndRecordsNothing) {
+  catalog::CheckinRequest req;
+  req.source = tmp_ / "nope";
+  req.image = "img";
+  auto out = catalog::CheckinVersion(*repo_, req);
+  ASSERT_FALSE(out);
+  EXPECT_TRUE(out.error().IsNotFound()) << out.error().ToString();
+  catalog::Catalog catalog(repo_->store());
+  auto images = catalog.Images();
+  ASSERT_TRUE(images);
+  EXPECT_TRUE(images->empty());
+}
+
+// The real Debian tree (CI builds it with make-corpus.sh before the tests), through the real
+// binary: checkin, checkout, ls.
+TEST_F(DirTest, DebianCorpusRoundTripsThroughTheCli) {
+  const std::string corpus = "/tmp/corpus/trees/v1";
+  if (!std::filesystem::exists(corpus)) {
+    GTEST_SKIP() << "corpus not built: run ../shared/corpus/make-corpus.sh";
+  }
+  repo_.reset();  // the binary writes to the repository
+  std::string repo = tmp_ / "repo", dst = tmp_ / "dst", out = tmp_ / "out";
+  std::string cairn = std::string(CAIRN_BINARY) + " ";
+  ASSERT_EQ(testing::Shell(cairn + "checkin --repo " + repo + " --image debian " + corpus +
+                           " > " + out + " 2>&1"), 0);
+  ASSERT_EQ(testing::Shell(cairn + "checkout --repo " + repo + " debian " + dst + " 2> " + out), 0);
+  TreeListing a = Listing(corpus), b = Listing(dst);
+  EXPECT_GT(a.entries.size(), 1000u);
+  EXPECT_EQ(Diff(a, b), "");
+  // treecmp.py, the corpus's own checker, agrees: nothing differs.
+  ASSERT_EQ(testing::Shell("python3 " CAIRN_SOURCE_DIR "/../shared/corpus/treecmp.py " + corpus +
+                           " " + dst + " > " + out + " 2>&1"), 0);
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string report = text.str();
+  EXPECT_NE(report.find("missing=0 extra=0"), std::string::npos) << report;
+  for (const char* k : {"type", "mode", "uid", "gid", "content", "symlink target", "rdev",
+                        "xattrs", "mtime(file)", "mtime(dir)"}) {
+    EXPECT_NE(report.find(std::string("\n") + k + ": 0 differ"), std::string::npos) << k << "\n" << report;
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(report, m, std::regex("hardlink groups: orig=(\\d+) kept=(\\d+); "
+                                                      "restored files hardlinked that were not in "
+                                                      "orig=(\\d+)")))
+      << report;
+  EXPECT_EQ(m[1], m[2]) << report;
+  EXPECT_EQ(m[3], "0") << report;
+  // `ls -R --json` lists every path but the root.
+  ASSERT_EQ(testing::Shell(cairn + "ls --repo " + repo + " -R --json debian > " + out), 0);
+  std::ifstream ls(out);
+  std::stringstream json;
+  json << ls.rdbuf();
+  size_t paths = 0;
+  for (size_t pos = 0; (pos = json.str().find("\"path\":", pos)) != std::string::npos; ++pos) ++paths;
+  EXPECT_EQ(paths, a.entries.size() - 1);
+}
+
+}  // namespace
+}  // namespace cairn::indexer
