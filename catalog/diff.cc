@@ -28,6 +28,11 @@ class Differ {
     if (a == b) return Status();
     CAIRN_ASSIGN_OR_RETURN(cas::Tree ta, Load(a));
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tb, Load(b));
+    return Entries(ta, tb, prefix);
+  }
+
+  // The entries of two loaded Trees, merged by name.
+  Status Entries(const cas::Tree& ta, const cas::Tree& tb, const std::string& prefix) {
     size_t i = 0, j = 0;
     while (i < ta.entries.size() || j < tb.entries.size()) {
       if (j == tb.entries.size() || (i < ta.entries.size() && ta.entries[i].name < tb.entries[j].name)) {
@@ -82,7 +87,7 @@ class Differ {
       if (!changed.empty()) {
         result.entries.push_back({DiffEntry::Kind::kMetadata, path, b.type, changed, 0, 0});
       }
-      return Trees(a.id, b.id, path);
+      return Entries(ta, tb, path);  // not Trees(): each Tree is loaded once
     }
     return Compare(a, b, path);
   }
@@ -122,8 +127,12 @@ class Differ {
 
 std::vector<PackageChange> DiffPackages(const Inspection& a, const Inspection& b) {
   std::map<std::string, std::string> pa, pb;
-  for (const auto& p : a.packages) pa[p.name + (p.arch.empty() || p.arch == a.arch ? "" : ":" + p.arch)] = p.version;
-  for (const auto& p : b.packages) pb[p.name + (p.arch.empty() || p.arch == b.arch ? "" : ":" + p.arch)] = p.version;
+  // dpkg's names: "libc6:i386" for a foreign architecture, never "tzdata:all".
+  auto key = [](const Package& p, const Inspection& in) {
+    return p.name + (p.arch.empty() || p.arch == in.arch || p.arch == "all" ? "" : ":" + p.arch);
+  };
+  for (const auto& p : a.packages) pa[key(p, a)] = p.version;
+  for (const auto& p : b.packages) pb[key(p, b)] = p.version;
   std::vector<PackageChange> out;
   for (const auto& [name, v] : pa) {
     auto it = pb.find(name);

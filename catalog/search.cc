@@ -95,7 +95,13 @@ void Intersect(std::optional<ByVersion>* acc, ByVersion next) {
     auto it = next.find(id);
     if (it == next.end()) continue;
     Matches both = std::move(m);
-    both.paths.insert(it->second.paths.begin(), it->second.paths.end());
+    if (!both.paths.empty() && !it->second.paths.empty()) {
+      // Path and content criteria both name files: the same file must match both.
+      std::erase_if(both.paths, [&](const std::string& p) { return !it->second.paths.contains(p); });
+      if (both.paths.empty()) continue;
+    } else {
+      both.paths.insert(it->second.paths.begin(), it->second.paths.end());
+    }
     both.packages.insert(both.packages.end(), it->second.packages.begin(), it->second.packages.end());
     merged.emplace(id, std::move(both));
   }

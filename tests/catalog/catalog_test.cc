@@ -1,0 +1,458 @@
+// Inspection, diff, tags, states, clone and provenance of versions checked in from fixture
+// trees (tests/catalog/catalog_fixture.h).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "base/sha256.h"
+#include "cas/tree_reader.h"
+#include "catalog/diff.h"
+#include "catalog/inspect.h"
+#include "catalog/provenance.h"
+#include "tests/catalog/catalog_test_base.h"
+
+namespace cairn::catalog::testing {
+namespace {
+
+// BaseSpec changed in every way the diff reports: one file added, a directory with its file
+// removed, one file's content changed, four files changed in one kind of metadata each, and
+// packages upgraded (libssl3), added (curl) and removed (tzdata).
+TreeSpec ChangedSpec() {
+  TreeSpec s = BaseSpec();
+  s.push_back(FileNode("etc/motd", "welcome\n"));
+  At(s, "etc/passwd").mode = 0600;
+  At(s, "etc/group").uid = 1000;
+  At(s, "etc/issue").mtime_sec += 100;
+  At(s, "etc/fstab").xattrs.emplace_back("user.comment", "edited");
+  Remove(s, "home/user");
+  At(s, "usr/bin/tool").data = "#!/bin/sh\necho tool v2\n";
+  auto pkgs = BasePackages();
+  std::erase_if(pkgs, [](const DpkgPackage& p) { return p.name == "tzdata"; });
+  for (auto& p : pkgs)
+    if (p.name == "libssl3") p.version = "3.0.22-1~deb12u2";
+  pkgs.push_back({"curl", "7.88.1-10+deb12u5", "amd64"});
+  SetPackages(s, pkgs);
+  return s;
+}
+
+struct Change {
+  std::string kind;
+  std::vector<std::string> what;
+  bool operator==(const Change&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const Change& c) {
+  os << c.kind << "(";
+  for (const auto& w : c.what) os << w << " ";
+  return os << ")";
+}
+
+std::map<std::string, Change> ByPath(const DiffResult& d) {
+  std::map<std::string, Change> out;
+  for (const auto& e : d.entries) {
+    auto what = e.changed;
+    std::sort(what.begin(), what.end());
+    EXPECT_TRUE(out.emplace(e.path, Change{std::string(DiffKindName(e.kind)), what}).second)
+        << "path reported twice: " << e.path;
+  }
+  return out;
+}
+
+using InspectionTest = RepoTest;
+
+TEST_F(InspectionTest, FindsDistroVersionArchHostnamePackagesAndCounts) {
+  TreeSpec spec = BaseSpec();
+  VersionRef v = Checkin(Build(spec), "web");
+  Inspection in = DecodeInspection(v.version.summary);
+  EXPECT_EQ(in.os, "linux");
+  EXPECT_EQ(in.distro, "debian");
+  EXPECT_EQ(in.version, "12");
+  EXPECT_EQ(in.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(in.arch, "amd64");
+  EXPECT_EQ(in.hostname, "web01");
+  EXPECT_EQ(in.package_format, "deb");
+  std::vector<Package> want = {{"bash", "5.2.15-2+b2", "amd64"},
+                               {"libc6", "2.36-9+deb12u4", "amd64"},
+                               {"libssl3", "3.0.20-1~deb12u2", "amd64"},
+                               {"tzdata", "2024a-0+deb12u1", "all"}};  // not oldpkg: config-files only
+  EXPECT_EQ(in.packages, want);
+
+  uint64_t files = 0, dirs = 0, links = 0, bytes = 0;
+  for (const auto& n : spec) {
+    if (n.kind == Node::Kind::kFile) {
+      files++;
+      bytes += n.data.size();
+    } else if (n.kind == Node::Kind::kDir && !n.path.empty()) {
+      dirs++;
+    } else if (n.kind == Node::Kind::kSymlink) {
+      links++;
+    }
+  }
+  EXPECT_EQ(in.files, files);
+  EXPECT_EQ(in.dirs, dirs);
+  EXPECT_EQ(in.symlinks, links);
+  EXPECT_EQ(in.others, 0u);
+  EXPECT_EQ(in.bytes, bytes);
+
+  // The summary is what the stored Version holds.
+  Catalog c(store());
+  cas::Version stored = Must(c.ReadVersion(v.id));
+  EXPECT_EQ(stored.summary, v.version.summary);
+  EXPECT_EQ(EncodeInspection(DecodeInspection(stored.summary)), stored.summary);
+}
+
+TEST_F(InspectionTest, FollowsAbsoluteRelativeAndDirectorySymlinksInsideTheTree) {
+  // No usr/lib/os-release to fall back on: only the links lead to the file.
+  TreeSpec spec = BaseSpec();
+  Remove(spec, "usr/lib/os-release");
+  spec.push_back(DirNode("usr/lib/os.d"));
+  spec.push_back(FileNode("usr/lib/os.d/release", "ID=testos\nVERSION_ID=\"7.1\"\n"));
+  spec.push_back(LinkNode("lib", "usr/lib"));
+  At(spec, "etc/os-release").target = "/lib/os.d/release";  // absolute: inside the tree
+  At(spec, "etc/hostname").data = "  db02 \n\n";
+  VersionRef v = Checkin(Build(spec), "links");
+  Inspection in = DecodeInspection(v.version.summary);
+  EXPECT_EQ(in.distro, "testos");
+  EXPECT_EQ(in.version, "7.1");
+  EXPECT_EQ(in.hostname, "  db02");
+
+  EXPECT_EQ(Must(ReadTreeFile(store(), v.version.root, "etc/os-release")),
+            "ID=testos\nVERSION_ID=\"7.1\"\n");
+  EXPECT_EQ(Must(ReadTreeFile(store(), v.version.root, "lib/os.d/release")),
+            "ID=testos\nVERSION_ID=\"7.1\"\n");
+  auto missing = ReadTreeFile(store(), v.version.root, "etc/nothing");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_TRUE(missing.error().IsNotFound()) << missing.error().ToString();
+}
+
+TEST_F(InspectionTest, ALinkLoopOrATreeWithoutOsFilesIsNotAnError) {
+  TreeSpec spec = BaseSpec();
+  Remove(spec, "usr/lib/os-release");
+  At(spec, "etc/os-release").target = "os-release";  // itself
+  VersionRef v = Checkin(Build(spec), "loop");
+  Inspection in = DecodeInspection(v.version.summary);
+  EXPECT_EQ(in.distro, "");
+  EXPECT_EQ(in.os, "linux");  // still: it has packages
+  auto loop = ReadTreeFile(store(), v.version.root, "etc/os-release");
+  EXPECT_FALSE(loop.has_value());
+
+  VersionRef bare = Checkin(Build({DirNode(""), FileNode("a.txt", "a")}), "bare");
+  Inspection b = DecodeInspection(bare.version.summary);
+  EXPECT_EQ(b.os, "");
+  EXPECT_EQ(b.package_format, "");
+  EXPECT_TRUE(b.packages.empty());
+  EXPECT_EQ(b.files, 1u);
+}
+
+using DiffTest = RepoTest;
+
+TEST_F(DiffTest, ReportsExactlyTheChangedEntriesAndPackages) {
+  VersionRef a = Checkin(Build(BaseSpec()), "web");
+  VersionRef b = Checkin(Build(ChangedSpec()), "web", "web:1");
+  DiffResult d = Must(DiffVersions(store(), a, b, ""));
+  std::map<std::string, Change> want = {
+      {"etc/fstab", {"metadata", {"xattrs"}}},
+      {"etc/group", {"metadata", {"uid"}}},
+      {"etc/issue", {"metadata", {"mtime"}}},
+      {"etc/motd", {"added", {}}},
+      {"etc/passwd", {"metadata", {"mode"}}},
+      {"home/user", {"removed", {}}},
+      {"home/user/notes.txt", {"removed", {}}},
+      {"usr/bin/tool", {"modified", {"content"}}},
+      {"var/lib/dpkg/status", {"modified", {"content"}}},
+  };
+  EXPECT_EQ(ByPath(d), want);
+  for (const auto& e : d.entries) {
+    if (e.path == "home/user") EXPECT_EQ(e.type, cas::EntryType::kDirectory);
+    if (e.path == "usr/bin/tool") {
+      EXPECT_EQ(e.size_a, ToolContent().size());
+      EXPECT_EQ(e.size_b, std::string("#!/bin/sh\necho tool v2\n").size());
+    }
+  }
+  ASSERT_EQ(d.packages.size(), 3u);
+  EXPECT_EQ(d.packages[0].name, "curl");
+  EXPECT_EQ(d.packages[0].kind, PackageChange::Kind::kAdded);
+  EXPECT_EQ(d.packages[0].new_version, "7.88.1-10+deb12u5");
+  EXPECT_EQ(d.packages[1].name, "libssl3");
+  EXPECT_EQ(d.packages[1].kind, PackageChange::Kind::kUpgraded);
+  EXPECT_EQ(d.packages[1].old_version, "3.0.20-1~deb12u2");
+  EXPECT_EQ(d.packages[1].new_version, "3.0.22-1~deb12u2");
+  EXPECT_EQ(d.packages[2].name, "tzdata");
+  EXPECT_EQ(d.packages[2].kind, PackageChange::Kind::kRemoved);
+  EXPECT_EQ(d.packages[2].old_version, "2024a-0+deb12u1");
+
+  // The other way round: added and removed swap, libssl3 is a downgrade.
+  DiffResult back = Must(DiffVersions(store(), b, a, ""));
+  auto rev = ByPath(back);
+  EXPECT_EQ(rev["etc/motd"].kind, "removed");
+  EXPECT_EQ(rev["home/user/notes.txt"].kind, "added");
+  EXPECT_EQ(rev.size(), want.size());
+  ASSERT_EQ(back.packages.size(), 3u);
+  EXPECT_EQ(back.packages[1].kind, PackageChange::Kind::kDowngraded);
+}
+
+TEST_F(DiffTest, DirectoryMetadataAndTypeChangesAreNamed) {
+  TreeSpec s1 = BaseSpec();
+  TreeSpec s2 = BaseSpec();
+  At(s2, "srv").mode = 0700;                                 // a directory's own metadata
+  Remove(s2, "etc/issue");
+  s2.push_back(LinkNode("etc/issue", "issue.net"));          // file -> symlink
+  Remove(s2, "usr/bin/tool");
+  s2.push_back(DirNode("usr/bin/tool"));                     // file -> directory
+  s2.push_back(FileNode("usr/bin/tool/inner", "x"));
+  VersionRef a = Checkin(Build(s1), "t");
+  VersionRef b = Checkin(Build(s2), "t");
+  DiffResult d = Must(DiffVersions(store(), a, b, ""));
+  DiffResult others = d;
+  std::erase_if(others.entries, [](const DiffEntry& e) { return e.path == "usr/bin/tool"; });
+  auto got = ByPath(others);
+  EXPECT_EQ(got["srv"], (Change{"metadata", {"mode"}}));
+  EXPECT_EQ(got["etc/issue"].kind, "modified");
+  EXPECT_EQ(got["etc/issue"].what, std::vector<std::string>{"type"});
+  // A file replaced by a directory: the file removed, the directory and its content added.
+  int tool = 0;
+  for (const auto& e : d.entries) {
+    if (e.path == "usr/bin/tool") {
+      ++tool;
+      EXPECT_TRUE(e.kind == DiffEntry::Kind::kRemoved || e.kind == DiffEntry::Kind::kAdded);
+    }
+  }
+  EXPECT_EQ(tool, 2) << "a removed file and an added directory";
+  EXPECT_TRUE(std::any_of(d.entries.begin(), d.entries.end(), [](const DiffEntry& e) {
+    return e.path == "usr/bin/tool/inner" && e.kind == DiffEntry::Kind::kAdded;
+  }));
+  EXPECT_EQ(d.entries.size(), 5u);
+}
+
+TEST_F(DiffTest, IdenticalVersionsDifferInNothingAndCompareOnlyTheRoot) {
+  std::string src = Build(BaseSpec());
+  VersionRef a = Checkin(src, "web");
+  VersionRef b = Checkin(Build(BaseSpec()), "web");  // another directory, the same image
+  ASSERT_EQ(a.version.root, b.version.root);
+  for (const auto& [x, y] : {std::pair{a, b}, std::pair{a, a}}) {
+    DiffResult d = Must(DiffVersions(store(), x, y, ""));
+    EXPECT_TRUE(d.entries.empty());
+    EXPECT_TRUE(d.packages.empty());
+    EXPECT_LE(d.trees_compared, 2u);
+  }
+}
+
+// A tree of `fanout` x `fanout` directories of `files` files each, plus a chain of `depth`
+// nested directories holding one file.
+TreeSpec WideSpec(int fanout, int files, int depth, const std::string& deep_data) {
+  TreeSpec s = {DirNode("")};
+  for (int i = 0; i < fanout; ++i) {
+    std::string d = "d" + std::to_string(i);
+    s.push_back(DirNode(d));
+    for (int j = 0; j < fanout; ++j) {
+      std::string sd = d + "/s" + std::to_string(j);
+      s.push_back(DirNode(sd));
+      for (int k = 0; k < files; ++k) {
+        s.push_back(FileNode(sd + "/f" + std::to_string(k), sd + " file " + std::to_string(k)));
+      }
+    }
+  }
+  std::string p = "deep";
+  s.push_back(DirNode(p));
+  for (int i = 1; i < depth; ++i) {
+    p += "/l" + std::to_string(i);
+    s.push_back(DirNode(p));
+  }
+  s.push_back(FileNode(p + "/leaf", deep_data));
+  return s;
+}
+
+TEST_F(DiffTest, CostGrowsWithTheDepthOfTheChangeNotTheSizeOfTheImage) {
+  const int kFanout = 12, kFiles = 4, kDepth = 6;
+  VersionRef a = Checkin(Build(WideSpec(kFanout, kFiles, kDepth, "old")), "big");
+  VersionRef b = Checkin(Build(WideSpec(kFanout, kFiles, kDepth, "new")), "big");
+  DiffResult d = Must(DiffVersions(store(), a, b, ""));
+  ASSERT_EQ(d.entries.size(), 1u);
+  EXPECT_EQ(d.entries[0].path, "deep/l1/l2/l3/l4/l5/leaf");
+  EXPECT_EQ(d.entries[0].kind, DiffEntry::Kind::kModified);
+  const uint64_t trees_per_version = 1 + kFanout + kFanout * kFanout + kDepth;
+  // One Tree per side for the root and each directory on the changed path.
+  EXPECT_LE(d.trees_compared, 2u * (kDepth + 1)) << "of " << 2 * trees_per_version << " Trees";
+
+  // A change two levels down costs less than one six levels down.
+  TreeSpec s3 = WideSpec(kFanout, kFiles, kDepth, "old");
+  At(s3, "d3/s4/f2").data = "changed";
+  VersionRef c = Checkin(Build(s3), "big");
+  DiffResult shallow = Must(DiffVersions(store(), a, c, ""));
+  ASSERT_EQ(shallow.entries.size(), 1u);
+  EXPECT_EQ(shallow.entries[0].path, "d3/s4/f2");
+  EXPECT_LE(shallow.trees_compared, 2u * 3);
+  EXPECT_LT(shallow.trees_compared, d.trees_compared);
+}
+
+TEST_F(DiffTest, APathLimitsTheDiffToThatSubtree) {
+  VersionRef a = Checkin(Build(BaseSpec()), "web");
+  VersionRef b = Checkin(Build(ChangedSpec()), "web");
+  DiffResult etc = Must(DiffVersions(store(), a, b, "etc"));
+  std::vector<std::string> paths;
+  for (const auto& e : etc.entries) paths.push_back(e.path);
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{"etc/fstab", "etc/group", "etc/issue", "etc/motd", "etc/passwd"}));
+  EXPECT_TRUE(etc.packages.empty()) << "packages belong to the whole image";
+
+  DiffResult tool = Must(DiffVersions(store(), a, b, "/usr/bin/tool"));
+  ASSERT_EQ(tool.entries.size(), 1u);
+  EXPECT_EQ(tool.entries[0].path, "usr/bin/tool");
+  EXPECT_EQ(tool.entries[0].kind, DiffEntry::Kind::kModified);
+
+  DiffResult gone = Must(DiffVersions(store(), a, b, "home/user/"));
+  EXPECT_EQ(ByPath(gone), (std::map<std::string, Change>{{"home/user", {"removed", {}}},
+                                                         {"home/user/notes.txt", {"removed", {}}}}));
+
+  DiffResult same = Must(DiffVersions(store(), a, b, "srv"));
+  EXPECT_TRUE(same.entries.empty());
+
+  auto none = DiffVersions(store(), a, b, "no/such/path");
+  ASSERT_FALSE(none.has_value());
+  EXPECT_TRUE(none.error().IsNotFound()) << none.error().ToString();
+}
+
+using CatalogTest = RepoTest;
+
+TEST_F(CatalogTest, VersionsAreNumberedAndNameResolvesToTheLatestActive) {
+  std::string src = Build(BaseSpec());
+  VersionRef v1 = Checkin(src, "web");
+  VersionRef v2 = Checkin(src, "web");
+  VersionRef v3 = Checkin(src, "web");
+  EXPECT_EQ(v1.Name(), "web:1");
+  EXPECT_EQ(v3.Name(), "web:3");
+  Catalog c(store());
+  EXPECT_EQ(Resolve("web").id, v3.id);
+  EXPECT_EQ(Resolve("web:2").id, v2.id);
+
+  MustOk(c.SetState(v3, VersionState::kDeleted));
+  EXPECT_EQ(Resolve("web").id, v2.id) << "NAME skips a deleted latest version";
+  EXPECT_EQ(Resolve("web:3").state, VersionState::kDeleted) << "NAME:N still names it";
+  EXPECT_EQ(Must(c.Versions("web")).size(), 2u);
+  EXPECT_EQ(Must(c.Versions("web", true)).size(), 3u);
+
+  MustOk(c.SetState(v2, VersionState::kDeleted));
+  MustOk(c.SetState(v1, VersionState::kDeleted));
+  auto all_gone = c.Resolve("web");
+  ASSERT_FALSE(all_gone.has_value());
+  EXPECT_TRUE(all_gone.error().IsNotFound());
+  EXPECT_TRUE(Must(c.Images()).empty());
+  EXPECT_EQ(Must(c.Images(true)), std::vector<std::string>{"web"});
+
+  MustOk(c.SetState(v2, VersionState::kActive));
+  EXPECT_EQ(Resolve("web").id, v2.id) << "restore brings it back";
+  EXPECT_EQ(Must(c.Images()), std::vector<std::string>{"web"});
+}
+
+TEST_F(CatalogTest, UnknownNamesAreNotFoundAndSuggestCloseOnes) {
+  Checkin(Build(BaseSpec()), "webserver");
+  Catalog c(store());
+  auto typo = c.Resolve("webservr");
+  ASSERT_FALSE(typo.has_value());
+  EXPECT_TRUE(typo.error().IsNotFound());
+  EXPECT_NE(typo.error().message().find("did you mean webserver"), std::string::npos)
+      << typo.error().message();
+  auto far = c.Resolve("zzz");
+  ASSERT_FALSE(far.has_value());
+  EXPECT_EQ(far.error().message().find("did you mean"), std::string::npos) << far.error().message();
+  auto num = c.Resolve("webserver:9");
+  ASSERT_FALSE(num.has_value());
+  EXPECT_TRUE(num.error().IsNotFound());
+  EXPECT_NE(num.error().message().find("latest is webserver:1"), std::string::npos) << num.error().message();
+  for (const char* bad : {"web:0", "web:x", ":1", "-web", "web@", "a/b"}) {
+    auto r = c.Resolve(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << bad << ": " << r.error().ToString();
+  }
+}
+
+TEST_F(CatalogTest, TagsResolveAndMove) {
+  std::string src = Build(BaseSpec());
+  VersionRef v1 = Checkin(src, "web");
+  VersionRef v2 = Checkin(src, "web");
+  Catalog c(store());
+  MustOk(c.SetTag(v1, "stable"));
+  EXPECT_EQ(Resolve("web@stable").id, v1.id);
+  EXPECT_EQ(Must(c.TagsOf(v1)), std::vector<std::string>{"stable"});
+  MustOk(c.SetTag(v2, "stable"));
+  EXPECT_EQ(Resolve("web@stable").id, v2.id);
+  EXPECT_TRUE(Must(c.TagsOf(v1)).empty());
+  EXPECT_EQ(Must(c.Tags("web")).size(), 1u);
+
+  auto unknown = c.Resolve("web@nope");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_TRUE(unknown.error().IsNotFound());
+  EXPECT_NE(unknown.error().message().find("no such tag"), std::string::npos);
+  auto img = c.Resolve("wbe@stable");
+  ASSERT_FALSE(img.has_value());
+  EXPECT_NE(img.error().message().find("did you mean web"), std::string::npos) << img.error().message();
+  EXPECT_EQ(c.SetTag(v1, "bad tag").code(), Code::kInvalidArgument);
+}
+
+TEST_F(CatalogTest, CloneMakesNewImageWithTheSameRootAndTheSourceAsParent) {
+  std::string src = Build(BaseSpec());
+  Checkin(src, "base");
+  VersionRef b2 = Checkin(src, "base");
+  VersionRef clone = Must(CloneVersion(*repo_, "base:2", "app", ""));
+  EXPECT_EQ(clone.Name(), "app:1");
+  EXPECT_EQ(clone.version.root, b2.version.root);
+  EXPECT_EQ(clone.version.parents, std::vector<ObjectId>{b2.id});
+  EXPECT_EQ(clone.version.message, "clone of base:2");
+  EXPECT_EQ(clone.version.summary, b2.version.summary);
+  Catalog c(store());
+  EXPECT_EQ(Must(c.Children(b2.id)), std::vector<ObjectId>{clone.id});
+  EXPECT_EQ(Resolve("app").id, clone.id);
+  VersionRef again = Must(CloneVersion(*repo_, "base", "app", "again"));
+  EXPECT_EQ(again.Name(), "app:2");
+
+  auto missing = CloneVersion(*repo_, "nosuch", "app", "");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_TRUE(missing.error().IsNotFound());
+  auto bad = CloneVersion(*repo_, "base", "-x", "");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), Code::kInvalidArgument);
+}
+
+TEST_F(CatalogTest, ProvenanceFindsAncestorsAndDescendantsAcrossImages) {
+  std::string src = Build(BaseSpec());
+  VersionRef b1 = Checkin(src, "base");
+  VersionRef b2 = Checkin(Build(ChangedSpec()), "base", "base:1");
+  VersionRef a1 = Must(CloneVersion(*repo_, "base:2", "app", ""));
+  VersionRef a2 = Checkin(src, "app", "app:1");
+  VersionRef other = Checkin(src, "other");  // unrelated
+  Catalog c(store());
+
+  auto names = [](const Provenance& p) {
+    std::set<std::string> s;
+    for (const auto& n : p.nodes) s.insert(n.name);
+    return s;
+  };
+  Provenance mid = Must(BuildProvenance(c, b2));
+  EXPECT_EQ(mid.focus, b2.id);
+  EXPECT_EQ(names(mid), (std::set<std::string>{"base:1", "base:2", "app:1", "app:2"}));
+  std::string dot = ProvenanceDot(mid);
+  auto edge = [](const VersionRef& from, const VersionRef& to) {
+    return "\"" + from.id.Short() + "\" -> \"" + to.id.Short() + "\"";
+  };
+  EXPECT_NE(dot.find(edge(b1, b2)), std::string::npos) << dot;
+  EXPECT_NE(dot.find(edge(b2, a1)), std::string::npos) << dot;
+  EXPECT_NE(dot.find(edge(a1, a2)), std::string::npos) << dot;
+  EXPECT_EQ(dot.find(other.id.Short()), std::string::npos) << dot;
+  EXPECT_TRUE(dot.starts_with("digraph"));
+  size_t edges = 0;
+  for (size_t p = dot.find("->"); p != std::string::npos; p = dot.find("->", p + 2)) ++edges;
+  EXPECT_EQ(edges, 3u) << dot;
+
+  Provenance leaf = Must(BuildProvenance(c, a2));
+  EXPECT_EQ(names(leaf), (std::set<std::string>{"base:1", "base:2", "app:1", "app:2"}));
+  Provenance root = Must(BuildProvenance(c, b1));
+  EXPECT_EQ(names(root), (std::set<std::string>{"base:1", "base:2", "app:1", "app:2"}));
+  Provenance alone = Must(BuildProvenance(c, other));
+  EXPECT_EQ(names(alone), std::set<std::string>{"other:1"});
+  std::string text = ProvenanceText(mid);
+  EXPECT_NE(text.find("* base:2"), std::string::npos) << text;
+  EXPECT_NE(text.find("app:2"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace cairn::catalog::testing

@@ -1,0 +1,202 @@
+// gc after rm and purge: it deletes exactly the objects only the purged versions reached, keeps
+// everything else readable, and a second gc or a dry run changes nothing. The oracle for "what
+// the remaining versions reach" is an independent one: the same sources checked in to a fresh
+// repository (object ids depend only on content, so it holds the same Blobs, chunks and Trees).
+#include "cas/gc.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "base/sha256.h"
+#include "cas/verify.h"
+#include "tests/catalog/catalog_test_base.h"
+
+namespace cairn::catalog::testing {
+namespace {
+
+using indexer::testing::Listing;
+
+std::set<ObjectId> ObjectIds(cas::ObjectStore* store, bool with_versions = true) {
+  std::set<ObjectId> out;
+  MustOk(store->ForEachObject([&](const ObjectId& id, const cas::ObjectInfo& info) {
+    if (with_versions || info.type != cas::ObjectType::kVersion) out.insert(id);
+    return true;
+  }));
+  return out;
+}
+
+// Every key and value of every space: the whole state of a store.
+std::map<std::pair<int, std::string>, std::string> Everything(cas::ObjectStore* store) {
+  std::map<std::pair<int, std::string>, std::string> out;
+  for (int s = 0; s < cas::kNumSpaces; ++s) {
+    MustOk(store->Scan(static_cast<cas::Space>(s), "", [&](std::string_view k, std::string_view v) {
+      out.emplace(std::pair{s, std::string(k)}, std::string(v));
+      return true;
+    }));
+  }
+  return out;
+}
+
+class GcTest : public RepoTest {
+ protected:
+  void SetUp() override {
+    RepoTest::SetUp();
+    src_a_ = Build(BaseSpec());
+    TreeSpec b = BaseSpec();
+    Remove(b, "home/user");
+    At(b, "usr/bin/tool").data = "#!/bin/sh\necho only in b\n";
+    b.push_back(FileNode("srv/data/extra.bin", ExtraContent()));  // multi-chunk, only in B
+    b.push_back(DirNode("opt"));
+    b.push_back(FileNode("opt/only-b.txt", "b"));
+    src_b_ = Build(b);
+    TreeSpec c = BaseSpec();
+    c.push_back(FileNode("etc/motd", "hello from c\n"));
+    src_c_ = Build(c);
+  }
+
+  static std::string ExtraContent() { return indexer::testing::RandomBytes(2 << 20, 99); }
+
+  cas::GcStats Gc(bool dry_run = false) {
+    Catalog c(store());
+    cas::GcOptions o;
+    o.dry_run = dry_run;
+    return Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o), "gc");
+  }
+
+  // The objects the sources reach, from a fresh repository.
+  std::set<ObjectId> ReachedBy(const std::vector<std::string>& sources) {
+    std::string dir = tmp_ / ("fresh" + std::to_string(++fresh_));
+    MustOk(cas::Repository::Init(dir, cas::RepositoryConfig()));
+    cas::Repository::OpenOptions o;
+    o.mode = cas::Repository::Mode::kWrite;
+    auto fresh = Must(cas::Repository::Open(dir, o));
+    for (const auto& s : sources) {
+      CheckinRequest req;
+      req.source = s;
+      req.image = "x";
+      Must(CheckinVersion(*fresh, req));
+    }
+    return ObjectIds(fresh->store(), /*with_versions=*/false);
+  }
+
+  void ExpectChecksOutAs(const std::string& version, const std::string& source) {
+    std::string target = tmp_ / ("out" + std::to_string(++outs_));
+    Must(CheckoutVersion(*repo_, version, target, "dir", indexer::CheckoutOptions()), "checkout " + version);
+    EXPECT_EQ(indexer::testing::Diff(Listing(source), Listing(target)), "") << version;
+  }
+
+  void ExpectVerifies() {
+    std::vector<std::string> problems;
+    cas::VerifyCallbacks cb;
+    cb.on_problem = [&](const ObjectId&, const Status& s) { problems.push_back(s.ToString()); };
+    auto report = Must(cas::VerifyStore(store(), 2, cb));
+    EXPECT_EQ(report.bad, 0u);
+    EXPECT_EQ(problems, std::vector<std::string>{});
+  }
+
+  std::string src_a_, src_b_, src_c_;
+  int fresh_ = 0, outs_ = 0;
+};
+
+TEST_F(GcTest, DeletesExactlyWhatOnlyThePurgedVersionReached) {
+  VersionRef a = Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "web", "web:1");
+  VersionRef c = Checkin(src_c_, "web", "web:2");
+  EXPECT_EQ(Gc().deleted, 0u) << "every object is reached";
+
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  EXPECT_EQ(Gc().deleted, 0u) << "a deleted version keeps its objects until purged";
+  ASSERT_EQ(Must(cat.Purge()), std::vector<std::string>{"web:2"});
+
+  std::set<ObjectId> before = ObjectIds(store());
+  std::set<ObjectId> want = ReachedBy({src_a_, src_c_});
+  want.insert(a.id);
+  want.insert(c.id);
+  for (const auto& id : want) ASSERT_TRUE(before.contains(id)) << id.ToHex();
+  const uint64_t dead = before.size() - want.size();
+  ASSERT_GT(dead, 4u) << "b's Version, root, tool, extra.bin's index and chunks, opt/...";
+
+  // A dry run counts the same and changes nothing at all.
+  auto everything = Everything(store());
+  cas::GcStats dry = Gc(/*dry_run=*/true);
+  EXPECT_EQ(dry.deleted, dead);
+  EXPECT_EQ(dry.objects, before.size());
+  EXPECT_EQ(dry.reachable, want.size());
+  EXPECT_EQ(Everything(store()), everything) << "dry run wrote something";
+
+  cas::GcStats st = Gc();
+  EXPECT_EQ(st.deleted, dead);
+  EXPECT_EQ(st.objects, before.size());
+  EXPECT_GT(st.deleted_raw_bytes, ExtraContent().size());
+  EXPECT_EQ(ObjectIds(store()), want);
+  // The content index no longer names extra.bin's chunk index.
+  EXPECT_FALSE(Must(store()->Get(cas::Space::kContent, Sha256::Of(ExtraContent()).AsBytes())).has_value());
+  EXPECT_TRUE(Must(store()->Get(cas::Space::kContent, Sha256::Of(BigContent()).AsBytes())).has_value());
+
+  ExpectVerifies();
+  ExpectChecksOutAs("web:1", src_a_);
+  ExpectChecksOutAs("web:3", src_c_);
+
+  auto again = Everything(store());
+  EXPECT_EQ(Gc().deleted, 0u);
+  EXPECT_EQ(Everything(store()), again) << "a second gc changed something";
+}
+
+TEST_F(GcTest, CheckinAfterGcStoresAgainWhatGcDeleted) {
+  Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "web", "web:1");
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  Must(cat.Purge());
+  ASSERT_GT(Gc().deleted, 0u);
+  // The stat cache and the content index still remember B's files: neither may be trusted
+  // for objects gc deleted.
+  VersionRef again = Checkin(src_b_, "web", "web:1");
+  EXPECT_EQ(again.version.root, b.version.root);
+  ExpectVerifies();
+  ExpectChecksOutAs(again.Name(), src_b_);
+  ExpectChecksOutAs("web:1", src_a_);
+}
+
+TEST_F(GcTest, ACloneKeepsThePurgedSourcesObjects) {
+  Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "web");
+  VersionRef clone = Must(CloneVersion(*repo_, "web:2", "app", ""));
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  Must(cat.Purge());
+  std::set<ObjectId> before = ObjectIds(store());
+  cas::GcStats st = Gc();
+  EXPECT_EQ(st.deleted, 1u) << "only web:2's Version object";
+  std::set<ObjectId> after = ObjectIds(store());
+  before.erase(b.id);
+  EXPECT_EQ(after, before);
+  ExpectVerifies();
+  ExpectChecksOutAs("app:1", src_b_);
+  EXPECT_EQ(Resolve("app").version.parents, std::vector<ObjectId>{b.id});
+}
+
+TEST_F(GcTest, PurgingEveryVersionLetsGcEmptyTheStore) {
+  VersionRef a = Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "other");
+  Catalog cat(store());
+  MustOk(cat.SetState(a, VersionState::kDeleted));
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  EXPECT_EQ(Must(cat.Purge()).size(), 2u);
+  uint64_t n = ObjectIds(store()).size();
+  cas::GcStats st = Gc();
+  EXPECT_EQ(st.deleted, n);
+  EXPECT_TRUE(ObjectIds(store()).empty());
+  std::set<std::string> content;
+  MustOk(store()->Scan(cas::Space::kContent, "", [&](std::string_view k, std::string_view) {
+    content.emplace(k);
+    return true;
+  }));
+  EXPECT_TRUE(content.empty()) << content.size() << " content entries name deleted objects";
+  ExpectVerifies();
+}
+
+}  // namespace
+}  // namespace cairn::catalog::testing

@@ -1,0 +1,247 @@
+// Search by path glob, content SHA-256 and package, and how rm, restore and purge change it.
+#include "catalog/search.h"
+
+#include <gtest/gtest.h>
+
+#include "base/sha256.h"
+#include "cas/tree_reader.h"
+#include "catalog/keys.h"
+#include "tests/catalog/catalog_test_base.h"
+
+namespace cairn::catalog::testing {
+namespace {
+
+// web:1 is BaseSpec; web:2 has no home/user, a new usr/bin/tool, libssl3 3.0.22-1~deb12u2,
+// curl added and tzdata removed.
+class SearchTest : public RepoTest {
+ protected:
+  void SetUp() override {
+    RepoTest::SetUp();
+    v1_ = Checkin(Build(BaseSpec()), "web");
+    TreeSpec s = BaseSpec();
+    Remove(s, "home/user");
+    At(s, "usr/bin/tool").data = "#!/bin/sh\necho tool v2\n";
+    auto pkgs = BasePackages();
+    std::erase_if(pkgs, [](const DpkgPackage& p) { return p.name == "tzdata"; });
+    for (auto& p : pkgs)
+      if (p.name == "libssl3") p.version = "3.0.22-1~deb12u2";
+    pkgs.push_back({"curl", "7.88.1-10+deb12u5", "amd64"});
+    SetPackages(s, pkgs);
+    v2_ = Checkin(Build(s), "web", "web:1");
+  }
+
+  std::vector<SearchHit> Find(SearchQuery q) { return Must(Search(store(), q), "search"); }
+  std::vector<std::string> Versions(SearchQuery q) {
+    std::vector<std::string> out;
+    for (const auto& h : Find(q)) out.push_back(h.version);
+    return out;
+  }
+  static SearchQuery Path(std::string glob) {
+    SearchQuery q;
+    q.path_glob = std::move(glob);
+    return q;
+  }
+  static SearchQuery Sha(const ObjectId& sha) {
+    SearchQuery q;
+    q.sha256 = sha;
+    return q;
+  }
+  static SearchQuery Pkg(const std::string& text) {
+    SearchQuery q;
+    q.package = Must(ParsePackageConstraint(text), text);
+    return q;
+  }
+
+  VersionRef v1_, v2_;
+  using Names = std::vector<std::string>;
+};
+
+TEST_F(SearchTest, ABasenameGlobMatchesFileNamesAnywhere) {
+  auto hits = Find(Path("notes.txt"));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].version, "web:1");
+  EXPECT_EQ(hits[0].id, v1_.id);
+  EXPECT_EQ(hits[0].paths, Names{"home/user/notes.txt"});
+
+  hits = Find(Path("*.bin"));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].paths, Names{"srv/data/big.bin"});
+  EXPECT_EQ(hits[1].paths, Names{"srv/data/big.bin"});
+
+  hits = Find(Path("[gp]*"));  // etc/group, etc/passwd
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].paths, (Names{"etc/group", "etc/passwd"}));
+
+  EXPECT_EQ(Versions(Path("os-release")), (Names{"web:1", "web:2"}));
+  EXPECT_TRUE(Find(Path("notes")).empty()) << "a basename glob matches the whole name";
+  EXPECT_TRUE(Find(Path("nothing*")).empty());
+}
+
+TEST_F(SearchTest, AGlobWithASlashMatchesWholePaths) {
+  auto hits = Find(Path("usr/bin/*"));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"});
+  EXPECT_EQ(Versions(Path("/usr/bin/tool")), (Names{"web:1", "web:2"})) << "a leading '/' is ignored";
+  EXPECT_EQ(Versions(Path("home/*/notes.txt")), Names{"web:1"});
+  EXPECT_EQ(Versions(Path("srv/*.bin")), (Names{"web:1", "web:2"})) << "'*' crosses '/'";
+  EXPECT_EQ(Versions(Path("home/user")), Names{"web:1"}) << "directories are indexed too";
+  EXPECT_TRUE(Find(Path("bin/tool")).empty()) << "paths are anchored at the root";
+}
+
+TEST_F(SearchTest, GlobsThatCannotMatchAreInvalid) {
+  for (const char* glob : {"usr/", "", "/", "[abc", "etc/[x"}) {
+    SearchQuery q;
+    q.path_glob = glob;
+    auto r = Search(store(), q);
+    ASSERT_FALSE(r.has_value()) << "'" << glob << "'";
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << glob;
+  }
+  auto none = Search(store(), SearchQuery{});
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code(), Code::kInvalidArgument);
+}
+
+TEST_F(SearchTest, BySha256OfASmallAndOfAMultiChunkFile) {
+  auto hits = Find(Sha(Sha256::Of(ToolContent())));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].version, "web:1");
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"});
+
+  // big.bin is stored as a chunk index: its id is not its SHA-256, the index still finds it.
+  std::string big = BigContent();
+  ASSERT_GT(big.size(), 1u << 20);
+  cas::TreeEntry e = Must(cas::LookupPath(store(), v1_.version.root, "srv/data/big.bin"));
+  ASSERT_EQ(Must(store()->Info(e.id)).type, cas::ObjectType::kChunkIndex);
+  ObjectId sha = Sha256::Of(big);
+  ASSERT_NE(e.id, sha);
+  hits = Find(Sha(sha));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].version, "web:1");
+  EXPECT_EQ(hits[1].version, "web:2");
+  EXPECT_EQ(hits[1].paths, Names{"srv/data/big.bin"});
+  EXPECT_TRUE(Find(Sha(e.id)).empty()) << "the chunk index id is not a content digest";
+  EXPECT_TRUE(Find(Sha(Sha256::Of("no such content"))).empty());
+}
+
+TEST_F(SearchTest, ByPackageWithDebianVersionConstraints) {
+  EXPECT_EQ(Versions(Pkg("libssl3")), (Names{"web:1", "web:2"}));
+  EXPECT_EQ(Versions(Pkg("libssl3<3.0.22")), Names{"web:1"});
+  EXPECT_EQ(Versions(Pkg("libssl3 >= 3.0.22")), Names{"web:2"});
+  EXPECT_EQ(Versions(Pkg("libssl3<3.0.22-1~deb12u2")), Names{"web:1"});
+  EXPECT_EQ(Versions(Pkg("libssl3=3.0.22-1~deb12u2")), Names{"web:2"});
+  EXPECT_EQ(Versions(Pkg("libssl3!=3.0.22-1~deb12u2")), Names{"web:1"});
+  EXPECT_EQ(Versions(Pkg("libc6 >= 2.36")), (Names{"web:1", "web:2"}));
+  EXPECT_TRUE(Versions(Pkg("libc6>2.36-9+deb12u4")).empty());
+  EXPECT_EQ(Versions(Pkg("curl")), Names{"web:2"});
+  EXPECT_EQ(Versions(Pkg("tzdata")), Names{"web:1"});
+  EXPECT_TRUE(Versions(Pkg("oldpkg")).empty()) << "config-files only is not installed";
+  EXPECT_TRUE(Versions(Pkg("libc")).empty()) << "names match exactly, not by prefix";
+
+  auto hits = Find(Pkg("libssl3>3.0"));
+  ASSERT_EQ(hits.size(), 2u);
+  ASSERT_EQ(hits[1].packages.size(), 1u);
+  EXPECT_EQ(hits[1].packages[0].name, "libssl3");
+  EXPECT_EQ(hits[1].packages[0].version, "3.0.22-1~deb12u2");
+  EXPECT_TRUE(hits[1].paths.empty());
+}
+
+TEST_F(SearchTest, CriteriaCombineWithAnd) {
+  SearchQuery q = Path("notes.txt");
+  q.package = Must(ParsePackageConstraint("libssl3>=3.0.22"));
+  EXPECT_TRUE(Find(q).empty()) << "web:1 has the notes, web:2 the new libssl3";
+
+  q = Path("tool");
+  q.package = Must(ParsePackageConstraint("libssl3<3.0.22"));
+  auto hits = Find(q);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].version, "web:1");
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"});
+  EXPECT_EQ(hits[0].packages.size(), 1u);
+
+  q = Sha(Sha256::Of(BigContent()));
+  q.package = Must(ParsePackageConstraint("curl"));
+  EXPECT_EQ(Versions(q), Names{"web:2"});
+
+  q = Sha(Sha256::Of(ToolContent()));
+  q.path_glob = "*.bin";
+  EXPECT_TRUE(Find(q).empty()) << "tool's content is not in a .bin file";
+  q.path_glob = "usr/*";
+  hits = Find(q);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"}) << "only the file matching both";
+}
+
+TEST_F(SearchTest, RmHidesAVersionAndRestoreBringsItBack) {
+  Catalog c(store());
+  MustOk(c.SetState(v1_, VersionState::kDeleted));
+  EXPECT_TRUE(Find(Path("notes.txt")).empty());
+  EXPECT_EQ(Versions(Path("*.bin")), Names{"web:2"});
+  EXPECT_TRUE(Find(Pkg("tzdata")).empty());
+  EXPECT_EQ(Resolve("web").id, v2_.id);
+
+  MustOk(c.SetState(v2_, VersionState::kDeleted));
+  EXPECT_TRUE(Find(Path("*.bin")).empty());
+  EXPECT_FALSE(c.Resolve("web").has_value());
+
+  MustOk(c.SetState(v1_, VersionState::kActive));
+  EXPECT_EQ(Versions(Path("notes.txt")), Names{"web:1"});
+  EXPECT_EQ(Versions(Path("*.bin")), Names{"web:1"});
+  EXPECT_EQ(Resolve("web").id, v1_.id);
+}
+
+TEST_F(SearchTest, PurgeForgetsDeletedVersionsAndEveryKeyOfThem) {
+  Catalog c(store());
+  MustOk(c.SetTag(v1_, "old"));
+  // A clone of web:1 shares its root: its keys must stay.
+  VersionRef clone = Must(CloneVersion(*repo_, "web:1", "copy", ""));
+  ASSERT_FALSE(KeysMentioning(cas::Space::kCatalog, v1_.id).empty());
+  MustOk(c.SetState(v1_, VersionState::kDeleted));
+  auto purged = Must(c.Purge());
+  EXPECT_EQ(purged, std::vector<std::string>{"web:1"});
+
+  EXPECT_EQ(KeysMentioning(cas::Space::kCatalog, v1_.id), std::set<std::string>{});
+  EXPECT_EQ(KeysMentioning(cas::Space::kRefs, v1_.id), std::set<std::string>{});
+  auto gone = c.ResolveId(v1_.id);
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_TRUE(gone.error().IsNotFound());
+  auto by_name = c.Resolve("web:1");
+  ASSERT_FALSE(by_name.has_value());
+  EXPECT_TRUE(by_name.error().IsNotFound());
+  EXPECT_FALSE(c.Resolve("web@old").has_value());
+  EXPECT_EQ(Must(c.Versions("web", true)).size(), 1u);
+
+  EXPECT_EQ(Versions(Path("notes.txt")), Names{"copy:1"});
+  EXPECT_EQ(Versions(Pkg("tzdata")), Names{"copy:1"});
+  EXPECT_EQ(Versions(Sha(Sha256::Of(ToolContent()))), Names{"copy:1"});
+  EXPECT_EQ(Versions(Path("*.bin")), (Names{"copy:1", "web:2"}));
+  EXPECT_FALSE(KeysMentioning(cas::Space::kCatalog, v2_.id).empty());
+  EXPECT_FALSE(KeysMentioning(cas::Space::kCatalog, clone.id).empty());
+
+  // web:2 still names web:1 as its parent; provenance shows it as purged.
+  EXPECT_EQ(Resolve("web:2").version.parents, std::vector<ObjectId>{v1_.id});
+  EXPECT_TRUE(Must(c.Purge()).empty()) << "nothing left to purge";
+}
+
+TEST_F(SearchTest, PurgeOfEveryVersionLeavesNoIndexKeyButTheSharedBasenames) {
+  Catalog c(store());
+  MustOk(c.SetState(v1_, VersionState::kDeleted));
+  MustOk(c.SetState(v2_, VersionState::kDeleted));
+  EXPECT_EQ(Must(c.Purge()).size(), 2u);
+  std::set<std::string> left;
+  MustOk(store()->Scan(cas::Space::kCatalog, "", [&](std::string_view k, std::string_view) {
+    if (!k.starts_with(std::string_view("B\0", 2))) left.emplace(k);
+    return true;
+  }));
+  EXPECT_EQ(left, std::set<std::string>{});
+  std::set<std::string> refs;
+  MustOk(store()->Scan(cas::Space::kRefs, "", [&](std::string_view k, std::string_view) {
+    refs.emplace(k);
+    return true;
+  }));
+  EXPECT_EQ(refs, std::set<std::string>{});
+  EXPECT_TRUE(Find(Path("*")).empty());
+  EXPECT_TRUE(Must(c.Images(true)).empty());
+}
+
+}  // namespace
+}  // namespace cairn::catalog::testing

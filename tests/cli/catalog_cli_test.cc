@@ -1,0 +1,195 @@
+// The catalog's command line contract: log, show, provenance, diff and search print parseable
+// JSON; errors exit with the documented codes (docs/cli.md) and leave the repository as it was.
+#include <gtest/gtest.h>
+
+#include "tests/catalog/catalog_fixture.h"
+#include "tests/cli/cli_runner.h"
+
+namespace cairn::testing {
+namespace {
+
+using catalog::testing::At;
+using catalog::testing::BasePackages;
+using catalog::testing::BaseSpec;
+using catalog::testing::DpkgPackage;
+using catalog::testing::FileNode;
+using catalog::testing::Remove;
+using catalog::testing::SetPackages;
+
+class CatalogCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    src1_ = dir_ + "/src1";
+    src2_ = dir_ + "/src2";
+    indexer::testing::BuildTree(src1_, BaseSpec());
+    auto s = BaseSpec();
+    s.push_back(FileNode("etc/motd", "welcome\n"));
+    At(s, "etc/passwd").mode = 0600;
+    Remove(s, "home/user");
+    auto pkgs = BasePackages();
+    for (auto& p : pkgs)
+      if (p.name == "libssl3") p.version = "3.0.22-1~deb12u2";
+    SetPackages(s, pkgs);
+    indexer::testing::BuildTree(src2_, s);
+    ASSERT_EQ(RunRepo("checkin", {src1_, "--image", "web", "-m", "first"}).exit_code, 0);
+    ASSERT_EQ(RunRepo("checkin", {src2_, "--image", "web", "-p", "web:1", "-m", "second"}).exit_code, 0);
+  }
+
+  nlohmann::json Json(const std::string& command, std::vector<std::string> args) {
+    RunResult r = RunRepo(command, args);
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+    return nlohmann::json::parse(r.out);  // throws (failing the test) if not JSON
+  }
+
+  // What a failed command must not change (not disk_bytes: RocksDB's own files change size
+  // whenever a writer opens the store).
+  std::string Snapshot() {
+    auto stats = Stats();
+    stats.erase("disk_bytes");
+    return stats.dump() + "\n" + Json("images", {"--json"}).dump() + "\n" +
+           Json("versions", {"web", "--json"}).dump() + "\n" + Json("log", {"web", "--json"}).dump();
+  }
+
+  std::string src1_, src2_;
+};
+
+TEST_F(CatalogCliTest, LogShowProvenanceDiffAndSearchPrintJson) {
+  ASSERT_EQ(RunRepo("tag", {"web:1", "stable"}).exit_code, 0);
+  ASSERT_EQ(RunRepo("clone", {"web:2", "app"}).exit_code, 0);
+
+  auto log = Json("log", {"web", "--json"});
+  ASSERT_EQ(log.size(), 2u) << log.dump();
+  EXPECT_EQ(log[0]["version"], "web:2");
+  EXPECT_EQ(log[0]["message"], "second");
+  EXPECT_EQ(log[0]["parents"], nlohmann::json::array({"web:1"}));
+  EXPECT_EQ(log[1]["tags"], nlohmann::json::array({"stable"}));
+
+  auto show = Json("show", {"web@stable", "--json"});
+  EXPECT_EQ(show["version"], "web:1");
+  EXPECT_EQ(show["distribution"], "debian");
+  EXPECT_EQ(show["distribution_version"], "12");
+  EXPECT_EQ(show["architecture"], "amd64");
+  EXPECT_EQ(show["hostname"], "web01");
+  EXPECT_EQ(show["os"], "linux");
+  EXPECT_EQ(show["state"], "active");
+  EXPECT_EQ(show["packages"].size(), 4u) << show.dump();
+  EXPECT_EQ(show["children"], nlohmann::json::array({"web:2"}));
+  auto app = Json("show", {"app", "--json"});
+  EXPECT_EQ(app["parents"], nlohmann::json::array({"web:2"}));
+  EXPECT_EQ(app["root"], Json("show", {"web:2", "--json"})["root"]);
+
+  auto prov = Json("provenance", {"web:2", "--json"});
+  std::set<std::string> names;
+  for (const auto& n : prov) names.insert(n["version"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"web:1", "web:2", "app:1"}));
+  RunResult dot = RunRepo("provenance", {"web:2", "--dot"});
+  ASSERT_EQ(dot.exit_code, 0) << dot.err;
+  EXPECT_TRUE(dot.out.starts_with("digraph")) << dot.out;
+  EXPECT_EQ(std::count(dot.out.begin(), dot.out.end(), '>'), 2) << dot.out;  // two edges
+
+  auto diff = Json("diff", {"web:1", "web:2", "--json"});
+  EXPECT_EQ(diff["counts"]["added"], 1) << diff.dump();
+  EXPECT_EQ(diff["counts"]["removed"], 2);
+  EXPECT_EQ(diff["counts"]["metadata"], 1);
+  EXPECT_EQ(diff["counts"]["modified"], 1);  // the dpkg status
+  ASSERT_EQ(diff["packages"].size(), 1u);
+  EXPECT_EQ(diff["packages"][0]["change"], "upgraded");
+  EXPECT_EQ(diff["packages"][0]["old"], "3.0.20-1~deb12u2");
+  EXPECT_EQ(diff["packages"][0]["new"], "3.0.22-1~deb12u2");
+  auto limited = Json("diff", {"web:1", "web:2", "etc", "--json"});
+  EXPECT_EQ(limited["entries"].size(), 2u) << limited.dump();
+  EXPECT_TRUE(limited["packages"].empty());
+  RunResult text = RunRepo("diff", {"web:1", "web:2"});
+  ASSERT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("+ etc/motd\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("m etc/passwd (mode)\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("package ^ libssl3 3.0.20-1~deb12u2 -> 3.0.22-1~deb12u2"), std::string::npos);
+
+  auto by_path = Json("search", {"--path", "notes.txt", "--json"});
+  ASSERT_EQ(by_path.size(), 1u) << by_path.dump();
+  EXPECT_EQ(by_path[0]["version"], "web:1");
+  EXPECT_EQ(by_path[0]["paths"], nlohmann::json::array({"home/user/notes.txt"}));
+  auto by_sha = Json("search", {"--sha256", Sha256Hex(catalog::testing::BigContent()), "--json"});
+  EXPECT_EQ(by_sha.size(), 3u) << "web:1, web:2 and app:1: " << by_sha.dump();
+  auto by_pkg = Json("search", {"--package", "libssl3<3.0.22", "--json"});
+  ASSERT_EQ(by_pkg.size(), 1u) << by_pkg.dump();
+  EXPECT_EQ(by_pkg[0]["packages"][0]["version"], "3.0.20-1~deb12u2");
+  auto both = Json("search", {"--package", "libssl3>=3.0.22", "--path", "etc/motd", "--json"});
+  EXPECT_EQ(both.size(), 2u) << "web:2 and app:1: " << both.dump();
+}
+
+TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  EXPECT_TRUE(Json("search", {"--path", "notes.txt", "--json"}).empty());
+  EXPECT_EQ(Json("show", {"web:1", "--json"})["state"], "deleted");
+  ASSERT_EQ(RunRepo("restore", {"web:1"}).exit_code, 0);
+  EXPECT_EQ(Json("search", {"--path", "notes.txt", "--json"}).size(), 1u);
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  RunResult purge = RunRepo("purge");
+  ASSERT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_NE(purge.out.find("purged web:1"), std::string::npos) << purge.out;
+  auto dry = Json("gc", {"--dry-run", "--json"});
+  EXPECT_GT(dry["deleted"].get<int>(), 0) << dry.dump();
+  auto stats = Stats();
+  auto gc = Json("gc", {"--json"});
+  EXPECT_EQ(gc["deleted"], dry["deleted"]);
+  EXPECT_LT(Stats()["objects"].get<int>(), stats["objects"].get<int>());
+  EXPECT_EQ(Json("gc", {"--json"})["deleted"], 0);
+  EXPECT_EQ(RunRepo("verify").exit_code, 0);
+  EXPECT_EQ(RunRepo("show", {"web:1"}).exit_code, 3);
+  RunResult out = RunRepo("checkout", {"web:2", dir_ + "/out"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(indexer::testing::Diff(indexer::testing::Listing(src2_), indexer::testing::Listing(dir_ + "/out")), "");
+}
+
+struct BadCommand {
+  std::vector<std::string> args;  // command first
+  int exit_code;
+  std::string message;            // in stderr
+};
+
+TEST_F(CatalogCliTest, ErrorsExitWithTheirCodeAndChangeNothing) {
+  ASSERT_EQ(RunRepo("tag", {"web:1", "stable"}).exit_code, 0);
+  const std::vector<BadCommand> bad = {
+      {{"show", "wbe"}, 3, "did you mean web"},
+      {{"show", "web:7"}, 3, "latest is web:2"},
+      {{"show", "web@nope"}, 3, "no such tag"},
+      {{"log", "nosuchimage"}, 3, "no such image"},
+      {{"provenance", "wbe:1"}, 3, "did you mean web"},
+      {{"diff", "web:1", "wbe:2"}, 3, "did you mean web"},
+      {{"diff", "web:1", "web:2", "no/such/path"}, 3, "no/such"},
+      {{"search", "--package", "libssl3<<<1"}, 2, "libssl3<<<1"},
+      {{"search", "--package", "<3"}, 2, "<3"},
+      {{"search", "--sha256", "not-hex"}, 2, "not-hex"},
+      {{"search", "--sha256", "abcd"}, 2, "abcd"},
+      {{"search"}, 2, "--path"},
+      {{"search", "--path", "usr/"}, 2, "usr/"},
+      {{"rm", "web"}, 2, "explicitly"},
+      {{"restore", "web"}, 2, "explicitly"},
+      {{"rm", "wbe:1"}, 3, "did you mean web"},
+      {{"rm", "web:9"}, 3, "web:9"},
+      {{"tag", "wbe:1", "x"}, 3, "did you mean web"},
+      {{"tag", "web:1", "bad tag"}, 2, "bad tag"},
+      {{"clone", "nosuch", "app"}, 3, "nosuch"},
+      {{"clone", "web:1", "b@d"}, 2, "b@d"},
+      {{"show", "web:0"}, 2, "web:0"},
+  };
+  for (const auto& b : bad) {
+    std::string before = Snapshot();
+    std::vector<std::string> rest(b.args.begin() + 1, b.args.end());
+    RunResult r = RunRepo(b.args[0], rest);
+    std::string what;
+    for (const auto& a : b.args) what += a + " ";
+    EXPECT_EQ(r.exit_code, b.exit_code) << what << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(b.message), std::string::npos) << what << ": " << r.err;
+    EXPECT_TRUE(r.err.starts_with("cairn: ")) << what << ": " << r.err;
+    EXPECT_EQ(Snapshot(), before) << what << " changed the repository";
+  }
+  EXPECT_EQ(Json("show", {"web@stable", "--json"})["version"], "web:1") << "the tag did not move";
+  EXPECT_EQ(Json("versions", {"web", "--json"}).size(), 2u);
+  EXPECT_EQ(Json("images", {"--json"}).size(), 1u) << "no image was made";
+}
+
+}  // namespace
+}  // namespace cairn::testing
