@@ -98,13 +98,22 @@ Result<std::optional<uint64_t>> Catalog::Latest(const std::string& image, bool a
 Result<VersionRef> Catalog::AddVersion(cas::Version v, const VersionIndexData& index) {
   CAIRN_RETURN_IF_ERROR(ValidateImageName(v.image));
   CAIRN_ASSIGN_OR_RETURN(auto last, Latest(v.image, /*active_only=*/false));
-  uint64_t n = last.value_or(0) + 1;
+  // Numbers are never reused, even after purge: a name such as web:3 means one version forever.
+  CAIRN_ASSIGN_OR_RETURN(auto used, store_->Get(cas::Space::kRefs, keys::Counter(v.image)));
+  uint64_t highest = last.value_or(0);
+  std::string_view in = used ? std::string_view(*used) : std::string_view();
+  uint64_t counted = 0;
+  if (used && GetFixed64(&in, &counted)) highest = std::max(highest, counted);
+  uint64_t n = highest + 1;
+  std::string counter;
+  PutFixed64(&counter, n);
   v.summary = EncodeInspection(index.inspection);
   cas::EncodedObject obj = cas::EncodeObject(cas::ObjectType::kVersion, cas::EncodeVersion(v), 3);
   ObjectId id = obj.id;
   cas::WriteBatch batch;
   batch.PutObject(std::move(obj));
   batch.Put(cas::Space::kRefs, keys::Version(v.image, n), id.AsBytes());
+  batch.Put(cas::Space::kRefs, keys::Counter(v.image), counter);
   batch.Put(cas::Space::kCatalog, keys::Name(id), NameValue(v.image, n));
   for (const auto& p : v.parents) batch.Put(cas::Space::kCatalog, keys::Child(p, id), "");
   AddIndexKeys(&batch, id, index.entries, index.inspection);

@@ -24,6 +24,7 @@ uint64_t VersionNumber(std::string_view key) {
   return n;
 }
 std::string TagPrefix(std::string_view image) { return Tagged('t', image); }
+std::string Counter(std::string_view image) { return std::string("N\0", 2) + std::string(image); }
 std::string Tag(std::string_view image, std::string_view tag) {
   return TagPrefix(image) + std::string(tag);
 }

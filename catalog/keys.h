@@ -16,6 +16,7 @@ std::string VersionPrefix(std::string_view image);          // "v\0IMAGE\0"
 std::string Version(std::string_view image, uint64_t n);      // + 8-byte big-endian number
 uint64_t VersionNumber(std::string_view key);
 std::string TagPrefix(std::string_view image);              // "t\0IMAGE\0"
+std::string Counter(std::string_view image);                // "N\0IMAGE" -> highest number used
 std::string Tag(std::string_view image, std::string_view tag);
 
 // catalog space

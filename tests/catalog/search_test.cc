@@ -238,9 +238,21 @@ TEST_F(SearchTest, PurgeOfEveryVersionLeavesNoIndexKeyButTheSharedBasenames) {
     refs.emplace(k);
     return true;
   }));
-  EXPECT_EQ(refs, std::set<std::string>{});
+  // Only the image's counter of used numbers stays (numbers are never reused).
+  EXPECT_EQ(refs, std::set<std::string>{std::string("N\0web", 5)});
   EXPECT_TRUE(Find(Path("*")).empty());
   EXPECT_TRUE(Must(c.Images(true)).empty());
+}
+
+TEST_F(SearchTest, NumbersAreNeverReusedAfterPurge) {
+  Catalog c(store());
+  MustOk(c.SetState(v2_, VersionState::kDeleted));
+  ASSERT_EQ(Must(c.Purge()), std::vector<std::string>{"web:2"});
+  cas::Version v = v1_.version;
+  v.parents = {v1_.id};
+  VersionRef next = Must(c.AddVersion(v, Must(BuildVersionIndex(store(), v.root))));
+  EXPECT_EQ(next.Name(), "web:3");
+  EXPECT_FALSE(c.Resolve("web:2").has_value());
 }
 
 }  // namespace
