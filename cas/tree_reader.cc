@@ -56,7 +56,18 @@ Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
     return Status::InvalidArgument("read " + e.name + ": not a regular file");
   }
   ContentReader reader(store);
-  if (!e.sparse) return reader.Read(e.id, sink);
+  if (!e.sparse) {
+    uint64_t n = 0;
+    CAIRN_RETURN_IF_ERROR(reader.Read(e.id, [&](std::string_view piece) {
+      n += piece.size();
+      return n <= e.size ? sink(piece) : Status();
+    }));
+    if (n != e.size) {
+      return Status::Corruption("read " + e.name + ": content has " + std::to_string(n) +
+                                " bytes, its entry says " + std::to_string(e.size));
+    }
+    return Status();
+  }
   static const std::string kZeros(1 << 16, '\0');
   auto zeros = [&](uint64_t n) -> Status {
     while (n > 0) {
@@ -91,6 +102,9 @@ Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
     }
     return Status();
   }));
+  if (extent != e.extents.size() || pos > e.size) {
+    return Status::Corruption("read " + e.name + ": content shorter than its extents");
+  }
   return zeros(e.size - pos);
 }
 
