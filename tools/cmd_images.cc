@@ -47,10 +47,12 @@ int RunImages(const Args& args) {
   for (const auto& name : *images) {
     auto latest = catalog.Resolve(catalog::VersionSpec{name, std::nullopt});
     if (!latest) return Fail(latest.error());
+    auto versions = catalog.Versions(name);  // active ones: numbers may have gaps after purge
+    if (!versions) return Fail(versions.error());
     if (vm.count("json")) {
-      out.push_back({{"image", name}, {"versions", latest->number}, {"latest", VersionJson(*latest)}});
+      out.push_back({{"image", name}, {"versions", versions->size()}, {"latest", VersionJson(*latest)}});
     } else {
-      fmt::print("{:<24} {:>4} versions  latest {}  {}\n", name, latest->number,
+      fmt::print("{:<24} {:>4} versions  latest {}  {}\n", name, versions->size(),
                  FormatTime(latest->version.time_ns), latest->id.Short());
     }
   }
