@@ -151,6 +151,19 @@ Status Catalog::NotFoundImage(const std::string& image) {
   return Status::NotFound(msg);
 }
 
+Result<std::string> Catalog::NameOf(const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(auto name, store_->Get(cas::Space::kCatalog, keys::Name(id)));
+  if (!name) return Status::NotFound("version " + id.Short() + ": not in the catalog");
+  std::string_view in(*name);
+  size_t nul = in.find('\0');
+  uint64_t n = 0;
+  std::string_view rest = nul == std::string_view::npos ? std::string_view() : in.substr(nul + 1);
+  if (nul == std::string_view::npos || !GetFixed64(&rest, &n)) {
+    return Status::Corruption("catalog name of " + id.Short() + ": malformed");
+  }
+  return std::string(in.substr(0, nul)) + ":" + std::to_string(n);
+}
+
 Result<VersionRef> Catalog::ResolveId(const ObjectId& id) {
   CAIRN_ASSIGN_OR_RETURN(auto name, store_->Get(cas::Space::kCatalog, keys::Name(id)));
   if (!name) return Status::NotFound("version " + id.Short() + ": not in the catalog");

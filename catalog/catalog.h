@@ -59,6 +59,8 @@ class Catalog {
   Result<VersionRef> Resolve(const VersionSpec& spec);
   Result<VersionRef> Resolve(std::string_view text);
   Result<VersionRef> ResolveId(const ObjectId& id);  // NotFound if purged or unknown
+  // "NAME:N" of a version without reading it (for listings of many). NotFound if purged.
+  Result<std::string> NameOf(const ObjectId& id);
   // Images with at least one active version (all, with include_deleted).
   Result<std::vector<std::string>> Images(bool include_deleted = false);
   Result<std::vector<VersionRef>> Versions(const std::string& image, bool include_deleted = false);

@@ -132,12 +132,12 @@ Result<std::vector<SearchHit>> Search(cas::ObjectStore* store, const SearchQuery
   for (auto& [id, m] : *acc) {
     CAIRN_ASSIGN_OR_RETURN(VersionState st, catalog.StateOf(id));
     if (st != VersionState::kActive) continue;
-    auto ref = catalog.ResolveId(id);
-    if (!ref) {
-      if (ref.error().IsNotFound()) continue;  // purged meanwhile
-      return ref.error();
+    auto name = catalog.NameOf(id);  // the name only: no Version object is read
+    if (!name) {
+      if (name.error().IsNotFound()) continue;  // purged meanwhile
+      return name.error();
     }
-    out.push_back({ref->Name(), id, {m.paths.begin(), m.paths.end()}, std::move(m.packages)});
+    out.push_back({*name, id, {m.paths.begin(), m.paths.end()}, std::move(m.packages)});
   }
   std::sort(out.begin(), out.end(), [](const SearchHit& a, const SearchHit& b) {
     return a.version < b.version;

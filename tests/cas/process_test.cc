@@ -76,7 +76,11 @@ int ReadAndVerify(const std::string& repo, const std::string& id_hex, const std:
   return 0;
 }
 
-[[maybe_unused]] const bool kRanAsChild = [] {
+// Runs the child role named by the environment, if any; returns false when there is none.
+// Called from main, after every static initialiser (RocksDB, linked statically, has its own).
+}  // namespace
+
+bool RunAsChild() {
   const char* role = std::getenv(kRoleVar);
   if (role == nullptr) return false;
   std::vector<std::string> a;
@@ -91,7 +95,9 @@ int ReadAndVerify(const std::string& repo, const std::string& id_hex, const std:
   if (a[0] == "read") rc = ReadAndVerify(a[1], a[2], a[3]);
   std::fflush(stdout);
   ::_exit(rc);
-}();
+}
+
+namespace {
 
 // A child process running this binary in `role`, with pipes to its stdin and from its stdout.
 class Child {
@@ -250,3 +256,11 @@ TEST_F(ProcessTest, KilledPutsLeaveAVerifiableStoreAndLoseNothingFinished) {
 
 }  // namespace
 }  // namespace cairn::cas::testing
+
+// This binary's own main (instead of gtest_main): a child re-executed in a role runs it and
+// exits before any test starts.
+int main(int argc, char** argv) {
+  cairn::cas::testing::RunAsChild();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
