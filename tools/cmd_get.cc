@@ -4,6 +4,7 @@
 
 #include "base/env.h"
 #include "base/progress.h"
+#include "base/thread_pool.h"
 #include "cas/content_reader.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -13,7 +14,8 @@ namespace {
 
 Status GetTo(cas::Repository& repo, const std::string& id_text, const std::string& output) {
   CAIRN_ASSIGN_OR_RETURN(ObjectId id, ResolveObject(repo, id_text));
-  cas::ContentReader reader(repo.store());
+  // More readers than cores: each waits on a blob-file read part of the time.
+  cas::ContentReader reader(repo.store(), 2 * ThreadPool::DefaultThreads());
   CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, reader.Stat(id));
   Env* env = Env::Default();
   // A file output is written beside its target and renamed only once every byte verified, so
