@@ -142,17 +142,28 @@ class RocksStoreImpl final : public RocksStore {
 
   // Commands are short-lived: a background compaction rarely finishes before the process
   // exits, so level-0 tables (one per flush) would pile up and every reader would have to open
-  // and merge all of them. Before closing, a writer compacts any column family with more than
-  // a few: small and amortised over several commands.
+  // and merge all of them. When a column family has more than a few, the closing writer waits
+  // (up to a bound) for the compactions RocksDB has already scheduled: L0 into L1, work in
+  // proportion to what was written, never a rewrite of the whole column family.
   void CompactLevel0() {
+    bool piled = false;
     for (auto* h : handles_) {
       std::string v;
-      if (!db_->GetProperty(h, "rocksdb.num-files-at-level0", &v) || std::stoi(v) < kLevel0Compact) {
-        continue;
+      if (db_->GetProperty(h, "rocksdb.num-files-at-level0", &v) && std::stoi(v) >= kLevel0Compact) {
+        piled = true;
       }
-      rocksdb::CompactRangeOptions o;
-      o.exclusive_manual_compaction = false;
-      (void)db_->CompactRange(o, h, nullptr, nullptr);
+    }
+    if (!piled) return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      uint64_t busy = 0;
+      for (auto* h : handles_) {
+        uint64_t n = 0;
+        if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCompactionPending, &n)) busy += n;
+        if (db_->GetIntProperty(h, rocksdb::DB::Properties::kNumRunningCompactions, &n)) busy += n;
+      }
+      if (busy == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
 
