@@ -2,10 +2,12 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <thread>
@@ -30,6 +32,9 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+
+// A blob file is rewritten by gc when at least this share of its bytes is garbage.
+constexpr double kBlobGarbageRatio = 0.25;
 
 // Level-0 tables a column family may keep when a writer closes (see CompactLevel0).
 constexpr int kLevel0Compact = 4;
@@ -228,17 +233,40 @@ class RocksStoreImpl final : public RocksStore {
 
   Status Compact() override {
     if (read_only_) return Status();
-    // Rewrite every blob file that holds garbage, not only the oldest ones.
-    rocksdb::CompactRangeOptions o;
-    o.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
-    // (blob GC is off for ordinary compactions: see OpenDb)
-    o.blob_garbage_collection_age_cutoff = 1.0;
-    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    // 1. Compact the table files (small: blob indexes and keys) so the deletions reach the
+    //    bottom level and RocksDB counts the garbage in each blob file; blob files left with
+    //    no live blob are then dropped without being read.
+    rocksdb::CompactRangeOptions plain;
+    plain.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     for (auto* h : handles_) {
       CAIRN_RETURN_IF_ERROR(
-          FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compact repository " + dir_));
+          FromRocks(db_->CompactRange(plain, h, nullptr, nullptr), "compact repository " + dir_));
     }
-    return Status();
+    // 2. Relocate the live blobs of the blob files that are mostly garbage, and only those:
+    //    blob GC takes the oldest files up to an age cutoff, so the cutoff ends at the newest
+    //    file worth rewriting. Forcing it on every file rewrote all live data (measured:
+    //    157 MB read, 181 MB written to free 6.8 MB).
+    auto* objects = handles_[static_cast<int>(Space::kObjects)];
+    rocksdb::ColumnFamilyMetaData meta;
+    db_->GetColumnFamilyMetaData(objects, &meta);
+    std::vector<rocksdb::BlobMetaData> files = meta.blob_files;
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+      return a.blob_file_number < b.blob_file_number;
+    });
+    size_t last_worth = 0;  // 1 + index of the newest file with at least kBlobGarbageRatio
+    for (size_t i = 0; i < files.size(); ++i) {
+      const auto& f = files[i];
+      if (f.total_blob_bytes > 0 &&
+          static_cast<double>(f.garbage_blob_bytes) >= kBlobGarbageRatio * f.total_blob_bytes) {
+        last_worth = i + 1;
+      }
+    }
+    if (last_worth == 0) return Status();
+    rocksdb::CompactRangeOptions gc;
+    gc.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+    gc.blob_garbage_collection_age_cutoff = static_cast<double>(last_worth) / files.size();
+    gc.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    return FromRocks(db_->CompactRange(gc, objects, nullptr, nullptr), "compact repository " + dir_);
   }
 
   RocksIoStats IoStats() const override {
