@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <ctime>
 #include <iostream>
 
 #include "cas/content_reader.h"
@@ -92,6 +93,13 @@ Result<ObjectId> ResolveObject(cas::Repository& repo, const std::string& text) {
   CAIRN_ASSIGN_OR_RETURN(ObjectId digest, ObjectId::FromHex(text));
   cas::ContentReader reader(repo.store(), 1);
   return reader.FindBySha256(digest);
+}
+
+std::string FormatTime(int64_t ns) {
+  std::time_t t = ns / 1000000000;
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", std::gmtime(&t));
+  return buf;
 }
 
 }  // namespace cairn::tools

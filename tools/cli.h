@@ -62,6 +62,9 @@ Result<std::unique_ptr<cas::Repository>> OpenRepository(const std::string& repo_
 // full SHA-256 of a large file's content.
 Result<ObjectId> ResolveObject(cas::Repository& repo, const std::string& text);
 
+// A Unix time in nanoseconds as "2026-11-22 21:37:58Z" (UTC).
+std::string FormatTime(int64_t ns);
+
 }  // namespace cairn::tools
 
 #endif  // CAIRN_TOOLS_CLI_H_

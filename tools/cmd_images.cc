@@ -11,19 +11,12 @@
 namespace cairn::tools {
 namespace {
 
-std::string FormatTime(int64_t ns) {
-  std::time_t t = ns / 1000000000;
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-  return buf;
-}
-
 nlohmann::json VersionJson(const catalog::VersionRef& v) {
   nlohmann::json parents = nlohmann::json::array();
   for (const auto& p : v.version.parents) parents.push_back(p.ToHex());
   return {{"version", v.Name()},     {"number", v.number},
           {"id", v.id.ToHex()},       {"root", v.version.root.ToHex()},
-          {"time", FormatTime(v.version.time_ns) + "Z"},
+          {"time", FormatTime(v.version.time_ns)},
           {"author", v.version.author}, {"message", v.version.message},
           {"parents", parents}};
 }

@@ -13,13 +13,6 @@
 namespace cairn::tools {
 namespace {
 
-std::string When(int64_t ns) {
-  std::time_t t = ns / 1000000000;
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 // Names of versions by id, for parents and children ("(purged)" when forgotten).
 std::vector<std::string> Names(catalog::Catalog& c, const std::vector<ObjectId>& ids) {
   std::vector<std::string> out;
@@ -63,7 +56,7 @@ int RunLog(const Args& args) {
       auto parents = Names(c, it->version.parents);
       auto tags = c.TagsOf(*it);
       if (vm.count("json")) {
-        out.push_back({{"version", it->Name()}, {"id", it->id.ToHex()}, {"time", When(it->version.time_ns)},
+        out.push_back({{"version", it->Name()}, {"id", it->id.ToHex()}, {"time", FormatTime(it->version.time_ns)},
                        {"author", it->version.author}, {"message", it->version.message},
                        {"parents", parents}, {"tags", tags ? *tags : std::vector<std::string>{}}});
         continue;
@@ -74,7 +67,7 @@ int RunLog(const Args& args) {
         for (size_t i = 0; i < tags->size(); ++i) fmt::print("{}{}@{}", i ? ", " : "", it->image, (*tags)[i]);
         fmt::print(")");
       }
-      fmt::print("\nAuthor: {}\nDate:   {}\n", it->version.author, When(it->version.time_ns));
+      fmt::print("\nAuthor: {}\nDate:   {}\n", it->version.author, FormatTime(it->version.time_ns));
       for (const auto& p : parents) fmt::print("Parent: {}\n", p);
       fmt::print("\n    {}\n\n", it->version.message.empty() ? "(no message)" : it->version.message);
     }
@@ -127,7 +120,7 @@ int RunShow(const Args& args) {
       for (const auto& p : in.packages) pk.push_back({{"name", p.name}, {"version", p.version}, {"arch", p.arch}});
       nlohmann::json out = {
           {"version", ref.Name()}, {"id", ref.id.ToHex()}, {"root", ref.version.root.ToHex()},
-          {"time", When(ref.version.time_ns)}, {"author", ref.version.author},
+          {"time", FormatTime(ref.version.time_ns)}, {"author", ref.version.author},
           {"message", ref.version.message}, {"state", state}, {"tags", *tags},
           {"parents", parents}, {"children", kids}, {"bytes", in.bytes}, {"files", in.files},
           {"directories", in.dirs}, {"symlinks", in.symlinks}, {"other_entries", in.others},
@@ -144,7 +137,7 @@ int RunShow(const Args& args) {
     };
     fmt::print("version       {} {}\n", ref.Name(), ref.id.ToHex());
     fmt::print("state         {}\ntags          {}\n", state, list(*tags));
-    fmt::print("created       {} by {}\nmessage       {}\n", When(ref.version.time_ns), ref.version.author,
+    fmt::print("created       {} by {}\nmessage       {}\n", FormatTime(ref.version.time_ns), ref.version.author,
                ref.version.message);
     fmt::print("parents       {}\nchildren      {}\n", list(parents), list(kids));
     fmt::print("size          {} in {} files, {} directories, {} symlinks, {} other\n",
