@@ -59,6 +59,24 @@ nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const
   return j;
 }
 
+// The repository (read-only), a version and the entry at `path` in it: what ls and cat start from.
+struct FoundEntry {
+  std::unique_ptr<cas::Repository> repo;
+  catalog::VersionRef version;
+  cas::TreeEntry entry;
+};
+
+Result<FoundEntry> OpenEntry(const std::string& repo_flag, const std::string& version,
+                             const std::string& path) {
+  FoundEntry f;
+  CAIRN_ASSIGN_OR_RETURN(f.repo, OpenRepository(repo_flag, cas::Repository::Mode::kRead));
+  CAIRN_ASSIGN_OR_RETURN(f.version, catalog::Catalog(f.repo->store()).Resolve(version));
+  auto entry = cas::LookupPath(f.repo->store(), f.version.version.root, path);
+  if (!entry) return entry.error().WithContext(f.version.Name());
+  f.entry = std::move(*entry);
+  return f;
+}
+
 }  // namespace
 
 int RunLs(const Args& args) {
@@ -75,13 +93,11 @@ int RunLs(const Args& args) {
   pos.add("version", 1).add("path", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
-  auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
-  if (!r) return Fail(r.error());
-  cas::ObjectStore* store = (*r)->store();
-  auto ref = catalog::Catalog(store).Resolve(version);
-  if (!ref) return Fail(ref.error());
-  auto entry = cas::LookupPath(store, ref->version.root, path);
-  if (!entry) return Fail(entry.error().WithContext(ref->Name()));
+  auto found = OpenEntry(repo, version, path);
+  if (!found) return Fail(found.error());
+  cas::ObjectStore* store = found->repo->store();
+  const catalog::VersionRef* ref = &found->version;
+  const cas::TreeEntry* entry = &found->entry;
   bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
   nlohmann::json out = nlohmann::json::array();
   auto show = [&](const std::string& p, const cas::TreeEntry& e, const cas::Metadata& m) {
@@ -136,13 +152,11 @@ int RunCat(const Args& args) {
   pos.add("version", 1).add("path", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
-  auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
-  if (!r) return Fail(r.error());
-  cas::ObjectStore* store = (*r)->store();
-  auto ref = catalog::Catalog(store).Resolve(version);
-  if (!ref) return Fail(ref.error());
-  auto entry = cas::LookupPath(store, ref->version.root, path);
-  if (!entry) return Fail(entry.error().WithContext(ref->Name()));
+  auto found = OpenEntry(repo, version, path);
+  if (!found) return Fail(found.error());
+  cas::ObjectStore* store = found->repo->store();
+  const catalog::VersionRef* ref = &found->version;
+  const cas::TreeEntry* entry = &found->entry;
   if (entry->type != cas::EntryType::kRegular) {
     return Fail(Status::InvalidArgument("cat " + ref->Name() + " " + path + ": is a " +
                                         std::string(cas::EntryTypeName(entry->type))));
