@@ -97,7 +97,7 @@ void Ingestor::PutKey(Space space, std::string_view key, std::string_view value)
   written_keys_.emplace_back(space, std::string(key));
 }
 
-Result<ObjectId> Ingestor::StoreChunkWithId(const ObjectId& id, std::string_view data) {
+Result<ObjectId> Ingestor::StoreObject(const ObjectId& id, ObjectType type, std::string_view data) {
   {
     std::lock_guard lock(mu_);
     if (pending_.contains(id)) {
@@ -110,25 +110,16 @@ Result<ObjectId> Ingestor::StoreChunkWithId(const ObjectId& id, std::string_view
     stats_.objects_dup++;
     return id;
   }
-  CAIRN_RETURN_IF_ERROR(
-      Add(EncodeObjectWithId(id, ObjectType::kBlob, data, LevelFor(data.size()))));
+  CAIRN_RETURN_IF_ERROR(Add(EncodeObjectWithId(id, type, data, LevelFor(data.size()))));
   return id;
 }
 
 Result<ObjectId> Ingestor::StoreChunk(std::string_view data) {
-  return StoreChunkWithId(Sha256::Of(data), data);
+  return StoreObject(Sha256::Of(data), ObjectType::kBlob, data);
 }
 
 Result<ObjectId> Ingestor::PutObject(ObjectType type, std::string_view canonical) {
-  ObjectId id = Sha256::Of(canonical);
-  {
-    std::lock_guard lock(mu_);
-    if (pending_.contains(id)) return id;
-  }
-  CAIRN_ASSIGN_OR_RETURN(bool present, store_->Contains(id));
-  if (present) return id;
-  CAIRN_RETURN_IF_ERROR(Add(EncodeObjectWithId(id, type, canonical, LevelFor(canonical.size()))));
-  return id;
+  return StoreObject(Sha256::Of(canonical), type, canonical);
 }
 
 Result<FileContent> Ingestor::FinishFile(ChunkIndex& index) {

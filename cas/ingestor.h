@@ -87,7 +87,8 @@ class Ingestor {
  private:
   // Hashes, dedups and (if new) compresses and queues one chunk. Returns its id.
   Result<ObjectId> StoreChunk(std::string_view data);
-  Result<ObjectId> StoreChunkWithId(const ObjectId& id, std::string_view data);
+  // Dedups (the pending batch, then the store) and, if new, compresses and queues an object.
+  Result<ObjectId> StoreObject(const ObjectId& id, ObjectType type, std::string_view data);
   Status Add(EncodedObject obj);
   Status AddToBatch(WriteBatch::Op op);
   Status WriteIfFull(std::unique_lock<std::mutex>& lock);

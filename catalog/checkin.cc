@@ -22,7 +22,6 @@ std::string DefaultAuthor() {
   return std::string(user && *user ? user : "root") + "@" + host;
 }
 
-bool EndsWith(const std::string& s, std::string_view suffix) { return s.ends_with(suffix); }
 
 // With CAIRN_TIMING set, phases print their wall time to stderr (for benchmarks).
 class PhaseTimer {
@@ -134,9 +133,9 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
     return Status::NotSupported("checkout " + ref.Name() + ": disk versions need --format raw|qcow2");
   }
   if (format.empty()) {
-    if (EndsWith(target, ".tar")) format = "tar";
-    else if (EndsWith(target, ".tar.gz") || EndsWith(target, ".tgz")) format = "tar.gz";
-    else if (EndsWith(target, ".tar.zst")) format = "tar.zst";
+    if (target.ends_with(".tar")) format = "tar";
+    else if (target.ends_with(".tar.gz") || target.ends_with(".tgz")) format = "tar.gz";
+    else if (target.ends_with(".tar.zst")) format = "tar.zst";
     else format = "dir";
   }
   std::unique_ptr<indexer::Sink> sink;
