@@ -51,4 +51,9 @@ Result<Version> DecodeVersion(const ObjectId& id, std::string_view in) {
   return v;
 }
 
+Result<ObjectId> RootTreeOf(ObjectStore* store, const Version& v) {
+  if (v.root_type == Version::RootType::kTree) return v.root;
+  return Status::NotSupported("version of " + v.image + " has a disk root: not supported yet");
+}
+
 }  // namespace cairn::cas

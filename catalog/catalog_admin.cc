@@ -58,10 +58,11 @@ Result<std::vector<std::string>> Catalog::Purge() {
       for (const auto& p : v.version.parents) b.Delete(cas::Space::kCatalog, keys::Child(p, v.id));
       CAIRN_ASSIGN_OR_RETURN(auto children, Children(v.id));
       for (const auto& c : children) b.Delete(cas::Space::kCatalog, keys::Child(v.id, c));
-      if (v.version.root_type == cas::Version::RootType::kTree) {
+      {
         // The index keys are derived again from the tree, which gc has not removed yet.
         Inspection counts = DecodeInspection(v.version.summary);
-        CAIRN_ASSIGN_OR_RETURN(auto entries, CollectEntries(store_, v.version.root, &counts));
+        CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(store_, v.version));
+        CAIRN_ASSIGN_OR_RETURN(auto entries, CollectEntries(store_, tree, &counts));
         AddIndexKeys(&b, v.id, entries, DecodeInspection(v.version.summary), /*remove=*/true);
       }
       purged.push_back(v.Name());

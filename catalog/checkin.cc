@@ -117,10 +117,9 @@ Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,
   v.message = message.empty() ? "clone of " + from.Name() : message;
   VersionIndexData index;
   index.inspection = DecodeInspection(from.version.summary);
-  if (v.root_type == cas::Version::RootType::kTree) {
-    Inspection counts;
-    CAIRN_ASSIGN_OR_RETURN(index.entries, CollectEntries(repo.store(), v.root, &counts));
-  }
+  Inspection counts;
+  CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), v));
+  CAIRN_ASSIGN_OR_RETURN(index.entries, CollectEntries(repo.store(), tree, &counts));
   return catalog.AddVersion(std::move(v), index);
 }
 
@@ -129,9 +128,7 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
                                                 const indexer::CheckoutOptions& options) {
   Catalog catalog(repo.store());
   CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
-  if (ref.version.root_type != cas::Version::RootType::kTree) {
-    return Status::NotSupported("checkout " + ref.Name() + ": disk versions need --format raw|qcow2");
-  }
+  CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), ref.version));
   if (format.empty()) {
     if (target.ends_with(".tar")) format = "tar";
     else if (target.ends_with(".tar.gz") || target.ends_with(".tgz")) format = "tar.gz";
@@ -147,7 +144,7 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
     return Status::InvalidArgument("checkout format '" + format +
                                    "': expected dir, tar, tar.gz or tar.zst");
   }
-  return sink->Checkout(repo.store(), ref.version.root, options);
+  return sink->Checkout(repo.store(), tree, options);
 }
 
 }  // namespace cairn::catalog

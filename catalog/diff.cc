@@ -174,16 +174,14 @@ std::string_view PackageChangeName(PackageChange::Kind k) {
 
 Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, const VersionRef& b,
                                 const std::string& path) {
-  if (a.version.root_type != cas::Version::RootType::kTree ||
-      b.version.root_type != cas::Version::RootType::kTree) {
-    return Status::NotSupported("diff " + a.Name() + " " + b.Name() + ": disk versions are not supported yet");
-  }
+  CAIRN_ASSIGN_OR_RETURN(ObjectId root_a, cas::RootTreeOf(store, a.version));
+  CAIRN_ASSIGN_OR_RETURN(ObjectId root_b, cas::RootTreeOf(store, b.version));
   std::string p = path;
   while (p.starts_with("/")) p.erase(0, 1);
   while (p.ends_with("/")) p.pop_back();
   Differ d(store);
-  auto ea = cas::LookupPath(store, a.version.root, p);
-  auto eb = cas::LookupPath(store, b.version.root, p);
+  auto ea = cas::LookupPath(store, root_a, p);
+  auto eb = cas::LookupPath(store, root_b, p);
   if (!ea && !eb) return ea.error().WithContext("diff " + a.Name() + " " + b.Name());
   if (ea && eb) {
     CAIRN_RETURN_IF_ERROR(d.Start(*ea, *eb, p));

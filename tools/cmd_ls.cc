@@ -71,7 +71,8 @@ Result<FoundEntry> OpenEntry(const std::string& repo_flag, const std::string& ve
   FoundEntry f;
   CAIRN_ASSIGN_OR_RETURN(f.repo, OpenRepository(repo_flag, cas::Repository::Mode::kRead));
   CAIRN_ASSIGN_OR_RETURN(f.version, catalog::Catalog(f.repo->store()).Resolve(version));
-  auto entry = cas::LookupPath(f.repo->store(), f.version.version.root, path);
+  CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(f.repo->store(), f.version.version));
+  auto entry = cas::LookupPath(f.repo->store(), tree, path);
   if (!entry) return entry.error().WithContext(f.version.Name());
   f.entry = std::move(*entry);
   return f;
