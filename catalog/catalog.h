@@ -64,6 +64,9 @@ class Catalog {
   // Images with at least one active version (all, with include_deleted).
   Result<std::vector<std::string>> Images(bool include_deleted = false);
   Result<std::vector<VersionRef>> Versions(const std::string& image, bool include_deleted = false);
+  // How many active versions `image` has, without reading any Version object. NotFound for an
+  // unknown image.
+  Result<size_t> CountVersions(const std::string& image);
   Result<cas::Version> ReadVersion(const ObjectId& id);
   Result<std::vector<ObjectId>> Children(const ObjectId& id);
 

@@ -40,12 +40,12 @@ int RunImages(const Args& args) {
   for (const auto& name : *images) {
     auto latest = catalog.Resolve(catalog::VersionSpec{name, std::nullopt});
     if (!latest) return Fail(latest.error());
-    auto versions = catalog.Versions(name);  // active ones: numbers may have gaps after purge
-    if (!versions) return Fail(versions.error());
+    auto count = catalog.CountVersions(name);  // active ones: numbers may have gaps after purge
+    if (!count) return Fail(count.error());
     if (vm.count("json")) {
-      out.push_back({{"image", name}, {"versions", versions->size()}, {"latest", VersionJson(*latest)}});
+      out.push_back({{"image", name}, {"versions", *count}, {"latest", VersionJson(*latest)}});
     } else {
-      fmt::print("{:<24} {:>4} versions  latest {}  {}\n", name, versions->size(),
+      fmt::print("{:<24} {:>4} versions  latest {}  {}\n", name, *count,
                  FormatTime(latest->version.time_ns), latest->id.Short());
     }
   }
