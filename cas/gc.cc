@@ -86,6 +86,12 @@ Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& 
       auto index = data ? DecodeChunkIndex(id, *data) : Result<ChunkIndex>(data.error());
       if (index) batch.Delete(Space::kContent, index->content_sha256.AsBytes());
     }
+    if (info.type == ObjectType::kTree && options.on_dead_tree) {
+      // A damaged Tree's keys stay (harmless: they lead to no version); gc goes on.
+      auto data = store->ReadTyped(id, ObjectType::kTree);
+      auto tree = data ? DecodeTree(id, *data) : Result<Tree>(data.error());
+      if (tree) CAIRN_RETURN_IF_ERROR(options.on_dead_tree(id, *tree, &batch));
+    }
     batch.DeleteObject(id);
     if (batch.ByteSize() > (1 << 20)) {
       CAIRN_RETURN_IF_ERROR(store->Write(batch, WriteOptions{.sync = false}));

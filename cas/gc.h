@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "cas/object_store.h"
+#include "cas/tree.h"
+#include "cas/write_batch.h"
 
 namespace cairn::cas {
 
@@ -24,10 +26,15 @@ struct GcStats {
   uint64_t deleted_stored_bytes = 0;
 };
 
+// Called for each Tree the sweep removes, before it is removed, to delete what higher layers
+// keep about it (the catalog's tree index) in the same batch.
+using DeadTreeHook = std::function<Status(const ObjectId& id, const Tree& tree, WriteBatch* batch)>;
+
 struct GcOptions {
   bool dry_run = false;
   // Progress: phase ("mark", "sweep") and objects done.
   std::function<void(const char* phase, uint64_t done)> on_progress;
+  DeadTreeHook on_dead_tree;  // may be empty
 };
 
 Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& roots,

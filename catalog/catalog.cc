@@ -67,10 +67,16 @@ Result<VersionSpec> ParseVersionSpec(std::string_view text) {
   return spec;
 }
 
-Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& root) {
+Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree) {
   VersionIndexData d;
-  CAIRN_ASSIGN_OR_RETURN(d.inspection, InspectTree(store, root));
-  CAIRN_ASSIGN_OR_RETURN(d.entries, CollectEntries(store, root, &d.inspection));
+  d.tree = tree;
+  CAIRN_ASSIGN_OR_RETURN(d.inspection, InspectTree(store, tree));
+  CAIRN_ASSIGN_OR_RETURN(d.trees, IndexTrees(store, tree));
+  d.inspection.files = d.trees.counts.files;
+  d.inspection.dirs = d.trees.counts.dirs;
+  d.inspection.symlinks = d.trees.counts.symlinks;
+  d.inspection.others = d.trees.counts.others;
+  d.inspection.bytes = d.trees.counts.bytes;
   return d;
 }
 
@@ -116,7 +122,8 @@ Result<VersionRef> Catalog::AddVersion(cas::Version v, const VersionIndexData& i
   batch.Put(cas::Space::kRefs, keys::Counter(v.image), counter);
   batch.Put(cas::Space::kCatalog, keys::Name(id), NameValue(v.image, n));
   for (const auto& p : v.parents) batch.Put(cas::Space::kCatalog, keys::Child(p, id), "");
-  AddIndexKeys(&batch, id, index.entries, index.inspection);
+  for (const auto& [k, value] : index.trees.puts) batch.Put(cas::Space::kCatalog, k, value);
+  AddVersionKeys(&batch, id, index.tree, index.inspection);
   CAIRN_RETURN_IF_ERROR(store_->Write(batch, cas::WriteOptions{.sync = true}));
   return VersionRef{v.image, n, id, std::move(v), VersionState::kActive};
 }

@@ -42,11 +42,12 @@ Status ValidateImageName(std::string_view name);
 
 // What a new version's index holds, computed before the version is recorded.
 struct VersionIndexData {
-  std::vector<IndexedEntry> entries;
+  ObjectId tree;      // the version's file tree (cas::RootTreeOf)
+  TreeIndex trees;    // keys of the Trees not indexed yet
   Inspection inspection;
 };
-// Inspects and walks a root Tree for AddVersion.
-Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& root);
+// Inspects the file tree `tree` and indexes its new Trees, for AddVersion.
+Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree);
 
 class Catalog {
  public:

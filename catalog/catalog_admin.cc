@@ -59,11 +59,9 @@ Result<std::vector<std::string>> Catalog::Purge() {
       CAIRN_ASSIGN_OR_RETURN(auto children, Children(v.id));
       for (const auto& c : children) b.Delete(cas::Space::kCatalog, keys::Child(v.id, c));
       {
-        // The index keys are derived again from the tree, which gc has not removed yet.
-        Inspection counts = DecodeInspection(v.version.summary);
+        // The version's own index keys; its Trees' keys go when gc removes the Trees.
         CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(store_, v.version));
-        CAIRN_ASSIGN_OR_RETURN(auto entries, CollectEntries(store_, tree, &counts));
-        AddIndexKeys(&b, v.id, entries, DecodeInspection(v.version.summary), /*remove=*/true);
+        AddVersionKeys(&b, v.id, tree, DecodeInspection(v.version.summary), /*remove=*/true);
       }
       purged.push_back(v.Name());
     }

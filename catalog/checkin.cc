@@ -117,9 +117,8 @@ Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,
   v.message = message.empty() ? "clone of " + from.Name() : message;
   VersionIndexData index;
   index.inspection = DecodeInspection(from.version.summary);
-  Inspection counts;
-  CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), v));
-  CAIRN_ASSIGN_OR_RETURN(index.entries, CollectEntries(repo.store(), tree, &counts));
+  CAIRN_ASSIGN_OR_RETURN(index.tree, cas::RootTreeOf(repo.store(), v));
+  CAIRN_ASSIGN_OR_RETURN(index.trees, IndexTrees(repo.store(), index.tree));  // indexed already
   return catalog.AddVersion(std::move(v), index);
 }
 

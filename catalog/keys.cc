@@ -34,24 +34,27 @@ std::string ChildPrefix(const ObjectId& parent) { return "c" + std::string(paren
 std::string Child(const ObjectId& parent, const ObjectId& child) {
   return ChildPrefix(parent) + std::string(child.AsBytes());
 }
-std::string PathPrefix(std::string_view path) { return Tagged('P', path); }
-std::string Path(std::string_view path, const ObjectId& v) {
-  return PathPrefix(path) + std::string(v.AsBytes());
+std::string TreeIndexed(const ObjectId& tree) { return "T" + std::string(tree.AsBytes()); }
+std::string EntryPrefix(std::string_view name_prefix) {
+  return std::string("E\0", 2) + std::string(name_prefix);
 }
-std::string BasenamePrefix(std::string_view base_prefix) {
-  return std::string("B\0", 2) + std::string(base_prefix);
-}
-std::string Basename(std::string_view path) {
-  size_t slash = path.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  std::string k = BasenamePrefix(base);
+std::string Entry(std::string_view name, const ObjectId& tree) {
+  std::string k = EntryPrefix(name);
   k.push_back('\0');
-  k.append(path);
+  k.append(tree.AsBytes());
   return k;
 }
-std::string DigestPrefix(const ObjectId& sha) { return "H" + std::string(sha.AsBytes()); }
-std::string Digest(const ObjectId& sha, const ObjectId& v, std::string_view path) {
-  return DigestPrefix(sha) + std::string(v.AsBytes()) + std::string(path);
+std::string UpPrefix(const ObjectId& child) { return "U" + std::string(child.AsBytes()); }
+std::string Up(const ObjectId& child, const ObjectId& parent, std::string_view name) {
+  return UpPrefix(child) + std::string(parent.AsBytes()) + std::string(name);
+}
+std::string DigestPrefix(const ObjectId& sha) { return "D" + std::string(sha.AsBytes()); }
+std::string Digest(const ObjectId& sha, const ObjectId& tree, std::string_view name) {
+  return DigestPrefix(sha) + std::string(tree.AsBytes()) + std::string(name);
+}
+std::string RootPrefix(const ObjectId& tree) { return "R" + std::string(tree.AsBytes()); }
+std::string Root(const ObjectId& tree, const ObjectId& v) {
+  return RootPrefix(tree) + std::string(v.AsBytes());
 }
 std::string PackagePrefix(std::string_view name) { return Tagged('K', name); }
 std::string Package(std::string_view name, const ObjectId& v) {

@@ -24,12 +24,17 @@ std::string State(const ObjectId& v);                       // "s" + vid -> stat
 std::string Name(const ObjectId& v);                        // "n" + vid -> IMAGE \0 number(8)
 std::string ChildPrefix(const ObjectId& parent);            // "c" + parent
 std::string Child(const ObjectId& parent, const ObjectId& child);
-std::string PathPrefix(std::string_view path);              // "P\0PATH\0"
-std::string Path(std::string_view path, const ObjectId& v); // -> type byte + content id
-std::string BasenamePrefix(std::string_view base_prefix);   // "B\0" + prefix of basename
-std::string Basename(std::string_view path);                // "B\0BASENAME\0PATH" -> ""
-std::string DigestPrefix(const ObjectId& sha256);           // "H" + sha
-std::string Digest(const ObjectId& sha256, const ObjectId& v, std::string_view path);
+// Search index over Trees (docs/format/catalog.md): written once per distinct Tree and shared
+// by every version that holds it, so a checkin indexes only the directories it changed.
+std::string TreeIndexed(const ObjectId& tree);              // "T" + tree -> counts
+std::string EntryPrefix(std::string_view name_prefix);      // "E\0" + prefix of an entry name
+std::string Entry(std::string_view name, const ObjectId& tree);  // "E\0NAME\0" + tree -> type [+ content]
+std::string UpPrefix(const ObjectId& child);                // "U" + child tree
+std::string Up(const ObjectId& child, const ObjectId& parent, std::string_view name);  // -> ""
+std::string DigestPrefix(const ObjectId& sha256);           // "D" + sha
+std::string Digest(const ObjectId& sha256, const ObjectId& tree, std::string_view name);  // -> ""
+std::string RootPrefix(const ObjectId& tree);               // "R" + root tree
+std::string Root(const ObjectId& tree, const ObjectId& v);  // -> "": version v has this root
 std::string PackagePrefix(std::string_view name);           // "K\0NAME\0"
 std::string Package(std::string_view name, const ObjectId& v);  // -> version string
 

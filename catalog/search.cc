@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "catalog/keys.h"
 
@@ -33,44 +34,140 @@ Status ValidateGlob(const std::string& glob) {
   return Status();
 }
 
+// Where Trees sit: from a Tree up its links to the roots, and from the roots to the versions.
+// Memoised: in a library of similar versions most lookups share their upper directories.
+class Locator {
+ public:
+  explicit Locator(cas::ObjectStore* store) : store_(store) {}
+
+  // Every (root Tree, path of `tree` under it) pair; "" for a root itself.
+  Result<const std::vector<std::pair<ObjectId, std::string>>*> Places(const ObjectId& tree) {
+    if (auto it = places_.find(tree); it != places_.end()) return &it->second;
+    std::vector<std::pair<ObjectId, std::string>> out;
+    bool is_root = false;
+    CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kCatalog, keys::RootPrefix(tree),
+                                       [&](std::string_view, std::string_view) {
+                                         is_root = true;
+                                         return false;
+                                       }));
+    if (is_root) out.emplace_back(tree, "");
+    std::vector<std::pair<ObjectId, std::string>> ups;
+    std::string prefix = keys::UpPrefix(tree);
+    CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kCatalog, prefix, [&](std::string_view k, std::string_view) {
+      std::string_view rest = k.substr(prefix.size());
+      if (rest.size() <= ObjectId::kSize) return true;
+      ups.emplace_back(*ObjectId::FromBytes(rest.substr(0, ObjectId::kSize)),
+                       std::string(rest.substr(ObjectId::kSize)));
+      return true;
+    }));
+    for (const auto& [parent, name] : ups) {
+      CAIRN_ASSIGN_OR_RETURN(auto above, Places(parent));
+      for (const auto& [root, path] : *above) {
+        out.emplace_back(root, path.empty() ? name : path + "/" + name);
+      }
+    }
+    return &places_.emplace(tree, std::move(out)).first->second;
+  }
+
+  Result<const std::vector<ObjectId>*> VersionsOf(const ObjectId& root) {
+    if (auto it = versions_.find(root); it != versions_.end()) return &it->second;
+    std::vector<ObjectId> out;
+    std::string prefix = keys::RootPrefix(root);
+    CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kCatalog, prefix, [&](std::string_view k, std::string_view) {
+      auto id = ObjectId::FromBytes(k.substr(prefix.size()));
+      if (id) out.push_back(*id);
+      return true;
+    }));
+    return &versions_.emplace(root, std::move(out)).first->second;
+  }
+
+  // Adds every path at which entry `name` of `tree` appears, to the versions holding it, if
+  // `keep(path)`.
+  Status AddHits(const ObjectId& tree, std::string_view name,
+                 const std::function<bool(const std::string&)>& keep, ByVersion* out) {
+    CAIRN_ASSIGN_OR_RETURN(auto places, Places(tree));
+    for (const auto& [root, dir] : *places) {
+      std::string path = dir.empty() ? std::string(name) : dir + "/" + std::string(name);
+      if (!keep(path)) continue;
+      CAIRN_ASSIGN_OR_RETURN(auto versions, VersionsOf(root));
+      for (const auto& v : *versions) (*out)[v].paths.insert(path);
+    }
+    return Status();
+  }
+
+ private:
+  cas::ObjectStore* store_;
+  std::unordered_map<ObjectId, std::vector<std::pair<ObjectId, std::string>>> places_;
+  std::unordered_map<ObjectId, std::vector<ObjectId>> versions_;
+};
+
+// Splits an entry key "E\0NAME\0TREE" into the name and the Tree.
+bool ParseEntryKey(std::string_view key, std::string_view* name, ObjectId* tree) {
+  if (key.size() < 3 + ObjectId::kSize) return false;
+  *name = key.substr(2, key.size() - 3 - ObjectId::kSize);
+  auto id = ObjectId::FromBytes(key.substr(key.size() - ObjectId::kSize));
+  if (!id) return false;
+  *tree = *id;
+  return true;
+}
+
 Result<ByVersion> ByPath(cas::ObjectStore* store, std::string glob) {
   while (glob.starts_with("/")) glob.erase(0, 1);
   CAIRN_RETURN_IF_ERROR(ValidateGlob(glob));
   bool full = glob.find('/') != std::string::npos;
-  size_t wild = glob.find_first_of("*?[\\");
-  // Basename globs seek to their literal prefix; path globs scan the distinct basenames.
-  std::string seek = full ? "" : glob.substr(0, wild);
-  std::vector<std::string> paths;
-  std::string prefix = keys::BasenamePrefix(seek);
+  // Which entry names can end a matching path. A glob without '/' matches names: seek to its
+  // literal prefix. With '/', '*' may cross directories, so only the glob's literal tail is
+  // sure: the name must equal the tail's last component when the tail holds a '/', else end
+  // with the tail.
+  std::string seek;
+  std::function<bool(std::string_view)> name_ok;
+  if (!full) {
+    seek = glob.substr(0, glob.find_first_of("*?[\\"));
+    name_ok = [&](std::string_view n) { return fnmatch(glob.c_str(), std::string(n).c_str(), 0) == 0; };
+  } else {
+    size_t w = glob.find_last_of("*?[]\\");
+    std::string tail = w == std::string::npos ? glob : glob.substr(w + 1);
+    if (size_t slash = tail.rfind('/'); slash != std::string::npos) {
+      std::string exact = tail.substr(slash + 1);
+      seek = exact;
+      name_ok = [exact](std::string_view n) { return n == exact; };
+    } else {
+      name_ok = [tail](std::string_view n) { return n.ends_with(tail); };
+    }
+  }
+  std::vector<std::pair<ObjectId, std::string>> entries;
+  std::string prefix = keys::EntryPrefix(seek);
   CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kCatalog, prefix, [&](std::string_view key, std::string_view) {
-    std::string_view rest = key.substr(2);
-    size_t nul = rest.find('\0');
-    if (nul == std::string_view::npos) return true;
-    std::string base(rest.substr(0, nul)), path(rest.substr(nul + 1));
-    if (fnmatch(glob.c_str(), (full ? path : base).c_str(), 0) == 0) paths.push_back(path);
+    std::string_view name;
+    ObjectId tree;
+    if (ParseEntryKey(key, &name, &tree) && name_ok(name)) entries.emplace_back(tree, name);
     return true;
   }));
+  Locator locator(store);
   ByVersion out;
-  for (const auto& p : paths) {
-    std::string pp = keys::PathPrefix(p);
-    CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kCatalog, pp, [&](std::string_view key, std::string_view) {
-      auto id = ObjectId::FromBytes(key.substr(pp.size()));
-      if (id) out[*id].paths.insert(p);
-      return true;
-    }));
+  auto keep = [&](const std::string& path) {
+    return !full || fnmatch(glob.c_str(), path.c_str(), 0) == 0;
+  };
+  for (const auto& [tree, name] : entries) {
+    CAIRN_RETURN_IF_ERROR(locator.AddHits(tree, name, keep, &out));
   }
   return out;
 }
 
 Result<ByVersion> BySha(cas::ObjectStore* store, const ObjectId& sha) {
-  ByVersion out;
+  std::vector<std::pair<ObjectId, std::string>> entries;
   std::string prefix = keys::DigestPrefix(sha);
   CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kCatalog, prefix, [&](std::string_view key, std::string_view) {
-    if (key.size() < prefix.size() + ObjectId::kSize) return true;
-    auto id = ObjectId::FromBytes(key.substr(prefix.size(), ObjectId::kSize));
-    if (id) out[*id].paths.insert(std::string(key.substr(prefix.size() + ObjectId::kSize)));
+    if (key.size() <= prefix.size() + ObjectId::kSize) return true;
+    auto tree = ObjectId::FromBytes(key.substr(prefix.size(), ObjectId::kSize));
+    if (tree) entries.emplace_back(*tree, std::string(key.substr(prefix.size() + ObjectId::kSize)));
     return true;
   }));
+  Locator locator(store);
+  ByVersion out;
+  for (const auto& [tree, name] : entries) {
+    CAIRN_RETURN_IF_ERROR(locator.AddHits(tree, name, [](const std::string&) { return true; }, &out));
+  }
   return out;
 }
 

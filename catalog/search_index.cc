@@ -1,52 +1,107 @@
 #include "catalog/search_index.h"
 
+#include <unordered_map>
+
+#include "base/coding.h"
 #include "cas/chunk_index.h"
 #include "cas/tree_reader.h"
 #include "catalog/keys.h"
 
 namespace cairn::catalog {
+namespace {
 
-Result<std::vector<IndexedEntry>> CollectEntries(cas::ObjectStore* store, const ObjectId& root,
-                                                 Inspection* counts) {
-  std::vector<IndexedEntry> out;
-  Status inner;
-  CAIRN_RETURN_IF_ERROR(cas::WalkTree(store, root, "", [&](const std::string& path,
-                                                           const cas::TreeEntry& e) {
-    IndexedEntry ie{path, e.type, e.id, e.id};
-    switch (e.type) {
-      case cas::EntryType::kRegular: {
-        counts->files++;
-        counts->bytes += e.size;
-        auto info = store->Info(e.id);
-        if (!info) {
-          inner = info.error();
-          return false;
-        }
-        if (info->type == cas::ObjectType::kChunkIndex) {
-          auto data = store->ReadTyped(e.id, cas::ObjectType::kChunkIndex);
-          auto index = data ? cas::DecodeChunkIndex(e.id, *data) : Result<cas::ChunkIndex>(data.error());
-          if (!index) {
-            inner = index.error();
-            return false;
-          }
-          ie.sha256 = index->content_sha256;
-        }
-        break;
-      }
-      case cas::EntryType::kDirectory: counts->dirs++; break;
-      case cas::EntryType::kSymlink: counts->symlinks++; break;
-      default: counts->others++;
-    }
-    out.push_back(std::move(ie));
-    return true;
-  }));
-  CAIRN_RETURN_IF_ERROR(inner);
+std::string EncodeCounts(const TreeCounts& c) {
+  std::string out;
+  for (uint64_t v : {c.files, c.dirs, c.symlinks, c.others, c.bytes}) PutVarint64(&out, v);
   return out;
 }
 
-void AddIndexKeys(cas::WriteBatch* batch, const ObjectId& v,
-                  const std::vector<IndexedEntry>& entries, const Inspection& inspection,
-                  bool remove) {
+Result<TreeCounts> DecodeCounts(const ObjectId& tree, std::string_view in) {
+  TreeCounts c;
+  for (uint64_t* v : {&c.files, &c.dirs, &c.symlinks, &c.others, &c.bytes}) {
+    if (!GetVarint64(&in, v)) {
+      return Status::Corruption("catalog index of tree " + tree.Short() + ": bad counts");
+    }
+  }
+  return c;
+}
+
+class TreeIndexer {
+ public:
+  explicit TreeIndexer(cas::ObjectStore* store) : store_(store) {}
+
+  Result<TreeCounts> Visit(const ObjectId& id) {
+    if (auto it = done_.find(id); it != done_.end()) return it->second;
+    CAIRN_ASSIGN_OR_RETURN(auto stored, store_->Get(cas::Space::kCatalog, keys::TreeIndexed(id)));
+    if (stored) {
+      CAIRN_ASSIGN_OR_RETURN(TreeCounts c, DecodeCounts(id, *stored));
+      done_.emplace(id, c);
+      return c;
+    }
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, id));
+    TreeCounts c;
+    for (const auto& e : tree.entries) {
+      std::string value(1, static_cast<char>(e.type));
+      switch (e.type) {
+        case cas::EntryType::kDirectory: {
+          CAIRN_ASSIGN_OR_RETURN(TreeCounts sub, Visit(e.id));
+          c.files += sub.files;
+          c.dirs += sub.dirs + 1;
+          c.symlinks += sub.symlinks;
+          c.others += sub.others;
+          c.bytes += sub.bytes;
+          out_.puts.emplace_back(keys::Up(e.id, id, e.name), "");
+          break;
+        }
+        case cas::EntryType::kRegular: {
+          c.files++;
+          c.bytes += e.size;
+          CAIRN_ASSIGN_OR_RETURN(ObjectId sha, ContentSha256(e.id));
+          value.append(e.id.AsBytes());
+          if (sha != e.id) value.append(sha.AsBytes());
+          out_.puts.emplace_back(keys::Digest(sha, id, e.name), "");
+          break;
+        }
+        case cas::EntryType::kSymlink: c.symlinks++; break;
+        default: c.others++;
+      }
+      out_.puts.emplace_back(keys::Entry(e.name, id), std::move(value));
+    }
+    out_.puts.emplace_back(keys::TreeIndexed(id), EncodeCounts(c));
+    done_.emplace(id, c);
+    return c;
+  }
+
+  TreeIndex Take(const TreeCounts& root) {
+    out_.counts = root;
+    return std::move(out_);
+  }
+
+ private:
+  // A Blob's id is the SHA-256 of its bytes; a chunked file's is in its ChunkIndex.
+  Result<ObjectId> ContentSha256(const ObjectId& content) {
+    CAIRN_ASSIGN_OR_RETURN(cas::ObjectInfo info, store_->Info(content));
+    if (info.type != cas::ObjectType::kChunkIndex) return content;
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(content, cas::ObjectType::kChunkIndex));
+    CAIRN_ASSIGN_OR_RETURN(cas::ChunkIndex index, cas::DecodeChunkIndex(content, data));
+    return index.content_sha256;
+  }
+
+  cas::ObjectStore* store_;
+  std::unordered_map<ObjectId, TreeCounts> done_;
+  TreeIndex out_;
+};
+
+}  // namespace
+
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root) {
+  TreeIndexer indexer(store);
+  CAIRN_ASSIGN_OR_RETURN(TreeCounts c, indexer.Visit(root));
+  return indexer.Take(c);
+}
+
+void AddVersionKeys(cas::WriteBatch* batch, const ObjectId& v, const ObjectId& root,
+                    const Inspection& inspection, bool remove) {
   auto put = [&](const std::string& k, std::string_view value) {
     if (remove) {
       batch->Delete(cas::Space::kCatalog, k);
@@ -54,16 +109,52 @@ void AddIndexKeys(cas::WriteBatch* batch, const ObjectId& v,
       batch->Put(cas::Space::kCatalog, k, value);
     }
   };
-  for (const auto& e : entries) {
-    std::string value(1, static_cast<char>(e.type));
-    if (e.type == cas::EntryType::kRegular) value.append(e.content.AsBytes());
-    put(keys::Path(e.path, v), value);
-    // Basename keys are shared by every version holding the path: never deleted (a stale one
-    // only costs a lookup that finds no version).
-    if (!remove) batch->Put(cas::Space::kCatalog, keys::Basename(e.path), "");
-    if (e.type == cas::EntryType::kRegular) put(keys::Digest(e.sha256, v, e.path), "");
-  }
+  put(keys::Root(root, v), "");
   for (const auto& p : inspection.packages) put(keys::Package(p.name, v), p.version);
+}
+
+Result<EntryValue> DecodeEntryValue(std::string_view v) {
+  EntryValue out;
+  if (v.empty()) return Status::Corruption("catalog entry index: empty value");
+  out.type = static_cast<cas::EntryType>(v[0]);
+  v.remove_prefix(1);
+  if (out.type != cas::EntryType::kRegular) return out;
+  if (v.size() != ObjectId::kSize && v.size() != 2 * ObjectId::kSize) {
+    return Status::Corruption("catalog entry index: bad file value");
+  }
+  out.content = *ObjectId::FromBytes(v.substr(0, ObjectId::kSize));
+  out.sha256 = v.size() == ObjectId::kSize ? out.content
+                                           : *ObjectId::FromBytes(v.substr(ObjectId::kSize));
+  return out;
+}
+
+cas::DeadTreeHook DropTreeIndex(cas::ObjectStore* store) {
+  return [store](const ObjectId& id, const cas::Tree& tree, cas::WriteBatch* batch) -> Status {
+    for (const auto& e : tree.entries) {
+      std::string entry = keys::Entry(e.name, id);
+      if (e.type == cas::EntryType::kDirectory) {
+        batch->Delete(cas::Space::kCatalog, keys::Up(e.id, id, e.name));
+      } else if (e.type == cas::EntryType::kRegular) {
+        CAIRN_ASSIGN_OR_RETURN(auto v, store->Get(cas::Space::kCatalog, entry));
+        if (v) {
+          auto ev = DecodeEntryValue(*v);
+          if (ev) batch->Delete(cas::Space::kCatalog, keys::Digest(ev->sha256, id, e.name));
+        }
+      }
+      batch->Delete(cas::Space::kCatalog, entry);
+    }
+    // Links to the Trees that held this one: those are dead too (a live parent keeps its
+    // children alive), and their own hooks may not have run yet.
+    std::vector<std::string> ups;
+    CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kCatalog, keys::UpPrefix(id),
+                                      [&](std::string_view k, std::string_view) {
+                                        ups.emplace_back(k);
+                                        return true;
+                                      }));
+    for (const auto& k : ups) batch->Delete(cas::Space::kCatalog, k);
+    batch->Delete(cas::Space::kCatalog, keys::TreeIndexed(id));
+    return Status();
+  };
 }
 
 }  // namespace cairn::catalog

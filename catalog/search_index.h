@@ -1,33 +1,55 @@
-// The persistent search indexes (docs/format/catalog.md): path, content digest and package, one
-// set of keys per version, written in the same atomic batch as the version's ref and deleted by
-// purge. Queries read only these keys, never Trees.
+// The persistent search indexes (docs/format/catalog.md). Paths and contents are indexed per
+// Tree, not per version: a Tree's entries, its links to the Trees that hold it and the digests
+// of its files are written once, when the first version holding that Tree is recorded, and
+// shared by every later one. A version adds only its root link and its packages. So a checkin
+// indexes only the directories it changed, and a library of many similar versions stores its
+// index about once. Queries go from a name or digest to the Trees holding it, then up the links
+// to the roots and from the roots to the versions (catalog/search.cc).
 #ifndef CAIRN_CATALOG_SEARCH_INDEX_H_
 #define CAIRN_CATALOG_SEARCH_INDEX_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "cas/gc.h"
 #include "cas/object_store.h"
 #include "cas/tree.h"
 #include "catalog/inspect.h"
 
 namespace cairn::catalog {
 
-struct IndexedEntry {
-  std::string path;
-  cas::EntryType type;
-  ObjectId content;  // regular files
-  ObjectId sha256;   // regular files: SHA-256 of the whole content
+// What a Tree's subtree holds (the Tree itself not counted).
+struct TreeCounts {
+  uint64_t files = 0, dirs = 0, symlinks = 0, others = 0, bytes = 0;
 };
 
-// Walks a version's root Tree once: every entry, and the counts of `counts`.
-Result<std::vector<IndexedEntry>> CollectEntries(cas::ObjectStore* store, const ObjectId& root,
-                                                 Inspection* counts);
+// The index keys of the Trees under a root that are not indexed yet.
+struct TreeIndex {
+  std::vector<std::pair<std::string, std::string>> puts;  // catalog space
+  TreeCounts counts;                                       // of the root's subtree
+};
 
-// Adds (or, with remove, deletes) every index key of version `v`.
-void AddIndexKeys(cas::WriteBatch* batch, const ObjectId& v,
-                  const std::vector<IndexedEntry>& entries, const Inspection& inspection,
-                  bool remove = false);
+// Walks down from `root`, stopping at Trees already indexed (their counts are stored), so the
+// cost grows with what changed, not with the image. Errors of reading the store.
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root);
+
+// Adds (or, with remove, deletes) the keys of version `v` with root Tree `root`: its root link
+// and its packages. The Trees' own keys stay until gc removes the Trees.
+void AddVersionKeys(cas::WriteBatch* batch, const ObjectId& v, const ObjectId& root,
+                    const Inspection& inspection, bool remove = false);
+
+// The gc hook that deletes the index keys of a Tree gc is removing (cas/gc.h). `store` must
+// outlive the returned function.
+cas::DeadTreeHook DropTreeIndex(cas::ObjectStore* store);
+
+// Decoded value of an entry key: the entry's type, and for a regular file its content id and
+// whole-content SHA-256.
+struct EntryValue {
+  cas::EntryType type = cas::EntryType::kRegular;
+  ObjectId content, sha256;
+};
+Result<EntryValue> DecodeEntryValue(std::string_view v);
 
 }  // namespace cairn::catalog
 

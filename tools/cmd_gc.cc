@@ -31,6 +31,7 @@ int RunGc(const Args& args) {
   uint64_t last = 0;
   cas::GcOptions o;
   o.dry_run = vm.count("dry-run") > 0;
+  o.on_dead_tree = catalog::DropTreeIndex((*r)->store());
   o.on_progress = [&](const char*, uint64_t done) {
     progress.Add(done > last ? done - last : 0, 0);
     last = done;

@@ -61,6 +61,7 @@ class GcTest : public RepoTest {
     Catalog c(store());
     cas::GcOptions o;
     o.dry_run = dry_run;
+    o.on_dead_tree = DropTreeIndex(store());
     return Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o), "gc");
   }
 

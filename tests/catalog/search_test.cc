@@ -6,6 +6,8 @@
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "catalog/keys.h"
+#include "cas/gc.h"
+#include "catalog/search_index.h"
 #include "tests/catalog/catalog_test_base.h"
 
 namespace cairn::catalog::testing {
@@ -222,17 +224,27 @@ TEST_F(SearchTest, PurgeForgetsDeletedVersionsAndEveryKeyOfThem) {
   EXPECT_TRUE(Must(c.Purge()).empty()) << "nothing left to purge";
 }
 
-TEST_F(SearchTest, PurgeOfEveryVersionLeavesNoIndexKeyButTheSharedBasenames) {
+TEST_F(SearchTest, PurgeOfEveryVersionLeavesOnlyTreeKeysAndGcRemovesThem) {
   Catalog c(store());
   MustOk(c.SetState(v1_, VersionState::kDeleted));
   MustOk(c.SetState(v2_, VersionState::kDeleted));
   EXPECT_EQ(Must(c.Purge()).size(), 2u);
-  std::set<std::string> left;
-  MustOk(store()->Scan(cas::Space::kCatalog, "", [&](std::string_view k, std::string_view) {
-    if (!k.starts_with(std::string_view("B\0", 2))) left.emplace(k);
-    return true;
-  }));
-  EXPECT_EQ(left, std::set<std::string>{});
+  auto catalog_keys = [&] {
+    std::set<std::string> left;
+    MustOk(store()->Scan(cas::Space::kCatalog, "", [&](std::string_view k, std::string_view) {
+      left.emplace(k);
+      return true;
+    }));
+    return left;
+  };
+  // The Trees' own keys (entries, links, digests) wait for gc; nothing names a version.
+  std::set<std::string> left = catalog_keys();
+  EXPECT_FALSE(left.empty());
+  for (const auto& k : left) {
+    EXPECT_TRUE(k.starts_with("T") || k.starts_with(std::string("E\0", 2)) || k.starts_with("U") ||
+                k.starts_with("D"))
+        << "a version's key survived purge: " << k.substr(0, 1);
+  }
   std::set<std::string> refs;
   MustOk(store()->Scan(cas::Space::kRefs, "", [&](std::string_view k, std::string_view) {
     refs.emplace(k);
@@ -241,7 +253,37 @@ TEST_F(SearchTest, PurgeOfEveryVersionLeavesNoIndexKeyButTheSharedBasenames) {
   // Only the image's counter of used numbers stays (numbers are never reused).
   EXPECT_EQ(refs, std::set<std::string>{std::string("N\0web", 5)});
   EXPECT_TRUE(Find(Path("*")).empty());
+  EXPECT_TRUE(Find(Sha(Sha256::Of(ToolContent()))).empty());
   EXPECT_TRUE(Must(c.Images(true)).empty());
+
+  cas::GcOptions o;
+  o.on_dead_tree = DropTreeIndex(store());
+  cas::GcStats stats = Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o));
+  EXPECT_GT(stats.deleted, 0u);
+  EXPECT_EQ(catalog_keys(), std::set<std::string>{}) << "gc removes the keys of the Trees it removes";
+}
+
+TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
+  // web:2 changed home/ and usr/bin/ (and the dpkg status): its other Trees were indexed by web:1.
+  VersionIndexData again = Must(BuildVersionIndex(store(), v2_.version.root));
+  EXPECT_TRUE(again.trees.puts.empty()) << "every Tree of web:2 is indexed already";
+  EXPECT_EQ(again.inspection.files, DecodeInspection(v2_.version.summary).files);
+  auto indexed_trees = [&] {
+    size_t n = 0;
+    MustOk(store()->Scan(cas::Space::kCatalog, "T", [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    }));
+    return n;
+  };
+  size_t before = indexed_trees();
+  TreeSpec s = BaseSpec();
+  At(s, "etc/hostname").data = "changed\n";
+  VersionRef v3 = Checkin(Build(s), "web", "web:2");
+  EXPECT_EQ(indexed_trees() - before, 2u) << "only the new root and etc/ are indexed";
+  EXPECT_EQ(Versions(Path("etc/hostname")), (Names{"web:1", "web:2", "web:3"}));
+  EXPECT_EQ(Must(Search(store(), Sha(Sha256::Of(std::string("changed\n"))))).size(), 1u);
+  (void)v3;
 }
 
 TEST_F(SearchTest, NumbersAreNeverReusedAfterPurge) {
