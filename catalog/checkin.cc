@@ -84,6 +84,11 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   cas::Ingestor ingestor(repo.store(), repo.ingest_options());
   auto result = source->Checkin(&ingestor, options);
+  if (!result && result.error().message().find("Unrecognized archive format") != std::string::npos) {
+    // Neither a disk image (by content) nor anything libarchive knows.
+    result = Status::InvalidArgument("checkin " + req.source +
+                                     ": not a disk image (raw, qcow2, vmdk, vdi, vhdx), a tarball or a directory");
+  }
   timer.Mark("walk+store");
   Status s = result.status();
   if (s.ok()) s = ingestor.Finish();

@@ -175,7 +175,9 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
     CAIRN_ASSIGN_OR_RETURN(auto mps, session->Mountpoints());
     for (auto& f : disk.filesystems) {
       for (const auto& [mp, number] : mps) {
-        if (number == f.partition && !f.tree.IsZero()) f.mountpoint = mp;
+        bool safe = mp.starts_with("/") && mp.find("/..") == std::string::npos &&
+                    mp.find("//") == std::string::npos && (mp == "/" || !mp.ends_with("/"));
+        if (number == f.partition && !f.tree.IsZero() && safe) f.mountpoint = mp;
       }
     }
   }

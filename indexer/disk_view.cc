@@ -152,6 +152,9 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
     disk->view = view;
     return Status();
   }
+  // The top directory is built in memory and stored once, so that no intermediate view of it
+  // is left behind as garbage.
+  CAIRN_ASSIGN_OR_RETURN(cas::Tree top, Load(ingestor->store(), view));
   std::vector<std::vector<std::string>> groups;
   for (auto* f : mounted) {
     std::string at = root != nullptr ? f->mountpoint : "/" + std::to_string(f->partition);
@@ -167,20 +170,39 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
       sub.hardlinks.clear();
       CAIRN_ASSIGN_OR_RETURN(sub_id, Store(ingestor, &sub));
     }
-    CAIRN_ASSIGN_OR_RETURN(view, Graft(ingestor, view, parts, 0, sub_id));
-  }
-  CAIRN_ASSIGN_OR_RETURN(cas::Tree top, Load(ingestor->store(), view));
-  if (!groups.empty()) {
-    // A group of the root filesystem that lies under a mount point is hidden by it.
-    for (auto* f : mounted) {
-      std::string prefix = f->mountpoint.substr(1) + "/";
-      std::erase_if(top.hardlinks, [&](const std::vector<std::string>& g) {
-        return std::any_of(g.begin(), g.end(), [&](const std::string& p) { return p.starts_with(prefix); });
-      });
+    auto it = std::find_if(top.entries.begin(), top.entries.end(),
+                           [&](const cas::TreeEntry& e) { return e.name == parts[0]; });
+    if (it != top.entries.end() && it->type != cas::EntryType::kDirectory) {
+      top.entries.erase(it);
+      it = top.entries.end();
     }
-    for (auto& g : groups) top.hardlinks.push_back(std::move(g));
-    CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &top));
+    if (it == top.entries.end()) {
+      cas::TreeEntry e;
+      e.name = parts[0];
+      e.type = cas::EntryType::kDirectory;
+      cas::Tree empty;
+      empty.meta.mode = 0755;
+      CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
+      top.entries.push_back(e);
+      it = top.entries.end() - 1;
+    }
+    if (parts.size() == 1) {
+      it->id = sub_id;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(it->id, Graft(ingestor, it->id, parts, 1, sub_id));
+    }
+    // A deeper graft reads the Trees just written.
+    CAIRN_RETURN_IF_ERROR(ingestor->Finish());
   }
+  // A group of the root filesystem that lies under a mount point is hidden by it.
+  for (auto* f : mounted) {
+    std::string prefix = (root != nullptr ? f->mountpoint.substr(1) : std::to_string(f->partition)) + "/";
+    std::erase_if(top.hardlinks, [&](const std::vector<std::string>& g) {
+      return std::any_of(g.begin(), g.end(), [&](const std::string& p) { return p.starts_with(prefix); });
+    });
+  }
+  for (auto& g : groups) top.hardlinks.push_back(std::move(g));
+  CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &top));
   disk->view = view;
   return Status();
 }
