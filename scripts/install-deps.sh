@@ -10,7 +10,8 @@ build=(build-essential cmake ninja-build pkg-config git
        libfuse3-dev fuse3 libguestfs-dev libext2fs-dev libvirt-dev)
 runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils
          libguestfs-tools qemu-utils qemu-system-x86 linux-image-amd64
-         libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted)
+         libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted
+         busybox-static initramfs-tools cryptsetup-bin dosfstools)
 peers=(ostree restic borgbackup casync hyperfine)
 
 pkgs=("${build[@]}" "${runtime[@]}")
