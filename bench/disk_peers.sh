@@ -48,7 +48,7 @@ t1=$(now); gfs=$(secs $t0 $t1)
 appliance=$(awk '/timing appliance/ {printf "%.2f", $3/1000}' "$B/v1q.timing")
 same=$(python3 -c "import json; a=json.load(open('$B/v1.json')); b=json.load(open('$B/v1q.json')); print('same Disk' if a['disk']==b['disk'] else 'DIFFERENT Disk')")
 drop; t0=$(now)
-virt-tar-out -a "$I/v1.raw" --format=raw / - > "$B/v1.tar" 2>/dev/null
+virt-tar-out --format=raw -a "$I/v1.raw" / - > "$B/v1.tar"
 t1=$(now); vto=$(secs $t0 $t1)
 drop; t0=$(now)
 casync make --store="$B/castr" "$B/v1.caibx" "$I/v1.raw" >/dev/null 2>&1
@@ -84,7 +84,7 @@ drop; t0=$(now)
 $cairn checkout v:1 "$B/out.qcow2" --repo "$R" >/dev/null 2>&1
 t1=$(now); co=$(secs $t0 $t1)
 drop; t0=$(now)
-virt-make-fs --format=qcow2 --type=ext4 "$B/tree" "$B/vmf.qcow2" >/dev/null 2>&1
+virt-make-fs --format=qcow2 --type=ext4 "$B/tree" "$B/vmf.qcow2" >/dev/null
 t1=$(now); vmf=$(secs $t0 $t1)
 echo
 echo "checkout v1 to qcow2"
