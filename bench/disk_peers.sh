@@ -84,7 +84,7 @@ drop; t0=$(now)
 $cairn checkout v:1 "$B/out.qcow2" --repo "$R" >/dev/null 2>&1
 t1=$(now); co=$(secs $t0 $t1)
 drop; t0=$(now)
-virt-make-fs --format=qcow2 --type=ext4 "$B/tree" "$B/vmf.qcow2" >/dev/null
+virt-make-fs --format=qcow2 --type=ext4 --size=+64M "$B/tree" "$B/vmf.qcow2" >/dev/null
 t1=$(now); vmf=$(secs $t0 $t1)
 echo
 echo "checkout v1 to qcow2"
