@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "cas/chunk_index.h"
+#include "cas/disk.h"
 #include "cas/tree.h"
 #include "cas/version.h"
 
@@ -18,7 +19,7 @@ class Marker {
     CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kVersion));
     CAIRN_ASSIGN_OR_RETURN(Version v, DecodeVersion(id, data));
     if (v.root_type == Version::RootType::kTree) return MarkTree(v.root);
-    return Status::NotSupported("gc: version " + id.Short() + " has a disk root");
+    return MarkDisk(v.root);
   }
 
   std::unordered_set<ObjectId> marked;
@@ -30,6 +31,17 @@ class Marker {
       options_.on_progress("mark", marked.size());
     }
     return fresh;
+  }
+
+  // A Disk reaches its filesystems' Trees, its view Tree, and the contents of raw partitions
+  // and boot areas.
+  Status MarkDisk(const ObjectId& id) {
+    if (!Visit(id)) return Status();
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kDisk));
+    CAIRN_ASSIGN_OR_RETURN(Disk d, DecodeDisk(id, data));
+    for (const auto& t : DiskTrees(d)) CAIRN_RETURN_IF_ERROR(MarkTree(t));
+    for (const auto& c : DiskContents(d)) CAIRN_RETURN_IF_ERROR(MarkContent(c));
+    return Status();
   }
 
   Status MarkTree(const ObjectId& id) {

@@ -6,6 +6,7 @@
 
 #include "base/thread_pool.h"
 #include "cas/chunk_index.h"
+#include "cas/disk.h"
 
 namespace cairn::cas {
 namespace {
@@ -27,6 +28,21 @@ std::vector<Status> CheckRecord(ObjectStore* store, const ObjectId& id, const st
   } else if (info->type != decoded->type || info->raw_size != decoded->data.size()) {
     problems.push_back(Status::Corruption("object " + id.Short() +
                                           ": info entry disagrees with the record"));
+  }
+  if (decoded->type == ObjectType::kDisk) {
+    auto disk = DecodeDisk(id, decoded->data);
+    if (!disk) {
+      problems.push_back(disk.error());
+      return problems;
+    }
+    std::vector<ObjectId> named = DiskTrees(*disk);
+    for (const auto& c : DiskContents(*disk)) named.push_back(c);
+    for (const auto& n : named) {
+      if (!store->Info(n)) {
+        problems.push_back(Status::Corruption("disk " + id.Short() + ": object " + n.Short() +
+                                              " is missing"));
+      }
+    }
   }
   if (decoded->type == ObjectType::kChunkIndex) {
     auto index = DecodeChunkIndex(id, decoded->data);

@@ -1,6 +1,8 @@
 #include "cas/version.h"
 
 #include "base/coding.h"
+#include "cas/disk.h"
+#include "cas/object_store.h"
 
 namespace cairn::cas {
 namespace {
@@ -53,7 +55,9 @@ Result<Version> DecodeVersion(const ObjectId& id, std::string_view in) {
 
 Result<ObjectId> RootTreeOf(ObjectStore* store, const Version& v) {
   if (v.root_type == Version::RootType::kTree) return v.root;
-  return Status::NotSupported("version of " + v.image + " has a disk root: not supported yet");
+  CAIRN_ASSIGN_OR_RETURN(std::string data, store->ReadTyped(v.root, ObjectType::kDisk));
+  CAIRN_ASSIGN_OR_RETURN(Disk disk, DecodeDisk(v.root, data));
+  return disk.view;
 }
 
 }  // namespace cairn::cas

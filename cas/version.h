@@ -30,7 +30,7 @@ class ObjectStore;
 // The root Tree of a version's files: `root` itself for a tree version; for a disk version the
 // Disk's view Tree (every filesystem grafted at its mount point). Every reader of a version's
 // files (ls, cat, diff, search, vmount, checkout to a directory) goes through this.
-// NotSupported for a disk version until disks land; errors of reading the Disk otherwise.
+// Errors of reading the Disk (NotFound, Corruption naming it).
 Result<ObjectId> RootTreeOf(ObjectStore* store, const Version& v);
 
 }  // namespace cairn::cas

@@ -52,6 +52,7 @@ Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const Object
 class Catalog {
  public:
   explicit Catalog(cas::ObjectStore* store) : store_(store) {}
+  cas::ObjectStore* store() const { return store_; }
 
   // Records `v` as its image's next version, with its index, durably. The summary of `v` is
   // set from index.inspection. REQUIRES: every object `v` reaches is already durable.

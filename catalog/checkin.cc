@@ -1,5 +1,6 @@
 #include "catalog/checkin.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +8,11 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cas/disk.h"
 #include "indexer/dir_sink.h"
+#include "indexer/disk_probe.h"
+#include "indexer/disk_sink.h"
+#include "indexer/disk_source.h"
 #include "indexer/dir_source.h"
 #include "indexer/tar_sink.h"
 #include "indexer/tar_source.h"
@@ -47,8 +52,22 @@ Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("checkin", path, errno);
   if (S_ISDIR(st.st_mode)) return std::unique_ptr<indexer::Source>(new indexer::DirSource(path));
-  if (S_ISREG(st.st_mode)) return std::unique_ptr<indexer::Source>(new indexer::TarSource(path));
-  return Status::InvalidArgument("checkin " + path + ": not a directory or a tarball");
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    return Status::InvalidArgument("checkin " + path + ": not a directory, a tarball or a disk image");
+  }
+  // A file is sniffed by content: a disk image (qcow2, vmdk, vdi, vhdx, raw with a partition
+  // table or an ext superblock), else a tarball (TarSource names what libarchive makes of it).
+  std::string head(64 * 1024, '\0');
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("checkin", path, errno);
+  ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return ErrnoStatus("checkin", path, err);
+  head.resize(static_cast<size_t>(n));
+  std::string format = indexer::SniffImageFormat(head);
+  if (!format.empty()) return std::unique_ptr<indexer::Source>(new indexer::DiskSource(path, format));
+  return std::unique_ptr<indexer::Source>(new indexer::TarSource(path));
 }
 
 Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& req) {
@@ -65,21 +84,26 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   cas::Ingestor ingestor(repo.store(), repo.ingest_options());
   auto result = source->Checkin(&ingestor, options);
+  if (!result && result.error().message().find("Unrecognized archive format") != std::string::npos) {
+    // Neither a disk image (by content) nor anything libarchive knows.
+    result = Status::InvalidArgument("checkin " + req.source +
+                                     ": not a disk image (raw, qcow2, vmdk, vdi, vhdx), a tarball or a directory");
+  }
   timer.Mark("walk+store");
   Status s = result.status();
   if (s.ok()) s = ingestor.Finish();
   timer.Mark("flush");
   CheckinOutcome out;
   if (s.ok()) {
-    v.root_type = cas::Version::RootType::kTree;
-    v.root = result->root;
+    v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
+    v.root = result->disk.IsZero() ? result->root : result->disk;
     v.image = req.image;
     v.author = req.author.empty() ? DefaultAuthor() : req.author;
     v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
     v.message = req.message;
-    auto index = BuildVersionIndex(repo.store(), v.root);
+    auto index = BuildVersionIndex(repo.store(), result->root);
     timer.Mark("index");
     auto ref = index ? catalog.AddVersion(std::move(v), *index) : Result<VersionRef>(index.error());
     timer.Mark("record");
@@ -128,20 +152,31 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   Catalog catalog(repo.store());
   CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), ref.version));
+  bool is_disk = ref.version.root_type == cas::Version::RootType::kDisk;
   if (format.empty()) {
-    if (target.ends_with(".tar")) format = "tar";
+    if (is_disk && target.ends_with(".qcow2")) format = "qcow2";
+    else if (is_disk && (target.ends_with(".raw") || target.ends_with(".img"))) format = "raw";
+    else if (target.ends_with(".tar")) format = "tar";
     else if (target.ends_with(".tar.gz") || target.ends_with(".tgz")) format = "tar.gz";
     else if (target.ends_with(".tar.zst")) format = "tar.zst";
     else format = "dir";
   }
   std::unique_ptr<indexer::Sink> sink;
+  if (format == "raw" || format == "qcow2") {
+    if (!is_disk) {
+      return Status::NotSupported("checkout " + spec + " as " + format +
+                                  ": the version is a file tree, not a disk (check it out as dir or tar)");
+    }
+    indexer::DiskSink disk(target, format, options.disk_size);
+    return disk.Checkout(repo.store(), ref.version.root, options);
+  }
   if (format == "dir") {
     sink = std::make_unique<indexer::DirSink>(target);
   } else if (format == "tar" || format == "tar.gz" || format == "tar.zst") {
     sink = std::make_unique<indexer::TarSink>(target, format);
   } else {
     return Status::InvalidArgument("checkout format '" + format +
-                                   "': expected dir, tar, tar.gz or tar.zst");
+                                   "': expected dir, tar, tar.gz, tar.zst, raw or qcow2");
   }
   return sink->Checkout(repo.store(), tree, options);
 }

@@ -14,7 +14,7 @@
 namespace cairn::catalog {
 
 struct CheckinRequest {
-  std::string source;   // a directory or a tarball
+  std::string source;   // a directory, a tarball or a disk image
   std::string image;
   std::string parent;   // "NAME[:VER]" or empty: provenance and, for directories, the stat cache
   bool paranoid = false;  // re-read every file even with a parent
@@ -30,16 +30,18 @@ struct CheckinOutcome {
   uint64_t objects_new = 0, bytes_new = 0, bytes_stored = 0;
 };
 
-// Picks the Source for `source` (a directory: DirSource; a regular file: a tarball), stores it
-// and records a new Version of `image`. On any error the repository is left as it was.
+// Picks the Source for `source` (a directory: DirSource; a regular file: a disk image when its
+// content says so (DiskSource), else a tarball), stores it and records a new Version of
+// `image` (a disk version for a disk image). On any error the repository is left as it was.
 Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& request);
 
 // Makes the Source for a path: InvalidArgument naming it when it is neither a directory nor a
 // readable file.
 Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path);
 
-// Writes version `spec` to `target` in `format` ("dir", "tar", "tar.gz", "tar.zst"; empty:
-// from the target's name).
+// Writes version `spec` to `target` in `format` ("dir", "tar", "tar.gz", "tar.zst", and for
+// disk versions "raw" and "qcow2"; empty: from the target's name). A disk version checked out
+// as a directory or tarball gives its view Tree.
 Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std::string& spec,
                                                 const std::string& target, std::string format,
                                                 const indexer::CheckoutOptions& options);

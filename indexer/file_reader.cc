@@ -89,7 +89,10 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
     return Changed(path);
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  CAIRN_ASSIGN_OR_RETURN(auto extents, DataExtents(f.fd, size, path));
+  std::optional<std::vector<cas::Extent>> extents;
+  if (options.record_holes) {
+    CAIRN_ASSIGN_OR_RETURN(extents, DataExtents(f.fd, size, path));
+  }
   std::vector<cas::Extent> regions = extents ? *extents : std::vector<cas::Extent>{{0, size}};
   if (size == 0) regions.clear();
   uint64_t expect = 0;

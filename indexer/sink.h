@@ -16,6 +16,8 @@ struct CheckoutOptions {
   // Default: false.
   bool force = false;
   Progress* progress = nullptr;  // may be null
+  // Disk images: the new disk's size in bytes; 0 keeps the recorded size. Default: 0.
+  uint64_t disk_size = 0;
 };
 
 struct CheckoutResult {

@@ -26,12 +26,20 @@ struct CheckinOptions {
   // Directory source: record every file's stat in the cache for later incremental checkins.
   // Default: true.
   bool update_stat_cache = true;
+  // Record holes of sparse files (directory source). Disk sources clear it: libguestfs'
+  // tar-out cannot see holes, and both disk paths must give the same Trees. Default: true.
+  bool record_holes = true;
+  // Disk images: "auto" (the fast path for raw ext2/3/4 when root, else libguestfs), "fast"
+  // or "guestfs". Default: "auto".
+  std::string disk_path = "auto";
   // Progress display (may be null).
   Progress* progress = nullptr;
 };
 
 struct CheckinResult {
-  ObjectId root;  // the root Tree
+  ObjectId root;  // the root Tree (for a disk: the Disk's view Tree)
+  ObjectId disk;  // a disk image: its Disk object, the Version's root; zero otherwise
+  std::string disk_path;  // a disk image: "fast" or "guestfs"
   uint64_t files = 0;
   uint64_t dirs = 0;
   uint64_t bytes = 0;          // logical bytes of regular files

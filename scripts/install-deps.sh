@@ -12,7 +12,8 @@ build=(build-essential cmake ninja-build pkg-config git
        libsnappy-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev)
 runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils
          libguestfs-tools qemu-utils qemu-system-x86 linux-image-amd64
-         libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted)
+         libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted
+         busybox-static initramfs-tools cryptsetup-bin dosfstools)
 peers=(ostree restic borgbackup casync hyperfine)
 
 pkgs=("${build[@]}" "${runtime[@]}")

@@ -1,7 +1,8 @@
-// cairn checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst] [--force]
+// cairn checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|raw|qcow2] [--size N] [--force]
 #include <fmt/core.h>
 
 #include "catalog/checkin.h"
+#include "indexer/disk_sink.h"
 #include "base/progress.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -10,16 +11,20 @@ namespace cairn::tools {
 
 int RunCheckout(const Args& args) {
   const CommandSpec spec{
-      "checkout", "checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst] [--force]",
+      "checkout", "checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|raw|qcow2] [--size N] [--force]",
       "Write a version out: into directory TARGET (created; it must be empty unless --force),\n"
       "or as a tarball (the format follows TARGET's name unless --format; \"-\" is stdout).\n"
+      "A disk version can also be written as a disk image (raw, qcow2; .raw, .img and .qcow2\n"
+      "names imply them) with its partition table, filesystem UUIDs and labels and boot areas,\n"
+      "the last partition grown to --size (20G, 512M...); this needs root.\n"
       "Owners and device nodes are restored when run as root. Nothing is ever written outside\n"
       "TARGET."};
-  std::string repo, version, target, format;
+  std::string repo, version, target, format, size;
   indexer::CheckoutOptions options;
   po::options_description opts("Options");
   AddRepoOption(opts, &repo);
-  opts.add_options()("format,f", po::value(&format)->value_name("FMT"), "dir, tar, tar.gz or tar.zst")(
+  opts.add_options()("format,f", po::value(&format)->value_name("FMT"), "dir, tar, tar.gz, tar.zst, raw or qcow2")(
+      "size", po::value(&size)->value_name("N"), "disk images: the new disk's size")(
       "force", po::bool_switch(&options.force), "write into a non-empty directory")(
       "version", po::value(&version)->required(), "NAME[:VER]")(
       "target", po::value(&target)->required(), "where to write");
@@ -27,6 +32,11 @@ int RunCheckout(const Args& args) {
   pos.add("version", 1).add("target", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  if (!size.empty()) {
+    auto n = indexer::ParseSize(size);
+    if (!n) return Fail(n.error());
+    options.disk_size = *n;
+  }
   auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
   if (!r) return Fail(r.error());
   Progress progress("checkout " + version, 0);

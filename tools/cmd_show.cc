@@ -2,9 +2,11 @@
 #include <fmt/core.h>
 
 #include <ctime>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "base/progress.h"
+#include "cas/disk.h"
 #include "catalog/inspect.h"
 #include "catalog/provenance.h"
 #include "tools/cli.h"
@@ -12,6 +14,55 @@
 
 namespace cairn::tools {
 namespace {
+
+// The layout of a disk version, as JSON (also the source of the text form).
+Result<nlohmann::json> DiskLayout(cas::ObjectStore* store, const cas::Version& v) {
+  CAIRN_ASSIGN_OR_RETURN(std::string data, store->ReadTyped(v.root, cas::ObjectType::kDisk));
+  CAIRN_ASSIGN_OR_RETURN(cas::Disk d, cas::DecodeDisk(v.root, data));
+  nlohmann::json parts = nlohmann::json::array(), fss = nlohmann::json::array(), boot = nlohmann::json::array();
+  for (const auto& p : d.partitions) {
+    const char* content = p.content == cas::PartitionContent::kFilesystem ? "filesystem"
+                          : p.content == cas::PartitionContent::kRaw     ? "raw"
+                                                                         : "nothing";
+    parts.push_back({{"number", p.number}, {"start", p.start}, {"size", p.size}, {"type", p.type},
+                     {"guid", p.guid}, {"name", p.name}, {"attrs", p.attrs}, {"content", content}});
+  }
+  for (const auto& f : d.filesystems) {
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& [k, val] : f.params) params[k] = val;
+    const cas::DiskPartition* p = d.FindPartition(f.partition);
+    fss.push_back({{"partition", f.partition}, {"type", f.type}, {"uuid", f.uuid}, {"label", f.label},
+                   {"size", p ? p->size : d.size}, {"mountpoint", f.mountpoint},
+                   {"tree", f.tree.IsZero() ? "" : f.tree.ToHex()}, {"params", params}});
+  }
+  for (const auto& b : d.boot) boot.push_back({{"kind", b.kind}, {"offset", b.offset}, {"length", b.length}});
+  return nlohmann::json{{"id", v.root.ToHex()}, {"size", d.size}, {"table", cas::PartitionTableName(d.table)},
+                        {"disk_id", d.disk_id}, {"partitions", parts}, {"filesystems", fss},
+                        {"boot_areas", boot}, {"view", d.view.ToHex()}};
+}
+
+void PrintLayout(const nlohmann::json& d) {
+  fmt::print("disk          {} {} table, id {}\n",
+             Progress::Bytes(d["size"].get<double>()), d["table"].get<std::string>(),
+             d["disk_id"].get<std::string>().empty() ? "-" : d["disk_id"].get<std::string>());
+  for (const auto& p : d["partitions"]) {
+    fmt::print("  partition {:<3} start {:>12} size {:>10} type {} {}{}\n", p["number"].get<int>(),
+               p["start"].get<uint64_t>(), Progress::Bytes(p["size"].get<double>()), p["type"].get<std::string>(),
+               p["content"].get<std::string>(),
+               p["name"].get<std::string>().empty() ? "" : " \"" + p["name"].get<std::string>() + "\"");
+  }
+  for (const auto& f : d["filesystems"]) {
+    fmt::print("  filesystem  {:<5} on {} uuid {} label {} size {} mounted {}\n", f["type"].get<std::string>(),
+               f["partition"].get<int>() == 0 ? std::string("disk") : "partition " + std::to_string(f["partition"].get<int>()),
+               f["uuid"].get<std::string>(), f["label"].get<std::string>().empty() ? "-" : f["label"].get<std::string>(),
+               Progress::Bytes(f["size"].get<double>()),
+               f["mountpoint"].get<std::string>().empty() ? "-" : f["mountpoint"].get<std::string>());
+  }
+  for (const auto& b : d["boot_areas"]) {
+    fmt::print("  boot area   {} at {} ({} bytes)\n", b["kind"].get<std::string>(), b["offset"].get<uint64_t>(),
+               b["length"].get<uint64_t>());
+  }
+}
 
 // Names of versions by id, for parents and children ("(purged)" when forgotten).
 std::vector<std::string> Names(catalog::Catalog& c, const std::vector<ObjectId>& ids) {
@@ -104,7 +155,8 @@ int RunProvenance(const Args& args) {
 int RunShow(const Args& args) {
   const CommandSpec spec{"show", "show NAME[:VER] [--json]",
                          "Describe a version: size, files, OS, distribution, architecture, hostname,\n"
-                         "packages, parents, children, tags and state."};
+                         "packages, parents, children, tags and state; for a disk version its layout (partition\n"
+                         "table, partitions, filesystems with type, UUID, label and size, boot areas)."};
   return OneVersionCommand(spec, args, false, [](catalog::Catalog& c, const catalog::VersionRef& ref,
                                                  const po::variables_map& vm) -> int {
     auto in = catalog::DecodeInspection(ref.version.summary);
@@ -115,6 +167,12 @@ int RunShow(const Args& args) {
     auto parents = Names(c, ref.version.parents);
     auto kids = Names(c, *children);
     std::string state = ref.state == catalog::VersionState::kDeleted ? "deleted" : "active";
+    std::optional<nlohmann::json> layout;
+    if (ref.version.root_type == cas::Version::RootType::kDisk) {
+      auto l = DiskLayout(c.store(), ref.version);
+      if (!l) return Fail(l.error());
+      layout = std::move(*l);
+    }
     if (vm.count("json")) {
       nlohmann::json pk = nlohmann::json::array();
       for (const auto& p : in.packages) pk.push_back({{"name", p.name}, {"version", p.version}, {"arch", p.arch}});
@@ -127,6 +185,7 @@ int RunShow(const Args& args) {
           {"os", in.os}, {"distribution", in.distro}, {"distribution_version", in.version},
           {"pretty_name", in.pretty_name}, {"architecture", in.arch}, {"hostname", in.hostname},
           {"package_format", in.package_format}, {"packages", pk}};
+      if (layout) out["disk"] = *layout;
       fmt::print("{}\n", out.dump(2));
       return kExitOk;
     }
@@ -147,6 +206,7 @@ int RunShow(const Args& args) {
                in.pretty_name.empty() ? "" : " (" + in.pretty_name + ")");
     fmt::print("architecture  {}\nhostname      {}\n", in.arch.empty() ? "-" : in.arch,
                in.hostname.empty() ? "-" : in.hostname);
+    if (layout) PrintLayout(*layout);
     fmt::print("packages      {} ({})\n", in.packages.size(), in.package_format.empty() ? "none" : in.package_format);
     for (const auto& p : in.packages) fmt::print("  {:<36} {}\n", p.name, p.version);
     return kExitOk;

@@ -1,0 +1,268 @@
+#include "indexer/disk_probe.h"
+
+extern "C" {
+#include <e2p/e2p.h>
+}
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace cairn::indexer {
+namespace {
+
+constexpr uint64_t kSector = 512;
+constexpr std::string_view kBiosBootType = "21686148-6449-6E6F-744E-656564454649";
+
+uint64_t Le(std::string_view b, size_t off, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(b[off + i]);
+  return v;
+}
+
+bool AllZero(std::string_view b) {
+  return std::all_of(b.begin(), b.end(), [](char c) { return c == 0; });
+}
+
+// A GPT GUID (first three fields little-endian) as upper-case text.
+std::string GptGuid(std::string_view b) {
+  char s[40];
+  std::snprintf(s, sizeof(s), "%08X-%04X-%04X-", static_cast<unsigned>(Le(b, 0, 4)),
+                static_cast<unsigned>(Le(b, 4, 2)), static_cast<unsigned>(Le(b, 6, 2)));
+  std::string out = s;
+  for (int i = 8; i < 16; ++i) {
+    if (i == 10) out += '-';
+    std::snprintf(s, sizeof(s), "%02X", static_cast<uint8_t>(b[i]));
+    out += s;
+  }
+  return out;
+}
+
+// A byte-order UUID (ext, swap) as lower-case text, as blkid prints it.
+std::string Uuid(std::string_view b) {
+  std::string out;
+  char s[4];
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    std::snprintf(s, sizeof(s), "%02x", static_cast<uint8_t>(b[i]));
+    out += s;
+  }
+  return out;
+}
+
+std::string CString(std::string_view b) { return std::string(b.substr(0, b.find('\0'))); }
+
+// UTF-16LE (GPT names; only the BMP) to UTF-8.
+std::string Utf16ToUtf8(std::string_view b) {
+  std::string out;
+  for (size_t i = 0; i + 1 < b.size(); i += 2) {
+    uint32_t c = Le(b, i, 2);
+    if (c == 0) break;
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if (c < 0x800) {
+      out += static_cast<char>(0xC0 | c >> 6);
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      out += static_cast<char>(0xE0 | c >> 12);
+      out += static_cast<char>(0x80 | (c >> 6 & 0x3F));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+ProbedContent ProbeExt(std::string_view sb) {
+  ProbedContent c;
+  c.kind = ProbedContent::Kind::kExt;
+  uint32_t compat = Le(sb, 92, 4), incompat = Le(sb, 96, 4), ro = Le(sb, 100, 4);
+  // As blkid decides: a journal makes ext3; features ext3 does not know make ext4.
+  constexpr uint32_t kExt3Incompat = 0x0002 | 0x0004 | 0x0010;  // filetype, recover, meta_bg
+  constexpr uint32_t kExt3Ro = 0x0001 | 0x0002 | 0x0004;         // sparse_super, large_file, btree
+  if ((incompat & ~kExt3Incompat) || (ro & ~kExt3Ro)) c.type = "ext4";
+  else if (compat & 0x0004) c.type = "ext3";
+  else c.type = "ext2";
+  c.uuid = Uuid(sb.substr(104, 16));
+  c.label = CString(sb.substr(120, 16));
+  std::string features;
+  for (int kind = 0; kind < 3; ++kind) {
+    uint32_t mask = kind == 0 ? compat : kind == 1 ? incompat : ro;
+    for (int bit = 0; bit < 32; ++bit) {
+      if (!(mask & (1u << bit))) continue;
+      std::string name = e2p_feature2string(kind, 1u << bit);
+      // State, not creation parameters.
+      if (name == "needs_recovery" || name == "orphan_present") continue;
+      features += (features.empty() ? "" : " ") + name;
+    }
+  }
+  uint64_t blocks = Le(sb, 4, 4);
+  if (incompat & 0x80) blocks |= Le(sb, 0x150, 4) << 32;  // 64bit
+  c.params = {{"block_count", std::to_string(blocks)},
+              {"block_size", std::to_string(1024u << Le(sb, 24, 4))},
+              {"features", features},
+              {"inode_count", std::to_string(Le(sb, 0, 4))},
+              {"inode_size", std::to_string(Le(sb, 76, 4) == 0 ? 128 : Le(sb, 88, 2))}};
+  return c;
+}
+
+}  // namespace
+
+std::string SniffImageFormat(std::string_view h) {
+  if (h.starts_with("QFI\xfb")) return "qcow2";
+  if (h.starts_with("KDMV") || h.find("# Disk DescriptorFile") < 512) return "vmdk";
+  if (h.size() >= 68 && Le(h, 64, 4) == 0xbeda107f) return "vdi";
+  if (h.starts_with("vhdxfile")) return "vhdx";
+  if (h.size() >= 1082 && Le(h, 1080, 2) == 0xEF53) return "raw";
+  if (h.size() >= 520 && h.substr(512, 8) == "EFI PART") return "raw";
+  if (h.size() >= 512 && Le(h, 510, 2) == 0xAA55) return "raw";
+  return "";
+}
+
+Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64_t size) {
+  ProbedContent c;
+  uint64_t n = std::min<uint64_t>(size, 68 * 1024);
+  CAIRN_ASSIGN_OR_RETURN(std::string b, read(offset, n));
+  b.resize(68 * 1024, '\0');
+  auto unsupported = [&](const char* type) {
+    c.kind = ProbedContent::Kind::kUnsupported;
+    c.type = type;
+    return c;
+  };
+  if (b.starts_with("LUKS\xba\xbe")) return unsupported("crypto_LUKS");
+  for (int s = 0; s < 4; ++s) {
+    if (b.substr(s * 512, 8) == "LABELONE" && b.substr(s * 512 + 24, 4) == "LVM2") {
+      return unsupported("LVM2_member");
+    }
+  }
+  if (Le(b, 1024 + 56, 2) == 0xEF53) return ProbeExt(std::string_view(b).substr(1024, 1024));
+  for (uint64_t page : {4096, 8192, 16384, 65536}) {
+    if (page <= b.size() && b.substr(page - 10, 10) == "SWAPSPACE2") {
+      c.kind = ProbedContent::Kind::kSwap;
+      c.type = "swap";
+      c.uuid = Uuid(std::string_view(b).substr(1024 + 12, 16));
+      c.label = CString(std::string_view(b).substr(1024 + 28, 16));
+      return c;
+    }
+  }
+  if (b.starts_with("XFSB")) return unsupported("xfs");
+  if (b.substr(65536 + 64, 8) == "_BHRfS_M") return unsupported("btrfs");
+  if (b.substr(3, 8) == "NTFS    ") return unsupported("ntfs");
+  if (b.starts_with("hsqs")) return unsupported("squashfs");
+  if (Le(b, 510, 2) == 0xAA55 && (b.substr(54, 3) == "FAT" || b.substr(82, 5) == "FAT32")) {
+    return unsupported("vfat");
+  }
+  if (b.size() > 32774 && b.substr(32769, 5) == "CD001") return unsupported("iso9660");
+  c.kind = AllZero(b) ? ProbedContent::Kind::kEmpty : ProbedContent::Kind::kUnknown;
+  return c;
+}
+
+Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std::string& image) {
+  ProbedLayout out;
+  cas::Disk& d = out.disk;
+  d.size = size;
+  CAIRN_ASSIGN_OR_RETURN(std::string head, read(0, std::min<uint64_t>(size, 1 << 20)));
+  head.resize(1 << 20, '\0');
+  std::string_view h = head;
+  auto fail = [&](Code code, const std::string& what) { return Status(code, "checkin " + image + ": " + what); };
+  uint64_t table_end = kSector;
+  bool mbr = Le(h, 510, 2) == 0xAA55 && !(Le(h, 1080, 2) == 0xEF53);
+  if (mbr && static_cast<uint8_t>(h[446 + 4]) == 0xEE && h.substr(512, 8) == "EFI PART") {
+    d.table = cas::PartitionTable::kGpt;
+    d.first_lba = Le(h, 512 + 40, 8);
+    d.disk_id = GptGuid(h.substr(512 + 56, 16));
+    uint64_t entries_lba = Le(h, 512 + 72, 8), count = Le(h, 512 + 80, 4), esize = Le(h, 512 + 84, 4);
+    if (esize < 128 || count > 1024 || entries_lba < 2) return fail(Code::kCorruption, "damaged GPT header");
+    d.entries = static_cast<uint32_t>(count);
+    table_end = (entries_lba + (count * esize + kSector - 1) / kSector) * kSector;
+    CAIRN_ASSIGN_OR_RETURN(std::string ents, read(entries_lba * kSector, count * esize));
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string_view e = std::string_view(ents).substr(i * esize, esize);
+      if (AllZero(e.substr(0, 16))) continue;
+      if (i >= 128) return fail(Code::kNotSupported, "GPT partition number above 128");
+      cas::DiskPartition p;
+      p.number = static_cast<uint32_t>(i + 1);
+      p.type = GptGuid(e.substr(0, 16));
+      p.guid = GptGuid(e.substr(16, 16));
+      uint64_t first = Le(e, 32, 8), last = Le(e, 40, 8);
+      if (last < first) return fail(Code::kCorruption, "GPT partition " + std::to_string(i + 1) + " ends before it starts");
+      p.start = first * kSector;
+      p.size = (last - first + 1) * kSector;
+      p.attrs = Le(e, 48, 8);
+      p.name = Utf16ToUtf8(e.substr(56, 72));
+      d.partitions.push_back(std::move(p));
+    }
+  } else if (mbr) {
+    d.table = cas::PartitionTable::kMbr;
+    char id[16];
+    std::snprintf(id, sizeof(id), "0x%08x", static_cast<unsigned>(Le(h, 440, 4)));
+    d.disk_id = id;
+    for (int i = 0; i < 4; ++i) {
+      std::string_view e = h.substr(446 + 16 * i, 16);
+      uint8_t type = static_cast<uint8_t>(e[4]);
+      if (type == 0) continue;
+      if (type == 0x05 || type == 0x0f || type == 0x85) {
+        return fail(Code::kNotSupported, "MBR logical partitions are not supported");
+      }
+      cas::DiskPartition p;
+      p.number = static_cast<uint32_t>(i + 1);
+      char t[4];
+      std::snprintf(t, sizeof(t), "%02x", type);
+      p.type = t;
+      p.attrs = static_cast<uint8_t>(e[0]) == 0x80 ? 0x80 : 0;
+      p.start = Le(e, 8, 4) * kSector;
+      p.size = Le(e, 12, 4) * kSector;
+      d.partitions.push_back(std::move(p));
+    }
+  } else {
+    d.table = cas::PartitionTable::kNone;
+    table_end = 0;
+  }
+  for (const auto& p : d.partitions) {
+    if (p.start == 0 || p.size == 0 || p.start + p.size > size) {
+      return fail(Code::kCorruption, "partition " + std::to_string(p.number) + " lies outside the disk");
+    }
+  }
+  // Contents.
+  bool any_fs = false;
+  auto probe = [&](uint64_t off, uint64_t len, const std::string& where) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(ProbedContent c, ProbeContent(read, off, len));
+    if (c.kind == ProbedContent::Kind::kUnsupported) {
+      std::string what = c.type == "crypto_LUKS" ? "is encrypted (LUKS), which is not supported"
+                         : c.type == "LVM2_member" ? "is an LVM physical volume, which is not supported yet"
+                         : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
+      return fail(Code::kNotSupported, where + " " + what);
+    }
+    if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
+    out.contents.push_back(std::move(c));
+    return Status();
+  };
+  if (d.table == cas::PartitionTable::kNone) {
+    CAIRN_RETURN_IF_ERROR(probe(0, size, "the disk"));
+    if (!any_fs) return fail(Code::kInvalidArgument, "not a disk image (no partition table and no filesystem)");
+  } else {
+    for (const auto& p : d.partitions) {
+      CAIRN_RETURN_IF_ERROR(probe(p.start, p.size, "partition " + std::to_string(p.number)));
+    }
+    if (!any_fs) return fail(Code::kInvalidArgument, "the disk holds no filesystem cairn can store");
+    for (size_t i = 0; i < d.partitions.size(); ++i) {
+      if (d.partitions[i].type == kBiosBootType) out.contents[i].kind = ProbedContent::Kind::kUnknown;
+    }
+    // Boot areas: the MBR boot code and the gap before the first partition.
+    if (!AllZero(h.substr(0, 440))) {
+      out.boot.push_back({"mbr-code", 0, 440, ObjectId()});
+      out.boot_bytes.emplace_back(h.substr(0, 440));
+    }
+    uint64_t first = size;
+    for (const auto& p : d.partitions) first = std::min(first, p.start);
+    if (first > table_end) {
+      CAIRN_ASSIGN_OR_RETURN(std::string gap, read(table_end, first - table_end));
+      if (!AllZero(gap)) {
+        out.boot.push_back({"gap", table_end, gap.size(), ObjectId()});
+        out.boot_bytes.push_back(std::move(gap));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace cairn::indexer

@@ -1,0 +1,50 @@
+// Reading a disk image's layout in-process from its bytes: the image format (by magic), the
+// partition table (MBR or GPT), and what each partition holds (ext2/3/4 superblock, swap, or a
+// signature of something cairn does not store). The same code serves the fast path (reading the
+// raw file) and the libguestfs path (reading the device in the appliance), so both find the
+// same layout.
+#ifndef CAIRN_INDEXER_DISK_PROBE_H_
+#define CAIRN_INDEXER_DISK_PROBE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "cas/disk.h"
+
+namespace cairn::indexer {
+
+// Reads exactly n bytes at offset (zeros past the end are the reader's business).
+using ReadAtFn = std::function<Result<std::string>(uint64_t offset, size_t n)>;
+
+// The container format of an image file, from its first bytes: "qcow2", "vmdk", "vdi", "vhdx",
+// "raw" (an MBR or GPT signature, or an ext superblock at 1024), or "" (not a disk image).
+std::string SniffImageFormat(std::string_view head);  // head: at least the first 4 KiB
+
+// What a region of the disk holds.
+struct ProbedContent {
+  enum class Kind { kEmpty, kExt, kSwap, kUnknown, kUnsupported } kind = Kind::kEmpty;
+  std::string type;  // "ext4", "swap"; for kUnsupported what it is ("crypto_LUKS", "xfs", ...)
+  std::string uuid, label;
+  std::vector<std::pair<std::string, std::string>> params;  // sorted by key
+};
+Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64_t size);
+
+struct ProbedLayout {
+  cas::Disk disk;  // size, table, ids, partitions (content not yet filled), no filesystems
+  std::vector<ProbedContent> contents;  // per partition, or one for the whole disk (table none)
+  // Boot areas found (offset, length), not yet stored.
+  std::vector<cas::BootArea> boot;
+  std::vector<std::string> boot_bytes;
+};
+
+// Reads the partition table and probes every partition. Errors name `image`: InvalidArgument
+// when there is no partition table and no filesystem at all, or no filesystem anywhere;
+// NotSupported for logical partitions, LUKS, LVM and filesystems other than ext2/3/4 and swap.
+Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std::string& image);
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_DISK_PROBE_H_

@@ -1,0 +1,195 @@
+#include "indexer/disk_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cas/disk.h"
+#include "indexer/command.h"
+#include "indexer/dir_source.h"
+#include "indexer/disk_probe.h"
+#include "indexer/disk_view.h"
+#include "indexer/guestfs_session.h"
+#include "indexer/loop_mount.h"
+
+namespace cairn::indexer {
+namespace {
+
+// The bytes of [offset, offset+size) of the disk, for raw partitions.
+class RegionFile final : public SequentialFile {
+ public:
+  RegionFile(ReadAtFn read, uint64_t offset, uint64_t size) : read_(std::move(read)), at_(offset), left_(size), size_(size) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    n = std::min<uint64_t>(n, left_);
+    if (n == 0) return size_t{0};
+    CAIRN_ASSIGN_OR_RETURN(std::string b, read_(at_, n));
+    std::copy(b.begin(), b.end(), buf);
+    at_ += n;
+    left_ -= n;
+    return n;
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  ReadAtFn read_;
+  uint64_t at_, left_, size_;
+};
+
+// Checks a non-raw image with qemu-img before an appliance is launched for it: a missing
+// backing file or damaged metadata is named here, in seconds rather than after a launch.
+Status CheckWithQemuImg(const std::string& path, const std::string& format) {
+  CAIRN_ASSIGN_OR_RETURN(CommandOutput info, RunCommand({"qemu-img", "info", "--backing-chain", "-f", format,
+                                                         "--output=json", path}));
+  if (info.exit_code != 0) {
+    std::string msg = info.err;
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    if (msg.find("backing") != std::string::npos || msg.find("No such file") != std::string::npos) {
+      return Status::NotFound("checkin " + path + ": backing file missing: " + msg);
+    }
+    return Status::Corruption("checkin " + path + ": not a readable " + format + " image: " + msg);
+  }
+  if (format == "qcow2" || format == "vdi" || format == "vhdx") {
+    CAIRN_ASSIGN_OR_RETURN(CommandOutput check, RunCommand({"qemu-img", "check", "-f", format, path}));
+    // 0: clean; 3: leaked clusters only (harmless); 2: corruption; 1, 63: cannot check.
+    if (check.exit_code == 2) {
+      return Status::Corruption("checkin " + path + ": damaged " + format +
+                                " image (truncated or corrupt; qemu-img check found errors)");
+    }
+    if (check.exit_code == 1) {
+      std::string msg = check.err;
+      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      return Status::Corruption("checkin " + path + ": " + msg);
+    }
+  }
+  return Status();
+}
+
+Status Named(const Status& s, const std::string& image) {
+  if (s.ok() || s.message().find(image) != std::string::npos) return s;
+  return Status(s.code(), "checkin " + image + ": " + s.message());
+}
+
+}  // namespace
+
+Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
+  bool fast = format_ == "raw" && ::geteuid() == 0 && options.disk_path != "guestfs";
+  if (options.disk_path == "fast" && !fast) {
+    return Status::NotSupported("checkin " + path_ + ": the fast path needs a raw image and root");
+  }
+  if (format_ != "raw") CAIRN_RETURN_IF_ERROR(CheckWithQemuImg(path_, format_));
+  CheckinOptions fs_options = options;
+  fs_options.record_holes = false;
+  fs_options.use_stat_cache = false;
+  fs_options.update_stat_cache = false;
+
+  std::unique_ptr<GuestfsSession> session;
+  ReadAtFn read;
+  uint64_t size = 0;
+  int fd = -1;
+  struct FdCloser {
+    int* fd;
+    ~FdCloser() { if (*fd >= 0) ::close(*fd); }
+  } closer{&fd};
+  if (fast) {
+    fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open disk image", path_, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return ErrnoStatus("stat", path_, errno);
+    size = static_cast<uint64_t>(st.st_size);
+    read = [fd, this](uint64_t offset, size_t n) -> Result<std::string> {
+      std::string out(n, '\0');
+      size_t done = 0;
+      while (done < n) {
+        ssize_t r = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(offset + done));
+        if (r < 0) return ErrnoStatus("read disk image", path_, errno);
+        if (r == 0) break;  // past the end: zeros
+        done += static_cast<size_t>(r);
+      }
+      return out;
+    };
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(session, GuestfsSession::Open(path_, format_));
+    size = session->size();
+    read = session->Reader();
+  }
+  auto layout_r = ProbeLayout(read, size, path_);
+  if (!layout_r) return layout_r.error();
+  ProbedLayout& layout = *layout_r;
+  cas::Disk disk = layout.disk;
+  CheckinResult result;
+  result.disk_path = fast ? "fast" : "guestfs";
+
+  // Each region: a filesystem Tree, swap, raw bytes or nothing.
+  auto checkin_fs = [&](uint32_t number, uint64_t offset, uint64_t length) -> Result<ObjectId> {
+    Result<CheckinResult> r = Status::Internal("unreachable");
+    if (fast) {
+      CAIRN_ASSIGN_OR_RETURN(auto mount, LoopMount::Mount(path_, offset, length, /*read_only=*/true));
+      DirSource dir(mount->dir());
+      r = dir.Checkin(ingestor, fs_options);
+      Status u = mount->Unmount();
+      if (r && !u.ok()) return u;
+    } else {
+      r = session->CheckinFilesystem(GuestfsSession::Device(number), ingestor, fs_options);
+    }
+    if (!r) return Named(r.error(), path_);
+    result.files += r->files;
+    result.dirs += r->dirs;
+    result.bytes += r->bytes;
+    result.bytes_read += r->bytes_read;
+    return r->root;
+  };
+  for (size_t i = 0; i < layout.contents.size(); ++i) {
+    const ProbedContent& c = layout.contents[i];
+    cas::DiskPartition* p = disk.partitions.empty() ? nullptr : &disk.partitions[i];
+    uint64_t offset = p ? p->start : 0, length = p ? p->size : size;
+    uint32_t number = p ? p->number : 0;
+    if (c.kind == ProbedContent::Kind::kExt || c.kind == ProbedContent::Kind::kSwap) {
+      cas::DiskFilesystem f;
+      f.partition = number;
+      f.type = c.type;
+      f.uuid = c.uuid;
+      f.label = c.label;
+      f.params = c.params;
+      if (c.kind == ProbedContent::Kind::kExt) {
+        CAIRN_ASSIGN_OR_RETURN(f.tree, checkin_fs(number, offset, length));
+      }
+      if (p) p->content = cas::PartitionContent::kFilesystem;
+      disk.filesystems.push_back(std::move(f));
+    } else if (c.kind == ProbedContent::Kind::kUnknown && p) {
+      RegionFile region(read, offset, length);
+      CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
+                             ingestor->PutStream(&region, path_ + " partition " + std::to_string(number)));
+      p->content = cas::PartitionContent::kRaw;
+      p->raw = content.id;
+    }
+  }
+  for (size_t i = 0; i < layout.boot.size(); ++i) {
+    cas::BootArea b = layout.boot[i];
+    CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, ingestor->PutBytes(layout.boot_bytes[i]));
+    b.content = content.id;
+    disk.boot.push_back(std::move(b));
+  }
+  if (session) {
+    CAIRN_ASSIGN_OR_RETURN(auto mps, session->Mountpoints());
+    for (auto& f : disk.filesystems) {
+      for (const auto& [mp, number] : mps) {
+        bool safe = mp.starts_with("/") && mp.find("/..") == std::string::npos &&
+                    mp.find("//") == std::string::npos && (mp == "/" || !mp.ends_with("/"));
+        if (number == f.partition && !f.tree.IsZero() && safe) f.mountpoint = mp;
+      }
+    }
+  }
+  // The view reads the Trees just written.
+  CAIRN_RETURN_IF_ERROR(ingestor->Finish());
+  CAIRN_RETURN_IF_ERROR(AssignMountpoints(ingestor, &disk));
+  CAIRN_RETURN_IF_ERROR(BuildView(ingestor, &disk));
+  Status valid = cas::ValidateDisk(disk);
+  if (!valid.ok()) return Status::Corruption("checkin " + path_ + ": " + valid.message());
+  CAIRN_ASSIGN_OR_RETURN(result.disk, ingestor->PutObject(cas::ObjectType::kDisk, cas::EncodeDisk(disk)));
+  result.root = disk.view;
+  return result;
+}
+
+}  // namespace cairn::indexer

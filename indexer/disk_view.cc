@@ -1,0 +1,210 @@
+#include "indexer/disk_view.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "cas/tree.h"
+#include "cas/tree_reader.h"
+
+namespace cairn::indexer {
+namespace {
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> out;
+  std::stringstream ss(path);
+  std::string c;
+  while (std::getline(ss, c, '/')) {
+    if (!c.empty()) out.push_back(c);
+  }
+  return out;
+}
+
+Result<cas::Tree> Load(cas::ObjectStore* store, const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(std::string data, store->ReadTyped(id, cas::ObjectType::kTree));
+  return cas::DecodeTree(id, data);
+}
+
+Result<ObjectId> Store(cas::Ingestor* ingestor, cas::Tree* t) {
+  CAIRN_RETURN_IF_ERROR(cas::CanonicalizeTree(t));
+  return ingestor->PutObject(cas::ObjectType::kTree, cas::EncodeTree(*t));
+}
+
+// Replaces the directory at `parts` beneath `dir` with the Tree `sub`, returning the new id.
+Result<ObjectId> Graft(cas::Ingestor* ingestor, const ObjectId& dir, const std::vector<std::string>& parts,
+                       size_t i, const ObjectId& sub) {
+  CAIRN_ASSIGN_OR_RETURN(cas::Tree t, Load(ingestor->store(), dir));
+  auto it = std::find_if(t.entries.begin(), t.entries.end(),
+                         [&](const cas::TreeEntry& e) { return e.name == parts[i]; });
+  if (it != t.entries.end() && it->type != cas::EntryType::kDirectory) t.entries.erase(it), it = t.entries.end();
+  if (it == t.entries.end()) {
+    cas::TreeEntry e;
+    e.name = parts[i];
+    e.type = cas::EntryType::kDirectory;
+    cas::Tree empty;
+    empty.meta.mode = 0755;
+    CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
+    t.entries.push_back(e);
+    it = t.entries.end() - 1;
+  }
+  if (i + 1 == parts.size()) {
+    it->id = sub;
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(it->id, Graft(ingestor, it->id, parts, i + 1, sub));
+  }
+  return Store(ingestor, &t);
+}
+
+std::string Unescape(const std::string& s) {  // fstab's \040 for a space
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() + 0 && std::isdigit(s[i + 1])) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
+  std::vector<cas::DiskFilesystem*> fss;
+  for (auto& f : disk->filesystems) {
+    if (!f.tree.IsZero()) fss.push_back(&f);
+  }
+  if (fss.empty()) return Status();
+  for (auto* f : fss) {
+    if (f->mountpoint == "/") return Status();  // given by inspection
+  }
+  cas::DiskFilesystem* root = fss.size() == 1 ? fss[0] : nullptr;
+  std::string fstab;
+  for (auto* f : fss) {
+    auto e = cas::LookupPath(ingestor->store(), f->tree, "etc/fstab");
+    if (!e || e->type != cas::EntryType::kRegular) continue;
+    root = f;
+    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(ingestor->store(), *e, [&](std::string_view p) {
+      fstab.append(p);
+      return Status();
+    }));
+    break;
+  }
+  if (root == nullptr) return Status();
+  root->mountpoint = "/";
+  std::stringstream ss(fstab);
+  std::string line;
+  while (std::getline(ss, line)) {
+    std::stringstream ls(line);
+    std::string spec, mnt;
+    if (!(ls >> spec >> mnt) || spec.starts_with("#")) continue;
+    mnt = Unescape(mnt);
+    if (mnt == "/" || !mnt.starts_with("/")) continue;
+    for (auto* f : fss) {
+      if (f == root || !f->mountpoint.empty()) continue;
+      const cas::DiskPartition* p = disk->FindPartition(f->partition);
+      bool match = (spec.starts_with("UUID=") && spec.substr(5) == f->uuid) ||
+                   (spec.starts_with("LABEL=") && !f->label.empty() && spec.substr(6) == f->label) ||
+                   (spec.starts_with("PARTUUID=") && p && !p->guid.empty() &&
+                    strcasecmp(spec.substr(9).c_str(), p->guid.c_str()) == 0);
+      if (!match && p && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' && spec[7] == 'a') {
+        match = spec.substr(8) == std::to_string(p->number);  // /dev/sda2, /dev/vda2, /dev/hda2
+      }
+      if (match) {
+        std::vector<std::string> parts = Split(mnt);
+        bool safe = std::all_of(parts.begin(), parts.end(), [](const std::string& c) { return cas::IsSafeName(c); });
+        if (safe && !parts.empty()) {
+          std::string norm;
+          for (const auto& c : parts) norm += "/" + c;
+          f->mountpoint = norm;
+        }
+      }
+    }
+  }
+  return Status();
+}
+
+Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
+  std::vector<cas::DiskFilesystem*> mounted;
+  const cas::DiskFilesystem* root = nullptr;
+  for (auto& f : disk->filesystems) {
+    if (f.tree.IsZero()) continue;
+    if (f.mountpoint == "/") root = &f;
+    else mounted.push_back(&f);
+  }
+  ObjectId view;
+  if (root != nullptr) {
+    view = root->tree;
+    for (auto it = mounted.begin(); it != mounted.end();) {
+      if ((*it)->mountpoint.empty()) it = mounted.erase(it);
+      else ++it;
+    }
+  } else {
+    cas::Tree empty;
+    empty.meta.mode = 0755;
+    CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &empty));
+  }
+  // Shallow mount points first, so deeper ones land inside them.
+  std::stable_sort(mounted.begin(), mounted.end(), [](auto* a, auto* b) {
+    return Split(a->mountpoint).size() < Split(b->mountpoint).size();
+  });
+  if (mounted.empty()) {
+    disk->view = view;
+    return Status();
+  }
+  // The top directory is built in memory and stored once, so that no intermediate view of it
+  // is left behind as garbage.
+  CAIRN_ASSIGN_OR_RETURN(cas::Tree top, Load(ingestor->store(), view));
+  std::vector<std::vector<std::string>> groups;
+  for (auto* f : mounted) {
+    std::string at = root != nullptr ? f->mountpoint : "/" + std::to_string(f->partition);
+    std::vector<std::string> parts = Split(at);
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree sub, Load(ingestor->store(), f->tree));
+    ObjectId sub_id = f->tree;
+    if (!sub.hardlinks.empty()) {
+      std::string prefix = at.substr(1) + "/";
+      for (auto g : sub.hardlinks) {
+        for (auto& p : g) p = prefix + p;
+        groups.push_back(std::move(g));
+      }
+      sub.hardlinks.clear();
+      CAIRN_ASSIGN_OR_RETURN(sub_id, Store(ingestor, &sub));
+    }
+    auto it = std::find_if(top.entries.begin(), top.entries.end(),
+                           [&](const cas::TreeEntry& e) { return e.name == parts[0]; });
+    if (it != top.entries.end() && it->type != cas::EntryType::kDirectory) {
+      top.entries.erase(it);
+      it = top.entries.end();
+    }
+    if (it == top.entries.end()) {
+      cas::TreeEntry e;
+      e.name = parts[0];
+      e.type = cas::EntryType::kDirectory;
+      cas::Tree empty;
+      empty.meta.mode = 0755;
+      CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
+      top.entries.push_back(e);
+      it = top.entries.end() - 1;
+    }
+    if (parts.size() == 1) {
+      it->id = sub_id;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(it->id, Graft(ingestor, it->id, parts, 1, sub_id));
+    }
+    // A deeper graft reads the Trees just written.
+    CAIRN_RETURN_IF_ERROR(ingestor->Finish());
+  }
+  // A group of the root filesystem that lies under a mount point is hidden by it.
+  for (auto* f : mounted) {
+    std::string prefix = (root != nullptr ? f->mountpoint.substr(1) : std::to_string(f->partition)) + "/";
+    std::erase_if(top.hardlinks, [&](const std::vector<std::string>& g) {
+      return std::any_of(g.begin(), g.end(), [&](const std::string& p) { return p.starts_with(prefix); });
+    });
+  }
+  for (auto& g : groups) top.hardlinks.push_back(std::move(g));
+  CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &top));
+  disk->view = view;
+  return Status();
+}
+
+}  // namespace cairn::indexer

@@ -1,0 +1,25 @@
+// The view Tree of a Disk (docs/format/disk.md): the root filesystem with the others grafted at
+// their mount points, and the mount points themselves when no inspection gave them.
+#ifndef CAIRN_INDEXER_DISK_VIEW_H_
+#define CAIRN_INDEXER_DISK_VIEW_H_
+
+#include "cas/disk.h"
+#include "cas/ingestor.h"
+
+namespace cairn::indexer {
+
+// Sets the mount points of `disk`'s filesystems from the root filesystem's /etc/fstab (UUID=,
+// LABEL=, PARTUUID= and /dev/[shv]daN sources). The root filesystem is the only one, or the
+// one holding etc/fstab. Filesystems already given a mount point keep it.
+// REQUIRES: every filesystem Tree is readable from ingestor->store().
+Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk);
+
+// Builds and stores the view Tree and sets disk->view. Mount points whose parent directories
+// are missing in the tree beneath are created (mode 0755, owner 0:0, mtime 0), as the OS
+// would need them anyway. With no filesystem mounted at "/", the view is an empty directory
+// holding each filesystem at /<partition number>.
+Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk);
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_DISK_VIEW_H_

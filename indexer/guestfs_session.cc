@@ -1,0 +1,148 @@
+#include "indexer/guestfs_session.h"
+
+#include <fcntl.h>
+#include <guestfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "indexer/tar_source.h"
+
+namespace cairn::indexer {
+namespace {
+
+void FreeStrings(char** list) {
+  if (list == nullptr) return;
+  for (char** p = list; *p; ++p) std::free(*p);
+  std::free(list);
+}
+
+// "/dev/sda3" -> 3, "/dev/sda" -> 0, anything else (LVs, other disks) -> nullopt.
+std::optional<uint32_t> PartitionOf(std::string_view dev) {
+  if (!dev.starts_with("/dev/sda")) return std::nullopt;
+  dev.remove_prefix(8);
+  if (dev.empty()) return 0;
+  uint32_t n = 0;
+  for (char c : dev) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+Status GuestfsSession::Error(const std::string& what) {
+  const char* msg = guestfs_last_error(g_);
+  return Status::IOError("read disk image " + image_ + ": " + what + ": " +
+                         (msg != nullptr ? msg : "libguestfs error"));
+}
+
+Result<std::unique_ptr<GuestfsSession>> GuestfsSession::Open(const std::string& image,
+                                                             const std::string& format) {
+  guestfs_h* g = guestfs_create();
+  if (g == nullptr) return Status::IOError("read disk image " + image + ": cannot create a libguestfs handle");
+  std::unique_ptr<GuestfsSession> s(new GuestfsSession(g, image));
+  guestfs_set_error_handler(g, nullptr, nullptr);  // errors are returned, not printed
+  const char* backend = std::getenv("LIBGUESTFS_BACKEND");
+  if (backend == nullptr || *backend == '\0') {
+    if (guestfs_set_backend(g, "direct") != 0) return s->Error("set backend");
+  }
+  if (guestfs_add_drive_opts(g, image.c_str(), GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+                             GUESTFS_ADD_DRIVE_OPTS_FORMAT, format.c_str(), -1) != 0) {
+    return s->Error("add drive");
+  }
+  auto start = std::chrono::steady_clock::now();
+  if (guestfs_launch(g) != 0) return s->Error("launch appliance");
+  if (std::getenv("CAIRN_TIMING") != nullptr) {
+    std::fprintf(stderr, "timing %-12s %8.1f ms\n", "appliance",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  int64_t size = guestfs_blockdev_getsize64(g, "/dev/sda");
+  if (size < 0) return s->Error("size");
+  s->size_ = static_cast<uint64_t>(size);
+  return s;
+}
+
+GuestfsSession::~GuestfsSession() {
+  guestfs_shutdown(g_);
+  guestfs_close(g_);
+}
+
+std::string GuestfsSession::Device(uint32_t partition) {
+  return partition == 0 ? "/dev/sda" : "/dev/sda" + std::to_string(partition);
+}
+
+ReadAtFn GuestfsSession::Reader() {
+  return [this](uint64_t offset, size_t n) -> Result<std::string> {
+    std::string out;
+    out.reserve(n);
+    while (out.size() < n) {
+      uint64_t at = offset + out.size();
+      if (at >= size_) break;
+      size_t want = std::min<uint64_t>({n - out.size(), size_ - at, 2 << 20});
+      size_t got = 0;
+      char* buf = guestfs_pread_device(g_, "/dev/sda", static_cast<int>(want), static_cast<int64_t>(at), &got);
+      if (buf == nullptr) return Error("read at " + std::to_string(at));
+      out.append(buf, got);
+      std::free(buf);
+      if (got == 0) break;
+    }
+    out.resize(n, '\0');
+    return out;
+  };
+}
+
+Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& device, cas::Ingestor* ingestor,
+                                                        const CheckinOptions& options) {
+  if (guestfs_mount_ro(g_, device.c_str(), "/") != 0) return Error("mount " + device);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("create pipe for", image_, errno);
+  // The TarSource reads the pipe on another thread while libguestfs writes it here; if the
+  // reader stops early it drains the pipe, so that the writer never blocks forever.
+  Result<CheckinResult> result = Status::Internal("unreachable");
+  std::thread reader([&] {
+    TarSource tar("/dev/fd/" + std::to_string(fds[0]));
+    result = tar.Checkin(ingestor, options);
+    char buf[65536];
+    while (::read(fds[0], buf, sizeof(buf)) > 0) {
+    }
+  });
+  std::string out = "/dev/fd/" + std::to_string(fds[1]);
+  int rc = guestfs_tar_out_opts(g_, "/", out.c_str(), GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1,
+                                GUESTFS_TAR_OUT_OPTS_XATTRS, 1, GUESTFS_TAR_OUT_OPTS_ACLS, 1, -1);
+  Status s = rc == 0 ? Status() : Error("tar-out " + device);
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  if (guestfs_umount_all(g_) != 0 && s.ok()) s = Error("unmount " + device);
+  CAIRN_RETURN_IF_ERROR(s);
+  if (!result) {
+    return Status(result.error().code(), "read " + device + " of " + image_ + ": " + result.error().message());
+  }
+  return result;
+}
+
+Result<std::map<std::string, uint32_t>> GuestfsSession::Mountpoints() {
+  std::map<std::string, uint32_t> out;
+  char** roots = guestfs_inspect_os(g_);
+  if (roots == nullptr) return Error("inspect");
+  if (roots[0] != nullptr) {
+    char** mps = guestfs_inspect_get_mountpoints(g_, roots[0]);
+    if (mps == nullptr) {
+      FreeStrings(roots);
+      return Error("inspect mount points");
+    }
+    for (char** p = mps; p[0] && p[1]; p += 2) {
+      if (auto n = PartitionOf(p[1])) out[p[0]] = *n;
+    }
+    FreeStrings(mps);
+  }
+  FreeStrings(roots);
+  return out;
+}
+
+}  // namespace cairn::indexer

@@ -1,0 +1,51 @@
+// One libguestfs appliance over one disk image, read-only: the universal (slow) path of disk
+// checkin. The appliance is launched once per session; filesystems are streamed out whole
+// (tar-out), never a call per file. guestfs errors become Status here and nowhere else.
+//
+// Thread-safety: one thread at a time (libguestfs handles are not thread-safe).
+#ifndef CAIRN_INDEXER_GUESTFS_SESSION_H_
+#define CAIRN_INDEXER_GUESTFS_SESSION_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "indexer/disk_probe.h"
+#include "indexer/source.h"
+
+struct guestfs_h;
+
+namespace cairn::indexer {
+
+class GuestfsSession {
+ public:
+  // Adds `image` read-only with its explicit `format` ("raw", "qcow2", ...) and launches the
+  // appliance (backend "direct" unless LIBGUESTFS_BACKEND says otherwise). IOError naming the
+  // image with libguestfs' message when it cannot.
+  static Result<std::unique_ptr<GuestfsSession>> Open(const std::string& image, const std::string& format);
+  ~GuestfsSession();
+
+  uint64_t size() const { return size_; }
+  // Reads the disk's bytes (zeros past its end).
+  ReadAtFn Reader();
+  // The device of a partition (0: the whole disk).
+  static std::string Device(uint32_t partition);
+  // Mounts `device` read-only, streams it out with tar-out (numeric owners, xattrs, ACLs) into a
+  // TarSource on another thread, and unmounts. Returns that TarSource's result.
+  Result<CheckinResult> CheckinFilesystem(const std::string& device, cas::Ingestor* ingestor,
+                                          const CheckinOptions& options);
+  // OS inspection: mount point -> partition number (0: whole disk) of the first OS found; empty
+  // when none is found.
+  Result<std::map<std::string, uint32_t>> Mountpoints();
+
+ private:
+  GuestfsSession(guestfs_h* g, std::string image) : g_(g), image_(std::move(image)) {}
+  Status Error(const std::string& what);  // the one conversion of guestfs errors
+  guestfs_h* g_;
+  std::string image_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_GUESTFS_SESSION_H_

@@ -1,0 +1,38 @@
+// A filesystem inside an image file mounted through a loop device (mount -o loop,offset=N):
+// the fast path of disk checkin (read-only) and of checkout to a disk (read-write). Needs root.
+// Unmounted by Unmount() or, at the latest, by the destructor, on every path.
+#ifndef CAIRN_INDEXER_LOOP_MOUNT_H_
+#define CAIRN_INDEXER_LOOP_MOUNT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+namespace cairn::indexer {
+
+class LoopMount {
+ public:
+  // Mounts the ext2/3/4 filesystem at bytes [offset, offset+size) of `image` on a fresh
+  // temporary directory. Read-only mounts do not replay the journal (noload). IOError with
+  // mount's message on failure.
+  static Result<std::unique_ptr<LoopMount>> Mount(const std::string& image, uint64_t offset,
+                                                  uint64_t size, bool read_only);
+  ~LoopMount();
+  LoopMount(const LoopMount&) = delete;
+  LoopMount& operator=(const LoopMount&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  // Unmounts (flushing a read-write mount) and removes the directory. Idempotent.
+  Status Unmount();
+
+ private:
+  explicit LoopMount(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_LOOP_MOUNT_H_

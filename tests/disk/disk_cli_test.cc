@@ -1,0 +1,181 @@
+// Disk images through the real CLI, as root: the fast path (loop mounts), checkout to raw and
+// qcow2, the view Tree for ls/cat/diff/search and directory checkout, gc and verify, bad input.
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "tests/disk/disk_fixture.h"
+
+namespace cairn::testing {
+namespace {
+
+// sfdisk's view of a table without the device names (which differ by file name).
+nlohmann::json Table(const std::string& image) {
+  auto j = nlohmann::json::parse(Sh("sfdisk -J " + image))["partitiontable"];
+  j.erase("device");
+  for (auto& p : j["partitions"]) p.erase("node");
+  return j;
+}
+
+TEST_F(DiskTest, GptDiskRoundTripsThroughARawCheckout) {
+  std::string image = MakeDisk("gpt");
+  std::string disk = CheckinDisk(image, "web");
+  auto show = Show("web");
+  EXPECT_EQ(show["disk"]["table"], "gpt");
+  EXPECT_EQ(show["disk"]["disk_id"], "8E3C2A10-5B4D-4E6F-9A0B-1C2D3E4F5A6B");
+  ASSERT_EQ(show["disk"]["partitions"].size(), 4u);
+  EXPECT_EQ(show["disk"]["partitions"][0]["content"], "raw");  // BIOS boot partition
+  ASSERT_EQ(show["disk"]["filesystems"].size(), 3u);
+  EXPECT_EQ(show["disk"]["filesystems"][0]["mountpoint"], "/boot");
+  EXPECT_EQ(show["disk"]["filesystems"][1]["type"], "swap");
+  EXPECT_EQ(show["disk"]["filesystems"][1]["uuid"], "7e7e7e7e-1111-4222-8333-944444444444");
+  EXPECT_EQ(show["disk"]["filesystems"][2]["label"], "root");
+  EXPECT_EQ(show["hostname"], "disktest");
+  EXPECT_EQ(show["distribution"], "cairntest");
+  ASSERT_EQ(show["packages"].size(), 1u);
+  // The view: /boot is the ext2 filesystem grafted into the root one.
+  RunResult cat = RunRepo("cat", {"web", "boot/grub/grub.cfg"});
+  EXPECT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_EQ(cat.out, "cfg\n");
+
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  EXPECT_EQ(Sh("cmp -n 440 " + image + " " + out + " && echo same"), "same\n");  // boot code
+  EXPECT_EQ(Sh("cmp -i 1048576 -n 1048576 " + image + " " + out + " && echo same"), "same\n");  // BIOS boot
+  EXPECT_EQ(Sh("blkid -p -O 10485760 -o value -s UUID " + out), "7e7e7e7e-1111-4222-8333-944444444444\n");
+  // Everything again, to the same objects: same table, same filesystems, same Trees.
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+}
+
+TEST_F(DiskTest, QcowCheckoutGrowsTheLastPartitionAndKeepsEveryFile) {
+  std::string image = MakeDisk("dos");
+  CheckinDisk(image, "web");
+  auto before = Show("web");
+  std::string out = dir_ + "/out.qcow2";
+  RunResult co = RunRepo("checkout", {"web", out, "--size", "64M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  auto info = nlohmann::json::parse(Sh("qemu-img info --output=json " + out));
+  EXPECT_EQ(info["format"], "qcow2");
+  EXPECT_EQ(info["virtual-size"], 64 << 20);
+  std::string raw = dir_ + "/grown.raw";
+  Sh("qemu-img convert -O raw " + out + " " + raw);
+  auto table = Table(raw);
+  EXPECT_EQ(table["id"], "0x2badcafe");
+  EXPECT_EQ(table["partitions"][0]["start"], 2048);
+  EXPECT_EQ(table["partitions"][0]["size"], (64 << 20) / 512 - 2048);
+  EXPECT_EQ(Sh("cmp -n 440 " + image + " " + raw + " && echo same"), "same\n");  // boot code
+  EXPECT_EQ(Sh("cmp -i 512 -n 20480 " + image + " " + raw + " && echo same"), "same\n");  // the gap
+  CheckinDisk(raw, "grown");
+  auto after = Show("grown");
+  EXPECT_EQ(after["disk"]["filesystems"][0]["tree"], before["disk"]["filesystems"][0]["tree"]);
+  EXPECT_EQ(after["disk"]["filesystems"][0]["uuid"], before["disk"]["filesystems"][0]["uuid"]);
+  EXPECT_EQ(after["disk"]["filesystems"][0]["params"]["features"],
+            before["disk"]["filesystems"][0]["params"]["features"]);
+  EXPECT_EQ(after["disk"]["filesystems"][0]["size"], (64u << 20) - 2048 * 512);
+}
+
+TEST_F(DiskTest, DirectoryCheckoutOfADiskIsItsViewWithFullFidelity) {
+  std::string image = MakeDisk("whole");
+  RunResult r = RunRepo("checkin", {image, "--image", "web", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string view = nlohmann::json::parse(r.out)["root"];
+  auto show = Show("web");
+  EXPECT_EQ(show["disk"]["table"], "none");
+  EXPECT_EQ(show["disk"]["filesystems"][0]["label"], "whole");
+  std::string out = dir_ + "/tree";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Sh("stat -c %y " + out + "/etc/hostname"), "2021-02-03 04:05:06.123456789 +0000\n");
+  EXPECT_EQ(Sh("getfattr --absolute-names -n security.capability --only-values " + out + "/usr/bin/tool | od -An -tx1 | head -1 | tr -d ' '"),
+            "01000002002000000000000000000000\n");
+  EXPECT_EQ(Sh("stat -c '%a %h' " + out + "/usr/bin/tool"), "4755 2\n");
+  EXPECT_EQ(Sh("stat -c %t,%T " + out + "/dev/sda"), "8,0\n");
+  // The checked-out directory holds exactly the view: checking it in gives the same Tree.
+  RunResult again = RunRepo("checkin", {out, "--image", "dir", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["root"], view);
+  // ls, search and diff read disk versions through the view.
+  EXPECT_NE(RunRepo("ls", {"web", "usr/bin"}).out.find("tool-link"), std::string::npos);
+  RunResult s = RunRepo("search", {"--package", "hello"});
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_NE(s.out.find("web:1"), std::string::npos) << s.out;
+  RunResult d = RunRepo("diff", {"web:1", "dir:1"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+}
+
+TEST_F(DiskTest, GcKeepsWhatDisksReachAndFreesItAfterPurge) {
+  uint64_t empty = Stats()["objects"];
+  std::string image = MakeDisk("gpt");
+  CheckinDisk(image, "web");
+  uint64_t full = Stats()["objects"];
+  RunResult gc = RunRepo("gc", {});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_EQ(Stats()["objects"], full);
+  RunResult v = RunRepo("verify", {});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  RunResult co = RunRepo("checkout", {"web", dir_ + "/after-gc.raw"});
+  EXPECT_EQ(co.exit_code, 0) << co.err;
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  ASSERT_EQ(RunRepo("purge", {}).exit_code, 0);
+  ASSERT_EQ(RunRepo("gc", {}).exit_code, 0);
+  EXPECT_EQ(Stats()["objects"], empty);
+}
+
+TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
+  CheckinDisk(MakeDisk("dos"), "web");
+  auto before = Stats();
+  std::string good = dir_ + "/good.qcow2";
+  Sh("qemu-img convert -O qcow2 " + dir_ + "/dos.raw " + good);
+  struct Case {
+    std::string image;
+    int code;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {MakeFile("random.img", RandomData(1 << 20, 7)), 2, "not a disk image"},
+      {dir_ + "/truncated.qcow2", 5, "damaged qcow2"},
+      {dir_ + "/nobacking.qcow2", 3, "backing file missing"},
+      {MakeDisk("nofs"), 2, "no filesystem"},
+      {MakeDisk("luks"), 9, "encrypted (LUKS)"},
+      {MakeDisk("vfat"), 9, "vfat filesystem, which is not supported"},
+  };
+  Sh("head -c 400000 " + good + " > " + dir_ + "/truncated.qcow2");
+  Sh("qemu-img create -q -u -f qcow2 -b " + dir_ + "/gone.qcow2 -F qcow2 " + dir_ + "/nobacking.qcow2 64M 2>&1");
+  for (const auto& c : cases) {
+    RunResult r = RunRepo("checkin", {c.image, "--image", "bad"});
+    EXPECT_EQ(r.exit_code, c.code) << c.image << ": " << r.err;
+    EXPECT_NE(r.err.find(c.image), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    auto after = Stats();
+    for (const char* k : {"objects", "objects_by_type", "object_bytes", "stored_bytes", "logical_bytes"}) {
+      EXPECT_EQ(after[k], before[k]) << c.image << ": " << k;
+    }
+  }
+  EXPECT_EQ(RunRepo("versions", {"bad"}).exit_code, 3);
+  // A tree version cannot become a disk; a disk cannot shrink.
+  EXPECT_EQ(RunRepo("checkout", {"web", dir_ + "/small.raw", "--size", "1M"}).exit_code, 2);
+  EXPECT_FALSE(Exists(dir_ + "/small.raw"));
+}
+
+// A hostile image: its fstab mounts /boot at a path that climbs out of the tree. The mount
+// point is refused (the filesystem is kept, unmounted in the view) and no checkout writes
+// outside its target.
+TEST_F(DiskTest, HostileMountPointsStayInside) {
+  std::string image = MakeDisk("gpt");
+  std::string mnt = dir_ + "/mnt";
+  Sh("mkdir -p " + mnt + " && mount -o loop,offset=" + std::to_string(28672 * 512) + " " + image + " " + mnt +
+     " && sed -i 's| /boot | /../../../../../../" + dir_.substr(1) + "/escaped |' " + mnt +
+     "/etc/fstab && umount " + mnt);
+  CheckinDisk(image, "web");
+  auto show = Show("web");
+  EXPECT_EQ(show["disk"]["filesystems"][0]["mountpoint"], "");
+  ASSERT_EQ(RunRepo("checkout", {"web", dir_ + "/tree"}).exit_code, 0);
+  ASSERT_EQ(RunRepo("checkout", {"web", dir_ + "/out.raw"}).exit_code, 0);
+  EXPECT_FALSE(Exists(dir_ + "/escaped"));
+  EXPECT_TRUE(Exists(dir_ + "/tree/etc/fstab"));
+}
+
+}  // namespace
+}  // namespace cairn::testing

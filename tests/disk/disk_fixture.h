@@ -1,0 +1,28 @@
+// Helpers of the disk tests: the fixture images (make_disk.sh) and shell commands.
+#ifndef CAIRN_TESTS_DISK_DISK_FIXTURE_H_
+#define CAIRN_TESTS_DISK_DISK_FIXTURE_H_
+
+#include <string>
+
+#include "tests/cli/cli_runner.h"
+
+namespace cairn::testing {
+
+// Runs `cmd` with /bin/sh; returns its stdout, and its exit status in *rc (or fails the test
+// when rc is null and the status is not 0).
+std::string Sh(const std::string& cmd, int* rc = nullptr);
+
+class DiskTest : public CliTest {
+ protected:
+  void SetUp() override;
+  // Builds a fixture image of `kind` (see make_disk.sh) under the temporary directory.
+  std::string MakeDisk(const std::string& kind);
+  // `cairn show NAME --json`, parsed.
+  nlohmann::json Show(const std::string& version);
+  // Checks `image` in as `name` and returns the Disk id (fails the test on error).
+  std::string CheckinDisk(const std::string& image, const std::string& name, const std::string& via = "auto");
+};
+
+}  // namespace cairn::testing
+
+#endif  // CAIRN_TESTS_DISK_DISK_FIXTURE_H_

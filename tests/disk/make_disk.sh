@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Builds the small disk images of the disk tests. Needs root (loop mounts).
+#   make_disk.sh gpt OUT      GPT: 1 BIOS boot (bytes), 2 /boot ext2, 3 swap, 4 / ext4; MBR code
+#   make_disk.sh dos OUT      MBR: 1 / ext4 (bootable), boot code in sector 0 and in the gap
+#   make_disk.sh whole OUT    one ext4 filesystem spanning the file, no partition table
+#   make_disk.sh nofs OUT     MBR with one partition of zeros
+#   make_disk.sh luks OUT     MBR with one LUKS partition
+#   make_disk.sh vfat OUT     MBR with one vfat partition
+#   make_disk.sh boot OUT MARKER   MBR, one ext4 root whose /sbin/init (busybox) prints
+#                             "cairn-boot-marker MARKER" on ttyS0 and powers off
+# Root filesystems hold every kind of entry with full metadata: nanosecond mtimes, xattrs
+# (user.*, security.capability), a POSIX ACL, a hard link, devices, a fifo, a symlink, a
+# sparse file, non-UTF-8 names; /etc/fstab names /boot by UUID.
+set -euo pipefail
+kind=$1 out=$2
+work=$(mktemp -d)
+mnt=$work/mnt
+cleanup() { mountpoint -q "$mnt" && umount "$mnt"; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir -p "$mnt"
+ROOT_UUID=5c1f0e3a-1d2b-4c3d-9e4f-0a1b2c3d4e5f
+BOOT_UUID=0b0e1b2c-3d4e-4f50-8a1b-2c3d4e5f6a7b
+
+fill_root() {  # $1: directory
+  local r=$1
+  mkdir -p "$r/etc" "$r/boot" "$r/usr/bin" "$r/var/lib/dpkg" "$r/dev" "$r/tmp"
+  printf 'PRETTY_NAME="Cairn Test 1"\nID=cairntest\nVERSION_ID=1\n' > "$r/etc/os-release"
+  echo disktest > "$r/etc/hostname"
+  printf 'UUID=%s / ext4 defaults 0 1\nUUID=%s /boot ext2 defaults 0 2\n' $ROOT_UUID $BOOT_UUID > "$r/etc/fstab"
+  printf 'Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchitecture: amd64\n\n' > "$r/var/lib/dpkg/status"
+  head -c 300000 /dev/urandom > "$r/usr/bin/tool"
+  chmod 4755 "$r/usr/bin/tool"
+  setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= "$r/usr/bin/tool"
+  setfattr -n user.note -v hello "$r/etc/hostname"
+  setfacl -m u:1000:rx "$r/usr"
+  ln "$r/usr/bin/tool" "$r/usr/bin/tool-link"
+  mknod "$r/dev/null" c 1 3; mknod "$r/dev/sda" b 8 0; mkfifo "$r/dev/fifo"
+  ln -s ../etc/hostname "$r/tmp/link"
+  truncate -s 2M "$r/tmp/sparse"; echo end >> "$r/tmp/sparse"
+  printf 'x' > "$r/tmp/$(printf 'caf\xe9')"
+  chown 1000:1000 "$r/tmp/link" -h; chmod 1777 "$r/tmp"
+  touch -d '2021-02-03 04:05:06.123456789' "$r/etc/hostname" "$r/usr/bin/tool"
+  touch -h -d '2021-02-03 04:05:06.5' "$r/tmp/link"
+}
+
+# mkfs on [offset, offset+size) of $out, then fill through a loop mount (keeps ns mtimes)
+mkfs_at() {  # type offset size uuid label filler
+  local type=$1 off=$2 size=$3 uuid=$4 label=$5 filler=$6
+  mke2fs -q -F -t "$type" -U "$uuid" -L "$label" -E offset=$off "$out" $((size / 1024))k
+  mount -o loop,offset=$off,sizelimit=$size "$out" "$mnt"
+  $filler "$mnt"
+  umount "$mnt"
+}
+fill_boot() {
+  printf 'kernel\n' > "$1/vmlinuz-test"; mkdir -p "$1/grub"; echo cfg > "$1/grub/grub.cfg"
+  ln "$1/grub/grub.cfg" "$1/grub/grub.cfg.bak"
+}
+
+rm -f "$out"
+case $kind in
+  gpt)
+    truncate -s 48M "$out"
+    sfdisk -q --no-reread --no-tell-kernel "$out" <<S
+label: gpt
+label-id: 8E3C2A10-5B4D-4E6F-9A0B-1C2D3E4F5A6B
+first-lba: 34
+start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, uuid=A1A1A1A1-0000-4000-8000-000000000001, name="bios", attrs="LegacyBIOSBootable"
+start=4096, size=16384, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=A1A1A1A1-0000-4000-8000-000000000002, name="boot"
+start=20480, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, uuid=A1A1A1A1-0000-4000-8000-000000000003, name="swap"
+start=28672, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=A1A1A1A1-0000-4000-8000-000000000004, name="root"
+S
+    head -c 1048576 /dev/urandom | dd of="$out" bs=512 seek=2048 conv=notrunc status=none
+    head -c 440 /dev/urandom | dd of="$out" conv=notrunc status=none
+    mkfs_at ext2 $((4096 * 512)) $((16384 * 512)) $BOOT_UUID boot fill_boot
+    mkswap -q -U 7e7e7e7e-1111-4222-8333-944444444444 -L swp "$work/swap" 4M 2>/dev/null || {
+      truncate -s 4M "$work/swap"; mkswap -q -U 7e7e7e7e-1111-4222-8333-944444444444 -L swp "$work/swap"; }
+    dd if="$work/swap" of="$out" bs=512 seek=20480 conv=notrunc status=none
+    size=$(( $(stat -c %s "$out") - 28672 * 512 - 34 * 512 ))
+    size=$(( size / 1048576 * 1048576 ))
+    mkfs_at ext4 $((28672 * 512)) $size $ROOT_UUID root fill_root
+    ;;
+  dos)
+    truncate -s 40M "$out"
+    printf 'label: dos\nlabel-id: 0x2badcafe\nstart=2048, type=83, bootable\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
+    head -c 440 /dev/urandom | dd of="$out" conv=notrunc status=none
+    head -c 20000 /dev/urandom | dd of="$out" bs=512 seek=1 conv=notrunc status=none
+    mkfs_at ext4 $((2048 * 512)) $(( 40 * 1048576 - 2048 * 512 )) $ROOT_UUID root fill_root
+    ;;
+  whole)
+    truncate -s 24M "$out"
+    mke2fs -q -F -t ext4 -U $ROOT_UUID -L whole "$out"
+    mount -o loop "$out" "$mnt"; fill_root "$mnt"; umount "$mnt"
+    ;;
+  nofs)
+    truncate -s 8M "$out"
+    printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
+    ;;
+  luks)
+    truncate -s 24M "$out"
+    printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
+    truncate -s 20M "$work/p"
+    echo -n secret | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$work/p" - >/dev/null
+    dd if="$work/p" of="$out" bs=512 seek=2048 conv=notrunc status=none
+    ;;
+  vfat)
+    truncate -s 24M "$out"
+    printf 'label: dos\nstart=2048, type=c\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
+    truncate -s 20M "$work/p"; mkfs.vfat "$work/p" >/dev/null
+    dd if="$work/p" of="$out" bs=512 seek=2048 conv=notrunc status=none
+    ;;
+  boot)
+    truncate -s 32M "$out"
+    printf 'label: dos\nlabel-id: 0x0badb007\nstart=2048, type=83, bootable\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
+    fill_boot_root() {
+      local r=$1
+      mkdir -p "$r/bin" "$r/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/etc"
+      cp /bin/busybox "$r/bin/busybox"
+      ln -s busybox "$r/bin/sh"
+      echo "$3" > "$r/etc/marker"
+      printf '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' > "$r/sbin/init"
+      printf 'echo "cairn-boot-marker $(/bin/busybox cat /etc/marker) root=$(/bin/busybox cat /proc/cmdline)" > /dev/ttyS0\n' >> "$r/sbin/init"
+      printf '/bin/busybox sync\n/bin/busybox poweroff -f\n' >> "$r/sbin/init"
+      chmod 755 "$r/sbin/init"
+    }
+    filler() { fill_boot_root "$1" "" "$MARKER"; }
+    MARKER=${3:?marker}
+    mkfs_at ext4 $((2048 * 512)) $(( 32 * 1048576 - 2048 * 512 )) $ROOT_UUID root filler
+    ;;
+  *) echo "usage: $0 gpt|dos|whole|nofs|luks|vfat OUT" >&2; exit 2 ;;
+esac
