@@ -1,7 +1,6 @@
 #include "indexer/guestfs_session.h"
 
 #include <fcntl.h>
-#include <guestfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "indexer/guestfs_api.h"
 #include "indexer/tar_source.h"
 
 namespace cairn::indexer {
@@ -36,40 +36,43 @@ std::optional<uint32_t> PartitionOf(std::string_view dev) {
 }  // namespace
 
 Status GuestfsSession::Error(const std::string& what) {
-  const char* msg = guestfs_last_error(g_);
+  const char* msg = api_->last_error(g_);
   return Status::IOError("read disk image " + image_ + ": " + what + ": " +
                          (msg != nullptr ? msg : "libguestfs error"));
 }
 
 Result<std::unique_ptr<GuestfsSession>> GuestfsSession::Open(const std::string& image,
                                                              const std::string& format) {
-  guestfs_h* g = guestfs_create();
+  auto api = GuestfsApi::Load();
+  if (!api) return api.error().WithContext("read disk image " + image);
+  guestfs_h* g = (*api)->create();
   if (g == nullptr) return Status::IOError("read disk image " + image + ": cannot create a libguestfs handle");
-  std::unique_ptr<GuestfsSession> s(new GuestfsSession(g, image));
-  guestfs_set_error_handler(g, nullptr, nullptr);  // errors are returned, not printed
+  std::unique_ptr<GuestfsSession> s(new GuestfsSession(*api, g, image));
+  (*api)->set_error_handler(g, nullptr, nullptr);  // errors are returned, not printed
   const char* backend = std::getenv("LIBGUESTFS_BACKEND");
   if (backend == nullptr || *backend == '\0') {
-    if (guestfs_set_backend(g, "direct") != 0) return s->Error("set backend");
+    if ((*api)->set_backend(g, "direct") != 0) return s->Error("set backend");
   }
-  if (guestfs_add_drive_opts(g, image.c_str(), GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
-                             GUESTFS_ADD_DRIVE_OPTS_FORMAT, format.c_str(), -1) != 0) {
-    return s->Error("add drive");
-  }
+  struct guestfs_add_drive_opts_argv drive {};
+  drive.bitmask = GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK | GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
+  drive.readonly = 1;
+  drive.format = format.c_str();
+  if ((*api)->add_drive_opts_argv(g, image.c_str(), &drive) != 0) return s->Error("add drive");
   auto start = std::chrono::steady_clock::now();
-  if (guestfs_launch(g) != 0) return s->Error("launch appliance");
+  if ((*api)->launch(g) != 0) return s->Error("launch appliance");
   if (std::getenv("CAIRN_TIMING") != nullptr) {
     std::fprintf(stderr, "timing %-12s %8.1f ms\n", "appliance",
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
-  int64_t size = guestfs_blockdev_getsize64(g, "/dev/sda");
+  int64_t size = (*api)->blockdev_getsize64(g, "/dev/sda");
   if (size < 0) return s->Error("size");
   s->size_ = static_cast<uint64_t>(size);
   return s;
 }
 
 GuestfsSession::~GuestfsSession() {
-  guestfs_shutdown(g_);
-  guestfs_close(g_);
+  api_->shutdown(g_);
+  api_->close(g_);
 }
 
 std::string GuestfsSession::Device(uint32_t partition) {
@@ -85,7 +88,7 @@ ReadAtFn GuestfsSession::Reader() {
       if (at >= size_) break;
       size_t want = std::min<uint64_t>({n - out.size(), size_ - at, 2 << 20});
       size_t got = 0;
-      char* buf = guestfs_pread_device(g_, "/dev/sda", static_cast<int>(want), static_cast<int64_t>(at), &got);
+      char* buf = api_->pread_device(g_, "/dev/sda", static_cast<int>(want), static_cast<int64_t>(at), &got);
       if (buf == nullptr) return Error("read at " + std::to_string(at));
       out.append(buf, got);
       std::free(buf);
@@ -98,7 +101,7 @@ ReadAtFn GuestfsSession::Reader() {
 
 Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& device, cas::Ingestor* ingestor,
                                                         const CheckinOptions& options) {
-  if (guestfs_mount_ro(g_, device.c_str(), "/") != 0) return Error("mount " + device);
+  if (api_->mount_ro(g_, device.c_str(), "/") != 0) return Error("mount " + device);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("create pipe for", image_, errno);
   // The TarSource reads the pipe on another thread while libguestfs writes it here; if the
@@ -112,13 +115,18 @@ Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& devic
     }
   });
   std::string out = "/dev/fd/" + std::to_string(fds[1]);
-  int rc = guestfs_tar_out_opts(g_, "/", out.c_str(), GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1,
-                                GUESTFS_TAR_OUT_OPTS_XATTRS, 1, GUESTFS_TAR_OUT_OPTS_ACLS, 1, -1);
+  struct guestfs_tar_out_opts_argv tar_opts {};
+  tar_opts.bitmask = GUESTFS_TAR_OUT_OPTS_NUMERICOWNER_BITMASK | GUESTFS_TAR_OUT_OPTS_XATTRS_BITMASK |
+                     GUESTFS_TAR_OUT_OPTS_ACLS_BITMASK;
+  tar_opts.numericowner = 1;
+  tar_opts.xattrs = 1;
+  tar_opts.acls = 1;
+  int rc = api_->tar_out_opts_argv(g_, "/", out.c_str(), &tar_opts);
   Status s = rc == 0 ? Status() : Error("tar-out " + device);
   ::close(fds[1]);
   reader.join();
   ::close(fds[0]);
-  if (guestfs_umount_all(g_) != 0 && s.ok()) s = Error("unmount " + device);
+  if (api_->umount_all(g_) != 0 && s.ok()) s = Error("unmount " + device);
   CAIRN_RETURN_IF_ERROR(s);
   if (!result) {
     return Status(result.error().code(), "read " + device + " of " + image_ + ": " + result.error().message());
@@ -128,10 +136,10 @@ Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& devic
 
 Result<std::map<std::string, uint32_t>> GuestfsSession::Mountpoints() {
   std::map<std::string, uint32_t> out;
-  char** roots = guestfs_inspect_os(g_);
+  char** roots = api_->inspect_os(g_);
   if (roots == nullptr) return Error("inspect");
   if (roots[0] != nullptr) {
-    char** mps = guestfs_inspect_get_mountpoints(g_, roots[0]);
+    char** mps = api_->inspect_get_mountpoints(g_, roots[0]);
     if (mps == nullptr) {
       FreeStrings(roots);
       return Error("inspect mount points");

@@ -39,8 +39,10 @@ class GuestfsSession {
   Result<std::map<std::string, uint32_t>> Mountpoints();
 
  private:
-  GuestfsSession(guestfs_h* g, std::string image) : g_(g), image_(std::move(image)) {}
+  GuestfsSession(const struct GuestfsApi* api, guestfs_h* g, std::string image)
+      : api_(api), g_(g), image_(std::move(image)) {}
   Status Error(const std::string& what);  // the one conversion of guestfs errors
+  const struct GuestfsApi* api_;  // loaded at run time (indexer/guestfs_api.h)
   guestfs_h* g_;
   std::string image_;
   uint64_t size_ = 0;

@@ -4,8 +4,10 @@
 # v3 = v2 + a security update and /etc hardening) and runs cairn on it with the default
 # repository ($CAIRN_REPO, else ~/.local/share/cairn): checkin of three related images with
 # provenance, description, diff and search across them, a clone and a tag, checkout to a
-# directory (checked for exactness) and to a tarball that checks in to the same root, put/get of
-# a raw disk image, verify and stats. (vmount and disk-image checkin are not built yet.)
+# directory (checked for exactness) and to a tarball that checks in to the same root; the same
+# Debian as disk images: raw ext4 images checked in without an appliance, a qcow2 through
+# libguestfs (the same Disk), diff and search across trees and disks, checkout to a bootable
+# qcow2 layout; put/get of a raw disk image, verify and stats.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -48,6 +50,22 @@ step "checkout as a tarball; checking the tarball in gives the same root"
 "$cairn" checkout web "$out/web.tar.zst"
 "$cairn" checkin "$out/web.tar.zst" --image web-from-tar --json | grep '"root"'
 "$cairn" show web --json | python3 -c 'import json,sys; print("  \"root\": \"%s\"," % json.load(sys.stdin)["root"])'
+step "disk images: raw ext4 images read through a read-only loop mount (no appliance)"
+"$cairn" checkin "$C/images/v1.raw" --image vm -m "v1 as a disk"
+"$cairn" checkin "$C/images/v3.raw" --image vm -p vm -m "v3 as a disk"
+"$cairn" show vm:2 | sed -n 1,22p
+"$cairn" diff vm:1 vm:2 --stat
+echo "-- the v3 tree and the v3 disk: the same files; the disk adds lost+found, and mkfs.ext4 -d"
+echo "   (which built the corpus image) kept no sub-second mtimes:"
+"$cairn" diff debian:3 vm:2 --stat
+"$cairn" search --path libssl.so.3
+step "the same v1 as qcow2, through libguestfs (one appliance under TCG): the same Disk"
+LIBGUESTFS_BACKEND=direct "$cairn" checkin "$C/images/v1.qcow2" --image vm-qcow2 -m "via libguestfs"
+echo "vm:1       $("$cairn" show vm:1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["root"])')"
+echo "vm-qcow2:1 $("$cairn" show vm-qcow2:1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["root"])')"
+step "checkout vm:2 as a qcow2 disk, the last partition grown to 512 MiB"
+"$cairn" checkout vm:2 "$out/vm2.qcow2" --format qcow2 --size 512M
+qemu-img info "$out/vm2.qcow2" | sed -n 1,4p
 step "put and get a raw disk image (content-defined chunks, found by its sha256sum)"
 id=$("$cairn" put "$C/images/v1.raw")
 "$cairn" get "$(sha256sum "$C/images/v1.raw" | cut -c1-64)" -o "$out/v1.raw"

@@ -27,3 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The boot test starts the host's Debian kernel with its initramfs. linux-image-amd64 makes one
+# only when initramfs-tools was configured first, which one apt transaction does not promise.
+kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+if [ -n "$kernel" ] && [ ! -e "/boot/initrd.img-${kernel#/boot/vmlinuz-}" ]; then
+  update-initramfs -c -k "${kernel#/boot/vmlinuz-}"
+fi
