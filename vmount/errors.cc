@@ -9,7 +9,8 @@ namespace {
 // The errnos FsError may carry that the Code alone does not name.
 constexpr int kDistinct[] = {ENOTEMPTY, ENOTDIR, EISDIR, ENODATA, ERANGE, EXDEV, ELOOP,
                              ENAMETOOLONG, EBUSY, EMLINK, EFBIG, EBADF, EROFS, EEXIST,
-                             EINVAL, ENOENT, EPERM, EACCES, ENOSPC, EOPNOTSUPP, E2BIG, ENOSYS};
+                             EINVAL, ENOENT, EPERM, EACCES, ENOSPC, EOPNOTSUPP, E2BIG, ENOSYS,
+                             ENXIO};
 }  // namespace
 
 Status FsError(int err, std::string_view operation, std::string_view subject) {
