@@ -72,7 +72,7 @@ chmod 4711 created.txt
 setfattr -n user.edited -v yes small.txt
 setfattr -x user.binary xattrs
 setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= created.txt
-rm -f sym-abs
+rm abs
 touch -h -d @1700000000.123456789 . created.txt small.txt big.bin etc etc/network \
   etc/network/interfaces empty renamed-dir sublink newdev newfifo
 )");
