@@ -183,6 +183,9 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* ne
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  // Read-only: ENOSYS makes the kernel stop sending open and release at all (no_open), and
+  // then it keeps every file's pages cached (FOPEN_KEEP_CACHE is its default for no_open).
+  if (!F(req)->writable()) return (void)fuse_reply_err(req, ENOSYS);
   Status s = F(req)->Open(ino, (fi->flags & O_ACCMODE) != O_RDONLY);
   if (!s.ok()) return ReplyError(req, s);
   fi->keep_cache = 1;  // every change passes through the kernel: its pages stay right
@@ -213,8 +216,6 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   fuse_reply_write(req, *n);
 }
 
-void OpFlush(fuse_req_t req, fuse_ino_t, struct fuse_file_info*) { fuse_reply_err(req, 0); }
-
 void OpRelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
   F(req)->Release(ino);
   fuse_reply_err(req, 0);
@@ -229,6 +230,9 @@ struct DirHandle {
 };
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  // Read-only: as for open (no_opendir; listings are cached with FOPEN_CACHE_DIR); readdir
+  // then gets fh 0 and reads the directory itself, which never changes.
+  if (!F(req)->writable()) return (void)fuse_reply_err(req, ENOSYS);
   auto entries = F(req)->ReadDir(ino);
   if (!entries) return ReplyError(req, entries.error());
   auto* h = new DirHandle{std::move(*entries)};
@@ -243,7 +247,14 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 // Offsets: 1 and 2 follow "." and ".."; entry i is followed by i + 3.
 void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    struct fuse_file_info* fi, bool plus) {
+  DirHandle unopened;
   auto* h = reinterpret_cast<DirHandle*>(fi->fh);
+  if (h == nullptr) {
+    auto entries = F(req)->ReadDir(ino);
+    if (!entries) return ReplyError(req, entries.error());
+    unopened.entries = std::move(*entries);
+    h = &unopened;
+  }
   std::vector<char> buf(size);
   size_t used = 0;
   for (off_t i = off; i < static_cast<off_t>(h->entries.size()) + 2; ++i) {
@@ -287,6 +298,7 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 void OpReleasedir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+
   delete reinterpret_cast<DirHandle*>(fi->fh);
   fuse_reply_err(req, 0);
 }
@@ -355,7 +367,6 @@ fuse_lowlevel_ops MakeOps() {
   o.open = OpOpen;
   o.read = OpRead;
   o.write = OpWrite;
-  o.flush = OpFlush;
   o.release = OpRelease;
   o.fsync = OpFsync;
   o.opendir = OpOpendir;
@@ -379,6 +390,7 @@ Result<std::unique_ptr<FuseSession>> FuseSession::Mount(Filesystem* fs, const Fu
   static const fuse_lowlevel_ops kOps = MakeOps();
   std::unique_ptr<FuseSession> s(new FuseSession());
   s->ctx_ = std::make_unique<Context>(Context{fs, options.timeout});
+  s->max_threads_ = options.max_threads;
   std::string o = "fsname=" + options.fsname + ",subtype=cairn,default_permissions";
   if (::geteuid() == 0) o += ",allow_other";
   if (!fs->writable()) o += ",ro";
@@ -408,7 +420,7 @@ FuseSession::~FuseSession() {
 Status FuseSession::Run() {
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 0);
-  fuse_loop_cfg_set_max_threads(cfg, 8);
+  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(max_threads_));
   fuse_loop_cfg_set_idle_threads(cfg, 4);
   int rc = fuse_session_loop_mt(se_, cfg);
   fuse_loop_cfg_destroy(cfg);

@@ -45,6 +45,7 @@ class FuseSession {
   std::unique_ptr<Context> ctx_;
   fuse_session* se_ = nullptr;
   bool mounted_ = false;
+  int max_threads_ = 8;
 };
 
 }  // namespace cairn::vmount

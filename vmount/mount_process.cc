@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "cas/repository.h"
@@ -46,7 +47,16 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     v.image = req.image.empty() ? base.image : req.image;
     CAIRN_RETURN_IF_ERROR(catalog::ValidateImageName(v.image));
     cas::Ingestor ingestor(repo->store(), repo->ingest_options());
+    auto t0 = std::chrono::steady_clock::now();
+    auto mark = [&](const char* phase) {  // CAIRN_TIMING: phase times in the mount's log
+      if (std::getenv("CAIRN_TIMING") == nullptr) return;
+      auto t = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "timing commit %-8s %8.1f ms\n", phase,
+                   std::chrono::duration<double, std::milli>(t - t0).count());
+      t0 = t;
+    };
     auto root = tree.Commit(&ingestor);
+    mark("store");
     Status st = root.status();
     if (st.ok()) st = ingestor.Finish();
     Result<catalog::VersionRef> ref = st;
@@ -58,7 +68,9 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
       v.message = req.message;
+      mark("flush");
       auto index = catalog::BuildVersionIndex(repo->store(), v.root);
+      mark("index");
       ref = index ? catalog.AddVersion(std::move(v), *index) : Result<catalog::VersionRef>(index.error());
       st = ref.status();
     }
@@ -66,6 +78,7 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       Status undo = ingestor.Abort();
       return undo.ok() ? st : st.WithContext("commit (undo failed: " + undo.message() + ")");
     }
+    mark("record");
     out.version = ref->Name();
     out.id = ref->id;
     out.objects_new = ingestor.stats().objects_new;
@@ -84,8 +97,12 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       r.number = n;
       keep.push_back(std::move(r));
     }
+    mark("rebase");
     CAIRN_RETURN_IF_ERROR(overlay.Reset(ref->id, keep));
     for (uint64_t n : freed) overlay.RemoveUpper(n);
+    // Not synced (a sync here waits for the freed files' writeback): the version is durable
+    // already, and the rename of the journal is atomic for a dying process (docs/vmount.md).
+    mark("overlay");
     MountInfo info = overlay.info();
     info.base = ref->id;
     info.version = ref->Name();

@@ -141,12 +141,28 @@ Result<std::vector<JournalRecord>> Overlay::Records() {
 }
 
 Status Overlay::Reset(const ObjectId& base, const std::vector<JournalRecord>& keep) {
+  // Not synced here: the caller deletes the freed upper files first (so that syncing does not
+  // write their data back), then calls SyncAll. A rename is atomic for a dying process.
   std::string data = Header(base);
   for (const auto& r : keep) data += EncodeJournalRecord(r);
-  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(Env::Default(), journal_path(), data));
+  std::string tmp = journal_path() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create", tmp, errno);
+  ssize_t n = ::write(fd, data.data(), data.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(data.size())) return ErrnoStatus("write", tmp, n < 0 ? err : EIO);
+  if (::rename(tmp.c_str(), journal_path().c_str()) != 0) {
+    return ErrnoStatus("rename", journal_path(), errno);
+  }
   base_ = base;
   records_ = keep.size();
   return OpenJournal();
+}
+
+Status Overlay::SyncAll() {
+  CAIRN_RETURN_IF_ERROR(Sync());
+  return Env::Default()->SyncDir(dir_);
 }
 
 void Overlay::RemoveUpper(uint64_t n) { ::unlink((upper_dir() + "/" + std::to_string(n)).c_str()); }

@@ -63,8 +63,11 @@ class Overlay {
   bool has_edits() const { return records_ > 0; }
   // A fresh upper file number.
   uint64_t NextUpper() { return next_upper_++; }
-  // Starts a new journal on `base` holding `keep` (atomic: a crash leaves the old or the new).
+  // Starts a new journal on `base` holding `keep`: atomic (the old or the new) for a dying
+  // process, durable only after SyncAll.
   Status Reset(const ObjectId& base, const std::vector<JournalRecord>& keep);
+  // fsync of the journal and of the overlay directory.
+  Status SyncAll();
   // Deletes the upper file `n`.
   void RemoveUpper(uint64_t n);
   // Deletes the whole directory.
