@@ -2,6 +2,7 @@
 #include "vmount/fuse_adapter.h"
 
 #include <fuse3/fuse_lowlevel.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -188,6 +189,15 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (!F(req)->writable()) return (void)fuse_reply_err(req, ENOSYS);
   Status s = F(req)->Open(ino, (fi->flags & O_ACCMODE) != O_RDONLY);
   if (!s.ok()) return ReplyError(req, s);
+  if (fi->flags & O_TRUNC) {  // libfuse asks for atomic_o_trunc: the truncate comes with open
+    SetAttrRequest r;
+    r.size = 0;
+    auto a = F(req)->SetAttr(ino, r);
+    if (!a) {
+      F(req)->Release(ino);
+      return ReplyError(req, a.error());
+    }
+  }
   fi->keep_cache = 1;  // every change passes through the kernel: its pages stay right
   fuse_reply_open(req, fi);
 }

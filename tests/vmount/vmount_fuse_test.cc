@@ -57,6 +57,8 @@ TEST_F(VmountTest, ScriptedEditCommitsTheExpectedTree) {
 cd "$1"
 printf 'new file\n' > created.txt
 printf 'appended\n' >> small.txt
+printf 'overwritten\n' > xattrs
+printf 'd\n' > dir/sub/deep/file
 truncate -s 3000000 big.bin
 mkdir -p etc/network
 printf 'auto lo\n' > etc/network/interfaces
@@ -74,7 +76,8 @@ setfattr -x user.binary xattrs
 setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= created.txt
 rm abs
 touch -h -d @1700000000.123456789 . created.txt small.txt big.bin etc etc/network \
-  etc/network/interfaces empty renamed-dir sublink newdev newfifo
+  etc/network/interfaces empty xattrs renamed-dir renamed-dir/sub/deep/file sublink newdev \
+  newfifo
 )");
   ASSERT_EQ(Shell("sh " + script + " " + expected), 0);
   ASSERT_EQ(Shell("sh " + script + " " + mnt_), 0);
