@@ -176,7 +176,7 @@ Result<Tree> DecodeTree(const ObjectId& id, std::string_view in) {
       case EntryType::kRegular: {
         uint64_t n;
         ok = GetVarint64(&in, &e.size) && GetBytes(&in, ObjectId::kSize, &raw) &&
-             GetVarint64(&in, &n) && n <= in.size() / 2;
+             GetVarint64(&in, &n) && (n == 0 || n - 1 <= in.size() / 2);
         if (!ok) break;
         e.id = *ObjectId::FromBytes(raw);
         e.sparse = n > 0;

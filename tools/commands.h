@@ -32,6 +32,11 @@ int RunShow(const Args& args);
 int RunDiff(const Args& args);
 int RunSearch(const Args& args);
 int RunGc(const Args& args);
+int RunVmount(const Args& args);
+int RunUmount(const Args& args);
+int RunCommit(const Args& args);
+int RunDiscard(const Args& args);
+int RunMounts(const Args& args);
 
 }  // namespace cairn::tools
 

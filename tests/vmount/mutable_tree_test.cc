@@ -1,0 +1,329 @@
+// MutableTree on a MemoryStore: lazy loading, hard links, every edit, copy-up, commit along
+// changed paths only, and journal replay.
+#include "vmount/mutable_tree.h"
+
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "base/sha256.h"
+#include "cas/memory_store.h"
+#include "cas/tree_reader.h"
+#include "tests/cas/test_util.h"
+#include "vmount/errors.h"
+#include "vmount/journal.h"
+
+namespace cairn::vmount {
+namespace {
+
+using cas::EntryType;
+using cas::testing::TempDir;
+
+class MutableTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ingestor_ = std::make_unique<cas::Ingestor>(&store_, cas::IngestOptions{});
+    upper_ = tmp_.path() + "/upper";
+    std::filesystem::create_directories(upper_);
+    // /etc/{hosts, passwd}, /usr/bin/{a, b (hard link of /etc/hosts)}, /usr/lib/big (sparse),
+    // /link -> etc/hosts, /dev/null (char 1,3)
+    cas::Tree bin = Dir({File("a", "alpha"), File("b", "127.0.0.1 localhost\n")});
+    cas::TreeEntry big = File("big", "BIG");
+    big.sparse = true;
+    big.size = 1 << 20;
+    big.extents = {{4096, 3}};
+    cas::Tree lib = Dir({big});
+    cas::Tree usr = Dir({DirEntryOf("bin", bin), DirEntryOf("lib", lib)});
+    cas::Tree etc = Dir({File("hosts", "127.0.0.1 localhost\n"), File("passwd", "root:x:0:0\n")});
+    cas::TreeEntry link;
+    link.name = "link";
+    link.type = EntryType::kSymlink;
+    link.target = "etc/hosts";
+    cas::TreeEntry dev;
+    dev.name = "null";
+    dev.type = EntryType::kCharDevice;
+    dev.rdev_major = 1;
+    dev.rdev_minor = 3;
+    cas::Tree devdir = Dir({dev});
+    cas::Tree root = Dir({DirEntryOf("dev", devdir), DirEntryOf("etc", etc), link,
+                          DirEntryOf("usr", usr)});
+    root.hardlinks = {{"etc/hosts", "usr/bin/b"}};
+    root_ = Put(root);
+    ASSERT_TRUE(ingestor_->Finish().ok());
+  }
+
+  cas::TreeEntry File(const std::string& name, const std::string& data) {
+    cas::TreeEntry e;
+    e.name = name;
+    e.type = EntryType::kRegular;
+    e.meta.mode = 0644;
+    e.meta.mtime_sec = 1600000000;
+    auto c = ingestor_->PutBytes(data);
+    EXPECT_TRUE(c.has_value());
+    e.id = c->id;
+    e.size = data.size();
+    return e;
+  }
+  cas::Tree Dir(std::vector<cas::TreeEntry> entries) {
+    cas::Tree t;
+    t.meta.mode = 0755;
+    t.meta.mtime_sec = 1600000000;
+    t.entries = std::move(entries);
+    return t;
+  }
+  cas::TreeEntry DirEntryOf(const std::string& name, const cas::Tree& t) {
+    cas::TreeEntry e;
+    e.name = name;
+    e.type = EntryType::kDirectory;
+    e.id = Put(t);
+    return e;
+  }
+  ObjectId Put(cas::Tree t) {
+    EXPECT_TRUE(cas::CanonicalizeTree(&t).ok());
+    auto id = ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(t));
+    EXPECT_TRUE(id.has_value());
+    return *id;
+  }
+  std::unique_ptr<MutableTree> Open(const ObjectId& root) {
+    auto t = MutableTree::Open(&store_, root, upper_);
+    EXPECT_TRUE(t.has_value()) << t.status().ToString();
+    return t ? std::move(*t) : nullptr;
+  }
+  // Every path of a stored tree with its type letter, size and content.
+  std::map<std::string, std::string> Listing(const ObjectId& root) {
+    std::map<std::string, std::string> out;
+    Status s = cas::WalkTree(&store_, root, "", [&](const std::string& p, const cas::TreeEntry& e) {
+      std::string v(1, cas::EntryTypeLetter(e.type));
+      uint32_t mode = e.meta.mode;
+      if (e.type == EntryType::kDirectory) mode = cas::LoadTree(&store_, e.id)->meta.mode;
+      v += " " + std::to_string(mode);
+      if (e.type == EntryType::kRegular) {
+        std::string data;
+        EXPECT_TRUE(cas::ReadFileEntry(&store_, e, [&](std::string_view d) {
+                      data.append(d);
+                      return Status();
+                    }).ok());
+        // long contents by size and digest, so that a failure prints a short line
+        v += " " + (data.size() <= 64 ? data : std::to_string(data.size()) + ":" + Sha256::Of(data).ToHex());
+      }
+      if (e.type == EntryType::kSymlink) v += " -> " + e.target;
+      out[p] = v;
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  }
+  static std::string Long(const std::string& data) {
+    return std::to_string(data.size()) + ":" + Sha256::Of(data).ToHex();
+  }
+  ObjectId Commit(MutableTree* t) {
+    auto root = t->Commit(ingestor_.get());
+    EXPECT_TRUE(root.has_value()) << root.status().ToString();
+    EXPECT_TRUE(ingestor_->Finish().ok());
+    std::vector<uint64_t> freed;
+    t->Rebase(&store_, &freed);
+    return root ? *root : ObjectId();
+  }
+  std::vector<std::vector<std::string>> Hardlinks(const ObjectId& root) {
+    auto t = cas::LoadTree(&store_, root);
+    EXPECT_TRUE(t.has_value());
+    return t->hardlinks;
+  }
+
+  TempDir tmp_;
+  std::string upper_;
+  cas::MemoryStore store_;
+  std::unique_ptr<cas::Ingestor> ingestor_;
+  ObjectId root_;
+  Timestamp now_{1700000000, 5};
+};
+
+TEST_F(MutableTreeTest, HardLinksShareOneInode) {
+  auto t = Open(root_);
+  auto a = t->LookupPath("etc/hosts");
+  auto b = t->LookupPath("usr/bin/b");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(t->GetAttr(*a)->nlink, 2u);
+}
+
+TEST_F(MutableTreeTest, UnchangedTreeCommitsToTheSameRoot) {
+  auto t = Open(root_);
+  ASSERT_TRUE(t->LookupPath("usr/lib/big").has_value());
+  EXPECT_FALSE(t->dirty());
+  EXPECT_EQ(Commit(t.get()), root_);
+}
+
+TEST_F(MutableTreeTest, SparseFileReportsItsDataBlocks) {
+  auto t = Open(root_);
+  auto a = t->GetAttr(*t->LookupPath("usr/lib/big"));
+  EXPECT_EQ(a->size, 1u << 20);
+  EXPECT_EQ(a->blocks, 1u);
+}
+
+TEST_F(MutableTreeTest, EditsCommitToTheExpectedTree) {
+  auto t = Open(root_);
+  Ino etc = *t->LookupPath("etc");
+  Ino bin = *t->LookupPath("usr/bin");
+  // a new directory with a new file, written
+  auto d = t->Make(etc, "network", {.type = EntryType::kDirectory, .mode = 0755}, now_);
+  ASSERT_TRUE(d.has_value());
+  auto f = t->Make(*d, "interfaces", {.type = EntryType::kRegular, .mode = 0600}, now_);
+  ASSERT_TRUE(f.has_value());
+  ASSERT_TRUE(t->CopyUp(*f, 1).ok());
+  ASSERT_TRUE(t->Write(*f, 0, "auto lo\n", now_).has_value());
+  // an existing file changed in place (copy-up keeps its bytes)
+  Ino passwd = *t->LookupPath("etc/passwd");
+  ASSERT_TRUE(t->CopyUp(passwd, 2).ok());
+  ASSERT_TRUE(t->Write(passwd, 11, "user:x:1000:1000\n", now_).has_value());
+  // rename over an existing file, unlink, chmod, symlink
+  ASSERT_TRUE(t->Rename(bin, "a", etc, "hosts", 0, now_).ok());
+  ASSERT_TRUE(t->SetAttr(bin, {.mode = 0700}, now_).has_value());
+  ASSERT_TRUE(t->Make(bin, "sh", {.type = EntryType::kSymlink, .mode = 0777, .target = "dash"}, now_)
+                  .has_value());
+  EXPECT_TRUE(t->dirty());
+  ObjectId root = Commit(t.get());
+  EXPECT_FALSE(t->dirty());
+  auto l = Listing(root);
+  std::map<std::string, std::string> want = {
+      {"dev", "d 493"},
+      {"dev/null", "c 0"},
+      {"etc", "d 493"},
+      {"etc/hosts", "f 420 alpha"},
+      {"etc/network", "d 493"},
+      {"etc/network/interfaces", "f 384 auto lo\n"},
+      {"etc/passwd", "f 420 root:x:0:0\nuser:x:1000:1000\n"},
+      {"link", "l 0 -> etc/hosts"},
+      {"usr", "d 493"},
+      {"usr/bin", "d 448"},
+      {"usr/bin/b", "f 420 127.0.0.1 localhost\n"},
+      {"usr/bin/sh", "l 511 -> dash"},
+      {"usr/lib", "d 493"},
+      {"usr/lib/big", "f 420 " + Long(std::string(4096, '\0') + "BIG" + std::string((1 << 20) - 4099, '\0'))},
+  };
+  EXPECT_EQ(l, want);
+  // /etc/hosts was replaced: its old inode has one name left, so no hard-link group remains
+  EXPECT_TRUE(Hardlinks(root).empty());
+  // unchanged subtrees keep their ids: usr/lib and dev
+  EXPECT_EQ(cas::LookupPath(&store_, root, "usr/lib")->id, cas::LookupPath(&store_, root_, "usr/lib")->id);
+  EXPECT_EQ(cas::LookupPath(&store_, root, "dev")->id, cas::LookupPath(&store_, root_, "dev")->id);
+}
+
+TEST_F(MutableTreeTest, UnreadDirectoriesAreNotRead) {
+  auto t = Open(root_);
+  ASSERT_TRUE(t->Make(kRootIno, "new", {.type = EntryType::kRegular}, now_).has_value());
+  // A store without usr's Trees: commit must not need them.
+  ObjectId root = Commit(t.get());
+  EXPECT_EQ(cas::LookupPath(&store_, root, "usr")->id, cas::LookupPath(&store_, root_, "usr")->id);
+}
+
+TEST_F(MutableTreeTest, LinkAndUnlinkRebuildTheHardLinkTable) {
+  auto t = Open(root_);
+  Ino passwd = *t->LookupPath("etc/passwd");
+  ASSERT_TRUE(t->Link(passwd, kRootIno, "passwd2", now_).ok());
+  EXPECT_EQ(t->GetAttr(passwd)->nlink, 2u);
+  ASSERT_TRUE(t->Unlink(*t->LookupPath("usr/bin"), "b", now_).ok());
+  EXPECT_EQ(t->GetAttr(*t->LookupPath("etc/hosts"))->nlink, 1u);
+  ObjectId root = Commit(t.get());
+  EXPECT_EQ(Hardlinks(root), (std::vector<std::vector<std::string>>{{"etc/passwd", "passwd2"}}));
+}
+
+TEST_F(MutableTreeTest, RenamedDirectoryCarriesItsHardLinks) {
+  auto t = Open(root_);
+  ASSERT_TRUE(t->Rename(kRootIno, "usr", kRootIno, "opt", 0, now_).ok());
+  ObjectId root = Commit(t.get());
+  EXPECT_EQ(Hardlinks(root), (std::vector<std::vector<std::string>>{{"etc/hosts", "opt/bin/b"}}));
+}
+
+TEST_F(MutableTreeTest, PosixErrors) {
+  auto t = Open(root_);
+  Ino etc = *t->LookupPath("etc");
+  EXPECT_EQ(ToErrno(t->Rmdir(kRootIno, "etc", now_)), ENOTEMPTY);
+  EXPECT_EQ(ToErrno(t->Unlink(kRootIno, "etc", now_)), EISDIR);
+  EXPECT_EQ(ToErrno(t->Rmdir(etc, "hosts", now_)), ENOTDIR);
+  EXPECT_EQ(ToErrno(t->Lookup(etc, "nope").status()), ENOENT);
+  EXPECT_EQ(ToErrno(t->Make(etc, "hosts", {}, now_).status()), EEXIST);
+  EXPECT_EQ(ToErrno(t->Rename(kRootIno, "usr", *t->LookupPath("usr/bin"), "x", 0, now_)), EINVAL);
+  EXPECT_EQ(ToErrno(t->Rename(kRootIno, "usr", kRootIno, "etc", 0, now_)), ENOTEMPTY);
+  EXPECT_EQ(ToErrno(t->Rename(etc, "passwd", kRootIno, "usr", 0, now_)), EISDIR);
+  EXPECT_EQ(ToErrno(t->Rename(etc, "passwd", etc, "hosts", kRenameNoReplace, now_)), EEXIST);
+  EXPECT_EQ(ToErrno(t->GetXattr(etc, "user.none").status()), ENODATA);
+  EXPECT_EQ(ToErrno(t->SetXattr(etc, "user.a", "1", XATTR_REPLACE)), ENODATA);
+  EXPECT_EQ(ToErrno(t->Link(etc, kRootIno, "x", now_)), EPERM);
+  EXPECT_FALSE(t->dirty());  // failed edits change nothing
+}
+
+TEST_F(MutableTreeTest, XattrsAndMetadataCommit) {
+  auto t = Open(root_);
+  Ino hosts = *t->LookupPath("etc/hosts");
+  ASSERT_TRUE(t->SetXattr(hosts, "security.capability", std::string("\x01\x00\x00\x02", 4), 0).ok());
+  ASSERT_TRUE(t->SetXattr(hosts, "user.b", "2", XATTR_CREATE).ok());
+  ASSERT_TRUE(t->RemoveXattr(hosts, "user.b").ok());
+  ASSERT_TRUE(t->SetAttr(hosts, {.uid = 7, .gid = 8, .mtime = Timestamp{5, 6}}, now_).has_value());
+  ObjectId root = Commit(t.get());
+  auto e = cas::LookupPath(&store_, root, "usr/bin/b");  // the other name of the same file
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->meta.uid, 7u);
+  EXPECT_EQ(e->meta.gid, 8u);
+  EXPECT_EQ(e->meta.mtime_sec, 5);
+  EXPECT_EQ(e->meta.mtime_nsec, 6u);
+  EXPECT_EQ(e->meta.xattrs, (cas::Xattrs{{"security.capability", std::string("\x01\x00\x00\x02", 4)}}));
+}
+
+TEST_F(MutableTreeTest, CopyUpKeepsHolesAndTruncateWorks) {
+  auto t = Open(root_);
+  Ino big = *t->LookupPath("usr/lib/big");
+  ASSERT_TRUE(t->CopyUp(big, 9).ok());
+  struct stat st;
+  ASSERT_EQ(::stat((upper_ + "/9").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20);  // holes stayed holes
+  ASSERT_TRUE(t->SetAttr(big, {.size = 4098}, now_).has_value());
+  ObjectId root = Commit(t.get());
+  EXPECT_EQ(Listing(root)["usr/lib/big"], "f 420 " + Long(std::string(4096, '\0') + "BI"));
+}
+
+TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
+  std::vector<JournalRecord> journal;
+  {
+    auto t = Open(root_);
+    Ino etc = *t->LookupPath("etc");
+    ASSERT_TRUE(t->Make(etc, "d", {.type = EntryType::kDirectory, .mode = 0750}, now_).has_value());
+    journal.push_back({.op = JournalOp::kMake, .path = "etc", .name = "d",
+                       .entry = {.type = EntryType::kDirectory, .mode = 0750}, .now = now_});
+    journal.push_back({.op = JournalOp::kRename, .path = "etc", .name = "passwd", .path2 = "etc/d",
+                       .name2 = "pw", .now = now_});
+    journal.push_back({.op = JournalOp::kLink, .path = "etc/d/pw", .path2 = "", .name2 = "pwlink",
+                       .now = now_});
+    journal.push_back({.op = JournalOp::kUnlink, .path = "usr/bin", .name = "a", .now = now_});
+    cas::Metadata m;
+    m.mode = 0600;
+    m.mtime_sec = 42;
+    journal.push_back({.op = JournalOp::kMeta, .path = "link", .meta = m});
+  }
+  std::string bytes;
+  for (const auto& r : journal) bytes += EncodeJournalRecord(r);
+  bytes += EncodeJournalRecord(journal[0]).substr(0, 7);  // a torn tail is dropped
+  auto decoded = DecodeJournalRecords(bytes);
+  ASSERT_TRUE(decoded.has_value()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->size(), journal.size());
+  auto t = Open(root_);
+  for (const auto& r : *decoded) ASSERT_TRUE(ApplyJournalRecord(t.get(), r).ok());
+  ObjectId root = Commit(t.get());
+  auto l = Listing(root);
+  EXPECT_EQ(l["etc/d"], "d 488");
+  EXPECT_EQ(l["etc/d/pw"], "f 420 root:x:0:0\n");
+  EXPECT_FALSE(l.contains("etc/passwd"));
+  EXPECT_FALSE(l.contains("usr/bin/a"));
+  EXPECT_EQ(l["link"], "l 384 -> etc/hosts");
+  EXPECT_EQ(Hardlinks(root),
+            (std::vector<std::vector<std::string>>{{"etc/d/pw", "pwlink"}, {"etc/hosts", "usr/bin/b"}}));
+}
+
+}  // namespace
+}  // namespace cairn::vmount

@@ -1,0 +1,229 @@
+// Real FUSE mounts through the real `cairn` binary: the round-trip oracle (the listing of the
+// mount itself equals the listing of the checked-in directory), a scripted edit committed and
+// compared with the same edit made on a plain copy, crash and resume, discard, and bad input
+// with exit codes. Needs root and /dev/fuse (CI runs as root).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/vmount/vmount_fixture.h"
+
+namespace cairn::testing {
+namespace {
+
+using indexer::testing::BuildTree;
+using indexer::testing::Diff;
+using indexer::testing::Listing;
+using indexer::testing::Shell;
+
+TEST_F(VmountTest, MountedTreeEqualsTheVersion) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_);
+  // The oracle reads the mount itself: every type, mode, owner, mtime in ns, xattr,
+  // symlink target, device number, hard-link group, content digest and hole.
+  EXPECT_EQ(Diff(Listing(src_), Listing(mnt_)), "");
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["version"], "web:1");
+  EXPECT_EQ(mounts[0]["writable"], false);
+  EXPECT_EQ(mounts[0]["live"], true);
+  EXPECT_EQ(mounts[0]["uncommitted"], false);
+  EXPECT_NE(::access((mnt_ + "/x").c_str(), F_OK), 0);
+  EXPECT_NE(Shell("touch " + mnt_ + "/new 2>/dev/null"), 0) << "a read-only mount took a write";
+  RunResult commit = RunRepo("commit", {mnt_, "-m", "x"});
+  EXPECT_EQ(commit.exit_code, 2) << commit.err;
+  RunResult u = RunRepo("umount", {mnt_});
+  EXPECT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_TRUE(Json(RunRepo("mounts", {"--json"})).empty());
+}
+
+TEST_F(VmountTest, ScriptedEditCommitsTheExpectedTree) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  CheckinSrc("web");
+  std::string expected = dir_ + "/expected";
+  ASSERT_EQ(Shell("cp -a " + src_ + " " + expected), 0);
+  Mount("web", mnt_, {"--rw"});
+  // The same edit on the mount and on a plain copy: what a package manager does.
+  const std::string script = MakeFile("edit.sh", R"(set -e
+cd "$1"
+printf 'new file\n' > created.txt
+printf 'appended\n' >> small.txt
+printf 'overwritten\n' > xattrs
+printf 'd\n' > dir/sub/deep/file
+truncate -s 3000000 big.bin
+mkdir -p etc/network
+printf 'auto lo\n' > etc/network/interfaces
+printf 'replacement\n' > tmp.new
+mv -f tmp.new empty
+mv dir renamed-dir
+ln -s renamed-dir/sub sublink
+ln small.txt small-link
+mknod newdev c 4 64
+mkfifo newfifo
+chown 1234:5678 created.txt
+chmod 4711 created.txt
+setfattr -n user.edited -v yes small.txt
+setfattr -x user.binary xattrs
+setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= created.txt
+rm abs
+touch -h -d @1700000000.123456789 . created.txt small.txt big.bin etc etc/network \
+  etc/network/interfaces empty xattrs renamed-dir renamed-dir/sub/deep/file sublink newdev \
+  newfifo
+)");
+  ASSERT_EQ(Shell("sh " + script + " " + expected), 0);
+  ASSERT_EQ(Shell("sh " + script + " " + mnt_), 0);
+  EXPECT_EQ(Diff(Listing(expected), Listing(mnt_)), "") << "the mount before commit";
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["uncommitted"], true);
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult c = RunRepo("commit", {mnt_, "-m", "scripted edit"});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out.substr(0, 6), "web:2 ");
+  EXPECT_LT(secs, 5.0);
+  // The new version, checked out, is the expected tree; the mount goes on, now clean on web:2.
+  RunResult co = RunRepo("checkout", {"web:2", dir_ + "/out"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Diff(Listing(expected), Listing(dir_ + "/out")), "");
+  EXPECT_EQ(Diff(Listing(expected), Listing(mnt_)), "") << "the mount after commit";
+  mounts = Json(RunRepo("mounts", {"--json"}));
+  EXPECT_EQ(mounts[0]["version"], "web:2");
+  EXPECT_EQ(mounts[0]["uncommitted"], false);
+  auto log = Json(RunRepo("log", {"web", "--json"}));
+  ASSERT_EQ(log.size(), 2u);
+  // A second edit on top of the committed one.
+  ASSERT_EQ(Shell("rm " + mnt_ + "/created.txt"), 0);
+  RunResult c2 = RunRepo("commit", {mnt_, "-m", "second", "--image", "web-patched"});
+  ASSERT_EQ(c2.exit_code, 0) << c2.err;
+  EXPECT_EQ(c2.out.substr(0, 14), "web-patched:1 ");
+  RunResult diff = RunRepo("diff", {"web:2", "web-patched:1"});
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_NE(diff.out.find("- created.txt"), std::string::npos) << diff.out;
+  RunResult v = RunRepo("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(VmountTest, KilledMountResumesOrDiscardsItsEdit) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("printf 'pending\\n' > " + mnt_ + "/pending.txt && mkdir " + mnt_ +
+                  "/newdir && rm " + mnt_ + "/small.txt"), 0);
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  pid_t pid = mounts[0]["pid"].get<pid_t>();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["live"], false);
+  EXPECT_EQ(mounts[0]["uncommitted"], true);
+  // Mounting again offers the choice and changes nothing until one is made.
+  RunResult again = RunRepo("vmount", {"web", mnt_, "--rw"});
+  EXPECT_EQ(again.exit_code, 10) << again.err;
+  EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  RunResult v = RunRepo("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  Mount("web", mnt_, {"--rw", "--resume"});
+  EXPECT_EQ(ReadFile(mnt_ + "/pending.txt"), "pending\n");
+  EXPECT_TRUE(Exists(mnt_ + "/newdir"));
+  EXPECT_FALSE(Exists(mnt_ + "/small.txt"));
+  RunResult c = RunRepo("commit", {mnt_, "-m", "resumed"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  RunResult cat = RunRepo("cat", {"web:2", "pending.txt"});
+  EXPECT_EQ(cat.out, "pending\n");
+  // Kill again with a new edit, and discard it this time.
+  ASSERT_EQ(Shell("printf 'dropped\\n' > " + mnt_ + "/dropped.txt"), 0);
+  mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(::kill(mounts[0]["pid"].get<pid_t>(), SIGKILL), 0);
+  for (int i = 0; i < 500 && ::kill(mounts[0]["pid"].get<pid_t>(), 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Mount("web", mnt_, {"--rw", "--discard"});
+  EXPECT_FALSE(Exists(mnt_ + "/dropped.txt"));
+  EXPECT_EQ(ReadFile(mnt_ + "/pending.txt"), "pending\n");
+  v = RunRepo("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(VmountTest, DiscardDropsTheEditOfALiveMount) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("printf 'x\\n' > " + mnt_ + "/x && rm " + mnt_ + "/small.txt"), 0);
+  RunResult d = RunRepo("discard", {mnt_});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(Diff(Listing(src_), Listing(mnt_)), "");
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["live"], true);
+  EXPECT_EQ(mounts[0]["uncommitted"], false);
+  auto versions = Json(RunRepo("versions", {"web", "--json"}));
+  EXPECT_EQ(versions.size(), 1u);
+}
+
+TEST_F(VmountTest, BadInputGivesClearErrorsAndLosesNothing) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  RunResult r = RunRepo("vmount", {"web", src_});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("not empty"), std::string::npos) << r.err;
+  r = RunRepo("vmount", {"web", dir_ + "/missing"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  r = RunRepo("vmount", {"nosuch", mnt_});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  r = RunRepo("vmount", {"web:7", mnt_});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  r = RunRepo("commit", {src_, "-m", "x"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("not a cairn mount"), std::string::npos) << r.err;
+  r = RunRepo("umount", {src_});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  Mount("web", mnt_, {"--rw"});
+  r = RunRepo("vmount", {"web", mnt_});
+  EXPECT_EQ(r.exit_code, 10) << r.err;
+  r = RunRepo("commit", {mnt_, "-m", "nothing"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("nothing to commit"), std::string::npos) << r.err;
+  r = RunRepo("commit", {mnt_, "-m", "x", "--image", "bad name"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // Unmounting with a file open fails and leaves the mount and its edit alone.
+  ASSERT_EQ(Shell("printf 'kept\\n' > " + mnt_ + "/kept.txt"), 0);
+  {
+    int fd = ::open((mnt_ + "/kept.txt").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    r = RunRepo("umount", {mnt_});
+    EXPECT_EQ(r.exit_code, 8) << r.err;
+    EXPECT_NE(r.err.find("open"), std::string::npos) << r.err;
+    ::close(fd);
+  }
+  EXPECT_EQ(ReadFile(mnt_ + "/kept.txt"), "kept\n");
+  // Unmounting with an uncommitted edit keeps it for --resume.
+  r = RunRepo("umount", {mnt_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["uncommitted"], true);
+  r = RunRepo("commit", {mnt_, "-m", "x"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = RunRepo("vmount", {"web", mnt_, "--resume"});
+  EXPECT_EQ(r.exit_code, 2) << r.err << " (resume needs --rw)";
+  Mount("web", mnt_, {"--rw", "--resume"});
+  EXPECT_EQ(ReadFile(mnt_ + "/kept.txt"), "kept\n");
+  r = RunRepo("verify");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -1,0 +1,303 @@
+#include "vmount/filesystem.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "vmount/errors.h"
+
+namespace cairn::vmount {
+
+Result<std::unique_ptr<Filesystem>> Filesystem::Open(std::shared_ptr<cas::ObjectStore> store,
+                                                     const ObjectId& root, Overlay* overlay,
+                                                     FilesystemOptions options) {
+  std::unique_ptr<Filesystem> fs(new Filesystem());
+  std::string upper = overlay ? overlay->upper_dir() : "/nonexistent";
+  CAIRN_ASSIGN_OR_RETURN(fs->tree_, MutableTree::Open(store.get(), root, upper));
+  fs->store_ = std::move(store);
+  fs->overlay_ = overlay;
+  fs->cache_ = std::make_unique<ContentCache>(options.cache_bytes);
+  fs->options_ = std::move(options);
+  return fs;
+}
+
+Status Filesystem::Replay() {
+  std::lock_guard lock(mu_);
+  CAIRN_ASSIGN_OR_RETURN(auto records, overlay_->Records());
+  for (size_t i = 0; i < records.size(); ++i) {
+    Status s = ApplyJournalRecord(tree_.get(), records[i]);
+    if (!s.ok()) return s.WithContext("replay journal record " + std::to_string(i + 1));
+  }
+  // A write after the last metadata record moved the mtime: the upper file has the latest.
+  for (const auto& [ino, n] : tree_->Uppers()) CAIRN_RETURN_IF_ERROR(tree_->AttachUpper(ino, n));
+  return Status();
+}
+
+bool Filesystem::dirty() {
+  std::lock_guard lock(mu_);
+  return tree_->dirty();
+}
+
+Status Filesystem::CheckWritable() {
+  if (overlay_ == nullptr) return FsError(EROFS, "write", "read-only mount");
+  return Status();
+}
+
+Status Filesystem::AppendLocked(JournalRecord r) {
+  r.now = r.now.sec ? r.now : Timestamp::Now();
+  return overlay_->Append(r);
+}
+
+Status Filesystem::JournalMetaLocked(Ino ino) {
+  auto path = tree_->PathOf(ino);
+  if (!path) return Status();  // no name left: nothing to commit
+  JournalRecord r;
+  r.op = JournalOp::kMeta;
+  r.path = *path;
+  CAIRN_ASSIGN_OR_RETURN(r.meta, tree_->Metadata(ino));
+  return AppendLocked(std::move(r));
+}
+
+Status Filesystem::CopyUpLocked(Ino ino) {
+  CAIRN_ASSIGN_OR_RETURN(FileData d, tree_->Data(ino));
+  if (d.upper >= 0) return Status();
+  uint64_t n = overlay_->NextUpper();
+  CAIRN_RETURN_IF_ERROR(tree_->CopyUp(ino, n));
+  auto path = tree_->PathOf(ino);
+  if (!path) return Status();
+  JournalRecord r;
+  r.op = JournalOp::kCopyUp;
+  r.path = *path;
+  r.number = n;
+  return AppendLocked(std::move(r));
+}
+
+Result<Attr> Filesystem::Lookup(Ino parent, std::string_view name) {
+  std::lock_guard lock(mu_);
+  CAIRN_ASSIGN_OR_RETURN(Ino ino, tree_->Lookup(parent, name));
+  return tree_->GetAttr(ino);
+}
+
+Result<Attr> Filesystem::GetAttr(Ino ino) {
+  std::lock_guard lock(mu_);
+  return tree_->GetAttr(ino);
+}
+
+Result<Attr> Filesystem::SetAttr(Ino ino, const SetAttrRequest& req) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  if (req.size) CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
+  CAIRN_ASSIGN_OR_RETURN(Attr a, tree_->SetAttr(ino, req, Timestamp::Now()));
+  if (req.mode || req.uid || req.gid || req.mtime) CAIRN_RETURN_IF_ERROR(JournalMetaLocked(ino));
+  return a;
+}
+
+Result<std::string> Filesystem::ReadLink(Ino ino) {
+  std::lock_guard lock(mu_);
+  return tree_->ReadLink(ino);
+}
+
+Result<Attr> Filesystem::Make(Ino parent, std::string_view name, NewEntry e) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_ASSIGN_OR_RETURN(cas::Metadata pm, tree_->Metadata(parent));
+  if (pm.mode & S_ISGID) {
+    e.gid = pm.gid;
+    if (e.type == cas::EntryType::kDirectory) e.mode |= S_ISGID;
+  }
+  Timestamp now = Timestamp::Now();
+  CAIRN_ASSIGN_OR_RETURN(Ino ino, tree_->Make(parent, name, e, now));
+  CAIRN_ASSIGN_OR_RETURN(std::string dir, tree_->PathOf(parent));
+  JournalRecord r;
+  r.op = JournalOp::kMake;
+  r.path = dir;
+  r.name = std::string(name);
+  r.entry = e;
+  r.now = now;
+  CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  return tree_->GetAttr(ino);
+}
+
+Status Filesystem::Unlink(Ino parent, std::string_view name) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  Timestamp now = Timestamp::Now();
+  CAIRN_RETURN_IF_ERROR(tree_->Unlink(parent, name, now));
+  CAIRN_ASSIGN_OR_RETURN(std::string dir, tree_->PathOf(parent));
+  JournalRecord r;
+  r.op = JournalOp::kUnlink;
+  r.path = dir;
+  r.name = std::string(name);
+  r.now = now;
+  return AppendLocked(std::move(r));
+}
+
+Status Filesystem::Rmdir(Ino parent, std::string_view name) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  Timestamp now = Timestamp::Now();
+  CAIRN_RETURN_IF_ERROR(tree_->Rmdir(parent, name, now));
+  CAIRN_ASSIGN_OR_RETURN(std::string dir, tree_->PathOf(parent));
+  JournalRecord r;
+  r.op = JournalOp::kRmdir;
+  r.path = dir;
+  r.name = std::string(name);
+  r.now = now;
+  return AppendLocked(std::move(r));
+}
+
+Status Filesystem::Rename(Ino parent, std::string_view name, Ino new_parent,
+                          std::string_view new_name, uint32_t flags) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_ASSIGN_OR_RETURN(std::string from, tree_->PathOf(parent));
+  CAIRN_ASSIGN_OR_RETURN(std::string to, tree_->PathOf(new_parent));
+  Timestamp now = Timestamp::Now();
+  CAIRN_RETURN_IF_ERROR(tree_->Rename(parent, name, new_parent, new_name, flags, now));
+  JournalRecord r;
+  r.op = JournalOp::kRename;
+  r.path = from;
+  r.name = std::string(name);
+  r.path2 = to;
+  r.name2 = std::string(new_name);
+  r.number = flags;
+  r.now = now;
+  return AppendLocked(std::move(r));
+}
+
+Result<Attr> Filesystem::Link(Ino ino, Ino new_parent, std::string_view new_name) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_ASSIGN_OR_RETURN(std::string file, tree_->PathOf(ino));
+  CAIRN_ASSIGN_OR_RETURN(std::string to, tree_->PathOf(new_parent));
+  Timestamp now = Timestamp::Now();
+  CAIRN_RETURN_IF_ERROR(tree_->Link(ino, new_parent, new_name, now));
+  JournalRecord r;
+  r.op = JournalOp::kLink;
+  r.path = file;
+  r.path2 = to;
+  r.name2 = std::string(new_name);
+  r.now = now;
+  CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  return tree_->GetAttr(ino);
+}
+
+Status Filesystem::Open(Ino ino, bool for_writing) {
+  std::lock_guard lock(mu_);
+  if (for_writing) CAIRN_RETURN_IF_ERROR(CheckWritable());
+  tree_->Opened(ino);
+  return Status();
+}
+
+void Filesystem::Release(Ino ino) {
+  std::lock_guard lock(mu_);
+  tree_->Released(ino);
+}
+
+Result<std::string> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
+  std::shared_ptr<cas::ObjectStore> store;
+  FileData d;
+  int fd = -1;
+  {
+    std::lock_guard lock(mu_);
+    CAIRN_ASSIGN_OR_RETURN(d, tree_->Data(ino));
+    if (d.upper >= 0) {
+      CAIRN_ASSIGN_OR_RETURN(fd, tree_->UpperFd(ino));
+    }
+    store = store_;
+  }
+  if (fd < 0) return cache_->Read(store.get(), d, offset, size);
+  // The descriptor stays open while this file is: the kernel reads only through an open file.
+  std::string out(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("read upper file", std::to_string(d.upper), errno);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+Result<size_t> Filesystem::Write(Ino ino, uint64_t offset, std::string_view data) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
+  return tree_->Write(ino, offset, data, Timestamp::Now());
+}
+
+Status Filesystem::Fsync(Ino ino) {
+  std::lock_guard lock(mu_);
+  if (overlay_ == nullptr) return Status();
+  CAIRN_RETURN_IF_ERROR(tree_->Fsync(ino));
+  return overlay_->Sync();
+}
+
+Result<uint64_t> Filesystem::Lseek(Ino ino, uint64_t offset, int whence) {
+  std::lock_guard lock(mu_);
+  CAIRN_ASSIGN_OR_RETURN(FileData d, tree_->Data(ino));
+  if (d.upper >= 0) {
+    CAIRN_ASSIGN_OR_RETURN(int fd, tree_->UpperFd(ino));
+    off_t r = ::lseek(fd, static_cast<off_t>(offset), whence);
+    if (r < 0) return FsError(errno, "seek", "upper file");
+    return static_cast<uint64_t>(r);
+  }
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return FsError(EINVAL, "seek", "file");
+  if (offset >= d.size) return FsError(ENXIO, "seek", "file");
+  if (!d.sparse) return whence == SEEK_DATA ? offset : d.size;
+  for (const auto& x : d.extents) {
+    if (x.offset + x.length <= offset) continue;
+    if (whence == SEEK_DATA) return std::max(offset, x.offset);
+    return offset < x.offset ? offset : x.offset + x.length;  // extents never touch
+  }
+  if (whence == SEEK_DATA) return FsError(ENXIO, "seek", "file");
+  return offset;
+}
+
+Result<std::vector<DirEntry>> Filesystem::ReadDir(Ino ino) {
+  std::lock_guard lock(mu_);
+  return tree_->ReadDir(ino);
+}
+
+Result<std::string> Filesystem::GetXattr(Ino ino, const std::string& name) {
+  std::lock_guard lock(mu_);
+  return tree_->GetXattr(ino, name);
+}
+
+Result<std::vector<std::string>> Filesystem::ListXattrs(Ino ino) {
+  std::lock_guard lock(mu_);
+  return tree_->ListXattrs(ino);
+}
+
+Status Filesystem::SetXattr(Ino ino, const std::string& name, std::string_view value, int flags) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_RETURN_IF_ERROR(tree_->SetXattr(ino, name, value, flags));
+  return JournalMetaLocked(ino);
+}
+
+Status Filesystem::RemoveXattr(Ino ino, const std::string& name) {
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_RETURN_IF_ERROR(tree_->RemoveXattr(ino, name));
+  return JournalMetaLocked(ino);
+}
+
+Result<struct statvfs> Filesystem::StatFs() {
+  struct statvfs st;
+  if (::statvfs(options_.statfs_path.c_str(), &st) != 0) {
+    return ErrnoStatus("statfs", options_.statfs_path, errno);
+  }
+  return st;
+}
+
+Status Filesystem::Exclusive(
+    const std::function<Status(MutableTree&, std::shared_ptr<cas::ObjectStore>&)>& fn) {
+  std::lock_guard lock(mu_);
+  return fn(*tree_, store_);
+}
+
+}  // namespace cairn::vmount

@@ -1,0 +1,91 @@
+// Filesystem: what a mount serves, one call per file-system operation, for the FUSE adapter
+// (vmount/fuse_adapter.h): a MutableTree behind one lock, stored contents read through a
+// ContentCache outside it, and, for a writable mount, every change journaled in the Overlay
+// as it is made (so that a killed mount process loses nothing).
+//
+// Thread-safety: every method may be called from many threads at once.
+#ifndef CAIRN_VMOUNT_FILESYSTEM_H_
+#define CAIRN_VMOUNT_FILESYSTEM_H_
+
+#include <sys/statvfs.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cas/object_store.h"
+#include "vmount/content_cache.h"
+#include "vmount/mutable_tree.h"
+#include "vmount/overlay.h"
+
+namespace cairn::vmount {
+
+struct FilesystemOptions {
+  // Decompressed chunks kept for reads. Default: 256 MiB.
+  size_t cache_bytes = 256 << 20;
+  // Where statfs reports space (the overlay's file system for a writable mount).
+  std::string statfs_path = "/";
+};
+
+class Filesystem {
+ public:
+  // A mount of the stored root Tree `root`. `overlay` null: read-only (edits fail with EROFS);
+  // else writable, with upper files and journal in `overlay`, which must outlive this.
+  static Result<std::unique_ptr<Filesystem>> Open(std::shared_ptr<cas::ObjectStore> store,
+                                                  const ObjectId& root, Overlay* overlay,
+                                                  FilesystemOptions options);
+  // Replays the overlay's journal (resuming an edit). REQUIRES: writable, nothing served yet.
+  Status Replay();
+  bool writable() const { return overlay_ != nullptr; }
+  bool dirty();
+
+  Result<Attr> Lookup(Ino parent, std::string_view name);
+  Result<Attr> GetAttr(Ino ino);
+  Result<Attr> SetAttr(Ino ino, const SetAttrRequest& req);
+  Result<std::string> ReadLink(Ino ino);
+  // uid/gid: the caller's; a setgid parent passes on its group (and, to directories, the bit).
+  Result<Attr> Make(Ino parent, std::string_view name, NewEntry e);
+  Status Unlink(Ino parent, std::string_view name);
+  Status Rmdir(Ino parent, std::string_view name);
+  Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                uint32_t flags);
+  Result<Attr> Link(Ino ino, Ino new_parent, std::string_view new_name);
+  Status Open(Ino ino, bool for_writing);
+  void Release(Ino ino);
+  Result<std::string> Read(Ino ino, uint64_t offset, size_t size);
+  Result<size_t> Write(Ino ino, uint64_t offset, std::string_view data);
+  // Makes the file's upper data and the journal durable.
+  Status Fsync(Ino ino);
+  // SEEK_DATA / SEEK_HOLE; ENXIO past the end.
+  Result<uint64_t> Lseek(Ino ino, uint64_t offset, int whence);
+  Result<std::vector<DirEntry>> ReadDir(Ino ino);
+  Result<std::string> GetXattr(Ino ino, const std::string& name);
+  Result<std::vector<std::string>> ListXattrs(Ino ino);
+  Status SetXattr(Ino ino, const std::string& name, std::string_view value, int flags);
+  Status RemoveXattr(Ino ino, const std::string& name);
+  Result<struct statvfs> StatFs();
+
+  // Runs `fn` with every operation held off: commit and rebase. `store` may be replaced.
+  Status Exclusive(const std::function<Status(MutableTree& tree,
+                                              std::shared_ptr<cas::ObjectStore>& store)>& fn);
+
+ private:
+  Filesystem() = default;
+  Status CheckWritable();
+  Status CopyUpLocked(Ino ino);
+  Status JournalMetaLocked(Ino ino);
+  Status AppendLocked(JournalRecord r);
+
+  std::mutex mu_;
+  std::shared_ptr<cas::ObjectStore> store_;
+  std::unique_ptr<MutableTree> tree_;
+  Overlay* overlay_ = nullptr;
+  std::unique_ptr<ContentCache> cache_;
+  FilesystemOptions options_;
+};
+
+}  // namespace cairn::vmount
+
+#endif  // CAIRN_VMOUNT_FILESYSTEM_H_

@@ -1,0 +1,227 @@
+#include "vmount/mount_process.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cas/repository.h"
+#include "cas/version.h"
+#include "catalog/catalog.h"
+#include "vmount/control.h"
+#include "vmount/filesystem.h"
+#include "vmount/fuse_adapter.h"
+
+namespace cairn::vmount {
+namespace {
+
+std::string DefaultAuthor() {
+  const char* user = std::getenv("USER");
+  char host[256] = "localhost";
+  ::gethostname(host, sizeof(host) - 1);
+  return std::string(user && *user ? user : "root") + "@" + host;
+}
+
+Result<std::shared_ptr<cas::ObjectStore>> OpenReadStore(const std::string& repo_dir) {
+  cas::Repository::OpenOptions o;
+  o.mode = cas::Repository::Mode::kRead;
+  CAIRN_ASSIGN_OR_RETURN(auto repo, cas::Repository::Open(repo_dir, o));
+  std::shared_ptr<cas::Repository> holder(std::move(repo));
+  return std::shared_ptr<cas::ObjectStore>(holder, holder->store());
+}
+
+// The commit, in the mount process, with every file-system operation held off.
+Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string& repo_dir,
+                             const CommitRequest& req) {
+  CommitOutcome out;
+  Status s = fs.Exclusive([&](MutableTree& tree, std::shared_ptr<cas::ObjectStore>& store) -> Status {
+    if (!tree.dirty()) return Status::InvalidArgument("commit: nothing to commit (no changes)");
+    cas::Repository::OpenOptions o;
+    o.mode = cas::Repository::Mode::kWrite;
+    CAIRN_ASSIGN_OR_RETURN(auto repo, cas::Repository::Open(repo_dir, o));
+    catalog::Catalog catalog(repo->store());
+    CAIRN_ASSIGN_OR_RETURN(catalog::VersionRef base, catalog.ResolveId(overlay.base()));
+    cas::Version v;
+    v.image = req.image.empty() ? base.image : req.image;
+    CAIRN_RETURN_IF_ERROR(catalog::ValidateImageName(v.image));
+    cas::Ingestor ingestor(repo->store(), repo->ingest_options());
+    auto t0 = std::chrono::steady_clock::now();
+    auto mark = [&](const char* phase) {  // CAIRN_TIMING: phase times in the mount's log
+      if (std::getenv("CAIRN_TIMING") == nullptr) return;
+      auto t = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "timing commit %-8s %8.1f ms\n", phase,
+                   std::chrono::duration<double, std::milli>(t - t0).count());
+      t0 = t;
+    };
+    auto root = tree.Commit(&ingestor);
+    mark("store");
+    Status st = root.status();
+    if (st.ok()) st = ingestor.Finish();
+    Result<catalog::VersionRef> ref = st;
+    if (st.ok()) {
+      v.root_type = cas::Version::RootType::kTree;
+      v.root = *root;
+      v.parents = {base.id};
+      v.author = req.author.empty() ? DefaultAuthor() : req.author;
+      v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+      v.message = req.message;
+      mark("flush");
+      auto index = catalog::BuildVersionIndex(repo->store(), v.root);
+      mark("index");
+      ref = index ? catalog.AddVersion(std::move(v), *index) : Result<catalog::VersionRef>(index.error());
+      st = ref.status();
+    }
+    if (!st.ok()) {
+      Status undo = ingestor.Abort();
+      return undo.ok() ? st : st.WithContext("commit (undo failed: " + undo.message() + ")");
+    }
+    mark("record");
+    out.version = ref->Name();
+    out.id = ref->id;
+    out.objects_new = ingestor.stats().objects_new;
+    repo.reset();  // the writer's lock goes; the mount reads a fresh snapshot from here on
+    CAIRN_ASSIGN_OR_RETURN(auto fresh, OpenReadStore(repo_dir));
+    std::vector<uint64_t> freed;
+    tree.Rebase(fresh.get(), &freed);
+    store = std::move(fresh);
+    std::vector<JournalRecord> keep;  // files still open keep their upper file
+    for (const auto& [ino, n] : tree.Uppers()) {
+      auto path = tree.PathOf(ino);
+      if (!path) continue;
+      JournalRecord r;
+      r.op = JournalOp::kCopyUp;
+      r.path = *path;
+      r.number = n;
+      keep.push_back(std::move(r));
+    }
+    mark("rebase");
+    CAIRN_RETURN_IF_ERROR(overlay.Reset(ref->id, keep));
+    for (uint64_t n : freed) overlay.RemoveUpper(n);
+    // Not synced (a sync here waits for the freed files' writeback): the version is durable
+    // already, and the rename of the journal is atomic for a dying process (docs/vmount.md).
+    mark("overlay");
+    MountInfo info = overlay.info();
+    info.base = ref->id;
+    info.version = ref->Name();
+    return overlay.SaveInfo(info);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+Message CommitRequestMessage(const CommitRequest& req) {
+  return {"commit", req.message, req.image, req.author};
+}
+
+Result<CommitOutcome> DecodeCommitReply(const Message& m) {
+  if (m.size() != 5) return Status::Internal("commit: malformed reply from the mount process");
+  int code = std::atoi(m[0].c_str());
+  if (code != 0) return Status(static_cast<Code>(code), m[1]);
+  CommitOutcome out;
+  out.version = m[2];
+  CAIRN_ASSIGN_OR_RETURN(out.id, ObjectId::FromHex(m[3]));
+  out.objects_new = std::strtoull(m[4].c_str(), nullptr, 10);
+  return out;
+}
+
+Status ServeMount(const MountRequest& req, const std::string& mountpoint,
+                  const std::string& resume_dir, bool daemon, const ReadyFn& ready) {
+  std::unique_ptr<Overlay> overlay;
+  bool created = false;
+  std::unique_ptr<Filesystem> fs;
+  std::unique_ptr<FuseSession> session;
+  MountOutcome outcome;
+  auto setup = [&]() -> Status {
+    CAIRN_ASSIGN_OR_RETURN(auto store, OpenReadStore(req.repo_dir));
+    catalog::Catalog catalog(store.get());
+    catalog::VersionRef ref;
+    if (!resume_dir.empty()) {
+      CAIRN_ASSIGN_OR_RETURN(overlay, Overlay::Open(resume_dir));
+      CAIRN_ASSIGN_OR_RETURN(ref, catalog.ResolveId(overlay->base()));
+      if (!req.spec.empty()) {
+        CAIRN_ASSIGN_OR_RETURN(catalog::VersionRef asked, catalog.Resolve(req.spec));
+        if (asked.id != ref.id) {
+          return Status::InvalidArgument("mount " + mountpoint + ": the edit to resume is on " +
+                                         ref.Name() + ", not " + asked.Name());
+        }
+      }
+      outcome.resumed = true;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(ref, catalog.Resolve(req.spec));
+      MountInfo info;
+      info.mountpoint = mountpoint;
+      info.version = ref.Name();
+      info.base = ref.id;
+      info.writable = req.writable;
+      CAIRN_ASSIGN_OR_RETURN(overlay, Overlay::Create(req.repo_dir, info));
+      created = true;
+    }
+    CAIRN_ASSIGN_OR_RETURN(ObjectId root, cas::RootTreeOf(store.get(), ref.version));
+    FilesystemOptions fo;
+    fo.statfs_path = overlay->upper_dir();
+    CAIRN_ASSIGN_OR_RETURN(fs, Filesystem::Open(store, root, req.writable ? overlay.get() : nullptr, fo));
+    if (outcome.resumed) CAIRN_RETURN_IF_ERROR(fs->Replay());
+    FuseOptions opts;
+    opts.mountpoint = mountpoint;
+    opts.fsname = "cairn:" + ref.Name();
+    CAIRN_ASSIGN_OR_RETURN(session, FuseSession::Mount(fs.get(), opts));
+    MountInfo info = overlay->info();
+    info.pid = ::getpid();
+    info.writable = req.writable;
+    info.started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+    CAIRN_RETURN_IF_ERROR(overlay->SaveInfo(info));
+    outcome.info = info;
+    return Status();
+  };
+  Status s = setup();
+  if (!s.ok()) {
+    session.reset();
+    if (created) (void)overlay->Remove();
+    ready(s);
+    return s;
+  }
+  auto server = ControlServer::Start(overlay->socket_path(), [&](const Message& m) -> Message {
+    if (m.empty() || m[0] != "commit" || m.size() != 4) return {"1", "unknown request", "", "", ""};
+    if (!fs->writable()) {
+      return {std::to_string(static_cast<int>(Code::kInvalidArgument)),
+              "commit " + mountpoint + ": a read-only mount (mount with --rw to edit)", "", "", ""};
+    }
+    auto r = Commit(*fs, *overlay, req.repo_dir, {m[1], m[2], m[3]});
+    if (!r) return {std::to_string(static_cast<int>(r.error().code())), r.error().message(), "", "", ""};
+    return {"0", "", r->version, r->id.ToHex(), std::to_string(r->objects_new)};
+  });
+  if (!server) {
+    session.reset();
+    if (created) (void)overlay->Remove();
+    ready(server.error());
+    return server.error();
+  }
+  ready(outcome);
+  if (daemon) {  // from here on, messages go to the overlay's log
+    int log = ::open(overlay->log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log >= 0) {
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+      ::close(log);
+    }
+  }
+  s = session->Run();
+  (*server)->Stop();
+  session.reset();
+  if (!req.writable || !overlay->has_edits()) {
+    (void)overlay->Remove();
+  } else {
+    MountInfo info = overlay->info();
+    info.pid = 0;
+    (void)overlay->SaveInfo(info);
+  }
+  return s;
+}
+
+}  // namespace cairn::vmount

@@ -1,0 +1,29 @@
+// The mount process: serves one mount until it is unmounted, and commits its edit when asked
+// over the control socket. Private to vmount/mount_service.cc.
+#ifndef CAIRN_VMOUNT_MOUNT_PROCESS_H_
+#define CAIRN_VMOUNT_MOUNT_PROCESS_H_
+
+#include <functional>
+#include <string>
+
+#include "vmount/control.h"
+#include "vmount/mount_service.h"
+
+namespace cairn::vmount {
+
+// Called once: with the mount's info when it is live, or with the error that prevented it.
+using ReadyFn = std::function<void(const Result<MountOutcome>&)>;
+
+// Opens the repository, builds the tree (replaying the overlay at `resume_dir` if not empty),
+// mounts at `mountpoint` (absolute), calls `ready`, and serves until unmounted. Returns the
+// error that ended serving, if any.
+Status ServeMount(const MountRequest& req, const std::string& mountpoint,
+                  const std::string& resume_dir, bool daemon, const ReadyFn& ready);
+
+// The control-socket request for a commit, and the reply's decoding.
+Message CommitRequestMessage(const CommitRequest& req);
+Result<CommitOutcome> DecodeCommitReply(const Message& reply);
+
+}  // namespace cairn::vmount
+
+#endif  // CAIRN_VMOUNT_MOUNT_PROCESS_H_

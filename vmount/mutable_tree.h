@@ -1,0 +1,196 @@
+// MutableTree: an editable file tree over a stored root Tree (OSTree's mutable tree), the model
+// behind a vmount.
+//
+// Every file, directory, symlink and node of the tree is an inode numbered from kRootIno up;
+// numbers are never reused while the tree lives, so the kernel may cache them. A directory's
+// stored Tree is read only when the directory is first needed (lookup, getattr, readdir): a
+// mount of a large image costs what is visited. Each directory keeps the id of the Tree it was
+// loaded from and a dirty flag; an edit sets the flag on the directory and every ancestor, so
+// Commit writes new Trees only along changed paths and reuses the ids of everything else.
+//
+// Hard links: a stored tree lists them only in the root Tree's table. At load, the directories
+// holding a multiply-linked file are read at once, so every name of such a file shares one
+// inode from the start (st_nlink right); Commit rebuilds the table from the inodes with more
+// than one name.
+//
+// File contents: a file keeps its stored content until its bytes change (write, truncate);
+// then it is copied up into an upper file `upper_dir/N` (holes kept) and read and written
+// there. Commit stores only the upper files. Untouched files are never copied.
+//
+// Errors name the path and carry the POSIX condition (vmount/errors.h).
+//
+// Thread-safety: none. The caller (vmount/filesystem.h) serialises access with a lock.
+#ifndef CAIRN_VMOUNT_MUTABLE_TREE_H_
+#define CAIRN_VMOUNT_MUTABLE_TREE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cas/ingestor.h"
+#include "cas/object_store.h"
+#include "cas/tree.h"
+
+namespace cairn::vmount {
+
+using Ino = uint64_t;
+inline constexpr Ino kRootIno = 1;
+
+struct Timestamp {
+  int64_t sec = 0;
+  uint32_t nsec = 0;
+  static Timestamp Now();
+};
+
+// What stat reports of one inode.
+struct Attr {
+  Ino ino = 0;
+  cas::EntryType type = cas::EntryType::kRegular;
+  uint32_t mode = 0;  // mode & 07777
+  uint32_t uid = 0, gid = 0;
+  Timestamp mtime;
+  uint64_t size = 0;
+  uint64_t blocks = 0;  // 512-byte units: the data bytes of a sparse file, not its holes
+  uint32_t nlink = 1;
+  uint32_t rdev_major = 0, rdev_minor = 0;
+};
+
+struct DirEntry {
+  std::string name;
+  Ino ino = 0;
+  cas::EntryType type = cas::EntryType::kRegular;
+};
+
+// Where the bytes of a regular file are: read without holding the caller's lock.
+struct FileData {
+  uint64_t size = 0;
+  int64_t upper = -1;  // >= 0: the upper file number; else the stored content below
+  ObjectId content;
+  bool sparse = false;
+  std::vector<cas::Extent> extents;
+};
+
+// A new entry (mknod, mkdir, symlink, create).
+struct NewEntry {
+  cas::EntryType type = cas::EntryType::kRegular;
+  uint32_t mode = 0644;
+  uint32_t uid = 0, gid = 0;
+  uint32_t rdev_major = 0, rdev_minor = 0;
+  std::string target;  // symlinks
+};
+
+struct SetAttrRequest {
+  std::optional<uint32_t> mode;  // & 07777
+  std::optional<uint32_t> uid, gid;
+  std::optional<uint64_t> size;  // REQUIRES: the file is copied up (CopyUp) first
+  std::optional<Timestamp> mtime;
+};
+
+inline constexpr uint32_t kRenameNoReplace = 1;  // RENAME_NOREPLACE
+
+class MutableTree {
+ public:
+  // A tree over the stored root Tree `root`. `store` must outlive the tree (or be replaced
+  // with SetStore); upper files live in `upper_dir`, which must exist. Reads the root Tree and
+  // the directories holding hard links: NotFound / Corruption from the store.
+  static Result<std::unique_ptr<MutableTree>> Open(cas::ObjectStore* store, const ObjectId& root,
+                                                   std::string upper_dir);
+  ~MutableTree();
+  MutableTree(const MutableTree&) = delete;
+  MutableTree& operator=(const MutableTree&) = delete;
+
+  // ---- reading ----
+  Result<Ino> Lookup(Ino parent, std::string_view name);
+  // The inode at a '/'-separated path from the root ("" is the root).
+  Result<Ino> LookupPath(std::string_view path);
+  Result<Attr> GetAttr(Ino ino);
+  Result<std::vector<DirEntry>> ReadDir(Ino ino);
+  Result<std::string> ReadLink(Ino ino);
+  Result<FileData> Data(Ino ino);
+  Result<std::string> GetXattr(Ino ino, const std::string& name);
+  Result<std::vector<std::string>> ListXattrs(Ino ino);
+  // A path of `ino` from the root ("" for the root); NotFound for a file with no name left.
+  Result<std::string> PathOf(Ino ino);
+
+  // ---- editing; `now` becomes the mtime of what changes ----
+  Result<Ino> Make(Ino parent, std::string_view name, const NewEntry& e, Timestamp now);
+  Status Unlink(Ino parent, std::string_view name, Timestamp now);
+  Status Rmdir(Ino parent, std::string_view name, Timestamp now);
+  Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                uint32_t flags, Timestamp now);
+  Status Link(Ino ino, Ino new_parent, std::string_view new_name, Timestamp now);
+  Result<Attr> SetAttr(Ino ino, const SetAttrRequest& req, Timestamp now);
+  // flags: XATTR_CREATE / XATTR_REPLACE semantics (0: either).
+  Status SetXattr(Ino ino, const std::string& name, std::string_view value, int flags);
+  Status RemoveXattr(Ino ino, const std::string& name);
+  // Replaces all metadata at once (journal replay).
+  Status SetMetadata(Ino ino, const cas::Metadata& meta);
+  Result<cas::Metadata> Metadata(Ino ino);
+
+  // ---- contents ----
+  // Writes the file's stored content into the new upper file `n` and reads it from there on.
+  // No-op when the file is already copied up. REQUIRES: a regular file.
+  Status CopyUp(Ino ino, uint64_t n);
+  // Binds the file to the existing upper file `n` (journal replay): size and mtime from it.
+  Status AttachUpper(Ino ino, uint64_t n);
+  // REQUIRES: copied up.
+  Result<size_t> Write(Ino ino, uint64_t offset, std::string_view data, Timestamp now);
+  // An open descriptor of the upper file; owned by the tree, valid until Release brings the
+  // open count to 0. REQUIRES: copied up.
+  Result<int> UpperFd(Ino ino);
+  // Open counting: the upper descriptor of a file is closed when its last open is released.
+  void Opened(Ino ino);
+  void Released(Ino ino);
+  Status Fsync(Ino ino);
+
+  // ---- commit ----
+  // Stores every changed file and a new Tree for every changed directory; returns the new root
+  // Tree's id. Unchanged subtrees keep their ids, unread directories are not read. The tree
+  // is unchanged by Commit; call Rebase once the version is recorded.
+  Result<ObjectId> Commit(cas::Ingestor* ingestor);
+  // After a successful Commit recorded as the new base: every directory becomes clean, every
+  // stored-again file reads from the store (its upper file is closed and returned in
+  // `freed_uppers` for deletion) unless it is open, in which case it stays copied up.
+  // REQUIRES: `store` holds what Commit wrote (it may be a reopened store).
+  void Rebase(cas::ObjectStore* store, std::vector<uint64_t>* freed_uppers);
+  // The upper files still in use (after Rebase, for the new journal), as (ino, n).
+  std::vector<std::pair<Ino, uint64_t>> Uppers() const;
+  // Whether anything changed since open or the last Rebase.
+  bool dirty() const;
+  void SetStore(cas::ObjectStore* store) { store_ = store; }
+  const std::string& upper_dir() const { return upper_dir_; }
+
+ private:
+  struct Node;
+  MutableTree(cas::ObjectStore* store, std::string upper_dir);
+  Result<Node*> Get(Ino ino);
+  Result<Node*> GetDir(Ino ino, std::string_view op);
+  Status Load(Node* dir);
+  Node* NewNode(cas::EntryType type);
+  void MarkDirty(Node* n);
+  void Touch(Node* dir, Timestamp now);
+  Status RemoveName(Node* dir, const std::string& name, Node* child, Timestamp now);
+  std::string UpperPath(uint64_t n) const;
+  Attr AttrOf(const Node* n) const;
+  Result<Node*> Child(Node* dir, std::string_view name);
+  Status CheckName(std::string_view name, std::string_view op);
+  Result<cas::TreeEntry> EntryOf(Node* n, const std::string& name, cas::Ingestor* ingestor,
+                                 const std::string& path);
+  Result<ObjectId> CommitDir(Node* dir, cas::Ingestor* ingestor, const std::string& path);
+  Status CloseUpper(Node* n);
+
+  cas::ObjectStore* store_;
+  std::string upper_dir_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // index ino - 1
+  // Only during Open: the original paths of multiply-linked files with their group's index, and
+  // each group's inode once made (0 before).
+  std::map<std::string, size_t> link_paths_;
+  std::vector<Ino> link_inos_;
+};
+
+}  // namespace cairn::vmount
+
+#endif  // CAIRN_VMOUNT_MUTABLE_TREE_H_

@@ -1,0 +1,320 @@
+// MutableTree: file contents (copy-up into upper files), attributes, and commit.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "cas/content_reader.h"
+#include "indexer/file_reader.h"
+#include "vmount/errors.h"
+#include "vmount/mutable_tree.h"
+#include "vmount/mutable_tree_node.h"
+
+namespace cairn::vmount {
+namespace {
+
+Status WriteAll(int fd, std::string_view data, uint64_t offset, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status();
+}
+
+}  // namespace
+
+std::string MutableTree::UpperPath(uint64_t n) const {
+  return upper_dir_ + "/" + std::to_string(n);
+}
+
+Result<FileData> MutableTree::Data(Ino ino) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (n->type != cas::EntryType::kRegular) return FsError(EISDIR, "read", "inode");
+  FileData d;
+  d.size = n->size;
+  d.upper = n->upper;
+  if (n->upper < 0 && !n->content_dirty) {
+    d.content = n->content;
+    d.sparse = n->sparse;
+    d.extents = n->extents;
+  }
+  return d;
+}
+
+Status MutableTree::CopyUp(Ino ino, uint64_t num) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (n->type != cas::EntryType::kRegular) return FsError(EINVAL, "copy up", "inode");
+  if (n->upper >= 0) return Status();
+  std::string path = UpperPath(num);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create upper file", path, errno);
+  Status s;
+  if (n->size > 0 && !n->content_dirty) {
+    // The data regions go where their extents say; holes stay holes.
+    std::vector<cas::Extent> regions =
+        n->sparse ? n->extents : std::vector<cas::Extent>{{0, n->size}};
+    size_t i = 0;
+    uint64_t in = 0;
+    cas::ContentReader reader(store_, 2);
+    s = reader.Read(n->content, [&](std::string_view piece) -> Status {
+      while (!piece.empty()) {
+        if (i >= regions.size()) return Status::Corruption("copy up: content longer than file");
+        size_t k = static_cast<size_t>(std::min<uint64_t>(piece.size(), regions[i].length - in));
+        CAIRN_RETURN_IF_ERROR(WriteAll(fd, piece.substr(0, k), regions[i].offset + in, path));
+        piece.remove_prefix(k);
+        in += k;
+        if (in == regions[i].length) {
+          ++i;
+          in = 0;
+        }
+      }
+      return Status();
+    });
+  }
+  if (s.ok() && ::ftruncate(fd, static_cast<off_t>(n->size)) != 0) {
+    s = ErrnoStatus("truncate", path, errno);
+  }
+  if (!s.ok()) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return s;
+  }
+  n->upper = static_cast<int64_t>(num);
+  n->upper_fd = fd;
+  n->content_dirty = true;
+  MarkDirty(n);
+  struct timespec ts[2] = {{0, UTIME_OMIT}, {n->meta.mtime_sec, n->meta.mtime_nsec}};
+  ::futimens(fd, ts);  // the upper file's mtime is the file's (journal replay reads it)
+  return Status();
+}
+
+Status MutableTree::AttachUpper(Ino ino, uint64_t num) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (n->type != cas::EntryType::kRegular) return FsError(EINVAL, "attach upper", "inode");
+  (void)CloseUpper(n);
+  struct stat st;
+  std::string path = UpperPath(num);
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat upper file", path, errno);
+  n->upper = static_cast<int64_t>(num);
+  n->size = static_cast<uint64_t>(st.st_size);
+  n->meta.mtime_sec = st.st_mtim.tv_sec;
+  n->meta.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  n->content_dirty = true;
+  MarkDirty(n);
+  return Status();
+}
+
+Result<int> MutableTree::UpperFd(Ino ino) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (n->upper < 0) return Status::Internal("upper fd of inode " + std::to_string(ino) + ": not copied up");
+  if (n->upper_fd < 0) {
+    std::string path = UpperPath(static_cast<uint64_t>(n->upper));
+    n->upper_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (n->upper_fd < 0) return ErrnoStatus("open upper file", path, errno);
+  }
+  return n->upper_fd;
+}
+
+Status MutableTree::CloseUpper(Node* n) {
+  if (n->upper_fd < 0) return Status();
+  int fd = n->upper_fd;
+  n->upper_fd = -1;
+  if (::close(fd) != 0) return ErrnoStatus("close upper file", std::to_string(n->upper), errno);
+  return Status();
+}
+
+void MutableTree::Opened(Ino ino) {
+  if (auto n = Get(ino)) (*n)->opens++;
+}
+
+void MutableTree::Released(Ino ino) {
+  auto n = Get(ino);
+  if (!n || --(*n)->opens > 0) return;
+  (*n)->opens = 0;
+  (void)CloseUpper(*n);
+}
+
+Status MutableTree::Fsync(Ino ino) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (n->upper_fd >= 0 && ::fsync(n->upper_fd) != 0) {
+    return ErrnoStatus("fsync upper file", std::to_string(n->upper), errno);
+  }
+  return Status();
+}
+
+Result<size_t> MutableTree::Write(Ino ino, uint64_t offset, std::string_view data, Timestamp now) {
+  CAIRN_ASSIGN_OR_RETURN(int fd, UpperFd(ino));
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  CAIRN_RETURN_IF_ERROR(WriteAll(fd, data, offset, UpperPath(static_cast<uint64_t>(n->upper))));
+  n->size = std::max(n->size, offset + data.size());
+  n->meta.mtime_sec = now.sec;
+  n->meta.mtime_nsec = now.nsec;
+  n->content_dirty = true;
+  MarkDirty(n);
+  struct timespec ts[2] = {{0, UTIME_OMIT}, {now.sec, now.nsec}};
+  ::futimens(fd, ts);
+  return data.size();
+}
+
+Result<Attr> MutableTree::SetAttr(Ino ino, const SetAttrRequest& req, Timestamp now) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (n->is_dir()) CAIRN_RETURN_IF_ERROR(Load(n));
+  if (req.size) {
+    if (n->type != cas::EntryType::kRegular) return FsError(EINVAL, "truncate", "inode");
+    CAIRN_ASSIGN_OR_RETURN(int fd, UpperFd(ino));
+    if (::ftruncate(fd, static_cast<off_t>(*req.size)) != 0) {
+      return ErrnoStatus("truncate upper file", std::to_string(n->upper), errno);
+    }
+    n->size = *req.size;
+    n->content_dirty = true;
+    if (!req.mtime) {
+      n->meta.mtime_sec = now.sec;
+      n->meta.mtime_nsec = now.nsec;
+    }
+  }
+  if (req.mode) n->meta.mode = *req.mode & 07777;
+  if (req.uid) n->meta.uid = *req.uid;
+  if (req.gid) n->meta.gid = *req.gid;
+  if (req.mtime) {
+    n->meta.mtime_sec = req.mtime->sec;
+    n->meta.mtime_nsec = req.mtime->nsec;
+  }
+  if (n->upper >= 0 && (req.size || req.mtime)) {
+    CAIRN_ASSIGN_OR_RETURN(int fd, UpperFd(ino));
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {n->meta.mtime_sec, n->meta.mtime_nsec}};
+    ::futimens(fd, ts);
+  }
+  MarkDirty(n);
+  return AttrOf(n);
+}
+
+Result<cas::TreeEntry> MutableTree::EntryOf(Node* n, const std::string& name,
+                                            cas::Ingestor* ingestor, const std::string& path) {
+  cas::TreeEntry e;
+  e.name = name;
+  e.type = n->type;
+  e.meta = n->meta;
+  e.target = n->target;
+  e.rdev_major = n->rdev_major;
+  e.rdev_minor = n->rdev_minor;
+  if (n->type != cas::EntryType::kRegular) return e;
+  if (n->content_dirty && !n->committed) {
+    Node::Committed c;
+    if (n->upper < 0) {  // created and never written: the empty content
+      CAIRN_ASSIGN_OR_RETURN(cas::FileContent fc, ingestor->PutBytes(""));
+      c.content = fc.id;
+    } else {
+      std::string upper = UpperPath(static_cast<uint64_t>(n->upper));
+      struct stat st;
+      if (::stat(upper.c_str(), &st) != 0) return ErrnoStatus("stat upper file", upper, errno);
+      indexer::CheckinOptions o;
+      o.update_stat_cache = false;
+      CAIRN_ASSIGN_OR_RETURN(indexer::FileOut out,
+                             indexer::ReadAndStoreFile(ingestor, upper, path, st, o));
+      c.content = out.content.id;
+      c.size = static_cast<uint64_t>(st.st_size);
+      c.sparse = out.sparse;
+      c.extents = std::move(out.extents);
+    }
+    n->committed = std::move(c);
+  }
+  if (n->committed) {
+    e.id = n->committed->content;
+    e.size = n->committed->size;
+    e.sparse = n->committed->sparse;
+    e.extents = n->committed->extents;
+  } else {
+    e.id = n->content;
+    e.size = n->size;
+    e.sparse = n->sparse;
+    e.extents = n->extents;
+  }
+  return e;
+}
+
+Result<ObjectId> MutableTree::CommitDir(Node* dir, cas::Ingestor* ingestor,
+                                        const std::string& path) {
+  if (!dir->loaded || (!dir->dirty && dir->tree_id && dir->ino != kRootIno)) return *dir->tree_id;
+  cas::Tree t;
+  t.meta = dir->meta;
+  for (const auto& [name, ino] : dir->children) {
+    Node* c = nodes_[ino - 1].get();
+    std::string child_path = path.empty() ? name : path + "/" + name;
+    if (c->is_dir()) {
+      cas::TreeEntry e;
+      e.name = name;
+      e.type = c->type;
+      CAIRN_ASSIGN_OR_RETURN(e.id, CommitDir(c, ingestor, child_path));
+      t.entries.push_back(std::move(e));
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(cas::TreeEntry e, EntryOf(c, name, ingestor, child_path));
+      t.entries.push_back(std::move(e));
+    }
+  }
+  if (dir->ino == kRootIno) {
+    for (const auto& n : nodes_) {
+      if (n->is_dir() || n->links.size() < 2) continue;
+      std::vector<std::string> group;
+      for (const auto& [d, name] : n->links) {
+        CAIRN_ASSIGN_OR_RETURN(std::string p, PathOf(d));
+        group.push_back(p.empty() ? name : p + "/" + name);
+      }
+      std::sort(group.begin(), group.end());
+      t.hardlinks.push_back(std::move(group));
+    }
+    std::sort(t.hardlinks.begin(), t.hardlinks.end());
+  }
+  CAIRN_ASSIGN_OR_RETURN(ObjectId id, ingestor->PutObject(cas::ObjectType::kTree, cas::EncodeTree(t)));
+  dir->committed_tree = id;
+  return id;
+}
+
+Result<ObjectId> MutableTree::Commit(cas::Ingestor* ingestor) {
+  for (auto& n : nodes_) {  // results of an earlier, failed commit
+    n->committed.reset();
+    n->committed_tree.reset();
+  }
+  return CommitDir(nodes_[0].get(), ingestor, "");
+}
+
+void MutableTree::Rebase(cas::ObjectStore* store, std::vector<uint64_t>* freed_uppers) {
+  store_ = store;
+  for (auto& n : nodes_) {
+    if (n->committed_tree) {
+      n->tree_id = *n->committed_tree;
+      n->committed_tree.reset();
+    }
+    if (n->is_dir()) {
+      n->dirty = false;
+      continue;
+    }
+    if (n->committed) {
+      n->content = n->committed->content;
+      n->sparse = n->committed->sparse;
+      n->extents = std::move(n->committed->extents);
+      n->committed.reset();
+      n->content_dirty = false;
+    }
+    if (n->upper >= 0 && n->opens == 0 && (!n->content_dirty || n->links.empty())) {
+      (void)CloseUpper(n.get());
+      freed_uppers->push_back(static_cast<uint64_t>(n->upper));
+      n->upper = -1;
+    }
+  }
+}
+
+std::vector<std::pair<Ino, uint64_t>> MutableTree::Uppers() const {
+  std::vector<std::pair<Ino, uint64_t>> out;
+  for (const auto& n : nodes_)
+    if (n->upper >= 0) out.emplace_back(n->ino, static_cast<uint64_t>(n->upper));
+  return out;
+}
+
+}  // namespace cairn::vmount

@@ -1,0 +1,221 @@
+#include "vmount/overlay.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "base/env.h"
+#include "base/hex.h"
+
+namespace cairn::vmount {
+namespace {
+constexpr std::string_view kJournalMagic = "cairn-journal-1\n";
+const size_t kHeaderSize = kJournalMagic.size() + ObjectId::kSize;
+
+std::string RandomId() {
+  std::random_device rd;
+  std::mt19937_64 rng((uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(::getpid()));
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::string Header(const ObjectId& base) {
+  return std::string(kJournalMagic) + std::string(base.AsBytes());
+}
+
+bool ProcessLives(int64_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+}  // namespace
+
+std::string MountInfo::Encode() const {
+  std::ostringstream o;
+  o << "id " << id << "\nmountpoint " << mountpoint << "\nversion " << version << "\nbase "
+    << base.ToHex() << "\nwritable " << (writable ? 1 : 0) << "\npid " << pid << "\nstarted "
+    << started_ns << "\n";
+  return o.str();
+}
+
+Result<MountInfo> MountInfo::Decode(std::string_view text) {
+  MountInfo m;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    std::string key = line.substr(0, sp), value = line.substr(sp + 1);
+    if (key == "id") m.id = value;
+    else if (key == "mountpoint") m.mountpoint = value;
+    else if (key == "version") m.version = value;
+    else if (key == "base") {
+      CAIRN_ASSIGN_OR_RETURN(m.base, ObjectId::FromHex(value));
+    } else if (key == "writable") m.writable = value == "1";
+    else if (key == "pid") m.pid = std::stoll(value);
+    else if (key == "started") m.started_ns = std::stoll(value);
+  }
+  if (m.mountpoint.empty()) return Status::Corruption("read mount info: no mount point");
+  return m;
+}
+
+Overlay::~Overlay() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<Overlay>> Overlay::Create(const std::string& repo_dir, MountInfo info) {
+  Env* env = Env::Default();
+  std::unique_ptr<Overlay> o(new Overlay());
+  info.id = RandomId();
+  o->dir_ = MountsDir(repo_dir) + "/" + info.id;
+  o->base_ = info.base;
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(o->upper_dir()));
+  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(env, o->journal_path(), Header(info.base)));
+  CAIRN_RETURN_IF_ERROR(o->SaveInfo(info));
+  CAIRN_RETURN_IF_ERROR(o->OpenJournal());
+  return o;
+}
+
+Result<std::unique_ptr<Overlay>> Overlay::Open(const std::string& dir) {
+  Env* env = Env::Default();
+  std::unique_ptr<Overlay> o(new Overlay());
+  o->dir_ = dir;
+  auto text = ReadFileToString(env, dir + "/info");
+  if (!text) return Status::NotFound("open overlay " + dir + ": no mount info");
+  CAIRN_ASSIGN_OR_RETURN(o->info_, MountInfo::Decode(*text));
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(o->upper_dir()));
+  CAIRN_ASSIGN_OR_RETURN(std::string j, ReadFileToString(env, o->journal_path()));
+  if (j.size() < kHeaderSize || !j.starts_with(kJournalMagic)) {
+    return Status::Corruption("open overlay " + dir + ": journal header damaged");
+  }
+  CAIRN_ASSIGN_OR_RETURN(o->base_, ObjectId::FromBytes(j.substr(kJournalMagic.size(), ObjectId::kSize)));
+  CAIRN_ASSIGN_OR_RETURN(auto records, DecodeJournalRecords(std::string_view(j).substr(kHeaderSize)));
+  o->records_ = records.size();
+  for (const auto& r : records)
+    if (r.op == JournalOp::kCopyUp) o->next_upper_ = std::max(o->next_upper_, r.number + 1);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(o->upper_dir(), ec)) {
+    uint64_t n = std::strtoull(e.path().filename().c_str(), nullptr, 10);
+    o->next_upper_ = std::max(o->next_upper_, n + 1);
+  }
+  CAIRN_RETURN_IF_ERROR(o->OpenJournal());
+  return o;
+}
+
+Status Overlay::OpenJournal() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(journal_path().c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) return ErrnoStatus("open journal", journal_path(), errno);
+  return Status();
+}
+
+Status Overlay::SaveInfo(const MountInfo& info) {
+  info_ = info;
+  return WriteFileAtomic(Env::Default(), dir_ + "/info", info.Encode());
+}
+
+Status Overlay::Append(const JournalRecord& r) {
+  std::string rec = EncodeJournalRecord(r);
+  ssize_t n = ::write(fd_, rec.data(), rec.size());  // one write: whole or (on a crash) torn
+  if (n < 0) return ErrnoStatus("append to journal", journal_path(), errno);
+  if (static_cast<size_t>(n) != rec.size()) {
+    return Status::IOError("append to journal " + journal_path() + ": short write");
+  }
+  records_++;
+  return Status();
+}
+
+Status Overlay::Sync() {
+  if (::fdatasync(fd_) != 0) return ErrnoStatus("sync journal", journal_path(), errno);
+  return Status();
+}
+
+Result<std::vector<JournalRecord>> Overlay::Records() {
+  CAIRN_ASSIGN_OR_RETURN(std::string j, ReadFileToString(Env::Default(), journal_path()));
+  if (j.size() < kHeaderSize) return Status::Corruption("read journal " + journal_path() + ": truncated");
+  return DecodeJournalRecords(std::string_view(j).substr(kHeaderSize));
+}
+
+Status Overlay::Reset(const ObjectId& base, const std::vector<JournalRecord>& keep) {
+  // Not synced here: the caller deletes the freed upper files first (so that syncing does not
+  // write their data back), then calls SyncAll. A rename is atomic for a dying process.
+  std::string data = Header(base);
+  for (const auto& r : keep) data += EncodeJournalRecord(r);
+  std::string tmp = journal_path() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create", tmp, errno);
+  ssize_t n = ::write(fd, data.data(), data.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(data.size())) return ErrnoStatus("write", tmp, n < 0 ? err : EIO);
+  if (::rename(tmp.c_str(), journal_path().c_str()) != 0) {
+    return ErrnoStatus("rename", journal_path(), errno);
+  }
+  base_ = base;
+  records_ = keep.size();
+  return OpenJournal();
+}
+
+Status Overlay::SyncAll() {
+  CAIRN_RETURN_IF_ERROR(Sync());
+  return Env::Default()->SyncDir(dir_);
+}
+
+void Overlay::RemoveUpper(uint64_t n) { ::unlink((upper_dir() + "/" + std::to_string(n)).c_str()); }
+
+Status Overlay::Remove() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  if (ec) return Status::IOError("remove overlay " + dir_ + ": " + ec.message());
+  return Status();
+}
+
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  if (ec) p = std::filesystem::absolute(path).lexically_normal();
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+Result<std::vector<MountStatus>> ListMounts(const std::string& repo_dir) {
+  std::vector<MountStatus> out;
+  std::error_code ec;
+  std::string dir = Overlay::MountsDir(repo_dir);
+  if (!std::filesystem::is_directory(dir, ec)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    auto text = ReadFileToString(Env::Default(), e.path().string() + "/info");
+    if (!text) continue;  // being created or removed
+    auto info = MountInfo::Decode(*text);
+    if (!info) continue;
+    MountStatus s;
+    s.info = std::move(*info);
+    s.dir = e.path().string();
+    s.live = ProcessLives(s.info.pid);
+    struct stat st;
+    s.dirty = ::stat((s.dir + "/journal").c_str(), &st) == 0 &&
+              static_cast<size_t>(st.st_size) > kHeaderSize;
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const MountStatus& a, const MountStatus& b) { return a.info.mountpoint < b.info.mountpoint; });
+  return out;
+}
+
+Result<MountStatus> FindMount(const std::string& repo_dir, const std::string& mountpoint) {
+  std::string abs = AbsolutePath(mountpoint);
+  CAIRN_ASSIGN_OR_RETURN(auto all, ListMounts(repo_dir));
+  for (auto& m : all)
+    if (m.info.mountpoint == abs) return m;
+  return Status::NotFound(abs + ": not a cairn mount of repository " + repo_dir +
+                          " (see `cairn mounts`)");
+}
+
+}  // namespace cairn::vmount
