@@ -4,7 +4,8 @@
 # v3 = v2 + a security update and /etc hardening) and runs cairn on it with the default
 # repository ($CAIRN_REPO, else ~/.local/share/cairn): checkin of three related images with
 # provenance, description, diff and search across them, a clone and a tag, checkout to a
-# directory (checked for exactness) and to a tarball that checks in to the same root; the same
+# directory (checked for exactness) and to a tarball that checks in to the same root; an offline
+# patch through a writable FUSE mount (vmount) committed as a new version; the same
 # Debian as disk images: raw ext4 images checked in without an appliance, a qcow2 through
 # libguestfs (the same Disk), diff and search across trees and disks, checkout to a bootable
 # qcow2 layout; put/get of a raw disk image, verify and stats.
@@ -50,6 +51,18 @@ step "checkout as a tarball; checking the tarball in gives the same root"
 "$cairn" checkout web "$out/web.tar.zst"
 "$cairn" checkin "$out/web.tar.zst" --image web-from-tar --json | grep '"root"'
 "$cairn" show web --json | python3 -c 'import json,sys; print("  \"root\": \"%s\"," % json.load(sys.stdin)["root"])'
+step "vmount: mount debian:3 writable, patch it offline, commit the edit as debian:4"
+mnt="$out/mnt"
+mkdir -p "$mnt"
+"$cairn" vmount debian:3 "$mnt" --rw
+trap '"$cairn" umount "$mnt" 2>/dev/null || true' EXIT
+echo "patched offline through cairn vmount" >> "$mnt/etc/motd"
+sed -i 's/^#\?MaxAuthTries.*/MaxAuthTries 3/' "$mnt/etc/ssh/sshd_config"
+"$cairn" mounts
+"$cairn" commit "$mnt" -m "offline patch: motd, sshd MaxAuthTries"
+"$cairn" umount "$mnt"
+trap - EXIT
+"$cairn" diff debian:3 debian:4
 step "disk images: raw ext4 images read through a read-only loop mount (no appliance)"
 "$cairn" checkin "$C/images/v1.raw" --image vm -m "v1 as a disk"
 "$cairn" checkin "$C/images/v3.raw" --image vm -p vm -m "v3 as a disk"
