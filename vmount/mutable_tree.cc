@@ -12,6 +12,7 @@
 #include "cas/tree_reader.h"
 #include "vmount/errors.h"
 #include "vmount/mutable_tree_node.h"
+#include "vmount/posix_acl.h"
 
 namespace cairn::vmount {
 
@@ -398,6 +399,16 @@ Status MutableTree::SetXattr(Ino ino, const std::string& name, std::string_view 
   bool present = it != x.end() && it->first == name;
   if (present && (flags & XATTR_CREATE)) return FsError(EEXIST, "set xattr", name);
   if (!present && (flags & XATTR_REPLACE)) return FsError(ENODATA, "set xattr", name);
+  if (name == kAclAccessXattr) {
+    // The mode follows the ACL; an ACL the mode can say alone is not kept (posix_acl.h).
+    CAIRN_ASSIGN_OR_RETURN(AclMode acl, ModeOfAcl(value));
+    n->meta.mode = (n->meta.mode & ~0777u) | acl.permissions;
+    if (acl.minimal) {
+      if (present) x.erase(it);
+      MarkDirty(n);
+      return Status();
+    }
+  }
   if (present) {
     it->second = std::string(value);
   } else {

@@ -11,6 +11,7 @@
 #include "vmount/errors.h"
 #include "vmount/mutable_tree.h"
 #include "vmount/mutable_tree_node.h"
+#include "vmount/posix_acl.h"
 
 namespace cairn::vmount {
 namespace {
@@ -179,7 +180,12 @@ Result<Attr> MutableTree::SetAttr(Ino ino, const SetAttrRequest& req, Timestamp 
       n->meta.mtime_nsec = now.nsec;
     }
   }
-  if (req.mode) n->meta.mode = *req.mode & 07777;
+  if (req.mode) {
+    n->meta.mode = *req.mode & 07777;
+    for (auto& [k, v] : n->meta.xattrs) {
+      if (k == kAclAccessXattr) v = AclWithMode(v, n->meta.mode);  // chmod rewrites the ACL
+    }
+  }
   if (req.uid) n->meta.uid = *req.uid;
   if (req.gid) n->meta.gid = *req.gid;
   if (req.mtime) {

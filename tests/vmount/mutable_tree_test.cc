@@ -275,6 +275,43 @@ TEST_F(MutableTreeTest, XattrsAndMetadataCommit) {
   EXPECT_EQ(e->meta.xattrs, (cas::Xattrs{{"security.capability", std::string("\x01\x00\x00\x02", 4)}}));
 }
 
+// An access ACL in xattr form: version 2, then (tag, perm, id) entries.
+std::string Acl(std::initializer_list<std::pair<uint16_t, uint16_t>> entries) {
+  std::string out("\x02\x00\x00\x00", 4);
+  for (auto [tag, perm] : entries) {
+    out += static_cast<char>(tag & 0xff);
+    out += static_cast<char>(tag >> 8);
+    out += static_cast<char>(perm);
+    out += '\0';
+    out.append(tag == 0x02 || tag == 0x08 ? std::string("\xe8\x03\x00\x00", 4)
+                                          : std::string("\xff\xff\xff\xff", 4));
+  }
+  return out;
+}
+
+TEST_F(MutableTreeTest, AccessAclsKeepTheModeInStep) {
+  auto t = Open(root_);
+  Ino hosts = *t->LookupPath("etc/hosts");
+  ASSERT_TRUE(t->SetAttr(hosts, {.mode = 0600}, now_).has_value());
+  // What `sed -i` does to its new file: an ACL equal to the old mode 0644. It is the mode.
+  ASSERT_TRUE(t->SetXattr(hosts, "system.posix_acl_access", Acl({{0x01, 6}, {0x04, 4}, {0x20, 4}}), 0).ok());
+  EXPECT_EQ(t->GetAttr(hosts)->mode, 0644u);
+  EXPECT_EQ(ToErrno(t->GetXattr(hosts, "system.posix_acl_access").status()), ENODATA);
+  // An extended ACL is kept; the group bits follow its mask.
+  std::string extended = Acl({{0x01, 7}, {0x02, 6}, {0x04, 4}, {0x10, 6}, {0x20, 0}});
+  ASSERT_TRUE(t->SetXattr(hosts, "system.posix_acl_access", extended, 0).ok());
+  EXPECT_EQ(t->GetAttr(hosts)->mode, 0760u);
+  // chmod rewrites the owner, mask and other entries.
+  ASSERT_TRUE(t->SetAttr(hosts, {.mode = 0754}, now_).has_value());
+  EXPECT_EQ(*t->GetXattr(hosts, "system.posix_acl_access"),
+            Acl({{0x01, 7}, {0x02, 6}, {0x04, 4}, {0x10, 5}, {0x20, 4}}));
+  EXPECT_EQ(ToErrno(t->SetXattr(hosts, "system.posix_acl_access", "junk", 0)), EINVAL);
+  ObjectId root = Commit(t.get());
+  auto e = cas::LookupPath(&store_, root, "etc/hosts");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->meta.mode, 0754u);
+}
+
 TEST_F(MutableTreeTest, CopyUpKeepsHolesAndTruncateWorks) {
   auto t = Open(root_);
   Ino big = *t->LookupPath("usr/lib/big");

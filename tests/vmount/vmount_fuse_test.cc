@@ -62,6 +62,7 @@ printf 'd\n' > dir/sub/deep/file
 truncate -s 3000000 big.bin
 mkdir -p etc/network
 printf 'auto lo\n' > etc/network/interfaces
+sed -i 's/lo/lo eth0/' etc/network/interfaces
 printf 'replacement\n' > tmp.new
 mv -f tmp.new empty
 mv dir renamed-dir

@@ -1,0 +1,35 @@
+// POSIX access ACLs in their xattr form (system.posix_acl_access: a little-endian u32 version 2,
+// then entries of u16 tag, u16 permissions, u32 id). A filesystem that stores them must keep
+// the file mode and the ACL in step, as the kernel does for local filesystems: setting an ACL
+// sets the mode's permission bits (owner from USER_OBJ, group from MASK or else GROUP_OBJ,
+// others from OTHER), an ACL with no other entries is the mode itself and is not stored, and
+// chmod rewrites those entries. Without this, `sed -i` (which copies the ACL onto its new file
+// through libacl) left files 0600 with a stored ACL.
+#ifndef CAIRN_VMOUNT_POSIX_ACL_H_
+#define CAIRN_VMOUNT_POSIX_ACL_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace cairn::vmount {
+
+inline constexpr std::string_view kAclAccessXattr = "system.posix_acl_access";
+
+struct AclMode {
+  uint32_t permissions = 0;  // rwxrwxrwx bits the ACL implies
+  bool minimal = false;      // only USER_OBJ, GROUP_OBJ and OTHER: the mode says it all
+};
+
+// InvalidArgument (EINVAL at the fuse edge) unless `xattr` is a well-formed access ACL.
+Result<AclMode> ModeOfAcl(std::string_view xattr);
+
+// `xattr` with its owner, group-class (MASK, else GROUP_OBJ) and other permissions set from
+// `mode`. REQUIRES: ModeOfAcl(xattr) succeeded.
+std::string AclWithMode(std::string_view xattr, uint32_t mode);
+
+}  // namespace cairn::vmount
+
+#endif  // CAIRN_VMOUNT_POSIX_ACL_H_
