@@ -127,4 +127,30 @@ Result<std::string> ContentCache::Read(cas::ObjectStore* store, const FileData& 
   return out;
 }
 
+void ContentCache::PrefetchOne(cas::ObjectStore* store, const ObjectId& content, uint64_t from,
+                               uint64_t max_bytes) {
+  auto layout = LayoutOf(store, content);
+  if (!layout) return;
+  const auto& starts = (*layout)->starts;
+  // The chunk holding `from`, then on while the bytes loaded stay under max_bytes.
+  size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), from) - starts.begin());
+  i = i == 0 ? 0 : i - 1;
+  for (uint64_t loaded = 0; i < (*layout)->ids.size() && loaded < max_bytes; ++i) {
+    if (!Chunk(store, (*layout)->ids[i])) return;
+    loaded += starts[i + 1] - starts[i];
+  }
+}
+
+void ContentCache::Prefetch(std::shared_ptr<cas::ObjectStore> store,
+                            std::vector<std::pair<ObjectId, uint64_t>> items, uint64_t max_bytes) {
+  for (auto& [content, from] : items) {
+    if (queued_.load() >= kMaxQueued) return;
+    queued_++;
+    pool_->Submit([this, store, content = content, from = from, max_bytes] {
+      PrefetchOne(store.get(), content, from, max_bytes);
+      queued_--;
+    });
+  }
+}
+
 }  // namespace cairn::vmount

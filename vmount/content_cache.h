@@ -9,6 +9,7 @@
 #ifndef CAIRN_VMOUNT_CONTENT_CACHE_H_
 #define CAIRN_VMOUNT_CONTENT_CACHE_H_
 
+#include <atomic>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "cas/object_store.h"
 #include "vmount/mutable_tree.h"
 
@@ -33,6 +35,14 @@ class ContentCache {
                            size_t size);
   // Drops everything (the store changed).
   void Clear();
+
+  // Loads up to `max_bytes` of each content into the cache on background threads, for reads
+  // likely to follow: tar, cp and package managers read a directory's files one after another,
+  // and a cold read waits on the disk for each. Errors are dropped (the real read reports
+  // them); work beyond kMaxQueued waiting contents is dropped too. The tasks keep `store` alive.
+  // Each item: a content and the data-space offset to load from.
+  void Prefetch(std::shared_ptr<cas::ObjectStore> store,
+                std::vector<std::pair<ObjectId, uint64_t>> items, uint64_t max_bytes);
 
  private:
   struct Layout {  // the chunks of one content, with their start offsets
@@ -52,12 +62,18 @@ class ContentCache {
   std::shared_ptr<const void> Find(const ObjectId& key);
   void Insert(const ObjectId& key, std::shared_ptr<const void> value, size_t cost);
 
+  static constexpr int kMaxQueued = 64;
+  void PrefetchOne(cas::ObjectStore* store, const ObjectId& content, uint64_t from, uint64_t max_bytes);
+
   const size_t capacity_;
   std::mutex mu_;
   size_t used_ = 0;
   std::list<ObjectId> lru_;  // front: most recent
   std::unordered_map<ObjectId, Item> items_;
   // Layouts are keyed by their content id with this id's bytes flipped, so they share the LRU.
+  std::atomic<int> queued_{0};
+  // Last: destroyed first, so its tasks finish before the cache they fill goes.
+  std::unique_ptr<ThreadPool> pool_ = std::make_unique<ThreadPool>(4);
 };
 
 }  // namespace cairn::vmount

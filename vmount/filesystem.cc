@@ -195,19 +195,40 @@ void Filesystem::Release(Ino ino) {
   tree_->Released(ino);
 }
 
+namespace {
+// Read-ahead (ContentCache::Prefetch): files of a directory after the one started, their first
+// bytes, and the bytes after a read of a large file.
+constexpr size_t kPrefetchFiles = 8;
+constexpr uint64_t kPrefetchFileBytes = 256 << 10;
+constexpr uint64_t kPrefetchAheadBytes = 1 << 20;
+}  // namespace
+
 Result<std::string> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
   std::shared_ptr<cas::ObjectStore> store;
   FileData d;
   int fd = -1;
+  std::vector<std::pair<ObjectId, uint64_t>> next_files;
   {
     std::lock_guard lock(mu_);
     CAIRN_ASSIGN_OR_RETURN(d, tree_->Data(ino));
     if (d.upper >= 0) {
       CAIRN_ASSIGN_OR_RETURN(fd, tree_->UpperFd(ino));
+    } else if (offset == 0) {
+      next_files = tree_->FollowingFiles(ino, kPrefetchFiles);
     }
     store = store_;
   }
-  if (fd < 0) return cache_->Read(store.get(), d, offset, size);
+  if (fd < 0) {
+    // Read ahead: the next files of the directory when a file is started, and the next chunks
+    // of this one (the kernel asks for 128 KiB at a time; a chunk is 16-256 KiB).
+    std::vector<std::pair<ObjectId, uint64_t>> ahead;
+    for (auto& [content, file_size] : next_files) ahead.emplace_back(content, 0);
+    if (!ahead.empty()) cache_->Prefetch(store, std::move(ahead), kPrefetchFileBytes);
+    if (!d.sparse && offset + size < d.size) {
+      cache_->Prefetch(store, {{d.content, offset + size}}, kPrefetchAheadBytes);
+    }
+    return cache_->Read(store.get(), d, offset, size);
+  }
   // The descriptor stays open while this file is: the kernel reads only through an open file.
   std::string out(size, '\0');
   size_t done = 0;

@@ -110,6 +110,9 @@ class MutableTree {
   Result<std::vector<DirEntry>> ReadDir(Ino ino);
   Result<std::string> ReadLink(Ino ino);
   Result<FileData> Data(Ino ino);
+  // The stored (not copied-up) contents of up to `n` regular files that follow `ino` in its
+  // directory's order, with their sizes: what a reader of the directory reads next.
+  std::vector<std::pair<ObjectId, uint64_t>> FollowingFiles(Ino ino, size_t n);
   Result<std::string> GetXattr(Ino ino, const std::string& name);
   Result<std::vector<std::string>> ListXattrs(Ino ino);
   // A path of `ino` from the root ("" for the root); NotFound for a file with no name left.

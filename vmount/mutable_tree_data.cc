@@ -49,6 +49,22 @@ Result<FileData> MutableTree::Data(Ino ino) {
   return d;
 }
 
+std::vector<std::pair<ObjectId, uint64_t>> MutableTree::FollowingFiles(Ino ino, size_t n) {
+  std::vector<std::pair<ObjectId, uint64_t>> out;
+  auto node = Get(ino);
+  if (!node || (*node)->links.empty()) return out;
+  auto [dir_ino, name] = (*node)->links.front();
+  Node* dir = nodes_[dir_ino - 1].get();
+  for (auto it = dir->children.upper_bound(name); it != dir->children.end() && out.size() < n; ++it) {
+    const Node* c = nodes_[it->second - 1].get();
+    if (c->type != cas::EntryType::kRegular || c->upper >= 0 || c->content_dirty || c->size == 0) {
+      continue;
+    }
+    out.emplace_back(c->content, c->size);
+  }
+  return out;
+}
+
 Status MutableTree::CopyUp(Ino ino, uint64_t num) {
   CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
   if (n->type != cas::EntryType::kRegular) return FsError(EINVAL, "copy up", "inode");
