@@ -173,6 +173,22 @@ TEST_F(VmountTest, DiscardDropsTheEditOfALiveMount) {
   EXPECT_EQ(versions.size(), 1u);
 }
 
+TEST_F(VmountTest, GcKeepsWhatAMountReadsEvenWhenItsVersionIsPurged) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_);
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  ASSERT_EQ(RunRepo("purge").exit_code, 0);
+  RunResult gc = RunRepo("gc", {"--json"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_EQ(Json(gc)["deleted"], 0) << "the mounted version's objects stay";
+  EXPECT_EQ(Diff(Listing(src_), Listing(mnt_)), "") << "every byte still reads through the mount";
+  ASSERT_EQ(RunRepo("umount", {mnt_}).exit_code, 0);
+  gc = RunRepo("gc", {"--json"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_GT(Json(gc)["deleted"].get<int>(), 0) << "unmounted, the purged version goes";
+}
+
 TEST_F(VmountTest, BadInputGivesClearErrorsAndLosesNothing) {
   BuildTree(src_, indexer::testing::DenseSpec());
   CheckinSrc("web");
