@@ -72,6 +72,13 @@ bool GetLengthPrefixed(std::string_view* in, std::string_view* s) {
   return GetVarint64(in, &n) && GetBytes(in, n, s);
 }
 
+bool GetVarint32(std::string_view* in, uint32_t* v) {
+  uint64_t x;
+  if (!GetVarint64(in, &x) || x > UINT32_MAX) return false;
+  *v = static_cast<uint32_t>(x);
+  return true;
+}
+
 bool GetVarsint64(std::string_view* in, int64_t* v) {
   uint64_t u;
   if (!GetVarint64(in, &u)) return false;

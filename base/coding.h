@@ -20,6 +20,8 @@ void PutVarsint64(std::string* dst, int64_t v);
 
 // Each Get* consumes from the front of *in. On failure *in is unspecified.
 bool GetVarint64(std::string_view* in, uint64_t* v);
+// A varint (PutVarint64) that must fit 32 bits.
+bool GetVarint32(std::string_view* in, uint32_t* v);
 bool GetFixed32(std::string_view* in, uint32_t* v);
 bool GetFixed64(std::string_view* in, uint64_t* v);
 bool GetLengthPrefixed(std::string_view* in, std::string_view* s);

@@ -8,13 +8,6 @@ namespace {
 
 constexpr std::string_view kMagic = "cairn-disk-1\n";
 
-bool GetU32(std::string_view* in, uint32_t* v) {
-  uint64_t x;
-  if (!GetVarint64(in, &x) || x > UINT32_MAX) return false;
-  *v = static_cast<uint32_t>(x);
-  return true;
-}
-
 bool GetString(std::string_view* in, std::string* s) {
   std::string_view v;
   if (!GetLengthPrefixed(in, &v)) return false;
@@ -167,18 +160,18 @@ Result<Disk> DecodeDisk(const ObjectId& id, std::string_view data) {
   in.remove_prefix(kMagic.size());
   Disk d;
   uint64_t n;
-  if (!GetVarint64(&in, &d.size) || !GetU32(&in, &d.sector_size) || in.empty()) return bad("truncated header");
+  if (!GetVarint64(&in, &d.size) || !GetVarint32(&in, &d.sector_size) || in.empty()) return bad("truncated header");
   uint8_t table = static_cast<uint8_t>(in[0]);
   in.remove_prefix(1);
   if (table > 2) return bad("unknown partition table " + std::to_string(table));
   d.table = static_cast<PartitionTable>(table);
-  if (!GetString(&in, &d.disk_id) || !GetVarint64(&in, &d.first_lba) || !GetU32(&in, &d.entries) ||
+  if (!GetString(&in, &d.disk_id) || !GetVarint64(&in, &d.first_lba) || !GetVarint32(&in, &d.entries) ||
       !GetVarint64(&in, &n) || n > 128) {
     return bad("truncated header");
   }
   for (uint64_t i = 0; i < n; ++i) {
     DiskPartition p;
-    if (!GetU32(&in, &p.number) || !GetVarint64(&in, &p.start) || !GetVarint64(&in, &p.size) ||
+    if (!GetVarint32(&in, &p.number) || !GetVarint64(&in, &p.start) || !GetVarint64(&in, &p.size) ||
         !GetString(&in, &p.type) || !GetString(&in, &p.guid) || !GetString(&in, &p.name) ||
         !GetVarint64(&in, &p.attrs) || in.empty()) {
       return bad("truncated partition");
@@ -194,7 +187,7 @@ Result<Disk> DecodeDisk(const ObjectId& id, std::string_view data) {
   for (uint64_t i = 0; i < n; ++i) {
     DiskFilesystem f;
     uint64_t np;
-    if (!GetU32(&in, &f.partition) || !GetString(&in, &f.type) || !GetString(&in, &f.uuid) ||
+    if (!GetVarint32(&in, &f.partition) || !GetString(&in, &f.type) || !GetString(&in, &f.uuid) ||
         !GetString(&in, &f.label) || !GetVarint64(&in, &np) || np > in.size() / 2) {
       return bad("truncated filesystem");
     }

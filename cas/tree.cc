@@ -10,6 +10,8 @@ namespace {
 constexpr std::string_view kMagic = "cairn-tree-1\n";
 constexpr uint64_t kFlagHardlinks = 1;
 
+}  // namespace
+
 void PutMetadata(std::string* out, const Metadata& m) {
   PutVarint64(out, m.mode);
   PutVarint64(out, m.uid);
@@ -23,17 +25,10 @@ void PutMetadata(std::string* out, const Metadata& m) {
   }
 }
 
-bool GetU32(std::string_view* in, uint32_t* v) {
-  uint64_t x;
-  if (!GetVarint64(in, &x) || x > UINT32_MAX) return false;
-  *v = static_cast<uint32_t>(x);
-  return true;
-}
-
 bool GetMetadata(std::string_view* in, Metadata* m) {
   uint64_t n;
-  if (!GetU32(in, &m->mode) || m->mode > 07777 || !GetU32(in, &m->uid) || !GetU32(in, &m->gid) ||
-      !GetVarsint64(in, &m->mtime_sec) || !GetU32(in, &m->mtime_nsec) ||
+  if (!GetVarint32(in, &m->mode) || m->mode > 07777 || !GetVarint32(in, &m->uid) || !GetVarint32(in, &m->gid) ||
+      !GetVarsint64(in, &m->mtime_sec) || !GetVarint32(in, &m->mtime_nsec) ||
       m->mtime_nsec >= 1000000000 || !GetVarint64(in, &n) || n > in->size() / 2) {
     return false;
   }
@@ -46,8 +41,6 @@ bool GetMetadata(std::string_view* in, Metadata* m) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string_view EntryTypeName(EntryType t) {
   switch (t) {
@@ -199,7 +192,7 @@ Result<Tree> DecodeTree(const ObjectId& id, std::string_view in) {
       }
       case EntryType::kCharDevice:
       case EntryType::kBlockDevice:
-        ok = GetU32(&in, &e.rdev_major) && GetU32(&in, &e.rdev_minor);
+        ok = GetVarint32(&in, &e.rdev_major) && GetVarint32(&in, &e.rdev_minor);
         break;
       default: break;
     }

@@ -88,6 +88,12 @@ Result<Tree> DecodeTree(const ObjectId& id, std::string_view data);
 // Sorts entries and hardlink groups into canonical order. InvalidArgument on a duplicate or
 // unsafe name.
 Status CanonicalizeTree(Tree* tree);
+// The encoding of Metadata inside a Tree (docs/format/tree.md), for other records that carry
+// it. GetMetadata returns false unless the bytes are valid: mode <= 07777, nanoseconds below a
+// second, xattr names non-empty, sorted and unique.
+void PutMetadata(std::string* out, const Metadata& m);
+bool GetMetadata(std::string_view* in, Metadata* m);
+
 // Whether `name` is safe as one path component: non-empty, no '/', no NUL, not "." or "..".
 bool IsSafeName(std::string_view name);
 

@@ -1,45 +1,9 @@
 #include "vmount/journal.h"
 
 #include "base/coding.h"
+#include "cas/tree.h"
 
 namespace cairn::vmount {
-namespace {
-
-void PutMeta(std::string* out, const cas::Metadata& m) {
-  PutVarint64(out, m.mode);
-  PutVarint64(out, m.uid);
-  PutVarint64(out, m.gid);
-  PutVarsint64(out, m.mtime_sec);
-  PutVarint64(out, m.mtime_nsec);
-  PutVarint64(out, m.xattrs.size());
-  for (const auto& [k, v] : m.xattrs) {
-    PutLengthPrefixed(out, k);
-    PutLengthPrefixed(out, v);
-  }
-}
-
-bool GetU32(std::string_view* in, uint32_t* v) {
-  uint64_t x;
-  if (!GetVarint64(in, &x) || x > UINT32_MAX) return false;
-  *v = static_cast<uint32_t>(x);
-  return true;
-}
-
-bool GetMeta(std::string_view* in, cas::Metadata* m) {
-  uint64_t n;
-  if (!GetU32(in, &m->mode) || !GetU32(in, &m->uid) || !GetU32(in, &m->gid) ||
-      !GetVarsint64(in, &m->mtime_sec) || !GetU32(in, &m->mtime_nsec) || !GetVarint64(in, &n)) {
-    return false;
-  }
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view k, v;
-    if (!GetLengthPrefixed(in, &k) || !GetLengthPrefixed(in, &v)) return false;
-    m->xattrs.emplace_back(k, v);
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string EncodeJournalRecord(const JournalRecord& r) {
   std::string p;
@@ -55,7 +19,7 @@ std::string EncodeJournalRecord(const JournalRecord& r) {
   PutVarint64(&p, r.entry.rdev_major);
   PutVarint64(&p, r.entry.rdev_minor);
   PutLengthPrefixed(&p, r.entry.target);
-  PutMeta(&p, r.meta);
+  cas::PutMetadata(&p, r.meta);
   PutVarint64(&p, r.number);
   PutVarsint64(&p, r.now.sec);
   PutVarint64(&p, r.now.nsec);
@@ -87,14 +51,14 @@ Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data) {
     if (p.empty()) return bad();
     r.entry.type = static_cast<cas::EntryType>(p[0]);
     p.remove_prefix(1);
-    if (!GetU32(&p, &r.entry.mode) || !GetU32(&p, &r.entry.uid) || !GetU32(&p, &r.entry.gid) ||
-        !GetU32(&p, &r.entry.rdev_major) || !GetU32(&p, &r.entry.rdev_minor) ||
+    if (!GetVarint32(&p, &r.entry.mode) || !GetVarint32(&p, &r.entry.uid) || !GetVarint32(&p, &r.entry.gid) ||
+        !GetVarint32(&p, &r.entry.rdev_major) || !GetVarint32(&p, &r.entry.rdev_minor) ||
         !GetLengthPrefixed(&p, &s)) {
       return bad();
     }
     r.entry.target.assign(s);
-    if (!GetMeta(&p, &r.meta) || !GetVarint64(&p, &r.number) || !GetVarsint64(&p, &r.now.sec) ||
-        !GetU32(&p, &r.now.nsec) || !p.empty()) {
+    if (!cas::GetMetadata(&p, &r.meta) || !GetVarint64(&p, &r.number) || !GetVarsint64(&p, &r.now.sec) ||
+        !GetVarint32(&p, &r.now.nsec) || !p.empty()) {
       return bad();
     }
     out.push_back(std::move(r));

@@ -171,3 +171,20 @@ TEST(CodingTest, GetBytesTakesExactlyNOrFails) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(CodingTest, Varint32RejectsValuesPast32Bits) {
+  std::string buf;
+  PutVarint64(&buf, UINT32_MAX);
+  PutVarint64(&buf, uint64_t{UINT32_MAX} + 1);
+  std::string_view in = buf;
+  uint32_t v = 0;
+  ASSERT_TRUE(GetVarint32(&in, &v));
+  EXPECT_EQ(v, UINT32_MAX);
+  EXPECT_FALSE(GetVarint32(&in, &v));
+}
+
+}  // namespace
+}  // namespace cairn
