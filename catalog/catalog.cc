@@ -240,7 +240,7 @@ Result<std::vector<std::string>> Catalog::Images(bool include_deleted) {
   return out;
 }
 
-Result<size_t> Catalog::CountVersions(const std::string& image) {
+Result<std::vector<ObjectId>> Catalog::VersionIds(const std::string& image) {
   std::vector<ObjectId> ids;
   CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, keys::VersionPrefix(image),
                                      [&](std::string_view, std::string_view value) {
@@ -249,6 +249,11 @@ Result<size_t> Catalog::CountVersions(const std::string& image) {
                                        return true;
                                      }));
   if (ids.empty()) return NotFoundImage(image);
+  return ids;
+}
+
+Result<size_t> Catalog::CountVersions(const std::string& image) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<ObjectId> ids, VersionIds(image));
   size_t n = 0;
   for (const auto& id : ids) {
     CAIRN_ASSIGN_OR_RETURN(VersionState st, StateOf(id));
@@ -258,14 +263,7 @@ Result<size_t> Catalog::CountVersions(const std::string& image) {
 }
 
 Result<std::vector<VersionRef>> Catalog::Versions(const std::string& image, bool include_deleted) {
-  std::vector<ObjectId> ids;
-  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kRefs, keys::VersionPrefix(image),
-                                     [&](std::string_view, std::string_view value) {
-                                       auto id = ObjectId::FromBytes(value);
-                                       if (id) ids.push_back(*id);
-                                       return true;
-                                     }));
-  if (ids.empty()) return NotFoundImage(image);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<ObjectId> ids, VersionIds(image));
   std::vector<VersionRef> out;
   for (const auto& id : ids) {
     CAIRN_ASSIGN_OR_RETURN(VersionRef ref, ResolveId(id));

@@ -86,6 +86,8 @@ class Catalog {
  private:
   Result<std::optional<uint64_t>> Latest(const std::string& image, bool active_only);
   Status NotFoundImage(const std::string& image);
+  // Ids of every version of `image` in number order; NotFound for an unknown image.
+  Result<std::vector<ObjectId>> VersionIds(const std::string& image);
   cas::ObjectStore* store_;
 };
 

@@ -20,13 +20,6 @@
 namespace cairn::catalog {
 namespace {
 
-std::string DefaultAuthor() {
-  const char* user = std::getenv("USER");
-  char host[256] = "localhost";
-  ::gethostname(host, sizeof(host) - 1);
-  return std::string(user && *user ? user : "root") + "@" + host;
-}
-
 
 // With CAIRN_TIMING set, phases print their wall time to stderr (for benchmarks).
 class PhaseTimer {
@@ -70,6 +63,20 @@ Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
   return std::unique_ptr<indexer::Source>(new indexer::TarSource(path));
 }
 
+void StampVersion(cas::Version* v, const std::string& author) {
+  if (author.empty()) {
+    const char* user = std::getenv("USER");
+    char host[256] = "localhost";
+    ::gethostname(host, sizeof(host) - 1);
+    v->author = std::string(user && *user ? user : "root") + "@" + host;
+  } else {
+    v->author = author;
+  }
+  v->time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+}
+
 Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& req) {
   CAIRN_RETURN_IF_ERROR(ValidateImageName(req.image));
   Catalog catalog(repo.store());
@@ -98,10 +105,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
     v.root = result->disk.IsZero() ? result->root : result->disk;
     v.image = req.image;
-    v.author = req.author.empty() ? DefaultAuthor() : req.author;
-    v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    StampVersion(&v, req.author);
     v.message = req.message;
     auto index = BuildVersionIndex(repo.store(), result->root);
     timer.Mark("index");
@@ -134,10 +138,7 @@ Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,
   cas::Version v = from.version;
   v.parents = {from.id};
   v.image = new_image;
-  v.author = DefaultAuthor();
-  v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  StampVersion(&v, "");
   v.message = message.empty() ? "clone of " + from.Name() : message;
   VersionIndexData index;
   index.inspection = DecodeInspection(from.version.summary);

@@ -35,6 +35,10 @@ struct CheckinOutcome {
 // `image` (a disk version for a disk image). On any error the repository is left as it was.
 Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& request);
 
+// Sets who made `v` (`author`, or $USER@host when empty) and when (now), for every path that
+// records a version: checkin, clone, a mount's commit.
+void StampVersion(cas::Version* v, const std::string& author);
+
 // Makes the Source for a path: InvalidArgument naming it when it is neither a directory nor a
 // readable file.
 Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path);

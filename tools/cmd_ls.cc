@@ -97,7 +97,6 @@ int RunLs(const Args& args) {
   auto found = OpenEntry(repo, version, path);
   if (!found) return Fail(found.error());
   cas::ObjectStore* store = found->repo->store();
-  const catalog::VersionRef* ref = &found->version;
   const cas::TreeEntry* entry = &found->entry;
   bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
   nlohmann::json out = nlohmann::json::array();

@@ -10,19 +10,13 @@
 #include "cas/repository.h"
 #include "cas/version.h"
 #include "catalog/catalog.h"
+#include "catalog/checkin.h"
 #include "vmount/control.h"
 #include "vmount/filesystem.h"
 #include "vmount/fuse_adapter.h"
 
 namespace cairn::vmount {
 namespace {
-
-std::string DefaultAuthor() {
-  const char* user = std::getenv("USER");
-  char host[256] = "localhost";
-  ::gethostname(host, sizeof(host) - 1);
-  return std::string(user && *user ? user : "root") + "@" + host;
-}
 
 Result<std::shared_ptr<cas::ObjectStore>> OpenReadStore(const std::string& repo_dir) {
   cas::Repository::OpenOptions o;
@@ -64,9 +58,7 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       v.root_type = cas::Version::RootType::kTree;
       v.root = *root;
       v.parents = {base.id};
-      v.author = req.author.empty() ? DefaultAuthor() : req.author;
-      v.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+      catalog::StampVersion(&v, req.author);
       v.message = req.message;
       mark("flush");
       auto index = catalog::BuildVersionIndex(repo->store(), v.root);
