@@ -2,15 +2,14 @@
 #include <fmt/core.h>
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/progress.h"
 #include "cas/gc.h"
 #include "catalog/catalog.h"
-#include "vmount/overlay.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "vmount/mount_service.h"
 
 namespace cairn::tools {
 
@@ -26,18 +25,8 @@ int RunGc(const Args& args) {
   if (auto rc = ParseCommandLine(spec, args, opts, {}, &vm)) return *rc;
   auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
   if (!r) return Fail(r.error());
-  catalog::Catalog c((*r)->store());
-  auto roots = c.AllVersionIds();
+  auto roots = vmount::GcRoots(**r);
   if (!roots) return Fail(roots.error());
-  // A mounted version (or one whose mount left an edit to resume) stays, even purged: the
-  // mount process reads its objects.
-  auto mounts = vmount::ListMounts((*r)->dir());
-  if (!mounts) return Fail(mounts.error());
-  for (const auto& m : *mounts) {
-    if (std::find(roots->begin(), roots->end(), m.info.base) != roots->end()) continue;
-    auto info = (*r)->store()->Info(m.info.base);
-    if (info) roots->push_back(m.info.base);
-  }
   Progress progress("gc", 0);
   uint64_t last = 0;
   cas::GcOptions o;

@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <thread>
 
 #include "base/coding.h"
+#include "catalog/catalog.h"
 #include "vmount/control.h"
 #include "vmount/mount_process.h"
 
@@ -252,6 +254,16 @@ Status DiscardMount(const std::string& repo_dir, const std::string& dir) {
   again.mountpoint = m.info.mountpoint;
   again.writable = true;
   return MountVersion(again).status();
+}
+
+Result<std::vector<ObjectId>> GcRoots(cas::Repository& repo) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<ObjectId> roots, catalog::Catalog(repo.store()).AllVersionIds());
+  CAIRN_ASSIGN_OR_RETURN(std::vector<MountStatus> mounts, ListMounts(repo.dir()));
+  for (const auto& m : mounts) {
+    if (std::find(roots.begin(), roots.end(), m.info.base) != roots.end()) continue;
+    if (repo.store()->Info(m.info.base)) roots.push_back(m.info.base);
+  }
+  return roots;
 }
 
 }  // namespace cairn::vmount

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "cas/repository.h"
 #include "vmount/overlay.h"
 
 namespace cairn::vmount {
@@ -63,6 +64,11 @@ Result<CommitOutcome> CommitMount(const std::string& repo_dir, const std::string
 // Drops the uncommitted edit at `dir`: a live mount is unmounted (Busy if files are open) and
 // mounted again, clean, on the same version; a dead one's overlay is deleted.
 Status DiscardMount(const std::string& repo_dir, const std::string& dir);
+
+// What `gc` must keep: every recorded version, and the base version of every overlay, even
+// after purge (a live mount reads its objects; a dead one's edit waits to be resumed). A base
+// whose Version object is already gone is left out.
+Result<std::vector<ObjectId>> GcRoots(cas::Repository& repo);
 
 }  // namespace cairn::vmount
 
