@@ -26,6 +26,10 @@ namespace {
 // Files read at once, and directories waiting for their files, before the walk waits.
 constexpr int kMaxFilesInFlight = 256;
 constexpr size_t kMaxPendingDirs = 512;
+// Directories scanned (listed, every entry lstat'ed, xattrs read) ahead of the walk, and the
+// threads that scan them: enough to keep a disk busy on a cold cache.
+constexpr int kMaxScansAhead = 64;
+constexpr int kScanThreads = 4;
 
 struct PendingDir {
   cas::Tree tree;
@@ -38,14 +42,16 @@ struct PendingDir {
 class Walker {
  public:
   Walker(std::string root, int threads, cas::Ingestor* ingestor, const CheckinOptions& options)
-      : root_(std::move(root)), pool_(threads), ingestor_(ingestor), options_(options) {}
+      : root_(std::move(root)), pool_(threads), scan_pool_(kScanThreads), ingestor_(ingestor), options_(options) {}
 
   Result<CheckinResult> Run() {
     struct stat st;
     if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");
     root_dev_ = st.st_dev;
-    Status s = Walk(root_, "", st, nullptr, 0);
+    Result<cas::Xattrs> xattrs = ReadXattrs(root_);
+    if (!xattrs) return xattrs.error();
+    Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0);
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
     if (!s.ok()) {
       for (auto& pd : pending_)
@@ -58,54 +64,153 @@ class Walker {
   }
 
  private:
+  // What the walk needs of one directory, read by a scan task ahead of the walk: on a cold
+  // cache the lstat and xattr calls of many directories then wait on the disk at once instead
+  // of one after another. Per-entry errors are kept and reported when the walk reaches the
+  // entry, so errors come in the same order as a sequential walk would meet them.
+  using StatCacheDir = std::map<std::string, StatCacheEntry>;
+  struct ScannedEntry {
+    std::string name;
+    Status status;  // lstat, type, xattrs or readlink failed
+    struct stat st {};
+    cas::EntryType type = cas::EntryType::kRegular;
+    cas::Xattrs xattrs;
+    std::string target;  // symlinks
+  };
+  struct DirScan {
+    Status status;  // the directory could not be listed, or its stat cache read
+    std::vector<ScannedEntry> entries;
+    StatCacheDir cache;
+  };
+  using ScanFuture = std::future<DirScan>;
+
+  DirScan ScanDir(const std::string& path) {
+    DirScan scan;
+    Result<std::vector<std::string>> names = ReadNames(path);
+    if (!names) {
+      scan.status = names.error();
+      return scan;
+    }
+    Result<StatCacheDir> cache = LoadStatCache(path);
+    if (!cache) {
+      scan.status = cache.error();
+      return scan;
+    }
+    scan.cache = std::move(*cache);
+    scan.entries.resize(names->size());
+    for (size_t i = 0; i < names->size(); ++i) {
+      ScannedEntry& e = scan.entries[i];
+      e.name = std::move((*names)[i]);
+      std::string child = (path == "/" ? "" : path) + "/" + e.name;
+      if (::lstat(child.c_str(), &e.st) != 0) {
+        e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + child.substr(root_.size() + 1) +
+                                                     " vanished during the walk (the tree is changing)")
+                                   : ErrnoStatus("stat", child, errno);
+        continue;
+      }
+      Result<cas::EntryType> type = EntryTypeFromMode(e.st.st_mode, child);
+      if (!type) {
+        e.status = type.error();
+        continue;
+      }
+      e.type = *type;
+      Result<cas::Xattrs> x = ReadXattrs(child);
+      if (!x) {
+        e.status = x.error();
+        continue;
+      }
+      e.xattrs = std::move(*x);
+      if (e.type == cas::EntryType::kSymlink) {
+        Result<std::string> t = ReadLink(child, e.st.st_size);
+        if (!t) {
+          e.status = t.error();
+          continue;
+        }
+        e.target = std::move(*t);
+      }
+    }
+    return scan;
+  }
+
+  ScanFuture SubmitScan(const std::string& path) {
+    ++scans_ahead_;
+    return scan_pool_.Submit([this, path] { return ScanDir(path); });
+  }
+
   Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
-              std::shared_ptr<PendingDir> parent, size_t index_in_parent) {
+              cas::Xattrs dir_xattrs, ScanFuture scan_future, std::shared_ptr<PendingDir> parent,
+              size_t index_in_parent) {
     auto pd = std::make_shared<PendingDir>();
     pd->rel = rel;
     pd->parent = std::move(parent);
     pd->index_in_parent = index_in_parent;
     pd->tree.meta = MetadataFromStat(dir_st);
-    CAIRN_ASSIGN_OR_RETURN(pd->tree.meta.xattrs, ReadXattrs(path));
+    pd->tree.meta.xattrs = std::move(dir_xattrs);
     result_.dirs++;
     if (options_.progress) options_.progress->Add(0, 0);
-    if (dir_st.st_dev == root_dev_) {
-      CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadNames(path));
-      CAIRN_ASSIGN_OR_RETURN(StatCacheDir cache, LoadStatCache(path));
-      for (auto& name : names) {
-        std::string child = (path == "/" ? "" : path) + "/" + name;
-        std::string child_rel = rel.empty() ? name : rel + "/" + name;
-        struct stat st;
-        if (::lstat(child.c_str(), &st) != 0) {
-          if (errno == ENOENT) {
-            return Status::IOError("checkin " + root_ + ": " + child_rel +
-                                   " vanished during the walk (the tree is changing)");
-          }
-          return ErrnoStatus("stat", child, errno);
-        }
-        CAIRN_ASSIGN_OR_RETURN(cas::EntryType type, EntryTypeFromMode(st.st_mode, child));
-        cas::TreeEntry e;
-        e.name = std::move(name);
-        e.type = type;
-        size_t index = pd->tree.entries.size();
-        if (type == cas::EntryType::kDirectory) {
-          pd->tree.entries.push_back(std::move(e));
-          CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, st, pd, index));
-          continue;
-        }
-        e.meta = MetadataFromStat(st);
-        CAIRN_ASSIGN_OR_RETURN(e.meta.xattrs, ReadXattrs(child));
-        if (type == cas::EntryType::kSymlink) {
-          CAIRN_ASSIGN_OR_RETURN(e.target, ReadLink(child, st.st_size));
-        } else if (type == cas::EntryType::kCharDevice || type == cas::EntryType::kBlockDevice) {
-          e.rdev_major = major(st.st_rdev);
-          e.rdev_minor = minor(st.st_rdev);
-        } else if (type == cas::EntryType::kRegular) {
-          e.size = static_cast<uint64_t>(st.st_size);
-          CAIRN_ASSIGN_OR_RETURN(auto cached, FromStatCache(cache, e.name, child_rel, st));
-          pd->files.emplace_back(index, SubmitFile(child, child_rel, st, std::move(cached)));
-        }
-        pd->tree.entries.push_back(std::move(e));
+    if (dir_st.st_dev != root_dev_) {  // a mount point: kept as an empty directory
+      pending_.push_back(std::move(pd));
+      while (pending_.size() > kMaxPendingDirs) CAIRN_RETURN_IF_ERROR(FinalizeFront());
+      return Status();
+    }
+    DirScan scan;
+    if (scan_future.valid()) {
+      scan = scan_future.get();
+      --scans_ahead_;
+    } else {
+      scan = ScanDir(path);
+    }
+    CAIRN_RETURN_IF_ERROR(scan.status);
+    // The subdirectories' scans start before the walk descends into the first of them, up to
+    // kMaxScansAhead in the whole walk; the rest are started as earlier ones are consumed.
+    std::vector<ScanFuture> child_scans(scan.entries.size());
+    struct WaitAll {  // on an early return, the scans still running refer to this walker
+      std::vector<ScanFuture>& scans;
+      ~WaitAll() {
+        for (auto& f : scans)
+          if (f.valid()) f.wait();
       }
+    } wait_all{child_scans};
+    size_t next_scan = 0;
+    auto top_up = [&] {
+      for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
+        const ScannedEntry& c = scan.entries[next_scan];
+        if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
+          child_scans[next_scan] = SubmitScan((path == "/" ? "" : path) + "/" + c.name);
+        }
+      }
+    };
+    top_up();
+    for (size_t i = 0; i < scan.entries.size(); ++i) {
+      ScannedEntry& se = scan.entries[i];
+      CAIRN_RETURN_IF_ERROR(se.status);
+      std::string child = (path == "/" ? "" : path) + "/" + se.name;
+      std::string child_rel = rel.empty() ? se.name : rel + "/" + se.name;
+      cas::TreeEntry e;
+      e.name = se.name;
+      e.type = se.type;
+      size_t index = pd->tree.entries.size();
+      if (se.type == cas::EntryType::kDirectory) {
+        pd->tree.entries.push_back(std::move(e));
+        CAIRN_RETURN_IF_ERROR(
+            Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(child_scans[i]), pd, index));
+        top_up();
+        continue;
+      }
+      const struct stat& st = se.st;
+      e.meta = MetadataFromStat(st);
+      e.meta.xattrs = std::move(se.xattrs);
+      if (se.type == cas::EntryType::kSymlink) {
+        e.target = std::move(se.target);
+      } else if (se.type == cas::EntryType::kCharDevice || se.type == cas::EntryType::kBlockDevice) {
+        e.rdev_major = major(st.st_rdev);
+        e.rdev_minor = minor(st.st_rdev);
+      } else if (se.type == cas::EntryType::kRegular) {
+        e.size = static_cast<uint64_t>(st.st_size);
+        CAIRN_ASSIGN_OR_RETURN(auto cached, FromStatCache(scan.cache, e.name, child_rel, st));
+        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, std::move(cached)));
+      }
+      pd->tree.entries.push_back(std::move(e));
     }
     pending_.push_back(std::move(pd));
     while (pending_.size() > kMaxPendingDirs) CAIRN_RETURN_IF_ERROR(FinalizeFront());
@@ -113,7 +218,6 @@ class Walker {
   }
 
   // The stat cache entries of one directory, read with one scan (incremental checkin).
-  using StatCacheDir = std::map<std::string, StatCacheEntry>;
   Result<StatCacheDir> LoadStatCache(const std::string& dir) {
     StatCacheDir cache;
     if (!options_.use_stat_cache) return cache;
@@ -264,6 +368,8 @@ class Walker {
   std::string root_;
   dev_t root_dev_ = 0;
   ThreadPool pool_;
+  ThreadPool scan_pool_;
+  int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   CheckinResult result_;
