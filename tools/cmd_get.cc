@@ -12,6 +12,8 @@
 namespace cairn::tools {
 namespace {
 
+constexpr size_t kWriteBuffer = 1 << 20;
+
 Status GetTo(cas::Repository& repo, const std::string& id_text, const std::string& output) {
   CAIRN_ASSIGN_OR_RETURN(ObjectId id, ResolveObject(repo, id_text));
   // More readers than cores: each waits on a blob-file read part of the time.
@@ -24,10 +26,20 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   std::string tmp = to_file ? output + ".cairn-tmp" : output;
   CAIRN_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
   Progress progress("get", content.size);
-  Status s = reader.Read(id, [&](std::string_view piece) {
+  // Pieces are gathered into one reused buffer and written 1 MiB at a time.
+  std::string buf;
+  buf.reserve(kWriteBuffer);
+  Status s = reader.Read(id, [&](std::string_view piece) -> Status {
     progress.Add(0, piece.size());
-    return out->Append(piece);
+    if (buf.size() + piece.size() > kWriteBuffer && !buf.empty()) {
+      CAIRN_RETURN_IF_ERROR(out->Append(buf));
+      buf.clear();
+    }
+    if (piece.size() >= kWriteBuffer) return out->Append(piece);
+    buf.append(piece);
+    return Status();
   });
+  if (s.ok() && !buf.empty()) s = out->Append(buf);
   if (s.ok()) s = out->Close();
   if (s.ok() && to_file) s = env->RenameFile(tmp, output);
   if (!s.ok() && to_file) (void)env->RemoveFile(tmp);
