@@ -8,6 +8,7 @@
 
 #include "base/sha256.h"
 #include "cas/chunk_index.h"
+#include "cas/x86_filter.h"
 
 namespace cairn::cas {
 namespace {
@@ -97,7 +98,8 @@ void Ingestor::PutKey(Space space, std::string_view key, std::string_view value)
   written_keys_.emplace_back(space, std::string(key));
 }
 
-Result<ObjectId> Ingestor::StoreObject(const ObjectId& id, ObjectType type, std::string_view data) {
+Result<ObjectId> Ingestor::StoreObject(const ObjectId& id, ObjectType type, std::string_view data,
+                                       bool x86_code) {
   {
     std::lock_guard lock(mu_);
     if (pending_.contains(id)) {
@@ -110,12 +112,12 @@ Result<ObjectId> Ingestor::StoreObject(const ObjectId& id, ObjectType type, std:
     stats_.objects_dup++;
     return id;
   }
-  CAIRN_RETURN_IF_ERROR(Add(EncodeObjectWithId(id, type, data, LevelFor(data.size()))));
+  CAIRN_RETURN_IF_ERROR(Add(EncodeObjectWithId(id, type, data, LevelFor(data.size()), x86_code)));
   return id;
 }
 
-Result<ObjectId> Ingestor::StoreChunk(std::string_view data) {
-  return StoreObject(Sha256::Of(data), ObjectType::kBlob, data);
+Result<ObjectId> Ingestor::StoreChunk(std::string_view data, bool x86_code) {
+  return StoreObject(Sha256::Of(data), ObjectType::kBlob, data, x86_code);
 }
 
 Result<ObjectId> Ingestor::PutObject(ObjectType type, std::string_view canonical) {
@@ -147,6 +149,7 @@ Result<FileContent> Ingestor::PutBytes(std::string_view data) {
   ChunkIndex index;
   index.total_size = data.size();
   std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  const bool x86_code = IsX86Elf(data);
   if (rest.empty()) {
     CAIRN_ASSIGN_OR_RETURN(ObjectId id, StoreChunk(""));
     index.chunks.push_back({id, 0});
@@ -154,7 +157,7 @@ Result<FileContent> Ingestor::PutBytes(std::string_view data) {
   while (!rest.empty()) {
     size_t len = FindChunkBoundary(options_.chunker, rest, /*at_end=*/true);
     std::string_view piece(reinterpret_cast<const char*>(rest.data()), len);
-    CAIRN_ASSIGN_OR_RETURN(ObjectId id, StoreChunk(piece));
+    CAIRN_ASSIGN_OR_RETURN(ObjectId id, StoreChunk(piece, x86_code));
     index.chunks.push_back({id, len});
     rest = rest.subspan(len);
   }
@@ -196,6 +199,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   size_t carry_size = 0;
   std::shared_ptr<char> previous;  // holds the carried bytes until they are copied
   bool at_end = false;
+  bool first = true, x86_code = false;  // an x86 executable: its chunks go through the x86 filter
   while (!at_end) {
     std::shared_ptr<char> block = blocks->Take();
     if (carry_size > 0) std::memcpy(block.get(), carry, carry_size);
@@ -207,6 +211,8 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
     }
     at_end = *n < kBlockSize;
     stats_.bytes_in += *n;
+    if (first) x86_code = IsX86Elf(std::string_view(block.get(), *n));
+    first = false;
     // The whole-content SHA-256 runs on its own thread, in block order.
     hashing.push_back(hash_pool_.Submit(
         [&whole, block, off = carry_size, len = *n] { whole.Update(block.get() + off, len); }));
@@ -221,7 +227,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
       size_t len = FindChunkBoundary(options_.chunker, data.subspan(pos), at_end);
       if (len == 0) break;
       std::string_view piece(block.get() + pos, len);
-      in_flight.push_back(pool_.Submit([this, block, piece] { return StoreChunk(piece); }));
+      in_flight.push_back(pool_.Submit([this, block, piece, x86_code] { return StoreChunk(piece, x86_code); }));
       in_flight_sizes.push_back(len);
       pos += len;
       while (in_flight.size() > kMaxInFlight) {

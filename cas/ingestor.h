@@ -31,11 +31,11 @@ namespace cairn::cas {
 
 struct IngestOptions {
   ChunkerOptions chunker;
-  // zstd level for object records; 0 stores raw. Default: 3 (docs/store-tuning.md).
-  int zstd_level = 3;
+  // zstd level for object records; 0 stores raw. Default: 4 (docs/store-tuning.md).
+  int zstd_level = 4;
   // zstd level for objects smaller than chunker.min_size (small files and Trees), when higher
-  // than zstd_level. Default: 3.
-  int small_zstd_level = 3;
+  // than zstd_level. Default: 4.
+  int small_zstd_level = 4;
   // A batch is written once it holds this many bytes. Default: 8 MiB.
   size_t batch_bytes = 8 << 20;
   // Worker threads. Default: the number of cores.
@@ -86,9 +86,11 @@ class Ingestor {
 
  private:
   // Hashes, dedups and (if new) compresses and queues one chunk. Returns its id.
-  Result<ObjectId> StoreChunk(std::string_view data);
+  // `x86_code`: the chunk is part of an x86 executable (compressed through the x86 filter).
+  Result<ObjectId> StoreChunk(std::string_view data, bool x86_code = false);
   // Dedups (the pending batch, then the store) and, if new, compresses and queues an object.
-  Result<ObjectId> StoreObject(const ObjectId& id, ObjectType type, std::string_view data);
+  Result<ObjectId> StoreObject(const ObjectId& id, ObjectType type, std::string_view data,
+                               bool x86_code = false);
   Status Add(EncodedObject obj);
   Status AddToBatch(WriteBatch::Op op);
   Status WriteIfFull(std::unique_lock<std::mutex>& lock);

@@ -6,6 +6,7 @@
 
 #include "base/coding.h"
 #include "base/sha256.h"
+#include "cas/x86_filter.h"
 
 namespace cairn::cas {
 namespace {
@@ -15,6 +16,7 @@ struct ZstdContexts {
   ZSTD_DCtx* d = ZSTD_createDCtx();
   std::unique_ptr<char[]> buffer;
   size_t buffer_size = 0;
+  std::string filtered;  // the x86 filter's output, reused
   ~ZstdContexts() {
     ZSTD_freeCCtx(c);
     ZSTD_freeDCtx(d);
@@ -49,7 +51,7 @@ std::string_view ObjectTypeName(ObjectType type) {
 bool IsKnownObjectType(uint8_t t) { return t >= 1 && t <= 5; }
 
 EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::string_view raw,
-                                 int zstd_level) {
+                                 int zstd_level, bool x86_code) {
   EncodedObject out{id, type, raw.size(), {}};
   std::string header;
   header.push_back(static_cast<char>(Codec::kRaw));
@@ -64,9 +66,15 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
       ctx.buffer.reset(new char[bound]);
       ctx.buffer_size = bound;
     }
-    size_t n = ZSTD_compressCCtx(ctx.c, ctx.buffer.get(), bound, raw.data(), raw.size(), zstd_level);
+    std::string_view input = raw;
+    if (x86_code) {
+      ctx.filtered.assign(raw);
+      X86Filter(ctx.filtered.data(), ctx.filtered.size());
+      input = ctx.filtered;
+    }
+    size_t n = ZSTD_compressCCtx(ctx.c, ctx.buffer.get(), bound, input.data(), input.size(), zstd_level);
     if (!ZSTD_isError(n) && n < raw.size()) {
-      header[0] = static_cast<char>(Codec::kZstd);
+      header[0] = static_cast<char>(x86_code ? Codec::kZstdX86 : Codec::kZstd);
       out.record.reserve(header.size() + n);
       out.record = std::move(header);
       out.record.append(ctx.buffer.get(), n);
@@ -79,8 +87,8 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
   return out;
 }
 
-EncodedObject EncodeObject(ObjectType type, std::string_view raw, int zstd_level) {
-  return EncodeObjectWithId(Sha256::Of(raw), type, raw, zstd_level);
+EncodedObject EncodeObject(ObjectType type, std::string_view raw, int zstd_level, bool x86_code) {
+  return EncodeObjectWithId(Sha256::Of(raw), type, raw, zstd_level, x86_code);
 }
 
 Result<RecordHeader> ParseRecordHeader(const ObjectId& id, std::string_view record) {
@@ -90,7 +98,7 @@ Result<RecordHeader> ParseRecordHeader(const ObjectId& id, std::string_view reco
   auto codec = static_cast<uint8_t>(in[0]);
   auto type = static_cast<uint8_t>(in[1]);
   in.remove_prefix(2);
-  if (codec > 1) {
+  if (codec > 2) {
     return Status::Corruption("read object " + id.Short() + ": unknown codec " +
                               std::to_string(codec));
   }
@@ -123,6 +131,7 @@ Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) 
     if (ZSTD_isError(n) || n != h.raw_size) {
       return Status::Corruption("read " + ObjectName(h.type, id) + ": undecodable zstd data");
     }
+    if (h.codec == Codec::kZstdX86) X86Unfilter(out.data.data(), out.data.size());
   }
   if (Sha256::Of(out.data) != id) {
     return Status::Corruption("read " + ObjectName(h.type, id) + ": checksum mismatch");

@@ -28,7 +28,8 @@ std::string_view ObjectTypeName(ObjectType type);
 bool IsKnownObjectType(uint8_t type);
 
 // Stored record codecs. Stable numbers.
-enum class Codec : uint8_t { kRaw = 0, kZstd = 1 };
+// kZstdX86: zstd of the bytes after the x86 filter (cas/x86_filter.h), for x86 machine code.
+enum class Codec : uint8_t { kRaw = 0, kZstd = 1, kZstdX86 = 2 };
 
 // An object ready to be written: its id and the record the store keeps.
 struct EncodedObject {
@@ -39,11 +40,12 @@ struct EncodedObject {
 };
 
 // Hashes `raw` and builds its record, compressed with zstd at `zstd_level` when that shrinks it
-// (0 disables compression). Thread-safe; uses a thread-local compression context.
-EncodedObject EncodeObject(ObjectType type, std::string_view raw, int zstd_level);
+// (0 disables compression); `x86_code`: `raw` is (part of) an x86 executable, compressed
+// through the x86 filter (codec kZstdX86). Thread-safe; uses thread-local contexts.
+EncodedObject EncodeObject(ObjectType type, std::string_view raw, int zstd_level, bool x86_code = false);
 // As EncodeObject, but with the id already computed by the caller.
 EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::string_view raw,
-                                 int zstd_level);
+                                 int zstd_level, bool x86_code = false);
 
 struct DecodedObject {
   ObjectType type;
