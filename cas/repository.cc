@@ -95,6 +95,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
   }
   RocksStoreOptions ro;
   ro.read_only = options.mode == Mode::kRead;
+  ro.file_system = options.file_system;
   auto deadline = std::chrono::steady_clock::now() + options.wait;
   bool told = false;
   std::unique_ptr<RocksStore> store;

@@ -15,6 +15,7 @@
 #include "cas/chunker.h"
 #include "cas/ingestor.h"
 #include "cas/object_store.h"
+#include "cas/rocks_store.h"
 
 namespace cairn::cas {
 
@@ -39,6 +40,8 @@ class Repository {
     std::chrono::milliseconds wait = std::chrono::seconds(60);
     // Called once when the writer starts waiting, with a message for the user.
     std::function<void(const std::string&)> on_wait;
+    // The file system under the store (RocksStoreOptions::file_system); null: the real one.
+    std::shared_ptr<rocksdb::FileSystem> file_system;
   };
 
   // Creates a repository in `dir` (created if missing; it must be empty or absent).

@@ -73,6 +73,10 @@ class RocksStoreImpl final : public RocksStore {
 
   Status OpenDb(const RocksStoreOptions& o) {
     rocksdb::DBOptions db;
+    if (o.file_system) {
+      env_ = rocksdb::NewCompositeEnv(o.file_system);
+      db.env = env_.get();
+    }
     db.create_if_missing = o.create_if_missing;
     db.create_missing_column_families = o.create_if_missing;
     // Two cores here: one flush and one compaction at a time is what the machine can afford
@@ -354,6 +358,7 @@ class RocksStoreImpl final : public RocksStore {
  private:
   std::string dir_;
   bool read_only_;
+  std::unique_ptr<rocksdb::Env> env_;  // only with options.file_system; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<rocksdb::Statistics> stats_;

@@ -12,6 +12,10 @@
 
 #include "cas/object_store.h"
 
+namespace rocksdb {
+class FileSystem;
+}
+
 namespace cairn::cas {
 
 struct RocksStoreOptions {
@@ -31,6 +35,9 @@ struct RocksStoreOptions {
   size_t write_buffer_size = 16 << 20;
   // Collect RocksDB statistics (for benchmarks). Default: false.
   bool statistics = false;
+  // The file system RocksDB uses; null: the operating system's. A seam for tests that cut the
+  // power at a chosen write (tests/cas/power_cut_fs.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // Statistics for benchmarks: bytes written by flushes, compactions and blob files.
