@@ -38,7 +38,7 @@ int RunImages(const Args& args) {
   if (!images) return Fail(images.error());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& name : *images) {
-    auto latest = catalog.Resolve(catalog::VersionSpec{name, std::nullopt});
+    auto latest = catalog.Resolve(catalog::VersionSpec{name, std::nullopt, std::nullopt});
     if (!latest) return Fail(latest.error());
     auto count = catalog.CountVersions(name);  // active ones: numbers may have gaps after purge
     if (!count) return Fail(count.error());

@@ -163,7 +163,9 @@ TEST_F(DiffTest, ReportsExactlyTheChangedEntriesAndPackages) {
   };
   EXPECT_EQ(ByPath(d), want);
   for (const auto& e : d.entries) {
-    if (e.path == "home/user") EXPECT_EQ(e.type, cas::EntryType::kDirectory);
+    if (e.path == "home/user") {
+      EXPECT_EQ(e.type, cas::EntryType::kDirectory);
+    }
     if (e.path == "usr/bin/tool") {
       EXPECT_EQ(e.size_a, ToolContent().size());
       EXPECT_EQ(e.size_b, std::string("#!/bin/sh\necho tool v2\n").size());
