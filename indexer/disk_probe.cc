@@ -8,6 +8,8 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 
+#include "indexer/disk_lvm.h"
+
 namespace cairn::indexer {
 namespace {
 
@@ -131,7 +133,9 @@ Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64
   if (b.starts_with("LUKS\xba\xbe")) return unsupported("crypto_LUKS");
   for (int s = 0; s < 4; ++s) {
     if (b.substr(s * 512, 8) == "LABELONE" && b.substr(s * 512 + 24, 4) == "LVM2") {
-      return unsupported("LVM2_member");
+      c.kind = ProbedContent::Kind::kLvmPv;
+      c.type = "LVM2_member";
+      return c;
     }
   }
   if (Le(b, 1024 + 56, 2) == 0xEF53) return ProbeExt(std::string_view(b).substr(1024, 1024));
@@ -227,9 +231,9 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   auto probe = [&](uint64_t off, uint64_t len, const std::string& where) -> Status {
     CAIRN_ASSIGN_OR_RETURN(ProbedContent c, ProbeContent(read, off, len));
     if (c.kind == ProbedContent::Kind::kUnsupported) {
-      std::string what = c.type == "crypto_LUKS" ? "is encrypted (LUKS), which is not supported"
-                         : c.type == "LVM2_member" ? "is an LVM physical volume, which is not supported yet"
-                         : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
+      std::string what = c.type == "crypto_LUKS"
+                             ? "is encrypted (LUKS), which is not supported"
+                             : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
       return fail(Code::kNotSupported, where + " " + what);
     }
     if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
@@ -238,10 +242,24 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   };
   if (d.table == cas::PartitionTable::kNone) {
     CAIRN_RETURN_IF_ERROR(probe(0, size, "the disk"));
+    if (out.contents[0].kind == ProbedContent::Kind::kLvmPv) {
+      return fail(Code::kNotSupported, "the disk is an LVM physical volume without a partition table, which is not supported");
+    }
     if (!any_fs) return fail(Code::kInvalidArgument, "not a disk image (no partition table and no filesystem)");
   } else {
     for (const auto& p : d.partitions) {
       CAIRN_RETURN_IF_ERROR(probe(p.start, p.size, "partition " + std::to_string(p.number)));
+    }
+    Status lvm = ProbeVolumeGroups(read, &out);
+    if (!lvm.ok()) return Status(lvm.code(), "checkin " + image + ": " + lvm.message());
+    for (const auto& [name, c] : out.volumes) {
+      if (c.kind == ProbedContent::Kind::kUnsupported) {
+        std::string what = c.type == "crypto_LUKS"
+                               ? "is encrypted (LUKS), which is not supported"
+                               : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
+        return fail(Code::kNotSupported, "logical volume " + name + " " + what);
+      }
+      if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
     }
     if (!any_fs) return fail(Code::kInvalidArgument, "the disk holds no filesystem cairn can store");
     for (size_t i = 0; i < d.partitions.size(); ++i) {
