@@ -102,12 +102,22 @@ Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
     if (mnt == "/" || !mnt.starts_with("/")) continue;
     for (auto* f : fss) {
       if (f == root || !f->mountpoint.empty()) continue;
-      const cas::DiskPartition* p = disk->FindPartition(f->partition);
+      const cas::DiskPartition* p = f->volume.empty() ? disk->FindPartition(f->partition) : nullptr;
       bool match = (spec.starts_with("UUID=") && spec.substr(5) == f->uuid) ||
                    (spec.starts_with("LABEL=") && !f->label.empty() && spec.substr(6) == f->label) ||
                    (spec.starts_with("PARTUUID=") && p && !p->guid.empty() &&
                     strcasecmp(spec.substr(9).c_str(), p->guid.c_str()) == 0);
-      if (!match && p && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' && spec[7] == 'a') {
+      if (!match && !f->volume.empty()) {  // /dev/VG/LV or /dev/mapper/VG-LV ('-' doubled)
+        size_t slash = f->volume.find('/');
+        auto dash = [](std::string n) {
+          for (size_t i = 0; (i = n.find('-', i)) != std::string::npos; i += 2) n.insert(i, "-");
+          return n;
+        };
+        match = spec == "/dev/" + f->volume ||
+                spec == "/dev/mapper/" + dash(f->volume.substr(0, slash)) + "-" + dash(f->volume.substr(slash + 1));
+      }
+      if (!match && p && f->volume.empty() && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' &&
+          spec[7] == 'a') {
         match = spec.substr(8) == std::to_string(p->number);  // /dev/sda2, /dev/vda2, /dev/hda2
       }
       if (match) {
@@ -157,7 +167,9 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
   CAIRN_ASSIGN_OR_RETURN(cas::Tree top, Load(ingestor->store(), view));
   std::vector<std::vector<std::string>> groups;
   for (auto* f : mounted) {
-    std::string at = root != nullptr ? f->mountpoint : "/" + std::to_string(f->partition);
+    std::string at = root != nullptr        ? f->mountpoint
+                     : f->volume.empty() ? "/" + std::to_string(f->partition)
+                                         : "/" + f->volume;
     std::vector<std::string> parts = Split(at);
     CAIRN_ASSIGN_OR_RETURN(cas::Tree sub, Load(ingestor->store(), f->tree));
     ObjectId sub_id = f->tree;
@@ -196,7 +208,10 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
   }
   // A group of the root filesystem that lies under a mount point is hidden by it.
   for (auto* f : mounted) {
-    std::string prefix = (root != nullptr ? f->mountpoint.substr(1) : std::to_string(f->partition)) + "/";
+    std::string prefix = (root != nullptr        ? f->mountpoint.substr(1)
+                          : f->volume.empty() ? std::to_string(f->partition)
+                                              : f->volume) +
+                         "/";
     std::erase_if(top.hardlinks, [&](const std::vector<std::string>& g) {
       return std::any_of(g.begin(), g.end(), [&](const std::string& p) { return p.starts_with(prefix); });
     });

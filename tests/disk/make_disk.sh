@@ -4,6 +4,12 @@
 #   make_disk.sh dos OUT      MBR: 1 / ext4 (bootable), boot code in sector 0 and in the gap
 #   make_disk.sh whole OUT    one ext4 filesystem spanning the file, no partition table
 #   make_disk.sh nofs OUT     MBR with one partition of zeros
+#   make_disk.sh lvm OUT      GPT: 1 /boot ext2, 2 an LVM PV of group "cairnvg" holding "swap"
+#                             (extents 0-1), "home" (ext4, 2-3, /dev/cairnvg/home in fstab) and
+#                             "root" (ext4, 4-10, then 2 free extents), 4 MiB extents; written
+#                             with the host's lvm2 (vgcfgrestore: no device-mapper needed)
+#   make_disk.sh lvmseg OUT   the same, but "root" in two segments: extents 4-5 and 8-12, with
+#                             "home" at 6-7
 #   make_disk.sh luks OUT     MBR with one LUKS partition
 #   make_disk.sh vfat OUT     MBR with one vfat partition
 #   make_disk.sh boot OUT MARKER   MBR, one ext4 root whose /sbin/init (busybox) prints
@@ -95,6 +101,118 @@ S
     truncate -s 8M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
     ;;
+  lvm|lvmseg)
+    if [ $kind = lvm ]; then
+      home_pe=2 root_segs='segment_count = 1
+			segment1 { start_extent = 0 extent_count = 7 type = "striped" stripe_count = 1 stripes = ["pv0", 4] }'
+    else
+      home_pe=6 root_segs='segment_count = 2
+			segment1 { start_extent = 0 extent_count = 2 type = "striped" stripe_count = 1 stripes = ["pv0", 4] }
+			segment2 { start_extent = 2 extent_count = 5 type = "striped" stripe_count = 1 stripes = ["pv0", 8] }'
+    fi
+    truncate -s 64M "$out"
+    sfdisk -q --no-reread --no-tell-kernel "$out" <<S
+label: gpt
+label-id: 3C2A108E-5B4D-4E6F-9A0B-1C2D3E4F5A6B
+start=2048, size=16384, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=B2B2B2B2-0000-4000-8000-000000000001, name="boot"
+start=18432, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=B2B2B2B2-0000-4000-8000-000000000002, name="lvm"
+S
+    mkfs_at ext2 $((2048 * 512)) $((16384 * 512)) $BOOT_UUID boot fill_boot
+    pv_off=$((18432 * 512)) pv_size=$(( (131038 - 18432 + 1) * 512 ))
+    cat > "$work/vg" <<M
+contents = "Text Format Volume Group"
+version = 1
+cairnvg {
+	id = "Cairn0-VG00-0000-0000-0000-0000-000001"
+	seqno = 1
+	format = "lvm2"
+	status = ["RESIZEABLE", "READ", "WRITE"]
+	flags = []
+	extent_size = 8192
+	max_lv = 0
+	max_pv = 0
+	metadata_copies = 0
+	physical_volumes {
+		pv0 {
+			id = "Cairn0-PV00-0000-0000-0000-0000-000001"
+			device = "LOOP"
+			status = ["ALLOCATABLE"]
+			flags = []
+			dev_size = $((pv_size / 512))
+			pe_start = 2048
+			pe_count = $(( (pv_size / 512 - 2048) / 8192 ))
+		}
+	}
+	logical_volumes {
+		swap {
+			id = "Cairn0-LVsw-0000-0000-0000-0000-000001"
+			status = ["READ", "WRITE", "VISIBLE"]
+			flags = []
+			segment_count = 1
+			segment1 {
+				start_extent = 0
+				extent_count = 2
+				type = "striped"
+				stripe_count = 1
+				stripes = ["pv0", 0]
+			}
+		}
+		home {
+			id = "Cairn0-LVhm-0000-0000-0000-0000-000001"
+			status = ["READ", "WRITE", "VISIBLE"]
+			flags = []
+			segment_count = 1
+			segment1 {
+				start_extent = 0
+				extent_count = 2
+				type = "striped"
+				stripe_count = 1
+				stripes = ["pv0", $home_pe]
+			}
+		}
+		root {
+			id = "Cairn0-LVrt-0000-0000-0000-0000-000001"
+			status = ["READ", "WRITE", "VISIBLE"]
+			flags = []
+			$root_segs
+		}
+	}
+}
+M
+    loop=$(losetup --find --show --offset $pv_off --sizelimit $pv_size "$out")
+    sed -i "s|LOOP|$loop|" "$work/vg"
+    conf='devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 } backup { backup = 0 archive = 0 }'
+    export LVM_SUPPRESS_FD_WARNINGS=1
+    ok=1
+    pvcreate -ff -y -q --config "$conf" --devices $loop --uuid Cairn0-PV00-0000-0000-0000-0000-000001 \
+      --restorefile "$work/vg" $loop >/dev/null 2>&1 || ok=0
+    # vgcfgrestore warns that it cannot ask device-mapper whether volumes are active: none are.
+    [ $ok = 1 ] && { vgcfgrestore -q --config "$conf" --devices $loop -f "$work/vg" cairnvg >"$work/log" 2>&1 || ok=0; }
+    losetup --detach $loop
+    [ $ok = 1 ] || { echo "pvcreate or vgcfgrestore failed" >&2; cat "$work/log" >&2 2>/dev/null; exit 1; }
+    ext=$((4 * 1048576)) data=$((pv_off + 2048 * 512))
+    truncate -s $((2 * ext)) "$work/swap"
+    mkswap -q -U 7e7e7e7e-1111-4222-8333-955555555555 -L lvswap "$work/swap"
+    dd if="$work/swap" of="$out" bs=1M seek=$((data / 1048576)) conv=notrunc status=none
+    fill_lvm_root() {
+      fill_root "$1"
+      mkdir "$1/home"
+      printf 'UUID=%s / ext4 defaults 0 1\nUUID=%s /boot ext2 defaults 0 2\n' $ROOT_UUID $BOOT_UUID > "$1/etc/fstab"
+      printf '/dev/cairnvg/home /home ext4 defaults 0 2\n/dev/mapper/cairnvg-swap none swap sw 0 0\n' >> "$1/etc/fstab"
+    }
+    fill_home() { mkdir -p "$1/user"; echo notes > "$1/user/notes"; chown -R 1000:1000 "$1/user"; }
+    mkfs_at ext4 $((data + home_pe * ext)) $((2 * ext)) 4e4e4e4e-1111-4222-8333-966666666666 home fill_home
+    if [ $kind = lvm ]; then
+      mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
+    else  # made in a file of the volume's size, then copied into its two segments
+      lv=$work/root.lv
+      truncate -s $((7 * ext)) "$lv"
+      mke2fs -q -F -t ext4 -U $ROOT_UUID -L root "$lv"
+      mount -o loop "$lv" "$mnt"; fill_lvm_root "$mnt"; umount "$mnt"
+      dd if="$lv" of="$out" bs=1M count=8 seek=$(( (data + 4 * ext) / 1048576 )) conv=notrunc status=none
+      dd if="$lv" of="$out" bs=1M skip=8 count=20 seek=$(( (data + 8 * ext) / 1048576 )) conv=notrunc status=none
+    fi
+    ;;
   luks)
     truncate -s 24M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
@@ -126,5 +244,5 @@ S
     MARKER=${3:?marker}
     mkfs_at ext4 $((2048 * 512)) $(( 32 * 1048576 - 2048 * 512 )) $ROOT_UUID root filler
     ;;
-  *) echo "usage: $0 gpt|dos|whole|nofs|luks|vfat OUT" >&2; exit 2 ;;
+  *) echo "usage: $0 gpt|dos|whole|nofs|lvm|luks|vfat OUT" >&2; exit 2 ;;
 esac
