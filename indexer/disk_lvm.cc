@@ -1,6 +1,7 @@
 #include "indexer/disk_lvm.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 namespace cairn::indexer {
@@ -154,6 +155,21 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
+uint32_t LvmChecksum(std::string_view data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1) ? 0xEDB88320u : 0);
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xf597a6cf;
+  for (char ch : data) c = table[(c ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (c >> 8);
+  return c;
+}
+
 Result<std::optional<LvmPvLabel>> ReadPvLabel(const ReadAtFn& read, uint64_t offset) {
   CAIRN_ASSIGN_OR_RETURN(std::string head, read(offset, 4 * kSector));
   std::string_view h = head;
@@ -203,6 +219,7 @@ Result<std::string> ReadPvMetadata(const ReadAtFn& read, uint64_t offset, std::p
   if (mda.second < kSector || mda.second > (1ull << 30)) return bad("bad size");
   CAIRN_ASSIGN_OR_RETURN(std::string h, read(offset + mda.first, kSector));
   if (h.substr(4, 16) != kMdaMagic) return bad("bad magic");
+  if (Le(h, 0, 4) != LvmChecksum(std::string_view(h).substr(4))) return bad("header checksum mismatch");
   uint64_t loc = Le(h, 40, 8), len = Le(h, 48, 8);
   if (loc == 0 || len == 0) return std::string();
   if (loc < kSector || loc >= mda.second || len > mda.second - kSector) return bad("metadata outside the area");
@@ -213,6 +230,7 @@ Result<std::string> ReadPvMetadata(const ReadAtFn& read, uint64_t offset, std::p
     CAIRN_ASSIGN_OR_RETURN(std::string rest, read(offset + mda.first + kSector, len - first));
     text += rest;
   }
+  if (Le(h, 56, 4) != LvmChecksum(text)) return bad("metadata checksum mismatch");
   while (!text.empty() && text.back() == '\0') text.pop_back();
   return text;
 }

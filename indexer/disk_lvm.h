@@ -33,8 +33,13 @@ struct LvmPvLabel {
 Result<std::optional<LvmPvLabel>> ReadPvLabel(const ReadAtFn& read, uint64_t offset);
 
 // The current text metadata held in the metadata area (`mda`, PV-relative) of the PV at
-// `offset`, or "" when the area holds none. Corruption for a damaged area.
+// `offset`, or "" when the area holds none. Corruption for a damaged area: bad magic, a
+// checksum of the area's header or of the text that does not match, text outside the area.
 Result<std::string> ReadPvMetadata(const ReadAtFn& read, uint64_t offset, std::pair<uint64_t, uint64_t> mda);
+
+// LVM's checksum of metadata (CRC-32, reflected polynomial 0xEDB88320, initial value 0xf597a6cf,
+// no final inversion), over an area header's bytes 4..512 and over the text.
+uint32_t LvmChecksum(std::string_view data);
 
 // A volume group as its text metadata describes it. PVs are named as in the text ("pv0").
 struct LvmVolumeGroup {

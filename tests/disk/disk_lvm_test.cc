@@ -152,6 +152,8 @@ TEST(DiskLvmTest, ReadsTheLabelAndTheCurrentMetadataOfAPhysicalVolume) {
   put(mda + 48, text.size(), 8);
   pv.replace(mda + loc, 100, text.substr(0, 100));
   pv.replace(mda + 512, text.size() - 100, text.substr(100));
+  put(mda + 56, LvmChecksum(text), 4);
+  put(mda, LvmChecksum(std::string_view(pv).substr(mda + 4, 508)), 4);
   ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
     std::string out = off < pv.size() ? pv.substr(off, n) : "";
     out.resize(n, '\0');
@@ -166,12 +168,37 @@ TEST(DiskLvmTest, ReadsTheLabelAndTheCurrentMetadataOfAPhysicalVolume) {
   auto t = ReadPvMetadata(read, 0, (*l)->mdas[0]);
   ASSERT_TRUE(t) << t.error().ToString();
   EXPECT_EQ(*t, text);
+  pv[mda + 512 + 7] ^= 1;  // one bit of the text
+  auto flipped = ReadPvMetadata(read, 0, (*l)->mdas[0]);
+  ASSERT_FALSE(flipped);
+  EXPECT_NE(flipped.error().message().find("metadata checksum mismatch"), std::string::npos);
+  pv[mda + 512 + 7] ^= 1;
+  pv[mda + 44] ^= 1;  // the header's pointer to the text
+  EXPECT_EQ(ReadPvMetadata(read, 0, (*l)->mdas[0]).error().code(), Code::kCorruption);
+  pv[mda + 44] ^= 1;
+  ASSERT_TRUE(ReadPvMetadata(read, 0, (*l)->mdas[0]));
   pv[mda + 5] = 'X';  // damaged magic
   EXPECT_EQ(ReadPvMetadata(read, 0, (*l)->mdas[0]).error().code(), Code::kCorruption);
   pv.replace(label, 8, "LABELTWO");
   auto none = ReadPvLabel(read, 0);
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
+}
+
+// The text comes from the image: truncations and random damage either parse or fail with a
+// Status, never crash or loop.
+TEST(DiskLvmTest, ParserSurvivesTruncationAndRandomDamage) {
+  std::string text(kText);
+  for (size_t n = 0; n < text.size(); n += 7) (void)ParseVgMetadata(std::string_view(text).substr(0, n));
+  uint64_t seed = 42;
+  auto next = [&] { return seed = seed * 6364136223846793005ull + 1442695040888963407ull, seed >> 33; };
+  int parsed = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string b = text;
+    for (int c = 0; c < 3; ++c) b[next() % b.size()] = "{}[]=,\"#\n 0a-"[next() % 14];
+    parsed += ParseVgMetadata(b).has_value();
+  }
+  EXPECT_LT(parsed, 5000);
 }
 
 TEST(DiskLvmTest, TextWrittenForVgcfgrestoreReadsBackToTheSameGroup) {
