@@ -41,6 +41,14 @@ bool ValidMountpoint(const std::string& m) {
 
 }  // namespace
 
+bool IsExtendedType(std::string_view mbr_type) {
+  return mbr_type == "05" || mbr_type == "0f" || mbr_type == "85";
+}
+
+bool Disk::HasLogicalPartitions() const {
+  return table == PartitionTable::kMbr && !partitions.empty() && partitions.back().number > 4;
+}
+
 std::string_view PartitionTableName(PartitionTable t) {
   switch (t) {
     case PartitionTable::kNone: return "none";
@@ -108,6 +116,35 @@ bool IsLvmName(std::string_view n) {
 
 namespace {
 
+// MBR: partitions 5.. are logical partitions, numbered in the order of their chain without a
+// gap, each inside the one extended partition (after its first sector, which holds an EBR)
+// and after the one before; the extended partition holds nothing itself.
+Status ValidateLogicalPartitions(const Disk& d) {
+  auto bad = [](const std::string& what) { return Status::InvalidArgument("disk layout: " + what); };
+  if (d.table != PartitionTable::kMbr) return Status();
+  const DiskPartition* ext = nullptr;
+  const DiskPartition* prev = nullptr;
+  for (const auto& p : d.partitions) {
+    std::string name = "partition " + std::to_string(p.number);
+    if (p.number <= 4) {
+      if (!IsExtendedType(p.type)) continue;
+      if (ext != nullptr) return bad("two extended partitions");
+      if (p.content != PartitionContent::kNothing) return bad(name + ": an extended partition holds nothing itself");
+      ext = &p;
+      continue;
+    }
+    if (ext == nullptr) return bad(name + ": a logical partition without an extended partition");
+    if (p.number != (prev ? prev->number + 1 : 5)) return bad(name + ": logical partitions not numbered in order");
+    if (IsExtendedType(p.type)) return bad(name + ": a logical partition of an extended type");
+    uint64_t floor = prev ? prev->start + prev->size : ext->start;
+    if (p.start <= floor || p.start + p.size > ext->start + ext->size) {
+      return bad(name + ": outside its extended partition or before the logical partition before it");
+    }
+    prev = &p;
+  }
+  return Status();
+}
+
 Status ValidateVolumeGroups(const Disk& d) {
   auto bad = [](const std::string& what) { return Status::InvalidArgument("disk layout: " + what); };
   for (size_t i = 0; i < d.volume_groups.size(); ++i) {
@@ -172,7 +209,9 @@ Status ValidateDisk(const Disk& d) {
   if (d.sector_size != 512 && d.sector_size != 4096) return bad("sector size must be 512 or 4096");
   if (static_cast<uint8_t>(d.table) > 2) return bad("unknown partition table");
   if (d.table == PartitionTable::kNone && !d.partitions.empty()) return bad("partitions without a table");
-  uint32_t max_number = d.table == PartitionTable::kMbr ? 4 : 128;
+  uint32_t max_number = 128;
+  Status logical = ValidateLogicalPartitions(d);
+  if (!logical.ok()) return logical;
   for (size_t i = 0; i < d.partitions.size(); ++i) {
     const auto& p = d.partitions[i];
     std::string name = "partition " + std::to_string(p.number);
@@ -228,7 +267,7 @@ Status ValidateDisk(const Disk& d) {
 }
 
 std::string EncodeDisk(const Disk& d) {
-  bool v2 = !d.volume_groups.empty();
+  bool v2 = !d.volume_groups.empty() || d.HasLogicalPartitions();
   std::string out(v2 ? kMagic2 : kMagic1);
   PutVarint64(&out, d.size);
   PutVarint64(&out, d.sector_size);
@@ -364,7 +403,8 @@ Result<Disk> DecodeDisk(const ObjectId& id, std::string_view data) {
   if (v2) {
     // Counts are bounded by what the remaining bytes could hold, so damage cannot make the
     // decoder reserve or loop without end.
-    if (!GetVarint64(&in, &n) || n == 0 || n > in.size() / 4) return bad("bad volume group count");
+    // (None only with logical partitions: the canonical check below refuses the rest.)
+    if (!GetVarint64(&in, &n) || n > in.size() / 4) return bad("bad volume group count");
     for (uint64_t i = 0; i < n; ++i) {
       VolumeGroup vg;
       uint64_t npv, nlv;

@@ -3,8 +3,8 @@
 // A Disk records the partition table, the partitions, the filesystems in them (each pointing
 // at its root Tree), the boot areas, and a view Tree: the root filesystem with the others
 // grafted at their mount points, which is what readers of a disk version's files see. Version 2
-// adds LVM: partitions that are physical volumes, their volume groups and logical volumes, and
-// filesystems that live in logical volumes.
+// adds LVM (partitions that are physical volumes, their volume groups and logical volumes, and
+// filesystems that live in logical volumes) and MBR logical partitions.
 #ifndef CAIRN_CAS_DISK_H_
 #define CAIRN_CAS_DISK_H_
 
@@ -25,6 +25,8 @@ enum class PartitionContent : uint8_t { kNothing = 0, kFilesystem = 1, kRaw = 2,
 enum class VolumeContent : uint8_t { kNothing = 0, kFilesystem = 1, kRaw = 2 };
 
 std::string_view PartitionTableName(PartitionTable t);  // "none", "dos", "gpt"
+// Whether an MBR type ("05", "0f", "85") is an extended partition's.
+bool IsExtendedType(std::string_view mbr_type);
 
 struct DiskPartition {
   uint32_t number = 0;
@@ -107,13 +109,16 @@ struct Disk {
   bool operator==(const Disk&) const = default;
 
   const DiskPartition* FindPartition(uint32_t number) const;
+  // MBR partitions numbered 5 and up (in the extended partition).
+  bool HasLogicalPartitions() const;
   // The logical volume "VG/LV" and its group, or nullptrs.
   std::pair<const VolumeGroup*, const LogicalVolume*> FindVolume(std::string_view name) const;
   // The size in bytes of what `f` lives in (partition, logical volume or the whole disk).
   uint64_t FilesystemSize(const DiskFilesystem& f) const;
 };
 
-// Version 1 ("cairn-disk-1") when the disk has no volume groups, else version 2.
+// Version 1 ("cairn-disk-1") when the disk has no volume groups and no logical partitions,
+// else version 2.
 // REQUIRES: ValidateDisk(disk).ok() (sorts nothing: callers build canonical Disks).
 std::string EncodeDisk(const Disk& disk);
 // Corruption naming `id` unless `data` is a canonical, consistent encoding.

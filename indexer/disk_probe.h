@@ -47,9 +47,10 @@ struct ProbedLayout {
 // Reads the partition table and probes every partition, and in LVM physical volumes the volume
 // groups (disk_lvm.h) and every logical volume. Errors name `image`: InvalidArgument when there
 // is no partition table and no filesystem at all, or no filesystem anywhere; NotSupported for
-// logical partitions, LUKS, an LVM physical volume on the whole disk or a volume group with
-// physical volumes outside it, logical volumes that are not linear, and filesystems other than
-// ext2/3/4 and swap; Corruption for damaged tables or LVM metadata.
+// LUKS, an LVM physical volume on the whole disk or a volume group with physical volumes
+// outside it, logical volumes that are not linear, and filesystems other than ext2/3/4 and
+// swap; Corruption for damaged tables (EBR chains included) or LVM metadata. MBR logical
+// partitions are numbered from 5 in the order of their chain, as Linux numbers them.
 Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std::string& image);
 
 }  // namespace cairn::indexer

@@ -302,6 +302,11 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     } else {
       last->size = end - last->start;
       grown_part = last->number;
+      if (last->number > 4 && d.table == cas::PartitionTable::kMbr) {  // a logical partition
+        for (auto& p : d.partitions) {
+          if (p.number <= 4 && cas::IsExtendedType(p.type)) p.size = end - p.start;
+        }
+      }
     }
     // A physical volume grows with its partition; its new extents go to the logical volume
     // that holds its last used extent (when that is the volume's last segment).

@@ -165,6 +165,73 @@ TEST(DiskTest, ValidationRefusesInconsistentVolumes) {
   EXPECT_FALSE(IsLvmName(""));
 }
 
+// MBR: 1 a filesystem, 2 the extended partition, 5 a filesystem and 6 swap inside it.
+Disk LogicalDisk() {
+  Disk d;
+  d.size = 64 << 20;
+  d.table = PartitionTable::kMbr;
+  d.disk_id = "0x12345678";
+  d.partitions.push_back({1, 1 << 20, 10 << 20, "83", "", "", 0x80, PartitionContent::kFilesystem, ObjectId()});
+  d.partitions.push_back({2, 11 << 20, 50 << 20, "05", "", "", 0, PartitionContent::kNothing, ObjectId()});
+  d.partitions.push_back({5, 12 << 20, 10 << 20, "83", "", "", 0, PartitionContent::kFilesystem, ObjectId()});
+  d.partitions.push_back({6, 23 << 20, 8 << 20, "82", "", "", 0, PartitionContent::kFilesystem, ObjectId()});
+  for (uint32_t n : {1, 5, 6}) {
+    DiskFilesystem f;
+    f.partition = n;
+    f.type = n == 6 ? "swap" : "ext4";
+    f.uuid = "aaaaaaaa-2222-3333-4444-55555555555" + std::to_string(n);
+    if (n != 6) f.tree = IdOf("tree" + std::to_string(n));
+    f.mountpoint = n == 5 ? "/" : n == 1 ? "/boot" : "";
+    d.filesystems.push_back(f);
+  }
+  d.view = IdOf("view");
+  return d;
+}
+
+TEST(DiskTest, LogicalPartitionsRoundTripAsVersionTwo) {
+  Disk d = LogicalDisk();
+  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
+  std::string bytes = EncodeDisk(d);
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-2\n"));
+  auto back = DecodeDisk(IdOf(bytes), bytes);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(*back, d);
+  std::string v1 = bytes;
+  v1.replace(0, 13, "cairn-disk-1\n");
+  EXPECT_FALSE(DecodeDisk(ObjectId(), v1));
+}
+
+TEST(DiskTest, ValidationRefusesLogicalPartitionsOutOfPlace) {
+  auto refused = [](const Disk& d) { return !ValidateDisk(d).ok(); };
+  Disk d = LogicalDisk();
+  d.partitions[1].type = "83";  // no extended partition
+  d.partitions[1].content = PartitionContent::kRaw;
+  d.partitions[1].raw = IdOf("x");
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[1].content = PartitionContent::kRaw;  // an extended partition holding bytes
+  d.partitions[1].raw = IdOf("x");
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[3].number = 7;  // 5, 7
+  d.filesystems[2].partition = 7;
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[2].start = 11 << 20;  // on the extended partition's first sector (its EBR)
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[3].size = 40 << 20;  // past the extended partition
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[3].start = 13 << 20;  // inside partition 5
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[0].type = "0f";  // two extended partitions
+  d.partitions[0].content = PartitionContent::kNothing;
+  d.filesystems.erase(d.filesystems.begin());
+  EXPECT_TRUE(refused(d));
+}
+
 TEST(DiskTest, EncodeDecodeRoundTrips) {
   Disk d = SampleDisk();
   ASSERT_TRUE(ValidateDisk(d).ok());
@@ -223,7 +290,7 @@ TEST(DiskTest, DecodeRefusesDamageNamingTheDisk) {
 // re-encodes to the same bytes) or fail with Corruption: never a crash, never a non-canonical
 // Disk accepted.
 TEST(DiskTest, DecodeSurvivesTruncationAndRandomDamage) {
-  for (const Disk& disk : {SampleDisk(), LvmDisk()}) {
+  for (const Disk& disk : {SampleDisk(), LvmDisk(), LogicalDisk()}) {
   std::string bytes = EncodeDisk(disk);
   for (size_t n = 0; n < bytes.size(); ++n) {
     auto r = DecodeDisk(ObjectId(), std::string_view(bytes).substr(0, n));

@@ -137,6 +137,45 @@ TEST_F(DiskTest, LvmQcowCheckoutGrowsTheVolumeAtTheEndOfTheGrownPhysicalVolume) 
   EXPECT_EQ(after["view"], before["view"]);
 }
 
+TEST_F(DiskTest, MbrLogicalPartitionsRoundTripAndTheExtendedPartitionGrows) {
+  std::string image = MakeDisk("logical");
+  std::string disk = CheckinDisk(image, "web");
+  ASSERT_FALSE(disk.empty());
+  auto d = Show("web")["disk"];
+  ASSERT_EQ(d["partitions"].size(), 4u);
+  EXPECT_EQ(d["partitions"][1]["type"], "05");
+  EXPECT_EQ(d["partitions"][1]["content"], "nothing");
+  EXPECT_EQ(d["partitions"][2]["number"], 5);
+  EXPECT_EQ(d["partitions"][2]["start"], 20480 * 512);
+  EXPECT_EQ(d["partitions"][3]["number"], 6);
+  EXPECT_EQ(d["filesystems"][1]["uuid"], "7e7e7e7e-1111-4222-8333-977777777777");  // swap on 5
+  EXPECT_EQ(d["filesystems"][2]["mountpoint"], "/");                               // ext4 on 6
+  EXPECT_EQ(RunRepo("cat", {"web", "boot/grub/grub.cfg"}).out, "cfg\n");
+
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  // The EBRs land where the fixture's sfdisk put them: at the extended partition's start and
+  // a grain before partition 6.
+  for (int sector : {18432, 28672}) {
+    EXPECT_EQ(Sh("cmp -i " + std::to_string(sector * 512) + " -n 512 " + image + " " + out + " && echo same"), "same\n");
+  }
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+
+  std::string grown = dir_ + "/grown.qcow2", raw = dir_ + "/grown.raw";
+  co = RunRepo("checkout", {"web", grown, "--size", "80M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  Sh("qemu-img convert -O raw " + grown + " " + raw);
+  auto t = Table(raw);
+  EXPECT_EQ(t["partitions"][1]["size"], (80 << 20) / 512 - 18432);
+  EXPECT_EQ(t["partitions"][3]["size"], (80 << 20) / 512 - 30720);
+  CheckinDisk(raw, "grown");
+  auto g = Show("grown")["disk"];
+  EXPECT_EQ(g["filesystems"][2]["tree"], d["filesystems"][2]["tree"]);
+  EXPECT_EQ(g["view"], d["view"]);
+}
+
 TEST_F(DiskTest, QcowCheckoutGrowsTheLastPartitionAndKeepsEveryFile) {
   std::string image = MakeDisk("dos");
   CheckinDisk(image, "web");
@@ -229,7 +268,11 @@ TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
       {MakeDisk("luks"), 9, "encrypted (LUKS)"},
       {MakeDisk("vfat"), 9, "vfat filesystem, which is not supported"},
       {dir_ + "/lvm-damaged.raw", 5, "LVM metadata area"},
+      {dir_ + "/ebr-damaged.raw", 5, "damaged extended boot record"},
   };
+  // The signature of the second EBR (a grain before partition 6) wiped.
+  Sh("cp " + MakeDisk("logical") + " " + dir_ + "/ebr-damaged.raw && printf '\\0\\0' | dd of=" + dir_ +
+     "/ebr-damaged.raw bs=1 seek=" + std::to_string(28672 * 512 + 510) + " conv=notrunc status=none");
   // The magic of the PV's metadata area (partition 2 at 9 MiB, the area at 4 KiB) damaged.
   Sh("cp " + MakeDisk("lvm") + " " + dir_ + "/lvm-damaged.raw && printf XXXX | dd of=" + dir_ +
      "/lvm-damaged.raw bs=1 seek=" + std::to_string((9 << 20) + 4096 + 4) + " conv=notrunc status=none");

@@ -10,6 +10,8 @@
 #                             with the host's lvm2 (vgcfgrestore: no device-mapper needed)
 #   make_disk.sh lvmseg OUT   the same, but "root" in two segments: extents 4-5 and 8-12, with
 #                             "home" at 6-7
+#   make_disk.sh logical OUT  MBR: 1 /boot ext2, 2 extended holding 5 / ext4 and 6 swap (EBRs
+#                             where sfdisk puts them)
 #   make_disk.sh luks OUT     MBR with one LUKS partition
 #   make_disk.sh vfat OUT     MBR with one vfat partition
 #   make_disk.sh boot OUT MARKER   MBR, one ext4 root whose /sbin/init (busybox) prints
@@ -213,6 +215,23 @@ M
       dd if="$lv" of="$out" bs=1M skip=8 count=20 seek=$(( (data + 8 * ext) / 1048576 )) conv=notrunc status=none
     fi
     ;;
+  logical)
+    truncate -s 64M "$out"
+    sfdisk -q --no-reread --no-tell-kernel "$out" <<S
+label: dos
+label-id: 0x10c1ca15
+${out}1 : start=2048, size=16384, type=83, bootable
+${out}2 : start=18432, type=5
+${out}5 : start=20480, size=8192, type=82
+${out}6 : start=30720, type=83
+S
+    head -c 440 /dev/urandom | dd of="$out" conv=notrunc status=none
+    mkfs_at ext2 $((2048 * 512)) $((16384 * 512)) $BOOT_UUID boot fill_boot
+    mkswap -q -U 7e7e7e7e-1111-4222-8333-977777777777 -L lswap "$work/swap" 4M 2>/dev/null || {
+      truncate -s 4M "$work/swap"; mkswap -q -U 7e7e7e7e-1111-4222-8333-977777777777 -L lswap "$work/swap"; }
+    dd if="$work/swap" of="$out" bs=512 seek=20480 conv=notrunc status=none
+    mkfs_at ext4 $((30720 * 512)) $(( 64 * 1048576 - 30720 * 512 )) $ROOT_UUID root fill_root
+    ;;
   luks)
     truncate -s 24M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
@@ -244,5 +263,5 @@ M
     MARKER=${3:?marker}
     mkfs_at ext4 $((2048 * 512)) $(( 32 * 1048576 - 2048 * 512 )) $ROOT_UUID root filler
     ;;
-  *) echo "usage: $0 gpt|dos|whole|nofs|lvm|luks|vfat OUT" >&2; exit 2 ;;
+  *) echo "usage: $0 gpt|dos|whole|nofs|lvm|lvmseg|logical|luks|vfat OUT" >&2; exit 2 ;;
 esac
