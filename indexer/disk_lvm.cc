@@ -254,6 +254,7 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
   auto extent = Number(vgs->Scalar("extent_size"));
   if (id == nullptr || !extent || *extent == 0) return bad("no id or extent size");
   vg.uuid = *id;
+  vg.seqno = Number(vgs->Scalar("seqno")).value_or(0);
   vg.extent_size = *extent * kSector;
   for (const auto& [key, pv] : vgs->Find("physical_volumes")->sections) {
     auto pe_start = Number(pv.Scalar("pe_start")), pe_count = Number(pv.Scalar("pe_count"));
@@ -261,15 +262,26 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
     vg.pvs.push_back({key, *pv.Scalar("id"), *pe_start * kSector, *pe_count});
   }
   if (const Section* lvs = vgs->Find("logical_volumes")) {
+    auto refuse = [&](const std::string& name, const std::string& what) {
+      return Status::NotSupported("logical volume " + vg.name + "/" + name + " " + what +
+                                  " (only linear logical volumes are supported)");
+    };
+    // Segment types first, so that a snapshot or thin pool is named as such rather than by the
+    // hidden volumes it is made of.
     for (const auto& [name, lv] : lvs->sections) {
-      auto refuse = [&](const std::string& what) {
-        return Status::NotSupported("logical volume " + vg.name + "/" + name + " " + what +
-                                    " (only linear logical volumes are supported)");
-      };
+      for (const auto& [sname, seg] : lv.sections) {
+        const std::string* type = seg.Scalar("type");
+        if (sname.starts_with("segment") && (type == nullptr || *type != "striped")) {
+          return refuse(name, "is a " + (type ? *type : std::string("typeless")) + " volume");
+        }
+      }
+    }
+    for (const auto& [name, lv] : lvs->sections) {
+      auto refuse_this = [&](const std::string& what) { return refuse(name, what); };
       auto status = lv.values.find("status");
       if (status == lv.values.end() ||
           std::find(status->second.begin(), status->second.end(), "VISIBLE") == status->second.end()) {
-        return refuse("is hidden (part of a thin pool, mirror, RAID or snapshot)");
+        return refuse_this("is hidden (part of a thin pool, mirror, RAID or snapshot)");
       }
       LvmVolumeGroup::Lv out;
       out.name = name;
@@ -281,12 +293,12 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
         if (!sname.starts_with("segment")) continue;
         const std::string* type = seg.Scalar("type");
         if (type == nullptr || *type != "striped") {
-          return refuse("is a " + (type ? *type : std::string("typeless")) + " volume");
+          return refuse_this("is a " + (type ? *type : std::string("typeless")) + " volume");
         }
         auto start = Number(seg.Scalar("start_extent")), count = Number(seg.Scalar("extent_count"));
         auto stripes = seg.values.find("stripes");
         if (stripes == seg.values.end() || stripes->second.size() != 2 || Number(seg.Scalar("stripe_count")) != 1) {
-          return refuse("is striped over several physical volumes");
+          return refuse_this("is striped over several physical volumes");
         }
         auto pe = Number(&stripes->second[1]);
         if (!start || !count || !pe || *count == 0) return bad("segment " + sname + " of " + name + " incomplete");
@@ -363,7 +375,8 @@ uint64_t ExtentOffset(const cas::Disk& d, const cas::VolumeGroup& vg, uint32_t p
 Status ProbeVolumeGroups(const ReadAtFn& read, ProbedLayout* layout) {
   cas::Disk& d = layout->disk;
   std::map<std::string, uint32_t> partition_of;  // PV uuid -> partition
-  std::map<std::string, std::string> texts;      // VG name -> metadata text
+  // VG name -> (seqno, metadata text): the newest copy among the PVs' metadata areas.
+  std::map<std::string, std::pair<uint64_t, std::string>> texts;
   for (size_t i = 0; i < d.partitions.size(); ++i) {
     if (layout->contents[i].kind != ProbedContent::Kind::kLvmPv) continue;
     const cas::DiskPartition& p = d.partitions[i];
@@ -377,11 +390,12 @@ Status ProbeVolumeGroups(const ReadAtFn& read, ProbedLayout* layout) {
       if (!vg) {
         return Status(vg.error().code(), "partition " + std::to_string(p.number) + ": " + vg.error().message());
       }
-      texts.emplace(vg->name, std::move(text));
-      break;
+      auto& newest = texts[vg->name];
+      if (newest.second.empty() || vg->seqno > newest.first) newest = {vg->seqno, std::move(text)};
     }
   }
-  for (const auto& [name, text] : texts) {
+  for (const auto& [name, copy] : texts) {
+    const std::string& text = copy.second;
     CAIRN_ASSIGN_OR_RETURN(LvmVolumeGroup parsed, ParseVgMetadata(text));
     cas::VolumeGroup vg;
     vg.name = parsed.name;

@@ -56,6 +56,7 @@ struct LvmVolumeGroup {
     std::vector<Segment> segments;  // in logical order
   };
   std::string name, uuid;
+  uint64_t seqno = 0;        // the newest copy of a group's metadata has the highest
   uint64_t extent_size = 0;  // bytes
   std::vector<Pv> pvs;
   std::vector<Lv> lvs;  // sorted by name

@@ -269,6 +269,7 @@ TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
       {MakeDisk("vfat"), 9, "vfat filesystem, which is not supported"},
       {dir_ + "/lvm-damaged.raw", 5, "LVM metadata area"},
       {dir_ + "/ebr-damaged.raw", 5, "damaged extended boot record"},
+      {MakeDisk("lvmsnap"), 9, "logical volume cairnvg/snapshot0 is a snapshot volume (only linear"},
   };
   // The signature of the second EBR (a grain before partition 6) wiped.
   Sh("cp " + MakeDisk("logical") + " " + dir_ + "/ebr-damaged.raw && printf '\\0\\0' | dd of=" + dir_ +

@@ -10,6 +10,7 @@
 #                             with the host's lvm2 (vgcfgrestore: no device-mapper needed)
 #   make_disk.sh lvmseg OUT   the same, but "root" in two segments: extents 4-5 and 8-12, with
 #                             "home" at 6-7
+#   make_disk.sh lvmsnap OUT  the same as lvm, plus a snapshot of "root" (cow "snap", extent 11)
 #   make_disk.sh logical OUT  MBR: 1 /boot ext2, 2 extended holding 5 / ext4 and 6 swap (EBRs
 #                             where sfdisk puts them)
 #   make_disk.sh luks OUT     MBR with one LUKS partition
@@ -103,8 +104,16 @@ S
     truncate -s 8M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
     ;;
-  lvm|lvmseg)
-    if [ $kind = lvm ]; then
+  lvm|lvmseg|lvmsnap)
+    extra_lvs=
+    if [ $kind = lvmsnap ]; then
+      extra_lvs='snap { id = "Cairn0-LVsn-0000-0000-0000-0000-000001" status = ["READ", "WRITE", "VISIBLE"] flags = []
+			segment_count = 1
+			segment1 { start_extent = 0 extent_count = 1 type = "striped" stripe_count = 1 stripes = ["pv0", 11] } }
+		snapshot0 { id = "Cairn0-LVs0-0000-0000-0000-0000-000001" status = ["READ"] flags = [] segment_count = 1
+			segment1 { start_extent = 0 extent_count = 7 type = "snapshot" chunk_size = 8 origin = "root" cow_store = "snap" } }'
+    fi
+    if [ $kind != lvmseg ]; then
       home_pe=2 root_segs='segment_count = 1
 			segment1 { start_extent = 0 extent_count = 7 type = "striped" stripe_count = 1 stripes = ["pv0", 4] }'
     else
@@ -178,6 +187,7 @@ cairnvg {
 			flags = []
 			$root_segs
 		}
+		$extra_lvs
 	}
 }
 M
@@ -204,7 +214,7 @@ M
     }
     fill_home() { mkdir -p "$1/user"; echo notes > "$1/user/notes"; chown -R 1000:1000 "$1/user"; }
     mkfs_at ext4 $((data + home_pe * ext)) $((2 * ext)) 4e4e4e4e-1111-4222-8333-966666666666 home fill_home
-    if [ $kind = lvm ]; then
+    if [ $kind != lvmseg ]; then
       mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
     else  # made in a file of the volume's size, then copied into its two segments
       lv=$work/root.lv
