@@ -21,6 +21,18 @@ TEST_F(DiskTest, GuestfsPathGivesTheSameDiskAsTheFastPath) {
   EXPECT_EQ(b["disk"]["filesystems"][0]["mountpoint"], "/boot");
 }
 
+// MBR logical partitions through the appliance: its /dev/sda5 and /dev/sda6 are the Disk's
+// partitions 5 and 6, inspection mounts / from the logical one.
+TEST_F(DiskTest, MbrLogicalPartitionsThroughTheApplianceGiveTheSameDisk) {
+  std::string raw = MakeDisk("logical");
+  std::string qcow = dir_ + "/logical.qcow2";
+  Sh("qemu-img convert -O qcow2 " + raw + " " + qcow);
+  std::string fast = CheckinDisk(raw, "fast");
+  ASSERT_FALSE(fast.empty());
+  EXPECT_EQ(CheckinDisk(qcow, "slow", "guestfs"), fast);
+  EXPECT_EQ(Show("slow")["disk"]["filesystems"][2]["mountpoint"], "/");
+}
+
 // An LVM disk checked in (fast path), checked out as qcow2 (LVM metadata written by the host's
 // lvm2, filesystems made at the volumes' offsets), and that qcow2 read back through the
 // appliance (device-mapper activates the volumes, OS inspection names /dev/cairnvg/* mount
