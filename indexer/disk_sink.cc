@@ -208,8 +208,10 @@ Status WriteVolumeGroup(const cas::Disk& d, const cas::VolumeGroup& vg, const st
     ::close(fd);
     CAIRN_RETURN_IF_ERROR(w);
   }
+  // The host's lvm.conf may filter out loop devices; these commands see exactly `list`.
   const std::string config =
-      "devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 } backup { backup = 0 archive = 0 }";
+      "devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 filter = [ \"a|.*|\" ] "
+      "global_filter = [ \"a|.*|\" ] } backup { backup = 0 archive = 0 }";
   for (const auto& pv : vg.pvs) {
     CAIRN_RETURN_IF_ERROR(RunChecked("make LVM physical volume " + pv.uuid + " of " + shown,
                                      {"pvcreate", "-ff", "-y", "-q", "--config", config, "--devices", list,
