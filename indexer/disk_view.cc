@@ -29,10 +29,16 @@ Result<ObjectId> Store(cas::Ingestor* ingestor, cas::Tree* t) {
   return ingestor->PutObject(cas::ObjectType::kTree, cas::EncodeTree(*t));
 }
 
-// Replaces the directory at `parts` beneath `dir` with the Tree `sub`, returning the new id.
+// Replaces the directory at `parts` beneath `dir` with the Tree `sub`, returning the new id. A
+// zero `dir` is a directory the tree lacks, made here (mode 0755): nothing written in this pass
+// is read back before the ingestor's next Finish.
 Result<ObjectId> Graft(cas::Ingestor* ingestor, const ObjectId& dir, const std::vector<std::string>& parts,
                        size_t i, const ObjectId& sub) {
-  CAIRN_ASSIGN_OR_RETURN(cas::Tree t, Load(ingestor->store(), dir));
+  cas::Tree t;
+  t.meta.mode = 0755;
+  if (!dir.IsZero()) {
+    CAIRN_ASSIGN_OR_RETURN(t, Load(ingestor->store(), dir));
+  }
   auto it = std::find_if(t.entries.begin(), t.entries.end(),
                          [&](const cas::TreeEntry& e) { return e.name == parts[i]; });
   if (it != t.entries.end() && it->type != cas::EntryType::kDirectory) t.entries.erase(it), it = t.entries.end();
@@ -40,10 +46,7 @@ Result<ObjectId> Graft(cas::Ingestor* ingestor, const ObjectId& dir, const std::
     cas::TreeEntry e;
     e.name = parts[i];
     e.type = cas::EntryType::kDirectory;
-    cas::Tree empty;
-    empty.meta.mode = 0755;
-    CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
-    t.entries.push_back(e);
+    t.entries.push_back(e);  // id: zero until set below
     it = t.entries.end() - 1;
   }
   if (i + 1 == parts.size()) {
@@ -149,22 +152,27 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
       if ((*it)->mountpoint.empty()) it = mounted.erase(it);
       else ++it;
     }
-  } else {
-    cas::Tree empty;
-    empty.meta.mode = 0755;
-    CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &empty));
   }
   // Shallow mount points first, so deeper ones land inside them.
   std::stable_sort(mounted.begin(), mounted.end(), [](auto* a, auto* b) {
     return Split(a->mountpoint).size() < Split(b->mountpoint).size();
   });
+  cas::Tree empty;
+  empty.meta.mode = 0755;
   if (mounted.empty()) {
+    if (root == nullptr) {
+      CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &empty));
+    }
     disk->view = view;
     return Status();
   }
   // The top directory is built in memory and stored once, so that no intermediate view of it
   // is left behind as garbage.
-  CAIRN_ASSIGN_OR_RETURN(cas::Tree top, Load(ingestor->store(), view));
+  // Without a root filesystem it starts empty (nothing is read back before the next Finish).
+  cas::Tree top = empty;
+  if (root != nullptr) {
+    CAIRN_ASSIGN_OR_RETURN(top, Load(ingestor->store(), view));
+  }
   std::vector<std::vector<std::string>> groups;
   for (auto* f : mounted) {
     std::string at = root != nullptr        ? f->mountpoint
@@ -192,10 +200,7 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
       cas::TreeEntry e;
       e.name = parts[0];
       e.type = cas::EntryType::kDirectory;
-      cas::Tree empty;
-      empty.meta.mode = 0755;
-      CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
-      top.entries.push_back(e);
+      top.entries.push_back(e);  // id: zero (a directory to make) until set below
       it = top.entries.end() - 1;
     }
     if (parts.size() == 1) {

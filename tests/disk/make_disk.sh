@@ -10,6 +10,7 @@
 #                             with the host's lvm2 (vgcfgrestore: no device-mapper needed)
 #   make_disk.sh lvmseg OUT   the same, but "root" in two segments: extents 4-5 and 8-12, with
 #                             "home" at 6-7
+#   make_disk.sh lvmboot OUT MARKER   the same as lvm, but "root" is the boot kind's root
 #   make_disk.sh lvmsnap OUT  the same as lvm, plus a snapshot of "root" (cow "snap", extent 11)
 #   make_disk.sh logical OUT  MBR: 1 /boot ext2, 2 extended holding 5 / ext4 and 6 swap (EBRs
 #                             where sfdisk puts them)
@@ -65,6 +66,18 @@ fill_boot() {
   ln "$1/grub/grub.cfg" "$1/grub/grub.cfg.bak"
 }
 
+fill_boot_root() {  # $1: directory, $3: marker
+  local r=$1
+  mkdir -p "$r/bin" "$r/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/etc"
+  cp /bin/busybox "$r/bin/busybox"
+  ln -s busybox "$r/bin/sh"
+  echo "$3" > "$r/etc/marker"
+  printf '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' > "$r/sbin/init"
+  printf 'echo "cairn-boot-marker $(/bin/busybox cat /etc/marker) root=$(/bin/busybox cat /proc/cmdline)" > /dev/ttyS0\n' >> "$r/sbin/init"
+  printf '/bin/busybox sync\n/bin/busybox poweroff -f\n' >> "$r/sbin/init"
+  chmod 755 "$r/sbin/init"
+}
+
 rm -f "$out"
 case $kind in
   gpt)
@@ -104,7 +117,7 @@ S
     truncate -s 8M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
     ;;
-  lvm|lvmseg|lvmsnap)
+  lvm|lvmseg|lvmsnap|lvmboot)
     extra_lvs=
     if [ $kind = lvmsnap ]; then
       extra_lvs='snap { id = "Cairn0-LVsn-0000-0000-0000-0000-000001" status = ["READ", "WRITE", "VISIBLE"] flags = []
@@ -214,7 +227,11 @@ M
     }
     fill_home() { mkdir -p "$1/user"; echo notes > "$1/user/notes"; chown -R 1000:1000 "$1/user"; }
     mkfs_at ext4 $((data + home_pe * ext)) $((2 * ext)) 4e4e4e4e-1111-4222-8333-966666666666 home fill_home
-    if [ $kind != lvmseg ]; then
+    if [ $kind = lvmboot ]; then
+      MARKER=${3:?marker}
+      boot_filler() { fill_boot_root "$1" "" "$MARKER"; }
+      mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root boot_filler
+    elif [ $kind != lvmseg ]; then
       mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
     else  # made in a file of the volume's size, then copied into its two segments
       lv=$work/root.lv
@@ -258,17 +275,6 @@ S
   boot)
     truncate -s 32M "$out"
     printf 'label: dos\nlabel-id: 0x0badb007\nstart=2048, type=83, bootable\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
-    fill_boot_root() {
-      local r=$1
-      mkdir -p "$r/bin" "$r/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/etc"
-      cp /bin/busybox "$r/bin/busybox"
-      ln -s busybox "$r/bin/sh"
-      echo "$3" > "$r/etc/marker"
-      printf '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' > "$r/sbin/init"
-      printf 'echo "cairn-boot-marker $(/bin/busybox cat /etc/marker) root=$(/bin/busybox cat /proc/cmdline)" > /dev/ttyS0\n' >> "$r/sbin/init"
-      printf '/bin/busybox sync\n/bin/busybox poweroff -f\n' >> "$r/sbin/init"
-      chmod 755 "$r/sbin/init"
-    }
     filler() { fill_boot_root "$1" "" "$MARKER"; }
     MARKER=${3:?marker}
     mkfs_at ext4 $((2048 * 512)) $(( 32 * 1048576 - 2048 * 512 )) $ROOT_UUID root filler
