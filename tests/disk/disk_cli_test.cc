@@ -113,6 +113,20 @@ TEST_F(DiskTest, LvmDiskRoundTripsWithItsVolumeGroupThroughARawCheckout) {
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+// No filesystem holds an fstab (the lvmboot fixture): the view shows each one at /<partition> or
+// /<VG>/<LV>, the deeper grafts under a directory the view itself makes.
+TEST_F(DiskTest, DiskWithoutARootFilesystemShowsEachAtItsPartitionOrVolume) {
+  std::string image = dir_ + "/boot.raw";
+  Sh(std::string(CAIRN_SOURCE_DIR) + "/tests/disk/make_disk.sh lvmboot " + image + " m1 2>&1");
+  CheckinDisk(image, "vm");
+  EXPECT_EQ(RunRepo("ls", {"vm", "/"}).out, "1\ncairnvg\n");
+  EXPECT_EQ(RunRepo("cat", {"vm", "cairnvg/root/etc/marker"}).out, "m1\n");
+  EXPECT_EQ(RunRepo("cat", {"vm", "1/grub/grub.cfg"}).out, "cfg\n");
+  EXPECT_EQ(RunRepo("cat", {"vm", "cairnvg/home/user/notes"}).out, "notes\n");
+  RunResult v = RunRepo("verify", {});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
 TEST_F(DiskTest, LvmQcowCheckoutGrowsTheVolumeAtTheEndOfTheGrownPhysicalVolume) {
   std::string image = MakeDisk("lvm");
   CheckinDisk(image, "web");
