@@ -127,6 +127,33 @@ TEST_F(DiskTest, DiskWithoutARootFilesystemShowsEachAtItsPartitionOrVolume) {
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+TEST_F(DiskTest, LvmGroupOnTwoPhysicalVolumesRoundTripsAndGrowsOnTheLast) {
+  std::string image = MakeDisk("lvm2pv");
+  std::string disk = CheckinDisk(image, "web");
+  ASSERT_FALSE(disk.empty());
+  auto vg = Show("web")["disk"]["volume_groups"][0];
+  ASSERT_EQ(vg["pvs"].size(), 2u);
+  EXPECT_EQ(vg["pvs"][1]["partition"], 3);
+  EXPECT_EQ(vg["pvs"][1]["uuid"], "Cairn0-PV01-0000-0000-0000-0000-000001");
+  EXPECT_EQ(vg["lvs"][1]["segments"][0]["partition"], 3);  // root on the second PV
+  EXPECT_EQ(RunRepo("cat", {"web", "home/user/notes"}).out, "notes\n");
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+  std::string grown = dir_ + "/grown.raw";
+  co = RunRepo("checkout", {"web", grown, "--size", "96M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  CheckinDisk(grown, "grown");
+  auto g = Show("grown")["disk"];
+  uint64_t part = (96u << 20) - 59392 * 512 - 34 * 512, pe_count = (part - (1 << 20)) / (4 << 20);
+  EXPECT_EQ(g["volume_groups"][0]["pvs"][1]["pe_count"], pe_count);
+  EXPECT_EQ(g["volume_groups"][0]["pvs"][0], vg["pvs"][0]);
+  EXPECT_EQ(g["volume_groups"][0]["lvs"][1]["size"], pe_count * (4 << 20));
+  EXPECT_EQ(g["view"], Show("web")["disk"]["view"]);
+}
+
 TEST_F(DiskTest, LvmQcowCheckoutGrowsTheVolumeAtTheEndOfTheGrownPhysicalVolume) {
   std::string image = MakeDisk("lvm");
   CheckinDisk(image, "web");

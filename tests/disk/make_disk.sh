@@ -11,6 +11,8 @@
 #   make_disk.sh lvmseg OUT   the same, but "root" in two segments: extents 4-5 and 8-12, with
 #                             "home" at 6-7
 #   make_disk.sh lvmboot OUT MARKER   the same as lvm, but "root" is the boot kind's root
+#   make_disk.sh lvm2pv OUT   the same group on two PVs: 2 (20 MiB: swap, home) and 3 (root at
+#                             its extent 0)
 #   make_disk.sh lvmsnap OUT  the same as lvm, plus a snapshot of "root" (cow "snap", extent 11)
 #   make_disk.sh logical OUT  MBR: 1 /boot ext2, 2 extended holding 5 / ext4 and 6 swap (EBRs
 #                             where sfdisk puts them)
@@ -117,8 +119,16 @@ S
     truncate -s 8M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
     ;;
-  lvm|lvmseg|lvmsnap|lvmboot)
-    extra_lvs=
+  lvm|lvmseg|lvmsnap|lvmboot|lvm2pv)
+    extra_lvs= pv1= root_stripe='"pv0", 4' lvm_part='start=18432'
+    pv_off=$((18432 * 512)) pv_size=$(( (131038 - 18432 + 1) * 512 ))
+    if [ $kind = lvm2pv ]; then
+      pv_size=$((40960 * 512)) pv1_off=$((59392 * 512)) pv1_size=$(( (131038 - 59392 + 1) * 512 ))
+      lvm_part="start=18432, size=40960"
+      root_stripe='"pv1", 0'
+      pv1="pv1 { id = \"Cairn0-PV01-0000-0000-0000-0000-000001\" device = \"LOOP1\" status = [\"ALLOCATABLE\"] flags = []
+			dev_size = $((pv1_size / 512)) pe_start = 2048 pe_count = $(( (pv1_size / 512 - 2048) / 8192 )) }"
+    fi
     if [ $kind = lvmsnap ]; then
       extra_lvs='snap { id = "Cairn0-LVsn-0000-0000-0000-0000-000001" status = ["READ", "WRITE", "VISIBLE"] flags = []
 			segment_count = 1
@@ -128,7 +138,7 @@ S
     fi
     if [ $kind != lvmseg ]; then
       home_pe=2 root_segs='segment_count = 1
-			segment1 { start_extent = 0 extent_count = 7 type = "striped" stripe_count = 1 stripes = ["pv0", 4] }'
+			segment1 { start_extent = 0 extent_count = 7 type = "striped" stripe_count = 1 stripes = ['"$root_stripe"'] }'
     else
       home_pe=6 root_segs='segment_count = 2
 			segment1 { start_extent = 0 extent_count = 2 type = "striped" stripe_count = 1 stripes = ["pv0", 4] }
@@ -139,10 +149,13 @@ S
 label: gpt
 label-id: 3C2A108E-5B4D-4E6F-9A0B-1C2D3E4F5A6B
 start=2048, size=16384, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=B2B2B2B2-0000-4000-8000-000000000001, name="boot"
-start=18432, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=B2B2B2B2-0000-4000-8000-000000000002, name="lvm"
+$lvm_part, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=B2B2B2B2-0000-4000-8000-000000000002, name="lvm"
 S
+    if [ $kind = lvm2pv ]; then
+      echo "start=59392, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=B2B2B2B2-0000-4000-8000-000000000003, name=\"lvm1\"" |
+        sfdisk -q --no-reread --no-tell-kernel --append "$out"
+    fi
     mkfs_at ext2 $((2048 * 512)) $((16384 * 512)) $BOOT_UUID boot fill_boot
-    pv_off=$((18432 * 512)) pv_size=$(( (131038 - 18432 + 1) * 512 ))
     cat > "$work/vg" <<M
 contents = "Text Format Volume Group"
 version = 1
@@ -166,6 +179,7 @@ cairnvg {
 			pe_start = 2048
 			pe_count = $(( (pv_size / 512 - 2048) / 8192 ))
 		}
+		$pv1
 	}
 	logical_volumes {
 		swap {
@@ -204,16 +218,26 @@ cairnvg {
 	}
 }
 M
-    loop=$(losetup --find --show --offset $pv_off --sizelimit $pv_size "$out")
-    sed -i "s|LOOP|$loop|" "$work/vg"
+    loop=$(losetup --find --show --offset $pv_off --sizelimit $pv_size "$out") loops=
+    if [ $kind = lvm2pv ]; then
+      loop1=$(losetup --find --show --offset $pv1_off --sizelimit $pv1_size "$out")
+      sed -i "s|LOOP1|$loop1|" "$work/vg"
+      loops=,$loop1
+    fi
+    sed -i "s|LOOP\"|$loop\"|" "$work/vg"
     conf='devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 } backup { backup = 0 archive = 0 }'
     export LVM_SUPPRESS_FD_WARNINGS=1
     ok=1
-    pvcreate -ff -y -q --config "$conf" --devices $loop --uuid Cairn0-PV00-0000-0000-0000-0000-000001 \
+    pvcreate -ff -y -q --config "$conf" --devices $loop$loops --uuid Cairn0-PV00-0000-0000-0000-0000-000001 \
       --restorefile "$work/vg" $loop >/dev/null 2>&1 || ok=0
+    if [ $kind = lvm2pv ]; then
+      pvcreate -ff -y -q --config "$conf" --devices $loop$loops --uuid Cairn0-PV01-0000-0000-0000-0000-000001 \
+        --restorefile "$work/vg" $loop1 >/dev/null 2>&1 || ok=0
+    fi
     # vgcfgrestore warns that it cannot ask device-mapper whether volumes are active: none are.
-    [ $ok = 1 ] && { vgcfgrestore -q --config "$conf" --devices $loop -f "$work/vg" cairnvg >"$work/log" 2>&1 || ok=0; }
+    [ $ok = 1 ] && { vgcfgrestore -q --config "$conf" --devices $loop$loops -f "$work/vg" cairnvg >"$work/log" 2>&1 || ok=0; }
     losetup --detach $loop
+    [ $kind = lvm2pv ] && losetup --detach $loop1
     [ $ok = 1 ] || { echo "pvcreate or vgcfgrestore failed" >&2; cat "$work/log" >&2 2>/dev/null; exit 1; }
     ext=$((4 * 1048576)) data=$((pv_off + 2048 * 512))
     truncate -s $((2 * ext)) "$work/swap"
@@ -231,6 +255,8 @@ M
       MARKER=${3:?marker}
       boot_filler() { fill_boot_root "$1" "" "$MARKER"; }
       mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root boot_filler
+    elif [ $kind = lvm2pv ]; then
+      mkfs_at ext4 $((pv1_off + 2048 * 512)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
     elif [ $kind != lvmseg ]; then
       mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
     else  # made in a file of the volume's size, then copied into its two segments
