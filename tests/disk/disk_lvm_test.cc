@@ -185,6 +185,83 @@ TEST(DiskLvmTest, ReadsTheLabelAndTheCurrentMetadataOfAPhysicalVolume) {
   EXPECT_FALSE(none->has_value());
 }
 
+// Writes a 1 MiB physical volume at `at` of `disk`: label, data at 64 KiB, one metadata area at
+// 4 KiB holding `text` right after its header.
+void PutPv(std::string* disk, size_t at, const std::string& uuid32, const std::string& text) {
+  auto put = [&](size_t off, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) (*disk)[at + off + i] = static_cast<char>(v >> (8 * i));
+  };
+  disk->replace(at + 512, 8, "LABELONE");
+  put(512 + 8, 1, 8);
+  put(512 + 20, 32, 4);
+  disk->replace(at + 512 + 24, 8, "LVM2 001");
+  disk->replace(at + 512 + 32, 32, uuid32);
+  put(512 + 64, 1 << 20, 8);
+  put(512 + 72, 65536, 8);
+  put(512 + 104, 4096, 8), put(512 + 112, 61440, 8);
+  disk->replace(at + 4096 + 4, 16, " LVM2 x[5A%r0N*>");
+  put(4096 + 40, 512, 8);
+  put(4096 + 48, text.size(), 8);
+  put(4096 + 56, LvmChecksum(text), 4);
+  disk->replace(at + 4096 + 512, text.size(), text);
+  put(4096, LvmChecksum(std::string_view(*disk).substr(at + 4096 + 4, 508)), 4);
+}
+
+// Two PVs of one group whose metadata copies differ: the newer (higher seqno) one is the group.
+TEST(DiskLvmTest, ProbeTakesTheNewestMetadataAmongThePhysicalVolumes) {
+  auto text = [](int seqno, const std::string& lv, const std::string& pv, int pe) {
+    return "vg0 {\n id = \"VVVVVV-bbbb-cccc-dddd-eeee-ffff-000000\"\n seqno = " + std::to_string(seqno) +
+           "\n extent_size = 128\n physical_volumes {\n"
+           "  pv0 { id = \"aaaaaa-bbbb-cccc-dddd-eeee-ffff-000000\" pe_start = 128 pe_count = 15 }\n"
+           "  pv1 { id = \"bbbbbb-bbbb-cccc-dddd-eeee-ffff-000000\" pe_start = 128 pe_count = 15 }\n }\n"
+           " logical_volumes {\n  " + lv + " { id = \"LLLLLL-bbbb-cccc-dddd-eeee-ffff-000000\"\n"
+           "   status = [\"READ\", \"WRITE\", \"VISIBLE\"]\n   segment_count = 1\n"
+           "   segment1 { start_extent = 0 extent_count = 2 type = \"striped\" stripe_count = 1 stripes = [\"" +
+           pv + "\", " + std::to_string(pe) + "] }\n  }\n }\n}\n";
+  };
+  std::string disk(4 << 20, '\0');
+  PutPv(&disk, 1 << 20, "aaaaaabbbbccccddddeeeeffff000000", text(1, "old", "pv0", 0));
+  PutPv(&disk, 2 << 20, "bbbbbbbbbbccccddddeeeeffff000000", text(2, "new", "pv1", 3));
+  disk.replace((2 << 20) + 65536 + 3 * 65536, 5, "bytes");  // in "new"
+  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
+    std::string out = off < disk.size() ? disk.substr(off, n) : "";
+    out.resize(n, '\0');
+    return out;
+  };
+  ProbedLayout layout;
+  layout.disk.size = disk.size();
+  layout.disk.table = cas::PartitionTable::kGpt;
+  for (uint32_t n : {2, 3}) {
+    cas::DiskPartition p;
+    p.number = n;
+    p.start = (n - 1) << 20;
+    p.size = 1 << 20;
+    layout.disk.partitions.push_back(p);
+    ProbedContent c;
+    c.kind = ProbedContent::Kind::kLvmPv;
+    layout.contents.push_back(c);
+  }
+  Status s = ProbeVolumeGroups(read, &layout);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(layout.disk.volume_groups.size(), 1u);
+  const cas::VolumeGroup& vg = layout.disk.volume_groups[0];
+  EXPECT_EQ(vg.extent_size, 65536u);
+  ASSERT_EQ(vg.pvs.size(), 2u);
+  EXPECT_EQ(vg.pvs[1].partition, 3u);
+  EXPECT_EQ(vg.pvs[1].pe_start, 65536u);
+  ASSERT_EQ(vg.lvs.size(), 1u);
+  EXPECT_EQ(vg.lvs[0].name, "new");
+  EXPECT_EQ(vg.lvs[0].segments[0], (cas::LvmSegment{3, 3, 2}));
+  EXPECT_EQ(layout.disk.partitions[0].content, cas::PartitionContent::kLvmPv);
+  EXPECT_EQ(layout.volumes["vg0/new"].kind, ProbedContent::Kind::kUnknown);  // its bytes, read through the PV
+  // A group naming a PV that is not on this disk is refused.
+  PutPv(&disk, 2 << 20, "ccccccbbbbccccddddeeeeffff000000", text(2, "new", "pv1", 3));
+  ProbedLayout again = layout;
+  again.disk.volume_groups.clear();
+  again.volumes.clear();
+  EXPECT_EQ(ProbeVolumeGroups(read, &again).code(), Code::kNotSupported);
+}
+
 // The text comes from the image: truncations and random damage either parse or fail with a
 // Status, never crash or loop.
 TEST(DiskLvmTest, ParserSurvivesTruncationAndRandomDamage) {
