@@ -141,7 +141,7 @@ TEST(DiskLvmTest, ReadsTheLabelAndTheCurrentMetadataOfAPhysicalVolume) {
   pv.replace(label + 32, 32, "aaaaaabbbbccccddddeeeeffff000000");
   put(label + 64, 1 << 20, 8);                     // device size
   put(label + 72, 65536, 8), put(label + 80, 0, 8);  // data area at 64 KiB
-  put(label + 88, 0, 16);                          // end of data areas
+  // bytes 88..104: zeros, the end of the data areas
   put(label + 104, 4096, 8), put(label + 112, 61440, 8);  // metadata area
   // the metadata area list ends with the zeros that follow
   size_t mda = 4096, ring = 61440;
