@@ -2,7 +2,9 @@
 //
 // A Disk records the partition table, the partitions, the filesystems in them (each pointing
 // at its root Tree), the boot areas, and a view Tree: the root filesystem with the others
-// grafted at their mount points, which is what readers of a disk version's files see.
+// grafted at their mount points, which is what readers of a disk version's files see. Version 2
+// adds LVM (partitions that are physical volumes, their volume groups and logical volumes, and
+// filesystems that live in logical volumes) and MBR logical partitions.
 #ifndef CAIRN_CAS_DISK_H_
 #define CAIRN_CAS_DISK_H_
 
@@ -18,9 +20,13 @@ namespace cairn::cas {
 
 // Stable numbers (on disk).
 enum class PartitionTable : uint8_t { kNone = 0, kMbr = 1, kGpt = 2 };
-enum class PartitionContent : uint8_t { kNothing = 0, kFilesystem = 1, kRaw = 2 };
+enum class PartitionContent : uint8_t { kNothing = 0, kFilesystem = 1, kRaw = 2, kLvmPv = 3 };
+// What a logical volume holds (the same numbers as PartitionContent).
+enum class VolumeContent : uint8_t { kNothing = 0, kFilesystem = 1, kRaw = 2 };
 
 std::string_view PartitionTableName(PartitionTable t);  // "none", "dos", "gpt"
+// Whether an MBR type ("05", "0f", "85") is an extended partition's.
+bool IsExtendedType(std::string_view mbr_type);
 
 struct DiskPartition {
   uint32_t number = 0;
@@ -35,7 +41,8 @@ struct DiskPartition {
 };
 
 struct DiskFilesystem {
-  uint32_t partition = 0;  // 0: the whole disk (table kNone)
+  uint32_t partition = 0;  // 0: the whole disk (table kNone) or a logical volume
+  std::string volume;      // "VG/LV" when in a logical volume, else ""
   std::string type;        // "ext2", "ext3", "ext4", "swap"
   std::string uuid, label;
   std::vector<std::pair<std::string, std::string>> params;  // sorted by key
@@ -53,6 +60,40 @@ struct BootArea {
   bool operator==(const BootArea&) const = default;
 };
 
+// A run of physical extents of one PV that holds consecutive logical extents of an LV.
+struct LvmSegment {
+  uint32_t partition = 0;  // the PV's partition
+  uint64_t pe = 0;         // first physical extent on that PV
+  uint64_t extents = 0;    // > 0
+  bool operator==(const LvmSegment&) const = default;
+};
+
+struct LogicalVolume {
+  std::string name, uuid;
+  std::vector<LvmSegment> segments;  // in logical order (linear volumes only)
+  VolumeContent content = VolumeContent::kNothing;
+  ObjectId raw;  // kRaw: a Blob or ChunkIndex of the volume's bytes in logical order
+  bool operator==(const LogicalVolume&) const = default;
+  uint64_t Extents() const;
+};
+
+struct PhysicalVolume {
+  uint32_t partition = 0;
+  std::string uuid;
+  uint64_t pe_start = 0;  // bytes from the partition's start to extent 0
+  uint64_t pe_count = 0;
+  bool operator==(const PhysicalVolume&) const = default;
+};
+
+struct VolumeGroup {
+  std::string name, uuid;
+  uint64_t extent_size = 0;                // bytes
+  std::vector<PhysicalVolume> pvs;         // by partition
+  std::vector<LogicalVolume> lvs;          // by name
+  bool operator==(const VolumeGroup&) const = default;
+  const PhysicalVolume* FindPv(uint32_t partition) const;
+};
+
 struct Disk {
   uint64_t size = 0;
   uint32_t sector_size = 512;
@@ -63,21 +104,33 @@ struct Disk {
   std::vector<DiskPartition> partitions;    // by number
   std::vector<DiskFilesystem> filesystems;  // by partition
   std::vector<BootArea> boot;               // by offset
+  std::vector<VolumeGroup> volume_groups;   // by name; none: encoded as version 1
   ObjectId view;
   bool operator==(const Disk&) const = default;
 
   const DiskPartition* FindPartition(uint32_t number) const;
+  // MBR partitions numbered 5 and up (in the extended partition).
+  bool HasLogicalPartitions() const;
+  // The logical volume "VG/LV" and its group, or nullptrs.
+  std::pair<const VolumeGroup*, const LogicalVolume*> FindVolume(std::string_view name) const;
+  // The size in bytes of what `f` lives in (partition, logical volume or the whole disk).
+  uint64_t FilesystemSize(const DiskFilesystem& f) const;
 };
 
+// Version 1 ("cairn-disk-1") when the disk has no volume groups and no logical partitions,
+// else version 2.
 // REQUIRES: ValidateDisk(disk).ok() (sorts nothing: callers build canonical Disks).
 std::string EncodeDisk(const Disk& disk);
 // Corruption naming `id` unless `data` is a canonical, consistent encoding.
 Result<Disk> DecodeDisk(const ObjectId& id, std::string_view data);
 // InvalidArgument naming the first inconsistency (the rules of docs/format/disk.md).
 Status ValidateDisk(const Disk& disk);
+// Whether `name` is a valid LVM volume group or logical volume name (1..127 of
+// [A-Za-z0-9+_.-], not starting with '-', not "." or "..").
+bool IsLvmName(std::string_view name);
 
 // Objects a Disk names, for gc and verify: Trees (filesystems and the view) and contents
-// (raw partitions and boot areas: Blobs or ChunkIndexes).
+// (raw partitions, raw logical volumes and boot areas: Blobs or ChunkIndexes).
 std::vector<ObjectId> DiskTrees(const Disk& disk);
 std::vector<ObjectId> DiskContents(const Disk& disk);
 

@@ -8,6 +8,8 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 
+#include "indexer/disk_lvm.h"
+
 namespace cairn::indexer {
 namespace {
 
@@ -131,7 +133,9 @@ Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64
   if (b.starts_with("LUKS\xba\xbe")) return unsupported("crypto_LUKS");
   for (int s = 0; s < 4; ++s) {
     if (b.substr(s * 512, 8) == "LABELONE" && b.substr(s * 512 + 24, 4) == "LVM2") {
-      return unsupported("LVM2_member");
+      c.kind = ProbedContent::Kind::kLvmPv;
+      c.type = "LVM2_member";
+      return c;
     }
   }
   if (Le(b, 1024 + 56, 2) == 0xEF53) return ProbeExt(std::string_view(b).substr(1024, 1024));
@@ -200,9 +204,6 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
       std::string_view e = h.substr(446 + 16 * i, 16);
       uint8_t type = static_cast<uint8_t>(e[4]);
       if (type == 0) continue;
-      if (type == 0x05 || type == 0x0f || type == 0x85) {
-        return fail(Code::kNotSupported, "MBR logical partitions are not supported");
-      }
       cas::DiskPartition p;
       p.number = static_cast<uint32_t>(i + 1);
       char t[4];
@@ -213,6 +214,45 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
       p.size = Le(e, 12, 4) * kSector;
       d.partitions.push_back(std::move(p));
     }
+    // Logical partitions: a chain of EBRs in the extended partition, each holding one logical
+    // partition (its start relative to that EBR) and a link to the next EBR (relative to the
+    // extended partition's start). Their EBR sectors are not stored: checkout lets sfdisk place
+    // them (docs/format/disk.md).
+    std::vector<cas::DiskPartition> logical;
+    for (const auto& ext : d.partitions) {
+      if (!cas::IsExtendedType(ext.type)) continue;
+      if (!logical.empty()) return fail(Code::kCorruption, "two extended partitions");
+      uint64_t ebr = ext.start;
+      for (;;) {
+        if (logical.size() >= 124) return fail(Code::kNotSupported, "more than 124 logical partitions");
+        if (ebr < ext.start || ebr + kSector > ext.start + ext.size || ebr + kSector > size) {
+          return fail(Code::kCorruption, "an extended boot record lies outside the extended partition");
+        }
+        CAIRN_ASSIGN_OR_RETURN(std::string sec, read(ebr, kSector));
+        if (Le(sec, 510, 2) != 0xAA55) {
+          if (logical.empty()) break;  // an empty extended partition
+          return fail(Code::kCorruption, "damaged extended boot record at byte " + std::to_string(ebr));
+        }
+        std::string_view e0 = std::string_view(sec).substr(446, 16), e1 = std::string_view(sec).substr(462, 16);
+        uint8_t type = static_cast<uint8_t>(e0[4]);
+        if (type != 0) {
+          cas::DiskPartition p;
+          p.number = static_cast<uint32_t>(5 + logical.size());
+          char t[4];
+          std::snprintf(t, sizeof(t), "%02x", type);
+          p.type = t;
+          p.attrs = static_cast<uint8_t>(e0[0]) == 0x80 ? 0x80 : 0;
+          p.start = ebr + Le(e0, 8, 4) * kSector;
+          p.size = Le(e0, 12, 4) * kSector;
+          logical.push_back(std::move(p));
+        }
+        uint64_t next = Le(e1, 8, 4) * kSector;
+        if (static_cast<uint8_t>(e1[4]) == 0 || next == 0) break;
+        if (ext.start + next <= ebr) return fail(Code::kCorruption, "extended boot records out of order");
+        ebr = ext.start + next;
+      }
+    }
+    for (auto& p : logical) d.partitions.push_back(std::move(p));
   } else {
     d.table = cas::PartitionTable::kNone;
     table_end = 0;
@@ -227,9 +267,9 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   auto probe = [&](uint64_t off, uint64_t len, const std::string& where) -> Status {
     CAIRN_ASSIGN_OR_RETURN(ProbedContent c, ProbeContent(read, off, len));
     if (c.kind == ProbedContent::Kind::kUnsupported) {
-      std::string what = c.type == "crypto_LUKS" ? "is encrypted (LUKS), which is not supported"
-                         : c.type == "LVM2_member" ? "is an LVM physical volume, which is not supported yet"
-                         : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
+      std::string what = c.type == "crypto_LUKS"
+                             ? "is encrypted (LUKS), which is not supported"
+                             : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
       return fail(Code::kNotSupported, where + " " + what);
     }
     if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
@@ -238,10 +278,28 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   };
   if (d.table == cas::PartitionTable::kNone) {
     CAIRN_RETURN_IF_ERROR(probe(0, size, "the disk"));
+    if (out.contents[0].kind == ProbedContent::Kind::kLvmPv) {
+      return fail(Code::kNotSupported, "the disk is an LVM physical volume without a partition table, which is not supported");
+    }
     if (!any_fs) return fail(Code::kInvalidArgument, "not a disk image (no partition table and no filesystem)");
   } else {
     for (const auto& p : d.partitions) {
+      if (d.table == cas::PartitionTable::kMbr && cas::IsExtendedType(p.type)) {
+        out.contents.push_back({});  // its logical partitions are probed themselves
+        continue;
+      }
       CAIRN_RETURN_IF_ERROR(probe(p.start, p.size, "partition " + std::to_string(p.number)));
+    }
+    Status lvm = ProbeVolumeGroups(read, &out);
+    if (!lvm.ok()) return Status(lvm.code(), "checkin " + image + ": " + lvm.message());
+    for (const auto& [name, c] : out.volumes) {
+      if (c.kind == ProbedContent::Kind::kUnsupported) {
+        std::string what = c.type == "crypto_LUKS"
+                               ? "is encrypted (LUKS), which is not supported"
+                               : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
+        return fail(Code::kNotSupported, "logical volume " + name + " " + what);
+      }
+      if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
     }
     if (!any_fs) return fail(Code::kInvalidArgument, "the disk holds no filesystem cairn can store");
     for (size_t i = 0; i < d.partitions.size(); ++i) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,7 @@ std::string SniffImageFormat(std::string_view head);  // head: at least the firs
 
 // What a region of the disk holds.
 struct ProbedContent {
-  enum class Kind { kEmpty, kExt, kSwap, kUnknown, kUnsupported } kind = Kind::kEmpty;
+  enum class Kind { kEmpty, kExt, kSwap, kUnknown, kUnsupported, kLvmPv } kind = Kind::kEmpty;
   std::string type;  // "ext4", "swap"; for kUnsupported what it is ("crypto_LUKS", "xfs", ...)
   std::string uuid, label;
   std::vector<std::pair<std::string, std::string>> params;  // sorted by key
@@ -33,16 +34,23 @@ struct ProbedContent {
 Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64_t size);
 
 struct ProbedLayout {
-  cas::Disk disk;  // size, table, ids, partitions (content not yet filled), no filesystems
+  // size, table, ids, partitions (content not yet filled, except kLvmPv), volume groups
+  // (volume content not yet filled), no filesystems
+  cas::Disk disk;
   std::vector<ProbedContent> contents;  // per partition, or one for the whole disk (table none)
+  std::map<std::string, ProbedContent> volumes;  // per logical volume, by "VG/LV"
   // Boot areas found (offset, length), not yet stored.
   std::vector<cas::BootArea> boot;
   std::vector<std::string> boot_bytes;
 };
 
-// Reads the partition table and probes every partition. Errors name `image`: InvalidArgument
-// when there is no partition table and no filesystem at all, or no filesystem anywhere;
-// NotSupported for logical partitions, LUKS, LVM and filesystems other than ext2/3/4 and swap.
+// Reads the partition table and probes every partition, and in LVM physical volumes the volume
+// groups (disk_lvm.h) and every logical volume. Errors name `image`: InvalidArgument when there
+// is no partition table and no filesystem at all, or no filesystem anywhere; NotSupported for
+// LUKS, an LVM physical volume on the whole disk or a volume group with physical volumes
+// outside it, logical volumes that are not linear, and filesystems other than ext2/3/4 and
+// swap; Corruption for damaged tables (EBR chains included) or LVM metadata. MBR logical
+// partitions are numbered from 5 in the order of their chain, as Linux numbers them.
 Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std::string& image);
 
 }  // namespace cairn::indexer

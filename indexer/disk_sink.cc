@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "cas/disk.h"
 #include "cas/tree_reader.h"
 #include "indexer/command.h"
 #include "indexer/dir_sink.h"
+#include "indexer/disk_lvm.h"
 #include "indexer/loop_mount.h"
 
 namespace cairn::indexer {
@@ -123,6 +126,7 @@ std::string SwapHeader(uint64_t length, const std::string& uuid, const std::stri
 Status MakeExt(cas::ObjectStore* store, const std::string& image, const cas::DiskFilesystem& f,
                uint64_t offset, uint64_t length, bool grown, const CheckoutOptions& options,
                CheckoutResult* result) {
+  std::string where = f.volume.empty() ? "partition " + std::to_string(f.partition) : "logical volume " + f.volume;
   uint64_t bs = std::stoull(f.Param("block_size").empty() ? "4096" : f.Param("block_size"));
   uint64_t blocks = length / bs;
   std::vector<std::string> argv = {"mke2fs", "-q", "-F", "-t", f.type, "-b", std::to_string(bs)};
@@ -143,7 +147,7 @@ Status MakeExt(cas::ObjectStore* store, const std::string& image, const cas::Dis
   if (!f.uuid.empty()) argv.insert(argv.end(), {"-U", f.uuid});
   if (!f.label.empty()) argv.insert(argv.end(), {"-L", f.label});
   argv.insert(argv.end(), {"-E", "offset=" + std::to_string(offset), image, std::to_string(blocks)});
-  std::string what = "make " + f.type + " on partition " + std::to_string(f.partition);
+  std::string what = "make " + f.type + " on " + where;
   CAIRN_RETURN_IF_ERROR(RunChecked(what, argv).status());
   CAIRN_ASSIGN_OR_RETURN(auto mount, LoopMount::Mount(image, offset, length, /*read_only=*/false));
   CheckoutOptions o = options;
@@ -156,6 +160,96 @@ Status MakeExt(cas::ObjectStore* store, const std::string& image, const cas::Dis
   result->files += r->files;
   result->dirs += r->dirs;
   result->bytes += r->bytes;
+  return Status();
+}
+
+// A loop device over [offset, offset + size) of `image`, detached when destroyed.
+class LoopDevice {
+ public:
+  static Result<std::unique_ptr<LoopDevice>> Attach(const std::string& image, uint64_t offset, uint64_t size) {
+    CAIRN_ASSIGN_OR_RETURN(std::string out,
+                           RunChecked("attach a loop device to " + image,
+                                      {"losetup", "--find", "--show", "--offset", std::to_string(offset),
+                                       "--sizelimit", std::to_string(size), image}));
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return std::unique_ptr<LoopDevice>(new LoopDevice(out));
+  }
+  ~LoopDevice() { (void)RunCommand({"losetup", "--detach", path_}); }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit LoopDevice(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Writes the LVM metadata of `vg` onto its physical volumes in `image` with the host's lvm2 tools:
+// no device-mapper is needed, as nothing is activated. pvcreate --uuid --restorefile keeps each
+// PV's uuid and data offset; vgcfgrestore writes the group with its uuid and every logical
+// volume with its uuid and extents. The commands see only the loop devices of this image
+// (--devices), never the host's volumes, and leave no backup or archive in /etc/lvm.
+Status WriteVolumeGroup(const cas::Disk& d, const cas::VolumeGroup& vg, const std::string& image,
+                        const std::string& shown) {
+  std::vector<std::unique_ptr<LoopDevice>> loops;
+  std::map<uint32_t, LvmDevice> devices;
+  std::string list;
+  for (const auto& pv : vg.pvs) {
+    const cas::DiskPartition* p = d.FindPartition(pv.partition);
+    CAIRN_ASSIGN_OR_RETURN(auto loop, LoopDevice::Attach(image, p->start, p->size));
+    devices[pv.partition] = {loop->path(), p->size};
+    list += (list.empty() ? "" : ",") + loop->path();
+    loops.push_back(std::move(loop));
+  }
+  TempFile meta{image + ".lvm-" + vg.name};
+  {
+    std::string text = VgMetadataText(vg, devices);
+    int fd = ::open(meta.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoStatus("create", meta.path, errno);
+    Status w = WriteAt(fd, 0, text, meta.path);
+    ::close(fd);
+    CAIRN_RETURN_IF_ERROR(w);
+  }
+  // The host's lvm.conf may filter out loop devices; these commands see exactly `list`.
+  const std::string config =
+      "devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 filter = [ \"a|.*|\" ] "
+      "global_filter = [ \"a|.*|\" ] } backup { backup = 0 archive = 0 }";
+  for (const auto& pv : vg.pvs) {
+    CAIRN_RETURN_IF_ERROR(RunChecked("make LVM physical volume " + pv.uuid + " of " + shown,
+                                     {"pvcreate", "-ff", "-y", "-q", "--config", config, "--devices", list,
+                                      "--uuid", pv.uuid, "--restorefile", meta.path,
+                                      devices[pv.partition].path})
+                              .status());
+  }
+  CAIRN_RETURN_IF_ERROR(RunChecked("restore LVM volume group " + vg.name + " of " + shown,
+                                   {"vgcfgrestore", "-q", "--config", config, "--devices", list, "-f", meta.path,
+                                    vg.name})
+                            .status());
+  return Status();
+}
+
+// Copies `from` (a file of a logical volume's bytes) into the volume's segments in `fd`.
+Status CopyIntoSegments(const std::string& from, int fd, const cas::Disk& d, const cas::VolumeGroup& vg,
+                        const cas::LogicalVolume& lv, const std::string& shown) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return ErrnoStatus("open", from, errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{in};
+  uint64_t at = 0;
+  std::string buf(1 << 20, '\0');
+  for (const auto& sg : lv.segments) {
+    uint64_t dst = d.FindPartition(sg.partition)->start + vg.FindPv(sg.partition)->pe_start + sg.pe * vg.extent_size;
+    for (uint64_t left = sg.extents * vg.extent_size; left > 0;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+      ssize_t r = ::pread(in, buf.data(), n, static_cast<off_t>(at));
+      if (r < 0) return ErrnoStatus("read", from, errno);
+      if (r == 0) return Status();  // the rest stays zero
+      CAIRN_RETURN_IF_ERROR(WriteAt(fd, dst, std::string_view(buf.data(), static_cast<size_t>(r)), shown));
+      at += static_cast<uint64_t>(r);
+      dst += static_cast<uint64_t>(r);
+      left -= static_cast<uint64_t>(r);
+    }
+  }
   return Status();
 }
 
@@ -200,6 +294,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
   // Grow the last partition (or the whole-disk filesystem) to fill the new size.
   bool grown = size > d.size;
   uint32_t grown_part = 0;
+  std::string grown_volume;
   if (grown && !d.partitions.empty()) {
     auto last = std::max_element(d.partitions.begin(), d.partitions.end(),
                                  [](const auto& a, const auto& b) { return a.start < b.start; });
@@ -209,6 +304,31 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     } else {
       last->size = end - last->start;
       grown_part = last->number;
+      if (last->number > 4 && d.table == cas::PartitionTable::kMbr) {  // a logical partition
+        for (auto& p : d.partitions) {
+          if (p.number <= 4 && cas::IsExtendedType(p.type)) p.size = end - p.start;
+        }
+      }
+    }
+    // A physical volume grows with its partition; its new extents go to the logical volume
+    // that holds its last used extent (when that is the volume's last segment).
+    for (auto& vg : d.volume_groups) {
+      for (auto& pv : vg.pvs) {
+        if (pv.partition != grown_part) continue;
+        pv.pe_count = (last->size - pv.pe_start) / vg.extent_size;
+        cas::LogicalVolume* owner = nullptr;
+        uint64_t top = 0;
+        for (auto& lv : vg.lvs) {
+          for (const auto& sg : lv.segments) {
+            if (sg.partition == pv.partition && sg.pe + sg.extents > top) top = sg.pe + sg.extents, owner = &lv;
+          }
+        }
+        if (owner && owner->segments.back().partition == pv.partition &&
+            owner->segments.back().pe + owner->segments.back().extents == top && owner->content != cas::VolumeContent::kRaw) {
+          owner->segments.back().extents += pv.pe_count - top;
+          grown_volume = vg.name + "/" + owner->name;
+        }
+      }
     }
   }
   d.size = size;
@@ -237,17 +357,60 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
       CAIRN_RETURN_IF_ERROR(WriteContent(store, fd, p.raw, p.start, p.size, "partition " + std::to_string(p.number)));
     }
   }
+  for (const auto& vg : d.volume_groups) {
+    CAIRN_RETURN_IF_ERROR(WriteVolumeGroup(d, vg, tmp.path, target_));
+  }
   if (::fsync(fd) != 0) return ErrnoStatus("sync", tmp.path, errno);
+  // What a filesystem or raw volume is written into: a region of the image, or for a logical
+  // volume of several segments a temporary file copied into the segments afterwards.
+  auto in_volume = [&](const std::string& name, const std::function<Status(const std::string& file, uint64_t offset,
+                                                                          uint64_t length)>& fill) -> Status {
+    auto [vg, lv] = d.FindVolume(name);
+    uint64_t length = lv->Extents() * vg->extent_size;
+    if (auto offset = VolumeOffset(d, *vg, *lv)) return fill(tmp.path, *offset, length);
+    TempFile part{tmp.path + ".lv"};
+    ::unlink(part.path.c_str());
+    int pfd = ::open(part.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (pfd < 0) return ErrnoStatus("create", part.path, errno);
+    int t = ::ftruncate(pfd, static_cast<off_t>(length));
+    ::close(pfd);
+    if (t != 0) return ErrnoStatus("size", part.path, errno);
+    CAIRN_RETURN_IF_ERROR(fill(part.path, 0, length));
+    return CopyIntoSegments(part.path, fd, d, *vg, *lv, "logical volume " + name);
+  };
+  for (const auto& vg : d.volume_groups) {
+    for (const auto& lv : vg.lvs) {
+      if (lv.content != cas::VolumeContent::kRaw) continue;
+      std::string name = vg.name + "/" + lv.name;
+      CAIRN_RETURN_IF_ERROR(in_volume(name, [&](const std::string& file, uint64_t offset, uint64_t length) {
+        int wfd = file == tmp.path ? fd : ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (wfd < 0) return ErrnoStatus("open", file, errno);
+        Status w = WriteContent(store, wfd, lv.raw, offset, length, "logical volume " + name);
+        if (wfd != fd) ::close(wfd);
+        return w;
+      }));
+    }
+  }
   for (const auto& f : d.filesystems) {
-    const cas::DiskPartition* p = d.FindPartition(f.partition);
-    uint64_t offset = p ? p->start : 0, length = p ? p->size : size;
-    bool g = grown && (p ? p->number == grown_part : true);
-    if (f.type == "swap") {
-      CAIRN_RETURN_IF_ERROR(WriteAt(fd, offset, SwapHeader(length, f.uuid, f.label), "swap"));
-    } else if (f.type == "ext2" || f.type == "ext3" || f.type == "ext4") {
-      CAIRN_RETURN_IF_ERROR(MakeExt(store, tmp.path, f, offset, length, g, options, &result));
-    } else {
+    const cas::DiskPartition* p = f.volume.empty() ? d.FindPartition(f.partition) : nullptr;
+    bool g = grown && (!f.volume.empty() ? f.volume == grown_volume : p ? p->number == grown_part : true);
+    auto make = [&](const std::string& file, uint64_t offset, uint64_t length) -> Status {
+      if (f.type == "swap") {
+        int wfd = file == tmp.path ? fd : ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (wfd < 0) return ErrnoStatus("open", file, errno);
+        Status w = WriteAt(wfd, offset, SwapHeader(length, f.uuid, f.label), "swap");
+        if (wfd != fd) ::close(wfd);
+        return w;
+      }
+      if (f.type == "ext2" || f.type == "ext3" || f.type == "ext4") {
+        return MakeExt(store, file, f, offset, length, g, options, &result);
+      }
       return Status::NotSupported("checkout: filesystem type '" + f.type + "' is not supported");
+    };
+    if (!f.volume.empty()) {
+      CAIRN_RETURN_IF_ERROR(in_volume(f.volume, make));
+    } else {
+      CAIRN_RETURN_IF_ERROR(make(tmp.path, p ? p->start : 0, p ? p->size : size));
     }
   }
   if (::fsync(fd) != 0) return ErrnoStatus("sync", tmp.path, errno);

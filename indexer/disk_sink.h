@@ -2,8 +2,12 @@
 // partition table (disk and partition GUIDs, types, names, attributes), the boot areas and raw
 // partitions written back byte for byte, each ext filesystem made again with its UUID, label
 // and creation parameters and filled from its Tree through a read-write loop mount (DirSink:
-// every file with full fidelity), swap made again with its UUID and label. With a larger size
-// the last partition (and the filesystem in it) grows to fill the disk. Needs root.
+// every file with full fidelity), swap made again with its UUID and label. LVM volume groups are
+// written with the host's lvm2 tools over loop devices (metadata only: no device-mapper), with
+// the same names, uuids and extents, and their filesystems made at the volumes' offsets (a
+// volume of several segments through a file copied into them). With a larger size the last
+// partition (and the filesystem in it, or the logical volume holding the last extent of the
+// physical volume in it) grows to fill the disk. Needs root.
 //
 // Never writes outside the target: the image is built in a temporary file beside the target
 // and renamed (raw) or converted (qcow2) into place; files go through DirSink.
@@ -23,7 +27,7 @@ class DiskSink : public Sink {
       : target_(std::move(target)), format_(std::move(format)), size_(size) {}
   // `root` names a Disk. InvalidArgument for a size smaller than the recorded one; AlreadyExists
   // when the target exists (without options.force); NotSupported when not root; IOError from
-  // sfdisk, mkfs, mount or qemu-img with their message.
+  // sfdisk, losetup, pvcreate, vgcfgrestore, mkfs, mount or qemu-img with their message.
   Result<CheckoutResult> Checkout(cas::ObjectStore* store, const ObjectId& root,
                                   const CheckoutOptions& options) override;
 

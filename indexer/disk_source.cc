@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "cas/disk.h"
 #include "indexer/command.h"
 #include "indexer/dir_source.h"
+#include "indexer/disk_lvm.h"
 #include "indexer/disk_probe.h"
 #include "indexer/disk_view.h"
 #include "indexer/guestfs_session.h"
@@ -116,13 +120,38 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   }
   auto layout_r = ProbeLayout(read, size, path_);
   if (!layout_r) return layout_r.error();
+  // A loop mount needs a filesystem in one piece: a logical volume of several segments is read
+  // through the appliance, which assembles it with device-mapper.
+  std::string why_slow;
+  for (const auto& vg : layout_r->disk.volume_groups) {
+    for (const auto& lv : vg.lvs) {
+      if (lv.segments.size() > 1 && layout_r->volumes[vg.name + "/" + lv.name].kind == ProbedContent::Kind::kExt) {
+        why_slow = "logical volume " + vg.name + "/" + lv.name + " has " + std::to_string(lv.segments.size()) +
+                   " segments";
+      }
+    }
+  }
+  if (fast && !why_slow.empty()) {
+    if (options.disk_path == "fast") {
+      return Status::NotSupported("checkin " + path_ + ": the fast path cannot read it: " + why_slow);
+    }
+    fast = false;
+    ::close(fd);
+    fd = -1;
+    CAIRN_ASSIGN_OR_RETURN(session, GuestfsSession::Open(path_, format_));
+    read = session->Reader();
+    layout_r = ProbeLayout(read, size, path_);
+    if (!layout_r) return layout_r.error();
+  }
   ProbedLayout& layout = *layout_r;
   cas::Disk disk = layout.disk;
   CheckinResult result;
   result.disk_path = fast ? "fast" : "guestfs";
+  if (!why_slow.empty()) result.disk_path_reason = why_slow;
 
-  // Each region: a filesystem Tree, swap, raw bytes or nothing.
-  auto checkin_fs = [&](uint32_t number, uint64_t offset, uint64_t length) -> Result<ObjectId> {
+  // Each region: a filesystem Tree, swap, raw bytes or nothing. `device`: the appliance's name
+  // for it; [offset, offset + length): where it lies in the disk (the fast path's loop mount).
+  auto checkin_fs = [&](const std::string& device, uint64_t offset, uint64_t length) -> Result<ObjectId> {
     Result<CheckinResult> r = Status::Internal("unreachable");
     if (fast) {
       CAIRN_ASSIGN_OR_RETURN(auto mount, LoopMount::Mount(path_, offset, length, /*read_only=*/true));
@@ -131,7 +160,7 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
       Status u = mount->Unmount();
       if (r && !u.ok()) return u;
     } else {
-      r = session->CheckinFilesystem(GuestfsSession::Device(number), ingestor, fs_options);
+      r = session->CheckinFilesystem(device, ingestor, fs_options);
     }
     if (!r) return Named(r.error(), path_);
     result.files += r->files;
@@ -140,20 +169,24 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
     result.bytes_read += r->bytes_read;
     return r->root;
   };
+  auto filesystem = [](const ProbedContent& c) {
+    cas::DiskFilesystem f;
+    f.type = c.type;
+    f.uuid = c.uuid;
+    f.label = c.label;
+    f.params = c.params;
+    return f;
+  };
   for (size_t i = 0; i < layout.contents.size(); ++i) {
     const ProbedContent& c = layout.contents[i];
     cas::DiskPartition* p = disk.partitions.empty() ? nullptr : &disk.partitions[i];
     uint64_t offset = p ? p->start : 0, length = p ? p->size : size;
     uint32_t number = p ? p->number : 0;
     if (c.kind == ProbedContent::Kind::kExt || c.kind == ProbedContent::Kind::kSwap) {
-      cas::DiskFilesystem f;
+      cas::DiskFilesystem f = filesystem(c);
       f.partition = number;
-      f.type = c.type;
-      f.uuid = c.uuid;
-      f.label = c.label;
-      f.params = c.params;
       if (c.kind == ProbedContent::Kind::kExt) {
-        CAIRN_ASSIGN_OR_RETURN(f.tree, checkin_fs(number, offset, length));
+        CAIRN_ASSIGN_OR_RETURN(f.tree, checkin_fs(GuestfsSession::Device(number), offset, length));
       }
       if (p) p->content = cas::PartitionContent::kFilesystem;
       disk.filesystems.push_back(std::move(f));
@@ -165,6 +198,33 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
       p->raw = content.id;
     }
   }
+  for (auto& vg : disk.volume_groups) {
+    for (auto& lv : vg.lvs) {
+      std::string name = vg.name + "/" + lv.name;
+      const ProbedContent& c = layout.volumes[name];
+      uint64_t length = lv.Extents() * vg.extent_size;
+      if (c.kind == ProbedContent::Kind::kExt || c.kind == ProbedContent::Kind::kSwap) {
+        cas::DiskFilesystem f = filesystem(c);
+        f.volume = name;
+        if (c.kind == ProbedContent::Kind::kExt) {
+          uint64_t offset = VolumeOffset(disk, vg, lv).value_or(0);
+          CAIRN_ASSIGN_OR_RETURN(f.tree, checkin_fs(GuestfsSession::VolumeDevice(name), offset, length));
+        }
+        lv.content = cas::VolumeContent::kFilesystem;
+        disk.filesystems.push_back(std::move(f));
+      } else if (c.kind == ProbedContent::Kind::kUnknown) {
+        RegionFile region(VolumeReader(read, disk, vg, lv), 0, length);
+        CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
+                               ingestor->PutStream(&region, path_ + " logical volume " + name));
+        lv.content = cas::VolumeContent::kRaw;
+        lv.raw = content.id;
+      }
+    }
+  }
+  // Canonical order: partitions' filesystems by number, then logical volumes' by name.
+  std::stable_sort(disk.filesystems.begin(), disk.filesystems.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.volume, a.partition) < std::tie(b.volume, b.partition);
+  });
   for (size_t i = 0; i < layout.boot.size(); ++i) {
     cas::BootArea b = layout.boot[i];
     CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, ingestor->PutBytes(layout.boot_bytes[i]));
@@ -174,10 +234,11 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   if (session) {
     CAIRN_ASSIGN_OR_RETURN(auto mps, session->Mountpoints());
     for (auto& f : disk.filesystems) {
-      for (const auto& [mp, number] : mps) {
+      std::string device = f.volume.empty() ? GuestfsSession::Device(f.partition) : f.volume;
+      for (const auto& [mp, dev] : mps) {
         bool safe = mp.starts_with("/") && mp.find("/..") == std::string::npos &&
                     mp.find("//") == std::string::npos && (mp == "/" || !mp.ends_with("/"));
-        if (number == f.partition && !f.tree.IsZero() && safe) f.mountpoint = mp;
+        if (dev == device && !f.tree.IsZero() && safe) f.mountpoint = mp;
       }
     }
   }

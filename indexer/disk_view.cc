@@ -29,10 +29,16 @@ Result<ObjectId> Store(cas::Ingestor* ingestor, cas::Tree* t) {
   return ingestor->PutObject(cas::ObjectType::kTree, cas::EncodeTree(*t));
 }
 
-// Replaces the directory at `parts` beneath `dir` with the Tree `sub`, returning the new id.
+// Replaces the directory at `parts` beneath `dir` with the Tree `sub`, returning the new id. A
+// zero `dir` is a directory the tree lacks, made here (mode 0755): nothing written in this pass
+// is read back before the ingestor's next Finish.
 Result<ObjectId> Graft(cas::Ingestor* ingestor, const ObjectId& dir, const std::vector<std::string>& parts,
                        size_t i, const ObjectId& sub) {
-  CAIRN_ASSIGN_OR_RETURN(cas::Tree t, Load(ingestor->store(), dir));
+  cas::Tree t;
+  t.meta.mode = 0755;
+  if (!dir.IsZero()) {
+    CAIRN_ASSIGN_OR_RETURN(t, Load(ingestor->store(), dir));
+  }
   auto it = std::find_if(t.entries.begin(), t.entries.end(),
                          [&](const cas::TreeEntry& e) { return e.name == parts[i]; });
   if (it != t.entries.end() && it->type != cas::EntryType::kDirectory) t.entries.erase(it), it = t.entries.end();
@@ -40,10 +46,7 @@ Result<ObjectId> Graft(cas::Ingestor* ingestor, const ObjectId& dir, const std::
     cas::TreeEntry e;
     e.name = parts[i];
     e.type = cas::EntryType::kDirectory;
-    cas::Tree empty;
-    empty.meta.mode = 0755;
-    CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
-    t.entries.push_back(e);
+    t.entries.push_back(e);  // id: zero until set below
     it = t.entries.end() - 1;
   }
   if (i + 1 == parts.size()) {
@@ -102,12 +105,22 @@ Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
     if (mnt == "/" || !mnt.starts_with("/")) continue;
     for (auto* f : fss) {
       if (f == root || !f->mountpoint.empty()) continue;
-      const cas::DiskPartition* p = disk->FindPartition(f->partition);
+      const cas::DiskPartition* p = f->volume.empty() ? disk->FindPartition(f->partition) : nullptr;
       bool match = (spec.starts_with("UUID=") && spec.substr(5) == f->uuid) ||
                    (spec.starts_with("LABEL=") && !f->label.empty() && spec.substr(6) == f->label) ||
                    (spec.starts_with("PARTUUID=") && p && !p->guid.empty() &&
                     strcasecmp(spec.substr(9).c_str(), p->guid.c_str()) == 0);
-      if (!match && p && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' && spec[7] == 'a') {
+      if (!match && !f->volume.empty()) {  // /dev/VG/LV or /dev/mapper/VG-LV ('-' doubled)
+        size_t slash = f->volume.find('/');
+        auto dash = [](std::string n) {
+          for (size_t i = 0; (i = n.find('-', i)) != std::string::npos; i += 2) n.insert(i, "-");
+          return n;
+        };
+        match = spec == "/dev/" + f->volume ||
+                spec == "/dev/mapper/" + dash(f->volume.substr(0, slash)) + "-" + dash(f->volume.substr(slash + 1));
+      }
+      if (!match && p && f->volume.empty() && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' &&
+          spec[7] == 'a') {
         match = spec.substr(8) == std::to_string(p->number);  // /dev/sda2, /dev/vda2, /dev/hda2
       }
       if (match) {
@@ -139,25 +152,32 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
       if ((*it)->mountpoint.empty()) it = mounted.erase(it);
       else ++it;
     }
-  } else {
-    cas::Tree empty;
-    empty.meta.mode = 0755;
-    CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &empty));
   }
   // Shallow mount points first, so deeper ones land inside them.
   std::stable_sort(mounted.begin(), mounted.end(), [](auto* a, auto* b) {
     return Split(a->mountpoint).size() < Split(b->mountpoint).size();
   });
+  cas::Tree empty;
+  empty.meta.mode = 0755;
   if (mounted.empty()) {
+    if (root == nullptr) {
+      CAIRN_ASSIGN_OR_RETURN(view, Store(ingestor, &empty));
+    }
     disk->view = view;
     return Status();
   }
   // The top directory is built in memory and stored once, so that no intermediate view of it
   // is left behind as garbage.
-  CAIRN_ASSIGN_OR_RETURN(cas::Tree top, Load(ingestor->store(), view));
+  // Without a root filesystem it starts empty (nothing is read back before the next Finish).
+  cas::Tree top = empty;
+  if (root != nullptr) {
+    CAIRN_ASSIGN_OR_RETURN(top, Load(ingestor->store(), view));
+  }
   std::vector<std::vector<std::string>> groups;
   for (auto* f : mounted) {
-    std::string at = root != nullptr ? f->mountpoint : "/" + std::to_string(f->partition);
+    std::string at = root != nullptr        ? f->mountpoint
+                     : f->volume.empty() ? "/" + std::to_string(f->partition)
+                                         : "/" + f->volume;
     std::vector<std::string> parts = Split(at);
     CAIRN_ASSIGN_OR_RETURN(cas::Tree sub, Load(ingestor->store(), f->tree));
     ObjectId sub_id = f->tree;
@@ -180,10 +200,7 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
       cas::TreeEntry e;
       e.name = parts[0];
       e.type = cas::EntryType::kDirectory;
-      cas::Tree empty;
-      empty.meta.mode = 0755;
-      CAIRN_ASSIGN_OR_RETURN(e.id, Store(ingestor, &empty));
-      top.entries.push_back(e);
+      top.entries.push_back(e);  // id: zero (a directory to make) until set below
       it = top.entries.end() - 1;
     }
     if (parts.size() == 1) {
@@ -196,7 +213,10 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
   }
   // A group of the root filesystem that lies under a mount point is hidden by it.
   for (auto* f : mounted) {
-    std::string prefix = (root != nullptr ? f->mountpoint.substr(1) : std::to_string(f->partition)) + "/";
+    std::string prefix = (root != nullptr        ? f->mountpoint.substr(1)
+                          : f->volume.empty() ? std::to_string(f->partition)
+                                              : f->volume) +
+                         "/";
     std::erase_if(top.hardlinks, [&](const std::vector<std::string>& g) {
       return std::any_of(g.begin(), g.end(), [&](const std::string& p) { return p.starts_with(prefix); });
     });

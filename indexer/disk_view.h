@@ -9,7 +9,7 @@
 namespace cairn::indexer {
 
 // Sets the mount points of `disk`'s filesystems from the root filesystem's /etc/fstab (UUID=,
-// LABEL=, PARTUUID= and /dev/[shv]daN sources). The root filesystem is the only one, or the
+// LABEL=, PARTUUID=, /dev/[shv]daN, /dev/VG/LV and /dev/mapper/VG-LV sources). The root filesystem is the only one, or the
 // one holding etc/fstab. Filesystems already given a mount point keep it.
 // REQUIRES: every filesystem Tree is readable from ingestor->store().
 Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk);
@@ -17,7 +17,7 @@ Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk);
 // Builds and stores the view Tree and sets disk->view. Mount points whose parent directories
 // are missing in the tree beneath are created (mode 0755, owner 0:0, mtime 0), as the OS
 // would need them anyway. With no filesystem mounted at "/", the view is an empty directory
-// holding each filesystem at /<partition number>.
+// holding each filesystem at /<partition number> or /<VG>/<LV>.
 Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk);
 
 }  // namespace cairn::indexer

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,17 +21,38 @@ void FreeStrings(char** list) {
   std::free(list);
 }
 
-// "/dev/sda3" -> 3, "/dev/sda" -> 0, anything else (LVs, other disks) -> nullopt.
-std::optional<uint32_t> PartitionOf(std::string_view dev) {
-  if (!dev.starts_with("/dev/sda")) return std::nullopt;
-  dev.remove_prefix(8);
-  if (dev.empty()) return 0;
-  uint32_t n = 0;
-  for (char c : dev) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint32_t>(c - '0');
+// "/dev/sda3", "/dev/sda" as they are; "/dev/VG/LV" and "/dev/mapper/VG-LV" (a '-' in a name
+// doubled) as "VG/LV"; anything else (other disks) -> nullopt.
+std::optional<std::string> DeviceOf(std::string_view dev) {
+  if (dev.starts_with("/dev/sda")) {
+    std::string_view n = dev.substr(8);
+    if (std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::string(dev);
+    return std::nullopt;
   }
-  return n;
+  if (dev.starts_with("/dev/mapper/")) {
+    dev.remove_prefix(12);
+    std::string vg, lv;
+    bool in_lv = false;
+    for (size_t i = 0; i < dev.size(); ++i) {
+      if (dev[i] == '-' && i + 1 < dev.size() && dev[i + 1] == '-') {
+        (in_lv ? lv : vg) += '-';
+        ++i;
+      } else if (dev[i] == '-' && !in_lv) {
+        in_lv = true;
+      } else {
+        (in_lv ? lv : vg) += dev[i];
+      }
+    }
+    if (vg.empty() || lv.empty()) return std::nullopt;
+    return vg + "/" + lv;
+  }
+  if (dev.starts_with("/dev/")) {
+    dev.remove_prefix(5);
+    size_t slash = dev.find('/');
+    if (slash == std::string_view::npos || dev.find('/', slash + 1) != std::string_view::npos) return std::nullopt;
+    return std::string(dev);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -134,8 +156,8 @@ Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& devic
   return result;
 }
 
-Result<std::map<std::string, uint32_t>> GuestfsSession::Mountpoints() {
-  std::map<std::string, uint32_t> out;
+Result<std::map<std::string, std::string>> GuestfsSession::Mountpoints() {
+  std::map<std::string, std::string> out;
   char** roots = api_->inspect_os(g_);
   if (roots == nullptr) return Error("inspect");
   if (roots[0] != nullptr) {
@@ -145,7 +167,7 @@ Result<std::map<std::string, uint32_t>> GuestfsSession::Mountpoints() {
       return Error("inspect mount points");
     }
     for (char** p = mps; p[0] && p[1]; p += 2) {
-      if (auto n = PartitionOf(p[1])) out[p[0]] = *n;
+      if (auto d = DeviceOf(p[1])) out[p[0]] = *d;
     }
     FreeStrings(mps);
   }

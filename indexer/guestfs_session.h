@@ -34,9 +34,12 @@ class GuestfsSession {
   // TarSource on another thread, and unmounts. Returns that TarSource's result.
   Result<CheckinResult> CheckinFilesystem(const std::string& device, cas::Ingestor* ingestor,
                                           const CheckinOptions& options);
-  // OS inspection: mount point -> partition number (0: whole disk) of the first OS found; empty
-  // when none is found.
-  Result<std::map<std::string, uint32_t>> Mountpoints();
+  // OS inspection: mount point -> device of the first OS found; empty when none is found. A
+  // device is Device(n) for a partition or "VG/LV" for a logical volume; other devices are left
+  // out.
+  Result<std::map<std::string, std::string>> Mountpoints();
+  // The appliance device of logical volume "VG/LV".
+  static std::string VolumeDevice(const std::string& volume) { return "/dev/" + volume; }
 
  private:
   GuestfsSession(const struct GuestfsApi* api, guestfs_h* g, std::string image)

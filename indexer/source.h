@@ -40,6 +40,9 @@ struct CheckinResult {
   ObjectId root;  // the root Tree (for a disk: the Disk's view Tree)
   ObjectId disk;  // a disk image: its Disk object, the Version's root; zero otherwise
   std::string disk_path;  // a disk image: "fast" or "guestfs"
+  // A disk image that "auto" sent to libguestfs although it is raw and cairn runs as root: why
+  // (e.g. "logical volume vg/root has 2 segments"); "" otherwise.
+  std::string disk_path_reason;
   uint64_t files = 0;
   uint64_t dirs = 0;
   uint64_t bytes = 0;          // logical bytes of regular files

@@ -59,6 +59,7 @@ int RunCheckin(const Args& args) {
                         {"files_cached", res.files_cached},
                         {"disk", res.disk.IsZero() ? "" : res.disk.ToHex()},
                         {"disk_path", res.disk_path},
+                        {"disk_path_reason", res.disk_path_reason},
                         {"objects_new", out->objects_new},
                         {"bytes_new", out->bytes_new},
                         {"bytes_stored", out->bytes_stored},

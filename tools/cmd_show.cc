@@ -23,6 +23,7 @@ Result<nlohmann::json> DiskLayout(cas::ObjectStore* store, const cas::Version& v
   for (const auto& p : d.partitions) {
     const char* content = p.content == cas::PartitionContent::kFilesystem ? "filesystem"
                           : p.content == cas::PartitionContent::kRaw     ? "raw"
+                          : p.content == cas::PartitionContent::kLvmPv   ? "lvm-pv"
                                                                          : "nothing";
     parts.push_back({{"number", p.number}, {"start", p.start}, {"size", p.size}, {"type", p.type},
                      {"guid", p.guid}, {"name", p.name}, {"attrs", p.attrs}, {"content", content}});
@@ -30,15 +31,33 @@ Result<nlohmann::json> DiskLayout(cas::ObjectStore* store, const cas::Version& v
   for (const auto& f : d.filesystems) {
     nlohmann::json params = nlohmann::json::object();
     for (const auto& [k, val] : f.params) params[k] = val;
-    const cas::DiskPartition* p = d.FindPartition(f.partition);
-    fss.push_back({{"partition", f.partition}, {"type", f.type}, {"uuid", f.uuid}, {"label", f.label},
-                   {"size", p ? p->size : d.size}, {"mountpoint", f.mountpoint},
+    fss.push_back({{"partition", f.partition}, {"volume", f.volume}, {"type", f.type}, {"uuid", f.uuid},
+                   {"label", f.label}, {"size", d.FilesystemSize(f)}, {"mountpoint", f.mountpoint},
                    {"tree", f.tree.IsZero() ? "" : f.tree.ToHex()}, {"params", params}});
   }
   for (const auto& b : d.boot) boot.push_back({{"kind", b.kind}, {"offset", b.offset}, {"length", b.length}});
+  nlohmann::json vgs = nlohmann::json::array();
+  for (const auto& vg : d.volume_groups) {
+    nlohmann::json pvs = nlohmann::json::array(), lvs = nlohmann::json::array();
+    for (const auto& pv : vg.pvs) {
+      pvs.push_back({{"partition", pv.partition}, {"uuid", pv.uuid}, {"pe_start", pv.pe_start}, {"pe_count", pv.pe_count}});
+    }
+    for (const auto& lv : vg.lvs) {
+      nlohmann::json segs = nlohmann::json::array();
+      for (const auto& sg : lv.segments) {
+        segs.push_back({{"partition", sg.partition}, {"pe", sg.pe}, {"extents", sg.extents}});
+      }
+      const char* content = lv.content == cas::VolumeContent::kFilesystem ? "filesystem"
+                            : lv.content == cas::VolumeContent::kRaw     ? "raw"
+                                                                         : "nothing";
+      lvs.push_back({{"name", lv.name}, {"uuid", lv.uuid}, {"size", lv.Extents() * vg.extent_size},
+                     {"segments", segs}, {"content", content}});
+    }
+    vgs.push_back({{"name", vg.name}, {"uuid", vg.uuid}, {"extent_size", vg.extent_size}, {"pvs", pvs}, {"lvs", lvs}});
+  }
   return nlohmann::json{{"id", v.root.ToHex()}, {"size", d.size}, {"table", cas::PartitionTableName(d.table)},
                         {"disk_id", d.disk_id}, {"partitions", parts}, {"filesystems", fss},
-                        {"boot_areas", boot}, {"view", d.view.ToHex()}};
+                        {"volume_groups", vgs}, {"boot_areas", boot}, {"view", d.view.ToHex()}};
 }
 
 void PrintLayout(const nlohmann::json& d) {
@@ -53,10 +72,23 @@ void PrintLayout(const nlohmann::json& d) {
   }
   for (const auto& f : d["filesystems"]) {
     fmt::print("  filesystem  {:<5} on {} uuid {} label {} size {} mounted {}\n", f["type"].get<std::string>(),
-               f["partition"].get<int>() == 0 ? std::string("disk") : "partition " + std::to_string(f["partition"].get<int>()),
+               !f["volume"].get<std::string>().empty() ? "volume " + f["volume"].get<std::string>()
+               : f["partition"].get<int>() == 0        ? std::string("disk")
+                                                       : "partition " + std::to_string(f["partition"].get<int>()),
                f["uuid"].get<std::string>(), f["label"].get<std::string>().empty() ? "-" : f["label"].get<std::string>(),
                Progress::Bytes(f["size"].get<double>()),
                f["mountpoint"].get<std::string>().empty() ? "-" : f["mountpoint"].get<std::string>());
+  }
+  for (const auto& vg : d["volume_groups"]) {
+    fmt::print("  volume group {} uuid {} extent {}\n", vg["name"].get<std::string>(), vg["uuid"].get<std::string>(),
+               Progress::Bytes(vg["extent_size"].get<double>()));
+    for (const auto& pv : vg["pvs"]) {
+      fmt::print("    pv on partition {} uuid {}\n", pv["partition"].get<int>(), pv["uuid"].get<std::string>());
+    }
+    for (const auto& lv : vg["lvs"]) {
+      fmt::print("    lv {:<12} uuid {} size {} {}\n", lv["name"].get<std::string>(), lv["uuid"].get<std::string>(),
+                 Progress::Bytes(lv["size"].get<double>()), lv["content"].get<std::string>());
+    }
   }
   for (const auto& b : d["boot_areas"]) {
     fmt::print("  boot area   {} at {} ({} bytes)\n", b["kind"].get<std::string>(), b["offset"].get<uint64_t>(),

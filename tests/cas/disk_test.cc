@@ -48,6 +48,190 @@ Disk SampleDisk() {
   return d;
 }
 
+// SampleDisk with partition 3 an LVM physical volume of group "vg0" holding "root" (ext4, two
+// segments), "swap" and "data" (raw bytes); 4 MiB extents.
+Disk LvmDisk() {
+  Disk d = SampleDisk();
+  d.partitions[2].size = 24 << 20;
+  d.partitions[2].content = PartitionContent::kLvmPv;
+  d.filesystems.pop_back();  // the partition's swap
+  VolumeGroup vg;
+  vg.name = "vg0";
+  vg.uuid = "hd2dsj-aeAQ-MrKR-DyXy-34sW-VG0G-qaZx7V";
+  vg.extent_size = 4 << 20;
+  vg.pvs.push_back({3, "aaaaaa-bbbb-cccc-dddd-eeee-ffff-000000", 1 << 20, 5});
+  LogicalVolume data{"data", "DDDDDD-bbbb-cccc-dddd-eeee-ffff-000000", {{3, 4, 1}}, VolumeContent::kRaw, IdOf("lv")};
+  LogicalVolume root{"root", "RRRRRR-bbbb-cccc-dddd-eeee-ffff-000000", {{3, 0, 2}, {3, 3, 1}},
+                     VolumeContent::kFilesystem, ObjectId()};
+  LogicalVolume swap{"swap", "SSSSSS-bbbb-cccc-dddd-eeee-ffff-000000", {{3, 2, 1}}, VolumeContent::kFilesystem,
+                     ObjectId()};
+  vg.lvs = {data, root, swap};
+  d.volume_groups.push_back(vg);
+  DiskFilesystem lvroot;
+  lvroot.volume = "vg0/root";
+  lvroot.type = "ext4";
+  lvroot.uuid = "cccccccc-2222-3333-4444-555555555555";
+  lvroot.mountpoint = "/srv";
+  lvroot.tree = IdOf("srv");
+  DiskFilesystem lvswap;
+  lvswap.volume = "vg0/swap";
+  lvswap.type = "swap";
+  lvswap.uuid = "dddddddd-2222-3333-4444-555555555555";
+  d.filesystems.push_back(lvroot);
+  d.filesystems.push_back(lvswap);
+  return d;
+}
+
+TEST(DiskTest, DisksWithoutLvmKeepVersionOneAndTheirIds) {
+  std::string bytes = EncodeDisk(SampleDisk());
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-1\n"));
+  // The id of a version-1 Disk written before LVM support: EncodeDisk must not move it.
+  EXPECT_EQ(IdOf(bytes).ToHex().substr(0, 16), "5eb8377e9ce835ce");
+}
+
+TEST(DiskTest, LvmDiskRoundTripsAsVersionTwo) {
+  Disk d = LvmDisk();
+  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
+  std::string bytes = EncodeDisk(d);
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-2\n"));
+  auto back = DecodeDisk(IdOf(bytes), bytes);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(*back, d);
+  EXPECT_EQ(back->FilesystemSize(back->filesystems[1]), 12u << 20);
+  EXPECT_EQ(back->FindVolume("vg0/swap").second->uuid, "SSSSSS-bbbb-cccc-dddd-eeee-ffff-000000");
+  EXPECT_EQ(back->FindVolume("vg0/nope").second, nullptr);
+  EXPECT_EQ(DiskContents(d), (std::vector<ObjectId>{IdOf("bios"), IdOf("lv"), IdOf("code"), IdOf("gap")}));
+  EXPECT_EQ(DiskTrees(d), (std::vector<ObjectId>{IdOf("tree"), IdOf("srv"), IdOf("tree")}));
+}
+
+TEST(DiskTest, VersionTwoWithoutVolumeGroupsIsNotCanonical) {
+  std::string v1 = EncodeDisk(SampleDisk());
+  std::string v2 = EncodeDisk(LvmDisk());
+  EXPECT_FALSE(DecodeDisk(ObjectId(), "cairn-disk-2\n" + v1.substr(13)));
+  // A version-1 Disk cannot hold a physical volume.
+  std::string pv = v2;
+  pv.replace(0, 13, "cairn-disk-1\n");
+  EXPECT_FALSE(DecodeDisk(ObjectId(), pv));
+}
+
+TEST(DiskTest, ValidationRefusesInconsistentVolumes) {
+  auto refused = [](const Disk& d) { return !ValidateDisk(d).ok(); };
+  Disk d = LvmDisk();
+  d.volume_groups[0].lvs[2].segments[0].pe = 0;  // overlaps root
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups[0].lvs[0].segments[0].pe = 5;  // past the PV's extents
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups[0].pvs[0].pe_count = 6;  // 1 MiB + 6 x 4 MiB > 24 MiB
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.partitions[2].content = PartitionContent::kRaw;  // a VG names it as its PV anyway
+  d.partitions[2].raw = IdOf("x");
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups[0].pvs[0].partition = 2;  // a filesystem partition
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.filesystems[1].volume = "vg0/data";  // a raw LV
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.filesystems[1].volume = "vg0/gone";
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.filesystems[1].partition = 2;  // both a partition and a volume
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  std::swap(d.volume_groups[0].lvs[0], d.volume_groups[0].lvs[1]);
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  std::swap(d.filesystems[1], d.filesystems[2]);
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups[0].lvs[0].name = "../x";
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups[0].name = "-vg";
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups[0].extent_size = 1000;
+  EXPECT_TRUE(refused(d));
+  d = LvmDisk();
+  d.volume_groups.push_back(d.volume_groups[0]);  // two groups on one PV, out of order
+  EXPECT_TRUE(refused(d));
+  EXPECT_TRUE(IsLvmName("my-vg_1.2+x"));
+  EXPECT_FALSE(IsLvmName(".."));
+  EXPECT_FALSE(IsLvmName("a/b"));
+  EXPECT_FALSE(IsLvmName(""));
+}
+
+// MBR: 1 a filesystem, 2 the extended partition, 5 a filesystem and 6 swap inside it.
+Disk LogicalDisk() {
+  Disk d;
+  d.size = 64 << 20;
+  d.table = PartitionTable::kMbr;
+  d.disk_id = "0x12345678";
+  d.partitions.push_back({1, 1 << 20, 10 << 20, "83", "", "", 0x80, PartitionContent::kFilesystem, ObjectId()});
+  d.partitions.push_back({2, 11 << 20, 50 << 20, "05", "", "", 0, PartitionContent::kNothing, ObjectId()});
+  d.partitions.push_back({5, 12 << 20, 10 << 20, "83", "", "", 0, PartitionContent::kFilesystem, ObjectId()});
+  d.partitions.push_back({6, 23 << 20, 8 << 20, "82", "", "", 0, PartitionContent::kFilesystem, ObjectId()});
+  for (uint32_t n : {1, 5, 6}) {
+    DiskFilesystem f;
+    f.partition = n;
+    f.type = n == 6 ? "swap" : "ext4";
+    f.uuid = "aaaaaaaa-2222-3333-4444-55555555555" + std::to_string(n);
+    if (n != 6) f.tree = IdOf("tree" + std::to_string(n));
+    f.mountpoint = n == 5 ? "/" : n == 1 ? "/boot" : "";
+    d.filesystems.push_back(f);
+  }
+  d.view = IdOf("view");
+  return d;
+}
+
+TEST(DiskTest, LogicalPartitionsRoundTripAsVersionTwo) {
+  Disk d = LogicalDisk();
+  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
+  std::string bytes = EncodeDisk(d);
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-2\n"));
+  auto back = DecodeDisk(IdOf(bytes), bytes);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(*back, d);
+  std::string v1 = bytes;
+  v1.replace(0, 13, "cairn-disk-1\n");
+  EXPECT_FALSE(DecodeDisk(ObjectId(), v1));
+}
+
+TEST(DiskTest, ValidationRefusesLogicalPartitionsOutOfPlace) {
+  auto refused = [](const Disk& d) { return !ValidateDisk(d).ok(); };
+  Disk d = LogicalDisk();
+  d.partitions[1].type = "83";  // no extended partition
+  d.partitions[1].content = PartitionContent::kRaw;
+  d.partitions[1].raw = IdOf("x");
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[1].content = PartitionContent::kRaw;  // an extended partition holding bytes
+  d.partitions[1].raw = IdOf("x");
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[3].number = 7;  // 5, 7
+  d.filesystems[2].partition = 7;
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[2].start = 11 << 20;  // on the extended partition's first sector (its EBR)
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[3].size = 40 << 20;  // past the extended partition
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[3].start = 13 << 20;  // inside partition 5
+  EXPECT_TRUE(refused(d));
+  d = LogicalDisk();
+  d.partitions[0].type = "0f";  // two extended partitions
+  d.partitions[0].content = PartitionContent::kNothing;
+  d.filesystems.erase(d.filesystems.begin());
+  EXPECT_TRUE(refused(d));
+}
+
 TEST(DiskTest, EncodeDecodeRoundTrips) {
   Disk d = SampleDisk();
   ASSERT_TRUE(ValidateDisk(d).ok());
@@ -106,7 +290,8 @@ TEST(DiskTest, DecodeRefusesDamageNamingTheDisk) {
 // re-encodes to the same bytes) or fail with Corruption: never a crash, never a non-canonical
 // Disk accepted.
 TEST(DiskTest, DecodeSurvivesTruncationAndRandomDamage) {
-  std::string bytes = EncodeDisk(SampleDisk());
+  for (const Disk& disk : {SampleDisk(), LvmDisk(), LogicalDisk()}) {
+  std::string bytes = EncodeDisk(disk);
   for (size_t n = 0; n < bytes.size(); ++n) {
     auto r = DecodeDisk(ObjectId(), std::string_view(bytes).substr(0, n));
     ASSERT_FALSE(r) << "truncated at " << n;
@@ -128,6 +313,7 @@ TEST(DiskTest, DecodeSurvivesTruncationAndRandomDamage) {
     }
   }
   EXPECT_LT(accepted, 20000);
+  }
 }
 
 }  // namespace

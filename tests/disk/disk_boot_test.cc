@@ -1,7 +1,7 @@
 // A checked-out disk boots: a partitioned disk whose root filesystem has a busybox /sbin/init
 // that prints a marker on the serial console is checked in, checked out as qcow2 (grown), and
 // booted under qemu-system-x86_64 (TCG) with the host's Debian kernel and initramfs, which find
-// the root filesystem by the UUID recorded in the Disk.
+// the root filesystem by the UUID recorded in the Disk; and the same with root in LVM.
 #include <glob.h>
 
 #include "tests/disk/disk_fixture.h"
@@ -35,6 +35,33 @@ TEST_F(DiskTest, CheckedOutDiskBootsToItsMarker) {
   Sh("timeout 300 qemu-system-x86_64 -machine accel=tcg -m 512 -display none -no-reboot -monitor none"
      " -serial file:" + log + " -kernel " + kernel + " -initrd " + initrd +
      " -append 'console=ttyS0 root=UUID=" + uuid + " ro panic=-1 quiet'"
+     " -drive file=" + out + ",format=qcow2,if=virtio 2>&1", &rc);
+  std::string serial = ReadFile(log);
+  EXPECT_NE(serial.find("cairn-boot-marker " + marker), std::string::npos)
+      << "qemu exit " << rc << "; serial console tail:\n" << serial.substr(serial.size() > 3000 ? serial.size() - 3000 : 0);
+}
+
+// The same with the root filesystem in an LVM logical volume: the checkout's volume group (written
+// by the host's lvm2, no device-mapper there) is activated by the Debian initramfs' lvm2 and
+// udev rules, which find root=/dev/mapper/cairnvg-root.
+TEST_F(DiskTest, CheckedOutLvmDiskBootsToItsMarker) {
+  std::string kernel = FirstMatch("/boot/vmlinuz-*"), initrd = FirstMatch("/boot/initrd.img-*");
+  ASSERT_FALSE(kernel.empty()) << "linux-image-amd64 is missing (scripts/install-deps.sh)";
+  ASSERT_NE(Sh("lsinitramfs " + initrd + " | grep -c 'sbin/lvm$'"), "0\n") << "lvm2 is not in the initramfs";
+  std::string marker = "lvm-" + std::to_string(::getpid());
+  std::string image = dir_ + "/boot.raw";
+  Sh(std::string(CAIRN_SOURCE_DIR) + "/tests/disk/make_disk.sh lvmboot " + image + " " + marker + " 2>&1");
+  CheckinDisk(image, "vm");
+  // No filesystem holds an fstab: the view shows each at /<partition> or /<VG>/<LV>.
+  EXPECT_EQ(RunRepo("cat", {"vm", "cairnvg/root/etc/marker"}).out, marker + "\n");
+  std::string out = dir_ + "/vm.qcow2";
+  RunResult co = RunRepo("checkout", {"vm", out, "--size", "80M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  std::string log = dir_ + "/serial.log";
+  int rc = 0;
+  Sh("timeout 300 qemu-system-x86_64 -machine accel=tcg -m 512 -display none -no-reboot -monitor none"
+     " -serial file:" + log + " -kernel " + kernel + " -initrd " + initrd +
+     " -append 'console=ttyS0 root=/dev/mapper/cairnvg-root ro panic=-1 quiet'"
      " -drive file=" + out + ",format=qcow2,if=virtio 2>&1", &rc);
   std::string serial = ReadFile(log);
   EXPECT_NE(serial.find("cairn-boot-marker " + marker), std::string::npos)

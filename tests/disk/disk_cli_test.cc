@@ -49,6 +49,174 @@ TEST_F(DiskTest, GptDiskRoundTripsThroughARawCheckout) {
   EXPECT_EQ(CheckinDisk(out, "again"), disk);
 }
 
+// LVM's own view of the physical volume on partition 2 of `image` (host lvm2 reading the
+// metadata through a loop device; nothing is activated): one line per logical volume.
+std::string LvmReport(const std::string& image) {
+  std::string loop = Sh("losetup --find --show --offset " + std::to_string(18432 * 512) + " " + image);
+  while (!loop.empty() && loop.back() == '\n') loop.pop_back();
+  std::string out = Sh("LVM_SUPPRESS_FD_WARNINGS=1 lvs --noheadings --units b --config 'devices { use_devicesfile = 0 }'"
+                       " --devices " + loop + " -o vg_name,vg_uuid,vg_extent_size,lv_name,lv_uuid,lv_size,seg_pe_ranges"
+                       " 2>/dev/null | sed 's|" + loop + "|PV|'");
+  Sh("losetup --detach " + loop);
+  return out;
+}
+
+TEST_F(DiskTest, LvmDiskRoundTripsWithItsVolumeGroupThroughARawCheckout) {
+  std::string image = MakeDisk("lvm");
+  std::string disk = CheckinDisk(image, "web");  // the fast path: linear volumes, loop mounts
+  ASSERT_FALSE(disk.empty());
+  auto d = Show("web")["disk"];
+  EXPECT_EQ(d["partitions"][1]["content"], "lvm-pv");
+  ASSERT_EQ(d["volume_groups"].size(), 1u);
+  auto vg = d["volume_groups"][0];
+  EXPECT_EQ(vg["name"], "cairnvg");
+  EXPECT_EQ(vg["uuid"], "Cairn0-VG00-0000-0000-0000-0000-000001");
+  EXPECT_EQ(vg["extent_size"], 4 << 20);
+  ASSERT_EQ(vg["pvs"].size(), 1u);
+  EXPECT_EQ(vg["pvs"][0]["partition"], 2);
+  EXPECT_EQ(vg["pvs"][0]["uuid"], "Cairn0-PV00-0000-0000-0000-0000-000001");
+  EXPECT_EQ(vg["pvs"][0]["pe_start"], 1 << 20);
+  EXPECT_EQ(vg["pvs"][0]["pe_count"], 13);
+  ASSERT_EQ(vg["lvs"].size(), 3u);
+  EXPECT_EQ(vg["lvs"][0]["name"], "home");
+  EXPECT_EQ(vg["lvs"][1]["name"], "root");
+  EXPECT_EQ(vg["lvs"][1]["uuid"], "Cairn0-LVrt-0000-0000-0000-0000-000001");
+  EXPECT_EQ(vg["lvs"][1]["size"], 28 << 20);
+  EXPECT_EQ(vg["lvs"][1]["segments"][0]["pe"], 4);
+  EXPECT_EQ(vg["lvs"][2]["uuid"], "Cairn0-LVsw-0000-0000-0000-0000-000001");
+  ASSERT_EQ(d["filesystems"].size(), 4u);  // /boot, then home, root, swap by volume
+  EXPECT_EQ(d["filesystems"][0]["mountpoint"], "/boot");
+  EXPECT_EQ(d["filesystems"][1]["volume"], "cairnvg/home");
+  EXPECT_EQ(d["filesystems"][1]["mountpoint"], "/home");  // fstab: /dev/cairnvg/home
+  EXPECT_EQ(d["filesystems"][2]["volume"], "cairnvg/root");
+  EXPECT_EQ(d["filesystems"][2]["mountpoint"], "/");
+  EXPECT_EQ(d["filesystems"][3]["type"], "swap");
+  EXPECT_EQ(d["filesystems"][3]["uuid"], "7e7e7e7e-1111-4222-8333-955555555555");
+  EXPECT_EQ(d["filesystems"][3]["size"], 8 << 20);
+  // The view: /boot and /home grafted into the root volume's filesystem.
+  EXPECT_EQ(RunRepo("cat", {"web", "boot/grub/grub.cfg"}).out, "cfg\n");
+  EXPECT_EQ(RunRepo("cat", {"web", "home/user/notes"}).out, "notes\n");
+  EXPECT_NE(RunRepo("ls", {"web", "usr/bin"}).out.find("tool-link"), std::string::npos);
+  EXPECT_EQ(Show("web")["hostname"], "disktest");
+
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  std::string report = LvmReport(image);
+  EXPECT_NE(report.find("Cairn0-LVrt-0000-0000-0000-0000-000001"), std::string::npos) << report;
+  EXPECT_EQ(LvmReport(out), report);  // names, uuids, extent size, sizes and extents, as LVM sees them
+  EXPECT_EQ(Sh("blkid -p -O " + std::to_string(10 << 20) + " -o value -s UUID " + out),
+            "7e7e7e7e-1111-4222-8333-955555555555\n");  // swap at extent 0
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+  RunResult v = RunRepo("verify", {});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// No filesystem holds an fstab (the lvmboot fixture): the view shows each one at /<partition> or
+// /<VG>/<LV>, the deeper grafts under a directory the view itself makes.
+TEST_F(DiskTest, DiskWithoutARootFilesystemShowsEachAtItsPartitionOrVolume) {
+  std::string image = dir_ + "/boot.raw";
+  Sh(std::string(CAIRN_SOURCE_DIR) + "/tests/disk/make_disk.sh lvmboot " + image + " m1 2>&1");
+  CheckinDisk(image, "vm");
+  EXPECT_EQ(RunRepo("ls", {"vm", "/"}).out, "1\ncairnvg\n");
+  EXPECT_EQ(RunRepo("cat", {"vm", "cairnvg/root/etc/marker"}).out, "m1\n");
+  EXPECT_EQ(RunRepo("cat", {"vm", "1/grub/grub.cfg"}).out, "cfg\n");
+  EXPECT_EQ(RunRepo("cat", {"vm", "cairnvg/home/user/notes"}).out, "notes\n");
+  RunResult v = RunRepo("verify", {});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(DiskTest, LvmGroupOnTwoPhysicalVolumesRoundTripsAndGrowsOnTheLast) {
+  std::string image = MakeDisk("lvm2pv");
+  std::string disk = CheckinDisk(image, "web");
+  ASSERT_FALSE(disk.empty());
+  auto vg = Show("web")["disk"]["volume_groups"][0];
+  ASSERT_EQ(vg["pvs"].size(), 2u);
+  EXPECT_EQ(vg["pvs"][1]["partition"], 3);
+  EXPECT_EQ(vg["pvs"][1]["uuid"], "Cairn0-PV01-0000-0000-0000-0000-000001");
+  EXPECT_EQ(vg["lvs"][1]["segments"][0]["partition"], 3);  // root on the second PV
+  EXPECT_EQ(RunRepo("cat", {"web", "home/user/notes"}).out, "notes\n");
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+  std::string grown = dir_ + "/grown.raw";
+  co = RunRepo("checkout", {"web", grown, "--size", "96M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  CheckinDisk(grown, "grown");
+  auto g = Show("grown")["disk"];
+  uint64_t part = (96u << 20) - 59392 * 512 - 34 * 512, pe_count = (part - (1 << 20)) / (4 << 20);
+  EXPECT_EQ(g["volume_groups"][0]["pvs"][1]["pe_count"], pe_count);
+  EXPECT_EQ(g["volume_groups"][0]["pvs"][0], vg["pvs"][0]);
+  EXPECT_EQ(g["volume_groups"][0]["lvs"][1]["size"], pe_count * (4 << 20));
+  EXPECT_EQ(g["view"], Show("web")["disk"]["view"]);
+}
+
+TEST_F(DiskTest, LvmQcowCheckoutGrowsTheVolumeAtTheEndOfTheGrownPhysicalVolume) {
+  std::string image = MakeDisk("lvm");
+  CheckinDisk(image, "web");
+  auto before = Show("web")["disk"];
+  std::string out = dir_ + "/out.qcow2";
+  RunResult co = RunRepo("checkout", {"web", out, "--size", "96M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  std::string raw = dir_ + "/grown.raw";
+  Sh("qemu-img convert -O raw " + out + " " + raw);
+  CheckinDisk(raw, "grown");
+  auto after = Show("grown")["disk"];
+  // Partition 2 ends at the backup GPT; the PV's extents follow; root gets the new ones.
+  uint64_t part = (96u << 20) - 18432 * 512 - 34 * 512;
+  EXPECT_EQ(after["partitions"][1]["size"], part);
+  uint64_t pe_count = (part - (1 << 20)) / (4 << 20);
+  EXPECT_EQ(after["volume_groups"][0]["pvs"][0]["pe_count"], pe_count);
+  EXPECT_EQ(after["volume_groups"][0]["lvs"][1]["size"], (pe_count - 4) * (4 << 20));
+  EXPECT_EQ(after["volume_groups"][0]["lvs"][0], before["volume_groups"][0]["lvs"][0]);  // home as it was
+  EXPECT_EQ(after["filesystems"][2]["size"], (pe_count - 4) * (4 << 20));
+  EXPECT_EQ(after["filesystems"][2]["tree"], before["filesystems"][2]["tree"]);
+  EXPECT_EQ(after["filesystems"][2]["uuid"], before["filesystems"][2]["uuid"]);
+  EXPECT_EQ(after["view"], before["view"]);
+}
+
+TEST_F(DiskTest, MbrLogicalPartitionsRoundTripAndTheExtendedPartitionGrows) {
+  std::string image = MakeDisk("logical");
+  std::string disk = CheckinDisk(image, "web");
+  ASSERT_FALSE(disk.empty());
+  auto d = Show("web")["disk"];
+  ASSERT_EQ(d["partitions"].size(), 4u);
+  EXPECT_EQ(d["partitions"][1]["type"], "05");
+  EXPECT_EQ(d["partitions"][1]["content"], "nothing");
+  EXPECT_EQ(d["partitions"][2]["number"], 5);
+  EXPECT_EQ(d["partitions"][2]["start"], 20480 * 512);
+  EXPECT_EQ(d["partitions"][3]["number"], 6);
+  EXPECT_EQ(d["filesystems"][1]["uuid"], "7e7e7e7e-1111-4222-8333-977777777777");  // swap on 5
+  EXPECT_EQ(d["filesystems"][2]["mountpoint"], "/");                               // ext4 on 6
+  EXPECT_EQ(RunRepo("cat", {"web", "boot/grub/grub.cfg"}).out, "cfg\n");
+
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"web", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  // The EBRs land where the fixture's sfdisk put them: at the extended partition's start and
+  // a grain before partition 6.
+  for (int sector : {18432, 28672}) {
+    EXPECT_EQ(Sh("cmp -i " + std::to_string(sector * 512) + " -n 512 " + image + " " + out + " && echo same"), "same\n");
+  }
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+
+  std::string grown = dir_ + "/grown.qcow2", raw = dir_ + "/grown.raw";
+  co = RunRepo("checkout", {"web", grown, "--size", "80M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  Sh("qemu-img convert -O raw " + grown + " " + raw);
+  auto t = Table(raw);
+  EXPECT_EQ(t["partitions"][1]["size"], (80 << 20) / 512 - 18432);
+  EXPECT_EQ(t["partitions"][3]["size"], (80 << 20) / 512 - 30720);
+  CheckinDisk(raw, "grown");
+  auto g = Show("grown")["disk"];
+  EXPECT_EQ(g["filesystems"][2]["tree"], d["filesystems"][2]["tree"]);
+  EXPECT_EQ(g["view"], d["view"]);
+}
+
 TEST_F(DiskTest, QcowCheckoutGrowsTheLastPartitionAndKeepsEveryFile) {
   std::string image = MakeDisk("dos");
   CheckinDisk(image, "web");
@@ -140,7 +308,16 @@ TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
       {MakeDisk("nofs"), 2, "no filesystem"},
       {MakeDisk("luks"), 9, "encrypted (LUKS)"},
       {MakeDisk("vfat"), 9, "vfat filesystem, which is not supported"},
+      {dir_ + "/lvm-damaged.raw", 5, "LVM metadata area"},
+      {dir_ + "/ebr-damaged.raw", 5, "damaged extended boot record"},
+      {MakeDisk("lvmsnap"), 9, "logical volume cairnvg/snapshot0 is a snapshot volume (only linear"},
   };
+  // The signature of the second EBR (a grain before partition 6) wiped.
+  Sh("cp " + MakeDisk("logical") + " " + dir_ + "/ebr-damaged.raw && printf '\\0\\0' | dd of=" + dir_ +
+     "/ebr-damaged.raw bs=1 seek=" + std::to_string(28672 * 512 + 510) + " conv=notrunc status=none");
+  // The magic of the PV's metadata area (partition 2 at 9 MiB, the area at 4 KiB) damaged.
+  Sh("cp " + MakeDisk("lvm") + " " + dir_ + "/lvm-damaged.raw && printf XXXX | dd of=" + dir_ +
+     "/lvm-damaged.raw bs=1 seek=" + std::to_string((9 << 20) + 4096 + 4) + " conv=notrunc status=none");
   Sh("head -c 400000 " + good + " > " + dir_ + "/truncated.qcow2");
   Sh("qemu-img create -q -u -f qcow2 -b " + dir_ + "/gone.qcow2 -F qcow2 " + dir_ + "/nobacking.qcow2 64M 2>&1");
   for (const auto& c : cases) {

@@ -4,6 +4,18 @@
 #   make_disk.sh dos OUT      MBR: 1 / ext4 (bootable), boot code in sector 0 and in the gap
 #   make_disk.sh whole OUT    one ext4 filesystem spanning the file, no partition table
 #   make_disk.sh nofs OUT     MBR with one partition of zeros
+#   make_disk.sh lvm OUT      GPT: 1 /boot ext2, 2 an LVM PV of group "cairnvg" holding "swap"
+#                             (extents 0-1), "home" (ext4, 2-3, /dev/cairnvg/home in fstab) and
+#                             "root" (ext4, 4-10, then 2 free extents), 4 MiB extents; written
+#                             with the host's lvm2 (vgcfgrestore: no device-mapper needed)
+#   make_disk.sh lvmseg OUT   the same, but "root" in two segments: extents 4-5 and 8-12, with
+#                             "home" at 6-7
+#   make_disk.sh lvmboot OUT MARKER   the same as lvm, but "root" is the boot kind's root
+#   make_disk.sh lvm2pv OUT   the same group on two PVs: 2 (20 MiB: swap, home) and 3 (root at
+#                             its extent 0)
+#   make_disk.sh lvmsnap OUT  the same as lvm, plus a snapshot of "root" (cow "snap", extent 11)
+#   make_disk.sh logical OUT  MBR: 1 /boot ext2, 2 extended holding 5 / ext4 and 6 swap (EBRs
+#                             where sfdisk puts them)
 #   make_disk.sh luks OUT     MBR with one LUKS partition
 #   make_disk.sh vfat OUT     MBR with one vfat partition
 #   make_disk.sh boot OUT MARKER   MBR, one ext4 root whose /sbin/init (busybox) prints
@@ -56,6 +68,18 @@ fill_boot() {
   ln "$1/grub/grub.cfg" "$1/grub/grub.cfg.bak"
 }
 
+fill_boot_root() {  # $1: directory, $3: marker
+  local r=$1
+  mkdir -p "$r/bin" "$r/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/etc"
+  cp /bin/busybox "$r/bin/busybox"
+  ln -s busybox "$r/bin/sh"
+  echo "$3" > "$r/etc/marker"
+  printf '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' > "$r/sbin/init"
+  printf 'echo "cairn-boot-marker $(/bin/busybox cat /etc/marker) root=$(/bin/busybox cat /proc/cmdline)" > /dev/ttyS0\n' >> "$r/sbin/init"
+  printf '/bin/busybox sync\n/bin/busybox poweroff -f\n' >> "$r/sbin/init"
+  chmod 755 "$r/sbin/init"
+}
+
 rm -f "$out"
 case $kind in
   gpt)
@@ -95,6 +119,172 @@ S
     truncate -s 8M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
     ;;
+  lvm|lvmseg|lvmsnap|lvmboot|lvm2pv)
+    extra_lvs= pv1= root_stripe='"pv0", 4' lvm_part='start=18432'
+    pv_off=$((18432 * 512)) pv_size=$(( (131038 - 18432 + 1) * 512 ))
+    if [ $kind = lvm2pv ]; then
+      pv_size=$((40960 * 512)) pv1_off=$((59392 * 512)) pv1_size=$(( (131038 - 59392 + 1) * 512 ))
+      lvm_part="start=18432, size=40960"
+      root_stripe='"pv1", 0'
+      pv1="pv1 { id = \"Cairn0-PV01-0000-0000-0000-0000-000001\" device = \"LOOP1\" status = [\"ALLOCATABLE\"] flags = []
+			dev_size = $((pv1_size / 512)) pe_start = 2048 pe_count = $(( (pv1_size / 512 - 2048) / 8192 )) }"
+    fi
+    if [ $kind = lvmsnap ]; then
+      extra_lvs='snap { id = "Cairn0-LVsn-0000-0000-0000-0000-000001" status = ["READ", "WRITE", "VISIBLE"] flags = []
+			segment_count = 1
+			segment1 { start_extent = 0 extent_count = 1 type = "striped" stripe_count = 1 stripes = ["pv0", 11] } }
+		snapshot0 { id = "Cairn0-LVs0-0000-0000-0000-0000-000001" status = ["READ"] flags = [] segment_count = 1
+			segment1 { start_extent = 0 extent_count = 7 type = "snapshot" chunk_size = 8 origin = "root" cow_store = "snap" } }'
+    fi
+    if [ $kind != lvmseg ]; then
+      home_pe=2 root_segs='segment_count = 1
+			segment1 { start_extent = 0 extent_count = 7 type = "striped" stripe_count = 1 stripes = ['"$root_stripe"'] }'
+    else
+      home_pe=6 root_segs='segment_count = 2
+			segment1 { start_extent = 0 extent_count = 2 type = "striped" stripe_count = 1 stripes = ["pv0", 4] }
+			segment2 { start_extent = 2 extent_count = 5 type = "striped" stripe_count = 1 stripes = ["pv0", 8] }'
+    fi
+    truncate -s 64M "$out"
+    sfdisk -q --no-reread --no-tell-kernel "$out" <<S
+label: gpt
+label-id: 3C2A108E-5B4D-4E6F-9A0B-1C2D3E4F5A6B
+start=2048, size=16384, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=B2B2B2B2-0000-4000-8000-000000000001, name="boot"
+$lvm_part, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=B2B2B2B2-0000-4000-8000-000000000002, name="lvm"
+S
+    if [ $kind = lvm2pv ]; then
+      echo "start=59392, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=B2B2B2B2-0000-4000-8000-000000000003, name=\"lvm1\"" |
+        sfdisk -q --no-reread --no-tell-kernel --append "$out"
+    fi
+    mkfs_at ext2 $((2048 * 512)) $((16384 * 512)) $BOOT_UUID boot fill_boot
+    cat > "$work/vg" <<M
+contents = "Text Format Volume Group"
+version = 1
+cairnvg {
+	id = "Cairn0-VG00-0000-0000-0000-0000-000001"
+	seqno = 1
+	format = "lvm2"
+	status = ["RESIZEABLE", "READ", "WRITE"]
+	flags = []
+	extent_size = 8192
+	max_lv = 0
+	max_pv = 0
+	metadata_copies = 0
+	physical_volumes {
+		pv0 {
+			id = "Cairn0-PV00-0000-0000-0000-0000-000001"
+			device = "LOOP"
+			status = ["ALLOCATABLE"]
+			flags = []
+			dev_size = $((pv_size / 512))
+			pe_start = 2048
+			pe_count = $(( (pv_size / 512 - 2048) / 8192 ))
+		}
+		$pv1
+	}
+	logical_volumes {
+		swap {
+			id = "Cairn0-LVsw-0000-0000-0000-0000-000001"
+			status = ["READ", "WRITE", "VISIBLE"]
+			flags = []
+			segment_count = 1
+			segment1 {
+				start_extent = 0
+				extent_count = 2
+				type = "striped"
+				stripe_count = 1
+				stripes = ["pv0", 0]
+			}
+		}
+		home {
+			id = "Cairn0-LVhm-0000-0000-0000-0000-000001"
+			status = ["READ", "WRITE", "VISIBLE"]
+			flags = []
+			segment_count = 1
+			segment1 {
+				start_extent = 0
+				extent_count = 2
+				type = "striped"
+				stripe_count = 1
+				stripes = ["pv0", $home_pe]
+			}
+		}
+		root {
+			id = "Cairn0-LVrt-0000-0000-0000-0000-000001"
+			status = ["READ", "WRITE", "VISIBLE"]
+			flags = []
+			$root_segs
+		}
+		$extra_lvs
+	}
+}
+M
+    loop=$(losetup --find --show --offset $pv_off --sizelimit $pv_size "$out") loops=
+    if [ $kind = lvm2pv ]; then
+      loop1=$(losetup --find --show --offset $pv1_off --sizelimit $pv1_size "$out")
+      sed -i "s|LOOP1|$loop1|" "$work/vg"
+      loops=,$loop1
+    fi
+    sed -i "s|LOOP\"|$loop\"|" "$work/vg"
+    conf='devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 } backup { backup = 0 archive = 0 }'
+    export LVM_SUPPRESS_FD_WARNINGS=1
+    ok=1
+    pvcreate -ff -y -q --config "$conf" --devices $loop$loops --uuid Cairn0-PV00-0000-0000-0000-0000-000001 \
+      --restorefile "$work/vg" $loop >/dev/null 2>&1 || ok=0
+    if [ $kind = lvm2pv ]; then
+      pvcreate -ff -y -q --config "$conf" --devices $loop$loops --uuid Cairn0-PV01-0000-0000-0000-0000-000001 \
+        --restorefile "$work/vg" $loop1 >/dev/null 2>&1 || ok=0
+    fi
+    # vgcfgrestore warns that it cannot ask device-mapper whether volumes are active: none are.
+    [ $ok = 1 ] && { vgcfgrestore -q --config "$conf" --devices $loop$loops -f "$work/vg" cairnvg >"$work/log" 2>&1 || ok=0; }
+    losetup --detach $loop
+    [ $kind = lvm2pv ] && losetup --detach $loop1
+    [ $ok = 1 ] || { echo "pvcreate or vgcfgrestore failed" >&2; cat "$work/log" >&2 2>/dev/null; exit 1; }
+    ext=$((4 * 1048576)) data=$((pv_off + 2048 * 512))
+    truncate -s $((2 * ext)) "$work/swap"
+    mkswap -q -U 7e7e7e7e-1111-4222-8333-955555555555 -L lvswap "$work/swap"
+    dd if="$work/swap" of="$out" bs=1M seek=$((data / 1048576)) conv=notrunc status=none
+    fill_lvm_root() {
+      fill_root "$1"
+      mkdir "$1/home"
+      printf 'UUID=%s / ext4 defaults 0 1\nUUID=%s /boot ext2 defaults 0 2\n' $ROOT_UUID $BOOT_UUID > "$1/etc/fstab"
+      printf '/dev/cairnvg/home /home ext4 defaults 0 2\n/dev/mapper/cairnvg-swap none swap sw 0 0\n' >> "$1/etc/fstab"
+    }
+    fill_home() { mkdir -p "$1/user"; echo notes > "$1/user/notes"; chown -R 1000:1000 "$1/user"; }
+    mkfs_at ext4 $((data + home_pe * ext)) $((2 * ext)) 4e4e4e4e-1111-4222-8333-966666666666 home fill_home
+    if [ $kind = lvmboot ]; then
+      MARKER=${3:?marker}
+      boot_filler() { fill_boot_root "$1" "" "$MARKER"; }
+      mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root boot_filler
+    elif [ $kind = lvm2pv ]; then
+      mkfs_at ext4 $((pv1_off + 2048 * 512)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
+    elif [ $kind != lvmseg ]; then
+      mkfs_at ext4 $((data + 4 * ext)) $((7 * ext)) $ROOT_UUID root fill_lvm_root
+    else  # made in a file of the volume's size, then copied into its two segments
+      lv=$work/root.lv
+      truncate -s $((7 * ext)) "$lv"
+      mke2fs -q -F -t ext4 -U $ROOT_UUID -L root "$lv"
+      mount -o loop "$lv" "$mnt"; fill_lvm_root "$mnt"; umount "$mnt"
+      dd if="$lv" of="$out" bs=1M count=8 seek=$(( (data + 4 * ext) / 1048576 )) conv=notrunc status=none
+      dd if="$lv" of="$out" bs=1M skip=8 count=20 seek=$(( (data + 8 * ext) / 1048576 )) conv=notrunc status=none
+    fi
+    ;;
+  logical)
+    truncate -s 64M "$out"
+    sfdisk -q --no-reread --no-tell-kernel "$out" <<S
+label: dos
+label-id: 0x10c1ca15
+${out}1 : start=2048, size=16384, type=83, bootable
+${out}2 : start=18432, type=5
+${out}5 : start=20480, size=8192, type=82
+${out}6 : start=30720, type=83
+S
+    head -c 440 /dev/urandom | dd of="$out" conv=notrunc status=none
+    mkfs_at ext2 $((2048 * 512)) $((16384 * 512)) $BOOT_UUID boot fill_boot
+    mkswap -q -U 7e7e7e7e-1111-4222-8333-977777777777 -L lswap "$work/swap" 4M 2>/dev/null || {
+      truncate -s 4M "$work/swap"; mkswap -q -U 7e7e7e7e-1111-4222-8333-977777777777 -L lswap "$work/swap"; }
+    dd if="$work/swap" of="$out" bs=512 seek=20480 conv=notrunc status=none
+    mkfs_at ext4 $((30720 * 512)) $(( 64 * 1048576 - 30720 * 512 )) $ROOT_UUID root fill_root
+    ;;
   luks)
     truncate -s 24M "$out"
     printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
@@ -111,20 +301,9 @@ S
   boot)
     truncate -s 32M "$out"
     printf 'label: dos\nlabel-id: 0x0badb007\nstart=2048, type=83, bootable\n' | sfdisk -q --no-reread --no-tell-kernel "$out"
-    fill_boot_root() {
-      local r=$1
-      mkdir -p "$r/bin" "$r/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/etc"
-      cp /bin/busybox "$r/bin/busybox"
-      ln -s busybox "$r/bin/sh"
-      echo "$3" > "$r/etc/marker"
-      printf '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' > "$r/sbin/init"
-      printf 'echo "cairn-boot-marker $(/bin/busybox cat /etc/marker) root=$(/bin/busybox cat /proc/cmdline)" > /dev/ttyS0\n' >> "$r/sbin/init"
-      printf '/bin/busybox sync\n/bin/busybox poweroff -f\n' >> "$r/sbin/init"
-      chmod 755 "$r/sbin/init"
-    }
     filler() { fill_boot_root "$1" "" "$MARKER"; }
     MARKER=${3:?marker}
     mkfs_at ext4 $((2048 * 512)) $(( 32 * 1048576 - 2048 * 512 )) $ROOT_UUID root filler
     ;;
-  *) echo "usage: $0 gpt|dos|whole|nofs|luks|vfat OUT" >&2; exit 2 ;;
+  *) echo "usage: $0 gpt|dos|whole|nofs|lvm|lvmseg|logical|luks|vfat OUT" >&2; exit 2 ;;
 esac
