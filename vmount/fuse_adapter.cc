@@ -77,6 +77,8 @@ void ReplyEntry(fuse_req_t req, const Result<Attr>& a) {
 void OpInit(void*, struct fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // every listing is cheap and wanted whole
+  // A symlink's target never changes (a new one is a new inode): the kernel keeps it.
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   conn->max_write = 1 << 20;
 }
 
@@ -431,7 +433,9 @@ Status FuseSession::Run() {
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(max_threads_));
-  fuse_loop_cfg_set_idle_threads(cfg, 4);
+  // Idle workers are kept: ending and starting threads between bursts of read-ahead costs more
+  // than their stacks.
+  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(max_threads_));
   int rc = fuse_session_loop_mt(se_, cfg);
   fuse_loop_cfg_destroy(cfg);
   if (rc < 0) return Status::IOError(std::string("serve mount: ") + std::strerror(-rc));
