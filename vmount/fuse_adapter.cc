@@ -218,7 +218,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
   auto data = F(req)->Read(ino, static_cast<uint64_t>(off), size);
   if (!data) return ReplyError(req, data.error());
-  fuse_reply_buf(req, data->data(), data->size());
+  fuse_reply_buf(req, data->data.data(), data->data.size());  // written from where it lies
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
