@@ -196,14 +196,15 @@ void Filesystem::Release(Ino ino) {
 }
 
 namespace {
-// Read-ahead (ContentCache::Prefetch): files of a directory after the one started, their first
-// bytes, and the bytes after a read of a large file.
-constexpr size_t kPrefetchFiles = 8;
+// Read-ahead (ContentCache::Prefetch): when a file is started, the first bytes of the files
+// after it in its directory, queued a batch at a time; and the bytes after a read of a large
+// file, queued again when half of them are read.
+constexpr size_t kPrefetchFiles = 16;
 constexpr uint64_t kPrefetchFileBytes = 256 << 10;
 constexpr uint64_t kPrefetchAheadBytes = 1 << 20;
 }  // namespace
 
-Result<std::string> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
+Result<ReadBytes> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
   std::shared_ptr<cas::ObjectStore> store;
   FileData d;
   int fd = -1;
@@ -219,28 +220,33 @@ Result<std::string> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
     store = store_;
   }
   if (fd < 0) {
-    // Read ahead: the next files of the directory when a file is started, and the next chunks
-    // of this one (the kernel asks for 128 KiB at a time; a chunk is 16-256 KiB).
-    std::vector<std::pair<ObjectId, uint64_t>> ahead;
-    for (auto& [content, file_size] : next_files) ahead.emplace_back(content, 0);
-    if (!ahead.empty()) cache_->Prefetch(store, std::move(ahead), kPrefetchFileBytes);
+    if (offset == 0) cache_->Restart(d.content);
+    if (!next_files.empty()) {
+      std::vector<ContentCache::Want> ahead;
+      for (auto& [content, file_size] : next_files) {
+        ahead.push_back({content, 0, std::min(file_size, kPrefetchFileBytes)});
+      }
+      cache_->Prefetch(store, ahead, kPrefetchFiles / 2);
+    }
+    // The kernel asks for 128 KiB at a time; a chunk is 16-256 KiB.
     if (!d.sparse && offset + size < d.size) {
-      cache_->Prefetch(store, {{d.content, offset + size}}, kPrefetchAheadBytes);
+      uint64_t from = offset + size;
+      cache_->Prefetch(store, {{d.content, from, std::min(d.size, from + kPrefetchAheadBytes)}}, 1);
     }
     return cache_->Read(store.get(), d, offset, size);
   }
   // The descriptor stays open while this file is: the kernel reads only through an open file.
-  std::string out(size, '\0');
+  auto buf = std::make_shared_for_overwrite<char[]>(size);
   size_t done = 0;
   while (done < size) {
-    ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    ssize_t n = ::pread(fd, buf.get() + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("read upper file", std::to_string(d.upper), errno);
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
-  out.resize(done);
-  return out;
+  std::string_view v(buf.get(), done);
+  return ReadBytes{std::move(buf), v};
 }
 
 Result<size_t> Filesystem::Write(Ino ino, uint64_t offset, std::string_view data) {

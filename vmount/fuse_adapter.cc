@@ -77,6 +77,8 @@ void ReplyEntry(fuse_req_t req, const Result<Attr>& a) {
 void OpInit(void*, struct fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // every listing is cheap and wanted whole
+  // A symlink's target never changes (a new one is a new inode): the kernel keeps it.
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   conn->max_write = 1 << 20;
 }
 
@@ -216,7 +218,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
   auto data = F(req)->Read(ino, static_cast<uint64_t>(off), size);
   if (!data) return ReplyError(req, data.error());
-  fuse_reply_buf(req, data->data(), data->size());
+  fuse_reply_buf(req, data->data.data(), data->data.size());  // written from where it lies
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
@@ -431,7 +433,9 @@ Status FuseSession::Run() {
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(max_threads_));
-  fuse_loop_cfg_set_idle_threads(cfg, 4);
+  // Idle workers are kept: ending and starting threads between bursts of read-ahead costs more
+  // than their stacks.
+  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(max_threads_));
   int rc = fuse_session_loop_mt(se_, cfg);
   fuse_loop_cfg_destroy(cfg);
   if (rc < 0) return Status::IOError(std::string("serve mount: ") + std::strerror(-rc));

@@ -73,12 +73,14 @@ Status MutableTree::CopyUp(Ino ino, uint64_t num) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create upper file", path, errno);
   Status s;
+  uint64_t end = 0;  // where the data written ends
   if (n->size > 0 && !n->content_dirty) {
     // The data regions go where their extents say; holes stay holes.
     std::vector<cas::Extent> regions =
         n->sparse ? n->extents : std::vector<cas::Extent>{{0, n->size}};
     size_t i = 0;
     uint64_t in = 0;
+    end = regions.empty() ? 0 : regions.back().offset + regions.back().length;
     cas::ContentReader reader(store_, 2);
     s = reader.Read(n->content, [&](std::string_view piece) -> Status {
       while (!piece.empty()) {
@@ -95,7 +97,9 @@ Status MutableTree::CopyUp(Ino ino, uint64_t num) {
       return Status();
     });
   }
-  if (s.ok() && ::ftruncate(fd, static_cast<off_t>(n->size)) != 0) {
+  // Only when a hole ends the file: ext4 writes a file truncated to 0 back at its close (its
+  // auto_da_alloc heuristic), which made each new small file cost a disk write.
+  if (s.ok() && end != n->size && ::ftruncate(fd, static_cast<off_t>(n->size)) != 0) {
     s = ErrnoStatus("truncate", path, errno);
   }
   if (!s.ok()) {
