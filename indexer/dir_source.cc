@@ -84,7 +84,15 @@ class Walker {
   };
   using ScanFuture = std::future<DirScan>;
 
-  DirScan ScanDir(const std::string& path) {
+  static std::string ChildPath(const std::string& dir, const std::string& name) {
+    return (dir == "/" ? "" : dir) + "/" + name;
+  }
+  static std::string ChildRel(const std::string& rel, const std::string& name) {
+    return rel.empty() ? name : rel + "/" + name;
+  }
+
+  // `rel`: the directory relative to the source root, for messages.
+  DirScan ScanDir(const std::string& path, const std::string& rel) {
     DirScan scan;
     Result<std::vector<std::string>> names = ReadNames(path);
     if (!names) {
@@ -101,9 +109,9 @@ class Walker {
     for (size_t i = 0; i < names->size(); ++i) {
       ScannedEntry& e = scan.entries[i];
       e.name = std::move((*names)[i]);
-      std::string child = (path == "/" ? "" : path) + "/" + e.name;
+      std::string child = ChildPath(path, e.name);
       if (::lstat(child.c_str(), &e.st) != 0) {
-        e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + child.substr(root_.size() + 1) +
+        e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
                                                      " vanished during the walk (the tree is changing)")
                                    : ErrnoStatus("stat", child, errno);
         continue;
@@ -132,9 +140,9 @@ class Walker {
     return scan;
   }
 
-  ScanFuture SubmitScan(const std::string& path) {
+  ScanFuture SubmitScan(const std::string& path, const std::string& rel) {
     ++scans_ahead_;
-    return scan_pool_.Submit([this, path] { return ScanDir(path); });
+    return scan_pool_.Submit([this, path, rel] { return ScanDir(path, rel); });
   }
 
   Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
@@ -158,7 +166,7 @@ class Walker {
       scan = scan_future.get();
       --scans_ahead_;
     } else {
-      scan = ScanDir(path);
+      scan = ScanDir(path, rel);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
     // The subdirectories' scans start before the walk descends into the first of them, up to
@@ -176,7 +184,7 @@ class Walker {
       for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
-          child_scans[next_scan] = SubmitScan((path == "/" ? "" : path) + "/" + c.name);
+          child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name));
         }
       }
     };
@@ -184,8 +192,8 @@ class Walker {
     for (size_t i = 0; i < scan.entries.size(); ++i) {
       ScannedEntry& se = scan.entries[i];
       CAIRN_RETURN_IF_ERROR(se.status);
-      std::string child = (path == "/" ? "" : path) + "/" + se.name;
-      std::string child_rel = rel.empty() ? se.name : rel + "/" + se.name;
+      std::string child = ChildPath(path, se.name);
+      std::string child_rel = ChildRel(rel, se.name);
       cas::TreeEntry e;
       e.name = se.name;
       e.type = se.type;
@@ -325,7 +333,7 @@ class Walker {
       cas::TreeEntry& e = pd->tree.entries[index];
       if (r->skipped) {
         // This name, not r->path: the names of a multiply-linked file share one result.
-        result_.skipped.push_back(pd->rel.empty() ? e.name : pd->rel + "/" + e.name);
+        result_.skipped.push_back(ChildRel(pd->rel, e.name));
         drop.push_back(index);
         continue;
       }
