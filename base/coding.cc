@@ -86,4 +86,10 @@ bool GetVarsint64(std::string_view* in, int64_t* v) {
   return true;
 }
 
+uint64_t DecodeLittleEndian(std::string_view b, size_t offset, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(b[offset + static_cast<size_t>(i)]);
+  return v;
+}
+
 }  // namespace cairn

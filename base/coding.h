@@ -27,6 +27,9 @@ bool GetFixed64(std::string_view* in, uint64_t* v);
 bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
 bool GetVarsint64(std::string_view* in, int64_t* v);
 bool GetBytes(std::string_view* in, size_t n, std::string_view* s);
+// The little-endian unsigned integer of `bytes` (1..8) bytes at `offset` of `b` (on-disk
+// structures of other formats: partition tables, LVM labels). REQUIRES: offset + bytes <= b.size().
+uint64_t DecodeLittleEndian(std::string_view b, size_t offset, int bytes);
 
 }  // namespace cairn
 

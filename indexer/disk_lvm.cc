@@ -4,17 +4,14 @@
 #include <array>
 #include <charconv>
 
+#include "base/coding.h"
+
 namespace cairn::indexer {
 namespace {
 
 constexpr uint64_t kSector = 512;
+constexpr auto& Le = DecodeLittleEndian;  // base/coding.h, short for the many field reads here
 constexpr std::string_view kMdaMagic = " LVM2 x[5A%r0N*>";
-
-uint64_t Le(std::string_view b, size_t off, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(b[off + i]);
-  return v;
-}
 
 // The text metadata's grammar: sections `name { ... }` holding sections and assignments
 // `key = value`, a value being a number, a "string" or a [list] of them; `#` comments.

@@ -8,19 +8,15 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 
+#include "base/coding.h"
 #include "indexer/disk_lvm.h"
 
 namespace cairn::indexer {
 namespace {
 
 constexpr uint64_t kSector = 512;
+constexpr auto& Le = DecodeLittleEndian;  // base/coding.h, short for the many field reads here
 constexpr std::string_view kBiosBootType = "21686148-6449-6E6F-744E-656564454649";
-
-uint64_t Le(std::string_view b, size_t off, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(b[off + i]);
-  return v;
-}
 
 bool AllZero(std::string_view b) {
   return std::all_of(b.begin(), b.end(), [](char c) { return c == 0; });

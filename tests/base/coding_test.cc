@@ -43,6 +43,14 @@ TEST(CodingTest, Varint64RoundTripsInSequence) {
   EXPECT_TRUE(in.empty());
 }
 
+TEST(CodingTest, DecodeLittleEndianReadsFieldsAtAnOffset) {
+  std::string b("\x00\x55\xAA\x01\x02\x03\x04\x05\x06\x07\x08", 11);
+  EXPECT_EQ(DecodeLittleEndian(b, 1, 2), 0xAA55u);
+  EXPECT_EQ(DecodeLittleEndian(b, 3, 4), 0x04030201u);
+  EXPECT_EQ(DecodeLittleEndian(b, 3, 8), 0x0807060504030201u);
+  EXPECT_EQ(DecodeLittleEndian(b, 2, 1), 0xAAu);
+}
+
 TEST(CodingTest, Varint64UsesSevenBitsPerByte) {
   std::string buf;
   PutVarint64(&buf, 127);
