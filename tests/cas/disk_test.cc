@@ -89,14 +89,23 @@ TEST(DiskTest, DisksWithoutLvmKeepVersionOneAndTheirIds) {
   EXPECT_EQ(IdOf(bytes).ToHex().substr(0, 16), "5eb8377e9ce835ce");
 }
 
-TEST(DiskTest, LvmDiskRoundTripsAsVersionTwo) {
-  Disk d = LvmDisk();
+// `d` is valid, encodes as version 2 (into *bytes) and decodes back to itself (into *decoded).
+void ExpectVersionTwoRoundTrip(const Disk& d, std::string* bytes, Disk* decoded = nullptr) {
   ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
-  std::string bytes = EncodeDisk(d);
-  EXPECT_TRUE(bytes.starts_with("cairn-disk-2\n"));
-  auto back = DecodeDisk(IdOf(bytes), bytes);
+  *bytes = EncodeDisk(d);
+  EXPECT_TRUE(bytes->starts_with("cairn-disk-2\n"));
+  auto back = DecodeDisk(IdOf(*bytes), *bytes);
   ASSERT_TRUE(back) << back.error().ToString();
   EXPECT_EQ(*back, d);
+  if (decoded) *decoded = *back;
+}
+
+TEST(DiskTest, LvmDiskRoundTripsAsVersionTwo) {
+  Disk d = LvmDisk();
+  std::string bytes;
+  Disk decoded;
+  ASSERT_NO_FATAL_FAILURE(ExpectVersionTwoRoundTrip(d, &bytes, &decoded));
+  const Disk* back = &decoded;
   EXPECT_EQ(back->FilesystemSize(back->filesystems[1]), 12u << 20);
   EXPECT_EQ(back->FindVolume("vg0/swap").second->uuid, "SSSSSS-bbbb-cccc-dddd-eeee-ffff-000000");
   EXPECT_EQ(back->FindVolume("vg0/nope").second, nullptr);
@@ -190,12 +199,8 @@ Disk LogicalDisk() {
 
 TEST(DiskTest, LogicalPartitionsRoundTripAsVersionTwo) {
   Disk d = LogicalDisk();
-  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
-  std::string bytes = EncodeDisk(d);
-  EXPECT_TRUE(bytes.starts_with("cairn-disk-2\n"));
-  auto back = DecodeDisk(IdOf(bytes), bytes);
-  ASSERT_TRUE(back) << back.error().ToString();
-  EXPECT_EQ(*back, d);
+  std::string bytes;
+  ASSERT_NO_FATAL_FAILURE(ExpectVersionTwoRoundTrip(d, &bytes));
   std::string v1 = bytes;
   v1.replace(0, 13, "cairn-disk-1\n");
   EXPECT_FALSE(DecodeDisk(ObjectId(), v1));
