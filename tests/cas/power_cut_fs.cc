@@ -26,40 +26,40 @@ class TrackedFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   // `name`: the file's name in the watched directory, "" when it is elsewhere.
   TrackedFile(std::unique_ptr<rocksdb::FSWritableFile> f, PowerCutFs* fs, std::string name)
-      : FSWritableFileOwnerWrapper(std::move(f)), fs_(fs), path_(std::move(name)) {}
+      : FSWritableFileOwnerWrapper(std::move(f)), fs_(fs), name_(std::move(name)) {}
   IOStatus Append(const Slice& data, const IOOptions& o, IODebugContext* dbg) override {
-    fs_->Appended(path_, data.size());
+    fs_->Appended(name_, data.size());
     return target()->Append(data, o, dbg);
   }
   IOStatus Append(const Slice& data, const IOOptions& o, const rocksdb::DataVerificationInfo& v,
                   IODebugContext* dbg) override {
-    fs_->Appended(path_, data.size());
+    fs_->Appended(name_, data.size());
     return target()->Append(data, o, v, dbg);
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& o,
                             IODebugContext* dbg) override {
-    fs_->Appended(path_, data.size());
+    fs_->Appended(name_, data.size());
     return target()->PositionedAppend(data, offset, o, dbg);
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& o,
                             const rocksdb::DataVerificationInfo& v, IODebugContext* dbg) override {
-    fs_->Appended(path_, data.size());
+    fs_->Appended(name_, data.size());
     return target()->PositionedAppend(data, offset, o, v, dbg);
   }
   IOStatus Sync(const IOOptions& o, IODebugContext* dbg) override {
     IOStatus s = target()->Sync(o, dbg);
-    if (s.ok()) fs_->Synced(path_);
+    if (s.ok()) fs_->Synced(name_);
     return s;
   }
   IOStatus Fsync(const IOOptions& o, IODebugContext* dbg) override {
     IOStatus s = target()->Fsync(o, dbg);
-    if (s.ok()) fs_->Synced(path_);
+    if (s.ok()) fs_->Synced(name_);
     return s;
   }
 
  private:
   PowerCutFs* fs_;
-  std::string path_;
+  std::string name_;
 };
 
 class TrackedDir final : public rocksdb::FSDirectoryWrapper {
@@ -168,11 +168,12 @@ IOStatus PowerCutFs::NewWritableFile(const std::string& f, const rocksdb::FileOp
   std::unique_ptr<rocksdb::FSWritableFile> file;
   IOStatus s = target()->NewWritableFile(f, o, &file, dbg);
   if (!s.ok()) return s;
-  if (std::string name = Name(f); !name.empty()) {
+  std::string name = Name(f);
+  if (!name.empty()) {
     std::lock_guard lock(mu_);
     files_[name] = FileState{};
   }
-  *r = std::make_unique<TrackedFile>(std::move(file), this, Name(f));
+  *r = std::make_unique<TrackedFile>(std::move(file), this, name);
   return s;
 }
 
@@ -182,14 +183,15 @@ IOStatus PowerCutFs::ReopenWritableFile(const std::string& f, const rocksdb::Fil
   std::unique_ptr<rocksdb::FSWritableFile> file;
   IOStatus s = target()->ReopenWritableFile(f, o, &file, dbg);
   if (!s.ok()) return s;
-  if (std::string name = Name(f); !name.empty()) {
+  std::string name = Name(f);
+  if (!name.empty()) {
     std::lock_guard lock(mu_);
     if (!files_.contains(name)) {  // an existing file: what it holds is durable
       uint64_t size = fs::exists(f) ? fs::file_size(f) : 0;
       files_[name] = FileState{size, size, fs::exists(f)};
     }
   }
-  *r = std::make_unique<TrackedFile>(std::move(file), this, Name(f));
+  *r = std::make_unique<TrackedFile>(std::move(file), this, name);
   return s;
 }
 
