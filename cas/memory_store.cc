@@ -4,17 +4,24 @@
 
 namespace cairn::cas {
 
-Status MemoryStore::Write(const WriteBatch& batch, const WriteOptions&) {
+Status MemoryStore::WriteRaw(std::span<const RawOp> ops, const WriteOptions&) {
   std::lock_guard lock(mu_);
-  for (const auto& op : batch.ops()) {
+  for (const auto& op : ops) {
     auto& m = spaces_[static_cast<int>(op.space)];
-    if (op.kind == WriteBatch::Op::kPut) {
-      m.insert_or_assign(op.key, op.value);
+    if (op.put) {
+      m.insert_or_assign(std::string(op.key), std::string(op.value));
     } else {
-      m.erase(op.key);
+      m.erase(std::string(op.key));
     }
   }
   return Status();
+}
+
+Result<std::optional<std::string>> MemoryStore::LastKey(Space space) {
+  std::lock_guard lock(mu_);
+  const auto& m = spaces_[static_cast<int>(space)];
+  if (m.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(m.rbegin()->first);
 }
 
 Result<std::optional<std::string>> MemoryStore::Get(Space space, std::string_view key) {

@@ -16,8 +16,9 @@ namespace cairn::cas {
 
 class MemoryStore final : public ObjectStore {
  public:
-  Status Write(const WriteBatch& batch, const WriteOptions& options) override;
+  Status WriteRaw(std::span<const RawOp> ops, const WriteOptions& options) override;
   Result<std::optional<std::string>> Get(Space space, std::string_view key) override;
+  Result<std::optional<std::string>> LastKey(Space space) override;
   Status Scan(Space space, std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) override;
   Status Flush() override { return Status(); }

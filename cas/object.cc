@@ -115,7 +115,9 @@ Result<RecordHeader> ParseRecordHeader(const ObjectId& id, std::string_view reco
   return h;
 }
 
-Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) {
+namespace {
+// The canonical bytes of a record, not checked against any id (`id` names it in errors).
+Result<DecodedObject> DecodeUnverified(const ObjectId& id, std::string_view record) {
   CAIRN_ASSIGN_OR_RETURN(RecordHeader h, ParseRecordHeader(id, record));
   std::string_view payload = record.substr(h.header_size);
   DecodedObject out{h.type, {}};
@@ -133,10 +135,21 @@ Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) 
     }
     if (h.codec == Codec::kZstdX86) X86Unfilter(out.data.data(), out.data.size());
   }
+  return out;
+}
+}  // namespace
+
+Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) {
+  CAIRN_ASSIGN_OR_RETURN(DecodedObject out, DecodeUnverified(id, record));
   if (Sha256::Of(out.data) != id) {
-    return Status::Corruption("read " + ObjectName(h.type, id) + ": checksum mismatch");
+    return Status::Corruption("read " + ObjectName(out.type, id) + ": checksum mismatch");
   }
   return out;
+}
+
+Result<ObjectId> IdOfRecord(std::string_view record) {
+  CAIRN_ASSIGN_OR_RETURN(DecodedObject out, DecodeUnverified(ObjectId(), record));
+  return Sha256::Of(out.data);
 }
 
 }  // namespace cairn::cas

@@ -56,6 +56,10 @@ struct DecodedObject {
 // unknown codec or type, a bad size, a zstd error, or bytes that do not hash to `id`.
 Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record);
 
+// The id of the object a record holds: its canonical bytes, hashed (verify, for a record no
+// info entry names). Corruption when the record does not decode.
+Result<ObjectId> IdOfRecord(std::string_view record);
+
 // Reads only the header of a record (no decompression, no verification).
 struct RecordHeader {
   Codec codec;

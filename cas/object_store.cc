@@ -1,5 +1,7 @@
 #include "cas/object_store.h"
 
+#include <deque>
+
 #include "base/hex.h"
 
 namespace cairn::cas {
@@ -15,10 +17,86 @@ Result<ObjectInfo> ObjectStore::Info(const ObjectId& id) {
   return DecodeObjectInfo(id, *v);
 }
 
+Result<bool> ObjectStore::GetView(Space space, std::string_view key,
+                                  const std::function<void(std::string_view)>& fn) {
+  CAIRN_ASSIGN_OR_RETURN(auto v, Get(space, key));
+  if (!v) return false;
+  fn(*v);
+  return true;
+}
+
+Result<std::optional<ObjectInfo>> ObjectStore::CurrentInfo(
+    const ObjectId& id, const std::unordered_map<ObjectId, std::optional<ObjectInfo>>& local) {
+  if (auto it = local.find(id); it != local.end()) return it->second;
+  CAIRN_ASSIGN_OR_RETURN(auto v, Get(Space::kObjectInfo, id.AsBytes()));
+  if (!v) return std::optional<ObjectInfo>();
+  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, DecodeObjectInfo(id, *v));
+  return std::optional<ObjectInfo>(info);
+}
+
+Status ObjectStore::Write(const WriteBatch& batch, const WriteOptions& options) {
+  std::vector<RawOp> raw;
+  raw.reserve(batch.ops().size() * 2);
+  auto plain = [&](const WriteBatch::Op& op) {
+    raw.push_back({op.kind == WriteBatch::Op::kPut, op.space, op.key, op.value});
+  };
+  if (!batch.has_objects()) {
+    for (const auto& op : batch.ops()) plain(op);
+    return WriteRaw(raw, options);
+  }
+  std::lock_guard lock(write_mu_);
+  if (next_position_ == 0) {
+    CAIRN_ASSIGN_OR_RETURN(auto last, LastKey(Space::kObjects));
+    next_position_ = 1;
+    if (last) {
+      auto p = RecordPosition(*last);
+      if (!p) return Status::Corruption("read object records: a key is not a position");
+      next_position_ = *p + 1;
+    }
+  }
+  uint64_t next = next_position_;
+  std::deque<std::string> storage;  // record keys and info values; a deque never moves them
+  std::unordered_map<ObjectId, std::optional<ObjectInfo>> local;
+  for (const auto& op : batch.ops()) {
+    if (op.kind == WriteBatch::Op::kPut || op.kind == WriteBatch::Op::kDelete) {
+      plain(op);
+      continue;
+    }
+    auto id = ObjectId::FromBytes(op.key);
+    if (!id) return id.error();
+    CAIRN_ASSIGN_OR_RETURN(std::optional<ObjectInfo> current, CurrentInfo(*id, local));
+    if (op.kind == WriteBatch::Op::kPutObject) {
+      if (current) continue;
+      ObjectInfo info{op.type, op.raw_size, op.value.size(), next++};
+      raw.push_back({true, Space::kObjects, storage.emplace_back(RecordKey(info.position)), op.value});
+      raw.push_back({true, Space::kObjectInfo, op.key, storage.emplace_back(EncodeObjectInfo(info))});
+      local[*id] = info;
+    } else {
+      if (!current) continue;
+      raw.push_back({false, Space::kObjects, storage.emplace_back(RecordKey(current->position)), {}});
+      raw.push_back({false, Space::kObjectInfo, op.key, {}});
+      local[*id] = std::nullopt;
+    }
+  }
+  CAIRN_RETURN_IF_ERROR(WriteRaw(raw, options));
+  next_position_ = next;
+  return Status();
+}
+
 Result<DecodedObject> ObjectStore::Read(const ObjectId& id) {
-  CAIRN_ASSIGN_OR_RETURN(auto v, Get(Space::kObjects, id.AsBytes()));
-  if (!v) return Status::NotFound("object " + id.ToHex() + ": not in the repository");
-  return DecodeObject(id, *v);
+  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, Info(id));
+  return ReadRecord(id, info.position);
+}
+
+Result<DecodedObject> ObjectStore::ReadRecord(const ObjectId& id, uint64_t position) {
+  Result<DecodedObject> out = Status::Internal("unset");
+  CAIRN_ASSIGN_OR_RETURN(bool found, GetView(Space::kObjects, RecordKey(position),
+                                             [&](std::string_view rec) { out = DecodeObject(id, rec); }));
+  if (!found) {
+    return Status::Corruption("object " + id.ToHex() + ": its record (position " +
+                              std::to_string(position) + ") is missing");
+  }
+  return out;
 }
 
 Result<std::string> ObjectStore::ReadTyped(const ObjectId& id, ObjectType type) {
@@ -77,15 +155,16 @@ Status ObjectStore::ForEachObject(
 }
 
 Status ObjectStore::ForEachRecord(
-    const std::function<bool(const ObjectId&, std::string_view record)>& fn) {
+    const std::function<bool(uint64_t position, std::string_view record)>& fn) {
   Status inner;
   CAIRN_RETURN_IF_ERROR(Scan(Space::kObjects, "", [&](std::string_view k, std::string_view v) {
-    auto id = ObjectId::FromBytes(k);
-    if (!id) {
-      inner = id.error();
+    auto position = RecordPosition(k);
+    if (!position) {
+      inner = Status::Corruption("read object records: a key of " + std::to_string(k.size()) +
+                                 " bytes is not a position");
       return false;
     }
-    return fn(*id, v);
+    return fn(*position, v);
   }));
   return inner;
 }

@@ -12,9 +12,12 @@
 #define CAIRN_CAS_OBJECT_STORE_H_
 
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/object_id.h"
@@ -34,14 +37,33 @@ struct WriteOptions {
   bool bulk = false;
 };
 
+// One update of one key space, as a backend applies it.
+struct RawOp {
+  bool put;  // false: delete
+  Space space;
+  std::string_view key;
+  std::string_view value;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
+  // Applies the batch atomically. Objects become a record under the next free position and an
+  // info entry naming it (docs/format/store.md); putting a present object, or deleting an
+  // absent one, does nothing.
+  Status Write(const WriteBatch& batch, const WriteOptions& options);
+
   // ---- raw key spaces (implemented by each backend) ----
-  virtual Status Write(const WriteBatch& batch, const WriteOptions& options) = 0;
+  // Applies the updates atomically, in order.
+  virtual Status WriteRaw(std::span<const RawOp> ops, const WriteOptions& options) = 0;
   // nullopt when the key is absent.
   virtual Result<std::optional<std::string>> Get(Space space, std::string_view key) = 0;
+  // As Get, but passes the value to fn without copying it; false when the key is absent.
+  virtual Result<bool> GetView(Space space, std::string_view key,
+                               const std::function<void(std::string_view value)>& fn);
+  // The largest key of the space; nullopt when it is empty.
+  virtual Result<std::optional<std::string>> LastKey(Space space) = 0;
   // Calls fn for each key starting with `prefix`, in byte order, until fn returns false.
   virtual Status Scan(Space space, std::string_view prefix,
                       const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
@@ -65,8 +87,19 @@ class ObjectStore {
   Result<ObjectId> ResolvePrefix(std::string_view hex);
   // Calls fn for every object's info in id order, until fn returns false.
   Status ForEachObject(const std::function<bool(const ObjectId&, const ObjectInfo&)>& fn);
-  // Calls fn with every stored object record (for verify), until fn returns false.
-  Status ForEachRecord(const std::function<bool(const ObjectId&, std::string_view record)>& fn);
+  // Reads the record at `position` and verifies it against `id` (verify, which knows both).
+  Result<DecodedObject> ReadRecord(const ObjectId& id, uint64_t position);
+  // Calls fn with every stored record and its position, in position order, until fn returns
+  // false (for verify).
+  Status ForEachRecord(const std::function<bool(uint64_t position, std::string_view record)>& fn);
+
+ private:
+  // The object's info as the batch being translated leaves it, else as stored.
+  Result<std::optional<ObjectInfo>> CurrentInfo(
+      const ObjectId& id, const std::unordered_map<ObjectId, std::optional<ObjectInfo>>& local);
+
+  std::mutex write_mu_;        // object writes: positions are handed out in write order
+  uint64_t next_position_ = 0;  // 0: not read yet
 };
 
 }  // namespace cairn::cas

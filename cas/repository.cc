@@ -12,7 +12,7 @@
 namespace cairn::cas {
 namespace {
 constexpr std::string_view kMarker = "CAIRN";
-constexpr std::string_view kMarkerText = "cairn repository\nformat 1\n";
+constexpr std::string_view kMarkerText = "cairn repository\nformat 2\n";
 constexpr std::string_view kConfigKey = "config";
 constexpr std::string_view kIngestedKey = "ingested_bytes";
 }  // namespace
@@ -92,6 +92,19 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
   if (!Exists(dir)) {
     return Status::NotFound("open repository " + dir +
                             ": not a cairn repository (run `cairn init`)");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string marker,
+                         ReadFileToString(Env::Default(), dir + "/" + std::string(kMarker)));
+  if (marker != kMarkerText) {
+    std::string first_lines = marker.substr(0, marker.find('\n', marker.find('\n') + 1));
+    if (marker.starts_with("cairn repository\nformat ")) {
+      return Status::NotSupported(
+          "open repository " + dir + ": it is in " +
+          std::string(first_lines.substr(first_lines.find('\n') + 1)) +
+          "; this cairn reads format 2 only (check its images out with the cairn that wrote it "
+          "and in again)");
+    }
+    return Status::Corruption("open repository " + dir + ": unrecognised CAIRN marker");
   }
   RocksStoreOptions ro;
   ro.read_only = options.mode == Mode::kRead;

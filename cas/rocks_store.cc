@@ -94,6 +94,11 @@ class RocksStoreImpl final : public RocksStore {
     db.avoid_flush_during_shutdown = true;
     // Short-lived commands touch few tables: open them on first use, not all at DB::Open.
     db.max_open_files = 512;
+    // Records lie in write order (docs/format/store.md, positions), so reading a file is a
+    // sequential read of the blob files: leave the kernel's readahead on. RocksDB's default
+    // (POSIX_FADV_RANDOM on every table and blob file) turned each cold chunk read into its own
+    // disk request; small random reads are not inflated either way.
+    db.advise_random_on_open = false;
     // Opening preloads some table handles; with the default of 16 threads per column family a
     // one-shot command spent more time creating threads than reading.
     db.max_file_opening_threads = 1;
@@ -223,14 +228,13 @@ class RocksStoreImpl final : public RocksStore {
     }
   }
 
-  Status Write(const WriteBatch& batch, const WriteOptions& options) override {
+  Status WriteRaw(std::span<const RawOp> ops, const WriteOptions& options) override {
     if (read_only_) return Status::Internal("write repository " + dir_ + ": opened read-only");
     rocksdb::WriteBatch wb;
-    for (const auto& op : batch.ops()) {
+    for (const auto& op : ops) {
       auto* cf = handles_[static_cast<int>(op.space)];
-      rocksdb::Status s = op.kind == WriteBatch::Op::kPut
-                              ? wb.Put(cf, ToSlice(op.key), ToSlice(op.value))
-                              : wb.Delete(cf, ToSlice(op.key));
+      rocksdb::Status s = op.put ? wb.Put(cf, ToSlice(op.key), ToSlice(op.value))
+                                 : wb.Delete(cf, ToSlice(op.key));
       if (!s.ok()) return FromRocks(s, "write repository " + dir_);
     }
     rocksdb::WriteOptions wo;
@@ -239,16 +243,38 @@ class RocksStoreImpl final : public RocksStore {
     return FromRocks(db_->Write(wo, &wb), "write repository " + dir_);
   }
 
-  Result<std::optional<std::string>> Get(Space space, std::string_view key) override {
+  Result<bool> GetView(Space space, std::string_view key,
+                       const std::function<void(std::string_view)>& fn) override {
     rocksdb::PinnableSlice v;
     rocksdb::ReadOptions ro;
     // Object records are verified against their SHA-256 by every reader (ObjectStore::Read):
     // RocksDB's own CRC over the same bytes would only cost time.
     ro.verify_checksums = space != Space::kObjects;
     rocksdb::Status s = db_->Get(ro, handles_[static_cast<int>(space)], ToSlice(key), &v);
-    if (s.IsNotFound()) return std::optional<std::string>();
+    if (s.IsNotFound()) return false;
     if (!s.ok()) return FromRocks(s, "read repository " + dir_);
-    return std::optional<std::string>(v.ToString());
+    fn(std::string_view(v.data(), v.size()));
+    return true;
+  }
+
+  Result<std::optional<std::string>> Get(Space space, std::string_view key) override {
+    std::optional<std::string> out;
+    CAIRN_ASSIGN_OR_RETURN(bool found,
+                           GetView(space, key, [&](std::string_view v) { out.emplace(v); }));
+    (void)found;
+    return out;
+  }
+
+  Result<std::optional<std::string>> LastKey(Space space) override {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[static_cast<int>(space)]));
+    it->SeekToLast();
+    if (!it->Valid()) {
+      CAIRN_RETURN_IF_ERROR(FromRocks(it->status(), "read repository " + dir_));
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(it->key().ToString());
   }
 
   Status Scan(Space space, std::string_view prefix,

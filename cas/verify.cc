@@ -1,8 +1,10 @@
 #include "cas/verify.h"
 
+#include <algorithm>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 
 #include "base/thread_pool.h"
 #include "cas/chunk_index.h"
@@ -89,40 +91,87 @@ Result<VerifyReport> VerifyStore(ObjectStore* store, int threads, const VerifyCa
     }
     if (cb.on_progress && report.objects % 256 == 0) cb.on_progress(report.objects, report.bytes);
   };
-  // Every object named by an info entry, its record fetched alone: a record the store cannot
-  // read (RocksDB's own checksum failing) is reported against its id and the walk goes on,
-  // where a scan of the records would stop at the first such record.
-  CAIRN_RETURN_IF_ERROR(store->ForEachObject([&](const ObjectId& id, const ObjectInfo&) {
-    pending.push_back({id, pool.Submit([store, id] {
-                         uint64_t bytes = 0;
-                         std::vector<Status> problems;
-                         auto rec = store->Get(Space::kObjects, id.AsBytes());
-                         if (!rec) {
-                           problems.push_back(Status::Corruption("object " + id.Short() + ": " +
-                                                                 rec.error().message()));
-                         } else if (!rec->has_value()) {
-                           problems.push_back(
-                               Status::Corruption("object " + id.Short() + ": record is missing"));
-                         } else {
-                           problems = CheckRecord(store, id, **rec, &bytes);
-                         }
-                         return std::make_pair(std::move(problems), bytes);
-                       })});
-    while (pending.size() > 32) finish_one();
+  // The records in position order (the order they lie on disk), each checked against the id
+  // whose info entry names it.
+  std::vector<std::pair<uint64_t, ObjectId>> named;
+  CAIRN_RETURN_IF_ERROR(store->ForEachObject([&](const ObjectId& id, const ObjectInfo& info) {
+    named.emplace_back(info.position, id);
     return true;
   }));
-  while (!pending.empty()) finish_one();
-  // Records without an info entry. A record the store cannot read ends this scan early; it was
-  // reported above, so the scan's error is returned only when nothing explains it.
-  Status scan = store->ForEachRecord([&](const ObjectId& id, std::string_view) {
-    auto info = store->Get(Space::kObjectInfo, id.AsBytes());
-    if (!info || !info->has_value()) {
-      report.objects++;
-      report.bad++;
-      report_problem(id, Status::Corruption("object " + id.Short() + ": info entry is missing"));
+  std::sort(named.begin(), named.end());
+  auto submit = [&](const ObjectId& id, std::vector<Status> early, std::string record) {
+    pending.push_back({id, pool.Submit([store, id, early = std::move(early),
+                                        record = std::move(record)]() mutable {
+                         uint64_t bytes = 0;
+                         if (early.empty()) early = CheckRecord(store, id, record, &bytes);
+                         return std::make_pair(std::move(early), bytes);
+                       })});
+    while (pending.size() > 32) finish_one();
+  };
+  auto missing = [&](const std::pair<uint64_t, ObjectId>& n) {
+    submit(n.second,
+           {Status::Corruption("object " + n.second.Short() + ": its record (position " +
+                               std::to_string(n.first) + ") is missing")},
+           {});
+  };
+  size_t next = 0;  // first entry of `named` not yet matched with a record
+  Status scan = store->ForEachRecord([&](uint64_t position, std::string_view record) {
+    while (next < named.size() && named[next].first < position) missing(named[next++]);
+    if (next < named.size() && named[next].first == position) {
+      size_t end = next + 1;
+      while (end < named.size() && named[end].first == position) ++end;
+      // More than one info entry naming this record: it belongs to the id its bytes hash to,
+      // and the others are reported.
+      std::optional<ObjectId> owner;
+      if (end - next > 1) {
+        if (auto id = IdOfRecord(record)) owner = *id;
+      }
+      for (; next < end; ++next) {
+        const ObjectId& id = named[next].second;
+        if (owner && id != *owner) {
+          submit(id,
+                 {Status::Corruption("object " + id.Short() + ": its info entry names the record of " +
+                                     owner->Short())},
+                 {});
+        } else {
+          submit(id, {}, std::string(record));
+        }
+      }
+      return true;
     }
+    // A record no info entry names: named by the id its bytes hash to.
+    auto id = IdOfRecord(record);
+    submit(id ? *id : ObjectId(),
+           {Status::Corruption("record at position " + std::to_string(position) + " (object " +
+                               (id ? id->Short() : std::string("undecodable")) +
+                               "): no info entry names it")},
+           {});
     return true;
   });
+  // A record RocksDB cannot read (its own checksum failing) ends the scan: the records after it
+  // are then fetched one by one, each failure reported against its object.
+  for (; next < named.size(); ++next) {
+    const auto& [position, id] = named[next];
+    if (scan.ok()) {
+      missing(named[next]);
+      continue;
+    }
+    std::vector<Status> early;
+    std::string record;
+    bool found = false;
+    auto got = store->GetView(Space::kObjects, RecordKey(position), [&](std::string_view r) {
+      record.assign(r);
+      found = true;
+    });
+    if (!got) {
+      early.push_back(Status::Corruption("object " + id.Short() + ": " + got.error().message()));
+    } else if (!found) {
+      early.push_back(Status::Corruption("object " + id.Short() + ": its record (position " +
+                                         std::to_string(position) + ") is missing"));
+    }
+    submit(id, std::move(early), std::move(record));
+  }
+  while (!pending.empty()) finish_one();
   if (!scan.ok() && report.bad == 0) return scan;
   if (cb.on_progress) cb.on_progress(report.objects, report.bytes);
   return report;

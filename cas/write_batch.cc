@@ -24,7 +24,21 @@ std::string EncodeObjectInfo(const ObjectInfo& info) {
   v.push_back(static_cast<char>(info.type));
   PutVarint64(&v, info.raw_size);
   PutVarint64(&v, info.stored_size);
+  PutVarint64(&v, info.position);
   return v;
+}
+
+std::string RecordKey(uint64_t position) {
+  std::string k(8, '\0');
+  for (int i = 7; i >= 0; --i, position >>= 8) k[i] = static_cast<char>(position & 0xff);
+  return k;
+}
+
+std::optional<uint64_t> RecordPosition(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  uint64_t p = 0;
+  for (char c : key) p = (p << 8) | static_cast<unsigned char>(c);
+  return p;
 }
 
 Result<ObjectInfo> DecodeObjectInfo(const ObjectId& id, std::string_view v) {
@@ -34,18 +48,18 @@ Result<ObjectInfo> DecodeObjectInfo(const ObjectId& id, std::string_view v) {
   }
   info.type = static_cast<ObjectType>(v[0]);
   v.remove_prefix(1);
-  if (!GetVarint64(&v, &info.raw_size) || !GetVarint64(&v, &info.stored_size)) {
+  if (!GetVarint64(&v, &info.raw_size) || !GetVarint64(&v, &info.stored_size) ||
+      !GetVarint64(&v, &info.position)) {
     return Status::Corruption("read object info " + id.Short() + ": truncated");
   }
   return info;
 }
 
 void WriteBatch::PutObject(EncodedObject&& object) {
-  std::string key(object.id.AsBytes());
-  std::string info = EncodeObjectInfo({object.type, object.raw_size, object.record.size()});
-  bytes_ += 2 * key.size() + info.size() + object.record.size();
-  ops_.push_back({Op::kPut, Space::kObjects, key, std::move(object.record)});
-  ops_.push_back({Op::kPut, Space::kObjectInfo, std::move(key), std::move(info)});
+  bytes_ += ObjectId::kSize + 16 + object.record.size();
+  ++objects_;
+  ops_.push_back({Op::kPutObject, Space::kObjects, std::string(object.id.AsBytes()),
+                  std::move(object.record), object.type, object.raw_size});
 }
 
 void WriteBatch::PutObject(const EncodedObject& object) { PutObject(EncodedObject(object)); }
@@ -53,18 +67,18 @@ void WriteBatch::PutObject(const EncodedObject& object) { PutObject(EncodedObjec
 void WriteBatch::Put(Space space, std::string_view key, std::string_view value) {
   assert(space != Space::kObjects && space != Space::kObjectInfo);
   bytes_ += key.size() + value.size();
-  ops_.push_back({Op::kPut, space, std::string(key), std::string(value)});
+  ops_.push_back({Op::kPut, space, std::string(key), std::string(value), {}, 0});
 }
 
 void WriteBatch::Delete(Space space, std::string_view key) {
   bytes_ += key.size();
-  ops_.push_back({Op::kDelete, space, std::string(key), {}});
+  ops_.push_back({Op::kDelete, space, std::string(key), {}, {}, 0});
 }
 
 void WriteBatch::DeleteObject(const ObjectId& id) {
-  ops_.push_back({Op::kDelete, Space::kObjects, std::string(id.AsBytes()), {}});
-  ops_.push_back({Op::kDelete, Space::kObjectInfo, std::string(id.AsBytes()), {}});
-  bytes_ += 2 * ObjectId::kSize;
+  ++objects_;
+  ops_.push_back({Op::kDeleteObject, Space::kObjects, std::string(id.AsBytes()), {}, {}, 0});
+  bytes_ += ObjectId::kSize;
 }
 
 }  // namespace cairn::cas

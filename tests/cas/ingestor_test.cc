@@ -188,9 +188,7 @@ TYPED_TEST(IngestorTest, DamagedChunkFailsTheReadAndTheSinkSeesOnlyGoodBytes) {
   const ChunkRef damaged = index->chunks[3];
   uint64_t good = index->chunks[0].size + index->chunks[1].size + index->chunks[2].size;
   std::string bad(damaged.size, 'X');  // same size, wrong bytes
-  WriteBatch b;
-  b.PutObject(EncodeObjectWithId(damaged.id, ObjectType::kBlob, bad, 0));
-  ASSERT_TRUE(this->store_->Write(b, WriteOptions{.sync = true}).ok());
+  OverwriteRecord(this->store_.get(), EncodeObjectWithId(damaged.id, ObjectType::kBlob, bad, 0));
 
   ContentReader reader(this->store_.get(), 2);
   std::string seen;
@@ -208,9 +206,8 @@ TYPED_TEST(IngestorTest, DamagedChunkFailsTheReadAndTheSinkSeesOnlyGoodBytes) {
 TYPED_TEST(IngestorTest, DamagedSmallBlobNeverReachesTheSink) {
   std::string data = "small and precious";
   FileContent c = this->PutFile(data);
-  WriteBatch b;
-  b.PutObject(EncodeObjectWithId(c.id, ObjectType::kBlob, "small and spoiled!", 0));
-  ASSERT_TRUE(this->store_->Write(b, WriteOptions{}).ok());
+  OverwriteRecord(this->store_.get(),
+                  EncodeObjectWithId(c.id, ObjectType::kBlob, "small and spoiled!", 0));
   ContentReader reader(this->store_.get(), 1);
   int calls = 0;
   Status s = reader.Read(c.id, [&](std::string_view) { return ++calls, Status(); });

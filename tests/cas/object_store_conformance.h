@@ -52,7 +52,7 @@ class ObjectStoreTest : public ::testing::Test {
   size_t CountRecords() {
     size_t n = 0;
     EXPECT_TRUE(store_
-                    ->ForEachRecord([&](const ObjectId&, std::string_view) {
+                    ->ForEachRecord([&](uint64_t, std::string_view) {
                       ++n;
                       return true;
                     })
@@ -205,17 +205,50 @@ TYPED_TEST_P(ObjectStoreTest, ForEachObjectVisitsEveryObjectInIdOrder) {
                     return true;
                   })
                   .ok());
+  std::vector<ObjectId> written = ids;
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(seen, ids);
+  // Records come in position order, which is the order they were written in.
   std::vector<ObjectId> records;
+  uint64_t last = 0;
   ASSERT_TRUE(this->store_
-                  ->ForEachRecord([&](const ObjectId& id, std::string_view rec) {
-                    EXPECT_TRUE(DecodeObject(id, rec).has_value());
-                    records.push_back(id);
+                  ->ForEachRecord([&](uint64_t position, std::string_view rec) {
+                    EXPECT_GT(position, last);
+                    last = position;
+                    auto id = IdOfRecord(rec);
+                    EXPECT_TRUE(id.has_value());
+                    if (id) {
+                      EXPECT_EQ(this->store_->Info(*id)->position, position);
+                      records.push_back(*id);
+                    }
                     return true;
                   })
                   .ok());
-  EXPECT_EQ(records, ids);
+  EXPECT_EQ(records, written);
+}
+
+TYPED_TEST_P(ObjectStoreTest, PutAndDeleteOfOneObjectInOneBatchApplyInOrder) {
+  EncodedObject a = this->Put(ObjectType::kBlob, "first life");
+  // Deleted, then put back, in one batch: present, in one record.
+  WriteBatch again;
+  again.DeleteObject(a.id);
+  again.PutObject(a);
+  ASSERT_TRUE(this->store_->Write(again, WriteOptions{}).ok());
+  EXPECT_EQ(this->store_->Read(a.id)->data, "first life");
+  EXPECT_EQ(this->CountRecords(), 1u);
+  // Put, then deleted, in one batch: absent, no record left behind.
+  EncodedObject b = EncodeObject(ObjectType::kBlob, "short life", 0);
+  WriteBatch brief;
+  brief.PutObject(b);
+  brief.DeleteObject(b.id);
+  ASSERT_TRUE(this->store_->Write(brief, WriteOptions{}).ok());
+  EXPECT_FALSE(*this->store_->Contains(b.id));
+  EXPECT_EQ(this->CountRecords(), 1u);
+  // Deleting an absent object does nothing.
+  WriteBatch none;
+  none.DeleteObject(Sha256::Of("never stored"));
+  ASSERT_TRUE(this->store_->Write(none, WriteOptions{}).ok());
+  EXPECT_EQ(this->CountObjects(), 1u);
 }
 
 TYPED_TEST_P(ObjectStoreTest, ResolvePrefixFindsTheUniqueObject) {
@@ -334,6 +367,7 @@ TYPED_TEST_P(ObjectStoreTest, ConcurrentWritersAndReadersAllSucceed) {
   for (auto& t : threads) t.join();
   for (int f : failures) EXPECT_EQ(f, 0);
   EXPECT_EQ(this->CountObjects(), size_t{kThreads * kPerThread});
+  EXPECT_EQ(this->CountRecords(), size_t{kThreads * kPerThread});
   EXPECT_TRUE(this->store_->Flush().ok());
 }
 
@@ -346,7 +380,8 @@ REGISTER_TYPED_TEST_SUITE_P(ObjectStoreTest, PutObjectsReadBackWithTypeAndInfo,
                             ResolvePrefixRejectsMalformedText,
                             RecordThatDoesNotHashToItsIdIsCorruptionNamingTheObject,
                             ReadTypedOfAnotherTypeIsCorruption, DeleteObjectRemovesRecordAndInfo,
-                            ConcurrentWritersAndReadersAllSucceed);
+                            ConcurrentWritersAndReadersAllSucceed,
+                            PutAndDeleteOfOneObjectInOneBatchApplyInOrder);
 
 }  // namespace cairn::cas::testing
 

@@ -95,6 +95,14 @@ std::set<ObjectId> AllObjectIds(ObjectStore* store) {
   return ids;
 }
 
+void OverwriteRecord(ObjectStore* store, const EncodedObject& damaged) {
+  auto info = store->Info(damaged.id);
+  ASSERT_TRUE(info.has_value()) << info.error().ToString();
+  std::string key = RecordKey(info->position);
+  RawOp op{true, Space::kObjects, key, damaged.record};
+  ASSERT_TRUE(store->WriteRaw(std::span<const RawOp>(&op, 1), WriteOptions{.sync = true}).ok());
+}
+
 std::set<std::string> AllKeys(ObjectStore* store, Space space) {
   std::set<std::string> keys;
   (void)store->Scan(space, "", [&](std::string_view k, std::string_view) {

@@ -52,6 +52,9 @@ std::string RandomFileContent(uint64_t size, uint64_t seed);
 
 // Every object id in the store (from the info space).
 std::set<ObjectId> AllObjectIds(ObjectStore* store);
+// Replaces the stored record of `damaged.id` (which must be present) with `damaged.record`, as
+// a disk that returned wrong bytes would: the info entry is left as it was.
+void OverwriteRecord(ObjectStore* store, const EncodedObject& damaged);
 // Every key of one space.
 std::set<std::string> AllKeys(ObjectStore* store, Space space);
 // The whole content of `id`, read through ContentReader; an error if the read failed.

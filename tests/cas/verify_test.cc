@@ -77,9 +77,7 @@ TEST_F(VerifyTest, CleanStoreHasNoBadObjects) {
 TEST_F(VerifyTest, RecordThatDoesNotHashToItsIdIsReportedById) {
   Put(RandomBytes(1 << 20, 41));
   FileContent victim = Put("the original bytes");
-  WriteBatch b;
-  b.PutObject(EncodeObjectWithId(victim.id, ObjectType::kBlob, "the damaged bytes!", 0));
-  Write(b);
+  OverwriteRecord(store_.get(), EncodeObjectWithId(victim.id, ObjectType::kBlob, "the damaged bytes!", 0));
   Problems p;
   auto r = VerifyStore(store_.get(), 2, p.callbacks());
   ASSERT_TRUE(r.has_value());
@@ -93,9 +91,7 @@ TEST_F(VerifyTest, UndecodableRecordIsReported) {
   FileContent victim = Put("some content");
   EncodedObject junk = EncodeObjectWithId(victim.id, ObjectType::kBlob, "some content", 0);
   junk.record[0] = 9;  // unknown codec
-  WriteBatch b;
-  b.PutObject(junk);
-  Write(b);
+  OverwriteRecord(store_.get(), junk);
   Problems p;
   auto r = VerifyStore(store_.get(), 1, p.callbacks());
   ASSERT_TRUE(r.has_value());
@@ -121,7 +117,7 @@ TEST_F(VerifyTest, ChunkIndexWithAMissingChunkIsReported) {
 TEST_F(VerifyTest, InfoEntryWithoutRecordIsReported) {
   FileContent c = Put("lonely info");
   WriteBatch b;
-  b.Delete(Space::kObjects, c.id.AsBytes());
+  b.Delete(Space::kObjects, RecordKey(store_->Info(c.id)->position));
   Write(b);
   Problems p;
   auto r = VerifyStore(store_.get(), 2, p.callbacks());
@@ -142,6 +138,21 @@ TEST_F(VerifyTest, RecordWithoutInfoEntryIsReported) {
   EXPECT_EQ(r->bad, 1u);
   EXPECT_EQ(r->objects, 2u);
   EXPECT_TRUE(p.by_id.contains(c.id));
+}
+
+TEST_F(VerifyTest, TwoInfoEntriesNamingOneRecordAreReported) {
+  FileContent a = Put("the record's own object");
+  ObjectId impostor = Sha256::Of("an object that was never stored");
+  ObjectInfo info = *store_->Info(a.id);
+  std::string value = EncodeObjectInfo(info);
+  RawOp op{true, Space::kObjectInfo, impostor.AsBytes(), value};
+  ASSERT_TRUE(store_->WriteRaw(std::span<const RawOp>(&op, 1), WriteOptions{}).ok());
+  Problems p;
+  auto r = VerifyStore(store_.get(), 2, p.callbacks());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->bad, 1u);
+  EXPECT_TRUE(p.by_id.contains(impostor));
+  EXPECT_FALSE(p.by_id.contains(a.id));
 }
 
 TEST_F(VerifyTest, InfoEntryThatDisagreesWithTheRecordIsReported) {

@@ -74,10 +74,9 @@ TEST_F(ContentCacheTest, DamagedChunkIsCorruptionNeverWrongBytes) {
                                      *store_->ReadTyped(big_.content, cas::ObjectType::kChunkIndex));
   ASSERT_TRUE(index.has_value());
   const cas::ChunkRef damaged = index->chunks[1];
-  cas::WriteBatch b;
-  b.PutObject(cas::EncodeObjectWithId(damaged.id, cas::ObjectType::kBlob,
-                                      std::string(damaged.size, 'X'), 0));
-  ASSERT_TRUE(store_->Write(b, cas::WriteOptions{.sync = true}).ok());
+  cas::testing::OverwriteRecord(
+      store_.get(), cas::EncodeObjectWithId(damaged.id, cas::ObjectType::kBlob,
+                                            std::string(damaged.size, 'X'), 0));
   ContentCache cache(64 << 20);
   cache.Prefetch(store_, {{big_.content, 0, big_.size}}, 1);  // the read-ahead meets it too
   uint64_t at = index->chunks[0].size;
