@@ -12,13 +12,8 @@
 
 namespace cairn::cas {
 namespace {
-// Bytes read from a file at a time. Chunks point into these blocks until they are stored.
-constexpr size_t kBlockSize = 4 << 20;
 // Chunks being hashed and compressed at once: bounds memory to a few blocks.
 constexpr size_t kMaxInFlight = 64;
-// Read blocks per PutStream: enough for the chunk tasks and the hash thread to lag behind the
-// reader by a few blocks.
-constexpr size_t kBlocks = 6;
 
 // Fixed read buffers, handed out as shared pointers that return them to the pool. A task may
 // release its block after its future is ready, so every block keeps the pool alive.
@@ -30,9 +25,10 @@ class BlockPool : public std::enable_shared_from_this<BlockPool> {
       free_.push_back(storage_.back().get());
     }
   }
-  // Waits for a free block.
-  std::shared_ptr<char> Take() {
+  // A free block; null when every block is in use and `wait` is false.
+  std::shared_ptr<char> Take(bool wait) {
     std::unique_lock lock(mu_);
+    if (!wait && free_.empty()) return nullptr;
     cv_.wait(lock, [this] { return !free_.empty(); });
     char* p = free_.back();
     free_.pop_back();
@@ -168,8 +164,12 @@ Result<FileContent> Ingestor::PutBytes(std::string_view data) {
 Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string& name) {
   // Read blocks come from a small pool (allocated once, never zero-filled); a block goes back
   // when the last chunk task and the hash task that point into it are done.
-  const size_t capacity = options_.chunker.max_size + kBlockSize;
-  auto blocks = std::make_shared<BlockPool>(kBlocks, capacity);
+  // Chunks point into the read blocks until they are stored. Enough blocks for the chunk tasks
+  // and the hash thread to lag behind the reader by a few.
+  const size_t block_size = std::max<size_t>(options_.read_block_size, 4096);
+  const size_t block_count = std::max<size_t>(options_.read_blocks, 2);
+  const size_t capacity = options_.chunker.max_size + block_size;
+  auto blocks = std::make_shared<BlockPool>(block_count, capacity);
   Sha256 whole;
   ChunkIndex index;
   std::deque<std::future<Result<ObjectId>>> in_flight;
@@ -201,22 +201,42 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   bool at_end = false;
   bool first = true, x86_code = false;  // an x86 executable: its chunks go through the x86 filter
   while (!at_end) {
-    std::shared_ptr<char> block = blocks->Take();
+    // Blocks are held by the tasks pointing into them, and a task's captures live as long as
+    // its future: when none is free, collecting the oldest futures is what frees one (a plain
+    // wait would wait for futures only this thread can release, and hung). With none left to
+    // collect, the last holders are workers about to drop a finished task: wait for them.
+    std::shared_ptr<char> block = blocks->Take(/*wait=*/false);
+    while (!block) {
+      if (!in_flight.empty()) {
+        Status s = collect_one();
+        if (!s.ok()) {
+          (void)drain();
+          return s;
+        }
+      } else if (!hashing.empty()) {
+        hashing.front().get();
+        hashing.pop_front();
+      } else {
+        block = blocks->Take(/*wait=*/true);
+        break;
+      }
+      block = blocks->Take(/*wait=*/false);
+    }
     if (carry_size > 0) std::memcpy(block.get(), carry, carry_size);
     previous.reset();
-    Result<size_t> n = file->Read(block.get() + carry_size, kBlockSize);
+    Result<size_t> n = file->Read(block.get() + carry_size, block_size);
     if (!n) {
       (void)drain();
       return std::move(n).error();
     }
-    at_end = *n < kBlockSize;
+    at_end = *n < block_size;
     stats_.bytes_in += *n;
     if (first) x86_code = IsX86Elf(std::string_view(block.get(), *n));
     first = false;
     // The whole-content SHA-256 runs on its own thread, in block order.
     hashing.push_back(hash_pool_.Submit(
         [&whole, block, off = carry_size, len = *n] { whole.Update(block.get() + off, len); }));
-    while (hashing.size() > kBlocks / 2) {
+    while (hashing.size() > block_count / 2) {
       hashing.front().get();
       hashing.pop_front();
     }

@@ -40,6 +40,10 @@ struct IngestOptions {
   size_t batch_bytes = 8 << 20;
   // Worker threads. Default: the number of cores.
   int threads = ThreadPool::DefaultThreads();
+  // PutStream reads a file `read_block_size` bytes at a time into `read_blocks` reused buffers
+  // (memory: read_blocks * (read_block_size + chunker.max_size)). Defaults: 4 MiB, 6.
+  size_t read_block_size = 4 << 20;
+  size_t read_blocks = 6;
 };
 
 // What a stored file's content is.

@@ -102,6 +102,31 @@ TYPED_TEST(IngestorTest, MultiChunkFileRoundTripsByteExact) {
   EXPECT_EQ(bytes->id, c.id);
 }
 
+TYPED_TEST(IngestorTest, FewSmallReadBlocksNeverStallTheStream) {
+  // Read blocks far smaller than the chunks in flight: each block is pinned by the tasks (and
+  // their futures) that point into it, so the reader must free blocks by collecting futures,
+  // not by waiting on the pool (which hung: every task done, no block free).
+  IngestOptions o = this->Options();
+  o.read_block_size = 16 << 10;
+  o.read_blocks = 3;
+  std::string data = std::string(3 << 20, '\0') + RandomBytes(3 << 20, 21);  // max-size chunks too
+  std::string path = this->dir_.path() + "/small-blocks";
+  WriteFileOrDie(path, data);
+  auto file = Env::Default()->NewSequentialFile(path);
+  ASSERT_TRUE(file.has_value());
+  Ingestor ingestor(this->store_.get(), o);
+  auto content = ingestor.PutStream(file->get(), path);
+  ASSERT_TRUE(content.has_value()) << content.status().ToString();
+  ASSERT_TRUE(ingestor.Finish().ok());
+  EXPECT_EQ(content->sha256, Sha256::Of(data));
+  // The chunks do not depend on how the file was read.
+  Ingestor whole(this->store_.get(), this->Options());
+  EXPECT_EQ(whole.PutBytes(data)->id, content->id);
+  auto back = ReadContent(this->store_.get(), content->id);
+  ASSERT_TRUE(back.has_value()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+}
+
 TYPED_TEST(IngestorTest, PuttingTheSameContentAgainWritesNoNewObjects) {
   std::string data = RandomBytes(3 << 20, 13);
   FileContent first = this->PutFile(data);
