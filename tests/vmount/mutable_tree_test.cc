@@ -139,13 +139,15 @@ class MutableTreeTest : public ::testing::Test {
     return r;
   }
   JournalRecord Rec(JournalOp op, std::string path, std::string name = "", std::string path2 = "",
-                    std::string name2 = "") {
+                    std::string name2 = "", uint64_t number = 0, std::string data = "") {
     JournalRecord r;
     r.op = op;
     r.path = std::move(path);
     r.name = std::move(name);
     r.path2 = std::move(path2);
     r.name2 = std::move(name2);
+    r.number = number;
+    r.data = std::move(data);
     r.now = now_;
     return r;
   }
@@ -357,6 +359,58 @@ TEST_F(MutableTreeTest, CopyUpKeepsHolesAndTruncateWorks) {
   EXPECT_EQ(Listing(root)["usr/lib/big"], "f 420 " + Long(std::string(4096, '\0') + "BI"));
 }
 
+TEST_F(MutableTreeTest, SmallNewFilesAreHeldInMemoryUntilTheyOutgrowIt) {
+  auto t = Open(root_);
+  Ino etc = *t->LookupPath("etc");
+  Ino small = *t->Make(etc, "small", Entry(EntryType::kRegular, 0644), now_);
+  ASSERT_TRUE(t->FitsInMemory(small, 0, 6));
+  ASSERT_EQ(*t->WriteInMemory(small, 0, "hello\n", now_), 6u);
+  ASSERT_TRUE(t->FitsInMemory(small, 6, 3));
+  ASSERT_EQ(*t->WriteInMemory(small, 6, "abc", now_), 3u);
+  EXPECT_EQ(*t->InMemoryBytes(small), "hello\nabc");
+  EXPECT_TRUE(t->Data(small)->in_memory);
+  EXPECT_EQ(t->GetAttr(small)->size, 9u);
+  EXPECT_FALSE(t->FitsInMemory(small, 10, 1)) << "a hole is never held in memory";
+  EXPECT_FALSE(t->FitsInMemory(small, 0, MutableTree::kInMemoryFileBytes + 1));
+  // A file that outgrows memory is copied up with what it held.
+  Ino grown = *t->Make(etc, "grown", Entry(EntryType::kRegular, 0600), now_);
+  ASSERT_TRUE(t->WriteInMemory(grown, 0, "head:", now_).has_value());
+  ASSERT_FALSE(t->FitsInMemory(grown, 5, MutableTree::kInMemoryFileBytes));
+  ASSERT_TRUE(t->CopyUp(grown, 3).ok());
+  EXPECT_FALSE(t->Data(grown)->in_memory);
+  std::string tail(MutableTree::kInMemoryFileBytes, 'x');
+  ASSERT_TRUE(t->Write(grown, 5, tail, now_).has_value());
+  // Rewriting one small file over and over is bounded too (each write is journaled).
+  Ino busy = *t->Make(etc, "busy", Entry(EntryType::kRegular, 0644), now_);
+  uint64_t written = 0;
+  while (t->FitsInMemory(busy, 0, 4096)) {
+    ASSERT_TRUE(t->WriteInMemory(busy, 0, std::string(4096, 'b'), now_).has_value());
+    written += 4096;
+  }
+  EXPECT_EQ(written, MutableTree::kInMemoryWrittenBytes);
+  // Truncating: in memory when it shrinks, and a stored file cut to nothing joins it.
+  ASSERT_TRUE(t->TruncatesInMemory(small, 5));
+  ASSERT_TRUE(t->TruncateInMemory(small, 5, now_).ok());
+  EXPECT_FALSE(t->TruncatesInMemory(small, 6));
+  Ino passwd = *t->LookupPath("etc/passwd");
+  EXPECT_FALSE(t->TruncatesInMemory(passwd, 3));
+  ASSERT_TRUE(t->TruncatesInMemory(passwd, 0));
+  ASSERT_TRUE(t->TruncateInMemory(passwd, 0, now_).ok());
+  ASSERT_TRUE(t->WriteInMemory(passwd, 0, "new", now_).has_value());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(upper_), {}), 1)
+      << "only the grown file has an upper file";
+  ObjectId root = Commit(t.get());
+  auto l = Listing(root);
+  EXPECT_EQ(l["etc/small"], "f 420 hello");
+  EXPECT_EQ(l["etc/grown"], "f 384 " + Long("head:" + tail));
+  EXPECT_EQ(l["etc/busy"], "f 420 " + Long(std::string(4096, 'b')));
+  EXPECT_EQ(l["etc/passwd"], "f 420 new");
+  // Committed: read from the store from then on, memory given back.
+  EXPECT_FALSE(t->Data(small)->in_memory);
+  EXPECT_FALSE(t->FitsInMemory(small, 0, 1));
+  EXPECT_EQ(Commit(t.get()), root);
+}
+
 TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   std::vector<JournalRecord> journal;
   {
@@ -371,6 +425,13 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
     journal.push_back(Rec(JournalOp::kMeta, "link"));
     journal.back().meta.mode = 0600;
     journal.back().meta.mtime_sec = 42;
+    journal.push_back(Rec(JournalOp::kMake, "etc", "new"));
+    journal.back().entry = Entry(EntryType::kRegular, 0644);
+    journal.push_back(Rec(JournalOp::kWrite, "etc/new", "", "", "", 0, "line one\n"));
+    journal.push_back(Rec(JournalOp::kWrite, "etc/new", "", "", "", 5, "two\nmore\n"));
+    journal.push_back(Rec(JournalOp::kTruncate, "etc/new", "", "", "", 9));
+    journal.push_back(Rec(JournalOp::kTruncate, "etc/hosts", "", "", "", 0));
+    journal.push_back(Rec(JournalOp::kWrite, "etc/hosts", "", "", "", 0, "::1\n"));
   }
   std::string bytes;
   for (const auto& r : journal) bytes += EncodeJournalRecord(r);
@@ -378,6 +439,8 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   auto decoded = DecodeJournalRecords(bytes);
   ASSERT_TRUE(decoded.has_value()) << decoded.status().ToString();
   ASSERT_EQ(decoded->size(), journal.size());
+  EXPECT_EQ((*decoded)[6].data, "line one\n");
+  EXPECT_EQ((*decoded)[8].number, 9u);
   auto t = Open(root_);
   for (const auto& r : *decoded) ASSERT_TRUE(ApplyJournalRecord(t.get(), r).ok());
   ObjectId root = Commit(t.get());
@@ -387,6 +450,9 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   EXPECT_FALSE(l.contains("etc/passwd"));
   EXPECT_FALSE(l.contains("usr/bin/a"));
   EXPECT_EQ(l["link"], "l 384 -> etc/hosts");
+  EXPECT_EQ(l["etc/new"], "f 420 line two\n");
+  EXPECT_EQ(l["etc/hosts"], "f 420 ::1\n");
+  EXPECT_EQ(l["usr/bin/b"], "f 420 ::1\n") << "the hard link shares the inode";
   EXPECT_EQ(Hardlinks(root),
             (std::vector<std::vector<std::string>>{{"etc/d/pw", "pwlink"}, {"etc/hosts", "usr/bin/b"}}));
 }
