@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "vmount/errors.h"
@@ -84,11 +85,32 @@ Result<Attr> Filesystem::GetAttr(Ino ino) {
   return tree_->GetAttr(ino);
 }
 
+Status Filesystem::JournalContentLocked(Ino ino, JournalOp op, uint64_t number,
+                                        std::string_view data, Timestamp now) {
+  auto path = tree_->PathOf(ino);
+  if (!path) return Status();  // no name left: nothing to commit
+  JournalRecord r;
+  r.op = op;
+  r.path = *path;
+  r.number = number;
+  r.data = std::string(data);
+  r.now = now;
+  return AppendLocked(std::move(r));
+}
+
 Result<Attr> Filesystem::SetAttr(Ino ino, const SetAttrRequest& req) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
-  if (req.size) CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
-  CAIRN_ASSIGN_OR_RETURN(Attr a, tree_->SetAttr(ino, req, Timestamp::Now()));
+  Timestamp now = Timestamp::Now();
+  SetAttrRequest rest = req;
+  if (req.size && tree_->TruncatesInMemory(ino, *req.size)) {
+    CAIRN_RETURN_IF_ERROR(tree_->TruncateInMemory(ino, *req.size, now));
+    CAIRN_RETURN_IF_ERROR(JournalContentLocked(ino, JournalOp::kTruncate, *req.size, "", now));
+    rest.size.reset();
+  } else if (req.size) {
+    CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
+  }
+  CAIRN_ASSIGN_OR_RETURN(Attr a, tree_->SetAttr(ino, rest, now));
   if (req.mode || req.uid || req.gid || req.mtime) CAIRN_RETURN_IF_ERROR(JournalMetaLocked(ino));
   return a;
 }
@@ -212,6 +234,14 @@ Result<ReadBytes> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
   {
     std::lock_guard lock(mu_);
     CAIRN_ASSIGN_OR_RETURN(d, tree_->Data(ino));
+    if (d.in_memory) {
+      CAIRN_ASSIGN_OR_RETURN(std::string_view bytes, tree_->InMemoryBytes(ino));
+      bytes = offset < bytes.size() ? bytes.substr(offset, size) : std::string_view();
+      auto buf = std::make_shared_for_overwrite<char[]>(bytes.size());
+      std::copy(bytes.begin(), bytes.end(), buf.get());
+      std::string_view v(buf.get(), bytes.size());
+      return ReadBytes{std::move(buf), v};
+    }
     if (d.upper >= 0) {
       CAIRN_ASSIGN_OR_RETURN(fd, tree_->UpperFd(ino));
     } else if (offset == 0) {
@@ -252,8 +282,15 @@ Result<ReadBytes> Filesystem::Read(Ino ino, uint64_t offset, size_t size) {
 Result<size_t> Filesystem::Write(Ino ino, uint64_t offset, std::string_view data) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
+  Timestamp now = Timestamp::Now();
+  if (tree_->FitsInMemory(ino, offset, data.size())) {
+    // Journaled with its bytes before the write is answered, like every change.
+    CAIRN_ASSIGN_OR_RETURN(size_t n, tree_->WriteInMemory(ino, offset, data, now));
+    CAIRN_RETURN_IF_ERROR(JournalContentLocked(ino, JournalOp::kWrite, offset, data, now));
+    return n;
+  }
   CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
-  return tree_->Write(ino, offset, data, Timestamp::Now());
+  return tree_->Write(ino, offset, data, now);
 }
 
 Status Filesystem::Fsync(Ino ino) {

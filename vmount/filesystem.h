@@ -80,6 +80,9 @@ class Filesystem {
   Status CheckWritable();
   Status CopyUpLocked(Ino ino);
   Status JournalMetaLocked(Ino ino);
+  // A kWrite or kTruncate record for the file held in memory at `ino`.
+  Status JournalContentLocked(Ino ino, JournalOp op, uint64_t number, std::string_view data,
+                              Timestamp now);
   Status AppendLocked(JournalRecord r);
 
   std::mutex mu_;

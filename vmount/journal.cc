@@ -23,6 +23,7 @@ std::string EncodeJournalRecord(const JournalRecord& r) {
   PutVarint64(&p, r.number);
   PutVarsint64(&p, r.now.sec);
   PutVarint64(&p, r.now.nsec);
+  if (r.op == JournalOp::kWrite) PutLengthPrefixed(&p, r.data);
   std::string out;
   PutFixed32(&out, static_cast<uint32_t>(p.size()));
   out += p;
@@ -41,7 +42,7 @@ Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data) {
     };
     JournalRecord r;
     std::string_view s;
-    if (p.size() < 1 || p[0] < 1 || p[0] > 7) return bad();
+    if (p.size() < 1 || p[0] < 1 || p[0] > 9) return bad();
     r.op = static_cast<JournalOp>(p[0]);
     p.remove_prefix(1);
     for (std::string* f : {&r.path, &r.name, &r.path2, &r.name2}) {
@@ -58,9 +59,14 @@ Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data) {
     }
     r.entry.target.assign(s);
     if (!cas::GetMetadata(&p, &r.meta) || !GetVarint64(&p, &r.number) || !GetVarsint64(&p, &r.now.sec) ||
-        !GetVarint32(&p, &r.now.nsec) || !p.empty()) {
+        !GetVarint32(&p, &r.now.nsec)) {
       return bad();
     }
+    if (r.op == JournalOp::kWrite) {
+      if (!GetLengthPrefixed(&p, &s)) return bad();
+      r.data.assign(s);
+    }
+    if (!p.empty()) return bad();
     out.push_back(std::move(r));
   }
   return out;
@@ -97,6 +103,14 @@ Status ApplyJournalRecord(MutableTree* tree, const JournalRecord& r) {
     case JournalOp::kCopyUp: {
       CAIRN_ASSIGN_OR_RETURN(Ino ino, tree->LookupPath(r.path));
       return tree->AttachUpper(ino, r.number);
+    }
+    case JournalOp::kWrite: {
+      CAIRN_ASSIGN_OR_RETURN(Ino ino, tree->LookupPath(r.path));
+      return tree->WriteInMemory(ino, r.number, r.data, r.now).status();
+    }
+    case JournalOp::kTruncate: {
+      CAIRN_ASSIGN_OR_RETURN(Ino ino, tree->LookupPath(r.path));
+      return tree->TruncateInMemory(ino, r.number, r.now);
     }
   }
   return Status::Corruption("replay journal: unknown record");

@@ -1,7 +1,9 @@
 // The edit journal of a writable mount: one record per change to the namespace or metadata,
 // appended by the mount process as each change is made, replayed onto a fresh MutableTree to
-// resume an edit after the mount process died. File bytes are not journaled: they live in the
-// upper files, whose number a kCopyUp record binds to a path. Format: docs/vmount.md.
+// resume an edit after the mount process died. The bytes of a file copied up live in its upper
+// file, whose number a kCopyUp record binds to a path; the bytes of a small new file held in
+// memory (MutableTree::WriteInMemory) are journaled with each write (kWrite, kTruncate).
+// Format: docs/vmount.md.
 #ifndef CAIRN_VMOUNT_JOURNAL_H_
 #define CAIRN_VMOUNT_JOURNAL_H_
 
@@ -22,6 +24,8 @@ enum class JournalOp : uint8_t {
   kLink = 5,    // the file at `path` gets the new name path2/name2
   kMeta = 6,    // the entry at `path` gets metadata `meta`
   kCopyUp = 7,  // the file at `path` reads from upper file `number`
+  kWrite = 8,   // the file at `path`, held in memory, gets `data` at offset `number`
+  kTruncate = 9,  // the file at `path` is held in memory and cut to `number` bytes
 };
 
 struct JournalRecord {
@@ -33,6 +37,7 @@ struct JournalRecord {
   cas::Metadata meta;
   uint64_t number = 0;
   Timestamp now;
+  std::string data;  // kWrite only
 };
 
 // One framed record: fixed32 payload length, payload.

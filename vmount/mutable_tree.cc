@@ -277,6 +277,7 @@ Status MutableTree::RemoveName(Node* dir, const std::string& name, Node* child, 
     auto it = std::find(child->links.begin(), child->links.end(), std::make_pair(dir->ino, name));
     if (it != child->links.end()) child->links.erase(it);
     MarkDirty(child);  // its other names' directories (hard links)
+    if (child->links.empty() && child->opens == 0) DropBytes(child);  // gone for good
   }
   Touch(dir, now);
   return Status();

@@ -15,7 +15,10 @@
 //
 // File contents: a file keeps its stored content until its bytes change (write, truncate);
 // then it is copied up into an upper file `upper_dir/N` (holes kept) and read and written
-// there. Commit stores only the upper files. Untouched files are never copied.
+// there. A file made in this tree, or cut to nothing, is held in memory instead while it is
+// small and has no holes (WriteInMemory; the caller journals those writes), and copied up
+// when it outgrows that. Commit stores only the upper files and the files held in memory.
+// Untouched files are never copied.
 //
 // Errors name the path and carry the POSIX condition (vmount/errors.h).
 //
@@ -68,6 +71,7 @@ struct DirEntry {
 struct FileData {
   uint64_t size = 0;
   int64_t upper = -1;  // >= 0: the upper file number; else the stored content below
+  bool in_memory = false;  // held in memory (MutableTree::InMemoryBytes), not stored
   ObjectId content;
   bool sparse = false;
   std::vector<cas::Extent> extents;
@@ -141,6 +145,27 @@ class MutableTree {
   Status AttachUpper(Ino ino, uint64_t n);
   // REQUIRES: copied up.
   Result<size_t> Write(Ino ino, uint64_t offset, std::string_view data, Timestamp now);
+
+  // Files held in memory. A regular file made in this tree starts there (empty) and stays
+  // while it is at most kInMemoryFileBytes, has no holes, and the writes to it add up to at
+  // most kInMemoryWrittenBytes (each write is journaled with its bytes, so this bounds the
+  // journal); all of them together at most kInMemoryTotalBytes.
+  static constexpr uint64_t kInMemoryFileBytes = 64 << 10;
+  static constexpr uint64_t kInMemoryWrittenBytes = 256 << 10;
+  static constexpr uint64_t kInMemoryTotalBytes = 64 << 20;
+  // Whether writing `size` bytes at `offset` keeps the file in memory under those limits
+  // (false for any file not held in memory).
+  bool FitsInMemory(Ino ino, uint64_t offset, uint64_t size) const;
+  // Whether truncating to `size` can be done in memory: a file held in memory that does not
+  // grow, or any regular file not copied up cut to 0 (it is then held in memory, empty).
+  bool TruncatesInMemory(Ino ino, uint64_t size) const;
+  // REQUIRES: held in memory. Writes beyond the end fill the gap with zeros (journal replay;
+  // a live mount checks FitsInMemory first).
+  Result<size_t> WriteInMemory(Ino ino, uint64_t offset, std::string_view data, Timestamp now);
+  // REQUIRES: held in memory, or a regular file not copied up and `size` 0.
+  Status TruncateInMemory(Ino ino, uint64_t size, Timestamp now);
+  // The bytes of a file held in memory; valid until the tree next changes.
+  Result<std::string_view> InMemoryBytes(Ino ino);
   // An open descriptor of the upper file; owned by the tree, valid until Release brings the
   // open count to 0. REQUIRES: copied up.
   Result<int> UpperFd(Ino ino);
@@ -184,10 +209,13 @@ class MutableTree {
                                  const std::string& path);
   Result<ObjectId> CommitDir(Node* dir, cas::Ingestor* ingestor, const std::string& path);
   Status CloseUpper(Node* n);
+  static bool InMemory(const Node* n);
+  void DropBytes(Node* n);
 
   cas::ObjectStore* store_;
   std::string upper_dir_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index ino - 1
+  uint64_t in_memory_bytes_ = 0;  // the bytes of all files held in memory
   // Only during Open: the original paths of multiply-linked files with their group's index, and
   // each group's inode once made (0 before).
   std::map<std::string, size_t> link_paths_;

@@ -41,6 +41,7 @@ Result<FileData> MutableTree::Data(Ino ino) {
   FileData d;
   d.size = n->size;
   d.upper = n->upper;
+  d.in_memory = InMemory(n);
   if (n->upper < 0 && !n->content_dirty) {
     d.content = n->content;
     d.sparse = n->sparse;
@@ -96,6 +97,9 @@ Status MutableTree::CopyUp(Ino ino, uint64_t num) {
       }
       return Status();
     });
+  } else if (InMemory(n)) {
+    s = WriteAll(fd, n->bytes, 0, path);
+    end = n->bytes.size();
   }
   // Only when a hole ends the file: ext4 writes a file truncated to 0 back at its close (its
   // auto_da_alloc heuristic), which made each new small file cost a disk write.
@@ -107,6 +111,7 @@ Status MutableTree::CopyUp(Ino ino, uint64_t num) {
     ::unlink(path.c_str());
     return s;
   }
+  DropBytes(n);
   n->upper = static_cast<int64_t>(num);
   n->upper_fd = fd;
   n->content_dirty = true;
@@ -120,6 +125,7 @@ Status MutableTree::AttachUpper(Ino ino, uint64_t num) {
   CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
   if (n->type != cas::EntryType::kRegular) return FsError(EINVAL, "attach upper", "inode");
   (void)CloseUpper(n);
+  DropBytes(n);
   struct stat st;
   std::string path = UpperPath(num);
   if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat upper file", path, errno);
@@ -160,6 +166,77 @@ void MutableTree::Released(Ino ino) {
   if (!n || --(*n)->opens > 0) return;
   (*n)->opens = 0;
   (void)CloseUpper(*n);
+  if ((*n)->links.empty()) DropBytes(*n);  // no name and no open: nobody reads it again
+}
+
+bool MutableTree::InMemory(const Node* n) {
+  return n->type == cas::EntryType::kRegular && n->content_dirty && n->upper < 0;
+}
+
+void MutableTree::DropBytes(Node* n) {
+  in_memory_bytes_ -= n->bytes.size();
+  std::string().swap(n->bytes);
+  n->written = 0;
+}
+
+bool MutableTree::FitsInMemory(Ino ino, uint64_t offset, uint64_t size) const {
+  if (ino < 1 || ino > nodes_.size()) return false;
+  const Node* n = nodes_[ino - 1].get();
+  if (!InMemory(n) || offset > n->size) return false;  // a hole: copied up, holes kept
+  uint64_t end = std::max(n->size, offset + size);
+  return end <= kInMemoryFileBytes && n->written + size <= kInMemoryWrittenBytes &&
+         in_memory_bytes_ + (end - n->size) <= kInMemoryTotalBytes;
+}
+
+bool MutableTree::TruncatesInMemory(Ino ino, uint64_t size) const {
+  if (ino < 1 || ino > nodes_.size()) return false;
+  const Node* n = nodes_[ino - 1].get();
+  if (n->type != cas::EntryType::kRegular) return false;
+  return InMemory(n) ? size <= n->size : (n->upper < 0 && size == 0);
+}
+
+Result<size_t> MutableTree::WriteInMemory(Ino ino, uint64_t offset, std::string_view data,
+                                          Timestamp now) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (!InMemory(n)) return Status::Internal("write in memory: inode " + std::to_string(ino) + " is not held in memory");
+  uint64_t end = std::max(n->size, offset + data.size());
+  in_memory_bytes_ += end - n->bytes.size();
+  n->bytes.resize(end, '\0');
+  n->bytes.replace(offset, data.size(), data);
+  n->size = end;
+  n->written += data.size();
+  n->meta.mtime_sec = now.sec;
+  n->meta.mtime_nsec = now.nsec;
+  MarkDirty(n);
+  return data.size();
+}
+
+Status MutableTree::TruncateInMemory(Ino ino, uint64_t size, Timestamp now) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (!InMemory(n)) {
+    if (n->type != cas::EntryType::kRegular || n->upper >= 0 || size != 0) {
+      return Status::Internal("truncate in memory: inode " + std::to_string(ino) + " is not held in memory");
+    }
+    n->content_dirty = true;  // the stored content is dropped: held in memory, empty
+    n->sparse = false;
+    n->extents.clear();
+    n->bytes.clear();
+    n->written = 0;
+  }
+  in_memory_bytes_ -= n->bytes.size();
+  n->bytes.resize(size, '\0');
+  in_memory_bytes_ += n->bytes.size();
+  n->size = size;
+  n->meta.mtime_sec = now.sec;
+  n->meta.mtime_nsec = now.nsec;
+  MarkDirty(n);
+  return Status();
+}
+
+Result<std::string_view> MutableTree::InMemoryBytes(Ino ino) {
+  CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
+  if (!InMemory(n)) return Status::Internal("read in memory: inode " + std::to_string(ino) + " is not held in memory");
+  return std::string_view(n->bytes);
 }
 
 Status MutableTree::Fsync(Ino ino) {
@@ -233,9 +310,10 @@ Result<cas::TreeEntry> MutableTree::EntryOf(Node* n, const std::string& name,
   if (n->type != cas::EntryType::kRegular) return e;
   if (n->content_dirty && !n->committed) {
     Node::Committed c;
-    if (n->upper < 0) {  // created and never written: the empty content
-      CAIRN_ASSIGN_OR_RETURN(cas::FileContent fc, ingestor->PutBytes(""));
+    if (n->upper < 0) {  // held in memory
+      CAIRN_ASSIGN_OR_RETURN(cas::FileContent fc, ingestor->PutBytes(n->bytes));
       c.content = fc.id;
+      c.size = n->bytes.size();
     } else {
       std::string upper = UpperPath(static_cast<uint64_t>(n->upper));
       struct stat st;
@@ -326,6 +404,7 @@ void MutableTree::Rebase(cas::ObjectStore* store, std::vector<uint64_t>* freed_u
       n->sparse = n->committed->sparse;
       n->extents = std::move(n->committed->extents);
       n->committed.reset();
+      DropBytes(n.get());
       n->content_dirty = false;
     }
     if (n->upper >= 0 && n->opens == 0 && (!n->content_dirty || n->links.empty())) {

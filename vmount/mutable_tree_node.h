@@ -39,7 +39,10 @@ struct MutableTree::Node {
   int64_t upper = -1;    // upper file number once copied up
   int upper_fd = -1;
   int opens = 0;
-  bool content_dirty = false;  // content not stored yet (copied up, or new and empty)
+  // Content not stored yet: copied up (upper >= 0), or held in memory in `bytes` (upper < 0).
+  bool content_dirty = false;
+  std::string bytes;          // held in memory: the whole content (size == bytes.size())
+  uint64_t written = 0;       // held in memory: the bytes of the writes journaled for it
   struct Committed {
     ObjectId content;
     uint64_t size = 0;

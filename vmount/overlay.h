@@ -2,7 +2,7 @@
 // database, `<repo>/mounts/<id>/` (docs/vmount.md):
 //   info      what is mounted where: mount point, version, base version id, writable, pid
 //   journal   a header naming the base version, then the edit's records (vmount/journal.h)
-//   upper/N   the contents of files changed by the edit
+//   upper/N   the contents of files changed by the edit (small new files: in the journal)
 //   ctl.sock  the mount process's control socket (commit)
 //   log       the mount process's stderr
 // The journal is appended with one write per record, so an edit survives the death of the

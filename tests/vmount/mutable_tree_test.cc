@@ -121,6 +121,36 @@ class MutableTreeTest : public ::testing::Test {
   static std::string Long(const std::string& data) {
     return std::to_string(data.size()) + ":" + Sha256::Of(data).ToHex();
   }
+  static NewEntry Entry(EntryType type, uint32_t mode, std::string target = "") {
+    NewEntry e;
+    e.type = type;
+    e.mode = mode;
+    e.target = std::move(target);
+    return e;
+  }
+  static SetAttrRequest Mode(uint32_t mode) {
+    SetAttrRequest r;
+    r.mode = mode;
+    return r;
+  }
+  static SetAttrRequest Size(uint64_t size) {
+    SetAttrRequest r;
+    r.size = size;
+    return r;
+  }
+  JournalRecord Rec(JournalOp op, std::string path, std::string name = "", std::string path2 = "",
+                    std::string name2 = "", uint64_t number = 0, std::string data = "") {
+    JournalRecord r;
+    r.op = op;
+    r.path = std::move(path);
+    r.name = std::move(name);
+    r.path2 = std::move(path2);
+    r.name2 = std::move(name2);
+    r.number = number;
+    r.data = std::move(data);
+    r.now = now_;
+    return r;
+  }
   ObjectId Commit(MutableTree* t) {
     auto root = t->Commit(ingestor_.get());
     EXPECT_TRUE(root.has_value()) << root.status().ToString();
@@ -171,9 +201,9 @@ TEST_F(MutableTreeTest, EditsCommitToTheExpectedTree) {
   Ino etc = *t->LookupPath("etc");
   Ino bin = *t->LookupPath("usr/bin");
   // a new directory with a new file, written
-  auto d = t->Make(etc, "network", {.type = EntryType::kDirectory, .mode = 0755}, now_);
+  auto d = t->Make(etc, "network", Entry(EntryType::kDirectory, 0755), now_);
   ASSERT_TRUE(d.has_value());
-  auto f = t->Make(*d, "interfaces", {.type = EntryType::kRegular, .mode = 0600}, now_);
+  auto f = t->Make(*d, "interfaces", Entry(EntryType::kRegular, 0600), now_);
   ASSERT_TRUE(f.has_value());
   ASSERT_TRUE(t->CopyUp(*f, 1).ok());
   ASSERT_TRUE(t->Write(*f, 0, "auto lo\n", now_).has_value());
@@ -183,8 +213,8 @@ TEST_F(MutableTreeTest, EditsCommitToTheExpectedTree) {
   ASSERT_TRUE(t->Write(passwd, 11, "user:x:1000:1000\n", now_).has_value());
   // rename over an existing file, unlink, chmod, symlink
   ASSERT_TRUE(t->Rename(bin, "a", etc, "hosts", 0, now_).ok());
-  ASSERT_TRUE(t->SetAttr(bin, {.mode = 0700}, now_).has_value());
-  ASSERT_TRUE(t->Make(bin, "sh", {.type = EntryType::kSymlink, .mode = 0777, .target = "dash"}, now_)
+  ASSERT_TRUE(t->SetAttr(bin, Mode(0700), now_).has_value());
+  ASSERT_TRUE(t->Make(bin, "sh", Entry(EntryType::kSymlink, 0777, "dash"), now_)
                   .has_value());
   EXPECT_TRUE(t->dirty());
   ObjectId root = Commit(t.get());
@@ -216,7 +246,7 @@ TEST_F(MutableTreeTest, EditsCommitToTheExpectedTree) {
 
 TEST_F(MutableTreeTest, UnreadDirectoriesAreNotRead) {
   auto t = Open(root_);
-  ASSERT_TRUE(t->Make(kRootIno, "new", {.type = EntryType::kRegular}, now_).has_value());
+  ASSERT_TRUE(t->Make(kRootIno, "new", Entry(EntryType::kRegular, 0644), now_).has_value());
   // A store without usr's Trees: commit must not need them.
   ObjectId root = Commit(t.get());
   EXPECT_EQ(cas::LookupPath(&store_, root, "usr")->id, cas::LookupPath(&store_, root_, "usr")->id);
@@ -264,7 +294,11 @@ TEST_F(MutableTreeTest, XattrsAndMetadataCommit) {
   ASSERT_TRUE(t->SetXattr(hosts, "security.capability", std::string("\x01\x00\x00\x02", 4), 0).ok());
   ASSERT_TRUE(t->SetXattr(hosts, "user.b", "2", XATTR_CREATE).ok());
   ASSERT_TRUE(t->RemoveXattr(hosts, "user.b").ok());
-  ASSERT_TRUE(t->SetAttr(hosts, {.uid = 7, .gid = 8, .mtime = Timestamp{5, 6}}, now_).has_value());
+  SetAttrRequest owner;
+  owner.uid = 7;
+  owner.gid = 8;
+  owner.mtime = Timestamp{5, 6};
+  ASSERT_TRUE(t->SetAttr(hosts, owner, now_).has_value());
   ObjectId root = Commit(t.get());
   auto e = cas::LookupPath(&store_, root, "usr/bin/b");  // the other name of the same file
   ASSERT_TRUE(e.has_value());
@@ -292,7 +326,7 @@ std::string Acl(std::initializer_list<std::pair<uint16_t, uint16_t>> entries) {
 TEST_F(MutableTreeTest, AccessAclsKeepTheModeInStep) {
   auto t = Open(root_);
   Ino hosts = *t->LookupPath("etc/hosts");
-  ASSERT_TRUE(t->SetAttr(hosts, {.mode = 0600}, now_).has_value());
+  ASSERT_TRUE(t->SetAttr(hosts, Mode(0600), now_).has_value());
   // What `sed -i` does to its new file: an ACL equal to the old mode 0644. It is the mode.
   ASSERT_TRUE(t->SetXattr(hosts, "system.posix_acl_access", Acl({{0x01, 6}, {0x04, 4}, {0x20, 4}}), 0).ok());
   EXPECT_EQ(t->GetAttr(hosts)->mode, 0644u);
@@ -302,7 +336,7 @@ TEST_F(MutableTreeTest, AccessAclsKeepTheModeInStep) {
   ASSERT_TRUE(t->SetXattr(hosts, "system.posix_acl_access", extended, 0).ok());
   EXPECT_EQ(t->GetAttr(hosts)->mode, 0760u);
   // chmod rewrites the owner, mask and other entries.
-  ASSERT_TRUE(t->SetAttr(hosts, {.mode = 0754}, now_).has_value());
+  ASSERT_TRUE(t->SetAttr(hosts, Mode(0754), now_).has_value());
   EXPECT_EQ(*t->GetXattr(hosts, "system.posix_acl_access"),
             Acl({{0x01, 7}, {0x02, 6}, {0x04, 4}, {0x10, 5}, {0x20, 4}}));
   EXPECT_EQ(ToErrno(t->SetXattr(hosts, "system.posix_acl_access", "junk", 0)), EINVAL);
@@ -320,9 +354,61 @@ TEST_F(MutableTreeTest, CopyUpKeepsHolesAndTruncateWorks) {
   ASSERT_EQ(::stat((upper_ + "/9").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 1 << 20);
   EXPECT_LT(st.st_blocks * 512, 1 << 20);  // holes stayed holes
-  ASSERT_TRUE(t->SetAttr(big, {.size = 4098}, now_).has_value());
+  ASSERT_TRUE(t->SetAttr(big, Size(4098), now_).has_value());
   ObjectId root = Commit(t.get());
   EXPECT_EQ(Listing(root)["usr/lib/big"], "f 420 " + Long(std::string(4096, '\0') + "BI"));
+}
+
+TEST_F(MutableTreeTest, SmallNewFilesAreHeldInMemoryUntilTheyOutgrowIt) {
+  auto t = Open(root_);
+  Ino etc = *t->LookupPath("etc");
+  Ino small = *t->Make(etc, "small", Entry(EntryType::kRegular, 0644), now_);
+  ASSERT_TRUE(t->FitsInMemory(small, 0, 6));
+  ASSERT_EQ(*t->WriteInMemory(small, 0, "hello\n", now_), 6u);
+  ASSERT_TRUE(t->FitsInMemory(small, 6, 3));
+  ASSERT_EQ(*t->WriteInMemory(small, 6, "abc", now_), 3u);
+  EXPECT_EQ(*t->InMemoryBytes(small), "hello\nabc");
+  EXPECT_TRUE(t->Data(small)->in_memory);
+  EXPECT_EQ(t->GetAttr(small)->size, 9u);
+  EXPECT_FALSE(t->FitsInMemory(small, 10, 1)) << "a hole is never held in memory";
+  EXPECT_FALSE(t->FitsInMemory(small, 0, MutableTree::kInMemoryFileBytes + 1));
+  // A file that outgrows memory is copied up with what it held.
+  Ino grown = *t->Make(etc, "grown", Entry(EntryType::kRegular, 0600), now_);
+  ASSERT_TRUE(t->WriteInMemory(grown, 0, "head:", now_).has_value());
+  ASSERT_FALSE(t->FitsInMemory(grown, 5, MutableTree::kInMemoryFileBytes));
+  ASSERT_TRUE(t->CopyUp(grown, 3).ok());
+  EXPECT_FALSE(t->Data(grown)->in_memory);
+  std::string tail(MutableTree::kInMemoryFileBytes, 'x');
+  ASSERT_TRUE(t->Write(grown, 5, tail, now_).has_value());
+  // Rewriting one small file over and over is bounded too (each write is journaled).
+  Ino busy = *t->Make(etc, "busy", Entry(EntryType::kRegular, 0644), now_);
+  uint64_t written = 0;
+  while (t->FitsInMemory(busy, 0, 4096)) {
+    ASSERT_TRUE(t->WriteInMemory(busy, 0, std::string(4096, 'b'), now_).has_value());
+    written += 4096;
+  }
+  EXPECT_EQ(written, MutableTree::kInMemoryWrittenBytes);
+  // Truncating: in memory when it shrinks, and a stored file cut to nothing joins it.
+  ASSERT_TRUE(t->TruncatesInMemory(small, 5));
+  ASSERT_TRUE(t->TruncateInMemory(small, 5, now_).ok());
+  EXPECT_FALSE(t->TruncatesInMemory(small, 6));
+  Ino passwd = *t->LookupPath("etc/passwd");
+  EXPECT_FALSE(t->TruncatesInMemory(passwd, 3));
+  ASSERT_TRUE(t->TruncatesInMemory(passwd, 0));
+  ASSERT_TRUE(t->TruncateInMemory(passwd, 0, now_).ok());
+  ASSERT_TRUE(t->WriteInMemory(passwd, 0, "new", now_).has_value());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(upper_), {}), 1)
+      << "only the grown file has an upper file";
+  ObjectId root = Commit(t.get());
+  auto l = Listing(root);
+  EXPECT_EQ(l["etc/small"], "f 420 hello");
+  EXPECT_EQ(l["etc/grown"], "f 384 " + Long("head:" + tail));
+  EXPECT_EQ(l["etc/busy"], "f 420 " + Long(std::string(4096, 'b')));
+  EXPECT_EQ(l["etc/passwd"], "f 420 new");
+  // Committed: read from the store from then on, memory given back.
+  EXPECT_FALSE(t->Data(small)->in_memory);
+  EXPECT_FALSE(t->FitsInMemory(small, 0, 1));
+  EXPECT_EQ(Commit(t.get()), root);
 }
 
 TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
@@ -330,18 +416,22 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   {
     auto t = Open(root_);
     Ino etc = *t->LookupPath("etc");
-    ASSERT_TRUE(t->Make(etc, "d", {.type = EntryType::kDirectory, .mode = 0750}, now_).has_value());
-    journal.push_back({.op = JournalOp::kMake, .path = "etc", .name = "d",
-                       .entry = {.type = EntryType::kDirectory, .mode = 0750}, .now = now_});
-    journal.push_back({.op = JournalOp::kRename, .path = "etc", .name = "passwd", .path2 = "etc/d",
-                       .name2 = "pw", .now = now_});
-    journal.push_back({.op = JournalOp::kLink, .path = "etc/d/pw", .path2 = "", .name2 = "pwlink",
-                       .now = now_});
-    journal.push_back({.op = JournalOp::kUnlink, .path = "usr/bin", .name = "a", .now = now_});
-    cas::Metadata m;
-    m.mode = 0600;
-    m.mtime_sec = 42;
-    journal.push_back({.op = JournalOp::kMeta, .path = "link", .meta = m});
+    ASSERT_TRUE(t->Make(etc, "d", Entry(EntryType::kDirectory, 0750), now_).has_value());
+    journal.push_back(Rec(JournalOp::kMake, "etc", "d"));
+    journal.back().entry = Entry(EntryType::kDirectory, 0750);
+    journal.push_back(Rec(JournalOp::kRename, "etc", "passwd", "etc/d", "pw"));
+    journal.push_back(Rec(JournalOp::kLink, "etc/d/pw", "", "", "pwlink"));
+    journal.push_back(Rec(JournalOp::kUnlink, "usr/bin", "a"));
+    journal.push_back(Rec(JournalOp::kMeta, "link"));
+    journal.back().meta.mode = 0600;
+    journal.back().meta.mtime_sec = 42;
+    journal.push_back(Rec(JournalOp::kMake, "etc", "new"));
+    journal.back().entry = Entry(EntryType::kRegular, 0644);
+    journal.push_back(Rec(JournalOp::kWrite, "etc/new", "", "", "", 0, "line one\n"));
+    journal.push_back(Rec(JournalOp::kWrite, "etc/new", "", "", "", 5, "two\nmore\n"));
+    journal.push_back(Rec(JournalOp::kTruncate, "etc/new", "", "", "", 9));
+    journal.push_back(Rec(JournalOp::kTruncate, "etc/hosts", "", "", "", 0));
+    journal.push_back(Rec(JournalOp::kWrite, "etc/hosts", "", "", "", 0, "::1\n"));
   }
   std::string bytes;
   for (const auto& r : journal) bytes += EncodeJournalRecord(r);
@@ -349,6 +439,8 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   auto decoded = DecodeJournalRecords(bytes);
   ASSERT_TRUE(decoded.has_value()) << decoded.status().ToString();
   ASSERT_EQ(decoded->size(), journal.size());
+  EXPECT_EQ((*decoded)[6].data, "line one\n");
+  EXPECT_EQ((*decoded)[8].number, 9u);
   auto t = Open(root_);
   for (const auto& r : *decoded) ASSERT_TRUE(ApplyJournalRecord(t.get(), r).ok());
   ObjectId root = Commit(t.get());
@@ -358,6 +450,9 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   EXPECT_FALSE(l.contains("etc/passwd"));
   EXPECT_FALSE(l.contains("usr/bin/a"));
   EXPECT_EQ(l["link"], "l 384 -> etc/hosts");
+  EXPECT_EQ(l["etc/new"], "f 420 line two\n");
+  EXPECT_EQ(l["etc/hosts"], "f 420 ::1\n");
+  EXPECT_EQ(l["usr/bin/b"], "f 420 ::1\n") << "the hard link shares the inode";
   EXPECT_EQ(Hardlinks(root),
             (std::vector<std::vector<std::string>>{{"etc/d/pw", "pwlink"}, {"etc/hosts", "usr/bin/b"}}));
 }

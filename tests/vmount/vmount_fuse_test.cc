@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -154,6 +155,65 @@ TEST_F(VmountTest, KilledMountResumesOrDiscardsItsEdit) {
   EXPECT_FALSE(Exists(mnt_ + "/dropped.txt"));
   EXPECT_EQ(ReadFile(mnt_ + "/pending.txt"), "pending\n");
   v = RunRepo("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// Small new files are held in the mount process's memory and journaled with their bytes:
+// a kill -9 right after the writes loses none of them, and those that outgrow memory or
+// have holes go to upper files as before.
+TEST_F(VmountTest, KilledMountKeepsFilesWrittenInMemory) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  std::string big = dir_ + "/big-source";
+  ASSERT_EQ(Shell("head -c 100000 /dev/urandom > " + big), 0);
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("cd " + mnt_ + " && mkdir many && for i in $(seq 300); do echo \"file $i\" > many/f$i; done"
+                  " && printf 'one ' > app && printf 'two ' >> app && printf 'three' >> app"
+                  " && printf 'abcdef' > cut && truncate -s 2 cut"
+                  " && : > small.txt && printf 'rewritten' >> small.txt"
+                  " && cp " + big + " big.new"
+                  " && printf 'xyz' | dd of=hole bs=1 seek=8192 status=none"
+                  " && rm many/f300"), 0);
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  // Only the file larger than memory holds and the one with a hole have upper files.
+  int uppers = 0;
+  for (const auto& d : std::filesystem::directory_iterator(repo_ + "/mounts")) {
+    for (const auto& f : std::filesystem::directory_iterator(d.path() / "upper")) uppers += f.is_regular_file();
+  }
+  EXPECT_EQ(uppers, 2);
+  pid_t pid = mounts[0]["pid"].get<pid_t>();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Mount("web", mnt_, {"--rw", "--resume"});
+  for (int i : {1, 2, 150, 299}) {
+    EXPECT_EQ(ReadFile(mnt_ + "/many/f" + std::to_string(i)), "file " + std::to_string(i) + "\n");
+  }
+  EXPECT_FALSE(Exists(mnt_ + "/many/f300"));
+  EXPECT_EQ(ReadFile(mnt_ + "/app"), "one two three");
+  EXPECT_EQ(ReadFile(mnt_ + "/cut"), "ab");
+  EXPECT_EQ(ReadFile(mnt_ + "/small.txt"), "rewritten");
+  EXPECT_EQ(ReadFile(mnt_ + "/big.new"), ReadFile(big));
+  EXPECT_EQ(ReadFile(mnt_ + "/hole"), std::string(8192, '\0') + "xyz");
+  RunResult c = RunRepo("commit", {mnt_, "-m", "resumed"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  struct stat st;  // stored now, with its extents
+  ASSERT_EQ(::stat((mnt_ + "/hole").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 8195);
+  EXPECT_LT(st.st_blocks * 512, 8192) << "the hole stayed a hole";
+  EXPECT_EQ(RunRepo("cat", {"web:2", "many/f150"}).out, "file 150\n");
+  EXPECT_EQ(RunRepo("cat", {"web:2", "app"}).out, "one two three");
+  EXPECT_EQ(RunRepo("cat", {"web:2", "small.txt"}).out, "rewritten");
+  EXPECT_EQ(RunRepo("cat", {"web:2", "big.new"}).out, ReadFile(big));
+  // After the commit the mount reads the stored files; the next edit goes on as before.
+  EXPECT_EQ(ReadFile(mnt_ + "/many/f2"), "file 2\n");
+  ASSERT_EQ(Shell("printf 'again' >> " + mnt_ + "/many/f2 && echo later > " + mnt_ + "/later"), 0);
+  EXPECT_EQ(ReadFile(mnt_ + "/many/f2"), "file 2\nagain");
+  EXPECT_EQ(ReadFile(mnt_ + "/later"), "later\n");
+  c = RunRepo("commit", {mnt_, "-m", "again"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(RunRepo("cat", {"web:3", "later"}).out, "later\n");
+  RunResult v = RunRepo("verify");
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
