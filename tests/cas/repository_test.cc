@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <set>
 
 #include "tests/cas/test_util.h"
 
@@ -86,6 +87,33 @@ TEST_F(RepositoryTest, OpenOfANonRepositoryIsNotFound) {
     }
   }
   EXPECT_FALSE(std::filesystem::exists(Path("absent")));
+}
+
+TEST_F(RepositoryTest, RepositoryOfAnotherFormatIsRefusedByNameAndLeftAlone) {
+  std::string repo = Path("old");
+  ASSERT_TRUE(Repository::Init(repo, RepositoryConfig()).ok());
+  WriteFileOrDie(repo + "/CAIRN", "cairn repository\nformat 1\n");
+  auto listing = [&] {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(repo)) {
+      names.insert(e.path().string() + " " +
+                   (e.is_regular_file() ? std::to_string(e.file_size()) : "dir"));
+    }
+    return names;
+  };
+  auto before = listing();
+  for (Mode mode : {Mode::kRead, Mode::kWrite}) {
+    auto r = OpenRepo(repo, mode);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), Code::kNotSupported);
+    EXPECT_NE(r.error().message().find("format 1"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find(repo), std::string::npos) << r.error().message();
+  }
+  EXPECT_EQ(listing(), before);
+  WriteFileOrDie(repo + "/CAIRN", "something else\n");
+  auto r = OpenRepo(repo, Mode::kRead);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kCorruption);
 }
 
 TEST_F(RepositoryTest, ConfigRoundTripsThroughItsEncoding) {
