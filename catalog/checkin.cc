@@ -81,14 +81,15 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   CAIRN_RETURN_IF_ERROR(ValidateImageName(req.image));
   Catalog catalog(repo.store());
   cas::Version v;
+  indexer::CheckinOptions options = req.options;
   if (!req.parent.empty()) {
     CAIRN_ASSIGN_OR_RETURN(VersionRef parent, catalog.Resolve(req.parent));
     v.parents.push_back(parent.id);
+    CAIRN_ASSIGN_OR_RETURN(options.parent_tree, cas::RootTreeOf(repo.store(), parent.version));
   }
+  options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   PhaseTimer timer;
   CAIRN_ASSIGN_OR_RETURN(auto source, OpenSource(req.source));
-  indexer::CheckinOptions options = req.options;
-  options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   cas::Ingestor ingestor(repo.store(), repo.ingest_options());
   auto result = source->Checkin(&ingestor, options);
   if (!result && result.error().message().find("Unrecognized archive format") != std::string::npos) {

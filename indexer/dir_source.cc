@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 
+#include "cas/tree_reader.h"
 #include "indexer/file_reader.h"
 #include "indexer/fs_meta.h"
 #include "indexer/stat_cache.h"
@@ -37,6 +38,7 @@ struct PendingDir {
   std::shared_ptr<PendingDir> parent;
   size_t index_in_parent = 0;
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
+  std::vector<FileStat> stats;  // per entry: a regular file's inode and ctime, for the stat cache
 };
 
 class Walker {
@@ -51,12 +53,21 @@ class Walker {
     root_dev_ = st.st_dev;
     Result<cas::Xattrs> xattrs = ReadXattrs(root_);
     if (!xattrs) return xattrs.error();
-    Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0);
+    ObjectId parent;
+    if (options_.use_stat_cache && !options_.parent_tree.IsZero()) {
+      parent = options_.parent_tree;
+      old_cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
+    }
+    Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
     if (!s.ok()) {
       for (auto& pd : pending_)
         for (auto& [i, f] : pd->files) f.wait();  // jobs refer to this walker
       return s;
+    }
+    if (record_) {
+      Status saved = new_cache_.Save(Env::Default(), options_.stat_cache_dir, root_);
+      if (!saved.ok()) result_.stat_cache_warning = saved.ToString();
     }
     result_.bytes_read = bytes_read_;
     result_.files_cached = files_cached_;
@@ -68,7 +79,6 @@ class Walker {
   // cache the lstat and xattr calls of many directories then wait on the disk at once instead
   // of one after another. Per-entry errors are kept and reported when the walk reaches the
   // entry, so errors come in the same order as a sequential walk would meet them.
-  using StatCacheDir = std::map<std::string, StatCacheEntry>;
   struct ScannedEntry {
     std::string name;
     Status status;  // lstat, type, xattrs or readlink failed
@@ -78,9 +88,13 @@ class Walker {
     std::string target;  // symlinks
   };
   struct DirScan {
-    Status status;  // the directory could not be listed, or its stat cache read
+    Status status;  // the directory could not be listed, or its parent Tree read
     std::vector<ScannedEntry> entries;
-    StatCacheDir cache;
+    // Incremental checkin: the directory in the parent version (empty if it had none), and the
+    // stat cache's record of it when that record describes exactly this Tree.
+    cas::Tree parent;
+    const StatCacheDir* cached = nullptr;
+    std::vector<size_t> file_index;  // per parent entry: its index among the regular files
   };
   using ScanFuture = std::future<DirScan>;
 
@@ -92,19 +106,18 @@ class Walker {
   }
 
   // `rel`: the directory relative to the source root, for messages.
-  DirScan ScanDir(const std::string& path, const std::string& rel) {
+  // `parent`: the directory's Tree in the parent version (zero: none).
+  DirScan ScanDir(const std::string& path, const std::string& rel, const ObjectId& parent) {
     DirScan scan;
     Result<std::vector<std::string>> names = ReadNames(path);
     if (!names) {
       scan.status = names.error();
       return scan;
     }
-    Result<StatCacheDir> cache = LoadStatCache(path);
-    if (!cache) {
-      scan.status = cache.error();
-      return scan;
+    if (!parent.IsZero()) {
+      scan.status = LoadParent(rel, parent, &scan);
+      if (!scan.status.ok()) return scan;
     }
-    scan.cache = std::move(*cache);
     scan.entries.resize(names->size());
     for (size_t i = 0; i < names->size(); ++i) {
       ScannedEntry& e = scan.entries[i];
@@ -140,14 +153,15 @@ class Walker {
     return scan;
   }
 
-  ScanFuture SubmitScan(const std::string& path, const std::string& rel) {
+  ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent) {
     ++scans_ahead_;
-    return scan_pool_.Submit([this, path, rel] { return ScanDir(path, rel); });
+    return scan_pool_.Submit([this, path, rel, parent] { return ScanDir(path, rel, parent); });
   }
 
+  // `parent_tree`: this directory's Tree in the parent version (zero: none).
   Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
               cas::Xattrs dir_xattrs, ScanFuture scan_future, std::shared_ptr<PendingDir> parent,
-              size_t index_in_parent) {
+              size_t index_in_parent, const ObjectId& parent_tree) {
     auto pd = std::make_shared<PendingDir>();
     pd->rel = rel;
     pd->parent = std::move(parent);
@@ -166,7 +180,7 @@ class Walker {
       scan = scan_future.get();
       --scans_ahead_;
     } else {
-      scan = ScanDir(path, rel);
+      scan = ScanDir(path, rel, parent_tree);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
     // The subdirectories' scans start before the walk descends into the first of them, up to
@@ -184,7 +198,8 @@ class Walker {
       for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
-          child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name));
+          child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
+                                              ParentDir(scan, c.name));
         }
       }
     };
@@ -198,10 +213,11 @@ class Walker {
       e.name = se.name;
       e.type = se.type;
       size_t index = pd->tree.entries.size();
+      pd->stats.push_back(FileStatOf(se.st));
       if (se.type == cas::EntryType::kDirectory) {
         pd->tree.entries.push_back(std::move(e));
-        CAIRN_RETURN_IF_ERROR(
-            Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(child_scans[i]), pd, index));
+        CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs),
+                                   std::move(child_scans[i]), pd, index, ParentDir(scan, se.name)));
         top_up();
         continue;
       }
@@ -215,8 +231,7 @@ class Walker {
         e.rdev_minor = minor(st.st_rdev);
       } else if (se.type == cas::EntryType::kRegular) {
         e.size = static_cast<uint64_t>(st.st_size);
-        CAIRN_ASSIGN_OR_RETURN(auto cached, FromStatCache(scan.cache, e.name, child_rel, st));
-        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, std::move(cached)));
+        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, FromParent(scan, e.name, child_rel, st)));
       }
       pd->tree.entries.push_back(std::move(e));
     }
@@ -225,32 +240,57 @@ class Walker {
     return Status();
   }
 
-  // The stat cache entries of one directory, read with one scan (incremental checkin).
-  Result<StatCacheDir> LoadStatCache(const std::string& dir) {
-    StatCacheDir cache;
-    if (!options_.use_stat_cache) return cache;
-    std::string prefix = StatCacheDirPrefix(dir);
-    CAIRN_RETURN_IF_ERROR(ingestor_->store()->Scan(
-        cas::Space::kStatCache, prefix, [&](std::string_view key, std::string_view value) {
-          auto e = DecodeStatCacheEntry(value);
-          if (e) cache.emplace(std::string(key.substr(prefix.size())), *e);
-          return true;
-        }));
-    return cache;
+  // Reads the directory's Tree in the parent version, and takes the stat cache's record of the
+  // directory if it describes that Tree.
+  Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) {
+    CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(ingestor_->store(), id));
+    size_t files = 0;
+    scan->file_index.reserve(scan->parent.entries.size());
+    for (const auto& e : scan->parent.entries) {
+      scan->file_index.push_back(files);
+      if (e.type == cas::EntryType::kRegular) ++files;
+    }
+    const StatCacheDir* d = old_cache_.Find(rel);
+    if (d != nullptr && d->tree == id && d->files.size() == files) scan->cached = d;
+    return Status();
   }
 
-  // A file unchanged since the cached checkin (same inode, size, mtime, ctime) is taken from
-  // the cache here, in the walk, without a task. gc deletes the entries whose content it
-  // removes, so a cached content is always stored.
-  Result<std::optional<FileOut>> FromStatCache(const StatCacheDir& cache, const std::string& name,
-                                               const std::string& rel, const struct stat& st) {
-    auto it = cache.find(name);
-    if (it == cache.end() || !StatCacheMatches(it->second, st)) return std::optional<FileOut>();
+  // The entry `name` of the parent version's directory, or null.
+  static const cas::TreeEntry* ParentEntry(const DirScan& scan, const std::string& name) {
+    const auto& es = scan.parent.entries;
+    auto it = std::lower_bound(es.begin(), es.end(), name,
+                               [](const cas::TreeEntry& e, const std::string& n) { return e.name < n; });
+    return it != es.end() && it->name == name ? &*it : nullptr;
+  }
+
+  // The subdirectory `name`'s Tree in the parent version; zero if it had none.
+  static ObjectId ParentDir(const DirScan& scan, const std::string& name) {
+    const cas::TreeEntry* e = ParentEntry(scan, name);
+    return e != nullptr && e->type == cas::EntryType::kDirectory ? e->id : ObjectId();
+  }
+
+  // A file unchanged since the parent was checked in (its size and mtime as in the parent's
+  // entry, its inode and ctime as the stat cache recorded for that entry) takes the entry's
+  // content, here in the walk, without a task. The parent version keeps that content alive.
+  std::optional<FileOut> FromParent(const DirScan& scan, const std::string& name,
+                                    const std::string& rel, const struct stat& st) {
+    if (scan.cached == nullptr) return std::nullopt;
+    const cas::TreeEntry* p = ParentEntry(scan, name);
+    if (p == nullptr || p->type != cas::EntryType::kRegular ||
+        p->size != static_cast<uint64_t>(st.st_size) || p->meta.mtime_sec != st.st_mtim.tv_sec ||
+        p->meta.mtime_nsec != static_cast<uint32_t>(st.st_mtim.tv_nsec) ||
+        (p->sparse && !options_.record_holes)) {
+      return std::nullopt;
+    }
+    size_t k = scan.file_index[static_cast<size_t>(p - scan.parent.entries.data())];
+    if (scan.cached->files[k] != FileStatOf(st)) return std::nullopt;
     FileOut out;
     out.path = rel;
-    out.content = {it->second.content, it->second.type, it->second.size, ObjectId()};
+    out.content = {p->id, cas::ObjectType::kBlob, p->size, ObjectId()};
+    out.sparse = p->sparse;
+    out.extents = p->extents;
     out.from_cache = true;
-    return std::optional<FileOut>(std::move(out));
+    return out;
   }
 
   Result<std::vector<std::string>> ReadNames(const std::string& path) {
@@ -346,6 +386,7 @@ class Walker {
     }
     for (auto it = drop.rbegin(); it != drop.rend(); ++it) {
       pd->tree.entries.erase(pd->tree.entries.begin() + static_cast<long>(*it));
+      pd->stats.erase(pd->stats.begin() + static_cast<long>(*it));
     }
     if (pd->parent == nullptr) {
       std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
@@ -360,6 +401,13 @@ class Walker {
     }
     CAIRN_ASSIGN_OR_RETURN(ObjectId id,
                            ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(pd->tree)));
+    if (record_) {
+      StatCacheDir d{id, {}};
+      for (size_t i = 0; i < pd->tree.entries.size(); ++i) {
+        if (pd->tree.entries[i].type == cas::EntryType::kRegular) d.files.push_back(pd->stats[i]);
+      }
+      new_cache_.Put(pd->rel, std::move(d));
+    }
     if (pd->parent) {
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
@@ -380,6 +428,9 @@ class Walker {
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
+  const bool record_ = options_.update_stat_cache && !options_.stat_cache_dir.empty();
+  StatCache old_cache_;  // read by the scan threads, not changed during the walk
+  StatCache new_cache_;  // walk thread only
   CheckinResult result_;
   std::deque<std::shared_ptr<PendingDir>> pending_;
   std::map<std::pair<dev_t, ino_t>, Link> links_;

@@ -16,7 +16,9 @@ int RunCheckin(const Args& args) {
       "Store SOURCE (a directory, a tarball: tar, tar.gz, tar.zst, or a disk image: raw, qcow2,\n"
       "vmdk, vdi, vhdx, recognised by content) as the next version of image NAME and print it\n"
       "(NAME:N) and its id. With --parent, files of a directory whose inode, size, mtime and\n"
-      "ctime are unchanged since the last checkin are not read again. A disk image is read\n"
+      "ctime are unchanged since the parent was checked in from the same directory on this\n"
+      "host are not read again: the parent holds their contents, and the stat cache in\n"
+      "$CAIRN_CACHE_DIR (default ~/.cache/cairn) their inodes and ctimes. A disk image is read\n"
       "through a read-only loop mount when it is raw ext2/3/4 and cairn runs as root (fast),\n"
       "else through libguestfs (an appliance under qemu: 15-25 s to start without KVM)."};
   std::string repo;
@@ -47,6 +49,10 @@ int RunCheckin(const Args& args) {
   progress.Done();
   if (!out) return Fail(out.error());
   for (const auto& s : out->result.skipped) fmt::print(stderr, "cairn: skipped unreadable {}\n", s);
+  if (!out->result.stat_cache_warning.empty()) {
+    fmt::print(stderr, "cairn: warning: stat cache not saved (the next checkin with --parent reads more): {}\n",
+               out->result.stat_cache_warning);
+  }
   const auto& res = out->result;
   if (vm.count("json")) {
     nlohmann::json j = {{"version", out->version.Name()},
