@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 
+#include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "indexer/file_reader.h"
 #include "indexer/fs_meta.h"
@@ -39,6 +40,7 @@ struct PendingDir {
   size_t index_in_parent = 0;
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
   std::vector<FileStat> stats;  // per entry: a regular file's inode and ctime, for the stat cache
+  ObjectId parent_tree;  // the directory's Tree in the parent version (zero: none)
 };
 
 class Walker {
@@ -166,6 +168,7 @@ class Walker {
     pd->rel = rel;
     pd->parent = std::move(parent);
     pd->index_in_parent = index_in_parent;
+    pd->parent_tree = parent_tree;
     pd->tree.meta = MetadataFromStat(dir_st);
     pd->tree.meta.xattrs = std::move(dir_xattrs);
     result_.dirs++;
@@ -399,8 +402,13 @@ class Walker {
       for (auto& g : pd->tree.hardlinks) std::sort(g.begin(), g.end());
       std::sort(pd->tree.hardlinks.begin(), pd->tree.hardlinks.end());
     }
-    CAIRN_ASSIGN_OR_RETURN(ObjectId id,
-                           ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(pd->tree)));
+    // A directory unchanged since the parent is the parent's Tree, which the parent version
+    // keeps stored: no need to ask the store.
+    std::string encoded = cas::EncodeTree(pd->tree);
+    ObjectId id = Sha256::Of(encoded);
+    if (id != pd->parent_tree) {
+      CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
+    }
     if (record_) {
       StatCacheDir d{id, {}};
       for (size_t i = 0; i < pd->tree.entries.size(); ++i) {
