@@ -286,6 +286,44 @@ TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
   (void)v3;
 }
 
+// Format 3 entry values hold no content id (the Tree does); format 2 values are still read.
+TEST(EntryValueTest, HoldsTheSha256OnlyForChunkedFilesAndReadsFormat2) {
+  const std::string reg(1, static_cast<char>(cas::EntryType::kRegular));
+  const ObjectId content = Sha256::Of("index"), sha = Sha256::Of("whole");
+  auto plain = Must(DecodeEntryValue(reg));
+  EXPECT_EQ(plain.type, cas::EntryType::kRegular);
+  EXPECT_TRUE(plain.sha256.IsZero()) << "a Blob: the Tree's content id is the SHA-256";
+  EXPECT_EQ(Must(DecodeEntryValue(reg + std::string(sha.AsBytes()))).sha256, sha);
+  EXPECT_EQ(Must(DecodeEntryValue(reg + std::string(content.AsBytes()))).sha256, content)
+      << "format 2, a Blob: its content id is its SHA-256";
+  EXPECT_EQ(Must(DecodeEntryValue(reg + std::string(content.AsBytes()) + std::string(sha.AsBytes()))).sha256,
+            sha) << "format 2, a chunked file";
+  EXPECT_FALSE(DecodeEntryValue(reg + "short"));
+  EXPECT_FALSE(DecodeEntryValue(""));
+  EXPECT_EQ(Must(DecodeEntryValue(std::string(1, static_cast<char>(cas::EntryType::kSymlink)))).type,
+            cas::EntryType::kSymlink);
+}
+
+// gc finds a file's digest key from the entry value and the Tree: after purge and gc no key of
+// a Blob's or a chunked file's digest is left (the chunked file's SHA-256 is not its id).
+TEST_F(SearchTest, GcDropsTheDigestKeysOfSmallAndChunkedFiles) {
+  Catalog c(store());
+  ASSERT_FALSE(Find(Sha(Sha256::Of(ToolContent()))).empty());
+  ASSERT_FALSE(Find(Sha(Sha256::Of(BigContent()))).empty());
+  MustOk(c.SetState(v1_, VersionState::kDeleted));
+  MustOk(c.SetState(v2_, VersionState::kDeleted));
+  Must(c.Purge());
+  cas::GcOptions o;
+  o.on_dead_tree = DropTreeIndex(store());
+  Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o));
+  size_t digests = 0;
+  MustOk(store()->Scan(cas::Space::kCatalog, "D", [&](std::string_view, std::string_view) {
+    ++digests;
+    return true;
+  }));
+  EXPECT_EQ(digests, 0u);
+}
+
 TEST_F(SearchTest, NumbersAreNeverReusedAfterPurge) {
   Catalog c(store());
   MustOk(c.SetState(v2_, VersionState::kDeleted));
