@@ -88,6 +88,8 @@ class Walker {
     cas::EntryType type = cas::EntryType::kRegular;
     cas::Xattrs xattrs;
     std::string target;  // symlinks
+    // A regular file unchanged since the parent: its entry in DirScan::parent; npos otherwise.
+    size_t unchanged = std::string::npos;
   };
   struct DirScan {
     Status status;  // the directory could not be listed, or its parent Tree read
@@ -137,6 +139,15 @@ class Walker {
         continue;
       }
       e.type = *type;
+      if (e.type == cas::EntryType::kRegular) {
+        e.unchanged = Unchanged(scan, e.name, e.st);
+        if (e.unchanged != std::string::npos) {
+          // Setting or removing an xattr changes the ctime: with the ctime unchanged, the
+          // parent's entry holds the file's xattrs.
+          e.xattrs = scan.parent.entries[e.unchanged].meta.xattrs;
+          continue;
+        }
+      }
       Result<cas::Xattrs> x = ReadXattrs(child);
       if (!x) {
         e.status = x.error();
@@ -234,7 +245,7 @@ class Walker {
         e.rdev_minor = minor(st.st_rdev);
       } else if (se.type == cas::EntryType::kRegular) {
         e.size = static_cast<uint64_t>(st.st_size);
-        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, FromParent(scan, e.name, child_rel, st)));
+        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, FromParent(scan, se, child_rel)));
       }
       pd->tree.entries.push_back(std::move(e));
     }
@@ -272,26 +283,33 @@ class Walker {
     return e != nullptr && e->type == cas::EntryType::kDirectory ? e->id : ObjectId();
   }
 
-  // A file unchanged since the parent was checked in (its size and mtime as in the parent's
-  // entry, its inode and ctime as the stat cache recorded for that entry) takes the entry's
-  // content, here in the walk, without a task. The parent version keeps that content alive.
-  std::optional<FileOut> FromParent(const DirScan& scan, const std::string& name,
-                                    const std::string& rel, const struct stat& st) {
-    if (scan.cached == nullptr) return std::nullopt;
+  // The index in the parent version's directory of the entry of regular file `name` if the file
+  // is unchanged since the parent was checked in: its size and mtime as in the entry, its inode
+  // and ctime as the stat cache recorded for that entry. npos otherwise.
+  size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const {
+    if (scan.cached == nullptr) return std::string::npos;
     const cas::TreeEntry* p = ParentEntry(scan, name);
     if (p == nullptr || p->type != cas::EntryType::kRegular ||
         p->size != static_cast<uint64_t>(st.st_size) || p->meta.mtime_sec != st.st_mtim.tv_sec ||
         p->meta.mtime_nsec != static_cast<uint32_t>(st.st_mtim.tv_nsec) ||
         (p->sparse && !options_.record_holes)) {
-      return std::nullopt;
+      return std::string::npos;
     }
-    size_t k = scan.file_index[static_cast<size_t>(p - scan.parent.entries.data())];
-    if (scan.cached->files[k] != FileStatOf(st)) return std::nullopt;
+    size_t i = static_cast<size_t>(p - scan.parent.entries.data());
+    return scan.cached->files[scan.file_index[i]] == FileStatOf(st) ? i : std::string::npos;
+  }
+
+  // An unchanged file takes its parent entry's content, here in the walk, without a task. The
+  // parent version keeps that content alive.
+  static std::optional<FileOut> FromParent(const DirScan& scan, const ScannedEntry& se,
+                                           const std::string& rel) {
+    if (se.unchanged == std::string::npos) return std::nullopt;
+    const cas::TreeEntry& p = scan.parent.entries[se.unchanged];
     FileOut out;
     out.path = rel;
-    out.content = {p->id, cas::ObjectType::kBlob, p->size, ObjectId()};
-    out.sparse = p->sparse;
-    out.extents = p->extents;
+    out.content = {p.id, cas::ObjectType::kBlob, p.size, ObjectId()};
+    out.sparse = p.sparse;
+    out.extents = p.extents;
     out.from_cache = true;
     return out;
   }

@@ -420,6 +420,25 @@ TEST_F(DirTest, StatCacheServesEveryRepositoryOnTheHost) {
   EXPECT_EQ(second.result.root, one.result.root);
 }
 
+// An unchanged file's xattrs come from the parent's entry (the walk does not list them): a
+// changed xattr changes the ctime, so the file is looked at again and the new value stored.
+TEST_F(DirTest, ChangedXattrIsSeenWithParent) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  const std::string p = tmp_ / "src/small.txt";
+  ASSERT_EQ(::setxattr(p.c_str(), "user.tag", "one", 3, 0), 0);
+  auto one = Checkin(tmp_ / "src", "img");
+  auto same = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(same.result.root, one.result.root) << "xattrs taken from the parent are the same";
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
+  ASSERT_EQ(::setxattr(p.c_str(), "user.tag", "two", 3, 0), 0);
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_NE(two.result.root, one.result.root);
+  EXPECT_EQ(Lookup(two.result.root, "small.txt").meta.xattrs,
+            (cas::Xattrs{{"user.tag", "two"}}));
+  ASSERT_TRUE(Checkout(two.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(tmp_ / "dst")), "");
+}
+
 // A cache that cannot be written leaves the checkin standing, with a warning.
 TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
