@@ -58,7 +58,7 @@ class TreeIndexer {
           c.bytes += e.size;
           CAIRN_ASSIGN_OR_RETURN(ObjectId sha, ContentSha256(e.id));
           if (sha != e.id) value.append(sha.AsBytes());  // the Tree holds the content id
-          out_.puts.emplace_back(keys::Digest(sha, id, e.name), "");
+          out_.puts.emplace_back(keys::ShortDigest(sha, id, e.name), "");
           break;
         }
         case cas::EntryType::kSymlink: c.symlinks++; break;
@@ -137,8 +137,9 @@ cas::DeadTreeHook DropTreeIndex(cas::ObjectStore* store) {
         if (v) {
           auto ev = DecodeEntryValue(*v);
           if (ev) {
-            batch->Delete(cas::Space::kCatalog,
-                          keys::Digest(ev->sha256.IsZero() ? e.id : ev->sha256, id, e.name));
+            const ObjectId& sha = ev->sha256.IsZero() ? e.id : ev->sha256;
+            batch->Delete(cas::Space::kCatalog, keys::ShortDigest(sha, id, e.name));
+            batch->Delete(cas::Space::kCatalog, keys::Digest(sha, id, e.name));  // format 2
           }
         }
       }

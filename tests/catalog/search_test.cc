@@ -242,7 +242,7 @@ TEST_F(SearchTest, PurgeOfEveryVersionLeavesOnlyTreeKeysAndGcRemovesThem) {
   EXPECT_FALSE(left.empty());
   for (const auto& k : left) {
     EXPECT_TRUE(k.starts_with("T") || k.starts_with(std::string("E\0", 2)) || k.starts_with("U") ||
-                k.starts_with("D"))
+                k.starts_with("d"))
         << "a version's key survived purge: " << k.substr(0, 1);
   }
   std::set<std::string> refs;
@@ -317,11 +317,43 @@ TEST_F(SearchTest, GcDropsTheDigestKeysOfSmallAndChunkedFiles) {
   o.on_dead_tree = DropTreeIndex(store());
   Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o));
   size_t digests = 0;
-  MustOk(store()->Scan(cas::Space::kCatalog, "D", [&](std::string_view, std::string_view) {
-    ++digests;
-    return true;
-  }));
+  for (const char* prefix : {"d", "D"}) {
+    MustOk(store()->Scan(cas::Space::kCatalog, prefix, [&](std::string_view, std::string_view) {
+      ++digests;
+      return true;
+    }));
+  }
   EXPECT_EQ(digests, 0u);
+}
+
+// A digest key holds only the digest's first 8 bytes: a key whose prefix matches but whose
+// file holds other content is no hit (the search reads the Tree to confirm).
+TEST_F(SearchTest, AShortDigestKeyIsConfirmedAgainstItsTree) {
+  const ObjectId tool = Sha256::Of(ToolContent());
+  const ObjectId bin = Must(cas::LookupPath(store(), v1_.version.root, "usr/bin")).id;
+  // The same first 8 bytes as `tool`, the rest different.
+  std::string bytes(tool.AsBytes());
+  bytes[31] ^= 1;
+  const ObjectId fake = *ObjectId::FromBytes(bytes);
+  cas::WriteBatch b;
+  b.Put(cas::Space::kCatalog, keys::ShortDigest(fake, bin, "tool"), "");
+  b.Put(cas::Space::kCatalog, keys::ShortDigest(fake, bin, "no-such-entry"), "");
+  MustOk(store()->Write(b, cas::WriteOptions{}));
+  EXPECT_TRUE(Find(Sha(fake)).empty()) << "usr/bin/tool's content has another digest";
+  EXPECT_EQ(Versions(Sha(tool)), (Names{"web:1"})) << "the real digest still finds it";
+}
+
+// Format 2 digest keys (the whole SHA-256) are still read.
+TEST_F(SearchTest, Format2DigestKeysAreStillFound) {
+  const ObjectId tool = Sha256::Of(ToolContent());
+  const ObjectId bin = Must(cas::LookupPath(store(), v1_.version.root, "usr/bin")).id;
+  cas::WriteBatch b;
+  b.Delete(cas::Space::kCatalog, keys::ShortDigest(tool, bin, "tool"));
+  b.Put(cas::Space::kCatalog, keys::Digest(tool, bin, "tool"), "");
+  MustOk(store()->Write(b, cas::WriteOptions{}));
+  auto hits = Find(Sha(tool));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"});
 }
 
 TEST_F(SearchTest, NumbersAreNeverReusedAfterPurge) {
