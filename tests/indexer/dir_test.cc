@@ -330,9 +330,15 @@ TEST_F(DirTest, ParanoidCheckinRereadsEverything) {
 }
 
 // The stat cache is host state (docs/format/catalog.md): a file in the cache directory, and
-// nothing in the repository.
-TEST_F(DirTest, StatCacheIsAFileOutsideTheRepository) {
+// nothing in the repository; what an older repository kept in its stat_cache space is deleted.
+TEST_F(DirTest, StatCacheIsAFileOutsideTheRepositoryAndTheOldSpaceIsEmptied) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
+  cas::WriteBatch legacy;
+  for (int i = 0; i < 3; ++i) {
+    legacy.Put(cas::Space::kStatCache, "/old/dir" + std::string(1, '\0') + "f" + std::to_string(i),
+               std::string(73, 'x'));
+  }
+  ASSERT_TRUE(repo_->store()->Write(legacy, cas::WriteOptions{}).ok());
   auto one = Checkin(tmp_ / "src", "img");
   EXPECT_TRUE(one.result.stat_cache_warning.empty()) << one.result.stat_cache_warning;
   EXPECT_TRUE(std::filesystem::is_regular_file(CacheFile(tmp_ / "src")));
