@@ -69,7 +69,10 @@ class Walker {
     }
     if (record_) {
       Status saved = new_cache_.Save(Env::Default(), options_.stat_cache_dir, root_);
-      if (!saved.ok()) result_.stat_cache_warning = saved.ToString();
+      if (!saved.ok()) {
+        result_.stat_cache_warning =
+            "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
+      }
     }
     result_.bytes_read = bytes_read_;
     result_.files_cached = files_cached_;

@@ -56,8 +56,8 @@ struct CheckinResult {
   uint64_t bytes_read = 0;     // bytes actually read (less with the stat cache)
   uint64_t files_cached = 0;   // files taken from the stat cache unread
   std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
-  // Why the stat cache could not be saved ("" when it was, or was not to be): the checkin
-  // stands, the next incremental one reads more.
+  // What went wrong with the stat cache, for the user ("" when nothing did): the checkin
+  // stands; an unsaved cache only makes the next incremental checkin read more.
   std::string stat_cache_warning;
 };
 

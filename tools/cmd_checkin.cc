@@ -68,8 +68,7 @@ int RunCheckin(const Args& args) {
   if (!out) return Fail(out.error());
   for (const auto& s : out->result.skipped) fmt::print(stderr, "cairn: skipped unreadable {}\n", s);
   if (!out->result.stat_cache_warning.empty()) {
-    fmt::print(stderr, "cairn: warning: stat cache not saved (the next checkin with --parent reads more): {}\n",
-               out->result.stat_cache_warning);
+    fmt::print(stderr, "cairn: warning: {}\n", out->result.stat_cache_warning);
   }
   const auto& res = out->result;
   if (vm.count("json")) {
