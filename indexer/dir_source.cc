@@ -39,8 +39,13 @@ struct PendingDir {
   std::shared_ptr<PendingDir> parent;
   size_t index_in_parent = 0;
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
-  std::vector<FileStat> stats;  // per entry: a regular file's inode and ctime, for the stat cache
+  std::vector<FileStat> stats;  // per entry: its inode and ctime, for the stat cache
+  FileStat self;                // the directory's own
   ObjectId parent_tree;  // the directory's Tree in the parent version (zero: none)
+  // The directory and every entry in it are as the stat cache recorded them for parent_tree:
+  // its Tree is parent_tree unless a subdirectory changed (the entries then hold only names,
+  // types, sizes and the subdirectories' ids).
+  bool reuse = false;
 };
 
 class Walker {
@@ -93,6 +98,8 @@ class Walker {
     std::string target;  // symlinks
     // A regular file unchanged since the parent: its entry in DirScan::parent; npos otherwise.
     size_t unchanged = std::string::npos;
+    // Its inode and ctime are as recorded, so its xattrs and target were not read (yet).
+    bool same = false;
   };
   struct DirScan {
     Status status;  // the directory could not be listed, or its parent Tree read
@@ -101,7 +108,9 @@ class Walker {
     // stat cache's record of it when that record describes exactly this Tree.
     cas::Tree parent;
     const StatCacheDir* cached = nullptr;
-    std::vector<size_t> file_index;  // per parent entry: its index among the regular files
+    // The directory and all its entries are as recorded (PendingDir::reuse): `parent` is not
+    // read, the subdirectories' Trees in the parent version come from the cache.
+    bool reuse = false;
   };
   using ScanFuture = std::future<DirScan>;
 
@@ -113,18 +122,29 @@ class Walker {
   }
 
   // `rel`: the directory relative to the source root, for messages.
-  // `parent`: the directory's Tree in the parent version (zero: none).
-  DirScan ScanDir(const std::string& path, const std::string& rel, const ObjectId& parent) {
+  // `parent`: the directory's Tree in the parent version (zero: none); `self`: the directory's
+  // inode and ctime.
+  DirScan ScanDir(const std::string& path, const std::string& rel, const ObjectId& parent,
+                  const FileStat& self) {
     DirScan scan;
     Result<std::vector<std::string>> names = ReadNames(path);
     if (!names) {
       scan.status = names.error();
       return scan;
     }
-    if (!parent.IsZero()) {
+    // A directory whose inode and ctime are as recorded has the recorded names (creating,
+    // removing or renaming an entry changes the ctime), so entry i is the parent's entry i.
+    // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
+    // subdirectory changed, and neither the parent's Tree nor the entries' xattrs are read.
+    // The root is always built (it holds the hard-link table).
+    const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
+    const bool optimistic = d != nullptr && d->tree == parent && !rel.empty() && d->self == self &&
+                            d->files.size() == names->size();
+    if (!parent.IsZero() && !optimistic) {
       scan.status = LoadParent(rel, parent, &scan);
       if (!scan.status.ok()) return scan;
     }
+    bool all_same = optimistic;
     scan.entries.resize(names->size());
     for (size_t i = 0; i < names->size(); ++i) {
       ScannedEntry& e = scan.entries[i];
@@ -134,15 +154,23 @@ class Walker {
         e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
                                                      " vanished during the walk (the tree is changing)")
                                    : ErrnoStatus("stat", child, errno);
+        all_same = false;
         continue;
       }
       Result<cas::EntryType> type = EntryTypeFromMode(e.st.st_mode, child);
       if (!type) {
         e.status = type.error();
+        all_same = false;
         continue;
       }
       e.type = *type;
-      if (e.type == cas::EntryType::kRegular) {
+      if (optimistic && FileStatOf(e.st) == d->files[i] &&
+          !(e.type == cas::EntryType::kRegular && e.st.st_nlink > 1)) {  // links need content
+        e.same = true;
+        continue;
+      }
+      all_same = false;
+      if (e.type == cas::EntryType::kRegular && !optimistic) {
         e.unchanged = Unchanged(scan, e.name, e.st);
         if (e.unchanged != std::string::npos) {
           // Setting or removing an xattr changes the ctime: with the ctime unchanged, the
@@ -151,27 +179,54 @@ class Walker {
           continue;
         }
       }
-      Result<cas::Xattrs> x = ReadXattrs(child);
-      if (!x) {
-        e.status = x.error();
-        continue;
-      }
-      e.xattrs = std::move(*x);
-      if (e.type == cas::EntryType::kSymlink) {
-        Result<std::string> t = ReadLink(child, e.st.st_size);
-        if (!t) {
-          e.status = t.error();
+      ReadDetails(child, &e);
+    }
+    if (optimistic && !all_same) {
+      // Something changed: what was taken on trust comes from the parent's Tree after all.
+      scan.status = LoadParent(rel, parent, &scan);
+      if (!scan.status.ok()) return scan;
+      for (size_t i = 0; i < scan.entries.size(); ++i) {
+        ScannedEntry& e = scan.entries[i];
+        if (e.status.ok() && e.type == cas::EntryType::kRegular) {
+          e.unchanged = Unchanged(scan, e.name, e.st);
+        }
+        if (!e.same) continue;
+        e.same = false;
+        const cas::TreeEntry* p = ParentEntry(scan, e.name);
+        if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
+          ReadDetails(ChildPath(path, e.name), &e);
           continue;
         }
-        e.target = std::move(*t);
+        e.xattrs = p->meta.xattrs;
+        e.target = p->target;
       }
     }
+    scan.reuse = optimistic && all_same;
     return scan;
   }
 
-  ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent) {
+  // Reads an entry's xattrs and, for a symlink, its target; a failure goes to e->status.
+  static void ReadDetails(const std::string& child, ScannedEntry* e) {
+    Result<cas::Xattrs> x = ReadXattrs(child);
+    if (!x) {
+      e->status = x.error();
+      return;
+    }
+    e->xattrs = std::move(*x);
+    if (e->type == cas::EntryType::kSymlink) {
+      Result<std::string> t = ReadLink(child, e->st.st_size);
+      if (!t) {
+        e->status = t.error();
+        return;
+      }
+      e->target = std::move(*t);
+    }
+  }
+
+  ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent,
+                        const FileStat& self) {
     ++scans_ahead_;
-    return scan_pool_.Submit([this, path, rel, parent] { return ScanDir(path, rel, parent); });
+    return scan_pool_.Submit([this, path, rel, parent, self] { return ScanDir(path, rel, parent, self); });
   }
 
   // `parent_tree`: this directory's Tree in the parent version (zero: none).
@@ -183,6 +238,7 @@ class Walker {
     pd->parent = std::move(parent);
     pd->index_in_parent = index_in_parent;
     pd->parent_tree = parent_tree;
+    pd->self = FileStatOf(dir_st);
     pd->tree.meta = MetadataFromStat(dir_st);
     pd->tree.meta.xattrs = std::move(dir_xattrs);
     result_.dirs++;
@@ -197,9 +253,10 @@ class Walker {
       scan = scan_future.get();
       --scans_ahead_;
     } else {
-      scan = ScanDir(path, rel, parent_tree);
+      scan = ScanDir(path, rel, parent_tree, pd->self);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
+    pd->reuse = scan.reuse;
     // The subdirectories' scans start before the walk descends into the first of them, up to
     // kMaxScansAhead in the whole walk; the rest are started as earlier ones are consumed.
     std::vector<ScanFuture> child_scans(scan.entries.size());
@@ -216,7 +273,7 @@ class Walker {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
           child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
-                                              ParentDir(scan, c.name));
+                                              ParentDir(scan, rel, c.name), FileStatOf(c.st));
         }
       }
     };
@@ -234,8 +291,13 @@ class Walker {
       if (se.type == cas::EntryType::kDirectory) {
         pd->tree.entries.push_back(std::move(e));
         CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs),
-                                   std::move(child_scans[i]), pd, index, ParentDir(scan, se.name)));
+                                   std::move(child_scans[i]), pd, index, ParentDir(scan, rel, se.name)));
         top_up();
+        continue;
+      }
+      if (pd->reuse) {  // the Tree is the parent's unless a subdirectory changed: see FinalizeFront
+        e.size = static_cast<uint64_t>(se.st.st_size);
+        pd->tree.entries.push_back(std::move(e));
         continue;
       }
       const struct stat& st = se.st;
@@ -261,14 +323,8 @@ class Walker {
   // directory if it describes that Tree.
   Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) {
     CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(ingestor_->store(), id));
-    size_t files = 0;
-    scan->file_index.reserve(scan->parent.entries.size());
-    for (const auto& e : scan->parent.entries) {
-      scan->file_index.push_back(files);
-      if (e.type == cas::EntryType::kRegular) ++files;
-    }
     const StatCacheDir* d = old_cache_.Find(rel);
-    if (d != nullptr && d->tree == id && d->files.size() == files) scan->cached = d;
+    if (d != nullptr && d->tree == id && d->files.size() == scan->parent.entries.size()) scan->cached = d;
     return Status();
   }
 
@@ -280,8 +336,14 @@ class Walker {
     return it != es.end() && it->name == name ? &*it : nullptr;
   }
 
-  // The subdirectory `name`'s Tree in the parent version; zero if it had none.
-  static ObjectId ParentDir(const DirScan& scan, const std::string& name) {
+  // The subdirectory `name`'s Tree in the parent version; zero if it had none. In a directory
+  // taken as recorded, the cache's record of the subdirectory names it: records are saved
+  // together, so it was the subdirectory's Tree in the Tree recorded for this directory.
+  ObjectId ParentDir(const DirScan& scan, const std::string& rel, const std::string& name) const {
+    if (scan.reuse) {
+      const StatCacheDir* d = old_cache_.Find(ChildRel(rel, name));
+      return d != nullptr ? d->tree : ObjectId();
+    }
     const cas::TreeEntry* e = ParentEntry(scan, name);
     return e != nullptr && e->type == cas::EntryType::kDirectory ? e->id : ObjectId();
   }
@@ -299,7 +361,7 @@ class Walker {
       return std::string::npos;
     }
     size_t i = static_cast<size_t>(p - scan.parent.entries.data());
-    return scan.cached->files[scan.file_index[i]] == FileStatOf(st) ? i : std::string::npos;
+    return scan.cached->files[i] == FileStatOf(st) ? i : std::string::npos;
   }
 
   // An unchanged file takes its parent entry's content, here in the walk, without a task. The
@@ -423,26 +485,64 @@ class Walker {
       for (auto& g : pd->tree.hardlinks) std::sort(g.begin(), g.end());
       std::sort(pd->tree.hardlinks.begin(), pd->tree.hardlinks.end());
     }
-    // A directory unchanged since the parent is the parent's Tree, which the parent version
-    // keeps stored: no need to ask the store.
-    std::string encoded = cas::EncodeTree(pd->tree);
-    ObjectId id = Sha256::Of(encoded);
-    if (id != pd->parent_tree) {
-      CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
-    }
-    if (record_) {
-      StatCacheDir d{id, {}};
-      for (size_t i = 0; i < pd->tree.entries.size(); ++i) {
-        if (pd->tree.entries[i].type == cas::EntryType::kRegular) d.files.push_back(pd->stats[i]);
+    ObjectId id;
+    if (pd->reuse) {
+      CAIRN_ASSIGN_OR_RETURN(id, FinalizeReused(*pd));
+    } else {
+      // A directory unchanged since the parent is the parent's Tree, which the parent version
+      // keeps stored: no need to ask the store.
+      std::string encoded = cas::EncodeTree(pd->tree);
+      id = Sha256::Of(encoded);
+      if (id != pd->parent_tree) {
+        CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
       }
-      new_cache_.Put(pd->rel, std::move(d));
     }
+    if (record_) new_cache_.Put(pd->rel, {id, pd->self, std::move(pd->stats)});
     if (pd->parent) {
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
       result_.root = id;
     }
     return Status();
+  }
+
+  // A directory taken as recorded (PendingDir::reuse): its files are counted, unread, and its
+  // Tree is the parent's, or, when a subdirectory changed, the parent's with the new ids of
+  // the subdirectories.
+  Result<ObjectId> FinalizeReused(PendingDir& pd) {
+    bool same = true;
+    for (const auto& e : pd.tree.entries) {
+      if (e.type == cas::EntryType::kRegular) {
+        result_.files++;
+        result_.bytes += e.size;
+        files_cached_++;
+        if (options_.progress) options_.progress->Add(1, e.size);
+      } else if (e.type == cas::EntryType::kDirectory) {
+        const StatCacheDir* d = old_cache_.Find(ChildRel(pd.rel, e.name));
+        if (d == nullptr || d->tree != e.id) same = false;
+      }
+    }
+    if (same) return pd.parent_tree;
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(ingestor_->store(), pd.parent_tree));
+    if (tree.entries.size() != pd.tree.entries.size()) return NotAsRecorded(pd);
+    for (size_t i = 0; i < tree.entries.size(); ++i) {
+      const cas::TreeEntry& now = pd.tree.entries[i];
+      cas::TreeEntry& was = tree.entries[i];
+      if (was.name != now.name || was.type != now.type ||
+          (now.type == cas::EntryType::kRegular && was.size != now.size)) {
+        return NotAsRecorded(pd);
+      }
+      if (now.type == cas::EntryType::kDirectory) was.id = now.id;
+    }
+    return ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(tree));
+  }
+
+  // The directory's inode and ctime and those of all its entries were as recorded, yet the
+  // recorded Tree does not hold its entries: the stat cache cannot be trusted here.
+  Status NotAsRecorded(const PendingDir& pd) const {
+    return Status::Corruption("checkin " + root_ + ": " + (pd.rel.empty() ? "." : pd.rel) +
+                              " is not as the stat cache recorded it although its inodes and "
+                              "ctimes are; check in with --paranoid");
   }
 
   struct Link {

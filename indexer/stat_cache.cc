@@ -10,7 +10,7 @@
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-2\n";
+constexpr std::string_view kMagic = "cairn-stat-cache-3\n";
 
 std::string EnvVar(const char* name) {
   const char* v = std::getenv(name);
@@ -50,11 +50,13 @@ std::string StatCache::Encode(const std::string& root) const {
     PutLengthPrefixed(&out, rel);
     out.append(d.tree.AsBytes());
     PutVarint64(&out, d.files.size());
-    for (const FileStat& f : d.files) {
+    auto put = [&](const FileStat& f) {
       PutVarsint64(&out, static_cast<int64_t>(f.ino - prev.ino));
       PutVarsint64(&out, f.ctime_ns - prev.ctime_ns);
       prev = f;
-    }
+    };
+    put(d.self);
+    for (const FileStat& f : d.files) put(f);
   }
   out.append(Sha256::Of(out).AsBytes());
   return out;
@@ -78,13 +80,17 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
         !GetVarint64(&in, &nfiles) || nfiles > in.size()) {  // each file takes 2 bytes or more
       return std::nullopt;
     }
-    StatCacheDir d{*ObjectId::FromBytes(tree), {}};
-    d.files.reserve(nfiles);
-    for (uint64_t j = 0; j < nfiles; ++j) {
+    auto get = [&](FileStat* f) {
       int64_t dino, dctime;
-      if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime)) return std::nullopt;
-      prev = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime};
-      d.files.push_back(prev);
+      if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime)) return false;
+      prev = *f = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime};
+      return true;
+    };
+    StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}};
+    if (!get(&d.self)) return std::nullopt;
+    d.files.resize(nfiles);
+    for (FileStat& f : d.files) {
+      if (!get(&f)) return std::nullopt;
     }
     cache.dirs_.emplace(std::string(rel), std::move(d));
   }

@@ -3,9 +3,11 @@
 // An incremental checkin (a parent given) takes a file unread when it is unchanged since the
 // parent was checked in. The parent's Trees already hold each file's size, mtime and content, so
 // the cache keeps only what Trees lack and must lack (a Tree's id depends only on what the image
-// holds): the inode and ctime of each regular file, per directory, with the id of the Tree that
-// directory was stored as. A cached directory is used only when that Tree is the parent's
-// directory at the same path, so its files line up with the Tree's entries one to one.
+// holds): the inode and ctime of each directory and of each of its entries, with the id of the
+// Tree the directory was stored as. A cached directory is used only when that Tree is the
+// parent's directory at the same path, so its entries line up with the Tree's one to one. A
+// directory whose own and whose entries' inodes and ctimes are all as recorded is the
+// parent's Tree (unless a subdirectory changed), and is not even read from the store.
 //
 // Inode numbers mean nothing on another host, so the cache is host state, not repository
 // state: one file per source root in a cache directory (as borg's files cache), never in the
@@ -38,10 +40,11 @@ struct FileStat {
 };
 FileStat FileStatOf(const struct stat& st);
 
-// One directory as it was checked in: the Tree it was stored as, and the inode and ctime of
-// each regular-file entry of that Tree, in the Tree's order.
+// One directory as it was checked in: the Tree it was stored as, its own inode and ctime, and
+// the inode and ctime of each entry of that Tree, in the Tree's order.
 struct StatCacheDir {
   ObjectId tree;
+  FileStat self;
   std::vector<FileStat> files;
   bool operator==(const StatCacheDir&) const = default;
 };

@@ -445,6 +445,52 @@ TEST_F(DirTest, ChangedXattrIsSeenWithParent) {
   EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(tmp_ / "dst")), "");
 }
 
+// A directory whose own and whose entries' inodes and ctimes are as recorded is taken as the
+// parent's Tree without reading it; every kind of change, at any depth, still gives what a
+// checkin that reads everything gives.
+TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "/a/b/c' '" + src + "/a/d' && cd '" + src +
+                           "/a' && echo 1 > b/c/deep && echo 2 > b/mid && echo 3 > d/other && "
+                           "echo 4 > top && ln -s top link"),
+            0);
+  Checkin(src, "img");
+  const std::vector<std::pair<std::string, std::string>> changes = {
+      {"nothing", "true"},
+      {"a deep file's content", "echo changed > a/b/c/deep"},
+      {"a deep file's mode", "chmod 600 a/b/c/deep"},
+      {"a file added two levels down", "echo new > a/b/c/new"},
+      {"a directory's mode", "chmod 700 a/d"},
+      {"a directory's xattr", "setfattr -n user.x -v 1 a/b"},
+      {"a rename", "mv a/d/other a/d/renamed"},
+      {"a symlink's target", "rm a/link && ln -s b/mid a/link"},
+      {"a directory removed", "rm -r a/b/c"},
+      {"a file's mtime only", "touch -d '2001-01-01' a/top"},
+  };
+  for (const auto& [what, command] : changes) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
+    ASSERT_EQ(testing::Shell("cd '" + src + "' && " + command), 0) << what;
+    auto incremental = Checkin(src, "img", "img");
+    catalog::CheckinRequest req;
+    req.source = src;
+    req.image = "img";
+    req.parent = "img";
+    req.paranoid = true;
+    req.options.stat_cache_dir = cache_dir_;
+    auto paranoid = catalog::CheckinVersion(*repo_, req);
+    ASSERT_TRUE(paranoid) << paranoid.error().ToString();
+    EXPECT_EQ(incremental.result.root, paranoid->result.root) << what;
+    EXPECT_EQ(incremental.result.files, paranoid->result.files) << what;
+    EXPECT_EQ(incremental.result.bytes, paranoid->result.bytes) << what;
+    EXPECT_EQ(incremental.result.dirs, paranoid->result.dirs) << what;
+  }
+  auto last = Checkin(src, "img", "img");
+  EXPECT_EQ(last.result.bytes_read, 0u);
+  ASSERT_TRUE(Checkout(last.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
+}
+
 // A cache that cannot be written leaves the checkin standing, with a warning.
 TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
