@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "cas/disk.h"
+#include "cas/write_batch.h"
 #include "indexer/dir_sink.h"
 #include "indexer/disk_probe.h"
 #include "indexer/disk_sink.h"
@@ -38,6 +39,24 @@ class PhaseTimer {
   bool on_;
   Clock::time_point last_;
 };
+
+// Repositories from before the host-side stat cache (docs/format/catalog.md) kept it in the
+// stat_cache space, which nothing reads any more: a checkin deletes what is left, in batches.
+// Once the space is empty this costs one seek.
+Status DropLegacyStatCache(cas::ObjectStore* store) {
+  constexpr size_t kBatch = 10000;
+  for (;;) {
+    cas::WriteBatch batch;
+    size_t n = 0;
+    CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kStatCache, "", [&](std::string_view k, std::string_view) {
+      batch.Delete(cas::Space::kStatCache, k);
+      return ++n < kBatch;
+    }));
+    if (batch.empty()) return Status();
+    CAIRN_RETURN_IF_ERROR(store->Write(batch, cas::WriteOptions{}));
+    if (n < kBatch) return Status();
+  }
+}
 
 }  // namespace
 
@@ -81,14 +100,15 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   CAIRN_RETURN_IF_ERROR(ValidateImageName(req.image));
   Catalog catalog(repo.store());
   cas::Version v;
+  indexer::CheckinOptions options = req.options;
   if (!req.parent.empty()) {
     CAIRN_ASSIGN_OR_RETURN(VersionRef parent, catalog.Resolve(req.parent));
     v.parents.push_back(parent.id);
+    CAIRN_ASSIGN_OR_RETURN(options.parent_tree, cas::RootTreeOf(repo.store(), parent.version));
   }
+  options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   PhaseTimer timer;
   CAIRN_ASSIGN_OR_RETURN(auto source, OpenSource(req.source));
-  indexer::CheckinOptions options = req.options;
-  options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   cas::Ingestor ingestor(repo.store(), repo.ingest_options());
   auto result = source->Checkin(&ingestor, options);
   if (!result && result.error().message().find("Unrecognized archive format") != std::string::npos) {
@@ -124,6 +144,11 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     return s;
   }
   out.result = std::move(*result);
+  // The version stands whatever happens here: a failure only leaves the old space's bytes.
+  if (Status dropped = DropLegacyStatCache(repo.store()); !dropped.ok()) {
+    if (!out.result.stat_cache_warning.empty()) out.result.stat_cache_warning += "; ";
+    out.result.stat_cache_warning += "the old stat cache in the repository was not deleted: " + dropped.ToString();
+  }
   out.objects_new = ingestor.stats().objects_new;
   out.bytes_new = ingestor.stats().bytes_new;
   out.bytes_stored = ingestor.stats().bytes_stored;

@@ -48,6 +48,12 @@ std::string UpPrefix(const ObjectId& child) { return "U" + std::string(child.AsB
 std::string Up(const ObjectId& child, const ObjectId& parent, std::string_view name) {
   return UpPrefix(child) + std::string(parent.AsBytes()) + std::string(name);
 }
+std::string ShortDigestPrefix(const ObjectId& sha) {
+  return "d" + std::string(sha.AsBytes().substr(0, kShortDigest));
+}
+std::string ShortDigest(const ObjectId& sha, const ObjectId& tree, std::string_view name) {
+  return ShortDigestPrefix(sha) + std::string(tree.AsBytes()) + std::string(name);
+}
 std::string DigestPrefix(const ObjectId& sha) { return "D" + std::string(sha.AsBytes()); }
 std::string Digest(const ObjectId& sha, const ObjectId& tree, std::string_view name) {
   return DigestPrefix(sha) + std::string(tree.AsBytes()) + std::string(name);

@@ -31,8 +31,13 @@ std::string EntryPrefix(std::string_view name_prefix);      // "E\0" + prefix of
 std::string Entry(std::string_view name, const ObjectId& tree);  // "E\0NAME\0" + tree -> type [+ content]
 std::string UpPrefix(const ObjectId& child);                // "U" + child tree
 std::string Up(const ObjectId& child, const ObjectId& parent, std::string_view name);  // -> ""
-std::string DigestPrefix(const ObjectId& sha256);           // "D" + sha
-std::string Digest(const ObjectId& sha256, const ObjectId& tree, std::string_view name);  // -> ""
+// Format 3: "d" + the first kShortDigest bytes of the SHA-256 + tree + name -> "".
+inline constexpr size_t kShortDigest = 8;
+std::string ShortDigestPrefix(const ObjectId& sha256);
+std::string ShortDigest(const ObjectId& sha256, const ObjectId& tree, std::string_view name);
+// Format 2 (read and deleted, no longer written): "D" + sha + tree + name -> "".
+std::string DigestPrefix(const ObjectId& sha256);
+std::string Digest(const ObjectId& sha256, const ObjectId& tree, std::string_view name);
 std::string RootPrefix(const ObjectId& tree);               // "R" + root tree
 std::string Root(const ObjectId& tree, const ObjectId& v);  // -> "": version v has this root
 std::string PackagePrefix(std::string_view name);           // "K\0NAME\0"

@@ -7,6 +7,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "cas/chunk_index.h"
+#include "cas/tree_reader.h"
 #include "catalog/keys.h"
 
 namespace cairn::catalog {
@@ -154,13 +156,60 @@ Result<ByVersion> ByPath(cas::ObjectStore* store, std::string glob) {
   return out;
 }
 
+// Whether entry `name` of Tree `tree` is a regular file whose whole content has SHA-256 `sha`:
+// a short digest key ("d") names candidates, which this confirms. Trees are read once each. A
+// Tree that is gone (gc) holds nothing.
+class DigestCheck {
+ public:
+  DigestCheck(cas::ObjectStore* store, const ObjectId& sha) : store_(store), sha_(sha) {}
+
+  Result<bool> Holds(const ObjectId& tree, const std::string& name) {
+    auto it = trees_.find(tree);
+    if (it == trees_.end()) {
+      Result<cas::Tree> t = cas::LoadTree(store_, tree);
+      if (!t && !t.error().IsNotFound()) return t.error();
+      it = trees_.emplace(tree, t ? std::move(*t) : cas::Tree()).first;
+    }
+    const auto& es = it->second.entries;
+    auto e = std::lower_bound(es.begin(), es.end(), name,
+                              [](const cas::TreeEntry& x, const std::string& n) { return x.name < n; });
+    if (e == es.end() || e->name != name || e->type != cas::EntryType::kRegular) return false;
+    CAIRN_ASSIGN_OR_RETURN(cas::ObjectInfo info, store_->Info(e->id));
+    if (info.type == cas::ObjectType::kBlob) return e->id == sha_;  // a Blob's id is its SHA-256
+    if (info.type != cas::ObjectType::kChunkIndex) return false;
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(e->id, cas::ObjectType::kChunkIndex));
+    CAIRN_ASSIGN_OR_RETURN(cas::ChunkIndex index, cas::DecodeChunkIndex(e->id, data));
+    return index.content_sha256 == sha_;
+  }
+
+ private:
+  cas::ObjectStore* store_;
+  ObjectId sha_;
+  std::unordered_map<ObjectId, cas::Tree> trees_;
+};
+
 Result<ByVersion> BySha(cas::ObjectStore* store, const ObjectId& sha) {
-  std::vector<std::pair<ObjectId, std::string>> entries;
-  std::string prefix = keys::DigestPrefix(sha);
+  std::set<std::pair<ObjectId, std::string>> entries;
+  // Format 3: candidates by the digest's first bytes, each confirmed against its Tree.
+  DigestCheck check(store, sha);
+  std::vector<std::pair<ObjectId, std::string>> candidates;
+  std::string prefix = keys::ShortDigestPrefix(sha);
   CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kCatalog, prefix, [&](std::string_view key, std::string_view) {
     if (key.size() <= prefix.size() + ObjectId::kSize) return true;
     auto tree = ObjectId::FromBytes(key.substr(prefix.size(), ObjectId::kSize));
-    if (tree) entries.emplace_back(*tree, std::string(key.substr(prefix.size() + ObjectId::kSize)));
+    if (tree) candidates.emplace_back(*tree, std::string(key.substr(prefix.size() + ObjectId::kSize)));
+    return true;
+  }));
+  for (auto& [tree, name] : candidates) {
+    CAIRN_ASSIGN_OR_RETURN(bool holds, check.Holds(tree, name));
+    if (holds) entries.emplace(tree, std::move(name));
+  }
+  // Format 2: the whole digest in the key.
+  prefix = keys::DigestPrefix(sha);
+  CAIRN_RETURN_IF_ERROR(store->Scan(cas::Space::kCatalog, prefix, [&](std::string_view key, std::string_view) {
+    if (key.size() <= prefix.size() + ObjectId::kSize) return true;
+    auto tree = ObjectId::FromBytes(key.substr(prefix.size(), ObjectId::kSize));
+    if (tree) entries.emplace(*tree, std::string(key.substr(prefix.size() + ObjectId::kSize)));
     return true;
   }));
   Locator locator(store);

@@ -57,9 +57,8 @@ class TreeIndexer {
           c.files++;
           c.bytes += e.size;
           CAIRN_ASSIGN_OR_RETURN(ObjectId sha, ContentSha256(e.id));
-          value.append(e.id.AsBytes());
-          if (sha != e.id) value.append(sha.AsBytes());
-          out_.puts.emplace_back(keys::Digest(sha, id, e.name), "");
+          if (sha != e.id) value.append(sha.AsBytes());  // the Tree holds the content id
+          out_.puts.emplace_back(keys::ShortDigest(sha, id, e.name), "");
           break;
         }
         case cas::EntryType::kSymlink: c.symlinks++; break;
@@ -118,13 +117,12 @@ Result<EntryValue> DecodeEntryValue(std::string_view v) {
   if (v.empty()) return Status::Corruption("catalog entry index: empty value");
   out.type = static_cast<cas::EntryType>(v[0]);
   v.remove_prefix(1);
-  if (out.type != cas::EntryType::kRegular) return out;
+  if (out.type != cas::EntryType::kRegular || v.empty()) return out;
+  // Format 3: the SHA-256 alone. Format 2: the content id, then the SHA-256 when it differs.
   if (v.size() != ObjectId::kSize && v.size() != 2 * ObjectId::kSize) {
     return Status::Corruption("catalog entry index: bad file value");
   }
-  out.content = *ObjectId::FromBytes(v.substr(0, ObjectId::kSize));
-  out.sha256 = v.size() == ObjectId::kSize ? out.content
-                                           : *ObjectId::FromBytes(v.substr(ObjectId::kSize));
+  out.sha256 = *ObjectId::FromBytes(v.substr(v.size() - ObjectId::kSize));
   return out;
 }
 
@@ -138,7 +136,11 @@ cas::DeadTreeHook DropTreeIndex(cas::ObjectStore* store) {
         CAIRN_ASSIGN_OR_RETURN(auto v, store->Get(cas::Space::kCatalog, entry));
         if (v) {
           auto ev = DecodeEntryValue(*v);
-          if (ev) batch->Delete(cas::Space::kCatalog, keys::Digest(ev->sha256, id, e.name));
+          if (ev) {
+            const ObjectId& sha = ev->sha256.IsZero() ? e.id : ev->sha256;
+            batch->Delete(cas::Space::kCatalog, keys::ShortDigest(sha, id, e.name));
+            batch->Delete(cas::Space::kCatalog, keys::Digest(sha, id, e.name));  // format 2
+          }
         }
       }
       batch->Delete(cas::Space::kCatalog, entry);

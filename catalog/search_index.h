@@ -43,11 +43,13 @@ void AddVersionKeys(cas::WriteBatch* batch, const ObjectId& v, const ObjectId& r
 // outlive the returned function.
 cas::DeadTreeHook DropTreeIndex(cas::ObjectStore* store);
 
-// Decoded value of an entry key: the entry's type, and for a regular file its content id and
-// whole-content SHA-256.
+// Decoded value of an entry key: the entry's type, and for a regular file whose content is a
+// chunk index, its whole-content SHA-256 (zero otherwise: a Blob's id is its SHA-256, and the
+// Tree holds the id). Values written before index format 3 also carry the content id; it is
+// read past.
 struct EntryValue {
   cas::EntryType type = cas::EntryType::kRegular;
-  ObjectId content, sha256;
+  ObjectId sha256;
 };
 Result<EntryValue> DecodeEntryValue(std::string_view v);
 

@@ -16,6 +16,8 @@
 #include <map>
 #include <mutex>
 
+#include "base/sha256.h"
+#include "cas/tree_reader.h"
 #include "indexer/file_reader.h"
 #include "indexer/fs_meta.h"
 #include "indexer/stat_cache.h"
@@ -37,6 +39,13 @@ struct PendingDir {
   std::shared_ptr<PendingDir> parent;
   size_t index_in_parent = 0;
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
+  std::vector<FileStat> stats;  // per entry: its inode and ctime, for the stat cache
+  FileStat self;                // the directory's own
+  ObjectId parent_tree;  // the directory's Tree in the parent version (zero: none)
+  // The directory and every entry in it are as the stat cache recorded them for parent_tree:
+  // its Tree is parent_tree unless a subdirectory changed (the entries then hold only names,
+  // types, sizes and the subdirectories' ids).
+  bool reuse = false;
 };
 
 class Walker {
@@ -51,12 +60,24 @@ class Walker {
     root_dev_ = st.st_dev;
     Result<cas::Xattrs> xattrs = ReadXattrs(root_);
     if (!xattrs) return xattrs.error();
-    Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0);
+    ObjectId parent;
+    if (options_.use_stat_cache && !options_.parent_tree.IsZero()) {
+      parent = options_.parent_tree;
+      old_cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
+    }
+    Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
     if (!s.ok()) {
       for (auto& pd : pending_)
         for (auto& [i, f] : pd->files) f.wait();  // jobs refer to this walker
       return s;
+    }
+    if (record_) {
+      Status saved = new_cache_.Save(Env::Default(), options_.stat_cache_dir, root_);
+      if (!saved.ok()) {
+        result_.stat_cache_warning =
+            "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
+      }
     }
     result_.bytes_read = bytes_read_;
     result_.files_cached = files_cached_;
@@ -68,7 +89,6 @@ class Walker {
   // cache the lstat and xattr calls of many directories then wait on the disk at once instead
   // of one after another. Per-entry errors are kept and reported when the walk reaches the
   // entry, so errors come in the same order as a sequential walk would meet them.
-  using StatCacheDir = std::map<std::string, StatCacheEntry>;
   struct ScannedEntry {
     std::string name;
     Status status;  // lstat, type, xattrs or readlink failed
@@ -76,11 +96,21 @@ class Walker {
     cas::EntryType type = cas::EntryType::kRegular;
     cas::Xattrs xattrs;
     std::string target;  // symlinks
+    // A regular file unchanged since the parent: its entry in DirScan::parent; npos otherwise.
+    size_t unchanged = std::string::npos;
+    // Its inode and ctime are as recorded, so its xattrs and target were not read (yet).
+    bool same = false;
   };
   struct DirScan {
-    Status status;  // the directory could not be listed, or its stat cache read
+    Status status;  // the directory could not be listed, or its parent Tree read
     std::vector<ScannedEntry> entries;
-    StatCacheDir cache;
+    // Incremental checkin: the directory in the parent version (empty if it had none), and the
+    // stat cache's record of it when that record describes exactly this Tree.
+    cas::Tree parent;
+    const StatCacheDir* cached = nullptr;
+    // The directory and all its entries are as recorded (PendingDir::reuse): `parent` is not
+    // read, the subdirectories' Trees in the parent version come from the cache.
+    bool reuse = false;
   };
   using ScanFuture = std::future<DirScan>;
 
@@ -92,19 +122,29 @@ class Walker {
   }
 
   // `rel`: the directory relative to the source root, for messages.
-  DirScan ScanDir(const std::string& path, const std::string& rel) {
+  // `parent`: the directory's Tree in the parent version (zero: none); `self`: the directory's
+  // inode and ctime.
+  DirScan ScanDir(const std::string& path, const std::string& rel, const ObjectId& parent,
+                  const FileStat& self) {
     DirScan scan;
     Result<std::vector<std::string>> names = ReadNames(path);
     if (!names) {
       scan.status = names.error();
       return scan;
     }
-    Result<StatCacheDir> cache = LoadStatCache(path);
-    if (!cache) {
-      scan.status = cache.error();
-      return scan;
+    // A directory whose inode and ctime are as recorded has the recorded names (creating,
+    // removing or renaming an entry changes the ctime), so entry i is the parent's entry i.
+    // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
+    // subdirectory changed, and neither the parent's Tree nor the entries' xattrs are read.
+    // The root is always built (it holds the hard-link table).
+    const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
+    const bool optimistic = d != nullptr && d->tree == parent && !rel.empty() && d->self == self &&
+                            d->files.size() == names->size();
+    if (!parent.IsZero() && !optimistic) {
+      scan.status = LoadParent(rel, parent, &scan);
+      if (!scan.status.ok()) return scan;
     }
-    scan.cache = std::move(*cache);
+    bool all_same = optimistic;
     scan.entries.resize(names->size());
     for (size_t i = 0; i < names->size(); ++i) {
       ScannedEntry& e = scan.entries[i];
@@ -114,44 +154,91 @@ class Walker {
         e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
                                                      " vanished during the walk (the tree is changing)")
                                    : ErrnoStatus("stat", child, errno);
+        all_same = false;
         continue;
       }
       Result<cas::EntryType> type = EntryTypeFromMode(e.st.st_mode, child);
       if (!type) {
         e.status = type.error();
+        all_same = false;
         continue;
       }
       e.type = *type;
-      Result<cas::Xattrs> x = ReadXattrs(child);
-      if (!x) {
-        e.status = x.error();
+      if (optimistic && FileStatOf(e.st) == d->files[i] &&
+          !(e.type == cas::EntryType::kRegular && e.st.st_nlink > 1)) {  // links need content
+        e.same = true;
         continue;
       }
-      e.xattrs = std::move(*x);
-      if (e.type == cas::EntryType::kSymlink) {
-        Result<std::string> t = ReadLink(child, e.st.st_size);
-        if (!t) {
-          e.status = t.error();
+      all_same = false;
+      if (e.type == cas::EntryType::kRegular && !optimistic) {
+        e.unchanged = Unchanged(scan, e.name, e.st);
+        if (e.unchanged != std::string::npos) {
+          // Setting or removing an xattr changes the ctime: with the ctime unchanged, the
+          // parent's entry holds the file's xattrs.
+          e.xattrs = scan.parent.entries[e.unchanged].meta.xattrs;
           continue;
         }
-        e.target = std::move(*t);
+      }
+      ReadDetails(child, &e);
+    }
+    if (optimistic && !all_same) {
+      // Something changed: what was taken on trust comes from the parent's Tree after all.
+      scan.status = LoadParent(rel, parent, &scan);
+      if (!scan.status.ok()) return scan;
+      for (size_t i = 0; i < scan.entries.size(); ++i) {
+        ScannedEntry& e = scan.entries[i];
+        if (e.status.ok() && e.type == cas::EntryType::kRegular) {
+          e.unchanged = Unchanged(scan, e.name, e.st);
+        }
+        if (!e.same) continue;
+        e.same = false;
+        const cas::TreeEntry* p = ParentEntry(scan, e.name);
+        if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
+          ReadDetails(ChildPath(path, e.name), &e);
+          continue;
+        }
+        e.xattrs = p->meta.xattrs;
+        e.target = p->target;
       }
     }
+    scan.reuse = optimistic && all_same;
     return scan;
   }
 
-  ScanFuture SubmitScan(const std::string& path, const std::string& rel) {
-    ++scans_ahead_;
-    return scan_pool_.Submit([this, path, rel] { return ScanDir(path, rel); });
+  // Reads an entry's xattrs and, for a symlink, its target; a failure goes to e->status.
+  static void ReadDetails(const std::string& child, ScannedEntry* e) {
+    Result<cas::Xattrs> x = ReadXattrs(child);
+    if (!x) {
+      e->status = x.error();
+      return;
+    }
+    e->xattrs = std::move(*x);
+    if (e->type == cas::EntryType::kSymlink) {
+      Result<std::string> t = ReadLink(child, e->st.st_size);
+      if (!t) {
+        e->status = t.error();
+        return;
+      }
+      e->target = std::move(*t);
+    }
   }
 
+  ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent,
+                        const FileStat& self) {
+    ++scans_ahead_;
+    return scan_pool_.Submit([this, path, rel, parent, self] { return ScanDir(path, rel, parent, self); });
+  }
+
+  // `parent_tree`: this directory's Tree in the parent version (zero: none).
   Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
               cas::Xattrs dir_xattrs, ScanFuture scan_future, std::shared_ptr<PendingDir> parent,
-              size_t index_in_parent) {
+              size_t index_in_parent, const ObjectId& parent_tree) {
     auto pd = std::make_shared<PendingDir>();
     pd->rel = rel;
     pd->parent = std::move(parent);
     pd->index_in_parent = index_in_parent;
+    pd->parent_tree = parent_tree;
+    pd->self = FileStatOf(dir_st);
     pd->tree.meta = MetadataFromStat(dir_st);
     pd->tree.meta.xattrs = std::move(dir_xattrs);
     result_.dirs++;
@@ -166,9 +253,10 @@ class Walker {
       scan = scan_future.get();
       --scans_ahead_;
     } else {
-      scan = ScanDir(path, rel);
+      scan = ScanDir(path, rel, parent_tree, pd->self);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
+    pd->reuse = scan.reuse;
     // The subdirectories' scans start before the walk descends into the first of them, up to
     // kMaxScansAhead in the whole walk; the rest are started as earlier ones are consumed.
     std::vector<ScanFuture> child_scans(scan.entries.size());
@@ -184,7 +272,8 @@ class Walker {
       for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
-          child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name));
+          child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
+                                              ParentDir(scan, rel, c.name), FileStatOf(c.st));
         }
       }
     };
@@ -198,11 +287,17 @@ class Walker {
       e.name = se.name;
       e.type = se.type;
       size_t index = pd->tree.entries.size();
+      pd->stats.push_back(FileStatOf(se.st));
       if (se.type == cas::EntryType::kDirectory) {
         pd->tree.entries.push_back(std::move(e));
-        CAIRN_RETURN_IF_ERROR(
-            Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(child_scans[i]), pd, index));
+        CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs),
+                                   std::move(child_scans[i]), pd, index, ParentDir(scan, rel, se.name)));
         top_up();
+        continue;
+      }
+      if (pd->reuse) {  // the Tree is the parent's unless a subdirectory changed: see FinalizeFront
+        e.size = static_cast<uint64_t>(se.st.st_size);
+        pd->tree.entries.push_back(std::move(e));
         continue;
       }
       const struct stat& st = se.st;
@@ -215,8 +310,7 @@ class Walker {
         e.rdev_minor = minor(st.st_rdev);
       } else if (se.type == cas::EntryType::kRegular) {
         e.size = static_cast<uint64_t>(st.st_size);
-        CAIRN_ASSIGN_OR_RETURN(auto cached, FromStatCache(scan.cache, e.name, child_rel, st));
-        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, std::move(cached)));
+        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, FromParent(scan, se, child_rel)));
       }
       pd->tree.entries.push_back(std::move(e));
     }
@@ -225,32 +319,64 @@ class Walker {
     return Status();
   }
 
-  // The stat cache entries of one directory, read with one scan (incremental checkin).
-  Result<StatCacheDir> LoadStatCache(const std::string& dir) {
-    StatCacheDir cache;
-    if (!options_.use_stat_cache) return cache;
-    std::string prefix = StatCacheDirPrefix(dir);
-    CAIRN_RETURN_IF_ERROR(ingestor_->store()->Scan(
-        cas::Space::kStatCache, prefix, [&](std::string_view key, std::string_view value) {
-          auto e = DecodeStatCacheEntry(value);
-          if (e) cache.emplace(std::string(key.substr(prefix.size())), *e);
-          return true;
-        }));
-    return cache;
+  // Reads the directory's Tree in the parent version, and takes the stat cache's record of the
+  // directory if it describes that Tree.
+  Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) {
+    CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(ingestor_->store(), id));
+    const StatCacheDir* d = old_cache_.Find(rel);
+    if (d != nullptr && d->tree == id && d->files.size() == scan->parent.entries.size()) scan->cached = d;
+    return Status();
   }
 
-  // A file unchanged since the cached checkin (same inode, size, mtime, ctime) is taken from
-  // the cache here, in the walk, without a task. gc deletes the entries whose content it
-  // removes, so a cached content is always stored.
-  Result<std::optional<FileOut>> FromStatCache(const StatCacheDir& cache, const std::string& name,
-                                               const std::string& rel, const struct stat& st) {
-    auto it = cache.find(name);
-    if (it == cache.end() || !StatCacheMatches(it->second, st)) return std::optional<FileOut>();
+  // The entry `name` of the parent version's directory, or null.
+  static const cas::TreeEntry* ParentEntry(const DirScan& scan, const std::string& name) {
+    const auto& es = scan.parent.entries;
+    auto it = std::lower_bound(es.begin(), es.end(), name,
+                               [](const cas::TreeEntry& e, const std::string& n) { return e.name < n; });
+    return it != es.end() && it->name == name ? &*it : nullptr;
+  }
+
+  // The subdirectory `name`'s Tree in the parent version; zero if it had none. In a directory
+  // taken as recorded, the cache's record of the subdirectory names it: records are saved
+  // together, so it was the subdirectory's Tree in the Tree recorded for this directory.
+  ObjectId ParentDir(const DirScan& scan, const std::string& rel, const std::string& name) const {
+    if (scan.reuse) {
+      const StatCacheDir* d = old_cache_.Find(ChildRel(rel, name));
+      return d != nullptr ? d->tree : ObjectId();
+    }
+    const cas::TreeEntry* e = ParentEntry(scan, name);
+    return e != nullptr && e->type == cas::EntryType::kDirectory ? e->id : ObjectId();
+  }
+
+  // The index in the parent version's directory of the entry of regular file `name` if the file
+  // is unchanged since the parent was checked in: its size and mtime as in the entry, its inode
+  // and ctime as the stat cache recorded for that entry. npos otherwise.
+  size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const {
+    if (scan.cached == nullptr) return std::string::npos;
+    const cas::TreeEntry* p = ParentEntry(scan, name);
+    if (p == nullptr || p->type != cas::EntryType::kRegular ||
+        p->size != static_cast<uint64_t>(st.st_size) || p->meta.mtime_sec != st.st_mtim.tv_sec ||
+        p->meta.mtime_nsec != static_cast<uint32_t>(st.st_mtim.tv_nsec) ||
+        (p->sparse && !options_.record_holes)) {
+      return std::string::npos;
+    }
+    size_t i = static_cast<size_t>(p - scan.parent.entries.data());
+    return scan.cached->files[i] == FileStatOf(st) ? i : std::string::npos;
+  }
+
+  // An unchanged file takes its parent entry's content, here in the walk, without a task. The
+  // parent version keeps that content alive.
+  static std::optional<FileOut> FromParent(const DirScan& scan, const ScannedEntry& se,
+                                           const std::string& rel) {
+    if (se.unchanged == std::string::npos) return std::nullopt;
+    const cas::TreeEntry& p = scan.parent.entries[se.unchanged];
     FileOut out;
     out.path = rel;
-    out.content = {it->second.content, it->second.type, it->second.size, ObjectId()};
+    out.content = {p.id, cas::ObjectType::kBlob, p.size, ObjectId()};
+    out.sparse = p.sparse;
+    out.extents = p.extents;
     out.from_cache = true;
-    return std::optional<FileOut>(std::move(out));
+    return out;
   }
 
   Result<std::vector<std::string>> ReadNames(const std::string& path) {
@@ -346,6 +472,7 @@ class Walker {
     }
     for (auto it = drop.rbegin(); it != drop.rend(); ++it) {
       pd->tree.entries.erase(pd->tree.entries.begin() + static_cast<long>(*it));
+      pd->stats.erase(pd->stats.begin() + static_cast<long>(*it));
     }
     if (pd->parent == nullptr) {
       std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
@@ -358,14 +485,64 @@ class Walker {
       for (auto& g : pd->tree.hardlinks) std::sort(g.begin(), g.end());
       std::sort(pd->tree.hardlinks.begin(), pd->tree.hardlinks.end());
     }
-    CAIRN_ASSIGN_OR_RETURN(ObjectId id,
-                           ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(pd->tree)));
+    ObjectId id;
+    if (pd->reuse) {
+      CAIRN_ASSIGN_OR_RETURN(id, FinalizeReused(*pd));
+    } else {
+      // A directory unchanged since the parent is the parent's Tree, which the parent version
+      // keeps stored: no need to ask the store.
+      std::string encoded = cas::EncodeTree(pd->tree);
+      id = Sha256::Of(encoded);
+      if (id != pd->parent_tree) {
+        CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
+      }
+    }
+    if (record_) new_cache_.Put(pd->rel, {id, pd->self, std::move(pd->stats)});
     if (pd->parent) {
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
       result_.root = id;
     }
     return Status();
+  }
+
+  // A directory taken as recorded (PendingDir::reuse): its files are counted, unread, and its
+  // Tree is the parent's, or, when a subdirectory changed, the parent's with the new ids of
+  // the subdirectories.
+  Result<ObjectId> FinalizeReused(PendingDir& pd) {
+    bool same = true;
+    for (const auto& e : pd.tree.entries) {
+      if (e.type == cas::EntryType::kRegular) {
+        result_.files++;
+        result_.bytes += e.size;
+        files_cached_++;
+        if (options_.progress) options_.progress->Add(1, e.size);
+      } else if (e.type == cas::EntryType::kDirectory) {
+        const StatCacheDir* d = old_cache_.Find(ChildRel(pd.rel, e.name));
+        if (d == nullptr || d->tree != e.id) same = false;
+      }
+    }
+    if (same) return pd.parent_tree;
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(ingestor_->store(), pd.parent_tree));
+    if (tree.entries.size() != pd.tree.entries.size()) return NotAsRecorded(pd);
+    for (size_t i = 0; i < tree.entries.size(); ++i) {
+      const cas::TreeEntry& now = pd.tree.entries[i];
+      cas::TreeEntry& was = tree.entries[i];
+      if (was.name != now.name || was.type != now.type ||
+          (now.type == cas::EntryType::kRegular && was.size != now.size)) {
+        return NotAsRecorded(pd);
+      }
+      if (now.type == cas::EntryType::kDirectory) was.id = now.id;
+    }
+    return ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(tree));
+  }
+
+  // The directory's inode and ctime and those of all its entries were as recorded, yet the
+  // recorded Tree does not hold its entries: the stat cache cannot be trusted here.
+  Status NotAsRecorded(const PendingDir& pd) const {
+    return Status::Corruption("checkin " + root_ + ": " + (pd.rel.empty() ? "." : pd.rel) +
+                              " is not as the stat cache recorded it although its inodes and "
+                              "ctimes are; check in with --paranoid");
   }
 
   struct Link {
@@ -380,6 +557,9 @@ class Walker {
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
+  const bool record_ = options_.update_stat_cache && !options_.stat_cache_dir.empty();
+  StatCache old_cache_;  // read by the scan threads, not changed during the walk
+  StatCache new_cache_;  // walk thread only
   CheckinResult result_;
   std::deque<std::shared_ptr<PendingDir>> pending_;
   std::map<std::pair<dev_t, ino_t>, Link> links_;

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "indexer/fs_meta.h"
-#include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
 namespace {
@@ -128,10 +127,6 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   out.bytes_read = expect;
   out.sparse = extents.has_value();
   if (extents) out.extents = std::move(*extents);
-  if (options.update_stat_cache && !out.sparse) {
-    ingestor->PutKey(cas::Space::kStatCache, StatCacheKey(path),
-                     EncodeStatCacheEntry(StatCacheEntryFromStat(st, out.content)));
-  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Reading one regular file of a directory source into the store: holes detected, changes
-// during the read detected, the stat cache consulted and updated.
+// during the read detected.
 #ifndef CAIRN_INDEXER_FILE_READER_H_
 #define CAIRN_INDEXER_FILE_READER_H_
 
@@ -24,9 +24,9 @@ struct FileOut {
   bool from_cache = false;
 };
 
-// Stores the file at `path` (walked as `st`) and records it in the stat cache. IOError naming
-// the file if it changed between the walk and the end of the read; unreadable files are
-// skipped (not an error) when options.skip_unreadable. (The walk itself consults the cache.)
+// Stores the file at `path` (walked as `st`). IOError naming the file if it changed between
+// the walk and the end of the read; unreadable files are skipped (not an error) when
+// options.skip_unreadable. (The walk consults and records the stat cache.)
 Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& path,
                                  const std::string& rel, const struct stat& st,
                                  const CheckinOptions& options);

@@ -12,6 +12,7 @@
 #include "base/object_id.h"
 #include "base/progress.h"
 #include "cas/ingestor.h"
+#include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
 
@@ -19,13 +20,19 @@ struct CheckinOptions {
   // Skip files that cannot be read (listed in CheckinResult::skipped) instead of failing.
   // Default: false.
   bool skip_unreadable = false;
-  // Directory source: take a file's content from the stat cache (unread) when its inode, size,
-  // mtime and ctime match the cached entry. Default: false (set by --parent, cleared by
-  // --paranoid).
+  // Directory source, incremental checkin: the root Tree of the parent version. A file whose
+  // size and mtime match its entry there, and whose inode and ctime match the stat cache's
+  // record of that Tree, takes its content from the entry unread. Default: zero (no parent).
+  ObjectId parent_tree;
+  // Directory source: consult the stat cache (with parent_tree). Default: false (set by
+  // --parent, cleared by --paranoid).
   bool use_stat_cache = false;
-  // Directory source: record every file's stat in the cache for later incremental checkins.
+  // Directory source: save the inode and ctime of every file for later incremental checkins.
   // Default: true.
   bool update_stat_cache = true;
+  // Directory source: where the stat cache lives (indexer/stat_cache.h); "" for none.
+  // Default: StatCache::DefaultDir() (~/.cache/cairn).
+  std::string stat_cache_dir = StatCache::DefaultDir();
   // Record holes of sparse files (directory source). Disk sources clear it: libguestfs'
   // tar-out cannot see holes, and both disk paths must give the same Trees. Default: true.
   bool record_holes = true;
@@ -49,6 +56,9 @@ struct CheckinResult {
   uint64_t bytes_read = 0;     // bytes actually read (less with the stat cache)
   uint64_t files_cached = 0;   // files taken from the stat cache unread
   std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
+  // What went wrong with the stat cache, for the user ("" when nothing did): the checkin
+  // stands; an unsaved cache only makes the next incremental checkin read more.
+  std::string stat_cache_warning;
 };
 
 class Source {

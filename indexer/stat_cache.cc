@@ -1,60 +1,125 @@
 #include "indexer/stat_cache.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "base/coding.h"
+#include "base/sha256.h"
 
 namespace cairn::indexer {
 namespace {
-int64_t Ns(const struct timespec& t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+constexpr std::string_view kMagic = "cairn-stat-cache-3\n";
+
+std::string EnvVar(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::string();
+}
+
 }  // namespace
 
-std::string StatCacheKey(std::string_view path) {
-  size_t slash = path.rfind('/');
-  std::string k(path.substr(0, slash));
-  k.push_back('\0');
-  k.append(path.substr(slash + 1));
-  return k;
+FileStat FileStatOf(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec};
 }
 
-std::string StatCacheDirPrefix(std::string_view dir) {
-  std::string k(dir == "/" ? "" : dir);
-  k.push_back('\0');
-  return k;
+std::string StatCache::DefaultDir() {
+  if (std::string d = EnvVar("CAIRN_CACHE_DIR"); !d.empty()) return d;
+  if (std::string d = EnvVar("XDG_CACHE_HOME"); !d.empty()) return d + "/cairn";
+  if (std::string d = EnvVar("HOME"); !d.empty()) return d + "/.cache/cairn";
+  return "";
 }
 
-StatCacheEntry StatCacheEntryFromStat(const struct stat& st, const cas::FileContent& content) {
-  return {static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size), Ns(st.st_mtim),
-          Ns(st.st_ctim), content.id, content.type};
+std::string StatCache::FileFor(const std::string& dir, const std::string& root) {
+  return dir + "/stat-" + Sha256::Of(root).ToHex().substr(0, 32);
 }
 
-bool StatCacheMatches(const StatCacheEntry& e, const struct stat& st) {
-  return e.ino == static_cast<uint64_t>(st.st_ino) && e.size == static_cast<uint64_t>(st.st_size) &&
-         e.mtime_ns == Ns(st.st_mtim) && e.ctime_ns == Ns(st.st_ctim);
+const StatCacheDir* StatCache::Find(const std::string& rel) const {
+  auto it = dirs_.find(rel);
+  return it == dirs_.end() ? nullptr : &it->second;
 }
 
-std::string EncodeStatCacheEntry(const StatCacheEntry& e) {
-  std::string v;
-  PutFixed64(&v, e.ino);
-  PutFixed64(&v, e.size);
-  PutFixed64(&v, static_cast<uint64_t>(e.mtime_ns));
-  PutFixed64(&v, static_cast<uint64_t>(e.ctime_ns));
-  v.append(e.content.AsBytes());
-  v.push_back(static_cast<char>(e.type));
-  return v;
-}
-
-std::optional<StatCacheEntry> DecodeStatCacheEntry(std::string_view v) {
-  StatCacheEntry e;
-  uint64_t m, c;
-  std::string_view id;
-  if (!GetFixed64(&v, &e.ino) || !GetFixed64(&v, &e.size) || !GetFixed64(&v, &m) ||
-      !GetFixed64(&v, &c) || !GetBytes(&v, ObjectId::kSize, &id) || v.size() != 1) {
-    return std::nullopt;
+// docs/format/stat-cache.md. Inodes and ctimes are stored as differences from the previous
+// file's: the files of a directory were mostly created together, so both are close.
+std::string StatCache::Encode(const std::string& root) const {
+  std::string out(kMagic);
+  PutLengthPrefixed(&out, root);
+  PutVarint64(&out, dirs_.size());
+  FileStat prev;
+  for (const auto& [rel, d] : dirs_) {
+    PutLengthPrefixed(&out, rel);
+    out.append(d.tree.AsBytes());
+    PutVarint64(&out, d.files.size());
+    auto put = [&](const FileStat& f) {
+      PutVarsint64(&out, static_cast<int64_t>(f.ino - prev.ino));
+      PutVarsint64(&out, f.ctime_ns - prev.ctime_ns);
+      prev = f;
+    };
+    put(d.self);
+    for (const FileStat& f : d.files) put(f);
   }
-  e.mtime_ns = static_cast<int64_t>(m);
-  e.ctime_ns = static_cast<int64_t>(c);
-  e.content = *ObjectId::FromBytes(id);
-  e.type = static_cast<cas::ObjectType>(v[0]);
-  return e;
+  out.append(Sha256::Of(out).AsBytes());
+  return out;
+}
+
+std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& root) {
+  if (in.size() < kMagic.size() + ObjectId::kSize || !in.starts_with(kMagic)) return std::nullopt;
+  std::string_view sum = in.substr(in.size() - ObjectId::kSize);
+  in.remove_suffix(ObjectId::kSize);
+  if (Sha256::Of(in).AsBytes() != sum) return std::nullopt;
+  in.remove_prefix(kMagic.size());
+  std::string_view r;
+  uint64_t ndirs;
+  if (!GetLengthPrefixed(&in, &r) || r != root || !GetVarint64(&in, &ndirs)) return std::nullopt;
+  StatCache cache;
+  FileStat prev;
+  for (uint64_t i = 0; i < ndirs; ++i) {
+    std::string_view rel, tree;
+    uint64_t nfiles;
+    if (!GetLengthPrefixed(&in, &rel) || !GetBytes(&in, ObjectId::kSize, &tree) ||
+        !GetVarint64(&in, &nfiles) || nfiles > in.size()) {  // each file takes 2 bytes or more
+      return std::nullopt;
+    }
+    auto get = [&](FileStat* f) {
+      int64_t dino, dctime;
+      if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime)) return false;
+      prev = *f = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime};
+      return true;
+    };
+    StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}};
+    if (!get(&d.self)) return std::nullopt;
+    d.files.resize(nfiles);
+    for (FileStat& f : d.files) {
+      if (!get(&f)) return std::nullopt;
+    }
+    cache.dirs_.emplace(std::string(rel), std::move(d));
+  }
+  if (!in.empty()) return std::nullopt;
+  return cache;
+}
+
+StatCache StatCache::Load(Env* env, const std::string& dir, const std::string& root) {
+  if (dir.empty()) return {};
+  Result<std::string> data = ReadFileToString(env, FileFor(dir, root));
+  if (!data) return {};
+  std::optional<StatCache> cache = Decode(*data, root);
+  return cache ? std::move(*cache) : StatCache();
+}
+
+Status StatCache::Save(Env* env, const std::string& dir, const std::string& root) const {
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(dir));
+  std::string path = FileFor(dir, root);
+  // A name of its own per process: two checkins of the same root may save at once (the last
+  // rename wins, and either file is whole).
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  Status s = [&]() -> Status {
+    CAIRN_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(tmp));
+    CAIRN_RETURN_IF_ERROR(f->Append(Encode(root)));
+    CAIRN_RETURN_IF_ERROR(f->Close());
+    return env->RenameFile(tmp, path);
+  }();
+  if (!s.ok()) (void)env->RemoveFile(tmp);
+  return s;
 }
 
 }  // namespace cairn::indexer

@@ -1,36 +1,82 @@
-// The stat cache of incremental checkin (DESIGN.md, flow of data): for each file checked in from
-// a directory, its absolute path -> inode, size, mtime, ctime and stored content. Lives in the
-// store's kStatCache space, beside the catalog and never in Tree objects, so a Tree's id depends
-// only on what the image holds.
+// The stat cache of incremental checkin (DESIGN.md, flow of data; docs/format/stat-cache.md).
+//
+// An incremental checkin (a parent given) takes a file unread when it is unchanged since the
+// parent was checked in. The parent's Trees already hold each file's size, mtime and content, so
+// the cache keeps only what Trees lack and must lack (a Tree's id depends only on what the image
+// holds): the inode and ctime of each directory and of each of its entries, with the id of the
+// Tree the directory was stored as. A cached directory is used only when that Tree is the
+// parent's directory at the same path, so its entries line up with the Tree's one to one. A
+// directory whose own and whose entries' inodes and ctimes are all as recorded is the
+// parent's Tree (unless a subdirectory changed), and is not even read from the store.
+//
+// Inode numbers mean nothing on another host, so the cache is host state, not repository
+// state: one file per source root in a cache directory (as borg's files cache), never in the
+// repository, which is copied and shared. It names no content, so it cannot point at anything
+// gc removed: contents come from the parent's Trees, which the parent version keeps alive. A
+// missing, stale, foreign or corrupt cache costs only time (the files are read).
+//
+// Thread-safety: a StatCache is not shared between threads while it is being changed; Find
+// may be called concurrently on a cache no one changes.
 #ifndef CAIRN_INDEXER_STAT_CACHE_H_
 #define CAIRN_INDEXER_STAT_CACHE_H_
 
 #include <sys/stat.h>
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "cas/ingestor.h"
+#include "base/env.h"
+#include "base/object_id.h"
 
 namespace cairn::indexer {
 
-struct StatCacheEntry {
-  uint64_t ino = 0, size = 0;
-  int64_t mtime_ns = 0, ctime_ns = 0;
-  ObjectId content;
-  cas::ObjectType type = cas::ObjectType::kBlob;
+struct FileStat {
+  uint64_t ino = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStat&) const = default;
+};
+FileStat FileStatOf(const struct stat& st);
+
+// One directory as it was checked in: the Tree it was stored as, its own inode and ctime, and
+// the inode and ctime of each entry of that Tree, in the Tree's order.
+struct StatCacheDir {
+  ObjectId tree;
+  FileStat self;
+  std::vector<FileStat> files;
+  bool operator==(const StatCacheDir&) const = default;
 };
 
-// Keys: the directory's absolute path, a NUL, the name. The entries of one directory are
-// contiguous, so the walk reads them with one scan (StatCacheDirPrefix).
-std::string StatCacheKey(std::string_view path);
-std::string StatCacheDirPrefix(std::string_view dir);
+class StatCache {
+ public:
+  // The cache directory: $CAIRN_CACHE_DIR, else $XDG_CACHE_HOME/cairn, else $HOME/.cache/cairn;
+  // "" when none of them is set (no stat cache).
+  static std::string DefaultDir();
+  // The file that holds the cache of source root `root` (an absolute path) under `dir`.
+  static std::string FileFor(const std::string& dir, const std::string& root);
 
-StatCacheEntry StatCacheEntryFromStat(const struct stat& st, const cas::FileContent& content);
-// Whether `st` still describes the file recorded in `entry`.
-bool StatCacheMatches(const StatCacheEntry& entry, const struct stat& st);
-std::string EncodeStatCacheEntry(const StatCacheEntry& e);
-std::optional<StatCacheEntry> DecodeStatCacheEntry(std::string_view v);
+  // The cache of `root` saved under `dir`; empty when there is none or it cannot be used (an
+  // unreadable, truncated or corrupt file, or one written for another root): never an error,
+  // since a missing cache only costs time.
+  static StatCache Load(Env* env, const std::string& dir, const std::string& root);
+  // Writes the cache of `root` under `dir` (creating `dir`), atomically: a reader sees the old
+  // file or the new one. Not synced: losing it costs time, not data. IOError naming the file.
+  Status Save(Env* env, const std::string& dir, const std::string& root) const;
+
+  // The directory `rel` (relative to the root, "" for the root itself), or null.
+  const StatCacheDir* Find(const std::string& rel) const;
+  void Put(std::string rel, StatCacheDir dir) { dirs_[std::move(rel)] = std::move(dir); }
+  size_t size() const { return dirs_.size(); }
+
+  std::string Encode(const std::string& root) const;
+  // nullopt when `data` is not a whole, intact cache of `root`.
+  static std::optional<StatCache> Decode(std::string_view data, const std::string& root);
+
+ private:
+  std::map<std::string, StatCacheDir> dirs_;
+};
 
 }  // namespace cairn::indexer
 

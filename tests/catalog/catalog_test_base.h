@@ -61,6 +61,7 @@ class RepoTest : public ::testing::Test {
     req.parent = parent;
     req.message = message;
     req.author = "test@host";
+    req.options.stat_cache_dir = tmp_ / "stat-cache";
     return Must(CheckinVersion(*repo_, req), "checkin " + dir + " as " + image).version;
   }
 

@@ -242,7 +242,7 @@ TEST_F(SearchTest, PurgeOfEveryVersionLeavesOnlyTreeKeysAndGcRemovesThem) {
   EXPECT_FALSE(left.empty());
   for (const auto& k : left) {
     EXPECT_TRUE(k.starts_with("T") || k.starts_with(std::string("E\0", 2)) || k.starts_with("U") ||
-                k.starts_with("D"))
+                k.starts_with("d"))
         << "a version's key survived purge: " << k.substr(0, 1);
   }
   std::set<std::string> refs;
@@ -284,6 +284,76 @@ TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
   EXPECT_EQ(Versions(Path("etc/hostname")), (Names{"web:1", "web:2", "web:3"}));
   EXPECT_EQ(Must(Search(store(), Sha(Sha256::Of(std::string("changed\n"))))).size(), 1u);
   (void)v3;
+}
+
+// Format 3 entry values hold no content id (the Tree does); format 2 values are still read.
+TEST(EntryValueTest, HoldsTheSha256OnlyForChunkedFilesAndReadsFormat2) {
+  const std::string reg(1, static_cast<char>(cas::EntryType::kRegular));
+  const ObjectId content = Sha256::Of("index"), sha = Sha256::Of("whole");
+  auto plain = Must(DecodeEntryValue(reg));
+  EXPECT_EQ(plain.type, cas::EntryType::kRegular);
+  EXPECT_TRUE(plain.sha256.IsZero()) << "a Blob: the Tree's content id is the SHA-256";
+  EXPECT_EQ(Must(DecodeEntryValue(reg + std::string(sha.AsBytes()))).sha256, sha);
+  EXPECT_EQ(Must(DecodeEntryValue(reg + std::string(content.AsBytes()))).sha256, content)
+      << "format 2, a Blob: its content id is its SHA-256";
+  EXPECT_EQ(Must(DecodeEntryValue(reg + std::string(content.AsBytes()) + std::string(sha.AsBytes()))).sha256,
+            sha) << "format 2, a chunked file";
+  EXPECT_FALSE(DecodeEntryValue(reg + "short"));
+  EXPECT_FALSE(DecodeEntryValue(""));
+  EXPECT_EQ(Must(DecodeEntryValue(std::string(1, static_cast<char>(cas::EntryType::kSymlink)))).type,
+            cas::EntryType::kSymlink);
+}
+
+// gc finds a file's digest key from the entry value and the Tree: after purge and gc no key of
+// a Blob's or a chunked file's digest is left (the chunked file's SHA-256 is not its id).
+TEST_F(SearchTest, GcDropsTheDigestKeysOfSmallAndChunkedFiles) {
+  Catalog c(store());
+  ASSERT_FALSE(Find(Sha(Sha256::Of(ToolContent()))).empty());
+  ASSERT_FALSE(Find(Sha(Sha256::Of(BigContent()))).empty());
+  MustOk(c.SetState(v1_, VersionState::kDeleted));
+  MustOk(c.SetState(v2_, VersionState::kDeleted));
+  Must(c.Purge());
+  cas::GcOptions o;
+  o.on_dead_tree = DropTreeIndex(store());
+  Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o));
+  size_t digests = 0;
+  for (const char* prefix : {"d", "D"}) {
+    MustOk(store()->Scan(cas::Space::kCatalog, prefix, [&](std::string_view, std::string_view) {
+      ++digests;
+      return true;
+    }));
+  }
+  EXPECT_EQ(digests, 0u);
+}
+
+// A digest key holds only the digest's first 8 bytes: a key whose prefix matches but whose
+// file holds other content is no hit (the search reads the Tree to confirm).
+TEST_F(SearchTest, AShortDigestKeyIsConfirmedAgainstItsTree) {
+  const ObjectId tool = Sha256::Of(ToolContent());
+  const ObjectId bin = Must(cas::LookupPath(store(), v1_.version.root, "usr/bin")).id;
+  // The same first 8 bytes as `tool`, the rest different.
+  std::string bytes(tool.AsBytes());
+  bytes[31] ^= 1;
+  const ObjectId fake = *ObjectId::FromBytes(bytes);
+  cas::WriteBatch b;
+  b.Put(cas::Space::kCatalog, keys::ShortDigest(fake, bin, "tool"), "");
+  b.Put(cas::Space::kCatalog, keys::ShortDigest(fake, bin, "no-such-entry"), "");
+  MustOk(store()->Write(b, cas::WriteOptions{}));
+  EXPECT_TRUE(Find(Sha(fake)).empty()) << "usr/bin/tool's content has another digest";
+  EXPECT_EQ(Versions(Sha(tool)), (Names{"web:1"})) << "the real digest still finds it";
+}
+
+// Format 2 digest keys (the whole SHA-256) are still read.
+TEST_F(SearchTest, Format2DigestKeysAreStillFound) {
+  const ObjectId tool = Sha256::Of(ToolContent());
+  const ObjectId bin = Must(cas::LookupPath(store(), v1_.version.root, "usr/bin")).id;
+  cas::WriteBatch b;
+  b.Delete(cas::Space::kCatalog, keys::ShortDigest(tool, bin, "tool"));
+  b.Put(cas::Space::kCatalog, keys::Digest(tool, bin, "tool"), "");
+  MustOk(store()->Write(b, cas::WriteOptions{}));
+  auto hits = Find(Sha(tool));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"});
 }
 
 TEST_F(SearchTest, NumbersAreNeverReusedAfterPurge) {

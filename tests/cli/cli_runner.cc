@@ -41,6 +41,8 @@ RunResult CliTest::Run(const std::vector<std::string>& args,
     ::dup2(err, 2);
     ::setenv("HOME", dir_.c_str(), 1);
     ::unsetenv("CAIRN_REPO");
+    ::unsetenv("CAIRN_CACHE_DIR");  // the stat cache goes under HOME
+    ::unsetenv("XDG_CACHE_HOME");
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(CAIRN_BINARY));

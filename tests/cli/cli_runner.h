@@ -21,7 +21,8 @@ class CliTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Runs `cairn args...` with HOME set to the temporary directory and `env` added.
+  // Runs `cairn args...` with HOME set to the temporary directory (so the stat cache is in its
+  // .cache/cairn), without CAIRN_REPO, CAIRN_CACHE_DIR and XDG_CACHE_HOME, and with `env` added.
   RunResult Run(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env = {});
   // Runs with --repo repo_ appended after the command name.

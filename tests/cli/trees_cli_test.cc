@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -210,6 +211,30 @@ TEST_F(TreesCliTest, SecondCheckinWithParentReadsNothingWhenUnchanged) {
   EXPECT_EQ(three["bytes_read"], one["bytes_read"]);
 }
 
+// The stat cache is host state under $HOME/.cache/cairn (or $CAIRN_CACHE_DIR), not in the
+// repository: without it a checkin with --parent reads everything and stores the same tree.
+TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  auto one = Json(RunRepo("checkin", {src_, "--image", "web", "--json"}));
+  const std::string cache = dir_ + "/.cache/cairn";
+  ASSERT_TRUE(std::filesystem::is_directory(cache));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(cache), {}), 1);
+  std::filesystem::remove_all(cache);
+  auto two = Json(RunRepo("checkin", {src_, "--image", "web", "--parent", "web", "--json"}));
+  EXPECT_EQ(two["bytes_read"], one["bytes_read"]);
+  EXPECT_EQ(two["files_cached"], 0);
+  EXPECT_EQ(two["root"], one["root"]);
+  auto three = Json(RunRepo("checkin", {src_, "--image", "web", "--parent", "web", "--json"}));
+  EXPECT_EQ(three["bytes_read"], 0) << "the second checkin saved the cache again";
+  // Elsewhere with CAIRN_CACHE_DIR: the default one is not consulted.
+  const std::string other = dir_ + "/other-cache";
+  RunResult r = Run({"checkin", src_, "--repo", repo_, "--image", "web", "--parent", "web", "--json"},
+                    {{"CAIRN_CACHE_DIR", other}});
+  auto four = Json(r);
+  EXPECT_EQ(four["bytes_read"], one["bytes_read"]);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(other), {}), 1);
+}
+
 // As root every file is readable, so the checkin runs as nobody (setpriv): a file only root
 // may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
@@ -260,6 +285,8 @@ TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutEveryNameOfTheFile) {
   EXPECT_NE(r.err.find("skipped unreadable secret"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("skipped unreadable d/secret-link\n"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("skipped unreadable d/secret-link2\n"), std::string::npos) << r.err;
+  // nobody cannot write HOME (root's 0755 directory): the version stands, and says so.
+  EXPECT_NE(r.err.find("warning: stat cache not saved"), std::string::npos) << r.err;
   auto json = Json(RunRepo("ls", {"--json", "-R", "web"}));
   EXPECT_EQ(json.size(), 3u) << json.dump();  // d, d/also-public, public
   RunResult co = RunRepo("checkout", {"web", dir_ + "/dst"});

@@ -49,9 +49,15 @@ class DirTest : public ::testing::Test {
     req.source = src;
     req.image = image;
     req.parent = parent;
+    req.options.stat_cache_dir = cache_dir_;
     auto out = catalog::CheckinVersion(*repo_, req);
     EXPECT_TRUE(out) << out.error().ToString();
     return out ? std::move(*out) : catalog::CheckinOutcome{};
+  }
+
+  // The stat cache file of source root `src` (the test's own cache directory).
+  std::string CacheFile(const std::string& src) {
+    return StatCache::FileFor(cache_dir_, std::filesystem::canonical(src).string());
   }
 
   Status Checkout(const ObjectId& root, const std::string& target, bool force = false) {
@@ -67,6 +73,7 @@ class DirTest : public ::testing::Test {
   }
 
   TempDir tmp_;
+  std::string cache_dir_ = tmp_ / "cache";
   std::unique_ptr<cas::Repository> repo_;
 };
 
@@ -251,7 +258,7 @@ TEST_F(DirTest, SparseFilesAreWrittenSparse) {
   EXPECT_GE(testing::AllocatedBytes(tmp_ / "dst/big.bin"), 3u << 20) << "dense stays dense";
 }
 
-// Only dense files are cached (docs/format/catalog.md): an unchanged dense tree reads nothing.
+// An unchanged tree checked in with its parent reads nothing.
 TEST_F(DirTest, UnchangedTreeWithParentReadsNothing) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
   auto one = Checkin(tmp_ / "src", "img");
@@ -265,12 +272,13 @@ TEST_F(DirTest, UnchangedTreeWithParentReadsNothing) {
   EXPECT_EQ(two.version.version.parents, std::vector<ObjectId>{one.version.id});
 }
 
-// Sparse files are always read again, but only their data regions.
-TEST_F(DirTest, UnchangedTreeWithParentRereadsOnlySparseData) {
+// Sparse files too: the parent's entry holds their data regions as well as their content.
+TEST_F(DirTest, UnchangedSparseFilesWithParentAreNotReadAgain) {
   BuildTree(tmp_ / "src", testing::FullSpec());
   auto one = Checkin(tmp_ / "src", "img");
+  ASSERT_GT(testing::SparseDataBytes(Listing(tmp_ / "src")), 0u);
   auto two = Checkin(tmp_ / "src", "img", "img");
-  EXPECT_EQ(two.result.bytes_read, testing::SparseDataBytes(Listing(tmp_ / "src")));
+  EXPECT_EQ(two.result.bytes_read, 0u);
   EXPECT_EQ(two.result.root, one.result.root);
   ASSERT_TRUE(Checkout(two.result.root, tmp_ / "dst").ok());
   EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(tmp_ / "dst")), "");
@@ -313,10 +321,187 @@ TEST_F(DirTest, ParanoidCheckinRereadsEverything) {
   req.image = "img";
   req.parent = "img";
   req.paranoid = true;
+  req.options.stat_cache_dir = cache_dir_;
   auto two = catalog::CheckinVersion(*repo_, req);
   ASSERT_TRUE(two) << two.error().ToString();
   EXPECT_EQ(two->result.bytes_read, one.result.bytes_read);
   EXPECT_EQ(two->result.files_cached, 0u);
+  EXPECT_EQ(two->result.root, one.result.root);
+}
+
+// The stat cache is host state (docs/format/catalog.md): a file in the cache directory, and
+// nothing in the repository; what an older repository kept in its stat_cache space is deleted.
+TEST_F(DirTest, StatCacheIsAFileOutsideTheRepositoryAndTheOldSpaceIsEmptied) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  cas::WriteBatch legacy;
+  for (int i = 0; i < 3; ++i) {
+    legacy.Put(cas::Space::kStatCache, "/old/dir" + std::string(1, '\0') + "f" + std::to_string(i),
+               std::string(73, 'x'));
+  }
+  ASSERT_TRUE(repo_->store()->Write(legacy, cas::WriteOptions{}).ok());
+  auto one = Checkin(tmp_ / "src", "img");
+  EXPECT_TRUE(one.result.stat_cache_warning.empty()) << one.result.stat_cache_warning;
+  EXPECT_TRUE(std::filesystem::is_regular_file(CacheFile(tmp_ / "src")));
+  size_t keys = 0;
+  ASSERT_TRUE(repo_->store()
+                  ->Scan(cas::Space::kStatCache, "", [&](std::string_view, std::string_view) {
+                    ++keys;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(keys, 0u);
+}
+
+// A missing, truncated or corrupt cache costs time, never correctness: every file is read and
+// the tree is the same; the checkin then writes a good cache again.
+TEST_F(DirTest, MissingOrCorruptStatCacheOnlyCostsTime) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  const std::string file = CacheFile(tmp_ / "src");
+  std::string good;
+  {
+    std::ifstream in(file, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(good.size(), 60u);
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 1;
+  for (const std::string& bad : {std::string(), good.substr(0, good.size() - 1), flipped}) {
+    std::filesystem::remove(file);
+    if (!bad.empty()) std::ofstream(file, std::ios::binary) << bad;
+    auto again = Checkin(tmp_ / "src", "img", "img");
+    EXPECT_EQ(again.result.bytes_read, one.result.bytes_read) << "cache of " << bad.size() << " bytes";
+    EXPECT_EQ(again.result.files_cached, 0u);
+    EXPECT_EQ(again.result.root, one.result.root);
+  }
+  auto last = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(last.result.bytes_read, 0u) << "the checkin above wrote the cache again";
+}
+
+// The cache records the Trees of the last checkin of a directory. With a parent other than
+// that checkin, a directory whose Tree differs is read again (its files may match the parent's
+// size and mtime and still differ from its content); directories that are the same Tree are not.
+TEST_F(DirTest, StatCacheOfAnotherVersionIsNotTrustedForDirectoriesThatDiffer) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  const std::string p = tmp_ / "src/small.txt";
+  struct stat before;
+  ASSERT_EQ(::stat(p.c_str(), &before), 0);
+  {
+    int fd = ::open(p.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);
+    ::close(fd);
+  }
+  struct timespec ts[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);  // same size and mtime as in img:1
+  auto two = Checkin(tmp_ / "src", "img", "img:1");
+  EXPECT_EQ(Lookup(two.result.root, "small.txt").id, Sha256::Of("Jello 1\n"));
+  // The cache now describes img:2's Trees; img:1's root differs, so with img:1 as the parent
+  // the root's files are read again, and the others come from the cache.
+  auto three = Checkin(tmp_ / "src", "img", "img:1");
+  EXPECT_EQ(three.result.root, two.result.root);
+  EXPECT_EQ(Lookup(three.result.root, "small.txt").id, Sha256::Of("Jello 1\n"));
+  EXPECT_GT(three.result.bytes_read, 0u);
+  EXPECT_LT(three.result.bytes_read, one.result.bytes_read);
+  EXPECT_GT(three.result.files_cached, 0u);
+}
+
+// Another repository on the same host shares the cache; a record is trusted only for a Tree of
+// the same id, and the same Tree holds the same contents in any repository.
+TEST_F(DirTest, StatCacheServesEveryRepositoryOnTheHost) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  repo_.reset();
+  ASSERT_TRUE(cas::Repository::Init(tmp_ / "repo2", cas::RepositoryConfig{}).ok());
+  cas::Repository::OpenOptions o;
+  o.mode = cas::Repository::Mode::kWrite;
+  auto r = cas::Repository::Open(tmp_ / "repo2", o);
+  ASSERT_TRUE(r) << r.error().ToString();
+  repo_ = std::move(*r);
+  auto first = Checkin(tmp_ / "src", "other");
+  EXPECT_EQ(first.result.bytes_read, one.result.bytes_read) << "no parent: everything is read";
+  auto second = Checkin(tmp_ / "src", "other", "other");
+  EXPECT_EQ(second.result.bytes_read, 0u);
+  EXPECT_EQ(second.result.root, one.result.root);
+}
+
+// An unchanged file's xattrs come from the parent's entry (the walk does not list them): a
+// changed xattr changes the ctime, so the file is looked at again and the new value stored.
+TEST_F(DirTest, ChangedXattrIsSeenWithParent) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  const std::string p = tmp_ / "src/small.txt";
+  ASSERT_EQ(::setxattr(p.c_str(), "user.tag", "one", 3, 0), 0);
+  auto one = Checkin(tmp_ / "src", "img");
+  auto same = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(same.result.root, one.result.root) << "xattrs taken from the parent are the same";
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
+  ASSERT_EQ(::setxattr(p.c_str(), "user.tag", "two", 3, 0), 0);
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_NE(two.result.root, one.result.root);
+  EXPECT_EQ(Lookup(two.result.root, "small.txt").meta.xattrs,
+            (cas::Xattrs{{"user.tag", "two"}}));
+  ASSERT_TRUE(Checkout(two.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(tmp_ / "dst")), "");
+}
+
+// A directory whose own and whose entries' inodes and ctimes are as recorded is taken as the
+// parent's Tree without reading it; every kind of change, at any depth, still gives what a
+// checkin that reads everything gives.
+TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "/a/b/c' '" + src + "/a/d' && cd '" + src +
+                           "/a' && echo 1 > b/c/deep && echo 2 > b/mid && echo 3 > d/other && "
+                           "echo 4 > top && ln -s top link"),
+            0);
+  Checkin(src, "img");
+  const std::vector<std::pair<std::string, std::string>> changes = {
+      {"nothing", "true"},
+      {"a deep file's content", "echo changed > a/b/c/deep"},
+      {"a deep file's mode", "chmod 600 a/b/c/deep"},
+      {"a file added two levels down", "echo new > a/b/c/new"},
+      {"a directory's mode", "chmod 700 a/d"},
+      {"a directory's xattr", "setfattr -n user.x -v 1 a/b"},
+      {"a rename", "mv a/d/other a/d/renamed"},
+      {"a symlink's target", "rm a/link && ln -s b/mid a/link"},
+      {"a directory removed", "rm -r a/b/c"},
+      {"a file's mtime only", "touch -d '2001-01-01' a/top"},
+  };
+  for (const auto& [what, command] : changes) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
+    ASSERT_EQ(testing::Shell("cd '" + src + "' && " + command), 0) << what;
+    auto incremental = Checkin(src, "img", "img");
+    catalog::CheckinRequest req;
+    req.source = src;
+    req.image = "img";
+    req.parent = "img";
+    req.paranoid = true;
+    req.options.stat_cache_dir = cache_dir_;
+    auto paranoid = catalog::CheckinVersion(*repo_, req);
+    ASSERT_TRUE(paranoid) << paranoid.error().ToString();
+    EXPECT_EQ(incremental.result.root, paranoid->result.root) << what;
+    EXPECT_EQ(incremental.result.files, paranoid->result.files) << what;
+    EXPECT_EQ(incremental.result.bytes, paranoid->result.bytes) << what;
+    EXPECT_EQ(incremental.result.dirs, paranoid->result.dirs) << what;
+  }
+  auto last = Checkin(src, "img", "img");
+  EXPECT_EQ(last.result.bytes_read, 0u);
+  ASSERT_TRUE(Checkout(last.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
+}
+
+// A cache that cannot be written leaves the checkin standing, with a warning.
+TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  std::ofstream(tmp_ / "not-a-dir") << "x";
+  cache_dir_ = tmp_ / "not-a-dir/cache";
+  auto one = Checkin(tmp_ / "src", "img");
+  EXPECT_FALSE(one.result.root.IsZero());
+  EXPECT_NE(one.result.stat_cache_warning, "");
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(two.result.bytes_read, one.result.bytes_read);
+  EXPECT_EQ(two.result.root, one.result.root);
 }
 
 // The stat cache is keyed by path and inode: a copy elsewhere is read, not trusted.

@@ -62,7 +62,7 @@ using TreeSpec = std::vector<Node>;
 // trusted.*, security.capability and POSIX ACL xattrs; non-UTF-8 names and names with spaces
 // and newlines. `seed` varies the contents.
 TreeSpec FullSpec(uint64_t seed = 1);
-// FullSpec without sparse files (the stat cache takes only dense files: docs/format/catalog.md).
+// FullSpec without sparse files.
 TreeSpec DenseSpec(uint64_t seed = 1);
 // Makes `spec` in `dir` (created if missing; it must be empty). Directory times are set last,
 // deepest first, so every mtime is the spec's. Fails the current test on any error.

@@ -1,0 +1,65 @@
+// The stat cache's file (docs/format/catalog.md): what is saved is what is loaded, and anything
+// that is not a whole, intact cache of the same root loads as an empty cache.
+#include "indexer/stat_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "base/sha256.h"
+#include "tests/indexer/tree_fixture.h"
+
+namespace cairn::indexer {
+namespace {
+
+StatCache Sample() {
+  StatCache c;
+  c.Put("", {Sha256::Of("root"), {2, 1700000000000000001},
+             {{1000, 1700000000123456789}, {999, 1700000000000000000}}});
+  c.Put("usr/lib", {Sha256::Of("lib"), {3, 5}, {}});
+  c.Put("etc", {Sha256::Of("etc"), {4, 1700000000000000002},
+                {{uint64_t{1} << 40, -5}, {7, 1700000000999999999}}});
+  return c;
+}
+
+void ExpectSame(const StatCache& a, const StatCache& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const char* rel : {"", "usr/lib", "etc"}) {
+    ASSERT_NE(b.Find(rel), nullptr) << rel;
+    EXPECT_EQ(*a.Find(rel), *b.Find(rel)) << rel;
+  }
+}
+
+TEST(StatCacheTest, DecodeOfEncodeGivesTheSameDirectories) {
+  StatCache c = Sample();
+  auto d = StatCache::Decode(c.Encode("/srv/golden"), "/srv/golden");
+  ASSERT_TRUE(d);
+  ExpectSame(c, *d);
+  EXPECT_EQ(d->Find("usr"), nullptr);
+}
+
+TEST(StatCacheTest, AnythingButAWholeIntactCacheOfTheSameRootIsRejected) {
+  std::string data = Sample().Encode("/srv/golden");
+  EXPECT_FALSE(StatCache::Decode(data, "/srv/other")) << "another root's cache";
+  for (size_t n = 0; n < data.size(); ++n) {
+    EXPECT_FALSE(StatCache::Decode(data.substr(0, n), "/srv/golden")) << "truncated to " << n;
+  }
+  for (size_t i = 0; i < data.size(); ++i) {
+    std::string bad = data;
+    bad[i] ^= 0x10;
+    EXPECT_FALSE(StatCache::Decode(bad, "/srv/golden")) << "byte " << i << " flipped";
+  }
+  EXPECT_FALSE(StatCache::Decode(data + "x", "/srv/golden")) << "trailing byte";
+}
+
+TEST(StatCacheTest, SaveThenLoadRoundTripsAndAMissingFileLoadsEmpty) {
+  testing::TempDir tmp;
+  const std::string dir = tmp / "cache/sub";
+  EXPECT_EQ(StatCache::Load(Env::Default(), dir, "/srv/golden").size(), 0u);
+  ASSERT_TRUE(Sample().Save(Env::Default(), dir, "/srv/golden").ok());
+  ExpectSame(Sample(), StatCache::Load(Env::Default(), dir, "/srv/golden"));
+  EXPECT_EQ(StatCache::Load(Env::Default(), dir, "/srv/other").size(), 0u);
+  EXPECT_NE(StatCache::FileFor(dir, "/srv/golden"), StatCache::FileFor(dir, "/srv/other"));
+  EXPECT_EQ(StatCache::Load(Env::Default(), "", "/srv/golden").size(), 0u) << "no cache directory";
+}
+
+}  // namespace
+}  // namespace cairn::indexer
