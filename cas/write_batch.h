@@ -22,7 +22,8 @@ enum class Space : uint8_t {
   kMeta = 3,        // repository settings and counters
   kRefs = 4,        // the catalog's mutable names (catalog/)
   kCatalog = 5,     // the catalog's records and search indexes (catalog/)
-  kStatCache = 6,   // incremental checkin: path, inode, size, times -> content (indexer/)
+  kStatCache = 6,   // no longer written: the stat cache is a host file (indexer/stat_cache.h); a
+                    // checkin empties what older versions of cairn left here
 };
 constexpr int kNumSpaces = 7;
 std::string_view SpaceName(Space space);

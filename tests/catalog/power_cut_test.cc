@@ -73,10 +73,12 @@ class PowerCutTest : public ::testing::Test {
     EXPECT_TRUE(repo.has_value()) << what << ": " << repo.status().ToString();
     if (!repo) return roots;
     uint64_t problems = 0;
-    auto report = cas::VerifyStore((*repo)->store(), 2, {.on_problem = [&](const ObjectId&, const Status& s) {
-                                     ADD_FAILURE() << what << ": " << s.ToString();
-                                     ++problems;
-                                   }});
+    cas::VerifyCallbacks callbacks;
+    callbacks.on_problem = [&](const ObjectId&, const Status& s) {
+      ADD_FAILURE() << what << ": " << s.ToString();
+      ++problems;
+    };
+    auto report = cas::VerifyStore((*repo)->store(), 2, callbacks);
     EXPECT_TRUE(report.has_value()) << what << ": " << report.status().ToString();
     EXPECT_EQ(problems, 0u) << what;
     Catalog catalog((*repo)->store());

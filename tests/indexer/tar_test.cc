@@ -179,7 +179,9 @@ TEST_F(TarTest, TarballOfADirectoryGetsTheDirectorysRootId) {
     auto from_tar = CheckinTar(tarball);
     ASSERT_TRUE(from_tar) << from_tar.error().ToString();
     EXPECT_EQ(from_tar->root, from_dir->root) << ext;
-    if (from_tar->root != from_dir->root) EXPECT_EQ(Listing(from_tar->root), Listing(from_dir->root));
+    if (from_tar->root != from_dir->root) {
+      EXPECT_EQ(Listing(from_tar->root), Listing(from_dir->root));
+    }
     EXPECT_EQ(from_tar->files, from_dir->files) << ext;
     EXPECT_EQ(from_tar->dirs, from_dir->dirs) << ext;
     EXPECT_EQ(from_tar->bytes, from_dir->bytes) << ext;
@@ -244,7 +246,9 @@ TEST_F(TarTest, GnuTarExtractsTheSinksTarballToTheSameTree) {
   auto again = CheckinDir(x);
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_EQ(again->root, from_dir->root);
-  if (again->root != from_dir->root) EXPECT_EQ(Listing(again->root), Listing(from_dir->root));
+  if (again->root != from_dir->root) {
+    EXPECT_EQ(Listing(again->root), Listing(from_dir->root));
+  }
 }
 
 TEST_F(TarTest, TarSinkWritesToStandardOutputForDash) {
