@@ -11,6 +11,10 @@
 namespace cairn::cas {
 namespace {
 
+// Inputs above this size at a level up to kDfastLevels are compressed with zstd's dfast strategy.
+constexpr size_t kDfastMaxGreedy = 128 << 10;
+constexpr int kDfastLevels = 4;
+
 struct ZstdContexts {
   ZSTD_CCtx* c = ZSTD_createCCtx();
   ZSTD_DCtx* d = ZSTD_createDCtx();
@@ -72,7 +76,18 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
       X86Filter(ctx.filtered.data(), ctx.filtered.size());
       input = ctx.filtered;
     }
-    size_t n = ZSTD_compressCCtx(ctx.c, ctx.buffer.get(), bound, input.data(), input.size(), zstd_level);
+    size_t n;
+    if (input.size() > kDfastMaxGreedy && zstd_level <= kDfastLevels) {
+      // zstd switches level 4 to its greedy strategy for inputs above 128 KiB (its parameter
+      // tables by input size); on this data greedy cost 1.5x dfast's CPU for those chunks
+      // (docs/store-tuning.md). Chunks of every size keep dfast at the low levels.
+      ZSTD_CCtx_reset(ctx.c, ZSTD_reset_parameters);
+      ZSTD_CCtx_setParameter(ctx.c, ZSTD_c_compressionLevel, zstd_level);
+      ZSTD_CCtx_setParameter(ctx.c, ZSTD_c_strategy, ZSTD_dfast);
+      n = ZSTD_compress2(ctx.c, ctx.buffer.get(), bound, input.data(), input.size());
+    } else {
+      n = ZSTD_compressCCtx(ctx.c, ctx.buffer.get(), bound, input.data(), input.size(), zstd_level);
+    }
     if (!ZSTD_isError(n) && n < raw.size()) {
       header[0] = static_cast<char>(x86_code ? Codec::kZstdX86 : Codec::kZstd);
       out.record.reserve(header.size() + n);
