@@ -111,18 +111,6 @@ Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& 
     }
     if (options.on_progress && ++done % 4096 == 0) options.on_progress("sweep", done);
   }
-  // Stat cache entries (incremental checkin) whose content is gone: the walk trusts the cache.
-  // Its values end with the content id (32 bytes) and type (1 byte): docs/format/catalog.md.
-  if (!options.dry_run && !dead.empty()) {
-    std::unordered_set<ObjectId> dead_ids;
-    for (const auto& [id, info] : dead) dead_ids.insert(id);
-    CAIRN_RETURN_IF_ERROR(store->Scan(Space::kStatCache, "", [&](std::string_view key, std::string_view v) {
-      if (v.size() < ObjectId::kSize + 1) return true;
-      auto id = ObjectId::FromBytes(v.substr(v.size() - 1 - ObjectId::kSize, ObjectId::kSize));
-      if (id && dead_ids.contains(*id)) batch.Delete(Space::kStatCache, key);
-      return true;
-    }));
-  }
   if (!batch.empty()) CAIRN_RETURN_IF_ERROR(store->Write(batch, WriteOptions{.sync = false}));
   if (!options.dry_run && !dead.empty()) {
     CAIRN_RETURN_IF_ERROR(store->Flush());
