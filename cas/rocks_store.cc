@@ -259,9 +259,8 @@ class RocksStoreImpl final : public RocksStore {
 
   Result<std::optional<std::string>> Get(Space space, std::string_view key) override {
     std::optional<std::string> out;
-    CAIRN_ASSIGN_OR_RETURN(bool found,
-                           GetView(space, key, [&](std::string_view v) { out.emplace(v); }));
-    (void)found;
+    auto found = GetView(space, key, [&](std::string_view v) { out.emplace(v); });
+    if (!found) return found.error();
     return out;
   }
 

@@ -158,16 +158,13 @@ Result<VerifyReport> VerifyStore(ObjectStore* store, int threads, const VerifyCa
     }
     std::vector<Status> early;
     std::string record;
-    bool found = false;
-    auto got = store->GetView(Space::kObjects, RecordKey(position), [&](std::string_view r) {
-      record.assign(r);
-      found = true;
-    });
+    auto got = store->GetView(Space::kObjects, RecordKey(position),
+                              [&](std::string_view r) { record.assign(r); });
     if (!got) {
       early.push_back(Status::Corruption("object " + id.Short() + ": " + got.error().message()));
-    } else if (!found) {
-      early.push_back(Status::Corruption("object " + id.Short() + ": its record (position " +
-                                         std::to_string(position) + ") is missing"));
+    } else if (!*got) {
+      missing(named[next]);
+      continue;
     }
     submit(id, std::move(early), std::move(record));
   }
