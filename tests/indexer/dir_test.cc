@@ -34,11 +34,14 @@ using testing::TreeListing;
 
 class DirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(cas::Repository::Init(tmp_ / "repo", cas::RepositoryConfig{}).ok());
+  void SetUp() override { InitAndOpen(tmp_ / "repo"); }
+
+  // Makes a repository at `dir` and opens it for writing as repo_.
+  void InitAndOpen(const std::string& dir) {
+    ASSERT_TRUE(cas::Repository::Init(dir, cas::RepositoryConfig{}).ok());
     cas::Repository::OpenOptions o;
     o.mode = cas::Repository::Mode::kWrite;
-    auto r = cas::Repository::Open(tmp_ / "repo", o);
+    auto r = cas::Repository::Open(dir, o);
     ASSERT_TRUE(r) << r.error().ToString();
     repo_ = std::move(*r);
   }
@@ -413,12 +416,8 @@ TEST_F(DirTest, StatCacheServesEveryRepositoryOnTheHost) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
   auto one = Checkin(tmp_ / "src", "img");
   repo_.reset();
-  ASSERT_TRUE(cas::Repository::Init(tmp_ / "repo2", cas::RepositoryConfig{}).ok());
-  cas::Repository::OpenOptions o;
-  o.mode = cas::Repository::Mode::kWrite;
-  auto r = cas::Repository::Open(tmp_ / "repo2", o);
-  ASSERT_TRUE(r) << r.error().ToString();
-  repo_ = std::move(*r);
+  InitAndOpen(tmp_ / "repo2");
+  if (HasFatalFailure()) return;
   auto first = Checkin(tmp_ / "src", "other");
   EXPECT_EQ(first.result.bytes_read, one.result.bytes_read) << "no parent: everything is read";
   auto second = Checkin(tmp_ / "src", "other", "other");
