@@ -15,19 +15,25 @@ namespace {
 // Chunks being hashed and compressed at once: bounds memory to a few blocks.
 constexpr size_t kMaxInFlight = 64;
 
-// Fixed read buffers, handed out as shared pointers that return them to the pool. A task may
-// release its block after its future is ready, so every block keeps the pool alive.
-class BlockPool : public std::enable_shared_from_this<BlockPool> {
+}  // namespace
+
+// Read buffers shared by every PutStream of one Ingestor, handed out as shared pointers that
+// return them to the pool. A task may release its block after its future is ready, so every
+// block keeps the pool alive. Blocks are allocated on first need (an ingest of small files
+// never touches them) and reused most recently freed first, so that a session touches as few
+// fresh pages as it can: a first touch costs about 18 us per 4 KiB page on this class of
+// virtual machine, 50 times the cost of filling the page (docs/store-tuning.md).
+class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
  public:
-  BlockPool(size_t count, size_t size) {
-    for (size_t i = 0; i < count; ++i) {
-      storage_.emplace_back(new char[size]);
-      free_.push_back(storage_.back().get());
-    }
-  }
+  ReadBlockPool(size_t count, size_t size) : count_(count), size_(size) {}
+  size_t block_size() const { return size_; }
   // A free block; null when every block is in use and `wait` is false.
   std::shared_ptr<char> Take(bool wait) {
     std::unique_lock lock(mu_);
+    if (free_.empty() && storage_.size() < count_) {
+      storage_.emplace_back(new char[size_]);
+      free_.push_back(storage_.back().get());
+    }
     if (!wait && free_.empty()) return nullptr;
     cv_.wait(lock, [this] { return !free_.empty(); });
     char* p = free_.back();
@@ -42,16 +48,21 @@ class BlockPool : public std::enable_shared_from_this<BlockPool> {
   }
 
  private:
+  const size_t count_, size_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<char[]>> storage_;
   std::vector<char*> free_;
 };
 
-}  // namespace
-
 Ingestor::Ingestor(ObjectStore* store, IngestOptions options)
-    : store_(store), options_(std::move(options)), pool_(options_.threads), hash_pool_(1) {}
+    : store_(store), options_(std::move(options)), pool_(options_.threads), hash_pool_(1) {
+  // Every stream may wait for a block while holding one (the carry), so there are more
+  // blocks than streams that may run at once (one per caller thread, a few).
+  const size_t count = std::max<size_t>(options_.read_blocks, 4);
+  const size_t size = std::max<size_t>(options_.read_block_size, 4096) + options_.chunker.max_size;
+  blocks_ = std::make_shared<ReadBlockPool>(count, size);
+}
 
 Ingestor::~Ingestor() = default;
 
@@ -162,14 +173,13 @@ Result<FileContent> Ingestor::PutBytes(std::string_view data) {
 }
 
 Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string& name) {
-  // Read blocks come from a small pool (allocated once, never zero-filled); a block goes back
-  // when the last chunk task and the hash task that point into it are done.
-  // Chunks point into the read blocks until they are stored. Enough blocks for the chunk tasks
-  // and the hash thread to lag behind the reader by a few.
-  const size_t block_size = std::max<size_t>(options_.read_block_size, 4096);
-  const size_t block_count = std::max<size_t>(options_.read_blocks, 2);
-  const size_t capacity = options_.chunker.max_size + block_size;
-  auto blocks = std::make_shared<BlockPool>(block_count, capacity);
+  // Read blocks come from the Ingestor's pool (never zero-filled); a block goes back when the
+  // last chunk task and the hash task that point into it are done. Chunks point into the read
+  // blocks until they are stored; the pool has enough blocks for the chunk tasks and the hash
+  // thread to lag behind the reader by a few.
+  const size_t block_size = blocks_->block_size() - options_.chunker.max_size;
+  const size_t block_count = std::max<size_t>(options_.read_blocks, 4);
+  auto& blocks = blocks_;
   Sha256 whole;
   ChunkIndex index;
   std::deque<std::future<Result<ObjectId>>> in_flight;
@@ -198,6 +208,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   const char* carry = nullptr;
   size_t carry_size = 0;
   std::shared_ptr<char> previous;  // holds the carried bytes until they are copied
+  std::string carry_copy;          // or they are here (see below)
   bool at_end = false;
   bool first = true, x86_code = false;  // an x86 executable: its chunks go through the x86 filter
   while (!at_end) {
@@ -217,6 +228,14 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
         hashing.front().get();
         hashing.pop_front();
       } else {
+        // Other streams of this Ingestor hold every block. Waiting while holding one (the
+        // carry) could deadlock when as many streams as blocks all wait: keep the carry (less
+        // than a chunk) aside and wait empty-handed.
+        if (previous) {
+          carry_copy.assign(carry, carry_size);
+          carry = carry_copy.data();
+          previous.reset();
+        }
         block = blocks->Take(/*wait=*/true);
         break;
       }
@@ -284,10 +303,38 @@ Status Ingestor::Finish() {
   return store_->Flush();
 }
 
+Status Ingestor::WritePending() {
+  WriteBatch rest;
+  {
+    std::lock_guard lock(mu_);
+    std::swap(rest, batch_);
+    pending_.clear();
+  }
+  if (rest.empty()) return Status();
+  return store_->Write(rest, WriteOptions{.bulk = true});
+}
+
+Status Ingestor::Finish(WriteBatch final) {
+  WriteBatch rest;
+  {
+    std::lock_guard lock(mu_);
+    std::swap(rest, batch_);
+    pending_.clear();
+  }
+  rest.Append(std::move(final));
+  if (!rest.empty()) CAIRN_RETURN_IF_ERROR(store_->Write(rest, WriteOptions{.bulk = true}));
+  {
+    std::lock_guard lock(mu_);
+    final_written_ = true;
+  }
+  return store_->FlushAll();
+}
+
 Status Ingestor::Abort() {
   WriteBatch undo;
   {
     std::lock_guard lock(mu_);
+    if (final_written_) return Status();
     batch_.Clear();
     pending_.clear();
     for (const auto& id : written_) undo.DeleteObject(id);

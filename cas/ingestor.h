@@ -62,6 +62,8 @@ struct IngestStats {
   std::atomic<uint64_t> bytes_stored{0};   // record bytes written
 };
 
+class ReadBlockPool;
+
 class Ingestor {
  public:
   // `store` must outlive the Ingestor. REQUIRES: options.chunker.Validate().ok().
@@ -79,6 +81,17 @@ class Ingestor {
 
   // Writes what is pending and makes every object durable (ObjectStore::Flush).
   Status Finish();
+  // Writes what is pending, without making it durable: every object put so far can be read
+  // from the store (by this process) after it.
+  Status WritePending();
+  // As Finish(), and writes `final` (updates that name this session's objects, such as a new
+  // version's refs) in the same atomic batch as the last objects, then makes all of it durable
+  // in one atomic flush of every space (ObjectStore::FlushAll): one flush, where Finish() and
+  // a synced write of `final` after it cost two. A crash leaves all of it or none of it.
+  // Once `final` is written, Abort() does nothing: `final` and the objects it names are then
+  // in the store's next flush together, and deleting the objects alone could leave refs to
+  // nothing.
+  Status Finish(WriteBatch final);
   // Undoes the session after a failure: deletes every object this Ingestor wrote, so that the
   // store holds what it held before. REQUIRES: no concurrent Put*; this process is the only
   // writer (cas/repository.h guarantees it).
@@ -105,11 +118,13 @@ class Ingestor {
   IngestOptions options_;
   ThreadPool pool_;
   ThreadPool hash_pool_;  // one thread: whole-content SHA-256 of large files, in order
+  std::shared_ptr<ReadBlockPool> blocks_;  // PutStream's read buffers
   IngestStats stats_;
 
   std::mutex mu_;  // guards batch_ and pending_
   WriteBatch batch_;
   std::unordered_set<ObjectId> pending_;  // ids in batch_, not yet visible in the store
+  bool final_written_ = false;            // Finish(final) wrote `final`: Abort does nothing
   std::vector<ObjectId> written_;         // every new object of this session, for Abort
   std::vector<std::pair<Space, std::string>> written_keys_;  // PutKey keys, for Abort
 };

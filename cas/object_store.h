@@ -32,8 +32,9 @@ struct WriteOptions {
   // Default: false.
   bool sync = false;
   // Bulk object ingest: skip the write-ahead log. Such writes become durable only at the next
-  // Flush(); a crash before it loses them, which is harmless as long as nothing that refers to
-  // them (a ref) was made durable first. Default: false.
+  // Flush() (FlushAll() for spaces other than the object spaces); a crash before it loses them,
+  // which is harmless as long as nothing that refers to them (a ref) was made durable first,
+  // or the refs are bulk writes made durable by the same FlushAll(). Default: false.
   bool bulk = false;
 };
 
@@ -70,6 +71,9 @@ class ObjectStore {
   // Makes every completed write durable, including bulk ones (which may only go to kObjects,
   // kObjectInfo, kContent and kStatCache).
   virtual Status Flush() = 0;
+  // As Flush(), and makes every other space's completed writes durable in the same atomic step,
+  // bulk ones included (so bulk writes may go to any space before it).
+  virtual Status FlushAll() { return Flush(); }
   virtual bool read_only() const = 0;
   // Gives the space of deleted objects back to the file system (gc). Default: nothing to do.
   virtual Status Compact() { return Status(); }

@@ -161,12 +161,17 @@ Result<uint64_t> Repository::IngestedBytes() {
 }
 
 Status Repository::AddIngestedBytes(uint64_t n) {
+  WriteBatch b;
+  CAIRN_RETURN_IF_ERROR(AddIngestedBytes(n, &b));
+  return store_->Write(b, WriteOptions{.sync = true});
+}
+
+Status Repository::AddIngestedBytes(uint64_t n, WriteBatch* batch) {
   CAIRN_ASSIGN_OR_RETURN(uint64_t cur, IngestedBytes());
   std::string v;
   PutFixed64(&v, cur + n);
-  WriteBatch b;
-  b.Put(Space::kMeta, kIngestedKey, v);
-  return store_->Write(b, WriteOptions{.sync = true});
+  batch->Put(Space::kMeta, kIngestedKey, v);
+  return Status();
 }
 
 std::string DefaultRepositoryDir(const std::string& flag, bool* explicit_choice) {

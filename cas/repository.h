@@ -64,6 +64,8 @@ class Repository {
   // ratio). Counted in the meta space.
   Result<uint64_t> IngestedBytes();
   Status AddIngestedBytes(uint64_t n);
+  // Adds to `batch` the update that AddIngestedBytes(n) writes.
+  Status AddIngestedBytes(uint64_t n, WriteBatch* batch);
 
  private:
   Repository() = default;

@@ -230,7 +230,11 @@ class RocksStoreImpl final : public RocksStore {
 
   Status WriteRaw(std::span<const RawOp> ops, const WriteOptions& options) override {
     if (read_only_) return Status::Internal("write repository " + dir_ + ": opened read-only");
-    rocksdb::WriteBatch wb;
+    // Sized up front: a batch of large records grown by appending was copied again at each
+    // doubling, into freshly faulted pages.
+    size_t bytes = 64;
+    for (const auto& op : ops) bytes += op.key.size() + op.value.size() + 24;
+    rocksdb::WriteBatch wb(bytes);
     for (const auto& op : ops) {
       auto* cf = handles_[static_cast<int>(op.space)];
       rocksdb::Status s = op.put ? wb.Put(cf, ToSlice(op.key), ToSlice(op.value))
@@ -309,6 +313,15 @@ class RocksStoreImpl final : public RocksStore {
       bulk.push_back(handles_[static_cast<int>(sp)]);
     }
     CAIRN_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, bulk), "flush repository " + dir_));
+    return FromRocks(db_->SyncWAL(), "sync repository " + dir_);
+  }
+
+  Status FlushAll() override {
+    if (read_only_) return Status();
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    // atomic_flush: every column family's memtable goes to table files in one manifest update.
+    CAIRN_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), "flush repository " + dir_));
     return FromRocks(db_->SyncWAL(), "sync repository " + dir_);
   }
 

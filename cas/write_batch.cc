@@ -81,4 +81,16 @@ void WriteBatch::DeleteObject(const ObjectId& id) {
   bytes_ += ObjectId::kSize;
 }
 
+void WriteBatch::Append(WriteBatch&& other) {
+  if (ops_.empty()) {
+    *this = std::move(other);
+  } else {
+    ops_.reserve(ops_.size() + other.ops_.size());
+    for (auto& op : other.ops_) ops_.push_back(std::move(op));
+    bytes_ += other.bytes_;
+    objects_ += other.objects_;
+  }
+  other.Clear();
+}
+
 }  // namespace cairn::cas

@@ -50,6 +50,8 @@ class WriteBatch {
   void Delete(Space space, std::string_view key);
   // Removes an object (gc only).
   void DeleteObject(const ObjectId& id);
+  // Moves the operations of `other` to the end of this batch.
+  void Append(WriteBatch&& other);
 
   const std::vector<Op>& ops() const { return ops_; }
   bool has_objects() const { return objects_ > 0; }

@@ -102,6 +102,12 @@ Result<std::optional<uint64_t>> Catalog::Latest(const std::string& image, bool a
 }
 
 Result<VersionRef> Catalog::AddVersion(cas::Version v, const VersionIndexData& index) {
+  CAIRN_ASSIGN_OR_RETURN(PreparedVersion p, PrepareVersion(std::move(v), index));
+  CAIRN_RETURN_IF_ERROR(store_->Write(p.batch, cas::WriteOptions{.sync = true}));
+  return std::move(p.ref);
+}
+
+Result<Catalog::PreparedVersion> Catalog::PrepareVersion(cas::Version v, const VersionIndexData& index) {
   CAIRN_RETURN_IF_ERROR(ValidateImageName(v.image));
   CAIRN_ASSIGN_OR_RETURN(auto last, Latest(v.image, /*active_only=*/false));
   // Numbers are never reused, even after purge: a name such as web:3 means one version forever.
@@ -124,8 +130,8 @@ Result<VersionRef> Catalog::AddVersion(cas::Version v, const VersionIndexData& i
   for (const auto& p : v.parents) batch.Put(cas::Space::kCatalog, keys::Child(p, id), "");
   for (const auto& [k, value] : index.trees.puts) batch.Put(cas::Space::kCatalog, k, value);
   AddVersionKeys(&batch, id, index.tree, index.inspection);
-  CAIRN_RETURN_IF_ERROR(store_->Write(batch, cas::WriteOptions{.sync = true}));
-  return VersionRef{v.image, n, id, std::move(v), VersionState::kActive};
+  std::string image = v.image;
+  return PreparedVersion{std::move(batch), VersionRef{std::move(image), n, id, std::move(v), VersionState::kActive}};
 }
 
 Result<cas::Version> Catalog::ReadVersion(const ObjectId& id) {

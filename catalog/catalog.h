@@ -57,6 +57,14 @@ class Catalog {
   // Records `v` as its image's next version, with its index, durably. The summary of `v` is
   // set from index.inspection. REQUIRES: every object `v` reaches is already durable.
   Result<VersionRef> AddVersion(cas::Version v, const VersionIndexData& index);
+  // What AddVersion writes, without writing it: for a caller that writes it in one atomic
+  // batch with the objects `v` reaches (cas::Ingestor::Finish(WriteBatch)). `ref` names the
+  // version the batch records. Valid while this process stays the repository's only writer.
+  struct PreparedVersion {
+    cas::WriteBatch batch;
+    VersionRef ref;
+  };
+  Result<PreparedVersion> PrepareVersion(cas::Version v, const VersionIndexData& index);
   // NotFound naming the image, version or tag, suggesting close image names.
   Result<VersionRef> Resolve(const VersionSpec& spec);
   Result<VersionRef> Resolve(std::string_view text);

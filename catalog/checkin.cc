@@ -118,8 +118,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   }
   timer.Mark("walk+store");
   Status s = result.status();
-  if (s.ok()) s = ingestor.Finish();
-  timer.Mark("flush");
+  if (s.ok()) s = ingestor.WritePending();
   CheckinOutcome out;
   if (s.ok()) {
     v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
@@ -129,15 +128,18 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     v.message = req.message;
     auto index = BuildVersionIndex(repo.store(), result->root);
     timer.Mark("index");
-    auto ref = index ? catalog.AddVersion(std::move(v), *index) : Result<VersionRef>(index.error());
-    timer.Mark("record");
-    if (ref) {
-      out.version = std::move(*ref);
-    } else {
-      s = ref.error();
+    // The version's refs go into the store in one atomic batch with the last objects, and one
+    // flush makes all of it durable (cas::Ingestor::Finish(WriteBatch)).
+    auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
+                          : Result<Catalog::PreparedVersion>(index.error());
+    if (prepared) s = repo.AddIngestedBytes(result->bytes, &prepared->batch);
+    else s = prepared.error();
+    if (s.ok()) {
+      out.version = std::move(prepared->ref);
+      s = ingestor.Finish(std::move(prepared->batch));
     }
+    timer.Mark("record+flush");
   }
-  if (s.ok()) s = repo.AddIngestedBytes(result->bytes);
   if (!s.ok()) {
     Status undo = ingestor.Abort();
     if (!undo.ok()) return s.WithContext("checkin (undo failed: " + undo.message() + ")");

@@ -52,7 +52,7 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     auto root = tree.Commit(&ingestor);
     mark("store");
     Status st = root.status();
-    if (st.ok()) st = ingestor.Finish();
+    if (st.ok()) st = ingestor.WritePending();
     Result<catalog::VersionRef> ref = st;
     if (st.ok()) {
       v.root_type = cas::Version::RootType::kTree;
@@ -60,11 +60,18 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       v.parents = {base.id};
       catalog::StampVersion(&v, req.author);
       v.message = req.message;
-      mark("flush");
       auto index = catalog::BuildVersionIndex(repo->store(), v.root);
       mark("index");
-      ref = index ? catalog.AddVersion(std::move(v), *index) : Result<catalog::VersionRef>(index.error());
-      st = ref.status();
+      // The refs go in one atomic batch with the last objects, made durable by one flush.
+      auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
+                            : Result<catalog::Catalog::PreparedVersion>(index.error());
+      if (prepared) {
+        ref = prepared->ref;
+        st = ingestor.Finish(std::move(prepared->batch));
+      } else {
+        st = prepared.error();
+      }
+      mark("flush");
     }
     if (!st.ok()) {
       Status undo = ingestor.Abort();

@@ -127,6 +127,43 @@ TYPED_TEST(IngestorTest, FewSmallReadBlocksNeverStallTheStream) {
   EXPECT_TRUE(*back == data);
 }
 
+TYPED_TEST(IngestorTest, StreamsOnManyThreadsShareTheReadBlocks) {
+  // The read blocks belong to the Ingestor, not to one stream: streams from several threads
+  // at once, with fewer blocks than they would like, each finish with their own bytes.
+  IngestOptions o = this->Options();
+  o.read_block_size = 64 << 10;
+  o.read_blocks = 4;
+  Ingestor ingestor(this->store_.get(), o);
+  constexpr int kStreams = 6;
+  std::vector<std::string> datas, paths;
+  for (int i = 0; i < kStreams; ++i) {
+    datas.push_back(RandomBytes((1 << 20) + i * 77777, 40 + i));
+    paths.push_back(this->dir_.path() + "/stream-" + std::to_string(i));
+    WriteFileOrDie(paths.back(), datas.back());
+  }
+  std::vector<Result<FileContent>> out(kStreams, Status::Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kStreams; ++i) {
+    threads.emplace_back([&, i] {
+      auto file = Env::Default()->NewSequentialFile(paths[i]);
+      if (!file) {
+        out[i] = file.error();
+        return;
+      }
+      out[i] = ingestor.PutStream(file->get(), paths[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(ingestor.Finish().ok());
+  for (int i = 0; i < kStreams; ++i) {
+    ASSERT_TRUE(out[i].has_value()) << out[i].status().ToString();
+    EXPECT_EQ(out[i]->sha256, Sha256::Of(datas[i]));
+    auto back = ReadContent(this->store_.get(), out[i]->id);
+    ASSERT_TRUE(back.has_value()) << back.status().ToString();
+    EXPECT_TRUE(*back == datas[i]) << "stream " << i;
+  }
+}
+
 TYPED_TEST(IngestorTest, PuttingTheSameContentAgainWritesNoNewObjects) {
   std::string data = RandomBytes(3 << 20, 13);
   FileContent first = this->PutFile(data);
