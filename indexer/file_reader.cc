@@ -220,7 +220,14 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   const bool zero_blocks = options.holes == CheckinOptions::HoleRule::kZeroBlocks;
   if (zero_blocks && AllocationSaysSparse(size, static_cast<uint64_t>(before.st_blocks))) {
-    return StoreZeroBlocks(ingestor, f.fd, path, before, std::move(out));
+    FileOut skipped = out;
+    skipped.skipped = true;
+    Result<FileOut> r = StoreZeroBlocks(ingestor, f.fd, path, before, std::move(out));
+    if (!r && options.skip_unreadable && r.error().code() == Code::kIOError &&
+        r.error().message().find("Input/output error") != std::string::npos) {
+      return skipped;
+    }
+    return r;
   }
   std::optional<std::vector<cas::Extent>> extents;
   if (!zero_blocks) {

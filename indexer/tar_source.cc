@@ -284,10 +284,8 @@ class TarReader {
   }
 
   Status MakeSparse(const std::string& path) {
-    // The last read of that name: a later entry replaces an earlier one.
-    auto rit = std::find_if(zero_files_.rbegin(), zero_files_.rend(),
-                            [&](const ZeroBlockFile& z) { return JoinPath(z.parts) == path; });
-    auto it = rit == zero_files_.rend() ? zero_files_.end() : std::prev(rit.base());
+    auto found = zero_by_path_.find(path);  // the last read of that name, which replaced the others
+    auto it = found == zero_by_path_.end() ? zero_files_.end() : zero_files_.begin() + static_cast<long>(found->second);
     Node* node = it == zero_files_.end() ? nullptr : Find(it->parts);
     if (node == nullptr || node->type != cas::EntryType::kRegular || node->entry.id != it->content) {
       return Status::InvalidArgument("read tarball " + tarball_ + ": '" + path +
@@ -299,7 +297,7 @@ class TarReader {
     }
     cas::ContentReader reader(ingestor_->store(), 1);
     CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> dense, reader.Open(it->content));
-    RegionsFile regions(dense.get(), it->data);
+    RegionsOfFile regions(dense.get(), it->data);
     CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, ingestor_->PutStream(&regions, tarball_ + ":" + path));
     uint64_t expect = 0;
     for (const auto& x : it->data) expect += x.length;
@@ -324,40 +322,6 @@ class TarReader {
   }
 
  private:
-  // A SequentialFile over the bytes of `data` regions of `dense` (a whole file's bytes).
-  class RegionsFile final : public SequentialFile {
-   public:
-    RegionsFile(SequentialFile* dense, const std::vector<cas::Extent>& data) : dense_(dense), data_(data) {}
-    Result<size_t> Read(char* buf, size_t n) override {
-      size_t done = 0;
-      while (done < n && i_ < data_.size()) {
-        const cas::Extent& x = data_[i_];
-        if (pos_ < x.offset) {  // skip a hole
-          char skip[65536];
-          size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof(skip), x.offset - pos_));
-          CAIRN_ASSIGN_OR_RETURN(size_t got, dense_->Read(skip, want));
-          if (got == 0) return Status::Corruption("read back: content shorter than its file");
-          pos_ += got;
-          continue;
-        }
-        size_t want = static_cast<size_t>(std::min<uint64_t>(n - done, x.offset + x.length - pos_));
-        CAIRN_ASSIGN_OR_RETURN(size_t got, dense_->Read(buf + done, want));
-        if (got == 0) return Status::Corruption("read back: content shorter than its file");
-        pos_ += got;
-        done += got;
-        if (pos_ == x.offset + x.length) ++i_;
-      }
-      return done;
-    }
-    uint64_t Size() const override { return 0; }
-
-   private:
-    SequentialFile* dense_;
-    const std::vector<cas::Extent>& data_;
-    size_t i_ = 0;
-    uint64_t pos_ = 0;
-  };
-
   template <typename F>
   static void PatchGroup(Node* dir, int group, const F& patch) {
     for (auto& [name, child] : dir->children) {
@@ -544,6 +508,7 @@ class TarReader {
       scanner->Finish();
       if (scanner->any_zero_block()) {
         CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitName(shown, tarball_));
+        zero_by_path_[shown] = zero_files_.size();
         zero_files_.push_back({std::move(parts), content->id, scanner->data()});
       }
     }
@@ -598,6 +563,7 @@ class TarReader {
   CheckinResult result_;
   uint64_t zero_block_size_;
   std::vector<ZeroBlockFile> zero_files_;
+  std::map<std::string, size_t> zero_by_path_;  // index in zero_files_
   bool flushed_ = false;
 };
 

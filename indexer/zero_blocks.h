@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/env.h"
 #include "cas/tree.h"
 
 namespace cairn::indexer {
@@ -55,6 +56,22 @@ class ZeroBlockScanner {
   bool block_zero_ = true;
   bool any_zero_ = false;
   std::vector<cas::Extent> data_;
+};
+
+// A SequentialFile over the bytes of the `data` regions (ascending, as ZeroBlockScanner gives
+// them) of `whole`, a whole file's bytes: what Trees store as a sparse file's content. Corruption
+// when `whole` ends before the last region. Both must outlive it.
+class RegionsOfFile final : public SequentialFile {
+ public:
+  RegionsOfFile(SequentialFile* whole, const std::vector<cas::Extent>& data) : whole_(whole), data_(data) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+  uint64_t Size() const override { return 0; }
+
+ private:
+  SequentialFile* whole_;
+  const std::vector<cas::Extent>& data_;
+  size_t i_ = 0;
+  uint64_t pos_ = 0;
 };
 
 }  // namespace cairn::indexer
