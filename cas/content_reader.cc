@@ -120,7 +120,8 @@ Result<std::unique_ptr<SequentialFile>> ContentReader::Open(const ObjectId& id) 
                                    std::string(ObjectTypeName(obj.type)) + ", not file content");
   }
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
-  return std::unique_ptr<SequentialFile>(new ChunkFile(store_, std::move(index.chunks), "", index.total_size));
+  return std::unique_ptr<SequentialFile>(
+      new ChunkFile(store_, std::move(index.chunks), "", index.total_size));
 }
 
 Result<ObjectId> ContentReader::FindBySha256(const ObjectId& sha256) {

@@ -61,7 +61,11 @@ class ZeroBlockFile final : public SequentialFile {
  public:
   ZeroBlockFile(int fd, std::string path, uint64_t size, std::vector<cas::Extent> regions,
                 ZeroBlockScanner* scanner)
-      : fd_(fd), path_(std::move(path)), size_(size), regions_(std::move(regions)), scanner_(scanner) {
+      : fd_(fd),
+        path_(std::move(path)),
+        size_(size),
+        regions_(std::move(regions)),
+        scanner_(scanner) {
     uint64_t bs = scanner->block_size();
     piece_ = std::max<uint64_t>(bs, (uint64_t{1} << 20) / bs * bs);
   }
@@ -100,12 +104,14 @@ class ZeroBlockFile final : public SequentialFile {
   Status ReadPiece(uint64_t len) {
     buf_.resize(static_cast<size_t>(len));
     for (size_t got = 0; got < buf_.size();) {
-      ssize_t r = ::pread(fd_, buf_.data() + got, buf_.size() - got, static_cast<off_t>(pos_ + got));
+      ssize_t r =
+          ::pread(fd_, buf_.data() + got, buf_.size() - got, static_cast<off_t>(pos_ + got));
       if (r < 0) {
         if (errno == EINTR) continue;
         return ErrnoStatus("read", path_, errno);
       }
-      if (r == 0) return Status::IOError("read " + path_ + ": file shrank while being read (it is changing)");
+      if (r == 0)
+        return Status::IOError("read " + path_ + ": file shrank while being read (it is changing)");
       got += static_cast<size_t>(r);
     }
     bytes_read_ += len;
@@ -139,8 +145,8 @@ class ZeroBlockFile final : public SequentialFile {
 
 // `extents` (where SEEK_DATA found data, or nullopt for all of the file) rounded out to whole
 // blocks of `bs`, merged.
-std::vector<cas::Extent> BlockRegions(const std::optional<std::vector<cas::Extent>>& extents, uint64_t size,
-                                      uint64_t bs) {
+std::vector<cas::Extent> BlockRegions(const std::optional<std::vector<cas::Extent>>& extents,
+                                      uint64_t size, uint64_t bs) {
   std::vector<cas::Extent> in = extents ? *extents : std::vector<cas::Extent>{{0, size}};
   std::vector<cas::Extent> out;
   for (const auto& x : in) {
@@ -167,8 +173,9 @@ Status Changed(const std::string& path) {
 }
 
 bool SameFile(const struct stat& a, const struct stat& b) {
-  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
-         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
 // The kZeroBlocks rule for a file its allocation says is sparse: its content is its non-zero

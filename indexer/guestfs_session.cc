@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "indexer/guestfs_api.h"
 #include "indexer/tar_source.h"
@@ -139,7 +139,8 @@ Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& devic
     api_->free_statvfs(vfs);
     if (block_size == 0) {
       api_->umount_all(g_);
-      return Status::IOError("read disk image " + image_ + ": statvfs " + device + ": block size 0");
+      return Status::IOError("read disk image " + image_ + ": statvfs " + device +
+                             ": block size 0");
     }
   }
   int fds[2];
@@ -197,12 +198,14 @@ Status GuestfsSession::RecordHoles(TarSource* tar) {
       Status s;
       if (st->len != to - from) {
         s = Status::IOError("read disk image " + image_ + ": stat files in " + dir + ": " +
-                            std::to_string(st->len) + " answers for " + std::to_string(to - from) + " files");
+                            std::to_string(st->len) + " answers for " + std::to_string(to - from) +
+                            " files");
       }
       for (size_t i = 0; s.ok() && i < st->len; ++i) {
         const struct guestfs_statns& n = st->val[i];
         if (n.st_size < 0 || n.st_blocks < 0 ||
-            !AllocationSaysSparse(static_cast<uint64_t>(n.st_size), static_cast<uint64_t>(n.st_blocks))) {
+            !AllocationSaysSparse(static_cast<uint64_t>(n.st_size),
+                                  static_cast<uint64_t>(n.st_blocks))) {
           continue;
         }
         std::string path = dir == "/" ? names[from + i] : dir.substr(1) + "/" + names[from + i];

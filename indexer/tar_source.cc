@@ -251,8 +251,12 @@ struct ZeroBlockFile {
 
 class TarReader {
  public:
-  TarReader(std::string tarball, cas::Ingestor* ingestor, const CheckinOptions& options, uint64_t zero_block_size)
-      : tarball_(std::move(tarball)), ingestor_(ingestor), options_(options), zero_block_size_(zero_block_size) {
+  TarReader(std::string tarball, cas::Ingestor* ingestor, const CheckinOptions& options,
+            uint64_t zero_block_size)
+      : tarball_(std::move(tarball)),
+        ingestor_(ingestor),
+        options_(options),
+        zero_block_size_(zero_block_size) {
     NewDefaultDir(&root_);
   }
 
@@ -285,9 +289,11 @@ class TarReader {
 
   Status MakeSparse(const std::string& path) {
     auto found = zero_by_path_.find(path);  // the last read of that name, which replaced the others
-    auto it = found == zero_by_path_.end() ? zero_files_.end() : zero_files_.begin() + static_cast<long>(found->second);
+    auto it = found == zero_by_path_.end() ? zero_files_.end()
+                                           : zero_files_.begin() + static_cast<long>(found->second);
     Node* node = it == zero_files_.end() ? nullptr : Find(it->parts);
-    if (node == nullptr || node->type != cas::EntryType::kRegular || node->entry.id != it->content) {
+    if (node == nullptr || node->type != cas::EntryType::kRegular ||
+        node->entry.id != it->content) {
       return Status::InvalidArgument("read tarball " + tarball_ + ": '" + path +
                                      "' is not a file with zero blocks");
     }
@@ -298,12 +304,14 @@ class TarReader {
     cas::ContentReader reader(ingestor_->store(), 1);
     CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> dense, reader.Open(it->content));
     RegionsOfFile regions(dense.get(), it->data);
-    CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, ingestor_->PutStream(&regions, tarball_ + ":" + path));
+    CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
+                           ingestor_->PutStream(&regions, tarball_ + ":" + path));
     uint64_t expect = 0;
     for (const auto& x : it->data) expect += x.length;
     if (content.size != expect) {
       return Status::Corruption("read tarball " + tarball_ + ": '" + path + "' read back with " +
-                                std::to_string(content.size) + " bytes of data, expected " + std::to_string(expect));
+                                std::to_string(content.size) + " bytes of data, expected " +
+                                std::to_string(expect));
     }
     auto patch = [&](cas::TreeEntry* e) {
       e->id = content.id;
@@ -575,7 +583,8 @@ Result<CheckinResult> TarSource::Checkin(cas::Ingestor* ingestor, const CheckinO
   return Store();
 }
 
-Status TarSource::Read(cas::Ingestor* ingestor, const CheckinOptions& options, uint64_t zero_block_size) {
+Status TarSource::Read(cas::Ingestor* ingestor, const CheckinOptions& options,
+                       uint64_t zero_block_size) {
   reader_ = std::make_unique<TarReader>(path_, ingestor, options, zero_block_size);
   return reader_->Read();
 }

@@ -74,12 +74,16 @@ Result<size_t> RegionsOfFile::Read(char* buf, size_t n) {
     size_t got;
     if (pos_ < x.offset) {  // a hole: read past it
       char skip[65536];
-      CAIRN_ASSIGN_OR_RETURN(got, whole_->Read(skip, static_cast<size_t>(std::min<uint64_t>(sizeof(skip), x.offset - pos_))));
+      CAIRN_ASSIGN_OR_RETURN(got, whole_->Read(skip, static_cast<size_t>(std::min<uint64_t>(
+                                                         sizeof(skip), x.offset - pos_))));
     } else {
-      CAIRN_ASSIGN_OR_RETURN(got, whole_->Read(buf + done, static_cast<size_t>(std::min<uint64_t>(n - done, x.offset + x.length - pos_))));
+      CAIRN_ASSIGN_OR_RETURN(got,
+                             whole_->Read(buf + done, static_cast<size_t>(std::min<uint64_t>(
+                                                          n - done, x.offset + x.length - pos_))));
       done += got;
     }
-    if (got == 0) return Status::Corruption("read data regions: the file ends before its last region");
+    if (got == 0)
+      return Status::Corruption("read data regions: the file ends before its last region");
     pos_ += got;
     if (pos_ == x.offset + x.length) ++i_;
   }

@@ -63,7 +63,8 @@ class ZeroBlockScanner {
 // when `whole` ends before the last region. Both must outlive it.
 class RegionsOfFile final : public SequentialFile {
  public:
-  RegionsOfFile(SequentialFile* whole, const std::vector<cas::Extent>& data) : whole_(whole), data_(data) {}
+  RegionsOfFile(SequentialFile* whole, const std::vector<cas::Extent>& data)
+      : whole_(whole), data_(data) {}
   Result<size_t> Read(char* buf, size_t n) override;
   uint64_t Size() const override { return 0; }
 

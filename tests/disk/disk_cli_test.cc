@@ -273,12 +273,12 @@ TEST_F(DiskTest, DirectoryCheckoutOfADiskIsItsViewWithFullFidelity) {
   EXPECT_EQ(by_path["tmp/sparse"]["extents"], nlohmann::json::parse("[[2097152, 4]]"));
   EXPECT_FALSE(by_path["tmp/zeros"].contains("sparse")) << "a fully allocated file stays dense";
   // Checked out sparse, with the same bytes.
-  EXPECT_EQ(Sh("{ head -c 1048576 /dev/zero; head -c 8192 /dev/zero | tr '\\0' d; head -c 524288 /dev/zero; }"
-               " | sha256sum"),
+  EXPECT_EQ(Sh("{ head -c 1048576 /dev/zero; head -c 8192 /dev/zero | tr '\\0' d;"
+               " head -c 524288 /dev/zero; } | sha256sum"),
             Sh("sha256sum < " + out + "/tmp/holes"));
   EXPECT_LE(std::stoull(Sh("stat -c %b " + out + "/tmp/holes")), 64u) << "512-byte units allocated";
-  EXPECT_EQ(Sh("{ head -c 65536 /dev/zero; head -c 4096 /dev/zero | tr '\\0' x; head -c 65536 /dev/zero; }"
-               " | sha256sum"),
+  EXPECT_EQ(Sh("{ head -c 65536 /dev/zero; head -c 4096 /dev/zero | tr '\\0' x;"
+               " head -c 65536 /dev/zero; } | sha256sum"),
             Sh("sha256sum < " + out + "/tmp/zeros"));
   EXPECT_GE(std::stoull(Sh("stat -c %b " + out + "/tmp/zeros")), (65536u * 2 + 4096) / 512);
   // The checked-out directory holds exactly the view: checking it in gives the same Tree.

@@ -35,8 +35,8 @@ ZeroBlockScanner Scan(uint64_t block_size, const std::vector<std::string>& piece
 }
 
 TEST(ZeroBlockScannerTest, AlignedZeroBlocksAreHolesWhateverThePiecesAre) {
-  std::string bytes = std::string(4, '\0') + "abcd" + std::string(4, '\0') + "e" + std::string(3, '\0') +
-                      std::string(2, '\0');
+  std::string bytes = std::string(4, '\0') + "abcd" + std::string(4, '\0') + "e" +
+                      std::string(3, '\0') + std::string(2, '\0');
   for (size_t cut = 0; cut <= bytes.size(); ++cut) {
     auto s = Scan(4, {bytes.substr(0, cut), bytes.substr(cut)});
     EXPECT_TRUE(s.any_zero_block());
@@ -116,7 +116,9 @@ class ZeroBlockRuleTest : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(tmp_, ec);
   }
-  int Sh(const std::string& cmd) { return std::system(("set -e; cd '" + tmp_ + "'; " + cmd).c_str()); }
+  int Sh(const std::string& cmd) {
+    return std::system(("set -e; cd '" + tmp_ + "'; " + cmd).c_str());
+  }
 
   cas::TreeEntry Entry(const ObjectId& root, const std::string& name) {
     auto tree = cas::LoadTree(store_.get(), root);
@@ -139,12 +141,14 @@ TEST_F(ZeroBlockRuleTest, DirectoryAndItsDenseTarballGiveTheSameTreesByTheRule) 
   // around data, fully allocated (never sparse); link: a hard link to holes.
   ASSERT_EQ(Sh("mkdir d && truncate -s 1M d/holes && head -c 8192 /dev/zero | tr '\\0' d >> d/holes"
                " && truncate -s $((1024 * 1024 + 8192 + 512 * 1024)) d/holes && ln d/holes d/link"
-               " && { head -c 65536 /dev/zero; head -c 4096 /dev/zero | tr '\\0' x; head -c 65536 /dev/zero; } > d/zeros"
+               " && { head -c 65536 /dev/zero; head -c 4096 /dev/zero | tr '\\0' x; head -c 65536 "
+               "/dev/zero; } > d/zeros"
                " && tar --format=posix -C d -cf dense.tar ."),
             0);
   struct stat st;
   ASSERT_EQ(::stat((tmp_ + "/d/holes").c_str(), &st), 0);
-  if (!AllocationSaysSparse(static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_blocks))) {
+  if (!AllocationSaysSparse(static_cast<uint64_t>(st.st_size),
+                            static_cast<uint64_t>(st.st_blocks))) {
     GTEST_SKIP() << tmp_ << " keeps no holes (st_blocks " << st.st_blocks << ")";
   }
   struct statvfs vfs;
@@ -170,7 +174,8 @@ TEST_F(ZeroBlockRuleTest, DirectoryAndItsDenseTarballGiveTheSameTreesByTheRule) 
   EXPECT_EQ(candidates[1], "zeros");
   for (const auto& name : candidates) {
     ASSERT_EQ(::stat((tmp_ + "/d/" + name).c_str(), &st), 0);
-    if (AllocationSaysSparse(static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_blocks))) {
+    if (AllocationSaysSparse(static_cast<uint64_t>(st.st_size),
+                             static_cast<uint64_t>(st.st_blocks))) {
       ASSERT_TRUE(tar.MakeSparse(name).ok()) << name;
     }
   }
@@ -192,12 +197,14 @@ TEST_F(ZeroBlockRuleTest, DirectoryAndItsDenseTarballGiveTheSameTreesByTheRule) 
 
 TEST_F(ZeroBlockRuleTest, PlainDirectoryCheckinStillFindsHolesWithSeekData) {
   // Written zero blocks in a file that also has a hole stay data under kSeekData.
-  ASSERT_EQ(Sh("mkdir d && head -c 65536 /dev/zero > d/f && head -c 4096 /dev/zero | tr '\\0' x >> d/f"
-               " && truncate -s 1M d/f"),
-            0);
+  ASSERT_EQ(
+      Sh("mkdir d && head -c 65536 /dev/zero > d/f && head -c 4096 /dev/zero | tr '\\0' x >> d/f"
+         " && truncate -s 1M d/f"),
+      0);
   struct stat st;
   ASSERT_EQ(::stat((tmp_ + "/d/f").c_str(), &st), 0);
-  if (!AllocationSaysSparse(static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_blocks))) {
+  if (!AllocationSaysSparse(static_cast<uint64_t>(st.st_size),
+                            static_cast<uint64_t>(st.st_blocks))) {
     GTEST_SKIP() << tmp_ << " keeps no holes";
   }
   CheckinOptions options;
