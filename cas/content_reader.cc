@@ -1,5 +1,6 @@
 #include "cas/content_reader.h"
 
+#include <algorithm>
 #include <deque>
 #include <future>
 
@@ -9,6 +10,43 @@ namespace cairn::cas {
 namespace {
 // Chunks fetched ahead of the one being passed to the sink.
 constexpr size_t kReadAhead = 24;
+
+// A Blob or a ChunkIndex's chunks, pulled one at a time.
+class ChunkFile final : public SequentialFile {
+ public:
+  ChunkFile(ObjectStore* store, std::vector<ChunkRef> chunks, std::string blob, uint64_t size)
+      : store_(store), chunks_(std::move(chunks)), piece_(std::move(blob)), size_(size) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      if (at_ == piece_.size()) {
+        if (next_ == chunks_.size()) break;
+        const ChunkRef& c = chunks_[next_++];
+        CAIRN_ASSIGN_OR_RETURN(piece_, store_->ReadTyped(c.id, ObjectType::kBlob));
+        if (piece_.size() != c.size) {
+          return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
+        }
+        at_ = 0;
+        continue;
+      }
+      size_t k = std::min(n - done, piece_.size() - at_);
+      std::copy_n(piece_.data() + at_, k, buf + done);
+      at_ += k;
+      done += k;
+    }
+    return done;
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  ObjectStore* store_;
+  std::vector<ChunkRef> chunks_;
+  size_t next_ = 0;
+  std::string piece_;
+  size_t at_ = 0;
+  uint64_t size_;
+};
+
 }  // namespace
 
 ContentReader::ContentReader(ObjectStore* store, int threads) : store_(store), pool_(threads) {}
@@ -69,6 +107,21 @@ Status ContentReader::Read(const ObjectId& id,
   }
   for (auto& f : ahead) f.wait();  // the tasks capture nothing that dies before them
   return result;
+}
+
+Result<std::unique_ptr<SequentialFile>> ContentReader::Open(const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(DecodedObject obj, store_->Read(id));
+  if (obj.type == ObjectType::kBlob) {
+    uint64_t size = obj.data.size();
+    return std::unique_ptr<SequentialFile>(new ChunkFile(store_, {}, std::move(obj.data), size));
+  }
+  if (obj.type != ObjectType::kChunkIndex) {
+    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
+                                   std::string(ObjectTypeName(obj.type)) + ", not file content");
+  }
+  CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
+  return std::unique_ptr<SequentialFile>(
+      new ChunkFile(store_, std::move(index.chunks), "", index.total_size));
 }
 
 Result<ObjectId> ContentReader::FindBySha256(const ObjectId& sha256) {

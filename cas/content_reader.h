@@ -6,8 +6,10 @@
 #define CAIRN_CAS_CONTENT_READER_H_
 
 #include <functional>
+#include <memory>
 #include <string_view>
 
+#include "base/env.h"
 #include "base/thread_pool.h"
 #include "cas/ingestor.h"
 #include "cas/object_store.h"
@@ -26,6 +28,10 @@ class ContentReader {
   // is passed on; on Corruption the sink has received only verified bytes. An error from the
   // sink stops the read and is returned.
   Status Read(const ObjectId& id, const std::function<Status(std::string_view)>& sink);
+  // The content as a SequentialFile that fetches and verifies one chunk at a time (no read
+  // ahead), for a caller that pulls. Errors as Read, from Open or from the file's Read. The
+  // reader's store must outlive the file.
+  Result<std::unique_ptr<SequentialFile>> Open(const ObjectId& id);
   // Resolves the SHA-256 of a whole content (as `sha256sum` prints it) to the content's id.
   // NotFound when no stored content has that digest.
   Result<ObjectId> FindBySha256(const ObjectId& sha256);

@@ -357,7 +357,7 @@ class Walker {
     if (p == nullptr || p->type != cas::EntryType::kRegular ||
         p->size != static_cast<uint64_t>(st.st_size) || p->meta.mtime_sec != st.st_mtim.tv_sec ||
         p->meta.mtime_nsec != static_cast<uint32_t>(st.st_mtim.tv_nsec) ||
-        (p->sparse && !options_.record_holes)) {
+        (p->sparse && options_.holes != CheckinOptions::HoleRule::kSeekData)) {
       return std::string::npos;
     }
     size_t i = static_cast<size_t>(p - scan.parent.entries.data());

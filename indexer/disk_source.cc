@@ -84,7 +84,7 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   }
   if (format_ != "raw") CAIRN_RETURN_IF_ERROR(CheckWithQemuImg(path_, format_));
   CheckinOptions fs_options = options;
-  fs_options.record_holes = false;
+  fs_options.holes = CheckinOptions::HoleRule::kZeroBlocks;
   fs_options.use_stat_cache = false;
   fs_options.update_stat_cache = false;
 

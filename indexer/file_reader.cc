@@ -1,9 +1,11 @@
 #include "indexer/file_reader.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "indexer/fs_meta.h"
+#include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
 namespace {
@@ -52,6 +54,113 @@ class ExtentFile final : public SequentialFile {
   uint64_t total_ = 0;
 };
 
+// A SequentialFile over the non-zero blocks of an open file (the kZeroBlocks rule). Reads only
+// `regions` (block-aligned: where SEEK_DATA finds data; the rest reads as zeros) and yields each
+// block that is not all zero; `scanner` records which those are.
+class ZeroBlockFile final : public SequentialFile {
+ public:
+  ZeroBlockFile(int fd, std::string path, uint64_t size, std::vector<cas::Extent> regions,
+                ZeroBlockScanner* scanner)
+      : fd_(fd),
+        path_(std::move(path)),
+        size_(size),
+        regions_(std::move(regions)),
+        scanner_(scanner) {
+    uint64_t bs = scanner->block_size();
+    piece_ = std::max<uint64_t>(bs, (uint64_t{1} << 20) / bs * bs);
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      if (!pending_.empty()) {
+        size_t k = std::min(n - done, pending_.size());
+        std::copy_n(pending_.data(), k, buf + done);
+        pending_.remove_prefix(k);
+        done += k;
+        continue;
+      }
+      if (pos_ == size_) {
+        if (!finished_) scanner_->Finish();
+        finished_ = true;
+        break;
+      }
+      while (i_ < regions_.size() && regions_[i_].offset + regions_[i_].length <= pos_) ++i_;
+      uint64_t next = i_ < regions_.size() ? regions_[i_].offset : size_;
+      if (next > pos_) {  // a hole: zeros, not read
+        scanner_->FeedZeros(next - pos_);
+        pos_ = next;
+        continue;
+      }
+      uint64_t end = std::min(regions_[i_].offset + regions_[i_].length, pos_ + piece_);
+      CAIRN_RETURN_IF_ERROR(ReadPiece(end - pos_));
+    }
+    return done;
+  }
+  uint64_t Size() const override { return 0; }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  // Reads `len` bytes at pos_ (a block boundary) and keeps the non-zero blocks in pending_.
+  Status ReadPiece(uint64_t len) {
+    buf_.resize(static_cast<size_t>(len));
+    for (size_t got = 0; got < buf_.size();) {
+      ssize_t r =
+          ::pread(fd_, buf_.data() + got, buf_.size() - got, static_cast<off_t>(pos_ + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("read", path_, errno);
+      }
+      if (r == 0)
+        return Status::IOError("read " + path_ + ": file shrank while being read (it is changing)");
+      got += static_cast<size_t>(r);
+    }
+    bytes_read_ += len;
+    pos_ += len;
+    // Non-zero blocks are moved to the front of buf_, in order.
+    size_t keep = 0;
+    std::string_view all(buf_);
+    for (size_t at = 0; at < all.size(); at += scanner_->block_size()) {
+      std::string_view block = all.substr(at, scanner_->block_size());
+      if (scanner_->FeedBlock(block)) continue;
+      if (keep != at) std::copy(block.begin(), block.end(), buf_.begin() + static_cast<long>(keep));
+      keep += block.size();
+    }
+    pending_ = std::string_view(buf_.data(), keep);
+    return Status();
+  }
+
+  int fd_;
+  std::string path_;
+  uint64_t size_;
+  std::vector<cas::Extent> regions_;
+  ZeroBlockScanner* scanner_;
+  uint64_t piece_;
+  size_t i_ = 0;
+  uint64_t pos_ = 0;
+  bool finished_ = false;
+  std::string buf_;
+  std::string_view pending_;
+  uint64_t bytes_read_ = 0;
+};
+
+// `extents` (where SEEK_DATA found data, or nullopt for all of the file) rounded out to whole
+// blocks of `bs`, merged.
+std::vector<cas::Extent> BlockRegions(const std::optional<std::vector<cas::Extent>>& extents,
+                                      uint64_t size, uint64_t bs) {
+  std::vector<cas::Extent> in = extents ? *extents : std::vector<cas::Extent>{{0, size}};
+  std::vector<cas::Extent> out;
+  for (const auto& x : in) {
+    uint64_t start = x.offset / bs * bs;
+    uint64_t end = std::min(size, (x.offset + x.length + bs - 1) / bs * bs);
+    if (!out.empty() && start <= out.back().offset + out.back().length) {
+      out.back().length = std::max(out.back().offset + out.back().length, end) - out.back().offset;
+    } else {
+      out.push_back({start, end - start});
+    }
+  }
+  return out;
+}
+
 struct Fd {
   int fd = -1;
   ~Fd() {
@@ -61,6 +170,34 @@ struct Fd {
 
 Status Changed(const std::string& path) {
   return Status::IOError("read " + path + ": file changed during checkin (the tree is changing)");
+}
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+// The kZeroBlocks rule for a file its allocation says is sparse: its content is its non-zero
+// blocks of the filesystem's block size.
+Result<FileOut> StoreZeroBlocks(cas::Ingestor* ingestor, int fd, const std::string& path,
+                                const struct stat& before, FileOut out) {
+  const uint64_t size = static_cast<uint64_t>(before.st_size);
+  struct statvfs vfs;
+  if (::fstatvfs(fd, &vfs) != 0) return ErrnoStatus("statvfs", path, errno);
+  if (vfs.f_bsize == 0) return Status::IOError("statvfs " + path + ": block size 0");
+  CAIRN_ASSIGN_OR_RETURN(auto seek, DataExtents(fd, size, path));
+  ZeroBlockScanner scanner(vfs.f_bsize);
+  ZeroBlockFile file(fd, path, size, BlockRegions(seek, size, vfs.f_bsize), &scanner);
+  CAIRN_ASSIGN_OR_RETURN(out.content, ingestor->PutStream(&file, path));
+  struct stat after;
+  if (::fstat(fd, &after) != 0) return ErrnoStatus("stat", path, errno);
+  if (scanner.size() != size || !SameFile(before, after)) return Changed(path);
+  out.bytes_read = file.bytes_read();
+  const auto& data = scanner.data();
+  out.sparse = !(data.size() == 1 && data[0].offset == 0 && data[0].length == size);
+  if (out.sparse) out.extents = data;
+  return out;
 }
 
 }  // namespace
@@ -88,8 +225,19 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
     return Changed(path);
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const bool zero_blocks = options.holes == CheckinOptions::HoleRule::kZeroBlocks;
+  if (zero_blocks && AllocationSaysSparse(size, static_cast<uint64_t>(before.st_blocks))) {
+    FileOut skipped = out;
+    skipped.skipped = true;
+    Result<FileOut> r = StoreZeroBlocks(ingestor, f.fd, path, before, std::move(out));
+    if (!r && options.skip_unreadable && r.error().code() == Code::kIOError &&
+        r.error().message().find("Input/output error") != std::string::npos) {
+      return skipped;
+    }
+    return r;
+  }
   std::optional<std::vector<cas::Extent>> extents;
-  if (options.record_holes) {
+  if (!zero_blocks) {
     CAIRN_ASSIGN_OR_RETURN(extents, DataExtents(f.fd, size, path));
   }
   std::vector<cas::Extent> regions = extents ? *extents : std::vector<cas::Extent>{{0, size}};

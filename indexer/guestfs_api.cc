@@ -41,6 +41,10 @@ Result<const GuestfsApi*> LoadOnce() {
   Resolve(lib, "guestfs_tar_out_opts_argv", &api.tar_out_opts_argv, &missing);
   Resolve(lib, "guestfs_inspect_os", &api.inspect_os, &missing);
   Resolve(lib, "guestfs_inspect_get_mountpoints", &api.inspect_get_mountpoints, &missing);
+  Resolve(lib, "guestfs_statvfs", &api.statvfs, &missing);
+  Resolve(lib, "guestfs_free_statvfs", &api.free_statvfs, &missing);
+  Resolve(lib, "guestfs_lstatnslist", &api.lstatnslist, &missing);
+  Resolve(lib, "guestfs_free_statns_list", &api.free_statns_list, &missing);
   if (!missing.empty()) {
     return Status::NotSupported(std::string("load ") + kLibrary + ": it has no " + missing);
   }

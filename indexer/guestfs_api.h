@@ -28,6 +28,10 @@ struct GuestfsApi {
   decltype(&guestfs_tar_out_opts_argv) tar_out_opts_argv;
   decltype(&guestfs_inspect_os) inspect_os;
   decltype(&guestfs_inspect_get_mountpoints) inspect_get_mountpoints;
+  decltype(&guestfs_statvfs) statvfs;
+  decltype(&guestfs_free_statvfs) free_statvfs;
+  decltype(&guestfs_lstatnslist) lstatnslist;
+  decltype(&guestfs_free_statns_list) free_statns_list;
 
   // The table, loaded once from libguestfs.so.0. NotSupported naming the library and the
   // package to install (libguestfs0) when it or one of the functions is missing.

@@ -7,10 +7,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "indexer/guestfs_api.h"
 #include "indexer/tar_source.h"
+#include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
 namespace {
@@ -124,14 +127,30 @@ ReadAtFn GuestfsSession::Reader() {
 Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& device, cas::Ingestor* ingestor,
                                                         const CheckinOptions& options) {
   if (api_->mount_ro(g_, device.c_str(), "/") != 0) return Error("mount " + device);
+  uint64_t block_size = 0;  // the zero-block rule's block
+  if (options.holes == CheckinOptions::HoleRule::kZeroBlocks) {
+    struct guestfs_statvfs* vfs = api_->statvfs(g_, "/");
+    if (vfs == nullptr) {
+      Status s = Error("statvfs " + device);
+      api_->umount_all(g_);
+      return s;
+    }
+    block_size = vfs->bsize > 0 ? static_cast<uint64_t>(vfs->bsize) : 0;
+    api_->free_statvfs(vfs);
+    if (block_size == 0) {
+      api_->umount_all(g_);
+      return Status::IOError("read disk image " + image_ + ": statvfs " + device +
+                             ": block size 0");
+    }
+  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("create pipe for", image_, errno);
   // The TarSource reads the pipe on another thread while libguestfs writes it here; if the
   // reader stops early it drains the pipe, so that the writer never blocks forever.
-  Result<CheckinResult> result = Status::Internal("unreachable");
+  TarSource tar("/dev/fd/" + std::to_string(fds[0]));
+  Status read;
   std::thread reader([&] {
-    TarSource tar("/dev/fd/" + std::to_string(fds[0]));
-    result = tar.Checkin(ingestor, options);
+    read = tar.Read(ingestor, options, block_size);
     char buf[65536];
     while (::read(fds[0], buf, sizeof(buf)) > 0) {
     }
@@ -148,12 +167,55 @@ Result<CheckinResult> GuestfsSession::CheckinFilesystem(const std::string& devic
   ::close(fds[1]);
   reader.join();
   ::close(fds[0]);
+  if (s.ok() && read.ok() && block_size > 0) s = RecordHoles(&tar);
   if (api_->umount_all(g_) != 0 && s.ok()) s = Error("unmount " + device);
   CAIRN_RETURN_IF_ERROR(s);
+  Result<CheckinResult> result = read.ok() ? tar.Store() : Result<CheckinResult>(read);
   if (!result) {
     return Status(result.error().code(), "read " + device + " of " + image_ + ": " + result.error().message());
   }
   return result;
+}
+
+Status GuestfsSession::RecordHoles(TarSource* tar) {
+  // The candidates by directory: one lstatnslist round trip per directory holding any (the
+  // appliance runs under TCG, where each call is slow), in batches that keep messages small.
+  constexpr size_t kBatch = 256;
+  std::map<std::string, std::vector<std::string>> by_dir;
+  for (std::string& path : tar->ZeroBlockFiles()) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "/" : "/" + path.substr(0, slash);
+    by_dir[dir].push_back(slash == std::string::npos ? path : path.substr(slash + 1));
+  }
+  for (const auto& [dir, names] : by_dir) {
+    for (size_t from = 0; from < names.size(); from += kBatch) {
+      size_t to = std::min(names.size(), from + kBatch);
+      std::vector<char*> argv;
+      for (size_t i = from; i < to; ++i) argv.push_back(const_cast<char*>(names[i].c_str()));
+      argv.push_back(nullptr);
+      struct guestfs_statns_list* st = api_->lstatnslist(g_, dir.c_str(), argv.data());
+      if (st == nullptr) return Error("stat files in " + dir);
+      Status s;
+      if (st->len != to - from) {
+        s = Status::IOError("read disk image " + image_ + ": stat files in " + dir + ": " +
+                            std::to_string(st->len) + " answers for " + std::to_string(to - from) +
+                            " files");
+      }
+      for (size_t i = 0; s.ok() && i < st->len; ++i) {
+        const struct guestfs_statns& n = st->val[i];
+        if (n.st_size < 0 || n.st_blocks < 0 ||
+            !AllocationSaysSparse(static_cast<uint64_t>(n.st_size),
+                                  static_cast<uint64_t>(n.st_blocks))) {
+          continue;
+        }
+        std::string path = dir == "/" ? names[from + i] : dir.substr(1) + "/" + names[from + i];
+        s = tar->MakeSparse(path);
+      }
+      api_->free_statns_list(st);
+      CAIRN_RETURN_IF_ERROR(s);
+    }
+  }
+  return Status();
 }
 
 Result<std::map<std::string, std::string>> GuestfsSession::Mountpoints() {

@@ -17,6 +17,8 @@ struct guestfs_h;
 
 namespace cairn::indexer {
 
+class TarSource;
+
 class GuestfsSession {
  public:
   // Adds `image` read-only with its explicit `format` ("raw", "qcow2", ...) and launches the
@@ -31,7 +33,9 @@ class GuestfsSession {
   // The device of a partition (0: the whole disk).
   static std::string Device(uint32_t partition);
   // Mounts `device` read-only, streams it out with tar-out (numeric owners, xattrs, ACLs) into a
-  // TarSource on another thread, and unmounts. Returns that TarSource's result.
+  // TarSource on another thread, and unmounts. Returns that TarSource's result. With
+  // options.holes kZeroBlocks, sparse files are recorded by the zero-block rule (tar-out cannot
+  // show holes).
   Result<CheckinResult> CheckinFilesystem(const std::string& device, cas::Ingestor* ingestor,
                                           const CheckinOptions& options);
   // OS inspection: mount point -> device of the first OS found; empty when none is found. A
@@ -45,6 +49,10 @@ class GuestfsSession {
   GuestfsSession(const struct GuestfsApi* api, guestfs_h* g, std::string image)
       : api_(api), g_(g), image_(std::move(image)) {}
   Status Error(const std::string& what);  // the one conversion of guestfs errors
+  // The zero-block rule (indexer/zero_blocks.h) on the mounted filesystem streamed into `tar`:
+  // asks the appliance for the allocation of only the files holding a zero block, one call per
+  // directory, and records sparse those it says are.
+  Status RecordHoles(TarSource* tar);
   const struct GuestfsApi* api_;  // loaded at run time (indexer/guestfs_api.h)
   guestfs_h* g_;
   std::string image_;

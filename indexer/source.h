@@ -33,9 +33,13 @@ struct CheckinOptions {
   // Directory source: where the stat cache lives (indexer/stat_cache.h); "" for none.
   // Default: StatCache::DefaultDir() (~/.cache/cairn).
   std::string stat_cache_dir = StatCache::DefaultDir();
-  // Record holes of sparse files (directory source). Disk sources clear it: libguestfs'
-  // tar-out cannot see holes, and both disk paths must give the same Trees. Default: true.
-  bool record_holes = true;
+  // How the holes of sparse files are found. kSeekData: where the filesystem says they are
+  // (SEEK_DATA/SEEK_HOLE; directory source). kZeroBlocks: the rule of disk filesystems
+  // (indexer/zero_blocks.h): a file whose allocation is smaller than its size has its all-zero
+  // blocks as holes; disk sources set it, since libguestfs' tar-out cannot see holes and both
+  // disk paths must give the same Trees. Default: kSeekData.
+  enum class HoleRule { kSeekData, kZeroBlocks };
+  HoleRule holes = HoleRule::kSeekData;
   // Disk images: "auto" (the fast path for raw ext2/3/4 when root, else libguestfs), "fast"
   // or "guestfs". Default: "auto".
   std::string disk_path = "auto";

@@ -27,8 +27,11 @@
 #include <charconv>
 #include <map>
 #include <memory>
+#include <optional>
 
+#include "cas/content_reader.h"
 #include "cas/tree.h"
+#include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
 namespace {
@@ -218,10 +221,13 @@ class EntryData final : public SequentialFile {
       done += k;
     }
     total_ += done;
+    if (scanner_ != nullptr) scanner_->Feed(std::string_view(buf, done));
     return done;
   }
   uint64_t Size() const override { return expect_; }
   uint64_t total() const { return total_; }
+  // Every byte read is also fed to `scanner` (not owned; may be null).
+  void set_scanner(ZeroBlockScanner* scanner) { scanner_ = scanner; }
 
  private:
   struct archive* a_;
@@ -231,16 +237,30 @@ class EntryData final : public SequentialFile {
   std::string_view left_;
   bool eof_ = false;
   uint64_t total_ = 0;
+  ZeroBlockScanner* scanner_ = nullptr;
 };
 
-class Reader {
+// A regular file holding an aligned all-zero block, as read (TarSource::ZeroBlockFiles).
+struct ZeroBlockFile {
+  std::vector<std::string> parts;
+  ObjectId content;
+  std::vector<cas::Extent> data;  // its non-zero blocks
+};
+
+}  // namespace
+
+class TarReader {
  public:
-  Reader(std::string tarball, cas::Ingestor* ingestor, const CheckinOptions& options)
-      : tarball_(std::move(tarball)), ingestor_(ingestor), options_(options) {
+  TarReader(std::string tarball, cas::Ingestor* ingestor, const CheckinOptions& options,
+            uint64_t zero_block_size)
+      : tarball_(std::move(tarball)),
+        ingestor_(ingestor),
+        options_(options),
+        zero_block_size_(zero_block_size) {
     NewDefaultDir(&root_);
   }
 
-  Result<CheckinResult> Run() {
+  Status Read() {
     ArchivePtr a(archive_read_new());
     if (!a) return Status::Internal("read tarball " + tarball_ + ": out of memory");
     archive_read_support_filter_all(a.get());
@@ -258,12 +278,69 @@ class Reader {
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
     }
     if (archive_read_close(a.get()) != ARCHIVE_OK) return ArchiveStatus(a.get(), tarball_, "");
+    return Status();
+  }
+
+  std::vector<std::string> ZeroBlockFiles() const {
+    std::vector<std::string> out;
+    for (const auto& z : zero_files_) out.push_back(JoinPath(z.parts));
+    return out;
+  }
+
+  Status MakeSparse(const std::string& path) {
+    auto found = zero_by_path_.find(path);  // the last read of that name, which replaced the others
+    auto it = found == zero_by_path_.end() ? zero_files_.end()
+                                           : zero_files_.begin() + static_cast<long>(found->second);
+    Node* node = it == zero_files_.end() ? nullptr : Find(it->parts);
+    if (node == nullptr || node->type != cas::EntryType::kRegular ||
+        node->entry.id != it->content) {
+      return Status::InvalidArgument("read tarball " + tarball_ + ": '" + path +
+                                     "' is not a file with zero blocks");
+    }
+    if (!flushed_) {  // the contents just stored become readable
+      CAIRN_RETURN_IF_ERROR(ingestor_->Finish());
+      flushed_ = true;
+    }
+    cas::ContentReader reader(ingestor_->store(), 1);
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> dense, reader.Open(it->content));
+    RegionsOfFile regions(dense.get(), it->data);
+    CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
+                           ingestor_->PutStream(&regions, tarball_ + ":" + path));
+    uint64_t expect = 0;
+    for (const auto& x : it->data) expect += x.length;
+    if (content.size != expect) {
+      return Status::Corruption("read tarball " + tarball_ + ": '" + path + "' read back with " +
+                                std::to_string(content.size) + " bytes of data, expected " +
+                                std::to_string(expect));
+    }
+    auto patch = [&](cas::TreeEntry* e) {
+      e->id = content.id;
+      e->sparse = true;
+      e->extents = it->data;
+    };
+    patch(&node->entry);
+    if (node->link_group >= 0) PatchGroup(root_.get(), node->link_group, patch);
+    return Status();
+  }
+
+  Result<CheckinResult> Store() {
     cas::Tree tree;
     CAIRN_ASSIGN_OR_RETURN(result_.root, StoreDir(*root_, "", &tree, true));
     return std::move(result_);
   }
 
  private:
+  template <typename F>
+  static void PatchGroup(Node* dir, int group, const F& patch) {
+    for (auto& [name, child] : dir->children) {
+      if (child->type == cas::EntryType::kDirectory) {
+        PatchGroup(child.get(), group, patch);
+      } else if (child->link_group == group) {
+        patch(&child->entry);
+      }
+    }
+  }
+
   Status AddEntry(struct archive* a, struct archive_entry* e) {
     const char* raw = archive_entry_pathname(e);
     if (raw == nullptr) return Status::Corruption("read tarball " + tarball_ + ": entry without a name");
@@ -414,6 +491,11 @@ class Reader {
       for (const auto& x : extents) expect += x.length;
     }
     EntryData data(a, tarball_, shown, expect);
+    std::optional<ZeroBlockScanner> scanner;
+    if (zero_block_size_ > 0 && !sparse) {
+      scanner.emplace(zero_block_size_);
+      data.set_scanner(&*scanner);
+    }
     Result<cas::FileContent> content = Status::Internal("unreachable");
     if (!sparse && size <= kSmallFile) {
       std::string buf(static_cast<size_t>(expect) + 1, '\0');  // one more byte to see excess
@@ -430,6 +512,14 @@ class Reader {
     }
     if (!content) return std::move(content).error();
     te->id = content->id;
+    if (scanner) {
+      scanner->Finish();
+      if (scanner->any_zero_block()) {
+        CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitName(shown, tarball_));
+        zero_by_path_[shown] = zero_files_.size();
+        zero_files_.push_back({std::move(parts), content->id, scanner->data()});
+      }
+    }
     te->sparse = sparse;
     if (sparse) te->extents = std::move(extents);
     result_.bytes_read += expect;
@@ -479,13 +569,28 @@ class Reader {
   int next_group_ = 0;
   std::map<int, std::vector<std::string>> groups_;
   CheckinResult result_;
+  uint64_t zero_block_size_;
+  std::vector<ZeroBlockFile> zero_files_;
+  std::map<std::string, size_t> zero_by_path_;  // index in zero_files_
+  bool flushed_ = false;
 };
 
-}  // namespace
+TarSource::TarSource(std::string path) : path_(std::move(path)) {}
+TarSource::~TarSource() = default;
 
 Result<CheckinResult> TarSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
-  Reader reader(path_, ingestor, options);
-  return reader.Run();
+  CAIRN_RETURN_IF_ERROR(Read(ingestor, options));
+  return Store();
 }
+
+Status TarSource::Read(cas::Ingestor* ingestor, const CheckinOptions& options,
+                       uint64_t zero_block_size) {
+  reader_ = std::make_unique<TarReader>(path_, ingestor, options, zero_block_size);
+  return reader_->Read();
+}
+
+std::vector<std::string> TarSource::ZeroBlockFiles() const { return reader_->ZeroBlockFiles(); }
+Status TarSource::MakeSparse(const std::string& path) { return reader_->MakeSparse(path); }
+Result<CheckinResult> TarSource::Store() { return reader_->Store(); }
 
 }  // namespace cairn::indexer

@@ -44,7 +44,11 @@ nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const
   if (e.type == cas::EntryType::kRegular) {
     j["size"] = e.size;
     j["content"] = e.id.ToHex();
-    if (e.sparse) j["sparse"] = true;
+    if (e.sparse) {
+      j["sparse"] = true;
+      j["extents"] = nlohmann::json::array();  // data regions: [offset, length]
+      for (const auto& x : e.extents) j["extents"].push_back({x.offset, x.length});
+    }
   }
   if (e.type == cas::EntryType::kDirectory) j["tree"] = e.id.ToHex();
   if (e.type == cas::EntryType::kSymlink) j["target"] = JsonName(e.target);

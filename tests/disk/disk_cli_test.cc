@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 
 #include "tests/disk/disk_fixture.h"
 
@@ -260,6 +261,26 @@ TEST_F(DiskTest, DirectoryCheckoutOfADiskIsItsViewWithFullFidelity) {
             "01000002002000000000000000000000\n");
   EXPECT_EQ(Sh("stat -c '%a %h' " + out + "/usr/bin/tool"), "4755 2\n");
   EXPECT_EQ(Sh("stat -c %t,%T " + out + "/dev/sda"), "8,0\n");
+  // Holes by the zero-block rule (indexer/zero_blocks.h): a sparse file's data regions are its
+  // non-zero blocks of the filesystem's block size; written zero blocks stay data.
+  std::map<std::string, nlohmann::json> by_path;
+  for (const auto& e : nlohmann::json::parse(RunRepo("ls", {"web", "tmp", "-l", "--json"}).out)) {
+    by_path[e["path"]] = e;
+  }
+  ASSERT_TRUE(by_path.contains("tmp/holes")) << "paths: " << by_path.size();
+  EXPECT_EQ(by_path["tmp/holes"]["sparse"], true);
+  EXPECT_EQ(by_path["tmp/holes"]["extents"], nlohmann::json::parse("[[1048576, 8192]]"));
+  EXPECT_EQ(by_path["tmp/sparse"]["extents"], nlohmann::json::parse("[[2097152, 4]]"));
+  EXPECT_FALSE(by_path["tmp/zeros"].contains("sparse")) << "a fully allocated file stays dense";
+  // Checked out sparse, with the same bytes.
+  EXPECT_EQ(Sh("{ head -c 1048576 /dev/zero; head -c 8192 /dev/zero | tr '\\0' d;"
+               " head -c 524288 /dev/zero; } | sha256sum"),
+            Sh("sha256sum < " + out + "/tmp/holes"));
+  EXPECT_LE(std::stoull(Sh("stat -c %b " + out + "/tmp/holes")), 64u) << "512-byte units allocated";
+  EXPECT_EQ(Sh("{ head -c 65536 /dev/zero; head -c 4096 /dev/zero | tr '\\0' x;"
+               " head -c 65536 /dev/zero; } | sha256sum"),
+            Sh("sha256sum < " + out + "/tmp/zeros"));
+  EXPECT_GE(std::stoull(Sh("stat -c %b " + out + "/tmp/zeros")), (65536u * 2 + 4096) / 512);
   // The checked-out directory holds exactly the view: checking it in gives the same Tree.
   RunResult again = RunRepo("checkin", {out, "--image", "dir", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;

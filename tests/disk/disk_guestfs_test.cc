@@ -1,6 +1,8 @@
 // The libguestfs path against the fast path: the same image, once raw through a loop mount and
 // once as qcow2 through one appliance, must give the same Disk (and so the same Trees, view,
 // layout and boot areas). One appliance launch per test.
+#include <map>
+
 #include "tests/disk/disk_fixture.h"
 
 namespace cairn::testing {
@@ -19,6 +21,18 @@ TEST_F(DiskTest, GuestfsPathGivesTheSameDiskAsTheFastPath) {
   EXPECT_EQ(b["hostname"], "disktest");
   EXPECT_EQ(b["packages"], a["packages"]);
   EXPECT_EQ(b["disk"]["filesystems"][0]["mountpoint"], "/boot");
+  // Holes through the appliance too (tar-out streams them as zeros; the zero-block rule puts
+  // them back): the sparse file's data regions, and no holes in a fully allocated file.
+  std::map<std::string, nlohmann::json> by_path;
+  for (const auto& e : nlohmann::json::parse(RunRepo("ls", {"slow", "tmp", "-l", "--json"}).out)) {
+    by_path[e["path"]] = e;
+  }
+  EXPECT_EQ(by_path["tmp/holes"]["extents"], nlohmann::json::parse("[[1048576, 8192]]"));
+  EXPECT_EQ(by_path["tmp/sparse"]["extents"], nlohmann::json::parse("[[2097152, 4]]"));
+  EXPECT_FALSE(by_path["tmp/zeros"].contains("sparse"));
+  // The root has 1 KiB blocks, so kib's 1 KiB hole is one (a 4 KiB rule would find none).
+  ASSERT_EQ(a["disk"]["filesystems"][2]["params"]["block_size"], "1024");
+  EXPECT_EQ(by_path["tmp/kib"]["extents"], nlohmann::json::parse("[[0, 1024], [2048, 1024]]"));
 }
 
 // MBR logical partitions through the appliance: its /dev/sda5 and /dev/sda6 are the Disk's

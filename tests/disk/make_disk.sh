@@ -22,7 +22,7 @@
 #                             "cairn-boot-marker MARKER" on ttyS0 and powers off
 # Root filesystems hold every kind of entry with full metadata: nanosecond mtimes, xattrs
 # (user.*, security.capability), a POSIX ACL, a hard link, devices, a fifo, a symlink, a
-# sparse file, non-UTF-8 names; /etc/fstab names /boot by UUID.
+# sparse file (and files for the zero-block hole rule), non-UTF-8 names; /etc/fstab names /boot by UUID.
 set -euo pipefail
 kind=$1 out=$2
 work=$(mktemp -d)
@@ -49,10 +49,24 @@ fill_root() {  # $1: directory
   mknod "$r/dev/null" c 1 3; mknod "$r/dev/sda" b 8 0; mkfifo "$r/dev/fifo"
   ln -s ../etc/hostname "$r/tmp/link"
   truncate -s 2M "$r/tmp/sparse"; echo end >> "$r/tmp/sparse"
+  # holes: a 1 MiB hole, 8 KiB of data, a 512 KiB hole; zeros: written zero blocks, fully
+  # allocated (never sparse)
+  truncate -s 1M "$r/tmp/holes"; head -c 8192 /dev/zero | tr '\0' d >> "$r/tmp/holes"
+  truncate -s $((1024 * 1024 + 8192 + 512 * 1024)) "$r/tmp/holes"
+  { head -c 65536 /dev/zero; head -c 4096 /dev/zero | tr '\0' x; head -c 65536 /dev/zero; } > "$r/tmp/zeros"
   printf 'x' > "$r/tmp/$(printf 'caf\xe9')"
   chown 1000:1000 "$r/tmp/link" -h; chmod 1777 "$r/tmp"
   touch -d '2021-02-03 04:05:06.123456789' "$r/etc/hostname" "$r/usr/bin/tool"
   touch -h -d '2021-02-03 04:05:06.5' "$r/tmp/link"
+}
+
+# The gpt root (1 KiB blocks: mke2fs's "small" type) also holds kib: 1 KiB of data, a 1 KiB hole,
+# 1 KiB of data (a hole only where blocks are 1 KiB; a 4 KiB-block host keeps it dense, so the
+# image checked out to a host directory would not check in the same: hence only here)
+fill_root_kib() {
+  fill_root "$1"
+  head -c 1024 /dev/zero | tr '\0' a > "$1/tmp/kib"; truncate -s 2048 "$1/tmp/kib"
+  head -c 1024 /dev/zero | tr '\0' b >> "$1/tmp/kib"
 }
 
 # mkfs on [offset, offset+size) of $out, then fill through a loop mount (keeps ns mtimes)
@@ -101,7 +115,7 @@ S
     dd if="$work/swap" of="$out" bs=512 seek=20480 conv=notrunc status=none
     size=$(( $(stat -c %s "$out") - 28672 * 512 - 34 * 512 ))
     size=$(( size / 1048576 * 1048576 ))
-    mkfs_at ext4 $((28672 * 512)) $size $ROOT_UUID root fill_root
+    mkfs_at ext4 $((28672 * 512)) $size $ROOT_UUID root fill_root_kib
     ;;
   dos)
     truncate -s 40M "$out"
