@@ -292,35 +292,27 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   return FinishFile(index);
 }
 
-Status Ingestor::Finish() {
+WriteBatch Ingestor::TakeBatch() {
   WriteBatch rest;
-  {
-    std::lock_guard lock(mu_);
-    std::swap(rest, batch_);
-    pending_.clear();
-  }
-  if (!rest.empty()) CAIRN_RETURN_IF_ERROR(store_->Write(rest, WriteOptions{.bulk = true}));
+  std::lock_guard lock(mu_);
+  std::swap(rest, batch_);
+  pending_.clear();
+  return rest;
+}
+
+Status Ingestor::Finish() {
+  CAIRN_RETURN_IF_ERROR(WritePending());
   return store_->Flush();
 }
 
 Status Ingestor::WritePending() {
-  WriteBatch rest;
-  {
-    std::lock_guard lock(mu_);
-    std::swap(rest, batch_);
-    pending_.clear();
-  }
+  WriteBatch rest = TakeBatch();
   if (rest.empty()) return Status();
   return store_->Write(rest, WriteOptions{.bulk = true});
 }
 
 Status Ingestor::Finish(WriteBatch final) {
-  WriteBatch rest;
-  {
-    std::lock_guard lock(mu_);
-    std::swap(rest, batch_);
-    pending_.clear();
-  }
+  WriteBatch rest = TakeBatch();
   rest.Append(std::move(final));
   if (!rest.empty()) CAIRN_RETURN_IF_ERROR(store_->Write(rest, WriteOptions{.bulk = true}));
   {

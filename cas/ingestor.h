@@ -111,6 +111,7 @@ class Ingestor {
   Status Add(EncodedObject obj);
   Status AddToBatch(WriteBatch::Op op);
   Status WriteIfFull(std::unique_lock<std::mutex>& lock);
+  WriteBatch TakeBatch();  // the pending batch, leaving an empty one
   int LevelFor(size_t size) const;
   Result<FileContent> FinishFile(ChunkIndex& index);
 
