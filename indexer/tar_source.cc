@@ -297,8 +297,8 @@ class TarReader {
       return Status::InvalidArgument("read tarball " + tarball_ + ": '" + path +
                                      "' is not a file with zero blocks");
     }
-    if (!flushed_) {  // the contents just stored become readable
-      CAIRN_RETURN_IF_ERROR(ingestor_->Finish());
+    if (!flushed_) {  // the contents just stored become readable (durable only at the end)
+      CAIRN_RETURN_IF_ERROR(ingestor_->WritePending());
       flushed_ = true;
     }
     cas::ContentReader reader(ingestor_->store(), 1);
