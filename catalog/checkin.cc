@@ -119,6 +119,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   timer.Mark("walk+store");
   Status s = result.status();
   if (s.ok()) s = ingestor.WritePending();
+  timer.Mark("write");
   CheckinOutcome out;
   if (s.ok()) {
     v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;

@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <future>
 #include <optional>
@@ -65,8 +68,11 @@ class Walker {
       parent = options_.parent_tree;
       old_cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
     }
+    DebugMark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
+    DebugMark("walk");
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
+    DebugMark("finalize");
     if (!s.ok()) {
       for (auto& pd : pending_)
         for (auto& [i, f] : pd->files) f.wait();  // jobs refer to this walker
@@ -79,12 +85,22 @@ class Walker {
             "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
       }
     }
+    DebugMark("cachesave");
     result_.bytes_read = bytes_read_;
     result_.files_cached = files_cached_;
     return std::move(result_);
   }
 
  private:
+  void DebugMark(const char* what) {
+    static const bool on = std::getenv("CAIRN_TIMING") != nullptr;
+    if (!on) return;
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "timing %-12s %8.1f ms\n", what,
+                 std::chrono::duration<double, std::milli>(now - dbg_last_).count());
+    dbg_last_ = now;
+  }
+  std::chrono::steady_clock::time_point dbg_last_ = std::chrono::steady_clock::now();
   // What the walk needs of one directory, read by a scan task ahead of the walk: on a cold
   // cache the lstat and xattr calls of many directories then wait on the disk at once instead
   // of one after another. Per-entry errors are kept and reported when the walk reaches the
