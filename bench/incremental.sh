@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# incremental.sh: warm incremental checkin (`--parent`) of corpus v3 over a working copy of v2,
+# against a full checkin of the same tree into an empty repository, phase by phase
+# (CAIRN_TIMING), median of ROUNDS runs. With CAIRN_B set, the two binaries run alternately in
+# the same rounds, so a change is measured A/B on the same (shared, noisy) machine.
+#
+#   CAIRN=build/tools/cairn bench/incremental.sh
+#   CAIRN=/tmp/old/cairn CAIRN_B=build/tools/cairn ROUNDS=9 bench/incremental.sh
+#
+# Environment: C (corpus, default /tmp/corpus; needs trees/v2 and trees/v3), BENCH_DIR (default
+# /tmp/cairn-bench/incremental), ROUNDS (default 7), FULL_ROUNDS (default 3).
+# The working copy W is v2 rsynced, checked in as w:1, then brought to v3 by rsync in place of
+# the changed files, as an administrator patching a golden tree would: unchanged files keep their
+# inodes and ctimes, so the stat cache applies to them. Each round starts from a copy of the
+# repository and stat cache saved after w:1. Warm: the page cache is not dropped.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+C=${C:-/tmp/corpus}
+B=${BENCH_DIR:-/tmp/cairn-bench/incremental}
+A_BIN=${CAIRN:-$here/build/tools/cairn}
+B_BIN=${CAIRN_B:-}
+ROUNDS=${ROUNDS:-7}
+FULL_ROUNDS=${FULL_ROUNDS:-3}
+die() { echo "incremental.sh: $*" >&2; exit 1; }
+[ -x "$A_BIN" ] || die "no cairn binary at $A_BIN"
+[ -z "$B_BIN" ] || [ -x "$B_BIN" ] || die "no cairn binary at $B_BIN"
+for v in v2 v3; do [ -d "$C/trees/$v" ] || die "no $C/trees/$v (../shared/corpus/make-corpus.sh)"; done
+
+rm -rf "$B"; mkdir -p "$B"
+rsync -aHAX "$C/trees/v2/" "$B/W/"
+CAIRN_CACHE_DIR="$B/C0" "$A_BIN" init --repo "$B/R0" >/dev/null
+CAIRN_CACHE_DIR="$B/C0" "$A_BIN" checkin "$B/W" --repo "$B/R0" --image w >/dev/null
+rsync -aHAX --delete "$C/trees/v3/" "$B/W/"
+
+bins=(a); [ -n "$B_BIN" ] && bins+=(b)
+bin_of() { if [ "$1" = a ]; then echo "$A_BIN"; else echo "$B_BIN"; fi; }
+timed() {  # timed LABEL CMD...: the CAIRN_TIMING lines and the wall time, prefixed by LABEL
+  local label=$1; shift
+  local s e
+  s=$(date +%s%N)
+  CAIRN_TIMING=1 "$@" 2>&1 >/dev/null | awk -v l="$label" '$1 == "timing" {print l, $2, $3}'
+  e=$(date +%s%N)
+  echo "$label wall $(( (e - s) / 1000 ))e-3"
+}
+{
+  for _ in $(seq "$ROUNDS"); do
+    for v in "${bins[@]}"; do
+      rm -rf "$B/R" "$B/C"; cp -a "$B/R0" "$B/R"; cp -a "$B/C0" "$B/C"
+      CAIRN_CACHE_DIR="$B/C" timed "$v-incremental" "$(bin_of $v)" checkin "$B/W" --repo "$B/R" --image w -p w:1
+    done
+  done
+  for _ in $(seq "$FULL_ROUNDS"); do
+    for v in "${bins[@]}"; do
+      rm -rf "$B/RF" "$B/CF"; "$A_BIN" init --repo "$B/RF" >/dev/null
+      CAIRN_CACHE_DIR="$B/CF" timed "$v-full" "$(bin_of $v)" checkin "$B/W" --repo "$B/RF" --image w
+    done
+  done
+} | python3 -c '
+import collections, statistics, sys
+d = collections.OrderedDict()
+for line in sys.stdin:
+    label, phase, ms = line.split()
+    d.setdefault(label, collections.OrderedDict()).setdefault(phase, []).append(float(ms))
+for label, phases in d.items():
+    print(f"{label:16}", "  ".join(f"{p} {statistics.median(v):.1f}" for p, v in phases.items()), "(ms, medians)")
+for v in "ab":
+    i, f = d.get(v + "-incremental"), d.get(v + "-full")
+    if i and f:
+        ri, rf = statistics.median(i["wall"]), statistics.median(f["wall"])
+        print(f"{v}: incremental {ri:.0f} ms / full {rf:.0f} ms = {100 * ri / rf:.1f}% (target < 10%)")
+'
