@@ -27,6 +27,7 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
  public:
   ReadBlockPool(size_t count, size_t size) : count_(count), size_(size) {}
   size_t block_size() const { return size_; }
+  size_t count() const { return count_; }
   // A free block; null when every block is in use and `wait` is false.
   std::shared_ptr<char> Take(bool wait) {
     std::unique_lock lock(mu_);
@@ -178,8 +179,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   // blocks until they are stored; the pool has enough blocks for the chunk tasks and the hash
   // thread to lag behind the reader by a few.
   const size_t block_size = blocks_->block_size() - options_.chunker.max_size;
-  const size_t block_count = std::max<size_t>(options_.read_blocks, 4);
-  auto& blocks = blocks_;
+  const size_t block_count = blocks_->count();
   Sha256 whole;
   ChunkIndex index;
   std::deque<std::future<Result<ObjectId>>> in_flight;
@@ -216,7 +216,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
     // its future: when none is free, collecting the oldest futures is what frees one (a plain
     // wait would wait for futures only this thread can release, and hung). With none left to
     // collect, the last holders are workers about to drop a finished task: wait for them.
-    std::shared_ptr<char> block = blocks->Take(/*wait=*/false);
+    std::shared_ptr<char> block = blocks_->Take(/*wait=*/false);
     while (!block) {
       if (!in_flight.empty()) {
         Status s = collect_one();
@@ -236,10 +236,10 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
           carry = carry_copy.data();
           previous.reset();
         }
-        block = blocks->Take(/*wait=*/true);
+        block = blocks_->Take(/*wait=*/true);
         break;
       }
-      block = blocks->Take(/*wait=*/false);
+      block = blocks_->Take(/*wait=*/false);
     }
     if (carry_size > 0) std::memcpy(block.get(), carry, carry_size);
     previous.reset();
