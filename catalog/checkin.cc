@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 
+#include "base/phase_timer.h"
 #include "cas/disk.h"
 #include "cas/write_batch.h"
 #include "indexer/dir_sink.h"
@@ -21,24 +21,6 @@
 namespace cairn::catalog {
 namespace {
 
-
-// With CAIRN_TIMING set, phases print their wall time to stderr (for benchmarks).
-class PhaseTimer {
- public:
-  PhaseTimer() : on_(std::getenv("CAIRN_TIMING") != nullptr), last_(Clock::now()) {}
-  void Mark(const char* phase) {
-    if (!on_) return;
-    auto now = Clock::now();
-    std::fprintf(stderr, "timing %-12s %8.1f ms\n", phase,
-                 std::chrono::duration<double, std::milli>(now - last_).count());
-    last_ = now;
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  bool on_;
-  Clock::time_point last_;
-};
 
 // Repositories from before the host-side stat cache (docs/format/catalog.md) kept it in the
 // stat_cache space, which nothing reads any more: a checkin deletes what is left, in batches.

@@ -1,16 +1,11 @@
 #include "indexer/dir_source.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <atomic>
 #include <future>
 #include <optional>
@@ -20,6 +15,7 @@
 #include <map>
 #include <mutex>
 
+#include "base/phase_timer.h"
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "indexer/file_reader.h"
@@ -69,11 +65,11 @@ class Walker {
       parent = options_.parent_tree;
       old_cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
     }
-    DebugMark("cacheload");
+    timer_.Mark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
-    DebugMark("walk");
+    timer_.Mark("walk");
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
-    DebugMark("finalize");
+    timer_.Mark("finalize");
     if (!s.ok()) {
       for (auto& pd : pending_)
         for (auto& [i, f] : pd->files) f.wait();  // jobs refer to this walker
@@ -86,22 +82,13 @@ class Walker {
             "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
       }
     }
-    DebugMark("cachesave");
+    timer_.Mark("cachesave");
     result_.bytes_read = bytes_read_;
     result_.files_cached = files_cached_;
     return std::move(result_);
   }
 
  private:
-  void DebugMark(const char* what) {
-    static const bool on = std::getenv("CAIRN_TIMING") != nullptr;
-    if (!on) return;
-    auto now = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "timing %-12s %8.1f ms\n", what,
-                 std::chrono::duration<double, std::milli>(now - dbg_last_).count());
-    dbg_last_ = now;
-  }
-  std::chrono::steady_clock::time_point dbg_last_ = std::chrono::steady_clock::now();
   // What the walk needs of one directory, read by a scan task ahead of the walk: on a cold
   // cache the lstat and xattr calls of many directories then wait on the disk at once instead
   // of one after another. Per-entry errors are kept and reported when the walk reaches the
@@ -144,11 +131,10 @@ class Walker {
   DirScan ScanDir(const std::string& path, const std::string& rel, const ObjectId& parent,
                   const FileStat& self) {
     DirScan scan;
-    OpenDir dir;
-    std::vector<std::string> names_list;
-    scan.status = ReadNames(path, &dir, &names_list);
+    OpenDirectory dir;
+    std::vector<std::string> names;
+    scan.status = dir.Open(path, &names);
     if (!scan.status.ok()) return scan;
-    std::vector<std::string>* names = &names_list;
     // A directory whose inode and ctime are as recorded has the recorded names (creating,
     // removing or renaming an entry changes the ctime), so entry i is the parent's entry i.
     // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
@@ -156,24 +142,25 @@ class Walker {
     // The root is always built (it holds the hard-link table).
     const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
     const bool optimistic = d != nullptr && d->tree == parent && !rel.empty() && d->self == self &&
-                            d->files.size() == names->size();
+                            d->files.size() == names.size();
     if (!parent.IsZero() && !optimistic) {
       scan.status = LoadParent(rel, parent, &scan);
       if (!scan.status.ok()) return scan;
     }
     bool all_same = optimistic;
-    scan.entries.resize(names->size());
-    for (size_t i = 0; i < names->size(); ++i) {
+    scan.entries.resize(names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
       ScannedEntry& e = scan.entries[i];
-      e.name = std::move((*names)[i]);
-      if (::fstatat(dir.fd, e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      e.name = std::move(names[i]);
+      const std::string child = ChildPath(path, e.name);  // for messages and xattrs
+      if (::fstatat(dir.fd(), e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
         e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
                                                      " vanished during the walk (the tree is changing)")
-                                   : ErrnoStatus("stat", ChildPath(path, e.name), errno);
+                                   : ErrnoStatus("stat", child, errno);
         all_same = false;
         continue;
       }
-      Result<cas::EntryType> type = EntryTypeFromMode(e.st.st_mode, ChildPath(path, e.name));
+      Result<cas::EntryType> type = EntryTypeFromMode(e.st.st_mode, child);
       if (!type) {
         e.status = type.error();
         all_same = false;
@@ -195,7 +182,7 @@ class Walker {
           continue;
         }
       }
-      ReadDetails(ChildPath(path, e.name), &e);
+      ReadDetails(child, &e);
     }
     if (optimistic && !all_same) {
       // Something changed: what was taken on trust comes from the parent's Tree after all.
@@ -395,37 +382,6 @@ class Walker {
     return out;
   }
 
-  // An open directory: its entries are stat'ed relative to it (one name lookup each, not a walk
-  // of the whole path from the root).
-  struct OpenDir {
-    int fd = -1;
-    ~OpenDir() {
-      if (fd >= 0) ::close(fd);
-    }
-  };
-
-  // Lists `path` into `names`, sorted, and leaves it open in `dir`. getdents64 itself, not
-  // readdir: fdopendir would add two fcntl calls per directory, and system calls are what an
-  // unchanged tree's walk costs.
-  static Status ReadNames(const std::string& path, OpenDir* dir, std::vector<std::string>* names) {
-    dir->fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir->fd < 0) return ErrnoStatus("read directory", path, errno);
-    alignas(8) char buf[32 << 10];
-    for (;;) {
-      long n = ::syscall(SYS_getdents64, dir->fd, buf, sizeof(buf));
-      if (n < 0) return ErrnoStatus("read directory", path, errno);
-      if (n == 0) break;
-      for (long off = 0; off < n;) {
-        const auto* de = reinterpret_cast<const struct dirent64*>(buf + off);
-        std::string_view name(de->d_name);
-        if (name != "." && name != "..") names->emplace_back(name);
-        off += de->d_reclen;
-      }
-    }
-    std::sort(names->begin(), names->end());  // raw byte order (char_traits compares unsigned)
-    return Status();
-  }
-
   static Result<std::string> ReadLink(const std::string& path, off_t size_hint) {
     std::string buf(static_cast<size_t>(size_hint > 0 ? size_hint : 255) + 1, '\0');
     for (;;) {
@@ -592,6 +548,7 @@ class Walker {
   StatCache old_cache_;  // read by the scan threads, not changed during the walk
   StatCache new_cache_;  // walk thread only
   CheckinResult result_;
+  PhaseTimer timer_;  // CAIRN_TIMING: the walk's own phases
   std::deque<std::shared_ptr<PendingDir>> pending_;
   std::map<std::pair<dev_t, ino_t>, Link> links_;
   std::atomic<uint64_t> bytes_read_{0};

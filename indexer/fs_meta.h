@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cas/tree.h"
 
@@ -22,6 +23,23 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path);
 // is dense.
 Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
                                                            const std::string& path);
+
+// A directory held open so that its entries can be stat'ed relative to it (fstatat: one name
+// lookup each, not a walk of the whole path from the root). Closed on destruction.
+class OpenDirectory {
+ public:
+  OpenDirectory() = default;
+  OpenDirectory(const OpenDirectory&) = delete;
+  OpenDirectory& operator=(const OpenDirectory&) = delete;
+  ~OpenDirectory();
+  // Opens `path` and lists the names of its entries (not . and ..) into `names`, in raw byte
+  // order. IOError naming `path`.
+  Status Open(const std::string& path, std::vector<std::string>* names);
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace cairn::indexer
 

@@ -4,13 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <thread>
 #include <vector>
 
+#include "base/phase_timer.h"
 #include "indexer/guestfs_api.h"
 #include "indexer/tar_source.h"
 #include "indexer/zero_blocks.h"
@@ -83,12 +83,9 @@ Result<std::unique_ptr<GuestfsSession>> GuestfsSession::Open(const std::string& 
   drive.readonly = 1;
   drive.format = format.c_str();
   if ((*api)->add_drive_opts_argv(g, image.c_str(), &drive) != 0) return s->Error("add drive");
-  auto start = std::chrono::steady_clock::now();
+  PhaseTimer timer;
   if ((*api)->launch(g) != 0) return s->Error("launch appliance");
-  if (std::getenv("CAIRN_TIMING") != nullptr) {
-    std::fprintf(stderr, "timing %-12s %8.1f ms\n", "appliance",
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
+  timer.Mark("appliance");
   int64_t size = (*api)->blockdev_getsize64(g, "/dev/sda");
   if (size < 0) return s->Error("size");
   s->size_ = static_cast<uint64_t>(size);

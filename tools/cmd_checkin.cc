@@ -1,5 +1,4 @@
 // cairn checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via PATH]
-#include <chrono>
 #include <cstdlib>
 
 #include <fmt/core.h>
@@ -7,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/checkin.h"
+#include "base/phase_timer.h"
 #include "base/progress.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -46,15 +46,8 @@ int RunCheckin(const Args& args) {
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
   // With CAIRN_TIMING set, opening and closing the repository print their wall time to stderr
   // beside the phases of the checkin itself (catalog/checkin.cc), for benchmarks.
-  const bool timing = std::getenv("CAIRN_TIMING") != nullptr;
-  auto mark = [&, last = std::chrono::steady_clock::now()](const char* phase) mutable {
-    auto now = std::chrono::steady_clock::now();
-    if (timing) {
-      fmt::print(stderr, "timing {:<12} {:8.1f} ms\n", phase,
-                 std::chrono::duration<double, std::milli>(now - last).count());
-    }
-    last = now;
-  };
+  PhaseTimer timer;
+  auto mark = [&](const char* phase) { timer.Mark(phase); };
   auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
   if (!r) return Fail(r.error());
   mark("open");

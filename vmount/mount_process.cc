@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/phase_timer.h"
 #include "cas/repository.h"
 #include "cas/version.h"
 #include "catalog/catalog.h"
@@ -41,14 +42,8 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     v.image = req.image.empty() ? base.image : req.image;
     CAIRN_RETURN_IF_ERROR(catalog::ValidateImageName(v.image));
     cas::Ingestor ingestor(repo->store(), repo->ingest_options());
-    auto t0 = std::chrono::steady_clock::now();
-    auto mark = [&](const char* phase) {  // CAIRN_TIMING: phase times in the mount's log
-      if (std::getenv("CAIRN_TIMING") == nullptr) return;
-      auto t = std::chrono::steady_clock::now();
-      std::fprintf(stderr, "timing commit %-8s %8.1f ms\n", phase,
-                   std::chrono::duration<double, std::milli>(t - t0).count());
-      t0 = t;
-    };
+    PhaseTimer timer("commit ");  // CAIRN_TIMING: phase times in the mount's log
+    auto mark = [&](const char* phase) { timer.Mark(phase); };
     auto root = tree.Commit(&ingestor);
     mark("store");
     Status st = root.status();
