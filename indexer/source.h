@@ -43,6 +43,11 @@ struct CheckinOptions {
   // Disk images: "auto" (the fast path for raw ext2/3/4 when root, else libguestfs), "fast"
   // or "guestfs". Default: "auto".
   std::string disk_path = "auto";
+  // Directory source: whether directories are scanned (listed, lstat'ed, xattrs read) by
+  // threads ahead of the walk. kAuto: by the walk itself while that is fast, ahead once the
+  // scans are seen to wait on the disk. Default: kAuto.
+  enum class ScanAhead { kAuto, kAlways, kNever };
+  ScanAhead scan_ahead = ScanAhead::kAuto;
   // Progress display (may be null).
   Progress* progress = nullptr;
 };

@@ -490,6 +490,37 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
   EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
 }
 
+// The walk scans directories itself while that is fast and on threads ahead of it once the
+// disk is slow: both give the same Trees, with and without a parent.
+TEST_F(DirTest, ScanningAheadGivesWhatTheWalkItselfGives) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p a/b/c d && echo 1 > a/b/c/f && echo 2 > d/g"), 0);
+  using ScanAhead = CheckinOptions::ScanAhead;
+  auto checkin = [&](ScanAhead mode, const std::string& image, const std::string& parent) {
+    catalog::CheckinRequest req;
+    req.source = src;
+    req.image = image;
+    req.parent = parent;
+    req.options.stat_cache_dir = cache_dir_;
+    req.options.scan_ahead = mode;
+    return catalog::CheckinVersion(*repo_, req);
+  };
+  for (ScanAhead mode : {ScanAhead::kNever, ScanAhead::kAlways, ScanAhead::kAuto}) {
+    const std::string image = "m" + std::to_string(static_cast<int>(mode));
+    auto full = checkin(mode, image, "");
+    ASSERT_TRUE(full) << full.error().ToString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(testing::Shell("cd '" + src + "' && echo " + image + " > a/b/c/f"), 0);
+    auto incremental = checkin(mode, image, image);
+    ASSERT_TRUE(incremental) << incremental.error().ToString();
+    auto fresh = checkin(ScanAhead::kNever, image + "-fresh", "");  // no parent: reads everything
+    ASSERT_TRUE(fresh) << fresh.error().ToString();
+    EXPECT_EQ(incremental->result.root, fresh->result.root) << image;
+    EXPECT_EQ(incremental->result.bytes_read, image.size() + 1) << image << ": only a/b/c/f is read";
+  }
+}
+
 // A cache that cannot be written leaves the checkin standing, with a warning.
 TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
