@@ -13,6 +13,7 @@ namespace cairn::tools {
 namespace {
 
 constexpr size_t kWriteBuffer = 1 << 20;
+constexpr size_t kDirectWrite = 16 << 10;
 
 Status GetTo(cas::Repository& repo, const std::string& id_text, const std::string& output) {
   CAIRN_ASSIGN_OR_RETURN(ObjectId id, ResolveObject(repo, id_text));
@@ -31,11 +32,13 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   buf.reserve(kWriteBuffer);
   Status s = reader.Read(id, [&](std::string_view piece) -> Status {
     progress.Add(0, piece.size());
-    if (buf.size() + piece.size() > kWriteBuffer && !buf.empty()) {
+    // Chunks (64 KiB on average) are written as they are: copying them into the buffer first
+    // cost a second pass over every byte on the writing thread. Small pieces are gathered.
+    if (!buf.empty() && (buf.size() + piece.size() > kWriteBuffer || piece.size() >= kDirectWrite)) {
       CAIRN_RETURN_IF_ERROR(out->Append(buf));
       buf.clear();
     }
-    if (piece.size() >= kWriteBuffer) return out->Append(piece);
+    if (piece.size() >= kDirectWrite) return out->Append(piece);
     buf.append(piece);
     return Status();
   });
