@@ -46,8 +46,10 @@ struct VersionIndexData {
   TreeIndex trees;    // keys of the Trees not indexed yet
   Inspection inspection;
 };
-// Inspects the file tree `tree` and indexes its new Trees, for AddVersion.
-Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree);
+// Inspects the file tree `tree` and indexes its new Trees, for AddVersion. `one_chunk_below`:
+// as for IndexTrees (the repository's chunker minimum; 0 looks every file up).
+Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree,
+                                           uint64_t one_chunk_below = 0);
 
 class Catalog {
  public:

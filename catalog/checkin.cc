@@ -109,7 +109,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     v.image = req.image;
     StampVersion(&v, req.author);
     v.message = req.message;
-    auto index = BuildVersionIndex(repo.store(), result->root);
+    auto index = BuildVersionIndex(repo.store(), result->root, repo.ingest_options().chunker.min_size);
     timer.Mark("index");
     // The version's refs go into the store in one atomic batch with the last objects, and one
     // flush makes all of it durable (cas::Ingestor::Finish(WriteBatch)).

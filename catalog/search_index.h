@@ -32,7 +32,10 @@ struct TreeIndex {
 
 // Walks down from `root`, stopping at Trees already indexed (their counts are stored), so the
 // cost grows with what changed, not with the image. Errors of reading the store.
-Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root);
+// `one_chunk_below`: the repository's chunker minimum (cas::ChunkerOptions::min_size). A file
+// smaller than it was stored as one Blob, whose id is its SHA-256, so its content needs no
+// lookup; larger ones may be chunked and are looked up. 0: every file is looked up.
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below = 0);
 
 // Adds (or, with remove, deletes) the keys of version `v` with root Tree `root`: its root link
 // and its packages. The Trees' own keys stay until gc removes the Trees.

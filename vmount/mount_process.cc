@@ -55,7 +55,7 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       v.parents = {base.id};
       catalog::StampVersion(&v, req.author);
       v.message = req.message;
-      auto index = catalog::BuildVersionIndex(repo->store(), v.root);
+      auto index = catalog::BuildVersionIndex(repo->store(), v.root, repo->ingest_options().chunker.min_size);
       mark("index");
       // The refs go in one atomic batch with the last objects, made durable by one flush.
       auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)

@@ -8,6 +8,8 @@
 #include "catalog/keys.h"
 #include "cas/gc.h"
 #include "catalog/search_index.h"
+#include "cas/ingestor.h"
+#include "indexer/dir_source.h"
 #include "tests/catalog/catalog_test_base.h"
 
 namespace cairn::catalog::testing {
@@ -261,6 +263,39 @@ TEST_F(SearchTest, PurgeOfEveryVersionLeavesOnlyTreeKeysAndGcRemovesThem) {
   cas::GcStats stats = Must(cas::CollectGarbage(store(), Must(c.AllVersionIds()), o));
   EXPECT_GT(stats.deleted, 0u);
   EXPECT_EQ(catalog_keys(), std::set<std::string>{}) << "gc removes the keys of the Trees it removes";
+}
+
+// A file smaller than the chunker's minimum is one Blob, whose id is its SHA-256: the index
+// takes it without a lookup and must come out exactly as with one, around the boundary too.
+TEST_F(SearchTest, IndexingWithoutLookingUpSmallFilesGivesTheSameKeys) {
+  const uint64_t min = repo_->ingest_options().chunker.min_size;
+  TreeSpec s = BaseSpec();
+  s.push_back(DirNode("srv/edge"));
+  for (uint64_t size : {uint64_t{0}, min - 1, min, min + 1, 2 * min + 7}) {
+    std::string data(size, '\0');
+    for (uint64_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 7919 + size) % 251);
+    s.push_back(FileNode("srv/edge/f" + std::to_string(size), std::move(data)));
+  }
+  const std::string chunked = BigContent() + "edge";
+  s.push_back(FileNode("srv/edge/chunked", chunked));
+  // The Trees go into the store without a version, so that none of them is indexed yet.
+  cas::Ingestor ingestor(store(), repo_->ingest_options());
+  indexer::CheckinOptions o;
+  o.stat_cache_dir = "";
+  auto stored = indexer::DirSource(Build(s)).Checkin(&ingestor, o);
+  ASSERT_TRUE(stored) << stored.error().ToString();
+  MustOk(ingestor.Finish(), "finish");
+  TreeIndex looked_up = Must(IndexTrees(store(), stored->root, 0), "index");
+  TreeIndex shortcut = Must(IndexTrees(store(), stored->root, min), "index");
+  EXPECT_FALSE(looked_up.puts.empty());
+  EXPECT_EQ(shortcut.puts, looked_up.puts);
+  EXPECT_EQ(shortcut.counts.files, looked_up.counts.files);
+  EXPECT_EQ(shortcut.counts.bytes, looked_up.counts.bytes);
+  // A chunked file is still looked up: its SHA-256, not its id, is what is indexed.
+  const ObjectId big = Sha256::Of(chunked);
+  bool found = false;
+  for (const auto& [k, v] : shortcut.puts) found |= k.starts_with(keys::ShortDigestPrefix(big));
+  EXPECT_TRUE(found) << "the chunked file is indexed under its SHA-256";
 }
 
 TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
