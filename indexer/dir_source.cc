@@ -163,17 +163,16 @@ class Walker {
     for (size_t i = 0; i < names.size(); ++i) {
       ScannedEntry& e = scan.entries[i];
       e.name = std::move(names[i]);
-      const std::string child = ChildPath(path, e.name);  // for messages and xattrs
       if (::fstatat(dir.fd(), e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
         e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
                                                      " vanished during the walk (the tree is changing)")
-                                   : ErrnoStatus("stat", child, errno);
+                                   : ErrnoStatus("stat", ChildPath(path, e.name), errno);
         all_same = false;
         continue;
       }
-      Result<cas::EntryType> type = EntryTypeFromMode(e.st.st_mode, child);
+      std::optional<cas::EntryType> type = EntryTypeOfMode(e.st.st_mode);
       if (!type) {
-        e.status = type.error();
+        e.status = Status::NotSupported("read " + ChildPath(path, e.name) + ": unknown file type");
         all_same = false;
         continue;
       }
@@ -193,7 +192,7 @@ class Walker {
           continue;
         }
       }
-      ReadDetails(child, &e);
+      ReadDetails(ChildPath(path, e.name), &e);
     }
     if (optimistic && !all_same) {
       // Something changed: what was taken on trust comes from the parent's Tree after all.
@@ -291,7 +290,7 @@ class Walker {
     pd->reuse = scan.reuse;
     // The subdirectories' scans start before the walk descends into the first of them, up to
     // kMaxScansAhead in the whole walk; the rest are started as earlier ones are consumed.
-    std::vector<ScanFuture> child_scans(scan.entries.size());
+    std::vector<ScanFuture> child_scans;  // sized when the scans go ahead
     struct WaitAll {  // on an early return, the scans still running refer to this walker
       std::vector<ScanFuture>& scans;
       ~WaitAll() {
@@ -302,6 +301,7 @@ class Walker {
     size_t next_scan = 0;
     auto top_up = [&] {
       if (!scan_pool_) return;
+      child_scans.resize(scan.entries.size());
       for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
@@ -311,28 +311,33 @@ class Walker {
       }
     };
     top_up();
+    pd->tree.entries.reserve(scan.entries.size());
+    pd->stats.reserve(scan.entries.size());
     for (size_t i = 0; i < scan.entries.size(); ++i) {
       ScannedEntry& se = scan.entries[i];
       CAIRN_RETURN_IF_ERROR(se.status);
-      std::string child = ChildPath(path, se.name);
-      std::string child_rel = ChildRel(rel, se.name);
       cas::TreeEntry e;
-      e.name = se.name;
       e.type = se.type;
       size_t index = pd->tree.entries.size();
       pd->stats.push_back(FileStatOf(se.st));
       if (se.type == cas::EntryType::kDirectory) {
+        std::string child = ChildPath(path, se.name);
+        std::string child_rel = ChildRel(rel, se.name);
+        ObjectId was = ParentDir(scan, rel, se.name);
+        e.name = std::move(se.name);
         pd->tree.entries.push_back(std::move(e));
-        CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs),
-                                   std::move(child_scans[i]), pd, index, ParentDir(scan, rel, se.name)));
+        ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
+        CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
         top_up();
         continue;
       }
       if (pd->reuse) {  // the Tree is the parent's unless a subdirectory changed: see FinalizeFront
+        e.name = std::move(se.name);
         e.size = static_cast<uint64_t>(se.st.st_size);
         pd->tree.entries.push_back(std::move(e));
         continue;
       }
+      e.name = se.name;  // still needed below
       const struct stat& st = se.st;
       e.meta = MetadataFromStat(st);
       e.meta.xattrs = std::move(se.xattrs);
@@ -343,7 +348,9 @@ class Walker {
         e.rdev_minor = minor(st.st_rdev);
       } else if (se.type == cas::EntryType::kRegular) {
         e.size = static_cast<uint64_t>(st.st_size);
-        pd->files.emplace_back(index, SubmitFile(child, child_rel, st, FromParent(scan, se, child_rel)));
+        std::string child_rel = ChildRel(rel, se.name);
+        pd->files.emplace_back(index, SubmitFile(ChildPath(path, se.name), child_rel, st,
+                                                 FromParent(scan, se, child_rel)));
       }
       pd->tree.entries.push_back(std::move(e));
     }

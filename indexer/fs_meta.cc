@@ -21,7 +21,7 @@ cas::Metadata MetadataFromStat(const struct stat& st) {
   return m;
 }
 
-Result<cas::EntryType> EntryTypeFromMode(mode_t mode, const std::string& path) {
+std::optional<cas::EntryType> EntryTypeOfMode(mode_t mode) {
   switch (mode & S_IFMT) {
     case S_IFREG: return cas::EntryType::kRegular;
     case S_IFDIR: return cas::EntryType::kDirectory;
@@ -31,7 +31,7 @@ Result<cas::EntryType> EntryTypeFromMode(mode_t mode, const std::string& path) {
     case S_IFIFO: return cas::EntryType::kFifo;
     case S_IFSOCK: return cas::EntryType::kSocket;
   }
-  return Status::NotSupported("read " + path + ": unknown file type");
+  return std::nullopt;
 }
 
 Result<cas::Xattrs> ReadXattrs(const std::string& path) {

@@ -15,8 +15,8 @@ namespace cairn::indexer {
 
 // Fills mode, uid, gid and mtime from `st`.
 cas::Metadata MetadataFromStat(const struct stat& st);
-// The entry type for st_mode; NotSupported for an unknown kind.
-Result<cas::EntryType> EntryTypeFromMode(mode_t mode, const std::string& path);
+// The entry type for st_mode; nullopt for a kind cairn does not know.
+std::optional<cas::EntryType> EntryTypeOfMode(mode_t mode);
 // Every extended attribute of `path` (not following a final symlink), sorted by name.
 Result<cas::Xattrs> ReadXattrs(const std::string& path);
 // The data regions of an open file when it has holes (possibly none: all hole); nullopt when it
