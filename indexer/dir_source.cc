@@ -33,13 +33,13 @@ constexpr size_t kMaxPendingDirs = 512;
 // threads that scan them: enough to keep a disk busy on a cold cache.
 constexpr int kMaxScansAhead = 64;
 constexpr int kScanThreads = 4;
-// The walk scans each directory itself while its scans average less than this per entry
-// (from the page cache: 3-6 us here, and a cold scan of this VM's disk 18 us). Handing every
-// directory to a thread costs more than that saves when nothing waits on the disk (measured:
-// the walk of an unchanged 8,332-entry tree 72-78 ms with the scans ahead, 46-52 ms without;
-// cold, 143-156 ms either way). Scans that wait on a slow disk cost 100 us to milliseconds an
-// entry; from then on directories are scanned ahead, their disk reads overlapping.
-constexpr int64_t kSlowScanNsPerEntry = 50'000;
+// With ScanAhead::kAuto the walk scans each directory itself while its scans average less than
+// CheckinOptions::slow_scan_ns_per_entry (from the page cache: 3-6 us here, and a cold scan of
+// this VM's disk 18 us). Handing every directory to a thread costs more than that saves when
+// nothing waits on the disk (measured: the walk of an unchanged 8,332-entry tree 72-78 ms with
+// the scans ahead, 46-52 ms without; cold, 143-156 ms either way). Scans that wait on a slow
+// disk cost 100 us to milliseconds an entry; from then on directories are scanned ahead,
+// their disk reads overlapping. The average is taken once this many entries were scanned.
 constexpr uint64_t kSlowScanMinEntries = 256;
 
 struct PendingDir {
@@ -79,6 +79,10 @@ class Walker {
     timer_.Mark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
     timer_.Mark("walk");
+    if (s.ok() && scans_ahead_ != 0) {  // every scan started ahead is taken by the walk
+      s = Status::Internal("checkin " + root_ + ": " + std::to_string(scans_ahead_) +
+                           " directory scans were started and never used");
+    }
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
     timer_.Mark("finalize");
     if (!s.ok()) {
@@ -254,7 +258,7 @@ class Walker {
     inline_scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
     inline_scan_entries_ += scan.entries.size() + 1;
     if (options_.scan_ahead == CheckinOptions::ScanAhead::kAuto && inline_scan_entries_ >= kSlowScanMinEntries &&
-        inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_) > kSlowScanNsPerEntry) {
+        inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_) > options_.slow_scan_ns_per_entry) {
       StartScanAhead();
     }
     return scan;
@@ -299,9 +303,13 @@ class Walker {
       }
     } wait_all{child_scans};
     size_t next_scan = 0;
-    auto top_up = [&] {
+    // `from`: the first entry the walk has not reached. The scan threads may start while the
+    // walk is inside this directory (a slow disk, seen in a subdirectory): entries before
+    // `from` were walked already and are not scanned again.
+    auto top_up = [&](size_t from) {
       if (!scan_pool_) return;
       child_scans.resize(scan.entries.size());
+      next_scan = std::max(next_scan, from);
       for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
@@ -310,7 +318,7 @@ class Walker {
         }
       }
     };
-    top_up();
+    top_up(0);
     pd->tree.entries.reserve(scan.entries.size());
     pd->stats.reserve(scan.entries.size());
     for (size_t i = 0; i < scan.entries.size(); ++i) {
@@ -328,7 +336,7 @@ class Walker {
         pd->tree.entries.push_back(std::move(e));
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
         CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
-        top_up();
+        top_up(i + 1);
         continue;
       }
       if (pd->reuse) {  // the Tree is the parent's unless a subdirectory changed: see FinalizeFront

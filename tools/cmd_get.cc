@@ -27,7 +27,7 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   std::string tmp = to_file ? output + ".cairn-tmp" : output;
   CAIRN_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
   Progress progress("get", content.size);
-  // Pieces are gathered into one reused buffer and written 1 MiB at a time.
+  // Small pieces are gathered into one reused buffer (written at 1 MiB); chunks go out directly.
   std::string buf;
   buf.reserve(kWriteBuffer);
   Status s = reader.Read(id, [&](std::string_view piece) -> Status {

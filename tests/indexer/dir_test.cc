@@ -521,6 +521,33 @@ TEST_F(DirTest, ScanningAheadGivesWhatTheWalkItselfGives) {
   }
 }
 
+// The scan threads may start in the middle of the walk, several directories deep: the
+// directories already walked are not scanned again, and every scan started is used (the
+// walker fails a checkin otherwise). A threshold of 0 starts them after 256 entries.
+TEST_F(DirTest, ScanningAheadCanStartInTheMiddleOfTheWalk) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p 0/0many 0/zdir/sub a/b d && "
+                           "for i in $(seq 300); do echo $i > 0/0many/f$i; done && "
+                           "echo x > 0/zdir/sub/f && echo y > a/b/f && echo z > d/f"),
+            0);
+  auto checkin = [&](CheckinOptions::ScanAhead mode, int64_t slow_ns, const std::string& image) {
+    catalog::CheckinRequest req;
+    req.source = src;
+    req.image = image;
+    req.options.stat_cache_dir = cache_dir_;
+    req.options.scan_ahead = mode;
+    req.options.slow_scan_ns_per_entry = slow_ns;
+    return catalog::CheckinVersion(*repo_, req);
+  };
+  auto inline_only = checkin(CheckinOptions::ScanAhead::kNever, 0, "never");
+  ASSERT_TRUE(inline_only) << inline_only.error().ToString();
+  auto switched = checkin(CheckinOptions::ScanAhead::kAuto, 0, "auto");
+  ASSERT_TRUE(switched) << switched.error().ToString();
+  EXPECT_EQ(switched->result.root, inline_only->result.root);
+  EXPECT_EQ(switched->result.dirs, inline_only->result.dirs);
+}
+
 // A cache that cannot be written leaves the checkin standing, with a warning.
 TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
