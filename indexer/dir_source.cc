@@ -33,13 +33,9 @@ constexpr size_t kMaxPendingDirs = 512;
 // threads that scan them: enough to keep a disk busy on a cold cache.
 constexpr int kMaxScansAhead = 64;
 constexpr int kScanThreads = 4;
-// With ScanAhead::kAuto the walk scans each directory itself while its scans average less than
-// CheckinOptions::slow_scan_ns_per_entry (from the page cache: 3-6 us here, and a cold scan of
-// this VM's disk 18 us). Handing every directory to a thread costs more than that saves when
-// nothing waits on the disk (measured: the walk of an unchanged 8,332-entry tree 72-78 ms with
-// the scans ahead, 46-52 ms without; cold, 143-156 ms either way). Scans that wait on a slow
-// disk cost 100 us to milliseconds an entry; from then on directories are scanned ahead,
-// their disk reads overlapping. The average is taken once this many entries were scanned.
+// ScanAhead::kAuto: the walk scans directories itself (a hand-off per directory costs more than
+// it saves when nothing waits on the disk; docs/benchmarks.md, session 7) until its scans,
+// averaged over at least this many entries, take CheckinOptions::slow_scan_ns_per_entry.
 constexpr uint64_t kSlowScanMinEntries = 256;
 
 struct PendingDir {
@@ -231,7 +227,7 @@ class Walker {
     }
     e->xattrs = std::move(*x);
     if (e->type == cas::EntryType::kSymlink) {
-      Result<std::string> t = ReadLink(child, e->st.st_size);
+      Result<std::string> t = ReadLinkTarget(child, e->st.st_size);
       if (!t) {
         e->status = t.error();
         return;
@@ -325,14 +321,14 @@ class Walker {
       ScannedEntry& se = scan.entries[i];
       CAIRN_RETURN_IF_ERROR(se.status);
       cas::TreeEntry e;
+      e.name = std::move(se.name);  // from here on the entry's name is e.name
       e.type = se.type;
       size_t index = pd->tree.entries.size();
       pd->stats.push_back(FileStatOf(se.st));
       if (se.type == cas::EntryType::kDirectory) {
-        std::string child = ChildPath(path, se.name);
-        std::string child_rel = ChildRel(rel, se.name);
-        ObjectId was = ParentDir(scan, rel, se.name);
-        e.name = std::move(se.name);
+        std::string child = ChildPath(path, e.name);
+        std::string child_rel = ChildRel(rel, e.name);
+        ObjectId was = ParentDir(scan, rel, e.name);
         pd->tree.entries.push_back(std::move(e));
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
         CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
@@ -340,12 +336,10 @@ class Walker {
         continue;
       }
       if (pd->reuse) {  // the Tree is the parent's unless a subdirectory changed: see FinalizeFront
-        e.name = std::move(se.name);
         e.size = static_cast<uint64_t>(se.st.st_size);
         pd->tree.entries.push_back(std::move(e));
         continue;
       }
-      e.name = se.name;  // still needed below
       const struct stat& st = se.st;
       e.meta = MetadataFromStat(st);
       e.meta.xattrs = std::move(se.xattrs);
@@ -356,8 +350,8 @@ class Walker {
         e.rdev_minor = minor(st.st_rdev);
       } else if (se.type == cas::EntryType::kRegular) {
         e.size = static_cast<uint64_t>(st.st_size);
-        std::string child_rel = ChildRel(rel, se.name);
-        pd->files.emplace_back(index, SubmitFile(ChildPath(path, se.name), child_rel, st,
+        std::string child_rel = ChildRel(rel, e.name);
+        pd->files.emplace_back(index, SubmitFile(ChildPath(path, e.name), child_rel, st,
                                                  FromParent(scan, se, child_rel)));
       }
       pd->tree.entries.push_back(std::move(e));
@@ -425,19 +419,6 @@ class Walker {
     out.extents = p.extents;
     out.from_cache = true;
     return out;
-  }
-
-  static Result<std::string> ReadLink(const std::string& path, off_t size_hint) {
-    std::string buf(static_cast<size_t>(size_hint > 0 ? size_hint : 255) + 1, '\0');
-    for (;;) {
-      ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-      if (n < 0) return ErrnoStatus("read link", path, errno);
-      if (static_cast<size_t>(n) < buf.size()) {
-        buf.resize(static_cast<size_t>(n));
-        return buf;
-      }
-      buf.resize(buf.size() * 2);
-    }
   }
 
   // `cached`: the file's content from the stat cache, when it is unchanged. A multiply-linked

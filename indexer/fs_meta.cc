@@ -34,6 +34,19 @@ std::optional<cas::EntryType> EntryTypeOfMode(mode_t mode) {
   return std::nullopt;
 }
 
+Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint) {
+  std::string buf(static_cast<size_t>(size_hint > 0 ? size_hint : 255) + 1, '\0');
+  for (;;) {
+    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) return ErrnoStatus("read link", path, errno);
+    if (static_cast<size_t>(n) < buf.size()) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
 Result<cas::Xattrs> ReadXattrs(const std::string& path) {
   cas::Xattrs out;
   std::string names(256, '\0');

@@ -19,6 +19,8 @@ cas::Metadata MetadataFromStat(const struct stat& st);
 std::optional<cas::EntryType> EntryTypeOfMode(mode_t mode);
 // Every extended attribute of `path` (not following a final symlink), sorted by name.
 Result<cas::Xattrs> ReadXattrs(const std::string& path);
+// The target of symlink `path`; `size_hint` is its lstat size (a target may grow meanwhile).
+Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint);
 // The data regions of an open file when it has holes (possibly none: all hole); nullopt when it
 // is dense.
 Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
