@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -48,14 +49,21 @@ class DirTest : public ::testing::Test {
 
   catalog::CheckinOutcome Checkin(const std::string& src, const std::string& image,
                                   const std::string& parent = "") {
+    auto out = TryCheckin(src, image, parent);
+    EXPECT_TRUE(out) << out.error().ToString();
+    return out ? std::move(*out) : catalog::CheckinOutcome{};
+  }
+  // As Checkin, with `tweak` applied to the options, and the result as it is.
+  Result<catalog::CheckinOutcome> TryCheckin(const std::string& src, const std::string& image,
+                                             const std::string& parent,
+                                             const std::function<void(CheckinOptions&)>& tweak = {}) {
     catalog::CheckinRequest req;
     req.source = src;
     req.image = image;
     req.parent = parent;
     req.options.stat_cache_dir = cache_dir_;
-    auto out = catalog::CheckinVersion(*repo_, req);
-    EXPECT_TRUE(out) << out.error().ToString();
-    return out ? std::move(*out) : catalog::CheckinOutcome{};
+    if (tweak) tweak(req.options);
+    return catalog::CheckinVersion(*repo_, req);
   }
 
   // The stat cache file of source root `src` (the test's own cache directory).
@@ -498,13 +506,7 @@ TEST_F(DirTest, ScanningAheadGivesWhatTheWalkItselfGives) {
   ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p a/b/c d && echo 1 > a/b/c/f && echo 2 > d/g"), 0);
   using ScanAhead = CheckinOptions::ScanAhead;
   auto checkin = [&](ScanAhead mode, const std::string& image, const std::string& parent) {
-    catalog::CheckinRequest req;
-    req.source = src;
-    req.image = image;
-    req.parent = parent;
-    req.options.stat_cache_dir = cache_dir_;
-    req.options.scan_ahead = mode;
-    return catalog::CheckinVersion(*repo_, req);
+    return TryCheckin(src, image, parent, [mode](CheckinOptions& o) { o.scan_ahead = mode; });
   };
   for (ScanAhead mode : {ScanAhead::kNever, ScanAhead::kAlways, ScanAhead::kAuto}) {
     const std::string image = "m" + std::to_string(static_cast<int>(mode));
@@ -532,13 +534,10 @@ TEST_F(DirTest, ScanningAheadCanStartInTheMiddleOfTheWalk) {
                            "echo x > 0/zdir/sub/f && echo y > a/b/f && echo z > d/f"),
             0);
   auto checkin = [&](CheckinOptions::ScanAhead mode, int64_t slow_ns, const std::string& image) {
-    catalog::CheckinRequest req;
-    req.source = src;
-    req.image = image;
-    req.options.stat_cache_dir = cache_dir_;
-    req.options.scan_ahead = mode;
-    req.options.slow_scan_ns_per_entry = slow_ns;
-    return catalog::CheckinVersion(*repo_, req);
+    return TryCheckin(src, image, "", [=](CheckinOptions& o) {
+      o.scan_ahead = mode;
+      o.slow_scan_ns_per_entry = slow_ns;
+    });
   };
   auto inline_only = checkin(CheckinOptions::ScanAhead::kNever, 0, "never");
   ASSERT_TRUE(inline_only) << inline_only.error().ToString();
