@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -22,6 +21,7 @@
 #include "catalog/checkin.h"
 #include "indexer/dir_sink.h"
 #include "indexer/dir_source.h"
+#include "tests/indexer/dir_fixture.h"
 #include "tests/indexer/tree_fixture.h"
 
 namespace cairn::indexer {
@@ -29,64 +29,10 @@ namespace {
 
 using testing::BuildTree;
 using testing::Diff;
+using testing::DirTest;
 using testing::Listing;
 using testing::TempDir;
 using testing::TreeListing;
-
-class DirTest : public ::testing::Test {
- protected:
-  void SetUp() override { InitAndOpen(tmp_ / "repo"); }
-
-  // Makes a repository at `dir` and opens it for writing as repo_.
-  void InitAndOpen(const std::string& dir) {
-    ASSERT_TRUE(cas::Repository::Init(dir, cas::RepositoryConfig{}).ok());
-    cas::Repository::OpenOptions o;
-    o.mode = cas::Repository::Mode::kWrite;
-    auto r = cas::Repository::Open(dir, o);
-    ASSERT_TRUE(r) << r.error().ToString();
-    repo_ = std::move(*r);
-  }
-
-  catalog::CheckinOutcome Checkin(const std::string& src, const std::string& image,
-                                  const std::string& parent = "") {
-    auto out = TryCheckin(src, image, parent);
-    EXPECT_TRUE(out) << out.error().ToString();
-    return out ? std::move(*out) : catalog::CheckinOutcome{};
-  }
-  // As Checkin, with `tweak` applied to the options, and the result as it is.
-  Result<catalog::CheckinOutcome> TryCheckin(const std::string& src, const std::string& image,
-                                             const std::string& parent,
-                                             const std::function<void(CheckinOptions&)>& tweak = {}) {
-    catalog::CheckinRequest req;
-    req.source = src;
-    req.image = image;
-    req.parent = parent;
-    req.options.stat_cache_dir = cache_dir_;
-    if (tweak) tweak(req.options);
-    return catalog::CheckinVersion(*repo_, req);
-  }
-
-  // The stat cache file of source root `src` (the test's own cache directory).
-  std::string CacheFile(const std::string& src) {
-    return StatCache::FileFor(cache_dir_, std::filesystem::canonical(src).string());
-  }
-
-  Status Checkout(const ObjectId& root, const std::string& target, bool force = false) {
-    CheckoutOptions o;
-    o.force = force;
-    return DirSink(target).Checkout(repo_->store(), root, o).status();
-  }
-
-  cas::TreeEntry Lookup(const ObjectId& root, const std::string& path) {
-    auto e = cas::LookupPath(repo_->store(), root, path);
-    EXPECT_TRUE(e) << e.error().ToString();
-    return e ? *e : cas::TreeEntry{};
-  }
-
-  TempDir tmp_;
-  std::string cache_dir_ = tmp_ / "cache";
-  std::unique_ptr<cas::Repository> repo_;
-};
 
 // The fixture is what it claims to be: without this a weak fixture would make every round trip
 // pass vacuously.
@@ -496,55 +442,6 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
   EXPECT_EQ(last.result.bytes_read, 0u);
   ASSERT_TRUE(Checkout(last.result.root, tmp_ / "dst").ok());
   EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
-}
-
-// The walk scans directories itself while that is fast and on threads ahead of it once the
-// disk is slow: both give the same Trees, with and without a parent.
-TEST_F(DirTest, ScanningAheadGivesWhatTheWalkItselfGives) {
-  const std::string src = tmp_ / "src";
-  BuildTree(src, testing::FullSpec());
-  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p a/b/c d && echo 1 > a/b/c/f && echo 2 > d/g"), 0);
-  using ScanAhead = CheckinOptions::ScanAhead;
-  auto checkin = [&](ScanAhead mode, const std::string& image, const std::string& parent) {
-    return TryCheckin(src, image, parent, [mode](CheckinOptions& o) { o.scan_ahead = mode; });
-  };
-  for (ScanAhead mode : {ScanAhead::kNever, ScanAhead::kAlways, ScanAhead::kAuto}) {
-    const std::string image = "m" + std::to_string(static_cast<int>(mode));
-    auto full = checkin(mode, image, "");
-    ASSERT_TRUE(full) << full.error().ToString();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_EQ(testing::Shell("cd '" + src + "' && echo " + image + " > a/b/c/f"), 0);
-    auto incremental = checkin(mode, image, image);
-    ASSERT_TRUE(incremental) << incremental.error().ToString();
-    auto fresh = checkin(ScanAhead::kNever, image + "-fresh", "");  // no parent: reads everything
-    ASSERT_TRUE(fresh) << fresh.error().ToString();
-    EXPECT_EQ(incremental->result.root, fresh->result.root) << image;
-    EXPECT_EQ(incremental->result.bytes_read, image.size() + 1) << image << ": only a/b/c/f is read";
-  }
-}
-
-// The scan threads may start in the middle of the walk, several directories deep: the
-// directories already walked are not scanned again, and every scan started is used (the
-// walker fails a checkin otherwise). A threshold of 0 starts them after 256 entries.
-TEST_F(DirTest, ScanningAheadCanStartInTheMiddleOfTheWalk) {
-  const std::string src = tmp_ / "src";
-  BuildTree(src, testing::FullSpec());
-  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p 0/0many 0/zdir/sub a/b d && "
-                           "for i in $(seq 300); do echo $i > 0/0many/f$i; done && "
-                           "echo x > 0/zdir/sub/f && echo y > a/b/f && echo z > d/f"),
-            0);
-  auto checkin = [&](CheckinOptions::ScanAhead mode, int64_t slow_ns, const std::string& image) {
-    return TryCheckin(src, image, "", [=](CheckinOptions& o) {
-      o.scan_ahead = mode;
-      o.slow_scan_ns_per_entry = slow_ns;
-    });
-  };
-  auto inline_only = checkin(CheckinOptions::ScanAhead::kNever, 0, "never");
-  ASSERT_TRUE(inline_only) << inline_only.error().ToString();
-  auto switched = checkin(CheckinOptions::ScanAhead::kAuto, 0, "auto");
-  ASSERT_TRUE(switched) << switched.error().ToString();
-  EXPECT_EQ(switched->result.root, inline_only->result.root);
-  EXPECT_EQ(switched->result.dirs, inline_only->result.dirs);
 }
 
 // A cache that cannot be written leaves the checkin standing, with a warning.

@@ -1,0 +1,68 @@
+// Directory checkin with the scan threads (CheckinOptions::scan_ahead): the walk scans
+// directories itself while that is fast and on threads once the disk is slow, and both give
+// the same Trees.
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/indexer/dir_fixture.h"
+
+namespace cairn::indexer {
+namespace {
+
+using testing::BuildTree;
+using testing::DirTest;
+
+// The walk scans directories itself while that is fast and on threads ahead of it once the
+// disk is slow: both give the same Trees, with and without a parent.
+TEST_F(DirTest, ScanningAheadGivesWhatTheWalkItselfGives) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p a/b/c d && echo 1 > a/b/c/f && echo 2 > d/g"), 0);
+  using ScanAhead = CheckinOptions::ScanAhead;
+  auto checkin = [&](ScanAhead mode, const std::string& image, const std::string& parent) {
+    return TryCheckin(src, image, parent, [mode](CheckinOptions& o) { o.scan_ahead = mode; });
+  };
+  for (ScanAhead mode : {ScanAhead::kNever, ScanAhead::kAlways, ScanAhead::kAuto}) {
+    const std::string image = "m" + std::to_string(static_cast<int>(mode));
+    auto full = checkin(mode, image, "");
+    ASSERT_TRUE(full) << full.error().ToString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(testing::Shell("cd '" + src + "' && echo " + image + " > a/b/c/f"), 0);
+    auto incremental = checkin(mode, image, image);
+    ASSERT_TRUE(incremental) << incremental.error().ToString();
+    auto fresh = checkin(ScanAhead::kNever, image + "-fresh", "");  // no parent: reads everything
+    ASSERT_TRUE(fresh) << fresh.error().ToString();
+    EXPECT_EQ(incremental->result.root, fresh->result.root) << image;
+    EXPECT_EQ(incremental->result.bytes_read, image.size() + 1) << image << ": only a/b/c/f is read";
+  }
+}
+
+// The scan threads may start in the middle of the walk, several directories deep: the
+// directories already walked are not scanned again, and every scan started is used (the
+// walker fails a checkin otherwise). A threshold of 0 starts them after 256 entries.
+TEST_F(DirTest, ScanningAheadCanStartInTheMiddleOfTheWalk) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p 0/0many 0/zdir/sub a/b d && "
+                           "for i in $(seq 300); do echo $i > 0/0many/f$i; done && "
+                           "echo x > 0/zdir/sub/f && echo y > a/b/f && echo z > d/f"),
+            0);
+  auto checkin = [&](CheckinOptions::ScanAhead mode, int64_t slow_ns, const std::string& image) {
+    return TryCheckin(src, image, "", [=](CheckinOptions& o) {
+      o.scan_ahead = mode;
+      o.slow_scan_ns_per_entry = slow_ns;
+    });
+  };
+  auto inline_only = checkin(CheckinOptions::ScanAhead::kNever, 0, "never");
+  ASSERT_TRUE(inline_only) << inline_only.error().ToString();
+  auto switched = checkin(CheckinOptions::ScanAhead::kAuto, 0, "auto");
+  ASSERT_TRUE(switched) << switched.error().ToString();
+  EXPECT_EQ(switched->result.root, inline_only->result.root);
+  EXPECT_EQ(switched->result.dirs, inline_only->result.dirs);
+}
+
+}  // namespace
+}  // namespace cairn::indexer
