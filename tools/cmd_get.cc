@@ -32,8 +32,8 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   buf.reserve(kWriteBuffer);
   Status s = reader.Read(id, [&](std::string_view piece) -> Status {
     progress.Add(0, piece.size());
-    // Chunks (64 KiB on average) are written as they are: copying them into the buffer first
-    // cost a second pass over every byte on the writing thread. Small pieces are gathered.
+    // Copying chunks (64 KiB on average) into the buffer cost a second pass over every byte on
+    // the writing thread.
     if (!buf.empty() && (buf.size() + piece.size() > kWriteBuffer || piece.size() >= kDirectWrite)) {
       CAIRN_RETURN_IF_ERROR(out->Append(buf));
       buf.clear();
