@@ -70,6 +70,12 @@ void WriteBatch::Put(Space space, std::string_view key, std::string_view value) 
   ops_.push_back({Op::kPut, space, std::string(key), std::string(value), {}, 0});
 }
 
+void WriteBatch::PutOwned(Space space, std::string&& key, std::string&& value) {
+  assert(space != Space::kObjects && space != Space::kObjectInfo);
+  bytes_ += key.size() + value.size();
+  ops_.push_back({Op::kPut, space, std::move(key), std::move(value), {}, 0});
+}
+
 void WriteBatch::Delete(Space space, std::string_view key) {
   bytes_ += key.size();
   ops_.push_back({Op::kDelete, space, std::string(key), {}, {}, 0});

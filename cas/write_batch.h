@@ -46,6 +46,8 @@ class WriteBatch {
   void PutObject(EncodedObject&& object);
   // REQUIRES: space is neither kObjects nor kObjectInfo.
   void Put(Space space, std::string_view key, std::string_view value);
+  // As Put, taking the key and value over instead of copying them.
+  void PutOwned(Space space, std::string&& key, std::string&& value);
   // Any space: tests use it on kObjects and kObjectInfo to damage a repository.
   void Delete(Space space, std::string_view key);
   // Removes an object (gc only).

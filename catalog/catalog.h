@@ -46,10 +46,12 @@ struct VersionIndexData {
   TreeIndex trees;    // keys of the Trees not indexed yet
   Inspection inspection;
 };
-// Inspects the file tree `tree` and indexes its new Trees, for AddVersion. `one_chunk_below`:
-// as for IndexTrees (the repository's chunker minimum; 0 looks every file up).
+// Inspects the file tree `tree` and indexes its new Trees, for AddVersion. `one_chunk_below`
+// and `sink`: as for IndexTrees (the repository's chunker minimum, 0 looks every file up; keys
+// given to a sink are not in the result's trees.puts, see UndoTreeIndex).
 Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree,
-                                           uint64_t one_chunk_below = 0);
+                                           uint64_t one_chunk_below = 0,
+                                           KeySink* sink = nullptr);
 
 class Catalog {
  public:

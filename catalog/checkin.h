@@ -21,6 +21,9 @@ struct CheckinRequest {
   std::string message;
   std::string author;   // default: $USER@hostname
   indexer::CheckinOptions options;
+  // Search-index keys held before they are written (catalog::KeySink): a large tree's keys go
+  // to the store in batches of this many, and are taken out again if the checkin fails.
+  size_t index_batch_keys = 65536;
 };
 
 struct CheckinOutcome {

@@ -28,8 +28,8 @@ Result<TreeCounts> DecodeCounts(const ObjectId& tree, std::string_view in) {
 
 class TreeIndexer {
  public:
-  TreeIndexer(cas::ObjectStore* store, uint64_t one_chunk_below)
-      : store_(store), one_chunk_below_(one_chunk_below) {}
+  TreeIndexer(cas::ObjectStore* store, uint64_t one_chunk_below, KeySink* sink)
+      : store_(store), one_chunk_below_(one_chunk_below), sink_(sink) {}
 
   Result<TreeCounts> Visit(const ObjectId& id) {
     if (auto it = done_.find(id); it != done_.end()) return it->second;
@@ -40,6 +40,7 @@ class TreeIndexer {
       return c;
     }
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, id));
+    if (sink_ != nullptr) sink_->trees.push_back(id);
     TreeCounts c;
     for (const auto& e : tree.entries) {
       std::string value(1, static_cast<char>(e.type));
@@ -71,8 +72,10 @@ class TreeIndexer {
         default: c.others++;
       }
       out_.puts.emplace_back(keys::Entry(e.name, id), std::move(value));
+      CAIRN_RETURN_IF_ERROR(MaybeSend());
     }
     out_.puts.emplace_back(keys::TreeIndexed(id), EncodeCounts(c));
+    CAIRN_RETURN_IF_ERROR(MaybeSend());
     done_.emplace(id, c);
     return c;
   }
@@ -83,6 +86,14 @@ class TreeIndexer {
   }
 
  private:
+  Status MaybeSend() {
+    if (sink_ == nullptr || out_.puts.size() < sink_->batch_keys) return Status();
+    sink_->sent = true;
+    Status s = sink_->take(out_.puts);
+    out_.puts.clear();
+    return s;
+  }
+
   // A Blob's id is the SHA-256 of its bytes; a chunked file's is in its ChunkIndex.
   Result<ObjectId> ContentSha256(const ObjectId& content) {
     CAIRN_ASSIGN_OR_RETURN(cas::ObjectInfo info, store_->Info(content));
@@ -94,16 +105,34 @@ class TreeIndexer {
 
   cas::ObjectStore* store_;
   const uint64_t one_chunk_below_;
+  KeySink* sink_;
   std::unordered_map<ObjectId, TreeCounts> done_;
   TreeIndex out_;
 };
 
 }  // namespace
 
-Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below) {
-  TreeIndexer indexer(store, one_chunk_below);
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below,
+                             KeySink* sink) {
+  TreeIndexer indexer(store, one_chunk_below, sink);
   CAIRN_ASSIGN_OR_RETURN(TreeCounts c, indexer.Visit(root));
   return indexer.Take(c);
+}
+
+Status UndoTreeIndex(cas::ObjectStore* store, const KeySink& sink) {
+  if (!sink.sent) return Status();
+  cas::DeadTreeHook drop = DropTreeIndex(store);
+  cas::WriteBatch batch;
+  for (const ObjectId& id : sink.trees) {
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store, id));
+    CAIRN_RETURN_IF_ERROR(drop(id, tree, &batch));
+    if (batch.ops().size() >= 65536) {
+      CAIRN_RETURN_IF_ERROR(store->Write(batch, cas::WriteOptions{.sync = true}));
+      batch.Clear();
+    }
+  }
+  if (batch.empty()) return Status();
+  return store->Write(batch, cas::WriteOptions{.sync = true});
 }
 
 void AddVersionKeys(cas::WriteBatch* batch, const ObjectId& v, const ObjectId& root,

@@ -8,6 +8,7 @@
 #ifndef CAIRN_CATALOG_SEARCH_INDEX_H_
 #define CAIRN_CATALOG_SEARCH_INDEX_H_
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,10 +25,23 @@ struct TreeCounts {
   uint64_t files = 0, dirs = 0, symlinks = 0, others = 0, bytes = 0;
 };
 
+using IndexKeys = std::vector<std::pair<std::string, std::string>>;  // catalog space
+
 // The index keys of the Trees under a root that are not indexed yet.
 struct TreeIndex {
-  std::vector<std::pair<std::string, std::string>> puts;  // catalog space
-  TreeCounts counts;                                       // of the root's subtree
+  IndexKeys puts;      // those not given to a KeySink
+  TreeCounts counts;   // of the root's subtree
+};
+
+// Takes index keys as they are made, so that the keys of a large tree (two per file) are never
+// all held at once; it may move them out of the vector. An error stops the indexing.
+struct KeySink {
+  std::function<Status(IndexKeys&)> take;
+  size_t batch_keys = 65536;  // keys held before they are given to `take`
+  // Set by IndexTrees, on error too: the Trees it indexed (those not indexed before), and
+  // whether any of their keys went to `take`. UndoTreeIndex takes those keys away again.
+  std::vector<ObjectId> trees;
+  bool sent = false;
 };
 
 // Walks down from `root`, stopping at Trees already indexed (their counts are stored), so the
@@ -35,7 +49,15 @@ struct TreeIndex {
 // `one_chunk_below`: the repository's chunker minimum (cas::ChunkerOptions::min_size). A file
 // smaller than it was stored as one Blob, whose id is its SHA-256, so its content needs no
 // lookup; larger ones may be chunked and are looked up. 0: every file is looked up.
-Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below = 0);
+// `sink`: when given, keys go to it in batches of sink->batch_keys as they are made, and
+// `puts` keeps only the last, partial batch.
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below = 0,
+                             KeySink* sink = nullptr);
+
+// Deletes the keys of the Trees `sink.trees` if any went to the sink, for a caller whose
+// version was not recorded after all: the catalog space is left as it was before IndexTrees.
+// The Trees must still be in the store.
+Status UndoTreeIndex(cas::ObjectStore* store, const KeySink& sink);
 
 // Adds (or, with remove, deletes) the keys of version `v` with root Tree `root`: its root link
 // and its packages. The Trees' own keys stay until gc removes the Trees.

@@ -26,9 +26,14 @@
 namespace cairn::indexer {
 namespace {
 
-// Files read at once, and directories waiting for their files, before the walk waits.
+// Files read at once, and directories (and their entries) waiting for their files, before the
+// walk waits. A waiting entry holds ~1 KB (its TreeEntry, stat and pending result): the entry
+// bound keeps a tree of 1,000-file directories to ~64 MB, where 512 such directories took
+// ~480 MB (bench/bigtree.sh). It is wide enough that the walk of the corpus's 8,300 entries
+// never waits on a large file being stored.
 constexpr int kMaxFilesInFlight = 256;
 constexpr size_t kMaxPendingDirs = 512;
+constexpr size_t kMaxPendingEntries = 65536;
 // Directories scanned (listed, every entry lstat'ed, xattrs read) ahead of the walk, and the
 // threads that scan them: enough to keep a disk busy on a cold cache.
 constexpr int kMaxScansAhead = 64;
@@ -275,8 +280,7 @@ class Walker {
     result_.dirs++;
     if (options_.progress) options_.progress->Add(0, 0);
     if (dir_st.st_dev != root_dev_) {  // a mount point: kept as an empty directory
-      pending_.push_back(std::move(pd));
-      while (pending_.size() > kMaxPendingDirs) CAIRN_RETURN_IF_ERROR(FinalizeFront());
+      CAIRN_RETURN_IF_ERROR(AddPending(std::move(pd)));
       return Status();
     }
     DirScan scan;
@@ -356,8 +360,16 @@ class Walker {
       }
       pd->tree.entries.push_back(std::move(e));
     }
+    return AddPending(std::move(pd));
+  }
+
+  // Queues a walked directory; finalizes the oldest ones while too many wait.
+  Status AddPending(std::shared_ptr<PendingDir> pd) {
+    pending_entries_ += pd->tree.entries.size();
     pending_.push_back(std::move(pd));
-    while (pending_.size() > kMaxPendingDirs) CAIRN_RETURN_IF_ERROR(FinalizeFront());
+    while (pending_.size() > kMaxPendingDirs || pending_entries_ > kMaxPendingEntries) {
+      CAIRN_RETURN_IF_ERROR(FinalizeFront());
+    }
     return Status();
   }
 
@@ -465,6 +477,7 @@ class Walker {
   Status FinalizeFront() {
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
     pending_.pop_front();
+    pending_entries_ -= pd->tree.entries.size();
     std::vector<size_t> drop;
     for (auto& [index, fut] : pd->files) {
       const Result<FileOut>& r = fut.get();
@@ -578,6 +591,7 @@ class Walker {
   CheckinResult result_;
   PhaseTimer timer_;  // CAIRN_TIMING: the walk's own phases
   std::deque<std::shared_ptr<PendingDir>> pending_;
+  size_t pending_entries_ = 0;  // entries of the directories in pending_
   std::map<std::pair<dev_t, ino_t>, Link> links_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> files_cached_{0};

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "catalog/keys.h"
@@ -296,6 +298,62 @@ TEST_F(SearchTest, IndexingWithoutLookingUpSmallFilesGivesTheSameKeys) {
   bool found = false;
   for (const auto& [k, v] : shortcut.puts) found |= k.starts_with(keys::ShortDigestPrefix(big));
   EXPECT_TRUE(found) << "the chunked file is indexed under its SHA-256";
+}
+
+// A large tree's keys go to a KeySink in batches as they are made: together with what is left
+// in puts they are the keys made without a sink, in the same order. UndoTreeIndex takes what
+// went to the store away again, and only that.
+TEST_F(SearchTest, IndexKeysGoToASinkInBatchesAndUndoLeavesTheCatalogAsItWas) {
+  TreeSpec s = BaseSpec();
+  s.push_back(DirNode("srv/many"));
+  for (int i = 0; i < 30; ++i) s.push_back(FileNode("srv/many/f" + std::to_string(i), "file " + std::to_string(i % 7)));
+  cas::Ingestor ingestor(store(), repo_->ingest_options());
+  indexer::CheckinOptions o;
+  o.stat_cache_dir = "";
+  auto stored = indexer::DirSource(Build(s)).Checkin(&ingestor, o);
+  ASSERT_TRUE(stored) << stored.error().ToString();
+  MustOk(ingestor.Finish(), "finish");
+  auto catalog_space = [&] {
+    std::map<std::string, std::string> kv;
+    MustOk(store()->Scan(cas::Space::kCatalog, "", [&](std::string_view k, std::string_view v) {
+      kv.emplace(k, v);
+      return true;
+    }));
+    return kv;
+  };
+  const auto before = catalog_space();
+  TreeIndex whole = Must(IndexTrees(store(), stored->root), "index");
+
+  IndexKeys sent;
+  int batches = 0;
+  KeySink sink;
+  sink.batch_keys = 5;
+  sink.take = [&](IndexKeys& keys) {
+    EXPECT_GE(keys.size(), 5u);  // an entry's two keys go together
+    EXPECT_LE(keys.size(), 6u);
+    ++batches;
+    cas::WriteBatch b;
+    for (const auto& [k, v] : keys) b.Put(cas::Space::kCatalog, k, v);
+    sent.insert(sent.end(), keys.begin(), keys.end());
+    return store()->Write(b, cas::WriteOptions{.bulk = true});
+  };
+  TreeIndex batched = Must(IndexTrees(store(), stored->root, 0, &sink), "index with a sink");
+  EXPECT_GE(batches, 10) << "the keys of srv/many alone fill 10 batches";
+  EXPECT_LT(batched.puts.size(), 5u);
+  IndexKeys all = sent;
+  all.insert(all.end(), batched.puts.begin(), batched.puts.end());
+  EXPECT_EQ(all, whole.puts);
+  EXPECT_EQ(batched.counts.files, whole.counts.files);
+  EXPECT_TRUE(sink.sent);
+  size_t trees = 0;
+  for (const auto& [k, v] : whole.puts) trees += k.size() == 1 + ObjectId::kSize && k[0] == 'T';
+  EXPECT_EQ(sink.trees.size(), trees) << "every Tree indexed here is listed for the undo";
+  EXPECT_NE(catalog_space(), before);
+
+  MustOk(UndoTreeIndex(store(), sink), "undo");
+  EXPECT_EQ(catalog_space(), before);
+  KeySink unused;
+  MustOk(UndoTreeIndex(store(), unused), "undo of nothing sent");
 }
 
 TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
