@@ -17,10 +17,11 @@
 # Tree), the rest 1,000 to a directory in two levels below ten top directories. Every fifth
 # file is empty; the others hold 7-70 bytes that repeat across directories, so some content
 # is shared. Every 1,000th file has a hard-link twin. Disk: ~4 KiB per non-empty file.
-# Steps, each under /usr/bin/time (wall, MaxRSS), page cache warm:
+# Steps, each under /usr/bin/time (wall, MaxRSS), page cache warm, after a sync:
 #   checkin        the whole tree into an empty repository
 #   checkin -p     again with --parent after 1,000 files changed, 100 added and 100 removed
 #   ls -l --json   the flat directory
+#   ls -R --json   the whole version
 #   diff           version 1 against version 2
 #   checkout dir   version 2 into an empty directory (then compared with the tree by rsync -n)
 #   checkout tar   version 2 as a tar.zst
@@ -104,6 +105,7 @@ results=()
 step() {
   local name=$1
   shift
+  sync  # the previous step's writeback (a million files) is not this one's time
   /usr/bin/time -f "%e %M" -o "$B/time" "$@" >"$B/$name.out" 2>"$B/$name.err" ||
     die "$name failed: $* (see $B/$name.err)"
   read -r wall rss <"$B/time"
@@ -120,6 +122,7 @@ step checkin "$CAIRN" checkin "$T" --repo "$repo" --image big
 tree_py change
 step checkin-p "$CAIRN" checkin "$T" --repo "$repo" --image big -p big:1
 step ls-flat "$CAIRN" ls big:2 flat -l --json --repo "$repo"
+step ls-all "$CAIRN" ls big:2 -R --json --repo "$repo"
 step diff "$CAIRN" diff big:1 big:2 --repo "$repo"
 step checkout-dir "$CAIRN" checkout big:2 "$out" --repo "$repo"
 step checkout-tar "$CAIRN" checkout big:2 "$out.tar.zst" --format tar.zst --repo "$repo"
@@ -127,8 +130,9 @@ step checkout-tar "$CAIRN" checkout big:2 "$out.tar.zst" --format tar.zst --repo
 # The checkout is the tree: names, types, sizes, modes, owners, mtimes and hard links.
 diffs=$(rsync -aHn --delete -i "$T/" "$out/" | wc -l)
 entries=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <"$B/ls-flat.out")
+all_entries=$(grep -c '^  {' "$B/ls-all.out")
 changes=$(wc -l <"$B/diff.out")
-echo "checkout differs from the tree in $diffs paths (rsync -aHn); ls listed $entries entries; diff printed $changes lines"
+echo "checkout differs from the tree in $diffs paths (rsync -aHn); ls listed $entries entries in flat/ and $all_entries in all; diff printed $changes lines"
 echo "repository $(du -sb "$repo" | cut -f1) bytes; stat cache $(du -sb "$B/cache" | cut -f1) bytes"
 echo
 worst=0

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,26 @@ std::string JsonName(const std::string& s) {
     return "hex:" + HexEncode(s);
   }
 }
+
+// Prints a JSON array one element at a time, exactly as dump(2) of the whole array would, so
+// that `ls -R --json` of a million-file version never holds a million-element document (about
+// 2 KB an entry). On an error mid-listing the output stops short, as the text listing does.
+class JsonArrayPrinter {
+ public:
+  void Add(const nlohmann::json& element) {
+    std::string out = first_ ? "[\n  " : ",\n  ";
+    first_ = false;
+    for (char c : element.dump(2)) {  // a dumped string holds no raw newline
+      out.push_back(c);
+      if (c == '\n') out += "  ";
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+  void Finish() { std::fputs(first_ ? "[]\n" : "\n]\n", stdout); }
+
+ private:
+  bool first_ = true;
+};
 
 nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const cas::Metadata& m) {
   nlohmann::json j = {{"path", JsonName(path)}, {"type", cas::EntryTypeName(e.type)},
@@ -103,10 +124,10 @@ int RunLs(const Args& args) {
   cas::ObjectStore* store = found->repo->store();
   const cas::TreeEntry* entry = &found->entry;
   bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
-  nlohmann::json out = nlohmann::json::array();
+  JsonArrayPrinter out;
   auto show = [&](const std::string& p, const cas::TreeEntry& e, const cas::Metadata& m) {
     if (json) {
-      out.push_back(EntryJson(p, e, m));
+      out.Add(EntryJson(p, e, m));
       return;
     }
     if (!lng) {
@@ -141,7 +162,7 @@ int RunLs(const Args& args) {
     });
   }
   if (!s.ok()) return Fail(s);
-  if (json) fmt::print("{}\n", out.dump(2));
+  if (json) out.Finish();
   return kExitOk;
 }
 
