@@ -102,44 +102,20 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   Status s = result.status();
   if (s.ok()) s = ingestor.WritePending();
   timer.Mark("write");
-  CheckinOutcome out;
-  KeySink sink;
-  sink.batch_keys = req.index_batch_keys;
-  sink.take = [&](IndexKeys& keys) {
-    cas::WriteBatch b;
-    for (auto& [k, v] : keys) b.PutOwned(cas::Space::kCatalog, std::move(k), std::move(v));
-    return repo.store()->Write(b, cas::WriteOptions{.bulk = true});
-  };
-  if (s.ok()) {
-    v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
-    v.root = result->disk.IsZero() ? result->root : result->disk;
-    v.image = req.image;
-    StampVersion(&v, req.author);
-    v.message = req.message;
-    // The index keys of a large tree (two per file) go to the store as they are made, in bulk
-    // like the objects, and become durable with them at the final flush; on failure they are
-    // taken out again (UndoTreeIndex). A tree of a million files held its two million keys
-    // three times over before (bench/bigtree.sh: 540 MB).
-    auto index = BuildVersionIndex(repo.store(), result->root, repo.ingest_options().chunker.min_size, &sink);
-    timer.Mark("index");
-    // The version's refs go into the store in one atomic batch with the last objects, and one
-    // flush makes all of it durable (cas::Ingestor::Finish(WriteBatch)).
-    auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
-                          : Result<Catalog::PreparedVersion>(index.error());
-    if (prepared) s = repo.AddIngestedBytes(result->bytes, &prepared->batch);
-    else s = prepared.error();
-    if (s.ok()) {
-      out.version = std::move(prepared->ref);
-      s = ingestor.Finish(std::move(prepared->batch));
-    }
-    timer.Mark("record+flush");
-  }
   if (!s.ok()) {
-    Status undo = UndoTreeIndex(repo.store(), sink);
-    if (undo.ok()) undo = ingestor.Abort();
+    Status undo = ingestor.Abort();
     if (!undo.ok()) return s.WithContext("checkin (undo failed: " + undo.message() + ")");
     return s;
   }
+  v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
+  v.root = result->disk.IsZero() ? result->root : result->disk;
+  v.image = req.image;
+  StampVersion(&v, req.author);
+  v.message = req.message;
+  CheckinOutcome out;
+  // Undone on error.
+  CAIRN_ASSIGN_OR_RETURN(out.version, RecordIngestedVersion(repo, ingestor, std::move(v), result->root,
+                                                            result->bytes, req.index_batch_keys, timer));
   out.result = std::move(*result);
   // The version stands whatever happens here: a failure only leaves the old space's bytes.
   if (Status dropped = DropLegacyStatCache(repo.store()); !dropped.ok()) {
@@ -150,6 +126,38 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   out.bytes_new = ingestor.stats().bytes_new;
   out.bytes_stored = ingestor.stats().bytes_stored;
   return out;
+}
+
+Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& ingestor,
+                                         cas::Version v, const ObjectId& tree,
+                                         uint64_t ingested_bytes, size_t index_batch_keys,
+                                         PhaseTimer& timer) {
+  Catalog catalog(repo.store());
+  // The index keys of a large tree (two per file) go to the store as they are made, in bulk
+  // like the objects, and become durable with them at the final flush. A tree of a million
+  // files held its two million keys three times over before (bench/bigtree.sh: 540 MB).
+  KeySink sink;
+  sink.batch_keys = index_batch_keys;
+  sink.take = [&](IndexKeys& keys) {
+    cas::WriteBatch b;
+    for (auto& [k, value] : keys) b.PutOwned(cas::Space::kCatalog, std::move(k), std::move(value));
+    return repo.store()->Write(b, cas::WriteOptions{.bulk = true});
+  };
+  auto index = BuildVersionIndex(repo.store(), tree, repo.ingest_options().chunker.min_size, &sink);
+  timer.Mark("index");
+  // The version's refs go into the store in one atomic batch with the last objects, and one
+  // flush makes all of it durable (cas::Ingestor::Finish(WriteBatch)).
+  auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
+                        : Result<Catalog::PreparedVersion>(index.error());
+  Status s = prepared.status();
+  if (s.ok() && ingested_bytes != 0) s = repo.AddIngestedBytes(ingested_bytes, &prepared->batch);
+  if (s.ok()) s = ingestor.Finish(std::move(prepared->batch));
+  timer.Mark("record+flush");
+  if (s.ok()) return std::move(prepared->ref);
+  Status undo = UndoTreeIndex(repo.store(), sink);
+  if (undo.ok()) undo = ingestor.Abort();
+  if (!undo.ok()) return s.WithContext("record version (undo failed: " + undo.message() + ")");
+  return s;
 }
 
 Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,

@@ -6,12 +6,18 @@
 #include <memory>
 #include <string>
 
+#include "base/phase_timer.h"
+#include "cas/ingestor.h"
 #include "cas/repository.h"
 #include "catalog/catalog.h"
 #include "indexer/sink.h"
 #include "indexer/source.h"
 
 namespace cairn::catalog {
+
+// Search-index keys held before they are written (catalog::KeySink): a large tree's keys go to
+// the store in batches of this many, and are taken out again if the version is not recorded.
+inline constexpr size_t kIndexBatchKeys = 65536;
 
 struct CheckinRequest {
   std::string source;   // a directory, a tarball or a disk image
@@ -21,9 +27,7 @@ struct CheckinRequest {
   std::string message;
   std::string author;   // default: $USER@hostname
   indexer::CheckinOptions options;
-  // Search-index keys held before they are written (catalog::KeySink): a large tree's keys go
-  // to the store in batches of this many, and are taken out again if the checkin fails.
-  size_t index_batch_keys = 65536;
+  size_t index_batch_keys = kIndexBatchKeys;  // tests write index keys in small batches
 };
 
 struct CheckinOutcome {
@@ -37,6 +41,18 @@ struct CheckinOutcome {
 // content says so (DiskSource), else a tarball), stores it and records a new Version of
 // `image` (a disk version for a disk image). On any error the repository is left as it was.
 Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinRequest& request);
+
+// Records `v`, whose objects went into the store through `ingestor`: indexes the Trees under
+// `tree` (their search-index keys written in batches of `index_batch_keys` as they are made,
+// catalog::KeySink), then writes the version's record with the ingestor's last objects and
+// makes all of it durable in one flush (cas::Ingestor::Finish). `ingested_bytes`, if not 0, is
+// added to the repository's count of content given to it. On error the index keys and the
+// ingested objects are taken away again, so the repository is as it was. `timer` marks
+// "index" and "record+flush".
+Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& ingestor,
+                                         cas::Version v, const ObjectId& tree,
+                                         uint64_t ingested_bytes, size_t index_batch_keys,
+                                         PhaseTimer& timer);
 
 // Sets who made `v` (`author`, or $USER@host when empty) and when (now), for every path that
 // records a version: checkin, clone, a mount's commit.

@@ -48,33 +48,21 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     mark("store");
     Status st = root.status();
     if (st.ok()) st = ingestor.WritePending();
-    Result<catalog::VersionRef> ref = st;
-    if (st.ok()) {
-      v.root_type = cas::Version::RootType::kTree;
-      v.root = *root;
-      v.parents = {base.id};
-      catalog::StampVersion(&v, req.author);
-      v.message = req.message;
-      auto index = catalog::BuildVersionIndex(repo->store(), v.root, repo->ingest_options().chunker.min_size);
-      mark("index");
-      // The refs go in one atomic batch with the last objects, made durable by one flush.
-      auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
-                            : Result<catalog::Catalog::PreparedVersion>(index.error());
-      if (prepared) {
-        ref = prepared->ref;
-        st = ingestor.Finish(std::move(prepared->batch));
-      } else {
-        st = prepared.error();
-      }
-      mark("flush");
-    }
     if (!st.ok()) {
       Status undo = ingestor.Abort();
       return undo.ok() ? st : st.WithContext("commit (undo failed: " + undo.message() + ")");
     }
-    mark("record");
-    out.version = ref->Name();
-    out.id = ref->id;
+    v.root_type = cas::Version::RootType::kTree;
+    v.root = *root;
+    v.parents = {base.id};
+    catalog::StampVersion(&v, req.author);
+    v.message = req.message;
+    // Undone on error.
+    CAIRN_ASSIGN_OR_RETURN(catalog::VersionRef ref,
+                           catalog::RecordIngestedVersion(*repo, ingestor, std::move(v), *root, 0,
+                                                          catalog::kIndexBatchKeys, timer));
+    out.version = ref.Name();
+    out.id = ref.id;
     out.objects_new = ingestor.stats().objects_new;
     repo.reset();  // the writer's lock goes; the mount reads a fresh snapshot from here on
     CAIRN_ASSIGN_OR_RETURN(auto fresh, OpenReadStore(repo_dir));
@@ -92,14 +80,14 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
       keep.push_back(std::move(r));
     }
     mark("rebase");
-    CAIRN_RETURN_IF_ERROR(overlay.Reset(ref->id, keep));
+    CAIRN_RETURN_IF_ERROR(overlay.Reset(ref.id, keep));
     for (uint64_t n : freed) overlay.RemoveUpper(n);
     // Not synced (a sync here waits for the freed files' writeback): the version is durable
     // already, and the rename of the journal is atomic for a dying process (docs/vmount.md).
     mark("overlay");
     MountInfo info = overlay.info();
-    info.base = ref->id;
-    info.version = ref->Name();
+    info.base = ref.id;
+    info.version = ref.Name();
     return overlay.SaveInfo(info);
   });
   if (!s.ok()) return s;
