@@ -126,7 +126,7 @@ Status UndoTreeIndex(cas::ObjectStore* store, const KeySink& sink) {
   for (const ObjectId& id : sink.trees) {
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store, id));
     CAIRN_RETURN_IF_ERROR(drop(id, tree, &batch));
-    if (batch.ops().size() >= 65536) {
+    if (batch.ops().size() >= sink.batch_keys) {  // deletes, in batches as the keys went
       CAIRN_RETURN_IF_ERROR(store->Write(batch, cas::WriteOptions{.sync = true}));
       batch.Clear();
     }

@@ -29,8 +29,7 @@ namespace {
 // Files read at once, and directories (and their entries) waiting for their files, before the
 // walk waits. A waiting entry holds ~1 KB (its TreeEntry, stat and pending result): the entry
 // bound keeps a tree of 1,000-file directories to ~64 MB, where 512 such directories took
-// ~480 MB (bench/bigtree.sh). It is wide enough that the walk of the corpus's 8,300 entries
-// never waits on a large file being stored.
+// ~480 MB (bench/bigtree.sh).
 constexpr int kMaxFilesInFlight = 256;
 constexpr size_t kMaxPendingDirs = 512;
 constexpr size_t kMaxPendingEntries = 65536;

@@ -356,6 +356,43 @@ TEST_F(SearchTest, IndexKeysGoToASinkInBatchesAndUndoLeavesTheCatalogAsItWas) {
   MustOk(UndoTreeIndex(store(), unused), "undo of nothing sent");
 }
 
+// A version that cannot be recorded after its index keys went to the store (here: an invalid
+// image name, refused when the record is prepared) leaves the repository as it was: its index
+// keys and its objects are taken away again.
+TEST_F(SearchTest, AVersionNotRecordedAfterItsIndexKeysWereWrittenLeavesNoTrace) {
+  TreeSpec s = BaseSpec();
+  s.push_back(DirNode("srv/more"));
+  for (int i = 0; i < 20; ++i) s.push_back(FileNode("srv/more/g" + std::to_string(i), "new " + std::to_string(i)));
+  auto space = [&](cas::Space sp) {
+    std::map<std::string, std::string> kv;
+    MustOk(store()->Scan(sp, "", [&](std::string_view k, std::string_view v) {
+      kv.emplace(k, v);
+      return true;
+    }));
+    return kv;
+  };
+  const auto catalog_before = space(cas::Space::kCatalog);
+  const auto objects_before = space(cas::Space::kObjectInfo);
+  cas::Ingestor ingestor(store(), repo_->ingest_options());
+  indexer::CheckinOptions o;
+  o.stat_cache_dir = "";
+  auto stored = indexer::DirSource(Build(s)).Checkin(&ingestor, o);
+  ASSERT_TRUE(stored) << stored.error().ToString();
+  MustOk(ingestor.WritePending(), "write");
+  EXPECT_NE(space(cas::Space::kObjectInfo), objects_before) << "the tree has new objects";
+  cas::Version v;
+  v.root_type = cas::Version::RootType::kTree;
+  v.root = stored->root;
+  v.image = "no spaces allowed";
+  PhaseTimer timer;
+  auto r = RecordIngestedVersion(*repo_, ingestor, v, stored->root, 0, /*index_batch_keys=*/4, timer);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+  EXPECT_EQ(space(cas::Space::kCatalog), catalog_before);
+  EXPECT_EQ(space(cas::Space::kObjectInfo), objects_before);
+  EXPECT_EQ(Versions(Path("srv/more/g1")), Names{}) << "nothing indexes the tree";
+}
+
 TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
   // web:2 changed home/ and usr/bin/ (and the dpkg status): its other Trees were indexed by web:1.
   VersionIndexData again = Must(BuildVersionIndex(store(), v2_.version.root));
