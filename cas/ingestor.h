@@ -96,6 +96,12 @@ class Ingestor {
   // store holds what it held before. REQUIRES: no concurrent Put*; this process is the only
   // writer (cas/repository.h guarantees it).
   Status Abort();
+  // Whether Finish(final) wrote `final` (Abort then does nothing): what else the caller wrote
+  // beside this session's objects must then stay too.
+  bool final_written() const {
+    std::lock_guard lock(mu_);
+    return final_written_;
+  }
 
   const IngestStats& stats() const { return stats_; }
   ObjectStore* store() const { return store_; }
@@ -122,7 +128,7 @@ class Ingestor {
   std::shared_ptr<ReadBlockPool> blocks_;  // PutStream's read buffers
   IngestStats stats_;
 
-  std::mutex mu_;  // guards batch_ and pending_
+  mutable std::mutex mu_;  // guards batch_ and pending_
   WriteBatch batch_;
   std::unordered_set<ObjectId> pending_;  // ids in batch_, not yet visible in the store
   bool final_written_ = false;            // Finish(final) wrote `final`: Abort does nothing

@@ -154,7 +154,9 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   if (s.ok()) s = ingestor.Finish(std::move(prepared->batch));
   timer.Mark("record+flush");
   if (s.ok()) return std::move(prepared->ref);
-  Status undo = UndoTreeIndex(repo.store(), sink);
+  // Once the record is written (the flush failed after it), it and what it names stay, as
+  // Ingestor::Abort leaves the objects: the next flush makes them durable together.
+  Status undo = ingestor.final_written() ? Status() : UndoTreeIndex(repo.store(), sink);
   if (undo.ok()) undo = ingestor.Abort();
   if (!undo.ok()) return s.WithContext("record version (undo failed: " + undo.message() + ")");
   return s;
