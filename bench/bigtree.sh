@@ -25,6 +25,7 @@
 #   diff           version 1 against version 2
 #   checkout dir   version 2 into an empty directory (then compared with the tree by rsync -n)
 #   checkout tar   version 2 as a tar.zst
+#   checkin tar    that tarball, as a new image (it must get version 2's root id)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -126,6 +127,7 @@ step ls-all "$CAIRN" ls big:2 -R --json --repo "$repo"
 step diff "$CAIRN" diff big:1 big:2 --repo "$repo"
 step checkout-dir "$CAIRN" checkout big:2 "$out" --repo "$repo"
 step checkout-tar "$CAIRN" checkout big:2 "$out.tar.zst" --format tar.zst --repo "$repo"
+step checkin-tar "$CAIRN" checkin "$out.tar.zst" --repo "$repo" --image bigtar
 
 # The checkout is the tree: names, types, sizes, modes, owners, mtimes and hard links.
 diffs=$(rsync -aHn --delete -i "$T/" "$out/" | wc -l)
@@ -133,6 +135,8 @@ entries=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <"$B/ls
 all_entries=$(grep -c '^  {' "$B/ls-all.out")
 changes=$(wc -l <"$B/diff.out")
 echo "checkout differs from the tree in $diffs paths (rsync -aHn); ls listed $entries entries in flat/ and $all_entries in all; diff printed $changes lines"
+root_of() { "$CAIRN" show "$1" --json --repo "$repo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root"])'; }
+same_root=$([[ "$(root_of big:2)" == "$(root_of bigtar:1)" ]] && echo yes || echo no)
 echo "repository $(du -sb "$repo" | cut -f1) bytes; stat cache $(du -sb "$B/cache" | cut -f1) bytes"
 echo
 worst=0
@@ -145,4 +149,6 @@ printf '%-58s %8.0f %8s  %s\n' "peak RSS of any step (MiB)" "$(awk -v k="$worst"
   "<$RSS_MIB" "$( ((worst < RSS_MIB * 1024)) && echo PASS || echo MISS)"
 printf '%-58s %8s %8s  %s\n' "checkout identical to the tree (paths rsync would change)" "$diffs" 0 \
   "$( ((diffs == 0)) && echo PASS || echo MISS)"
+printf '%-58s %8s %8s  %s\n' "tarball checkin gets the directory checkin's root id" "$same_root" yes \
+  "$([[ $same_root == yes ]] && echo PASS || echo MISS)"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
