@@ -27,9 +27,7 @@ namespace cairn::indexer {
 namespace {
 
 // Files read at once, and directories (and their entries) waiting for their files, before the
-// walk waits. A waiting entry holds ~1 KB (its TreeEntry, stat and pending result): the entry
-// bound keeps a tree of 1,000-file directories to ~64 MB, where 512 such directories took
-// ~480 MB (bench/bigtree.sh).
+// walk waits. A waiting entry holds ~1 KB: 512 directories of 1,000 files took ~480 MB.
 constexpr int kMaxFilesInFlight = 256;
 constexpr size_t kMaxPendingDirs = 512;
 constexpr size_t kMaxPendingEntries = 65536;
@@ -279,8 +277,7 @@ class Walker {
     result_.dirs++;
     if (options_.progress) options_.progress->Add(0, 0);
     if (dir_st.st_dev != root_dev_) {  // a mount point: kept as an empty directory
-      CAIRN_RETURN_IF_ERROR(AddPending(std::move(pd)));
-      return Status();
+      return AddPending(std::move(pd));
     }
     DirScan scan;
     if (scan_future.valid()) {

@@ -58,6 +58,25 @@ class SearchTest : public RepoTest {
     return q;
   }
 
+  // Stores `spec` through `ingestor` without recording a version, so that none of its Trees is
+  // indexed yet; returns its root Tree. The objects are written, not flushed.
+  ObjectId StoreUnrecorded(cas::Ingestor& ingestor, const TreeSpec& spec) {
+    indexer::CheckinOptions o;
+    o.stat_cache_dir = "";
+    ObjectId root = Must(indexer::DirSource(Build(spec)).Checkin(&ingestor, o), "store").root;
+    MustOk(ingestor.WritePending(), "write");
+    return root;
+  }
+  // Every key of `space` with its value.
+  std::map<std::string, std::string> SpaceContents(cas::Space space) {
+    std::map<std::string, std::string> kv;
+    MustOk(store()->Scan(space, "", [&](std::string_view k, std::string_view v) {
+      kv.emplace(k, v);
+      return true;
+    }), "scan");
+    return kv;
+  }
+
   VersionRef v1_, v2_;
   using Names = std::vector<std::string>;
 };
@@ -280,15 +299,11 @@ TEST_F(SearchTest, IndexingWithoutLookingUpSmallFilesGivesTheSameKeys) {
   }
   const std::string chunked = BigContent() + "edge";
   s.push_back(FileNode("srv/edge/chunked", chunked));
-  // The Trees go into the store without a version, so that none of them is indexed yet.
   cas::Ingestor ingestor(store(), repo_->ingest_options());
-  indexer::CheckinOptions o;
-  o.stat_cache_dir = "";
-  auto stored = indexer::DirSource(Build(s)).Checkin(&ingestor, o);
-  ASSERT_TRUE(stored) << stored.error().ToString();
+  const ObjectId root = StoreUnrecorded(ingestor, s);
   MustOk(ingestor.Finish(), "finish");
-  TreeIndex looked_up = Must(IndexTrees(store(), stored->root, 0), "index");
-  TreeIndex shortcut = Must(IndexTrees(store(), stored->root, min), "index");
+  TreeIndex looked_up = Must(IndexTrees(store(), root, 0), "index");
+  TreeIndex shortcut = Must(IndexTrees(store(), root, min), "index");
   EXPECT_FALSE(looked_up.puts.empty());
   EXPECT_EQ(shortcut.puts, looked_up.puts);
   EXPECT_EQ(shortcut.counts.files, looked_up.counts.files);
@@ -308,21 +323,10 @@ TEST_F(SearchTest, IndexKeysGoToASinkInBatchesAndUndoLeavesTheCatalogAsItWas) {
   s.push_back(DirNode("srv/many"));
   for (int i = 0; i < 30; ++i) s.push_back(FileNode("srv/many/f" + std::to_string(i), "file " + std::to_string(i % 7)));
   cas::Ingestor ingestor(store(), repo_->ingest_options());
-  indexer::CheckinOptions o;
-  o.stat_cache_dir = "";
-  auto stored = indexer::DirSource(Build(s)).Checkin(&ingestor, o);
-  ASSERT_TRUE(stored) << stored.error().ToString();
+  const ObjectId root = StoreUnrecorded(ingestor, s);
   MustOk(ingestor.Finish(), "finish");
-  auto catalog_space = [&] {
-    std::map<std::string, std::string> kv;
-    MustOk(store()->Scan(cas::Space::kCatalog, "", [&](std::string_view k, std::string_view v) {
-      kv.emplace(k, v);
-      return true;
-    }));
-    return kv;
-  };
-  const auto before = catalog_space();
-  TreeIndex whole = Must(IndexTrees(store(), stored->root), "index");
+  const auto before = SpaceContents(cas::Space::kCatalog);
+  TreeIndex whole = Must(IndexTrees(store(), root), "index");
 
   IndexKeys sent;
   int batches = 0;
@@ -337,7 +341,7 @@ TEST_F(SearchTest, IndexKeysGoToASinkInBatchesAndUndoLeavesTheCatalogAsItWas) {
     sent.insert(sent.end(), keys.begin(), keys.end());
     return store()->Write(b, cas::WriteOptions{.bulk = true});
   };
-  TreeIndex batched = Must(IndexTrees(store(), stored->root, 0, &sink), "index with a sink");
+  TreeIndex batched = Must(IndexTrees(store(), root, 0, &sink), "index with a sink");
   EXPECT_GE(batches, 10) << "the keys of srv/many alone fill 10 batches";
   EXPECT_LT(batched.puts.size(), 5u);
   IndexKeys all = sent;
@@ -348,10 +352,10 @@ TEST_F(SearchTest, IndexKeysGoToASinkInBatchesAndUndoLeavesTheCatalogAsItWas) {
   size_t trees = 0;
   for (const auto& [k, v] : whole.puts) trees += k.size() == 1 + ObjectId::kSize && k[0] == 'T';
   EXPECT_EQ(sink.trees.size(), trees) << "every Tree indexed here is listed for the undo";
-  EXPECT_NE(catalog_space(), before);
+  EXPECT_NE(SpaceContents(cas::Space::kCatalog), before);
 
   MustOk(UndoTreeIndex(store(), sink), "undo");
-  EXPECT_EQ(catalog_space(), before);
+  EXPECT_EQ(SpaceContents(cas::Space::kCatalog), before);
   KeySink unused;
   MustOk(UndoTreeIndex(store(), unused), "undo of nothing sent");
 }
@@ -363,33 +367,21 @@ TEST_F(SearchTest, AVersionNotRecordedAfterItsIndexKeysWereWrittenLeavesNoTrace)
   TreeSpec s = BaseSpec();
   s.push_back(DirNode("srv/more"));
   for (int i = 0; i < 20; ++i) s.push_back(FileNode("srv/more/g" + std::to_string(i), "new " + std::to_string(i)));
-  auto space = [&](cas::Space sp) {
-    std::map<std::string, std::string> kv;
-    MustOk(store()->Scan(sp, "", [&](std::string_view k, std::string_view v) {
-      kv.emplace(k, v);
-      return true;
-    }));
-    return kv;
-  };
-  const auto catalog_before = space(cas::Space::kCatalog);
-  const auto objects_before = space(cas::Space::kObjectInfo);
+  const auto catalog_before = SpaceContents(cas::Space::kCatalog);
+  const auto objects_before = SpaceContents(cas::Space::kObjectInfo);
   cas::Ingestor ingestor(store(), repo_->ingest_options());
-  indexer::CheckinOptions o;
-  o.stat_cache_dir = "";
-  auto stored = indexer::DirSource(Build(s)).Checkin(&ingestor, o);
-  ASSERT_TRUE(stored) << stored.error().ToString();
-  MustOk(ingestor.WritePending(), "write");
-  EXPECT_NE(space(cas::Space::kObjectInfo), objects_before) << "the tree has new objects";
+  const ObjectId root = StoreUnrecorded(ingestor, s);
+  EXPECT_NE(SpaceContents(cas::Space::kObjectInfo), objects_before) << "the tree has new objects";
   cas::Version v;
   v.root_type = cas::Version::RootType::kTree;
-  v.root = stored->root;
+  v.root = root;
   v.image = "no spaces allowed";
   PhaseTimer timer;
-  auto r = RecordIngestedVersion(*repo_, ingestor, v, stored->root, 0, /*index_batch_keys=*/4, timer);
+  auto r = RecordIngestedVersion(*repo_, ingestor, v, root, 0, /*index_batch_keys=*/4, timer);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
-  EXPECT_EQ(space(cas::Space::kCatalog), catalog_before);
-  EXPECT_EQ(space(cas::Space::kObjectInfo), objects_before);
+  EXPECT_EQ(SpaceContents(cas::Space::kCatalog), catalog_before);
+  EXPECT_EQ(SpaceContents(cas::Space::kObjectInfo), objects_before);
   EXPECT_EQ(Versions(Path("srv/more/g1")), Names{}) << "nothing indexes the tree";
 }
 
