@@ -8,28 +8,32 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <future>
-#include <optional>
-#include <set>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 
 #include "base/phase_timer.h"
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "indexer/file_reader.h"
 #include "indexer/fs_meta.h"
+#include "indexer/planned_scans.h"
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
 namespace {
 
 // Files read at once, and directories (and their entries) waiting for their files, before the
-// walk waits. A waiting entry holds ~1 KB: 512 directories of 1,000 files took ~480 MB.
+// walk waits. A waiting entry holds ~1 KB (512 directories of 1,000 files took ~480 MB): the
+// entry bound is what bounds memory. A directory without entries holds ~300 bytes; with at most
+// 512 of them, an incremental checkin of corpus v3 waited ~30 ms in the middle of its walk for
+// the libcrypto update to be stored, where it could have walked on.
 constexpr int kMaxFilesInFlight = 256;
-constexpr size_t kMaxPendingDirs = 512;
+constexpr size_t kMaxPendingDirs = 8192;
 constexpr size_t kMaxPendingEntries = 65536;
 // Directories scanned (listed, every entry lstat'ed, xattrs read) ahead of the walk, and the
 // threads that scan them: enough to keep a disk busy on a cold cache.
@@ -39,6 +43,10 @@ constexpr int kScanThreads = 4;
 // it saves when nothing waits on the disk; docs/benchmarks.md, session 7) until its scans,
 // averaged over at least this many entries, take CheckinOptions::slow_scan_ns_per_entry.
 constexpr uint64_t kSlowScanMinEntries = 256;
+// Planned scans (incremental checkin, indexer/planned_scans.h): helpers on a cold cache, and
+// how far (in entries) they may run ahead of the walk.
+constexpr int kColdScanHelpers = 16;
+constexpr uint64_t kPlannedWindow = 32768;
 
 struct PendingDir {
   cas::Tree tree;
@@ -76,6 +84,7 @@ class Walker {
     }
     timer_.Mark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
+    planned_.reset();
     timer_.Mark("walk");
     if (s.ok() && scans_ahead_ != 0) {  // every scan started ahead is taken by the walk
       s = Status::Internal("checkin " + root_ + ": " + std::to_string(scans_ahead_) +
@@ -130,6 +139,36 @@ class Walker {
     bool reuse = false;
   };
   using ScanFuture = std::future<DirScan>;
+  // A helper's scan, with what it took the directory's parent Tree and inode and ctime to be.
+  struct PlannedScan {
+    DirScan scan;
+    ObjectId parent;
+    FileStat self;
+  };
+
+  std::string PathOf(const std::string& rel) const {
+    return rel.empty() ? root_ : ChildPath(root_, rel);
+  }
+
+  // Scans of the stat cache's directories by helpers ahead of the walk. A helper takes the
+  // directory to be the Tree it was recorded as, as the walk does when nothing changed; the walk
+  // uses a helper's scan only if that holds and the directory's inode and ctime are the same.
+  void StartPlanned() {
+    std::vector<PlannedScans<PlannedScan>::Dir> dirs;
+    dirs.reserve(old_cache_.size());
+    for (const auto& [rel, d] : old_cache_.dirs()) dirs.push_back({rel, d.files.size() + 1});
+    auto scan = [this](const std::string& rel) -> std::optional<PlannedScan> {
+      const StatCacheDir* d = old_cache_.Find(rel);
+      const std::string path = PathOf(rel);
+      struct stat st;
+      if (d == nullptr || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+          st.st_dev != root_dev_) {
+        return std::nullopt;
+      }
+      return PlannedScan{ScanDir(path, rel, d->tree, FileStatOf(st)), d->tree, FileStatOf(st)};
+    };
+    planned_.emplace(std::move(dirs), scan, kColdScanHelpers, kPlannedWindow);
+  }
 
   static std::string ChildPath(const std::string& dir, const std::string& name) {
     return (dir == "/" ? "" : dir) + "/" + name;
@@ -255,8 +294,14 @@ class Walker {
     DirScan scan = ScanDir(path, rel, parent, self);
     inline_scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
     inline_scan_entries_ += scan.entries.size() + 1;
-    if (options_.scan_ahead == CheckinOptions::ScanAhead::kAuto && inline_scan_entries_ >= kSlowScanMinEntries &&
-        inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_) > options_.slow_scan_ns_per_entry) {
+    if (options_.scan_ahead != CheckinOptions::ScanAhead::kAuto || planned_ ||
+        inline_scan_entries_ < kSlowScanMinEntries) {
+      return scan;
+    }
+    const int64_t per_entry = inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_);
+    if (old_cache_.size() > 1 && per_entry >= options_.cold_scan_ns_per_entry) {
+      StartPlanned();
+    } else if (per_entry > options_.slow_scan_ns_per_entry) {
       StartScanAhead();
     }
     return scan;
@@ -280,9 +325,13 @@ class Walker {
       return AddPending(std::move(pd));
     }
     DirScan scan;
+    std::optional<PlannedScan> planned = planned_ ? planned_->Take(rel) : std::nullopt;
     if (scan_future.valid()) {
       scan = scan_future.get();
       --scans_ahead_;
+    } else if (planned && planned->parent == parent_tree && planned->self == pd->self) {
+      scan = std::move(planned->scan);
+      result_.dirs_planned++;
     } else {
       scan = ScanInline(path, rel, parent_tree, pd->self);
     }
@@ -594,6 +643,8 @@ class Walker {
   std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;
+  // Last: its helpers call ScanDir, which reads the members above.
+  std::optional<PlannedScans<PlannedScan>> planned_;
 };
 
 }  // namespace

@@ -69,6 +69,7 @@ class StatCache {
   const StatCacheDir* Find(const std::string& rel) const;
   void Put(std::string rel, StatCacheDir dir) { dirs_[std::move(rel)] = std::move(dir); }
   size_t size() const { return dirs_.size(); }
+  const std::map<std::string, StatCacheDir>& dirs() const { return dirs_; }
 
   std::string Encode(const std::string& root) const;
   // nullopt when `data` is not a whole, intact cache of `root`.

@@ -64,5 +64,48 @@ TEST_F(DirTest, ScanningAheadCanStartInTheMiddleOfTheWalk) {
   EXPECT_EQ(switched->result.dirs, inline_only->result.dirs);
 }
 
+// On a cold cache an incremental checkin scans the directories its stat cache names on helper
+// threads ahead of the walk (a threshold of 0 starts them after 256 entries). The helpers take
+// each directory to be as recorded; every way a directory can differ from that record (a file
+// changed deep down, a directory added, removed, renamed, made a symlink, or given new entries)
+// gives what a checkin without a parent gives, and only the changed files are read.
+TEST_F(DirTest, PlannedScansGiveWhatTheWalkItselfGives) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src +
+                           "' && mkdir -p 0/many k/l/m r/s t/u w/x && "
+                           "for i in $(seq 300); do echo $i > 0/many/f$i; done && "
+                           "for d in k k/l k/l/m r r/s t t/u w w/x; do echo $d > $d/f; done && "
+                           "for i in $(seq 500); do mkdir -p v/$i && echo $i > v/$i/f; done"),
+            0);
+  auto checkin = [&](const std::string& image, const std::string& parent, bool planned) {
+    return TryCheckin(src, image, parent, [=](CheckinOptions& o) {
+      o.scan_ahead = planned ? CheckinOptions::ScanAhead::kAuto : CheckinOptions::ScanAhead::kNever;
+      o.cold_scan_ns_per_entry = planned ? 0 : INT64_MAX;
+    });
+  };
+  auto first = checkin("p", "", true);
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->result.dirs_planned, 0u) << "no stat cache yet";
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(
+      testing::Shell("cd '" + src +
+                     "' && echo changed > k/l/m/f && mkdir w/new && echo n > w/new/f && "
+                     "rm -r t/u && mv r/s r/s2 && rm -r w/x && ln -s ../k w/x && echo e > k/extra"),
+      0);
+  auto incremental = checkin("p", "p", true);
+  ASSERT_TRUE(incremental) << incremental.error().ToString();
+  auto fresh = checkin("p-fresh", "", false);
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  EXPECT_EQ(incremental->result.root, fresh->result.root);
+  EXPECT_EQ(incremental->result.dirs, fresh->result.dirs);
+  // The walk of v/ (500 directories) outlasts the helpers' start.
+  EXPECT_GT(incremental->result.dirs_planned, 0u)
+      << "the helpers scanned directories the walk used";
+  // k/l/m/f, w/new/f and k/extra are new; r/s2/f was renamed with its directory, so its
+  // directory's record does not apply and the file is read again.
+  EXPECT_EQ(incremental->result.bytes_read, 8u + 2u + 2u + 4u);
+}
+
 }  // namespace
 }  // namespace cairn::indexer
