@@ -81,6 +81,7 @@ class Walker {
     if (options_.use_stat_cache && !options_.parent_tree.IsZero()) {
       parent = options_.parent_tree;
       old_cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
+      if (options_.scan_ahead == CheckinOptions::ScanAhead::kAuto && ProbeCold()) StartPlanned();
     }
     timer_.Mark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
@@ -148,6 +149,31 @@ class Walker {
 
   std::string PathOf(const std::string& rel) const {
     return rel.empty() ? root_ : ChildPath(root_, rel);
+  }
+
+  // Whether the tree's inodes are out of memory: an lstat of up to 16 of the cached
+  // directories, spread over the tree (those near the root may have been read by the command
+  // line's own lookups), averages cold_scan_ns_per_entry or more. Costs ~20 us on a warm tree.
+  bool ProbeCold() const {
+    const size_t n = old_cache_.size();
+    if (n < 2) return false;
+    const size_t probes = std::min<size_t>(16, n - 1);
+    std::vector<const std::string*> rels;
+    size_t i = 0, next = 1;
+    for (const auto& [rel, d] : old_cache_.dirs()) {
+      if (rels.size() < probes && i == next * n / (probes + 1)) {
+        rels.push_back(&rel);
+        ++next;
+      }
+      ++i;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (const std::string* rel : rels) {
+      struct stat st;
+      (void)::lstat(PathOf(*rel).c_str(), &st);
+    }
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+    return !rels.empty() && ns.count() / static_cast<int64_t>(rels.size()) >= options_.cold_scan_ns_per_entry;
   }
 
   // Scans of the stat cache's directories by helpers ahead of the walk. A helper takes the

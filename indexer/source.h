@@ -51,9 +51,10 @@ struct CheckinOptions {
   // kAuto: the scans go ahead once the walk's own average this many ns an entry or more.
   // Default: 50,000 (a disk that makes stats wait; the page cache answers in 3-6 us).
   int64_t slow_scan_ns_per_entry = 50'000;
-  // kAuto with a stat cache: once the walk's own scans average this many ns an entry or more
-  // (a cold cache), helpers scan the directories the cache names ahead of the walk, many at
-  // once (indexer/planned_scans.h). Default: 10,000 (here cold: ~18 us an entry; warm: 3-5 us).
+  // kAuto with a stat cache: when a probe of the cached directories before the walk, or the
+  // walk's own scans, average this many ns an entry or more (a cold cache), helpers scan the
+  // directories the cache names ahead of the walk, many at once (indexer/planned_scans.h).
+  // Default: 10,000 (here cold: ~18 us an entry and 100-300 us a probe; warm: 2-5 us).
   int64_t cold_scan_ns_per_entry = 10'000;
   // Progress display (may be null).
   Progress* progress = nullptr;
