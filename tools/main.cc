@@ -61,13 +61,15 @@ void Usage(std::ostream& out) {
 }  // namespace
 
 #ifdef CAIRN_JEMALLOC
-// jemalloc's options, read at its first allocation (CMakeLists.txt, CAIRN_JEMALLOC): huge pages
-// for its arenas and metadata, so that a command's memory is faulted in 2 MiB at a time; one
-// arena, as fast here as the default eight (per-thread caches take the small allocations) and
-// with less memory held in partly used huge pages (peak RSS of a 1.5 GiB put: 127 MiB, with
-// eight arenas 167-190 MiB, glibc 148 MiB).
+// jemalloc's options, read at its first allocation (CMakeLists.txt, CAIRN_JEMALLOC): one arena,
+// as fast here as the default eight (per-thread caches take the small allocations) and with less
+// memory held (peak RSS of a 1.5 GiB put: 104-117 MiB; eight arenas took 167-190 MiB). No huge
+// pages: with thp:always, 3 of 9 warm incremental checkins of corpus v3 took 184-195 ms against
+// 101-115 ms (faults stalled on compaction for a 2 MiB page), a quarter of an incremental's
+// samples cleared huge pages it barely used, and full checkins, put and get were no faster
+// (docs/benchmarks.md, session 9).
 extern "C" {
-const char* malloc_conf = "narenas:1,thp:always,metadata_thp:auto";
+const char* malloc_conf = "narenas:1,thp:never";
 }
 #endif
 
