@@ -1,5 +1,7 @@
 #include "cas/x86_filter.h"
 
+#include <emmintrin.h>
+
 #include <cstdint>
 
 namespace cairn::cas {
@@ -10,10 +12,31 @@ namespace {
 // [-2^24, 2^24) (its top byte 0x00 or 0xFF), which the transform preserves (arithmetic modulo
 // 2^25, sign-extended): so encoder and decoder stop at the same places and the decoder undoes
 // exactly what the encoder did.
+//
+// Only five byte values can start a transformed instruction (E8, E9, 0F, 48, 4C): runs of other
+// bytes are skipped 16 at a time, which is what makes the pass fast (about 12% of the bytes of
+// x86-64 code are candidates). The decisions are those of the plain byte loop.
 template <bool kEncode>
 void Transform(unsigned char* b, size_t n) {
+  const __m128i e8 = _mm_set1_epi8(static_cast<char>(0xE8));
+  const __m128i e9 = _mm_set1_epi8(static_cast<char>(0xE9));
+  const __m128i of = _mm_set1_epi8(0x0F);
+  const __m128i r48 = _mm_set1_epi8(0x48);
+  const __m128i r4c = _mm_set1_epi8(0x4C);
   size_t i = 0;
   while (i < n) {
+    if (n - i >= 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+      __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, e8), _mm_cmpeq_epi8(v, e9)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, of),
+                                              _mm_or_si128(_mm_cmpeq_epi8(v, r48), _mm_cmpeq_epi8(v, r4c))));
+      auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+      if (mask == 0) {
+        i += 16;
+        continue;
+      }
+      i += static_cast<size_t>(__builtin_ctz(mask));
+    }
     size_t at, len;  // operand offset from i, instruction length
     unsigned char op = b[i];
     if ((op == 0xE8 || op == 0xE9) && n - i >= 5) {  // call/jmp rel32
