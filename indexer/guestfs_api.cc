@@ -32,6 +32,7 @@ Result<const GuestfsApi*> LoadOnce() {
   Resolve(lib, "guestfs_last_error", &api.last_error, &missing);
   Resolve(lib, "guestfs_set_error_handler", &api.set_error_handler, &missing);
   Resolve(lib, "guestfs_set_backend", &api.set_backend, &missing);
+  Resolve(lib, "guestfs_set_backend_setting", &api.set_backend_setting, &missing);
   Resolve(lib, "guestfs_add_drive_opts_argv", &api.add_drive_opts_argv, &missing);
   Resolve(lib, "guestfs_launch", &api.launch, &missing);
   Resolve(lib, "guestfs_blockdev_getsize64", &api.blockdev_getsize64, &missing);

@@ -19,6 +19,7 @@ struct GuestfsApi {
   decltype(&guestfs_last_error) last_error;
   decltype(&guestfs_set_error_handler) set_error_handler;
   decltype(&guestfs_set_backend) set_backend;
+  decltype(&guestfs_set_backend_setting) set_backend_setting;
   decltype(&guestfs_add_drive_opts_argv) add_drive_opts_argv;
   decltype(&guestfs_launch) launch;
   decltype(&guestfs_blockdev_getsize64) blockdev_getsize64;

@@ -70,25 +70,43 @@ Result<std::unique_ptr<GuestfsSession>> GuestfsSession::Open(const std::string& 
                                                              const std::string& format) {
   auto api = GuestfsApi::Load();
   if (!api) return api.error().WithContext("read disk image " + image);
-  guestfs_h* g = (*api)->create();
-  if (g == nullptr) return Status::IOError("read disk image " + image + ": cannot create a libguestfs handle");
-  std::unique_ptr<GuestfsSession> s(new GuestfsSession(*api, g, image));
-  (*api)->set_error_handler(g, nullptr, nullptr);  // errors are returned, not printed
-  const char* backend = std::getenv("LIBGUESTFS_BACKEND");
-  if (backend == nullptr || *backend == '\0') {
-    if ((*api)->set_backend(g, "direct") != 0) return s->Error("set backend");
+  // `force_tcg`: run the appliance under emulation even where /dev/kvm exists.
+  auto launch = [&](bool force_tcg) -> Result<std::unique_ptr<GuestfsSession>> {
+    guestfs_h* g = (*api)->create();
+    if (g == nullptr) return Status::IOError("read disk image " + image + ": cannot create a libguestfs handle");
+    std::unique_ptr<GuestfsSession> s(new GuestfsSession(*api, g, image));
+    (*api)->set_error_handler(g, nullptr, nullptr);  // errors are returned, not printed
+    const char* backend = std::getenv("LIBGUESTFS_BACKEND");
+    if (backend == nullptr || *backend == '\0') {
+      if ((*api)->set_backend(g, "direct") != 0) return s->Error("set backend");
+    }
+    if (force_tcg && (*api)->set_backend_setting(g, "force_tcg", "1") != 0) return s->Error("set backend");
+    struct guestfs_add_drive_opts_argv drive {};
+    drive.bitmask = GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK | GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
+    drive.readonly = 1;
+    drive.format = format.c_str();
+    if ((*api)->add_drive_opts_argv(g, image.c_str(), &drive) != 0) return s->Error("add drive");
+    PhaseTimer timer;
+    if ((*api)->launch(g) != 0) return s->Error("launch appliance");
+    timer.Mark("appliance");
+    return s;
+  };
+  auto s = launch(false);
+  // A /dev/kvm that qemu cannot use (seen on nested hosts: "failed to set MSR 0x10a", then
+  // qemu aborts) fails the launch within a second or two; the appliance then runs emulated, as
+  // it does where there is no /dev/kvm at all. The user's own backend settings are left alone.
+  const char* settings = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
+  if (!s && ::access("/dev/kvm", F_OK) == 0 && (settings == nullptr || *settings == '\0')) {
+    auto emulated = launch(true);
+    if (!emulated) {
+      return Status::IOError(emulated.error().message() + " (with KVM: " + s.error().message() + ")");
+    }
+    s = std::move(emulated);
   }
-  struct guestfs_add_drive_opts_argv drive {};
-  drive.bitmask = GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK | GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
-  drive.readonly = 1;
-  drive.format = format.c_str();
-  if ((*api)->add_drive_opts_argv(g, image.c_str(), &drive) != 0) return s->Error("add drive");
-  PhaseTimer timer;
-  if ((*api)->launch(g) != 0) return s->Error("launch appliance");
-  timer.Mark("appliance");
-  int64_t size = (*api)->blockdev_getsize64(g, "/dev/sda");
-  if (size < 0) return s->Error("size");
-  s->size_ = static_cast<uint64_t>(size);
+  if (!s) return s;
+  int64_t size = (*api)->blockdev_getsize64((*s)->g_, "/dev/sda");
+  if (size < 0) return (*s)->Error("size");
+  (*s)->size_ = static_cast<uint64_t>(size);
   return s;
 }
 
