@@ -44,6 +44,7 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$here/scripts/kvm-env.sh"
 C=${C:-/tmp/corpus}
 T=$C/trees
 I=$C/images

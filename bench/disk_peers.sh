@@ -13,6 +13,7 @@
 # binary; default build/tools/cairn beside this script's repository).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$here/scripts/kvm-env.sh"
 C=${C:-/tmp/corpus}
 I=$C/images
 B=${BENCH_DIR:-/tmp/cairn-bench/disk}

@@ -16,6 +16,7 @@ shared=${SHARED:-$top/../shared}
 export C=${C:-/tmp/corpus}
 
 bash scripts/install-deps.sh
+. scripts/kvm-env.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build cairn
 cairn=$top/build/tools/cairn
