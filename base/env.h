@@ -28,6 +28,10 @@ class WritableFile {
  public:
   virtual ~WritableFile() = default;
   virtual Status Append(std::string_view data) = 0;
+  // Writes `data` at `offset` (pwrite), leaving the append position alone. Calls for disjoint
+  // ranges may run on many threads at once. NotSupported where the file cannot seek (a pipe,
+  // a terminal): such files take Append only.
+  virtual Status WriteAt(uint64_t offset, std::string_view data) = 0;
   // Flushes the data to stable storage (fdatasync).
   virtual Status Sync() = 0;
   virtual Status Close() = 0;

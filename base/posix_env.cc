@@ -57,6 +57,19 @@ class PosixWritableFile final : public WritableFile {
     }
     return Status();
   }
+  Status WriteAt(uint64_t offset, std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t w = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ESPIPE) return Status::NotSupported("write " + path_ + ": cannot seek");
+        return ErrnoStatus("write", path_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(w));
+      offset += static_cast<uint64_t>(w);
+    }
+    return Status();
+  }
   Status Sync() override {
     if (::fdatasync(fd_) != 0 && errno != EINVAL) return ErrnoStatus("sync", path_, errno);
     return Status();

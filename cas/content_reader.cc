@@ -1,6 +1,7 @@
 #include "cas/content_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <future>
 
@@ -106,6 +107,53 @@ Status ContentReader::Read(const ObjectId& id,
     if (!result.ok()) break;
   }
   for (auto& f : ahead) f.wait();  // the tasks capture nothing that dies before them
+  return result;
+}
+
+Status ContentReader::ReadAt(const ObjectId& id,
+                             const std::function<Status(uint64_t, std::string_view)>& write,
+                             const std::function<void(uint64_t)>& progress) {
+  CAIRN_ASSIGN_OR_RETURN(DecodedObject obj, store_->Read(id));
+  if (obj.type == ObjectType::kBlob) {
+    CAIRN_RETURN_IF_ERROR(write(0, obj.data));
+    if (progress) progress(obj.data.size());
+    return Status();
+  }
+  if (obj.type != ObjectType::kChunkIndex) {
+    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
+                                   std::string(ObjectTypeName(obj.type)) + ", not file content");
+  }
+  CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
+  std::atomic<bool> failed{false};
+  auto task = [this, &write, &failed](ChunkRef c, uint64_t offset) -> Status {
+    if (failed.load(std::memory_order_relaxed)) return Status();  // the error is reported already
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(c.id, ObjectType::kBlob));
+    if (data.size() != c.size) {
+      return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
+    }
+    return write(offset, data);
+  };
+  // Waited for in order: at most kReadAhead chunks are held, and errors come in content order.
+  std::deque<std::pair<std::future<Status>, uint64_t>> ahead;
+  size_t next = 0;
+  uint64_t offset = 0;
+  Status result;
+  while (next < index.chunks.size() || !ahead.empty()) {
+    while (result.ok() && next < index.chunks.size() && ahead.size() < kReadAhead) {
+      const ChunkRef& c = index.chunks[next++];
+      ahead.emplace_back(pool_.Submit([task, c, offset] { return task(c, offset); }), c.size);
+      offset += c.size;
+    }
+    if (ahead.empty()) break;
+    Status s = ahead.front().first.get();
+    const uint64_t size = ahead.front().second;
+    ahead.pop_front();
+    if (!s.ok() && result.ok()) {
+      result = s;
+      failed.store(true, std::memory_order_relaxed);
+    }
+    if (result.ok() && progress) progress(size);
+  }
   return result;
 }
 

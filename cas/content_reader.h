@@ -28,6 +28,14 @@ class ContentReader {
   // is passed on; on Corruption the sink has received only verified bytes. An error from the
   // sink stops the read and is returned.
   Status Read(const ObjectId& id, const std::function<Status(std::string_view)>& sink);
+  // Passes the content to `write` piece by piece with each piece's offset, from the reader's
+  // threads: calls come in any order and at once, each piece verified before it is passed
+  // (for an output that takes positional writes, so that the copies into it run on every core).
+  // `progress`, if set, is called on the calling thread with each piece's size, in order. The
+  // first error, from the store or from `write`, stops the read and is returned; pieces after
+  // it may have been written.
+  Status ReadAt(const ObjectId& id, const std::function<Status(uint64_t, std::string_view)>& write,
+                const std::function<void(uint64_t)>& progress = nullptr);
   // The content as a SequentialFile that fetches and verifies one chunk at a time (no read
   // ahead), for a caller that pulls. Errors as Read, from Open or from the file's Read. The
   // reader's store must outlive the file.

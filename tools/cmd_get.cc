@@ -27,7 +27,18 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   std::string tmp = to_file ? output + ".cairn-tmp" : output;
   CAIRN_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
   Progress progress("get", content.size);
-  // Small pieces are gathered into one reused buffer (written at 1 MiB); chunks go out directly.
+  if (to_file) {
+    // A file takes each chunk at its offset from the thread that read and verified it: the
+    // copies into the page cache, a third of get's time, run on every core instead of this one.
+    Status s = reader.ReadAt(
+        id, [&](uint64_t offset, std::string_view piece) { return out->WriteAt(offset, piece); },
+        [&](uint64_t n) { progress.Add(0, n); });
+    if (s.ok()) s = out->Close();
+    if (s.ok()) s = env->RenameFile(tmp, output);
+    if (!s.ok()) (void)env->RemoveFile(tmp);
+    return s;
+  }
+  // Standard output (perhaps a pipe) takes the content in order. Small pieces are gathered into one reused buffer (written at 1 MiB); chunks go out directly.
   std::string buf;
   buf.reserve(kWriteBuffer);
   Status s = reader.Read(id, [&](std::string_view piece) -> Status {
@@ -44,8 +55,6 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   });
   if (s.ok() && !buf.empty()) s = out->Append(buf);
   if (s.ok()) s = out->Close();
-  if (s.ok() && to_file) s = env->RenameFile(tmp, output);
-  if (!s.ok() && to_file) (void)env->RemoveFile(tmp);
   return s;
 }
 

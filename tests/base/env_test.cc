@@ -41,6 +41,20 @@ TEST_F(EnvTest, WrittenFileReadsBack) {
   EXPECT_EQ(*back, data);
 }
 
+TEST_F(EnvTest, WritesAtOffsetsInAnyOrderFillTheFile) {
+  std::string path = dir_ + "/f";
+  {
+    auto f = env_->NewWritableFile(path);
+    ASSERT_TRUE(f.has_value()) << f.status().ToString();
+    ASSERT_TRUE((*f)->WriteAt(6, "world").ok());
+    ASSERT_TRUE((*f)->WriteAt(0, "hello ").ok());
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  auto back = ReadFileToString(env_, path);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, "hello world");
+}
+
 TEST_F(EnvTest, OpeningAMissingFileIsNotFoundNamingIt) {
   auto f = env_->NewSequentialFile(dir_ + "/missing");
   ASSERT_FALSE(f.has_value());

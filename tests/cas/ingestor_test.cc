@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "base/env.h"
@@ -263,6 +266,59 @@ TYPED_TEST(IngestorTest, DamagedChunkFailsTheReadAndTheSinkSeesOnlyGoodBytes) {
   EXPECT_EQ(seen.size(), good);
   EXPECT_TRUE(seen == data.substr(0, good));
   EXPECT_EQ(seen.find("XXXXXXXX"), std::string::npos);
+}
+
+// ReadAt passes pieces from many threads, each at its offset: they fill the content exactly,
+// and a damaged chunk is never written, whatever order the others come in.
+TYPED_TEST(IngestorTest, ReadAtWritesEveryVerifiedPieceAtItsOffset) {
+  std::string data = RandomBytes(3 << 20, 23) + std::string(1 << 20, 'z') + RandomBytes(777, 24);
+  FileContent c = this->PutFile(data);
+  ASSERT_EQ(c.type, ObjectType::kChunkIndex);
+  ContentReader reader(this->store_.get(), 4);
+  std::string out(data.size(), '\0');
+  std::mutex mu;
+  std::set<uint64_t> offsets;
+  uint64_t progressed = 0;
+  Status s = reader.ReadAt(
+      c.id,
+      [&](uint64_t offset, std::string_view piece) {
+        {
+          std::lock_guard lock(mu);
+          EXPECT_TRUE(offsets.insert(offset).second) << "offset " << offset << " written twice";
+        }
+        EXPECT_LE(offset + piece.size(), out.size());
+        std::copy(piece.begin(), piece.end(), out.begin() + static_cast<long>(offset));
+        return Status();
+      },
+      [&](uint64_t n) { progressed += n; });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(out == data) << "content differs";
+  EXPECT_EQ(progressed, data.size());
+  EXPECT_GT(offsets.size(), 4u);
+
+  auto index = DecodeChunkIndex(c.id, *this->store_->ReadTyped(c.id, ObjectType::kChunkIndex));
+  ASSERT_TRUE(index.has_value());
+  const ChunkRef damaged = index->chunks[2];
+  const uint64_t damaged_at = index->chunks[0].size + index->chunks[1].size;
+  OverwriteRecord(this->store_.get(),
+                  EncodeObjectWithId(damaged.id, ObjectType::kBlob, std::string(damaged.size, 'X'), 0));
+  std::string again(data.size(), '\0');
+  s = reader.ReadAt(c.id, [&](uint64_t offset, std::string_view piece) {
+    EXPECT_NE(offset, damaged_at) << "the damaged chunk was written";
+    std::copy(piece.begin(), piece.end(), again.begin() + static_cast<long>(offset));
+    return Status();
+  });
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find(damaged.id.Short()), std::string::npos) << s.message();
+  EXPECT_EQ(again.find("XXXXXXXX"), std::string::npos);
+
+  // A write that fails (a full disk) stops the read and is what it returns.
+  FileContent other = this->PutFile(RandomBytes(2 << 20, 25));
+  std::atomic<int> calls{0};
+  s = reader.ReadAt(other.id, [&](uint64_t, std::string_view) {
+    return ++calls == 1 ? Status::NoSpace("write out: disk full") : Status();
+  });
+  EXPECT_EQ(s.code(), Code::kNoSpace) << s.ToString();
 }
 
 TYPED_TEST(IngestorTest, DamagedSmallBlobNeverReachesTheSink) {
