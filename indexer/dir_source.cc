@@ -19,6 +19,7 @@
 #include "base/phase_timer.h"
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
+#include "indexer/dir_scan.h"
 #include "indexer/file_reader.h"
 #include "indexer/fs_meta.h"
 #include "indexer/planned_scans.h"
@@ -112,33 +113,6 @@ class Walker {
   }
 
  private:
-  // What the walk needs of one directory, read by a scan task ahead of the walk: on a cold
-  // cache the lstat and xattr calls of many directories then wait on the disk at once instead
-  // of one after another. Per-entry errors are kept and reported when the walk reaches the
-  // entry, so errors come in the same order as a sequential walk would meet them.
-  struct ScannedEntry {
-    std::string name;
-    Status status;  // lstat, type, xattrs or readlink failed
-    struct stat st {};
-    cas::EntryType type = cas::EntryType::kRegular;
-    cas::Xattrs xattrs;
-    std::string target;  // symlinks
-    // A regular file unchanged since the parent: its entry in DirScan::parent; npos otherwise.
-    size_t unchanged = std::string::npos;
-    // Its inode and ctime are as recorded, so its xattrs and target were not read (yet).
-    bool same = false;
-  };
-  struct DirScan {
-    Status status;  // the directory could not be listed, or its parent Tree read
-    std::vector<ScannedEntry> entries;
-    // Incremental checkin: the directory in the parent version (empty if it had none), and the
-    // stat cache's record of it when that record describes exactly this Tree.
-    cas::Tree parent;
-    const StatCacheDir* cached = nullptr;
-    // The directory and all its entries are as recorded (PendingDir::reuse): `parent` is not
-    // read, the subdirectories' Trees in the parent version come from the cache.
-    bool reuse = false;
-  };
   using ScanFuture = std::future<DirScan>;
   // A helper's scan, with what it took the directory's parent Tree and inode and ctime to be.
   struct PlannedScan {
@@ -191,122 +165,17 @@ class Walker {
           st.st_dev != root_dev_) {
         return std::nullopt;
       }
-      return PlannedScan{ScanDir(path, rel, d->tree, FileStatOf(st)), d->tree, FileStatOf(st)};
+      return PlannedScan{scanner_.Scan(path, rel, d->tree, FileStatOf(st)), d->tree,
+                         FileStatOf(st)};
     };
     planned_.emplace(std::move(dirs), scan, kColdScanHelpers, kPlannedWindow);
-  }
-
-  static std::string ChildPath(const std::string& dir, const std::string& name) {
-    return (dir == "/" ? "" : dir) + "/" + name;
-  }
-  static std::string ChildRel(const std::string& rel, const std::string& name) {
-    return rel.empty() ? name : rel + "/" + name;
-  }
-
-  // `rel`: the directory relative to the source root, for messages.
-  // `parent`: the directory's Tree in the parent version (zero: none); `self`: the directory's
-  // inode and ctime.
-  DirScan ScanDir(const std::string& path, const std::string& rel, const ObjectId& parent,
-                  const FileStat& self) {
-    DirScan scan;
-    OpenDirectory dir;
-    std::vector<std::string> names;
-    scan.status = dir.Open(path, &names);
-    if (!scan.status.ok()) return scan;
-    // A directory whose inode and ctime are as recorded has the recorded names (creating,
-    // removing or renaming an entry changes the ctime), so entry i is the parent's entry i.
-    // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
-    // subdirectory changed, and neither the parent's Tree nor the entries' xattrs are read.
-    // The root is always built (it holds the hard-link table).
-    const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
-    const bool optimistic = d != nullptr && d->tree == parent && !rel.empty() && d->self == self &&
-                            d->files.size() == names.size();
-    if (!parent.IsZero() && !optimistic) {
-      scan.status = LoadParent(rel, parent, &scan);
-      if (!scan.status.ok()) return scan;
-    }
-    bool all_same = optimistic;
-    scan.entries.resize(names.size());
-    for (size_t i = 0; i < names.size(); ++i) {
-      ScannedEntry& e = scan.entries[i];
-      e.name = std::move(names[i]);
-      if (::fstatat(dir.fd(), e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
-        e.status = errno == ENOENT ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
-                                                     " vanished during the walk (the tree is changing)")
-                                   : ErrnoStatus("stat", ChildPath(path, e.name), errno);
-        all_same = false;
-        continue;
-      }
-      std::optional<cas::EntryType> type = EntryTypeOfMode(e.st.st_mode);
-      if (!type) {
-        e.status = Status::NotSupported("read " + ChildPath(path, e.name) + ": unknown file type");
-        all_same = false;
-        continue;
-      }
-      e.type = *type;
-      if (optimistic && FileStatOf(e.st) == d->files[i] &&
-          !(e.type == cas::EntryType::kRegular && e.st.st_nlink > 1)) {  // links need content
-        e.same = true;
-        continue;
-      }
-      all_same = false;
-      if (e.type == cas::EntryType::kRegular && !optimistic) {
-        e.unchanged = Unchanged(scan, e.name, e.st);
-        if (e.unchanged != std::string::npos) {
-          // Setting or removing an xattr changes the ctime: with the ctime unchanged, the
-          // parent's entry holds the file's xattrs.
-          e.xattrs = scan.parent.entries[e.unchanged].meta.xattrs;
-          continue;
-        }
-      }
-      ReadDetails(ChildPath(path, e.name), &e);
-    }
-    if (optimistic && !all_same) {
-      // Something changed: what was taken on trust comes from the parent's Tree after all.
-      scan.status = LoadParent(rel, parent, &scan);
-      if (!scan.status.ok()) return scan;
-      for (size_t i = 0; i < scan.entries.size(); ++i) {
-        ScannedEntry& e = scan.entries[i];
-        if (e.status.ok() && e.type == cas::EntryType::kRegular) {
-          e.unchanged = Unchanged(scan, e.name, e.st);
-        }
-        if (!e.same) continue;
-        e.same = false;
-        const cas::TreeEntry* p = ParentEntry(scan, e.name);
-        if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
-          ReadDetails(ChildPath(path, e.name), &e);
-          continue;
-        }
-        e.xattrs = p->meta.xattrs;
-        e.target = p->target;
-      }
-    }
-    scan.reuse = optimistic && all_same;
-    return scan;
-  }
-
-  // Reads an entry's xattrs and, for a symlink, its target; a failure goes to e->status.
-  static void ReadDetails(const std::string& child, ScannedEntry* e) {
-    Result<cas::Xattrs> x = ReadXattrs(child);
-    if (!x) {
-      e->status = x.error();
-      return;
-    }
-    e->xattrs = std::move(*x);
-    if (e->type == cas::EntryType::kSymlink) {
-      Result<std::string> t = ReadLinkTarget(child, e->st.st_size);
-      if (!t) {
-        e->status = t.error();
-        return;
-      }
-      e->target = std::move(*t);
-    }
   }
 
   ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent,
                         const FileStat& self) {
     ++scans_ahead_;
-    return scan_pool_->Submit([this, path, rel, parent, self] { return ScanDir(path, rel, parent, self); });
+    return scan_pool_->Submit(
+        [this, path, rel, parent, self] { return scanner_.Scan(path, rel, parent, self); });
   }
 
   void StartScanAhead() {
@@ -317,7 +186,7 @@ class Walker {
   DirScan ScanInline(const std::string& path, const std::string& rel, const ObjectId& parent,
                      const FileStat& self) {
     const auto start = std::chrono::steady_clock::now();
-    DirScan scan = ScanDir(path, rel, parent, self);
+    DirScan scan = scanner_.Scan(path, rel, parent, self);
     inline_scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
     inline_scan_entries_ += scan.entries.size() + 1;
     if (options_.scan_ahead != CheckinOptions::ScanAhead::kAuto || planned_ ||
@@ -384,8 +253,9 @@ class Walker {
       for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
         const ScannedEntry& c = scan.entries[next_scan];
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
-          child_scans[next_scan] = SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
-                                              ParentDir(scan, rel, c.name), FileStatOf(c.st));
+          child_scans[next_scan] =
+              SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
+                         scanner_.ParentDir(scan, rel, c.name), FileStatOf(c.st));
         }
       }
     };
@@ -403,7 +273,7 @@ class Walker {
       if (se.type == cas::EntryType::kDirectory) {
         std::string child = ChildPath(path, e.name);
         std::string child_rel = ChildRel(rel, e.name);
-        ObjectId was = ParentDir(scan, rel, e.name);
+        ObjectId was = scanner_.ParentDir(scan, rel, e.name);
         pd->tree.entries.push_back(std::move(e));
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
         CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
@@ -442,51 +312,6 @@ class Walker {
       CAIRN_RETURN_IF_ERROR(FinalizeFront());
     }
     return Status();
-  }
-
-  // Reads the directory's Tree in the parent version, and takes the stat cache's record of the
-  // directory if it describes that Tree.
-  Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) {
-    CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(ingestor_->store(), id));
-    const StatCacheDir* d = old_cache_.Find(rel);
-    if (d != nullptr && d->tree == id && d->files.size() == scan->parent.entries.size()) scan->cached = d;
-    return Status();
-  }
-
-  // The entry `name` of the parent version's directory, or null.
-  static const cas::TreeEntry* ParentEntry(const DirScan& scan, const std::string& name) {
-    const auto& es = scan.parent.entries;
-    auto it = std::lower_bound(es.begin(), es.end(), name,
-                               [](const cas::TreeEntry& e, const std::string& n) { return e.name < n; });
-    return it != es.end() && it->name == name ? &*it : nullptr;
-  }
-
-  // The subdirectory `name`'s Tree in the parent version; zero if it had none. In a directory
-  // taken as recorded, the cache's record of the subdirectory names it: records are saved
-  // together, so it was the subdirectory's Tree in the Tree recorded for this directory.
-  ObjectId ParentDir(const DirScan& scan, const std::string& rel, const std::string& name) const {
-    if (scan.reuse) {
-      const StatCacheDir* d = old_cache_.Find(ChildRel(rel, name));
-      return d != nullptr ? d->tree : ObjectId();
-    }
-    const cas::TreeEntry* e = ParentEntry(scan, name);
-    return e != nullptr && e->type == cas::EntryType::kDirectory ? e->id : ObjectId();
-  }
-
-  // The index in the parent version's directory of the entry of regular file `name` if the file
-  // is unchanged since the parent was checked in: its size and mtime as in the entry, its inode
-  // and ctime as the stat cache recorded for that entry. npos otherwise.
-  size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const {
-    if (scan.cached == nullptr) return std::string::npos;
-    const cas::TreeEntry* p = ParentEntry(scan, name);
-    if (p == nullptr || p->type != cas::EntryType::kRegular ||
-        p->size != static_cast<uint64_t>(st.st_size) || p->meta.mtime_sec != st.st_mtim.tv_sec ||
-        p->meta.mtime_nsec != static_cast<uint32_t>(st.st_mtim.tv_nsec) ||
-        (p->sparse && options_.holes != CheckinOptions::HoleRule::kSeekData)) {
-      return std::string::npos;
-    }
-    size_t i = static_cast<size_t>(p - scan.parent.entries.data());
-    return scan.cached->files[i] == FileStatOf(st) ? i : std::string::npos;
   }
 
   // An unchanged file takes its parent entry's content, here in the walk, without a task. The
@@ -658,6 +483,7 @@ class Walker {
   const CheckinOptions& options_;
   const bool record_ = options_.update_stat_cache && !options_.stat_cache_dir.empty();
   StatCache old_cache_;  // read by the scan threads, not changed during the walk
+  DirScanner scanner_{root_, old_cache_, ingestor_->store(), options_};
   StatCache new_cache_;  // walk thread only
   CheckinResult result_;
   PhaseTimer timer_;  // CAIRN_TIMING: the walk's own phases

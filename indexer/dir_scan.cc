@@ -1,0 +1,162 @@
+#include "indexer/dir_scan.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "cas/tree_reader.h"
+#include "indexer/fs_meta.h"
+
+namespace cairn::indexer {
+
+DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const ObjectId& parent,
+                         const FileStat& self) const {
+  DirScan scan;
+  OpenDirectory dir;
+  std::vector<std::string> names;
+  scan.status = dir.Open(path, &names);
+  if (!scan.status.ok()) return scan;
+  // A directory whose inode and ctime are as recorded has the recorded names (creating,
+  // removing or renaming an entry changes the ctime), so entry i is the parent's entry i.
+  // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
+  // subdirectory changed, and neither the parent's Tree nor the entries' xattrs are read.
+  // The root is always built (it holds the hard-link table).
+  const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
+  const bool optimistic = d != nullptr && d->tree == parent && !rel.empty() && d->self == self &&
+                          d->files.size() == names.size();
+  if (!parent.IsZero() && !optimistic) {
+    scan.status = LoadParent(rel, parent, &scan);
+    if (!scan.status.ok()) return scan;
+  }
+  bool all_same = optimistic;
+  scan.entries.resize(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    ScannedEntry& e = scan.entries[i];
+    e.name = std::move(names[i]);
+    if (::fstatat(dir.fd(), e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      e.status = errno == ENOENT
+                     ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
+                                       " vanished during the walk (the tree is changing)")
+                     : ErrnoStatus("stat", ChildPath(path, e.name), errno);
+      all_same = false;
+      continue;
+    }
+    std::optional<cas::EntryType> type = EntryTypeOfMode(e.st.st_mode);
+    if (!type) {
+      e.status = Status::NotSupported("read " + ChildPath(path, e.name) + ": unknown file type");
+      all_same = false;
+      continue;
+    }
+    e.type = *type;
+    if (optimistic && FileStatOf(e.st) == d->files[i] &&
+        !(e.type == cas::EntryType::kRegular && e.st.st_nlink > 1)) {  // links need content
+      e.same = true;
+      continue;
+    }
+    all_same = false;
+    if (e.type == cas::EntryType::kRegular && !optimistic) {
+      e.unchanged = Unchanged(scan, e.name, e.st);
+      if (e.unchanged != std::string::npos) {
+        // Setting or removing an xattr changes the ctime: with the ctime unchanged, the
+        // parent's entry holds the file's xattrs.
+        e.xattrs = scan.parent.entries[e.unchanged].meta.xattrs;
+        continue;
+      }
+    }
+    ReadDetails(ChildPath(path, e.name), &e);
+  }
+  if (optimistic && !all_same) {
+    // Something changed: what was taken on trust comes from the parent's Tree after all.
+    scan.status = LoadParent(rel, parent, &scan);
+    if (!scan.status.ok()) return scan;
+    for (size_t i = 0; i < scan.entries.size(); ++i) {
+      ScannedEntry& e = scan.entries[i];
+      if (e.status.ok() && e.type == cas::EntryType::kRegular) {
+        e.unchanged = Unchanged(scan, e.name, e.st);
+      }
+      if (!e.same) continue;
+      e.same = false;
+      const cas::TreeEntry* p = ParentEntry(scan, e.name);
+      if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
+        ReadDetails(ChildPath(path, e.name), &e);
+        continue;
+      }
+      e.xattrs = p->meta.xattrs;
+      e.target = p->target;
+    }
+  }
+  scan.reuse = optimistic && all_same;
+  return scan;
+}
+
+// Reads an entry's xattrs and, for a symlink, its target; a failure goes to e->status.
+void DirScanner::ReadDetails(const std::string& child, ScannedEntry* e) {
+  Result<cas::Xattrs> x = ReadXattrs(child);
+  if (!x) {
+    e->status = x.error();
+    return;
+  }
+  e->xattrs = std::move(*x);
+  if (e->type == cas::EntryType::kSymlink) {
+    Result<std::string> t = ReadLinkTarget(child, e->st.st_size);
+    if (!t) {
+      e->status = t.error();
+      return;
+    }
+    e->target = std::move(*t);
+  }
+}
+
+// Reads the directory's Tree in the parent version, and takes the stat cache's record of the
+// directory if it describes that Tree.
+Status DirScanner::LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) const {
+  CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(store_, id));
+  const StatCacheDir* d = old_cache_.Find(rel);
+  if (d != nullptr && d->tree == id && d->files.size() == scan->parent.entries.size())
+    scan->cached = d;
+  return Status();
+}
+
+// The entry `name` of the parent version's directory, or null.
+const cas::TreeEntry* DirScanner::ParentEntry(const DirScan& scan, const std::string& name) {
+  const auto& es = scan.parent.entries;
+  auto it =
+      std::lower_bound(es.begin(), es.end(), name,
+                       [](const cas::TreeEntry& e, const std::string& n) { return e.name < n; });
+  return it != es.end() && it->name == name ? &*it : nullptr;
+}
+
+// The subdirectory `name`'s Tree in the parent version; zero if it had none. In a directory
+// taken as recorded, the cache's record of the subdirectory names it: records are saved
+// together, so it was the subdirectory's Tree in the Tree recorded for this directory.
+ObjectId DirScanner::ParentDir(const DirScan& scan, const std::string& rel,
+                               const std::string& name) const {
+  if (scan.reuse) {
+    const StatCacheDir* d = old_cache_.Find(ChildRel(rel, name));
+    return d != nullptr ? d->tree : ObjectId();
+  }
+  const cas::TreeEntry* e = ParentEntry(scan, name);
+  return e != nullptr && e->type == cas::EntryType::kDirectory ? e->id : ObjectId();
+}
+
+// The index in the parent version's directory of the entry of regular file `name` if the file
+// is unchanged since the parent was checked in: its size and mtime as in the entry, its inode
+// and ctime as the stat cache recorded for that entry. npos otherwise.
+size_t DirScanner::Unchanged(const DirScan& scan, const std::string& name,
+                             const struct stat& st) const {
+  if (scan.cached == nullptr) return std::string::npos;
+  const cas::TreeEntry* p = ParentEntry(scan, name);
+  if (p == nullptr || p->type != cas::EntryType::kRegular ||
+      p->size != static_cast<uint64_t>(st.st_size) || p->meta.mtime_sec != st.st_mtim.tv_sec ||
+      p->meta.mtime_nsec != static_cast<uint32_t>(st.st_mtim.tv_nsec) ||
+      (p->sparse && options_.holes != CheckinOptions::HoleRule::kSeekData)) {
+    return std::string::npos;
+  }
+  size_t i = static_cast<size_t>(p - scan.parent.entries.data());
+  return scan.cached->files[i] == FileStatOf(st) ? i : std::string::npos;
+}
+
+}  // namespace cairn::indexer

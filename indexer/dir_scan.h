@@ -1,0 +1,95 @@
+// DirScanner: what a directory checkin's walk (indexer/dir_source.cc) needs of one directory: its
+// entries, each lstat'ed, with xattrs and link targets and, in an incremental checkin, which of
+// them are unchanged since the parent version (their size and mtime as in the parent's Tree,
+// their inode and ctime as the stat cache recorded). Scans of many directories may run at once,
+// ahead of the walk (the scan threads, planned scans): on a cold cache their disk reads then
+// wait together instead of one after another.
+//
+// Thread-safety: the const methods may be called from many threads at once, while the stat
+// cache given is not changed.
+#ifndef CAIRN_INDEXER_DIR_SCAN_H_
+#define CAIRN_INDEXER_DIR_SCAN_H_
+
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "base/object_id.h"
+#include "base/status.h"
+#include "cas/object_store.h"
+#include "cas/tree.h"
+#include "indexer/source.h"
+#include "indexer/stat_cache.h"
+
+namespace cairn::indexer {
+
+// The path of entry `name` of directory `dir` ("/" for the filesystem root).
+inline std::string ChildPath(const std::string& dir, const std::string& name) {
+  return (dir == "/" ? "" : dir) + "/" + name;
+}
+// The same relative to the source root ("" for the root itself).
+inline std::string ChildRel(const std::string& rel, const std::string& name) {
+  return rel.empty() ? name : rel + "/" + name;
+}
+
+// What the walk needs of one directory, read by a scan task ahead of the walk: on a cold
+// cache the lstat and xattr calls of many directories then wait on the disk at once instead
+// of one after another. Per-entry errors are kept and reported when the walk reaches the
+// entry, so errors come in the same order as a sequential walk would meet them.
+struct ScannedEntry {
+  std::string name;
+  Status status;  // lstat, type, xattrs or readlink failed
+  struct stat st {};
+  cas::EntryType type = cas::EntryType::kRegular;
+  cas::Xattrs xattrs;
+  std::string target;  // symlinks
+  // A regular file unchanged since the parent: its entry in DirScan::parent; npos otherwise.
+  size_t unchanged = std::string::npos;
+  // Its inode and ctime are as recorded, so its xattrs and target were not read (yet).
+  bool same = false;
+};
+struct DirScan {
+  Status status;  // the directory could not be listed, or its parent Tree read
+  std::vector<ScannedEntry> entries;
+  // Incremental checkin: the directory in the parent version (empty if it had none), and the
+  // stat cache's record of it when that record describes exactly this Tree.
+  cas::Tree parent;
+  const StatCacheDir* cached = nullptr;
+  // The directory and all its entries are as recorded (PendingDir::reuse): `parent` is not
+  // read, the subdirectories' Trees in the parent version come from the cache.
+  bool reuse = false;
+};
+
+class DirScanner {
+ public:
+  // `root`: the source root, absolute ("/" for the filesystem root). `cache` (the stat cache of
+  // the parent's checkin; empty without one), `store` and `options` must outlive the scanner.
+  DirScanner(std::string root, const StatCache& cache, cas::ObjectStore* store,
+             const CheckinOptions& options)
+      : root_(std::move(root)), old_cache_(cache), store_(store), options_(options) {}
+
+  // Scans directory `path`. `rel`: the directory relative to the source root, for messages.
+  // `parent`: the directory's Tree in the parent version (zero: none); `self`: the directory's
+  // inode and ctime. Errors go to DirScan::status and ScannedEntry::status.
+  DirScan Scan(const std::string& path, const std::string& rel, const ObjectId& parent,
+               const FileStat& self) const;
+  // The entry `name` of the parent version's directory, or null.
+  static const cas::TreeEntry* ParentEntry(const DirScan& scan, const std::string& name);
+  // The subdirectory `name`'s Tree in the parent version; zero if it had none.
+  ObjectId ParentDir(const DirScan& scan, const std::string& rel, const std::string& name) const;
+
+ private:
+  static void ReadDetails(const std::string& child, ScannedEntry* e);
+  Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) const;
+  size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const;
+
+  const std::string root_;
+  const StatCache& old_cache_;
+  cas::ObjectStore* store_;
+  const CheckinOptions& options_;
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_DIR_SCAN_H_
