@@ -12,6 +12,21 @@ namespace {
 // Chunks fetched ahead of the one being passed to the sink.
 constexpr size_t kReadAhead = 24;
 
+// One chunk of a ChunkIndex, verified against its id (by the store) and its size.
+Result<std::string> ReadChunk(ObjectStore* store, const ChunkRef& c) {
+  CAIRN_ASSIGN_OR_RETURN(std::string data, store->ReadTyped(c.id, ObjectType::kBlob));
+  if (data.size() != c.size) {
+    return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
+  }
+  return data;
+}
+
+// A read of `id`, an object of another type than Blob or ChunkIndex.
+Status NotContent(const ObjectId& id, ObjectType type) {
+  return Status::InvalidArgument("read " + id.Short() + ": object is a " +
+                                 std::string(ObjectTypeName(type)) + ", not file content");
+}
+
 // A Blob or a ChunkIndex's chunks, pulled one at a time.
 class ChunkFile final : public SequentialFile {
  public:
@@ -23,10 +38,7 @@ class ChunkFile final : public SequentialFile {
       if (at_ == piece_.size()) {
         if (next_ == chunks_.size()) break;
         const ChunkRef& c = chunks_[next_++];
-        CAIRN_ASSIGN_OR_RETURN(piece_, store_->ReadTyped(c.id, ObjectType::kBlob));
-        if (piece_.size() != c.size) {
-          return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
-        }
+        CAIRN_ASSIGN_OR_RETURN(piece_, ReadChunk(store_, c));
         at_ = 0;
         continue;
       }
@@ -63,8 +75,7 @@ Result<FileContent> ContentReader::Stat(const ObjectId& id) {
     return out;
   }
   if (info.type != ObjectType::kChunkIndex) {
-    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
-                                   std::string(ObjectTypeName(info.type)) + ", not file content");
+    return NotContent(id, info.type);
   }
   CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, ObjectType::kChunkIndex));
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, data));
@@ -78,23 +89,15 @@ Status ContentReader::Read(const ObjectId& id,
   CAIRN_ASSIGN_OR_RETURN(DecodedObject obj, store_->Read(id));
   if (obj.type == ObjectType::kBlob) return sink(obj.data);
   if (obj.type != ObjectType::kChunkIndex) {
-    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
-                                   std::string(ObjectTypeName(obj.type)) + ", not file content");
+    return NotContent(id, obj.type);
   }
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
   std::deque<std::future<Result<std::string>>> ahead;
   size_t next = 0;
-  auto fetch = [this](ChunkRef c) -> Result<std::string> {
-    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(c.id, ObjectType::kBlob));
-    if (data.size() != c.size) {
-      return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
-    }
-    return data;
-  };
   Status result;
   for (size_t i = 0; i < index.chunks.size(); ++i) {
     while (next < index.chunks.size() && ahead.size() < kReadAhead) {
-      ahead.push_back(pool_.Submit([fetch, c = index.chunks[next]] { return fetch(c); }));
+      ahead.push_back(pool_.Submit([this, c = index.chunks[next]] { return ReadChunk(store_, c); }));
       ++next;
     }
     Result<std::string> piece = ahead.front().get();
@@ -120,17 +123,13 @@ Status ContentReader::ReadAt(const ObjectId& id,
     return Status();
   }
   if (obj.type != ObjectType::kChunkIndex) {
-    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
-                                   std::string(ObjectTypeName(obj.type)) + ", not file content");
+    return NotContent(id, obj.type);
   }
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
   std::atomic<bool> failed{false};
   auto task = [this, &write, &failed](ChunkRef c, uint64_t offset) -> Status {
     if (failed.load(std::memory_order_relaxed)) return Status();  // the error is reported already
-    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(c.id, ObjectType::kBlob));
-    if (data.size() != c.size) {
-      return Status::Corruption("read blob " + c.id.Short() + ": size differs from its index");
-    }
+    CAIRN_ASSIGN_OR_RETURN(std::string data, ReadChunk(store_, c));
     return write(offset, data);
   };
   // Waited for in order: at most kReadAhead chunks are held, and errors come in content order.
@@ -164,8 +163,7 @@ Result<std::unique_ptr<SequentialFile>> ContentReader::Open(const ObjectId& id) 
     return std::unique_ptr<SequentialFile>(new ChunkFile(store_, {}, std::move(obj.data), size));
   }
   if (obj.type != ObjectType::kChunkIndex) {
-    return Status::InvalidArgument("read " + id.Short() + ": object is a " +
-                                   std::string(ObjectTypeName(obj.type)) + ", not file content");
+    return NotContent(id, obj.type);
   }
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
   return std::unique_ptr<SequentialFile>(
