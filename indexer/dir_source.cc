@@ -495,7 +495,7 @@ class Walker {
   std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;
-  // Last: its helpers call ScanDir, which reads the members above.
+  // Last: its helpers call scanner_.Scan, which reads the members above.
   std::optional<PlannedScans<PlannedScan>> planned_;
 };
 

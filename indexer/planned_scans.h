@@ -3,10 +3,10 @@
 //
 // An incremental checkin's stat cache names every directory of the tree as it was last checked
 // in. Sorted as a depth-first walk meets them, those names let helpers scan directories the
-// walk has not discovered yet: on a warm cache one helper takes half of the walk's system calls
-// to the other core, and on a cold one many helpers keep many inode reads in flight where the
-// walk, which learns a directory's children only by reading it, waits for one at a time
-// (docs/benchmarks.md, session 9).
+// walk has not discovered yet: on a cold cache many helpers keep many inode reads in flight
+// where the walk, which learns a directory's children only by reading it, waits for one at a
+// time. On a warm cache a helper gains nothing (the walk's own scans are near their one-thread
+// floor), so DirSource starts helpers only on a cold one (docs/benchmarks.md, session 9).
 //
 // Each planned directory is a slot, taken exactly once: by a helper, which scans it and leaves
 // the result, or by the walk, which scans it itself when no helper has started it. The walk
@@ -86,8 +86,10 @@ class PlannedScans {
     if (it == index_.end()) return std::nullopt;
     const size_t i = it->second;
     if (i + 1 > walked_.load(std::memory_order_relaxed)) {
-      walked_.store(i + 1, std::memory_order_release);
-      if (helpers_waiting_.load(std::memory_order_acquire) != 0) {
+      // Sequentially consistent with the helper's count-then-check in Help: either the helper
+      // sees the new position before it waits, or this sees the helper waiting and wakes it.
+      walked_.store(i + 1);
+      if (helpers_waiting_.load() != 0) {
         std::lock_guard lock(mu_);
         cv_.notify_all();
       }
@@ -118,7 +120,7 @@ class PlannedScans {
 
   // Whether slot i is more than the window ahead of the walk.
   bool TooFarAhead(size_t i) const {
-    size_t w = walked_.load(std::memory_order_acquire);
+    size_t w = walked_.load();
     uint64_t walk_at = w < n_ ? slots_[w].entries_before : slots_[n_ - 1].entries_before;
     return slots_[i].entries_before > walk_at + window_;
   }
@@ -130,9 +132,9 @@ class PlannedScans {
       if (i < walked_.load(std::memory_order_acquire)) continue;  // the walk is past it
       if (TooFarAhead(i)) {
         std::unique_lock lock(mu_);
-        helpers_waiting_.fetch_add(1, std::memory_order_acq_rel);
+        helpers_waiting_.fetch_add(1);
         cv_.wait(lock, [&] { return stop_ || !TooFarAhead(i); });
-        helpers_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+        helpers_waiting_.fetch_sub(1);
         if (stop_) return;
       }
       if (stop_.load(std::memory_order_acquire)) return;

@@ -65,7 +65,7 @@ TEST_F(DirTest, ScanningAheadCanStartInTheMiddleOfTheWalk) {
 }
 
 // On a cold cache an incremental checkin scans the directories its stat cache names on helper
-// threads ahead of the walk (a threshold of 0 starts them after 256 entries). The helpers take
+// threads ahead of the walk (a threshold of 0 makes the probe before the walk start them). The helpers take
 // each directory to be as recorded; every way a directory can differ from that record (a file
 // changed deep down, a directory added, removed, renamed, made a symlink, or given new entries)
 // gives what a checkin without a parent gives, and only the changed files are read.
