@@ -80,7 +80,9 @@ Result<std::unique_ptr<GuestfsSession>> GuestfsSession::Open(const std::string& 
     if (backend == nullptr || *backend == '\0') {
       if ((*api)->set_backend(g, "direct") != 0) return s->Error("set backend");
     }
-    if (force_tcg && (*api)->set_backend_setting(g, "force_tcg", "1") != 0) return s->Error("set backend");
+    if (force_tcg && (*api)->set_backend_setting(g, "force_tcg", "1") != 0) {
+      return s->Error("set backend setting force_tcg");
+    }
     struct guestfs_add_drive_opts_argv drive {};
     drive.bitmask = GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK | GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
     drive.readonly = 1;

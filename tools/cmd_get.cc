@@ -38,7 +38,8 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
     if (!s.ok()) (void)env->RemoveFile(tmp);
     return s;
   }
-  // Standard output (perhaps a pipe) takes the content in order. Small pieces are gathered into one reused buffer (written at 1 MiB); chunks go out directly.
+  // Standard output (perhaps a pipe) takes the content in order. Small pieces are gathered into
+  // one reused buffer (written at 1 MiB); chunks go out directly.
   std::string buf;
   buf.reserve(kWriteBuffer);
   Status s = reader.Read(id, [&](std::string_view piece) -> Status {
