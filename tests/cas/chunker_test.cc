@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <numeric>
 #include <random>
 #include <set>
@@ -30,6 +32,34 @@ std::vector<ObjectId> ChunkDigests(const ChunkerOptions& o, const std::string& d
     pos += len;
   }
   return out;
+}
+
+// The chunker as docs/format/store.md states it, one byte at a time: the reference the fast
+// scan must agree with cut for cut. Its gear table is derived here again from the format's seed.
+size_t ReferenceBoundary(const ChunkerOptions& o, std::span<const uint8_t> data, bool at_end) {
+  static const std::vector<uint64_t> gear = [] {
+    std::vector<uint64_t> t(256);
+    uint64_t x = 0x636169726e636463ULL;
+    for (auto& v : t) {
+      x += 0x9e3779b97f4a7c15ULL;
+      uint64_t z = x;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      v = z ^ (z >> 31);
+    }
+    return t;
+  }();
+  const size_t n = std::min(data.size(), o.max_size);
+  if (n <= o.min_size) return (at_end || data.size() >= o.max_size) ? n : 0;
+  const int bits = std::countr_zero(o.avg_size);
+  const uint64_t hard = ~uint64_t{0} << (64 - (bits + 1));
+  const uint64_t easy = ~uint64_t{0} << (64 - (bits - 1));
+  uint64_t fp = 0;
+  for (size_t i = o.min_size; i < n; ++i) {
+    fp = (fp << 1) + gear[data[i]];
+    if ((fp & (i < std::min(n, o.avg_size) ? hard : easy)) == 0) return i + 1;
+  }
+  return (n == o.max_size || at_end) ? n : 0;
 }
 
 TEST(ChunkerTest, DefaultOptionsAreValid) { EXPECT_TRUE(ChunkerOptions().Validate().ok()); }
@@ -159,6 +189,54 @@ TEST(ChunkerTest, StreamingBoundariesEqualWholeBufferBoundaries) {
       EXPECT_EQ(StreamingLengths(o, data, seed), whole) << "seed " << seed;
     }
   }
+}
+
+
+// The two-lane scan against the byte loop: every cut on random data, on data with long runs
+// and few cut points, on text, with windows ending before, inside and after the lanes, at the
+// end of the data and not.
+TEST(ChunkerTest, CutsEqualTheReferenceByteLoop) {
+  std::string text;
+  while (text.size() < (3 << 20)) text += "Package: libssl3\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\n";
+  std::string runs;
+  for (int i = 0; runs.size() < (3 << 20); ++i) runs += std::string(1 + (i * 7919) % 20000, char(i)) + RandomBytes(i % 300, i);
+  const std::vector<std::string> inputs = {RandomBytes(6 << 20, 21), text, runs, std::string(1 << 20, '\0')};
+  const std::vector<ChunkerOptions> options = {ChunkerOptions(), ChunkerOptions{256, 1024, 4096},
+                                               ChunkerOptions{64, 128, 1 << 20},
+                                               ChunkerOptions{4096, 16384, 300000},
+                                               ChunkerOptions{8192, 1 << 20, 8 << 20}};
+  std::mt19937_64 rng(5);
+  size_t checked = 0, cuts_inside = 0;
+  for (const ChunkerOptions& o : options) {
+    for (const std::string& in : inputs) {
+      auto all = Bytes(in);
+      // Every chunk of the whole input, as ChunkLengths cuts it.
+      size_t pos = 0;
+      while (pos < all.size()) {
+        auto rest = all.subspan(pos);
+        size_t want = ReferenceBoundary(o, rest, true);
+        ASSERT_EQ(FindChunkBoundary(o, rest, true), want) << "options " << o.min_size << "/" << o.avg_size
+                                                          << "/" << o.max_size << " at " << pos;
+        cuts_inside += want < std::min(rest.size(), o.max_size);
+        pos += want;
+        ++checked;
+      }
+      // Windows of random starts and lengths, at the end of the data or not.
+      for (int k = 0; k < 200; ++k) {
+        size_t start = rng() % all.size();
+        size_t len = rng() % std::min(all.size() - start + 1, 2 * o.max_size + 1);
+        auto w = all.subspan(start, len);
+        for (bool at_end : {false, true}) {
+          ASSERT_EQ(FindChunkBoundary(o, w, at_end), ReferenceBoundary(o, w, at_end))
+              << "options " << o.min_size << "/" << o.avg_size << "/" << o.max_size << " window "
+              << start << "+" << len << " at_end " << at_end;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(cuts_inside, 1000u);  // content cuts, not only max-size ones, were compared
+  EXPECT_GT(checked, 5000u);
 }
 
 }  // namespace
