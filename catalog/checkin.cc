@@ -151,8 +151,9 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
                         : Result<Catalog::PreparedVersion>(index.error());
   Status s = prepared.status();
   if (s.ok() && ingested_bytes != 0) s = repo.AddIngestedBytes(ingested_bytes, &prepared->batch);
+  timer.Mark("record");
   if (s.ok()) s = ingestor.Finish(std::move(prepared->batch));
-  timer.Mark("record+flush");
+  timer.Mark("flush");
   if (s.ok()) return std::move(prepared->ref);
   // Once the record is written (the flush failed after it), it and what it names stay, as
   // Ingestor::Abort leaves the objects: the next flush makes them durable together.

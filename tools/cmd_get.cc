@@ -2,6 +2,8 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "base/env.h"
 #include "base/progress.h"
 #include "base/thread_pool.h"
@@ -30,8 +32,13 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   if (to_file) {
     // A file takes each chunk at its offset from the thread that read and verified it: the
     // copies into the page cache, a third of get's time, run on every core instead of this one.
+    std::mutex write_mu;
     Status s = reader.ReadAt(
-        id, [&](uint64_t offset, std::string_view piece) { return out->WriteAt(offset, piece); },
+        id,
+        [&](uint64_t offset, std::string_view piece) {
+          std::lock_guard lock(write_mu);
+          return out->WriteAt(offset, piece);
+        },
         [&](uint64_t n) { progress.Add(0, n); });
     if (s.ok()) s = out->Close();
     if (s.ok()) s = env->RenameFile(tmp, output);
