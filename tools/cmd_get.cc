@@ -30,8 +30,10 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   CAIRN_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
   Progress progress("get", content.size);
   if (to_file) {
-    // A file takes each chunk at its offset from the thread that read and verified it: the
-    // copies into the page cache, a third of get's time, run on every core instead of this one.
+    // A file takes each chunk at its offset from the thread that read and verified it, so the
+    // copies into the page cache (a third of get's time) leave this thread. One at a time: ext4
+    // holds the inode lock through a write's copy, and a second writer would spin on it in the
+    // kernel instead of decompressing the next chunk.
     std::mutex write_mu;
     Status s = reader.ReadAt(
         id,
