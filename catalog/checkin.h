@@ -48,7 +48,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
 // makes all of it durable in one flush (cas::Ingestor::Finish). `ingested_bytes`, if not 0, is
 // added to the repository's count of content given to it. On error the index keys and the
 // ingested objects are taken away again, so the repository is as it was. `timer` marks
-// "index" and "record+flush".
+// "index", "record" and "flush".
 Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& ingestor,
                                          cas::Version v, const ObjectId& tree,
                                          uint64_t ingested_bytes, size_t index_batch_keys,
