@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <future>
 
 #include "base/phase_timer.h"
 #include "cas/disk.h"
@@ -144,15 +143,7 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
     for (auto& [k, value] : keys) b.PutOwned(cas::Space::kCatalog, std::move(k), std::move(value));
     return repo.store()->Write(b, cas::WriteOptions{.bulk = true});
   };
-  // The objects are all written (the caller wrote the ingestor's pending batch): their spaces
-  // are flushed to table files on another thread while the index is built, so that the final
-  // flush below has only the catalog's small spaces left. Objects durable before the version
-  // that names them is the order a crash needs (an unnamed object is only garbage).
-  std::future<Status> objects_flushed =
-      std::async(std::launch::async, [store = repo.store()] { return store->Flush(); });
   auto index = BuildVersionIndex(repo.store(), tree, repo.ingest_options().chunker.min_size, &sink);
-  Status early = objects_flushed.get();
-  if (index && !early.ok()) index = early;
   timer.Mark("index");
   // The version's refs go into the store in one atomic batch with the last objects, and one
   // flush makes all of it durable (cas::Ingestor::Finish(WriteBatch)).
