@@ -14,19 +14,39 @@ namespace cairn::indexer {
 
 DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const ObjectId& parent,
                          const FileStat& self) const {
-  DirScan scan;
-  OpenDirectory dir;
-  std::vector<std::string> names;
-  scan.status = dir.Open(path, &names);
-  if (!scan.status.ok()) return scan;
   // A directory whose inode and ctime are as recorded has the recorded names (creating,
-  // removing or renaming an entry changes the ctime), so entry i is the parent's entry i.
+  // removing or renaming an entry changes the ctime), so entry i is the parent's entry i, and
+  // the directory need not even be listed: on ext4 listing a directory costs more than
+  // looking up each of its names (v3: 931 directories listed and looked up in 26 ms, looked
+  // up in 17). Should a recorded name be gone after all, the directory is listed.
   // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
   // subdirectory changed, and neither the parent's Tree nor the entries' xattrs are read.
   // The root is always built (it holds the hard-link table).
   const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
-  const bool optimistic = d != nullptr && d->tree == parent && !rel.empty() && d->self == self &&
-                          d->files.size() == names.size();
+  const bool as_recorded = d != nullptr && d->tree == parent && !rel.empty() && d->self == self;
+  if (as_recorded && d->names.size() == d->files.size()) {
+    DirScan scan = ScanNames(path, rel, parent, d, /*listed=*/false);
+    if (scan.status.ok() || !scan.status.IsNotFound()) return scan;
+  }
+  return ScanNames(path, rel, parent, as_recorded ? d : nullptr, /*listed=*/true);
+}
+
+// `d`: the stat cache's record of the directory when its own inode and ctime are as recorded
+// (null otherwise). `listed`: the names come from listing the directory, else from `d`; a
+// recorded name that is gone is then NotFound.
+DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
+                              const ObjectId& parent, const StatCacheDir* d, bool listed) const {
+  DirScan scan;
+  OpenDirectory dir;
+  std::vector<std::string> names;
+  if (listed) {
+    scan.status = dir.Open(path, &names);
+  } else {
+    scan.status = dir.OpenForLookup(path);
+    names = d->names;
+  }
+  if (!scan.status.ok()) return scan;
+  const bool optimistic = d != nullptr && d->files.size() == names.size();
   if (!parent.IsZero() && !optimistic) {
     scan.status = LoadParent(rel, parent, &scan);
     if (!scan.status.ok()) return scan;
@@ -37,6 +57,10 @@ DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const 
     ScannedEntry& e = scan.entries[i];
     e.name = std::move(names[i]);
     if (::fstatat(dir.fd(), e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT && !listed) {
+        scan.status = Status::NotFound(ChildPath(path, e.name) + ": recorded, and gone");
+        return scan;
+      }
       e.status = errno == ENOENT
                      ? Status::IOError("checkin " + root_ + ": " + ChildRel(rel, e.name) +
                                        " vanished during the walk (the tree is changing)")

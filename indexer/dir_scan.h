@@ -80,6 +80,8 @@ class DirScanner {
   ObjectId ParentDir(const DirScan& scan, const std::string& rel, const std::string& name) const;
 
  private:
+  DirScan ScanNames(const std::string& path, const std::string& rel, const ObjectId& parent,
+                    const StatCacheDir* d, bool listed) const;
   static void ReadDetails(const std::string& child, ScannedEntry* e);
   Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) const;
   size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const;

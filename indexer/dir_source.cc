@@ -62,6 +62,7 @@ struct PendingDir {
   // its Tree is parent_tree unless a subdirectory changed (the entries then hold only names,
   // types, sizes and the subdirectories' ids).
   bool reuse = false;
+  bool complete = true;  // every entry listed is in the Tree (none skipped as unreadable)
 };
 
 class Walker {
@@ -72,6 +73,9 @@ class Walker {
   }
 
   Result<CheckinResult> Run() {
+    start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
     struct stat st;
     if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");
@@ -370,6 +374,22 @@ class Walker {
     return fut;
   }
 
+  // The stat cache's record of a stored directory. A directory whose Tree lost entries (files
+  // skipped as unreadable) keeps no names: the next walk lists it and tries them again.
+  void Record(PendingDir& pd, const ObjectId& id) {
+    StatCacheDir d{id, pd.self, std::move(pd.stats), {}};
+    auto doubt = [&](FileStat& f) {
+      if (RacyCtime(f.ctime_ns, start_ns_)) f.ctime_ns = 0;
+    };
+    doubt(d.self);
+    for (FileStat& f : d.files) doubt(f);
+    if (pd.complete && d.files.size() == pd.tree.entries.size()) {
+      d.names.reserve(d.files.size());
+      for (const auto& e : pd.tree.entries) d.names.push_back(e.name);
+    }
+    new_cache_.Put(pd.rel, std::move(d));
+  }
+
   Status FinalizeFront() {
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
     pending_.pop_front();
@@ -392,6 +412,7 @@ class Walker {
       result_.bytes += e.size;
       if (options_.progress) options_.progress->Add(1, e.size);
     }
+    if (!drop.empty()) pd->complete = false;
     for (auto it = drop.rbegin(); it != drop.rend(); ++it) {
       pd->tree.entries.erase(pd->tree.entries.begin() + static_cast<long>(*it));
       pd->stats.erase(pd->stats.begin() + static_cast<long>(*it));
@@ -419,7 +440,7 @@ class Walker {
         CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
       }
     }
-    if (record_) new_cache_.Put(pd->rel, {id, pd->self, std::move(pd->stats)});
+    if (record_) Record(*pd, id);
     if (pd->parent) {
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
@@ -474,6 +495,7 @@ class Walker {
 
   std::string root_;
   dev_t root_dev_ = 0;
+  int64_t start_ns_ = 0;  // when Run started (wall clock), for RacyCtime
   ThreadPool pool_;
   std::optional<ThreadPool> scan_pool_;  // started when directories are scanned ahead
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)

@@ -37,6 +37,8 @@ class OpenDirectory {
   // Opens `path` and lists the names of its entries (not . and ..) into `names`, in raw byte
   // order. IOError naming `path`.
   Status Open(const std::string& path, std::vector<std::string>* names);
+  // Opens `path` only to look names up in it (O_PATH): no listing. IOError naming `path`.
+  Status OpenForLookup(const std::string& path);
   int fd() const { return fd_; }
 
  private:

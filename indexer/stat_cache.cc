@@ -10,7 +10,7 @@
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-3\n";
+constexpr std::string_view kMagic = "cairn-stat-cache-4\n";
 
 std::string EnvVar(const char* name) {
   const char* v = std::getenv(name);
@@ -21,6 +21,12 @@ std::string EnvVar(const char* name) {
 
 FileStat FileStatOf(const struct stat& st) {
   return {static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec};
+}
+
+bool RacyCtime(int64_t ctime_ns, int64_t start_ns) {
+  constexpr int64_t kSecond = 1000000000;
+  const int64_t doubt = ctime_ns % kSecond == 0 ? 2 * kSecond : 20000000;
+  return ctime_ns >= start_ns - doubt;
 }
 
 std::string StatCache::DefaultDir() {
@@ -57,6 +63,17 @@ std::string StatCache::Encode(const std::string& root) const {
     };
     put(d.self);
     for (const FileStat& f : d.files) put(f);
+    // Names in the Tree's (sorted) order, each as the length of the prefix it shares with the
+    // one before and the rest; none when they are not known.
+    PutVarint64(&out, d.names.size());
+    std::string_view prev_name;
+    for (const std::string& name : d.names) {
+      size_t shared = 0;
+      while (shared < name.size() && shared < prev_name.size() && name[shared] == prev_name[shared]) ++shared;
+      PutVarint64(&out, shared);
+      PutLengthPrefixed(&out, std::string_view(name).substr(shared));
+      prev_name = name;
+    }
   }
   out.append(Sha256::Of(out).AsBytes());
   return out;
@@ -86,11 +103,25 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
       prev = *f = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime};
       return true;
     };
-    StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}};
+    StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}, {}};
     if (!get(&d.self)) return std::nullopt;
     d.files.resize(nfiles);
     for (FileStat& f : d.files) {
       if (!get(&f)) return std::nullopt;
+    }
+    uint64_t nnames;
+    if (!GetVarint64(&in, &nnames) || (nnames != 0 && nnames != nfiles)) return std::nullopt;
+    d.names.resize(nnames);
+    for (size_t k = 0; k < nnames; ++k) {
+      uint64_t shared;
+      std::string_view rest;
+      if (!GetVarint64(&in, &shared) || (k == 0 ? shared != 0 : shared > d.names[k - 1].size()) ||
+          !GetLengthPrefixed(&in, &rest)) {
+        return std::nullopt;
+      }
+      d.names[k].reserve(shared + rest.size());
+      if (k > 0) d.names[k].assign(d.names[k - 1], 0, shared);
+      d.names[k].append(rest);
     }
     cache.dirs_.emplace(std::string(rel), std::move(d));
   }

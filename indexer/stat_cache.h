@@ -40,12 +40,23 @@ struct FileStat {
 };
 FileStat FileStatOf(const struct stat& st);
 
+// Whether an inode whose ctime is `ctime_ns` may still change without its ctime changing, seen
+// from a checkin that started at `start_ns` (wall clock): a ctime comes from the kernel's coarse
+// clock, one tick behind at most, so a change within the same tick as the one the walk saw
+// leaves it as it was (git's "racily clean" entries). Such a ctime is recorded as 0 and the file
+// is read again next time. Filesystems that keep whole seconds (FAT, 128-byte ext inodes) get
+// two seconds of doubt, the others 20 ms.
+bool RacyCtime(int64_t ctime_ns, int64_t start_ns);
+
 // One directory as it was checked in: the Tree it was stored as, its own inode and ctime, and
-// the inode and ctime of each entry of that Tree, in the Tree's order.
+// the name, inode and ctime of each entry of that Tree, in the Tree's order. A ctime of 0 never
+// matches: it marks an inode that changed too close to the checkin to be trusted (see
+// RacyCtime).
 struct StatCacheDir {
   ObjectId tree;
   FileStat self;
   std::vector<FileStat> files;
+  std::vector<std::string> names;  // as many as files
   bool operator==(const StatCacheDir&) const = default;
 };
 

@@ -44,6 +44,7 @@ class DirTest : public ::testing::Test {
   Result<catalog::CheckinOutcome> TryCheckin(const std::string& src, const std::string& image,
                                              const std::string& parent,
                                              const std::function<void(CheckinOptions&)>& tweak = {}) {
+    testing::SettleCtimes();  // what the test changed since its last checkin is trusted
     catalog::CheckinRequest req;
     req.source = src;
     req.image = image;

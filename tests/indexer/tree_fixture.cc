@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "base/sha256.h"
 
@@ -326,7 +328,10 @@ void BuildTree(const std::string& dir, const TreeSpec& spec) {
     std::string err = ApplyMeta(it->path.empty() ? dir : dir + "/" + it->path, *it);
     ASSERT_EQ(err, "") << "building " << Escape(it->path);
   }
+  SettleCtimes();
 }
+
+void SettleCtimes() { std::this_thread::sleep_for(std::chrono::milliseconds(25)); }
 
 std::string Describe(const std::string& path, const Entry& e) {
   std::ostringstream os;

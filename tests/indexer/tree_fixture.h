@@ -65,8 +65,12 @@ TreeSpec FullSpec(uint64_t seed = 1);
 // FullSpec without sparse files.
 TreeSpec DenseSpec(uint64_t seed = 1);
 // Makes `spec` in `dir` (created if missing; it must be empty). Directory times are set last,
-// deepest first, so every mtime is the spec's. Fails the current test on any error.
+// deepest first, so every mtime is the spec's. Fails the current test on any error. Returns
+// after SettleCtimes.
 void BuildTree(const std::string& dir, const TreeSpec& spec);
+// Waits until inodes changed so far are past a checkin's doubt about recent ctimes
+// (indexer::RacyCtime: 20 ms), so that the stat cache trusts them.
+void SettleCtimes();
 
 // `n` pseudo-random bytes, the same for the same seed.
 std::string RandomBytes(size_t n, uint64_t seed);
