@@ -113,6 +113,7 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
     }
   }
   scan.reuse = optimistic && all_same;
+  scan.unlisted = !listed;
   return scan;
 }
 

@@ -59,6 +59,7 @@ struct DirScan {
   // The directory and all its entries are as recorded (PendingDir::reuse): `parent` is not
   // read, the subdirectories' Trees in the parent version come from the cache.
   bool reuse = false;
+  bool unlisted = false;  // the names came from the stat cache, not from listing the directory
 };
 
 class DirScanner {

@@ -236,6 +236,7 @@ class Walker {
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
     pd->reuse = scan.reuse;
+    if (scan.unlisted) result_.dirs_unlisted++;
     // The subdirectories' scans start before the walk descends into the first of them, up to
     // kMaxScansAhead in the whole walk; the rest are started as earlier ones are consumed.
     std::vector<ScanFuture> child_scans;  // sized when the scans go ahead

@@ -73,6 +73,7 @@ struct CheckinResult {
   uint64_t bytes_read = 0;     // bytes actually read (less with the stat cache)
   uint64_t files_cached = 0;   // files taken from the stat cache unread
   uint64_t dirs_planned = 0;   // directories the walk took scanned by planned helpers
+  uint64_t dirs_unlisted = 0;  // directories taken as recorded: their names looked up, not listed
   std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
   // What went wrong with the stat cache, for the user ("" when nothing did): the checkin
   // stands; an unsaved cache only makes the next incremental checkin read more.

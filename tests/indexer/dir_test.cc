@@ -224,9 +224,66 @@ TEST_F(DirTest, UnchangedTreeWithParentReadsNothing) {
   auto two = Checkin(tmp_ / "src", "img", "img");
   EXPECT_EQ(two.result.bytes_read, 0u);
   EXPECT_EQ(two.result.files_cached, two.result.files - 2) << "files counts names, cached inodes";
+  EXPECT_EQ(two.result.dirs_unlisted, two.result.dirs - 1) << "all but the root: looked up";
+  EXPECT_EQ(one.result.dirs_unlisted, 0u);
   EXPECT_EQ(two.result.root, one.result.root);
   EXPECT_EQ(two.version.number, 2u);
   EXPECT_EQ(two.version.version.parents, std::vector<ObjectId>{one.version.id});
+}
+
+// A directory recorded as unchanged is not listed: its recorded names are looked up. Should a
+// recorded name be gone while the directory's ctime says nothing changed (a cache edited here
+// by hand), the directory is listed after all and the checkin is what a paranoid one gives.
+TEST_F(DirTest, ARecordedNameThatIsGoneMakesTheWalkListTheDirectory) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  const std::string root = std::filesystem::canonical(tmp_ / "src").string();
+  StatCache cache = StatCache::Load(Env::Default(), cache_dir_, root);
+  ASSERT_GT(cache.size(), 1u);
+  size_t edited = 0;
+  for (const auto& [rel, d] : cache.dirs()) {
+    if (rel.empty() || d.names.empty()) continue;
+    StatCacheDir ghost = d;
+    ghost.names.back() += ".gone";
+    cache.Put(rel, ghost);
+    ++edited;
+    break;
+  }
+  ASSERT_EQ(edited, 1u);
+  ASSERT_TRUE(cache.Save(Env::Default(), cache_dir_, root).ok());
+  auto two = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(two.result.root, one.result.root);
+  EXPECT_EQ(two.result.bytes_read, 0u) << "the other entries' records still hold";
+  EXPECT_EQ(two.result.dirs_unlisted, two.result.dirs - 2) << "the root and the edited one listed";
+}
+
+// An inode changed just before the checkin could change again within the same clock tick and
+// keep its ctime: the cache does not trust it, and the next checkin reads it again.
+TEST_F(DirTest, AFileChangedJustBeforeACheckinIsReadAgainByTheNext) {
+  BuildTree(tmp_ / "src", testing::DenseSpec());
+  auto one = Checkin(tmp_ / "src", "img");
+  const std::string p = tmp_ / "src/small.txt";
+  struct stat st;
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  {
+    int fd = ::open(p.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);
+    ::close(fd);
+  }
+  catalog::CheckinRequest req;  // at once, without the fixture's wait
+  req.source = tmp_ / "src";
+  req.image = "img";
+  req.parent = "img";
+  req.options.stat_cache_dir = cache_dir_;
+  auto two = catalog::CheckinVersion(*repo_, req);
+  ASSERT_TRUE(two) << two.error().ToString();
+  EXPECT_EQ(two->result.bytes_read, static_cast<uint64_t>(st.st_size)) << "changed: read";
+  auto three = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(three.result.bytes_read, static_cast<uint64_t>(st.st_size)) << "racy: read again";
+  EXPECT_EQ(three.result.root, two->result.root);
+  auto four = Checkin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(four.result.bytes_read, 0u) << "settled: trusted";
 }
 
 // Sparse files too: the parent's entry holds their data regions as well as their content.
