@@ -32,6 +32,10 @@ class WritableFile {
   // ranges may run on many threads at once. NotSupported where the file cannot seek (a pipe,
   // a terminal): such files take Append only.
   virtual Status WriteAt(uint64_t offset, std::string_view data) = 0;
+  // Reserves disk blocks for the first `size` bytes (fallocate), so that writes fill blocks
+  // already allocated instead of reserving them page by page. A file or filesystem that cannot
+  // (a pipe, tmpfs without it) is left as it is; no room on the disk is an IOError.
+  virtual Status Allocate(uint64_t /*size*/) { return Status(); }
   // Flushes the data to stable storage (fdatasync).
   virtual Status Sync() = 0;
   virtual Status Close() = 0;

@@ -70,6 +70,12 @@ class PosixWritableFile final : public WritableFile {
     }
     return Status();
   }
+  Status Allocate(uint64_t size) override {
+    if (size == 0 || ::fallocate(fd_, 0, 0, static_cast<off_t>(size)) == 0) return Status();
+    if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) return ErrnoStatus("allocate", path_, errno);
+    return Status();  // EOPNOTSUPP, ENODEV, ESPIPE...: the writes allocate as they go
+  }
+
   Status Sync() override {
     if (::fdatasync(fd_) != 0 && errno != EINVAL) return ErrnoStatus("sync", path_, errno);
     return Status();

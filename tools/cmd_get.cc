@@ -34,14 +34,16 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
     // copies into the page cache (a third of get's time) leave this thread. One at a time: ext4
     // holds the inode lock through a write's copy, and a second writer would spin on it in the
     // kernel instead of decompressing the next chunk.
+    // The blocks are allocated first: ext4's delayed allocation, reserving block by block as
+    // the pages are written, took half the time of writing a 1.6 GB file (0.74-1.04 s against
+    // 0.35-0.39 s allocated first). It also makes a full disk fail before any work.
     std::mutex write_mu;
-    Status s = reader.ReadAt(
-        id,
-        [&](uint64_t offset, std::string_view piece) {
-          std::lock_guard lock(write_mu);
-          return out->WriteAt(offset, piece);
-        },
-        [&](uint64_t n) { progress.Add(0, n); });
+    auto write = [&](uint64_t offset, std::string_view piece) {
+      std::lock_guard lock(write_mu);
+      return out->WriteAt(offset, piece);
+    };
+    Status s = out->Allocate(content.size);
+    if (s.ok()) s = reader.ReadAt(id, write, [&](uint64_t n) { progress.Add(0, n); });
     if (s.ok()) s = out->Close();
     if (s.ok()) s = env->RenameFile(tmp, output);
     if (!s.ok()) (void)env->RemoveFile(tmp);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
@@ -53,6 +54,33 @@ TEST_F(EnvTest, WritesAtOffsetsInAnyOrderFillTheFile) {
   auto back = ReadFileToString(env_, path);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(*back, "hello world");
+}
+
+// Allocated first, then written at offsets: the file has the allocated size and the bytes
+// written. More than any disk holds is an IOError naming the file.
+TEST_F(EnvTest, AllocatedFileTakesWritesAndTooLargeAnAllocationFails) {
+  std::string path = dir_ + "/f";
+  {
+    auto f = env_->NewWritableFile(path);
+    ASSERT_TRUE(f.has_value()) << f.status().ToString();
+    ASSERT_TRUE((*f)->Allocate(1 << 20).ok());
+    struct stat st;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 1 << 20);
+    EXPECT_GE(st.st_blocks * 512, 1 << 20) << "blocks reserved";
+    ASSERT_TRUE((*f)->WriteAt((1 << 20) - 5, "world").ok());
+    ASSERT_TRUE((*f)->WriteAt(0, "hello").ok());
+    Status huge = (*f)->Allocate(uint64_t{1} << 62);
+    EXPECT_EQ(huge.code(), Code::kIOError) << huge.ToString();
+    EXPECT_NE(huge.message().find(path), std::string::npos) << huge.ToString();
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  auto back = ReadFileToString(env_, path);
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->size(), 1u << 20);
+  EXPECT_EQ(back->substr(0, 5), "hello");
+  EXPECT_EQ(back->substr(back->size() - 5), "world");
+  EXPECT_EQ(back->substr(5, 100), std::string(100, '\0'));
 }
 
 TEST_F(EnvTest, OpeningAMissingFileIsNotFoundNamingIt) {
