@@ -34,6 +34,14 @@ using testing::Listing;
 using testing::TempDir;
 using testing::TreeListing;
 
+// Overwrites the first bytes of file `path` with `data`, in place (same inode, same size).
+void WriteInPlace(const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  ::close(fd);
+}
+
 // The fixture is what it claims to be: without this a weak fixture would make every round trip
 // pass vacuously.
 TEST_F(DirTest, FixtureHasEveryKindOfEntryAndMetadata) {
@@ -265,12 +273,7 @@ TEST_F(DirTest, AFileChangedJustBeforeACheckinIsReadAgainByTheNext) {
   const std::string p = tmp_ / "src/small.txt";
   struct stat st;
   ASSERT_EQ(::stat(p.c_str(), &st), 0);
-  {
-    int fd = ::open(p.c_str(), O_WRONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);
-    ::close(fd);
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteInPlace(p, "J"));
   catalog::CheckinRequest req;  // at once, without the fixture's wait
   req.source = tmp_ / "src";
   req.image = "img";
@@ -305,12 +308,7 @@ TEST_F(DirTest, FileModifiedInPlaceWithSameSizeAndMtimeIsReread) {
   struct stat before;
   ASSERT_EQ(::stat(p.c_str(), &before), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
-  {
-    int fd = ::open(p.c_str(), O_WRONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);  // "hello 1\n" -> "Jello 1\n"
-    ::close(fd);
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteInPlace(p, "J"));  // "hello 1\n" -> "Jello 1\n"
   struct timespec ts[2] = {before.st_atim, before.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);  // as `touch -d` would
   struct stat after;
@@ -401,12 +399,7 @@ TEST_F(DirTest, StatCacheOfAnotherVersionIsNotTrustedForDirectoriesThatDiffer) {
   const std::string p = tmp_ / "src/small.txt";
   struct stat before;
   ASSERT_EQ(::stat(p.c_str(), &before), 0);
-  {
-    int fd = ::open(p.c_str(), O_WRONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, "J", 1, 0), 1);
-    ::close(fd);
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteInPlace(p, "J"));
   struct timespec ts[2] = {before.st_atim, before.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);  // same size and mtime as in img:1
   auto two = Checkin(tmp_ / "src", "img", "img:1");
