@@ -34,7 +34,7 @@ class WritableFile {
   virtual Status WriteAt(uint64_t offset, std::string_view data) = 0;
   // Reserves disk blocks for the first `size` bytes (fallocate), so that writes fill blocks
   // already allocated instead of reserving them page by page. A file or filesystem that cannot
-  // (a pipe, tmpfs without it) is left as it is; no room on the disk is an IOError.
+  // (a pipe, a filesystem without fallocate) is left as it is; no room on the disk is an IOError.
   virtual Status Allocate(uint64_t /*size*/) { return Status(); }
   // Flushes the data to stable storage (fdatasync).
   virtual Status Sync() = 0;

@@ -29,8 +29,9 @@ class ContentReader {
   // sink stops the read and is returned.
   Status Read(const ObjectId& id, const std::function<Status(std::string_view)>& sink);
   // Passes the content to `write` piece by piece with each piece's offset, from the reader's
-  // threads: calls come in any order and at once, each piece verified before it is passed
-  // (for an output that takes positional writes, so that the copies into it run on every core).
+  // threads: calls come in any order and may come at once, each piece verified before it is
+  // passed (for an output that takes positional writes: the calling thread never holds a
+  // piece, and no piece waits for the ones before it).
   // `progress`, if set, is called on the calling thread with each piece's size, in order. The
   // first error, from the store or from `write`, stops the read and is returned; pieces after
   // it may have been written.

@@ -114,14 +114,14 @@ OpenDirectory::~OpenDirectory() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-// getdents64 itself, not readdir: fdopendir would add two fcntl calls per directory, and system
-// calls are what the walk of an unchanged tree costs.
 Status OpenDirectory::OpenForLookup(const std::string& path) {
   fd_ = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) return ErrnoStatus("read directory", path, errno);
   return Status();
 }
 
+// getdents64 itself, not readdir: fdopendir would add two fcntl calls per directory, and system
+// calls are what the walk of an unchanged tree costs.
 Status OpenDirectory::Open(const std::string& path, std::vector<std::string>* names) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) return ErrnoStatus("read directory", path, errno);
