@@ -4,13 +4,64 @@
 #include <atomic>
 #include <deque>
 #include <future>
+#include <memory>
+#include <vector>
 
 #include "cas/chunk_index.h"
 
 namespace cairn::cas {
 namespace {
-// Chunks fetched ahead of the one being passed to the sink.
-constexpr size_t kReadAhead = 24;
+// Consecutive chunks are read as runs of about this many bytes: one task, one buffer and one
+// write for a run, not for every chunk (64 KiB on average). Per chunk, a task of its own, a
+// zero-filled string and a write of its own cost get 0.4 s of CPU on a 1.6 GB file.
+constexpr uint64_t kRunBytes = 1 << 20;
+// Runs fetched ahead of the one being passed on.
+constexpr size_t kRunsAhead = 8;
+
+// Chunks [first, end) of a ChunkIndex, `offset` bytes into the content.
+struct Run {
+  size_t first = 0;
+  size_t end = 0;
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+};
+
+std::vector<Run> SplitRuns(const std::vector<ChunkRef>& chunks) {
+  std::vector<Run> runs;
+  Run run;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    if (run.end > run.first && run.bytes + chunks[i].size > kRunBytes) {
+      runs.push_back(run);
+      run = Run{i, i, run.offset + run.bytes, 0};
+    }
+    run.end = i + 1;
+    run.bytes += chunks[i].size;
+  }
+  if (run.end > run.first) runs.push_back(run);
+  return runs;
+}
+
+// Reads a run's chunks into `out` (run.bytes long), each verified against its id and size.
+// `*good`, if set, is the length of the verified bytes before an error.
+Status ReadRun(ObjectStore* store, const std::vector<ChunkRef>& chunks, const Run& run, char* out,
+               uint64_t* good = nullptr) {
+  uint64_t done = 0;
+  Status s;
+  for (size_t i = run.first; i < run.end && s.ok(); ++i) {
+    s = store->ReadInto(chunks[i].id, ObjectType::kBlob, {out + done, chunks[i].size});
+    if (s.ok()) done += chunks[i].size;
+  }
+  if (good) *good = done;
+  return s;
+}
+
+// A run's bytes (`size` of them verified), and the error that ended it early. Not a string: a
+// string is zero-filled before the chunks overwrite it.
+struct RunBuffer {
+  std::unique_ptr<char[]> data;
+  uint64_t size = 0;
+  Status status;
+};
 
 // One chunk of a ChunkIndex, verified against its id (by the store) and its size.
 Result<std::string> ReadChunk(ObjectStore* store, const ChunkRef& c) {
@@ -92,24 +143,27 @@ Status ContentReader::Read(const ObjectId& id,
     return NotContent(id, obj.type);
   }
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
-  std::deque<std::future<Result<std::string>>> ahead;
+  const std::vector<Run> runs = SplitRuns(index.chunks);
+  std::deque<std::future<RunBuffer>> ahead;
   size_t next = 0;
   Status result;
-  for (size_t i = 0; i < index.chunks.size(); ++i) {
-    while (next < index.chunks.size() && ahead.size() < kReadAhead) {
-      ahead.push_back(pool_.Submit([this, c = index.chunks[next]] { return ReadChunk(store_, c); }));
+  for (size_t i = 0; i < runs.size(); ++i) {
+    while (next < runs.size() && ahead.size() < kRunsAhead) {
+      ahead.push_back(pool_.Submit([this, &index, run = runs[next]] {
+        RunBuffer buf{std::make_unique_for_overwrite<char[]>(run.bytes), 0, {}};
+        buf.status = ReadRun(store_, index.chunks, run, buf.data.get(), &buf.size);
+        return buf;
+      }));
       ++next;
     }
-    Result<std::string> piece = ahead.front().get();
+    RunBuffer piece = ahead.front().get();
     ahead.pop_front();
-    if (!piece) {
-      result = std::move(piece).error();
-      break;
-    }
-    result = sink(*piece);
+    // The verified bytes before a damaged chunk still go out, as a reader of a pipe expects.
+    if (piece.size > 0) result = sink(std::string_view(piece.data.get(), piece.size));
+    if (result.ok()) result = piece.status;
     if (!result.ok()) break;
   }
-  for (auto& f : ahead) f.wait();  // the tasks capture nothing that dies before them
+  for (auto& f : ahead) f.wait();  // the tasks read `index`, which dies with this frame
   return result;
 }
 
@@ -126,22 +180,25 @@ Status ContentReader::ReadAt(const ObjectId& id,
     return NotContent(id, obj.type);
   }
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
+  const std::vector<Run> runs = SplitRuns(index.chunks);
   std::atomic<bool> failed{false};
-  auto task = [this, &write, &failed](ChunkRef c, uint64_t offset) -> Status {
+  auto task = [this, &index, &write, &failed](const Run& run) -> Status {
     if (failed.load(std::memory_order_relaxed)) return Status();  // the error is reported already
-    CAIRN_ASSIGN_OR_RETURN(std::string data, ReadChunk(store_, c));
-    return write(offset, data);
+    // Each thread reuses one buffer: it writes the run before it takes the next.
+    thread_local RunBuffer buf;
+    if (buf.size < run.bytes)
+      buf = {std::make_unique_for_overwrite<char[]>(run.bytes), run.bytes, {}};
+    CAIRN_RETURN_IF_ERROR(ReadRun(store_, index.chunks, run, buf.data.get()));
+    return write(run.offset, std::string_view(buf.data.get(), run.bytes));
   };
-  // Waited for in order: at most kReadAhead chunks are held, and errors come in content order.
+  // Runs in flight, each with its size (for progress, which goes in order).
   std::deque<std::pair<std::future<Status>, uint64_t>> ahead;
   size_t next = 0;
-  uint64_t offset = 0;
   Status result;
-  while (next < index.chunks.size() || !ahead.empty()) {
-    while (result.ok() && next < index.chunks.size() && ahead.size() < kReadAhead) {
-      const ChunkRef& c = index.chunks[next++];
-      ahead.emplace_back(pool_.Submit([task, c, offset] { return task(c, offset); }), c.size);
-      offset += c.size;
+  while (next < runs.size() || !ahead.empty()) {
+    while (result.ok() && next < runs.size() && ahead.size() < kRunsAhead) {
+      const Run& run = runs[next++];
+      ahead.emplace_back(pool_.Submit([&task, &run] { return task(run); }), run.bytes);
     }
     if (ahead.empty()) break;
     Status s = ahead.front().first.get();

@@ -1,5 +1,5 @@
-// ContentReader: reads stored file contents back, verified, in order, with chunks fetched and
-// decompressed ahead on a pool of threads.
+// ContentReader: reads stored file contents back, verified, in order, with runs of consecutive
+// chunks (about 1 MiB) fetched and decompressed ahead on a pool of threads.
 //
 // Thread-safety: Read and Stat may be called from many threads at once.
 #ifndef CAIRN_CAS_CONTENT_READER_H_

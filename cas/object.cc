@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "base/coding.h"
@@ -131,28 +132,38 @@ Result<RecordHeader> ParseRecordHeader(const ObjectId& id, std::string_view reco
 }
 
 namespace {
-// The canonical bytes of a record, not checked against any id (`id` names it in errors).
-Result<DecodedObject> DecodeUnverified(const ObjectId& id, std::string_view record) {
-  CAIRN_ASSIGN_OR_RETURN(RecordHeader h, ParseRecordHeader(id, record));
-  std::string_view payload = record.substr(h.header_size);
-  DecodedObject out{h.type, {}};
+// Writes the canonical bytes of a record's payload to `out`, which holds exactly h.raw_size
+// bytes; not checked against any id (`id` names it in errors).
+Status DecodePayload(const ObjectId& id, const RecordHeader& h, std::string_view payload,
+                     char* out) {
   if (h.codec == Codec::kRaw) {
     if (payload.size() != h.raw_size) {
       return Status::Corruption("read " + ObjectName(h.type, id) + ": size mismatch");
     }
-    out.data.assign(payload);
-  } else {
-    out.data.resize(h.raw_size);
-    size_t n = ZSTD_decompressDCtx(Contexts().d, out.data.data(), out.data.size(),
-                                   payload.data(), payload.size());
-    if (ZSTD_isError(n) || n != h.raw_size) {
-      return Status::Corruption("read " + ObjectName(h.type, id) + ": undecodable zstd data");
-    }
-    if (h.codec == Codec::kZstdX86) X86Unfilter(out.data.data(), out.data.size());
+    std::copy(payload.begin(), payload.end(), out);
+    return Status();
   }
+  size_t n = ZSTD_decompressDCtx(Contexts().d, out, h.raw_size, payload.data(), payload.size());
+  if (ZSTD_isError(n) || n != h.raw_size) {
+    return Status::Corruption("read " + ObjectName(h.type, id) + ": undecodable zstd data");
+  }
+  if (h.codec == Codec::kZstdX86) X86Unfilter(out, h.raw_size);
+  return Status();
+}
+
+Result<DecodedObject> DecodeUnverified(const ObjectId& id, std::string_view record) {
+  CAIRN_ASSIGN_OR_RETURN(RecordHeader h, ParseRecordHeader(id, record));
+  DecodedObject out{h.type, {}};
+  out.data.resize(h.raw_size);
+  CAIRN_RETURN_IF_ERROR(DecodePayload(id, h, record.substr(h.header_size), out.data.data()));
   return out;
 }
 }  // namespace
+
+Status WrongType(const ObjectId& id, ObjectType wanted, ObjectType found) {
+  return Status::Corruption("read " + std::string(ObjectTypeName(wanted)) + " " + id.Short() +
+                            ": object is a " + std::string(ObjectTypeName(found)));
+}
 
 Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) {
   CAIRN_ASSIGN_OR_RETURN(DecodedObject out, DecodeUnverified(id, record));
@@ -160,6 +171,22 @@ Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record) 
     return Status::Corruption("read " + ObjectName(out.type, id) + ": checksum mismatch");
   }
   return out;
+}
+
+Status DecodeObjectInto(const ObjectId& id, ObjectType type, std::string_view record,
+                        std::span<char> out) {
+  CAIRN_ASSIGN_OR_RETURN(RecordHeader h, ParseRecordHeader(id, record));
+  if (h.type != type) return WrongType(id, type, h.type);
+  if (h.raw_size != out.size()) {
+    return Status::Corruption("read " + ObjectName(h.type, id) + ": holds " +
+                              std::to_string(h.raw_size) + " bytes, not the " +
+                              std::to_string(out.size()) + " its reader expects");
+  }
+  CAIRN_RETURN_IF_ERROR(DecodePayload(id, h, record.substr(h.header_size), out.data()));
+  if (Sha256::Of(std::string_view(out.data(), out.size())) != id) {
+    return Status::Corruption("read " + ObjectName(h.type, id) + ": checksum mismatch");
+  }
+  return Status();
 }
 
 Result<ObjectId> IdOfRecord(std::string_view record) {

@@ -7,6 +7,7 @@
 #define CAIRN_CAS_OBJECT_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,13 @@ struct DecodedObject {
 // Decodes a record and verifies it against `id`. Corruption, naming the object, on any damage:
 // unknown codec or type, a bad size, a zstd error, or bytes that do not hash to `id`.
 Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record);
+// Corruption: `id` was read as a `wanted` but is a `found`.
+Status WrongType(const ObjectId& id, ObjectType wanted, ObjectType found);
+// As DecodeObject, into `out`, which must be exactly the object's size: Corruption also when the
+// record holds another type than `type` or another size. For a reader that places many objects
+// in one buffer (get) without an allocation, a zero fill and a copy for each.
+Status DecodeObjectInto(const ObjectId& id, ObjectType type, std::string_view record,
+                        std::span<char> out);
 
 // The id of the object a record holds: its canonical bytes, hashed (verify, for a record no
 // info entry names). Corruption when the record does not decode.

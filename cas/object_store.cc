@@ -5,6 +5,12 @@
 #include "base/hex.h"
 
 namespace cairn::cas {
+namespace {
+Status MissingRecord(const ObjectId& id, uint64_t position) {
+  return Status::Corruption("object " + id.ToHex() + ": its record (position " +
+                            std::to_string(position) + ") is missing");
+}
+}  // namespace
 
 Result<bool> ObjectStore::Contains(const ObjectId& id) {
   CAIRN_ASSIGN_OR_RETURN(auto v, Get(Space::kObjectInfo, id.AsBytes()));
@@ -93,8 +99,7 @@ Result<DecodedObject> ObjectStore::ReadRecord(const ObjectId& id, uint64_t posit
   CAIRN_ASSIGN_OR_RETURN(bool found, GetView(Space::kObjects, RecordKey(position),
                                              [&](std::string_view rec) { out = DecodeObject(id, rec); }));
   if (!found) {
-    return Status::Corruption("object " + id.ToHex() + ": its record (position " +
-                              std::to_string(position) + ") is missing");
+    return MissingRecord(id, position);
   }
   return out;
 }
@@ -102,10 +107,21 @@ Result<DecodedObject> ObjectStore::ReadRecord(const ObjectId& id, uint64_t posit
 Result<std::string> ObjectStore::ReadTyped(const ObjectId& id, ObjectType type) {
   CAIRN_ASSIGN_OR_RETURN(DecodedObject obj, Read(id));
   if (obj.type != type) {
-    return Status::Corruption("read " + std::string(ObjectTypeName(type)) + " " + id.Short() +
-                              ": object is a " + std::string(ObjectTypeName(obj.type)));
+    return WrongType(id, type, obj.type);
   }
   return std::move(obj.data);
+}
+
+Status ObjectStore::ReadInto(const ObjectId& id, ObjectType type, std::span<char> out) {
+  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, Info(id));
+  Status s = Status::Internal("unset");
+  CAIRN_ASSIGN_OR_RETURN(
+      bool found, GetView(Space::kObjects, RecordKey(info.position),
+                          [&](std::string_view rec) { s = DecodeObjectInto(id, type, rec, out); }));
+  if (!found) {
+    return MissingRecord(id, info.position);
+  }
+  return s;
 }
 
 Result<ObjectId> ObjectStore::ResolvePrefix(std::string_view hex) {

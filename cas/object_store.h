@@ -85,6 +85,8 @@ class ObjectStore {
   Result<DecodedObject> Read(const ObjectId& id);
   // As Read, and Corruption unless the object has type `type`.
   Result<std::string> ReadTyped(const ObjectId& id, ObjectType type);
+  // As ReadTyped, into `out`, which must be exactly the object's size (Corruption otherwise).
+  Status ReadInto(const ObjectId& id, ObjectType type, std::span<char> out);
   Result<ObjectInfo> Info(const ObjectId& id);
   // Resolves a hex prefix (>= 8 digits, or a full id) to the one object it names.
   // InvalidArgument for malformed text, NotFound, or Ambiguous listing some candidates.

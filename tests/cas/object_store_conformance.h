@@ -333,6 +333,44 @@ TYPED_TEST_P(ObjectStoreTest, ReadTypedOfAnotherTypeIsCorruption) {
   EXPECT_EQ(*ok, "a tree");
 }
 
+// ReadInto fills the caller's buffer with verified bytes, raw or compressed, and refuses another
+// type, another size and bytes that do not hash to the id.
+TYPED_TEST_P(ObjectStoreTest, ReadIntoFillsExactlyTheObjectAndRefusesAnyMismatch) {
+  const std::string text(5000, 'q');
+  EncodedObject packed = this->Put(ObjectType::kBlob, text);  // compressed
+  EncodedObject raw = this->Put(ObjectType::kBlob, "short");  // does not shrink: raw
+  std::string out(text.size(), '\0');
+  ASSERT_TRUE(this->store_->ReadInto(packed.id, ObjectType::kBlob, out).ok());
+  EXPECT_EQ(out, text);
+  std::string out2(5, '\0');
+  ASSERT_TRUE(this->store_->ReadInto(raw.id, ObjectType::kBlob, out2).ok());
+  EXPECT_EQ(out2, "short");
+
+  std::string small(text.size() - 1, '\0');
+  Status s = this->store_->ReadInto(packed.id, ObjectType::kBlob, small);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_NE(s.message().find(packed.id.Short()), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("5000 bytes"), std::string::npos) << s.message();
+
+  EncodedObject tree = this->Put(ObjectType::kTree, "a tree");
+  std::string t(6, '\0');
+  s = this->store_->ReadInto(tree.id, ObjectType::kBlob, t);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_NE(s.message().find("is a tree"), std::string::npos) << s.message();
+
+  for (int level : {0, 3}) {  // a raw record and a compressed one that do not hash to their id
+    ObjectId wrong = Sha256::Of("claim " + std::to_string(level));
+    this->WriteObject(EncodeObjectWithId(wrong, ObjectType::kBlob, text, level));
+    std::string w(text.size(), '\0');
+    s = this->store_->ReadInto(wrong, ObjectType::kBlob, w);
+    EXPECT_EQ(s.code(), Code::kCorruption) << level;
+    EXPECT_NE(s.message().find("checksum mismatch"), std::string::npos) << s.message();
+  }
+  std::string none(1, '\0');
+  EXPECT_EQ(this->store_->ReadInto(Sha256::Of("absent"), ObjectType::kBlob, none).code(),
+            Code::kNotFound);
+}
+
 TYPED_TEST_P(ObjectStoreTest, DeleteObjectRemovesRecordAndInfo) {
   EncodedObject keep = this->Put(ObjectType::kBlob, "keep");
   EncodedObject gone = this->Put(ObjectType::kBlob, "gone");
@@ -371,17 +409,15 @@ TYPED_TEST_P(ObjectStoreTest, ConcurrentWritersAndReadersAllSucceed) {
   EXPECT_TRUE(this->store_->Flush().ok());
 }
 
-REGISTER_TYPED_TEST_SUITE_P(ObjectStoreTest, PutObjectsReadBackWithTypeAndInfo,
-                            ReadOfAbsentObjectIsNotFoundNamingIt, PutTwiceStoresOneCopy,
-                            GetPutAndDeleteInKeySpaces, ScanVisitsKeysWithThePrefixInByteOrder,
-                            ScanCallbackMayReadTheStore, ForEachObjectVisitsEveryObjectInIdOrder,
-                            ResolvePrefixFindsTheUniqueObject, ResolvePrefixOfNoObjectIsNotFound,
-                            ResolvePrefixSharedByTwoObjectsIsAmbiguous,
-                            ResolvePrefixRejectsMalformedText,
-                            RecordThatDoesNotHashToItsIdIsCorruptionNamingTheObject,
-                            ReadTypedOfAnotherTypeIsCorruption, DeleteObjectRemovesRecordAndInfo,
-                            ConcurrentWritersAndReadersAllSucceed,
-                            PutAndDeleteOfOneObjectInOneBatchApplyInOrder);
+REGISTER_TYPED_TEST_SUITE_P(
+    ObjectStoreTest, PutObjectsReadBackWithTypeAndInfo, ReadOfAbsentObjectIsNotFoundNamingIt,
+    PutTwiceStoresOneCopy, GetPutAndDeleteInKeySpaces, ScanVisitsKeysWithThePrefixInByteOrder,
+    ScanCallbackMayReadTheStore, ForEachObjectVisitsEveryObjectInIdOrder,
+    ResolvePrefixFindsTheUniqueObject, ResolvePrefixOfNoObjectIsNotFound,
+    ResolvePrefixSharedByTwoObjectsIsAmbiguous, ResolvePrefixRejectsMalformedText,
+    RecordThatDoesNotHashToItsIdIsCorruptionNamingTheObject, ReadTypedOfAnotherTypeIsCorruption,
+    ReadIntoFillsExactlyTheObjectAndRefusesAnyMismatch, DeleteObjectRemovesRecordAndInfo,
+    ConcurrentWritersAndReadersAllSucceed, PutAndDeleteOfOneObjectInOneBatchApplyInOrder);
 
 }  // namespace cairn::cas::testing
 
