@@ -99,8 +99,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
   rm -rf "$repo" "$zout" "$zdec" "$gout"
   run sha256sum sha256sum "$INPUT"
   run zstd_c sh -c 'zstd -3 -T0 -q -c "$1" >"$2"' _ "$INPUT" "$zout"
-  run zstd_d sh -c 'zstd -d -q -c "$1" >"$2"' _ "$zout" "$zdec"
-  rm -f "$zdec"
   "$CAIRN" init --repo "$repo" "${init_args[@]}" >/dev/null
   run put1 "$CAIRN" put --repo "$repo" "$INPUT"
   id=$(cat "$BENCH_DIR/put1.out")
@@ -113,7 +111,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
   [[ "$objects_after" == "$objects_before" ]] || die "second put added objects ($objects_before -> $objects_after)"
   grow=$((after - before))
   ((grow > grow_max)) && grow_max=$grow
-  run get "$CAIRN" get --repo "$repo" "$id" -o "$gout"
+  # get and zstd -d run back to back, in turns first, so a change in the machine's load (it is
+  # shared) falls on both alike.
+  if ((r % 2)); then
+    run zstd_d sh -c 'zstd -d -q -c "$1" >"$2"' _ "$zout" "$zdec"
+    rm -f "$zdec"
+    run get "$CAIRN" get --repo "$repo" "$id" -o "$gout"
+  else
+    run get "$CAIRN" get --repo "$repo" "$id" -o "$gout"
+    run zstd_d sh -c 'zstd -d -q -c "$1" >"$2"' _ "$zout" "$zdec"
+    rm -f "$zdec"
+  fi
   if ((r == 1)); then
     cmp -s "$INPUT" "$gout" || die "get returned other bytes than were put"
     repo_size=$after
@@ -158,6 +166,7 @@ printf '%-58s %7sx %7sx  %s\n' "put again: speed-up over the first put" "$r_agai
 # info LOG (a few KiB). "Does not grow" means no object is added and the growth stays < 1 MiB.
 printf '%-58s %8s %8s  %s\n' "put again: store growth (bytes; objects unchanged)" "$grow_max" "<1MiB" "$( ((grow_max < 1048576)) && echo PASS || echo MISS)"
 printf '%-58s %7sx %7sx  %s\n' "get vs zstd -d (throughput)" "$r_get" 0.8 "$(verdict "$r_get" 0.8)"
+echo "  get vs zstd -d, each round's pair: $(paste -d' ' <(echo "${wall[zstd_d]}" | tr ' ' '\n') <(echo "${wall[get]}" | tr ' ' '\n') | awk 'NF == 2 {printf "%.2fx ", $1 / $2}')"
 printf '%-58s %8s %8s  %s\n' "peak RSS of put (MiB)" "$rss_put" "<200" "$(awk -v v="$rss_put" 'BEGIN {print (v < 200) ? "PASS" : "MISS"}')"
 printf '%-58s %8s %8s  %s\n' "peak RSS of get (MiB)" "$rss_get" "<200" "$(awk -v v="$rss_get" 'BEGIN {print (v < 200) ? "PASS" : "MISS"}')"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
