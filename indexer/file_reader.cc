@@ -4,6 +4,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <memory>
+#include <string_view>
+
 #include "indexer/fs_meta.h"
 #include "indexer/zero_blocks.h"
 
@@ -247,10 +250,13 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   ExtentFile file(f.fd, path, regions);
   Result<cas::FileContent> content = Status::Internal("unreachable");
   if (!extents && size <= kSmallFile) {
-    std::string data(size, '\0');
-    CAIRN_ASSIGN_OR_RETURN(size_t n, file.Read(data.data(), data.size()));
+    // Each reading thread reuses one buffer (PutBytes is done with it when it returns): a
+    // string per file was zero-filled first, and its fresh pages faulted in.
+    thread_local std::unique_ptr<char[]> buffer =
+        std::make_unique_for_overwrite<char[]>(kSmallFile);
+    CAIRN_ASSIGN_OR_RETURN(size_t n, file.Read(buffer.get(), size));
     if (n != size) return Changed(path);
-    content = ingestor->PutBytes(data);
+    content = ingestor->PutBytes(std::string_view(buffer.get(), size));
   } else {
     content = ingestor->PutStream(&file, path);
   }
