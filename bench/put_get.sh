@@ -3,14 +3,15 @@
 # (sha256sum, zstd -3 -T0, zstd -d) on one 1-2 GiB file of real mixed data, in one run.
 #
 #   bench/put_get.sh                       # uses $BENCH_DIR/usr.tar, made on first use
-#   CAIRN=build/tools/cairn ROUNDS=3 SIZE_MB=1536 BENCH_DIR=/tmp/cairn-bench bench/put_get.sh
+#   CAIRN=build/tools/cairn ROUNDS=6 SIZE_MB=1536 BENCH_DIR=/tmp/cairn-bench bench/put_get.sh
 #
 # Environment:
 #   CAIRN      the cairn binary (default: build-bench/tools/cairn beside this script's repo)
 #   BENCH_DIR  work directory, on the disk to measure (default /tmp/cairn-bench)
 #   INPUT      the input file (default $BENCH_DIR/usr.tar: a tar of /usr, capped at SIZE_MB)
 #   SIZE_MB    size of the generated input (default 1536)
-#   ROUNDS     rounds of the whole sequence; the table shows the median (default 3)
+#   ROUNDS     rounds of the whole sequence; the table shows the median (default 4: get and
+#              zstd -d take turns going first, so an even number)
 #   ZSTD_LEVEL passed to `cairn init --zstd-level` (default: the repository default)
 #   CACHE      cold: drop the page cache before every timed step (needs root; the default
 #              when root), warm: read the input into the cache before every step instead
@@ -25,7 +26,7 @@ CAIRN="${CAIRN:-$here/build-bench/tools/cairn}"
 BENCH_DIR="${BENCH_DIR:-/tmp/cairn-bench}"
 INPUT="${INPUT:-$BENCH_DIR/usr.tar}"
 SIZE_MB="${SIZE_MB:-1536}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-4}"
 if [[ -z "${CACHE:-}" ]]; then
   if [[ -w /proc/sys/vm/drop_caches ]]; then CACHE=cold; else CACHE=warm; fi
 fi
@@ -94,6 +95,16 @@ echo "input: $INPUT ($((size / 1000000)) MB); rounds: $ROUNDS (median shown); ca
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ "$(basename "$(dirname "$(dirname "$CAIRN")")")" == *debug* ]] && echo "WARNING: $CAIRN looks like a debug build"
 
+run_zstd_d() {
+  run zstd_d sh -c 'zstd -d -q -c "$1" >"$2"' _ "$zout" "$zdec"
+  rm -f "$zdec"
+}
+run_get() {
+  run get "$CAIRN" get --repo "$repo" "$id" -o "$gout"
+  if ((r == 1)); then cmp -s "$INPUT" "$gout" || die "get returned other bytes than were put"; fi
+  rm -f "$gout"
+}
+
 grow_max=0
 for ((r = 1; r <= ROUNDS; r++)); do
   rm -rf "$repo" "$zout" "$zdec" "$gout"
@@ -112,22 +123,23 @@ for ((r = 1; r <= ROUNDS; r++)); do
   grow=$((after - before))
   ((grow > grow_max)) && grow_max=$grow
   # get and zstd -d run back to back, in turns first, so a change in the machine's load (it is
-  # shared) falls on both alike.
+  # shared) falls on both alike. Each output is deleted right after its step, so the second of
+  # the pair writes into the page-cache pages the first just freed, whichever it is. That
+  # matters here: pages left free for a few seconds go back to the host (virtio-balloon free
+  # page reporting), and the next first touch of each costs a host fault. A get right after
+  # another get: 1.87-2.17 s, 0.5-0.8 s system time; after zstd -d or a 5 s pause: 1.93-2.98 s,
+  # 1.0-2.2 s system time, its page-cache copies 3x slower (session 11).
   if ((r % 2)); then
-    run zstd_d sh -c 'zstd -d -q -c "$1" >"$2"' _ "$zout" "$zdec"
-    rm -f "$zdec"
-    run get "$CAIRN" get --repo "$repo" "$id" -o "$gout"
+    run_zstd_d
+    run_get
   else
-    run get "$CAIRN" get --repo "$repo" "$id" -o "$gout"
-    run zstd_d sh -c 'zstd -d -q -c "$1" >"$2"' _ "$zout" "$zdec"
-    rm -f "$zdec"
+    run_get
+    run_zstd_d
   fi
   if ((r == 1)); then
-    cmp -s "$INPUT" "$gout" || die "get returned other bytes than were put"
     repo_size=$after
     zst_size=$(stat -c %s "$zout")
   fi
-  rm -f "$gout"
   printf 'round %d done: put1 %ss put2 %ss get %ss; store %d -> %d bytes (%d objects)\n' \
     "$r" "$(echo "${wall[put1]}" | awk '{print $NF}')" "$(echo "${wall[put2]}" | awk '{print $NF}')" \
     "$(echo "${wall[get]}" | awk '{print $NF}')" "$before" "$after" "$objects_after"
