@@ -1,6 +1,7 @@
 #include "cas/chunk_index.h"
 
 #include "base/coding.h"
+#include "cas/object.h"
 
 namespace cairn::cas {
 namespace {
@@ -43,6 +44,9 @@ Result<ChunkIndex> DecodeChunkIndex(const ObjectId& id, std::string_view in) {
       return bad("truncated chunk list");
     }
     c.id = *ObjectId::FromBytes(raw);
+    // Readers size their buffers by these before any chunk is read (no sum can wrap: the count
+    // is bounded by the record's length).
+    if (c.size > kMaxObjectSize) return bad("a chunk larger than any object");
     sum += c.size;
     out.chunks.push_back(c);
   }

@@ -15,8 +15,9 @@ namespace {
 // write for a run, not for every chunk (64 KiB on average). Per chunk, a task of its own, a
 // zero-filled string and a write of its own cost get 0.4 s of CPU on a 1.6 GB file.
 constexpr uint64_t kRunBytes = 1 << 20;
-// Runs fetched ahead of the one being passed on.
-constexpr size_t kRunsAhead = 8;
+// Runs fetched ahead of the one being passed on, at least (ReadAt: one per thread, twice over).
+// Read holds each run's bytes until it is passed on: 4 MiB or so per Read.
+constexpr size_t kRunsAhead = 4;
 
 // Chunks [first, end) of a ChunkIndex, `offset` bytes into the content.
 struct Run {
@@ -55,12 +56,31 @@ Status ReadRun(ObjectStore* store, const std::vector<ChunkRef>& chunks, const Ru
   return s;
 }
 
-// A run's bytes (`size` of them verified), and the error that ended it early. Not a string: a
-// string is zero-filled before the chunks overwrite it.
+// A run's bytes, and the error that ended it early (Read: `size` bytes verified; ReadAt's
+// per-thread buffer: `size` is its capacity). Not a string: a string is zero-filled before the
+// chunks overwrite it.
 struct RunBuffer {
   std::unique_ptr<char[]> data;
   uint64_t size = 0;
   Status status;
+};
+
+// Waits for every future in `ahead` when the reading frame ends, however it ends: the tasks read
+// the frame's locals, and an exception (bad_alloc in a task, rethrown by get()) must not unwind
+// past tasks still running.
+template <typename Futures, typename Wait>
+class WaitForAll {
+ public:
+  WaitForAll(Futures& ahead, Wait wait) : ahead_(ahead), wait_(std::move(wait)) {}
+  ~WaitForAll() {
+    for (auto& f : ahead_) wait_(f);
+  }
+  WaitForAll(const WaitForAll&) = delete;
+  WaitForAll& operator=(const WaitForAll&) = delete;
+
+ private:
+  Futures& ahead_;
+  Wait wait_;
 };
 
 // One chunk of a ChunkIndex, verified against its id (by the store) and its size.
@@ -145,6 +165,7 @@ Status ContentReader::Read(const ObjectId& id,
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
   const std::vector<Run> runs = SplitRuns(index.chunks);
   std::deque<std::future<RunBuffer>> ahead;
+  WaitForAll wait_all(ahead, [](std::future<RunBuffer>& f) { f.wait(); });
   size_t next = 0;
   Status result;
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -163,8 +184,7 @@ Status ContentReader::Read(const ObjectId& id,
     if (result.ok()) result = piece.status;
     if (!result.ok()) break;
   }
-  for (auto& f : ahead) f.wait();  // the tasks read `index`, which dies with this frame
-  return result;
+  return result;  // wait_all waits for the tasks still running: they read `index`
 }
 
 Status ContentReader::ReadAt(const ObjectId& id,
@@ -193,10 +213,12 @@ Status ContentReader::ReadAt(const ObjectId& id,
   };
   // Runs in flight, each with its size (for progress, which goes in order).
   std::deque<std::pair<std::future<Status>, uint64_t>> ahead;
+  WaitForAll wait_all(ahead, [](std::pair<std::future<Status>, uint64_t>& f) { f.first.wait(); });
+  const size_t runs_ahead = std::max(kRunsAhead, 2 * static_cast<size_t>(pool_.size()));
   size_t next = 0;
   Status result;
   while (next < runs.size() || !ahead.empty()) {
-    while (result.ok() && next < runs.size() && ahead.size() < kRunsAhead) {
+    while (result.ok() && next < runs.size() && ahead.size() < runs_ahead) {
       const Run& run = runs[next++];
       ahead.emplace_back(pool_.Submit([&task, &run] { return task(run); }), run.bytes);
     }

@@ -32,10 +32,6 @@ ZstdContexts& Contexts() {
   return ctx;
 }
 
-// Objects larger than this are refused when decoding: no object cairn writes comes close
-// (blobs are at most the chunker's max, 64 MiB), so a larger size is damage.
-constexpr uint64_t kMaxObjectSize = uint64_t{1} << 30;
-
 std::string ObjectName(ObjectType type, const ObjectId& id) {
   return std::string(ObjectTypeName(type)) + " " + id.Short();
 }
@@ -154,8 +150,16 @@ Status DecodePayload(const ObjectId& id, const RecordHeader& h, std::string_view
 Result<DecodedObject> DecodeUnverified(const ObjectId& id, std::string_view record) {
   CAIRN_ASSIGN_OR_RETURN(RecordHeader h, ParseRecordHeader(id, record));
   DecodedObject out{h.type, {}};
+  std::string_view payload = record.substr(h.header_size);
+  if (h.codec == Codec::kRaw) {  // one copy, after the size check (no zero fill first)
+    if (payload.size() != h.raw_size) {
+      return Status::Corruption("read " + ObjectName(h.type, id) + ": size mismatch");
+    }
+    out.data.assign(payload);
+    return out;
+  }
   out.data.resize(h.raw_size);
-  CAIRN_RETURN_IF_ERROR(DecodePayload(id, h, record.substr(h.header_size), out.data.data()));
+  CAIRN_RETURN_IF_ERROR(DecodePayload(id, h, payload, out.data.data()));
   return out;
 }
 }  // namespace

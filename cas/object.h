@@ -48,6 +48,10 @@ EncodedObject EncodeObject(ObjectType type, std::string_view raw, int zstd_level
 EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::string_view raw,
                                  int zstd_level, bool x86_code = false);
 
+// Objects larger than this are refused when decoding: no object cairn writes comes close
+// (blobs are at most the chunker's max, 64 MiB), so a larger size is damage.
+inline constexpr uint64_t kMaxObjectSize = uint64_t{1} << 30;
+
 struct DecodedObject {
   ObjectType type;
   std::string data;  // canonical bytes
@@ -60,7 +64,8 @@ Result<DecodedObject> DecodeObject(const ObjectId& id, std::string_view record);
 Status WrongType(const ObjectId& id, ObjectType wanted, ObjectType found);
 // As DecodeObject, into `out`, which must be exactly the object's size: Corruption also when the
 // record holds another type than `type` or another size. For a reader that places many objects
-// in one buffer (get) without an allocation, a zero fill and a copy for each.
+// in one buffer (get) without an allocation, a zero fill and a copy for each. After an error,
+// `out` holds unspecified, unverified bytes: the caller must not pass them on.
 Status DecodeObjectInto(const ObjectId& id, ObjectType type, std::string_view record,
                         std::span<char> out);
 

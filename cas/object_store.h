@@ -86,6 +86,7 @@ class ObjectStore {
   // As Read, and Corruption unless the object has type `type`.
   Result<std::string> ReadTyped(const ObjectId& id, ObjectType type);
   // As ReadTyped, into `out`, which must be exactly the object's size (Corruption otherwise).
+  // After an error `out` holds unspecified, unverified bytes.
   Status ReadInto(const ObjectId& id, ObjectType type, std::span<char> out);
   Result<ObjectInfo> Info(const ObjectId& id);
   // Resolves a hex prefix (>= 8 digits, or a full id) to the one object it names.

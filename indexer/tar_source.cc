@@ -266,13 +266,14 @@ class TarReader {
     archive_read_support_filter_all(a.get());
     // Every archive format libarchive reads but two: mtree is a listing, not an archive, and
     // xar's reader is what links libxml2 and ICU, whose 31 MB of data cost every cairn start
-    // (a cold start read 8 MB around each page it touched beside them).
-    for (auto* add : {archive_read_support_format_tar, archive_read_support_format_cpio,
-                      archive_read_support_format_zip, archive_read_support_format_7zip,
-                      archive_read_support_format_iso9660, archive_read_support_format_ar,
-                      archive_read_support_format_cab, archive_read_support_format_lha,
-                      archive_read_support_format_rar, archive_read_support_format_rar5,
-                      archive_read_support_format_warc}) {
+    // (a cold start read 8 MB around each page it touched beside them). "empty" is an empty
+    // file (or an empty compressed one): an empty tree.
+    for (auto* add : {archive_read_support_format_tar, archive_read_support_format_empty,
+                      archive_read_support_format_cpio, archive_read_support_format_zip,
+                      archive_read_support_format_7zip, archive_read_support_format_iso9660,
+                      archive_read_support_format_ar, archive_read_support_format_cab,
+                      archive_read_support_format_lha, archive_read_support_format_rar,
+                      archive_read_support_format_rar5, archive_read_support_format_warc}) {
       add(a.get());
     }
     if (archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16) != ARCHIVE_OK) {

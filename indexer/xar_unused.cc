@@ -21,9 +21,11 @@ namespace {
 }
 }  // namespace
 
-// Only the names matter to the linker; no caller in cairn sees these declarations.
+// Only the names matter to the linker; no caller in cairn sees these declarations. Hidden, so
+// that they never stand in for the real ones in a library loaded at run time (libguestfs, which
+// cairn dlopens, uses libxml2).
 #define CAIRN_XAR_UNUSED(name) \
-  extern "C" void name() { XarUnused(#name); }
+  extern "C" __attribute__((visibility("hidden"))) void name() { XarUnused(#name); }
 CAIRN_XAR_UNUSED(UTF8Toisolat1)
 CAIRN_XAR_UNUSED(xmlBufferCreate)
 CAIRN_XAR_UNUSED(xmlBufferFree)

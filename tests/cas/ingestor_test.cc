@@ -321,6 +321,29 @@ TYPED_TEST(IngestorTest, ReadAtWritesEveryVerifiedPieceAtItsOffset) {
   EXPECT_EQ(s.code(), Code::kNoSpace) << s.ToString();
 }
 
+// A chunk index that hashes to its id but claims a chunk larger than any object is Corruption
+// before any reader sizes a buffer by it.
+TYPED_TEST(IngestorTest, AChunkIndexClaimingAHugeChunkIsCorruption) {
+  ChunkIndex index;
+  index.chunks = {{Sha256::Of("a"), 1}, {Sha256::Of("b"), (uint64_t{1} << 40)}};
+  index.total_size = 1 + (uint64_t{1} << 40);
+  index.content_sha256 = Sha256::Of("whole");
+  EncodedObject bad = EncodeObject(ObjectType::kChunkIndex, EncodeChunkIndex(index), 3);
+  WriteBatch b;
+  b.PutObject(bad);
+  ASSERT_TRUE(this->store_->Write(b, WriteOptions{}).ok());
+  auto decoded = DecodeChunkIndex(bad.id, EncodeChunkIndex(index));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_EQ(decoded.error().code(), Code::kCorruption);
+  EXPECT_NE(decoded.error().message().find(bad.id.Short()), std::string::npos)
+      << decoded.error().message();
+  ContentReader reader(this->store_.get(), 2);
+  Status s = reader.Read(bad.id, [](std::string_view) { return Status(); });
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  s = reader.ReadAt(bad.id, [](uint64_t, std::string_view) { return Status(); });
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+}
+
 TYPED_TEST(IngestorTest, DamagedSmallBlobNeverReachesTheSink) {
   std::string data = "small and precious";
   FileContent c = this->PutFile(data);

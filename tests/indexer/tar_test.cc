@@ -233,6 +233,20 @@ TEST_F(TarTest, AZipArchiveIsReadToo) {
   EXPECT_EQ(bin->type, cas::EntryType::kDirectory);
 }
 
+// An empty file, or an empty one compressed, is an empty tree (libarchive's "empty" format).
+TEST_F(TarTest, AnEmptyArchiveIsAnEmptyTree) {
+  std::string empty = tmp_ + "/empty.tar", gz = tmp_ + "/empty.tar.gz";
+  ASSERT_EQ(Sh(": > " + Q(empty) + " && gzip -c < /dev/null > " + Q(gz)), 0);
+  for (const std::string& path : {empty, gz}) {
+    auto r = CheckinTar(path);
+    ASSERT_TRUE(r) << path << ": " << r.error().ToString();
+    EXPECT_EQ(r->files, 0u) << path;
+    auto root = cas::LoadTree(store_.get(), r->root);
+    ASSERT_TRUE(root) << root.error().ToString();
+    EXPECT_TRUE(root->entries.empty()) << path;
+  }
+}
+
 TEST_F(TarTest, TarSinkRoundTripKeepsTheRootIdInEveryCompression) {
   std::string dir = tmp_ + "/tree";
   MakeFixture(dir);
