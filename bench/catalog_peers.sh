@@ -72,6 +72,7 @@ export LIBGUESTFS_BACKEND=direct LC_ALL=C.UTF-8
 mkdir -p "$BENCH_DIR"
 CAIRN=$BENCH_DIR/cairn
 cp -f "$CAIRN_SRC" "$CAIRN"
+[ -f "$CAIRN_SRC.debug" ] && cp -f "$CAIRN_SRC.debug" "$CAIRN.debug"  # for perf and gdb (gnu_debuglink)
 H=$BENCH_DIR/hf; TM=$BENCH_DIR/time; L=$BENCH_DIR/log
 rm -rf "$H" "$TM" "$L"; mkdir -p "$H" "$TM" "$L"
 RES=$BENCH_DIR/results.tsv

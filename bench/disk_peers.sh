@@ -26,6 +26,7 @@ for t in virt-tar-out virt-make-fs casync qemu-img; do command -v $t >/dev/null 
 export LIBGUESTFS_BACKEND=direct
 rm -rf "$B"; mkdir -p "$B"
 cp "$CAIRN_SRC" "$B/cairn"; cairn=$B/cairn
+[ -f "$CAIRN_SRC.debug" ] && cp -f "$CAIRN_SRC.debug" "$B/cairn.debug"  # for perf and gdb (gnu_debuglink)
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2-$1:.2f}')"; }

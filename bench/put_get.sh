@@ -38,6 +38,7 @@ die() { echo "put_get.sh: $*" >&2; exit 1; }
 [[ -x "$CAIRN" ]] || die "no cairn binary at $CAIRN (build it, or set CAIRN)"
 command -v zstd >/dev/null || die "zstd is not installed"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is not installed (apt-get install time)"
+((ROUNDS % 2 == 0)) || echo "put_get.sh: warning: ROUNDS=$ROUNDS is odd: zstd -d goes first in one round more than get" >&2
 if [[ "$CACHE" == cold && ! -w /proc/sys/vm/drop_caches ]]; then
   die "CACHE=cold needs root (writes /proc/sys/vm/drop_caches)"
 fi
@@ -124,11 +125,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
   ((grow > grow_max)) && grow_max=$grow
   # get and zstd -d run back to back, in turns first, so a change in the machine's load (it is
   # shared) falls on both alike. Each output is deleted right after its step, so the second of
-  # the pair writes into the page-cache pages the first just freed, whichever it is. That
-  # matters here: pages left free for a few seconds go back to the host (virtio-balloon free
-  # page reporting), and the next first touch of each costs a host fault. A get right after
-  # another get: 1.87-2.17 s, 0.5-0.8 s system time; after zstd -d or a 5 s pause: 1.93-2.98 s,
-  # 1.0-2.2 s system time, its page-cache copies 3x slower (session 11).
+  # the pair, whichever it is, takes page-cache pages freed a moment before (by that deletion
+  # and the cache drop), as the first takes those freed by the steps before it. That matters
+  # here: pages left free for a few seconds go back to the host (virtio-balloon free page
+  # reporting), and the next first touch of each costs a host fault. A get right after another
+  # get: 1.87-2.17 s, 0.5-0.8 s system time; after zstd -d or a 5 s pause: 1.93-2.98 s, 1.0-2.2 s
+  # system time, its page-cache copies 3x slower (session 11).
   if ((r % 2)); then
     run_zstd_d
     run_get

@@ -17,7 +17,8 @@
 #   PEERS_SH    the corpus peer script (default ../shared/corpus/peers.sh beside the repo)
 #   PEERS       peer tools (default "ostree-archive casync-dir restic borg")
 #   SKIP_PEERS  1: reuse the peer rows already in $BENCH_DIR/peers/results.tsv
-#   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 3)
+#   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 3; at
+#               least one)
 #
 # Method. The peers run through peers.sh unchanged; cairn is measured here THE SAME WAY: every
 # tree is bind-mounted at the same path ($C/mnt/root) before it is stored, the page cache is
@@ -73,6 +74,7 @@ done
 mkdir -p "$BENCH_DIR"
 CAIRN=$BENCH_DIR/cairn
 cp -f "$CAIRN_SRC" "$CAIRN"
+[ -f "$CAIRN_SRC.debug" ] && cp -f "$CAIRN_SRC.debug" "$CAIRN.debug"  # for perf and gdb (gnu_debuglink)
 export CAIRN_CACHE_DIR=$P/cache/cairn
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -291,11 +293,12 @@ if c and ps:
     bp, br = min(ps, key=lambda x: x[1]['rb'])
     res.append(('repository after v3 no larger than smallest peer', verdict(c['rb'] <= br['rb']),
                 f'cairn {mb(c["rb"])} MB vs {bp} {mb(br["rb"])} MB: ratio {c["rb"] / br["rb"]:.2f}'))
-def rounds(step):  # the step's wall times, round 1 first (rounds 2.. are named STEP.N)
-    out = [rows[k]['wall'] for k in sorted((k for k in rows if k[0] == 'cairn' and
-                                            (k[1] == step or re.fullmatch(re.escape(step) + r'\.\d+', k[1]))),
-                                           key=lambda k: int(k[1].rsplit('.', 1)[1]) if k[1] != step else 1)
-           if rows[k]['rc'] == '0']
+def rounds(step):  # {round: wall s} of the step's successful runs (rounds 2.. are named STEP.N)
+    out = {}
+    for (tool, name), r in rows.items():
+        if tool != 'cairn' or r['rc'] != '0': continue
+        if name == step: out[1] = r['wall']
+        elif re.fullmatch(re.escape(step) + r'\.\d+', name): out[int(name.rsplit('.', 1)[1])] = r['wall']
     return out
 def median(v):
     v = sorted(v); n = len(v)
@@ -305,11 +308,13 @@ for label, incr, full in [('cold (page cache dropped before each)', 'v3-incr', '
                           ('warm (page cache kept)', 'v3-incr-warm', 'v3-full-warm')]:
     i, f = rounds(incr), rounds(full)
     if not i or not f: continue
-    mi, mf = median(i), median(f)
+    mi, mf = median(list(i.values())), median(list(f.values()))
     note = f'; vs --paranoid re-read of the same tree in the same repository {pa["wall"]:.2f} s: {100 * mi / pa["wall"]:.0f}%' if pa and incr == 'v3-incr' else ''
-    each = ', '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(i, f))
+    each = ', '.join(f'{i[r]:.2f}/{f[r]:.2f}' if r in i and r in f else f'{i.get(r, "failed")}/{f.get(r, "failed")}'
+                     for r in sorted(set(i) | set(f)))
     res.append((f'incremental v3 (--parent) under 10% of a full checkin of v3, {label}', verdict(mi < 0.1 * mf),
-                f'median of {len(i)} rounds {mi:.3f} s vs full {mf:.2f} s: {100 * mi / mf:.1f}% (rounds, incremental/full s: {each}){note}'))
+                f'medians of {len(i)} and {len(f)} rounds: {mi:.2f} s vs full {mf:.2f} s: {100 * mi / mf:.1f}% '
+                f'(each round, incremental/full s: {each}){note}'))
 c = get('cairn', 'restore-v3'); ps = [(p, get(p, 'restore-v3')) for p in peers if get(p, 'restore-v3') and get(p, 'restore-v3')['rc'] == '0']
 if c and ps:
     bp, br = min(ps, key=lambda x: x[1]['wall'])
