@@ -56,9 +56,8 @@ Status ReadRun(ObjectStore* store, const std::vector<ChunkRef>& chunks, const Ru
   return s;
 }
 
-// A run's bytes, and the error that ended it early (Read: `size` bytes verified; ReadAt's
-// per-thread buffer: `size` is its capacity). Not a string: a string is zero-filled before the
-// chunks overwrite it.
+// A run's bytes (`size` of them verified), and the error that ended it early. Not a string: a
+// string is zero-filled before the chunks overwrite it.
 struct RunBuffer {
   std::unique_ptr<char[]> data;
   uint64_t size = 0;
@@ -68,19 +67,18 @@ struct RunBuffer {
 // Waits for every future in `ahead` when the reading frame ends, however it ends: the tasks read
 // the frame's locals, and an exception (bad_alloc in a task, rethrown by get()) must not unwind
 // past tasks still running.
-template <typename Futures, typename Wait>
+template <typename T>
 class WaitForAll {
  public:
-  WaitForAll(Futures& ahead, Wait wait) : ahead_(ahead), wait_(std::move(wait)) {}
+  explicit WaitForAll(std::deque<std::future<T>>& ahead) : ahead_(ahead) {}
   ~WaitForAll() {
-    for (auto& f : ahead_) wait_(f);
+    for (auto& f : ahead_) f.wait();
   }
   WaitForAll(const WaitForAll&) = delete;
   WaitForAll& operator=(const WaitForAll&) = delete;
 
  private:
-  Futures& ahead_;
-  Wait wait_;
+  std::deque<std::future<T>>& ahead_;
 };
 
 // One chunk of a ChunkIndex, verified against its id (by the store) and its size.
@@ -165,7 +163,7 @@ Status ContentReader::Read(const ObjectId& id,
   CAIRN_ASSIGN_OR_RETURN(ChunkIndex index, DecodeChunkIndex(id, obj.data));
   const std::vector<Run> runs = SplitRuns(index.chunks);
   std::deque<std::future<RunBuffer>> ahead;
-  WaitForAll wait_all(ahead, [](std::future<RunBuffer>& f) { f.wait(); });
+  WaitForAll wait_all(ahead);
   size_t next = 0;
   Status result;
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -204,28 +202,28 @@ Status ContentReader::ReadAt(const ObjectId& id,
   std::atomic<bool> failed{false};
   auto task = [this, &index, &write, &failed](const Run& run) -> Status {
     if (failed.load(std::memory_order_relaxed)) return Status();  // the error is reported already
-    // Each thread reuses one buffer: it writes the run before it takes the next.
-    thread_local RunBuffer buf;
-    if (buf.size < run.bytes)
-      buf = {std::make_unique_for_overwrite<char[]>(run.bytes), run.bytes, {}};
-    CAIRN_RETURN_IF_ERROR(ReadRun(store_, index.chunks, run, buf.data.get()));
-    return write(run.offset, std::string_view(buf.data.get(), run.bytes));
+    // Each thread reuses one buffer (grown, and zero-filled, only when a run is larger than any
+    // before): it writes the run before it takes the next.
+    thread_local std::vector<char> buf;
+    if (buf.size() < run.bytes) buf.resize(run.bytes);
+    CAIRN_RETURN_IF_ERROR(ReadRun(store_, index.chunks, run, buf.data()));
+    return write(run.offset, std::string_view(buf.data(), run.bytes));
   };
-  // Runs in flight, each with its size (for progress, which goes in order).
-  std::deque<std::pair<std::future<Status>, uint64_t>> ahead;
-  WaitForAll wait_all(ahead, [](std::pair<std::future<Status>, uint64_t>& f) { f.first.wait(); });
+  // Runs in flight, in order: runs[done] is the front's (progress goes in order).
+  std::deque<std::future<Status>> ahead;
+  WaitForAll wait_all(ahead);
   const size_t runs_ahead = std::max(kRunsAhead, 2 * static_cast<size_t>(pool_.size()));
-  size_t next = 0;
+  size_t next = 0, done = 0;
   Status result;
   while (next < runs.size() || !ahead.empty()) {
     while (result.ok() && next < runs.size() && ahead.size() < runs_ahead) {
       const Run& run = runs[next++];
-      ahead.emplace_back(pool_.Submit([&task, &run] { return task(run); }), run.bytes);
+      ahead.push_back(pool_.Submit([&task, &run] { return task(run); }));
     }
     if (ahead.empty()) break;
-    Status s = ahead.front().first.get();
-    const uint64_t size = ahead.front().second;
+    Status s = ahead.front().get();
     ahead.pop_front();
+    const uint64_t size = runs[done++].bytes;
     if (!s.ok() && result.ok()) {
       result = s;
       failed.store(true, std::memory_order_relaxed);

@@ -128,14 +128,18 @@ Result<RecordHeader> ParseRecordHeader(const ObjectId& id, std::string_view reco
 }
 
 namespace {
+// A raw record's payload is its canonical bytes: Corruption unless it has the header's size.
+Status CheckRawSize(const ObjectId& id, const RecordHeader& h, std::string_view payload) {
+  if (payload.size() == h.raw_size) return Status();
+  return Status::Corruption("read " + ObjectName(h.type, id) + ": size mismatch");
+}
+
 // Writes the canonical bytes of a record's payload to `out`, which holds exactly h.raw_size
 // bytes; not checked against any id (`id` names it in errors).
 Status DecodePayload(const ObjectId& id, const RecordHeader& h, std::string_view payload,
                      char* out) {
   if (h.codec == Codec::kRaw) {
-    if (payload.size() != h.raw_size) {
-      return Status::Corruption("read " + ObjectName(h.type, id) + ": size mismatch");
-    }
+    CAIRN_RETURN_IF_ERROR(CheckRawSize(id, h, payload));
     std::copy(payload.begin(), payload.end(), out);
     return Status();
   }
@@ -152,9 +156,7 @@ Result<DecodedObject> DecodeUnverified(const ObjectId& id, std::string_view reco
   DecodedObject out{h.type, {}};
   std::string_view payload = record.substr(h.header_size);
   if (h.codec == Codec::kRaw) {  // one copy, after the size check (no zero fill first)
-    if (payload.size() != h.raw_size) {
-      return Status::Corruption("read " + ObjectName(h.type, id) + ": size mismatch");
-    }
+    CAIRN_RETURN_IF_ERROR(CheckRawSize(id, h, payload));
     out.data.assign(payload);
     return out;
   }
