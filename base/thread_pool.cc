@@ -2,9 +2,7 @@
 
 namespace cairn {
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-}
+ThreadPool::ThreadPool(int threads) : max_threads_(threads) {}
 
 ThreadPool::~ThreadPool() {
   {
@@ -12,7 +10,7 @@ ThreadPool::~ThreadPool() {
     stop_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) t.join();  // no Enqueue may run now: threads_ no longer changes
 }
 
 int ThreadPool::DefaultThreads() {
@@ -24,6 +22,10 @@ void ThreadPool::Enqueue(std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(fn));
+    // Each idle thread takes one queued task; a task beyond them gets a new thread.
+    if (static_cast<int>(queue_.size()) > idle_ && static_cast<int>(threads_.size()) < max_threads_) {
+      threads_.emplace_back([this] { Loop(); });
+    }
   }
   cv_.notify_one();
 }
@@ -33,7 +35,9 @@ void ThreadPool::Loop() {
     std::function<void()> fn;
     {
       std::unique_lock lock(mu_);
+      ++idle_;
       cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      --idle_;
       if (queue_.empty()) return;
       fn = std::move(queue_.front());
       queue_.pop_front();

@@ -1,4 +1,7 @@
-// ThreadPool: a fixed set of worker threads running submitted tasks in FIFO order.
+// ThreadPool: up to a fixed number of worker threads running submitted tasks in FIFO order.
+// A thread starts when a task is queued and no thread is idle, so a pool that gets one task at
+// a time runs one thread, and one that gets none starts none (a short command creates many
+// pools, and each thread costs ~0.1 ms to start and join here).
 //
 // Tasks must not block waiting for other tasks of the same pool (that can deadlock a small
 // pool). Thread-safety: Submit may be called from any thread. The destructor runs the tasks
@@ -33,7 +36,8 @@ class ThreadPool {
     return fut;
   }
 
-  int size() const { return static_cast<int>(threads_.size()); }
+  // The most threads it runs.
+  int size() const { return max_threads_; }
   // Threads to use by default: the number of cores.
   static int DefaultThreads();
 
@@ -41,10 +45,12 @@ class ThreadPool {
   void Enqueue(std::function<void()> fn);
   void Loop();
 
-  std::mutex mu_;
+  const int max_threads_;
+  std::mutex mu_;  // guards the members below
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stop_ = false;
+  int idle_ = 0;  // threads waiting for a task
   std::vector<std::thread> threads_;
 };
 
