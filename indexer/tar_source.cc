@@ -24,13 +24,13 @@
 #include <archive_entry.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include "cas/content_reader.h"
 #include "cas/tree.h"
+#include "indexer/tar_entry.h"
 #include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
@@ -69,126 +69,6 @@ Node* NewDefaultDir(std::unique_ptr<Node>* slot) {
   *slot = std::make_unique<Node>();
   (*slot)->dir_meta.mode = 0755;
   return slot->get();
-}
-
-// Splits an archive name into safe components; InvalidArgument for "..".
-Result<std::vector<std::string>> SplitName(std::string_view name, const std::string& tarball) {
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos <= name.size()) {
-    size_t slash = name.find('/', pos);
-    if (slash == std::string_view::npos) slash = name.size();
-    std::string_view part = name.substr(pos, slash - pos);
-    if (part == "..") {
-      return Status::InvalidArgument("read tarball " + tarball + ": entry '" + std::string(name) +
-                                     "' has a '..' component");
-    }
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    pos = slash + 1;
-  }
-  return parts;
-}
-
-std::string JoinPath(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += '/';
-    out += p;
-  }
-  return out;
-}
-
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-// The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the
-// entry's ACL of `type`; nullopt when there is no extended ACL.
-Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
-                                            const std::string& shown) {
-  if (archive_entry_acl_reset(e, type) <= 0) return std::optional<std::string>();
-  struct Ace {
-    uint16_t tag;
-    uint16_t perm;
-    uint32_t id;
-    bool operator<(const Ace& o) const { return tag != o.tag ? tag < o.tag : id < o.id; }
-  };
-  std::vector<Ace> aces;
-  int t, permset, tag, qual;
-  const char* name;
-  while (archive_entry_acl_next(e, type, &t, &permset, &tag, &qual, &name) == ARCHIVE_OK) {
-    Ace a{0, static_cast<uint16_t>(permset & 7), 0xffffffffu};
-    switch (tag) {
-      case ARCHIVE_ENTRY_ACL_USER_OBJ: a.tag = 0x01; break;
-      case ARCHIVE_ENTRY_ACL_USER: a.tag = 0x02; break;
-      case ARCHIVE_ENTRY_ACL_GROUP_OBJ: a.tag = 0x04; break;
-      case ARCHIVE_ENTRY_ACL_GROUP: a.tag = 0x08; break;
-      case ARCHIVE_ENTRY_ACL_MASK: a.tag = 0x10; break;
-      case ARCHIVE_ENTRY_ACL_OTHER: a.tag = 0x20; break;
-      default:
-        return Status::NotSupported("read tarball entry " + shown + ": NFSv4 ACLs are not supported");
-    }
-    if (a.tag == 0x02 || a.tag == 0x08) {
-      if (qual >= 0) {
-        a.id = static_cast<uint32_t>(qual);
-      } else {
-        std::string_view n = name != nullptr ? name : "";
-        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), a.id);
-        if (ec != std::errc() || p != n.data() + n.size()) {
-          return Status::NotSupported("read tarball entry " + shown + ": ACL names user or group '" +
-                                      std::string(n) + "' without a numeric id");
-        }
-      }
-    }
-    aces.push_back(a);
-  }
-  std::sort(aces.begin(), aces.end());
-  std::string out;
-  PutLe(&out, 2, 4);
-  for (const Ace& a : aces) {
-    PutLe(&out, a.tag, 2);
-    PutLe(&out, a.perm, 2);
-    PutLe(&out, a.id, 4);
-  }
-  return std::optional<std::string>(std::move(out));
-}
-
-Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown) {
-  cas::Metadata m;
-  m.mode = archive_entry_mode(e) & 07777;
-  m.uid = static_cast<uint32_t>(archive_entry_uid(e));
-  m.gid = static_cast<uint32_t>(archive_entry_gid(e));
-  if (archive_entry_mtime_is_set(e)) {
-    m.mtime_sec = archive_entry_mtime(e);
-    long nsec = archive_entry_mtime_nsec(e);
-    m.mtime_nsec = static_cast<uint32_t>(nsec >= 0 && nsec < 1000000000 ? nsec : 0);
-  }
-  std::map<std::string, std::string> xattrs;  // a name given twice (SCHILY and LIBARCHIVE): last
-  archive_entry_xattr_reset(e);
-  const char* name;
-  const void* value;
-  size_t size;
-  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-    if (name == nullptr || *name == '\0') continue;
-    xattrs[name].assign(static_cast<const char*>(value), size);
-  }
-  for (auto [type, xname] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
-                             std::pair{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"}}) {
-    if (xattrs.contains(xname)) continue;
-    CAIRN_ASSIGN_OR_RETURN(auto acl, AclXattr(e, type, shown));
-    if (acl) xattrs[xname] = std::move(*acl);
-  }
-  // With an access ACL the kernel shows the mask as the group bits of the mode, but libarchive
-  // sets them from the ACL's group entry when it parses one: take them from the mask again.
-  if (auto it = xattrs.find("system.posix_acl_access"); it != xattrs.end()) {
-    std::string_view v = it->second;
-    for (size_t pos = 4; pos + 8 <= v.size(); pos += 8) {
-      auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(v[pos + i])); };
-      if ((byte(0) | byte(1) << 8) == 0x10) m.mode = (m.mode & ~070u) | (byte(2) & 7) << 3;
-    }
-  }
-  m.xattrs.assign(xattrs.begin(), xattrs.end());
-  return m;
 }
 
 // A SequentialFile over the data of the current archive entry. Only data is returned (holes of
