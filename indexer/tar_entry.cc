@@ -9,15 +9,17 @@
 #include <map>
 #include <optional>
 
+#include "base/coding.h"
+
 namespace cairn::indexer {
 namespace {
 
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
+// ACL entry tag of the mask (ACL_MASK) in a system.posix_acl_* value.
+constexpr uint16_t kAclMask = 0x10;
 
 // The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the
-// entry's ACL of `type`; nullopt when there is no extended ACL.
+// entry's ACL of `type`; nullopt when there is no extended ACL. Little-endian throughout: a
+// 32-bit version, then per entry a 16-bit tag, a 16-bit permission set and a 32-bit id.
 Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
                                             const std::string& shown) {
   if (archive_entry_acl_reset(e, type) <= 0) return std::optional<std::string>();
@@ -37,7 +39,7 @@ Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
       case ARCHIVE_ENTRY_ACL_USER: a.tag = 0x02; break;
       case ARCHIVE_ENTRY_ACL_GROUP_OBJ: a.tag = 0x04; break;
       case ARCHIVE_ENTRY_ACL_GROUP: a.tag = 0x08; break;
-      case ARCHIVE_ENTRY_ACL_MASK: a.tag = 0x10; break;
+      case ARCHIVE_ENTRY_ACL_MASK: a.tag = kAclMask; break;
       case ARCHIVE_ENTRY_ACL_OTHER: a.tag = 0x20; break;
       default:
         return Status::NotSupported("read tarball entry " + shown + ": NFSv4 ACLs are not supported");
@@ -58,18 +60,16 @@ Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
   }
   std::sort(aces.begin(), aces.end());
   std::string out;
-  PutLe(&out, 2, 4);
+  PutFixed32(&out, 2);
   for (const Ace& a : aces) {
-    PutLe(&out, a.tag, 2);
-    PutLe(&out, a.perm, 2);
-    PutLe(&out, a.id, 4);
+    PutFixed32(&out, a.tag | uint32_t{a.perm} << 16);  // the tag, then the permission set
+    PutFixed32(&out, a.id);
   }
   return std::optional<std::string>(std::move(out));
 }
 
 }  // namespace
 
-// Splits an archive name into safe components; InvalidArgument for "..".
 Result<std::vector<std::string>> SplitName(std::string_view name, const std::string& tarball) {
   std::vector<std::string> parts;
   size_t pos = 0;
@@ -126,8 +126,9 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
   if (auto it = xattrs.find("system.posix_acl_access"); it != xattrs.end()) {
     std::string_view v = it->second;
     for (size_t pos = 4; pos + 8 <= v.size(); pos += 8) {
-      auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(v[pos + i])); };
-      if ((byte(0) | byte(1) << 8) == 0x10) m.mode = (m.mode & ~070u) | (byte(2) & 7) << 3;
+      if (DecodeLittleEndian(v, pos, 2) == kAclMask) {
+        m.mode = (m.mode & ~070u) | static_cast<uint32_t>(DecodeLittleEndian(v, pos + 2, 2) & 7) << 3;
+      }
     }
   }
   m.xattrs.assign(xattrs.begin(), xattrs.end());
