@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -231,6 +232,38 @@ TEST_F(TarTest, AZipArchiveIsReadToo) {
   auto bin = cas::LookupPath(store_.get(), r->root, "bin");
   ASSERT_TRUE(bin) << bin.error().ToString();
   EXPECT_EQ(bin->type, cas::EntryType::kDirectory);
+}
+
+// ACLs recorded only as SCHILY.acl headers (tar --acls without --xattrs) become the kernel's
+// system.posix_acl_* values, and the mode's group bits are the mask, as on the source.
+TEST_F(TarTest, AclHeadersBecomePosixAclXattrs) {
+  std::string src = tmp_ + "/acl", tarball = tmp_ + "/acl.tar";
+  ASSERT_EQ(Sh("mkdir -p " + Q(src + "/d") + " && echo hi > " + Q(src + "/f") +
+               " && setfacl -m u:54321:r,g:54322:rw,m:r " + Q(src + "/f") +
+               " && setfacl -d -m u:54323:rx " + Q(src + "/d") +
+               " && tar --format=posix --acls --numeric-owner -cf " + Q(tarball) + " -C " + Q(src) + " ."),
+            0);
+  auto from_tar = CheckinTar(tarball);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  auto f = cas::LookupPath(store_.get(), from_tar->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  ASSERT_EQ(f->meta.xattrs.size(), 1u);
+  EXPECT_EQ(f->meta.xattrs[0].first, "system.posix_acl_access");
+  // Version 2; user::rw-, user:54321:r--, group::r--, group:54322:rw-, mask::r--, other::r--.
+  std::string want("\x02\0\0\0", 4);
+  for (auto [tag, perm, id] : {std::tuple{1, 6, ~0u}, {2, 4, 54321u}, {4, 4, ~0u}, {8, 6, 54322u},
+                               {0x10, 4, ~0u}, {0x20, 4, ~0u}}) {
+    for (uint32_t v : {static_cast<uint32_t>(tag | perm << 16), id})
+      for (int i = 0; i < 4; ++i) want.push_back(static_cast<char>(v >> (8 * i)));
+  }
+  EXPECT_EQ(f->meta.xattrs[0].second, want);
+  EXPECT_EQ(f->meta.mode, 0644u) << "group bits from the mask (r), not from group:54322 (rw)";
+  auto d = cas::LookupPath(store_.get(), from_tar->root, "d");
+  ASSERT_TRUE(d) << d.error().ToString();
+  auto dir = cas::LoadTree(store_.get(), d->id);  // a directory's own metadata is in its Tree
+  ASSERT_TRUE(dir) << dir.error().ToString();
+  ASSERT_EQ(dir->meta.xattrs.size(), 1u);
+  EXPECT_EQ(dir->meta.xattrs[0].first, "system.posix_acl_default");
 }
 
 // An empty file, or an empty one compressed, is an empty tree (libarchive's "empty" format).
