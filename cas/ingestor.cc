@@ -65,7 +65,9 @@ Ingestor::Ingestor(ObjectStore* store, IngestOptions options)
   blocks_ = std::make_shared<ReadBlockPool>(count, size);
 }
 
-Ingestor::~Ingestor() = default;
+Ingestor::~Ingestor() {
+  if (flushing_.valid()) flushing_.wait();
+}
 
 int Ingestor::LevelFor(size_t size) const {
   // Objects smaller than the chunker's minimum are whole small files and Trees: they are many,
@@ -311,18 +313,32 @@ Status Ingestor::WritePending() {
   return store_->Write(rest, WriteOptions{.bulk = true});
 }
 
+void Ingestor::StartFlush() {
+  if (flushing_.valid()) return;
+  Status pending = WritePending();
+  flushing_ = std::async(std::launch::async, [this, pending] {
+    return pending.ok() ? store_->Flush() : pending;
+  });
+}
+
+Status Ingestor::WaitFlush() {
+  if (flushing_.valid()) flushed_ = flushing_.get();
+  return flushed_;
+}
+
 Status Ingestor::Finish(WriteBatch final) {
-  WriteBatch rest = TakeBatch();
-  rest.Append(std::move(final));
-  if (!rest.empty()) CAIRN_RETURN_IF_ERROR(store_->Write(rest, WriteOptions{.bulk = true}));
-  {
-    std::lock_guard lock(mu_);
-    final_written_ = true;
-  }
-  return store_->FlushAll();
+  CAIRN_RETURN_IF_ERROR(WaitFlush());
+  CAIRN_RETURN_IF_ERROR(WritePending());
+  // Everything `final` names is durable before `final` is written.
+  CAIRN_RETURN_IF_ERROR(store_->FlushAll());
+  CAIRN_RETURN_IF_ERROR(store_->Write(final, WriteOptions{.sync = true}));
+  std::lock_guard lock(mu_);
+  final_written_ = true;
+  return Status();
 }
 
 Status Ingestor::Abort() {
+  (void)WaitFlush();  // the undo follows whatever that flush made durable
   WriteBatch undo;
   {
     std::lock_guard lock(mu_);

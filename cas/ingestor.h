@@ -16,6 +16,7 @@
 #define CAIRN_CAS_INGESTOR_H_
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,13 +85,19 @@ class Ingestor {
   // Writes what is pending, without making it durable: every object put so far can be read
   // from the store (by this process) after it.
   Status WritePending();
-  // As Finish(), and writes `final` (updates that name this session's objects, such as a new
-  // version's refs) in the same atomic batch as the last objects, then makes all of it durable
-  // in one atomic flush of every space (ObjectStore::FlushAll): one flush, where Finish() and
-  // a synced write of `final` after it cost two. A crash leaves all of it or none of it.
-  // Once `final` is written, Abort() does nothing: `final` and the objects it names are then
-  // in the store's next flush together, and deleting the objects alone could leave refs to
-  // nothing.
+  // Writes what is pending and starts making it durable (ObjectStore::Flush) on another
+  // thread, so that the caller can prepare what it will pass to Finish(final) meanwhile.
+  // Objects put after it are made durable by Finish. At most once per session.
+  void StartFlush();
+  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
+  // before StartFlush is durable, and writes that name those objects may follow.
+  Status WaitFlush();
+  // As Finish(), then writes `final` (updates that name this session's objects, such as a
+  // new version's refs) in one synced, logged batch: a crash leaves all of `final` or none of
+  // it, and never `final` without the objects it names. Unlogged writes to other spaces made
+  // before it (a large index) are flushed before it too (ObjectStore::FlushAll).
+  // Once `final` is written, Abort() does nothing: deleting the objects alone could leave refs
+  // to nothing.
   Status Finish(WriteBatch final);
   // Undoes the session after a failure: deletes every object this Ingestor wrote, so that the
   // store holds what it held before. REQUIRES: no concurrent Put*; this process is the only
@@ -127,6 +134,8 @@ class Ingestor {
   ThreadPool hash_pool_;  // one thread: whole-content SHA-256 of large files, in order
   std::shared_ptr<ReadBlockPool> blocks_;  // PutStream's read buffers
   IngestStats stats_;
+  std::future<Status> flushing_;  // StartFlush's flush, until WaitFlush takes its outcome
+  Status flushed_;                // that outcome
 
   mutable std::mutex mu_;  // guards batch_ and pending_
   WriteBatch batch_;

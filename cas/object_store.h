@@ -33,8 +33,8 @@ struct WriteOptions {
   bool sync = false;
   // Bulk object ingest: skip the write-ahead log. Such writes become durable only at the next
   // Flush() (FlushAll() for spaces other than the object spaces); a crash before it loses them,
-  // which is harmless as long as nothing that refers to them (a ref) was made durable first,
-  // or the refs are bulk writes made durable by the same FlushAll(). Default: false.
+  // which is harmless as long as nothing that refers to them (a ref) is written before it.
+  // Default: false.
   bool bulk = false;
 };
 
@@ -71,8 +71,9 @@ class ObjectStore {
   // Makes every completed write durable, including bulk ones (which may only go to kObjects,
   // kObjectInfo, kContent and kStatCache).
   virtual Status Flush() = 0;
-  // As Flush(), and makes every other space's completed writes durable in the same atomic step,
-  // bulk ones included (so bulk writes may go to any space before it).
+  // As Flush(), and makes every other space's completed writes durable too, bulk ones included
+  // (so bulk writes may go to any space before it): the bulk ones in one atomic step, then the
+  // logged ones.
   virtual Status FlushAll() { return Flush(); }
   virtual bool read_only() const = 0;
   // Gives the space of deleted objects back to the file system (gc). Default: nothing to do.

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -53,16 +54,27 @@ constexpr int kLevel0Compact = 4;
 constexpr uint64_t kSmallSpaceFiles = 8;
 constexpr uint64_t kSmallSpaceBytes = 64 << 20;
 
+// A writer leaves at most this much write-ahead log behind at close (~RocksStoreImpl); each
+// later open replays it.
+constexpr uint64_t kMaxLogLeftBehind = 256 << 10;
+
+// Sets of spaces, a bit each.
+constexpr uint32_t SpaceBit(Space s) { return 1u << static_cast<int>(s); }
+constexpr uint32_t kAllSpaces = (1u << kNumSpaces) - 1;
+// The spaces that take bulk (unlogged) writes: Flush() makes them durable.
+constexpr uint32_t kBulkSpaces = SpaceBit(Space::kObjects) | SpaceBit(Space::kObjectInfo) |
+                                 SpaceBit(Space::kContent) | SpaceBit(Space::kStatCache);
+
 class RocksStoreImpl final : public RocksStore {
  public:
   RocksStoreImpl(std::string dir, bool read_only) : dir_(std::move(dir)), read_only_(read_only) {}
   ~RocksStoreImpl() override {
     if (db_ && !read_only_) {
-      // Leave no log behind: every later open (readers included) would replay it. Flushing the
-      // small catalog memtables here costs less than replaying them at each start.
-      rocksdb::FlushOptions fo;
-      fo.wait = true;
-      (void)db_->Flush(fo, handles_);
+      // Unlogged (bulk) writes not flushed yet are made durable as before. Logged writes stay
+      // in the log while it is small: every later open replays it (readers included), which
+      // costs less than a table per space per command; past kMaxLogLeftBehind it is flushed.
+      if (uint32_t dirty = unlogged_.exchange(0); dirty != 0) (void)FlushSpaces(dirty);
+      if (LiveLogBytes() > kMaxLogLeftBehind) (void)FlushSpaces(kAllSpaces);
       MergeSmallSpaces();
       CompactLevel0();
     }
@@ -92,6 +104,9 @@ class RocksStoreImpl final : public RocksStore {
     // A process that fails mid-ingest must not persist its unlogged bulk writes at close:
     // the caller either calls Flush() after success or Ingestor::Abort() after failure.
     db.avoid_flush_during_shutdown = true;
+    // A log left behind by the last writer (see ~RocksStoreImpl) is replayed into memory at
+    // open and stays in the log, not written out as one small table per space at each open.
+    db.avoid_flush_during_recovery = true;
     // Short-lived commands touch few tables: open them on first use, not all at DB::Open.
     db.max_open_files = 512;
     // Records lie in write order (docs/format/store.md, positions), so reading a file is a
@@ -244,7 +259,15 @@ class RocksStoreImpl final : public RocksStore {
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
     wo.disableWAL = options.bulk && !options.sync;
-    return FromRocks(db_->Write(wo, &wb), "write repository " + dir_);
+    CAIRN_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write repository " + dir_));
+    if (wo.disableWAL) {
+      // Marked after the write: a flush that took the marks before it flushes these spaces
+      // again later, never too few.
+      uint32_t spaces = 0;
+      for (const auto& op : ops) spaces |= SpaceBit(op.space);
+      unlogged_.fetch_or(spaces);
+    }
+    return Status();
   }
 
   Result<bool> GetView(Space space, std::string_view key,
@@ -304,24 +327,18 @@ class RocksStoreImpl final : public RocksStore {
 
   Status Flush() override {
     if (read_only_) return Status();
-    rocksdb::FlushOptions fo;
-    fo.wait = true;
     // Only the spaces that take bulk (unlogged) writes need flushing; the others are in the
     // synced log already, and flushing them on every command would only add table files.
-    std::vector<rocksdb::ColumnFamilyHandle*> bulk;
-    for (Space sp : {Space::kObjects, Space::kObjectInfo, Space::kContent, Space::kStatCache}) {
-      bulk.push_back(handles_[static_cast<int>(sp)]);
-    }
-    CAIRN_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, bulk), "flush repository " + dir_));
+    unlogged_.fetch_and(~kBulkSpaces);
+    CAIRN_RETURN_IF_ERROR(FlushSpaces(kBulkSpaces));
     return FromRocks(db_->SyncWAL(), "sync repository " + dir_);
   }
 
   Status FlushAll() override {
     if (read_only_) return Status();
-    rocksdb::FlushOptions fo;
-    fo.wait = true;
-    // atomic_flush: every column family's memtable goes to table files in one manifest update.
-    CAIRN_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), "flush repository " + dir_));
+    // Unlogged writes: their spaces' memtables go to table files in one atomic flush. Logged
+    // writes: durable once the log is synced, after that flush.
+    if (uint32_t dirty = unlogged_.exchange(0); dirty != 0) CAIRN_RETURN_IF_ERROR(FlushSpaces(dirty));
     return FromRocks(db_->SyncWAL(), "sync repository " + dir_);
   }
 
@@ -394,8 +411,33 @@ class RocksStoreImpl final : public RocksStore {
   }
 
  private:
+  // One atomic flush of the memtables of `spaces` (a bit per Space); on failure their marks
+  // are put back.
+  Status FlushSpaces(uint32_t spaces) {
+    std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+    for (int i = 0; i < kNumSpaces; ++i) {
+      if (spaces & (1u << i)) cfs.push_back(handles_[i]);
+    }
+    if (cfs.empty()) return Status();
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    rocksdb::Status s = db_->Flush(fo, cfs);
+    if (!s.ok()) unlogged_.fetch_or(spaces);
+    return FromRocks(s, "flush repository " + dir_);
+  }
+
+  // Bytes of write-ahead log a reader would replay now.
+  uint64_t LiveLogBytes() {
+    rocksdb::VectorLogPtr logs;
+    if (!db_->GetSortedWalFiles(logs).ok()) return UINT64_MAX;
+    uint64_t bytes = 0;
+    for (const auto& l : logs) bytes += l->SizeFileBytes();
+    return bytes;
+  }
+
   std::string dir_;
   bool read_only_;
+  std::atomic<uint32_t> unlogged_{0};  // spaces with unlogged writes since their last flush
   std::unique_ptr<rocksdb::Env> env_;  // only with options.file_system; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

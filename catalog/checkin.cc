@@ -40,6 +40,16 @@ Status DropLegacyStatCache(cas::ObjectStore* store) {
   }
 }
 
+// A new version's index keys up to this size go in its synced batch, through the log (an
+// incremental checkin's); larger ones are written in bulk and flushed (a new image's).
+constexpr size_t kLoggedIndexBytes = 128 << 10;
+
+size_t IndexBytes(const IndexKeys& keys) {
+  size_t n = 0;
+  for (const auto& [k, v] : keys) n += k.size() + v.size();
+  return n;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
@@ -134,19 +144,32 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
                                          PhaseTimer& timer) {
   Catalog catalog(repo.store());
   // The index keys of a large tree (two per file) go to the store as they are made, in bulk
-  // like the objects, and become durable with them at the final flush. A tree of a million
+  // like the objects, and are flushed before the version is recorded. A tree of a million
   // files held its two million keys three times over before (bench/bigtree.sh: 540 MB).
   KeySink sink;
   sink.batch_keys = index_batch_keys;
   sink.take = [&](IndexKeys& keys) {
+    // Index keys name Trees: they are written once the Trees are durable, so that no cut
+    // leaves keys of a Tree it lost.
+    CAIRN_RETURN_IF_ERROR(ingestor.WaitFlush());
     cas::WriteBatch b;
     for (auto& [k, value] : keys) b.PutOwned(cas::Space::kCatalog, std::move(k), std::move(value));
     return repo.store()->Write(b, cas::WriteOptions{.bulk = true});
   };
+  // The objects are flushed while the index is built; the version's refs then go into the
+  // store in one synced batch, after everything they name is durable
+  // (cas::Ingestor::Finish(WriteBatch)).
+  ingestor.StartFlush();
   auto index = BuildVersionIndex(repo.store(), tree, repo.ingest_options().chunker.min_size, &sink);
+  if (index && IndexBytes(index->trees.puts) > kLoggedIndexBytes) {
+    // A large index goes in bulk too, flushed before the version's batch: in that batch it
+    // would be written to the log and then flushed from it at close.
+    sink.sent = true;
+    Status sent = sink.take(index->trees.puts);
+    index->trees.puts.clear();
+    if (!sent.ok()) index = sent;
+  }
   timer.Mark("index");
-  // The version's refs go into the store in one atomic batch with the last objects, and one
-  // flush makes all of it durable (cas::Ingestor::Finish(WriteBatch)).
   auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
                         : Result<Catalog::PreparedVersion>(index.error());
   Status s = prepared.status();
@@ -155,8 +178,8 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   if (s.ok()) s = ingestor.Finish(std::move(prepared->batch));
   timer.Mark("flush");
   if (s.ok()) return std::move(prepared->ref);
-  // Once the record is written (the flush failed after it), it and what it names stay, as
-  // Ingestor::Abort leaves the objects: the next flush makes them durable together.
+  // Once the record is written, it and what it names stay (Ingestor::Abort then leaves the
+  // objects too).
   Status undo = ingestor.final_written() ? Status() : UndoTreeIndex(repo.store(), sink);
   if (undo.ok()) undo = ingestor.Abort();
   if (!undo.ok()) return s.WithContext("record version (undo failed: " + undo.message() + ")");

@@ -1,7 +1,10 @@
 // Runs the ObjectStore conformance suite against every implementation, plus what is specific
 // to the RocksDB store (persistence, read-only opens).
+#include <filesystem>
+
 #include "cas/rocks_store.h"
 #include "tests/cas/object_store_conformance.h"
+#include "tests/cas/power_cut_fs.h"
 
 namespace cairn::cas::testing {
 
@@ -63,6 +66,92 @@ TEST(RocksStoreTest, SecondWriterOfTheSameDatabaseIsBusy) {
   EXPECT_EQ(second.error().code(), Code::kBusy) << second.error().message();
   // A reader does not need the lock.
   EXPECT_TRUE(OpenRocks(dir.path() + "/db", false, true).has_value());
+}
+
+// Bytes in the database's write-ahead logs (what the next open replays).
+uint64_t LogBytes(const std::string& db) {
+  uint64_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(db)) {
+    if (e.path().extension() == ".log") n += e.file_size();
+  }
+  return n;
+}
+
+TEST(RocksStoreTest, ASmallLogIsLeftForTheNextOpenToReplay) {
+  TempDir dir;
+  const std::string db = dir.path() + "/db";
+  {
+    auto store = OpenRocks(db, true, false);
+    ASSERT_TRUE(store.has_value()) << store.status().ToString();
+    WriteBatch b;
+    b.Put(Space::kRefs, "r1", "one");
+    ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
+  }
+  EXPECT_GT(LogBytes(db), 0u) << "the synced write was flushed at close, not left in the log";
+  {
+    auto reader = OpenRocks(db, false, true);
+    ASSERT_TRUE(reader.has_value()) << reader.status().ToString();
+    EXPECT_EQ(**(*reader)->Get(Space::kRefs, "r1"), "one");
+  }
+  {  // a writer replays it, keeps it, and adds to it
+    auto store = OpenRocks(db, false, false);
+    ASSERT_TRUE(store.has_value()) << store.status().ToString();
+    EXPECT_EQ(**(*store)->Get(Space::kRefs, "r1"), "one");
+    WriteBatch b;
+    b.Put(Space::kRefs, "r2", "two");
+    ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
+  }
+  auto reader = OpenRocks(db, false, true);
+  ASSERT_TRUE(reader.has_value()) << reader.status().ToString();
+  EXPECT_EQ(**(*reader)->Get(Space::kRefs, "r1"), "one");
+  EXPECT_EQ(**(*reader)->Get(Space::kRefs, "r2"), "two");
+}
+
+TEST(RocksStoreTest, ALargeLogIsFlushedAtClose) {
+  TempDir dir;
+  const std::string db = dir.path() + "/db";
+  const std::string value = RandomBytes(64 << 10, 3);
+  {
+    auto store = OpenRocks(db, true, false);
+    ASSERT_TRUE(store.has_value()) << store.status().ToString();
+    for (int i = 0; i < 8; ++i) {  // 512 KiB, more than a writer leaves in the log
+      WriteBatch b;
+      b.Put(Space::kCatalog, "k" + std::to_string(i), value);
+      ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
+    }
+  }
+  EXPECT_EQ(LogBytes(db), 0u);
+  auto reader = OpenRocks(db, false, true);
+  ASSERT_TRUE(reader.has_value()) << reader.status().ToString();
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(**(*reader)->Get(Space::kCatalog, "k" + std::to_string(i)), value);
+}
+
+// Bulk writes outside the object spaces are made durable by FlushAll, not by Flush.
+TEST(RocksStoreTest, FlushAllMakesBulkWritesToEverySpaceDurable) {
+  for (bool all : {false, true}) {
+    TempDir dir;
+    const std::string db = dir.path() + "/db", after = dir.path() + "/after";
+    { ASSERT_TRUE(OpenRocks(db, true, false).has_value()); }
+    auto fs = std::make_shared<PowerCutFs>(db, 0, after);
+    {
+      RocksStoreOptions o;
+      o.file_system = fs;
+      auto store = RocksStore::Open(db, o);
+      ASSERT_TRUE(store.has_value()) << store.status().ToString();
+      EncodedObject obj = EncodeObject(ObjectType::kBlob, "some bytes", 3);
+      WriteBatch b;
+      b.PutObject(obj);
+      b.Put(Space::kCatalog, "index-key", "v");
+      ASSERT_TRUE((*store)->Write(b, WriteOptions{.bulk = true}).ok());
+      ASSERT_TRUE((all ? (*store)->FlushAll() : (*store)->Flush()).ok());
+      fs->CutNow();  // the power fails before the store is closed
+      auto found = OpenRocks(after, false, true);
+      ASSERT_TRUE(found.has_value()) << found.status().ToString();
+      EXPECT_TRUE(*(*found)->Contains(obj.id));
+      EXPECT_EQ((*found)->Get(Space::kCatalog, "index-key")->has_value(), all)
+          << (all ? "FlushAll" : "Flush");
+    }
+  }
 }
 
 }  // namespace
