@@ -55,8 +55,8 @@ constexpr uint64_t kSmallSpaceFiles = 8;
 constexpr uint64_t kSmallSpaceBytes = 64 << 20;
 
 // A writer leaves at most this much write-ahead log behind at close (~RocksStoreImpl); each
-// later open replays it.
-constexpr uint64_t kMaxLogLeftBehind = 256 << 10;
+// later open replays it, at ~20-30 us per KB for a reader (docs/format/store.md).
+constexpr uint64_t kMaxLogLeftBehind = 32 << 10;
 
 // Sets of spaces, a bit each.
 constexpr uint32_t SpaceBit(Space s) { return 1u << static_cast<int>(s); }

@@ -40,9 +40,10 @@ Status DropLegacyStatCache(cas::ObjectStore* store) {
   }
 }
 
-// A new version's index keys up to this size go in its synced batch, through the log (an
-// incremental checkin's); larger ones are written in bulk and flushed (a new image's).
-constexpr size_t kLoggedIndexBytes = 128 << 10;
+// A new version's index keys up to this size go in its synced batch, through the log (a small
+// change's); larger ones are written in bulk and flushed, as a log left behind must stay small
+// (cas/rocks_store.cc, kMaxLogLeftBehind).
+constexpr size_t kLoggedIndexBytes = 16 << 10;
 
 size_t IndexBytes(const IndexKeys& keys) {
   size_t n = 0;
