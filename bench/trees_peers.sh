@@ -17,12 +17,13 @@
 #   PEERS_SH    the corpus peer script (default ../shared/corpus/peers.sh beside the repo)
 #   PEERS       peer tools (default "ostree-archive casync-dir restic borg")
 #   SKIP_PEERS  1: reuse the peer rows already in $BENCH_DIR/peers/results.tsv
-#   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 3; at
+#   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 5; at
 #               least one)
 #
 # Method. The peers run through peers.sh unchanged; cairn is measured here THE SAME WAY: every
 # tree is bind-mounted at the same path ($C/mnt/root) before it is stored, the page cache is
-# dropped before every timed command, each command runs under /usr/bin/time -v, and the
+# dropped before every timed command, each command runs under /usr/bin/time -v (its wall time
+# taken to the millisecond around it: time -v rounds to 10 ms), and the
 # repository is sized with du -sb after each step. Rows go to the same results.tsv (tool=cairn).
 # cairn steps:
 #   v1, v2 (-p img:1), v3 (-p img:2)  one repository, as the peers (the trees are separate
@@ -117,8 +118,13 @@ measure() {
   local tf=$P/time/$tool.$step.time dc rc wall usr sys rss rb=- ra=-
   if [ "${WARM:-0}" = 1 ]; then dc=warm; else dc=$(dropcaches); fi
   log "$tool $step: $*"
+  # Wall time to the millisecond (date around the run, /usr/bin/time's own start included):
+  # /usr/bin/time reports centiseconds, a tenth of an incremental checkin.
+  local t0 t1
+  t0=$(date +%s%N)
   /usr/bin/time -v -o "$tf" "$@" > "$P/log/$tool.$step.log" 2>&1; rc=$?
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
+  t1=$(date +%s%N)
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
   usr=$(awk -F': ' '/User time/{print $2}' "$tf"); sys=$(awk -F': ' '/System time/{print $2}' "$tf")
   rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tf")
   if [ "$repo" != - ]; then rb=$(du -sb "$repo" | cut -f1); ra=$(du -s --block-size=1 "$repo" | cut -f1); fi
@@ -181,7 +187,7 @@ WARM=1 measure $tool v3-incr-warm "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo 
 measure $tool v3-incr-paranoid "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:2 --paranoid --json
 unbind
 # More rounds of the four steps the incremental ratio is made of, each from the same state.
-for ((r = 2; r <= ${INCR_ROUNDS:-3}; r++)); do
+for ((r = 2; r <= ${INCR_ROUNDS:-5}; r++)); do
   rm -rf "$R-full" "$R-full-warm" "$R-incr" "$R-incr-warm"
   "$CAIRN" init --repo "$R-full" > /dev/null
   cp -a "$R-full" "$R-full-warm"
@@ -310,10 +316,10 @@ for label, incr, full in [('cold (page cache dropped before each)', 'v3-incr', '
     if not i or not f: continue
     mi, mf = median(list(i.values())), median(list(f.values()))
     note = f'; vs --paranoid re-read of the same tree in the same repository {pa["wall"]:.2f} s: {100 * mi / pa["wall"]:.0f}%' if pa and incr == 'v3-incr' else ''
-    each = ', '.join(f'{i[r]:.2f}/{f[r]:.2f}' if r in i and r in f else f'{i.get(r, "failed")}/{f.get(r, "failed")}'
+    each = ', '.join(f'{i[r]:.3f}/{f[r]:.3f}' if r in i and r in f else f'{i.get(r, "failed")}/{f.get(r, "failed")}'
                      for r in sorted(set(i) | set(f)))
     res.append((f'incremental v3 (--parent) under 10% of a full checkin of v3, {label}', verdict(mi < 0.1 * mf),
-                f'medians of {len(i)} and {len(f)} rounds: {mi:.2f} s vs full {mf:.2f} s: {100 * mi / mf:.1f}% '
+                f'medians of {len(i)} and {len(f)} rounds: {mi:.3f} s vs full {mf:.3f} s: {100 * mi / mf:.1f}% '
                 f'(each round, incremental/full s: {each}){note}'))
 c = get('cairn', 'restore-v3'); ps = [(p, get(p, 'restore-v3')) for p in peers if get(p, 'restore-v3') and get(p, 'restore-v3')['rc'] == '0']
 if c and ps:
