@@ -36,8 +36,9 @@
 #                                     with --parent (timed), then again with --paranoid
 #   v3-full-warm, v3-incr-warm        the same full and incremental checkins again WITHOUT
 #                                     dropping the page cache (each into a copy of the repository
-#                                     and stat cache as they were before its cold run): the ratio
-#                                     is reported both cold (every step above) and warm
+#                                     and stat cache as they were before its cold run, made after
+#                                     it, so that its drop_caches leaves the copy cached): the
+#                                     ratio is reported both cold (every step above) and warm
 #   v3-full.N, v3-incr.N, ...-warm.N  rounds 2..INCR_ROUNDS of those four, each from the same
 #                                     starting state: the ratio is of the rounds' medians (the
 #                                     incremental takes ~0.1-0.2 s, where this shared machine's
@@ -147,7 +148,7 @@ check_tree() {  # check_tree TOOL DIR: as peers.sh does
 }
 
 tool=cairn R=$P/cairn
-rm -rf "$R" "$R-full" "$R-incr" "$R-full-warm" "$R-incr-warm" "$R-incr-base" "$P/restore/cairn" "$BENCH_DIR/W" "$CAIRN_CACHE_DIR"
+rm -rf "$R" "$R-full" "$R-incr" "$R-full-warm" "$R-incr-warm" "$R-incr-base" "$R-full-base" "$P/restore/cairn" "$BENCH_DIR/W" "$CAIRN_CACHE_DIR"
 measure $tool init "$R" "$CAIRN" init --repo "$R"
 parent=""
 for t in v1 v2 v3; do
@@ -162,10 +163,13 @@ echo "cairn stat cache: $(du -sb "$CAIRN_CACHE_DIR" | cut -f1) bytes" > "$P/chec
 check_tree $tool "$P/restore/cairn"
 
 # a full checkin of v3: fresh repository, no parent
-"$CAIRN" init --repo "$R-full" > /dev/null
-cp -a "$R-full" "$R-full-warm"
+"$CAIRN" init --repo "$R-full-base" > /dev/null
+cp -a "$R-full-base" "$R-full"
 bindto "$T/v3"
 measure $tool v3-full "$R-full" "$CAIRN" checkin "$MNT" --repo "$R-full" --image img --json
+# The warm runs' repositories are copied after the cold run: copied before it, the cold run's
+# drop_caches would leave them on disk only.
+cp -a "$R-full-base" "$R-full-warm"
 WARM=1 measure $tool v3-full-warm "$R-full-warm" "$CAIRN" checkin "$MNT" --repo "$R-full-warm" --image img --json
 unbind
 
@@ -176,12 +180,12 @@ bindto "$BENCH_DIR/W"
 measure $tool w-v2 "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w --json
 unbind
 rsync -aHAX --delete --itemize-changes "$T/v3/" "$BENCH_DIR/W/" > "$P/log/cairn.rsync-v3-into-W.log" 2>&1
-cp -a "$R-incr" "$R-incr-warm"
 cp -a "$R-incr" "$R-incr-base"
 cp -a "$CAIRN_CACHE_DIR" "$P/cache/cairn-before-incr"
 bindto "$BENCH_DIR/W"
 measure $tool v3-incr "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:1 --json
 # warm: the same checkin (same repository state, same stat cache) right after the cold one
+cp -a "$R-incr-base" "$R-incr-warm"
 rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
 WARM=1 measure $tool v3-incr-warm "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
 measure $tool v3-incr-paranoid "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:2 --paranoid --json
@@ -189,21 +193,21 @@ unbind
 # More rounds of the four steps the incremental ratio is made of, each from the same state.
 for ((r = 2; r <= ${INCR_ROUNDS:-5}; r++)); do
   rm -rf "$R-full" "$R-full-warm" "$R-incr" "$R-incr-warm"
-  "$CAIRN" init --repo "$R-full" > /dev/null
-  cp -a "$R-full" "$R-full-warm"
+  cp -a "$R-full-base" "$R-full"
   bindto "$T/v3"
   measure $tool v3-full.$r "$R-full" "$CAIRN" checkin "$MNT" --repo "$R-full" --image img --json
+  cp -a "$R-full-base" "$R-full-warm"
   WARM=1 measure $tool v3-full-warm.$r "$R-full-warm" "$CAIRN" checkin "$MNT" --repo "$R-full-warm" --image img --json
   cp -a "$R-incr-base" "$R-incr"
-  cp -a "$R-incr-base" "$R-incr-warm"
   bindto "$BENCH_DIR/W"
   rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
   measure $tool v3-incr.$r "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:1 --json
+  cp -a "$R-incr-base" "$R-incr-warm"
   rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
   WARM=1 measure $tool v3-incr-warm.$r "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
   unbind
 done
-rm -rf "$P/cache/cairn-before-incr" "$R-incr-base"
+rm -rf "$P/cache/cairn-before-incr" "$R-incr-base" "$R-full-base"
 rm -rf "$BENCH_DIR/W"
 
 # treecmp.py compares mtimes to the second and skips the root and symlink times: check those too
