@@ -321,10 +321,7 @@ void Ingestor::StartFlush() {
   });
 }
 
-Status Ingestor::WaitFlush() {
-  if (flushing_.valid()) flushed_ = flushing_.get();
-  return flushed_;
-}
+Status Ingestor::WaitFlush() { return flushing_.valid() ? flushing_.get() : Status(); }
 
 Status Ingestor::Finish(WriteBatch final) {
   CAIRN_RETURN_IF_ERROR(WaitFlush());

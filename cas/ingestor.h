@@ -134,8 +134,7 @@ class Ingestor {
   ThreadPool hash_pool_;  // one thread: whole-content SHA-256 of large files, in order
   std::shared_ptr<ReadBlockPool> blocks_;  // PutStream's read buffers
   IngestStats stats_;
-  std::future<Status> flushing_;  // StartFlush's flush, until WaitFlush takes its outcome
-  Status flushed_;                // that outcome
+  std::shared_future<Status> flushing_;  // StartFlush's flush (invalid: none started)
 
   mutable std::mutex mu_;  // guards batch_ and pending_
   WriteBatch batch_;

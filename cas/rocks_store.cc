@@ -73,8 +73,8 @@ class RocksStoreImpl final : public RocksStore {
       // Unlogged (bulk) writes not flushed yet are made durable as before. Logged writes stay
       // in the log while it is small: every later open replays it (readers included), which
       // costs less than a table per space per command; past kMaxLogLeftBehind it is flushed.
-      if (uint32_t dirty = unlogged_.exchange(0); dirty != 0) (void)FlushSpaces(dirty);
-      if (LiveLogBytes() > kMaxLogLeftBehind) (void)FlushSpaces(kAllSpaces);
+      const uint32_t dirty = unlogged_.exchange(0);
+      (void)FlushSpaces(LiveLogBytes() > kMaxLogLeftBehind ? kAllSpaces : dirty);
       MergeSmallSpaces();
       CompactLevel0();
     }
