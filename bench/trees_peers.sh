@@ -119,13 +119,15 @@ measure() {
   local tf=$P/time/$tool.$step.time dc rc wall usr sys rss rb=- ra=-
   if [ "${WARM:-0}" = 1 ]; then dc=warm; else dc=$(dropcaches); fi
   log "$tool $step: $*"
-  # Wall time to the millisecond (date around the run, /usr/bin/time's own start included):
-  # /usr/bin/time reports centiseconds, a tenth of an incremental checkin.
+  # Wall time to the millisecond, /usr/bin/time's own start included: /usr/bin/time reports
+  # centiseconds, a tenth of an incremental checkin. Taken with bash's $EPOCHREALTIME, not
+  # `date`: on this VM starting a process costs 3-5 ms, and the second `date` started inside
+  # the timed span (it added ~5 ms to every step, ~3% of an incremental checkin).
   local t0 t1
-  t0=$(date +%s%N)
+  t0=$EPOCHREALTIME
   /usr/bin/time -v -o "$tf" "$@" > "$P/log/$tool.$step.log" 2>&1; rc=$?
-  t1=$(date +%s%N)
-  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+  t1=$EPOCHREALTIME
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
   usr=$(awk -F': ' '/User time/{print $2}' "$tf"); sys=$(awk -F': ' '/System time/{print $2}' "$tf")
   rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tf")
   if [ "$repo" != - ]; then rb=$(du -sb "$repo" | cut -f1); ra=$(du -s --block-size=1 "$repo" | cut -f1); fi
