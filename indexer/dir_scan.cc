@@ -12,6 +12,16 @@
 
 namespace cairn::indexer {
 
+DirScanner::DirScanner(std::string root, const StatCache& cache, cas::ObjectStore* store,
+                       const CheckinOptions& options)
+    : root_(std::move(root)), old_cache_(cache), store_(store), options_(options) {
+  root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+DirScanner::~DirScanner() {
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
 DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const ObjectId& parent,
                          const FileStat& self) const {
   // A directory whose inode and ctime are as recorded has the recorded names (creating,
@@ -39,11 +49,26 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
   DirScan scan;
   OpenDirectory dir;
   std::vector<std::string> names;
+  // Names looked up from the root as "rel/name" when the directory is not listed: opening and
+  // closing each directory were two of the walk's ~10 system calls per directory, at ~1.5 us
+  // each on this VM (931 directories in corpus v3). The kernel's lookup of the few more
+  // components costs a fraction of that.
+  int at = -1;
+  std::string lookup;
+  size_t prefix = 0;
   if (listed) {
     scan.status = dir.Open(path, &names);
+    at = dir.fd();
   } else {
-    scan.status = dir.OpenForLookup(path);
     names = d->names;
+    if (root_fd_ >= 0) {
+      at = root_fd_;
+      lookup = rel + "/";
+      prefix = lookup.size();
+    } else {
+      scan.status = dir.OpenForLookup(path);
+      at = dir.fd();
+    }
   }
   if (!scan.status.ok()) return scan;
   const bool optimistic = d != nullptr && d->files.size() == names.size();
@@ -56,8 +81,16 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
   for (size_t i = 0; i < names.size(); ++i) {
     ScannedEntry& e = scan.entries[i];
     e.name = std::move(names[i]);
-    if (::fstatat(dir.fd(), e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT && !listed) {
+    const char* name = e.name.c_str();
+    if (prefix != 0) {
+      lookup.resize(prefix);
+      lookup += e.name;
+      name = lookup.c_str();
+    }
+    if (::fstatat(at, name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      // Not listed: the directory itself may be gone or replaced (ENOTDIR looked up from the
+      // root); listing it then says what happened.
+      if ((errno == ENOENT || (errno == ENOTDIR && prefix != 0)) && !listed) {
         scan.status = Status::NotFound(ChildPath(path, e.name) + ": recorded, and gone");
         return scan;
       }
@@ -138,7 +171,12 @@ void DirScanner::ReadDetails(const std::string& child, ScannedEntry* e) {
 // Reads the directory's Tree in the parent version, and takes the stat cache's record of the
 // directory if it describes that Tree.
 Status DirScanner::LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) const {
-  CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(store_, id));
+  cas::ObjectStore* store = store_.load(std::memory_order_acquire);
+  if (store == nullptr) {
+    scan->needs_store = true;
+    return Status::Internal("scan " + ChildPath(root_, rel) + ": the store is not open yet");
+  }
+  CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(store, id));
   const StatCacheDir* d = old_cache_.Find(rel);
   if (d != nullptr && d->tree == id && d->files.size() == scan->parent.entries.size())
     scan->cached = d;

@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct DirScan {
   // read, the subdirectories' Trees in the parent version come from the cache.
   bool reuse = false;
   bool unlisted = false;  // the names came from the stat cache, not from listing the directory
+  // The scan needed the parent's Tree before the store was given (DirScanner::SetStore): it is
+  // not usable, `status` says so.
+  bool needs_store = false;
 };
 
 class DirScanner {
@@ -67,8 +71,15 @@ class DirScanner {
   // `root`: the source root, absolute ("/" for the filesystem root). `cache` (the stat cache of
   // the parent's checkin; empty without one), `store` and `options` must outlive the scanner.
   DirScanner(std::string root, const StatCache& cache, cas::ObjectStore* store,
-             const CheckinOptions& options)
-      : root_(std::move(root)), old_cache_(cache), store_(store), options_(options) {}
+             const CheckinOptions& options);
+  DirScanner(const DirScanner&) = delete;
+  DirScanner& operator=(const DirScanner&) = delete;
+  ~DirScanner();
+
+  // The store the parent version's Trees are read from; until it is set (a scan started before
+  // the repository is open, indexer/dir_prefetch.h), a scan that needs one fails with
+  // DirScan::needs_store.
+  void SetStore(cas::ObjectStore* store) { store_.store(store, std::memory_order_release); }
 
   // Scans directory `path`. `rel`: the directory relative to the source root, for messages.
   // `parent`: the directory's Tree in the parent version (zero: none); `self`: the directory's
@@ -88,8 +99,11 @@ class DirScanner {
   size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const;
 
   const std::string root_;
+  // The root, opened O_PATH: a directory taken as recorded is not opened, its names are looked
+  // up from here (-1 if the root could not be opened: each directory is opened then).
+  int root_fd_ = -1;
   const StatCache& old_cache_;
-  cas::ObjectStore* store_;
+  std::atomic<cas::ObjectStore*> store_;
   const CheckinOptions& options_;
 };
 

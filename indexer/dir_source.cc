@@ -22,7 +22,7 @@
 #include "indexer/dir_scan.h"
 #include "indexer/file_reader.h"
 #include "indexer/fs_meta.h"
-#include "indexer/planned_scans.h"
+#include "indexer/dir_prefetch.h"
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
@@ -44,10 +44,6 @@ constexpr int kScanThreads = 4;
 // it saves when nothing waits on the disk; docs/benchmarks.md, session 7) until its scans,
 // averaged over at least this many entries, take CheckinOptions::slow_scan_ns_per_entry.
 constexpr uint64_t kSlowScanMinEntries = 256;
-// Planned scans (incremental checkin, indexer/planned_scans.h): helpers on a cold cache, and
-// how far (in entries) they may run ahead of the walk.
-constexpr int kColdScanHelpers = 16;
-constexpr uint64_t kPlannedWindow = 32768;
 
 struct PendingDir {
   cas::Tree tree;
@@ -70,6 +66,16 @@ class Walker {
   Walker(std::string root, int threads, cas::Ingestor* ingestor, const CheckinOptions& options)
       : root_(std::move(root)), pool_(threads), ingestor_(ingestor), options_(options) {
     if (options_.scan_ahead == CheckinOptions::ScanAhead::kAlways) StartScanAhead();
+    // A prefetch started before the repository was open, if it is for this walk.
+    if (options_.prefetch && options_.prefetch->root() == root_ && options_.use_stat_cache &&
+        !options_.parent_tree.IsZero()) {
+      prefetch_ = options_.prefetch;
+      prefetch_->Wait();
+      adopted_ = true;
+    } else {
+      prefetch_ = std::make_shared<DirPrefetch>(root_, options_);
+    }
+    prefetch_->SetStore(ingestor_->store());
   }
 
   Result<CheckinResult> Run() {
@@ -85,12 +91,14 @@ class Walker {
     ObjectId parent;
     if (options_.use_stat_cache && !options_.parent_tree.IsZero()) {
       parent = options_.parent_tree;
-      old_cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
-      if (options_.scan_ahead == CheckinOptions::ScanAhead::kAuto && ProbeCold()) StartPlanned();
+      if (!adopted_) prefetch_->Start(/*idle_helpers=*/0);
+      // Warm: the walk's own scans are near their floor, and a helper would take the core the
+      // file tasks need (docs/benchmarks.md, session 9).
+      prefetch_->StopIdleHelpers();
     }
     timer_.Mark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
-    planned_.reset();
+    prefetch_->EndPlanned();
     timer_.Mark("walk");
     if (s.ok() && scans_ahead_ != 0) {  // every scan started ahead is taken by the walk
       s = Status::Internal("checkin " + root_ + ": " + std::to_string(scans_ahead_) +
@@ -118,68 +126,15 @@ class Walker {
 
  private:
   using ScanFuture = std::future<DirScan>;
-  // A helper's scan, with what it took the directory's parent Tree and inode and ctime to be.
-  struct PlannedScan {
-    DirScan scan;
-    ObjectId parent;
-    FileStat self;
-  };
-
   std::string PathOf(const std::string& rel) const {
     return rel.empty() ? root_ : ChildPath(root_, rel);
-  }
-
-  // Whether the tree's inodes are out of memory: an lstat of up to 16 of the cached
-  // directories, spread over the tree (those near the root may have been read by the command
-  // line's own lookups), averages cold_scan_ns_per_entry or more. Costs ~20 us on a warm tree.
-  bool ProbeCold() const {
-    const size_t n = old_cache_.size();
-    if (n < 2) return false;
-    const size_t probes = std::min<size_t>(16, n - 1);
-    std::vector<const std::string*> rels;
-    size_t i = 0, next = 1;
-    for (const auto& [rel, d] : old_cache_.dirs()) {
-      if (rels.size() < probes && i == next * n / (probes + 1)) {
-        rels.push_back(&rel);
-        ++next;
-      }
-      ++i;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    for (const std::string* rel : rels) {
-      struct stat st;
-      (void)::lstat(PathOf(*rel).c_str(), &st);
-    }
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
-    return !rels.empty() && ns.count() / static_cast<int64_t>(rels.size()) >= options_.cold_scan_ns_per_entry;
-  }
-
-  // Scans of the stat cache's directories by helpers ahead of the walk. A helper takes the
-  // directory to be the Tree it was recorded as, as the walk does when nothing changed; the walk
-  // uses a helper's scan only if that holds and the directory's inode and ctime are the same.
-  void StartPlanned() {
-    std::vector<PlannedScans<PlannedScan>::Dir> dirs;
-    dirs.reserve(old_cache_.size());
-    for (const auto& [rel, d] : old_cache_.dirs()) dirs.push_back({rel, d.files.size() + 1});
-    auto scan = [this](const std::string& rel) -> std::optional<PlannedScan> {
-      const StatCacheDir* d = old_cache_.Find(rel);
-      const std::string path = PathOf(rel);
-      struct stat st;
-      if (d == nullptr || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-          st.st_dev != root_dev_) {
-        return std::nullopt;
-      }
-      return PlannedScan{scanner_.Scan(path, rel, d->tree, FileStatOf(st)), d->tree,
-                         FileStatOf(st)};
-    };
-    planned_.emplace(std::move(dirs), scan, kColdScanHelpers, kPlannedWindow);
   }
 
   ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent,
                         const FileStat& self) {
     ++scans_ahead_;
     return scan_pool_->Submit(
-        [this, path, rel, parent, self] { return scanner_.Scan(path, rel, parent, self); });
+        [this, path, rel, parent, self] { return scanner().Scan(path, rel, parent, self); });
   }
 
   void StartScanAhead() {
@@ -190,16 +145,16 @@ class Walker {
   DirScan ScanInline(const std::string& path, const std::string& rel, const ObjectId& parent,
                      const FileStat& self) {
     const auto start = std::chrono::steady_clock::now();
-    DirScan scan = scanner_.Scan(path, rel, parent, self);
+    DirScan scan = scanner().Scan(path, rel, parent, self);
     inline_scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
     inline_scan_entries_ += scan.entries.size() + 1;
-    if (options_.scan_ahead != CheckinOptions::ScanAhead::kAuto || planned_ ||
+    if (options_.scan_ahead != CheckinOptions::ScanAhead::kAuto || prefetch_->cold() ||
         inline_scan_entries_ < kSlowScanMinEntries) {
       return scan;
     }
     const int64_t per_entry = inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_);
-    if (old_cache_.size() > 1 && per_entry >= options_.cold_scan_ns_per_entry) {
-      StartPlanned();
+    if (prefetch_->cache().size() > 1 && per_entry >= options_.cold_scan_ns_per_entry) {
+      prefetch_->StartCold();
     } else if (per_entry > options_.slow_scan_ns_per_entry) {
       StartScanAhead();
     }
@@ -224,7 +179,7 @@ class Walker {
       return AddPending(std::move(pd));
     }
     DirScan scan;
-    std::optional<PlannedScan> planned = planned_ ? planned_->Take(rel) : std::nullopt;
+    std::optional<DirPrefetch::PlannedScan> planned = prefetch_->Take(rel);
     if (scan_future.valid()) {
       scan = scan_future.get();
       --scans_ahead_;
@@ -260,7 +215,7 @@ class Walker {
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
           child_scans[next_scan] =
               SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
-                         scanner_.ParentDir(scan, rel, c.name), FileStatOf(c.st));
+                         scanner().ParentDir(scan, rel, c.name), FileStatOf(c.st));
         }
       }
     };
@@ -278,7 +233,7 @@ class Walker {
       if (se.type == cas::EntryType::kDirectory) {
         std::string child = ChildPath(path, e.name);
         std::string child_rel = ChildRel(rel, e.name);
-        ObjectId was = scanner_.ParentDir(scan, rel, e.name);
+        ObjectId was = scanner().ParentDir(scan, rel, e.name);
         pd->tree.entries.push_back(std::move(e));
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
         CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
@@ -462,7 +417,7 @@ class Walker {
         files_cached_++;
         if (options_.progress) options_.progress->Add(1, e.size);
       } else if (e.type == cas::EntryType::kDirectory) {
-        const StatCacheDir* d = old_cache_.Find(ChildRel(pd.rel, e.name));
+        const StatCacheDir* d = prefetch_->cache().Find(ChildRel(pd.rel, e.name));
         if (d == nullptr || d->tree != e.id) same = false;
       }
     }
@@ -505,8 +460,11 @@ class Walker {
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   const bool record_ = options_.update_stat_cache && !options_.stat_cache_dir.empty();
-  StatCache old_cache_;  // read by the scan threads, not changed during the walk
-  DirScanner scanner_{root_, old_cache_, ingestor_->store(), options_};
+  // The stat cache, the scanner and the planned scans (shared with the command when it started
+  // them before the repository was open).
+  std::shared_ptr<DirPrefetch> prefetch_;
+  bool adopted_ = false;
+  const DirScanner& scanner() const { return prefetch_->scanner(); }
   StatCache new_cache_;  // walk thread only
   CheckinResult result_;
   PhaseTimer timer_;  // CAIRN_TIMING: the walk's own phases
@@ -518,8 +476,6 @@ class Walker {
   std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;
-  // Last: its helpers call scanner_.Scan, which reads the members above.
-  std::optional<PlannedScans<PlannedScan>> planned_;
 };
 
 }  // namespace

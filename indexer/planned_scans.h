@@ -79,6 +79,16 @@ class PlannedScans {
     for (auto& t : threads_) t.join();
   }
 
+  // Helpers stop after the directory each is scanning (not joined: the destructor joins them).
+  // Take goes on: it returns the scans made, and nullopt for the rest.
+  void StopHelpers() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+  }
+
   // The walk reached directory `rel`: its scan if a helper made it (waiting if one is making it
   // now), else nullopt and the slot is the walk's to scan. Also nullopt for unplanned names.
   std::optional<Scan> Take(const std::string& rel) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
+
+class DirPrefetch;
 
 struct CheckinOptions {
   // Skip files that cannot be read (listed in CheckinResult::skipped) instead of failing.
@@ -58,6 +61,10 @@ struct CheckinOptions {
   int64_t cold_scan_ns_per_entry = 10'000;
   // Progress display (may be null).
   Progress* progress = nullptr;
+  // Directory source, incremental checkin: the stat cache loaded and the first directories
+  // scanned while the repository was being opened (indexer/dir_prefetch.h); the walk adopts it
+  // if it is for the same root. Default: null.
+  std::shared_ptr<DirPrefetch> prefetch;
 };
 
 struct CheckinResult {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "indexer/dir_prefetch.h"
 #include "tests/indexer/dir_fixture.h"
 
 namespace cairn::indexer {
@@ -105,6 +106,62 @@ TEST_F(DirTest, PlannedScansGiveWhatTheWalkItselfGives) {
   // k/l/m/f, w/new/f and k/extra are new; r/s2/f was renamed with its directory, so its
   // directory's record does not apply and the file is read again.
   EXPECT_EQ(incremental->result.bytes_read, 8u + 2u + 2u + 4u);
+}
+
+// `cairn checkin --parent` starts a prefetch before it opens the repository: the stat cache is
+// loaded and an idle helper scans the directories it names, giving up on those that changed
+// (their Trees in the parent version need the store). The walk adopts it, uses the helper's
+// scans, scans the rest itself, and gets what a checkin without a parent gets. A prefetch of
+// another root is left alone.
+TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p k/l/m && echo k > k/l/m/f && "
+                           "for i in $(seq 300); do mkdir -p v/$i && echo $i > v/$i/f; done"),
+            0);
+  const std::string other = tmp_ / "other";
+  ASSERT_EQ(testing::Shell("mkdir -p '" + other + "/x' && echo o > '" + other + "/x/f'"), 0);
+  auto warm = [](CheckinOptions& o) { o.cold_scan_ns_per_entry = INT64_MAX; };
+  ASSERT_TRUE(TryCheckin(src, "p", "", warm));
+  ASSERT_TRUE(TryCheckin(other, "o", "", warm));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && echo changed > k/l/m/f && echo 77 > v/77/f"), 0);
+  testing::SettleCtimes();
+
+  CheckinOptions options;
+  options.stat_cache_dir = cache_dir_;
+  options.cold_scan_ns_per_entry = INT64_MAX;
+  std::shared_ptr<DirPrefetch> prefetch = DirPrefetch::ForSource(src, options);
+  ASSERT_NE(prefetch, nullptr);
+  prefetch->Wait();
+  ASSERT_TRUE(prefetch->planned()) << "an idle helper";
+  EXPECT_FALSE(prefetch->cold());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the helper scans meanwhile
+  auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
+    warm(o);
+    o.prefetch = prefetch;
+  });
+  ASSERT_TRUE(incremental) << incremental.error().ToString();
+  auto fresh = TryCheckin(src, "p-fresh", "", warm);
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  EXPECT_EQ(incremental->result.root, fresh->result.root);
+  EXPECT_EQ(incremental->result.dirs, fresh->result.dirs);
+  EXPECT_GT(incremental->result.dirs_planned, 0u) << "the walk used the helper's scans";
+  EXPECT_EQ(incremental->result.bytes_read, 8u + 3u) << "only k/l/m/f and v/77/f are read";
+
+  // Not this walk's root: the walk makes its own (and, warm, plans nothing).
+  std::shared_ptr<DirPrefetch> wrong = DirPrefetch::ForSource(other, options);
+  ASSERT_NE(wrong, nullptr);
+  auto again = TryCheckin(src, "p", "p:2", [&](CheckinOptions& o) {
+    warm(o);
+    o.prefetch = wrong;
+  });
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->result.root, fresh->result.root);
+  EXPECT_EQ(again->result.dirs_planned, 0u);
+  EXPECT_EQ(again->result.bytes_read, 0u);
+  // No prefetch for what is not a directory.
+  EXPECT_EQ(DirPrefetch::ForSource(src + "/k/l/m/f", options), nullptr);
 }
 
 }  // namespace
