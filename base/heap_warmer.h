@@ -19,8 +19,8 @@
 
 namespace cairn {
 
-// Faults in the whole pages inside [p, p + n): one madvise(MADV_POPULATE_WRITE) where the
-// kernel has it (Linux 5.14), else a write to each page (their contents are then zero).
+// Faults in the whole pages inside [p, p + n): madvise(MADV_POPULATE_WRITE) where the kernel
+// has it (Linux 5.14), else a write to each page (their contents are then zero).
 void PopulatePages(char* p, size_t n);
 
 class HeapWarmer {
