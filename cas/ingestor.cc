@@ -6,6 +6,7 @@
 #include <deque>
 #include <future>
 
+#include "base/heap_warmer.h"
 #include "base/sha256.h"
 #include "cas/chunk_index.h"
 #include "cas/x86_filter.h"
@@ -33,6 +34,7 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
     std::unique_lock lock(mu_);
     if (free_.empty() && storage_.size() < count_) {
       storage_.emplace_back(new char[size_]);
+      touched_.push_back(0);
       free_.push_back(storage_.back().get());
     }
     if (!wait && free_.empty()) return nullptr;
@@ -48,11 +50,29 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
     });
   }
 
+  // The first `n` bytes of `block` (one Take gave) are about to be written: the pages of those
+  // never written yet are faulted in at once (base/heap_warmer.h: ~5.7 us a page against ~11
+  // us for a fault on this VM), so a stream's reads fault no page of a block twice or singly.
+  // Called by the block's holder only.
+  void Prepare(char* block, size_t n) {
+    size_t i = 0;
+    {
+      std::lock_guard lock(mu_);
+      while (i < storage_.size() && storage_[i].get() != block) ++i;
+      if (i == storage_.size() || touched_[i] >= n) return;
+    }
+    // touched_[i] is read and written only by the block's holder (the lock guards the vector).
+    PopulatePages(block + touched_[i], n - touched_[i]);
+    std::lock_guard lock(mu_);
+    touched_[i] = std::max(touched_[i], std::min(n, size_));
+  }
+
  private:
   const size_t count_, size_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<char[]>> storage_;
+  std::vector<size_t> touched_;  // per block: the bytes Prepare faulted in
   std::vector<char*> free_;
 };
 
@@ -212,6 +232,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   std::shared_ptr<char> previous;  // holds the carried bytes until they are copied
   std::string carry_copy;          // or they are here (see below)
   bool at_end = false;
+  uint64_t read_so_far = 0;  // bytes read from `file` so far
   bool first = true, x86_code = false;  // an x86 executable: its chunks go through the x86 filter
   while (!at_end) {
     // Blocks are held by the tasks pointing into them, and a task's captures live as long as
@@ -243,6 +264,9 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
       }
       block = blocks_->Take(/*wait=*/false);
     }
+    if (const uint64_t size = file->Size(); size > read_so_far) {  // the bytes still to come
+      blocks_->Prepare(block.get(), carry_size + std::min<uint64_t>(block_size, size - read_so_far));
+    }
     if (carry_size > 0) std::memcpy(block.get(), carry, carry_size);
     previous.reset();
     Result<size_t> n = file->Read(block.get() + carry_size, block_size);
@@ -252,6 +276,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
     }
     at_end = *n < block_size;
     stats_.bytes_in += *n;
+    read_so_far += *n;
     if (first) x86_code = IsX86Elf(std::string_view(block.get(), *n));
     first = false;
     // The whole-content SHA-256 runs on its own thread, in block order.

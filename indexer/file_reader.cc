@@ -45,7 +45,12 @@ class ExtentFile final : public SequentialFile {
     total_ += done;
     return done;
   }
-  uint64_t Size() const override { return 0; }
+  // The bytes the extents hold: what the reads will give, unless the file shrinks.
+  uint64_t Size() const override {
+    uint64_t n = 0;
+    for (const cas::Extent& x : extents_) n += x.length;
+    return n;
+  }
   uint64_t total() const { return total_; }
 
  private:
