@@ -55,16 +55,17 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
   // us for a fault on this VM), so a stream's reads fault no page of a block twice or singly.
   // Called by the block's holder only.
   void Prepare(char* block, size_t n) {
-    size_t i = 0;
+    n = std::min(n, size_);
+    size_t i = 0, done = 0;
     {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(mu_);  // Take may grow the vectors meanwhile
       while (i < storage_.size() && storage_[i].get() != block) ++i;
       if (i == storage_.size() || touched_[i] >= n) return;
+      done = touched_[i];
     }
-    // touched_[i] is read and written only by the block's holder (the lock guards the vector).
-    PopulatePages(block + touched_[i], n - touched_[i]);
+    PopulatePages(block + done, n - done);
     std::lock_guard lock(mu_);
-    touched_[i] = std::max(touched_[i], std::min(n, size_));
+    touched_[i] = std::max(touched_[i], n);
   }
 
  private:
