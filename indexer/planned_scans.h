@@ -5,8 +5,9 @@
 // in. Sorted as a depth-first walk meets them, those names let helpers scan directories the
 // walk has not discovered yet: on a cold cache many helpers keep many inode reads in flight
 // where the walk, which learns a directory's children only by reading it, waits for one at a
-// time. On a warm cache a helper gains nothing (the walk's own scans are near their one-thread
-// floor), so DirSource starts helpers only on a cold one (docs/benchmarks.md, session 9).
+// time. On a warm cache a helper during the walk gains nothing (the walk's own scans are near
+// their one-thread floor; docs/benchmarks.md, session 9), so on a warm one DirPrefetch
+// (indexer/dir_prefetch.h) runs a single helper, and only while the repository opens.
 //
 // Each planned directory is a slot, taken exactly once: by a helper, which scans it and leaves
 // the result, or by the walk, which scans it itself when no helper has started it. The walk
