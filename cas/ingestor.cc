@@ -33,9 +33,8 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
   std::shared_ptr<char> Take(bool wait) {
     std::unique_lock lock(mu_);
     if (free_.empty() && storage_.size() < count_) {
-      storage_.emplace_back(new char[size_]);
-      touched_.push_back(0);
-      free_.push_back(storage_.back().get());
+      storage_.push_back({std::make_unique_for_overwrite<char[]>(size_), 0});
+      free_.push_back(storage_.back().data.get());
     }
     if (!wait && free_.empty()) return nullptr;
     cv_.wait(lock, [this] { return !free_.empty(); });
@@ -59,21 +58,24 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
     size_t i = 0, done = 0;
     {
       std::lock_guard lock(mu_);  // Take may grow the vectors meanwhile
-      while (i < storage_.size() && storage_[i].get() != block) ++i;
-      if (i == storage_.size() || touched_[i] >= n) return;
-      done = touched_[i];
+      while (i < storage_.size() && storage_[i].data.get() != block) ++i;
+      if (i == storage_.size() || storage_[i].touched >= n) return;
+      done = storage_[i].touched;
     }
     PopulatePages(block + done, n - done);
     std::lock_guard lock(mu_);
-    touched_[i] = std::max(touched_[i], n);
+    storage_[i].touched = std::max(storage_[i].touched, n);
   }
 
  private:
   const size_t count_, size_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<char[]>> storage_;
-  std::vector<size_t> touched_;  // per block: the bytes Prepare faulted in
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t touched;  // the bytes Prepare faulted in
+  };
+  std::vector<Block> storage_;
   std::vector<char*> free_;
 };
 

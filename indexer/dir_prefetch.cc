@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <vector>
 
 #include "base/env.h"
@@ -21,6 +20,7 @@ constexpr uint64_t kPlannedWindow = 32768;
 DirPrefetch::DirPrefetch(std::string root, const CheckinOptions& options)
     : root_(std::move(root)), options_(options) {
   options_.progress = nullptr;
+  options_.prefetch.reset();
   struct stat st;
   if (::lstat(root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     root_dev_ = st.st_dev;
@@ -28,21 +28,16 @@ DirPrefetch::DirPrefetch(std::string root, const CheckinOptions& options)
   }
 }
 
-DirPrefetch::~DirPrefetch() {
-  Wait();
-  planned_.reset();
-}
+DirPrefetch::~DirPrefetch() { Wait(); }  // then planned_, declared last, stops its helpers
 
 std::shared_ptr<DirPrefetch> DirPrefetch::ForSource(const std::string& source,
                                                     const CheckinOptions& options) {
   if (options.stat_cache_dir.empty()) return nullptr;
   struct stat st;
   if (::stat(source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return nullptr;
-  char* real = ::realpath(source.c_str(), nullptr);  // as DirSource names its root
-  if (real == nullptr) return nullptr;
-  std::string root(real);
-  ::free(real);
-  auto p = std::make_shared<DirPrefetch>(root, options);
+  Result<std::string> root = WalkRoot(source);
+  if (!root) return nullptr;
+  auto p = std::make_shared<DirPrefetch>(std::move(*root), options);
   p->StartAsync(/*idle_helpers=*/1);
   return p;
 }
@@ -98,9 +93,6 @@ bool DirPrefetch::ProbeCold() const {
   return ns[ns.size() / 2] >= options_.cold_scan_ns_per_entry;
 }
 
-// A helper takes the directory to be the Tree it was recorded as, as the walk does when nothing
-// changed; the walk uses a helper's scan only if that holds and the directory's inode and ctime
-// are the same. The root is not planned: the walk always builds it.
 void DirPrefetch::StartCold() {
   if (cold_) return;
   planned_.reset();
@@ -108,6 +100,9 @@ void DirPrefetch::StartCold() {
   StartHelpers(kColdScanHelpers);
 }
 
+// A helper takes the directory to be the Tree it was recorded as, as the walk does when nothing
+// changed; the walk uses a helper's scan only if that holds and the directory's inode and ctime
+// are the same. The root is not planned: the walk always builds it.
 void DirPrefetch::StartHelpers(int helpers) {
   std::vector<PlannedScans<PlannedScan>::Dir> dirs;
   dirs.reserve(cache_.size());

@@ -68,7 +68,6 @@ class DirPrefetch {
   void SetStore(cas::ObjectStore* store) { scanner_.SetStore(store); }
 
   const std::string& root() const { return root_; }
-  dev_t root_dev() const { return root_dev_; }
   const StatCache& cache() const { return cache_; }
   const DirScanner& scanner() const { return scanner_; }
   // Whether helpers scan (or scanned) the cached directories.

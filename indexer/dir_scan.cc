@@ -5,12 +5,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 
 #include "cas/tree_reader.h"
 #include "indexer/fs_meta.h"
 
 namespace cairn::indexer {
+
+Result<std::string> WalkRoot(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return ErrnoStatus("checkin", path, errno);
+  std::string root(real);
+  ::free(real);
+  return root;
+}
 
 DirScanner::DirScanner(std::string root, const StatCache& cache, cas::ObjectStore* store,
                        const CheckinOptions& options)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/object_id.h"
+#include "base/result.h"
 #include "base/status.h"
 #include "cas/object_store.h"
 #include "cas/tree.h"
@@ -24,6 +25,11 @@
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
+
+// The absolute, canonical path a walk of directory `path` is rooted at ("/" for the filesystem
+// root): the stat cache is keyed by it, and a prefetch is adopted only by a walk of the same
+// root. IOError naming `path`.
+Result<std::string> WalkRoot(const std::string& path);
 
 // The path of entry `name` of directory `dir` ("/" for the filesystem root).
 inline std::string ChildPath(const std::string& dir, const std::string& name) {

@@ -126,10 +126,6 @@ class Walker {
 
  private:
   using ScanFuture = std::future<DirScan>;
-  std::string PathOf(const std::string& rel) const {
-    return rel.empty() ? root_ : ChildPath(root_, rel);
-  }
-
   ScanFuture SubmitScan(const std::string& path, const std::string& rel, const ObjectId& parent,
                         const FileStat& self) {
     ++scans_ahead_;
@@ -481,13 +477,8 @@ class Walker {
 }  // namespace
 
 Result<CheckinResult> DirSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
-  // Absolute and canonical: the stat cache is keyed by absolute paths.
-  char* real = ::realpath(root_.c_str(), nullptr);
-  if (real == nullptr) return ErrnoStatus("checkin", root_, errno);
-  std::string root(real);
-  ::free(real);
-  if (root == "/") root.clear();  // children are "/" + name
-  Walker w(root.empty() ? "/" : root, threads_, ingestor, options);
+  CAIRN_ASSIGN_OR_RETURN(std::string root, WalkRoot(root_));
+  Walker w(std::move(root), threads_, ingestor, options);
   return w.Run();
 }
 

@@ -20,7 +20,9 @@ constexpr uint64_t kSmallFile = 1 << 20;
 class ExtentFile final : public SequentialFile {
  public:
   ExtentFile(int fd, std::string path, std::vector<cas::Extent> extents)
-      : fd_(fd), path_(std::move(path)), extents_(std::move(extents)) {}
+      : fd_(fd), path_(std::move(path)), extents_(std::move(extents)) {
+    for (const cas::Extent& x : extents_) size_ += x.length;
+  }
   Result<size_t> Read(char* buf, size_t n) override {
     size_t done = 0;
     while (done < n && i_ < extents_.size()) {
@@ -46,17 +48,14 @@ class ExtentFile final : public SequentialFile {
     return done;
   }
   // The bytes the extents hold: what the reads will give, unless the file shrinks.
-  uint64_t Size() const override {
-    uint64_t n = 0;
-    for (const cas::Extent& x : extents_) n += x.length;
-    return n;
-  }
+  uint64_t Size() const override { return size_; }
   uint64_t total() const { return total_; }
 
  private:
   int fd_;
   std::string path_;
   std::vector<cas::Extent> extents_;
+  uint64_t size_ = 0;  // the extents' bytes
   size_t i_ = 0;
   uint64_t pos_ = 0;
   uint64_t total_ = 0;
