@@ -18,7 +18,11 @@ constexpr uint64_t kPlannedWindow = 32768;
 }  // namespace
 
 DirPrefetch::DirPrefetch(std::string root, const CheckinOptions& options)
-    : root_(std::move(root)), options_(options) {
+    : root_(std::move(root)),
+      options_(options),
+      start_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count()) {
   options_.progress = nullptr;
   options_.prefetch.reset();
   struct stat st;
@@ -56,9 +60,13 @@ void DirPrefetch::Start(int idle_helpers) {
   if (cache_.size() < 2 || options_.scan_ahead != CheckinOptions::ScanAhead::kAuto) return;
   if (ProbeCold()) {
     StartCold();
-  } else if (idle_helpers > 0) {
-    StartHelpers(idle_helpers);
+    return;
   }
+  // Warm: every cached name is looked up in bulk now, and the scans (the helper's before the
+  // walk, the walk's own) take their lookups from there.
+  ahead_ = StatAhead::Start(root_, cache_);
+  scanner_.SetStatAhead(ahead_.get());
+  if (idle_helpers > 0) StartHelpers(idle_helpers);
 }
 
 // Whether the tree's inodes are out of memory: an lstat of up to 16 of the cached directories,
@@ -113,10 +121,13 @@ void DirPrefetch::StartHelpers(int helpers) {
     const StatCacheDir* d = cache_.Find(rel);
     const std::string path = ChildPath(root_, rel);
     struct stat st;
-    if (d == nullptr || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-        st.st_dev != root_dev_) {
+    const struct stat* ahead = ahead_ ? ahead_->Find(rel) : nullptr;
+    if (ahead != nullptr) {
+      st = *ahead;
+    } else if (d == nullptr || ::lstat(path.c_str(), &st) != 0) {
       return std::nullopt;
     }
+    if (d == nullptr || !S_ISDIR(st.st_mode) || st.st_dev != root_dev_) return std::nullopt;
     DirScan s = scanner_.Scan(path, rel, d->tree, FileStatOf(st));
     if (s.needs_store) return std::nullopt;  // a changed directory: the walk scans it
     return PlannedScan{std::move(s), d->tree, FileStatOf(st)};

@@ -29,6 +29,7 @@
 #include "indexer/dir_scan.h"
 #include "indexer/planned_scans.h"
 #include "indexer/source.h"
+#include "indexer/stat_ahead.h"
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
@@ -73,6 +74,10 @@ class DirPrefetch {
   // Whether helpers scan (or scanned) the cached directories.
   bool planned() const { return planned_.has_value(); }
   bool cold() const { return cold_; }
+  // When the prefetch was made (wall clock, ns): lookups ahead of the walk are no older.
+  int64_t start_ns() const { return start_ns_; }
+  // The lookups ahead (null: none, the tree was cold or io_uring is missing).
+  const StatAhead* stat_ahead() const { return ahead_.get(); }
 
   // The walk reached directory `rel`: a helper's scan of it, else nullopt (the walk scans it).
   std::optional<PlannedScan> Take(const std::string& rel) {
@@ -95,9 +100,12 @@ class DirPrefetch {
   dev_t root_dev_ = 0;
   bool root_ok_ = false;  // the root lstat'ed as a directory
   bool cold_ = false;
+  int64_t start_ns_;
   StatCache cache_;  // read by the helpers, not changed after Start
   DirScanner scanner_{root_, cache_, nullptr, options_};
   std::thread starter_;
+  // Started by Start on a warm tree; read by the helpers and the walk.
+  std::unique_ptr<StatAhead> ahead_;
   // Last: its helpers read the members above.
   std::optional<PlannedScans<PlannedScan>> planned_;
 };

@@ -86,6 +86,8 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
     if (!scan.status.ok()) return scan;
   }
   bool all_same = optimistic;
+  // Names taken from the cache may have been looked up ahead.
+  const StatAhead::Results ready = !listed && ahead_ != nullptr ? ahead_->Ready(d) : StatAhead::Results();
   scan.entries.resize(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     ScannedEntry& e = scan.entries[i];
@@ -96,7 +98,10 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
       lookup += e.name;
       name = lookup.c_str();
     }
-    if (::fstatat(at, name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const struct stat* ahead = ready.at(i);
+    if (ahead != nullptr) {
+      e.st = *ahead;
+    } else if (::fstatat(at, name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
       // Not listed: the directory itself may be gone or replaced (ENOTDIR looked up from the
       // root); listing it then says what happened.
       if ((errno == ENOENT || (errno == ENOTDIR && prefix != 0)) && !listed) {

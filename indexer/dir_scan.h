@@ -22,6 +22,7 @@
 #include "cas/object_store.h"
 #include "cas/tree.h"
 #include "indexer/source.h"
+#include "indexer/stat_ahead.h"
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
@@ -86,6 +87,9 @@ class DirScanner {
   // the repository is open, indexer/dir_prefetch.h), a scan that needs one fails with
   // DirScan::needs_store.
   void SetStore(cas::ObjectStore* store) { store_.store(store, std::memory_order_release); }
+  // Lookups of the cached names done ahead (indexer/stat_ahead.h), used for directories taken
+  // as recorded. Set before any scan starts; it must outlive the scanner's scans.
+  void SetStatAhead(const StatAhead* ahead) { ahead_ = ahead; }
 
   // Scans directory `path`. `rel`: the directory relative to the source root, for messages.
   // `parent`: the directory's Tree in the parent version (zero: none); `self`: the directory's
@@ -111,6 +115,7 @@ class DirScanner {
   const StatCache& old_cache_;
   std::atomic<cas::ObjectStore*> store_;
   const CheckinOptions& options_;
+  const StatAhead* ahead_ = nullptr;
 };
 
 }  // namespace cairn::indexer

@@ -79,9 +79,11 @@ class Walker {
   }
 
   Result<CheckinResult> Run() {
-    start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    // A prefetch made before the walk looked names up from its own start on.
+    start_ns_ = std::min(prefetch_->start_ns(),
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
     struct stat st;
     if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");

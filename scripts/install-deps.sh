@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 build=(build-essential cmake ninja-build pkg-config git
        librocksdb-dev libzstd-dev libssl-dev libarchive-dev libfmt-dev
        libboost-program-options-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-       libjemalloc-dev libfuse3-dev fuse3 libguestfs-dev libext2fs-dev libvirt-dev
+       libjemalloc-dev libfuse3-dev fuse3 libguestfs-dev libext2fs-dev libvirt-dev liburing-dev
        # the archives CAIRN_STATIC_DEPS links (most arrive with the packages above anyway)
        libsnappy-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev)
 runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils

@@ -136,6 +136,7 @@ TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives)
   prefetch->Wait();
   ASSERT_TRUE(prefetch->planned()) << "an idle helper";
   EXPECT_FALSE(prefetch->cold());
+  ASSERT_NE(prefetch->stat_ahead(), nullptr) << "the cached names are looked up ahead (io_uring)";
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the helper scans meanwhile
   auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
     warm(o);
