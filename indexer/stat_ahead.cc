@@ -128,14 +128,13 @@ void StatAhead::Run(void* r) {
     io_uring_cqe* cqe = nullptr;
     int rc = queued ? io_uring_submit_and_wait(ring, 1) : io_uring_wait_cqe(ring, &cqe);
     if (rc < 0 && rc != -EINTR) {
-      // The ring failed: submit nothing more, but reap what is in flight (the kernel writes
-      // into the slots until each lookup is back). Directories not complete stay unusable.
+      // The ring failed (not seen in practice). Lookups may still be in flight, and the kernel
+      // writes into their slots until each is back, so the slots are left allocated (once, at
+      // most 256 of them) and nothing waits on a ring that may never answer. Directories not
+      // complete stay unusable: their scans look their names up themselves.
       stop_.store(true, std::memory_order_relaxed);
-      if (io_uring_wait_cqe(ring, &cqe) < 0) {
-        // Cannot even wait: the slots must outlive the lookups, so they are left allocated.
-        new std::vector<Slot>(std::move(slots));
-        return;
-      }
+      new std::vector<Slot>(std::move(slots));
+      return;
     }
     unsigned head, seen = 0;
     io_uring_for_each_cqe(ring, head, cqe) {
