@@ -1,9 +1,9 @@
 // StatAhead: the lstat of every name the stat cache records, done in bulk before the walk needs
 // them. An incremental checkin looks up every file of the tree to see whether it changed
-// (indexer/dir_scan.h); one fstatat costs ~2.4 us on this VM, most of it entering and leaving
-// the kernel (corpus v3: 8,331 names, 20 ms on one core). Submitted 256 at a time through
-// io_uring, the same lookups took 7 ms on two cores and 12 ms of CPU (the kernel's io-wq workers
-// run them, without a system call each), while the repository opens (indexer/dir_prefetch.h).
+// (indexer/dir_scan.h); one fstatat costs ~2.4 us on this VM (corpus v3: 8,331 names, 19-20 ms
+// on one core). Submitted 256 at a time through io_uring, the kernel's io-wq worker runs them
+// beside the caller (7-13 ms of wall time, 11-22 ms of CPU, over two runs of the same loop),
+// while the repository opens (indexer/dir_prefetch.h): the walk gains time, not cycles.
 //
 // Each directory's results become visible together, once all its lookups are back; a directory
 // whose results are not back yet, or a name whose lookup failed, is looked up by the caller as
