@@ -120,14 +120,15 @@ void DirPrefetch::StartHelpers(int helpers) {
   auto scan = [this](const std::string& rel) -> std::optional<PlannedScan> {
     const StatCacheDir* d = cache_.Find(rel);
     const std::string path = ChildPath(root_, rel);
+    if (d == nullptr) return std::nullopt;
     struct stat st;
     const struct stat* ahead = ahead_ ? ahead_->Find(rel) : nullptr;
     if (ahead != nullptr) {
       st = *ahead;
-    } else if (d == nullptr || ::lstat(path.c_str(), &st) != 0) {
+    } else if (::lstat(path.c_str(), &st) != 0) {
       return std::nullopt;
     }
-    if (d == nullptr || !S_ISDIR(st.st_mode) || st.st_dev != root_dev_) return std::nullopt;
+    if (!S_ISDIR(st.st_mode) || st.st_dev != root_dev_) return std::nullopt;
     DirScan s = scanner_.Scan(path, rel, d->tree, FileStatOf(st));
     if (s.needs_store) return std::nullopt;  // a changed directory: the walk scans it
     return PlannedScan{std::move(s), d->tree, FileStatOf(st)};

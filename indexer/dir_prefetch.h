@@ -74,7 +74,8 @@ class DirPrefetch {
   // Whether helpers scan (or scanned) the cached directories.
   bool planned() const { return planned_.has_value(); }
   bool cold() const { return cold_; }
-  // When the prefetch was made (wall clock, ns): lookups ahead of the walk are no older.
+  // When the prefetch was made (wall clock, ns), before any lookup of the walk it serves: the
+  // checkin's start for racy ctimes (indexer/stat_cache.h).
   int64_t start_ns() const { return start_ns_; }
   // The lookups ahead (null: none, the tree was cold or io_uring is missing).
   const StatAhead* stat_ahead() const { return ahead_.get(); }

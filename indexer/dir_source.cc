@@ -79,11 +79,6 @@ class Walker {
   }
 
   Result<CheckinResult> Run() {
-    // A prefetch made before the walk looked names up from its own start on.
-    start_ns_ = std::min(prefetch_->start_ns(),
-                         std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
     struct stat st;
     if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");
@@ -333,7 +328,8 @@ class Walker {
   void Record(PendingDir& pd, const ObjectId& id) {
     StatCacheDir d{id, pd.self, std::move(pd.stats), {}};
     auto doubt = [&](FileStat& f) {
-      if (RacyCtime(f.ctime_ns, start_ns_)) f.ctime_ns = 0;
+      // From the prefetch's start: it may have looked names up before the walk began.
+      if (RacyCtime(f.ctime_ns, prefetch_->start_ns())) f.ctime_ns = 0;
     };
     doubt(d.self);
     for (FileStat& f : d.files) doubt(f);
@@ -449,7 +445,6 @@ class Walker {
 
   std::string root_;
   dev_t root_dev_ = 0;
-  int64_t start_ns_ = 0;  // when Run started (wall clock), for RacyCtime
   ThreadPool pool_;
   std::optional<ThreadPool> scan_pool_;  // started when directories are scanned ahead
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)

@@ -75,7 +75,7 @@ class StatAhead {
   const struct stat* Find(const std::string& rel) const;
   // Blocks until every lookup is back (tests).
   void Wait();
-  // Names covered, and those whose lookup succeeded once all are back.
+  // Names covered (looked up, or to be).
   size_t covered() const { return stats_.size(); }
 
  private:
