@@ -322,6 +322,66 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   return FinishFile(index);
 }
 
+Result<FileContent> Ingestor::PutView(std::string_view data, const std::string& name,
+                                      const std::function<Status(size_t, size_t)>& prepare) {
+  if (data.size() <= options_.chunker.min_size) {
+    if (prepare) CAIRN_RETURN_IF_ERROR(prepare(0, data.size()));
+    return PutBytes(data);
+  }
+  stats_.bytes_in += data.size();
+  const size_t piece = std::max<size_t>(options_.read_block_size, options_.chunker.max_size);
+  Sha256 whole;
+  ChunkIndex index;
+  index.total_size = data.size();
+  std::deque<std::future<Result<ObjectId>>> in_flight;
+  std::deque<uint64_t> sizes;
+  std::deque<std::future<void>> hashing;  // the whole-content SHA-256, a piece at a time
+  Status failed;
+  auto collect_one = [&] {
+    Result<ObjectId> r = in_flight.front().get();
+    in_flight.pop_front();
+    if (r) {
+      index.chunks.push_back({*r, sizes.front()});
+    } else if (failed.ok()) {
+      failed = std::move(r).error().WithContext("store " + name);
+    }
+    sizes.pop_front();
+  };
+  std::span<const uint8_t> all(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  bool x86_code = false;
+  size_t ready = 0;  // bytes prepared so far
+  size_t pos = 0;    // where the next chunk starts
+  while (pos < data.size() && failed.ok()) {
+    // A boundary is decided by at most max_size bytes: prepare the next piece before those
+    // run past what is prepared.
+    if (ready < data.size() && pos + options_.chunker.max_size > ready) {
+      const size_t n = std::min(piece, data.size() - ready);
+      if (prepare) {
+        if (Status s = prepare(ready, n); !s.ok()) {
+          failed = s;
+          break;
+        }
+      }
+      if (ready == 0) x86_code = IsX86Elf(data);
+      hashing.push_back(hash_pool_.Submit([&whole, p = data.data() + ready, n] { whole.Update(p, n); }));
+      ready += n;
+      continue;
+    }
+    const bool at_end = ready == data.size();
+    size_t len = FindChunkBoundary(options_.chunker, all.subspan(pos, ready - pos), at_end);
+    std::string_view chunk(data.data() + pos, len);
+    in_flight.push_back(pool_.Submit([this, chunk, x86_code] { return StoreChunk(chunk, x86_code); }));
+    sizes.push_back(len);
+    pos += len;
+    while (in_flight.size() > kMaxInFlight) collect_one();
+  }
+  while (!in_flight.empty()) collect_one();
+  for (auto& h : hashing) h.get();
+  if (!failed.ok()) return failed;
+  index.content_sha256 = index.chunks.size() == 1 ? index.chunks[0].id : whole.Finish();
+  return FinishFile(index);
+}
+
 WriteBatch Ingestor::TakeBatch() {
   WriteBatch rest;
   std::lock_guard lock(mu_);

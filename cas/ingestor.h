@@ -16,6 +16,7 @@
 #define CAIRN_CAS_INGESTOR_H_
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,14 @@ class Ingestor {
   Result<FileContent> PutStream(SequentialFile* file, const std::string& name);
   // Stores a content held in memory.
   Result<FileContent> PutBytes(std::string_view data);
+  // As PutBytes, for a large content in memory the caller holds (a mapped file): the chunks
+  // are hashed and compressed on the worker threads, in place. `data` must stay valid and
+  // unchanged until it returns. Before any byte of a piece of `data` is read, `prepare` (if
+  // set) is called with the piece's offset and size (read_block_size bytes at a time, in
+  // order; MappedFile::Populate), and an error it returns ends the put with that error.
+  // `name` is used in error messages.
+  Result<FileContent> PutView(std::string_view data, const std::string& name,
+                              const std::function<Status(size_t offset, size_t n)>& prepare = {});
   // Stores a non-content object (Tree, Disk, Version).
   Result<ObjectId> PutObject(ObjectType type, std::string_view canonical);
   // Adds a key-value update to the next batch (indexes written with the objects they name).

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "indexer/fs_meta.h"
+#include "indexer/mapped_file.h"
 #include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
@@ -253,6 +254,7 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   for (const auto& x : regions) expect += x.length;
   ExtentFile file(f.fd, path, regions);
   Result<cas::FileContent> content = Status::Internal("unreachable");
+  bool mapped = false;
   if (!extents && size <= kSmallFile) {
     // Each reading thread reuses one buffer (PutBytes is done with it when it returns): a
     // string per file was zero-filled first, and its fresh pages faulted in.
@@ -261,6 +263,12 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
     CAIRN_ASSIGN_OR_RETURN(size_t n, file.Read(buffer.get(), size));
     if (n != size) return Changed(path);
     content = ingestor->PutBytes(std::string_view(buffer.get(), size));
+  } else if (std::unique_ptr<MappedFile> map = extents ? nullptr : MappedFile::Map(f.fd, size, path)) {
+    // A large dense file is hashed and compressed where the page cache holds it (under a read
+    // lease that keeps its size: indexer/mapped_file.h), a piece faulted in at a time.
+    content = ingestor->PutView(map->data(), path,
+                                [&](size_t offset, size_t n) { return map->Populate(offset, n); });
+    mapped = true;
   } else {
     content = ingestor->PutStream(&file, path);
   }
@@ -274,7 +282,7 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   }
   struct stat after;
   if (::fstat(f.fd, &after) != 0) return ErrnoStatus("stat", path, errno);
-  if (file.total() != expect || after.st_size != before.st_size ||
+  if ((!mapped && file.total() != expect) || after.st_size != before.st_size ||
       after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
       after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
       after.st_ctim.tv_sec != before.st_ctim.tv_sec ||

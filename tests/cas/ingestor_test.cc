@@ -130,6 +130,56 @@ TYPED_TEST(IngestorTest, FewSmallReadBlocksNeverStallTheStream) {
   EXPECT_TRUE(*back == data);
 }
 
+TYPED_TEST(IngestorTest, PutViewNamesWhatPutStreamNamesAndPreparesEachPieceInOrder) {
+  // Small pieces (64 KiB) against 256 KiB chunks: a boundary is only decided once max_size
+  // bytes past it are prepared. Sizes: one chunk, a few, and many pieces with a tail.
+  IngestOptions o = this->Options();
+  o.read_block_size = 64 << 10;
+  for (size_t size : {size_t{20} << 10, size_t{300} << 10, (size_t{3} << 20) + 12345}) {
+    std::string data = RandomBytes(size / 2, static_cast<uint32_t>(size)) + std::string(size / 4, 'z') +
+                       RandomBytes(size - size / 2 - size / 4, 7);
+    FileContent streamed = this->PutFile(data);
+    Ingestor ingestor(this->store_.get(), o);
+    std::vector<std::pair<size_t, size_t>> pieces;
+    auto view = ingestor.PutView(data, "view", [&](size_t offset, size_t n) {
+      pieces.emplace_back(offset, n);
+      return Status();
+    });
+    ASSERT_TRUE(view.has_value()) << view.status().ToString();
+    ASSERT_TRUE(ingestor.Finish().ok());
+    EXPECT_EQ(view->id, streamed.id) << size;
+    EXPECT_EQ(view->sha256, Sha256::Of(data)) << size;
+    EXPECT_EQ(view->size, data.size());
+    size_t next = 0;  // pieces cover the content once, in order
+    for (const auto& [offset, n] : pieces) {
+      EXPECT_EQ(offset, next);
+      next += n;
+    }
+    EXPECT_EQ(next, data.size()) << size;
+    auto back = ReadContent(this->store_.get(), view->id);
+    ASSERT_TRUE(back.has_value()) << back.status().ToString();
+    EXPECT_TRUE(*back == data);
+  }
+}
+
+TYPED_TEST(IngestorTest, PutViewStopsAtAPreparationError) {
+  IngestOptions o = this->Options();
+  o.read_block_size = 64 << 10;
+  std::string data = RandomBytes(1 << 20, 5);
+  Ingestor ingestor(this->store_.get(), o);
+  size_t prepared = 0;
+  auto view = ingestor.PutView(data, "view", [&](size_t offset, size_t n) {
+    if (offset >= (512u << 10)) return Status::IOError("read view: Input/output error");
+    prepared = offset + n;
+    return Status();
+  });
+  ASSERT_FALSE(view.has_value());
+  EXPECT_EQ(view.status().code(), Code::kIOError);
+  EXPECT_NE(view.status().message().find("Input/output error"), std::string::npos);
+  EXPECT_EQ(prepared, 512u << 10);
+  ASSERT_TRUE(ingestor.Abort().ok());
+}
+
 TYPED_TEST(IngestorTest, StreamsOnManyThreadsShareTheReadBlocks) {
   // The read blocks belong to the Ingestor, not to one stream: streams from several threads
   // at once, with fewer blocks than they would like, each finish with their own bytes.
