@@ -1,9 +1,12 @@
 #include "cas/object.h"
 
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_initStaticCCtx, ZSTD_estimateCCtxSize_usingCParams
 #include <zstd.h>
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "base/coding.h"
 #include "base/sha256.h"
@@ -16,20 +19,101 @@ namespace {
 constexpr size_t kDfastMaxGreedy = 128 << 10;
 constexpr int kDfastLevels = 4;
 
-struct ZstdContexts {
-  ZSTD_CCtx* c = ZSTD_createCCtx();
-  ZSTD_DCtx* d = ZSTD_createDCtx();
+// A zstd compression context over a workspace sized once, for inputs up to `limit` bytes at
+// the highest level seen. A dynamic context resized its workspace whenever its inputs changed
+// size class (shrunk after a run of small objects, grown at the next chunk), and each regrowth
+// took fresh pages and zeroed its match tables again (~1.4 MB at level 4): 3-4% of a warm
+// incremental checkin's CPU, and most of its page faults in zstd (docs/benchmarks.md, session
+// 16). A static context never resizes: its tables are zeroed once, then only invalidated by
+// zstd's window index (zstd_cwksp.h keeps tables it knows valid without zeroing them).
+class SizedContext {
+ public:
+  explicit SizedContext(size_t limit) : limit_(limit) {}
+  // The context for `level`, grown once when a higher level comes; null if zstd refuses it.
+  ZSTD_CCtx* For(int level) {
+    if (c_ != nullptr && level <= level_) return c_;
+    // zstd's parameters depend on the input's size class (up to 16, 128 and 256 KiB): the
+    // workspace holds the largest of those up to the limit, and the dfast strategy forced on
+    // large inputs.
+    size_t need = 0;
+    for (size_t size : {size_t{16} << 10, size_t{128} << 10, size_t{256} << 10}) {
+      if (size > std::max(limit_, size_t{16} << 10)) break;
+      ZSTD_compressionParameters p = ZSTD_getCParams(level, size, 0);
+      need = std::max(need, ZSTD_estimateCCtxSize_usingCParams(p));
+      p.strategy = ZSTD_dfast;
+      need = std::max(need, ZSTD_estimateCCtxSize_usingCParams(p));
+    }
+    if (need > size_) {
+      workspace_.reset(new char[need]);  // 16-byte aligned; zstd needs 8
+      size_ = need;
+    }
+    c_ = ZSTD_initStaticCCtx(workspace_.get(), size_);
+    level_ = level;
+    return c_;
+  }
+  size_t limit() const { return limit_; }
+
+ private:
+  const size_t limit_;
+  ZSTD_CCtx* c_ = nullptr;  // inside workspace_
+  std::unique_ptr<char[]> workspace_;
+  size_t size_ = 0;
+  int level_ = 0;
+};
+
+// What compressing an object needs: contexts for small objects (small files, Trees) and for
+// chunks, so that compressing small objects never zeroes the tables a chunk needs; a dynamic
+// context for inputs above the largest chunk; the output and x86 filter buffers.
+struct Compressor {
+  SizedContext small{16 << 10};
+  SizedContext chunks{256 << 10};
+  ZSTD_CCtx* fallback = ZSTD_createCCtx();
   std::unique_ptr<char[]> buffer;
   size_t buffer_size = 0;
-  std::string filtered;  // the x86 filter's output, reused
-  ~ZstdContexts() {
-    ZSTD_freeCCtx(c);
-    ZSTD_freeDCtx(d);
+  std::string filtered;  // the x86 filter's output
+  ~Compressor() { ZSTD_freeCCtx(fallback); }
+  // The context for an input of `size` bytes at `level`; null: use `fallback`.
+  ZSTD_CCtx* For(size_t size, int level) {
+    if (size <= small.limit()) return small.For(level);
+    if (size <= chunks.limit()) return chunks.For(level);
+    return nullptr;
   }
 };
-ZstdContexts& Contexts() {
-  thread_local ZstdContexts ctx;
-  return ctx;
+
+// Compressors are shared by all threads, most recently used first, not one per thread: the
+// first use of a context zeroes ~1.5 MB of tables (~400 fresh pages), and a checkin compresses
+// on more threads (walk jobs, chunk workers, the tree builder) than run at once on two cores.
+class CompressorPool {
+ public:
+  std::unique_ptr<Compressor> Take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return std::make_unique<Compressor>();
+    std::unique_ptr<Compressor> c = std::move(free_.back());
+    free_.pop_back();
+    return c;
+  }
+  void Give(std::unique_ptr<Compressor> c) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(c));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Compressor>> free_;
+};
+CompressorPool& Compressors() {
+  static auto* pool = new CompressorPool;  // never destroyed: threads may outlive statics
+  return *pool;
+}
+
+// A thread's decompression context (small: one-shot decompression allocates no window).
+ZSTD_DCtx* Decompressor() {
+  struct Holder {
+    ZSTD_DCtx* d = ZSTD_createDCtx();
+    ~Holder() { ZSTD_freeDCtx(d); }
+  };
+  thread_local Holder h;
+  return h.d;
 }
 
 std::string ObjectName(ObjectType type, const ObjectId& id) {
@@ -61,7 +145,12 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
   if (zstd_level != 0 && raw.size() >= 64) {
     // Compress into a reused buffer (no zero-filling of a fresh one per object), then copy
     // exactly the bytes needed.
-    ZstdContexts& ctx = Contexts();
+    std::unique_ptr<Compressor> taken = Compressors().Take();
+    struct GiveBack {
+      std::unique_ptr<Compressor>& c;
+      ~GiveBack() { Compressors().Give(std::move(c)); }
+    } give_back{taken};
+    Compressor& ctx = *taken;
     size_t bound = ZSTD_compressBound(raw.size());
     if (ctx.buffer_size < bound) {
       ctx.buffer.reset(new char[bound]);
@@ -73,18 +162,19 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
       X86Filter(ctx.filtered.data(), ctx.filtered.size());
       input = ctx.filtered;
     }
-    size_t n;
-    if (input.size() > kDfastMaxGreedy && zstd_level <= kDfastLevels) {
-      // zstd switches level 4 to its greedy strategy for inputs above 128 KiB (its parameter
-      // tables by input size); on this data greedy cost 1.5x dfast's CPU for those chunks
-      // (docs/store-tuning.md). Chunks of every size keep dfast at the low levels.
-      ZSTD_CCtx_reset(ctx.c, ZSTD_reset_parameters);
-      ZSTD_CCtx_setParameter(ctx.c, ZSTD_c_compressionLevel, zstd_level);
-      ZSTD_CCtx_setParameter(ctx.c, ZSTD_c_strategy, ZSTD_dfast);
-      n = ZSTD_compress2(ctx.c, ctx.buffer.get(), bound, input.data(), input.size());
-    } else {
-      n = ZSTD_compressCCtx(ctx.c, ctx.buffer.get(), bound, input.data(), input.size(), zstd_level);
-    }
+    // zstd switches level 4 to its greedy strategy for inputs above 128 KiB (its parameter
+    // tables by input size); on this data greedy cost 1.5x dfast's CPU for those chunks
+    // (docs/store-tuning.md). Chunks of every size keep dfast at the low levels.
+    const bool force_dfast = input.size() > kDfastMaxGreedy && zstd_level <= kDfastLevels;
+    auto compress = [&](ZSTD_CCtx* cctx) {
+      ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+      ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
+      if (force_dfast) ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, ZSTD_dfast);
+      return ZSTD_compress2(cctx, ctx.buffer.get(), bound, input.data(), input.size());
+    };
+    ZSTD_CCtx* sized = ctx.For(input.size(), zstd_level);
+    size_t n = sized != nullptr ? compress(sized) : 0;
+    if (sized == nullptr || ZSTD_isError(n)) n = compress(ctx.fallback);
     if (!ZSTD_isError(n) && n < raw.size()) {
       header[0] = static_cast<char>(x86_code ? Codec::kZstdX86 : Codec::kZstd);
       out.record.reserve(header.size() + n);
@@ -143,7 +233,7 @@ Status DecodePayload(const ObjectId& id, const RecordHeader& h, std::string_view
     std::copy(payload.begin(), payload.end(), out);
     return Status();
   }
-  size_t n = ZSTD_decompressDCtx(Contexts().d, out, h.raw_size, payload.data(), payload.size());
+  size_t n = ZSTD_decompressDCtx(Decompressor(), out, h.raw_size, payload.data(), payload.size());
   if (ZSTD_isError(n) || n != h.raw_size) {
     return Status::Corruption("read " + ObjectName(h.type, id) + ": undecodable zstd data");
   }
