@@ -47,8 +47,8 @@ void OnBus(int sig, siginfo_t* info, void* context) {
     const char* path = s.path.load(std::memory_order_acquire);
     static const char kHead[] = "cairn: read ";
     static const char kTail[] =
-        ": Input/output error (a page of the mapped file could not be read); nothing was "
-        "recorded\n";
+        ": Input/output error, or the file was truncated after its lease was broken (a page of "
+        "the mapped file could not be read); nothing was recorded\n";
     WriteAll(kHead, sizeof(kHead) - 1);
     if (path != nullptr) WriteAll(path, std::strlen(path));
     WriteAll(kTail, sizeof(kTail) - 1);
@@ -103,7 +103,7 @@ MappedFile::MappedFile(int fd, const char* base, size_t size, std::string path)
     : fd_(fd), base_(base), size_(size), path_(std::move(path)) {}
 
 std::unique_ptr<MappedFile> MappedFile::Map(int fd, uint64_t size, const std::string& path) {
-  if (size == 0 || size > SIZE_MAX / 2) return nullptr;
+  if (size == 0 || size > kMaxMapped) return nullptr;
   InstallHandlers();
   if (::fcntl(fd, F_SETLEASE, F_RDLCK) != 0) return nullptr;
   auto release = [fd] { (void)::fcntl(fd, F_SETLEASE, F_UNLCK); };

@@ -10,8 +10,9 @@
 // break notice (SIGIO) is ignored: the breaker only waits for the checkin to finish the file.
 // Pages are faulted in piece by piece with madvise(MADV_POPULATE_READ), which reports a disk
 // error as an error instead of SIGBUS; a page lost to memory pressure and unreadable when
-// faulted in again is the one case left, and a SIGBUS handler then names the file and exits
-// with kExitIO (6): the repository stays as a crash leaves it (valid, the version not recorded).
+// faulted in again is one case left, a writer that waited out the lease-break time and then
+// truncated the file the other; a SIGBUS handler then names the file and exits with kExitIO (6):
+// the repository stays as a crash leaves it (valid, the version not recorded).
 //
 // Thread-safety: data() may be read from any thread; Populate from one at a time.
 #ifndef CAIRN_INDEXER_MAPPED_FILE_H_
@@ -29,10 +30,14 @@ namespace cairn::indexer {
 
 class MappedFile {
  public:
+  // Larger files are left to read(2): the lease is held while the file is hashed and
+  // compressed (~100 MB/s here), far below the 45 s a writer waits before the kernel breaks it.
+  static constexpr uint64_t kMaxMapped = uint64_t{256} << 20;
+
   // Maps `size` bytes of `fd` (a regular file opened read-only, `path` for messages), or null
   // when the file cannot be guarded: the lease is refused (open for writing elsewhere, not
   // the caller's and no CAP_LEASE, a file system without leases) or the kernel lacks
-  // MADV_POPULATE_READ (Linux < 5.14). REQUIRES: size > 0.
+  // MADV_POPULATE_READ (Linux < 5.14), or the file is larger than kMaxMapped.
   static std::unique_ptr<MappedFile> Map(int fd, uint64_t size, const std::string& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;

@@ -66,6 +66,23 @@ TEST_F(MappedFileTest, AFileOpenForWritingIsLeftToRead) {
   EXPECT_NE(MappedFile::Map(fd_, data_.size(), path_), nullptr);
 }
 
+TEST_F(MappedFileTest, FilesAboveTheBoundAreLeftToRead) {
+  // Sparse files: only their sizes matter here.
+  for (uint64_t size : {MappedFile::kMaxMapped, MappedFile::kMaxMapped + 1}) {
+    const std::string path = dir_.path() + "/sparse";
+    int w = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(w, 0);
+    ASSERT_EQ(::ftruncate(w, static_cast<off_t>(size)), 0);
+    ::close(w);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    auto m = MappedFile::Map(fd, size, path);
+    EXPECT_EQ(m != nullptr, size <= MappedFile::kMaxMapped) << size;
+    m.reset();
+    ::close(fd);
+  }
+}
+
 TEST_F(MappedFileTest, ATruncationWaitsUntilTheMappingIsGone) {
   auto m = MappedFile::Map(fd_, data_.size(), path_);
   ASSERT_NE(m, nullptr);
