@@ -35,7 +35,7 @@ class SizedContext {
     // large inputs.
     size_t need = 0;
     for (size_t size : {size_t{16} << 10, size_t{128} << 10, size_t{256} << 10}) {
-      if (size > std::max(limit_, size_t{16} << 10)) break;
+      if (size > limit_) break;
       ZSTD_compressionParameters p = ZSTD_getCParams(level, size, 0);
       need = std::max(need, ZSTD_estimateCCtxSize_usingCParams(p));
       p.strategy = ZSTD_dfast;
@@ -120,8 +120,7 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
     // exactly the bytes needed.
     // One per thread, kept: compressors shared by all threads (most recently used first) made a
     // full checkin of corpus v3 10% slower (its tables moved between the cores' caches).
-    thread_local Compressor compressor;
-    Compressor& ctx = compressor;
+    thread_local Compressor ctx;
     size_t bound = ZSTD_compressBound(raw.size());
     if (ctx.buffer_size < bound) {
       ctx.buffer.reset(new char[bound]);
