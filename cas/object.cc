@@ -3,8 +3,14 @@
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_initStaticCCtx, ZSTD_estimateCCtxSize_usingCParams
 #include <zstd.h>
 
+#include <sched.h>
+#include <sys/sysinfo.h>
+
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "base/coding.h"
 #include "base/sha256.h"
@@ -59,10 +65,9 @@ class SizedContext {
   int level_ = 0;
 };
 
-// What compressing an object needs, one per thread: contexts for small objects (small files,
-// Trees) and for chunks, so that a thread that only compresses small objects never zeroes the
-// tables a chunk needs; a dynamic context for inputs above the largest chunk; the output and
-// x86 filter buffers.
+// What compressing an object needs: contexts for small objects (small files, Trees) and for
+// chunks, so that compressing small objects never zeroes the tables a chunk needs; a dynamic
+// context for inputs above the largest chunk; the output and x86 filter buffers.
 struct Compressor {
   SizedContext small{16 << 10};
   SizedContext chunks{256 << 10};
@@ -77,6 +82,79 @@ struct Compressor {
     if (size <= chunks.limit()) return chunks.For(level);
     return nullptr;
   }
+};
+
+// Compressors kept by CPU, not by thread. A checkin compresses on five threads (the file tasks,
+// the chunk tasks, the walk's Trees) but only as many run at once as there are cores, and a
+// compressor costs ~1.8 MB of match tables faulted in and zeroed at its first use: one per
+// thread was ~8 MB and ~400 page faults of each warm incremental checkin (docs/benchmarks.md,
+// session 17). A thread takes the compressor of the CPU it runs on (its tables are likely in
+// that core's cache), else a spare one, else another CPU's, else a new one; compressors shared
+// most-recently-used first without regard to the CPU made a full checkin 10% slower (session
+// 16), their tables moving between the cores' caches.
+class CompressorPool {
+ public:
+  static CompressorPool& Get() {
+    static CompressorPool* pool = new CompressorPool;  // never destroyed: threads may outlive exit
+    return *pool;
+  }
+
+  Compressor* Take() {
+    const unsigned cpu = Cpu();
+    if (cpu < slots_.size()) {
+      if (Compressor* c = slots_[cpu].exchange(nullptr, std::memory_order_acquire)) return c;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_.empty()) {
+        Compressor* c = spare_.back();
+        spare_.pop_back();
+        return c;
+      }
+    }
+    for (auto& slot : slots_) {
+      if (Compressor* c = slot.exchange(nullptr, std::memory_order_acquire)) return c;
+    }
+    std::lock_guard lock(mu_);
+    all_.push_back(std::make_unique<Compressor>());
+    return all_.back().get();
+  }
+
+  void Give(Compressor* c) {
+    const unsigned cpu = Cpu();
+    Compressor* empty = nullptr;
+    if (cpu < slots_.size() &&
+        slots_[cpu].compare_exchange_strong(empty, c, std::memory_order_release)) {
+      return;
+    }
+    std::lock_guard lock(mu_);
+    spare_.push_back(c);
+  }
+
+ private:
+  CompressorPool() : slots_(std::max(1, ::get_nprocs_conf())) {}
+  static unsigned Cpu() {
+    int cpu = ::sched_getcpu();
+    return cpu < 0 ? 0 : static_cast<unsigned>(cpu);
+  }
+
+  std::vector<std::atomic<Compressor*>> slots_;  // by CPU; null while taken
+  std::mutex mu_;
+  std::vector<Compressor*> spare_;                // given back while their CPU's slot was full
+  std::vector<std::unique_ptr<Compressor>> all_;  // every compressor made
+};
+
+// A compressor taken from the pool for one object.
+class CompressorLease {
+ public:
+  CompressorLease() : c_(CompressorPool::Get().Take()) {}
+  ~CompressorLease() { CompressorPool::Get().Give(c_); }
+  CompressorLease(const CompressorLease&) = delete;
+  CompressorLease& operator=(const CompressorLease&) = delete;
+  Compressor& operator*() const { return *c_; }
+
+ private:
+  Compressor* c_;
 };
 
 // A thread's decompression context (small: one-shot decompression allocates no window).
@@ -118,9 +196,8 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
   if (zstd_level != 0 && raw.size() >= 64) {
     // Compress into a reused buffer (no zero-filling of a fresh one per object), then copy
     // exactly the bytes needed.
-    // One per thread, kept: compressors shared by all threads (most recently used first) made a
-    // full checkin of corpus v3 10% slower (its tables moved between the cores' caches).
-    thread_local Compressor ctx;
+    CompressorLease lease;
+    Compressor& ctx = *lease;
     size_t bound = ZSTD_compressBound(raw.size());
     if (ctx.buffer_size < bound) {
       ctx.buffer.reset(new char[bound]);

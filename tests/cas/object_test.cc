@@ -1,0 +1,81 @@
+// Object encoding (cas/object.h) from many threads at once: compressors are shared by CPU, so
+// a thread may take one another thread used at another level or size, or none be free.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/sha256.h"
+#include "cas/object.h"
+#include "tests/cas/test_util.h"
+
+namespace cairn::cas::testing {
+namespace {
+
+// Compressible inputs of every size class a compressor holds a context for: small objects, chunks
+// (zstd's 128 and 256 KiB classes) and above the largest chunk.
+std::vector<std::string> Inputs() {
+  std::vector<std::string> out;
+  uint64_t seed = 1;
+  for (size_t size : {1500, 5000, 16 << 10, 40 << 10, 128 << 10, 200 << 10, 256 << 10, 700 << 10}) {
+    std::string s;
+    while (s.size() < size) s += RandomBytes(97, seed++ % 7) + "some repeated text ";
+    s.resize(size);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+TEST(ObjectEncodeTest, ManyThreadsEncodeAsOneDoes) {
+  const std::vector<std::string> inputs = Inputs();
+  const int levels[] = {1, 4, 9};
+  // What one thread makes, one object at a time.
+  std::vector<std::string> want;
+  for (int level : levels) {
+    for (const auto& in : inputs) {
+      for (bool x86 : {false, true}) want.push_back(EncodeObject(ObjectType::kBlob, in, level, x86).record);
+    }
+  }
+  constexpr int kThreads = 8;
+  std::vector<std::vector<std::string>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        got[t].clear();
+        // Each thread goes through the levels in its own order, so that compressors move
+        // between levels and sizes.
+        for (int i = 0; i < 3; ++i) {
+          int level = levels[(i + t) % 3];
+          for (const auto& in : inputs) {
+            for (bool x86 : {false, true}) {
+              got[t].push_back(EncodeObject(ObjectType::kBlob, in, level, x86).record);
+            }
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(got[t].size(), want.size());
+    for (size_t j = 0; j < want.size(); ++j) {
+      // Thread t's j-th record is of level (j / per_level + t) % 3.
+      const size_t per_level = want.size() / 3;
+      const size_t level_index = (j / per_level + t) % 3;
+      EXPECT_EQ(got[t][j], want[level_index * per_level + j % per_level]) << "thread " << t << " object " << j;
+    }
+  }
+  // And every record decodes to its input.
+  for (size_t j = 0; j < want.size(); ++j) {
+    const auto& in = inputs[(j / 2) % inputs.size()];
+    auto decoded = DecodeObject(Sha256::Of(in), want[j]);
+    ASSERT_TRUE(decoded.has_value()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->data, in);
+    EXPECT_LT(want[j].size(), in.size()) << "object " << j << " was not compressed";
+  }
+}
+
+}  // namespace
+}  // namespace cairn::cas::testing
