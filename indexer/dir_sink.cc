@@ -308,6 +308,9 @@ class Writer {
         if (::linkat(first_dir->fd, first_name.c_str(), dir->fd, name.c_str(), 0) != 0) {
           return ErrnoStatus("link", target_ + "/" + g[i], errno);
         }
+        // Each name counts, as in the checkin's and the tarball's counts.
+        result_.files++;
+        result_.bytes += static_cast<uint64_t>(st.st_size);
         size_t slash = g[i].rfind('/');
         touched.insert(slash == std::string::npos ? "" : g[i].substr(0, slash));
       }

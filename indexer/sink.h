@@ -5,6 +5,8 @@
 #define CAIRN_INDEXER_SINK_H_
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "base/progress.h"
 #include "cas/object_store.h"
@@ -24,6 +26,8 @@ struct CheckoutResult {
   uint64_t files = 0;
   uint64_t dirs = 0;
   uint64_t bytes = 0;
+  // Entries the target format cannot hold, left out (sockets in a tarball), by path.
+  std::vector<std::string> left_out;
 };
 
 class Sink {

@@ -11,7 +11,7 @@
 // mtimes carry nanoseconds; owners are numeric only. Of a hardlink
 // group, the name the walk meets first is a regular entry and the others hard links to it.
 // Sparse files are GNU sparse 1.0 entries holding only their data regions. Sockets cannot be
-// stored in a tarball and are left out, as GNU tar does.
+// stored in a tarball and are left out, as GNU tar does; CheckoutResult::left_out names them.
 #include "indexer/tar_sink.h"
 
 #include <archive.h>
@@ -94,7 +94,10 @@ class Writer {
         if (options_.progress) options_.progress->Add(0, 0);
         continue;
       }
-      if (te.type == cas::EntryType::kSocket) continue;  // tar has no sockets
+      if (te.type == cas::EntryType::kSocket) {  // tar has no sockets
+        result_.left_out.push_back(path);
+        continue;
+      }
       EntryPtr e(archive_entry_new());
       archive_entry_set_pathname(e.get(), path.c_str());
       SetMetadata(e.get(), te.meta);

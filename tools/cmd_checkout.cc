@@ -44,6 +44,9 @@ int RunCheckout(const Args& args) {
   auto out = catalog::CheckoutVersion(**r, version, target, format, options);
   progress.Done();
   if (!out) return Fail(out.error());
+  for (const auto& p : out->left_out) {
+    fmt::print(stderr, "cairn: warning: left out {}: a socket, which a tarball cannot hold\n", p);
+  }
   if (target != "-") {
     fmt::print(stderr, "checked out {} to {}: {} files, {} directories, {}\n", version, target,
                out->files, out->dirs, Progress::Bytes(static_cast<double>(out->bytes)));

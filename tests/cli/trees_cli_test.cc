@@ -136,6 +136,19 @@ TEST_F(TreesCliTest, CheckoutToNewDirectoryIsExact) {
   EXPECT_EQ(Listing(src_), Listing(dir_ + "/dst"));
 }
 
+TEST_F(TreesCliTest, CheckoutToATarballWarnsOfTheSocketItLeavesOut) {
+  BuildTree(src_, indexer::testing::FullSpec());  // has a socket, dev/sock
+  CheckinSrc("web");
+  RunResult r = RunRepo("checkout", {"web", dir_ + "/web.tar"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cairn: warning: left out dev/sock: a socket, which a tarball cannot hold\n"),
+            std::string::npos)
+      << r.err;
+  RunResult d = RunRepo("checkout", {"web", dir_ + "/dst"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.err.find("warning"), std::string::npos) << d.err;
+}
+
 TEST_F(TreesCliTest, CheckoutIntoNonEmptyDirectoryExits2AndWritesNothing) {
   BuildTree(src_, indexer::testing::FullSpec());
   CheckinSrc("web");

@@ -323,6 +323,33 @@ TEST_F(TarTest, GnuTarExtractsTheSinksTarballToTheSameTree) {
   }
 }
 
+TEST_F(TarTest, ASocketIsLeftOutOfTheTarballAndNamed) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + "/run && echo hi > " + Q(dir) + "/f && python3 -c "
+               "'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " +
+               Q(dir + "/run/ctl.sock")),
+            0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  std::string tarball = tmp_ + "/out.tar";
+  TarSink sink(tarball, "tar");
+  auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  EXPECT_EQ(out->left_out, std::vector<std::string>{"run/ctl.sock"});
+  EXPECT_EQ(out->files, 1u);
+  // The rest is there: the tarball's tree is the directory's without the socket.
+  ASSERT_EQ(Sh("rm " + Q(dir + "/run/ctl.sock")), 0);
+  // Removing the socket changed run/'s mtime: give it back the one the tarball recorded.
+  ASSERT_EQ(Sh("mkdir " + Q(tmp_ + "/x") + " && tar -xpf " + Q(tarball) + " -C " + Q(tmp_ + "/x") +
+               " && touch -r " + Q(tmp_ + "/x/run") + " " + Q(dir + "/run")),
+            0);
+  auto without = CheckinDir(dir);
+  ASSERT_TRUE(without) << without.error().ToString();
+  auto back = CheckinTar(tarball);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->root, without->root);
+}
+
 TEST_F(TarTest, TarSinkWritesToStandardOutputForDash) {
   std::string dir = tmp_ + "/tree";
   ASSERT_EQ(Sh("mkdir -p " + Q(dir) + "/a && echo hi > " + Q(dir) + "/a/f"), 0);
