@@ -19,6 +19,9 @@
 #   SKIP_PEERS  1: reuse the peer rows already in $BENCH_DIR/peers/results.tsv
 #   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 5; at
 #               least one)
+#   SKIP_FIDELITY  1: do not run bench/fidelity_peers.sh (the same peers and cairn on the
+#               fidelity tests' fixture, which has what the corpus lacks: sockets, holes, ACLs,
+#               non-UTF-8 names...); its results join the fidelity line
 #
 # Method. The peers run through peers.sh unchanged; cairn is measured here THE SAME WAY: every
 # tree is bind-mounted at the same path ($C/mnt/root) before it is stored, the page cache is
@@ -242,6 +245,15 @@ print(f'root dir (mode, owner, mtime_ns): {1 if root else 0} differ')
 EOF
 done
 
+# --- the same tools on the fidelity fixture ---------------------------------------------------
+rm -f "$BENCH_DIR/fidelity/fidelity.json"
+if [ "${SKIP_FIDELITY:-0}" != 1 ]; then
+  log "fidelity fixture: bench/fidelity_peers.sh"
+  BENCH_DIR=$BENCH_DIR/fidelity CAIRN=$CAIRN_SRC PEERS_SH=$PEERS_SH PEERS=$PEERS \
+    bash "$here/bench/fidelity_peers.sh" > "$BENCH_DIR/fidelity.log" 2>&1 ||
+    log "  -> fidelity_peers.sh failed (see $BENCH_DIR/fidelity.log)"
+fi
+
 # --- report ---------------------------------------------------------------------------------
 /usr/bin/python3 - "$P" "$BENCH_DIR" "$PEERS" <<'EOF' | tee "$BENCH_DIR/report.md"
 import json, os, re, sys
@@ -365,11 +377,28 @@ for tool in ['cairn'] + peers:
     out, rs = losses(tool)
     lost[tool] = out
     print(f'| {tool} | {"nothing" if out == [] else ("; ".join(out) if out else rs)} | {rs} |')
+# the fidelity fixture (bench/fidelity_peers.sh): every kind of entry the corpus lacks
+try:
+    fx = json.load(open(os.path.join(B, 'fidelity', 'fidelity.json')))
+    print()
+    print(open(os.path.join(B, 'fidelity', 'report.md')).read().strip())
+except (OSError, ValueError):
+    fx = None
+    print('\n(no fidelity fixture run: SKIP_FIDELITY=1, or see fidelity.log)')
+def fixture_loss(tool):  # what TOOL lost of the fixture: [] nothing, None not run
+    if fx is None: return None
+    if tool in fx['failed']: return ['fixture: ' + fx['failed'][tool][0]]
+    l = fx['lost'].get(tool)
+    return None if l is None else [f'fixture: {k} ({len(v)})' for k, v in sorted(l.items())]
 cl = lost.get('cairn')
-allpeers = all(lost.get(p) for p in peers)
-res.append(('fidelity: cairn loses nothing where every peer loses something',
-            verdict(cl == [] and allpeers), 'cairn: ' + ('nothing lost' if cl == [] else '; '.join(cl or ['no check'])) +
-            ('' if allpeers else '; some peer lost nothing')))
+cf = fixture_loss('cairn')
+both = {p: (lost.get(p) or []) + (fixture_loss(p) or []) for p in peers}
+allpeers = all(both.values())
+res.append(('fidelity: cairn loses nothing where every peer loses something (corpus v3 and the fidelity fixture)',
+            verdict(cl == [] and cf == [] and allpeers),
+            'cairn: ' + ('nothing lost' if cl == [] else '; '.join(cl or ['no check'])) + ' on the corpus, ' +
+            ('nothing' if cf == [] else 'not run' if cf is None else '; '.join(cf)) + ' on the fixture; ' +
+            '; '.join(f'{p}: {len(v)} losses' if v else f'{p}: nothing lost' for p, v in both.items())))
 print()
 print('### Targets\n')
 print('| target | result | figures |')

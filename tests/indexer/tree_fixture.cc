@@ -312,23 +312,28 @@ TreeSpec DenseSpec(uint64_t seed) {
   return s;
 }
 
-void BuildTree(const std::string& dir, const TreeSpec& spec) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) FAIL() << Errno("mkdir", dir);
+std::string TryBuildTree(const std::string& dir, const TreeSpec& spec) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Errno("mkdir", dir);
   for (const Node& n : spec) {
     std::string err = MakeNode(dir, n);
-    ASSERT_EQ(err, "") << "building " << Escape(n.path);
+    if (!err.empty()) return "building " + Escape(n.path) + ": " + err;
   }
   for (const Node& n : spec) {
     if (n.kind == Node::Kind::kDir || n.kind == Node::Kind::kHardlink) continue;
     std::string err = ApplyMeta(dir + "/" + n.path, n);
-    ASSERT_EQ(err, "") << "building " << Escape(n.path);
+    if (!err.empty()) return "building " + Escape(n.path) + ": " + err;
   }
   for (auto it = spec.rbegin(); it != spec.rend(); ++it) {  // deepest directories first
     if (it->kind != Node::Kind::kDir) continue;
     std::string err = ApplyMeta(it->path.empty() ? dir : dir + "/" + it->path, *it);
-    ASSERT_EQ(err, "") << "building " << Escape(it->path);
+    if (!err.empty()) return "building " + Escape(it->path) + ": " + err;
   }
   SettleCtimes();
+  return "";
+}
+
+void BuildTree(const std::string& dir, const TreeSpec& spec) {
+  ASSERT_EQ(TryBuildTree(dir, spec), "");
 }
 
 void SettleCtimes() { std::this_thread::sleep_for(std::chrono::milliseconds(25)); }

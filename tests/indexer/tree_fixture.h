@@ -68,6 +68,9 @@ TreeSpec DenseSpec(uint64_t seed = 1);
 // deepest first, so every mtime is the spec's. Fails the current test on any error. Returns
 // after SettleCtimes.
 void BuildTree(const std::string& dir, const TreeSpec& spec);
+// BuildTree's work without gtest: "" when the tree is built, else what failed (bench/ builds the
+// fixture through tests/indexer/make_fixture.cc).
+std::string TryBuildTree(const std::string& dir, const TreeSpec& spec);
 // Waits until inodes changed so far are past a checkin's doubt about recent ctimes
 // (indexer::RacyCtime: 20 ms), so that the stat cache trusts them.
 void SettleCtimes();
