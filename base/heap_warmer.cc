@@ -38,7 +38,9 @@ HeapWarmer::HeapWarmer(size_t bytes) {
     std::vector<char*> held;
     held.reserve(blocks);
     for (size_t i = 0; i < blocks; ++i) {
-      auto* p = static_cast<char*>(std::malloc(kBlockBytes));
+      // Aligned to 2 MiB, so that with jemalloc's huge pages (tools/main.cc) a block is two
+      // whole huge pages.
+      auto* p = static_cast<char*>(std::aligned_alloc(size_t{2} << 20, kBlockBytes));
       if (p == nullptr) break;
       PopulatePages(p, kBlockBytes);
       held.push_back(p);

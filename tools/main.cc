@@ -63,13 +63,17 @@ void Usage(std::ostream& out) {
 #ifdef CAIRN_JEMALLOC
 // jemalloc's options, read at its first allocation (CMakeLists.txt, CAIRN_JEMALLOC): one arena,
 // as fast here as the default eight (per-thread caches take the small allocations) and with less
-// memory held (peak RSS of a 1.5 GiB put: 104-117 MiB; eight arenas took 167-190 MiB). No huge
-// pages: with thp:always, 3 of 9 warm incremental checkins of corpus v3 took 184-195 ms against
-// 101-115 ms (faults stalled on compaction for a 2 MiB page), a quarter of an incremental's
-// samples cleared huge pages it barely used, and full checkins, put and get were no faster
-// (docs/benchmarks.md, session 9).
+// memory held (peak RSS of a 1.5 GiB put: 104-117 MiB; eight arenas took 167-190 MiB).
+// Huge pages (2 MiB) for everything jemalloc maps: on this class of VM (a paravirtualised MMU)
+// a 4 KiB page costs ~5 us at its first touch even after madvise(MADV_POPULATE_WRITE) has
+// faulted it in (the hypervisor maps it only then), so 16 MiB took ~3 ms to populate and 20 ms
+// more to touch; a 2 MiB page is populated and mapped at once: 16 MiB in ~1 ms, touched in
+// 0.1 ms. Warm checkins of corpus v3, alternated: incremental 124 -> 91 ms, full 1,057 -> 935 ms
+// (minor faults 7,100 -> 670 and 17,400 -> 1,400); with memory fragmented and no free 2 MiB
+// block left, 152 -> 107 ms, 6 compaction stalls in 8 runs (docs/benchmarks.md, session 18).
+// Session 9 had turned them off on an earlier machine, where faults stalled on compaction.
 extern "C" {
-const char* malloc_conf = "narenas:1,thp:never";
+const char* malloc_conf = "narenas:1,thp:always";
 }
 #endif
 
