@@ -41,6 +41,7 @@ def run(binary):
         subprocess.run(['cp', '-a', f'{B}/R0', f'{B}/R'], check=True)
         subprocess.run(['cp', '-a', f'{B}/C0', f'{B}/C'], check=True)
         cmd = [binary, 'checkin', f'{B}/W', '--repo', f'{B}/R', '--image', 'w', '-p', 'w:1']
+    os.sync()  # the copy written back now, not by the command's first fsync (trees_peers.sh)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, CAIRN_CACHE_DIR=f'{B}/C'))

@@ -48,13 +48,14 @@ timed() {  # timed LABEL CMD...: the CAIRN_TIMING lines and the wall time, prefi
 {
   for _ in $(seq "$ROUNDS"); do
     for v in "${bins[@]}"; do
-      rm -rf "$B/R" "$B/C"; cp -a "$B/R0" "$B/R"; cp -a "$B/C0" "$B/C"
+      # sync: the copy written back now, not by the command's first fsync (trees_peers.sh)
+      rm -rf "$B/R" "$B/C"; cp -a "$B/R0" "$B/R"; cp -a "$B/C0" "$B/C"; sync
       CAIRN_CACHE_DIR="$B/C" timed "$v-incremental" "$(bin_of $v)" checkin "$B/W" --repo "$B/R" --image w -p w:1
     done
   done
   for _ in $(seq "$FULL_ROUNDS"); do
     for v in "${bins[@]}"; do
-      rm -rf "$B/RF" "$B/CF"; "$A_BIN" init --repo "$B/RF" >/dev/null
+      rm -rf "$B/RF" "$B/CF"; "$A_BIN" init --repo "$B/RF" >/dev/null; sync
       CAIRN_CACHE_DIR="$B/CF" timed "$v-full" "$(bin_of $v)" checkin "$B/W" --repo "$B/RF" --image w
     done
   done
