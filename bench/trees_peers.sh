@@ -25,8 +25,8 @@
 #
 # Method. The peers run through peers.sh unchanged; cairn is measured here THE SAME WAY: every
 # tree is bind-mounted at the same path ($C/mnt/root) before it is stored, the page cache is
-# dropped before every timed command, each command runs under /usr/bin/time -v (its wall time
-# taken to the millisecond around it: time -v rounds to 10 ms), and the
+# dropped before every timed command, each command is timed from its fork to its exit as
+# /usr/bin/time -v does for the peers, but to the millisecond (bench/timed.py), and the
 # repository is sized with du -sb after each step. Rows go to the same results.tsv (tool=cairn).
 # cairn steps:
 #   v1, v2 (-p img:1), v3 (-p img:2)  one repository, as the peers (the trees are separate
@@ -126,15 +126,12 @@ measure() {
   # +16 ms of CPU on a warm incremental of v3, which copies a 70 MB repository (session 18).
   if [ "${WARM:-0}" = 1 ]; then sync; dc=warm; else dc=$(dropcaches); fi
   log "$tool $step: $*"
-  # Wall time to the millisecond, /usr/bin/time's own start included: /usr/bin/time reports
-  # centiseconds, a tenth of an incremental checkin. Taken with bash's $EPOCHREALTIME, not
-  # `date`: on this VM starting a process costs 3-5 ms, and the second `date` started inside
-  # the timed span (it added ~5 ms to every step, ~3% of an incremental checkin).
-  local t0 t1
-  t0=$EPOCHREALTIME
-  /usr/bin/time -v -o "$tf" "$@" > "$P/log/$tool.$step.log" 2>&1; rc=$?
-  t1=$EPOCHREALTIME
-  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+  # Timed as GNU time times the peers in peers.sh (its "Elapsed": from the fork of the command
+  # to its exit), but to the millisecond: bench/timed.py. (Until session 18 the span was taken
+  # around /usr/bin/time with $EPOCHREALTIME, which added time's own start, 4-10 ms here, to
+  # cairn's steps only: ~8% of an incremental checkin.)
+  /usr/bin/python3 "$here/bench/timed.py" "$tf" "$@" > "$P/log/$tool.$step.log" 2>&1; rc=$?
+  wall=$(awk -F': ' '/^Wall seconds/{printf "%.3f", $2}' "$tf")
   usr=$(awk -F': ' '/User time/{print $2}' "$tf"); sys=$(awk -F': ' '/System time/{print $2}' "$tf")
   rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tf")
   if [ "$repo" != - ]; then rb=$(du -sb "$repo" | cut -f1); ra=$(du -s --block-size=1 "$repo" | cut -f1); fi
