@@ -68,10 +68,13 @@ void Usage(std::ostream& out) {
 // a 4 KiB page costs ~5 us at its first touch even after madvise(MADV_POPULATE_WRITE) has
 // faulted it in (the hypervisor maps it only then), so 16 MiB took ~3 ms to populate and 20 ms
 // more to touch; a 2 MiB page is populated and mapped at once: 16 MiB in ~1 ms, touched in
-// 0.1 ms. Warm checkins of corpus v3, alternated: incremental 124 -> 91 ms, full 1,057 -> 935 ms
-// (minor faults 7,100 -> 670 and 17,400 -> 1,400); with memory fragmented and no free 2 MiB
-// block left, 152 -> 107 ms, 6 compaction stalls in 8 runs (docs/benchmarks.md, session 18).
-// Session 9 had turned them off on an earlier machine, where faults stalled on compaction.
+// 0.1 ms. Warm checkins of corpus v3, alternated, each right after the last: incremental 124 ->
+// 91 ms, full 1,057 -> 935 ms (minor faults 7,100 -> 670 and 17,400 -> 1,400); with memory
+// fragmented and no free 2 MiB block left, 152 -> 107 ms, 6 compaction stalls in 8 runs. After
+// 4 s idle the host has taken back the freed memory and a first touch costs ~3 ms per 2 MiB page
+// (zeroing it faults it in on the host): the incremental is then no faster (146 vs 145 ms), the
+// full checkin still is (1,145 -> 1,021 ms) (docs/benchmarks.md, session 18). Session 9 had
+// turned them off on an earlier machine, where faults stalled on compaction.
 extern "C" {
 const char* malloc_conf = "narenas:1,thp:always";
 }
