@@ -19,6 +19,7 @@
 #   SKIP_PEERS  1: reuse the peer rows already in $BENCH_DIR/peers/results.tsv
 #   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 5; at
 #               least one)
+#   IDLE_S      seconds idle before each of the idle rounds (default 5)
 #   SKIP_FIDELITY  1: do not run bench/fidelity_peers.sh (the same peers and cairn on the
 #               fidelity tests' fixture, which has what the corpus lacks: sockets, holes, ACLs,
 #               non-UTF-8 names...); its results join the fidelity line
@@ -42,6 +43,10 @@
 #                                     and stat cache as they were before its cold run, made after
 #                                     it, so that its drop_caches leaves the copy cached): the
 #                                     ratio is reported both cold (every step above) and warm
+#   v3-full-idle.N, v3-incr-idle.N    the warm steps again, each after IDLE_S seconds idle
+#                                     (rounds 1..INCR_ROUNDS): the host of this VM takes back
+#                                     freed memory within seconds, so a command run right
+#                                     after another is faster than one run after a pause
 #   v3-full.N, v3-incr.N, ...-warm.N  rounds 2..INCR_ROUNDS of those four, each from the same
 #                                     starting state: the ratio is of the rounds' medians (the
 #                                     incremental takes ~0.1-0.2 s, where this shared machine's
@@ -124,7 +129,9 @@ measure() {
   # run follows a `cp -a` of its starting repository, and without the sync the command's first
   # fsync wrote that copy back (ext4 commits it in the same journal transaction): +10 ms and
   # +16 ms of CPU on a warm incremental of v3, which copies a 70 MB repository (session 18).
+  # IDLE=S: S seconds idle after that sync (the "idle" rounds below).
   if [ "${WARM:-0}" = 1 ]; then sync; dc=warm; else dc=$(dropcaches); fi
+  if [ -n "${IDLE:-}" ]; then sleep "$IDLE"; dc=idle$IDLE; fi
   log "$tool $step: $*"
   # Timed as GNU time times the peers in peers.sh (its "Elapsed": from the fork of the command
   # to its exit), but to the millisecond: bench/timed.py. (Until session 18 the span was taken
@@ -213,6 +220,20 @@ for ((r = 2; r <= ${INCR_ROUNDS:-5}; r++)); do
   WARM=1 measure $tool v3-incr-warm.$r "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
   unbind
 done
+# The warm steps again, each after IDLE_S seconds idle: run right after another command, a
+# short one reuses memory the last one freed, which on this VM's host is still mapped; after a
+# few idle seconds the host has taken it back and every page is slow to touch again (session 18).
+for ((r = 1; r <= ${INCR_ROUNDS:-5}; r++)); do
+  rm -rf "$R-full-warm" "$R-incr-warm"
+  bindto "$T/v3"
+  cp -a "$R-full-base" "$R-full-warm"
+  WARM=1 IDLE=${IDLE_S:-5} measure $tool v3-full-idle.$r "$R-full-warm" "$CAIRN" checkin "$MNT" --repo "$R-full-warm" --image img --json
+  bindto "$BENCH_DIR/W"
+  cp -a "$R-incr-base" "$R-incr-warm"
+  rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
+  WARM=1 IDLE=${IDLE_S:-5} measure $tool v3-incr-idle.$r "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
+  unbind
+done
 rm -rf "$P/cache/cairn-before-incr" "$R-incr-base" "$R-full-base"
 rm -rf "$BENCH_DIR/W"
 
@@ -256,7 +277,7 @@ if [ "${SKIP_FIDELITY:-0}" != 1 ]; then
 fi
 
 # --- report ---------------------------------------------------------------------------------
-/usr/bin/python3 - "$P" "$BENCH_DIR" "$PEERS" <<'EOF' | tee "$BENCH_DIR/report.md"
+IDLE_S=${IDLE_S:-5} /usr/bin/python3 - "$P" "$BENCH_DIR" "$PEERS" <<'EOF' | tee "$BENCH_DIR/report.md"
 import json, os, re, sys
 P, B, peers = sys.argv[1], sys.argv[2], sys.argv[3].split()
 rows = {}
@@ -330,7 +351,8 @@ def median(v):
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 pa = get('cairn', 'v3-incr-paranoid')
 for label, incr, full in [('cold (page cache dropped before each)', 'v3-incr', 'v3-full'),
-                          ('warm (page cache kept)', 'v3-incr-warm', 'v3-full-warm')]:
+                          ('warm (page cache kept)', 'v3-incr-warm', 'v3-full-warm'),
+                          (f'warm, after {os.environ["IDLE_S"]} s idle', 'v3-incr-idle', 'v3-full-idle')]:
     i, f = rounds(incr), rounds(full)
     if not i or not f: continue
     mi, mf = median(list(i.values())), median(list(f.values()))
