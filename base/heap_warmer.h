@@ -7,10 +7,10 @@
 // of its CPU time. Populating pages with madvise(MADV_POPULATE_WRITE) costs ~5.7 us a page and
 // no fault; with jemalloc's huge pages (tools/main.cc) the blocks are 2 MiB pages, populated and
 // mapped ~20x faster than 4 KiB ones. A HeapWarmer allocates `bytes` in blocks the allocator
-// keeps once freed (under
-// jemalloc's 8 MiB oversize threshold, which returns larger ones at once), populates them, and
-// frees them: the command's next allocations come from those pages. It runs while the command
-// opens its repository, when one core idles (docs/benchmarks.md, session 14).
+// keeps once freed (under jemalloc's 8 MiB oversize threshold, which returns larger ones at
+// once), populates them, and frees them: the command's next allocations come from those pages.
+// It runs while the command opens its repository, when one core idles (docs/benchmarks.md,
+// sessions 14 and 18).
 //
 // Thread-safety: the destructor joins the thread.
 #ifndef CAIRN_BASE_HEAP_WARMER_H_
