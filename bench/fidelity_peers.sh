@@ -102,7 +102,7 @@ print(f'### Fidelity on the test fixture (tests/indexer/tree_fixture.h FullSpec,
 print('| lost or changed | ' + ' | '.join(tools) + ' |')
 print('| --- |' + ' ---: |' * len(tools))
 for k in kinds:
-    print(f'| {k} | ' + ' | '.join('no restore' if res[t] is None else str(len(res[t].get(k, []))) or '' for t in tools) + ' |')
+    print(f'| {k} | ' + ' | '.join('no restore' if res[t] is None else str(len(res[t].get(k, []))) for t in tools) + ' |')
 print('| **kinds lost** | ' + ' | '.join('no restore' if res[t] is None else f'**{len(res[t])}**' for t in tools) + ' |')
 print('| **store or restore failed** | ' + ' | '.join('yes' if t in failed else 'no' for t in tools) + ' |')
 print()
