@@ -16,6 +16,45 @@ namespace {
 // Chunks being hashed and compressed at once: bounds memory to a few blocks.
 constexpr size_t kMaxInFlight = 64;
 
+// The chunk tasks of one file (PutStream, PutView), oldest first: each id goes into the file's
+// ChunkIndex in file order as its task is collected.
+class ChunkTasks {
+ public:
+  ChunkTasks(ChunkIndex* index, const std::string& name) : index_(index), name_(name) {}
+  void Add(std::future<Result<ObjectId>> task, uint64_t size) {
+    tasks_.push_back(std::move(task));
+    sizes_.push_back(size);
+  }
+  bool empty() const { return tasks_.empty(); }
+  // More in flight than memory allows: collect before adding more.
+  bool full() const { return tasks_.size() > kMaxInFlight; }
+  // Waits for the oldest task and appends its chunk to the index.
+  Status CollectOne() {
+    Result<ObjectId> r = tasks_.front().get();
+    tasks_.pop_front();
+    const uint64_t size = sizes_.front();
+    sizes_.pop_front();
+    if (!r) return std::move(r).error().WithContext("store " + name_);
+    index_->chunks.push_back({*r, size});
+    return Status();
+  }
+  // Waits for every task (so that what they point into may go); the first failure.
+  Status Drain() {
+    Status first;
+    while (!empty()) {
+      Status s = CollectOne();
+      if (first.ok() && !s.ok()) first = s;
+    }
+    return first;
+  }
+
+ private:
+  ChunkIndex* index_;
+  const std::string& name_;
+  std::deque<std::future<Result<ObjectId>>> tasks_;
+  std::deque<uint64_t> sizes_;
+};
+
 }  // namespace
 
 // Read buffers shared by every PutStream of one Ingestor, handed out as shared pointers that
@@ -207,24 +246,11 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
   const size_t block_count = blocks_->count();
   Sha256 whole;
   ChunkIndex index;
-  std::deque<std::future<Result<ObjectId>>> in_flight;
-  std::deque<uint64_t> in_flight_sizes;
+  ChunkTasks in_flight(&index, name);
   std::deque<std::future<void>> hashing;
-  auto collect_one = [&]() -> Status {
-    Result<ObjectId> r = in_flight.front().get();
-    in_flight.pop_front();
-    if (!r) return std::move(r).error().WithContext("store " + name);
-    index.chunks.push_back({*r, in_flight_sizes.front()});
-    in_flight_sizes.pop_front();
-    return Status();
-  };
   // Waits for every task that uses `whole` or a block, so that both may be destroyed.
   auto drain = [&]() -> Status {
-    Status first;
-    while (!in_flight.empty()) {
-      Status s = collect_one();
-      if (first.ok() && !s.ok()) first = s;
-    }
+    Status first = in_flight.Drain();
     for (auto& h : hashing) h.get();
     hashing.clear();
     return first;
@@ -245,7 +271,7 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
     std::shared_ptr<char> block = blocks_->Take(/*wait=*/false);
     while (!block) {
       if (!in_flight.empty()) {
-        Status s = collect_one();
+        Status s = in_flight.CollectOne();
         if (!s.ok()) {
           (void)drain();
           return s;
@@ -296,11 +322,11 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
       size_t len = FindChunkBoundary(options_.chunker, data.subspan(pos), at_end);
       if (len == 0) break;
       std::string_view piece(block.get() + pos, len);
-      in_flight.push_back(pool_.Submit([this, block, piece, x86_code] { return StoreChunk(piece, x86_code); }));
-      in_flight_sizes.push_back(len);
+      in_flight.Add(pool_.Submit([this, block, piece, x86_code] { return StoreChunk(piece, x86_code); }),
+                    len);
       pos += len;
-      while (in_flight.size() > kMaxInFlight) {
-        Status s = collect_one();
+      while (in_flight.full()) {
+        Status s = in_flight.CollectOne();
         if (!s.ok()) {
           (void)drain();
           return s;
@@ -333,20 +359,9 @@ Result<FileContent> Ingestor::PutView(std::string_view data, const std::string& 
   Sha256 whole;
   ChunkIndex index;
   index.total_size = data.size();
-  std::deque<std::future<Result<ObjectId>>> in_flight;
-  std::deque<uint64_t> sizes;
+  ChunkTasks in_flight(&index, name);
   std::deque<std::future<void>> hashing;  // the whole-content SHA-256, a piece at a time
   Status failed;
-  auto collect_one = [&] {
-    Result<ObjectId> r = in_flight.front().get();
-    in_flight.pop_front();
-    if (r) {
-      index.chunks.push_back({*r, sizes.front()});
-    } else if (failed.ok()) {
-      failed = std::move(r).error().WithContext("store " + name);
-    }
-    sizes.pop_front();
-  };
   std::span<const uint8_t> all(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   bool x86_code = false;
   size_t ready = 0;  // bytes prepared so far
@@ -370,12 +385,11 @@ Result<FileContent> Ingestor::PutView(std::string_view data, const std::string& 
     const bool at_end = ready == data.size();
     size_t len = FindChunkBoundary(options_.chunker, all.subspan(pos, ready - pos), at_end);
     std::string_view chunk(data.data() + pos, len);
-    in_flight.push_back(pool_.Submit([this, chunk, x86_code] { return StoreChunk(chunk, x86_code); }));
-    sizes.push_back(len);
+    in_flight.Add(pool_.Submit([this, chunk, x86_code] { return StoreChunk(chunk, x86_code); }), len);
     pos += len;
-    while (in_flight.size() > kMaxInFlight) collect_one();
+    while (in_flight.full() && failed.ok()) failed = in_flight.CollectOne();
   }
-  while (!in_flight.empty()) collect_one();
+  if (Status s = in_flight.Drain(); failed.ok()) failed = s;
   for (auto& h : hashing) h.get();
   if (!failed.ok()) return failed;
   index.content_sha256 = index.chunks.size() == 1 ? index.chunks[0].id : whole.Finish();

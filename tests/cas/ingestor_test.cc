@@ -180,6 +180,66 @@ TYPED_TEST(IngestorTest, PutViewStopsAtAPreparationError) {
   ASSERT_TRUE(ingestor.Abort().ok());
 }
 
+// An ObjectStore whose object lookups fail once `fail_after` more have been made: the chunk
+// tasks of a file then fail in the middle of it.
+class FailingLookups final : public ObjectStore {
+ public:
+  explicit FailingLookups(ObjectStore* base) : base_(base) {}
+  std::atomic<int> fail_after{1 << 30};
+  Status WriteRaw(std::span<const RawOp> ops, const WriteOptions& options) override {
+    return base_->WriteRaw(ops, options);
+  }
+  Result<std::optional<std::string>> Get(Space space, std::string_view key) override {
+    if (space == Space::kObjectInfo && fail_after.fetch_sub(1) <= 0) {
+      return Status::IOError("read object info: Input/output error");
+    }
+    return base_->Get(space, key);
+  }
+  Result<std::optional<std::string>> LastKey(Space space) override { return base_->LastKey(space); }
+  Status Scan(Space space, std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    return base_->Scan(space, prefix, fn);
+  }
+  Status Flush() override { return base_->Flush(); }
+  bool read_only() const override { return base_->read_only(); }
+
+ private:
+  ObjectStore* base_;
+};
+
+TYPED_TEST(IngestorTest, AChunkThatCannotBeStoredFailsItsFileByName) {
+  // PutStream and PutView share the collection of chunk tasks: a failed task names the file,
+  // every task is waited for, and the Ingestor can still be aborted and used again.
+  IngestOptions o = this->Options();
+  o.read_block_size = 64 << 10;
+  const std::string data = RandomBytes(3 << 20, 11);  // ~24 chunks of the default chunker
+  for (bool view : {false, true}) {
+    FailingLookups store(this->store_.get());
+    Ingestor ingestor(&store, o);
+    store.fail_after = 5;
+    Result<FileContent> r = Status::Internal("not run");
+    if (view) {
+      r = ingestor.PutView(data, "some/file", {});
+    } else {
+      const std::string path = this->dir_.path() + "/failing";
+      WriteFileOrDie(path, data);
+      auto file = Env::Default()->NewSequentialFile(path);
+      ASSERT_TRUE(file.has_value());
+      r = ingestor.PutStream(file->get(), "some/file");
+    }
+    ASSERT_FALSE(r.has_value()) << view;
+    EXPECT_EQ(r.status().code(), Code::kIOError) << view;
+    EXPECT_NE(r.status().message().find("store some/file"), std::string::npos) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("Input/output error"), std::string::npos) << r.status().ToString();
+    store.fail_after = 1 << 30;  // the undo looks objects up too
+    ASSERT_TRUE(ingestor.Abort().ok()) << view;
+    auto again = ingestor.PutView(data, "some/file", {});
+    ASSERT_TRUE(again.has_value()) << again.status().ToString();
+    EXPECT_EQ(again->sha256, Sha256::Of(data));
+    ASSERT_TRUE(ingestor.Finish().ok());
+  }
+}
+
 TYPED_TEST(IngestorTest, StreamsOnManyThreadsShareTheReadBlocks) {
   // The read blocks belong to the Ingestor, not to one stream: streams from several threads
   // at once, with fewer blocks than they would like, each finish with their own bytes.
