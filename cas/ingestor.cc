@@ -22,20 +22,18 @@ class ChunkTasks {
  public:
   ChunkTasks(ChunkIndex* index, const std::string& name) : index_(index), name_(name) {}
   void Add(std::future<Result<ObjectId>> task, uint64_t size) {
-    tasks_.push_back(std::move(task));
-    sizes_.push_back(size);
+    tasks_.push_back({std::move(task), size});
   }
   bool empty() const { return tasks_.empty(); }
   // More in flight than memory allows: collect before adding more.
   bool full() const { return tasks_.size() > kMaxInFlight; }
   // Waits for the oldest task and appends its chunk to the index.
   Status CollectOne() {
-    Result<ObjectId> r = tasks_.front().get();
+    Task t = std::move(tasks_.front());
     tasks_.pop_front();
-    const uint64_t size = sizes_.front();
-    sizes_.pop_front();
+    Result<ObjectId> r = t.id.get();
     if (!r) return std::move(r).error().WithContext("store " + name_);
-    index_->chunks.push_back({*r, size});
+    index_->chunks.push_back({*r, t.size});
     return Status();
   }
   // Waits for every task (so that what they point into may go); the first failure.
@@ -51,8 +49,11 @@ class ChunkTasks {
  private:
   ChunkIndex* index_;
   const std::string& name_;
-  std::deque<std::future<Result<ObjectId>>> tasks_;
-  std::deque<uint64_t> sizes_;
+  struct Task {
+    std::future<Result<ObjectId>> id;
+    uint64_t size;  // of the chunk
+  };
+  std::deque<Task> tasks_;
 };
 
 }  // namespace
@@ -322,8 +323,8 @@ Result<FileContent> Ingestor::PutStream(SequentialFile* file, const std::string&
       size_t len = FindChunkBoundary(options_.chunker, data.subspan(pos), at_end);
       if (len == 0) break;
       std::string_view piece(block.get() + pos, len);
-      in_flight.Add(pool_.Submit([this, block, piece, x86_code] { return StoreChunk(piece, x86_code); }),
-                    len);
+      auto task = [this, block, piece, x86_code] { return StoreChunk(piece, x86_code); };
+      in_flight.Add(pool_.Submit(std::move(task)), len);
       pos += len;
       while (in_flight.full()) {
         Status s = in_flight.CollectOne();
@@ -385,7 +386,8 @@ Result<FileContent> Ingestor::PutView(std::string_view data, const std::string& 
     const bool at_end = ready == data.size();
     size_t len = FindChunkBoundary(options_.chunker, all.subspan(pos, ready - pos), at_end);
     std::string_view chunk(data.data() + pos, len);
-    in_flight.Add(pool_.Submit([this, chunk, x86_code] { return StoreChunk(chunk, x86_code); }), len);
+    in_flight.Add(pool_.Submit([this, chunk, x86_code] { return StoreChunk(chunk, x86_code); }),
+                  len);
     pos += len;
     while (in_flight.full() && failed.ok()) failed = in_flight.CollectOne();
   }

@@ -229,8 +229,9 @@ TYPED_TEST(IngestorTest, AChunkThatCannotBeStoredFailsItsFileByName) {
     }
     ASSERT_FALSE(r.has_value()) << view;
     EXPECT_EQ(r.status().code(), Code::kIOError) << view;
-    EXPECT_NE(r.status().message().find("store some/file"), std::string::npos) << r.status().ToString();
-    EXPECT_NE(r.status().message().find("Input/output error"), std::string::npos) << r.status().ToString();
+    const std::string message = r.status().message();
+    EXPECT_NE(message.find("store some/file"), std::string::npos) << message;
+    EXPECT_NE(message.find("Input/output error"), std::string::npos) << message;
     store.fail_after = 1 << 30;  // the undo looks objects up too
     ASSERT_TRUE(ingestor.Abort().ok()) << view;
     auto again = ingestor.PutView(data, "some/file", {});
