@@ -44,8 +44,7 @@
 #                                     it, so that its drop_caches leaves the copy cached): the
 #                                     ratio is reported both cold (every step above) and warm
 #   v3-full-idle.N, v3-incr-idle.N    the warm steps again, each after IDLE_S seconds idle
-#                                     (rounds 1..INCR_ROUNDS): the host of this VM takes back
-#                                     freed memory within seconds, so a command run right
+#                                     (rounds 1..INCR_ROUNDS): on this VM a command run right
 #                                     after another is faster than one run after a pause
 #   v3-full.N, v3-incr.N, ...-warm.N  rounds 2..INCR_ROUNDS of those four, each from the same
 #                                     starting state: the ratio is of the rounds' medians (the
@@ -175,15 +174,25 @@ measure $tool restore-v3 - "$CAIRN" checkout img:3 "$P/restore/cairn" --repo "$R
 echo "cairn stat cache: $(du -sb "$CAIRN_CACHE_DIR" | cut -f1) bytes" > "$P/check/cairn-cache.txt"
 check_tree $tool "$P/restore/cairn"
 
+# The steps the incremental ratio is made of, each from the same starting state, copied right
+# before it (a warm run's copy made before a cold run would be left on disk only by the cold
+# run's drop_caches). WARM and IDLE pass through to measure.
+full_v3() {  # full_v3 STEP REPO: a full checkin of v3 into a fresh copy of the empty repository
+  rm -rf "$2"; cp -a "$R-full-base" "$2"
+  bindto "$T/v3"
+  measure $tool "$1" "$2" "$CAIRN" checkin "$MNT" --repo "$2" --image img --json
+}
+incr_v3() {  # incr_v3 STEP REPO: W (v3 over w:1) checked in again from the state before the first
+  rm -rf "$2"; cp -a "$R-incr-base" "$2"
+  rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
+  bindto "$BENCH_DIR/W"
+  measure $tool "$1" "$2" "$CAIRN" checkin "$MNT" --repo "$2" --image w -p w:1 --json
+}
+
 # a full checkin of v3: fresh repository, no parent
 "$CAIRN" init --repo "$R-full-base" > /dev/null
-cp -a "$R-full-base" "$R-full"
-bindto "$T/v3"
-measure $tool v3-full "$R-full" "$CAIRN" checkin "$MNT" --repo "$R-full" --image img --json
-# The warm runs' repositories are copied after the cold run: copied before it, the cold run's
-# drop_caches would leave them on disk only.
-cp -a "$R-full-base" "$R-full-warm"
-WARM=1 measure $tool v3-full-warm "$R-full-warm" "$CAIRN" checkin "$MNT" --repo "$R-full-warm" --image img --json
+full_v3 v3-full "$R-full"
+WARM=1 full_v3 v3-full-warm "$R-full-warm"
 unbind
 
 # incremental, on a tree changed in place: W = cp -a v2; check in; rsync v3 over it; check in
@@ -198,40 +207,23 @@ cp -a "$CAIRN_CACHE_DIR" "$P/cache/cairn-before-incr"
 bindto "$BENCH_DIR/W"
 measure $tool v3-incr "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:1 --json
 # warm: the same checkin (same repository state, same stat cache) right after the cold one
-cp -a "$R-incr-base" "$R-incr-warm"
-rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
-WARM=1 measure $tool v3-incr-warm "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
+WARM=1 incr_v3 v3-incr-warm "$R-incr-warm"
 measure $tool v3-incr-paranoid "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:2 --paranoid --json
 unbind
-# More rounds of the four steps the incremental ratio is made of, each from the same state.
+# More rounds of the four steps the incremental ratio is made of.
 for ((r = 2; r <= ${INCR_ROUNDS:-5}; r++)); do
-  rm -rf "$R-full" "$R-full-warm" "$R-incr" "$R-incr-warm"
-  cp -a "$R-full-base" "$R-full"
-  bindto "$T/v3"
-  measure $tool v3-full.$r "$R-full" "$CAIRN" checkin "$MNT" --repo "$R-full" --image img --json
-  cp -a "$R-full-base" "$R-full-warm"
-  WARM=1 measure $tool v3-full-warm.$r "$R-full-warm" "$CAIRN" checkin "$MNT" --repo "$R-full-warm" --image img --json
-  cp -a "$R-incr-base" "$R-incr"
-  bindto "$BENCH_DIR/W"
-  rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
-  measure $tool v3-incr.$r "$R-incr" "$CAIRN" checkin "$MNT" --repo "$R-incr" --image w -p w:1 --json
-  cp -a "$R-incr-base" "$R-incr-warm"
-  rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
-  WARM=1 measure $tool v3-incr-warm.$r "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
+  full_v3 v3-full.$r "$R-full"
+  WARM=1 full_v3 v3-full-warm.$r "$R-full-warm"
+  incr_v3 v3-incr.$r "$R-incr"
+  WARM=1 incr_v3 v3-incr-warm.$r "$R-incr-warm"
   unbind
 done
-# The warm steps again, each after IDLE_S seconds idle: run right after another command, a
-# short one reuses memory the last one freed, which on this VM's host is still mapped; after a
-# few idle seconds the host has taken it back and every page is slow to touch again (session 18).
+# The warm steps again, each after IDLE_S seconds idle: on this VM a short command run after a
+# pause is slower than one run right after another (cold caches, halted vCPUs, and memory the
+# host has taken back: docs/benchmarks.md, sessions 18 and 19).
 for ((r = 1; r <= ${INCR_ROUNDS:-5}; r++)); do
-  rm -rf "$R-full-warm" "$R-incr-warm"
-  bindto "$T/v3"
-  cp -a "$R-full-base" "$R-full-warm"
-  WARM=1 IDLE=${IDLE_S:-5} measure $tool v3-full-idle.$r "$R-full-warm" "$CAIRN" checkin "$MNT" --repo "$R-full-warm" --image img --json
-  bindto "$BENCH_DIR/W"
-  cp -a "$R-incr-base" "$R-incr-warm"
-  rm -rf "$CAIRN_CACHE_DIR"; cp -a "$P/cache/cairn-before-incr" "$CAIRN_CACHE_DIR"
-  WARM=1 IDLE=${IDLE_S:-5} measure $tool v3-incr-idle.$r "$R-incr-warm" "$CAIRN" checkin "$MNT" --repo "$R-incr-warm" --image w -p w:1 --json
+  WARM=1 IDLE=${IDLE_S:-5} full_v3 v3-full-idle.$r "$R-full-warm"
+  WARM=1 IDLE=${IDLE_S:-5} incr_v3 v3-incr-idle.$r "$R-incr-warm"
   unbind
 done
 rm -rf "$P/cache/cairn-before-incr" "$R-incr-base" "$R-full-base"
