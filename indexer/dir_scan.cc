@@ -87,7 +87,8 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
   }
   bool all_same = optimistic;
   // Names taken from the cache may have been looked up ahead.
-  const StatAhead::Results ready = !listed && ahead_ != nullptr ? ahead_->Ready(d) : StatAhead::Results();
+  const StatAhead::Results ready =
+      !listed && ahead_ != nullptr ? ahead_->Claim(d) : StatAhead::Results();
   scan.entries.resize(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     ScannedEntry& e = scan.entries[i];

@@ -128,6 +128,70 @@ TEST_F(DirTest, StatAheadLeavesWhatFailsToTheCaller) {
   EXPECT_TRUE(S_ISREG(zs->st_mode));
 }
 
+// The lookups ahead and the scans share the directories, each done once: a directory a scan
+// claimed first is never looked up ahead, and the others are looked up ahead, last first.
+TEST_F(DirTest, StatAheadLeavesToTheScansWhatTheyClaimedFirst) {
+  const std::string src = tmp_ / "src";
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "' && cd '" + src +
+                           "' && for d in $(seq 10 29); do "
+                           "mkdir d$d && for i in $(seq 5); do echo $i > d$d/$i; done; done"),
+            0);
+  StatCache cache = CacheOf(src);  // "" and d10..d29
+  auto ahead = StatAhead::Start(src, cache, StatAhead::kDefaultMaxEntries, /*paused=*/true);
+  ASSERT_NE(ahead, nullptr) << "io_uring could not be set up";
+  std::vector<const StatCacheDir*> claimed;
+  for (const auto& [rel, d] : cache.dirs()) {
+    if (claimed.size() == 3) break;
+    EXPECT_EQ(ahead->Claim(&d).at(0), nullptr) << rel << ": nothing is looked up yet";
+    claimed.push_back(&d);
+  }
+  ahead->Resume();
+  ahead->Wait();
+  size_t ahead_dirs = 0, scan_names = 0;
+  for (const StatCacheDir* d : claimed) scan_names += d->names.size();
+  EXPECT_EQ(ahead->submitted(), ahead->covered() - scan_names) << "each name looked up once";
+  for (const auto& [rel, d] : cache.dirs()) {
+    const bool by_scan = std::find(claimed.begin(), claimed.end(), &d) != claimed.end();
+    if (by_scan) {
+      EXPECT_EQ(ahead->Ready(&d).at(0), nullptr) << rel << ": claimed by a scan, not looked up";
+      EXPECT_EQ(ahead->Claim(&d).at(0), nullptr) << rel << ": still the scan's";
+      continue;
+    }
+    ++ahead_dirs;
+    const StatAhead::Results got = ahead->Claim(&d);
+    for (size_t i = 0; i < d.names.size(); ++i) {
+      const std::string path = (rel.empty() ? src : src + "/" + rel) + "/" + d.names[i];
+      struct stat want;
+      ASSERT_EQ(::lstat(path.c_str(), &want), 0);
+      ASSERT_NE(got.at(i), nullptr) << path;
+      ExpectSame(*got.at(i), want, path);
+    }
+  }
+  EXPECT_EQ(ahead_dirs, cache.dirs().size() - claimed.size());
+}
+
+// A scan claiming directories while the lookups run gets, for each, either all of its results
+// (waiting for those in flight) or none (it came first): never a part.
+TEST_F(DirTest, StatAheadClaimGivesAllOrNothing) {
+  const std::string src = tmp_ / "src";
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "' && cd '" + src +
+                           "' && for d in $(seq 100 139); do "
+                           "mkdir d$d && for i in $(seq 40); do echo $i > d$d/$i; done; done"),
+            0);
+  StatCache cache = CacheOf(src);
+  auto ahead = StatAhead::Start(src, cache);
+  ASSERT_NE(ahead, nullptr) << "io_uring could not be set up";
+  std::vector<const StatCacheDir*> dirs;
+  for (const auto& [rel, d] : cache.dirs()) dirs.push_back(&d);
+  // From the last, the lookups' own side, so that some are met in flight.
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+    const StatAhead::Results got = ahead->Claim(*it);
+    size_t have = 0;
+    for (size_t i = 0; i < (*it)->names.size(); ++i) have += got.at(i) != nullptr;
+    EXPECT_TRUE(have == 0 || have == (*it)->names.size()) << have << " of " << (*it)->names.size();
+  }
+}
+
 // Memory is bounded: the lookups stop at the directory that would pass max_entries, and the
 // directories after it are the caller's.
 TEST_F(DirTest, StatAheadStopsAtItsBound) {
