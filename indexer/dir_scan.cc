@@ -44,17 +44,19 @@ DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const 
   const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
   const bool as_recorded = d != nullptr && d->tree == parent && !rel.empty() && d->self == self;
   if (as_recorded && d->names.size() == d->files.size()) {
-    DirScan scan = ScanNames(path, rel, parent, d, /*listed=*/false);
+    DirScan scan = ScanNames(path, rel, parent, d, /*listed=*/false, d);
     if (scan.status.ok() || !scan.status.IsNotFound()) return scan;
   }
-  return ScanNames(path, rel, parent, as_recorded ? d : nullptr, /*listed=*/true);
+  return ScanNames(path, rel, parent, as_recorded ? d : nullptr, /*listed=*/true, d);
 }
 
 // `d`: the stat cache's record of the directory when its own inode and ctime are as recorded
 // (null otherwise). `listed`: the names come from listing the directory, else from `d`; a
-// recorded name that is gone is then NotFound.
+// recorded name that is gone is then NotFound. `recorded`: the cache's record of the directory
+// whatever its inode and ctime (null if none), whose names may have been looked up ahead.
 DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
-                              const ObjectId& parent, const StatCacheDir* d, bool listed) const {
+                              const ObjectId& parent, const StatCacheDir* d, bool listed,
+                              const StatCacheDir* recorded) const {
   DirScan scan;
   OpenDirectory dir;
   std::vector<std::string> names;
@@ -86,9 +88,11 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
     if (!scan.status.ok()) return scan;
   }
   bool all_same = optimistic;
-  // Names taken from the cache may have been looked up ahead.
+  // The recorded names may have been looked up ahead; a listed directory's names are mostly
+  // the recorded ones (both lists are in raw byte order).
   const StatAhead::Results ready =
-      !listed && ahead_ != nullptr ? ahead_->Claim(d) : StatAhead::Results();
+      ahead_ != nullptr && recorded != nullptr ? ahead_->Claim(recorded) : StatAhead::Results();
+  size_t r = 0;  // listed: the recorded names before `r` sort before the current name
   scan.entries.resize(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     ScannedEntry& e = scan.entries[i];
@@ -99,7 +103,13 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
       lookup += e.name;
       name = lookup.c_str();
     }
-    const struct stat* ahead = ready.at(i);
+    const struct stat* ahead = nullptr;
+    if (!listed) {
+      ahead = ready.at(i);
+    } else if (recorded != nullptr) {
+      while (r < recorded->names.size() && recorded->names[r] < e.name) ++r;
+      if (r < recorded->names.size() && recorded->names[r] == e.name) ahead = ready.at(r);
+    }
     if (ahead != nullptr) {
       e.st = *ahead;
     } else if (::fstatat(at, name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {

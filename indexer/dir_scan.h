@@ -103,7 +103,7 @@ class DirScanner {
 
  private:
   DirScan ScanNames(const std::string& path, const std::string& rel, const ObjectId& parent,
-                    const StatCacheDir* d, bool listed) const;
+                    const StatCacheDir* d, bool listed, const StatCacheDir* recorded) const;
   static void ReadDetails(const std::string& child, ScannedEntry* e);
   Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) const;
   size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const;

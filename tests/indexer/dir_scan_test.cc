@@ -165,5 +165,54 @@ TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives)
   EXPECT_EQ(DirPrefetch::ForSource(src + "/k/l/m/f", options), nullptr);
 }
 
+// A directory whose entries changed is listed, not taken from its record; the recorded names
+// among its entries were looked up ahead and those lookups are used, while a new name (here
+// sorting before and between the recorded ones) is looked up by the scan itself. The Tree is
+// what a checkin without a parent gives.
+TEST_F(DirTest, AListedDirectoryUsesTheLookupsAheadOfItsRecordedNamesOnly) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src +
+                           "' && mkdir -p zz/b && echo 1 > zz/b/f && "
+                           "printf 22 > zz/d && chmod 640 zz/d"),
+            0);
+  auto warm = [](CheckinOptions& o) { o.cold_scan_ns_per_entry = INT64_MAX; };
+  ASSERT_TRUE(TryCheckin(src, "p", "", warm));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(testing::Shell("cd '" + src +
+                           "' && printf 333 > zz/a0 && chmod 600 zz/a0 && "
+                           "printf 4444 > zz/c0 && chmod 604 zz/c0"),
+            0);
+  testing::SettleCtimes();
+
+  CheckinOptions options;
+  options.stat_cache_dir = cache_dir_;
+  options.cold_scan_ns_per_entry = INT64_MAX;
+  Result<std::string> root = WalkRoot(src);
+  ASSERT_TRUE(root) << root.error().ToString();
+  auto prefetch = std::make_shared<DirPrefetch>(*root, options);
+  prefetch->Start(/*idle_helpers=*/0);  // the lookups ahead only: nothing else claims zz
+  const StatAhead* ahead = prefetch->stat_ahead();
+  ASSERT_NE(ahead, nullptr) << "the cached names are looked up ahead (io_uring)";
+  const StatCacheDir* zz = prefetch->cache().Find("zz");
+  ASSERT_NE(zz, nullptr);
+  ASSERT_EQ(zz->names, (std::vector<std::string>{"b", "d"}));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ahead->Ready(zz).at(1) == nullptr && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_NE(ahead->Ready(zz).at(1), nullptr) << "zz's recorded names were looked up ahead";
+
+  auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
+    warm(o);
+    o.prefetch = prefetch;
+  });
+  ASSERT_TRUE(incremental) << incremental.error().ToString();
+  auto fresh = TryCheckin(src, "p-fresh", "", warm);
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  EXPECT_EQ(incremental->result.root, fresh->result.root);
+  EXPECT_EQ(incremental->result.bytes_read, 3u + 4u) << "only zz/a0 and zz/c0 are read";
+}
+
 }  // namespace
 }  // namespace cairn::indexer
