@@ -128,6 +128,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   CAIRN_ASSIGN_OR_RETURN(out.version, RecordIngestedVersion(repo, ingestor, std::move(v), result->root,
                                                             result->bytes, req.index_batch_keys, timer));
   out.result = std::move(*result);
+  indexer::TakeStatCacheSave(&out.result);
   // The version stands whatever happens here: a failure only leaves the old space's bytes.
   if (Status dropped = DropLegacyStatCache(repo.store()); !dropped.ok()) {
     if (!out.result.stat_cache_warning.empty()) out.result.stat_cache_warning += "; ";

@@ -26,6 +26,16 @@
 #include "indexer/stat_cache.h"
 
 namespace cairn::indexer {
+
+void TakeStatCacheSave(CheckinResult* r) {
+  if (!r->stat_cache_saved.valid()) return;
+  Status saved = r->stat_cache_saved.get();
+  r->stat_cache_saved = {};
+  if (saved.ok()) return;
+  if (!r->stat_cache_warning.empty()) r->stat_cache_warning += "; ";
+  r->stat_cache_warning +=
+      "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
+}
 namespace {
 
 // Files read at once, and directories (and their entries) waiting for their files, before the
@@ -109,11 +119,13 @@ class Walker {
       return s;
     }
     if (record_) {
-      Status saved = new_cache_.Save(Env::Default(), options_.stat_cache_dir, root_);
-      if (!saved.ok()) {
-        result_.stat_cache_warning =
-            "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
-      }
+      // Saved beside the version's recording (CheckinResult::stat_cache_saved): 1-2 ms of the
+      // main thread for corpus v3's cache, while the objects' flush leaves the other core idle.
+      result_.stat_cache_saved =
+          std::async(std::launch::async, [cache = std::move(new_cache_),
+                                          dir = options_.stat_cache_dir, root = root_] {
+            return cache.Save(Env::Default(), dir, root);
+          }).share();
     }
     timer_.Mark("cachesave");
     result_.bytes_read = bytes_read_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,7 +86,15 @@ struct CheckinResult {
   // What went wrong with the stat cache, for the user ("" when nothing did): the checkin
   // stands; an unsaved cache only makes the next incremental checkin read more.
   std::string stat_cache_warning;
+  // A directory source's new stat cache, being saved on a thread of its own while the caller
+  // records the version (the tail of a checkin leaves a core idle): TakeStatCacheSave waits
+  // for it. Invalid when nothing is saved.
+  std::shared_future<Status> stat_cache_saved;
 };
+
+// Waits for `r`'s stat cache to be saved, if it is being saved, and adds a failure to the
+// warning.
+void TakeStatCacheSave(CheckinResult* r);
 
 class Source {
  public:
