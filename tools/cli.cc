@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 
@@ -45,6 +47,16 @@ int ExitCodeFor(const Status& s) {
 int Fail(const Status& s) {
   fmt::print(stderr, "cairn: {}\n", s.message());
   return ExitCodeFor(s);
+}
+
+int ExitNow(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  if (std::fflush(nullptr) != 0) return code;  // an output error: the normal exit reports it
+#if !defined(__SANITIZE_ADDRESS__)
+  std::_Exit(code);
+#endif
+  return code;
 }
 
 std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<std::string>& args,

@@ -37,6 +37,12 @@ extern const char kExitCodeHelp[];
 // Prints "cairn: <message>" on stderr and returns the exit code for `s`.
 int Fail(const Status& s);
 
+// Ends the process with `code` once a command's work is done and its repository closed: the
+// output is flushed, and the rest (joining idle threads, freeing the heap, the static objects'
+// destructors: 1.5-2 ms of a warm incremental checkin here) is left to the kernel. Builds with
+// AddressSanitizer return `code` instead, so that leaks are still reported.
+int ExitNow(int code);
+
 struct CommandSpec {
   const char* name;
   const char* usage;    // "put FILE..."

@@ -97,7 +97,7 @@ int RunCheckin(const Args& args) {
   } else {
     fmt::print("{} {}\n", out->version.Name(), out->version.id.ToHex());
   }
-  return kExitOk;
+  return ExitNow(kExitOk);
 }
 
 }  // namespace cairn::tools
