@@ -16,6 +16,30 @@ namespace {
 using testing::BuildTree;
 using testing::DirTest;
 
+// A warm checkin's options: no probe finds the tree cold.
+void Warm(CheckinOptions& o) { o.cold_scan_ns_per_entry = INT64_MAX; }
+
+// Checkins with a prefetch made by the test.
+class PrefetchTest : public DirTest {
+ protected:
+  // Checks `src` in as the next version of image "p" with `prefetch` adopted by the walk, and
+  // expects what a checkin of the same tree without a parent gives; returns the incremental.
+  catalog::CheckinOutcome IncrementalWithPrefetch(const std::string& src,
+                                                  std::shared_ptr<DirPrefetch> prefetch) {
+    auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
+      Warm(o);
+      o.prefetch = prefetch;
+    });
+    EXPECT_TRUE(incremental) << incremental.error().ToString();
+    auto fresh = TryCheckin(src, "p-fresh", "", Warm);
+    EXPECT_TRUE(fresh) << fresh.error().ToString();
+    if (!incremental || !fresh) return {};
+    EXPECT_EQ(incremental->result.root, fresh->result.root);
+    EXPECT_EQ(incremental->result.dirs, fresh->result.dirs);
+    return std::move(*incremental);
+  }
+};
+
 // The walk scans directories itself while that is fast and on threads ahead of it once the
 // disk is slow: both give the same Trees, with and without a parent.
 TEST_F(DirTest, ScanningAheadGivesWhatTheWalkItselfGives) {
@@ -113,7 +137,7 @@ TEST_F(DirTest, PlannedScansGiveWhatTheWalkItselfGives) {
 // (their Trees in the parent version need the store). The walk adopts it, uses the helper's
 // scans, scans the rest itself, and gets what a checkin without a parent gets. A prefetch of
 // another root is left alone.
-TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives) {
+TEST_F(PrefetchTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives) {
   const std::string src = tmp_ / "src";
   BuildTree(src, testing::FullSpec());
   ASSERT_EQ(testing::Shell("cd '" + src + "' && mkdir -p k/l/m && echo k > k/l/m/f && "
@@ -121,9 +145,8 @@ TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives)
             0);
   const std::string other = tmp_ / "other";
   ASSERT_EQ(testing::Shell("mkdir -p '" + other + "/x' && echo o > '" + other + "/x/f'"), 0);
-  auto warm = [](CheckinOptions& o) { o.cold_scan_ns_per_entry = INT64_MAX; };
-  ASSERT_TRUE(TryCheckin(src, "p", "", warm));
-  ASSERT_TRUE(TryCheckin(other, "o", "", warm));
+  ASSERT_TRUE(TryCheckin(src, "p", "", Warm));
+  ASSERT_TRUE(TryCheckin(other, "o", "", Warm));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(testing::Shell("cd '" + src + "' && echo changed > k/l/m/f && echo 77 > v/77/f"), 0);
   testing::SettleCtimes();
@@ -138,27 +161,19 @@ TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives)
   EXPECT_FALSE(prefetch->cold());
   ASSERT_NE(prefetch->stat_ahead(), nullptr) << "the cached names are looked up ahead (io_uring)";
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the helper scans meanwhile
-  auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
-    warm(o);
-    o.prefetch = prefetch;
-  });
-  ASSERT_TRUE(incremental) << incremental.error().ToString();
-  auto fresh = TryCheckin(src, "p-fresh", "", warm);
-  ASSERT_TRUE(fresh) << fresh.error().ToString();
-  EXPECT_EQ(incremental->result.root, fresh->result.root);
-  EXPECT_EQ(incremental->result.dirs, fresh->result.dirs);
-  EXPECT_GT(incremental->result.dirs_planned, 0u) << "the walk used the helper's scans";
-  EXPECT_EQ(incremental->result.bytes_read, 8u + 3u) << "only k/l/m/f and v/77/f are read";
+  catalog::CheckinOutcome incremental = IncrementalWithPrefetch(src, prefetch);
+  EXPECT_GT(incremental.result.dirs_planned, 0u) << "the walk used the helper's scans";
+  EXPECT_EQ(incremental.result.bytes_read, 8u + 3u) << "only k/l/m/f and v/77/f are read";
 
   // Not this walk's root: the walk makes its own (and, warm, plans nothing).
   std::shared_ptr<DirPrefetch> wrong = DirPrefetch::ForSource(other, options);
   ASSERT_NE(wrong, nullptr);
   auto again = TryCheckin(src, "p", "p:2", [&](CheckinOptions& o) {
-    warm(o);
+    Warm(o);
     o.prefetch = wrong;
   });
   ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(again->result.root, fresh->result.root);
+  EXPECT_EQ(again->result.root, incremental.result.root);
   EXPECT_EQ(again->result.dirs_planned, 0u);
   EXPECT_EQ(again->result.bytes_read, 0u);
   // No prefetch for what is not a directory.
@@ -169,15 +184,14 @@ TEST_F(DirTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfGives)
 // among its entries were looked up ahead and those lookups are used, while a new name (here
 // sorting before and between the recorded ones) is looked up by the scan itself. The Tree is
 // what a checkin without a parent gives.
-TEST_F(DirTest, AListedDirectoryUsesTheLookupsAheadOfItsRecordedNamesOnly) {
+TEST_F(PrefetchTest, AListedDirectoryUsesTheLookupsAheadOfItsRecordedNamesOnly) {
   const std::string src = tmp_ / "src";
   BuildTree(src, testing::FullSpec());
   ASSERT_EQ(testing::Shell("cd '" + src +
                            "' && mkdir -p zz/b && echo 1 > zz/b/f && "
                            "printf 22 > zz/d && chmod 640 zz/d"),
             0);
-  auto warm = [](CheckinOptions& o) { o.cold_scan_ns_per_entry = INT64_MAX; };
-  ASSERT_TRUE(TryCheckin(src, "p", "", warm));
+  ASSERT_TRUE(TryCheckin(src, "p", "", Warm));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(testing::Shell("cd '" + src +
                            "' && printf 333 > zz/a0 && chmod 600 zz/a0 && "
@@ -203,15 +217,8 @@ TEST_F(DirTest, AListedDirectoryUsesTheLookupsAheadOfItsRecordedNamesOnly) {
   }
   ASSERT_NE(ahead->Ready(zz).at(1), nullptr) << "zz's recorded names were looked up ahead";
 
-  auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
-    warm(o);
-    o.prefetch = prefetch;
-  });
-  ASSERT_TRUE(incremental) << incremental.error().ToString();
-  auto fresh = TryCheckin(src, "p-fresh", "", warm);
-  ASSERT_TRUE(fresh) << fresh.error().ToString();
-  EXPECT_EQ(incremental->result.root, fresh->result.root);
-  EXPECT_EQ(incremental->result.bytes_read, 3u + 4u) << "only zz/a0 and zz/c0 are read";
+  catalog::CheckinOutcome incremental = IncrementalWithPrefetch(src, prefetch);
+  EXPECT_EQ(incremental.result.bytes_read, 3u + 4u) << "only zz/a0 and zz/c0 are read";
 }
 
 }  // namespace

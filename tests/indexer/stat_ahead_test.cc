@@ -46,6 +46,15 @@ StatCache CacheOf(const std::string& root) {
   return cache;
 }
 
+// Directories d<first>..d<last> under `src`, each with files 1..`files`.
+void MakeDirs(const std::string& src, int first, int last, int files) {
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "' && cd '" + src + "' && for d in $(seq " +
+                           std::to_string(first) + " " + std::to_string(last) + "); do " +
+                           "mkdir d$d && for i in $(seq " + std::to_string(files) +
+                           "); do echo $i > d$d/$i; done; done"),
+            0);
+}
+
 void ExpectSame(const struct stat& a, const struct stat& b, const std::string& what) {
   EXPECT_EQ(a.st_dev, b.st_dev) << what;
   EXPECT_EQ(a.st_ino, b.st_ino) << what;
@@ -132,10 +141,7 @@ TEST_F(DirTest, StatAheadLeavesWhatFailsToTheCaller) {
 // claimed first is never looked up ahead, and the others are looked up ahead, last first.
 TEST_F(DirTest, StatAheadLeavesToTheScansWhatTheyClaimedFirst) {
   const std::string src = tmp_ / "src";
-  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "' && cd '" + src +
-                           "' && for d in $(seq 10 29); do "
-                           "mkdir d$d && for i in $(seq 5); do echo $i > d$d/$i; done; done"),
-            0);
+  ASSERT_NO_FATAL_FAILURE(MakeDirs(src, 10, 29, 5));
   StatCache cache = CacheOf(src);  // "" and d10..d29
   auto ahead = StatAhead::Start(src, cache, StatAhead::kDefaultMaxEntries, /*paused=*/true);
   ASSERT_NE(ahead, nullptr) << "io_uring could not be set up";
@@ -174,10 +180,7 @@ TEST_F(DirTest, StatAheadLeavesToTheScansWhatTheyClaimedFirst) {
 // (waiting for those in flight) or none (it came first): never a part.
 TEST_F(DirTest, StatAheadClaimGivesAllOrNothing) {
   const std::string src = tmp_ / "src";
-  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "' && cd '" + src +
-                           "' && for d in $(seq 100 139); do "
-                           "mkdir d$d && for i in $(seq 40); do echo $i > d$d/$i; done; done"),
-            0);
+  ASSERT_NO_FATAL_FAILURE(MakeDirs(src, 100, 139, 40));
   StatCache cache = CacheOf(src);
   auto ahead = StatAhead::Start(src, cache);
   ASSERT_NE(ahead, nullptr) << "io_uring could not be set up";
