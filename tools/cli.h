@@ -39,7 +39,8 @@ int Fail(const Status& s);
 
 // Ends the process with `code` once a command's work is done and its repository closed: the
 // output is flushed, and the rest (joining idle threads, freeing the heap, the static objects'
-// destructors: 1.5-2 ms of a warm incremental checkin here) is left to the kernel. Builds with
+// destructors: 1.5-2 ms of a warm incremental checkin here) is left to the kernel. main() ends
+// every command this way; `checkin` calls it itself, before its own teardown. Builds with
 // AddressSanitizer return `code` instead, so that leaks are still reported.
 int ExitNow(int code);
 

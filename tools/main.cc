@@ -102,8 +102,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   cairn::tools::Args args(argv + 2, argv + argc);
+  // Each command closes what it opened before it returns; what is left at exit (the static
+  // objects' destructors, RocksDB's idle thread pools) is the kernel's to drop: ~2 ms of CPU of
+  // `cairn versions` or `cairn ls` here (tools/cli.h, ExitNow).
   for (const auto& c : kCommands) {
-    if (cmd == c.name) return c.run(args);
+    if (cmd == c.name) return cairn::tools::ExitNow(c.run(args));
   }
   fmt::print(stderr, "cairn: unknown command '{}' (see `cairn --help`)\n", cmd);
   return cairn::tools::kExitUsage;
