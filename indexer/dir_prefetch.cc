@@ -62,8 +62,9 @@ void DirPrefetch::Start(int idle_helpers) {
     StartCold();
     return;
   }
-  // Warm: every cached name is looked up in bulk now, and the scans (the helper's before the
-  // walk, the walk's own) take their lookups from there.
+  // Warm: the cached names are looked up in bulk now, from the last directory backwards, while
+  // the scans (the helper's before the walk, the walk's own) go forwards; each directory is
+  // looked up by whichever side claims it first (indexer/stat_ahead.h).
   ahead_ = StatAhead::Start(root_, cache_);
   scanner_.SetStatAhead(ahead_.get());
   if (idle_helpers > 0) StartHelpers(idle_helpers);
