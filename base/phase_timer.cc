@@ -1,5 +1,7 @@
 #include "base/phase_timer.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -8,11 +10,28 @@ namespace cairn {
 PhaseTimer::PhaseTimer(std::string prefix)
     : on_(std::getenv("CAIRN_TIMING") != nullptr), prefix_(std::move(prefix)), last_(Clock::now()) {}
 
+namespace {
+
+// The process's resident anonymous memory in MiB (resident minus file-backed pages), from
+// /proc/self/statm; -1 when unreadable.
+double AnonMiB() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return -1;
+  unsigned long size = 0, resident = 0, shared = 0;
+  const int n = std::fscanf(f, "%lu %lu %lu", &size, &resident, &shared);
+  std::fclose(f);
+  if (n != 3) return -1;
+  return static_cast<double>(resident - shared) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
+         (1 << 20);
+}
+
+}  // namespace
+
 void PhaseTimer::Mark(const char* phase) {
   if (!on_) return;
   auto now = Clock::now();
-  std::fprintf(stderr, "timing %s%-12s %8.1f ms\n", prefix_.c_str(), phase,
-               std::chrono::duration<double, std::milli>(now - last_).count());
+  std::fprintf(stderr, "timing %s%-12s %8.1f ms  anon %6.1f MiB\n", prefix_.c_str(), phase,
+               std::chrono::duration<double, std::milli>(now - last_).count(), AnonMiB());
   last_ = now;
 }
 

@@ -1,6 +1,8 @@
 // PhaseTimer: the CAIRN_TIMING phase times that benchmarks read. With CAIRN_TIMING set in the
-// environment, each Mark(phase) prints "timing [PREFIX]PHASE MS ms" to stderr: the wall time
-// since the previous mark (or since construction). Without it, Mark costs a clock read.
+// environment, each Mark(phase) prints "timing [PREFIX]PHASE MS ms  anon MIB MiB" to stderr: the
+// wall time since the previous mark (or since construction), and the process's resident
+// anonymous memory then (first touches of memory are costly on this class of VM:
+// base/heap_warmer.h). Without it, Mark costs a clock read.
 #ifndef CAIRN_BASE_PHASE_TIMER_H_
 #define CAIRN_BASE_PHASE_TIMER_H_
 
