@@ -1,6 +1,7 @@
 #include "cas/rocks_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/statistics.h>
@@ -54,6 +55,58 @@ constexpr int kLevel0Compact = 4;
 constexpr uint64_t kSmallSpaceFiles = 8;
 constexpr uint64_t kSmallSpaceBytes = 64 << 20;
 
+// RocksDB writes an OPTIONS file at every writable open and syncs it and its directory (~1.2 ms
+// of each write command's open here, two of the open's five syncs). Nothing reads it back after
+// that open (cairn passes its options to every open; a later open writes a new one and deletes
+// the old), so a torn one left by a power cut costs nothing: its syncs are skipped.
+bool IsOptionsFile(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return path.compare(slash == std::string::npos ? 0 : slash + 1, 8, "OPTIONS-") == 0;
+}
+
+class UnsyncedOptionsFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  using FSWritableFileOwnerWrapper::FSWritableFileOwnerWrapper;
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
+    return rocksdb::IOStatus::OK();
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
+    return rocksdb::IOStatus::OK();
+  }
+};
+
+class OptionsRenameDir final : public rocksdb::FSDirectoryWrapper {
+ public:
+  using FSDirectoryWrapper::FSDirectoryWrapper;
+  rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& io, rocksdb::IODebugContext* dbg,
+                                        const rocksdb::DirFsyncOptions& o) override {
+    if (o.reason == rocksdb::DirFsyncOptions::kFileRenamed && IsOptionsFile(o.renamed_new_name)) {
+      return rocksdb::IOStatus::OK();
+    }
+    return FSDirectoryWrapper::FsyncWithDirOptions(io, dbg, o);
+  }
+};
+
+class UnsyncedOptionsFs final : public rocksdb::FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  const char* Name() const override { return "CairnUnsyncedOptionsFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = FileSystemWrapper::NewWritableFile(f, o, r, dbg);
+    if (s.ok() && IsOptionsFile(f)) *r = std::make_unique<UnsyncedOptionsFile>(std::move(*r));
+    return s;
+  }
+  rocksdb::IOStatus NewDirectory(const std::string& name, const rocksdb::IOOptions& io,
+                                 std::unique_ptr<rocksdb::FSDirectory>* r,
+                                 rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = FileSystemWrapper::NewDirectory(name, io, r, dbg);
+    if (s.ok()) *r = std::make_unique<OptionsRenameDir>(std::move(*r));
+    return s;
+  }
+};
+
 // A writer leaves at most this much write-ahead log behind at close (~RocksStoreImpl); each
 // later open replays it, at ~20-30 us per KB for a reader (docs/format/store.md).
 constexpr uint64_t kMaxLogLeftBehind = 32 << 10;
@@ -85,8 +138,10 @@ class RocksStoreImpl final : public RocksStore {
 
   Status OpenDb(const RocksStoreOptions& o) {
     rocksdb::DBOptions db;
-    if (o.file_system) {
-      env_ = rocksdb::NewCompositeEnv(o.file_system);
+    if (!read_only_ || o.file_system) {
+      auto fs = o.file_system ? o.file_system : rocksdb::FileSystem::Default();
+      if (!read_only_) fs = std::make_shared<UnsyncedOptionsFs>(fs);
+      env_ = rocksdb::NewCompositeEnv(fs);
       db.env = env_.get();
     }
     db.create_if_missing = o.create_if_missing;
@@ -445,7 +500,7 @@ class RocksStoreImpl final : public RocksStore {
   std::string dir_;
   bool read_only_;
   std::atomic<uint32_t> unlogged_{0};  // spaces with unlogged writes since their last flush
-  std::unique_ptr<rocksdb::Env> env_;  // only with options.file_system; outlives db_
+  std::unique_ptr<rocksdb::Env> env_;  // writers' and options.file_system's; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<rocksdb::Statistics> stats_;
