@@ -77,16 +77,20 @@ uint64_t LogBytes(const std::string& db) {
   return n;
 }
 
+// Creates a store in `db` that holds one key, written synced (through the log).
+void CreateWithKey(const std::string& db, Space space, const std::string& key,
+                   const std::string& value) {
+  auto store = OpenRocks(db, true, false);
+  ASSERT_TRUE(store.has_value()) << store.status().ToString();
+  WriteBatch b;
+  b.Put(space, key, value);
+  ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
+}
+
 TEST(RocksStoreTest, ASmallLogIsLeftForTheNextOpenToReplay) {
   TempDir dir;
   const std::string db = dir.path() + "/db";
-  {
-    auto store = OpenRocks(db, true, false);
-    ASSERT_TRUE(store.has_value()) << store.status().ToString();
-    WriteBatch b;
-    b.Put(Space::kRefs, "r1", "one");
-    ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateWithKey(db, Space::kRefs, "r1", "one"));
   EXPECT_GT(LogBytes(db), 0u) << "the synced write was flushed at close, not left in the log";
   {
     auto reader = OpenRocks(db, false, true);
@@ -132,13 +136,7 @@ TEST(RocksStoreTest, ATornOptionsFileDoesNotStopTheNextOpen) {
   for (bool empty : {true, false}) {
     TempDir dir;
     const std::string db = dir.path() + "/db";
-    {
-      auto store = OpenRocks(db, true, false);
-      ASSERT_TRUE(store.has_value()) << store.status().ToString();
-      WriteBatch b;
-      b.Put(Space::kMeta, "config", "x");
-      ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(CreateWithKey(db, Space::kMeta, "config", "x"));
     std::string newest;
     for (const auto& e : std::filesystem::directory_iterator(db)) {
       const std::string name = e.path().filename().string();
