@@ -101,9 +101,6 @@ class Ingestor {
   // thread, so that the caller can prepare what it will pass to Finish(final) meanwhile.
   // Objects put after it are made durable by Finish. At most once per session.
   void StartFlush();
-  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
-  // before StartFlush is durable, and writes that name those objects may follow.
-  Status WaitFlush();
   // As Finish(), then writes `final` (updates that name this session's objects, such as a
   // new version's refs) in one synced, logged batch: a crash leaves all of `final` or none of
   // it, and never `final` without the objects it names. Unlogged writes to other spaces made
@@ -127,6 +124,9 @@ class Ingestor {
   const IngestOptions& options() const { return options_; }
 
  private:
+  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
+  // before StartFlush is durable, and writes that name those objects may follow.
+  Status WaitFlush();
   // Hashes, dedups and (if new) compresses and queues one chunk. Returns its id.
   // `x86_code`: the chunk is part of an x86 executable (compressed through the x86 filter).
   Result<ObjectId> StoreChunk(std::string_view data, bool x86_code = false);

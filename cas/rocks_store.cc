@@ -55,10 +55,11 @@ constexpr int kLevel0Compact = 4;
 constexpr uint64_t kSmallSpaceFiles = 8;
 constexpr uint64_t kSmallSpaceBytes = 64 << 20;
 
-// RocksDB writes an OPTIONS file at every writable open and syncs it and its directory (~1.2 ms
-// of each write command's open here, two of the open's five syncs). Nothing reads it back after
-// that open (cairn passes its options to every open; a later open writes a new one and deletes
-// the old), so a torn one left by a power cut costs nothing: its syncs are skipped.
+// A writer's file system (UnsyncedOptionsFs) skips the syncs of the OPTIONS file RocksDB writes
+// at every writable open, and of its directory after the rename (~1.2 ms of each write
+// command's open here, two of the open's five syncs). Nothing reads that file back after the
+// open (cairn passes its options to every open; a later open writes a new one and deletes the
+// old), so a torn one left by a power cut costs nothing.
 bool IsOptionsFile(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return path.compare(slash == std::string::npos ? 0 : slash + 1, 8, "OPTIONS-") == 0;
@@ -138,9 +139,11 @@ class RocksStoreImpl final : public RocksStore {
 
   Status OpenDb(const RocksStoreOptions& o) {
     rocksdb::DBOptions db;
-    if (!read_only_ || o.file_system) {
-      auto fs = o.file_system ? o.file_system : rocksdb::FileSystem::Default();
-      if (!read_only_) fs = std::make_shared<UnsyncedOptionsFs>(fs);
+    std::shared_ptr<rocksdb::FileSystem> fs = o.file_system;
+    if (!read_only_) {
+      fs = std::make_shared<UnsyncedOptionsFs>(fs ? fs : rocksdb::FileSystem::Default());
+    }
+    if (fs) {
       env_ = rocksdb::NewCompositeEnv(fs);
       db.env = env_.get();
     }
