@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "base/thread_pool.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14
 #endif
@@ -33,6 +35,7 @@ HeapWarmer::HeapWarmer(size_t bytes) {
   const size_t blocks = (bytes + kBlockBytes - 1) / kBlockBytes;
   if (blocks == 0) return;
   thread_ = std::thread([blocks] {
+    NameThisThread("cairn-warm");
     // All blocks are held until the last is populated, so that the allocator hands out
     // distinct ones; then all go back to it.
     std::vector<char*> held;

@@ -1,8 +1,18 @@
 #include "base/thread_pool.h"
 
+#include <pthread.h>
+
+#include <cstring>
+
 namespace cairn {
 
-ThreadPool::ThreadPool(int threads) : max_threads_(threads) {}
+void NameThisThread(const char* name) {
+  char cut[16] = {};  // the kernel keeps 15 bytes and refuses longer names (ERANGE)
+  std::strncpy(cut, name, sizeof(cut) - 1);
+  ::pthread_setname_np(::pthread_self(), cut);
+}
+
+ThreadPool::ThreadPool(int threads, const char* name) : max_threads_(threads), name_(name) {}
 
 ThreadPool::~ThreadPool() {
   {
@@ -31,6 +41,7 @@ void ThreadPool::Enqueue(std::function<void()> fn) {
 }
 
 void ThreadPool::Loop() {
+  NameThisThread(name_);
   for (;;) {
     std::function<void()> fn;
     {

@@ -131,7 +131,8 @@ class ChunkFile final : public SequentialFile {
 
 }  // namespace
 
-ContentReader::ContentReader(ObjectStore* store, int threads) : store_(store), pool_(threads) {}
+ContentReader::ContentReader(ObjectStore* store, int threads)
+    : store_(store), pool_(threads, "cairn-fetch") {}
 
 Result<FileContent> ContentReader::Stat(const ObjectId& id) {
   CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, store_->Info(id));

@@ -120,7 +120,10 @@ class ReadBlockPool : public std::enable_shared_from_this<ReadBlockPool> {
 };
 
 Ingestor::Ingestor(ObjectStore* store, IngestOptions options)
-    : store_(store), options_(std::move(options)), pool_(options_.threads), hash_pool_(1) {
+    : store_(store),
+      options_(std::move(options)),
+      pool_(options_.threads, "cairn-store"),
+      hash_pool_(1, "cairn-hash") {
   // Every stream may wait for a block while holding one (the carry), so there are more
   // blocks than streams that may run at once (one per caller thread, a few).
   const size_t count = std::max<size_t>(options_.read_blocks, 4);

@@ -70,7 +70,7 @@ std::vector<Status> CheckRecord(ObjectStore* store, const ObjectId& id, const st
 
 Result<VerifyReport> VerifyStore(ObjectStore* store, int threads, const VerifyCallbacks& cb) {
   VerifyReport report;
-  ThreadPool pool(threads);
+  ThreadPool pool(threads, "cairn-verify");
   struct Pending {
     ObjectId id;
     std::future<std::pair<std::vector<Status>, uint64_t>> result;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "base/thread_pool.h"
 
 namespace cairn::indexer {
 namespace {
@@ -47,7 +48,10 @@ std::shared_ptr<DirPrefetch> DirPrefetch::ForSource(const std::string& source,
 }
 
 void DirPrefetch::StartAsync(int idle_helpers) {
-  starter_ = std::thread([this, idle_helpers] { Start(idle_helpers); });
+  starter_ = std::thread([this, idle_helpers] {
+    NameThisThread("cairn-prefetch");
+    Start(idle_helpers);
+  });
 }
 
 void DirPrefetch::Wait() {

@@ -67,8 +67,12 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
 class Writer {
  public:
   Writer(cas::ObjectStore* store, std::string target, int threads, const CheckoutOptions& o)
-      : store_(store), reader_(store, threads), target_(std::move(target)), pool_(threads),
-        options_(o), as_root_(::geteuid() == 0) {}
+      : store_(store),
+        reader_(store, threads),
+        target_(std::move(target)),
+        pool_(threads, "cairn-write"),
+        options_(o),
+        as_root_(::geteuid() == 0) {}
 
   Result<CheckoutResult> Run(const ObjectId& root) {
     CAIRN_RETURN_IF_ERROR(PrepareTarget());

@@ -74,7 +74,10 @@ struct PendingDir {
 class Walker {
  public:
   Walker(std::string root, int threads, cas::Ingestor* ingestor, const CheckinOptions& options)
-      : root_(std::move(root)), pool_(threads), ingestor_(ingestor), options_(options) {
+      : root_(std::move(root)),
+        pool_(threads, "cairn-read"),
+        ingestor_(ingestor),
+        options_(options) {
     if (options_.scan_ahead == CheckinOptions::ScanAhead::kAlways) StartScanAhead();
     // A prefetch started before the repository was open, if it is for this walk.
     if (options_.prefetch && options_.prefetch->root() == root_ && options_.use_stat_cache &&

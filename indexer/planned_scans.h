@@ -33,6 +33,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/thread_pool.h"
+
 namespace cairn::indexer {
 
 // Orders relative paths ("" first, then "a", "a/b", "a-c", ...) as a depth-first walk visiting
@@ -67,7 +69,11 @@ class PlannedScans {
     }
     rels_.resize(n_);
     for (auto& [rel, i] : index_) rels_[i] = &rel;
-    for (int k = 0; k < helpers; ++k) threads_.emplace_back([this] { Help(); });
+    for (int k = 0; k < helpers; ++k)
+      threads_.emplace_back([this] {
+        NameThisThread("cairn-scan");
+        Help();
+      });
   }
   PlannedScans(const PlannedScans&) = delete;
   PlannedScans& operator=(const PlannedScans&) = delete;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/thread_pool.h"
+
 namespace cairn::indexer {
 namespace {
 
@@ -51,6 +53,7 @@ std::unique_ptr<StatAhead> StatAhead::Start(const std::string& root, const StatC
   std::unique_ptr<StatAhead> a(new StatAhead(fd, cache, max_entries));
   if (!paused) a->go_.store(true, std::memory_order_relaxed);
   a->thread_ = std::thread([p = a.get(), r = ring.release()] {
+    NameThisThread("cairn-statahead");
     p->go_.wait(false, std::memory_order_acquire);
     p->Run(r);
     io_uring_queue_exit(r);

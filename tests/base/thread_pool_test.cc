@@ -1,11 +1,13 @@
 #include "base/thread_pool.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,6 +26,25 @@ TEST(ThreadPoolTest, RunsTasksOnWorkerThreads) {
   ThreadPool pool(2);
   auto id = pool.Submit([] { return std::this_thread::get_id(); }).get();
   EXPECT_NE(id, std::this_thread::get_id());
+}
+
+// What `top -H`, perf and gdb show for a thread.
+std::string ThreadName() {
+  char name[16] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0) return "?";
+  return name;
+}
+
+TEST(ThreadPoolTest, WorkersCarryThePoolsName) {
+  ThreadPool named(2, "cairn-test");
+  EXPECT_EQ(named.Submit(ThreadName).get(), "cairn-test");
+  ThreadPool plain(1);
+  EXPECT_EQ(plain.Submit(ThreadName).get(), "cairn-pool");
+  std::thread other([] {
+    NameThisThread("a-name-longer-than-fifteen-bytes");  // cut, not refused
+    EXPECT_EQ(ThreadName(), "a-name-longer-t");
+  });
+  other.join();
 }
 
 TEST(ThreadPoolTest, OneThreadRunsTasksInSubmissionOrder) {
