@@ -27,13 +27,17 @@ void PopulatePages(char* p, size_t n);
 
 class HeapWarmer {
  public:
-  // Starts warming `bytes` (rounded up to whole blocks of 4 MiB).
+  // Starts warming `bytes` (rounded up to whole blocks of 6 MiB).
   explicit HeapWarmer(size_t bytes);
   ~HeapWarmer();
   HeapWarmer(const HeapWarmer&) = delete;
   HeapWarmer& operator=(const HeapWarmer&) = delete;
 
-  static constexpr size_t kBlockBytes = size_t{4} << 20;
+  // 6 MiB: jemalloc maps the blocks in regions of 10 and 12 MiB, each whole 2 MiB pages. Blocks
+  // of 4 MiB got regions of 6, 7, 8 and 10 MiB, and the 7 MiB one began 1 MiB past a huge-page
+  // boundary: that MiB stayed 4 KiB pages, which the compression threads then faulted in one by
+  // one (~150 of a warm incremental checkin's ~650 faults; docs/benchmarks.md, session 22).
+  static constexpr size_t kBlockBytes = size_t{6} << 20;
 
  private:
   std::thread thread_;
