@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "base/thread_pool.h"
+#include "base/thread_name.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14

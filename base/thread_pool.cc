@@ -1,16 +1,8 @@
 #include "base/thread_pool.h"
 
-#include <pthread.h>
-
-#include <cstring>
+#include "base/thread_name.h"
 
 namespace cairn {
-
-void NameThisThread(const char* name) {
-  char cut[16] = {};  // the kernel keeps 15 bytes and refuses longer names (ERANGE)
-  std::strncpy(cut, name, sizeof(cut) - 1);
-  ::pthread_setname_np(::pthread_self(), cut);
-}
 
 ThreadPool::ThreadPool(int threads, const char* name) : max_threads_(threads), name_(name) {}
 

@@ -19,10 +19,6 @@
 
 namespace cairn {
 
-// Names the calling thread for ps, top -H, perf and gdb (pthread_setname_np; at most 15
-// bytes are kept). Costs one system call.
-void NameThisThread(const char* name);
-
 class ThreadPool {
  public:
   // REQUIRES: threads >= 1. `name`: its threads' name (NameThisThread), a string literal.

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/env.h"
-#include "base/thread_pool.h"
+#include "base/thread_name.h"
 
 namespace cairn::indexer {
 namespace {

@@ -33,7 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "base/thread_pool.h"
+#include "base/thread_name.h"
 
 namespace cairn::indexer {
 

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "base/thread_pool.h"
+#include "base/thread_name.h"
 
 namespace cairn::indexer {
 namespace {

@@ -54,7 +54,7 @@ int RunCheckin(const Args& args) {
   // reads, records and batches then take pages touched already (base/heap_warmer.h; 16 MiB:
   // 7,300 -> 4,000 faults and 148 -> 135 ms for a warm incremental checkin of corpus v3,
   // where 24 MiB was slower again; three blocks of 6 MiB since session 22).
-  HeapWarmer warmer(18 << 20);
+  HeapWarmer warmer(3 * HeapWarmer::kBlockBytes);
   // An incremental checkin of a directory loads its stat cache and starts scanning while the
   // repository opens (indexer/dir_prefetch.h): opening takes 10-20 ms on one core.
   if (!req.parent.empty() && !req.paranoid) {

@@ -76,8 +76,8 @@ void Usage(std::ostream& out) {
 // full checkin still is (1,145 -> 1,021 ms) (docs/benchmarks.md, session 18). Session 9 had
 // turned them off on an earlier machine, where faults stalled on compaction.
 // Any free extent may be split for a smaller request (lg_extent_max_active_fit; jemalloc's
-// default refuses extents over 64 times the request): the 16 MiB base/heap_warmer.h faults in
-// and frees is one such extent, and small allocations went past it to fresh huge pages. Warm
+// default refuses extents over 64 times the request): the blocks base/heap_warmer.h faults in
+// and frees are such extents, and small allocations went past them to fresh huge pages. Warm
 // incremental checkin of corpus v3, alternated rounds: 85.8 -> 83.0 ms, CPU 126.8 -> 122.3 ms
 // (20 rounds), 90.2 -> 84.3 ms (16), but 82.8 -> 84.7 ms in one set of 10; a full checkin of v3
 // the same (789 vs 791 ms, peak RSS 72 vs 74 MB) (docs/benchmarks.md, session 21).

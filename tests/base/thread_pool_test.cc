@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_name.h"
+
 namespace cairn {
 namespace {
 
