@@ -17,10 +17,11 @@ constexpr std::string_view kMdaMagic = " LVM2 x[5A%r0N*>";
 // `key = value`, a value being a number, a "string" or a [list] of them; `#` comments.
 struct Section {
   std::map<std::string, std::vector<std::string>> values;  // a scalar is a list of one
-  std::vector<std::pair<std::string, Section>> sections;
-  const Section* Find(std::string_view name) const {
-    for (const auto& [n, s] : sections) {
-      if (n == name) return &s;
+  std::string name;  // empty for the file's top level
+  std::vector<Section> sections;
+  const Section* Find(std::string_view n) const {
+    for (const auto& s : sections) {
+      if (s.name == n) return &s;
     }
     return nullptr;
   }
@@ -98,7 +99,8 @@ class Parser {
         ++pos_;
         Section sub;
         CAIRN_RETURN_IF_ERROR(ParseBody(&sub, depth + 1));
-        s->sections.emplace_back(std::move(name), std::move(sub));
+        sub.name = std::move(name);
+        s->sections.push_back(std::move(sub));
       } else if (pos_ < in_.size() && in_[pos_] == '=') {
         ++pos_;
         Skip();
@@ -236,9 +238,9 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
   CAIRN_ASSIGN_OR_RETURN(Section top, Parser(text).ParseFile());
   const Section* vgs = nullptr;
   LvmVolumeGroup vg;
-  for (const auto& [name, s] : top.sections) {
+  for (const auto& s : top.sections) {
     if (s.Find("physical_volumes") != nullptr) {
-      vg.name = name;
+      vg.name = s.name;
       vgs = &s;
       break;
     }
@@ -253,7 +255,8 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
   vg.uuid = *id;
   vg.seqno = Number(vgs->Scalar("seqno")).value_or(0);
   vg.extent_size = *extent * kSector;
-  for (const auto& [key, pv] : vgs->Find("physical_volumes")->sections) {
+  for (const auto& pv : vgs->Find("physical_volumes")->sections) {
+    const std::string& key = pv.name;
     auto pe_start = Number(pv.Scalar("pe_start")), pe_count = Number(pv.Scalar("pe_count"));
     if (pv.Scalar("id") == nullptr || !pe_start || !pe_count) return bad("physical volume " + key + " incomplete");
     vg.pvs.push_back({key, *pv.Scalar("id"), *pe_start * kSector, *pe_count});
@@ -265,15 +268,16 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
     };
     // Segment types first, so that a snapshot or thin pool is named as such rather than by the
     // hidden volumes it is made of.
-    for (const auto& [name, lv] : lvs->sections) {
-      for (const auto& [sname, seg] : lv.sections) {
+    for (const auto& lv : lvs->sections) {
+      for (const auto& seg : lv.sections) {
         const std::string* type = seg.Scalar("type");
-        if (sname.starts_with("segment") && (type == nullptr || *type != "striped")) {
-          return refuse(name, "is a " + (type ? *type : std::string("typeless")) + " volume");
+        if (seg.name.starts_with("segment") && (type == nullptr || *type != "striped")) {
+          return refuse(lv.name, "is a " + (type ? *type : std::string("typeless")) + " volume");
         }
       }
     }
-    for (const auto& [name, lv] : lvs->sections) {
+    for (const auto& lv : lvs->sections) {
+      const std::string& name = lv.name;
       auto refuse_this = [&](const std::string& what) { return refuse(name, what); };
       auto status = lv.values.find("status");
       if (status == lv.values.end() ||
@@ -286,7 +290,8 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
       out.uuid = *lv.Scalar("id");
       // Segments in logical order: segment1, segment2, ... by start_extent.
       std::vector<std::pair<uint64_t, LvmVolumeGroup::Segment>> segs;
-      for (const auto& [sname, seg] : lv.sections) {
+      for (const auto& seg : lv.sections) {
+        const std::string& sname = seg.name;
         if (!sname.starts_with("segment")) continue;
         const std::string* type = seg.Scalar("type");
         if (type == nullptr || *type != "striped") {
@@ -303,7 +308,8 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
       }
       std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       uint64_t next = 0;
-      for (auto& [start, seg] : segs) {
+      for (auto& [start, segment] : segs) {
+        auto& seg = segment;  // a reference the lambda below may capture (clang 14 cannot capture a binding)
         if (start != next) return bad("segments of " + name + " leave a gap");
         next += seg.extents;
         if (std::none_of(vg.pvs.begin(), vg.pvs.end(), [&](const auto& p) { return p.key == seg.pv; })) {
