@@ -16,8 +16,8 @@ constexpr std::string_view kMdaMagic = " LVM2 x[5A%r0N*>";
 // The text metadata's grammar: sections `name { ... }` holding sections and assignments
 // `key = value`, a value being a number, a "string" or a [list] of them; `#` comments.
 struct Section {
-  std::map<std::string, std::vector<std::string>> values;  // a scalar is a list of one
   std::string name;  // empty for the file's top level
+  std::map<std::string, std::vector<std::string>> values;  // a scalar is a list of one
   std::vector<Section> sections;
   const Section* Find(std::string_view n) const {
     for (const auto& s : sections) {
@@ -309,7 +309,7 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
       std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       uint64_t next = 0;
       for (auto& [start, segment] : segs) {
-        auto& seg = segment;  // a reference the lambda below may capture (clang 14 cannot capture a binding)
+        auto& seg = segment;  // the lambda below captures it (clang 14 cannot capture a binding)
         if (start != next) return bad("segments of " + name + " leave a gap");
         next += seg.extents;
         if (std::none_of(vg.pvs.begin(), vg.pvs.end(), [&](const auto& p) { return p.key == seg.pv; })) {
