@@ -35,6 +35,9 @@ bool GetVarint64(std::string_view* in, uint64_t* v) {
     if (shift == 63 && byte > 1) return false;
     result |= static_cast<uint64_t>(byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) {
+      // Only the shortest encoding is accepted (a last byte of 0 adds nothing): every format
+      // built on these is canonical, one value one encoding (found by fuzz/tree_fuzzer.cc).
+      if (byte == 0 && shift != 0) return false;
       *v = result;
       return true;
     }

@@ -19,6 +19,7 @@ void PutLengthPrefixed(std::string* dst, std::string_view s);
 void PutVarsint64(std::string* dst, int64_t v);
 
 // Each Get* consumes from the front of *in. On failure *in is unspecified.
+// Varints must be the shortest encoding of their value (as PutVarint64 writes them).
 bool GetVarint64(std::string_view* in, uint64_t* v);
 // A varint (PutVarint64) that must fit 32 bits.
 bool GetVarint32(std::string_view* in, uint32_t* v);
