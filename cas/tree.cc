@@ -73,6 +73,17 @@ bool IsSafeName(std::string_view name) {
          name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
+bool IsSafeRelativePath(std::string_view path) {
+  size_t start = 0;
+  for (;;) {
+    size_t slash = path.find('/', start);
+    std::string_view comp = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (!IsSafeName(comp)) return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
 Status CanonicalizeTree(Tree* tree) {
   auto& e = tree->entries;
   std::sort(e.begin(), e.end(), [](const TreeEntry& a, const TreeEntry& b) { return a.name < b.name; });
@@ -208,7 +219,7 @@ Result<Tree> DecodeTree(const ObjectId& id, std::string_view in) {
       std::vector<std::string> group;
       for (uint64_t j = 0; j < n; ++j) {
         std::string_view p;
-        if (!GetLengthPrefixed(&in, &p) || p.empty() || p.find('\0') != std::string_view::npos) {
+        if (!GetLengthPrefixed(&in, &p) || !IsSafeRelativePath(p)) {
           return bad("bad hardlink path");
         }
         if (!group.empty() && group.back() >= p) return bad("hardlink group not sorted");

@@ -96,6 +96,8 @@ bool GetMetadata(std::string_view* in, Metadata* m);
 
 // Whether `name` is safe as one path component: non-empty, no '/', no NUL, not "." or "..".
 bool IsSafeName(std::string_view name);
+// Whether `path` is a safe relative path: '/'-separated components, each IsSafeName.
+bool IsSafeRelativePath(std::string_view path);
 
 }  // namespace cairn::cas
 

@@ -79,7 +79,7 @@ class Writer {
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, LoadTree(root));
     for (const auto& group : tree.hardlinks) {
       for (const auto& p : group) {
-        if (!IsSafeRelativePath(p)) {
+        if (!cas::IsSafeRelativePath(p)) {
           return Status::Corruption("checkout: hard link path '" + p + "' is not a safe path");
         }
       }
@@ -350,17 +350,6 @@ class Writer {
 };
 
 }  // namespace
-
-bool IsSafeRelativePath(std::string_view path) {
-  size_t start = 0;
-  for (;;) {
-    size_t slash = path.find('/', start);
-    std::string_view comp = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
-    if (!cas::IsSafeName(comp)) return false;
-    if (slash == std::string_view::npos) return true;
-    start = slash + 1;
-  }
-}
 
 Result<CheckoutResult> DirSink::Checkout(cas::ObjectStore* store, const ObjectId& root,
                                          const CheckoutOptions& options) {

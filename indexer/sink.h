@@ -37,9 +37,6 @@ class Sink {
                                           const CheckoutOptions& options) = 0;
 };
 
-// Whether `path` is a safe relative path: '/'-separated components, each IsSafeName.
-bool IsSafeRelativePath(std::string_view path);
-
 }  // namespace cairn::indexer
 
 #endif  // CAIRN_INDEXER_SINK_H_

@@ -62,7 +62,7 @@ class Writer {
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, root));
     for (size_t g = 0; g < tree.hardlinks.size(); ++g) {
       for (const auto& p : tree.hardlinks[g]) {
-        if (!IsSafeRelativePath(p)) {
+        if (!cas::IsSafeRelativePath(p)) {
           return Status::Corruption("checkout: hard link path '" + p + "' is not a safe path");
         }
         link_group_[p] = g;
