@@ -35,6 +35,8 @@ Result<ChunkIndex> DecodeChunkIndex(const ObjectId& id, std::string_view in) {
   }
   out.content_sha256 = *ObjectId::FromBytes(digest);
   if (count > in.size() / (ObjectId::kSize + 1)) return bad("chunk count exceeds data");
+  // An empty file and a file of one chunk are Blobs (Ingestor::FinishFile): one content, one id.
+  if (count < 2) return bad("fewer than two chunks");
   out.chunks.reserve(count);
   uint64_t sum = 0;
   for (uint64_t i = 0; i < count; ++i) {
@@ -47,6 +49,7 @@ Result<ChunkIndex> DecodeChunkIndex(const ObjectId& id, std::string_view in) {
     // Readers size their buffers by these before any chunk is read (no sum can wrap: the count
     // is bounded by the record's length).
     if (c.size > kMaxObjectSize) return bad("a chunk larger than any object");
+    if (c.size == 0) return bad("an empty chunk");
     sum += c.size;
     out.chunks.push_back(c);
   }

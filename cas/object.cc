@@ -297,6 +297,17 @@ Result<DecodedObject> DecodeUnverified(const ObjectId& id, std::string_view reco
     out.data.assign(payload);
     return out;
   }
+  // cairn's zstd frames carry their content size (ZSTD_compress2 writes it): a header that
+  // claims another size is damage, found before a buffer is sized by the claim (up to
+  // kMaxObjectSize: a damaged record made every read of it allocate and zero 1 GiB).
+  if (const auto frame = ZSTD_getFrameContentSize(payload.data(), payload.size());
+      frame != h.raw_size) {
+    return Status::Corruption("read " + ObjectName(h.type, id) + ": header claims " +
+                              std::to_string(h.raw_size) + " bytes, " +
+                              (frame == ZSTD_CONTENTSIZE_ERROR || frame == ZSTD_CONTENTSIZE_UNKNOWN
+                                   ? std::string("no zstd frame size")
+                                   : "its zstd frame " + std::to_string(frame)));
+  }
   out.data.resize(h.raw_size);
   CAIRN_RETURN_IF_ERROR(DecodePayload(id, h, payload, out.data.data()));
   return out;

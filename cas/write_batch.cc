@@ -52,6 +52,7 @@ Result<ObjectInfo> DecodeObjectInfo(const ObjectId& id, std::string_view v) {
       !GetVarint64(&v, &info.position)) {
     return Status::Corruption("read object info " + id.Short() + ": truncated");
   }
+  if (!v.empty()) return Status::Corruption("read object info " + id.Short() + ": trailing bytes");
   return info;
 }
 
