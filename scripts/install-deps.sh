@@ -9,7 +9,9 @@ build=(build-essential cmake ninja-build pkg-config git
        libboost-program-options-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
        libjemalloc-dev libfuse3-dev fuse3 libguestfs-dev libext2fs-dev libvirt-dev liburing-dev
        # the archives CAIRN_STATIC_DEPS links (most arrive with the packages above anyway)
-       libsnappy-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev)
+       libsnappy-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev
+       # the fuzz targets (fuzz/): clang with libFuzzer
+       clang-14 libclang-rt-14-dev)
 runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils
          libguestfs-tools qemu-utils qemu-system-x86 linux-image-amd64
          libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted

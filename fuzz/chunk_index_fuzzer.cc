@@ -1,0 +1,25 @@
+// ChunkIndexes (docs/format/store.md) come from the store: DecodeChunkIndex must accept only a
+// canonical encoding whose chunk sizes add up to the total, since readers seek by them.
+#include "cas/chunk_index.h"
+#include "fuzz/fuzz_check.h"
+
+using namespace cairn;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view in = fuzz::Bytes(data, size);
+  auto index = cas::DecodeChunkIndex(ObjectId(), in);
+  if (!index) {
+    FUZZ_CHECK(index.error().IsCorruption(), index.error().ToString());
+    return 0;
+  }
+  const std::string again = cas::EncodeChunkIndex(*index);
+  FUZZ_CHECK(again == in, fuzz::FirstDifference(again, in));
+  uint64_t sum = 0;
+  for (const auto& c : index->chunks) {
+    FUZZ_CHECK(c.size > 0, "an empty chunk");
+    FUZZ_CHECK(sum + c.size > sum, "chunk sizes overflow");
+    sum += c.size;
+  }
+  FUZZ_CHECK(sum == index->total_size, "chunk sizes do not add up to the total");
+  return 0;
+}

@@ -1,0 +1,45 @@
+// What the fuzz targets (fuzz/README.md) assert: a broken promise prints what was expected and
+// aborts, which libFuzzer reports as a crash and saves the input that caused it.
+#ifndef CAIRN_FUZZ_FUZZ_CHECK_H_
+#define CAIRN_FUZZ_FUZZ_CHECK_H_
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#define FUZZ_CHECK(cond, what)                                                          \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, __LINE__, #cond, \
+                   std::string(what).c_str());                                          \
+      std::abort();                                                                     \
+    }                                                                                   \
+  } while (0)
+
+namespace cairn::fuzz {
+
+inline std::string_view Bytes(const uint8_t* data, size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+// For a failed round trip: where `again` (re-encoded) first differs from `in` (accepted).
+inline std::string FirstDifference(std::string_view again, std::string_view in) {
+  size_t i = 0;
+  while (i < again.size() && i < in.size() && again[i] == in[i]) ++i;
+  auto hex = [](std::string_view s, size_t at) {
+    std::string out;
+    for (size_t j = at; j < s.size() && j < at + 16; ++j) {
+      static const char* digits = "0123456789abcdef";
+      out += digits[static_cast<uint8_t>(s[j]) >> 4];
+      out += digits[static_cast<uint8_t>(s[j]) & 15];
+    }
+    return out;
+  };
+  return "a non-canonical encoding was accepted: at byte " + std::to_string(i) + " of " +
+         std::to_string(in.size()) + ", accepted " + hex(in, i) + ", canonical " + hex(again, i);
+}
+
+}  // namespace cairn::fuzz
+
+#endif  // CAIRN_FUZZ_FUZZ_CHECK_H_

@@ -1,0 +1,282 @@
+// cairn_fuzz_seeds DIR: writes the fuzz targets' seeds to DIR/seeds/TARGET/ (valid encodings
+// made by cairn's own encoders, so that the fuzzer starts inside each format rather than having
+// to find its magic and layout) and empties DIR/work/TARGET/, where a run keeps what it finds.
+// Run by ctest before the fuzz targets (fuzz/CMakeLists.txt).
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/sha256.h"
+#include "cas/chunk_index.h"
+#include "cas/disk.h"
+#include "cas/object.h"
+#include "cas/tree.h"
+#include "cas/version.h"
+#include "cas/write_batch.h"
+
+namespace cairn::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+
+using Seeds = std::vector<std::string>;
+
+ObjectId Id(std::string_view what) { return Sha256::Of(what); }
+
+cas::Metadata Meta(uint32_t mode, std::vector<std::pair<std::string, std::string>> xattrs = {}) {
+  cas::Metadata m;
+  m.mode = mode;
+  m.uid = 1000;
+  m.gid = 100;
+  m.mtime_sec = 1700000000;
+  m.mtime_nsec = 123456789;
+  m.xattrs = std::move(xattrs);
+  return m;
+}
+
+cas::TreeEntry Entry(std::string name, cas::EntryType type, uint32_t mode = 0644) {
+  cas::TreeEntry e;
+  e.name = std::move(name);
+  e.type = type;
+  e.meta = Meta(mode);
+  return e;
+}
+
+// Trees: every entry type, xattrs, a sparse file, non-UTF-8 names, a hardlink table.
+Seeds TreeSeeds() {
+  Seeds out;
+  cas::Tree empty;
+  empty.meta = Meta(0755);
+  out.push_back(cas::EncodeTree(empty));
+
+  cas::Tree t;
+  t.meta = Meta(01777, {{"security.selinux", std::string("system_u:object_r:tmp_t:s0\0", 27)},
+                        {"user.note", "x"}});
+  auto file = Entry("bin", cas::EntryType::kRegular, 04755);
+  file.id = Id("bin");
+  file.size = 5000;
+  file.meta.xattrs = {{"security.capability", std::string("\1\0\0\2\0\x20\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20)}};
+  t.entries.push_back(file);
+  auto sparse = Entry("disk.img", cas::EntryType::kRegular);
+  sparse.id = Id("data");
+  sparse.size = 1 << 20;
+  sparse.sparse = true;
+  sparse.extents = {{4096, 4096}, {65536, 100}};
+  t.entries.push_back(sparse);
+  auto hole = Entry("hole", cas::EntryType::kRegular);
+  hole.id = Id("");
+  hole.size = 8192;
+  hole.sparse = true;
+  t.entries.push_back(hole);
+  auto dir = Entry("etc", cas::EntryType::kDirectory);
+  dir.id = Id("etc");
+  t.entries.push_back(dir);
+  auto link = Entry("lib", cas::EntryType::kSymlink, 0777);
+  link.target = "usr/lib";
+  t.entries.push_back(link);
+  auto chr = Entry("null", cas::EntryType::kCharDevice, 0666);
+  chr.rdev_major = 1;
+  chr.rdev_minor = 3;
+  t.entries.push_back(chr);
+  auto blk = Entry("sda", cas::EntryType::kBlockDevice, 0660);
+  blk.rdev_major = 8;
+  t.entries.push_back(blk);
+  t.entries.push_back(Entry("fifo", cas::EntryType::kFifo));
+  t.entries.push_back(Entry("sock", cas::EntryType::kSocket, 0755));
+  t.entries.push_back(Entry("caf\xe9-\xff", cas::EntryType::kFifo));
+  auto twin = Entry("twin", cas::EntryType::kRegular);
+  twin.id = Id("twin");
+  twin.size = 4;
+  t.entries.push_back(twin);
+  t.hardlinks = {{"etc/twin", "twin"}};
+  if (cas::CanonicalizeTree(&t).ok()) out.push_back(cas::EncodeTree(t));
+  t.hardlinks.clear();
+  out.push_back(cas::EncodeTree(t));
+  return out;
+}
+
+Seeds VersionSeeds() {
+  cas::Version v;
+  v.root = Id("root");
+  v.image = "web";
+  v.author = "root@host";
+  v.time_ns = 1700000000123456789;
+  v.message = "first";
+  Seeds out{cas::EncodeVersion(v)};
+  v.root_type = cas::Version::RootType::kDisk;
+  v.parents = {Id("p1"), Id("p2")};
+  v.message = "caf\xe9\n\x01";
+  v.summary = R"({"os":"linux","distro":"debian","packages":3})";
+  v.time_ns = -5;
+  out.push_back(cas::EncodeVersion(v));
+  return out;
+}
+
+Seeds ChunkIndexSeeds() {
+  cas::ChunkIndex index;
+  index.content_sha256 = Id("whole");
+  for (uint64_t size : {16384u, 65536u, 262144u, 1u}) {
+    index.chunks.push_back({Id(std::to_string(size)), size});
+    index.total_size += size;
+  }
+  Seeds out{cas::EncodeChunkIndex(index)};
+  index.chunks.resize(2);
+  index.total_size = index.chunks[0].size + index.chunks[1].size;
+  out.push_back(cas::EncodeChunkIndex(index));
+  return out;
+}
+
+// A GPT disk with a BIOS boot partition, an ext4 root and swap; with LVM, the swap partition
+// a physical volume of a group holding three logical volumes (two segments for one); an MBR
+// disk with an extended partition.
+Seeds DiskSeeds() {
+  cas::Disk d;
+  d.size = 64 << 20;
+  d.table = cas::PartitionTable::kGpt;
+  d.disk_id = "0F8A1E2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B";
+  d.first_lba = 34;
+  d.entries = 128;
+  d.partitions.push_back({1, 1 << 20, 1 << 20, "21686148-6449-6E6F-744E-656564454649",
+                          "11111111-2222-3333-4444-555555555555", "bios", 0, cas::PartitionContent::kRaw,
+                          Id("bios")});
+  d.partitions.push_back({2, 2 << 20, 30 << 20, "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+                          "22222222-2222-3333-4444-555555555555", "root", 4, cas::PartitionContent::kFilesystem,
+                          ObjectId()});
+  d.partitions.push_back({3, 32 << 20, 8 << 20, "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F",
+                          "33333333-2222-3333-4444-555555555555", "swap", 0, cas::PartitionContent::kFilesystem,
+                          ObjectId()});
+  cas::DiskFilesystem root;
+  root.partition = 2;
+  root.type = "ext4";
+  root.uuid = "aaaaaaaa-2222-3333-4444-555555555555";
+  root.label = "root";
+  root.params = {{"block_size", "4096"}, {"features", "has_journal extent"}, {"inode_size", "256"}};
+  root.mountpoint = "/";
+  root.tree = Id("tree");
+  d.filesystems.push_back(root);
+  cas::DiskFilesystem swap;
+  swap.partition = 3;
+  swap.type = "swap";
+  swap.uuid = "bbbbbbbb-2222-3333-4444-555555555555";
+  d.filesystems.push_back(swap);
+  d.boot.push_back({"mbr-code", 0, 440, Id("code")});
+  d.boot.push_back({"gap", 17408, 1031168, Id("gap")});
+  d.view = Id("tree");
+  Seeds out;
+  auto add = [&](const cas::Disk& disk) {
+    Status valid = cas::ValidateDisk(disk);
+    if (valid.ok()) {
+      out.push_back(cas::EncodeDisk(disk));
+    } else {
+      std::cerr << "cairn_fuzz_seeds: a disk seed is invalid: " << valid.ToString() << "\n";
+    }
+  };
+  add(d);
+
+  cas::Disk lvm = d;
+  lvm.partitions[2].size = 24 << 20;
+  lvm.partitions[2].content = cas::PartitionContent::kLvmPv;
+  lvm.filesystems.pop_back();
+  cas::VolumeGroup vg;
+  vg.name = "vg0";
+  vg.uuid = "hd2dsj-aeAQ-MrKR-DyXy-34sW-VG0G-qaZx7V";
+  vg.extent_size = 4 << 20;
+  vg.pvs.push_back({3, "aaaaaa-bbbb-cccc-dddd-eeee-ffff-000000", 1 << 20, 5});
+  vg.lvs.push_back({"data", "DDDDDD-bbbb-cccc-dddd-eeee-ffff-000000", {{3, 4, 1}}, cas::VolumeContent::kRaw, Id("lv")});
+  vg.lvs.push_back({"root", "RRRRRR-bbbb-cccc-dddd-eeee-ffff-000000", {{3, 0, 2}, {3, 3, 1}},
+                    cas::VolumeContent::kFilesystem, ObjectId()});
+  vg.lvs.push_back({"swap", "SSSSSS-bbbb-cccc-dddd-eeee-ffff-000000", {{3, 2, 1}}, cas::VolumeContent::kFilesystem,
+                    ObjectId()});
+  lvm.volume_groups.push_back(vg);
+  cas::DiskFilesystem lvroot;
+  lvroot.volume = "vg0/root";
+  lvroot.type = "ext4";
+  lvroot.uuid = "cccccccc-2222-3333-4444-555555555555";
+  lvroot.mountpoint = "/srv";
+  lvroot.tree = Id("srv");
+  lvm.filesystems.push_back(lvroot);
+  cas::DiskFilesystem lvswap;
+  lvswap.volume = "vg0/swap";
+  lvswap.type = "swap";
+  lvswap.uuid = "dddddddd-2222-3333-4444-555555555555";
+  lvm.filesystems.push_back(lvswap);
+  add(lvm);
+
+  cas::Disk mbr;
+  mbr.size = 32 << 20;
+  mbr.table = cas::PartitionTable::kMbr;
+  mbr.disk_id = "1234abcd";
+  mbr.partitions.push_back({1, 1 << 20, 8 << 20, "83", "", "", 0x80, cas::PartitionContent::kFilesystem, ObjectId()});
+  mbr.partitions.push_back({2, 9 << 20, 20 << 20, "05", "", "", 0, cas::PartitionContent::kNothing, ObjectId()});
+  mbr.partitions.push_back({5, 10 << 20, 4 << 20, "83", "", "", 0, cas::PartitionContent::kRaw, Id("logical")});
+  cas::DiskFilesystem boot;
+  boot.partition = 1;
+  boot.type = "ext2";
+  boot.uuid = "eeeeeeee-2222-3333-4444-555555555555";
+  boot.mountpoint = "/";
+  boot.tree = Id("boot");
+  mbr.filesystems.push_back(boot);
+  mbr.view = Id("boot");
+  add(mbr);
+  return out;
+}
+
+// Records of every codec (raw, zstd, zstd after the x86 filter), object infos, index values.
+Seeds ObjectSeeds() {
+  Seeds out;
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "line " + std::to_string(i % 7) + " of a small file\n";
+  std::string code;
+  for (int i = 0; i < 300; ++i) code += std::string("\xe8\x10\x20\x00\x00\x48\x89\xc7", 8);
+  out.push_back(cas::EncodeObject(cas::ObjectType::kBlob, "tiny", 4).record);
+  out.push_back(cas::EncodeObject(cas::ObjectType::kBlob, text, 0).record);
+  out.push_back(cas::EncodeObject(cas::ObjectType::kBlob, text, 4).record);
+  out.push_back(cas::EncodeObject(cas::ObjectType::kBlob, code, 4, /*x86_code=*/true).record);
+  out.push_back(cas::EncodeObject(cas::ObjectType::kTree, TreeSeeds().back(), 4).record);
+  out.push_back(cas::EncodeObjectInfo({cas::ObjectType::kBlob, 4096, 1234, 77}));
+  return out;
+}
+
+const std::map<std::string, std::function<Seeds()>>& Targets() {
+  static const std::map<std::string, std::function<Seeds()>> targets = {
+      {"tree", TreeSeeds},
+      {"version", VersionSeeds},
+      {"chunk_index", ChunkIndexSeeds},
+      {"disk", DiskSeeds},
+      {"object", ObjectSeeds},
+  };
+  return targets;
+}
+
+int Main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: cairn_fuzz_seeds DIR\n";
+    return 2;
+  }
+  const fs::path dir = argv[1];
+  for (const auto& [name, make] : Targets()) {
+    fs::remove_all(dir / "seeds" / name);
+    fs::remove_all(dir / "work" / name);
+    fs::create_directories(dir / "seeds" / name);
+    fs::create_directories(dir / "work" / name);
+    Seeds seeds = make();
+    if (seeds.empty()) {
+      std::cerr << "cairn_fuzz_seeds: no seeds for " << name << "\n";
+      return 1;
+    }
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      std::ofstream(dir / "seeds" / name / std::to_string(i), std::ios::binary) << seeds[i];
+    }
+    std::cout << name << ": " << seeds.size() << " seeds\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace cairn::fuzz
+
+int main(int argc, char** argv) { return cairn::fuzz::Main(argc, argv); }

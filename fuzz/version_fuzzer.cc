@@ -1,0 +1,18 @@
+// Versions (docs/format/catalog.md) come from the store: DecodeVersion must accept only the
+// canonical encoding of a Version, so that one version has one id.
+#include "cas/version.h"
+#include "fuzz/fuzz_check.h"
+
+using namespace cairn;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view in = fuzz::Bytes(data, size);
+  auto v = cas::DecodeVersion(ObjectId(), in);
+  if (!v) {
+    FUZZ_CHECK(v.error().IsCorruption(), v.error().ToString());
+    return 0;
+  }
+  const std::string again = cas::EncodeVersion(*v);
+  FUZZ_CHECK(again == in, fuzz::FirstDifference(again, in));
+  return 0;
+}
