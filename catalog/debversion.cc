@@ -5,14 +5,16 @@
 namespace cairn::catalog {
 namespace {
 
-// dpkg's order of a character in a non-digit run: '~' first, then the end of the part, then
-// letters, then everything else.
+// dpkg's order of a character in a non-digit run: '~' first, then the end of the part (and a
+// digit, which ends the run), then letters, then everything else. A NUL byte, which no version
+// dpkg accepts holds but an image's database may, sorts with everything else: ordered as the end
+// of the part (dpkg's C strings end there), it let the run step over a digit on the other side
+// and the order stopped being transitive (found by fuzz/debversion_fuzzer.cc).
 int Order(int c) {
   if (std::isdigit(c)) return 0;
   if (std::isalpha(c)) return c;
   if (c == '~') return -1;
-  if (c) return c + 256;
-  return 0;
+  return c + 256;
 }
 
 int ComparePart(std::string_view a, std::string_view b) {

@@ -47,6 +47,24 @@ TEST(DebianVersionTest, EqualSpellingsCompareEqual) {
   EXPECT_EQ(CompareDebianVersions("2.36-9+deb12u4", "2.36-9+deb12u4"), 0);
 }
 
+// Versions from an image's dpkg database may hold bytes dpkg itself would refuse, NUL among
+// them: the order must stay an order (found by fuzz/debversion_fuzzer.cc with these three).
+TEST(DebianVersionTest, ANulByteDoesNotStepOverADigit) {
+  const std::string a = "23.0.11-1~deb12u1";
+  const std::string b("\0\n~deb123.0.11-1", 16);
+  const std::string c = "3.0>=1-\x01";
+  auto sign = [](int x) { return (x > 0) - (x < 0); };
+  EXPECT_EQ(sign(CompareDebianVersions(a, b)), -sign(CompareDebianVersions(b, a)));
+  EXPECT_EQ(CompareDebianVersions(std::string("\0", 1), "2"), -CompareDebianVersions("2", std::string("\0", 1)));
+  EXPECT_NE(CompareDebianVersions(std::string("\0" "2", 2), std::string("\0" "3", 2)), 0);
+  const int ab = sign(CompareDebianVersions(a, b)), bc = sign(CompareDebianVersions(b, c));
+  const int ac = sign(CompareDebianVersions(a, c));
+  if (ab <= 0 && bc <= 0) EXPECT_LE(ac, 0);
+  if (ab >= 0 && bc >= 0) EXPECT_GE(ac, 0);
+  EXPECT_LT(CompareDebianVersions("2", std::string("\0", 1)), 0) << "a NUL sorts as any other symbol, as '2' < '+'";
+  EXPECT_LT(CompareDebianVersions("2", "+"), 0);
+}
+
 TEST(PackageConstraintTest, ParsesNameOperatorAndVersion) {
   auto c = ParsePackageConstraint("libssl3<3.0.22");
   ASSERT_TRUE(c.has_value()) << c.error().ToString();
