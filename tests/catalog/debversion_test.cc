@@ -55,13 +55,21 @@ TEST(DebianVersionTest, ANulByteDoesNotStepOverADigit) {
   const std::string c = "3.0>=1-\x01";
   auto sign = [](int x) { return (x > 0) - (x < 0); };
   EXPECT_EQ(sign(CompareDebianVersions(a, b)), -sign(CompareDebianVersions(b, a)));
-  EXPECT_EQ(CompareDebianVersions(std::string("\0", 1), "2"), -CompareDebianVersions("2", std::string("\0", 1)));
-  EXPECT_NE(CompareDebianVersions(std::string("\0" "2", 2), std::string("\0" "3", 2)), 0);
+  EXPECT_EQ(CompareDebianVersions(std::string("\0", 1), "2"),
+            -CompareDebianVersions("2", std::string("\0", 1)));
+  EXPECT_NE(CompareDebianVersions(std::string("\0"
+                                              "2",
+                                              2),
+                                  std::string("\0"
+                                              "3",
+                                              2)),
+            0);
   const int ab = sign(CompareDebianVersions(a, b)), bc = sign(CompareDebianVersions(b, c));
   const int ac = sign(CompareDebianVersions(a, c));
   if (ab <= 0 && bc <= 0) EXPECT_LE(ac, 0);
   if (ab >= 0 && bc >= 0) EXPECT_GE(ac, 0);
-  EXPECT_LT(CompareDebianVersions("2", std::string("\0", 1)), 0) << "a NUL sorts as any other symbol, as '2' < '+'";
+  EXPECT_LT(CompareDebianVersions("2", std::string("\0", 1)), 0)
+      << "a NUL sorts as any other symbol, as '2' < '+'";
   EXPECT_LT(CompareDebianVersions("2", "+"), 0);
 }
 
