@@ -67,6 +67,13 @@ Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data) {
       r.data.assign(s);
     }
     if (!p.empty()) return bad();
+    // What the mount process journals comes from the kernel and the clock, always in range: a
+    // record out of it is damage, and replayed it would commit Trees no reader accepts (found
+    // by fuzz/journal_fuzzer.cc: a timestamp of 10^9 ns and more became a directory's mtime).
+    if (r.now.nsec >= 1'000'000'000 || r.entry.type < cas::EntryType::kRegular ||
+        r.entry.type > cas::EntryType::kSocket) {
+      return bad();
+    }
     out.push_back(std::move(r));
   }
   return out;

@@ -244,6 +244,15 @@ Result<Ino> MutableTree::Make(Ino parent, std::string_view name, const NewEntry&
   CAIRN_ASSIGN_OR_RETURN(Node * dir, GetDir(parent, "create"));
   CAIRN_RETURN_IF_ERROR(CheckName(name, "create"));
   if (dir->children.contains(name)) return FsError(EEXIST, "create", name);
+  // The kernel never passes these (a symlink's target is a C string, and symlink(2) refuses an
+  // empty one); a journal replayed after damage may, and no Tree may hold them (found by
+  // fuzz/journal_fuzzer.cc).
+  if (e.type == cas::EntryType::kSymlink &&
+      (e.target.empty() || e.target.find('\0') != std::string::npos)) {
+    return FsError(EINVAL, "create", name);
+  }
+  if (e.type < cas::EntryType::kRegular || e.type > cas::EntryType::kSocket)
+    return FsError(EINVAL, "create", name);
   Node* c = NewNode(e.type);
   c->meta.mode = e.mode & 07777;
   c->meta.uid = e.uid;

@@ -199,6 +199,14 @@ Result<size_t> MutableTree::WriteInMemory(Ino ino, uint64_t offset, std::string_
                                           Timestamp now) {
   CAIRN_ASSIGN_OR_RETURN(Node * n, Get(ino));
   if (!InMemory(n)) return Status::Internal("write in memory: inode " + std::to_string(ino) + " is not held in memory");
+  // What FitsInMemory promised the live write; a journal replayed after damage may ask more (a
+  // hole, gigabytes: found by fuzz/journal_fuzzer.cc).
+  if (offset > n->size || data.size() > kInMemoryFileBytes ||
+      offset > kInMemoryFileBytes - data.size()) {
+    return Status::Internal("write in memory: " + std::to_string(data.size()) + " bytes at " +
+                            std::to_string(offset) + " of inode " + std::to_string(ino) +
+                            " do not fit in memory");
+  }
   uint64_t end = std::max(n->size, offset + data.size());
   in_memory_bytes_ += end - n->bytes.size();
   n->bytes.resize(end, '\0');
@@ -222,6 +230,10 @@ Status MutableTree::TruncateInMemory(Ino ino, uint64_t size, Timestamp now) {
     n->extents.clear();
     n->bytes.clear();
     n->written = 0;
+  }
+  if (size > n->size) {  // TruncatesInMemory: only shorter (a journal after damage may ask more)
+    return Status::Internal("truncate in memory: inode " + std::to_string(ino) + " to " +
+                            std::to_string(size) + " bytes would grow it");
   }
   in_memory_bytes_ -= n->bytes.size();
   n->bytes.resize(size, '\0');

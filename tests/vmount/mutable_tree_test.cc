@@ -457,5 +457,48 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
             (std::vector<std::vector<std::string>>{{"etc/d/pw", "pwlink"}, {"etc/hosts", "usr/bin/b"}}));
 }
 
+// A journal damaged where its framing survives must not replay into an out-of-memory abort or a
+// commit of Trees no reader accepts (found by fuzz/journal_fuzzer.cc).
+TEST_F(MutableTreeTest, JournalReplayRefusesWhatNoMountJournals) {
+  auto refused = [](const JournalRecord& r) {
+    auto d = DecodeJournalRecords(EncodeJournalRecord(r));
+    return !d.has_value() && d.status().IsCorruption();
+  };
+  JournalRecord late = Rec(JournalOp::kMake, "etc", "x");
+  late.now.nsec = 1'000'000'000;
+  EXPECT_TRUE(refused(late)) << "a timestamp of 10^9 ns";
+  for (int type : {0, 8, 255}) {
+    JournalRecord odd = Rec(JournalOp::kMake, "etc", "x");
+    odd.entry.type = static_cast<EntryType>(type);
+    EXPECT_TRUE(refused(odd)) << "entry type " << type;
+  }
+
+  auto t = Open(root_);
+  Ino etc = *t->LookupPath("etc");
+  JournalRecord make = Rec(JournalOp::kMake, "etc", "new");
+  make.entry = Entry(EntryType::kRegular, 0644);
+  ASSERT_TRUE(ApplyJournalRecord(t.get(), make).ok());
+  ASSERT_TRUE(
+      ApplyJournalRecord(t.get(), Rec(JournalOp::kWrite, "etc/new", "", "", "", 0, "abc")).ok());
+  for (uint64_t offset : {uint64_t{4}, uint64_t{1} << 40, ~uint64_t{0} - 1}) {
+    Status s =
+        ApplyJournalRecord(t.get(), Rec(JournalOp::kWrite, "etc/new", "", "", "", offset, "x"));
+    EXPECT_FALSE(s.ok()) << "a write at " << offset;
+  }
+  Status grow = ApplyJournalRecord(
+      t.get(), Rec(JournalOp::kTruncate, "etc/new", "", "", "", uint64_t{3} << 30));
+  EXPECT_FALSE(grow.ok()) << "a truncate that grows a file held in memory";
+  EXPECT_EQ(*t->InMemoryBytes(*t->LookupPath("etc/new")), "abc");
+  for (std::string target : {std::string(), std::string("a\0b", 3)}) {
+    NewEntry e = Entry(EntryType::kSymlink, 0777);
+    e.target = target;
+    EXPECT_FALSE(t->Make(etc, "l", e, now_).has_value())
+        << "symlink target of " << target.size() << " bytes";
+  }
+  auto l = Listing(Commit(t.get()));
+  EXPECT_EQ(l["etc/new"], "f 420 abc");
+  EXPECT_FALSE(l.contains("etc/l"));
+}
+
 }  // namespace
 }  // namespace cairn::vmount
