@@ -1,0 +1,19 @@
+// The stat cache (docs/format/stat-cache.md) is host state that a crash, a full disk or another
+// program may have damaged: Decode must give a cache that encodes back to the same bytes, or
+// nothing (a damaged cache only costs time), never a crash.
+#include "fuzz/fuzz_check.h"
+#include "indexer/stat_cache.h"
+
+using namespace cairn;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view in = fuzz::Bytes(data, size);
+  auto cache = indexer::StatCache::Decode(in, "/srv/golden");
+  if (!cache) return 0;
+  for (const auto& [rel, dir] : cache->dirs()) {
+    FUZZ_CHECK(dir.names.size() == dir.files.size(), "as many names as files in '" + rel + "'");
+  }
+  const std::string again = cache->Encode("/srv/golden");
+  FUZZ_CHECK(again == in, fuzz::FirstDifference(again, in));
+  return 0;
+}
