@@ -1,6 +1,7 @@
 #include "catalog/inspect.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <sstream>
 
@@ -27,6 +28,12 @@ std::string ResolveLink(const std::string& path, const std::string& target) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
   return out;
+}
+
+void Sanitize(std::string* v) {
+  for (char& c : *v) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
 }
 
 std::string Unquote(std::string v) {
@@ -142,6 +149,17 @@ Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
     ParseDpkgStatus(status, &out);
   }
   if (!out.distro.empty() || !out.packages.empty()) out.os = "linux";
+  // The summary is one key<TAB>value per line: a tab or a line break in an image's files must
+  // not become a field or a line of its own (a hostname "h\npkg\tlibssl3\t9" gave the version a
+  // package it does not have: found by fuzz/inspect_fuzzer.cc). No control character belongs in
+  // these fields; each becomes '?'.
+  for (std::string* f : {&out.distro, &out.version, &out.pretty_name, &out.arch, &out.hostname})
+    Sanitize(f);
+  for (auto& p : out.packages) {
+    Sanitize(&p.name);
+    Sanitize(&p.version);
+    Sanitize(&p.arch);
+  }
   return out;
 }
 
@@ -181,11 +199,15 @@ Inspection DecodeInspection(std::string_view text) {
     else if (f[0] == "hostname") in.hostname = f[1];
     else if (f[0] == "package_format") in.package_format = f[1];
     else if (f[0] == "counts" && f.size() == 6) {
-      in.files = std::stoull(f[1]);
-      in.dirs = std::stoull(f[2]);
-      in.symlinks = std::stoull(f[3]);
-      in.others = std::stoull(f[4]);
-      in.bytes = std::stoull(f[5]);
+      // A count that does not parse reads as 0 (std::stoull threw on it, out of every command
+      // that read the summary).
+      uint64_t* counts[] = {&in.files, &in.dirs, &in.symlinks, &in.others, &in.bytes};
+      for (int i = 0; i < 5; ++i) {
+        const std::string& t = f[i + 1];
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        *counts[i] = ec == std::errc() && end == t.data() + t.size() ? v : 0;
+      }
     } else if (f[0] == "pkg" && f.size() >= 3) {
       in.packages.push_back({f[1], f[2], f.size() > 3 ? f[3] : ""});
     }

@@ -144,6 +144,31 @@ TEST_F(InspectionTest, ALinkLoopOrATreeWithoutOsFilesIsNotAnError) {
   EXPECT_EQ(b.files, 1u);
 }
 
+// An image's files may hold tabs and line breaks where the summary separates its fields: they
+// must not forge fields or packages (found by fuzz/inspect_fuzzer.cc).
+TEST_F(InspectionTest, ControlCharactersInTheImagesFilesForgeNoFieldOrPackage) {
+  TreeSpec spec = BaseSpec();
+  At(spec, "etc/hostname").data = "web\npkg\tevil\t9.9\tamd64\n";
+  At(spec, "usr/lib/os-release").data = "ID=debian\nPRETTY_NAME=\"a\tb\"\n";
+  VersionRef v = Checkin(Build(spec), "forged");
+  Inspection in = DecodeInspection(v.version.summary);
+  EXPECT_EQ(in.hostname, "web?pkg?evil?9.9?amd64");
+  EXPECT_EQ(in.pretty_name, "a?b");
+  for (const auto& p : in.packages) EXPECT_NE(p.name, "evil");
+  EXPECT_EQ(EncodeInspection(DecodeInspection(v.version.summary)), v.version.summary);
+}
+
+TEST(InspectionSummaryTest, CountsThatDoNotParseReadAsZero) {
+  Inspection in =
+      DecodeInspection("distro\tdebian\ncounts\t12\tx\t99999999999999999999999\t-1\t7\n");
+  EXPECT_EQ(in.distro, "debian");
+  EXPECT_EQ(in.files, 12u);
+  EXPECT_EQ(in.dirs, 0u);
+  EXPECT_EQ(in.symlinks, 0u);
+  EXPECT_EQ(in.others, 0u);
+  EXPECT_EQ(in.bytes, 7u);
+}
+
 using DiffTest = RepoTest;
 
 TEST_F(DiffTest, ReportsExactlyTheChangedEntriesAndPackages) {
