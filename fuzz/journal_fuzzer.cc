@@ -54,12 +54,17 @@ struct Base {
     root = *ing.PutObject(cas::ObjectType::kTree, cas::EncodeTree(top));
     FUZZ_CHECK(ing.Finish().ok(), "the base tree is stored");
   }
+  ~Base() {
+    std::error_code ec;
+    std::filesystem::remove_all(upper, ec);
+  }
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Base* base = new Base;
+  static Base base_;
+  Base* base = &base_;
   const std::string_view in = fuzz::Bytes(data, size);
   auto records = vmount::DecodeJournalRecords(in);
   if (!records) {

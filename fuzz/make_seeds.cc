@@ -2,6 +2,10 @@
 // made by cairn's own encoders, so that the fuzzer starts inside each format rather than having
 // to find its magic and layout) and empties DIR/work/TARGET/, where a run keeps what it finds.
 // Run by ctest before the fuzz targets (fuzz/CMakeLists.txt).
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/sysmacros.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -403,6 +407,128 @@ Seeds JournalSeeds() {
   return {before_rmdir, all, all.substr(0, all.size() - 3), vmount::EncodeJournalRecord(copy)};
 }
 
+// A tarball through libarchive: format "pax", "gnu" or "ustar", filter "", "gzip" or "zstd".
+class TarWriter {
+ public:
+  TarWriter(const char* format, const char* filter) : a_(archive_write_new()) {
+    archive_write_set_format_by_name(a_, format);
+    if (*filter) archive_write_add_filter_by_name(a_, filter);
+    archive_write_set_bytes_in_last_block(a_, 1);
+    archive_write_open(a_, &out_, nullptr, &Write, nullptr);
+  }
+  ~TarWriter() { archive_write_free(a_); }
+  // type: AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR, AE_IFBLK, AE_IFIFO; link: a symlink's target
+  // or, with hardlink, the path linked to.
+  TarWriter& Add(const std::string& path, unsigned type, const std::string& body = "",
+                 const std::string& link = "", bool hardlink = false) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_uid(e, 1000);
+    archive_entry_set_gid(e, 100);
+    archive_entry_set_mtime(e, 1700000000, 123456789);
+    if (hardlink) {
+      archive_entry_set_hardlink(e, link.c_str());
+    } else if (type == AE_IFLNK) {
+      archive_entry_set_symlink(e, link.c_str());
+    }
+    if (type == AE_IFCHR || type == AE_IFBLK) archive_entry_set_rdev(e, makedev(8, 1));
+    if (type == AE_IFREG && !hardlink)
+      archive_entry_set_size(e, static_cast<la_int64_t>(body.size()));
+    if (path == "xattr") archive_entry_xattr_add_entry(e, "user.note", "hello", 5);
+    archive_write_header(a_, e);
+    if (!body.empty() && !hardlink) archive_write_data(a_, body.data(), body.size());
+    archive_entry_free(e);
+    return *this;
+  }
+  // A sparse file of `size` bytes whose data is `body` at `offset`.
+  TarWriter& Sparse(const std::string& path, uint64_t size, uint64_t offset,
+                    const std::string& body) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, static_cast<la_int64_t>(size));
+    archive_entry_sparse_add_entry(e, static_cast<la_int64_t>(offset),
+                                   static_cast<la_int64_t>(body.size()));
+    archive_write_header(a_, e);
+    std::string whole(size, '\0');
+    whole.replace(offset, body.size(), body);
+    archive_write_data(a_, whole.data(), whole.size());
+    archive_entry_free(e);
+    return *this;
+  }
+  std::string Finish() {
+    archive_write_close(a_);
+    return out_;
+  }
+
+ private:
+  static la_ssize_t Write(archive*, void* self, const void* buf, size_t n) {
+    static_cast<std::string*>(self)->append(static_cast<const char*>(buf), n);
+    return static_cast<la_ssize_t>(n);
+  }
+  archive* a_;
+  std::string out_;
+};
+
+// Tarballs of every kind of entry, in three formats and three compressions, and hostile ones:
+// names with "..", absolute names, a file beneath a symlink that points out, hard links out.
+Seeds TarSeeds() {
+  Seeds out;
+  auto rich = [](const char* format, const char* filter) {
+    TarWriter w(format, filter);
+    w.Add("etc", AE_IFDIR).Add("etc/passwd", AE_IFREG, "root:x:0:0::/root:/bin/sh\n");
+    w.Add("etc/hosts", AE_IFREG, "", "etc/passwd", /*hardlink=*/true);
+    w.Add("lib", AE_IFLNK, "", "usr/lib")
+        .Add("null", AE_IFCHR)
+        .Add("sda", AE_IFBLK)
+        .Add("fifo", AE_IFIFO);
+    w.Add("xattr", AE_IFREG, "x").Add("caf\xe9", AE_IFREG, "latin-1 name");
+    w.Add(std::string(120, 'n') + "/" + std::string(120, 'm'), AE_IFREG, "long name");
+    if (std::string_view(format) != "ustar") w.Sparse("disk.img", 65536, 8192, "data");
+    return w.Finish();
+  };
+  for (const char* format : {"pax", "gnutar", "ustar"}) out.push_back(rich(format, ""));
+  out.push_back(rich("pax", "gzip"));
+  out.push_back(rich("pax", "zstd"));
+  out.push_back(TarWriter("pax", "").Add("../evil", AE_IFREG, "x").Finish());
+  out.push_back(TarWriter("pax", "").Add("/etc/abs", AE_IFREG, "x").Finish());
+  out.push_back(TarWriter("pax", "").Add("a", AE_IFDIR).Add("a/../../b", AE_IFREG, "x").Finish());
+  out.push_back(
+      TarWriter("pax", "").Add("l", AE_IFLNK, "", "/tmp").Add("l/x", AE_IFREG, "x").Finish());
+  out.push_back(
+      TarWriter("pax", "").Add("up", AE_IFLNK, "", "..").Add("up/x", AE_IFREG, "x").Finish());
+  out.push_back(TarWriter("pax", "").Add("h", AE_IFREG, "", "../outside", true).Finish());
+  out.push_back(TarWriter("pax", "").Add("f", AE_IFREG, "one").Add("f", AE_IFREG, "two").Finish());
+  std::string cut = rich("pax", "");
+  out.push_back(cut.substr(0, cut.size() / 2));
+  return out;
+}
+
+// os-release, dpkg status, hostname and a stored summary, NUL-separated
+// (fuzz/inspect_fuzzer.cc).
+Seeds InspectSeeds() {
+  const std::string os_release =
+      "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian "
+      "GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n";
+  const std::string status =
+      "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: "
+      "3.0.11-1~deb12u2\n\n"
+      "Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: "
+      "12.4+deb12u5\n\n"
+      "Package: tzdata\nStatus: deinstall ok config-files\nArchitecture: all\nVersion: "
+      "2024a-0+deb12u1\n";
+  const std::string summary =
+      "os\tlinux\ndistro\tdebian\nversion\t12\narch\tamd64\nhostname\tweb1\npackage_format\tdeb\n"
+      "counts\t10\t3\t2\t1\t4096\npkg\tlibssl3\t3.0.11-1~deb12u2\tamd64\n";
+  std::string nul(1, '\0');
+  return {os_release + nul + status + nul + "web1\n" + nul + summary, nul + nul + nul,
+          "ID='alpine'\nVERSION_ID=3.19\n" + nul + "Package: x\nStatus: install ok installed\n" +
+              nul + "h"};
+}
+
 const std::map<std::string, std::function<Seeds()>>& Targets() {
   static const std::map<std::string, std::function<Seeds()>> targets = {
       {"tree", TreeSeeds},
@@ -414,6 +540,8 @@ const std::map<std::string, std::function<Seeds()>>& Targets() {
       {"stat_cache", StatCacheSeeds},
       {"debversion", DebversionSeeds},
       {"journal", JournalSeeds},
+      {"tar", TarSeeds},
+      {"inspect", InspectSeeds},
   };
   return targets;
 }
