@@ -262,6 +262,47 @@ TEST(DiskLvmTest, ProbeTakesTheNewestMetadataAmongThePhysicalVolumes) {
   EXPECT_EQ(ProbeVolumeGroups(read, &again).code(), Code::kNotSupported);
 }
 
+// Damaged tables and superblocks from disk images of any origin (found by fuzz/probe_fuzzer.cc):
+// a GPT header naming entries of 1 MiB each made the probe read up to 4 TiB; an ext superblock
+// with a block size of 1 KiB << 40 shifted past 32 bits.
+TEST(DiskProbeTest, DamagedGptEntrySizeAndExtBlockSizeAreHandled) {
+  std::string disk(1 << 20, '\0');
+  auto put = [&](size_t off, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) disk[off + i] = static_cast<char>(v >> (8 * i));
+  };
+  uint64_t asked = 0;
+  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
+    asked += n;
+    if (n > (64u << 20)) return Status::IOError("a read of " + std::to_string(n) + " bytes");
+    std::string out = off < disk.size() ? disk.substr(off, n) : "";
+    out.resize(n, '\0');
+    return out;
+  };
+  put(510, 0xAA55, 2);
+  disk[446 + 4] = static_cast<char>(0xEE);
+  disk.replace(512, 8, "EFI PART");
+  put(512 + 40, 34, 8);
+  put(512 + 72, 2, 8);
+  put(512 + 80, 128, 4);
+  put(512 + 84, 1 << 20, 4);  // each entry 1 MiB
+  auto gpt = ProbeLayout(read, 64 << 20, "damaged.img");
+  ASSERT_FALSE(gpt);
+  EXPECT_EQ(gpt.error().code(), Code::kCorruption) << gpt.error().ToString();
+  EXPECT_LT(asked, 2u << 20);
+
+  disk.assign(1 << 20, '\0');
+  put(1024 + 56, 0xEF53, 2);
+  put(1024 + 24, 40, 4);  // s_log_block_size
+  auto content = ProbeContent(read, 0, 1 << 20);
+  ASSERT_TRUE(content) << content.error().ToString();
+  EXPECT_EQ(content->kind, ProbedContent::Kind::kUnknown) << "its bytes are kept as they are";
+  put(1024 + 24, 2, 4);
+  content = ProbeContent(read, 0, 1 << 20);
+  ASSERT_TRUE(content);
+  EXPECT_EQ(content->kind, ProbedContent::Kind::kExt);
+  EXPECT_EQ(content->params[1], (std::pair<std::string, std::string>{"block_size", "4096"}));
+}
+
 // The text comes from the image: truncations and random damage either parse or fail with a
 // Status, never crash or loop.
 TEST(DiskLvmTest, ParserSurvivesTruncationAndRandomDamage) {
