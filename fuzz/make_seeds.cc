@@ -529,6 +529,96 @@ Seeds InspectSeeds() {
               nul + "h"};
 }
 
+// An ext4 superblock (1024 bytes, as it lies 1024 bytes into its filesystem).
+std::string ExtSuperblock() {
+  std::string sb(1024, '\0');
+  PutLe(&sb, 0, 16, 4);  // inodes
+  PutLe(&sb, 4, 64, 4);  // blocks
+  PutLe(&sb, 24, 0, 4);  // 1 KiB blocks
+  PutLe(&sb, 56, 0xEF53, 2);
+  PutLe(&sb, 76, 1, 4);                         // dynamic revision
+  PutLe(&sb, 88, 256, 2);                       // inode size
+  PutLe(&sb, 92, 0x0004 | 0x0020, 4);           // has_journal, dir_index
+  PutLe(&sb, 96, 0x0002 | 0x0040 | 0x0080, 4);  // filetype, extent, 64bit
+  PutLe(&sb, 100, 0x0001 | 0x0002, 4);          // sparse_super, large_file
+  sb.replace(104, 16,
+             std::string("\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x00", 16));
+  sb.replace(120, 4, "root");
+  return sb;
+}
+
+// The first bytes of disks: MBR with an ext4 partition and an LVM physical volume, MBR with an
+// extended partition, GPT with a BIOS boot partition and ext4, a whole-disk ext4, the heads of
+// qcow2 and vmdk images.
+Seeds ProbeSeeds() {
+  auto mbr_entry = [](std::string* d, int i, uint8_t type, uint32_t lba, uint32_t sectors) {
+    const size_t at = 446 + 16 * i;
+    (*d)[at + 4] = static_cast<char>(type);
+    PutLe(d, at + 8, lba, 4);
+    PutLe(d, at + 12, sectors, 4);
+  };
+  Seeds out;
+  std::string mbr(64 << 10, '\0');
+  PutLe(&mbr, 440, 0x1234abcd, 4);
+  PutLe(&mbr, 510, 0xAA55, 2);
+  mbr_entry(&mbr, 0, 0x83, 8, 64);        // 4 KiB: ext4 of 32 KiB
+  mbr_entry(&mbr, 1, 0x8e, 128, 120000);  // 64 KiB: an LVM physical volume of ~58 MiB
+  mbr.replace(4096 + 1024, 1024, ExtSuperblock());
+  const std::string pv = LvmSeeds()[1];
+  std::string with_pv = mbr;
+  with_pv.resize(128 * 512 + pv.size(), '\0');
+  with_pv.replace(128 * 512, pv.size(), pv);
+  out.push_back(with_pv);
+
+  std::string ext = mbr;
+  mbr_entry(&ext, 1, 0x05, 128, 4096);  // extended, one logical partition
+  std::string ebr(512, '\0');
+  PutLe(&ebr, 510, 0xAA55, 2);
+  ebr[446 + 4] = static_cast<char>(0x83);
+  PutLe(&ebr, 446 + 8, 8, 4);
+  PutLe(&ebr, 446 + 12, 64, 4);
+  ext.replace(128 * 512, 512, ebr);
+  out.push_back(ext);
+
+  std::string gpt(64 << 10, '\0');
+  PutLe(&gpt, 510, 0xAA55, 2);
+  mbr_entry(&gpt, 0, 0xEE, 1, 0xFFFFFFFF);
+  std::string h(92, '\0');
+  h.replace(0, 8, "EFI PART");
+  PutLe(&h, 8, 0x00010000, 4);
+  PutLe(&h, 12, 92, 4);
+  PutLe(&h, 24, 1, 8);
+  PutLe(&h, 32, (64 << 11) - 1, 8);
+  PutLe(&h, 40, 34, 8);
+  PutLe(&h, 48, (64 << 11) - 34, 8);
+  h.replace(56, 16, "\x2b\x1e\x8a\x0f\x4d\x3c\x5f\x4e\x8a\x9b\x0c\x1d\x2e\x3f\x4a\x5b");
+  PutLe(&h, 72, 2, 8);
+  PutLe(&h, 80, 128, 4);
+  PutLe(&h, 84, 128, 4);
+  gpt.replace(512, h.size(), h);
+  auto gpt_entry = [&](int i, std::string_view type, uint64_t first, uint64_t last,
+                       std::string_view name) {
+    std::string e(128, '\0');
+    e.replace(0, 16, type);
+    e.replace(16, 16, std::string(16, static_cast<char>(0x40 + i)));
+    PutLe(&e, 32, first, 8);
+    PutLe(&e, 40, last, 8);
+    for (size_t c = 0; c < name.size(); ++c) e[56 + 2 * c] = name[c];
+    gpt.replace(1024 + 128 * i, 128, e);
+  };
+  gpt_entry(0, "\x48\x61\x68\x21\x49\x64\x6f\x6e\x74\x4e\x65\x65\x64\x45\x46\x49", 34, 81, "bios");
+  gpt_entry(1, "\xaf\x3d\xc6\x0f\x83\x84\x72\x47\x8e\x79\x3d\x69\xd8\x47\x7d\xe4", 96, 159, "root");
+  gpt.replace(96 * 512 + 1024, 1024, ExtSuperblock());
+  out.push_back(gpt);
+
+  std::string whole(4096, '\0');
+  whole.replace(1024, 1024, ExtSuperblock());
+  out.push_back(whole);
+  out.push_back(std::string("QFI\xfb\0\0\0\3", 8) + std::string(504, '\0'));
+  out.push_back("# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicSparse\"\n");
+  return out;
+}
+
 const std::map<std::string, std::function<Seeds()>>& Targets() {
   static const std::map<std::string, std::function<Seeds()>> targets = {
       {"tree", TreeSeeds},
@@ -542,6 +632,7 @@ const std::map<std::string, std::function<Seeds()>>& Targets() {
       {"journal", JournalSeeds},
       {"tar", TarSeeds},
       {"inspect", InspectSeeds},
+      {"probe", ProbeSeeds},
   };
   return targets;
 }
