@@ -1,9 +1,10 @@
-// Package versions come from the dpkg databases of images of any origin, and constraints from
-// users: CompareDebianVersions must be a total order (search sorts and filters by it) and the
-// constraint parser must answer or refuse. The input holds up to three versions separated by
-// NUL bytes.
+// Package versions come from the dpkg databases of images of any origin, and constraints and
+// version names ("web:3", "web@prod") from users: CompareDebianVersions must be a total order
+// (search sorts and filters by it), and the parsers must answer or refuse with InvalidArgument.
+// The input holds up to three versions separated by NUL bytes.
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "catalog/debversion.h"
 #include "fuzz/fuzz_check.h"
 
@@ -44,6 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto b : v) (void)constraint->Matches(b);
   } else {
     FUZZ_CHECK(constraint.error().code() == Code::kInvalidArgument, constraint.error().ToString());
+  }
+  auto spec = catalog::ParseVersionSpec(v[0]);
+  if (spec) {
+    FUZZ_CHECK(catalog::ValidateImageName(spec->image).ok(), "a parsed name is a valid image name: " + spec->image);
+    FUZZ_CHECK(!(spec->number && spec->tag), "a number or a tag, not both");
+    if (spec->tag) FUZZ_CHECK(catalog::ValidateImageName(*spec->tag).ok(), "a valid tag: " + *spec->tag);
+  } else {
+    FUZZ_CHECK(spec.error().code() == Code::kInvalidArgument, spec.error().ToString());
   }
   return 0;
 }

@@ -349,7 +349,8 @@ Seeds DebversionSeeds() {
           std::string("2.36-9+deb12u4\0") + "2.36-9" + '\0' + "2.36~rc1",
           std::string("libssl3<3.0.13\0") + "3.0.13-1~deb12u1",
           std::string("libc6 >= 2.36\0") + "2.36-9+deb12u7",
-          std::string("1.0+dfsg.1-2ubuntu0.1\0") + "1.0a" + '\0' + "1.0~~a"};
+          std::string("1.0+dfsg.1-2ubuntu0.1\0") + "1.0a" + '\0' + "1.0~~a",
+          "web:3", "web@prod", "db_01.x+y"};
 }
 
 // Every kind of record, replayable onto fuzz/journal_fuzzer.cc's base tree.
