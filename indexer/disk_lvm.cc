@@ -154,20 +154,7 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
-uint32_t LvmChecksum(std::string_view data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1) ? 0xEDB88320u : 0);
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xf597a6cf;
-  for (char ch : data) c = table[(c ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (c >> 8);
-  return c;
-}
+uint32_t LvmChecksum(std::string_view data) { return Crc32Update(0xf597a6cf, data); }
 
 Result<std::optional<LvmPvLabel>> ReadPvLabel(const ReadAtFn& read, uint64_t offset) {
   CAIRN_ASSIGN_OR_RETURN(std::string head, read(offset, 4 * kSector));

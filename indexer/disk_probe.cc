@@ -5,6 +5,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -112,6 +113,20 @@ ProbedContent ProbeExt(std::string_view sb) {
 
 }  // namespace
 
+uint32_t Crc32Update(uint32_t crc, std::string_view data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1) ? 0xEDB88320u : 0);
+      t[i] = c;
+    }
+    return t;
+  }();
+  for (char ch : data) crc = table[(crc ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (crc >> 8);
+  return crc;
+}
+
 std::string SniffImageFormat(std::string_view h) {
   if (h.starts_with("QFI\xfb")) return "qcow2";
   if (h.starts_with("KDMV") || h.find("# Disk DescriptorFile") < 512) return "vmdk";
@@ -184,9 +199,22 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
         entries_lba < 2) {
       return fail(Code::kCorruption, "damaged GPT header");
     }
+    // Checksums as the kernel and blkid check them: the header's (its own field zeroed) and the
+    // entry array's. A table that fails them is not the one the OS sees.
+    const uint64_t header_size = Le(h, 512 + 12, 4);
+    if (header_size < 92 || header_size > kSector)
+      return fail(Code::kCorruption, "damaged GPT header");
+    std::string header(h.substr(512, header_size));
+    header.replace(16, 4, 4, '\0');
+    if (~Crc32Update(~0u, header) != Le(h, 512 + 16, 4)) {
+      return fail(Code::kCorruption, "GPT header checksum mismatch");
+    }
     d.entries = static_cast<uint32_t>(count);
     table_end = (entries_lba + (count * esize + kSector - 1) / kSector) * kSector;
     CAIRN_ASSIGN_OR_RETURN(std::string ents, read(entries_lba * kSector, count * esize));
+    if (~Crc32Update(~0u, ents) != Le(h, 512 + 88, 4)) {
+      return fail(Code::kCorruption, "GPT partition entries checksum mismatch");
+    }
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view e = std::string_view(ents).substr(i * esize, esize);
       if (AllZero(e.substr(0, 16))) continue;

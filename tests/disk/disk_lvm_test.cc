@@ -303,6 +303,57 @@ TEST(DiskProbeTest, DamagedGptEntrySizeAndExtBlockSizeAreHandled) {
   EXPECT_EQ(content->params[1], (std::pair<std::string, std::string>{"block_size", "4096"}));
 }
 
+TEST(DiskProbeTest, Crc32IsZlibsAndLvmsChecksumIsItsVariant) {
+  EXPECT_EQ(~Crc32Update(~0u, "123456789"), 0xCBF43926u);  // the CRC-32 check value
+  EXPECT_EQ(LvmChecksum("123456789"), Crc32Update(0xf597a6cf, "123456789"));
+}
+
+// A GPT is the one the kernel sees only when its header's and its entries' checksums hold.
+TEST(DiskProbeTest, GptChecksumsAreVerified) {
+  std::string disk(1 << 20, '\0');
+  auto put = [&](size_t off, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) disk[off + i] = static_cast<char>(v >> (8 * i));
+  };
+  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
+    std::string out = off < disk.size() ? disk.substr(off, n) : "";
+    out.resize(n, '\0');
+    return out;
+  };
+  put(510, 0xAA55, 2);
+  disk[446 + 4] = static_cast<char>(0xEE);
+  disk.replace(512, 8, "EFI PART");
+  put(512 + 12, 92, 4);
+  put(512 + 40, 34, 8);
+  put(512 + 72, 2, 8);
+  put(512 + 80, 128, 4);
+  put(512 + 84, 128, 4);
+  disk.replace(1024, 16, std::string(16, '\x11'));  // one partition of some type
+  put(1024 + 32, 2048, 8);
+  put(1024 + 40, 4095, 8);
+  auto seal = [&] {
+    put(512 + 88, ~Crc32Update(~0u, std::string_view(disk).substr(1024, 128 * 128)), 4);
+    put(512 + 16, 0, 4);
+    put(512 + 16, ~Crc32Update(~0u, std::string_view(disk).substr(512, 92)), 4);
+  };
+  seal();
+  auto good = ProbeLayout(read, 64 << 20, "gpt.img");
+  ASSERT_TRUE(good || good.error().message().find("checksum") == std::string::npos)
+      << good.error().ToString();
+  disk[1024 + 33] ^= 1;  // the entry's first LBA, checksums not redone
+  auto entries = ProbeLayout(read, 64 << 20, "gpt.img");
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().code(), Code::kCorruption);
+  EXPECT_NE(entries.error().message().find("GPT partition entries checksum mismatch"),
+            std::string::npos)
+      << entries.error().ToString();
+  seal();
+  disk[512 + 56] ^= 1;  // the disk GUID
+  auto header = ProbeLayout(read, 64 << 20, "gpt.img");
+  ASSERT_FALSE(header);
+  EXPECT_NE(header.error().message().find("GPT header checksum mismatch"), std::string::npos)
+      << header.error().ToString();
+}
+
 // The text comes from the image: truncations and random damage either parse or fail with a
 // Status, never crash or loop.
 TEST(DiskLvmTest, ParserSurvivesTruncationAndRandomDamage) {
