@@ -22,6 +22,7 @@
 #include "cas/version.h"
 #include "cas/write_batch.h"
 #include "indexer/disk_lvm.h"
+#include "indexer/disk_probe.h"
 #include "indexer/stat_cache.h"
 #include "vmount/journal.h"
 
@@ -609,6 +610,9 @@ Seeds ProbeSeeds() {
   };
   gpt_entry(0, "\x48\x61\x68\x21\x49\x64\x6f\x6e\x74\x4e\x65\x65\x64\x45\x46\x49", 34, 81, "bios");
   gpt_entry(1, "\xaf\x3d\xc6\x0f\x83\x84\x72\x47\x8e\x79\x3d\x69\xd8\x47\x7d\xe4", 96, 159, "root");
+  PutLe(&gpt, 512 + 88, ~indexer::Crc32Update(~0u, std::string_view(gpt).substr(1024, 128 * 128)),
+        4);
+  PutLe(&gpt, 512 + 16, ~indexer::Crc32Update(~0u, std::string_view(gpt).substr(512, 92)), 4);
   gpt.replace(96 * 512 + 1024, 1024, ExtSuperblock());
   out.push_back(gpt);
 
