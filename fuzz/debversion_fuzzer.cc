@@ -16,15 +16,7 @@ int Sign(int c) { return (c > 0) - (c < 0); }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in = fuzz::Bytes(data, size);
-  std::vector<std::string_view> v;
-  size_t start = 0;
-  while (v.size() < 2) {
-    size_t nul = in.find('\0', start);
-    if (nul == std::string_view::npos) break;
-    v.push_back(in.substr(start, nul - start));
-    start = nul + 1;
-  }
-  v.push_back(in.substr(start));
+  const std::vector<std::string_view> v = fuzz::SplitAtNul(in, 3);
   for (auto a : v) {
     FUZZ_CHECK(catalog::CompareDebianVersions(a, a) == 0, "a version equals itself: " + std::string(a));
     for (auto b : v) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #define FUZZ_CHECK(cond, what)                                                          \
   do {                                                                                  \
@@ -21,6 +22,22 @@ namespace cairn::fuzz {
 
 inline std::string_view Bytes(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
+}
+
+// `in` cut at its first `max_parts - 1` NUL bytes into at most `max_parts` parts (inputs made of
+// several texts); always `max_parts` parts, the missing ones empty.
+inline std::vector<std::string_view> SplitAtNul(std::string_view in, size_t max_parts) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (parts.size() + 1 < max_parts) {
+    size_t nul = in.find('\0', start);
+    if (nul == std::string_view::npos) break;
+    parts.push_back(in.substr(start, nul - start));
+    start = nul + 1;
+  }
+  parts.push_back(in.substr(start));
+  parts.resize(max_parts);
+  return parts;
 }
 
 // For a failed round trip: where `again` (re-encoded) first differs from `in` (accepted).

@@ -36,16 +36,7 @@ cas::TreeEntry Entry(std::string name, cas::EntryType type) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in = fuzz::Bytes(data, size);
-  std::vector<std::string_view> part;
-  size_t start = 0;
-  while (part.size() < 3) {
-    size_t nul = in.find('\0', start);
-    if (nul == std::string_view::npos) break;
-    part.push_back(in.substr(start, nul - start));
-    start = nul + 1;
-  }
-  part.push_back(in.substr(start));
-  part.resize(4);
+  const std::vector<std::string_view> part = fuzz::SplitAtNul(in, 4);
 
   const catalog::Inspection stored = catalog::DecodeInspection(part[3]);
   FUZZ_CHECK(Same(catalog::DecodeInspection(catalog::EncodeInspection(stored)), stored),

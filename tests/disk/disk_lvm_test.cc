@@ -262,42 +262,60 @@ TEST(DiskLvmTest, ProbeTakesTheNewestMetadataAmongThePhysicalVolumes) {
   EXPECT_EQ(ProbeVolumeGroups(read, &again).code(), Code::kNotSupported);
 }
 
+// A 1 MiB disk in memory, its bytes set field by field, read through ProbeLayout's ReadAtFn;
+// Gpt() lays down a protective MBR and a GPT header (entries of `esize` bytes at LBA 2).
+struct MemoryDisk {
+  std::string bytes = std::string(1 << 20, '\0');
+  uint64_t asked = 0;  // bytes read so far
+  void Put(size_t off, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) bytes[off + i] = static_cast<char>(v >> (8 * i));
+  }
+  ReadAtFn Reader() {
+    return [this](uint64_t off, size_t n) -> Result<std::string> {
+      asked += n;
+      if (n > (64u << 20)) return Status::IOError("a read of " + std::to_string(n) + " bytes");
+      std::string out = off < bytes.size() ? bytes.substr(off, n) : "";
+      out.resize(n, '\0');
+      return out;
+    };
+  }
+  void Gpt(uint64_t esize) {
+    Put(510, 0xAA55, 2);
+    bytes[446 + 4] = static_cast<char>(0xEE);
+    bytes.replace(512, 8, "EFI PART");
+    Put(512 + 12, 92, 4);
+    Put(512 + 40, 34, 8);
+    Put(512 + 72, 2, 8);
+    Put(512 + 80, 128, 4);
+    Put(512 + 84, esize, 4);
+  }
+  // Writes both GPT checksums (128 entries of 128 bytes).
+  void Seal() {
+    Put(512 + 88, ~Crc32Update(~0u, std::string_view(bytes).substr(1024, 128 * 128)), 4);
+    Put(512 + 16, 0, 4);
+    Put(512 + 16, ~Crc32Update(~0u, std::string_view(bytes).substr(512, 92)), 4);
+  }
+};
+
 // Damaged tables and superblocks from disk images of any origin (found by fuzz/probe_fuzzer.cc):
 // a GPT header naming entries of 1 MiB each made the probe read up to 4 TiB; an ext superblock
 // with a block size of 1 KiB << 40 shifted past 32 bits.
 TEST(DiskProbeTest, DamagedGptEntrySizeAndExtBlockSizeAreHandled) {
-  std::string disk(1 << 20, '\0');
-  auto put = [&](size_t off, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) disk[off + i] = static_cast<char>(v >> (8 * i));
-  };
-  uint64_t asked = 0;
-  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
-    asked += n;
-    if (n > (64u << 20)) return Status::IOError("a read of " + std::to_string(n) + " bytes");
-    std::string out = off < disk.size() ? disk.substr(off, n) : "";
-    out.resize(n, '\0');
-    return out;
-  };
-  put(510, 0xAA55, 2);
-  disk[446 + 4] = static_cast<char>(0xEE);
-  disk.replace(512, 8, "EFI PART");
-  put(512 + 40, 34, 8);
-  put(512 + 72, 2, 8);
-  put(512 + 80, 128, 4);
-  put(512 + 84, 1 << 20, 4);  // each entry 1 MiB
-  auto gpt = ProbeLayout(read, 64 << 20, "damaged.img");
+  MemoryDisk disk;
+  disk.Gpt(1 << 20);  // each entry 1 MiB
+  auto gpt = ProbeLayout(disk.Reader(), 64 << 20, "damaged.img");
   ASSERT_FALSE(gpt);
   EXPECT_EQ(gpt.error().code(), Code::kCorruption) << gpt.error().ToString();
-  EXPECT_LT(asked, 2u << 20);
+  EXPECT_LT(disk.asked, 2u << 20);
 
-  disk.assign(1 << 20, '\0');
-  put(1024 + 56, 0xEF53, 2);
-  put(1024 + 24, 40, 4);  // s_log_block_size
-  auto content = ProbeContent(read, 0, 1 << 20);
+  MemoryDisk ext;
+  ext.Put(1024 + 56, 0xEF53, 2);
+  ext.Put(1024 + 24, 40, 4);  // s_log_block_size
+  auto content = ProbeContent(ext.Reader(), 0, 1 << 20);
   ASSERT_TRUE(content) << content.error().ToString();
   EXPECT_EQ(content->kind, ProbedContent::Kind::kUnknown) << "its bytes are kept as they are";
-  put(1024 + 24, 2, 4);
-  content = ProbeContent(read, 0, 1 << 20);
+  ext.Put(1024 + 24, 2, 4);
+  content = ProbeContent(ext.Reader(), 0, 1 << 20);
   ASSERT_TRUE(content);
   EXPECT_EQ(content->kind, ProbedContent::Kind::kExt);
   EXPECT_EQ(content->params[1], (std::pair<std::string, std::string>{"block_size", "4096"}));
@@ -310,45 +328,25 @@ TEST(DiskProbeTest, Crc32IsZlibsAndLvmsChecksumIsItsVariant) {
 
 // A GPT is the one the kernel sees only when its header's and its entries' checksums hold.
 TEST(DiskProbeTest, GptChecksumsAreVerified) {
-  std::string disk(1 << 20, '\0');
-  auto put = [&](size_t off, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) disk[off + i] = static_cast<char>(v >> (8 * i));
-  };
-  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
-    std::string out = off < disk.size() ? disk.substr(off, n) : "";
-    out.resize(n, '\0');
-    return out;
-  };
-  put(510, 0xAA55, 2);
-  disk[446 + 4] = static_cast<char>(0xEE);
-  disk.replace(512, 8, "EFI PART");
-  put(512 + 12, 92, 4);
-  put(512 + 40, 34, 8);
-  put(512 + 72, 2, 8);
-  put(512 + 80, 128, 4);
-  put(512 + 84, 128, 4);
-  disk.replace(1024, 16, std::string(16, '\x11'));  // one partition of some type
-  put(1024 + 32, 2048, 8);
-  put(1024 + 40, 4095, 8);
-  auto seal = [&] {
-    put(512 + 88, ~Crc32Update(~0u, std::string_view(disk).substr(1024, 128 * 128)), 4);
-    put(512 + 16, 0, 4);
-    put(512 + 16, ~Crc32Update(~0u, std::string_view(disk).substr(512, 92)), 4);
-  };
-  seal();
-  auto good = ProbeLayout(read, 64 << 20, "gpt.img");
+  MemoryDisk disk;
+  disk.Gpt(128);
+  disk.bytes.replace(1024, 16, std::string(16, '\x11'));  // one partition of some type
+  disk.Put(1024 + 32, 2048, 8);
+  disk.Put(1024 + 40, 4095, 8);
+  disk.Seal();
+  auto good = ProbeLayout(disk.Reader(), 64 << 20, "gpt.img");
   ASSERT_TRUE(good || good.error().message().find("checksum") == std::string::npos)
       << good.error().ToString();
-  disk[1024 + 33] ^= 1;  // the entry's first LBA, checksums not redone
-  auto entries = ProbeLayout(read, 64 << 20, "gpt.img");
+  disk.bytes[1024 + 33] ^= 1;  // the entry's first LBA, checksums not redone
+  auto entries = ProbeLayout(disk.Reader(), 64 << 20, "gpt.img");
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code(), Code::kCorruption);
   EXPECT_NE(entries.error().message().find("GPT partition entries checksum mismatch"),
             std::string::npos)
       << entries.error().ToString();
-  seal();
-  disk[512 + 56] ^= 1;  // the disk GUID
-  auto header = ProbeLayout(read, 64 << 20, "gpt.img");
+  disk.Seal();
+  disk.bytes[512 + 56] ^= 1;  // the disk GUID
+  auto header = ProbeLayout(disk.Reader(), 64 << 20, "gpt.img");
   ASSERT_FALSE(header);
   EXPECT_NE(header.error().message().find("GPT header checksum mismatch"), std::string::npos)
       << header.error().ToString();
