@@ -57,6 +57,20 @@ inline std::string FirstDifference(std::string_view again, std::string_view in) 
          std::to_string(in.size()) + ", accepted " + hex(in, i) + ", canonical " + hex(again, i);
 }
 
+// A decoder of a canonical format (one value, one encoding): Corruption, or a value that
+// encodes back to exactly `in`. Returns what `decode` returned.
+template <typename Decode, typename Encode>
+auto CheckCanonical(std::string_view in, Decode decode, Encode encode) {
+  auto value = decode(in);
+  if (!value) {
+    FUZZ_CHECK(value.error().IsCorruption(), value.error().ToString());
+    return value;
+  }
+  const std::string again = encode(*value);
+  FUZZ_CHECK(again == in, FirstDifference(again, in));
+  return value;
+}
+
 }  // namespace cairn::fuzz
 
 #endif  // CAIRN_FUZZ_FUZZ_CHECK_H_

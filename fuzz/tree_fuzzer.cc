@@ -11,12 +11,9 @@ using namespace cairn;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in = fuzz::Bytes(data, size);
-  auto tree = cas::DecodeTree(ObjectId(), in);
-  if (!tree) {
-    FUZZ_CHECK(tree.error().IsCorruption(), tree.error().ToString());
-    return 0;
-  }
-  FUZZ_CHECK(cas::EncodeTree(*tree) == in, fuzz::FirstDifference(cas::EncodeTree(*tree), in));
+  auto tree = fuzz::CheckCanonical(
+      in, [](std::string_view b) { return cas::DecodeTree(ObjectId(), b); }, cas::EncodeTree);
+  if (!tree) return 0;
   for (const auto& e : tree->entries) FUZZ_CHECK(cas::IsSafeName(e.name), e.name);
   for (const auto& group : tree->hardlinks) {
     FUZZ_CHECK(group.size() >= 2, "a hard link group of one name");
