@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "base/coding.h"
+#include "base/hex.h"
 
 namespace cairn::indexer {
 namespace {
@@ -98,16 +99,11 @@ std::string JoinPath(const std::vector<std::string>& parts) {
 
 // `name` with each %XX (two hex digits) replaced by that byte, as libarchive escapes xattr names.
 static std::string PercentDecoded(std::string_view name) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   for (size_t i = 0; i < name.size(); ++i) {
-    if (name[i] == '%' && i + 2 < name.size() && hex(name[i + 1]) >= 0 && hex(name[i + 2]) >= 0) {
-      out += static_cast<char>(hex(name[i + 1]) * 16 + hex(name[i + 2]));
+    std::optional<std::string> byte;
+    if (name[i] == '%' && i + 2 < name.size() && (byte = HexDecode(name.substr(i + 1, 2)))) {
+      out += *byte;
       i += 2;
     } else {
       out += name[i];
