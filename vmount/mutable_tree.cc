@@ -251,8 +251,6 @@ Result<Ino> MutableTree::Make(Ino parent, std::string_view name, const NewEntry&
       (e.target.empty() || e.target.find('\0') != std::string::npos)) {
     return FsError(EINVAL, "create", name);
   }
-  if (e.type < cas::EntryType::kRegular || e.type > cas::EntryType::kSocket)
-    return FsError(EINVAL, "create", name);
   Node* c = NewNode(e.type);
   c->meta.mode = e.mode & 07777;
   c->meta.uid = e.uid;
