@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in = fuzz::Bytes(data, size);
   const std::vector<std::string_view> v = fuzz::SplitAtNul(in, 3);
   for (auto a : v) {
-    FUZZ_CHECK(catalog::CompareDebianVersions(a, a) == 0, "a version equals itself: " + std::string(a));
+    FUZZ_CHECK(catalog::CompareDebianVersions(a, a) == 0,
+               "a version equals itself: " + std::string(a));
     for (auto b : v) {
       const int ab = Sign(catalog::CompareDebianVersions(a, b));
       FUZZ_CHECK(ab == -Sign(catalog::CompareDebianVersions(b, a)),
@@ -26,8 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (auto c : v) {
         const int bc = Sign(catalog::CompareDebianVersions(b, c));
         if (ab <= 0 && bc <= 0) {
-          FUZZ_CHECK(Sign(catalog::CompareDebianVersions(a, c)) <= 0,
-                     "transitive: " + std::string(a) + " <= " + std::string(b) + " <= " + std::string(c));
+          FUZZ_CHECK(
+              Sign(catalog::CompareDebianVersions(a, c)) <= 0,
+              "transitive: " + std::string(a) + " <= " + std::string(b) + " <= " + std::string(c));
         }
       }
     }
@@ -40,9 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto spec = catalog::ParseVersionSpec(v[0]);
   if (spec) {
-    FUZZ_CHECK(catalog::ValidateImageName(spec->image).ok(), "a parsed name is a valid image name: " + spec->image);
+    FUZZ_CHECK(catalog::ValidateImageName(spec->image).ok(),
+               "a parsed name is a valid image name: " + spec->image);
     FUZZ_CHECK(!(spec->number && spec->tag), "a number or a tag, not both");
-    if (spec->tag) FUZZ_CHECK(catalog::ValidateImageName(*spec->tag).ok(), "a valid tag: " + *spec->tag);
+    if (spec->tag)
+      FUZZ_CHECK(catalog::ValidateImageName(*spec->tag).ok(), "a valid tag: " + *spec->tag);
   } else {
     FUZZ_CHECK(spec.error().code() == Code::kInvalidArgument, spec.error().ToString());
   }

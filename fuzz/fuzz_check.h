@@ -1,5 +1,5 @@
-// What the fuzz targets (fuzz/README.md) assert: a broken promise prints what was expected and
-// aborts, which libFuzzer reports as a crash and saves the input that caused it.
+// What the fuzz targets (fuzz/README.md) assert, and what they share: a broken promise prints
+// what was expected and aborts, which libFuzzer reports as a crash and saves the input.
 #ifndef CAIRN_FUZZ_FUZZ_CHECK_H_
 #define CAIRN_FUZZ_FUZZ_CHECK_H_
 
@@ -9,19 +9,32 @@
 #include <string_view>
 #include <vector>
 
-#define FUZZ_CHECK(cond, what)                                                          \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#include "base/hex.h"
+#include "cas/ingestor.h"
+
+#define FUZZ_CHECK(cond, what)                                                              \
+  do {                                                                                      \
+    if (!(cond)) {                                                                          \
       std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, __LINE__, #cond, \
-                   std::string(what).c_str());                                          \
-      std::abort();                                                                     \
-    }                                                                                   \
+                   std::string(what).c_str());                                              \
+      std::abort();                                                                         \
+    }                                                                                       \
   } while (0)
 
 namespace cairn::fuzz {
 
 inline std::string_view Bytes(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
+}
+
+// An ingestor's options for one small input per run: one thread and two read blocks of 256 KiB,
+// not the defaults' threads per core and six 4 MiB blocks, allocated and freed for every input.
+inline cas::IngestOptions SmallIngestOptions() {
+  cas::IngestOptions o;
+  o.threads = 1;
+  o.read_block_size = 256 << 10;
+  o.read_blocks = 2;
+  return o;
 }
 
 // `in` cut at its first `max_parts - 1` NUL bytes into at most `max_parts` parts (inputs made of
@@ -44,17 +57,9 @@ inline std::vector<std::string_view> SplitAtNul(std::string_view in, size_t max_
 inline std::string FirstDifference(std::string_view again, std::string_view in) {
   size_t i = 0;
   while (i < again.size() && i < in.size() && again[i] == in[i]) ++i;
-  auto hex = [](std::string_view s, size_t at) {
-    std::string out;
-    for (size_t j = at; j < s.size() && j < at + 16; ++j) {
-      static const char* digits = "0123456789abcdef";
-      out += digits[static_cast<uint8_t>(s[j]) >> 4];
-      out += digits[static_cast<uint8_t>(s[j]) & 15];
-    }
-    return out;
-  };
   return "a non-canonical encoding was accepted: at byte " + std::to_string(i) + " of " +
-         std::to_string(in.size()) + ", accepted " + hex(in, i) + ", canonical " + hex(again, i);
+         std::to_string(in.size()) + ", accepted " + HexEncode(in.substr(i, 16)) + ", canonical " +
+         HexEncode(again.substr(i, 16));
 }
 
 // A decoder of a canonical format (one value, one encoding): Corruption, or a value that

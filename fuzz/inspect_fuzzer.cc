@@ -18,10 +18,11 @@ using namespace cairn;
 namespace {
 
 bool Same(const catalog::Inspection& a, const catalog::Inspection& b) {
-  return a.os == b.os && a.distro == b.distro && a.version == b.version && a.pretty_name == b.pretty_name &&
-         a.arch == b.arch && a.hostname == b.hostname && a.package_format == b.package_format &&
-         a.files == b.files && a.dirs == b.dirs && a.symlinks == b.symlinks && a.others == b.others &&
-         a.bytes == b.bytes && a.packages == b.packages;
+  return a.os == b.os && a.distro == b.distro && a.version == b.version &&
+         a.pretty_name == b.pretty_name && a.arch == b.arch && a.hostname == b.hostname &&
+         a.package_format == b.package_format && a.files == b.files && a.dirs == b.dirs &&
+         a.symlinks == b.symlinks && a.others == b.others && a.bytes == b.bytes &&
+         a.packages == b.packages;
 }
 
 cas::TreeEntry Entry(std::string name, cas::EntryType type) {
@@ -43,11 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              "a decoded summary encodes and decodes to itself");
 
   cas::MemoryStore store;
-  cas::IngestOptions io;
-  io.threads = 1;
-  io.read_block_size = 256 << 10;
-  io.read_blocks = 2;
-  cas::Ingestor ing(&store, io);
+  cas::Ingestor ing(&store, fuzz::SmallIngestOptions());
   auto file = [&](std::string name, std::string_view body) {
     cas::TreeEntry e = Entry(std::move(name), cas::EntryType::kRegular);
     auto c = ing.PutBytes(body);

@@ -19,7 +19,8 @@ using namespace cairn;
 
 namespace {
 
-cas::TreeEntry Entry(std::string name, cas::EntryType type, ObjectId id = ObjectId(), uint64_t size = 0) {
+cas::TreeEntry Entry(std::string name, cas::EntryType type, ObjectId id = ObjectId(),
+                     uint64_t size = 0) {
   cas::TreeEntry e;
   e.name = std::move(name);
   e.type = type;
@@ -36,9 +37,10 @@ struct Base {
   ObjectId root;
   std::string upper;
   Base() {
-    upper = std::filesystem::temp_directory_path() / ("cairn-fuzz-journal-" + std::to_string(::getpid()));
+    upper = std::filesystem::temp_directory_path() /
+            ("cairn-fuzz-journal-" + std::to_string(::getpid()));
     std::filesystem::create_directories(upper);
-    cas::Ingestor ing(&store, cas::IngestOptions{});
+    cas::Ingestor ing(&store, fuzz::SmallIngestOptions());
     auto passwd = ing.PutBytes("root:x:0:0::/root:/bin/sh\n");
     cas::Tree etc;
     etc.meta.mode = 0755;
@@ -78,13 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto tree = vmount::MutableTree::Open(&base->store, base->root, base->upper);
   FUZZ_CHECK(static_cast<bool>(tree), "the base opens");
   for (const auto& r : *records) (void)vmount::ApplyJournalRecord(tree->get(), r);
-  cas::Ingestor ing(&base->store, cas::IngestOptions{});
+  cas::Ingestor ing(&base->store, fuzz::SmallIngestOptions());
   auto committed = (*tree)->Commit(&ing);
   Status finished = ing.Finish();
   if (!committed || !finished.ok()) return 0;
-  Status walked = cas::WalkTree(&base->store, *committed, "", [](const std::string&, const cas::TreeEntry&) {
-    return true;
-  });
-  FUZZ_CHECK(walked.ok(), "a replayed journal committed a tree that does not read back: " + walked.ToString());
+  Status walked = cas::WalkTree(&base->store, *committed, "",
+                                [](const std::string&, const cas::TreeEntry&) { return true; });
+  FUZZ_CHECK(walked.ok(),
+             "a replayed journal committed a tree that does not read back: " + walked.ToString());
   return 0;
 }

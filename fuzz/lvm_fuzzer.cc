@@ -12,12 +12,14 @@ using namespace cairn;
 namespace {
 
 void CheckGroup(const indexer::LvmVolumeGroup& vg) {
-  for (size_t i = 1; i < vg.lvs.size(); ++i) FUZZ_CHECK(vg.lvs[i - 1].name < vg.lvs[i].name, "volumes sorted");
+  for (size_t i = 1; i < vg.lvs.size(); ++i)
+    FUZZ_CHECK(vg.lvs[i - 1].name < vg.lvs[i].name, "volumes sorted");
   for (const auto& lv : vg.lvs) {
     FUZZ_CHECK(!lv.segments.empty(), lv.name + " has segments");
     for (const auto& seg : lv.segments) {
       FUZZ_CHECK(seg.extents > 0, lv.name + ": empty segment");
-      FUZZ_CHECK(std::any_of(vg.pvs.begin(), vg.pvs.end(), [&](const auto& pv) { return pv.key == seg.pv; }),
+      FUZZ_CHECK(std::any_of(vg.pvs.begin(), vg.pvs.end(),
+                             [&](const auto& pv) { return pv.key == seg.pv; }),
                  lv.name + ": segment on an unknown physical volume");
     }
   }
@@ -32,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t asked = 0;
   indexer::ReadAtFn read = [&](uint64_t offset, size_t n) -> Result<std::string> {
     asked += n;
-    FUZZ_CHECK(asked <= (size_t{1} << 30), "reads of more than 1 GiB for a " + std::to_string(size) + "-byte input");
+    FUZZ_CHECK(asked <= (size_t{1} << 30),
+               "reads of more than 1 GiB for a " + std::to_string(size) + "-byte input");
     std::string out(n, '\0');
     if (offset < in.size()) {
       std::string_view part = in.substr(offset, n);

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     asked += n;
     FUZZ_CHECK(asked <= (uint64_t{256} << 20), "reads of more than 256 MiB of a 64 MiB disk");
     if (offset > kDisk || n > kDisk - offset) {
-      return Status::IOError("read " + std::to_string(n) + " bytes at " + std::to_string(offset) + ": past the end");
+      return Status::IOError("read " + std::to_string(n) + " bytes at " + std::to_string(offset) +
+                             ": past the end");
     }
     std::string out(n, '\0');
     if (offset < in.size()) {

@@ -22,11 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 Result<indexer::CheckinResult> CheckIn(cas::MemoryStore* store, const std::string& path) {
-  cas::IngestOptions io;
-  io.threads = 1;
-  io.read_block_size = 256 << 10;  // inputs are small: not 6 blocks of 4 MiB for each
-  io.read_blocks = 2;
-  cas::Ingestor ing(store, io);
+  cas::Ingestor ing(store, fuzz::SmallIngestOptions());
   indexer::CheckinOptions co;
   co.stat_cache_dir = "";
   indexer::TarSource src(path);
@@ -41,8 +37,9 @@ Result<indexer::CheckinResult> CheckIn(cas::MemoryStore* store, const std::strin
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // In memory (tmpfs) when there is one: thousands of small checkouts a minute.
   struct Sandbox {
-    fs::path path = (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) /
-                    ("cairn-fuzz-tar-" + std::to_string(::getpid()));
+    fs::path path =
+        (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) /
+        ("cairn-fuzz-tar-" + std::to_string(::getpid()));
     ~Sandbox() {
       std::error_code ec;
       fs::remove_all(path, ec);
@@ -53,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs::remove_all(sandbox);
   fs::create_directories(sandbox / "OUTSIDE");
   const std::string in = (sandbox / "in.tar").string();
-  std::ofstream(in, std::ios::binary).write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  std::ofstream(in, std::ios::binary)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
 
   cas::MemoryStore store;
   auto r = CheckIn(&store, in);
@@ -68,18 +66,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)dir.Checkout(&store, r->root, indexer::CheckoutOptions{});
   for (const auto& e : fs::directory_iterator(sandbox)) {
     const std::string name = e.path().filename().string();
-    FUZZ_CHECK(name == "OUTSIDE" || name == "target" || name == "in.tar", "checkout wrote " + name + " beside its target");
+    FUZZ_CHECK(name == "OUTSIDE" || name == "target" || name == "in.tar",
+               "checkout wrote " + name + " beside its target");
   }
-  FUZZ_CHECK(fs::is_empty(sandbox / "OUTSIDE"), "checkout wrote into a directory beside its target");
+  FUZZ_CHECK(fs::is_empty(sandbox / "OUTSIDE"),
+             "checkout wrote into a directory beside its target");
 
   const std::string out = (sandbox / "out.tar").string();
   indexer::TarSink tar(out, "tar");
   auto written = tar.Checkout(&store, r->root, indexer::CheckoutOptions{});
-  FUZZ_CHECK(static_cast<bool>(written), "a stored tree checks out as a tarball: " + written.status().ToString());
+  FUZZ_CHECK(static_cast<bool>(written),
+             "a stored tree checks out as a tarball: " + written.status().ToString());
   if (written->left_out.empty()) {
     cas::MemoryStore again;
     auto back = CheckIn(&again, out);
-    FUZZ_CHECK(static_cast<bool>(back), "cairn's own tarball checks in: " + back.status().ToString());
+    FUZZ_CHECK(static_cast<bool>(back),
+               "cairn's own tarball checks in: " + back.status().ToString());
     FUZZ_CHECK(back->root == r->root, "the tar round trip changed the root id");
   }
   return 0;

@@ -7,7 +7,7 @@ using namespace cairn;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in = fuzz::Bytes(data, size);
-  fuzz::CheckCanonical(
+  (void)fuzz::CheckCanonical(
       in, [](std::string_view b) { return cas::DecodeVersion(ObjectId(), b); }, cas::EncodeVersion);
   return 0;
 }
