@@ -77,7 +77,8 @@ bool IsSafeRelativePath(std::string_view path) {
   size_t start = 0;
   for (;;) {
     size_t slash = path.find('/', start);
-    std::string_view comp = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    std::string_view comp =
+        path.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (!IsSafeName(comp)) return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;

@@ -16,7 +16,7 @@ constexpr std::string_view kMdaMagic = " LVM2 x[5A%r0N*>";
 // The text metadata's grammar: sections `name { ... }` holding sections and assignments
 // `key = value`, a value being a number, a "string" or a [list] of them; `#` comments.
 struct Section {
-  std::string name;  // empty for the file's top level
+  std::string name;                                        // empty for the file's top level
   std::map<std::string, std::vector<std::string>> values;  // a scalar is a list of one
   std::vector<Section> sections;
   const Section* Find(std::string_view n) const {

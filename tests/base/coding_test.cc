@@ -78,8 +78,8 @@ TEST(CodingTest, TruncatedVarintReturnsFalse) {
 TEST(CodingTest, VarintWithATrailingZeroByteIsRefused) {
   // 0x80 0x00 and 0xef 0x00 would decode to 0 and 0x6f: a second encoding of a value gives a
   // second id to the same Tree or Version.
-  for (std::string buf : {std::string("\x80\x00", 2), std::string("\xef\x00", 2),
-                          std::string("\xac\x82\x00", 3)}) {
+  for (std::string buf :
+       {std::string("\x80\x00", 2), std::string("\xef\x00", 2), std::string("\xac\x82\x00", 3)}) {
     std::string_view in = buf;
     uint64_t v;
     EXPECT_FALSE(GetVarint64(&in, &v)) << buf.size() << " bytes";

@@ -1,6 +1,8 @@
 // Object encoding (cas/object.h) from many threads at once: compressors are shared by CPU, so
 // a thread may take one another thread used at another level or size, or none be free. And the
 // decoders' refusals of what cairn never writes.
+#include "cas/object.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,7 +12,6 @@
 #include "base/coding.h"
 #include "base/sha256.h"
 #include "cas/chunk_index.h"
-#include "cas/object.h"
 #include "cas/write_batch.h"
 #include "tests/cas/test_util.h"
 
@@ -99,8 +100,8 @@ TEST(ObjectDecodeTest, AHeaderClaimingAnotherSizeThanItsFrameIsCorruption) {
     auto r = DecodeObject(obj.id, record);
     ASSERT_FALSE(r) << claim;
     EXPECT_TRUE(r.error().IsCorruption()) << r.error().ToString();
-    EXPECT_NE(r.error().message().find("header claims " + std::to_string(claim) + " bytes, its zstd frame " +
-                                       std::to_string(text.size())),
+    EXPECT_NE(r.error().message().find("header claims " + std::to_string(claim) +
+                                       " bytes, its zstd frame " + std::to_string(text.size())),
               std::string::npos)
         << r.error().ToString();
   }
