@@ -2,7 +2,7 @@
 """A/B of cairn binaries (or of one binary under different environments) on the warm checkins
 of corpus v3, by wall and CPU time.
 
-  bench/ab.py VARIANT VARIANT... [--rounds N] [--full | --floor] [--idle S]
+  bench/ab.py VARIANT VARIANT... [--rounds N] [--full | --floor] [--idle S | --cold]
   bench/ab.py OLD_CAIRN NEW_CAIRN [ROUNDS] [--full]          (the older form)
 
 A VARIANT is a cairn binary, optionally followed by environment settings for it, as one
@@ -14,6 +14,8 @@ first); with --full a checkin of the same tree into a fresh repository; with --f
 incremental where nothing changed (v3 over v3: what every incremental pays whatever changed).
 The variants alternate, ROUNDS times (default 15). --idle S sleeps S seconds before each run
 (the host takes back freed memory after ~2 s idle on this VM, and fresh pages cost more then).
+--cold drops the page cache before each run, as bench/trees_peers.sh does for every timed
+command (needs root).
 
 Prints, per variant, medians of the wall time, the CPU time (user + system, from wait4), the
 minor page faults, the transparent huge pages the system faulted in meanwhile, and the
@@ -33,7 +35,7 @@ PHASES = ('open', 'walk+store', 'index', 'flush', 'close')
 
 
 def parse_args(argv):
-    opts = {'rounds': 15, 'mode': 'incremental', 'idle': 0.0}
+    opts = {'rounds': 15, 'mode': 'incremental', 'idle': 0.0, 'cold': False}
     variants = []
     it = iter(argv)
     for a in it:
@@ -43,6 +45,8 @@ def parse_args(argv):
             opts['mode'] = 'floor'
         elif a == '--rounds':
             opts['rounds'] = int(next(it))
+        elif a == '--cold':
+            opts['cold'] = True
         elif a == '--idle':
             opts['idle'] = float(next(it))
         elif a.isdigit() and len(variants) == 2:
@@ -110,6 +114,9 @@ def main():
         os.sync()  # the copy written back now, not by the command's first fsync (trees_peers.sh)
         if opts['idle']:
             time.sleep(opts['idle'])
+        if opts['cold']:
+            with open('/proc/sys/vm/drop_caches', 'w') as f:
+                f.write('3\n')
         env = dict(env, CAIRN_CACHE_DIR=f'{B}/C', CAIRN_TIMING='1')
         thp0 = thp_faults()
         start = time.perf_counter()
@@ -139,7 +146,8 @@ def main():
         print(f'{v}: wall {statistics.median(cols[0]):.1f} ms (iqr {q[0][0]:.0f}-{q[0][2]:.0f}), '
               f'cpu {statistics.median(cols[1]):.1f} ms (iqr {q[1][0]:.0f}-{q[1][2]:.0f}), '
               f'minflt {statistics.median(cols[2]):.0f}, thp {statistics.median(cols[3]):.0f}; {phase} '
-              f'[{opts["mode"]}{", idle %gs" % opts["idle"] if opts["idle"] else ""}, n={opts["rounds"]}]')
+              f'[{opts["mode"]}{", idle %gs" % opts["idle"] if opts["idle"] else ""}'
+              f'{", cold" if opts["cold"] else ""}, n={opts["rounds"]}]')
 
 
 if __name__ == '__main__':

@@ -135,7 +135,7 @@ ContentReader::ContentReader(ObjectStore* store, int threads)
     : store_(store), pool_(threads, "cairn-fetch") {}
 
 Result<FileContent> ContentReader::Stat(const ObjectId& id) {
-  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, store_->Info(id));
+  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, store_->CheckedInfo(id));
   FileContent out;
   out.id = id;
   out.type = info.type;

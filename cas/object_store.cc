@@ -124,6 +124,23 @@ Status ObjectStore::ReadInto(const ObjectId& id, ObjectType type, std::span<char
   return s;
 }
 
+Result<ObjectInfo> ObjectStore::CheckedInfo(const ObjectId& id) {
+  CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, Info(id));
+  Result<RecordHeader> h = Status::Internal("unset");
+  CAIRN_ASSIGN_OR_RETURN(bool found,
+                         GetView(Space::kObjects, RecordKey(info.position),
+                                 [&](std::string_view rec) { h = ParseRecordHeader(id, rec); }));
+  if (!found) return MissingRecord(id, info.position);
+  if (!h) return h.error();
+  if (h->type != info.type || h->raw_size != info.raw_size) {
+    return Status::Corruption(
+        "read object " + id.Short() + ": its info (" + std::string(ObjectTypeName(info.type)) +
+        ", " + std::to_string(info.raw_size) + " bytes) disagrees with its record (" +
+        std::string(ObjectTypeName(h->type)) + ", " + std::to_string(h->raw_size) + " bytes)");
+  }
+  return info;
+}
+
 Result<ObjectId> ObjectStore::ResolvePrefix(std::string_view hex) {
   CAIRN_ASSIGN_OR_RETURN(std::string prefix, NormalizeIdPrefix(hex));
   if (prefix.size() == ObjectId::kHexSize) {

@@ -90,6 +90,10 @@ class ObjectStore {
   // After an error `out` holds unspecified, unverified bytes.
   Status ReadInto(const ObjectId& id, ObjectType type, std::span<char> out);
   Result<ObjectInfo> Info(const ObjectId& id);
+  // As Info, checked against the header of the record it names: Corruption, naming the object,
+  // when their type or size differ (the info entry is not covered by the object's hash). Reads
+  // the record, decompresses nothing. For a reader that sizes its output before reading.
+  Result<ObjectInfo> CheckedInfo(const ObjectId& id);
   // Resolves a hex prefix (>= 8 digits, or a full id) to the one object it names.
   // InvalidArgument for malformed text, NotFound, or Ambiguous listing some candidates.
   Result<ObjectId> ResolvePrefix(std::string_view hex);

@@ -467,6 +467,31 @@ TYPED_TEST(IngestorTest, DamagedSmallBlobNeverReachesTheSink) {
   EXPECT_EQ(calls, 0);
 }
 
+// An info entry is not covered by the object's hash: a damaged size there must not become the
+// size a reader promises (get allocates its output to it, and would pad the file with zeros).
+TYPED_TEST(IngestorTest, AnInfoEntryThatDisagreesWithItsRecordFailsStat) {
+  std::string data = "sized by its record";
+  FileContent c = this->PutFile(data);
+  ContentReader reader(this->store_.get(), 1);
+  ASSERT_EQ(reader.Stat(c.id)->size, data.size());
+  for (auto damage : {+1000, -1}) {
+    ObjectInfo info = *this->store_->Info(c.id);
+    ObjectInfo bad = info;
+    bad.raw_size = data.size() + damage;
+    std::string value = EncodeObjectInfo(bad);
+    RawOp op{true, Space::kObjectInfo, c.id.AsBytes(), value};
+    ASSERT_TRUE(this->store_->WriteRaw(std::span<const RawOp>(&op, 1), WriteOptions{}).ok());
+    auto st = reader.Stat(c.id);
+    ASSERT_FALSE(st.has_value()) << damage;
+    EXPECT_EQ(st.error().code(), Code::kCorruption);
+    EXPECT_NE(st.error().message().find(c.id.Short()), std::string::npos) << st.error().message();
+    value = EncodeObjectInfo(info);
+    op = RawOp{true, Space::kObjectInfo, c.id.AsBytes(), value};
+    ASSERT_TRUE(this->store_->WriteRaw(std::span<const RawOp>(&op, 1), WriteOptions{}).ok());
+  }
+  EXPECT_EQ(reader.Stat(c.id)->size, data.size());
+}
+
 TYPED_TEST(IngestorTest, SinkErrorStopsTheRead) {
   FileContent c = this->PutFile(RandomBytes(2 << 20, 20));
   ContentReader reader(this->store_.get(), 2);
