@@ -12,6 +12,10 @@ namespace {
 constexpr uint64_t kSector = 512;
 constexpr auto& Le = DecodeLittleEndian;  // base/coding.h, short for the many field reads here
 constexpr std::string_view kMdaMagic = " LVM2 x[5A%r0N*>";
+// A volume group's metadata text is ~1-2 KiB per logical volume, in an area of 1 MiB by
+// default: 64 MiB is thousands of volumes over anything seen, and bounds what damage can ask
+// the probe to read (an area may claim up to 1 GiB).
+constexpr uint64_t kMaxMetadataText = uint64_t{64} << 20;
 
 // The text metadata's grammar: sections `name { ... }` holding sections and assignments
 // `key = value`, a value being a number, a "string" or a [list] of them; `#` comments.
@@ -209,6 +213,10 @@ Result<std::string> ReadPvMetadata(const ReadAtFn& read, uint64_t offset, std::p
   uint64_t loc = Le(h, 40, 8), len = Le(h, 48, 8);
   if (loc == 0 || len == 0) return std::string();
   if (loc < kSector || loc >= mda.second || len > mda.second - kSector) return bad("metadata outside the area");
+  if (len > kMaxMetadataText) {
+    return bad("metadata text of " + std::to_string(len) + " bytes, more than cairn reads (" +
+               std::to_string(kMaxMetadataText >> 20) + " MiB)");
+  }
   // The area is a ring after its header sector.
   uint64_t first = std::min(len, mda.second - loc);
   CAIRN_ASSIGN_OR_RETURN(std::string text, read(offset + mda.first + loc, first));

@@ -177,6 +177,23 @@ TEST(DiskLvmTest, ReadsTheLabelAndTheCurrentMetadataOfAPhysicalVolume) {
   EXPECT_EQ(ReadPvMetadata(read, 0, (*l)->mdas[0]).error().code(), Code::kCorruption);
   pv[mda + 44] ^= 1;
   ASSERT_TRUE(ReadPvMetadata(read, 0, (*l)->mdas[0]));
+  // An area (and a header) claiming far more text than LVM writes: refused before any read of it.
+  size_t largest_read = 0;
+  ReadAtFn counting = [&](uint64_t off, size_t n) -> Result<std::string> {
+    largest_read = std::max(largest_read, n);
+    return read(off, n);
+  };
+  put(mda + 48, uint64_t{100} << 20, 8);
+  put(mda, LvmChecksum(std::string_view(pv).substr(mda + 4, 508)), 4);
+  auto huge = ReadPvMetadata(counting, 0, {(*l)->mdas[0].first, uint64_t{512} << 20});
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().code(), Code::kCorruption);
+  EXPECT_NE(huge.error().message().find("104857600 bytes"), std::string::npos)
+      << huge.error().message();
+  EXPECT_LE(largest_read, 512u);
+  put(mda + 48, text.size(), 8);
+  put(mda, LvmChecksum(std::string_view(pv).substr(mda + 4, 508)), 4);
+  ASSERT_TRUE(ReadPvMetadata(read, 0, (*l)->mdas[0]));
   pv[mda + 5] = 'X';  // damaged magic
   EXPECT_EQ(ReadPvMetadata(read, 0, (*l)->mdas[0]).error().code(), Code::kCorruption);
   pv.replace(label, 8, "LABELTWO");
