@@ -8,6 +8,7 @@ extern "C" {
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "base/coding.h"
 #include "indexer/disk_lvm.h"
@@ -178,6 +179,52 @@ Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64
   return c;
 }
 
+namespace {
+
+// A GPT header and its entry array, both checksums verified.
+struct Gpt {
+  uint64_t first_lba = 0;
+  std::string disk_id;
+  uint64_t entries_lba = 0;
+  uint32_t count = 0;
+  uint32_t entry_size = 0;
+  std::string entries;
+};
+
+// Reads the GPT whose header sector is `header` (the primary's or the backup's). Corruption,
+// without the image's name, when a field is out of range or a checksum fails.
+Result<Gpt> ReadGpt(const ReadAtFn& read, std::string_view header) {
+  Gpt g;
+  g.first_lba = Le(header, 40, 8);
+  g.disk_id = GptGuid(header.substr(56, 16));
+  g.entries_lba = Le(header, 72, 8);
+  const uint64_t count = Le(header, 80, 4), esize = Le(header, 84, 4);
+  // Entries are 128 * 2^n bytes (UEFI); 1 KiB is the most any tool writes. Unbounded, a damaged
+  // header asked for up to 4 TiB of entries (found by fuzz/probe_fuzzer.cc).
+  if (esize < 128 || esize > 1024 || (esize & (esize - 1)) != 0 || count > 1024 ||
+      g.entries_lba < 2) {
+    return Status::Corruption("damaged GPT header");
+  }
+  // Checksums as the kernel and blkid check them: the header's (its own field zeroed) and the
+  // entry array's. A table that fails them is not the one the OS sees.
+  const uint64_t header_size = Le(header, 12, 4);
+  if (header_size < 92 || header_size > kSector) return Status::Corruption("damaged GPT header");
+  std::string copy(header.substr(0, header_size));
+  copy.replace(16, 4, 4, '\0');
+  if (~Crc32Update(~0u, copy) != Le(header, 16, 4)) {
+    return Status::Corruption("GPT header checksum mismatch");
+  }
+  g.count = static_cast<uint32_t>(count);
+  g.entry_size = static_cast<uint32_t>(esize);
+  CAIRN_ASSIGN_OR_RETURN(g.entries, read(g.entries_lba * kSector, count * esize));
+  if (~Crc32Update(~0u, g.entries) != Le(header, 88, 4)) {
+    return Status::Corruption("GPT partition entries checksum mismatch");
+  }
+  return g;
+}
+
+}  // namespace
+
 Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std::string& image) {
   ProbedLayout out;
   cas::Disk& d = out.disk;
@@ -188,35 +235,44 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   auto fail = [&](Code code, const std::string& what) { return Status(code, "checkin " + image + ": " + what); };
   uint64_t table_end = kSector;
   bool mbr = Le(h, 510, 2) == 0xAA55 && !(Le(h, 1080, 2) == 0xEF53);
-  if (mbr && static_cast<uint8_t>(h[446 + 4]) == 0xEE && h.substr(512, 8) == "EFI PART") {
+  // A protective MBR: the GPT in sector 1 or, as the kernel does when that one fails its checks,
+  // the backup in the disk's last sector (which names its own copy of the entries). Without
+  // either, the MBR is read as it is, as before the backup was known.
+  std::optional<Result<Gpt>> gpt;
+  bool from_backup = false;
+  if (mbr && static_cast<uint8_t>(h[446 + 4]) == 0xEE) {
+    if (h.substr(512, 8) == "EFI PART") gpt = ReadGpt(read, h.substr(512, kSector));
+    if ((!gpt || (!*gpt && gpt->error().code() == Code::kCorruption)) && size >= 3 * kSector) {
+      const uint64_t last = size / kSector - 1;
+      CAIRN_ASSIGN_OR_RETURN(std::string backup_header, read(last * kSector, kSector));
+      if (backup_header.starts_with("EFI PART") && Le(backup_header, 24, 8) == last) {
+        Result<Gpt> backup = ReadGpt(read, backup_header);
+        if (backup) {
+          out.warnings.push_back(
+              "checkin " + image + ": the primary GPT " +
+              (gpt ? "is damaged (" + gpt->error().message() + ")" : "is missing") +
+              "; the backup in sector " + std::to_string(last) +
+              " was read, as the kernel reads it");
+          gpt = std::move(backup);
+          from_backup = true;
+        }
+      }
+    }
+  }
+  if (gpt) {
+    if (!*gpt) return fail(gpt->error().code(), gpt->error().message());
     d.table = cas::PartitionTable::kGpt;
-    d.first_lba = Le(h, 512 + 40, 8);
-    d.disk_id = GptGuid(h.substr(512 + 56, 16));
-    uint64_t entries_lba = Le(h, 512 + 72, 8), count = Le(h, 512 + 80, 4), esize = Le(h, 512 + 84, 4);
-    // Entries are 128 * 2^n bytes (UEFI); 1 KiB is the most any tool writes. Unbounded, a damaged
-    // header asked for up to 4 TiB of entries (found by fuzz/probe_fuzzer.cc).
-    if (esize < 128 || esize > 1024 || (esize & (esize - 1)) != 0 || count > 1024 ||
-        entries_lba < 2) {
-      return fail(Code::kCorruption, "damaged GPT header");
-    }
-    // Checksums as the kernel and blkid check them: the header's (its own field zeroed) and the
-    // entry array's. A table that fails them is not the one the OS sees.
-    const uint64_t header_size = Le(h, 512 + 12, 4);
-    if (header_size < 92 || header_size > kSector)
-      return fail(Code::kCorruption, "damaged GPT header");
-    std::string header(h.substr(512, header_size));
-    header.replace(16, 4, 4, '\0');
-    if (~Crc32Update(~0u, header) != Le(h, 512 + 16, 4)) {
-      return fail(Code::kCorruption, "GPT header checksum mismatch");
-    }
-    d.entries = static_cast<uint32_t>(count);
-    table_end = (entries_lba + (count * esize + kSector - 1) / kSector) * kSector;
-    CAIRN_ASSIGN_OR_RETURN(std::string ents, read(entries_lba * kSector, count * esize));
-    if (~Crc32Update(~0u, ents) != Le(h, 512 + 88, 4)) {
-      return fail(Code::kCorruption, "GPT partition entries checksum mismatch");
-    }
-    for (uint64_t i = 0; i < count; ++i) {
-      std::string_view e = std::string_view(ents).substr(i * esize, esize);
+    Gpt& g = **gpt;
+    d.first_lba = g.first_lba;
+    d.disk_id = g.disk_id;
+    d.entries = g.count;
+    // Where the primary's entries end (from the backup: where they end in the usual layout,
+    // from sector 2): the boot area's gap starts there.
+    const uint64_t entries_lba = from_backup ? 2 : g.entries_lba;
+    table_end =
+        (entries_lba + (uint64_t{g.count} * g.entry_size + kSector - 1) / kSector) * kSector;
+    for (uint64_t i = 0; i < g.count; ++i) {
+      std::string_view e = std::string_view(g.entries).substr(i * g.entry_size, g.entry_size);
       if (AllZero(e.substr(0, 16))) continue;
       if (i >= 128) return fail(Code::kNotSupported, "GPT partition number above 128");
       cas::DiskPartition p;

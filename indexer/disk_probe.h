@@ -47,6 +47,8 @@ struct ProbedLayout {
   // Boot areas found (offset, length), not yet stored.
   std::vector<cas::BootArea> boot;
   std::vector<std::string> boot_bytes;
+  // What the probe worked around, for the user (a damaged primary GPT read from its backup).
+  std::vector<std::string> warnings;
 };
 
 // Reads the partition table and probes every partition, and in LVM physical volumes the volume

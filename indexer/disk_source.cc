@@ -146,6 +146,7 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   ProbedLayout& layout = *layout_r;
   cas::Disk disk = layout.disk;
   CheckinResult result;
+  result.warnings = layout.warnings;
   result.disk_path = fast ? "fast" : "guestfs";
   if (!why_slow.empty()) result.disk_path_reason = why_slow;
 

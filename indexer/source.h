@@ -83,6 +83,9 @@ struct CheckinResult {
   uint64_t dirs_planned = 0;   // directories the walk took scanned by planned helpers
   uint64_t dirs_unlisted = 0;  // directories taken as recorded: their names looked up, not listed
   std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
+  // What the source worked around, for the user (a disk's damaged primary GPT read from its
+  // backup); the checkin stands.
+  std::vector<std::string> warnings;
   // What went wrong with the stat cache, for the user ("" when nothing did): the checkin
   // stands; an unsaved cache only makes the next incremental checkin read more.
   std::string stat_cache_warning;

@@ -73,6 +73,7 @@ int RunCheckin(const Args& args) {
   mark("close");
   if (!out) return Fail(out.error());
   for (const auto& s : out->result.skipped) fmt::print(stderr, "cairn: skipped unreadable {}\n", s);
+  for (const auto& w : out->result.warnings) fmt::print(stderr, "cairn: warning: {}\n", w);
   if (!out->result.stat_cache_warning.empty()) {
     fmt::print(stderr, "cairn: warning: {}\n", out->result.stat_cache_warning);
   }
@@ -92,7 +93,8 @@ int RunCheckin(const Args& args) {
                         {"objects_new", out->objects_new},
                         {"bytes_new", out->bytes_new},
                         {"bytes_stored", out->bytes_stored},
-                        {"skipped", res.skipped}};
+                        {"skipped", res.skipped},
+                        {"warnings", res.warnings}};
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{} {}\n", out->version.Name(), out->version.id.ToHex());

@@ -50,6 +50,31 @@ TEST_F(DiskTest, GptDiskRoundTripsThroughARawCheckout) {
   EXPECT_EQ(CheckinDisk(out, "again"), disk);
 }
 
+// A disk whose primary GPT header was overwritten: read from the backup at the disk's end, as
+// the kernel reads it, with a warning; the same Disk as the intact image's, and a checkout with
+// both tables whole.
+TEST_F(DiskTest, ADiskWithADamagedPrimaryGptIsReadFromItsBackup) {
+  std::string image = MakeDisk("gpt");
+  std::string disk = CheckinDisk(image, "web");
+  std::string damaged = dir_ + "/damaged.raw";
+  Sh("cp " + image + " " + damaged + " && dd if=/dev/zero of=" + damaged +
+     " bs=512 seek=1 count=1 conv=notrunc status=none");
+  RunResult r = RunRepo("checkin", {damaged, "--image", "fixed", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cairn: warning: checkin " + damaged +
+                       ": the primary GPT is missing; the backup in sector"),
+            std::string::npos)
+      << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_EQ(j["disk"], disk) << "the same table, boot areas and filesystems";
+  std::string out = dir_ + "/out.raw";
+  RunResult co = RunRepo("checkout", {"fixed", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  EXPECT_EQ(Sh("sfdisk --verify " + out + " >/dev/null 2>&1 && echo valid"), "valid\n");
+}
+
 // LVM's own view of the physical volume on partition 2 of `image` (host lvm2 reading the
 // metadata through a loop device; nothing is activated): one line per logical volume.
 std::string LvmReport(const std::string& image) {

@@ -369,6 +369,76 @@ TEST(DiskProbeTest, GptChecksumsAreVerified) {
       << header.error().ToString();
 }
 
+// A 1 MiB GPT disk (2,048 sectors) as sfdisk lays it out: primary header in sector 1 and
+// entries from sector 2; the backup's entries in sectors 2015-2046 and its header in the last
+// sector. One partition (sectors 40-1000) holding an ext superblock.
+MemoryDisk GptWithBackup() {
+  MemoryDisk disk;
+  disk.Gpt(128);
+  disk.Put(512 + 24, 1, 8);     // this header's sector
+  disk.Put(512 + 32, 2047, 8);  // the other one's
+  disk.bytes.replace(1024, 16, std::string(16, '\x11'));
+  disk.Put(1024 + 32, 40, 8);
+  disk.Put(1024 + 40, 1000, 8);
+  disk.Put(40 * 512 + 1024 + 56, 0xEF53, 2);
+  disk.Put(40 * 512 + 1024 + 24, 2, 4);
+  disk.Seal();
+  disk.bytes.replace(2015 * 512, 128 * 128, disk.bytes.substr(1024, 128 * 128));
+  std::string header = disk.bytes.substr(512, 512);
+  disk.bytes.replace(2047 * 512, 512, header);
+  disk.Put(2047 * 512 + 24, 2047, 8);
+  disk.Put(2047 * 512 + 32, 1, 8);
+  disk.Put(2047 * 512 + 72, 2015, 8);
+  disk.Put(2047 * 512 + 16, 0, 4);
+  disk.Put(2047 * 512 + 16, ~Crc32Update(~0u, std::string_view(disk.bytes).substr(2047 * 512, 92)),
+           4);
+  return disk;
+}
+
+// As the kernel does, a damaged or missing primary GPT gives way to the backup, with a warning;
+// when both are damaged the probe fails.
+TEST(DiskProbeTest, ADamagedPrimaryGptIsReadFromItsBackup) {
+  MemoryDisk disk = GptWithBackup();
+  auto good = ProbeLayout(disk.Reader(), 1 << 20, "gpt.img");
+  ASSERT_TRUE(good) << good.error().ToString();
+  EXPECT_TRUE(good->warnings.empty());
+  ASSERT_EQ(good->disk.partitions.size(), 1u);
+  EXPECT_EQ(good->disk.partitions[0].start, 40u * 512);
+  EXPECT_EQ(good->contents.at(0).kind, ProbedContent::Kind::kExt);
+
+  auto expect_backup = [&](const std::string& why) {
+    auto r = ProbeLayout(disk.Reader(), 1 << 20, "gpt.img");
+    ASSERT_TRUE(r) << why << ": " << r.error().ToString();
+    EXPECT_EQ(cas::EncodeDisk(r->disk), cas::EncodeDisk(good->disk)) << why;
+    EXPECT_EQ(r->boot.size(), good->boot.size()) << why;
+    ASSERT_EQ(r->warnings.size(), 1u) << why;
+    EXPECT_NE(r->warnings[0].find("gpt.img"), std::string::npos) << r->warnings[0];
+    EXPECT_NE(r->warnings[0].find(why), std::string::npos) << r->warnings[0];
+    EXPECT_NE(r->warnings[0].find("backup in sector 2047"), std::string::npos) << r->warnings[0];
+  };
+  disk.bytes[1024 + 33] ^= 1;  // the primary's entry
+  expect_backup("GPT partition entries checksum mismatch");
+  disk.bytes[1024 + 33] ^= 1;
+  disk.bytes[512 + 56] ^= 1;  // the primary header's disk GUID
+  expect_backup("GPT header checksum mismatch");
+  disk.bytes.replace(512, 8, std::string(8, '\0'));  // no primary header at all
+  expect_backup("is missing");
+
+  disk.bytes[2015 * 512 + 33] ^= 1;  // the backup's entry too
+  auto neither = ProbeLayout(disk.Reader(), 1 << 20, "gpt.img");
+  EXPECT_FALSE(neither && neither->disk.table == cas::PartitionTable::kGpt)
+      << "no GPT holds: not read as one";
+  disk = GptWithBackup();
+  disk.bytes[1024 + 33] ^= 1;
+  disk.bytes[2047 * 512 + 56] ^= 1;  // the backup header's disk GUID
+  auto both = ProbeLayout(disk.Reader(), 1 << 20, "gpt.img");
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().code(), Code::kCorruption);
+  EXPECT_NE(both.error().message().find("GPT partition entries checksum mismatch"),
+            std::string::npos)
+      << both.error().ToString() << ": the primary's error is the one reported";
+}
+
 // The text comes from the image: truncations and random damage either parse or fail with a
 // Status, never crash or loop.
 TEST(DiskLvmTest, ParserSurvivesTruncationAndRandomDamage) {
