@@ -18,6 +18,7 @@ namespace {
 
 constexpr uint64_t kSector = 512;
 constexpr auto& Le = DecodeLittleEndian;  // base/coding.h, short for the many field reads here
+constexpr uint64_t kGapPiece = 1 << 20;
 constexpr std::string_view kBiosBootType = "21686148-6449-6E6F-744E-656564454649";
 
 bool AllZero(std::string_view b) {
@@ -397,18 +398,16 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     for (size_t i = 0; i < d.partitions.size(); ++i) {
       if (d.partitions[i].type == kBiosBootType) out.contents[i].kind = ProbedContent::Kind::kUnknown;
     }
-    // Boot areas: the MBR boot code and the gap before the first partition.
-    if (!AllZero(h.substr(0, 440))) {
-      out.boot.push_back({"mbr-code", 0, 440, ObjectId()});
-      out.boot_bytes.emplace_back(h.substr(0, 440));
-    }
+    // Boot areas: the MBR boot code and the gap before the first partition. The gap is looked
+    // at a piece at a time: a first partition far into the disk makes it gigabytes.
+    if (!AllZero(h.substr(0, 440))) out.boot.push_back({"mbr-code", 0, 440, ObjectId()});
     uint64_t first = size;
     for (const auto& p : d.partitions) first = std::min(first, p.start);
-    if (first > table_end) {
-      CAIRN_ASSIGN_OR_RETURN(std::string gap, read(table_end, first - table_end));
-      if (!AllZero(gap)) {
-        out.boot.push_back({"gap", table_end, gap.size(), ObjectId()});
-        out.boot_bytes.push_back(std::move(gap));
+    for (uint64_t at = table_end; at < first; at += kGapPiece) {
+      CAIRN_ASSIGN_OR_RETURN(std::string piece, read(at, std::min(kGapPiece, first - at)));
+      if (!AllZero(piece)) {
+        out.boot.push_back({"gap", table_end, first - table_end, ObjectId()});
+        break;
       }
     }
   }

@@ -44,9 +44,8 @@ struct ProbedLayout {
   cas::Disk disk;
   std::vector<ProbedContent> contents;  // per partition, or one for the whole disk (table none)
   std::map<std::string, ProbedContent> volumes;  // per logical volume, by "VG/LV"
-  // Boot areas found (offset, length), not yet stored.
+  // Boot areas found (offset, length; not all zero), not yet stored.
   std::vector<cas::BootArea> boot;
-  std::vector<std::string> boot_bytes;
   // What the probe worked around, for the user (a damaged primary GPT read from its backup).
   std::vector<std::string> warnings;
 };

@@ -226,9 +226,11 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   std::stable_sort(disk.filesystems.begin(), disk.filesystems.end(), [](const auto& a, const auto& b) {
     return std::tie(a.volume, a.partition) < std::tie(b.volume, b.partition);
   });
-  for (size_t i = 0; i < layout.boot.size(); ++i) {
-    cas::BootArea b = layout.boot[i];
-    CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, ingestor->PutBytes(layout.boot_bytes[i]));
+  for (cas::BootArea b : layout.boot) {
+    RegionFile region(read, b.offset, b.length);
+    CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
+                           ingestor->PutStream(&region, path_ + ": " + b.kind + " at byte " +
+                                                            std::to_string(b.offset)));
     b.content = content.id;
     disk.boot.push_back(std::move(b));
   }

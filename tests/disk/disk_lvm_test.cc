@@ -439,6 +439,42 @@ TEST(DiskProbeTest, ADamagedPrimaryGptIsReadFromItsBackup) {
       << both.error().ToString() << ": the primary's error is the one reported";
 }
 
+// The gap before the first partition is looked at a piece at a time: a first partition 256 MiB
+// into the disk must not make the probe hold 256 MiB (the reader refuses reads above 64 MiB).
+// An all-zero gap is no boot area; one byte in it makes the whole gap one.
+TEST(DiskProbeTest, AGapOfHundredsOfMegabytesIsReadInPieces) {
+  MemoryDisk disk;
+  disk.Put(510, 0xAA55, 2);
+  disk.Put(446 + 4, 0x83, 1);
+  disk.Put(446 + 8, 524288, 4);  // start: sector 524288, 256 MiB
+  disk.Put(446 + 12, 2048, 4);
+  disk.Put(440, 0x12345678, 4);  // the disk signature: boot code stays all zero
+  const uint64_t size = 512 << 20;
+  // The partition's ext superblock lies past the memory disk's bytes: a reader that knows it.
+  ReadAtFn base = disk.Reader();
+  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
+    CAIRN_ASSIGN_OR_RETURN(std::string out, base(off, n));
+    const uint64_t magic = (uint64_t{256} << 20) + 1024 + 56,
+                   log_block = (uint64_t{256} << 20) + 1024 + 24;
+    if (off <= magic && magic + 2 <= off + n)
+      out[magic - off] = '\x53', out[magic - off + 1] = '\xEF';
+    if (off <= log_block && log_block < off + n) out[log_block - off] = 2;
+    return out;
+  };
+  auto zero_gap = ProbeLayout(read, size, "far.img");
+  ASSERT_TRUE(zero_gap) << zero_gap.error().ToString();
+  EXPECT_EQ(zero_gap->contents.at(0).kind, ProbedContent::Kind::kExt);
+  EXPECT_TRUE(zero_gap->boot.empty());
+
+  disk.bytes[700000] = 1;
+  auto with_code = ProbeLayout(read, size, "far.img");
+  ASSERT_TRUE(with_code) << with_code.error().ToString();
+  ASSERT_EQ(with_code->boot.size(), 1u);
+  EXPECT_EQ(with_code->boot[0].kind, "gap");
+  EXPECT_EQ(with_code->boot[0].offset, 512u);
+  EXPECT_EQ(with_code->boot[0].length, (uint64_t{256} << 20) - 512);
+}
+
 // The text comes from the image: truncations and random damage either parse or fail with a
 // Status, never crash or loop.
 TEST(DiskLvmTest, ParserSurvivesTruncationAndRandomDamage) {
