@@ -24,9 +24,21 @@ class Progress {
     MaybeDraw();
   }
   void SetTotal(uint64_t total_bytes) { total_ = total_bytes; }
+  // How much of the work is done, when that is not the bytes counted (a tarball: its compressed
+  // bytes read, of its size): the percentage and the ETA then follow it instead of the total.
+  void SetPosition(uint64_t done, uint64_t of) {
+    position_ = done;
+    position_total_ = of;
+    MaybeDraw();
+  }
   // Clears the line.
   void Done();
   bool enabled() const { return enabled_; }
+  uint64_t files() const { return files_; }
+  uint64_t bytes() const { return bytes_; }
+  // The line as drawn `seconds` after the start: "checkin web: 1451 files, 59.3 MiB,
+  // 29.9 MiB/s, 38%, ETA 0m3s" (the last two when the total or the position is known).
+  std::string Line(double seconds) const;
 
   // Human-readable size: "1.5 GiB".
   static std::string Bytes(double n);
@@ -36,6 +48,7 @@ class Progress {
   std::string label_;
   std::atomic<uint64_t> total_;
   std::atomic<uint64_t> files_{0}, bytes_{0};
+  std::atomic<uint64_t> position_{0}, position_total_{0};
   std::atomic<int64_t> last_draw_ns_{0};
   std::chrono::steady_clock::time_point start_;
   bool enabled_;

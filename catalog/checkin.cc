@@ -10,11 +10,12 @@
 #include "base/phase_timer.h"
 #include "cas/disk.h"
 #include "cas/write_batch.h"
+#include "catalog/inspect.h"
 #include "indexer/dir_sink.h"
+#include "indexer/dir_source.h"
 #include "indexer/disk_probe.h"
 #include "indexer/disk_sink.h"
 #include "indexer/disk_source.h"
-#include "indexer/dir_source.h"
 #include "indexer/tar_sink.h"
 #include "indexer/tar_source.h"
 
@@ -98,6 +99,10 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     CAIRN_ASSIGN_OR_RETURN(VersionRef parent, catalog.Resolve(req.parent));
     v.parents.push_back(parent.id);
     CAIRN_ASSIGN_OR_RETURN(options.parent_tree, cas::RootTreeOf(repo.store(), parent.version));
+    // The parent's size is the progress line's estimate of the total (its ETA).
+    if (options.progress && options.progress->enabled()) {
+      options.progress->SetTotal(DecodeInspection(parent.version.summary).bytes);
+    }
   }
   options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   PhaseTimer timer;
@@ -215,6 +220,9 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), ref.version));
   bool is_disk = ref.version.root_type == cas::Version::RootType::kDisk;
+  if (options.progress && options.progress->enabled() && !is_disk) {
+    options.progress->SetTotal(DecodeInspection(ref.version.summary).bytes);
+  }
   if (format.empty()) {
     if (is_disk && target.ends_with(".qcow2")) format = "qcow2";
     else if (is_disk && (target.ends_with(".raw") || target.ends_with(".img"))) format = "raw";

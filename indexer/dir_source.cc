@@ -297,6 +297,13 @@ class Walker {
     return out;
   }
 
+  // Progress counts a file when its content is known (read, or taken unread), not when its
+  // directory is finalized: a tree of up to kMaxPendingDirs directories is finalized only at
+  // the end of its walk.
+  void CountFile(const struct stat& st) {
+    if (options_.progress) options_.progress->Add(1, static_cast<uint64_t>(st.st_size));
+  }
+
   // `cached`: the file's content from the stat cache, when it is unchanged. A multiply-linked
   // file is registered under its inode either way, so that its other names join its group.
   std::shared_future<Result<FileOut>> SubmitFile(const std::string& path, const std::string& rel,
@@ -307,11 +314,13 @@ class Walker {
       auto it = links_.find(key);
       if (it != links_.end()) {
         it->second.paths.push_back(rel);
+        CountFile(st);
         return it->second.content;
       }
     }
     if (cached) {
       files_cached_++;
+      CountFile(st);
       std::promise<Result<FileOut>> ready;
       ready.set_value(std::move(*cached));
       std::shared_future<Result<FileOut>> fut = ready.get_future().share();
@@ -327,6 +336,7 @@ class Walker {
         pool_.Submit([this, path, rel, st] {
                Result<FileOut> r = ReadAndStoreFile(ingestor_, path, rel, st, options_);
                if (r) bytes_read_ += r->bytes_read;  // once per inode: hard links share this job
+               if (r && !r->skipped) CountFile(st);
                {
                  std::lock_guard lock(mu_);
                  --in_flight_;
@@ -375,7 +385,6 @@ class Walker {
       e.extents = r->extents;
       result_.files++;
       result_.bytes += e.size;
-      if (options_.progress) options_.progress->Add(1, e.size);
     }
     if (!drop.empty()) pd->complete = false;
     for (auto it = drop.rbegin(); it != drop.rend(); ++it) {

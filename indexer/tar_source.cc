@@ -22,6 +22,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -159,6 +160,11 @@ class TarReader {
     if (archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16) != ARCHIVE_OK) {
       return ArchiveStatus(a.get(), tarball_, "");
     }
+    // The progress line's share done: the tarball's bytes read (compressed, if it is), of its size.
+    struct stat st;
+    const uint64_t tarball_size =
+        options_.progress && ::stat(tarball_.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size
+                                                                                       : 0;
     for (;;) {
       struct archive_entry* e;
       int r = archive_read_next_header(a.get(), &e);
@@ -167,6 +173,10 @@ class TarReader {
       // bytes are kept, which is what we want.
       if (r < ARCHIVE_WARN) return ArchiveStatus(a.get(), tarball_, "");
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
+      if (tarball_size > 0) {
+        options_.progress->SetPosition(static_cast<uint64_t>(archive_filter_bytes(a.get(), -1)),
+                                       tarball_size);
+      }
     }
     if (archive_read_close(a.get()) != ARCHIVE_OK) return ArchiveStatus(a.get(), tarball_, "");
     return Status();

@@ -1,6 +1,7 @@
 // Directory checkin and checkout (DirSource, DirSink, catalog::CheckinVersion) against the
 // Fidelity oracle: Listing(source) == Listing(checked out), in a real RocksDB repository.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -13,8 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
-
+#include "base/progress.h"
 #include "base/sha256.h"
 #include "cas/repository.h"
 #include "cas/tree_reader.h"
@@ -292,6 +292,29 @@ TEST_F(DirTest, AFileChangedJustBeforeACheckinIsReadAgainByTheNext) {
   EXPECT_EQ(three.result.root, two->result.root);
   auto four = Checkin(tmp_ / "src", "img", "img");
   EXPECT_EQ(four.result.bytes_read, 0u) << "settled: trusted";
+}
+
+// Progress counts each file once, as its content becomes known (read, taken unread, or another
+// name of a hard-linked inode), and ends where the result ends: first checkin and incremental.
+TEST_F(DirTest, ProgressCountsEveryFileOnceWithAndWithoutAParent) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  for (const char* parent : {"", "img"}) {
+    if (*parent) ASSERT_NO_FATAL_FAILURE(WriteInPlace(tmp_ / "src/small.txt", "P"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past the racy window
+    Progress progress("checkin img", 0);
+    catalog::CheckinRequest req;
+    req.source = tmp_ / "src";
+    req.image = "img";
+    req.parent = parent;
+    req.options.stat_cache_dir = cache_dir_;
+    req.options.progress = &progress;
+    auto out = catalog::CheckinVersion(*repo_, req);
+    ASSERT_TRUE(out) << out.error().ToString();
+    EXPECT_GT(out->result.files, 10u);
+    EXPECT_EQ(progress.files(), out->result.files) << "parent '" << parent << "'";
+    EXPECT_EQ(progress.bytes(), out->result.bytes) << "parent '" << parent << "'";
+    if (*parent) EXPECT_GT(out->result.files_cached, 0u);
+  }
 }
 
 // Sparse files too: the parent's entry holds their data regions as well as their content.
