@@ -220,7 +220,7 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), ref.version));
   bool is_disk = ref.version.root_type == cas::Version::RootType::kDisk;
-  if (options.progress && options.progress->enabled() && !is_disk) {
+  if (options.progress && options.progress->enabled()) {
     options.progress->SetTotal(DecodeInspection(ref.version.summary).bytes);
   }
   if (format.empty()) {
