@@ -287,6 +287,21 @@ Seeds ProbeSeeds() {
   gpt.replace(96 * 512 + 1024, 1024, ExtSuperblock());
   out.push_back(gpt);
 
+  // The same GPT with its backup at the input's end, which the fuzzer also puts at the disk's
+  // end (entries in the 32 sectors before the last, header in the last); then with the primary
+  // header gone, so that the probe reads the backup.
+  const uint64_t last = (64 << 11) - 1;
+  std::string backup(std::string_view(gpt).substr(512, 512));
+  PutLe(&backup, 24, last, 8);
+  PutLe(&backup, 32, 1, 8);
+  PutLe(&backup, 72, last - 32, 8);
+  PutLe(&backup, 16, 0, 4);
+  PutLe(&backup, 16, ~indexer::Crc32Update(~0u, std::string_view(backup).substr(0, 92)), 4);
+  std::string with_backup = gpt + gpt.substr(1024, 128 * 128) + backup;
+  out.push_back(with_backup);
+  with_backup.replace(512, 92, std::string(92, '\0'));
+  out.push_back(with_backup);
+
   std::string whole(4096, '\0');
   whole.replace(1024, 1024, ExtSuperblock());
   out.push_back(whole);

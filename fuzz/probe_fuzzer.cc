@@ -1,7 +1,8 @@
 // Disk images come from anywhere (indexer/disk_probe.h): their partition tables (MBR with its
 // chain of extended boot records, GPT), superblocks and LVM physical volumes must end in a
 // layout or an error, never a crash, undefined behaviour or a read the image's bytes alone make
-// enormous. The input is the start of a 64 MiB disk (zeros after it).
+// enormous. The input is the start of a 64 MiB disk, and its last 64 KiB are also the disk's
+// last 64 KiB (where a GPT keeps its backup); zeros between.
 #include <algorithm>
 
 #include "fuzz/fuzz_check.h"
@@ -12,7 +13,7 @@ using namespace cairn;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in = fuzz::Bytes(data, size);
   (void)indexer::SniffImageFormat(in);
-  constexpr uint64_t kDisk = 64 << 20;
+  constexpr uint64_t kDisk = 64 << 20, kTail = 64 << 10;
   uint64_t asked = 0;
   indexer::ReadAtFn read = [&](uint64_t offset, size_t n) -> Result<std::string> {
     asked += n;
@@ -25,6 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (offset < in.size()) {
       std::string_view part = in.substr(offset, n);
       std::copy(part.begin(), part.end(), out.begin());
+    }
+    const std::string_view tail = in.substr(in.size() > kTail ? in.size() - kTail : 0);
+    const uint64_t tail_at = kDisk - tail.size();
+    if (offset + n > tail_at) {
+      const uint64_t from = std::max(offset, tail_at);
+      std::string_view part = tail.substr(from - tail_at, offset + n - from);
+      std::copy(part.begin(), part.end(), out.begin() + static_cast<long>(from - offset));
     }
     return out;
   };
