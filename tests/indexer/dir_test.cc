@@ -299,7 +299,9 @@ TEST_F(DirTest, AFileChangedJustBeforeACheckinIsReadAgainByTheNext) {
 TEST_F(DirTest, ProgressCountsEveryFileOnceWithAndWithoutAParent) {
   BuildTree(tmp_ / "src", testing::FullSpec());
   for (const char* parent : {"", "img"}) {
-    if (*parent) ASSERT_NO_FATAL_FAILURE(WriteInPlace(tmp_ / "src/small.txt", "P"));
+    if (*parent) {
+      ASSERT_NO_FATAL_FAILURE(WriteInPlace(tmp_ / "src/small.txt", "P"));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past the racy window
     Progress progress("checkin img", 0);
     catalog::CheckinRequest req;
@@ -313,7 +315,9 @@ TEST_F(DirTest, ProgressCountsEveryFileOnceWithAndWithoutAParent) {
     EXPECT_GT(out->result.files, 10u);
     EXPECT_EQ(progress.files(), out->result.files) << "parent '" << parent << "'";
     EXPECT_EQ(progress.bytes(), out->result.bytes) << "parent '" << parent << "'";
-    if (*parent) EXPECT_GT(out->result.files_cached, 0u);
+    if (*parent) {
+      EXPECT_GT(out->result.files_cached, 0u);
+    }
   }
 }
 
