@@ -37,6 +37,71 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
   return cur;
 }
 
+Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
+                              bool follow_last, std::string* resolved) {
+  constexpr int kMaxLinks = 40;
+  // Components still to walk, the next one last; and the entries walked, the root first.
+  std::vector<std::string> todo;
+  auto push_front = [&todo](std::string_view p) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start <= p.size()) {
+      size_t slash = std::min(p.find('/', start), p.size());
+      parts.emplace_back(p.substr(start, slash - start));
+      start = slash + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push_front(path);
+  TreeEntry top;
+  top.type = EntryType::kDirectory;
+  top.id = root;
+  std::vector<TreeEntry> walked = {top};
+  std::vector<std::string> names;
+  int links = 0;
+  auto here = [&] {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : "/") + n;
+    return out;
+  };
+  while (!todo.empty()) {
+    std::string comp = std::move(todo.back());
+    todo.pop_back();
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      if (walked.size() > 1) walked.pop_back(), names.pop_back();
+      continue;
+    }
+    if (walked.back().type != EntryType::kDirectory) {
+      return Status::NotFound("path " + std::string(path) + ": " + here() + " is not a directory");
+    }
+    CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, walked.back().id));
+    auto it = std::lower_bound(t.entries.begin(), t.entries.end(), comp,
+                               [](const TreeEntry& e, std::string_view n) { return e.name < n; });
+    if (it == t.entries.end() || it->name != comp) {
+      return Status::NotFound("path " + std::string(path) + ": no such file or directory");
+    }
+    // A trailing '/' leaves an empty component behind: the link is resolved, as the kernel does.
+    if (it->type == EntryType::kSymlink && (follow_last || !todo.empty())) {
+      if (++links > kMaxLinks) {
+        return Status::NotFound("path " + std::string(path) +
+                                ": too many levels of symbolic links");
+      }
+      if (it->target.empty()) {
+        return Status::NotFound("path " + std::string(path) + ": " + here() +
+                                (names.empty() ? "" : "/") + comp + " is a link to nothing");
+      }
+      if (it->target.starts_with('/')) walked.resize(1), names.clear();
+      push_front(it->target);
+      continue;
+    }
+    walked.push_back(std::move(*it));
+    names.push_back(std::move(comp));
+  }
+  if (resolved) *resolved = here();
+  return walked.back();
+}
+
 Status WalkTree(ObjectStore* store, const ObjectId& id, const std::string& prefix,
                 const std::function<bool(const std::string&, const TreeEntry&)>& fn) {
   CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, id));

@@ -16,6 +16,15 @@ Result<Tree> LoadTree(ObjectStore* store, const ObjectId& id);
 // directory entry named ""). NotFound naming the path.
 Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::string_view path);
 
+// The entry at `path` as a process chrooted into the tree sees it: symbolic links are followed
+// in every directory component, and in the last one too when `follow_last` (or when the path
+// ends in '/'); an absolute target starts again at the root, and ".." (in `path` or a target)
+// never climbs above it. So nothing outside the tree is ever named. NotFound naming the path,
+// also for a link with an empty target and for more than 40 links (Linux's limit: "too many
+// levels of symbolic links"). `resolved`, if set, gets the entry's path without links.
+Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
+                              bool follow_last, std::string* resolved = nullptr);
+
 // Calls fn(path, entry) for every entry beneath the Tree `id` in depth-first, byte order; `path`
 // is relative to `id` with `prefix` prepended. fn returns false to stop descending into a
 // directory entry.

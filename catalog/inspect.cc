@@ -10,26 +10,6 @@
 namespace cairn::catalog {
 namespace {
 
-// Joins a symlink target onto the directory of `path`, normalising "." and "..".
-std::string ResolveLink(const std::string& path, const std::string& target) {
-  std::vector<std::string> parts;
-  std::string base = target.starts_with("/") ? "" : path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
-  std::string full = base + "/" + target;
-  std::stringstream ss(full);
-  std::string comp;
-  while (std::getline(ss, comp, '/')) {
-    if (comp.empty() || comp == ".") continue;
-    if (comp == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    parts.push_back(comp);
-  }
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-  return out;
-}
-
 void Sanitize(std::string* v) {
   for (char& c : *v) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
@@ -95,35 +75,14 @@ void ParseDpkgStatus(const std::string& text, Inspection* out) {
 }  // namespace
 
 Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path) {
-  for (int hops = 0; hops < 16; ++hops) {
-    // Resolve symlinks in directories along the way too, one component at a time.
-    std::string walked;
-    std::stringstream ss(path);
-    std::string comp;
-    bool relinked = false;
-    cas::TreeEntry e;
-    while (std::getline(ss, comp, '/')) {
-      if (comp.empty()) continue;
-      std::string next = walked.empty() ? comp : walked + "/" + comp;
-      CAIRN_ASSIGN_OR_RETURN(e, cas::LookupPath(store, root, next));
-      if (e.type == cas::EntryType::kSymlink) {
-        std::string rest;
-        std::getline(ss, rest, '\0');
-        path = ResolveLink(next, e.target) + (rest.empty() ? "" : "/" + rest);
-        relinked = true;
-        break;
-      }
-      walked = next;
-    }
-    if (relinked) continue;
-    std::string out;
-    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store, e, [&](std::string_view piece) {
-      out.append(piece);
-      return Status();
-    }));
-    return out;
-  }
-  return Status::NotFound("read " + path + ": too many levels of symbolic links");
+  CAIRN_ASSIGN_OR_RETURN(cas::TreeEntry e,
+                         cas::ResolvePath(store, root, path, /*follow_last=*/true));
+  std::string out;
+  CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store, e, [&](std::string_view piece) {
+    out.append(piece);
+    return Status();
+  }));
+  return out;
 }
 
 Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {

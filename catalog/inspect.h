@@ -37,8 +37,8 @@ Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root);
 std::string EncodeInspection(const Inspection& in);
 Inspection DecodeInspection(std::string_view text);
 
-// Reads a whole file of a tree, following symlinks inside the tree (at most 16). NotFound when
-// absent.
+// Reads a whole file of a tree, following symlinks inside the tree as cas::ResolvePath does.
+// NotFound when absent.
 Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path);
 
 }  // namespace cairn::catalog

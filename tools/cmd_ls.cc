@@ -91,13 +91,15 @@ struct FoundEntry {
   cas::TreeEntry entry;
 };
 
+// Symbolic links are followed inside the version (cas::ResolvePath), the last one when
+// `follow_last`.
 Result<FoundEntry> OpenEntry(const std::string& repo_flag, const std::string& version,
-                             const std::string& path) {
+                             const std::string& path, bool follow_last) {
   FoundEntry f;
   CAIRN_ASSIGN_OR_RETURN(f.repo, OpenRepository(repo_flag, cas::Repository::Mode::kRead));
   CAIRN_ASSIGN_OR_RETURN(f.version, catalog::Catalog(f.repo->store()).Resolve(version));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(f.repo->store(), f.version.version));
-  auto entry = cas::LookupPath(f.repo->store(), tree, path);
+  auto entry = cas::ResolvePath(f.repo->store(), tree, path, follow_last);
   if (!entry) return entry.error().WithContext(f.version.Name());
   f.entry = std::move(*entry);
   return f;
@@ -119,11 +121,12 @@ int RunLs(const Args& args) {
   pos.add("version", 1).add("path", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
-  auto found = OpenEntry(repo, version, path);
+  bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
+  // As ls(1): a link named last is listed as a link in the long format (and JSON), else followed.
+  auto found = OpenEntry(repo, version, path, !lng && !json);
   if (!found) return Fail(found.error());
   cas::ObjectStore* store = found->repo->store();
   const cas::TreeEntry* entry = &found->entry;
-  bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
   JsonArrayPrinter out;
   auto show = [&](const std::string& p, const cas::TreeEntry& e, const cas::Metadata& m) {
     if (json) {
@@ -167,7 +170,9 @@ int RunLs(const Args& args) {
 }
 
 int RunCat(const Args& args) {
-  const CommandSpec spec{"cat", "cat NAME[:VER] PATH", "Write one file of a version to stdout."};
+  const CommandSpec spec{
+      "cat", "cat NAME[:VER] PATH",
+      "Write one file of a version to stdout (symbolic links followed inside the version)."};
   std::string repo, version, path;
   po::options_description opts("Options");
   AddRepoOption(opts, &repo);
@@ -177,7 +182,7 @@ int RunCat(const Args& args) {
   pos.add("version", 1).add("path", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
-  auto found = OpenEntry(repo, version, path);
+  auto found = OpenEntry(repo, version, path, /*follow_last=*/true);
   if (!found) return Fail(found.error());
   cas::ObjectStore* store = found->repo->store();
   const catalog::VersionRef* ref = &found->version;

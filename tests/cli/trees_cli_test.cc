@@ -1,14 +1,14 @@
 // The `cairn` command line on directory trees: checkin, versions, images, ls, cat, checkout, and
 // their errors and exit codes (tools/cli.h), against the Fidelity oracle of
 // tests/indexer/tree_fixture.h.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/cli/cli_runner.h"
 #include "tests/indexer/tree_fixture.h"
@@ -125,6 +125,52 @@ TEST_F(TreesCliTest, CatPrintsAFileByteExact) {
   EXPECT_EQ(dir.exit_code, 2) << "cat of a directory: " << dir.err;
   RunResult missing = RunRepo("cat", {"web", "no/such"});
   EXPECT_EQ(missing.exit_code, 3) << missing.err;
+}
+
+// Symbolic links are followed inside the version, as in a chroot: through directories (Debian's
+// /lib -> usr/lib), to absolute targets (from the version's root) and past ".." (which stops at
+// the root). Nothing of the host is ever read. ls lists a link named last as a link in the long
+// format, unless the path ends in '/'.
+TEST_F(TreesCliTest, CatAndLsFollowLinksInsideTheVersionOnly) {
+  namespace fs = std::filesystem;
+  auto write = [](const std::string& path, const std::string& data) {
+    std::ofstream(path) << data;
+  };
+  fs::create_directories(src_ + "/usr/lib");
+  fs::create_directories(src_ + "/etc");
+  write(src_ + "/usr/lib/os-release", "ID=cairntest\n");
+  write(src_ + "/etc/hostname", "inside\n");
+  fs::create_symlink("../usr/lib/os-release", src_ + "/etc/os-release");
+  fs::create_symlink("usr/lib", src_ + "/lib");
+  fs::create_symlink("/etc/hostname", src_ + "/abs");
+  fs::create_symlink("../../../../../etc/hostname", src_ + "/etc/up");
+  fs::create_symlink("loop2", src_ + "/loop1");
+  fs::create_symlink("loop1", src_ + "/loop2");
+  CheckinSrc("web");
+  auto cat = [&](const std::string& path) { return RunRepo("cat", {"web", path}); };
+  EXPECT_EQ(cat("etc/os-release").out, "ID=cairntest\n") << cat("etc/os-release").err;
+  EXPECT_EQ(cat("lib/os-release").out, "ID=cairntest\n");
+  EXPECT_EQ(cat("/usr/lib/../../etc/os-release").out, "ID=cairntest\n");
+  EXPECT_EQ(cat("lib/../lib/os-release").out, "ID=cairntest\n") << "'..' of the link's target: usr";
+  EXPECT_EQ(cat("lib/../etc/os-release").exit_code, 3) << "usr/etc does not exist";
+  EXPECT_EQ(cat("abs").out, "inside\n") << "the version's /etc/hostname, not the host's";
+  EXPECT_EQ(cat("etc/up").out, "inside\n") << "'..' stops at the version's root";
+  RunResult loop = cat("loop1");
+  EXPECT_EQ(loop.exit_code, 3);
+  EXPECT_NE(loop.err.find("too many levels of symbolic links"), std::string::npos) << loop.err;
+  EXPECT_EQ(cat("lib").exit_code, 2) << "a directory, through its link";
+
+  EXPECT_EQ(RunRepo("ls", {"web", "lib"}).out, "lib/os-release\n");
+  EXPECT_TRUE(std::regex_search(RunRepo("ls", {"-l", "web", "lib"}).out,
+                                std::regex("^lrwxrwxrwx .* lib -> usr/lib\n$")));
+  EXPECT_TRUE(std::regex_search(RunRepo("ls", {"-l", "web", "lib/"}).out,
+                                std::regex("^-rw.* lib/os-release\n$")));
+  auto one = Json(RunRepo("ls", {"--json", "web", "etc/os-release"}));
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["type"], "symlink");
+  auto via = Json(RunRepo("ls", {"--json", "web", "lib/os-release"}));
+  ASSERT_EQ(via.size(), 1u);
+  EXPECT_EQ(via[0]["type"], "file");
 }
 
 TEST_F(TreesCliTest, CheckoutToNewDirectoryIsExact) {
