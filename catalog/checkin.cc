@@ -55,6 +55,12 @@ size_t IndexBytes(const IndexKeys& keys) {
 }  // namespace
 
 Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
+  if (path == "-") {  // a tarball on standard input: `tar c ... | cairn checkin - --image NAME`
+    if (::isatty(0)) {
+      return Status::InvalidArgument("checkin -: standard input is a terminal, not a tarball");
+    }
+    return std::unique_ptr<indexer::Source>(new indexer::TarSource(path));
+  }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("checkin", path, errno);
   if (S_ISDIR(st.st_mode)) return std::unique_ptr<indexer::Source>(new indexer::DirSource(path));
@@ -111,8 +117,11 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   auto result = source->Checkin(&ingestor, options);
   if (!result && result.error().message().find("Unrecognized archive format") != std::string::npos) {
     // Neither a disk image (by content) nor anything libarchive knows.
-    result = Status::InvalidArgument("checkin " + req.source +
-                                     ": not a disk image (raw, qcow2, vmdk, vdi, vhdx), a tarball or a directory");
+    result = Status::InvalidArgument(
+        req.source == "-"
+            ? "checkin -: standard input is not a tarball (a disk image is checked in by its path)"
+            : "checkin " + req.source +
+                  ": not a disk image (raw, qcow2, vmdk, vdi, vhdx), a tarball or a directory");
   }
   timer.Mark("walk+store");
   Status s = result.status();
@@ -226,7 +235,8 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   if (format.empty()) {
     if (is_disk && target.ends_with(".qcow2")) format = "qcow2";
     else if (is_disk && (target.ends_with(".raw") || target.ends_with(".img"))) format = "raw";
-    else if (target.ends_with(".tar")) format = "tar";
+    else if (target.ends_with(".tar") || target == "-")
+      format = "tar";
     else if (target.ends_with(".tar.gz") || target.ends_with(".tgz")) format = "tar.gz";
     else if (target.ends_with(".tar.zst")) format = "tar.zst";
     else format = "dir";

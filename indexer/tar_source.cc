@@ -157,14 +157,19 @@ class TarReader {
                       archive_read_support_format_rar5, archive_read_support_format_warc}) {
       add(a.get());
     }
-    if (archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16) != ARCHIVE_OK) {
+    // "-": standard input (a pipe, or a file redirected in).
+    const bool stdin = tarball_ == "-";
+    if ((stdin ? archive_read_open_fd(a.get(), 0, 1 << 16)
+               : archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16)) != ARCHIVE_OK) {
       return ArchiveStatus(a.get(), tarball_, "");
     }
     // The progress line's share done: the tarball's bytes read (compressed, if it is), of its size.
     struct stat st;
     const uint64_t tarball_size =
-        options_.progress && ::stat(tarball_.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size
-                                                                                       : 0;
+        options_.progress && (stdin ? ::fstat(0, &st) : ::stat(tarball_.c_str(), &st)) == 0 &&
+                S_ISREG(st.st_mode)
+            ? st.st_size
+            : 0;
     for (;;) {
       struct archive_entry* e;
       int r = archive_read_next_header(a.get(), &e);

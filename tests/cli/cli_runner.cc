@@ -33,7 +33,7 @@ RunResult CliTest::Run(const std::vector<std::string>& args,
   std::string out_path = dir_ + "/.stdout", err_path = dir_ + "/.stderr";
   pid_t pid = ::fork();
   if (pid == 0) {
-    int in = ::open("/dev/null", O_RDONLY);
+    int in = ::open(stdin_.c_str(), O_RDONLY);
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(in, 0);

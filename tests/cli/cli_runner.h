@@ -33,6 +33,7 @@ class CliTest : public ::testing::Test {
   bool Exists(const std::string& path);
   nlohmann::json Stats();
 
+  std::string stdin_ = "/dev/null";  // what Run gives the command as standard input
   std::string dir_;   // temporary, removed at the end
   std::string repo_;  // dir_/repo, initialised by SetUp
 };

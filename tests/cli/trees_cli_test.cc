@@ -9,6 +9,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "tests/cli/cli_runner.h"
 #include "tests/indexer/tree_fixture.h"
@@ -171,6 +172,42 @@ TEST_F(TreesCliTest, CatAndLsFollowLinksInsideTheVersionOnly) {
   auto via = Json(RunRepo("ls", {"--json", "web", "lib/os-release"}));
   ASSERT_EQ(via.size(), 1u);
   EXPECT_EQ(via[0]["type"], "file");
+}
+
+// `tar c | cairn checkin - --image NAME` checks in the tarball on standard input, a pipe or a
+// file, to the same root as the tarball by its path; `checkout NAME -` writes a tarball to
+// standard output.
+TEST_F(TreesCliTest, CheckinFromStandardInputAndCheckoutToStandardOutput) {
+  BuildTree(src_, indexer::testing::FullSpec());
+  auto root_of = [&](const RunResult& r) { return Json(r)["root"].get<std::string>(); };
+  CheckinSrc("web");
+  RunResult tar = RunRepo("checkout", {"web", "-"});
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  ASSERT_GT(tar.out.size(), 10240u);
+  stdin_ = MakeFile("web.tar", tar.out);
+  // The fixture's socket is left out of a tarball: the tarball by path is the reference.
+  const std::string root = root_of(RunRepo("checkin", {stdin_, "--image", "path", "--json"}));
+  EXPECT_EQ(root_of(RunRepo("checkin", {"-", "--image", "file", "--json"})), root);
+
+  stdin_ = dir_ + "/pipe";
+  ASSERT_EQ(::mkfifo(stdin_.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(stdin_, std::ios::binary) << tar.out; });
+  RunResult piped = RunRepo("checkin", {"-", "--image", "pipe", "--json"});
+  writer.join();
+  EXPECT_EQ(root_of(piped), root);
+
+  stdin_ = "/dev/null";  // for stats: the pipe has no writer left
+  nlohmann::json before = Contents();
+  stdin_ = MakeFile("garbage", "not a tarball at all\n");
+  RunResult bad = RunRepo("checkin", {"-", "--image", "pipe"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("checkin -: standard input is not a tarball"), std::string::npos)
+      << bad.err;
+  stdin_ = MakeFile("cut.tar", tar.out.substr(0, tar.out.size() / 2));
+  RunResult cut = RunRepo("checkin", {"-", "--image", "pipe"});
+  EXPECT_NE(cut.exit_code, 0);
+  stdin_ = "/dev/null";
+  EXPECT_EQ(Contents(), before) << "refused input changes nothing";
 }
 
 TEST_F(TreesCliTest, CheckoutToNewDirectoryIsExact) {
