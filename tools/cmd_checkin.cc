@@ -19,13 +19,14 @@ int RunCheckin(const Args& args) {
   const CommandSpec spec{
       "checkin", "checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via PATH]",
       "Store SOURCE (a directory, a tarball: tar, tar.gz, tar.zst, or a disk image: raw, qcow2,\n"
-      "vmdk, vdi, vhdx, recognised by content) as the next version of image NAME and print it\n"
-      "(NAME:N) and its id. With --parent, files of a directory whose inode, size, mtime and\n"
-      "ctime are unchanged since the parent was checked in from the same directory on this\n"
-      "host are not read again: the parent holds their contents, and the stat cache in\n"
-      "$CAIRN_CACHE_DIR (default ~/.cache/cairn) their inodes and ctimes. A disk image is read\n"
-      "through a read-only loop mount when it is raw ext2/3/4 and cairn runs as root (fast),\n"
-      "else through libguestfs (an appliance under qemu: 15-25 s to start without KVM)."};
+      "vmdk, vdi, vhdx, recognised by content; - is a tarball on standard input) as the next\n"
+      "version of image NAME and print it (NAME:N) and its id. With --parent, files of a\n"
+      "directory whose inode, size, mtime and ctime are unchanged since the parent was checked\n"
+      "in from the same directory on this host are not read again: the parent holds their\n"
+      "contents, and the stat cache in $CAIRN_CACHE_DIR (default ~/.cache/cairn) their inodes\n"
+      "and ctimes. A disk image is read through a read-only loop mount when it is raw\n"
+      "ext2/3/4 and cairn runs as root (fast), else through libguestfs (an appliance under\n"
+      "qemu: 15-25 s to start without KVM)."};
   std::string repo;
   catalog::CheckinRequest req;
   po::options_description opts("Options");
@@ -41,7 +42,8 @@ int RunCheckin(const Args& args) {
       "via", po::value(&req.options.disk_path)->value_name("PATH"),
       "disk images: auto (default), fast or guestfs")(
       "json", "print the result as JSON")(
-      "source", po::value(&req.source)->required(), "directory or tarball");
+      "source", po::value(&req.source)->required(),
+      "directory, tarball or disk image; - for a tarball on standard input");
   po::positional_options_description pos;
   pos.add("source", 1);
   po::variables_map vm;

@@ -27,7 +27,8 @@ int RunCheckout(const Args& args) {
       "size", po::value(&size)->value_name("N"), "disk images: the new disk's size")(
       "force", po::bool_switch(&options.force), "write into a non-empty directory")(
       "version", po::value(&version)->required(), "NAME[:VER]")(
-      "target", po::value(&target)->required(), "where to write");
+      "target", po::value(&target)->required(),
+      "where to write; - for standard output (a tarball by default)");
   po::positional_options_description pos;
   pos.add("version", 1).add("target", 1);
   po::variables_map vm;
