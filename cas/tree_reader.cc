@@ -11,6 +11,22 @@ Result<Tree> LoadTree(ObjectStore* store, const ObjectId& id) {
   return DecodeTree(id, data);
 }
 
+namespace {
+
+// The entry `name` of the directory Tree `dir`; NotFound naming `path` (the whole path looked up).
+Result<TreeEntry> Child(ObjectStore* store, const ObjectId& dir, std::string_view name,
+                        std::string_view path) {
+  CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, dir));
+  auto it = std::lower_bound(t.entries.begin(), t.entries.end(), name,
+                             [](const TreeEntry& e, std::string_view n) { return e.name < n; });
+  if (it == t.entries.end() || it->name != name) {
+    return Status::NotFound("path " + std::string(path) + ": no such file or directory");
+  }
+  return std::move(*it);
+}
+
+}  // namespace
+
 Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::string_view path) {
   TreeEntry cur;
   cur.type = EntryType::kDirectory;
@@ -25,20 +41,14 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
     if (cur.type != EntryType::kDirectory) {
       return Status::NotFound("path " + std::string(path) + ": " + walked + " is not a directory");
     }
-    CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, cur.id));
-    auto it = std::lower_bound(t.entries.begin(), t.entries.end(), comp,
-                               [](const TreeEntry& e, std::string_view n) { return e.name < n; });
-    if (it == t.entries.end() || it->name != comp) {
-      return Status::NotFound("path " + std::string(path) + ": no such file or directory");
-    }
+    CAIRN_ASSIGN_OR_RETURN(cur, Child(store, cur.id, comp, path));
     walked += (walked.empty() ? "" : "/") + std::string(comp);
-    cur = std::move(*it);
   }
   return cur;
 }
 
 Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
-                              bool follow_last, std::string* resolved) {
+                              bool follow_last) {
   constexpr int kMaxLinks = 40;
   // Components still to walk, the next one last; and the entries walked, the root first.
   std::vector<std::string> todo;
@@ -75,30 +85,24 @@ Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::str
     if (walked.back().type != EntryType::kDirectory) {
       return Status::NotFound("path " + std::string(path) + ": " + here() + " is not a directory");
     }
-    CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, walked.back().id));
-    auto it = std::lower_bound(t.entries.begin(), t.entries.end(), comp,
-                               [](const TreeEntry& e, std::string_view n) { return e.name < n; });
-    if (it == t.entries.end() || it->name != comp) {
-      return Status::NotFound("path " + std::string(path) + ": no such file or directory");
-    }
+    CAIRN_ASSIGN_OR_RETURN(TreeEntry e, Child(store, walked.back().id, comp, path));
     // A trailing '/' leaves an empty component behind: the link is resolved, as the kernel does.
-    if (it->type == EntryType::kSymlink && (follow_last || !todo.empty())) {
+    if (e.type == EntryType::kSymlink && (follow_last || !todo.empty())) {
       if (++links > kMaxLinks) {
         return Status::NotFound("path " + std::string(path) +
                                 ": too many levels of symbolic links");
       }
-      if (it->target.empty()) {
+      if (e.target.empty()) {
         return Status::NotFound("path " + std::string(path) + ": " + here() +
                                 (names.empty() ? "" : "/") + comp + " is a link to nothing");
       }
-      if (it->target.starts_with('/')) walked.resize(1), names.clear();
-      push_front(it->target);
+      if (e.target.starts_with('/')) walked.resize(1), names.clear();
+      push_front(e.target);
       continue;
     }
-    walked.push_back(std::move(*it));
+    walked.push_back(std::move(e));
     names.push_back(std::move(comp));
   }
-  if (resolved) *resolved = here();
   return walked.back();
 }
 
