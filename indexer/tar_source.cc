@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -158,15 +159,17 @@ class TarReader {
       add(a.get());
     }
     // "-": standard input (a pipe, or a file redirected in).
-    const bool stdin = tarball_ == "-";
-    if ((stdin ? archive_read_open_fd(a.get(), 0, 1 << 16)
-               : archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16)) != ARCHIVE_OK) {
+    const bool from_stdin = tarball_ == "-";
+    if ((from_stdin
+             ? archive_read_open_fd(a.get(), STDIN_FILENO, 1 << 16)
+             : archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16)) != ARCHIVE_OK) {
       return ArchiveStatus(a.get(), tarball_, "");
     }
     // The progress line's share done: the tarball's bytes read (compressed, if it is), of its size.
     struct stat st;
     const uint64_t tarball_size =
-        options_.progress && (stdin ? ::fstat(0, &st) : ::stat(tarball_.c_str(), &st)) == 0 &&
+        options_.progress &&
+                (from_stdin ? ::fstat(STDIN_FILENO, &st) : ::stat(tarball_.c_str(), &st)) == 0 &&
                 S_ISREG(st.st_mode)
             ? st.st_size
             : 0;
