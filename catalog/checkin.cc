@@ -52,6 +52,12 @@ size_t IndexBytes(const IndexKeys& keys) {
   return n;
 }
 
+// A progress line's total (for its share done and ETA): the bytes of `v`'s files, from its
+// summary, decoded only when the line is drawn.
+void SetProgressTotal(Progress* progress, const cas::Version& v) {
+  if (progress && progress->enabled()) progress->SetTotal(DecodeInspection(v.summary).bytes);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<indexer::Source>> OpenSource(const std::string& path) {
@@ -105,10 +111,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
     CAIRN_ASSIGN_OR_RETURN(VersionRef parent, catalog.Resolve(req.parent));
     v.parents.push_back(parent.id);
     CAIRN_ASSIGN_OR_RETURN(options.parent_tree, cas::RootTreeOf(repo.store(), parent.version));
-    // The parent's size is the progress line's estimate of the total (its ETA).
-    if (options.progress && options.progress->enabled()) {
-      options.progress->SetTotal(DecodeInspection(parent.version.summary).bytes);
-    }
+    SetProgressTotal(options.progress, parent.version);  // an estimate of the new version's size
   }
   options.use_stat_cache = !req.parent.empty() && !req.paranoid;
   PhaseTimer timer;
@@ -229,9 +232,7 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), ref.version));
   bool is_disk = ref.version.root_type == cas::Version::RootType::kDisk;
-  if (options.progress && options.progress->enabled()) {
-    options.progress->SetTotal(DecodeInspection(ref.version.summary).bytes);
-  }
+  SetProgressTotal(options.progress, ref.version);
   if (format.empty()) {
     if (is_disk && target.ends_with(".qcow2")) format = "qcow2";
     else if (is_disk && (target.ends_with(".raw") || target.ends_with(".img"))) format = "raw";
