@@ -148,8 +148,8 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   indexer::TakeStatCacheSave(&out.result);
   // The version stands whatever happens here: a failure only leaves the old space's bytes.
   if (Status dropped = DropLegacyStatCache(repo.store()); !dropped.ok()) {
-    if (!out.result.stat_cache_warning.empty()) out.result.stat_cache_warning += "; ";
-    out.result.stat_cache_warning += "the old stat cache in the repository was not deleted: " + dropped.ToString();
+    out.result.warnings.push_back("the old stat cache in the repository was not deleted: " +
+                                  dropped.ToString());
   }
   out.objects_new = ingestor.stats().objects_new;
   out.bytes_new = ingestor.stats().bytes_new;

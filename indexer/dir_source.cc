@@ -32,9 +32,8 @@ void TakeStatCacheSave(CheckinResult* r) {
   Status saved = r->stat_cache_saved.get();
   r->stat_cache_saved = {};
   if (saved.ok()) return;
-  if (!r->stat_cache_warning.empty()) r->stat_cache_warning += "; ";
-  r->stat_cache_warning +=
-      "stat cache not saved (the next checkin with --parent reads more): " + saved.ToString();
+  r->warnings.push_back("stat cache not saved (the next checkin with --parent reads more): " +
+                        saved.ToString());
 }
 namespace {
 

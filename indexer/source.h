@@ -83,20 +83,18 @@ struct CheckinResult {
   uint64_t dirs_planned = 0;   // directories the walk took scanned by planned helpers
   uint64_t dirs_unlisted = 0;  // directories taken as recorded: their names looked up, not listed
   std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
-  // What the source worked around, for the user (a disk's damaged primary GPT read from its
-  // backup); the checkin stands.
+  // What the checkin worked around or could not do beside it, for the user: a disk's damaged
+  // primary GPT read from its backup, a stat cache not saved (the next incremental checkin
+  // then reads more). The checkin stands.
   std::vector<std::string> warnings;
-  // What went wrong with the stat cache, for the user ("" when nothing did): the checkin
-  // stands; an unsaved cache only makes the next incremental checkin read more.
-  std::string stat_cache_warning;
   // A directory source's new stat cache, being saved on a thread of its own while the caller
   // records the version (the tail of a checkin leaves a core idle): TakeStatCacheSave waits
   // for it. Invalid when nothing is saved.
   std::shared_future<Status> stat_cache_saved;
 };
 
-// Waits for `r`'s stat cache to be saved, if it is being saved, and adds a failure to the
-// warning.
+// Waits for `r`'s stat cache to be saved, if it is being saved, and adds a failure to its
+// warnings.
 void TakeStatCacheSave(CheckinResult* r);
 
 class Source {

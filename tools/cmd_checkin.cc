@@ -76,9 +76,6 @@ int RunCheckin(const Args& args) {
   if (!out) return Fail(out.error());
   for (const auto& s : out->result.skipped) fmt::print(stderr, "cairn: skipped unreadable {}\n", s);
   for (const auto& w : out->result.warnings) fmt::print(stderr, "cairn: warning: {}\n", w);
-  if (!out->result.stat_cache_warning.empty()) {
-    fmt::print(stderr, "cairn: warning: {}\n", out->result.stat_cache_warning);
-  }
   const auto& res = out->result;
   if (vm.count("json")) {
     nlohmann::json j = {{"version", out->version.Name()},

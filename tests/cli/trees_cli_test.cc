@@ -329,6 +329,19 @@ TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) 
   auto four = Json(r);
   EXPECT_EQ(four["bytes_read"], one["bytes_read"]);
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(other), {}), 1);
+  EXPECT_TRUE(four["warnings"].empty()) << four.dump();
+  // A cache that cannot be saved costs the next checkin time, and says so in the JSON too.
+  const std::string file = dir_ + "/a-file";
+  std::ofstream(file) << "not a directory";
+  RunResult unsaved = Run({"checkin", src_, "--repo", repo_, "--image", "web", "--json"},
+                          {{"CAIRN_CACHE_DIR", file + "/cache"}});
+  auto five = Json(unsaved);
+  EXPECT_EQ(five["version"], "web:5");
+  ASSERT_EQ(five["warnings"].size(), 1u) << five.dump();
+  EXPECT_NE(five["warnings"][0].get<std::string>().find("stat cache not saved"), std::string::npos)
+      << five.dump();
+  EXPECT_NE(unsaved.err.find("cairn: warning: stat cache not saved"), std::string::npos)
+      << unsaved.err;
 }
 
 // As root every file is readable, so the checkin runs as nobody (setpriv): a file only root

@@ -384,7 +384,7 @@ TEST_F(DirTest, StatCacheIsAFileOutsideTheRepositoryAndTheOldSpaceIsEmptied) {
   }
   ASSERT_TRUE(repo_->store()->Write(legacy, cas::WriteOptions{}).ok());
   auto one = Checkin(tmp_ / "src", "img");
-  EXPECT_TRUE(one.result.stat_cache_warning.empty()) << one.result.stat_cache_warning;
+  EXPECT_TRUE(one.result.warnings.empty()) << one.result.warnings.front();
   EXPECT_TRUE(std::filesystem::is_regular_file(CacheFile(tmp_ / "src")));
   size_t keys = 0;
   ASSERT_TRUE(repo_->store()
@@ -533,7 +533,9 @@ TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
   cache_dir_ = tmp_ / "not-a-dir/cache";
   auto one = Checkin(tmp_ / "src", "img");
   EXPECT_FALSE(one.result.root.IsZero());
-  EXPECT_NE(one.result.stat_cache_warning, "");
+  ASSERT_EQ(one.result.warnings.size(), 1u);
+  EXPECT_NE(one.result.warnings[0].find("stat cache not saved"), std::string::npos)
+      << one.result.warnings[0];
   auto two = Checkin(tmp_ / "src", "img", "img");
   EXPECT_EQ(two.result.bytes_read, one.result.bytes_read);
   EXPECT_EQ(two.result.root, one.result.root);
