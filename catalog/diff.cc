@@ -178,11 +178,18 @@ Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, co
   CAIRN_ASSIGN_OR_RETURN(ObjectId root_b, cas::RootTreeOf(store, b.version));
   std::string p = path;
   while (p.starts_with("/")) p.erase(0, 1);
+  // Links in the path are followed in each version as in a chroot (cas::ResolvePath), the last
+  // one only when the path ends in '/', as `ls` does: "lib/x86_64-linux-gnu" on a merged-/usr
+  // root compares usr/lib/x86_64-linux-gnu, "bin" the link itself, "bin/" what it names.
+  auto ea = cas::ResolvePath(store, root_a, p, /*follow_last=*/false);
+  auto eb = cas::ResolvePath(store, root_b, p, /*follow_last=*/false);
   while (p.ends_with("/")) p.pop_back();
   Differ d(store);
-  auto ea = cas::LookupPath(store, root_a, p);
-  auto eb = cas::LookupPath(store, root_b, p);
-  if (!ea && !eb) return ea.error().WithContext("diff " + a.Name() + " " + b.Name());
+  const std::string both = "diff " + a.Name() + " " + b.Name();
+  if (!ea && !eb) return ea.error().WithContext(both);
+  // Absent on one side is a difference; any other failure (a damaged Tree) is an error.
+  if (!ea && ea.error().code() != Code::kNotFound) return ea.error().WithContext(both);
+  if (!eb && eb.error().code() != Code::kNotFound) return eb.error().WithContext(both);
   if (ea && eb) {
     CAIRN_RETURN_IF_ERROR(d.Start(*ea, *eb, p));
   } else {

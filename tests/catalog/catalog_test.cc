@@ -339,6 +339,30 @@ TEST_F(DiffTest, APathLimitsTheDiffToThatSubtree) {
   EXPECT_TRUE(none.error().IsNotFound()) << none.error().ToString();
 }
 
+// Links in the path are followed in each version (a merged-/usr root's lib, bin, sbin), the last
+// one only with a trailing '/', as `ls` does.
+TEST_F(DiffTest, APathFollowsLinksInsideEachVersion) {
+  TreeSpec base = BaseSpec(), changed = ChangedSpec();
+  for (TreeSpec* s : {&base, &changed}) {
+    s->push_back(LinkNode("bin", "usr/bin"));
+    s->push_back(LinkNode("abs", "/usr/bin/"));
+  }
+  VersionRef a = Checkin(Build(base), "web");
+  VersionRef b = Checkin(Build(changed), "web");
+  for (const char* path : {"bin/tool", "abs/tool", "bin/../bin/tool"}) {
+    DiffResult tool = Must(DiffVersions(store(), a, b, path));
+    ASSERT_EQ(tool.entries.size(), 1u) << path;
+    EXPECT_EQ(tool.entries[0].path, std::string(path)) << "reported as the user named it";
+    EXPECT_EQ(tool.entries[0].kind, DiffEntry::Kind::kModified) << path;
+    EXPECT_EQ(tool.entries[0].type, cas::EntryType::kRegular) << path;
+  }
+  // The link itself is the same in both versions; what it names is not.
+  EXPECT_TRUE(Must(DiffVersions(store(), a, b, "bin")).entries.empty());
+  DiffResult through = Must(DiffVersions(store(), a, b, "bin/"));
+  ASSERT_EQ(through.entries.size(), 1u);
+  EXPECT_EQ(through.entries[0].path, "bin/tool");
+}
+
 using CatalogTest = RepoTest;
 
 TEST_F(CatalogTest, VersionsAreNumberedAndNameResolvesToTheLatestActive) {
