@@ -116,8 +116,7 @@ class Walker {
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
     timer_.Mark("finalize");
     if (!s.ok()) {
-      for (auto& pd : pending_)
-        for (auto& [i, f] : pd->files) f.wait();  // jobs refer to this walker
+      WaitForTasks();  // tasks refer to this walker
       return s;
     }
     if (record_) {
@@ -326,25 +325,81 @@ class Walker {
       if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
       return fut;
     }
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return in_flight_ < kMaxFilesInFlight; });
-      ++in_flight_;
+    if (static_cast<uint64_t>(st.st_size) <= kBatchedFileMax) {
+      if (batch_.bytes + static_cast<uint64_t>(st.st_size) > kBatchedBytesMax) SubmitBatch();
+      batch_.files.push_back({path, rel, st});
+      batch_.bytes += static_cast<uint64_t>(st.st_size);
+      std::shared_future<Result<FileOut>> fut = batch_.promises.emplace_back().get_future().share();
+      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
+      // Small files wait to be read together only while every reader is busy.
+      if (batch_.files.size() == kBatchedFilesMax || ReadersIdle()) SubmitBatch();
+      return fut;
     }
+    TakeSlots(1);
     std::shared_future<Result<FileOut>> fut =
         pool_.Submit([this, path, rel, st] {
                Result<FileOut> r = ReadAndStoreFile(ingestor_, path, rel, st, options_);
-               if (r) bytes_read_ += r->bytes_read;  // once per inode: hard links share this job
-               if (r && !r->skipped) CountFile(st);
-               {
-                 std::lock_guard lock(mu_);
-                 --in_flight_;
-               }
-               cv_.notify_one();
+               Done(st, r);
+               ReleaseSlots(1);
                return r;
              }).share();
     if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
     return fut;
+  }
+
+  // Small files read together (ReadAndStoreFiles), each with its own result.
+  struct Batch {
+    std::vector<FileToStore> files;
+    std::vector<std::promise<Result<FileOut>>> promises;
+    uint64_t bytes = 0;
+  };
+
+  // Starts reading the files waiting in batch_ (walk thread only). Called before the walk
+  // waits for any file: a file waiting in batch_ would never be read.
+  void SubmitBatch() {
+    if (batch_.files.empty()) return;
+    const int n = static_cast<int>(batch_.files.size());
+    TakeSlots(n);
+    pool_.Submit([this, n, b = std::make_shared<Batch>(std::move(batch_))] {
+      std::vector<Result<FileOut>> rs = ReadAndStoreFiles(ingestor_, b->files, options_);
+      for (size_t i = 0; i < rs.size(); ++i) {
+        Done(b->files[i].st, rs[i]);
+        b->promises[i].set_value(std::move(rs[i]));
+      }
+      ReleaseSlots(n);
+    });
+    batch_ = Batch();
+  }
+
+  void Done(const struct stat& st, const Result<FileOut>& r) {
+    if (r) bytes_read_ += r->bytes_read;  // once per inode: hard links share this job
+    if (r && !r->skipped) CountFile(st);
+  }
+
+  // Files in flight are bounded (kMaxFilesInFlight): the walk waits for room for `n` more.
+  void TakeSlots(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_ + n <= kMaxFilesInFlight; });
+    in_flight_ += n;
+    ++tasks_in_flight_;
+  }
+  void ReleaseSlots(int n) {
+    {
+      std::lock_guard lock(mu_);
+      in_flight_ -= n;
+      --tasks_in_flight_;
+    }
+    cv_.notify_one();
+  }
+  bool ReadersIdle() {
+    std::lock_guard lock(mu_);
+    return tasks_in_flight_ < pool_.size();
+  }
+  // Before the walker goes: no task may still refer to it.
+  void WaitForTasks() {
+    SubmitBatch();
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return tasks_in_flight_ == 0; });
   }
 
   // The stat cache's record of a stored directory. A directory whose Tree lost entries (files
@@ -365,6 +420,7 @@ class Walker {
   }
 
   Status FinalizeFront() {
+    SubmitBatch();  // the directory's files may be waiting in it
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
     pending_.pop_front();
     pending_entries_ -= pd->tree.entries.size();
@@ -491,7 +547,9 @@ class Walker {
   std::atomic<uint64_t> files_cached_{0};
   std::mutex mu_;
   std::condition_variable cv_;
-  int in_flight_ = 0;
+  int in_flight_ = 0;        // files read or waiting to be (under mu_)
+  int tasks_in_flight_ = 0;  // the reading tasks of those (under mu_)
+  Batch batch_;              // walk thread only
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "indexer/file_reader.h"
 
 #include <fcntl.h>
+#include <liburing.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -208,51 +209,68 @@ Result<FileOut> StoreZeroBlocks(cas::Ingestor* ingestor, int fd, const std::stri
   return out;
 }
 
-}  // namespace
-
-Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& path,
-                                 const std::string& rel, const struct stat& st,
-                                 const CheckinOptions& options) {
-  FileOut out;
-  out.path = rel;
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (f.fd < 0 && errno == EPERM) f.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (f.fd < 0) {
+// Opens `path` (walked as `st`) for reading and checks that it is still that file. False: it
+// is unreadable and options.skip_unreadable says to skip it.
+Result<bool> OpenChecked(const std::string& path, const struct stat& st,
+                         const CheckinOptions& options, Fd* f, struct stat* before) {
+  f->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (f->fd < 0 && errno == EPERM) f->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (f->fd < 0) {
     if (options.skip_unreadable && (errno == EACCES || errno == EPERM || errno == EIO)) {
-      out.skipped = true;
-      return out;
+      return false;
     }
     if (errno == ENOENT || errno == ELOOP) return Changed(path);
     return ErrnoStatus("open", path, errno);
   }
-  struct stat before;
-  if (::fstat(f.fd, &before) != 0) return ErrnoStatus("stat", path, errno);
-  if (before.st_ino != st.st_ino || before.st_dev != st.st_dev || before.st_size != st.st_size ||
-      before.st_mtim.tv_sec != st.st_mtim.tv_sec || before.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+  if (::fstat(f->fd, before) != 0) return ErrnoStatus("stat", path, errno);
+  if (before->st_ino != st.st_ino || before->st_dev != st.st_dev || before->st_size != st.st_size ||
+      before->st_mtim.tv_sec != st.st_mtim.tv_sec ||
+      before->st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
     return Changed(path);
   }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+// A read that failed with EIO leaves the file out under --skip-unreadable.
+bool SkipsAsUnreadable(const Status& s, const CheckinOptions& options) {
+  return options.skip_unreadable && s.code() == Code::kIOError &&
+         s.message().find("Input/output error") != std::string::npos;
+}
+
+// Whether the file's status changed since `before` (its content may have).
+bool ChangedSince(int fd, const struct stat& before, const std::string& path, Status* error) {
+  struct stat after;
+  if (::fstat(fd, &after) != 0) {
+    *error = ErrnoStatus("stat", path, errno);
+    return true;
+  }
+  return after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+         after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+         after.st_ctim.tv_nsec != before.st_ctim.tv_nsec;
+}
+
+// ReadAndStoreFile once the file is open and checked.
+Result<FileOut> StoreOpened(cas::Ingestor* ingestor, int fd, const std::string& path,
+                            const struct stat& before, const CheckinOptions& options, FileOut out) {
+  const uint64_t size = static_cast<uint64_t>(before.st_size);
   const bool zero_blocks = options.holes == CheckinOptions::HoleRule::kZeroBlocks;
   if (zero_blocks && AllocationSaysSparse(size, static_cast<uint64_t>(before.st_blocks))) {
     FileOut skipped = out;
     skipped.skipped = true;
-    Result<FileOut> r = StoreZeroBlocks(ingestor, f.fd, path, before, std::move(out));
-    if (!r && options.skip_unreadable && r.error().code() == Code::kIOError &&
-        r.error().message().find("Input/output error") != std::string::npos) {
-      return skipped;
-    }
+    Result<FileOut> r = StoreZeroBlocks(ingestor, fd, path, before, std::move(out));
+    if (!r && SkipsAsUnreadable(r.error(), options)) return skipped;
     return r;
   }
   std::optional<std::vector<cas::Extent>> extents;
   if (!zero_blocks) {
-    CAIRN_ASSIGN_OR_RETURN(extents, DataExtents(f.fd, size, path));
+    CAIRN_ASSIGN_OR_RETURN(extents, DataExtents(fd, size, path));
   }
   std::vector<cas::Extent> regions = extents ? *extents : std::vector<cas::Extent>{{0, size}};
   if (size == 0) regions.clear();
   uint64_t expect = 0;
   for (const auto& x : regions) expect += x.length;
-  ExtentFile file(f.fd, path, regions);
+  ExtentFile file(fd, path, regions);
   Result<cas::FileContent> content = Status::Internal("unreachable");
   bool mapped = false;
   if (!extents && size <= kSmallFile) {
@@ -263,7 +281,8 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
     CAIRN_ASSIGN_OR_RETURN(size_t n, file.Read(buffer.get(), size));
     if (n != size) return Changed(path);
     content = ingestor->PutBytes(std::string_view(buffer.get(), size));
-  } else if (std::unique_ptr<MappedFile> map = extents ? nullptr : MappedFile::Map(f.fd, size, path)) {
+  } else if (std::unique_ptr<MappedFile> map =
+                 extents ? nullptr : MappedFile::Map(fd, size, path)) {
     // A large dense file is hashed and compressed where the page cache holds it (under a read
     // lease that keeps its size: indexer/mapped_file.h), a piece faulted in at a time.
     content = ingestor->PutView(map->data(), path,
@@ -273,20 +292,15 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
     content = ingestor->PutStream(&file, path);
   }
   if (!content) {
-    if (options.skip_unreadable && content.error().code() == Code::kIOError &&
-        content.error().message().find("Input/output error") != std::string::npos) {
+    if (SkipsAsUnreadable(content.error(), options)) {
       out.skipped = true;
       return out;
     }
     return std::move(content).error();
   }
-  struct stat after;
-  if (::fstat(f.fd, &after) != 0) return ErrnoStatus("stat", path, errno);
-  if ((!mapped && file.total() != expect) || after.st_size != before.st_size ||
-      after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
-      after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
-      after.st_ctim.tv_nsec != before.st_ctim.tv_nsec) {
+  Status error;
+  if (ChangedSince(fd, before, path, &error) || (!mapped && file.total() != expect)) {
+    if (!error.ok()) return error;
     return Changed(path);
   }
   out.content = *content;
@@ -295,5 +309,192 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
   if (extents) out.extents = std::move(*extents);
   return out;
 }
+
+// The io_uring and buffer of each reading thread, for ReadAndStoreFiles. No ring where the
+// kernel refuses one (the files are then read one by one).
+struct BatchReader {
+  io_uring ring;
+  bool ok = false;
+  std::unique_ptr<char[]> buffer = std::make_unique_for_overwrite<char[]>(kBatchedBytesMax);
+  BatchReader() { ok = io_uring_queue_init(kBatchedFilesMax, &ring, 0) == 0; }
+  ~BatchReader() {
+    if (ok) io_uring_queue_exit(&ring);
+  }
+  // After a failure of the ring itself: reads the kernel did not take stay queued in it, and
+  // reads it took may still land in the buffer, so neither is used again (the buffer is left
+  // to them).
+  void Abandon() {
+    ok = false;
+    (void)buffer.release();
+    buffer = std::make_unique_for_overwrite<char[]>(kBatchedBytesMax);
+  }
+};
+
+BatchReader& ThisThreadsReader() {
+  thread_local BatchReader r;
+  return r;
+}
+
+// Reads [from, n) of `fd` into `buf` with pread: what io_uring left unread.
+Status ReadRest(int fd, char* buf, size_t from, size_t n, const std::string& path) {
+  while (from < n) {
+    ssize_t r = ::pread(fd, buf + from, n - from, static_cast<off_t>(from));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read", path, errno);
+    }
+    if (r == 0) return Changed(path);
+    from += static_cast<size_t>(r);
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& path,
+                                 const std::string& rel, const struct stat& st,
+                                 const CheckinOptions& options) {
+  FileOut out;
+  out.path = rel;
+  Fd f;
+  struct stat before;
+  CAIRN_ASSIGN_OR_RETURN(bool opened, OpenChecked(path, st, options, &f, &before));
+  if (!opened) {
+    out.skipped = true;
+    return out;
+  }
+  return StoreOpened(ingestor, f.fd, path, before, options, std::move(out));
+}
+
+std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
+                                               const std::vector<FileToStore>& files,
+                                               const CheckinOptions& options) {
+  std::vector<Result<FileOut>> out(files.size(), Status::Internal("not read"));
+  std::vector<Fd> fds(files.size());
+  std::vector<struct stat> before(files.size());
+  // The dense small files, read from one buffer: their index in `files` and offset in it.
+  struct Plain {
+    size_t i;
+    size_t offset;
+    size_t size;
+    Status read;
+  };
+  std::vector<Plain> plain;
+  BatchReader& reader = ThisThreadsReader();
+  size_t used = 0;
+  const bool zero_blocks = options.holes == CheckinOptions::HoleRule::kZeroBlocks;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const FileToStore& file = files[i];
+    FileOut fo;
+    fo.path = file.rel;
+    Result<bool> opened = OpenChecked(file.path, file.st, options, &fds[i], &before[i]);
+    if (!opened || !*opened) {
+      fo.skipped = true;
+      out[i] = opened ? Result<FileOut>(std::move(fo)) : Result<FileOut>(opened.error());
+      continue;
+    }
+    const uint64_t size = static_cast<uint64_t>(before[i].st_size);
+    bool dense = size <= kBatchedFileMax && used + size <= kBatchedBytesMax &&
+                 plain.size() < kBatchedFilesMax;
+    if (dense && zero_blocks) {
+      dense = !AllocationSaysSparse(size, static_cast<uint64_t>(before[i].st_blocks));
+    } else if (dense) {
+      Result<std::optional<std::vector<cas::Extent>>> holes =
+          DataExtents(fds[i].fd, size, file.path);
+      if (!holes) {
+        out[i] = holes.error();
+        continue;
+      }
+      dense = !holes->has_value();
+    }
+    if (!dense) {
+      out[i] = StoreOpened(ingestor, fds[i].fd, file.path, before[i], options, std::move(fo));
+      continue;
+    }
+    plain.push_back({i, used, static_cast<size_t>(size), Status()});
+    used += static_cast<size_t>(size);
+  }
+  // One submission for all of them: the kernel queues the reads together, and the disk's
+  // scheduler merges those of neighbouring blocks (files written together lie together).
+  std::vector<size_t> got(plain.size(), 0);
+  if (plain.size() > 1 && reader.ok) {
+    io_uring* ring = &reader.ring;
+    unsigned queued = 0;
+    for (size_t k = 0; k < plain.size(); ++k) {
+      if (plain[k].size == 0) continue;
+      io_uring_sqe* sqe = io_uring_get_sqe(ring);
+      if (sqe == nullptr) break;  // the rest is read below
+      io_uring_prep_read(sqe, fds[plain[k].i].fd, reader.buffer.get() + plain[k].offset,
+                         static_cast<unsigned>(plain[k].size), 0);
+      io_uring_sqe_set_data64(sqe, k);
+      ++queued;
+    }
+    unsigned submitted = 0;
+    while (submitted < queued) {
+      int r = io_uring_submit(ring);
+      if (r == -EINTR) continue;
+      if (r <= 0) break;
+      submitted += static_cast<unsigned>(r);
+    }
+    bool abandon = submitted < queued;
+    for (unsigned done = 0; done < submitted;) {
+      io_uring_cqe* cqe;
+      int w = io_uring_wait_cqe(ring, &cqe);
+      if (w == -EINTR) continue;
+      if (w < 0) {
+        abandon = true;
+        break;
+      }
+      ++done;
+      const size_t k = static_cast<size_t>(io_uring_cqe_get_data64(cqe));
+      if (cqe->res >= 0) {
+        got[k] = static_cast<size_t>(cqe->res);  // a short read is finished below
+      } else if (cqe->res != -EAGAIN && cqe->res != -EINTR) {
+        plain[k].read = ErrnoStatus("read", files[plain[k].i].path, -cqe->res);
+      }
+      io_uring_cqe_seen(ring, cqe);
+    }
+    if (abandon) {
+      // Nothing read through the ring is trusted: all of it is read again below.
+      reader.Abandon();
+      std::fill(got.begin(), got.end(), 0);
+      for (Plain& p : plain) p.read = Status();
+    }
+  }
+  for (size_t k = 0; k < plain.size(); ++k) {
+    Plain& p = plain[k];
+    const FileToStore& file = files[p.i];
+    const int fd = fds[p.i].fd;
+    char* data = reader.buffer.get() + p.offset;
+    if (p.read.ok()) p.read = ReadRest(fd, data, got[k], p.size, file.path);
+    FileOut fo;
+    fo.path = file.rel;
+    if (!p.read.ok()) {
+      fo.skipped = true;
+      out[p.i] = SkipsAsUnreadable(p.read, options) ? Result<FileOut>(std::move(fo))
+                                                    : Result<FileOut>(p.read);
+      continue;
+    }
+    Result<cas::FileContent> content = ingestor->PutBytes(std::string_view(data, p.size));
+    if (!content) {
+      out[p.i] = content.error();
+      continue;
+    }
+    Status error;
+    if (ChangedSince(fd, before[p.i], file.path, &error)) {
+      out[p.i] = error.ok() ? Changed(file.path) : error;
+      continue;
+    }
+    fo.content = *content;
+    fo.bytes_read = p.size;
+    out[p.i] = std::move(fo);
+  }
+  return out;
+}
+
+namespace testing {
+void StopBatchedReadsOnThisThread() { ThisThreadsReader().Abandon(); }
+bool BatchedReadsOnThisThread() { return ThisThreadsReader().ok; }
+}  // namespace testing
 
 }  // namespace cairn::indexer

@@ -31,6 +31,35 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
                                  const std::string& rel, const struct stat& st,
                                  const CheckinOptions& options);
 
+// A regular file the walk found, for ReadAndStoreFiles.
+struct FileToStore {
+  std::string path;
+  std::string rel;
+  struct stat st;
+};
+
+// ReadAndStoreFiles reads at most this many dense files up to kBatchedFileMax bytes, and this
+// many bytes of them, in one submission; more, larger or sparse files it reads one by one.
+inline constexpr unsigned kBatchedFilesMax = 64;
+inline constexpr uint64_t kBatchedFileMax = 128 << 10;
+inline constexpr uint64_t kBatchedBytesMax = 2 << 20;
+
+// Stores each of `files` as ReadAndStoreFile would, one result each, in order. The small dense
+// ones are read with one io_uring submission (one by one where the kernel has none): a tree of
+// small files read a file at a time from a cold cache waits on one small read after another,
+// where queued together the disk's scheduler merges the reads of neighbouring files.
+std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
+                                               const std::vector<FileToStore>& files,
+                                               const CheckinOptions& options);
+
+namespace testing {
+// Makes ReadAndStoreFiles on the calling thread read one file at a time from now on, as on a
+// kernel without io_uring.
+void StopBatchedReadsOnThisThread();
+// Whether ReadAndStoreFiles on the calling thread reads through io_uring.
+bool BatchedReadsOnThisThread();
+}  // namespace testing
+
 }  // namespace cairn::indexer
 
 #endif  // CAIRN_INDEXER_FILE_READER_H_
