@@ -211,11 +211,14 @@ Result<FileOut> StoreZeroBlocks(cas::Ingestor* ingestor, int fd, const std::stri
 
 // Opens `path` (walked as `st`) for reading and checks that it is still that file. False: it
 // is unreadable and options.skip_unreadable says to skip it.
+// `out_of_fds` (if set) says whether it failed for want of file descriptors.
 Result<bool> OpenChecked(const std::string& path, const struct stat& st,
-                         const CheckinOptions& options, Fd* f, struct stat* before) {
+                         const CheckinOptions& options, Fd* f, struct stat* before,
+                         bool* out_of_fds = nullptr) {
   f->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
   if (f->fd < 0 && errno == EPERM) f->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (f->fd < 0) {
+    if (out_of_fds != nullptr) *out_of_fds = errno == EMFILE || errno == ENFILE;
     if (options.skip_unreadable && (errno == EACCES || errno == EPERM || errno == EIO)) {
       return false;
     }
@@ -382,12 +385,21 @@ std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
   std::vector<Plain> plain;
   BatchReader& reader = ThisThreadsReader();
   size_t used = 0;
+  // Files that found no descriptor free while the batch held the others open: read alone at
+  // the end, once the batch's are closed.
+  std::vector<size_t> later;
   const bool zero_blocks = options.holes == CheckinOptions::HoleRule::kZeroBlocks;
   for (size_t i = 0; i < files.size(); ++i) {
     const FileToStore& file = files[i];
     FileOut fo;
     fo.path = file.rel;
-    Result<bool> opened = OpenChecked(file.path, file.st, options, &fds[i], &before[i]);
+    bool out_of_fds = false;
+    Result<bool> opened =
+        OpenChecked(file.path, file.st, options, &fds[i], &before[i], &out_of_fds);
+    if (out_of_fds) {
+      later.push_back(i);
+      continue;
+    }
     if (!opened || !*opened) {
       fo.skipped = true;
       out[i] = opened ? Result<FileOut>(std::move(fo)) : Result<FileOut>(opened.error());
@@ -488,6 +500,10 @@ std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
     fo.content = *content;
     fo.bytes_read = p.size;
     out[p.i] = std::move(fo);
+  }
+  fds.clear();
+  for (size_t i : later) {
+    out[i] = ReadAndStoreFile(ingestor, files[i].path, files[i].rel, files[i].st, options);
   }
   return out;
 }

@@ -1,8 +1,9 @@
 // cairn: the command-line interface. Dispatches to one subcommand per file (tools/cmd_*.cc).
 #include <fmt/core.h>
-
 #include <malloc.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -94,6 +95,17 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
+  // RocksDB keeps up to 512 tables open and a checkin's readers up to 64 files each (they fall
+  // back to one at a time when none is free): the soft limit of 1,024 is raised towards the
+  // hard one, as any process may. Not past 65,536: children (qemu, mkfs) inherit it, and some
+  // close every descriptor up to it.
+  if (struct rlimit fds; ::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+    const rlim_t want = std::min<rlim_t>(fds.rlim_max, 65536);
+    if (fds.rlim_cur < want) {
+      fds.rlim_cur = want;
+      ::setrlimit(RLIMIT_NOFILE, &fds);
+    }
+  }
   if (argc < 2) {
     Usage(std::cerr);
     return cairn::tools::kExitUsage;

@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +121,22 @@ TEST_F(FileReaderTest, AFileChangedOrGoneSinceTheWalkFailsAloneInItsSlot) {
       EXPECT_TRUE(batch[i].has_value()) << files[i].rel << ": " << batch[i].error().ToString();
     }
   }
+}
+
+// A batch holds its files open together: with few descriptors left, the files that find none
+// are read alone after the others, not failed.
+TEST_F(FileReaderTest, ABatchNeedsNoMoreDescriptorsThanAreFree) {
+  std::vector<FileToStore> files = Files();
+  std::vector<Result<FileOut>> want = ReadAndStoreFiles(&ingestor_, files, options_);
+  size_t open_now = std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
+  struct rlimit was;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &was), 0);
+  struct rlimit few = was;
+  few.rlim_cur = open_now + 5;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &few), 0);
+  std::vector<Result<FileOut>> got = ReadAndStoreFiles(&ingestor_, files, options_);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &was), 0);
+  for (size_t i = 0; i < files.size(); ++i) ExpectSame(got[i], want[i], files[i].rel);
 }
 
 TEST_F(FileReaderTest, AnEmptyBatchStoresNothing) {
