@@ -21,11 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<indexer::CheckinResult> CheckIn(cas::MemoryStore* store, const std::string& path) {
+Result<indexer::CheckinResult> CheckIn(
+    cas::MemoryStore* store, const std::string& path,
+    indexer::TarSource::Memory memory = indexer::TarSource::Memory::kBounded) {
   cas::Ingestor ing(store, fuzz::SmallIngestOptions());
   indexer::CheckinOptions co;
   co.stat_cache_dir = "";
-  indexer::TarSource src(path);
+  indexer::TarSource src(path, memory);
   auto r = src.Checkin(&ing, co);
   Status s = r ? ing.Finish() : ing.Abort();
   if (!s.ok() && r) return s;
@@ -55,12 +57,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   cas::MemoryStore store;
   auto r = CheckIn(&store, in);
+  // Directories sealed as the entries leave them, and held again when entries come back,
+  // give the Trees of a reader that holds every entry to the end.
+  cas::MemoryStore whole_store;
+  auto whole = CheckIn(&whole_store, in, indexer::TarSource::Memory::kWholeTree);
+  FUZZ_CHECK(r.has_value() == whole.has_value(),
+             std::string("bounded and whole-tree readers disagree: ") +
+                 (r ? whole.error().ToString() : r.error().ToString()));
   if (!r) {
     const Code c = r.error().code();
     FUZZ_CHECK(c == Code::kInvalidArgument || c == Code::kCorruption || c == Code::kNotSupported,
                r.error().ToString());
     return 0;
   }
+  FUZZ_CHECK(r->root == whole->root && r->files == whole->files && r->dirs == whole->dirs &&
+                 r->bytes == whole->bytes,
+             "bounded and whole-tree readers store different trees: " + r->root.ToHex() + " vs " +
+                 whole->root.ToHex());
 
   indexer::DirSink dir((sandbox / "target").string(), 1);
   (void)dir.Checkout(&store, r->root, indexer::CheckoutOptions{});

@@ -21,7 +21,11 @@ class TarReader;  // tar_source.cc
 
 class TarSource : public Source {
  public:
-  explicit TarSource(std::string path);
+  // kBounded: directories the entries have left are stored as they are left (memory: the
+  // entries of the directories still open). kWholeTree: every entry is held until Store, as a
+  // reference for tests and fuzzing; the Trees are the same.
+  enum class Memory { kBounded, kWholeTree };
+  explicit TarSource(std::string path, Memory memory = Memory::kBounded);
   ~TarSource() override;
   // Read, then Store.
   Result<CheckinResult> Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) override;
@@ -41,9 +45,13 @@ class TarSource : public Source {
   Status MakeSparse(const std::string& path);
   // Stores the Trees and returns the result. REQUIRES: Read succeeded.
   Result<CheckinResult> Store();
+  // The most entries (files, directories, links...) Read held in memory at once: those of the
+  // directories its entries had not left, not the tarball's (tar_source.cc).
+  size_t peak_entries_held() const;
 
  private:
   std::string path_;
+  Memory memory_;
   std::unique_ptr<TarReader> reader_;
 };
 

@@ -95,9 +95,10 @@ class TarTest : public ::testing::Test {
     return r;
   }
 
-  Result<CheckinResult> CheckinTar(const std::string& tarball) {
+  Result<CheckinResult> CheckinTar(const std::string& tarball,
+                                   TarSource::Memory memory = TarSource::Memory::kBounded) {
     cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
-    TarSource source(tarball);
+    TarSource source(tarball, memory);
     auto r = source.Checkin(&ingestor, CheckinOptions{});
     if (r) {
       Status s = ingestor.Finish();
@@ -448,6 +449,110 @@ TEST_F(TarTest, EntryOrderAndMissingParentsDoNotChangeTheRootId) {
   auto tree = cas::LoadTree(store_.get(), ra->root);
   ASSERT_TRUE(tree);
   EXPECT_EQ(tree->hardlinks, (std::vector<std::vector<std::string>>{{"d/x", "d/x2"}}));
+}
+
+// A directory the entries have left is stored and dropped from memory: reading GNU tar's
+// tarball of a tree holds the entries of one directory at a time, not the tree's.
+TEST_F(TarTest, ReadingHoldsOneDirectoryAtATimeNotTheTarball) {
+  std::string dir = tmp_ + "/wide";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && cd " + Q(dir) +
+               " && for d in $(seq 1 30); do mkdir -p d$d/sub; for f in $(seq 1 50); do "
+               "echo $d.$f > d$d/f$f; done; echo deep > d$d/sub/x; done && ln d1/f1 d30/link"),
+            0);
+  std::string tarball = tmp_ + "/wide.tar";
+  ASSERT_EQ(Sh(std::string(kGnuTarCreate) + " -C " + Q(dir) + " -cf " + Q(tarball) + " ."), 0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
+  TarSource source(tarball);
+  auto from_tar = source.Checkin(&ingestor, CheckinOptions{});
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  ASSERT_TRUE(ingestor.Finish().ok());
+  EXPECT_EQ(from_tar->root, from_dir->root) << Listing(from_tar->root) << "\nvs\n"
+                                            << Listing(from_dir->root);
+  EXPECT_EQ(from_tar->files, 30u * 51 + 1);
+  EXPECT_EQ(from_tar->dirs, 61u);
+  EXPECT_EQ(from_tar->dirs, from_dir->dirs);
+  EXPECT_EQ(from_tar->files, from_dir->files);
+  EXPECT_EQ(from_tar->bytes, from_dir->bytes);
+  // 1,591 entries; held at most: the root's 30 directories, one directory's 51 entries and its
+  // subdirectory, the root itself.
+  EXPECT_LE(source.peak_entries_held(), 90u);
+  EXPECT_GE(source.peak_entries_held(), 52u);
+}
+
+// Entries that come back to a directory already left (an appended tarball; a directory's own
+// entry after its contents, as `find -depth | cpio` writes; a hard link to a file in it; a
+// later entry replacing one in it) give the tree the same tarball in order gives.
+TEST_F(TarTest, EntriesComingBackToALeftDirectoryGiveTheTreeOfTheOrderedTarball) {
+  std::string mixed = PyTar("mixed.tar",
+                            "    reg(t, 'a/x', b'x1', mtime=1)\n"
+                            "    reg(t, 'a/sub/deep', b'deep', mtime=2)\n"
+                            "    reg(t, 'b/y', b'old y', mtime=3)\n"
+                            "    reg(t, 'c/z', b'z', mtime=4)\n"
+                            "    reg(t, 'a/w', b'w', mtime=5)\n"
+                            "    typ(t, 'a/sub', tarfile.DIRTYPE, mtime=6, mode=0o700)\n"
+                            "    reg(t, 'c/l', type=tarfile.LNKTYPE, linkname='a/x', mtime=1)\n"
+                            "    reg(t, 'b/y', b'new y', mtime=7)\n"
+                            "    reg(t, 'd/gone/q', b'q')\n"
+                            "    reg(t, 'e', b'e')\n"
+                            "    reg(t, 'd', b'd is a file now', mtime=8)\n"
+                            "    typ(t, 'a', tarfile.DIRTYPE, mtime=9)\n");
+  std::string ordered = PyTar("ordered.tar",
+                              "    typ(t, 'a', tarfile.DIRTYPE, mtime=9)\n"
+                              "    typ(t, 'a/sub', tarfile.DIRTYPE, mtime=6, mode=0o700)\n"
+                              "    reg(t, 'a/sub/deep', b'deep', mtime=2)\n"
+                              "    reg(t, 'a/w', b'w', mtime=5)\n"
+                              "    reg(t, 'a/x', b'x1', mtime=1)\n"
+                              "    reg(t, 'b/y', b'new y', mtime=7)\n"
+                              "    reg(t, 'c/l', type=tarfile.LNKTYPE, linkname='a/x', mtime=1)\n"
+                              "    reg(t, 'c/z', b'z', mtime=4)\n"
+                              "    reg(t, 'd', b'd is a file now', mtime=8)\n"
+                              "    reg(t, 'e', b'e')\n");
+  auto rm = CheckinTar(mixed);
+  auto ro = CheckinTar(ordered);
+  ASSERT_TRUE(rm) << rm.error().ToString();
+  ASSERT_TRUE(ro) << ro.error().ToString();
+  EXPECT_EQ(rm->root, ro->root) << Listing(rm->root) << "\nvs\n" << Listing(ro->root);
+  auto whole = CheckinTar(mixed, TarSource::Memory::kWholeTree);
+  ASSERT_TRUE(whole) << whole.error().ToString();
+  EXPECT_EQ(whole->root, rm->root);
+  EXPECT_EQ(rm->files, 8u);
+  EXPECT_EQ(rm->files, ro->files);
+  EXPECT_EQ(rm->dirs, ro->dirs);
+  EXPECT_EQ(rm->bytes, ro->bytes);
+  auto root = cas::LoadTree(store_.get(), rm->root);
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->hardlinks, (std::vector<std::vector<std::string>>{{"a/x", "c/l"}}));
+}
+
+// The disk source's second step (MakeSparse) reaches files and their hard links in
+// directories the first step had left.
+TEST_F(TarTest, MakeSparseReachesFilesAndLinksInLeftDirectories) {
+  std::string tarball =
+      PyTar("dense.tar",
+            "    reg(t, 'a/holes', b'\\0' * 8192 + b'data' * 1024, mtime=1)\n"
+            "    reg(t, 'b/link', type=tarfile.LNKTYPE, linkname='a/holes', mtime=1)\n"
+            "    reg(t, 'c/other', b'other')\n");
+  cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
+  TarSource source(tarball);
+  CheckinOptions options;
+  ASSERT_TRUE(source.Read(&ingestor, options, 4096).ok());
+  ASSERT_EQ(source.ZeroBlockFiles(), std::vector<std::string>{"a/holes"});
+  ASSERT_TRUE(source.MakeSparse("a/holes").ok());
+  auto r = source.Store();
+  ASSERT_TRUE(r) << r.error().ToString();
+  ASSERT_TRUE(ingestor.Finish().ok());
+  auto holes = cas::LookupPath(store_.get(), r->root, "a/holes");
+  auto link = cas::LookupPath(store_.get(), r->root, "b/link");
+  ASSERT_TRUE(holes && link);
+  EXPECT_TRUE(holes->sparse);
+  EXPECT_EQ(holes->extents, (std::vector<cas::Extent>{{8192, 4096}}));
+  EXPECT_EQ(link->id, holes->id);
+  EXPECT_TRUE(link->sparse);
+  auto root = cas::LoadTree(store_.get(), r->root);
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->hardlinks, (std::vector<std::vector<std::string>>{{"a/holes", "b/link"}}));
 }
 
 TEST_F(TarTest, AbsoluteNamesAreMadeRelative) {
