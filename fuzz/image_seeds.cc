@@ -193,6 +193,22 @@ Seeds TarSeeds() {
       TarWriter("pax", "").Add("up", AE_IFLNK, "", "..").Add("up/x", AE_IFREG, "x").Finish());
   out.push_back(TarWriter("pax", "").Add("h", AE_IFREG, "", "../outside", true).Finish());
   out.push_back(TarWriter("pax", "").Add("f", AE_IFREG, "one").Add("f", AE_IFREG, "two").Finish());
+  // Entries that come back to directories already left (tar_source.cc seals a directory when
+  // the entries leave it): an appended file, a directory's own entry after its contents, a
+  // hard link into a left directory, a left directory replaced by a file.
+  out.push_back(TarWriter("pax", "")
+                    .Add("a/x", AE_IFREG, "x")
+                    .Add("a/sub/deep", AE_IFREG, "deep")
+                    .Add("b/y", AE_IFREG, "old")
+                    .Add("a/w", AE_IFREG, "w")
+                    .Add("a/sub", AE_IFDIR)
+                    .Add("c/l", AE_IFREG, "", "a/x", /*hardlink=*/true)
+                    .Add("b/y", AE_IFREG, "new")
+                    .Add("d/gone/q", AE_IFREG, "q")
+                    .Add("e", AE_IFREG, "e")
+                    .Add("d", AE_IFREG, "a file now")
+                    .Add("a", AE_IFDIR)
+                    .Finish());
   std::string cut = rich("pax", "");
   out.push_back(cut.substr(0, cut.size() / 2));
   return out;
