@@ -24,6 +24,7 @@ class Progress {
     MaybeDraw();
   }
   void SetTotal(uint64_t total_bytes) { total_ = total_bytes; }
+  uint64_t total() const { return total_; }
   // How much of the work is done, when that is not the bytes counted (a tarball: its compressed
   // bytes read, of its size): the percentage and the ETA then follow it instead of the total.
   void SetPosition(uint64_t done, uint64_t of) {

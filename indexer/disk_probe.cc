@@ -104,7 +104,23 @@ ProbedContent ProbeExt(std::string_view sb) {
     }
   }
   uint64_t blocks = Le(sb, 4, 4);
-  if (incompat & 0x80) blocks |= Le(sb, 0x150, 4) << 32;  // 64bit
+  uint64_t free_blocks = Le(sb, 12, 4);
+  if (incompat & 0x80) {  // 64bit
+    blocks |= Le(sb, 0x150, 4) << 32;
+    free_blocks |= Le(sb, 0x158, 4) << 32;
+  }
+  // The files' data, roughly: the blocks in use less the inode tables and the journal (its
+  // size is in s_jnl_blocks when s_jnl_backup_type is 1). Other metadata (bitmaps, reserved
+  // descriptor blocks, directories) stays in: 1-20% more than the files hold.
+  const uint64_t block_size = 1024u << Le(sb, 24, 4);
+  uint64_t estimate = free_blocks < blocks ? (blocks - free_blocks) * block_size : 0;
+  const uint64_t inode_size = Le(sb, 76, 4) == 0 ? 128 : Le(sb, 88, 2);
+  const uint64_t journal =
+      sb[0xFD] == 1 ? Le(sb, 0x10C + 16 * 4, 4) | Le(sb, 0x10C + 15 * 4, 4) << 32 : 0;
+  for (uint64_t overhead : {Le(sb, 0, 4) * inode_size, journal}) {
+    estimate = estimate > overhead ? estimate - overhead : 0;
+  }
+  c.data_bytes_estimate = estimate;
   c.params = {{"block_count", std::to_string(blocks)},
               {"block_size", std::to_string(1024u << Le(sb, 24, 4))},
               {"features", features},

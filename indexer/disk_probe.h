@@ -35,6 +35,9 @@ struct ProbedContent {
   std::string type;  // "ext4", "swap"; for kUnsupported what it is ("crypto_LUKS", "xfs", ...)
   std::string uuid, label;
   std::vector<std::pair<std::string, std::string>> params;  // sorted by key
+  // ext: what its files hold, estimated from the superblock's counts (not stored; the
+  // progress line's total).
+  uint64_t data_bytes_estimate = 0;
 };
 Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64_t size);
 

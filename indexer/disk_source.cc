@@ -144,6 +144,14 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
     if (!layout_r) return layout_r.error();
   }
   ProbedLayout& layout = *layout_r;
+  if (options.progress != nullptr && options.progress->total() == 0) {
+    // The share done and the ETA, from what the superblocks say the filesystems hold (a parent
+    // version's size, when there is one, is the better guess).
+    uint64_t total = 0;
+    for (const auto& c : layout.contents) total += c.data_bytes_estimate;
+    for (const auto& [name, c] : layout.volumes) total += c.data_bytes_estimate;
+    options.progress->SetTotal(total);
+  }
   cas::Disk disk = layout.disk;
   CheckinResult result;
   result.warnings = layout.warnings;

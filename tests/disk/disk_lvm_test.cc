@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 namespace cairn::indexer {
 namespace {
 
@@ -313,6 +317,37 @@ struct MemoryDisk {
     Put(512 + 16, ~Crc32Update(~0u, std::string_view(bytes).substr(512, 92)), 4);
   }
 };
+
+// The progress line's total for a disk: what its ext filesystems' files hold, from the
+// superblock's counts less the inode tables and the journal (an estimate, never below the
+// files' bytes).
+TEST(DiskProbeTest, AnExtFilesystemsFileBytesAreEstimatedFromItsSuperblock) {
+  char tmpl[] = "/tmp/cairn-estimate-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const uint64_t data = 8'000'000 + 200 * 201 / 2 * 37;
+  ASSERT_EQ(std::system(("set -e; cd " + dir +
+                         "; mkdir src; head -c 8000000 /dev/urandom > src/big;"
+                         " for i in $(seq 1 200); do head -c $((i * 37)) /dev/urandom > src/s$i;"
+                         " done; truncate -s 64M img; mkfs.ext4 -q -d src img")
+                            .c_str()),
+            0);
+  std::ifstream in(dir + "/img", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(bytes.size(), 64u << 20);
+  ReadAtFn read = [&](uint64_t off, size_t n) -> Result<std::string> {
+    std::string out = off < bytes.size() ? bytes.substr(off, n) : "";
+    out.resize(n, '\0');
+    return out;
+  };
+  auto content = ProbeContent(read, 0, bytes.size());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(content) << content.error().ToString();
+  ASSERT_EQ(content->kind, ProbedContent::Kind::kExt);
+  // 18.6 MB of blocks in use, 4 MiB of them inode tables and 4 MiB journal.
+  EXPECT_GE(content->data_bytes_estimate, data);
+  EXPECT_LE(content->data_bytes_estimate, data + data / 4) << "the rest of the metadata";
+}
 
 // Damaged tables and superblocks from disk images of any origin (found by fuzz/probe_fuzzer.cc):
 // a GPT header naming entries of 1 MiB each made the probe read up to 4 TiB; an ext superblock
