@@ -35,7 +35,9 @@ class FileReaderTest : public ::testing::Test {
     int fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     EXPECT_GE(fd, 0);
     EXPECT_EQ(::pwrite(fd, data.data(), data.size(), offset), static_cast<ssize_t>(data.size()));
-    if (size >= 0) EXPECT_EQ(::ftruncate(fd, size), 0);
+    if (size >= 0) {
+      EXPECT_EQ(::ftruncate(fd, size), 0);
+    }
     ::close(fd);
     EXPECT_EQ(::lstat(f.path.c_str(), &f.st), 0);
     return f;
