@@ -35,7 +35,7 @@ for t in restic borg rsync; do command -v $t >/dev/null || die "$t is not instal
 
 export RESTIC_PASSWORD=bench
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
-export BORG_CONFIG_DIR=$B/borg-config BORG_SECURITY_DIR=$B/borg-security
+export BORG_CONFIG_DIR=$B/borg-config
 rm -rf "$B"; mkdir -p "$B/out"
 W=$B/W
 rsync -aHAX "$C/trees/v2/" "$W/"
@@ -45,8 +45,10 @@ CAIRN_CACHE_DIR=$B/C0-cairn "$CAIRN" init --repo "$B/R0-cairn" >/dev/null
 CAIRN_CACHE_DIR=$B/C0-cairn "$CAIRN" checkin "$W" --repo "$B/R0-cairn" --image w >/dev/null
 RESTIC_CACHE_DIR=$B/C0-restic restic -q -r "$B/R0-restic" init
 RESTIC_CACHE_DIR=$B/C0-restic restic -q -r "$B/R0-restic" backup --host bench "$W"
-BORG_CACHE_DIR=$B/C0-borg borg init -e none "$B/R0-borg"
-BORG_CACHE_DIR=$B/C0-borg borg create --compression zstd,3 "$B/R0-borg::v2" "$W"
+# borg's security directory (what it saw of each repository) goes with the cache: a round that
+# starts from the v2 copy must not find the v3 of the round before.
+BORG_CACHE_DIR=$B/C0-borg BORG_SECURITY_DIR=$B/C0-borg/security borg init -e none "$B/R0-borg"
+BORG_CACHE_DIR=$B/C0-borg BORG_SECURITY_DIR=$B/C0-borg/security borg create --compression zstd,3 "$B/R0-borg::v2" "$W"
 rsync -aHAX --delete "$C/trees/v3/" "$W/"
 
 fresh() {  # fresh TOOL: the repository and cache as after v2, in R-TOOL and C-TOOL
@@ -59,7 +61,7 @@ empty() {  # empty TOOL: an empty repository and cache in R-TOOL and C-TOOL
   case $1 in
     cairn) "$CAIRN" init --repo "$B/R-cairn" >/dev/null ;;
     restic) RESTIC_CACHE_DIR=$B/C-restic restic -q -r "$B/R-restic" init ;;
-    borg) BORG_CACHE_DIR=$B/C-borg borg init -e none "$B/R-borg" ;;
+    borg) BORG_CACHE_DIR=$B/C-borg BORG_SECURITY_DIR=$B/C-borg/security borg init -e none "$B/R-borg" ;;
   esac
 }
 run() {  # run TOOL KIND: the timed command, its output to out/TOOL.KIND
@@ -68,7 +70,7 @@ run() {  # run TOOL KIND: the timed command, its output to out/TOOL.KIND
     cairn) cmd=(env CAIRN_CACHE_DIR="$B/C-cairn" "$CAIRN" checkin "$W" --repo "$B/R-cairn" --image w --json)
            [ "$kind" = incremental ] && cmd+=(--parent w:1) ;;
     restic) cmd=(env RESTIC_CACHE_DIR="$B/C-restic" restic -r "$B/R-restic" backup --json --host bench "$W") ;;
-    borg) cmd=(env BORG_CACHE_DIR="$B/C-borg" borg create --list --filter=AME --compression zstd,3
+    borg) cmd=(env BORG_CACHE_DIR="$B/C-borg" BORG_SECURITY_DIR="$B/C-borg/security" borg create --list --filter=AME --compression zstd,3
                "$B/R-borg::v3" "$W") ;;
   esac
   sync
