@@ -362,11 +362,11 @@ class Walker {
     TakeSlots(n);
     pool_.Submit([this, n, b = std::make_shared<Batch>(std::move(batch_))] {
       std::vector<Result<FileOut>> rs = ReadAndStoreFiles(ingestor_, b->files, options_);
-      for (size_t i = 0; i < rs.size(); ++i) {
-        Done(b->files[i].st, rs[i]);
-        b->promises[i].set_value(std::move(rs[i]));
-      }
+      for (size_t i = 0; i < rs.size(); ++i) Done(b->files[i].st, rs[i]);
+      // The last use of the walker: once a result is out, or the slots are released, the
+      // walker may finish and go (WaitForTasks).
       ReleaseSlots(n);
+      for (size_t i = 0; i < rs.size(); ++i) b->promises[i].set_value(std::move(rs[i]));
     });
     batch_ = Batch();
   }
@@ -383,12 +383,11 @@ class Walker {
     in_flight_ += n;
     ++tasks_in_flight_;
   }
+  // Notifies under the lock: a walker that sees no task left may be destroyed at once.
   void ReleaseSlots(int n) {
-    {
-      std::lock_guard lock(mu_);
-      in_flight_ -= n;
-      --tasks_in_flight_;
-    }
+    std::lock_guard lock(mu_);
+    in_flight_ -= n;
+    --tasks_in_flight_;
     cv_.notify_one();
   }
   bool ReadersIdle() {
