@@ -113,19 +113,20 @@ ProbedContent ProbeExt(std::string_view sb) {
   // size is in s_jnl_blocks when s_jnl_backup_type is 1). Other metadata (bitmaps, reserved
   // descriptor blocks, directories) stays in: 1-20% more than the files hold.
   const uint64_t block_size = 1024u << Le(sb, 24, 4);
-  uint64_t estimate = free_blocks < blocks ? (blocks - free_blocks) * block_size : 0;
+  const uint64_t inodes = Le(sb, 0, 4);
   const uint64_t inode_size = Le(sb, 76, 4) == 0 ? 128 : Le(sb, 88, 2);
+  uint64_t estimate = free_blocks < blocks ? (blocks - free_blocks) * block_size : 0;
   const uint64_t journal =
       sb[0xFD] == 1 ? Le(sb, 0x10C + 16 * 4, 4) | Le(sb, 0x10C + 15 * 4, 4) << 32 : 0;
-  for (uint64_t overhead : {Le(sb, 0, 4) * inode_size, journal}) {
+  for (uint64_t overhead : {inodes * inode_size, journal}) {
     estimate = estimate > overhead ? estimate - overhead : 0;
   }
   c.data_bytes_estimate = estimate;
   c.params = {{"block_count", std::to_string(blocks)},
-              {"block_size", std::to_string(1024u << Le(sb, 24, 4))},
+              {"block_size", std::to_string(block_size)},
               {"features", features},
-              {"inode_count", std::to_string(Le(sb, 0, 4))},
-              {"inode_size", std::to_string(Le(sb, 76, 4) == 0 ? 128 : Le(sb, 88, 2))}};
+              {"inode_count", std::to_string(inodes)},
+              {"inode_size", std::to_string(inode_size)}};
   return c;
 }
 
