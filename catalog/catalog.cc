@@ -68,11 +68,12 @@ Result<VersionSpec> ParseVersionSpec(std::string_view text) {
 }
 
 Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree,
-                                           uint64_t one_chunk_below, KeySink* sink) {
+                                           uint64_t one_chunk_below, KeySink* sink,
+                                           const ObjectId& base) {
   VersionIndexData d;
   d.tree = tree;
   CAIRN_ASSIGN_OR_RETURN(d.inspection, InspectTree(store, tree));
-  CAIRN_ASSIGN_OR_RETURN(d.trees, IndexTrees(store, tree, one_chunk_below, sink));
+  CAIRN_ASSIGN_OR_RETURN(d.trees, IndexTrees(store, tree, one_chunk_below, sink, base));
   d.inspection.files = d.trees.counts.files;
   d.inspection.dirs = d.trees.counts.dirs;
   d.inspection.symlinks = d.trees.counts.symlinks;

@@ -48,10 +48,11 @@ struct VersionIndexData {
 };
 // Inspects the file tree `tree` and indexes its new Trees, for AddVersion. `one_chunk_below`
 // and `sink`: as for IndexTrees (the repository's chunker minimum, 0 looks every file up; keys
-// given to a sink are not in the result's trees.puts, see UndoTreeIndex).
+// given to a sink are not in the result's trees.puts, see UndoTreeIndex), `base`: as for
+// IndexTrees (the parent version's root Tree).
 Result<VersionIndexData> BuildVersionIndex(cas::ObjectStore* store, const ObjectId& tree,
-                                           uint64_t one_chunk_below = 0,
-                                           KeySink* sink = nullptr);
+                                           uint64_t one_chunk_below = 0, KeySink* sink = nullptr,
+                                           const ObjectId& base = ObjectId());
 
 class Catalog {
  public:

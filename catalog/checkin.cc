@@ -142,8 +142,10 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   v.message = req.message;
   CheckinOutcome out;
   // Undone on error.
-  CAIRN_ASSIGN_OR_RETURN(out.version, RecordIngestedVersion(repo, ingestor, std::move(v), result->root,
-                                                            result->bytes, req.index_batch_keys, timer));
+  CAIRN_ASSIGN_OR_RETURN(
+      out.version,
+      RecordIngestedVersion(repo, ingestor, std::move(v), result->root, options.parent_tree,
+                            result->bytes, req.index_batch_keys, timer));
   out.result = std::move(*result);
   indexer::TakeStatCacheSave(&out.result);
   // The version stands whatever happens here: a failure only leaves the old space's bytes.
@@ -159,8 +161,8 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
 
 Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& ingestor,
                                          cas::Version v, const ObjectId& tree,
-                                         uint64_t ingested_bytes, size_t index_batch_keys,
-                                         PhaseTimer& timer) {
+                                         const ObjectId& base_tree, uint64_t ingested_bytes,
+                                         size_t index_batch_keys, PhaseTimer& timer) {
   Catalog catalog(repo.store());
   // The index keys of a large tree (two per file) go to the store as they are made, in bulk
   // like the objects, and are flushed before the version is recorded. A tree of a million
@@ -182,7 +184,8 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   // store in one synced batch, after everything they name is durable
   // (cas::Ingestor::Finish(WriteBatch)).
   ingestor.StartFlush();
-  auto index = BuildVersionIndex(repo.store(), tree, repo.ingest_options().chunker.min_size, &sink);
+  auto index = BuildVersionIndex(repo.store(), tree, repo.ingest_options().chunker.min_size, &sink,
+                                 base_tree);
   if (index && IndexBytes(index->trees.puts) > kLoggedIndexBytes) {
     // A large index goes in bulk too, flushed before the version's batch: in that batch it
     // would be written to the log and then flushed from it at close.

@@ -26,7 +26,7 @@ std::string ChildPrefix(const ObjectId& parent);            // "c" + parent
 std::string Child(const ObjectId& parent, const ObjectId& child);
 // Search index over Trees (docs/format/catalog.md): written once per distinct Tree and shared
 // by every version that holds it, so a checkin indexes only the directories it changed.
-std::string TreeIndexed(const ObjectId& tree);              // "T" + tree -> counts
+std::string TreeIndexed(const ObjectId& tree);              // "T" + tree -> counts, digests
 std::string EntryPrefix(std::string_view name_prefix);      // "E\0" + prefix of an entry name
 std::string Entry(std::string_view name, const ObjectId& tree);  // "E\0NAME\0" + tree -> type [+ content]
 std::string UpPrefix(const ObjectId& child);                // "U" + child tree

@@ -1,5 +1,6 @@
 #include "catalog/search_index.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "base/coding.h"
@@ -10,20 +11,53 @@
 namespace cairn::catalog {
 namespace {
 
-std::string EncodeCounts(const TreeCounts& c) {
+// A "T" value: the counts, then the SHA-256 of each entry whose content is a chunk index, by
+// the entry's position in the Tree (docs/format/catalog.md, index format 4). A value of format
+// 3 ends after the counts: its Tree's digests are unknown, not absent.
+struct IndexedValue {
+  TreeCounts counts;
+  std::vector<std::pair<uint64_t, ObjectId>> digests;  // (entry position, SHA-256), ascending
+};
+
+std::string EncodeIndexed(const TreeCounts& c,
+                          const std::vector<std::pair<uint64_t, ObjectId>>& digests) {
   std::string out;
   for (uint64_t v : {c.files, c.dirs, c.symlinks, c.others, c.bytes}) PutVarint64(&out, v);
+  PutVarint64(&out, digests.size());
+  for (const auto& [pos, sha] : digests) {
+    PutVarint64(&out, pos);
+    out.append(sha.AsBytes());
+  }
   return out;
 }
 
-Result<TreeCounts> DecodeCounts(const ObjectId& tree, std::string_view in) {
-  TreeCounts c;
-  for (uint64_t* v : {&c.files, &c.dirs, &c.symlinks, &c.others, &c.bytes}) {
-    if (!GetVarint64(&in, v)) {
+Result<IndexedValue> DecodeIndexed(const ObjectId& tree, std::string_view in) {
+  IndexedValue v;
+  TreeCounts& c = v.counts;
+  for (uint64_t* n : {&c.files, &c.dirs, &c.symlinks, &c.others, &c.bytes}) {
+    if (!GetVarint64(&in, n)) {
       return Status::Corruption("catalog index of tree " + tree.Short() + ": bad counts");
     }
   }
-  return c;
+  if (in.empty()) return v;  // format 3
+  uint64_t n = 0;
+  if (!GetVarint64(&in, &n) || n > in.size() / (1 + ObjectId::kSize)) {
+    return Status::Corruption("catalog index of tree " + tree.Short() + ": bad digest count");
+  }
+  v.digests.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t pos = 0;
+    if (!GetVarint64(&in, &pos) || in.size() < ObjectId::kSize ||
+        (!v.digests.empty() && pos <= v.digests.back().first)) {
+      return Status::Corruption("catalog index of tree " + tree.Short() + ": bad digest list");
+    }
+    v.digests.emplace_back(pos, *ObjectId::FromBytes(in.substr(0, ObjectId::kSize)));
+    in.remove_prefix(ObjectId::kSize);
+  }
+  if (!in.empty()) {
+    return Status::Corruption("catalog index of tree " + tree.Short() + ": trailing bytes");
+  }
+  return v;
 }
 
 class TreeIndexer {
@@ -31,22 +65,27 @@ class TreeIndexer {
   TreeIndexer(cas::ObjectStore* store, uint64_t one_chunk_below, KeySink* sink)
       : store_(store), one_chunk_below_(one_chunk_below), sink_(sink) {}
 
-  Result<TreeCounts> Visit(const ObjectId& id) {
+  // `base`: the same directory in the version this one derives from (zero: none). An entry
+  // whose content the base Tree held too takes its SHA-256 from the base's index, unread.
+  Result<TreeCounts> Visit(const ObjectId& id, const ObjectId& base) {
     if (auto it = done_.find(id); it != done_.end()) return it->second;
     CAIRN_ASSIGN_OR_RETURN(auto stored, store_->Get(cas::Space::kCatalog, keys::TreeIndexed(id)));
     if (stored) {
-      CAIRN_ASSIGN_OR_RETURN(TreeCounts c, DecodeCounts(id, *stored));
-      done_.emplace(id, c);
-      return c;
+      CAIRN_ASSIGN_OR_RETURN(IndexedValue v, DecodeIndexed(id, *stored));
+      done_.emplace(id, v.counts);
+      return v.counts;
     }
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, id));
     if (sink_ != nullptr) sink_->trees.push_back(id);
+    CAIRN_ASSIGN_OR_RETURN(Base b, LoadBase(base));
     TreeCounts c;
-    for (const auto& e : tree.entries) {
+    std::vector<std::pair<uint64_t, ObjectId>> digests;
+    for (size_t i = 0; i < tree.entries.size(); ++i) {
+      const cas::TreeEntry& e = tree.entries[i];
       std::string value(1, static_cast<char>(e.type));
       switch (e.type) {
         case cas::EntryType::kDirectory: {
-          CAIRN_ASSIGN_OR_RETURN(TreeCounts sub, Visit(e.id));
+          CAIRN_ASSIGN_OR_RETURN(TreeCounts sub, Visit(e.id, b.DirNamed(e.name)));
           c.files += sub.files;
           c.dirs += sub.dirs + 1;
           c.symlinks += sub.symlinks;
@@ -62,9 +101,16 @@ class TreeIndexer {
           // is a new Tree): looking each one up cost 5-8 ms of an incremental checkin.
           ObjectId sha = e.id;
           if (e.size >= one_chunk_below_) {
-            CAIRN_ASSIGN_OR_RETURN(sha, ContentSha256(e.id));
+            if (auto known = b.digests.find(e.id); known != b.digests.end()) {
+              sha = known->second;
+            } else {
+              CAIRN_ASSIGN_OR_RETURN(sha, ContentSha256(e.id));
+            }
           }
-          if (sha != e.id) value.append(sha.AsBytes());  // the Tree holds the content id
+          if (sha != e.id) {
+            value.append(sha.AsBytes());  // the Tree holds the content id
+            digests.emplace_back(i, sha);
+          }
           out_.puts.emplace_back(keys::ShortDigest(sha, id, e.name), "");
           break;
         }
@@ -74,7 +120,7 @@ class TreeIndexer {
       out_.puts.emplace_back(keys::Entry(e.name, id), std::move(value));
       CAIRN_RETURN_IF_ERROR(MaybeSend());
     }
-    out_.puts.emplace_back(keys::TreeIndexed(id), EncodeCounts(c));
+    out_.puts.emplace_back(keys::TreeIndexed(id), EncodeIndexed(c, digests));
     CAIRN_RETURN_IF_ERROR(MaybeSend());
     done_.emplace(id, c);
     return c;
@@ -92,6 +138,40 @@ class TreeIndexer {
     Status s = sink_->take(out_.puts);
     out_.puts.clear();
     return s;
+  }
+
+  // The base of a Tree being indexed: its subdirectories (by name) and the digests its index
+  // holds (by content id). Empty when there is no base or it is not indexed.
+  struct Base {
+    cas::Tree tree;
+    std::unordered_map<ObjectId, ObjectId> digests;  // content id -> SHA-256
+
+    ObjectId DirNamed(const std::string& name) const {
+      auto it = std::lower_bound(
+          tree.entries.begin(), tree.entries.end(), name,
+          [](const cas::TreeEntry& e, const std::string& n) { return e.name < n; });
+      if (it == tree.entries.end() || it->name != name || it->type != cas::EntryType::kDirectory) {
+        return ObjectId();
+      }
+      return it->id;
+    }
+  };
+
+  Result<Base> LoadBase(const ObjectId& base) {
+    Base b;
+    if (base.IsZero()) return b;
+    CAIRN_ASSIGN_OR_RETURN(auto stored, store_->Get(cas::Space::kCatalog, keys::TreeIndexed(base)));
+    if (!stored) return b;
+    CAIRN_ASSIGN_OR_RETURN(IndexedValue v, DecodeIndexed(base, *stored));
+    CAIRN_ASSIGN_OR_RETURN(b.tree, cas::LoadTree(store_, base));
+    for (const auto& [pos, sha] : v.digests) {
+      if (pos >= b.tree.entries.size() || b.tree.entries[pos].type != cas::EntryType::kRegular) {
+        return Status::Corruption("catalog index of tree " + base.Short() + ": a digest of entry " +
+                                  std::to_string(pos) + ", which is not a file");
+      }
+      b.digests.emplace(b.tree.entries[pos].id, sha);
+    }
+    return b;
   }
 
   // A Blob's id is the SHA-256 of its bytes; a chunked file's is in its ChunkIndex.
@@ -112,10 +192,10 @@ class TreeIndexer {
 
 }  // namespace
 
-Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below,
-                             KeySink* sink) {
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root,
+                             uint64_t one_chunk_below, KeySink* sink, const ObjectId& base) {
   TreeIndexer indexer(store, one_chunk_below, sink);
-  CAIRN_ASSIGN_OR_RETURN(TreeCounts c, indexer.Visit(root));
+  CAIRN_ASSIGN_OR_RETURN(TreeCounts c, indexer.Visit(root, base));
   return indexer.Take(c);
 }
 

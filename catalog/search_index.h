@@ -50,9 +50,13 @@ struct KeySink {
 // smaller than it was stored as one Blob, whose id is its SHA-256, so its content needs no
 // lookup; larger ones may be chunked and are looked up. 0: every file is looked up.
 // `sink`: when given, keys go to it in batches of sink->batch_keys as they are made, and
-// `puts` keeps only the last, partial batch.
-Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root, uint64_t one_chunk_below = 0,
-                             KeySink* sink = nullptr);
+// `puts` keeps only the last, partial batch. `base`: the root Tree of a version this one
+// derives from, or zero. A new Tree's chunked files whose content the Tree at the same path
+// under `base` held too take their SHA-256 from that Tree's index instead of their chunk
+// index (an incremental checkin of corpus v3: 216 chunk indexes read, 3-16 ms).
+Result<TreeIndex> IndexTrees(cas::ObjectStore* store, const ObjectId& root,
+                             uint64_t one_chunk_below = 0, KeySink* sink = nullptr,
+                             const ObjectId& base = ObjectId());
 
 // Deletes the keys of the Trees `sink.trees` if any went to the sink, for a caller whose
 // version was not recorded after all: the catalog space is left as it was before IndexTrees.

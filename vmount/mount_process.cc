@@ -57,10 +57,13 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     v.parents = {base.id};
     catalog::StampVersion(&v, req.author);
     v.message = req.message;
+    // The base's Trees index the files the edit left alone (catalog::IndexTrees).
+    CAIRN_ASSIGN_OR_RETURN(ObjectId base_tree, cas::RootTreeOf(repo->store(), base.version));
     // Undone on error.
-    CAIRN_ASSIGN_OR_RETURN(catalog::VersionRef ref,
-                           catalog::RecordIngestedVersion(*repo, ingestor, std::move(v), *root, 0,
-                                                          catalog::kIndexBatchKeys, timer));
+    CAIRN_ASSIGN_OR_RETURN(
+        catalog::VersionRef ref,
+        catalog::RecordIngestedVersion(*repo, ingestor, std::move(v), *root, base_tree, 0,
+                                       catalog::kIndexBatchKeys, timer));
     out.version = ref.Name();
     out.id = ref.id;
     out.objects_new = ingestor.stats().objects_new;

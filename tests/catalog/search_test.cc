@@ -5,12 +5,14 @@
 
 #include <map>
 
+#include "base/coding.h"
 #include "base/sha256.h"
-#include "cas/tree_reader.h"
-#include "catalog/keys.h"
 #include "cas/gc.h"
-#include "catalog/search_index.h"
 #include "cas/ingestor.h"
+#include "cas/tree_reader.h"
+#include "cas/version.h"
+#include "catalog/keys.h"
+#include "catalog/search_index.h"
 #include "indexer/dir_source.h"
 #include "tests/catalog/catalog_test_base.h"
 
@@ -377,7 +379,8 @@ TEST_F(SearchTest, AVersionNotRecordedAfterItsIndexKeysWereWrittenLeavesNoTrace)
   v.root = root;
   v.image = "no spaces allowed";
   PhaseTimer timer;
-  auto r = RecordIngestedVersion(*repo_, ingestor, v, root, 0, /*index_batch_keys=*/4, timer);
+  auto r = RecordIngestedVersion(*repo_, ingestor, v, root, ObjectId(), 0, /*index_batch_keys=*/4,
+                                 timer);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
   EXPECT_EQ(SpaceContents(cas::Space::kCatalog), catalog_before);
@@ -406,6 +409,64 @@ TEST_F(SearchTest, AVersionSharingTreesWithAnotherIndexesOnlyItsNewTrees) {
   EXPECT_EQ(Versions(Path("etc/hostname")), (Names{"web:1", "web:2", "web:3"}));
   EXPECT_EQ(Must(Search(store(), Sha(Sha256::Of(std::string("changed\n"))))).size(), 1u);
   (void)v3;
+}
+
+// A new Tree's chunked files whose content its base Tree (the same directory in the parent
+// version) held too take their SHA-256 from the base's index: their chunk indexes are not read.
+// Shown by deleting one. A base indexed by format 3 (counts only) costs the lookups again; a
+// damaged digest list is an error naming its Tree.
+TEST_F(SearchTest, ANewTreeTakesTheDigestsOfUnchangedChunkedFilesFromItsBase) {
+  const uint64_t min = repo_->ingest_options().chunker.min_size;
+  TreeSpec s = BaseSpec();
+  s.push_back(DirNode("srv/big"));
+  s.push_back(FileNode("srv/big/kept", BigContent() + "kept"));
+  VersionRef first = Checkin(Build(s), "big");
+  const ObjectId base = Must(cas::RootTreeOf(store(), first.version));
+  s.push_back(FileNode("srv/big/note", "a small new file\n"));
+  const std::string added = BigContent() + "added";
+  s.push_back(FileNode("srv/big/added", added));
+  cas::Ingestor ingestor(store(), repo_->ingest_options());
+  const ObjectId root = StoreUnrecorded(ingestor, s);
+  MustOk(ingestor.Finish(), "finish");
+
+  const TreeIndex looked_up = Must(IndexTrees(store(), root, min), "index");
+  EXPECT_EQ(Must(IndexTrees(store(), root, min, nullptr, base), "index").puts, looked_up.puts);
+  bool found = false;
+  for (const auto& [k, v] : looked_up.puts)
+    found |= k.starts_with(keys::ShortDigestPrefix(Sha256::Of(added)));
+  EXPECT_TRUE(found) << "the new chunked file is looked up and indexed";
+
+  const ObjectId kept = Must(cas::ResolvePath(store(), root, "srv/big/kept", false), "kept").id;
+  const ObjectId base_dir = Must(cas::ResolvePath(store(), base, "srv/big", false), "srv/big").id;
+  ASSERT_EQ(Must(store()->Info(kept)).type, cas::ObjectType::kChunkIndex);
+  cas::WriteBatch gone;
+  gone.DeleteObject(kept);
+  MustOk(store()->Write(gone, cas::WriteOptions{}), "delete the chunk index");
+  EXPECT_FALSE(IndexTrees(store(), root, min).has_value()) << "without a base, kept is looked up";
+  EXPECT_EQ(Must(IndexTrees(store(), root, min, nullptr, base), "index from the base").puts,
+            looked_up.puts);
+
+  // The base's "T" value as format 3 wrote it: the counts alone.
+  const std::string t_key = keys::TreeIndexed(base_dir);
+  const std::string value = *Must(store()->Get(cas::Space::kCatalog, t_key));
+  std::string_view counts = value;
+  for (int i = 0; i < 5; ++i) {
+    uint64_t unused;
+    ASSERT_TRUE(GetVarint64(&counts, &unused));
+  }
+  cas::WriteBatch old;
+  old.Put(cas::Space::kCatalog, t_key, value.substr(0, value.size() - counts.size()));
+  MustOk(store()->Write(old, cas::WriteOptions{}));
+  EXPECT_FALSE(IndexTrees(store(), root, min, nullptr, base).has_value())
+      << "a format 3 base holds no digests: kept is looked up";
+  cas::WriteBatch bad;
+  bad.Put(cas::Space::kCatalog, t_key, value.substr(0, value.size() - counts.size()) + "\x05");
+  MustOk(store()->Write(bad, cas::WriteOptions{}));
+  auto damaged = IndexTrees(store(), root, min, nullptr, base);
+  ASSERT_FALSE(damaged.has_value());
+  EXPECT_EQ(damaged.error().code(), Code::kCorruption);
+  EXPECT_NE(damaged.error().message().find(base_dir.Short()), std::string::npos)
+      << damaged.error().ToString();
 }
 
 // Format 3 entry values hold no content id (the Tree does); format 2 values are still read.
