@@ -95,6 +95,15 @@ class Walker {
     if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");
     root_dev_ = st.st_dev;
+    // Files are opened relative to the root (ReadAndStoreFiles), which must be the directory
+    // just looked at.
+    CAIRN_RETURN_IF_ERROR(root_dir_.OpenForLookup(root_));
+    struct stat opened;
+    if (::fstat(root_dir_.fd(), &opened) != 0 || opened.st_dev != st.st_dev ||
+        opened.st_ino != st.st_ino) {
+      return Status::IOError("checkin " + root_ +
+                             ": replaced during the walk (the tree is changing)");
+    }
     Result<cas::Xattrs> xattrs = ReadXattrs(root_);
     if (!xattrs) return xattrs.error();
     ObjectId parent;
@@ -337,12 +346,15 @@ class Walker {
     }
     TakeSlots(1);
     std::shared_future<Result<FileOut>> fut =
-        pool_.Submit([this, path, rel, st] {
-               Result<FileOut> r = ReadAndStoreFile(ingestor_, path, rel, st, options_);
-               Done(st, r);
-               ReleaseSlots(1);
-               return r;
-             }).share();
+        pool_
+            .Submit([this, path, rel, st] {
+              Result<FileOut> r =
+                  ReadAndStoreFile(ingestor_, path, rel, st, options_, root_dir_.fd());
+              Done(st, r);
+              ReleaseSlots(1);
+              return r;
+            })
+            .share();
     if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
     return fut;
   }
@@ -361,7 +373,8 @@ class Walker {
     const int n = static_cast<int>(batch_.files.size());
     TakeSlots(n);
     pool_.Submit([this, n, b = std::make_shared<Batch>(std::move(batch_))] {
-      std::vector<Result<FileOut>> rs = ReadAndStoreFiles(ingestor_, b->files, options_);
+      std::vector<Result<FileOut>> rs =
+          ReadAndStoreFiles(ingestor_, b->files, options_, root_dir_.fd());
       for (size_t i = 0; i < rs.size(); ++i) Done(b->files[i].st, rs[i]);
       // The last use of the walker: once a result is out, or the slots are released, the
       // walker may finish and go (WaitForTasks).
@@ -523,6 +536,7 @@ class Walker {
 
   std::string root_;
   dev_t root_dev_ = 0;
+  OpenDirectory root_dir_;  // before pool_: the readers use it until they stop
   ThreadPool pool_;
   std::optional<ThreadPool> scan_pool_;  // started when directories are scanned ahead
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)

@@ -212,11 +212,14 @@ Result<FileOut> StoreZeroBlocks(cas::Ingestor* ingestor, int fd, const std::stri
 // Opens `path` (walked as `st`) for reading and checks that it is still that file. False: it
 // is unreadable and options.skip_unreadable says to skip it.
 // `out_of_fds` (if set) says whether it failed for want of file descriptors.
-Result<bool> OpenChecked(const std::string& path, const struct stat& st,
-                         const CheckinOptions& options, Fd* f, struct stat* before,
-                         bool* out_of_fds = nullptr) {
-  f->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (f->fd < 0 && errno == EPERM) f->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+// `root_fd`: see ReadAndStoreFile.
+Result<bool> OpenChecked(const std::string& path, const std::string& rel, int root_fd,
+                         const struct stat& st, const CheckinOptions& options, Fd* f,
+                         struct stat* before, bool* out_of_fds = nullptr) {
+  const char* name = root_fd == AT_FDCWD ? path.c_str() : rel.c_str();
+  f->fd = ::openat(root_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (f->fd < 0 && errno == EPERM)
+    f->fd = ::openat(root_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (f->fd < 0) {
     if (out_of_fds != nullptr) *out_of_fds = errno == EMFILE || errno == ENFILE;
     if (options.skip_unreadable && (errno == EACCES || errno == EPERM || errno == EIO)) {
@@ -356,12 +359,12 @@ Status ReadRest(int fd, char* buf, size_t from, size_t n, const std::string& pat
 
 Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& path,
                                  const std::string& rel, const struct stat& st,
-                                 const CheckinOptions& options) {
+                                 const CheckinOptions& options, int root_fd) {
   FileOut out;
   out.path = rel;
   Fd f;
   struct stat before;
-  CAIRN_ASSIGN_OR_RETURN(bool opened, OpenChecked(path, st, options, &f, &before));
+  CAIRN_ASSIGN_OR_RETURN(bool opened, OpenChecked(path, rel, root_fd, st, options, &f, &before));
   if (!opened) {
     out.skipped = true;
     return out;
@@ -371,7 +374,7 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
 
 std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
                                                const std::vector<FileToStore>& files,
-                                               const CheckinOptions& options) {
+                                               const CheckinOptions& options, int root_fd) {
   std::vector<Result<FileOut>> out(files.size(), Status::Internal("not read"));
   std::vector<Fd> fds(files.size());
   std::vector<struct stat> before(files.size());
@@ -394,8 +397,8 @@ std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
     FileOut fo;
     fo.path = file.rel;
     bool out_of_fds = false;
-    Result<bool> opened =
-        OpenChecked(file.path, file.st, options, &fds[i], &before[i], &out_of_fds);
+    Result<bool> opened = OpenChecked(file.path, file.rel, root_fd, file.st, options, &fds[i],
+                                      &before[i], &out_of_fds);
     if (out_of_fds) {
       later.push_back(i);
       continue;
@@ -503,7 +506,7 @@ std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
   }
   fds.clear();
   for (size_t i : later) {
-    out[i] = ReadAndStoreFile(ingestor, files[i].path, files[i].rel, files[i].st, options);
+    out[i] = ReadAndStoreFile(ingestor, files[i].path, files[i].rel, files[i].st, options, root_fd);
   }
   return out;
 }

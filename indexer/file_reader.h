@@ -3,6 +3,7 @@
 #ifndef CAIRN_INDEXER_FILE_READER_H_
 #define CAIRN_INDEXER_FILE_READER_H_
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -27,9 +28,12 @@ struct FileOut {
 // Stores the file at `path` (walked as `st`). IOError naming the file if it changed between
 // the walk and the end of the read; unreadable files are skipped (not an error) when
 // options.skip_unreadable. (The walk consults and records the stat cache.)
+// `root_fd`: AT_FDCWD opens `path`; else a descriptor of the source root (O_PATH will do), open
+// for the call, from which `rel` is opened: the kernel then looks up only the components
+// beneath the root (`__d_lookup_rcu` took 6.6% of a checkin of 200,000 small files).
 Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& path,
                                  const std::string& rel, const struct stat& st,
-                                 const CheckinOptions& options);
+                                 const CheckinOptions& options, int root_fd = AT_FDCWD);
 
 // A regular file the walk found, for ReadAndStoreFiles.
 struct FileToStore {
@@ -48,9 +52,11 @@ inline constexpr uint64_t kBatchedBytesMax = 2 << 20;
 // ones are read with one io_uring submission (one by one where the kernel has none): a tree of
 // small files read a file at a time from a cold cache waits on one small read after another,
 // where queued together the disk's scheduler merges the reads of neighbouring files.
+// `root_fd`: as for ReadAndStoreFile.
 std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
                                                const std::vector<FileToStore>& files,
-                                               const CheckinOptions& options);
+                                               const CheckinOptions& options,
+                                               int root_fd = AT_FDCWD);
 
 namespace testing {
 // Makes ReadAndStoreFiles on the calling thread read one file at a time from now on, as on a

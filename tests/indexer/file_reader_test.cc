@@ -141,6 +141,36 @@ TEST_F(FileReaderTest, ABatchNeedsNoMoreDescriptorsThanAreFree) {
   for (size_t i = 0; i < files.size(); ++i) ExpectSame(got[i], want[i], files[i].rel);
 }
 
+// Given a descriptor of the source root, the files are opened by their paths beneath it (the
+// kernel looks up fewer components): the same results as by absolute path, shown here with the
+// root moved away so that the absolute paths lead nowhere. Errors still name the absolute path.
+TEST_F(FileReaderTest, FilesAreOpenedBeneathTheRootDescriptorWhenOneIsGiven) {
+  std::vector<FileToStore> files = Files();
+  std::vector<Result<FileOut>> by_path = ReadAndStoreFiles(&ingestor_, files, options_);
+  const int root = ::open(dir_.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(root, 0);
+  ASSERT_EQ(::truncate(files[9].path.c_str(), files[9].st.st_size + 1), 0);  // changed
+  TempDir elsewhere;
+  const std::string moved = elsewhere.path() + "/moved";
+  ASSERT_EQ(::rename(dir_.path().c_str(), moved.c_str()), 0);
+  std::vector<Result<FileOut>> beneath = ReadAndStoreFiles(&ingestor_, files, options_, root);
+  Result<FileOut> one =
+      ReadAndStoreFile(&ingestor_, files[2].path, files[2].rel, files[2].st, options_, root);
+  std::vector<Result<FileOut>> gone = ReadAndStoreFiles(&ingestor_, {files[3]}, options_);
+  ASSERT_EQ(::rename(moved.c_str(), dir_.path().c_str()), 0);
+  ::close(root);
+  ASSERT_EQ(beneath.size(), files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i == 9) continue;
+    ExpectSame(beneath[i], by_path[i], files[i].rel);
+  }
+  ExpectSame(one, by_path[2], files[2].rel);
+  ASSERT_FALSE(beneath[9].has_value());
+  EXPECT_NE(beneath[9].error().message().find(files[9].path), std::string::npos)
+      << beneath[9].error().ToString();
+  ASSERT_FALSE(gone[0].has_value()) << "without the descriptor, the absolute path is opened";
+}
+
 TEST_F(FileReaderTest, AnEmptyBatchStoresNothing) {
   EXPECT_TRUE(ReadAndStoreFiles(&ingestor_, {}, options_).empty());
 }
