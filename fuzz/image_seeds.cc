@@ -193,7 +193,7 @@ Seeds TarSeeds() {
       TarWriter("pax", "").Add("up", AE_IFLNK, "", "..").Add("up/x", AE_IFREG, "x").Finish());
   out.push_back(TarWriter("pax", "").Add("h", AE_IFREG, "", "../outside", true).Finish());
   out.push_back(TarWriter("pax", "").Add("f", AE_IFREG, "one").Add("f", AE_IFREG, "two").Finish());
-  // Entries that come back to directories already left (tar_source.cc seals a directory when
+  // Entries that come back to directories already left (indexer/path_tree.cc seals a directory when
   // the entries leave it): an appended file, a directory's own entry after its contents, a
   // hard link into a left directory, a left directory replaced by a file.
   out.push_back(TarWriter("pax", "")

@@ -1,13 +1,13 @@
 // TarSource: a tarball becomes the same Trees its extracted directory would (DirSource).
 //
 // Entries may come in any order and parents may be missing, so the tarball is read once into
-// a tree of paths (metadata and content ids only: every file's content is streamed into the
-// Ingestor while the tarball is read), and Trees are stored bottom-up. Memory stays bounded by
-// the largest directory, not the tarball: a directory the entries have left (tar writes a
-// directory's entries together) is stored as its Tree and only that Tree's id is held ("sealed").
-// An entry that comes back to a sealed directory (an appended tarball, a hard link to a file
-// in it) loads its Tree again, one level per directory on its path; a Tree changed that way
-// is stored again, and the first one is left for `cairn gc`.
+// a tree of paths (indexer/path_tree.h: metadata and content ids only; every file's content is
+// streamed into the Ingestor while the tarball is read), and Trees are stored bottom-up. Memory
+// stays bounded by the largest directory, not the tarball: a directory the entries have left
+// (tar writes a directory's entries together) is stored as its Tree and only that Tree's id is
+// held ("sealed"). An entry that comes back to a sealed directory (an appended tarball, a hard
+// link to a file in it) loads its Tree again, one level per directory on its path; a Tree
+// changed that way is stored again, and the first one is left for `cairn gc`.
 //
 // Names are normalised as GNU tar extracts them: leading '/' are stripped, "" and "."
 // components are dropped ("./etc/" is "etc"); a ".." component is refused. Decisions on
@@ -34,11 +34,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 
 #include "cas/content_reader.h"
 #include "cas/tree.h"
-#include "cas/tree_reader.h"
+#include "indexer/path_tree.h"
 #include "indexer/tar_entry.h"
 #include "indexer/zero_blocks.h"
 
@@ -64,40 +63,6 @@ Status ArchiveStatus(struct archive* a, const std::string& tarball, std::string_
   if (err == ENOENT || err == EACCES || err == EISDIR) return ErrnoStatus("open tarball", tarball, err);
   // Truncated and damaged tarballs and unknown formats all land here.
   return Status::Corruption(std::move(text));
-}
-
-struct Node {
-  cas::EntryType type = cas::EntryType::kDirectory;
-  cas::TreeEntry entry;    // non-directories: everything but the name
-  cas::Metadata dir_meta;  // directories: their own metadata (not held when sealed)
-  std::map<std::string, std::unique_ptr<Node>> children;  // byte order, as Trees want
-  int link_group = -1;     // regular files joined by hard links
-  ObjectId sealed;         // directories: the stored Tree that holds them; zero while held
-
-  explicit Node(size_t* live) : live_(live) { ++*live_; }
-  ~Node() { --*live_; }
-  Node(const Node&) = delete;
-  Node& operator=(const Node&) = delete;
-
- private:
-  size_t* live_;  // the reader's count of nodes held
-};
-
-// What a stored Tree holds, its own directory included.
-struct Counts {
-  uint64_t files = 0;
-  uint64_t bytes = 0;
-  uint64_t dirs = 0;
-};
-
-std::string ChildPath(const std::string& rel, const std::string& name) {
-  return rel.empty() ? name : rel + "/" + name;
-}
-
-Node* NewDefaultDir(std::unique_ptr<Node>* slot, size_t* live) {
-  *slot = std::make_unique<Node>(live);
-  (*slot)->dir_meta.mode = 0755;
-  return slot->get();
 }
 
 // A SequentialFile over the data of the current archive entry. Only data is returned (holes of
@@ -165,10 +130,8 @@ class TarReader {
       : tarball_(std::move(tarball)),
         ingestor_(ingestor),
         options_(options),
-        seal_(seal),
-        zero_block_size_(zero_block_size) {
-    NewDefaultDir(&root_, &live_);
-  }
+        tree_(ingestor, tarball_, options.progress, seal),
+        zero_block_size_(zero_block_size) {}
 
   Status Read() {
     ArchivePtr a(archive_read_new());
@@ -209,7 +172,7 @@ class TarReader {
       // bytes are kept, which is what we want.
       if (r < ARCHIVE_WARN) return ArchiveStatus(a.get(), tarball_, "");
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
-      peak_held_ = std::max(peak_held_, live_);
+      peak_held_ = std::max(peak_held_, tree_.held());
       if (tarball_size > 0) {
         options_.progress->SetPosition(static_cast<uint64_t>(archive_filter_bytes(a.get(), -1)),
                                        tarball_size);
@@ -229,12 +192,11 @@ class TarReader {
     auto found = zero_by_path_.find(path);  // the last read of that name, which replaced the others
     auto it = found == zero_by_path_.end() ? zero_files_.end()
                                            : zero_files_.begin() + static_cast<long>(found->second);
-    Node* node = nullptr;
+    const cas::TreeEntry* file = nullptr;
     if (it != zero_files_.end()) {
-      CAIRN_ASSIGN_OR_RETURN(node, Find(it->parts));
+      CAIRN_ASSIGN_OR_RETURN(file, tree_.FindFile(it->parts));
     }
-    if (node == nullptr || node->type != cas::EntryType::kRegular ||
-        node->entry.id != it->content) {
+    if (file == nullptr || file->type != cas::EntryType::kRegular || file->id != it->content) {
       return Status::InvalidArgument("read tarball " + tarball_ + ": '" + path +
                                      "' is not a file with zero blocks");
     }
@@ -254,44 +216,16 @@ class TarReader {
                                 std::to_string(content.size) + " bytes of data, expected " +
                                 std::to_string(expect));
     }
-    auto patch = [&](cas::TreeEntry* e) {
-      e->id = content.id;
-      e->sparse = true;
-      e->extents = it->data;
-    };
-    patch(&node->entry);
-    if (node->link_group >= 0) {
-      // Its hard links in sealed directories are held again first.
-      std::vector<std::string> sealed;
-      for (const auto& [p, group] : sealed_links_)
-        if (group == node->link_group) sealed.push_back(p);
-      for (const auto& p : sealed) {
-        CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitName(p, tarball_));
-        CAIRN_RETURN_IF_ERROR(Find(parts).status());
-      }
-      PatchGroup(root_.get(), node->link_group, patch);
-    }
-    return Status();
+    // Its hard links change with it.
+    return tree_.SetSparse(it->parts, content.id, it->data);
   }
 
   Result<CheckinResult> Store() {
-    cas::Tree tree;
-    CAIRN_ASSIGN_OR_RETURN(Counts c, MakeTree(root_.get(), "", &tree));
-    // The hard links, every one now in sealed_links_.
-    std::map<int, std::vector<std::string>> groups;
-    for (auto& [path, group] : sealed_links_) groups[group].push_back(path);
-    for (auto& [id, paths] : groups) {
-      if (paths.size() < 2) continue;
-      std::sort(paths.begin(), paths.end());
-      tree.hardlinks.push_back(std::move(paths));
-    }
-    std::sort(tree.hardlinks.begin(), tree.hardlinks.end());
-    CAIRN_RETURN_IF_ERROR(cas::CanonicalizeTree(&tree));
-    CAIRN_ASSIGN_OR_RETURN(result_.root,
-                           ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(tree)));
-    result_.files = c.files;
-    result_.bytes = c.bytes;
-    result_.dirs = c.dirs;
+    CAIRN_ASSIGN_OR_RETURN(PathTree::Root root, tree_.Store());
+    result_.root = root.id;
+    result_.files = root.counts.files;
+    result_.bytes = root.counts.bytes;
+    result_.dirs = root.counts.dirs;
     return std::move(result_);
   }
 
@@ -299,18 +233,6 @@ class TarReader {
   size_t peak_held() const { return peak_held_; }
 
  private:
-  // Patches the held members of `group` (MakeSparse holds the sealed ones first).
-  template <typename F>
-  static void PatchGroup(Node* dir, int group, const F& patch) {
-    for (auto& [name, child] : dir->children) {
-      if (child->type == cas::EntryType::kDirectory) {
-        PatchGroup(child.get(), group, patch);
-      } else if (child->link_group == group) {
-        patch(&child->entry);
-      }
-    }
-  }
-
   Status AddEntry(struct archive* a, struct archive_entry* e) {
     const char* raw = archive_entry_pathname(e);
     if (raw == nullptr) return Status::Corruption("read tarball " + tarball_ + ": entry without a name");
@@ -320,33 +242,21 @@ class TarReader {
     mode_t ftype = archive_entry_filetype(e);
     const char* hardlink = archive_entry_hardlink(e);
     const bool is_link = hardlink != nullptr && *hardlink != '\0';
-    CAIRN_RETURN_IF_ERROR(Leave(
-        parts,
-        parts.size() - (ftype == AE_IFDIR && !is_link ? 0 : std::min<size_t>(parts.size(), 1))));
+    // Leading parts naming the directory the entries are in now: a directory, else its parent.
+    const size_t depth =
+        parts.size() - (ftype == AE_IFDIR && !is_link ? 0 : std::min<size_t>(parts.size(), 1));
+    CAIRN_RETURN_IF_ERROR(tree_.Leave(parts, depth));
 
-    if (is_link) return AddHardlink(parts, hardlink);
-
-    if (ftype == AE_IFDIR) {
-      if (parts.empty()) {
-        root_->dir_meta = std::move(meta);
-        return Status();
-      }
-      CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node>* slot, Slot(parts));
-      if (*slot == nullptr || (*slot)->type != cas::EntryType::kDirectory) {
-        Replace(slot, parts);
-        NewDefaultDir(slot, &live_);
-      } else if (!(*slot)->sealed.IsZero()) {
-        CAIRN_RETURN_IF_ERROR(Unseal(slot->get(), shown));
-      }
-      (*slot)->dir_meta = std::move(meta);
-      return Status();
+    if (is_link) {
+      CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> target, SplitName(hardlink, tarball_));
+      return tree_.AddHardlink(parts, std::move(target), hardlink);
     }
+    if (ftype == AE_IFDIR) return tree_.AddDirectory(parts, std::move(meta));
     if (parts.empty()) {
       return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + raw +
                                      "' names the root but is not a directory");
     }
-    auto node = std::make_unique<Node>(&live_);
-    cas::TreeEntry& te = node->entry;
+    cas::TreeEntry te;
     te.meta = std::move(meta);
     switch (ftype) {
       case AE_IFREG:
@@ -371,196 +281,7 @@ class TarReader {
         return Status::NotSupported("read tarball " + tarball_ + ": entry '" + shown +
                                     "' has an unknown file type");
     }
-    node->type = te.type;
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node>* slot, Slot(parts));
-    Replace(slot, parts);
-    *slot = std::move(node);
-    return Status();
-  }
-
-  // The next entry lies in the directory `parts[0, depth)`: the directories the entries were
-  // in and have left are sealed.
-  Status Leave(const std::vector<std::string>& parts, size_t depth) {
-    if (open_.size() == depth && std::equal(open_.begin(), open_.end(), parts.begin())) {
-      return Status();  // the same directory as the last entry's: the usual case
-    }
-    std::vector<std::string> now(parts.begin(), parts.begin() + static_cast<long>(depth));
-    CAIRN_RETURN_IF_ERROR(SealAside(open_, now));
-    open_ = std::move(now);
-    return Status();
-  }
-
-  // Seals what the directory `dir` holds beyond the directory `keep`: the subtree where the
-  // two paths part, on `dir`'s side.
-  Status SealAside(const std::vector<std::string>& dir, const std::vector<std::string>& keep) {
-    if (!seal_) return Status();
-    size_t same = 0;
-    while (same < dir.size() && same < keep.size() && dir[same] == keep[same]) ++same;
-    if (same == dir.size()) return Status();
-    std::vector<std::string> aside(dir.begin(), dir.begin() + static_cast<long>(same) + 1);
-    Node* n = Held(aside);
-    if (n == nullptr || n->type != cas::EntryType::kDirectory || !n->sealed.IsZero()) {
-      return Status();
-    }
-    return Seal(n, JoinPath(aside)).status();
-  }
-
-  // The node at `parts` if it is held (no sealed directory on the way), else null.
-  Node* Held(const std::vector<std::string>& parts) {
-    Node* n = root_.get();
-    for (const auto& p : parts) {
-      if (n->type != cas::EntryType::kDirectory || !n->sealed.IsZero()) return nullptr;
-      auto it = n->children.find(p);
-      if (it == n->children.end() || it->second == nullptr) return nullptr;
-      n = it->second.get();
-    }
-    return n;
-  }
-
-  // The entry at `slot` (named `parts`) is about to be replaced: if it is a directory, the
-  // hard links beneath it that sealed Trees hold go with it.
-  void Replace(std::unique_ptr<Node>* slot, const std::vector<std::string>& parts) {
-    if (*slot == nullptr || (*slot)->type != cas::EntryType::kDirectory) return;
-    const std::string prefix = JoinPath(parts) + "/";
-    auto it = sealed_links_.lower_bound(prefix);
-    while (it != sealed_links_.end() && it->first.starts_with(prefix)) it = sealed_links_.erase(it);
-  }
-
-  // Stores the Tree of `dir` (named `rel`), sealing its held subdirectories first, and holds
-  // only its id from then on. Returns what it holds.
-  Result<Counts> Seal(Node* dir, const std::string& rel) {
-    cas::Tree tree;
-    CAIRN_ASSIGN_OR_RETURN(Counts c, MakeTree(dir, rel, &tree));
-    CAIRN_ASSIGN_OR_RETURN(ObjectId id,
-                           ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(tree)));
-    dir->children.clear();
-    dir->dir_meta = cas::Metadata();
-    dir->sealed = id;
-    counts_[id] = c;
-    return c;
-  }
-
-  // Fills `tree` with `dir`'s entries (its subdirectories sealed first); the hard links among
-  // them go to sealed_links_.
-  Result<Counts> MakeTree(Node* dir, const std::string& rel, cas::Tree* tree) {
-    tree->meta = dir->dir_meta;
-    Counts c;
-    c.dirs = 1;
-    if (options_.progress) options_.progress->Add(0, 0);
-    for (auto& [name, child] : dir->children) {
-      const std::string path = ChildPath(rel, name);
-      cas::TreeEntry e;
-      if (child->type == cas::EntryType::kDirectory) {
-        if (child->sealed.IsZero()) CAIRN_RETURN_IF_ERROR(Seal(child.get(), path).status());
-        const Counts& sub = counts_.at(child->sealed);
-        c.files += sub.files;
-        c.bytes += sub.bytes;
-        c.dirs += sub.dirs;
-        e.id = child->sealed;
-        e.type = cas::EntryType::kDirectory;
-      } else {
-        e = child->entry;
-        if (child->link_group >= 0) sealed_links_[path] = child->link_group;
-        if (e.type == cas::EntryType::kRegular) {
-          c.files++;
-          c.bytes += e.size;
-        }
-      }
-      e.name = name;
-      tree->entries.push_back(std::move(e));
-    }
-    CAIRN_RETURN_IF_ERROR(cas::CanonicalizeTree(tree));
-    return c;
-  }
-
-  // Holds `dir`'s entries again, from its stored Tree: its subdirectories stay sealed.
-  Status Unseal(Node* dir, const std::string& rel) {
-    CAIRN_RETURN_IF_ERROR(ingestor_->WritePending());  // the Tree may still be pending
-    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(ingestor_->store(), dir->sealed));
-    dir->dir_meta = std::move(tree.meta);
-    for (auto& e : tree.entries) {
-      auto child = std::make_unique<Node>(&live_);
-      child->type = e.type;
-      std::string name = std::move(e.name);
-      if (e.type == cas::EntryType::kDirectory) {
-        child->sealed = e.id;
-      } else {
-        e.name.clear();
-        child->entry = std::move(e);
-        auto link = sealed_links_.find(ChildPath(rel, name));
-        if (link != sealed_links_.end()) {
-          child->link_group = link->second;
-          sealed_links_.erase(link);
-        }
-      }
-      dir->children.emplace(std::move(name), std::move(child));
-    }
-    dir->sealed = ObjectId();
-    return Status();
-  }
-
-  Status AddHardlink(const std::vector<std::string>& parts, const char* hardlink) {
-    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> tparts, SplitName(hardlink, tarball_));
-    const std::string shown = JoinPath(parts);
-    CAIRN_ASSIGN_OR_RETURN(Node * target, Find(tparts));
-    if (target == nullptr || target->type == cas::EntryType::kDirectory) {
-      return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + shown +
-                                     "' names '" + hardlink +
-                                     "', which is not a file read before it");
-    }
-    if (parts.empty()) {
-      return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + hardlink +
-                                     "' names the root");
-    }
-    auto node = std::make_unique<Node>(&live_);
-    node->type = target->type;
-    node->entry = target->entry;
-    if (target->type == cas::EntryType::kRegular) {
-      if (target->link_group < 0) target->link_group = next_group_++;
-      node->link_group = target->link_group;
-    }
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node>* slot, Slot(parts));
-    if (slot->get() == target) return Status();  // a link to itself changes nothing
-    Replace(slot, parts);
-    *slot = std::move(node);
-    // The target's directory, held again to find it, is sealed again unless the entries are
-    // in it: its Tree is what it was (the hard link is the root Tree's).
-    tparts.pop_back();
-    return SealAside(tparts, open_);
-  }
-
-  // The slot for `parts` in the tree, creating missing parent directories and holding sealed
-  // ones again.
-  Result<std::unique_ptr<Node>*> Slot(const std::vector<std::string>& parts) {
-    Node* dir = root_.get();
-    std::string rel;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      std::unique_ptr<Node>& child = dir->children[parts[i]];
-      rel = ChildPath(rel, parts[i]);
-      if (child == nullptr) NewDefaultDir(&child, &live_);
-      if (child->type != cas::EntryType::kDirectory) {
-        return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + JoinPath(parts) +
-                                       "' lies beneath '" + rel + "', which is not a directory");
-      }
-      if (!child->sealed.IsZero()) CAIRN_RETURN_IF_ERROR(Unseal(child.get(), rel));
-      dir = child.get();
-    }
-    return &dir->children[parts.back()];
-  }
-
-  // The node at `parts`, holding the sealed directories on the way again; null if none.
-  Result<Node*> Find(const std::vector<std::string>& parts) {
-    Node* n = root_.get();
-    std::string rel;
-    for (const auto& p : parts) {
-      if (n->type != cas::EntryType::kDirectory) return nullptr;
-      if (!n->sealed.IsZero()) CAIRN_RETURN_IF_ERROR(Unseal(n, rel));
-      auto it = n->children.find(p);
-      if (it == n->children.end() || it->second == nullptr) return nullptr;
-      n = it->second.get();
-      rel = ChildPath(rel, p);
-    }
-    return n;
+    return tree_.AddFile(parts, std::move(te));
   }
 
   Status ReadContent(struct archive* a, struct archive_entry* e, const std::string& shown,
@@ -641,17 +362,7 @@ class TarReader {
   std::string tarball_;
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
-  const bool seal_;  // seal the directories the entries left (TarSource::Memory)
-  size_t live_ = 0;  // nodes held (each Node counts itself in and out)
-  std::unique_ptr<Node> root_;
-  int next_group_ = 0;
-  // Members of hard-link groups in sealed directories, by path.
-  std::map<std::string, int> sealed_links_;
-  // What each sealed Tree holds.
-  std::unordered_map<ObjectId, Counts> counts_;
-  // The directory of the last entry: the directories beneath its root that entries have not
-  // left.
-  std::vector<std::string> open_;
+  PathTree tree_;
   size_t peak_held_ = 0;
   CheckinResult result_;
   uint64_t zero_block_size_;
