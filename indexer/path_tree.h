@@ -6,7 +6,8 @@
 // that comes back to a sealed directory loads its Tree again ("unsealed"), one level per
 // directory on its path; a Tree changed that way is stored again, and the first one is left for
 // `cairn gc`. Hard links to regular files form groups, recorded in the root Tree; the members in
-// sealed directories are kept by path.
+// sealed directories are kept by path. Beyond the open directories, the tree keeps the counts of
+// each sealed Tree (~80 bytes each) and those paths of hard links: neither is in held().
 //
 // Thread-safety: none; one thread at a time.
 #ifndef CAIRN_INDEXER_PATH_TREE_H_

@@ -3,7 +3,8 @@
 // Entries may come in any order and parents may be missing, so the tarball is read once into
 // a tree of paths (indexer/path_tree.h: metadata and content ids only; every file's content is
 // streamed into the Ingestor while the tarball is read), and Trees are stored bottom-up. Memory
-// stays bounded by the largest directory, not the tarball: a directory the entries have left
+// stays bounded by the directories still open (those on the current entry's path), not the
+// tarball: a directory the entries have left
 // (tar writes a directory's entries together) is stored as its Tree and only that Tree's id is
 // held ("sealed"). An entry that comes back to a sealed directory (an appended tarball, a hard
 // link to a file in it) loads its Tree again, one level per directory on its path; a Tree

@@ -66,8 +66,12 @@ TEST(DebianVersionTest, ANulByteDoesNotStepOverADigit) {
             0);
   const int ab = sign(CompareDebianVersions(a, b)), bc = sign(CompareDebianVersions(b, c));
   const int ac = sign(CompareDebianVersions(a, c));
-  if (ab <= 0 && bc <= 0) EXPECT_LE(ac, 0);
-  if (ab >= 0 && bc >= 0) EXPECT_GE(ac, 0);
+  if (ab <= 0 && bc <= 0) {
+    EXPECT_LE(ac, 0);
+  }
+  if (ab >= 0 && bc >= 0) {
+    EXPECT_GE(ac, 0);
+  }
   EXPECT_LT(CompareDebianVersions("2", std::string("\0", 1)), 0)
       << "a NUL sorts as any other symbol, as '2' < '+'";
   EXPECT_LT(CompareDebianVersions("2", "+"), 0);
