@@ -15,7 +15,7 @@ bash "$shared/corpus/make-corpus.sh" trees
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON -DCAIRN_BUILD_BENCH=OFF >/dev/null
 # Only the unit-test binaries: the integration tests run on the optimised build below.
-ninja -C build-asan -j "$jobs" base_test cas_test catalog_test vmount_test
+ninja -C build-asan -j "$jobs" unit_tests
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest -L unit --output-on-failure -j "$jobs" "$@")
 
