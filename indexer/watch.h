@@ -1,0 +1,103 @@
+// The tree watcher (`cairn watch DIR`): a process that follows a source directory with inotify
+// and tells an incremental checkin which directories changed since the last one, so that the
+// checkin stats those directories and takes every other subtree as recorded, without a system
+// call (git's fsmonitor, for golden trees). Without a watcher, or when it cannot vouch for the
+// whole time since the parent's checkin, a checkin stats the whole tree as before: a watcher
+// only ever saves time.
+//
+// What it sees (inotify on every directory of the tree): a file's content (write, truncate,
+// fallocate), its metadata (chmod, chown, utimes, xattrs), names created, removed or renamed.
+// What it cannot see: writes through a shared writable mmap (no event; git's fsmonitor has the
+// same blind spot: `--paranoid`, or a checkin with the watcher stopped, reads everything), and a
+// file written through a hard link from outside the tree (a checkin never skips a directory
+// that holds a multiply-linked file, indexer/dir_source.cc).
+//
+// Epochs. A watcher numbers the intervals between checkins. It remembers, for each directory,
+// the last epoch in which something in it changed. A checkin asks with the token its stat cache
+// recorded (the watcher's instance and an epoch); the watcher first reads every event queued so
+// far (inotify queues an event before the system call that caused it returns, so every change
+// made before the question is in the queue), answers with the directories changed in that epoch
+// or later, and starts a new epoch, whose token the checkin records in its new stat cache.
+// Changes made while the checkin walks fall in the new epoch and are seen by the next checkin.
+// The watcher cannot vouch (WatchReport::all) for a token of another instance (restarted), an
+// epoch it did not issue, or one older than an event-queue overflow.
+//
+// The watcher is found by the source root's path: a Unix socket under the cache directory
+// (WatchSocketPath). It answers only for the directory it watches (device and inode of the
+// root), so a path bound to another tree meanwhile gets no answer.
+//
+// Thread-safety: the functions are thread-safe; a TreeWatcher is used by one thread.
+#ifndef CAIRN_INDEXER_WATCH_H_
+#define CAIRN_INDEXER_WATCH_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/status.h"
+
+namespace cairn::indexer {
+
+// What a checkin records in its stat cache: the watcher instance (16 random bytes, as 32 hex
+// digits; empty: none) and the epoch the watcher started when the checkin asked.
+struct WatchToken {
+  std::string instance;
+  uint64_t epoch = 0;
+  bool operator==(const WatchToken&) const = default;
+};
+
+// A watcher's answer.
+struct WatchReport {
+  // For the new stat cache: valid whatever `all` says.
+  WatchToken token;
+  // The watcher cannot vouch for the time since the token asked with (another instance, an
+  // unknown epoch, an overflow since): `dirty` is empty and every directory must be statted.
+  bool all = true;
+  // Otherwise the directories (relative to the root, "" for the root itself; sorted by raw
+  // bytes, no duplicates) in which something changed since the token's epoch: an entry
+  // created, removed, renamed, written or with changed metadata, or the directory's own
+  // metadata. A directory created or moved in is listed with every directory beneath it.
+  std::vector<std::string> dirty;
+};
+
+// The socket of the watcher of source root `root` (absolute, canonical) under cache directory
+// `cache_dir`. InvalidArgument when the path would not fit a Unix socket address.
+Result<std::string> WatchSocketPath(const std::string& cache_dir, const std::string& root);
+
+// Asks the watcher of `root`, if one runs, what changed since `since` in the tree whose root
+// directory has device `dev` and inode `ino`. nullopt when no watcher answers (none runs, it
+// watches another tree at that path, or it fails to answer within a second): a checkin then
+// walks the whole tree, so this never fails.
+std::optional<WatchReport> AskWatcher(const std::string& cache_dir, const std::string& root,
+                                      dev_t dev, ino_t ino, const WatchToken& since);
+
+// The watcher of one tree.
+class TreeWatcher {
+ public:
+  // Watches every directory beneath `root` (absolute, canonical) on the root's filesystem.
+  // IOError naming the directory that could not be watched (ENOSPC: the inotify watch limit,
+  // /proc/sys/fs/inotify/max_user_watches, named in the message).
+  static Result<std::unique_ptr<TreeWatcher>> Start(const std::string& root);
+  virtual ~TreeWatcher() = default;
+
+  // Reads every queued event, then answers for `since` and starts a new epoch.
+  virtual Result<WatchReport> Sync(const WatchToken& since) = 0;
+  // Serves AskWatcher on the socket `socket_path` until `stop` (an fd that becomes readable,
+  // e.g. a signalfd or a pipe) is readable, or the root is deleted or moved (IOError). Events
+  // are read as they come, so the kernel's queue does not overflow while no checkin asks.
+  // An existing socket file is replaced only if no watcher answers on it (else
+  // AlreadyExists naming it).
+  virtual Status Serve(const std::string& socket_path, int stop) = 0;
+  // The number of directories watched.
+  virtual size_t directories() const = 0;
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_WATCH_H_

@@ -1,0 +1,251 @@
+#include "indexer/watch_events.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "base/hex.h"
+#include "indexer/dir_scan.h"
+
+namespace cairn::indexer {
+namespace {
+
+constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
+                           IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
+                           IN_DONT_FOLLOW | IN_ONLYDIR;
+
+// The directory vanished or was replaced by something else before it could be watched or
+// listed: the events of its parent tell of that.
+bool Vanished(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
+
+bool Beneath(const std::string& path, const std::string& dir) {
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         path[dir.size()] == '/';
+}
+
+Result<std::string> NewInstance() {
+  char bytes[16];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    ssize_t n = ::getrandom(bytes + got, sizeof(bytes) - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("watch", "getrandom", errno);
+    got += static_cast<size_t>(n);
+  }
+  return HexEncode(std::string_view(bytes, sizeof(bytes)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) {
+  std::unique_ptr<InotifyTree> t(new InotifyTree());
+  t->root_ = root;
+  CAIRN_ASSIGN_OR_RETURN(t->instance_, NewInstance());
+  struct stat st;
+  if (::lstat(root.c_str(), &st) != 0) return ErrnoStatus("watch", root, errno);
+  if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("watch " + root + ": not a directory");
+  t->root_dev_ = st.st_dev;
+  t->root_ino_ = st.st_ino;
+  t->fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (t->fd_ < 0) return ErrnoStatus("watch", root, errno);
+  CAIRN_RETURN_IF_ERROR(t->AddTree("", false));
+  auto it = t->wds_.find("");
+  if (it == t->wds_.end()) return Status::IOError("watch " + root + ": the root vanished");
+  t->root_wd_ = it->second;
+  return t;
+}
+
+InotifyTree::~InotifyTree() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status InotifyTree::AddTree(const std::string& top, bool dirty) {
+  std::vector<std::string> todo = {top};
+  while (!todo.empty()) {
+    std::string rel = std::move(todo.back());
+    todo.pop_back();
+    const std::string path = rel.empty() ? root_ : root_ + "/" + rel;
+    if (rel == top && !rel.empty()) {  // listed directories checked their children below
+      struct stat st;
+      if (::lstat(path.c_str(), &st) != 0) {
+        if (Vanished(errno)) continue;
+        return ErrnoStatus("watch", path, errno);
+      }
+      if (!S_ISDIR(st.st_mode) || st.st_dev != root_dev_) continue;
+    }
+    int wd = ::inotify_add_watch(fd_, path.c_str(), kMask);
+    if (wd < 0) {
+      if (Vanished(errno)) continue;
+      if (errno == ENOSPC) {
+        return Status::IOError("watch " + path +
+                               ": the inotify watch limit is reached "
+                               "(/proc/sys/fs/inotify/max_user_watches)");
+      }
+      return Status::IOError("watch " + path + ": " + std::strerror(errno));
+    }
+    SetPath(wd, rel);
+    if (dirty) Dirty(rel);
+    int dfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+      if (Vanished(errno)) continue;
+      return Status::IOError("watch " + path + ": " + std::strerror(errno));
+    }
+    DIR* dir = ::fdopendir(dfd);
+    if (dir == nullptr) {
+      int err = errno;
+      ::close(dfd);
+      return Status::IOError("watch " + path + ": " + std::strerror(err));
+    }
+    while (struct dirent* e = ::readdir(dir)) {
+      const char* name = e->d_name;
+      if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      struct stat st;
+      if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone: an event says
+      if (S_ISDIR(st.st_mode) && st.st_dev == root_dev_) todo.push_back(ChildRel(rel, name));
+    }
+    ::closedir(dir);
+  }
+  return Status::Ok();
+}
+
+void InotifyTree::SetPath(int wd, const std::string& rel) {
+  auto [it, added] = paths_.try_emplace(wd, rel);
+  if (!added && it->second != rel) {
+    auto old = wds_.find(it->second);
+    if (old != wds_.end() && old->second == wd) wds_.erase(old);
+    it->second = rel;
+  }
+  wds_[rel] = wd;
+}
+
+void InotifyTree::Forget(int wd) {
+  auto it = paths_.find(wd);
+  if (it == paths_.end()) return;
+  auto rev = wds_.find(it->second);
+  if (rev != wds_.end() && rev->second == wd) wds_.erase(rev);
+  paths_.erase(it);
+}
+
+void InotifyTree::MoveTree(const std::string& from, const std::string& to) {
+  std::vector<std::pair<int, std::string>> moved;
+  if (auto it = wds_.find(from); it != wds_.end()) moved.emplace_back(it->second, to);
+  for (auto it = wds_.lower_bound(from + "/"); it != wds_.end() && Beneath(it->first, from); ++it) {
+    moved.emplace_back(it->second, to + it->first.substr(from.size()));
+  }
+  for (const auto& [wd, rel] : moved) SetPath(wd, rel);
+  // The directories are at paths the stat cache does not know, and a directory made in the
+  // moved one before it was watched has no watch yet: walk the new place.
+  if (!AddTree(to, true).ok()) lost_ = true;
+}
+
+void InotifyTree::RemoveTree(const std::string& rel) {
+  std::vector<int> gone;
+  if (auto it = wds_.find(rel); it != wds_.end()) gone.push_back(it->second);
+  for (auto it = wds_.lower_bound(rel + "/"); it != wds_.end() && Beneath(it->first, rel); ++it) {
+    gone.push_back(it->second);
+  }
+  for (int wd : gone) {
+    if (wd == root_wd_) continue;
+    ::inotify_rm_watch(fd_, wd);
+    Forget(wd);
+  }
+}
+
+void InotifyTree::HandleEvents(std::string_view data) {
+  size_t off = 0;
+  while (data.size() - off >= sizeof(struct inotify_event)) {
+    struct inotify_event ev;
+    std::memcpy(&ev, data.data() + off, sizeof(ev));
+    const char* name_at = data.data() + off + sizeof(ev);
+    off += sizeof(ev);
+    if (ev.len > data.size() - off) break;
+    off += ev.len;
+    std::string name(name_at, ::strnlen(name_at, ev.len));
+    if (ev.mask & IN_Q_OVERFLOW) {
+      lost_ = true;
+      continue;
+    }
+    auto it = paths_.find(ev.wd);
+    if (it == paths_.end()) continue;  // a watch already removed
+    const std::string rel = it->second;
+    if (ev.wd == root_wd_ &&
+        (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT))) {
+      root_gone_ = true;
+    }
+    if (ev.mask & IN_IGNORED) {
+      Forget(ev.wd);
+      continue;
+    }
+    Dirty(rel);
+    if (name.empty() || !(ev.mask & IN_ISDIR)) continue;
+    const std::string child = ChildRel(rel, name);
+    Dirty(child);
+    if (ev.mask & IN_CREATE) {
+      if (!AddTree(child, true).ok()) lost_ = true;
+    } else if (ev.mask & IN_MOVED_FROM) {
+      moved_from_[ev.cookie] = child;
+    } else if (ev.mask & IN_MOVED_TO) {
+      auto from = moved_from_.find(ev.cookie);
+      if (from == moved_from_.end()) {  // moved in from outside the tree
+        if (!AddTree(child, true).ok()) lost_ = true;
+      } else {
+        std::string old = std::move(from->second);
+        moved_from_.erase(from);
+        MoveTree(old, child);
+      }
+    }
+  }
+}
+
+void InotifyTree::Settle() {
+  for (const auto& [cookie, rel] : moved_from_) RemoveTree(rel);
+  moved_from_.clear();
+  if (lost_) Recover();
+}
+
+void InotifyTree::Recover() {
+  lost_ = false;
+  lost_epoch_ = epoch_;
+  blind_ = !AddTree("", false).ok();
+}
+
+Status InotifyTree::Drain() {
+  alignas(struct inotify_event) char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd_, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n < 0) return ErrnoStatus("watch", root_, errno);
+    HandleEvents(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  Settle();
+  return Status::Ok();
+}
+
+Result<WatchReport> InotifyTree::Sync(const WatchToken& since) {
+  CAIRN_RETURN_IF_ERROR(Drain());
+  if (blind_) Recover();
+  WatchReport r;
+  r.all = root_gone_ || since.instance != instance_ || since.epoch == 0 || since.epoch > epoch_ ||
+          since.epoch <= lost_epoch_;
+  if (!r.all) {
+    for (const auto& [rel, epoch] : dirty_) {
+      if (epoch >= since.epoch) r.dirty.push_back(rel);
+    }
+  }
+  ++epoch_;
+  // A directory still unwatched: the new epoch cannot be vouched for either.
+  if (blind_) lost_epoch_ = epoch_;
+  r.token = {instance_, epoch_};
+  return r;
+}
+
+}  // namespace cairn::indexer

@@ -1,0 +1,88 @@
+// Internal to the tree watcher (indexer/watch.h): its inotify watches and what their events mean,
+// apart from the socket, so that tests can hand it event records the kernel will not produce on
+// demand (an overflow of its queue). Not for use outside indexer/watch*.cc and their tests.
+//
+// Thread-safety: an InotifyTree is used by one thread.
+#ifndef CAIRN_INDEXER_WATCH_EVENTS_H_
+#define CAIRN_INDEXER_WATCH_EVENTS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "base/status.h"
+#include "indexer/watch.h"
+
+namespace cairn::indexer {
+
+class InotifyTree {
+ public:
+  // Watches every directory beneath `root` (absolute, canonical) on the root's filesystem, each
+  // before it is listed. IOError naming the directory that could not be watched.
+  static Result<std::unique_ptr<InotifyTree>> Open(const std::string& root);
+  ~InotifyTree();
+  InotifyTree(const InotifyTree&) = delete;
+  InotifyTree& operator=(const InotifyTree&) = delete;
+
+  // The inotify descriptor (nonblocking), readable when events are queued.
+  int fd() const { return fd_; }
+  const std::string& root() const { return root_; }
+  dev_t root_dev() const { return root_dev_; }
+  ino_t root_ino() const { return root_ino_; }
+  // The root was deleted or moved: the watcher no longer follows what is at its path.
+  bool root_gone() const { return root_gone_; }
+  size_t directories() const { return paths_.size(); }
+
+  // Reads every queued event and handles it (HandleEvents, then Settle). IOError if the
+  // descriptor cannot be read.
+  Status Drain();
+  // Handles `data`, a sequence of inotify_event records as read(2) returns them.
+  void HandleEvents(std::string_view data);
+  // Ends a batch of events: a directory moved out of the tree (an IN_MOVED_FROM left without
+  // its IN_MOVED_TO) loses its watches; after lost events, the tree is watched again.
+  void Settle();
+  // Drains, answers for `since` (watch.h, WatchReport) and starts a new epoch.
+  Result<WatchReport> Sync(const WatchToken& since);
+
+ private:
+  InotifyTree() = default;
+  // Watches directory `rel` and every directory beneath it that is not yet watched (a watch
+  // is added before its directory is listed); with `dirty`, marks each of them dirty. A
+  // directory that vanished meanwhile is skipped: its parent's events tell of it.
+  Status AddTree(const std::string& rel, bool dirty);
+  // After a rename of directory `from` to `to` inside the tree.
+  void MoveTree(const std::string& from, const std::string& to);
+  // Removes the watches of `rel` and everything beneath it (moved out of the tree).
+  void RemoveTree(const std::string& rel);
+  void SetPath(int wd, const std::string& rel);
+  void Forget(int wd);
+  void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
+  // Events were lost or a directory could not be watched: no earlier token is vouched for.
+  void Recover();
+
+  std::string root_;
+  dev_t root_dev_ = 0;
+  ino_t root_ino_ = 0;
+  int fd_ = -1;
+  int root_wd_ = -1;
+  bool root_gone_ = false;
+  std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root
+  std::map<std::string, int> wds_;                        // the reverse, ordered for subtrees
+  std::unordered_map<uint32_t, std::string> moved_from_;  // cookie -> directory, this batch
+  std::map<std::string, uint64_t> dirty_;  // directory -> the last epoch it changed in
+  std::string instance_;
+  uint64_t epoch_ = 1;
+  uint64_t lost_epoch_ = 0;  // tokens up to this epoch get `all`
+  bool lost_ = false;        // events were lost in this batch
+  bool blind_ = false;       // some directory could not be watched again after a loss
+};
+
+}  // namespace cairn::indexer
+
+#endif  // CAIRN_INDEXER_WATCH_EVENTS_H_
