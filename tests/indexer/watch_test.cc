@@ -1,0 +1,422 @@
+// The tree watcher (indexer/watch.h) on real directories: which directories each kind of change
+// marks, renames in, out of and inside the tree, old tokens, an overflow of the event queue, and
+// the socket between Serve and AskWatcher.
+#include "indexer/watch.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "indexer/dir_scan.h"
+#include "indexer/watch_events.h"
+
+namespace cairn::indexer {
+namespace {
+
+using Dirs = std::vector<std::string>;
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-watch-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    auto real = WalkRoot(tmpl);
+    ASSERT_TRUE(real) << real.error().ToString();
+    base_ = *real;
+    root_ = base_ + "/tree";
+    outside_ = base_ + "/outside";
+    cache_ = base_ + "/cache";
+    Mkdir(root_);
+    Mkdir(outside_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(base_, ec);
+  }
+
+  std::string P(const std::string& rel) const { return root_ + "/" + rel; }
+  static void Mkdir(const std::string& path) { ASSERT_EQ(::mkdir(path.c_str(), 0755), 0) << path; }
+  static void Write(const std::string& path, const std::string& data = "data") {
+    std::ofstream(path, std::ios::binary) << data;
+  }
+  static void Rename(const std::string& from, const std::string& to) {
+    ASSERT_EQ(::rename(from.c_str(), to.c_str()), 0) << from << " -> " << to;
+  }
+
+  // Starts the watcher and takes a first token.
+  void StartWatching() {
+    auto w = TreeWatcher::Start(root_);
+    ASSERT_TRUE(w) << w.error().ToString();
+    watcher_ = std::move(*w);
+    auto r = watcher_->Sync({});
+    ASSERT_TRUE(r);
+    token_ = r->token;
+  }
+  // The directories changed since the last call (or StartWatching).
+  Dirs Changes() {
+    auto r = watcher_->Sync(token_);
+    EXPECT_TRUE(r) << r.error().ToString();
+    if (!r) return {"<error>"};
+    EXPECT_FALSE(r->all);
+    token_ = r->token;
+    return r->dirty;
+  }
+
+  std::string base_, root_, outside_, cache_;
+  std::unique_ptr<TreeWatcher> watcher_;
+  WatchToken token_;
+};
+
+TEST_F(WatchTest, AFreshWatcherCannotVouchForAnEmptyTokenOrAnotherInstance) {
+  auto w = TreeWatcher::Start(root_);
+  ASSERT_TRUE(w);
+  auto first = (*w)->Sync({});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->all);
+  EXPECT_TRUE(first->dirty.empty());
+  EXPECT_EQ(first->token.instance.size(), 32u);
+  EXPECT_EQ(first->token.epoch, 2u);
+  auto other = TreeWatcher::Start(root_);
+  ASSERT_TRUE(other);
+  auto r = (*other)->Sync(first->token);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->all);
+  EXPECT_NE(r->token.instance, first->token.instance);
+  auto future = (*w)->Sync({first->token.instance, first->token.epoch + 5});
+  ASSERT_TRUE(future);
+  EXPECT_TRUE(future->all);
+}
+
+TEST_F(WatchTest, NothingChangedReportsNothing) {
+  Mkdir(P("a"));
+  StartWatching();
+  EXPECT_EQ(Changes(), Dirs{});
+  EXPECT_EQ(watcher_->directories(), 2u);
+}
+
+TEST_F(WatchTest, WritingAFileMarksExactlyItsDirectory) {
+  Mkdir(P("a"));
+  Mkdir(P("a/b"));
+  Mkdir(P("c"));
+  StartWatching();
+  Write(P("a/b/f"));
+  EXPECT_EQ(Changes(), Dirs{"a/b"});
+  Write(P("a/b/f"), "other");
+  EXPECT_EQ(Changes(), Dirs{"a/b"});
+  Write(P("top"));
+  EXPECT_EQ(Changes(), Dirs{""});
+}
+
+TEST_F(WatchTest, ChmodUtimesAndTruncateEachMarkTheFilesDirectory) {
+  Mkdir(P("a"));
+  Write(P("a/f"), "0123456789");
+  StartWatching();
+  ASSERT_EQ(::chmod(P("a/f").c_str(), 0600), 0);
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  struct timeval times[2] = {{1000, 0}, {2000, 0}};
+  ASSERT_EQ(::utimes(P("a/f").c_str(), times), 0);
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  ASSERT_EQ(::truncate(P("a/f").c_str(), 3), 0);
+  EXPECT_EQ(Changes(), Dirs{"a"});
+}
+
+TEST_F(WatchTest, SettingAnExtendedAttributeMarksTheFilesDirectory) {
+  Mkdir(P("a"));
+  Write(P("a/f"));
+  StartWatching();
+  if (::setxattr(P("a/f").c_str(), "user.cairn", "v", 1, 0) != 0) {
+    if (errno == ENOTSUP) GTEST_SKIP() << "the filesystem of " << root_ << " has no user xattrs";
+    FAIL() << "setxattr: " << std::strerror(errno);
+  }
+  EXPECT_EQ(Changes(), Dirs{"a"});
+}
+
+TEST_F(WatchTest, ChmodOfADirectoryMarksItAndItsParent) {
+  Mkdir(P("a"));
+  Mkdir(P("a/b"));
+  StartWatching();
+  ASSERT_EQ(::chmod(P("a/b").c_str(), 0700), 0);
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/b"}));
+}
+
+TEST_F(WatchTest, ADirectoryMadeAndFilledAtOnceIsReportedWithEverythingBeneathIt) {
+  Mkdir(P("a"));
+  StartWatching();
+  // All made before the watcher reads the event of the first mkdir.
+  Mkdir(P("a/new"));
+  Write(P("a/new/f"));
+  Mkdir(P("a/new/x"));
+  Mkdir(P("a/new/x/y"));
+  Write(P("a/new/x/y/g"));
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/new", "a/new/x", "a/new/x/y"}));
+  Write(P("a/new/x/y/h"));
+  EXPECT_EQ(Changes(), Dirs{"a/new/x/y"});
+  EXPECT_EQ(watcher_->directories(), 5u);
+}
+
+TEST_F(WatchTest, RemovingADirectoryMarksItsParent) {
+  Mkdir(P("a"));
+  Mkdir(P("a/b"));
+  StartWatching();
+  ASSERT_EQ(::rmdir(P("a/b").c_str()), 0);
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/b"}));
+  EXPECT_EQ(Changes(), Dirs{});
+  EXPECT_EQ(watcher_->directories(), 2u);
+}
+
+TEST_F(WatchTest, RenamingAFileMarksTheDirectoriesOnBothSides) {
+  Mkdir(P("a"));
+  Mkdir(P("c"));
+  Write(P("a/f"));
+  StartWatching();
+  Rename(P("a/f"), P("a/g"));
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  Rename(P("a/g"), P("c/g"));
+  EXPECT_EQ(Changes(), (Dirs{"a", "c"}));
+}
+
+TEST_F(WatchTest, RenamingADirectoryMarksBothParentsAndTheSubtreeAtItsNewPlace) {
+  Mkdir(P("a"));
+  Mkdir(P("a/d"));
+  Mkdir(P("a/d/e"));
+  Mkdir(P("c"));
+  StartWatching();
+  Rename(P("a/d"), P("c/d"));
+  // "a/d" too: the name's own directory, marked for any event naming a directory.
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/d", "c", "c/d", "c/d/e"}));
+  Write(P("c/d/e/f"));
+  EXPECT_EQ(Changes(), Dirs{"c/d/e"});
+  Write(P("c/d/f"));
+  EXPECT_EQ(Changes(), Dirs{"c/d"});
+}
+
+TEST_F(WatchTest, ADirectoryMovedOutOfTheTreeIsNoLongerReported) {
+  Mkdir(P("a"));
+  Mkdir(P("a/d"));
+  Mkdir(P("a/d/e"));
+  StartWatching();
+  Rename(P("a/d"), outside_ + "/d");
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/d"}));
+  EXPECT_EQ(watcher_->directories(), 2u);
+  Write(outside_ + "/d/f");
+  Write(outside_ + "/d/e/f");
+  Mkdir(outside_ + "/d/z");
+  EXPECT_EQ(Changes(), Dirs{});
+}
+
+TEST_F(WatchTest, ADirectoryMovedInIsReportedWithItsSubtreeAndThenWatched) {
+  Mkdir(P("a"));
+  Mkdir(outside_ + "/m");
+  Mkdir(outside_ + "/m/n");
+  StartWatching();
+  Rename(outside_ + "/m", P("a/m"));
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/m", "a/m/n"}));
+  Write(P("a/m/n/f"));
+  EXPECT_EQ(Changes(), Dirs{"a/m/n"});
+}
+
+TEST_F(WatchTest, AnOldTokenGetsEverythingChangedSinceIt) {
+  Mkdir(P("a"));
+  Mkdir(P("c"));
+  StartWatching();
+  const WatchToken old = token_;
+  Write(P("a/f"));
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  Write(P("c/f"));
+  EXPECT_EQ(Changes(), Dirs{"c"});
+  auto replay = watcher_->Sync(old);
+  ASSERT_TRUE(replay);
+  EXPECT_FALSE(replay->all);
+  EXPECT_EQ(replay->dirty, (Dirs{"a", "c"}));
+}
+
+TEST_F(WatchTest, AfterAnOverflowOnlyTokensIssuedSinceAreVouchedFor) {
+  Mkdir(P("a"));
+  auto tree = InotifyTree::Open(root_);
+  ASSERT_TRUE(tree) << tree.error().ToString();
+  auto first = (*tree)->Sync({});
+  ASSERT_TRUE(first);
+  auto second = (*tree)->Sync(first->token);
+  ASSERT_TRUE(second);
+  ASSERT_FALSE(second->all);
+  // A directory made while events were lost is watched again by the recovery.
+  Mkdir(P("b"));
+  struct inotify_event overflow {};
+  overflow.wd = -1;
+  overflow.mask = IN_Q_OVERFLOW;
+  (*tree)->HandleEvents(
+      std::string_view(reinterpret_cast<const char*>(&overflow), sizeof(overflow)));
+  (*tree)->Settle();
+  auto after = (*tree)->Sync(second->token);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->all);
+  auto older = (*tree)->Sync(first->token);
+  ASSERT_TRUE(older);
+  EXPECT_TRUE(older->all);
+  Write(P("b/f"));
+  auto fresh = (*tree)->Sync(after->token);
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->all);
+  EXPECT_EQ(fresh->dirty, Dirs{"b"});
+}
+
+TEST_F(WatchTest, ServeFailsWhenTheRootIsRemoved) {
+  StartWatching();
+  ASSERT_EQ(::rmdir(root_.c_str()), 0);
+  int stop[2];
+  ASSERT_EQ(::pipe(stop), 0);
+  Status s = watcher_->Serve(cache_ + "/watch/x.sock", stop[0]);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("the root was removed or moved"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(std::filesystem::exists(cache_ + "/watch/x.sock"));
+  ::close(stop[0]);
+  ::close(stop[1]);
+}
+
+TEST_F(WatchTest, StartFailsOnAMissingRoot) {
+  auto w = TreeWatcher::Start(base_ + "/no-such");
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().ToString().find("no-such"), std::string::npos);
+}
+
+TEST_F(WatchTest, TheSocketPathIsUnderTheCacheAndBounded) {
+  auto p = WatchSocketPath("/c", "/some/root");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->size(), std::string("/c/watch/").size() + 16 + 5);
+  EXPECT_EQ(p->substr(0, 9), "/c/watch/");
+  EXPECT_NE(*p, *WatchSocketPath("/c", "/other/root"));
+  EXPECT_FALSE(WatchSocketPath("/" + std::string(100, 'c'), "/r"));
+}
+
+// Serve on a thread of its own, stopped through a pipe.
+class ServeTest : public WatchTest {
+ protected:
+  void StartServing() {
+    StartWatching();
+    ASSERT_EQ(::pipe(stop_), 0);
+    auto path = WatchSocketPath(cache_, root_);
+    ASSERT_TRUE(path);
+    socket_ = *path;
+    struct stat st;
+    ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    server_ = std::thread([this] { served_ = watcher_->Serve(socket_, stop_[0]); });
+    // Until it listens: an answer (the empty token) or the deadline.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!Ask({}) && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  }
+  Status StopServing() {
+    if (server_.joinable()) {
+      EXPECT_EQ(::write(stop_[1], "x", 1), 1);
+      server_.join();
+      ::close(stop_[0]);
+      ::close(stop_[1]);
+    }
+    return served_;
+  }
+  void TearDown() override {
+    (void)StopServing();
+    WatchTest::TearDown();
+  }
+  std::optional<WatchReport> Ask(const WatchToken& since) {
+    return AskWatcher(cache_, root_, dev_, ino_, since);
+  }
+
+  int stop_[2] = {-1, -1};
+  std::string socket_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::thread server_;
+  Status served_;
+};
+
+TEST_F(ServeTest, AskWatcherGetsWhatSyncWouldThroughTheSocket) {
+  Mkdir(P("a"));
+  StartServing();
+  auto first = Ask({});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->all);
+  Mkdir(P("a/x\ny"));
+  Write(P("a/x\ny/f"));
+  auto changed = Ask(first->token);
+  ASSERT_TRUE(changed);
+  EXPECT_FALSE(changed->all);
+  EXPECT_EQ(changed->dirty, (Dirs{"a", "a/x\ny"}));
+  auto quiet = Ask(changed->token);
+  ASSERT_TRUE(quiet);
+  EXPECT_FALSE(quiet->all);
+  EXPECT_EQ(quiet->dirty, Dirs{});
+  EXPECT_EQ(quiet->token.epoch, changed->token.epoch + 1);
+  EXPECT_TRUE(StopServing().ok());
+  EXPECT_FALSE(std::filesystem::exists(socket_));
+  EXPECT_FALSE(Ask(quiet->token));
+}
+
+TEST_F(ServeTest, AWatcherOfAnotherTreeAtThatPathDoesNotAnswer) {
+  StartServing();
+  ASSERT_TRUE(Ask({}));
+  EXPECT_FALSE(AskWatcher(cache_, root_, dev_, ino_ + 1, {}));
+  EXPECT_FALSE(AskWatcher(cache_, root_, dev_ + 1, ino_, {}));
+}
+
+TEST_F(ServeTest, ASecondWatcherOnTheSameSocketIsRefused) {
+  StartServing();
+  auto second = TreeWatcher::Start(root_);
+  ASSERT_TRUE(second);
+  int never[2];
+  ASSERT_EQ(::pipe(never), 0);
+  Status s = (*second)->Serve(socket_, never[0]);
+  EXPECT_EQ(s.code(), Code::kAlreadyExists) << s.ToString();
+  EXPECT_NE(s.ToString().find(socket_), std::string::npos) << s.ToString();
+  ::close(never[0]);
+  ::close(never[1]);
+  EXPECT_TRUE(Ask({}));  // the first one still answers
+}
+
+TEST_F(ServeTest, AStaleSocketFileIsReplaced) {
+  auto path = WatchSocketPath(cache_, root_);
+  ASSERT_TRUE(path);
+  std::filesystem::create_directories(cache_ + "/watch");
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, path->c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::close(fd);  // the file stays, nobody listens
+  EXPECT_FALSE(Ask({}));
+  StartServing();
+  EXPECT_TRUE(Ask({}));
+}
+
+TEST_F(ServeTest, AClientThatSendsGarbageIsDroppedAndTheWatcherGoesOn) {
+  StartServing();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, socket_.c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::write(fd, "GET / HTTP/1.0\n\n\n\n\n", 19), 19);
+  char c;
+  EXPECT_EQ(::read(fd, &c, 1), 0);  // closed without an answer
+  ::close(fd);
+  EXPECT_TRUE(Ask({}));
+}
+
+TEST(AskWatcherTest, NoSocketMeansNoAnswer) {
+  EXPECT_FALSE(AskWatcher("/nonexistent-cache-dir", "/some/root", 1, 2, {}));
+}
+
+}  // namespace
+}  // namespace cairn::indexer
