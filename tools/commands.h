@@ -37,6 +37,7 @@ int RunUmount(const Args& args);
 int RunCommit(const Args& args);
 int RunDiscard(const Args& args);
 int RunMounts(const Args& args);
+int RunWatch(const Args& args);
 
 }  // namespace cairn::tools
 

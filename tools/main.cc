@@ -23,6 +23,8 @@ constexpr Entry kCommands[] = {
     {"init", "create a repository", cairn::tools::RunInit},
     {"checkin", "store a directory or tarball as a new version of an image", cairn::tools::RunCheckin},
     {"checkout", "write a version out as a directory or tarball", cairn::tools::RunCheckout},
+    {"watch", "follow a directory so that incremental checkins of it stat only what changed",
+     cairn::tools::RunWatch},
     {"images", "list images", cairn::tools::RunImages},
     {"versions", "list the versions of an image", cairn::tools::RunVersions},
     {"ls", "list the files of a version", cairn::tools::RunLs},

@@ -1,0 +1,63 @@
+// `cairn watch DIR`: runs until SIGTERM, then exits 0 and removes its socket; bad input.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/cli/cli_runner.h"
+
+namespace cairn::testing {
+namespace {
+
+TEST_F(CliTest, WatchRunsUntilSigtermThenExitsZeroAndRemovesItsSocket) {
+  std::filesystem::create_directories(dir_ + "/tree/a/b");
+  int err[2];
+  ASSERT_EQ(::pipe2(err, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(err[1], 2);
+    ::setenv("HOME", dir_.c_str(), 1);
+    ::unsetenv("CAIRN_CACHE_DIR");
+    ::unsetenv("XDG_CACHE_HOME");
+    std::string tree = dir_ + "/tree";
+    ::execl(CAIRN_BINARY, CAIRN_BINARY, "watch", tree.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(err[1]);
+  std::string out;
+  char buf[512];
+  while (out.find('\n') == std::string::npos) {
+    ssize_t n = ::read(err[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(out.find("watching "), std::string::npos) << out;
+  EXPECT_NE(out.find(": 3 directories (socket "), std::string::npos) << out;
+  size_t at = out.find("(socket "), end = out.rfind(')');
+  ASSERT_NE(at, std::string::npos);
+  std::string socket = out.substr(at + 8, end - at - 8);
+  EXPECT_EQ(socket.rfind(dir_ + "/.cache/cairn/watch/", 0), 0u) << socket;
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::close(err[0]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(Exists(socket));
+}
+
+TEST_F(CliTest, WatchOfAMissingDirectoryFailsNamingIt) {
+  RunResult r = Run({"watch", dir_ + "/no/such"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/no/such"), std::string::npos) << r.err;
+  RunResult file = Run({"watch", MakeFile("f", "x")});
+  EXPECT_EQ(file.exit_code, 2) << file.err;
+  EXPECT_NE(file.err.find("not a directory"), std::string::npos) << file.err;
+  EXPECT_EQ(Run({"watch"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cairn::testing
