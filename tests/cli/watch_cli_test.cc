@@ -59,5 +59,13 @@ TEST_F(CliTest, WatchOfAMissingDirectoryFailsNamingIt) {
   EXPECT_EQ(Run({"watch"}).exit_code, 2);
 }
 
+TEST_F(CliTest, WatchAnswersHelpWithItsBlindSpotAndExitCodes) {
+  RunResult r = Run({"watch", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("usage: cairn watch DIR"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mmap"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Exit codes"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace cairn::testing
