@@ -184,7 +184,8 @@ class Watcher : public TreeWatcher {
 
   Result<WatchReport> Sync(const WatchToken& since) override { return tree_->Sync(since); }
   size_t directories() const override { return tree_->directories(); }
-  Status Serve(const std::string& socket_path, int stop) override;
+  Status Serve(const std::string& socket_path, int stop,
+               const std::function<void()>& listening) override;
 
  private:
   // Binds and listens on `socket_path`, replacing a file no watcher answers on.
@@ -258,7 +259,8 @@ void Watcher::Answer(int client) {
   (void)SendAll(client, EncodeAnswer(*report));
 }
 
-Status Watcher::Serve(const std::string& socket_path, int stop) {
+Status Watcher::Serve(const std::string& socket_path, int stop,
+                      const std::function<void()>& listening) {
   CAIRN_RETURN_IF_ERROR(tree_->Drain());
   if (tree_->root_gone()) return GoneError();
   CAIRN_ASSIGN_OR_RETURN(int listen_fd, Listen(socket_path));
@@ -274,6 +276,7 @@ Status Watcher::Serve(const std::string& socket_path, int stop) {
     }
     return s;
   };
+  if (listening) listening();
   for (;;) {
     pollfd fds[3] = {{tree_->fd(), POLLIN, 0}, {listen_fd, POLLIN, 0}, {stop, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {

@@ -93,7 +93,9 @@ class TreeWatcher {
   // are read as they come, so the kernel's queue does not overflow while no checkin asks.
   // An existing socket file is replaced only if no watcher answers on it (else
   // AlreadyExists naming it).
-  virtual Status Serve(const std::string& socket_path, int stop) = 0;
+  // `listening`, if given, is called once the socket takes questions.
+  virtual Status Serve(const std::string& socket_path, int stop,
+                       const std::function<void()>& listening = {}) = 0;
   // The number of directories watched.
   virtual size_t directories() const = 0;
 };

@@ -65,10 +65,12 @@ int RunWatch(const Args& args) {
 
   auto watcher = indexer::TreeWatcher::Start(*root);
   if (!watcher) return Fail(watcher.error());
-  fmt::print(stderr, "watching {}: {} directories (socket {})\n", *root, (*watcher)->directories(),
-             *socket);
-  std::fflush(stderr);
-  Status s = (*watcher)->Serve(*socket, stop);
+  // Printed once the socket takes questions: a checkin started after this line finds it.
+  Status s = (*watcher)->Serve(*socket, stop, [&] {
+    fmt::print(stderr, "watching {}: {} directories (socket {})\n", *root,
+               (*watcher)->directories(), *socket);
+    std::fflush(stderr);
+  });
   ::close(stop);
   if (!s.ok()) return Fail(s);
   return kExitOk;
