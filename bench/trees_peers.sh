@@ -20,6 +20,7 @@
 #   INCR_ROUNDS rounds of the full and incremental v3 checkins, cold and warm (default 5; at
 #               least one)
 #   IDLE_S      seconds idle before each of the idle rounds (default 5)
+#   SKIP_WATCHED   1: do not measure the watched incremental (v3-incr-watched*, below)
 #   SKIP_FIDELITY  1: do not run bench/fidelity_peers.sh (the same peers and cairn on the
 #               fidelity tests' fixture, which has what the corpus lacks: sockets, holes, ACLs,
 #               non-UTF-8 names...); its results join the fidelity line
@@ -46,6 +47,8 @@
 #   v3-full-idle.N, v3-incr-idle.N    the warm steps again, each after IDLE_S seconds idle
 #                                     (rounds 1..INCR_ROUNDS): on this VM a command run right
 #                                     after another is faster than one run after a pause
+#   w-v2-watched, v3-incr-watched.N, -warm.N, -idle.N   the same incremental with a tree
+#                                     watcher (`cairn watch`) running since before w:1's checkin
 #   v3-full.N, v3-incr.N, ...-warm.N  rounds 2..INCR_ROUNDS of those four, each from the same
 #                                     starting state: the ratio is of the rounds' medians (the
 #                                     incremental takes ~0.1-0.2 s, where this shared machine's
@@ -229,6 +232,42 @@ done
 rm -rf "$P/cache/cairn-before-incr" "$R-incr-base" "$R-full-base"
 rm -rf "$BENCH_DIR/W"
 
+# Watched: the same incremental checkin with a tree watcher (`cairn watch`, indexer/watch.h)
+# following W from before w:1's checkin, so that the checkin stats only the directories that
+# changed. W stays bound at $MNT throughout (the watcher runs on that path; rsync writes through
+# $BENCH_DIR/W, the same inodes). Each round restores the stat cache file only: the watcher's
+# socket lives in the cache directory too. The watcher's inotify watches keep the directories'
+# inodes in memory through drop_caches (not their blocks, nor the files' inodes): that is part
+# of what a running watcher buys. The full checkins of v3 above are the denominator.
+watched_v3() {  # watched_v3 STEP: W (v3 over w:1) checked in again, watched
+  rm -rf "$R-watch"; cp -a "$R-watch-base" "$R-watch"
+  cp -a "$P/cache/cairn-before-watched/." "$CAIRN_CACHE_DIR/"
+  measure $tool "$1" "$R-watch" "$CAIRN" checkin "$MNT" --repo "$R-watch" --image w -p w:1 --json
+}
+if [ "${SKIP_WATCHED:-0}" != 1 ]; then
+  rm -rf "$R-watch" "$R-watch-base" "$P/cache/cairn-before-watched" "$CAIRN_CACHE_DIR"
+  cp -a "$T/v2" "$BENCH_DIR/W"
+  bindto "$BENCH_DIR/W"
+  "$CAIRN" watch "$MNT" 2> "$P/log/cairn.watch.log" &
+  wpid=$!
+  for _ in $(seq 300); do grep -q '^watching' "$P/log/cairn.watch.log" && break; sleep 0.1; done
+  grep -q '^watching' "$P/log/cairn.watch.log" || log "cairn watch did not start: $(cat "$P/log/cairn.watch.log")"
+  "$CAIRN" init --repo "$R-watch" > /dev/null
+  measure $tool w-v2-watched "$R-watch" "$CAIRN" checkin "$MNT" --repo "$R-watch" --image w --json
+  rsync -aHAX --delete "$T/v3/" "$BENCH_DIR/W/" > /dev/null 2>&1
+  cp -a "$R-watch" "$R-watch-base"
+  mkdir -p "$P/cache/cairn-before-watched"
+  cp -a "$CAIRN_CACHE_DIR"/stat-* "$P/cache/cairn-before-watched/"
+  for ((r = 1; r <= ${INCR_ROUNDS:-5}; r++)); do
+    watched_v3 v3-incr-watched.$r
+    WARM=1 watched_v3 v3-incr-watched-warm.$r
+    WARM=1 IDLE=${IDLE_S:-5} watched_v3 v3-incr-watched-idle.$r
+  done
+  kill "$wpid"; wait "$wpid" 2>/dev/null
+  unbind
+  rm -rf "$R-watch" "$R-watch-base" "$P/cache/cairn-before-watched" "$BENCH_DIR/W"
+fi
+
 # treecmp.py compares mtimes to the second and skips the root and symlink times: check those too
 for t in cairn $PEERS; do
   d=$P/restore/$t; case $t in restic|borg) d=$d$MNT ;; esac
@@ -307,7 +346,7 @@ print()
 print('cairn-only steps:\n')
 print('| step | seconds | user+sys s | repo MB | files | files read again (not from stat cache) | root tree |')
 print('| --- | ---: | ---: | ---: | ---: | ---: | --- |')
-for s in ['v1', 'v2', 'v3', 'v3-full', 'v3-full-warm', 'w-v2', 'v3-incr', 'v3-incr-warm', 'v3-incr-paranoid']:
+for s in ['v1', 'v2', 'v3', 'v3-full', 'v3-full-warm', 'w-v2', 'v3-incr', 'v3-incr-warm', 'v3-incr-paranoid', 'w-v2-watched', 'v3-incr-watched.1']:
     r, j = get('cairn', s), cairn_json(s)
     if not r: continue
     cpu = float(r['user']) + float(r['sys'])
@@ -344,7 +383,10 @@ def median(v):
 pa = get('cairn', 'v3-incr-paranoid')
 for label, incr, full in [('cold (page cache dropped before each)', 'v3-incr', 'v3-full'),
                           ('warm (page cache kept)', 'v3-incr-warm', 'v3-full-warm'),
-                          (f'warm, after {os.environ["IDLE_S"]} s idle', 'v3-incr-idle', 'v3-full-idle')]:
+                          (f'warm, after {os.environ["IDLE_S"]} s idle', 'v3-incr-idle', 'v3-full-idle'),
+                          ('watched (cairn watch running), cold', 'v3-incr-watched', 'v3-full'),
+                          ('watched, warm', 'v3-incr-watched-warm', 'v3-full-warm'),
+                          (f'watched, warm, after {os.environ["IDLE_S"]} s idle', 'v3-incr-watched-idle', 'v3-full-idle')]:
     i, f = rounds(incr), rounds(full)
     if not i or not f: continue
     mi, mf = median(list(i.values())), median(list(f.values()))

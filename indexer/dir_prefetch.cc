@@ -29,6 +29,7 @@ DirPrefetch::DirPrefetch(std::string root, const CheckinOptions& options)
   struct stat st;
   if (::lstat(root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     root_dev_ = st.st_dev;
+    root_ino_ = st.st_ino;
     root_ok_ = true;
   }
 }
@@ -61,6 +62,10 @@ void DirPrefetch::Wait() {
 void DirPrefetch::Start(int idle_helpers) {
   if (!root_ok_) return;
   cache_ = StatCache::Load(Env::Default(), options_.stat_cache_dir, root_);
+  if (options_.use_watcher) {
+    watch_ = AskWatcher(options_.stat_cache_dir, root_, root_dev_, root_ino_, cache_.watch_token());
+    if (watch_ && !watch_->all) return;
+  }
   if (cache_.size() < 2 || options_.scan_ahead != CheckinOptions::ScanAhead::kAuto) return;
   if (ProbeCold()) {
     StartCold();

@@ -31,6 +31,7 @@
 #include "indexer/source.h"
 #include "indexer/stat_ahead.h"
 #include "indexer/stat_cache.h"
+#include "indexer/watch.h"
 
 namespace cairn::indexer {
 
@@ -79,6 +80,9 @@ class DirPrefetch {
   int64_t start_ns() const { return start_ns_; }
   // The lookups ahead (null: none, the tree was cold or io_uring is missing).
   const StatAhead* stat_ahead() const { return ahead_.get(); }
+  // The tree watcher's answer, asked at Start (nullopt: none asked or none answered). When it
+  // lists what changed, nothing is looked up ahead: the walk looks only where it must.
+  const std::optional<WatchReport>& watch() const { return watch_; }
 
   // The walk reached directory `rel`: a helper's scan of it, else nullopt (the walk scans it).
   std::optional<PlannedScan> Take(const std::string& rel) {
@@ -99,10 +103,12 @@ class DirPrefetch {
   const std::string root_;
   CheckinOptions options_;
   dev_t root_dev_ = 0;
+  ino_t root_ino_ = 0;
   bool root_ok_ = false;  // the root lstat'ed as a directory
   bool cold_ = false;
   int64_t start_ns_;
   StatCache cache_;  // read by the helpers, not changed after Start
+  std::optional<WatchReport> watch_;
   DirScanner scanner_{root_, cache_, nullptr, options_};
   std::thread starter_;
   // Started by Start on a warm tree; read by the helpers and the walk.

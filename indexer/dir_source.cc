@@ -68,12 +68,18 @@ struct PendingDir {
   // types, sizes and the subdirectories' ids).
   bool reuse = false;
   bool complete = true;  // every entry listed is in the Tree (none skipped as unreadable)
+  // The directory and everything beneath it, for the stat cache: its own files are added when
+  // it is finalized, its subdirectories' totals as each of them is.
+  SubtreeCounts below;
 };
 
 class Walker {
  public:
-  Walker(std::string root, int threads, cas::Ingestor* ingestor, const CheckinOptions& options)
-      : root_(std::move(root)),
+  // `trust_watcher`: take the subtrees the tree watcher saw no change in as recorded.
+  Walker(std::string root, int threads, cas::Ingestor* ingestor, const CheckinOptions& options,
+         bool trust_watcher)
+      : trust_watcher_(trust_watcher),
+        root_(std::move(root)),
         pool_(threads, "cairn-read"),
         ingestor_(ingestor),
         options_(options) {
@@ -89,6 +95,10 @@ class Walker {
     }
     prefetch_->SetStore(ingestor_->store());
   }
+
+  // After Run failed: the tree watcher's answer could not be used (a multiply-linked file of
+  // the walk may have names in the subtrees it did not walk); walk again without it.
+  bool redo() const { return redo_; }
 
   Result<CheckinResult> Run() {
     struct stat st;
@@ -114,10 +124,16 @@ class Walker {
       // file tasks need (docs/benchmarks.md, session 9).
       prefetch_->StopIdleHelpers();
     }
+    TakeWatch(parent, st);
     timer_.Mark("cacheload");
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
     prefetch_->EndPlanned();
     timer_.Mark("walk");
+    if (s.ok() && unwalked_ && LinksBeyondWalk()) {
+      WaitForTasks();
+      redo_ = true;
+      return Status::Internal("checkin " + root_ + ": a multiply-linked file beyond the walk");
+    }
     if (s.ok() && scans_ahead_ != 0) {  // every scan started ahead is taken by the walk
       s = Status::Internal("checkin " + root_ + ": " + std::to_string(scans_ahead_) +
                            " directory scans were started and never used");
@@ -163,8 +179,10 @@ class Walker {
     DirScan scan = scanner().Scan(path, rel, parent, self);
     inline_scan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
     inline_scan_entries_ += scan.entries.size() + 1;
+    // With the tree watcher's answer the walk sees only what changed: helpers would look at
+    // everything.
     if (options_.scan_ahead != CheckinOptions::ScanAhead::kAuto || prefetch_->cold() ||
-        inline_scan_entries_ < kSlowScanMinEntries) {
+        inline_scan_entries_ < kSlowScanMinEntries || dirty_ != nullptr) {
       return scan;
     }
     const int64_t per_entry = inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_);
@@ -245,10 +263,21 @@ class Walker {
       e.type = se.type;
       size_t index = pd->tree.entries.size();
       pd->stats.push_back(FileStatOf(se.st));
+      if (se.type == cas::EntryType::kRegular && se.st.st_nlink > 1) pd->below.links++;
       if (se.type == cas::EntryType::kDirectory) {
         std::string child = ChildPath(path, e.name);
         std::string child_rel = ChildRel(rel, e.name);
         ObjectId was = scanner().ParentDir(scan, rel, e.name);
+        if (TakeUnwalked(*pd, child_rel, se.st, was)) {
+          if (i < child_scans.size() && child_scans[i].valid()) {  // started ahead, not needed
+            child_scans[i].wait();
+            --scans_ahead_;
+          }
+          e.id = was;
+          pd->tree.entries.push_back(std::move(e));
+          top_up(i + 1);
+          continue;
+        }
         pd->tree.entries.push_back(std::move(e));
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
         CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
@@ -277,6 +306,75 @@ class Walker {
       pd->tree.entries.push_back(std::move(e));
     }
     return AddPending(std::move(pd));
+  }
+
+  // Before the walk: what the tree watcher said (DirPrefetch::Start asked it), and the token
+  // for the new stat cache. A checkin that asked nothing (none with a parent) asks now, for the
+  // token only: the next incremental checkin can then trust the watcher.
+  void TakeWatch(const ObjectId& parent, const struct stat& root_st) {
+    std::optional<WatchReport> asked;
+    const std::optional<WatchReport>* w = &prefetch_->watch();
+    if (!w->has_value() && record_ && options_.use_watcher) {
+      asked = AskWatcher(options_.stat_cache_dir, root_, root_st.st_dev, root_st.st_ino, {});
+      w = &asked;
+    }
+    if (!w->has_value()) return;
+    const WatchReport& report = **w;
+    new_cache_.set_watch_token(report.token);
+    result_.watcher = report.all ? "all" : "changes";
+    if (!report.all && trust_watcher_ && !parent.IsZero()) dirty_ = &report.dirty;
+  }
+
+  // Whether the tree watcher saw no change in directory `rel` or beneath it.
+  bool Unchanged(const std::string& rel) const {
+    const std::vector<std::string>& d = *dirty_;
+    if (std::binary_search(d.begin(), d.end(), rel)) return false;
+    const std::string prefix = rel + "/";
+    auto it = std::lower_bound(d.begin(), d.end(), prefix);
+    return it == d.end() || !it->starts_with(prefix);
+  }
+
+  // Subdirectory `rel` (lstat'ed as `st`; its Tree in the parent version: `was`), taken as
+  // recorded when the tree watcher saw no change in it or beneath it, the stat cache recorded
+  // it as that Tree with the inode and ctime it has now, no file beneath it had more than one
+  // name (a write through another name outside it would not show), and none was left out as
+  // unreadable (it is tried again). Its files and
+  // directories are counted as the cache counted them, and its records carried over.
+  bool TakeUnwalked(PendingDir& pd, const std::string& rel, const struct stat& st,
+                    const ObjectId& was) {
+    if (dirty_ == nullptr || was.IsZero() || st.st_dev != root_dev_ || !Unchanged(rel))
+      return false;
+    const StatCacheDir* d = prefetch_->cache().Find(rel);
+    if (d == nullptr || d->tree != was || d->self != FileStatOf(st) || d->below.links != 0 ||
+        d->below.dirs == 0 || d->below.incomplete != 0) {
+      return false;
+    }
+    unwalked_ = true;
+    result_.dirs_unwalked++;
+    result_.dirs += d->below.dirs;
+    result_.files += d->below.files;
+    result_.bytes += d->below.bytes;
+    files_cached_ += d->below.files;
+    if (options_.progress) options_.progress->Add(d->below.files, d->below.bytes);
+    AddCounts(&pd.below, d->below);
+    if (record_) new_cache_.CopySubtree(prefetch_->cache(), rel);
+    return true;
+  }
+
+  // A multiply-linked file the walk met fewer names of than it has: its other names may lie in
+  // the subtrees not walked (or outside the tree, which a whole walk cannot tell apart).
+  bool LinksBeyondWalk() const {
+    for (const auto& [key, link] : links_)
+      if (link.paths.size() < link.nlink) return true;
+    return false;
+  }
+
+  static void AddCounts(SubtreeCounts* to, const SubtreeCounts& c) {
+    to->files += c.files;
+    to->dirs += c.dirs;
+    to->bytes += c.bytes;
+    to->links += c.links;
+    to->incomplete += c.incomplete;
   }
 
   // Queues a walked directory; finalizes the oldest ones while too many wait.
@@ -331,7 +429,7 @@ class Walker {
       std::promise<Result<FileOut>> ready;
       ready.set_value(std::move(*cached));
       std::shared_future<Result<FileOut>> fut = ready.get_future().share();
-      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
+      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
       return fut;
     }
     if (static_cast<uint64_t>(st.st_size) <= kBatchedFileMax) {
@@ -339,7 +437,7 @@ class Walker {
       batch_.files.push_back({path, rel, st});
       batch_.bytes += static_cast<uint64_t>(st.st_size);
       std::shared_future<Result<FileOut>> fut = batch_.promises.emplace_back().get_future().share();
-      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
+      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
       // Small files wait to be read together only while every reader is busy.
       if (batch_.files.size() == kBatchedFilesMax || ReadersIdle()) SubmitBatch();
       return fut;
@@ -355,7 +453,7 @@ class Walker {
               return r;
             })
             .share();
-    if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut};
+    if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
     return fut;
   }
 
@@ -417,7 +515,7 @@ class Walker {
   // The stat cache's record of a stored directory. A directory whose Tree lost entries (files
   // skipped as unreadable) keeps no names: the next walk lists it and tries them again.
   void Record(PendingDir& pd, const ObjectId& id) {
-    StatCacheDir d{id, pd.self, std::move(pd.stats), {}};
+    StatCacheDir d{id, pd.self, std::move(pd.stats), {}, pd.below};
     auto doubt = [&](FileStat& f) {
       // From the prefetch's start: it may have looked names up before the walk began.
       if (RacyCtime(f.ctime_ns, prefetch_->start_ns())) f.ctime_ns = 0;
@@ -436,6 +534,7 @@ class Walker {
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
     pending_.pop_front();
     pending_entries_ -= pd->tree.entries.size();
+    const uint64_t files_before = result_.files, bytes_before = result_.bytes;
     std::vector<size_t> drop;
     for (auto& [index, fut] : pd->files) {
       const Result<FileOut>& r = fut.get();
@@ -481,8 +580,13 @@ class Walker {
         CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
       }
     }
+    pd->below.files += result_.files - files_before;
+    pd->below.bytes += result_.bytes - bytes_before;
+    pd->below.dirs += 1;
+    if (!pd->complete) pd->below.incomplete++;
     if (record_) Record(*pd, id);
     if (pd->parent) {
+      AddCounts(&pd->parent->below, pd->below);
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
       result_.root = id;
@@ -532,8 +636,14 @@ class Walker {
   struct Link {
     std::vector<std::string> paths;
     std::shared_future<Result<FileOut>> content;
+    nlink_t nlink = 0;  // as the first name's lstat saw it
   };
 
+  const bool trust_watcher_;
+  // The directories the tree watcher saw change (WatchReport::dirty; null: no such answer).
+  const std::vector<std::string>* dirty_ = nullptr;
+  bool unwalked_ = false;  // a subtree was taken as recorded, unseen
+  bool redo_ = false;
   std::string root_;
   dev_t root_dev_ = 0;
   OpenDirectory root_dir_;  // before pool_: the readers use it until they stop
@@ -569,7 +679,13 @@ class Walker {
 
 Result<CheckinResult> DirSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::string root, WalkRoot(root_));
-  Walker w(std::move(root), threads_, ingestor, options);
+  {
+    Walker w(root, threads_, ingestor, options, /*trust_watcher=*/true);
+    Result<CheckinResult> r = w.Run();
+    if (r || !w.redo()) return r;
+  }
+  // What the first walk stored stays: the second finds it stored.
+  Walker w(std::move(root), threads_, ingestor, options, /*trust_watcher=*/false);
   return w.Run();
 }
 

@@ -34,6 +34,10 @@ struct CheckinOptions {
   // Directory source: save the inode and ctime of every file for later incremental checkins.
   // Default: true.
   bool update_stat_cache = true;
+  // Directory source, with use_stat_cache: ask the tree watcher of the source (`cairn watch`,
+  // indexer/watch.h), if one runs, which directories changed since the stat cache was saved,
+  // and take every other subtree as recorded without looking at it. Default: true.
+  bool use_watcher = true;
   // Directory source: where the stat cache lives (indexer/stat_cache.h); "" for none.
   // Default: StatCache::DefaultDir() (~/.cache/cairn).
   std::string stat_cache_dir = StatCache::DefaultDir();
@@ -82,6 +86,12 @@ struct CheckinResult {
   uint64_t files_cached = 0;   // files taken from the stat cache unread
   uint64_t dirs_planned = 0;   // directories the walk took scanned by planned helpers
   uint64_t dirs_unlisted = 0;  // directories taken as recorded: their names looked up, not listed
+  // Directories taken as recorded, unseen, because the tree watcher saw no change beneath them
+  // (each with everything beneath it).
+  uint64_t dirs_unwalked = 0;
+  // How the tree watcher answered: "" (none asked or none runs), "changes" (it listed what
+  // changed) or "all" (it could not vouch for the time since the parent's checkin).
+  std::string watcher;
   std::vector<std::string> skipped;  // unreadable paths (with skip_unreadable)
   // What the checkin worked around or could not do beside it, for the user: a disk's damaged
   // primary GPT read from its backup, a stat cache not saved (the next incremental checkin

@@ -10,7 +10,7 @@
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-4\n";
+constexpr std::string_view kMagic = "cairn-stat-cache-5\n";
 
 std::string EnvVar(const char* name) {
   const char* v = std::getenv(name);
@@ -45,17 +45,35 @@ const StatCacheDir* StatCache::Find(const std::string& rel) const {
   return it == dirs_.end() ? nullptr : &it->second;
 }
 
+void StatCache::CopySubtree(const StatCache& from, const std::string& rel) {
+  if (const StatCacheDir* d = from.Find(rel)) dirs_[rel] = *d;
+  // Beneath `rel`: the paths that start with rel + "/" (not contiguous with `rel` itself in
+  // the map's order: "a-b" sorts between "a" and "a/b").
+  const std::string prefix = rel.empty() ? std::string() : rel + "/";
+  for (auto it = from.dirs_.lower_bound(prefix);
+       it != from.dirs_.end() && it->first.starts_with(prefix); ++it) {
+    if (!it->first.empty()) dirs_[it->first] = it->second;
+  }
+}
+
 // docs/format/stat-cache.md. Inodes and ctimes are stored as differences from the previous
 // file's: the files of a directory were mostly created together, so both are close.
 std::string StatCache::Encode(const std::string& root) const {
   std::string out(kMagic);
   PutLengthPrefixed(&out, root);
+  PutLengthPrefixed(&out, watch_token_.instance);
+  PutVarint64(&out, watch_token_.epoch);
   PutVarint64(&out, dirs_.size());
   FileStat prev;
   for (const auto& [rel, d] : dirs_) {
     PutLengthPrefixed(&out, rel);
     out.append(d.tree.AsBytes());
     PutVarint64(&out, d.files.size());
+    PutVarint64(&out, d.below.files);
+    PutVarint64(&out, d.below.dirs);
+    PutVarint64(&out, d.below.bytes);
+    PutVarint64(&out, d.below.links);
+    PutVarint64(&out, d.below.incomplete);
     auto put = [&](const FileStat& f) {
       PutVarsint64(&out, static_cast<int64_t>(f.ino - prev.ino));
       PutVarsint64(&out, f.ctime_ns - prev.ctime_ns);
@@ -85,16 +103,24 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
   in.remove_suffix(ObjectId::kSize);
   if (Sha256::Of(in).AsBytes() != sum) return std::nullopt;
   in.remove_prefix(kMagic.size());
-  std::string_view r;
-  uint64_t ndirs;
-  if (!GetLengthPrefixed(&in, &r) || r != root || !GetVarint64(&in, &ndirs)) return std::nullopt;
+  std::string_view r, instance;
+  uint64_t epoch, ndirs;
+  if (!GetLengthPrefixed(&in, &r) || r != root || !GetLengthPrefixed(&in, &instance) ||
+      !GetVarint64(&in, &epoch) || !GetVarint64(&in, &ndirs)) {
+    return std::nullopt;
+  }
   StatCache cache;
+  cache.watch_token_ = {std::string(instance), epoch};
   FileStat prev;
   for (uint64_t i = 0; i < ndirs; ++i) {
     std::string_view rel, tree;
     uint64_t nfiles;
+    SubtreeCounts below;
     if (!GetLengthPrefixed(&in, &rel) || !GetBytes(&in, ObjectId::kSize, &tree) ||
-        !GetVarint64(&in, &nfiles) || nfiles > in.size()) {  // each file takes 2 bytes or more
+        !GetVarint64(&in, &nfiles) || nfiles > in.size() ||  // each file takes 2 bytes or more
+        !GetVarint64(&in, &below.files) || !GetVarint64(&in, &below.dirs) ||
+        !GetVarint64(&in, &below.bytes) || !GetVarint64(&in, &below.links) ||
+        !GetVarint64(&in, &below.incomplete)) {
       return std::nullopt;
     }
     auto get = [&](FileStat* f) {
@@ -103,7 +129,7 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
       prev = *f = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime};
       return true;
     };
-    StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}, {}};
+    StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}, {}, below};
     if (!get(&d.self)) return std::nullopt;
     d.files.resize(nfiles);
     for (FileStat& f : d.files) {

@@ -30,6 +30,7 @@
 
 #include "base/env.h"
 #include "base/object_id.h"
+#include "indexer/watch.h"
 
 namespace cairn::indexer {
 
@@ -48,6 +49,17 @@ FileStat FileStatOf(const struct stat& st);
 // two seconds of doubt, the others 20 ms.
 bool RacyCtime(int64_t ctime_ns, int64_t start_ns);
 
+// What a directory and everything beneath it held when it was checked in: a checkin that takes
+// the subtree as recorded (the tree watcher saw no change in it, indexer/watch.h) counts these.
+struct SubtreeCounts {
+  uint64_t files = 0;       // regular files stored
+  uint64_t dirs = 0;        // directories, the directory itself included
+  uint64_t bytes = 0;       // the regular files' sizes
+  uint64_t links = 0;       // regular files with more than one name
+  uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
+  bool operator==(const SubtreeCounts&) const = default;
+};
+
 // One directory as it was checked in: the Tree it was stored as, its own inode and ctime, and
 // the name, inode and ctime of each entry of that Tree, in the Tree's order. A ctime of 0 never
 // matches: it marks an inode that changed too close to the checkin to be trusted (see
@@ -57,6 +69,7 @@ struct StatCacheDir {
   FileStat self;
   std::vector<FileStat> files;
   std::vector<std::string> names;  // as many as files
+  SubtreeCounts below;
   bool operator==(const StatCacheDir&) const = default;
 };
 
@@ -81,6 +94,12 @@ class StatCache {
   void Put(std::string rel, StatCacheDir dir) { dirs_[std::move(rel)] = std::move(dir); }
   size_t size() const { return dirs_.size(); }
   const std::map<std::string, StatCacheDir>& dirs() const { return dirs_; }
+  // Copies the records of directory `rel` and of every directory beneath it from `from`.
+  void CopySubtree(const StatCache& from, const std::string& rel);
+
+  // The tree watcher's token of the checkin that wrote the cache (empty: no watcher answered).
+  const WatchToken& watch_token() const { return watch_token_; }
+  void set_watch_token(WatchToken t) { watch_token_ = std::move(t); }
 
   std::string Encode(const std::string& root) const;
   // nullopt when `data` is not a whole, intact cache of `root`.
@@ -88,6 +107,7 @@ class StatCache {
 
  private:
   std::map<std::string, StatCacheDir> dirs_;
+  WatchToken watch_token_;
 };
 
 }  // namespace cairn::indexer

@@ -86,6 +86,8 @@ int RunCheckin(const Args& args) {
                         {"bytes", res.bytes},
                         {"bytes_read", res.bytes_read},
                         {"files_cached", res.files_cached},
+                        {"dirs_unwalked", res.dirs_unwalked},
+                        {"watcher", res.watcher},
                         {"disk", res.disk.IsZero() ? "" : res.disk.ToHex()},
                         {"disk_path", res.disk_path},
                         {"disk_path_reason", res.disk_path_reason},

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "base/sha256.h"
 #include "tests/indexer/tree_fixture.h"
 
@@ -12,12 +15,17 @@ namespace {
 
 StatCache Sample() {
   StatCache c;
-  c.Put("", {Sha256::Of("root"), {2, 1700000000000000001},
+  c.Put("", {Sha256::Of("root"),
+             {2, 1700000000000000001},
              {{1000, 1700000000123456789}, {999, 1700000000000000000}, {998, 0}},
-             {"etc", "etc.d", std::string("\xff\x00z", 3)}});
-  c.Put("usr/lib", {Sha256::Of("lib"), {3, 5}, {}, {}});
-  c.Put("etc", {Sha256::Of("etc"), {4, 1700000000000000002},
-                {{uint64_t{1} << 40, -5}, {7, 1700000000999999999}}, {}});  // names not known
+             {"etc", "etc.d", std::string("\xff\x00z", 3)},
+             {6673, 931, 165389043, 4, 1}});
+  c.Put("usr/lib", {Sha256::Of("lib"), {3, 5}, {}, {}, {0, 1, 0, 0, 0}});
+  c.Put("etc", {Sha256::Of("etc"),
+                {4, 1700000000000000002},
+                {{uint64_t{1} << 40, -5}, {7, 1700000000999999999}},
+                {},  // names not known
+                {}});
   return c;
 }
 
@@ -35,6 +43,28 @@ TEST(StatCacheTest, DecodeOfEncodeGivesTheSameDirectories) {
   ASSERT_TRUE(d);
   ExpectSame(c, *d);
   EXPECT_EQ(d->Find("usr"), nullptr);
+  EXPECT_EQ(d->watch_token(), WatchToken{}) << "no watcher answered";
+  c.set_watch_token({"0123456789abcdef0123456789abcdef", 42});
+  d = StatCache::Decode(c.Encode("/srv/golden"), "/srv/golden");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->watch_token(), (WatchToken{"0123456789abcdef0123456789abcdef", 42}));
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{6673, 931, 165389043, 4, 1}));
+}
+
+// A subtree taken as recorded carries its records into the new cache: the directory and those
+// beneath it, not its siblings whose names share its prefix.
+TEST(StatCacheTest, CopySubtreeTakesADirectoryAndWhatIsBeneathIt) {
+  StatCache from;
+  for (const char* rel : {"", "a", "a-b", "a/b", "a/b/c", "a0", "ab", "b"})
+    from.Put(rel, {Sha256::Of(rel), {1, 1}, {}, {}, {0, 1, 0, 0, 0}});
+  StatCache to;
+  to.CopySubtree(from, "a");
+  std::vector<std::string> got;
+  for (const auto& [rel, d] : to.dirs()) {
+    got.push_back(rel);
+    EXPECT_EQ(d, *from.Find(rel)) << rel;
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "a/b", "a/b/c"}));
 }
 
 TEST(StatCacheTest, AnythingButAWholeIntactCacheOfTheSameRootIsRejected) {

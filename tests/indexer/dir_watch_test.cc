@@ -1,0 +1,223 @@
+// Incremental directory checkin with the tree watcher (indexer/watch.h): a real watcher (inotify,
+// its socket) serves each test's source tree, and every watched checkin is checked against a
+// checkin that reads the whole tree, in a real RocksDB repository.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "indexer/watch.h"
+#include "tests/indexer/dir_fixture.h"
+#include "tests/indexer/tree_fixture.h"
+
+namespace cairn::indexer {
+namespace {
+
+using testing::DirTest;
+
+class DirWatchTest : public DirTest {
+ protected:
+  void TearDown() override {
+    if (serving_.joinable()) StopWatcher();
+  }
+
+  // src/a/x/{f1,f2}, src/a/y/f3, src/b/c/d/f4, src/e/f5, src/top.txt
+  void MakeTree() {
+    src_ = tmp_ / "src";
+    for (const char* d : {"", "/a", "/a/x", "/a/y", "/b", "/b/c", "/b/c/d", "/e"})
+      ASSERT_EQ(::mkdir((src_ + d).c_str(), 0755), 0) << d;
+    for (const char* f : {"/a/x/f1", "/a/x/f2", "/a/y/f3", "/b/c/d/f4", "/e/f5", "/top.txt"})
+      Write(f, std::string("content of ") + f + "\n");
+  }
+  void Write(const std::string& rel, const std::string& data) {
+    int fd = ::open((src_ + rel).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0) << rel;
+    ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+    ::close(fd);
+  }
+
+  void StartWatcher() {
+    root_ = std::filesystem::canonical(src_).string();
+    auto w = TreeWatcher::Start(root_);
+    ASSERT_TRUE(w) << w.error().ToString();
+    watcher_ = std::move(*w);
+    auto sock = WatchSocketPath(cache_dir_, root_);
+    ASSERT_TRUE(sock) << sock.error().ToString();
+    ASSERT_EQ(::pipe2(stop_, O_CLOEXEC), 0);
+    serving_ = std::thread([this, s = *sock] { served_ = watcher_->Serve(s, stop_[0]); });
+    struct stat st;
+    ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+    for (int i = 0; i < 500; ++i) {  // until it answers (a question only starts an epoch)
+      if (AskWatcher(cache_dir_, root_, st.st_dev, st.st_ino, {})) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "the watcher of " << root_ << " never answered";
+  }
+  void StopWatcher() {
+    ASSERT_EQ(::write(stop_[1], "x", 1), 1);
+    serving_.join();
+    ::close(stop_[0]);
+    ::close(stop_[1]);
+    EXPECT_TRUE(served_.ok()) << served_.ToString();
+    watcher_.reset();
+  }
+
+  // The incremental checkin `image` over its last version, and a checkin of the same tree
+  // that reads every file (no parent): same Tree, same counts.
+  catalog::CheckinOutcome CheckinAndCompare(const std::string& what) {
+    auto incr = Checkin(src_, "img", "img");
+    auto whole = Checkin(src_, "whole");
+    EXPECT_EQ(incr.result.root, whole.result.root) << what;
+    EXPECT_EQ(incr.result.files, whole.result.files) << what;
+    EXPECT_EQ(incr.result.dirs, whole.result.dirs) << what;
+    EXPECT_EQ(incr.result.bytes, whole.result.bytes) << what;
+    return incr;
+  }
+
+  std::string src_, root_;
+  std::unique_ptr<TreeWatcher> watcher_;
+  std::thread serving_;
+  int stop_[2] = {-1, -1};
+  Status served_;
+};
+
+TEST_F(DirWatchTest, AWatchedCheckinWalksOnlyWhereSomethingChanged) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  auto one = Checkin(src_, "img");
+  EXPECT_EQ(one.result.watcher, "all") << "the first checkin only takes a token";
+  ASSERT_NO_FATAL_FAILURE(Write("/b/c/d/f4", "changed in place\n"));
+  auto two = CheckinAndCompare("b/c/d/f4 written");
+  EXPECT_EQ(two.result.watcher, "changes");
+  EXPECT_EQ(two.result.dirs_unwalked, 2u) << "a and e, each with everything beneath";
+  EXPECT_EQ(two.result.bytes_read, 17u) << "only the file written";
+  EXPECT_EQ(two.result.files_cached, two.result.files - 1);
+  EXPECT_NE(two.result.root, one.result.root);
+  // Nothing changed since: only the root is looked at.
+  auto three = Checkin(src_, "img", "img");
+  EXPECT_EQ(three.result.root, two.result.root);
+  EXPECT_EQ(three.result.dirs_unwalked, 3u) << "a, b and e";
+  EXPECT_EQ(three.result.bytes_read, 0u);
+  EXPECT_EQ(three.result.dirs, one.result.dirs);
+}
+
+TEST_F(DirWatchTest, EveryKindOfChangeIsSeen) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  const std::string s = src_;
+  auto times = [](const std::string& p, int64_t sec) {
+    struct timespec ts[2] = {{sec, 5}, {sec, 5}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0);
+  };
+  const std::vector<std::pair<std::string, std::function<void()>>> changes = {
+      {"truncate", [&] { ASSERT_EQ(::truncate((s + "/a/x/f1").c_str(), 3), 0); }},
+      {"chmod", [&] { ASSERT_EQ(::chmod((s + "/a/y/f3").c_str(), 0600), 0); }},
+      {"utimes", [&] { times(s + "/e/f5", 1500000000); }},
+      {"xattr",
+       [&] {
+         if (::setxattr((s + "/b/c/d/f4").c_str(), "user.k", "v", 1, 0) != 0) {
+           ASSERT_EQ(errno, ENOTSUP) << "setxattr";
+         }
+       }},
+      {"chown",
+       [&] {
+         if (::geteuid() == 0) {
+           ASSERT_EQ(::lchown((s + "/a/x/f2").c_str(), 7, 7), 0);
+         }
+       }},
+      {"new file", [&] { Write("/a/y/new", "new\n"); }},
+      {"unlink", [&] { ASSERT_EQ(::unlink((s + "/a/y/new").c_str()), 0); }},
+      {"rename within",
+       [&] { ASSERT_EQ(::rename((s + "/a/x/f2").c_str(), (s + "/a/x/g2").c_str()), 0); }},
+      {"rename across",
+       [&] { ASSERT_EQ(::rename((s + "/a/x/g2").c_str(), (s + "/e/g2").c_str()), 0); }},
+      {"new directory with contents",
+       [&] {
+         ASSERT_EQ(::mkdir((s + "/b/n").c_str(), 0755), 0);
+         ASSERT_EQ(::mkdir((s + "/b/n/m").c_str(), 0755), 0);
+         Write("/b/n/m/deep", "deep\n");
+       }},
+      {"directory renamed",
+       [&] { ASSERT_EQ(::rename((s + "/a/x").c_str(), (s + "/e/x2").c_str()), 0); }},
+      {"write in the renamed directory", [&] { Write("/e/x2/f1", "again\n"); }},
+      {"directory chmod", [&] { ASSERT_EQ(::chmod((s + "/b/c").c_str(), 0700), 0); }},
+      {"directory utimes", [&] { times(s + "/b/c/d", 1400000000); }},
+      {"symlink", [&] { ASSERT_EQ(::symlink("../top.txt", (s + "/b/c/d/ln").c_str()), 0); }},
+      {"subtree removed", [&] { std::filesystem::remove_all(s + "/b/n"); }},
+      {"directory moved out and back in",
+       [&] {
+         ASSERT_EQ(::rename((s + "/a/y").c_str(), (tmp_ / "outside").c_str()), 0);
+         Write("/../outside/f3", "changed outside\n");
+         ASSERT_EQ(::rename((tmp_ / "outside").c_str(), (s + "/a/y").c_str()), 0);
+       }},
+  };
+  for (const auto& [what, change] : changes) {
+    ASSERT_NO_FATAL_FAILURE(change()) << what;
+    auto out = CheckinAndCompare(what);
+    EXPECT_EQ(out.result.watcher, "changes") << what;
+    EXPECT_GT(out.result.dirs_unwalked, 0u) << what << ": something stayed unwalked";
+  }
+}
+
+// A file linked from a directory that changed into one that did not: the walk met one of its
+// two names, so the other may lie in what it did not walk; it walks everything again.
+TEST_F(DirWatchTest, ANewHardLinkIntoAnUnwalkedDirectoryMakesTheCheckinWalkEverything) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  ASSERT_EQ(::link((src_ + "/a/x/f1").c_str(), (src_ + "/e/linked").c_str()), 0);
+  auto two = CheckinAndCompare("a new link");
+  EXPECT_EQ(two.result.dirs_unwalked, 0u);
+  auto three = CheckinAndCompare("nothing new");
+  EXPECT_EQ(three.result.dirs_unwalked, 2u) << "a/y and b: a, a/x and e hold the linked file";
+}
+
+// Changes made while no watcher ran: the new watcher cannot vouch for them.
+TEST_F(DirWatchTest, AWatcherStartedAfterTheParentsCheckinIsNotTrusted) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  StopWatcher();
+  ASSERT_NO_FATAL_FAILURE(Write("/a/x/f1", "changed unwatched\n"));
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  auto two = CheckinAndCompare("a change while no watcher ran");
+  EXPECT_EQ(two.result.watcher, "all");
+  EXPECT_EQ(two.result.dirs_unwalked, 0u);
+  auto three = CheckinAndCompare("then watched");
+  EXPECT_EQ(three.result.watcher, "changes");
+  EXPECT_EQ(three.result.dirs_unwalked, 3u);
+}
+
+TEST_F(DirWatchTest, WithoutAWatcherTheCheckinWalksTheWholeTree) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  Checkin(src_, "img");
+  auto two = CheckinAndCompare("no watcher");
+  EXPECT_EQ(two.result.watcher, "");
+  EXPECT_EQ(two.result.dirs_unwalked, 0u);
+}
+
+// The fidelity fixture (hard links, devices, xattrs, sparse files, odd names), watched.
+TEST_F(DirWatchTest, TheFidelityTreeWatchedGivesWhatAWholeWalkGives) {
+  src_ = tmp_ / "src";
+  testing::BuildTree(src_, testing::FullSpec());
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  auto same = CheckinAndCompare("unchanged");
+  EXPECT_GT(same.result.dirs_unwalked, 0u);
+  ASSERT_EQ(::chmod((src_ + "/tmp").c_str(), 0755), 0);
+  auto two = CheckinAndCompare("tmp chmod");
+  EXPECT_EQ(two.result.watcher, "changes");
+}
+
+}  // namespace
+}  // namespace cairn::indexer
