@@ -361,11 +361,13 @@ class Walker {
     return true;
   }
 
-  // A multiply-linked file the walk met fewer names of than it has: its other names may lie in
-  // the subtrees not walked (or outside the tree, which a whole walk cannot tell apart).
+  // A multiply-linked file the walk met fewer names of than it has, and which gained or lost a
+  // name since the last checkin: its other names may lie in the subtrees not walked. (One with
+  // no name added since has its other names where they were: a subtree that held a name of it
+  // was walked (TakeUnwalked), so the rest lie outside the tree, as in a whole walk.)
   bool LinksBeyondWalk() const {
     for (const auto& [key, link] : links_)
-      if (link.paths.size() < link.nlink) return true;
+      if (!link.recorded && link.paths.size() < link.nlink) return true;
     return false;
   }
 
@@ -429,7 +431,7 @@ class Walker {
       std::promise<Result<FileOut>> ready;
       ready.set_value(std::move(*cached));
       std::shared_future<Result<FileOut>> fut = ready.get_future().share();
-      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
+      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink, true};
       return fut;
     }
     if (static_cast<uint64_t>(st.st_size) <= kBatchedFileMax) {
@@ -637,6 +639,9 @@ class Walker {
     std::vector<std::string> paths;
     std::shared_future<Result<FileOut>> content;
     nlink_t nlink = 0;  // as the first name's lstat saw it
+    // Its inode and ctime were as the stat cache recorded (FromParent): no name was added or
+    // removed since the last checkin (either changes the ctime).
+    bool recorded = false;
   };
 
   const bool trust_watcher_;
