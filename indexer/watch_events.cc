@@ -88,20 +88,20 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
                                ": the inotify watch limit is reached "
                                "(/proc/sys/fs/inotify/max_user_watches)");
       }
-      return Status::IOError("watch " + path + ": " + std::strerror(errno));
+      return ErrnoStatus("watch", path, errno);
     }
     SetPath(wd, rel);
     if (dirty) Dirty(rel);
     int dfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
       if (Vanished(errno)) continue;
-      return Status::IOError("watch " + path + ": " + std::strerror(errno));
+      return ErrnoStatus("watch", path, errno);
     }
     DIR* dir = ::fdopendir(dfd);
     if (dir == nullptr) {
       int err = errno;
       ::close(dfd);
-      return Status::IOError("watch " + path + ": " + std::strerror(err));
+      return ErrnoStatus("watch", path, err);
     }
     while (struct dirent* e = ::readdir(dir)) {
       const char* name = e->d_name;
@@ -146,19 +146,6 @@ void InotifyTree::MoveTree(const std::string& from, const std::string& to) {
   if (!AddTree(to, true).ok()) lost_ = true;
 }
 
-void InotifyTree::RemoveTree(const std::string& rel) {
-  std::vector<int> gone;
-  if (auto it = wds_.find(rel); it != wds_.end()) gone.push_back(it->second);
-  for (auto it = wds_.lower_bound(rel + "/"); it != wds_.end() && Beneath(it->first, rel); ++it) {
-    gone.push_back(it->second);
-  }
-  for (int wd : gone) {
-    if (wd == root_wd_) continue;
-    ::inotify_rm_watch(fd_, wd);
-    Forget(wd);
-  }
-}
-
 void InotifyTree::HandleEvents(std::string_view data) {
   size_t off = 0;
   while (data.size() - off >= sizeof(struct inotify_event)) {
@@ -199,14 +186,24 @@ void InotifyTree::HandleEvents(std::string_view data) {
       } else {
         std::string old = std::move(from->second);
         moved_from_.erase(from);
-        MoveTree(old, child);
+        if (wds_.count(child) != 0) {
+          // Onto a watched directory: an exchange (RENAME_EXCHANGE, whose second half names
+          // the other directory's watch by a path this one now holds) or a rename over an
+          // empty directory. Rebuilt from scratch rather than untangled.
+          lost_ = true;
+        } else {
+          MoveTree(old, child);
+        }
       }
     }
   }
 }
 
 void InotifyTree::Settle() {
-  for (const auto& [cookie, rel] : moved_from_) RemoveTree(rel);
+  // A directory moved out of the tree: whatever holds its path by now (a new directory, or the
+  // same one moved back in, which inotify gives back the same watch) cannot be told apart from
+  // it by its watch, so nothing is removed: the watches are rebuilt.
+  if (!moved_from_.empty()) lost_ = true;
   moved_from_.clear();
   if (lost_) Recover();
 }
@@ -214,12 +211,25 @@ void InotifyTree::Settle() {
 void InotifyTree::Recover() {
   lost_ = false;
   lost_epoch_ = epoch_;
-  blind_ = !AddTree("", false).ok();
+  // Events still queued on the old descriptor are dropped with it: no earlier token is vouched
+  // for, and each directory is watched again before it is listed.
+  if (fd_ >= 0) ::close(fd_);
+  paths_.clear();
+  wds_.clear();
+  moved_from_.clear();
+  root_wd_ = -1;
+  fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  blind_ = fd_ < 0 || !AddTree("", false).ok();
+  if (auto it = wds_.find(""); it != wds_.end()) root_wd_ = it->second;
+  struct stat st;
+  if (::lstat(root_.c_str(), &st) != 0 || st.st_dev != root_dev_ || st.st_ino != root_ino_) {
+    root_gone_ = true;  // another directory at the root's path: not the tree watched
+  }
 }
 
 Status InotifyTree::Drain() {
   alignas(struct inotify_event) char buf[64 * 1024];
-  for (;;) {
+  while (fd_ >= 0) {  // none after a recovery that could not open one: blind_ says so
     ssize_t n = ::read(fd_, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;

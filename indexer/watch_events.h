@@ -30,7 +30,8 @@ class InotifyTree {
   InotifyTree(const InotifyTree&) = delete;
   InotifyTree& operator=(const InotifyTree&) = delete;
 
-  // The inotify descriptor (nonblocking), readable when events are queued.
+  // The inotify descriptor (nonblocking), readable when events are queued. A rebuild (Settle)
+  // replaces it, so read it anew before each poll; -1 while a rebuild could not open one.
   int fd() const { return fd_; }
   const std::string& root() const { return root_; }
   dev_t root_dev() const { return root_dev_; }
@@ -44,8 +45,10 @@ class InotifyTree {
   Status Drain();
   // Handles `data`, a sequence of inotify_event records as read(2) returns them.
   void HandleEvents(std::string_view data);
-  // Ends a batch of events: a directory moved out of the tree (an IN_MOVED_FROM left without
-  // its IN_MOVED_TO) loses its watches; after lost events, the tree is watched again.
+  // Ends a batch of events: after lost events, a directory moved out of the tree (an
+  // IN_MOVED_FROM left without its IN_MOVED_TO) or one renamed onto a watched directory
+  // (an exchange), the watches are rebuilt from scratch on a new inotify descriptor (fd()
+  // changes) and no token issued so far is vouched for.
   void Settle();
   // Drains, answers for `since` (watch.h, WatchReport) and starts a new epoch.
   Result<WatchReport> Sync(const WatchToken& since);
@@ -58,12 +61,11 @@ class InotifyTree {
   Status AddTree(const std::string& rel, bool dirty);
   // After a rename of directory `from` to `to` inside the tree.
   void MoveTree(const std::string& from, const std::string& to);
-  // Removes the watches of `rel` and everything beneath it (moved out of the tree).
-  void RemoveTree(const std::string& rel);
   void SetPath(int wd, const std::string& rel);
   void Forget(int wd);
   void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
-  // Events were lost or a directory could not be watched: no earlier token is vouched for.
+  // Events were lost, the paths of watches are unknown or a directory could not be watched:
+  // rebuilds every watch on a new descriptor; no earlier token is vouched for.
   void Recover();
 
   std::string root_;
