@@ -278,13 +278,20 @@ Status Watcher::Serve(const std::string& socket_path, int stop,
   };
   if (listening) listening();
   for (;;) {
-    pollfd fds[3] = {{tree_->fd(), POLLIN, 0}, {listen_fd, POLLIN, 0}, {stop, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    // tree_->fd() is read anew each time: a recovery replaces it.
+    pollfd fds[4] = {{tree_->fd(), POLLIN, 0},
+                     {listen_fd, POLLIN, 0},
+                     {stop, POLLIN, 0},
+                     {tree_->mounts_fd(), POLLPRI, 0}};
+    if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       return done(ErrnoStatus("watch", socket_path, errno));
     }
     if (fds[2].revents != 0) return done(Status::Ok());
-    if (fds[0].revents != 0) {
+    // This poll consumed the change: Drain's own would not see it again.
+    const bool mounts = (fds[3].revents & (POLLPRI | POLLERR)) != 0;
+    if (mounts) tree_->MountsChanged();
+    if (fds[0].revents != 0 || mounts) {
       if (Status s = tree_->Drain(); !s.ok()) return done(s);
     }
     if (fds[1].revents & POLLIN) {

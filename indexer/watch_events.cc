@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,7 +44,43 @@ Result<std::string> NewInstance() {
   return HexEncode(std::string_view(bytes, sizeof(bytes)));
 }
 
+constexpr const char* kMountInfo = "/proc/self/mountinfo";
+
+// Reads the open mount table to its end, so that its next change is reported anew.
+void ReadToEnd(int fd) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return;
+  char buf[16 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+  }
+}
+
 }  // namespace
+
+std::optional<std::string_view> UnwatchableFilesystem(uint32_t f_type) {
+  switch (f_type) {
+    case 0x6969:
+      return "NFS";
+    case 0x517B:
+      return "SMB";
+    case 0xFF534D42:
+      return "CIFS";
+    case 0xFE534D42:
+      return "SMB2";
+    case 0x65735546:
+      return "FUSE";
+    case 0x00C36400:
+      return "Ceph";
+    case 0x01021997:
+      return "9P";
+    case 0x5346414F:
+      return "AFS";
+    default:
+      return std::nullopt;
+  }
+}
 
 Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) {
   std::unique_ptr<InotifyTree> t(new InotifyTree());
@@ -53,6 +91,19 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
   if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("watch " + root + ": not a directory");
   t->root_dev_ = st.st_dev;
   t->root_ino_ = st.st_ino;
+  struct statfs fs;
+  if (::statfs(root.c_str(), &fs) != 0) return ErrnoStatus("watch", root, errno);
+  if (auto name = UnwatchableFilesystem(static_cast<uint32_t>(fs.f_type))) {
+    return Status::InvalidArgument("watch " + root + ": on a " + std::string(*name) +
+                                   " filesystem, whose changes made elsewhere raise no events");
+  }
+  // Opened, and read once, before the first watch: a mount from then on is seen.
+  t->mounts_fd_ = ::open(kMountInfo, O_RDONLY | O_CLOEXEC);
+  if (t->mounts_fd_ < 0) {
+    return Status::IOError(ErrnoStatus("watch " + root + ": open", kMountInfo, errno).message() +
+                           " (mounts beneath the tree would go unseen)");
+  }
+  ReadToEnd(t->mounts_fd_);
   t->fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (t->fd_ < 0) return ErrnoStatus("watch", root, errno);
   CAIRN_RETURN_IF_ERROR(t->AddTree("", false));
@@ -64,6 +115,7 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
 
 InotifyTree::~InotifyTree() {
   if (fd_ >= 0) ::close(fd_);
+  if (mounts_fd_ >= 0) ::close(mounts_fd_);
 }
 
 Status InotifyTree::AddTree(const std::string& top, bool dirty) {
@@ -227,7 +279,14 @@ void InotifyTree::Recover() {
   }
 }
 
+void InotifyTree::MountsChanged() {
+  lost_ = true;
+  ReadToEnd(mounts_fd_);
+}
+
 Status InotifyTree::Drain() {
+  pollfd mounts{mounts_fd_, POLLPRI, 0};
+  if (::poll(&mounts, 1, 0) > 0 && (mounts.revents & (POLLPRI | POLLERR)) != 0) MountsChanged();
   alignas(struct inotify_event) char buf[64 * 1024];
   while (fd_ >= 0) {  // none after a recovery that could not open one: blind_ says so
     ssize_t n = ::read(fd_, buf, sizeof(buf));

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,10 +22,17 @@
 
 namespace cairn::indexer {
 
+// The name of a filesystem type (statfs's f_type, its low 32 bits) whose changes made on another
+// machine or by a user-space server raise no inotify event: NFS, SMB/CIFS, FUSE, Ceph, 9P, AFS.
+// nullopt for any other type.
+std::optional<std::string_view> UnwatchableFilesystem(uint32_t f_type);
+
 class InotifyTree {
  public:
   // Watches every directory beneath `root` (absolute, canonical) on the root's filesystem, each
-  // before it is listed. IOError naming the directory that could not be watched.
+  // before it is listed, and the mount table. IOError naming the directory that could not be
+  // watched, or /proc/self/mountinfo if it cannot be opened (mounts would go unseen);
+  // InvalidArgument naming the filesystem if the root is on one UnwatchableFilesystem names.
   static Result<std::unique_ptr<InotifyTree>> Open(const std::string& root);
   ~InotifyTree();
   InotifyTree(const InotifyTree&) = delete;
@@ -33,6 +41,9 @@ class InotifyTree {
   // The inotify descriptor (nonblocking), readable when events are queued. A rebuild (Settle)
   // replaces it, so read it anew before each poll; -1 while a rebuild could not open one.
   int fd() const { return fd_; }
+  // /proc/self/mountinfo, for poll(POLLPRI): a mount or unmount in the namespace makes it
+  // report POLLPRI|POLLERR, once (the poll that reports it consumes it: see MountsChanged).
+  int mounts_fd() const { return mounts_fd_; }
   const std::string& root() const { return root_; }
   dev_t root_dev() const { return root_dev_; }
   ino_t root_ino() const { return root_ino_; }
@@ -40,9 +51,12 @@ class InotifyTree {
   bool root_gone() const { return root_gone_; }
   size_t directories() const { return paths_.size(); }
 
-  // Reads every queued event and handles it (HandleEvents, then Settle). IOError if the
-  // descriptor cannot be read.
+  // Reads every queued event and handles it (HandleEvents, then Settle), after checking the
+  // mount table (a change is handled as lost events: mounts raise no inotify event). IOError if
+  // the descriptor cannot be read.
   Status Drain();
+  // A poll of mounts_fd() outside Drain reported a change: the next Settle rebuilds the watches.
+  void MountsChanged();
   // Handles `data`, a sequence of inotify_event records as read(2) returns them.
   void HandleEvents(std::string_view data);
   // Ends a batch of events: after lost events, a directory moved out of the tree (an
@@ -72,6 +86,7 @@ class InotifyTree {
   dev_t root_dev_ = 0;
   ino_t root_ino_ = 0;
   int fd_ = -1;
+  int mounts_fd_ = -1;
   int root_wd_ = -1;
   bool root_gone_ = false;
   std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root

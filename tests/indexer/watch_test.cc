@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -269,6 +270,28 @@ TEST_F(WatchTest, TwoExchangedDirectoriesAreReportedUnderTheirNewPaths) {
   EXPECT_EQ(Changes(), Dirs{"b/sub"});
 }
 
+TEST_F(WatchTest, AMountOrUnmountBeneathTheTreeIsNotVouchedFor) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("a"));
+  Mkdir(P("a/m"));
+  StartWatching();
+  if (::mount("none", P("a/m").c_str(), "tmpfs", 0, nullptr) != 0) {
+    FAIL() << "mount tmpfs " << P("a/m") << ": " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    bool mounted = true;
+    ~Unmount() {
+      if (mounted) ::umount2(path.c_str(), MNT_DETACH);
+    }
+  } unmount{P("a/m")};
+  EXPECT_TRUE(CannotVouch());
+  EXPECT_EQ(Changes(), Dirs{});
+  ASSERT_EQ(::umount(P("a/m").c_str()), 0) << std::strerror(errno);
+  unmount.mounted = false;
+  EXPECT_TRUE(CannotVouch());
+}
+
 TEST_F(WatchTest, ADirectoryMovedInIsReportedWithItsSubtreeAndThenWatched) {
   Mkdir(P("a"));
   Mkdir(outside_ + "/m");
@@ -458,6 +481,21 @@ TEST_F(ServeTest, ServeFailsAndRemovesItsSocketWhenTheRootIsRemoved) {
   EXPECT_FALSE(std::filesystem::exists(socket_));
 }
 
+TEST_F(ServeTest, AMountWhileServingIsNotVouchedFor) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("m"));
+  StartServing();
+  auto before = Ask({});
+  ASSERT_TRUE(before);
+  ASSERT_EQ(::mount("none", P("m").c_str(), "tmpfs", 0, nullptr), 0) << std::strerror(errno);
+  // Serve's poll wakes on the mount and consumes its report: the watcher must not forget it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto after = Ask(before->token);
+  ::umount2(P("m").c_str(), MNT_DETACH);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->all);
+}
+
 TEST_F(ServeTest, AClientThatSendsGarbageIsDroppedAndTheWatcherGoesOn) {
   StartServing();
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -470,6 +508,20 @@ TEST_F(ServeTest, AClientThatSendsGarbageIsDroppedAndTheWatcherGoesOn) {
   EXPECT_EQ(::read(fd, &c, 1), 0);  // closed without an answer
   ::close(fd);
   EXPECT_TRUE(Ask({}));
+}
+
+TEST(UnwatchableFilesystemTest, NetworkAndUserSpaceFilesystemsAreNamedOthersAreNot) {
+  EXPECT_EQ(UnwatchableFilesystem(0x6969), "NFS");
+  EXPECT_EQ(UnwatchableFilesystem(0xFF534D42), "CIFS");
+  EXPECT_EQ(UnwatchableFilesystem(0xFE534D42), "SMB2");
+  EXPECT_EQ(UnwatchableFilesystem(0x65735546), "FUSE");
+  EXPECT_EQ(UnwatchableFilesystem(0x00C36400), "Ceph");
+  EXPECT_EQ(UnwatchableFilesystem(0x01021997), "9P");
+  EXPECT_EQ(UnwatchableFilesystem(0x5346414F), "AFS");
+  EXPECT_FALSE(UnwatchableFilesystem(0xEF53));      // ext4
+  EXPECT_FALSE(UnwatchableFilesystem(0x58465342));  // xfs
+  EXPECT_FALSE(UnwatchableFilesystem(0x01021994));  // tmpfs
+  EXPECT_FALSE(UnwatchableFilesystem(0x794C7630));  // overlayfs
 }
 
 TEST(AskWatcherTest, NoSocketMeansNoAnswer) {
