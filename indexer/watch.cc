@@ -1,12 +1,4 @@
-// The watcher's socket: Serve, AskWatcher and the wire protocol between them.
-//
-// Request: "cairn-watch 1\n", then the root's device and inode in decimal, the token's instance
-// ("-" for none) and its epoch, each on a line of its own. Answer, after which the watcher
-// closes the connection: one header line,
-//   "cairn-watch 1 not-mine\n"                      (it watches another tree at that path)
-//   "cairn-watch 1 all INSTANCE EPOCH\n"
-//   "cairn-watch 1 dirty INSTANCE EPOCH COUNT\n" then COUNT paths, each ended by a NUL byte
-// (a name may hold a newline, never a NUL).
+// The watcher's socket: Serve and AskWatcher (the wire protocol: indexer/watch_wire.h).
 #include "indexer/watch.h"
 
 #include <fcntl.h>
@@ -18,19 +10,21 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
+#include <chrono>
 #include <cstring>
 #include <optional>
-#include <vector>
 
-#include "base/hex.h"
 #include "base/sha256.h"
 #include "indexer/watch_events.h"
+#include "indexer/watch_wire.h"
 
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-watch 1";
+using Clock = std::chrono::steady_clock;
+
+// The whole of a question or an answer, however it trickles: neither side holds the other longer.
+constexpr auto kTimeout = std::chrono::seconds(1);
 constexpr size_t kMaxRequest = 512;
 constexpr size_t kMaxAnswer = size_t{1} << 30;  // a billion bytes of paths: a broken watcher
 
@@ -55,7 +49,20 @@ sockaddr_un AddressOf(const std::string& path) {
   return a;
 }
 
-// A connected socket with one-second timeouts, or -1 with errno set.
+// Waits until `fd` is ready for `events`, at most until `deadline`: false when it is not.
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    return n > 0;
+  }
+}
+
+// A socket connected to `path` (a connect that blocks on a full backlog gives up after the
+// timeout), or -1 with errno set.
 int Connect(const std::string& path) {
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     errno = ENAMETOOLONG;
@@ -64,7 +71,6 @@ int Connect(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   timeval tv{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_un a = AddressOf(path);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
@@ -76,94 +82,32 @@ int Connect(const std::string& path) {
   return fd;
 }
 
-bool SendAll(int fd, std::string_view data) {
+bool SendAll(int fd, std::string_view data, Clock::time_point deadline) {
   while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    if (!WaitFor(fd, POLLOUT, deadline)) return false;
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
 
-template <typename T>
-bool ParseNumber(std::string_view s, T* out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
-}
-
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (size_t at; (at = s.find(sep)) != std::string_view::npos; s.remove_prefix(at + 1)) {
-    out.push_back(s.substr(0, at));
+// Appends what `fd` sends to `out` until `done(*out)`, the peer closes (true) or `limit` bytes
+// or `deadline` pass (false).
+template <typename Done>
+bool Receive(int fd, std::string* out, size_t limit, Clock::time_point deadline, Done done) {
+  char buf[64 * 1024];
+  while (!done(*out)) {
+    if (!WaitFor(fd, POLLIN, deadline)) return false;
+    ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out->append(buf, static_cast<size_t>(n));
+    if (out->size() > limit) return false;
   }
-  out.push_back(s);
-  return out;
-}
-
-struct Request {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  WatchToken since;
-};
-
-std::string EncodeRequest(const Request& r) {
-  return std::string(kMagic) + "\n" + std::to_string(r.dev) + "\n" + std::to_string(r.ino) + "\n" +
-         (r.since.instance.empty() ? "-" : r.since.instance) + "\n" +
-         std::to_string(r.since.epoch) + "\n";
-}
-
-std::optional<Request> DecodeRequest(std::string_view s) {
-  if (s.empty() || s.back() != '\n') return std::nullopt;
-  s.remove_suffix(1);
-  auto f = Split(s, '\n');
-  Request r;
-  if (f.size() != 5 || f[0] != kMagic || !ParseNumber(f[1], &r.dev) || !ParseNumber(f[2], &r.ino) ||
-      !ParseNumber(f[4], &r.since.epoch)) {
-    return std::nullopt;
-  }
-  if (f[3] != "-") r.since.instance = std::string(f[3]);
-  return r;
-}
-
-std::string EncodeAnswer(const WatchReport& r) {
-  std::string out = std::string(kMagic) + (r.all ? " all " : " dirty ") + r.token.instance + " " +
-                    std::to_string(r.token.epoch);
-  if (r.all) return out + "\n";
-  out += " " + std::to_string(r.dirty.size()) + "\n";
-  for (const auto& d : r.dirty) {
-    out += d;
-    out.push_back('\0');
-  }
-  return out;
-}
-
-std::optional<WatchReport> DecodeAnswer(std::string_view s) {
-  size_t nl = s.find('\n');
-  if (nl == std::string_view::npos) return std::nullopt;
-  std::string_view header = s.substr(0, nl), body = s.substr(nl + 1);
-  auto f = Split(header, ' ');
-  if (f.size() < 5 || f[0] != "cairn-watch" || f[1] != "1") return std::nullopt;
-  WatchReport r;
-  r.all = f[2] == "all";
-  if ((r.all ? 5u : 6u) != f.size() || (!r.all && f[2] != "dirty")) return std::nullopt;
-  if (f[3].size() != 32 || !IsHexDigits(f[3]) || !ParseNumber(f[4], &r.token.epoch) ||
-      r.token.epoch == 0) {
-    return std::nullopt;
-  }
-  r.token.instance = std::string(f[3]);
-  if (r.all) return body.empty() ? std::optional(std::move(r)) : std::nullopt;
-  size_t count = 0;
-  if (!ParseNumber(f[5], &count) || count > body.size()) return std::nullopt;
-  r.dirty.reserve(count);
-  while (!body.empty()) {
-    size_t end = body.find('\0');
-    if (end == std::string_view::npos) return std::nullopt;
-    r.dirty.emplace_back(body.substr(0, end));
-    body.remove_prefix(end + 1);
-  }
-  if (r.dirty.size() != count) return std::nullopt;
-  return r;
+  return true;
 }
 
 // Creates `dir` and its missing parents, mode 0700.
@@ -235,28 +179,19 @@ Result<int> Watcher::Listen(const std::string& socket_path) {
 }
 
 void Watcher::Answer(int client) {
-  timeval tv{1, 0};
-  ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   std::string req;
-  char buf[kMaxRequest];
-  // Five lines; a client that stalls for a second or sends more than a request is dropped.
-  while (std::count(req.begin(), req.end(), '\n') < 5) {
-    ssize_t n = ::recv(client, buf, sizeof(buf), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    req.append(buf, static_cast<size_t>(n));
-    if (req.size() > kMaxRequest) return;
-  }
-  std::optional<Request> r = DecodeRequest(req);
+  // Five lines within the timeout, however they trickle; more than a request is dropped.
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n') >= 5; };
+  if (!Receive(client, &req, kMaxRequest, Clock::now() + kTimeout, lines) || !lines(req)) return;
+  std::optional<WatchRequest> r = DecodeWatchRequest(req);
   if (!r) return;
   if (r->dev != tree_->root_dev() || r->ino != tree_->root_ino()) {
-    (void)SendAll(client, std::string(kMagic) + " not-mine\n");
+    (void)SendAll(client, std::string(kWatchMagic) + " not-mine\n", Clock::now() + kTimeout);
     return;
   }
   Result<WatchReport> report = tree_->Sync(r->since);
   if (!report) return;
-  (void)SendAll(client, EncodeAnswer(*report));
+  (void)SendAll(client, EncodeWatchAnswer(*report), Clock::now() + kTimeout);
 }
 
 Status Watcher::Serve(const std::string& socket_path, int stop,
@@ -322,20 +257,22 @@ std::optional<WatchReport> AskWatcher(const std::string& cache_dir, const std::s
   if (!path) return std::nullopt;
   struct stat st;
   if (::stat(path->c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return std::nullopt;
+  const auto deadline = Clock::now() + kTimeout;
   Fd fd(Connect(*path));
   if (fd.get() < 0) return std::nullopt;
-  if (!SendAll(fd.get(), EncodeRequest({dev, ino, since}))) return std::nullopt;
-  std::string answer;
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;  // a second without a byte
-    if (n == 0) break;
-    answer.append(buf, static_cast<size_t>(n));
-    if (answer.size() > kMaxAnswer) return std::nullopt;
+  // Only a watcher run by this user (or root) is believed: another could bind the path
+  // if the cache directory were shared, and answer that nothing changed.
+  ucred peer{};
+  socklen_t len = sizeof(peer);
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
+      (peer.uid != ::geteuid() && peer.uid != 0)) {
+    return std::nullopt;
   }
-  return DecodeAnswer(answer);
+  if (!SendAll(fd.get(), EncodeWatchRequest({dev, ino, since}), deadline)) return std::nullopt;
+  std::string answer;
+  auto never = [](const std::string&) { return false; };  // until the watcher closes
+  if (!Receive(fd.get(), &answer, kMaxAnswer, deadline, never)) return std::nullopt;
+  return DecodeWatchAnswer(answer, since);
 }
 
 Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Start(const std::string& root) {

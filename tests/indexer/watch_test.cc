@@ -1,10 +1,12 @@
-// The tree watcher (indexer/watch.h) on real directories: which directories each kind of change
-// marks, renames in, out of and inside the tree, old tokens, an overflow of the event queue, and
-// the socket between Serve and AskWatcher.
+// The tree watcher (indexer/watch.h) on real directories: which directories
+// each kind of change marks, renames in, out of and inside the tree, old
+// tokens, an overflow of the event queue, and the socket between Serve and
+// AskWatcher.
 #include "indexer/watch.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -22,6 +24,7 @@
 
 #include "indexer/dir_scan.h"
 #include "indexer/watch_events.h"
+#include "indexer/watch_wire.h"
 
 namespace cairn::indexer {
 namespace {
@@ -74,7 +77,8 @@ class WatchTest : public ::testing::Test {
     token_ = r->token;
     return r->dirty;
   }
-  // Whether the watcher cannot vouch for the time since the last call (or StartWatching).
+  // Whether the watcher cannot vouch for the time since the last call (or
+  // StartWatching).
   bool CannotVouch() {
     auto r = watcher_->Sync(token_);
     EXPECT_TRUE(r) << r.error().ToString();
@@ -203,7 +207,8 @@ TEST_F(WatchTest, RenamingADirectoryMarksBothParentsAndTheSubtreeAtItsNewPlace) 
   Mkdir(P("c"));
   StartWatching();
   Rename(P("a/d"), P("c/d"));
-  // "a/d" too: the name's own directory, marked for any event naming a directory.
+  // "a/d" too: the name's own directory, marked for any event naming a
+  // directory.
   EXPECT_EQ(Changes(), (Dirs{"a", "a/d", "c", "c/d", "c/d/e"}));
   Write(P("c/d/e/f"));
   EXPECT_EQ(Changes(), Dirs{"c/d/e"});
@@ -217,7 +222,8 @@ TEST_F(WatchTest, ADirectoryMovedOutOfTheTreeIsNoLongerReported) {
   Mkdir(P("a/d/e"));
   StartWatching();
   Rename(P("a/d"), outside_ + "/d");
-  // Rebuilt from scratch: the path may hold another directory by the time it is read.
+  // Rebuilt from scratch: the path may hold another directory by the time it is
+  // read.
   EXPECT_TRUE(CannotVouch());
   EXPECT_EQ(watcher_->directories(), 2u);
   Write(outside_ + "/d/f");
@@ -242,8 +248,8 @@ TEST_F(WatchTest, ADirectoryReplacedByANewOneOfTheSameNameIsWatched) {
   Mkdir(P("a"));
   Mkdir(P("a/y"));
   StartWatching();
-  // One batch: the IN_MOVED_FROM without its IN_MOVED_TO is settled after the new a/y is
-  // watched.
+  // One batch: the IN_MOVED_FROM without its IN_MOVED_TO is settled after the
+  // new a/y is watched.
   Rename(P("a/y"), outside_ + "/y");
   Mkdir(P("a/y"));
   Write(P("a/y/f"));
@@ -327,8 +333,8 @@ TEST_F(WatchTest, AfterAnOverflowOnlyTokensIssuedSinceAreVouchedFor) {
   auto second = (*tree)->Sync(first->token);
   ASSERT_TRUE(second);
   ASSERT_FALSE(second->all);
-  // A directory made while events were lost (its event thrown away, the overflow record in
-  // its place) is watched by the recovery's walk.
+  // A directory made while events were lost (its event thrown away, the
+  // overflow record in its place) is watched by the recovery's walk.
   Mkdir(P("b"));
   char lost[64 * 1024];
   ASSERT_GT(::read((*tree)->fd(), lost, sizeof(lost)), 0);
@@ -481,6 +487,35 @@ TEST_F(ServeTest, ServeFailsAndRemovesItsSocketWhenTheRootIsRemoved) {
   EXPECT_FALSE(std::filesystem::exists(socket_));
 }
 
+TEST_F(ServeTest, AClientThatTricklesItsRequestIsDroppedWithinTheDeadline) {
+  StartServing();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, socket_.c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  const auto start = std::chrono::steady_clock::now();
+  bool dropped = false;
+  // A byte every 300 ms: each well within a second, the whole request never
+  // complete.
+  for (int i = 0; i < 12 && !dropped; ++i) {
+    if (::send(fd, "c", 1, MSG_NOSIGNAL) != 1) {  // closed by the watcher
+      dropped = true;
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 300) == 1) {
+      char c;
+      dropped = ::read(fd, &c, 1) == 0;
+    }
+  }
+  const auto held = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_TRUE(dropped);
+  EXPECT_LT(held, std::chrono::milliseconds(2500));
+  EXPECT_TRUE(Ask({}));
+}
+
 TEST_F(ServeTest, AMountWhileServingIsNotVouchedFor) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
   Mkdir(P("m"));
@@ -488,7 +523,8 @@ TEST_F(ServeTest, AMountWhileServingIsNotVouchedFor) {
   auto before = Ask({});
   ASSERT_TRUE(before);
   ASSERT_EQ(::mount("none", P("m").c_str(), "tmpfs", 0, nullptr), 0) << std::strerror(errno);
-  // Serve's poll wakes on the mount and consumes its report: the watcher must not forget it.
+  // Serve's poll wakes on the mount and consumes its report: the watcher must
+  // not forget it.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto after = Ask(before->token);
   ::umount2(P("m").c_str(), MNT_DETACH);
@@ -508,6 +544,54 @@ TEST_F(ServeTest, AClientThatSendsGarbageIsDroppedAndTheWatcherGoesOn) {
   EXPECT_EQ(::read(fd, &c, 1), 0);  // closed without an answer
   ::close(fd);
   EXPECT_TRUE(Ask({}));
+}
+
+// A `dirty` answer of instance `inst` at `epoch` listing `dirs`, as the watcher
+// encodes it.
+std::string DirtyAnswer(const std::string& inst, uint64_t epoch, const Dirs& dirs) {
+  WatchReport r;
+  r.all = false;
+  r.token = {inst, epoch};
+  r.dirty = dirs;
+  return EncodeWatchAnswer(r);
+}
+
+TEST(WatchWireTest, AnAnswerRoundTrips) {
+  const std::string inst(32, 'a');
+  auto r = DecodeWatchAnswer(DirtyAnswer(inst, 5, {"", "a", "a\nb", "b"}), {inst, 4});
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->all);
+  EXPECT_EQ(r->token, (WatchToken{inst, 5}));
+  EXPECT_EQ(r->dirty, (Dirs{"", "a", "a\nb", "b"}));
+  WatchReport all;
+  all.token = {std::string(32, 'b'), 1};
+  auto a = DecodeWatchAnswer(EncodeWatchAnswer(all), {inst, 4});
+  ASSERT_TRUE(a);  // another instance may say it cannot vouch
+  EXPECT_TRUE(a->all);
+}
+
+TEST(WatchWireTest, ADirtyListNotStrictlyIncreasingIsRejected) {
+  const std::string inst(32, 'a');
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(inst, 5, {"b", "a"}), {inst, 4}));
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(inst, 5, {"a", "a"}), {inst, 4}));
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(inst, 5, {"a", "", "b"}), {inst, 4}));
+}
+
+TEST(WatchWireTest, ADirtyAnswerOfAnotherInstanceOrNoLaterEpochIsRejected) {
+  const std::string inst(32, 'a'), other(32, 'c');
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(other, 5, {"a"}), {inst, 4}));
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(inst, 5, {}), {"", 0}));
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(inst, 4, {"a"}), {inst, 4}));
+  EXPECT_FALSE(DecodeWatchAnswer(DirtyAnswer(inst, 3, {"a"}), {inst, 4}));
+}
+
+TEST(WatchWireTest, ARequestRoundTripsAndGarbageIsRejected) {
+  auto r = DecodeWatchRequest(EncodeWatchRequest({7, 9, {std::string(32, 'f'), 3}}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->dev, 7u);
+  EXPECT_EQ(r->ino, 9u);
+  EXPECT_EQ(r->since, (WatchToken{std::string(32, 'f'), 3}));
+  EXPECT_FALSE(DecodeWatchRequest("GET / HTTP/1.0\n\n\n\n\n"));
 }
 
 TEST(UnwatchableFilesystemTest, NetworkAndUserSpaceFilesystemsAreNamedOthersAreNot) {
