@@ -64,7 +64,10 @@ int RunWatch(const Args& args) {
   if (stop < 0) return Fail(ErrnoStatus("watch", "signalfd", errno));
 
   auto watcher = indexer::TreeWatcher::Start(*root);
-  if (!watcher) return Fail(watcher.error());
+  if (!watcher) {
+    ::close(stop);
+    return Fail(watcher.error());
+  }
   // Printed once the socket takes questions: a checkin started after this line finds it.
   Status s = (*watcher)->Serve(*socket, stop, [&] {
     fmt::print(stderr, "watching {}: {} directories (socket {})\n", *root,
