@@ -7,10 +7,16 @@
 //
 // What it sees (inotify on every directory of the tree): a file's content (write, truncate,
 // fallocate), its metadata (chmod, chown, utimes, xattrs), names created, removed or renamed.
-// What it cannot see: writes through a shared writable mmap (no event; git's fsmonitor has the
-// same blind spot: `--paranoid`, or a checkin with the watcher stopped, reads everything), and a
-// file written through a hard link from outside the tree (a checkin never skips a directory
-// that holds a multiply-linked file, indexer/dir_source.cc).
+// Mounts and unmounts at or beneath the tree (no inotify event) are seen through
+// /proc/self/mountinfo and handled as lost events. What it cannot see: writes through a shared
+// writable mmap (no event; git's fsmonitor has the same blind spot: `--paranoid`, or a checkin
+// with the watcher stopped, reads everything); and a file of the tree given a second name
+// outside it after the last checkin (`ln`, `cp -al`, `rsync --link-dest` from the tree) and
+// then written through that name: neither the new name nor the write raises an event on the
+// tree's directories. (A checkin never skips a directory that held a multiply-linked file at
+// the last checkin, indexer/dir_source.cc, so only files that had one name then are exposed.)
+// Nor changes made on another machine or by a user-space server: the watcher refuses NFS,
+// SMB/CIFS, FUSE, Ceph, 9P and AFS.
 //
 // Epochs. A watcher numbers the intervals between checkins. It remembers, for each directory,
 // the last epoch in which something in it changed. A checkin asks with the token its stat cache

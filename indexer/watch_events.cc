@@ -46,18 +46,54 @@ Result<std::string> NewInstance() {
 
 constexpr const char* kMountInfo = "/proc/self/mountinfo";
 
-// Reads the open mount table to its end, so that its next change is reported anew.
-void ReadToEnd(int fd) {
-  if (::lseek(fd, 0, SEEK_SET) != 0) return;
+// Reads the open mount table to its end (so that its next change is reported anew) and returns
+// it; "" if it cannot be read.
+std::string ReadToEnd(int fd) {
+  std::string table;
+  if (::lseek(fd, 0, SEEK_SET) != 0) return table;
   char buf[16 * 1024];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) return table;
+    table.append(buf, static_cast<size_t>(n));
   }
 }
 
 }  // namespace
+
+std::string MountsBeneath(std::string_view table, const std::string& root) {
+  std::string out;
+  while (!table.empty()) {
+    size_t eol = table.find('\n');
+    std::string_view line = table.substr(0, eol);
+    table = eol == std::string_view::npos ? std::string_view() : table.substr(eol + 1);
+    // Fields: id, parent id, major:minor, root, mount point, ...
+    size_t at = 0;
+    for (int field = 0; field < 4 && at != std::string_view::npos; ++field) {
+      at = line.find(' ', at);
+      if (at != std::string_view::npos) ++at;
+    }
+    if (at == std::string_view::npos) continue;
+    std::string_view escaped = line.substr(at, line.find(' ', at) - at);
+    std::string point;  // spaces, tabs, newlines and backslashes come as \ooo
+    for (size_t i = 0; i < escaped.size(); ++i) {
+      if (escaped[i] == '\\' && i + 3 < escaped.size() &&
+          escaped.substr(i + 1, 3).find_first_not_of("01234567") == std::string_view::npos) {
+        point.push_back(static_cast<char>((escaped[i + 1] - '0') * 64 + (escaped[i + 2] - '0') * 8 +
+                                          (escaped[i + 3] - '0')));
+        i += 3;
+      } else {
+        point.push_back(escaped[i]);
+      }
+    }
+    if (point == root || (point.size() > root.size() && point.starts_with(root) &&
+                          (root == "/" || point[root.size()] == '/'))) {
+      out.append(point).push_back('\n');
+    }
+  }
+  return out;
+}
 
 std::optional<std::string_view> UnwatchableFilesystem(uint32_t f_type) {
   switch (f_type) {
@@ -103,7 +139,7 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
     return Status::IOError(ErrnoStatus("watch " + root + ": open", kMountInfo, errno).message() +
                            " (mounts beneath the tree would go unseen)");
   }
-  ReadToEnd(t->mounts_fd_);
+  t->mounts_ = MountsBeneath(ReadToEnd(t->mounts_fd_), root);
   t->fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (t->fd_ < 0) return ErrnoStatus("watch", root, errno);
   CAIRN_RETURN_IF_ERROR(t->AddTree("", false));
@@ -280,8 +316,12 @@ void InotifyTree::Recover() {
 }
 
 void InotifyTree::MountsChanged() {
-  lost_ = true;
-  ReadToEnd(mounts_fd_);
+  // Only mounts at or beneath the root matter (the walk keeps a mount point as an empty
+  // directory): one elsewhere on the host costs nothing. The mount points are listed in the
+  // table's order, so any mount or unmount beneath the root changes the list.
+  std::string now = MountsBeneath(ReadToEnd(mounts_fd_), root_);
+  if (now != mounts_) lost_ = true;
+  mounts_ = std::move(now);
 }
 
 Status InotifyTree::Drain() {

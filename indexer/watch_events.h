@@ -22,6 +22,11 @@
 
 namespace cairn::indexer {
 
+// The mount points at or beneath directory `root` (absolute) listed in `table` (the text of
+// /proc/self/mountinfo, whose octal escapes are undone), in the table's order, each followed by
+// a newline.
+std::string MountsBeneath(std::string_view table, const std::string& root);
+
 // The name of a filesystem type (statfs's f_type, its low 32 bits) whose changes made on another
 // machine or by a user-space server raise no inotify event: NFS, SMB/CIFS, FUSE, Ceph, 9P, AFS.
 // nullopt for any other type.
@@ -87,6 +92,7 @@ class InotifyTree {
   ino_t root_ino_ = 0;
   int fd_ = -1;
   int mounts_fd_ = -1;
+  std::string mounts_;  // MountsBeneath the root when the table was last read
   int root_wd_ = -1;
   bool root_gone_ = false;
   std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root

@@ -298,6 +298,22 @@ TEST_F(WatchTest, AMountOrUnmountBeneathTheTreeIsNotVouchedFor) {
   EXPECT_TRUE(CannotVouch());
 }
 
+// A mount elsewhere on the host (another test's FUSE mount, a container's) changes the mount
+// table but nothing the walk of the tree would see.
+TEST_F(WatchTest, AMountOutsideTheTreeChangesNothing) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("a"));
+  Mkdir(outside_ + "/m");
+  StartWatching();
+  if (::mount("none", (outside_ + "/m").c_str(), "tmpfs", 0, nullptr) != 0) {
+    FAIL() << "mount tmpfs " << outside_ << "/m: " << std::strerror(errno);
+  }
+  Write(P("a/f"));
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  ASSERT_EQ(::umount((outside_ + "/m").c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(Changes(), Dirs{});
+}
+
 TEST_F(WatchTest, ADirectoryMovedInIsReportedWithItsSubtreeAndThenWatched) {
   Mkdir(P("a"));
   Mkdir(outside_ + "/m");
@@ -592,6 +608,22 @@ TEST(WatchWireTest, ARequestRoundTripsAndGarbageIsRejected) {
   EXPECT_EQ(r->ino, 9u);
   EXPECT_EQ(r->since, (WatchToken{std::string(32, 'f'), 3}));
   EXPECT_FALSE(DecodeWatchRequest("GET / HTTP/1.0\n\n\n\n\n"));
+}
+
+TEST(MountsBeneathTest, TakesTheMountPointsAtOrBeneathTheRootWithTheirEscapesUndone) {
+  const std::string table =
+      "22 1 8:1 / / rw - ext4 /dev/vda rw\n"
+      "30 22 0:5 / /srv/golden rw - ext4 /dev/vdb rw\n"
+      "31 30 0:6 / /srv/golden/a\\040b rw - tmpfs none rw\n"
+      "32 22 0:7 / /srv/golden-other rw - tmpfs none rw\n"
+      "33 31 0:8 / /srv/golden/a\\040b/c\\134d rw - tmpfs none rw\n"
+      "34 22 0:9 / /srv/gold rw - tmpfs none rw\n";
+  EXPECT_EQ(MountsBeneath(table, "/srv/golden"),
+            "/srv/golden\n/srv/golden/a b\n/srv/golden/a b/c\\d\n");
+  EXPECT_EQ(MountsBeneath(table, "/srv/golden/a b/c\\d"), "/srv/golden/a b/c\\d\n");
+  EXPECT_EQ(MountsBeneath(table, "/tmp"), "");
+  EXPECT_EQ(MountsBeneath(table, "/").size(), 78u) << "every mount point is beneath /";
+  EXPECT_EQ(MountsBeneath("garbage\n\n", "/"), "");
 }
 
 TEST(UnwatchableFilesystemTest, NetworkAndUserSpaceFilesystemsAreNamedOthersAreNot) {
