@@ -19,6 +19,7 @@
 #include "cas/write_batch.h"
 #include "fuzz/seeds.h"
 #include "indexer/stat_cache.h"
+#include "indexer/watch_wire.h"
 #include "tests/cas/disk_samples.h"
 #include "vmount/journal.h"
 
@@ -200,7 +201,25 @@ Seeds StatCacheSeeds() {
   etc.names = {"passwd"};
   etc.files = {{99, 1700000002000000000}};
   cache.Put("etc", etc);
-  return {cache.Encode("/srv/golden"), indexer::StatCache().Encode("/srv/golden")};
+  std::string plain = cache.Encode("/srv/golden");
+  cache.set_watch_token({"0123456789abcdef0123456789abcdef", 7});
+  root.below = {3, 2, 4096, 1, 0};
+  cache.Put("", root);
+  return {plain, cache.Encode("/srv/golden"), indexer::StatCache().Encode("/srv/golden")};
+}
+
+// The first byte picks the decoder (fuzz/watch_wire_fuzzer.cc): even for answers, odd for
+// requests; answers to the token {"0123456789abcdef0123456789abcdef", 3}.
+Seeds WatchWireSeeds() {
+  const std::string instance = "0123456789abcdef0123456789abcdef";
+  indexer::WatchReport dirty{{instance, 4}, false, {"", "etc", std::string("a\nb"), "usr/lib"}};
+  indexer::WatchReport all{{"fedcba9876543210fedcba9876543210", 1}, true, {}};
+  indexer::WatchReport none{{instance, 9}, false, {}};
+  const std::string answer(1, '\0'), request(1, '\1');
+  return {answer + indexer::EncodeWatchAnswer(dirty), answer + indexer::EncodeWatchAnswer(all),
+          answer + indexer::EncodeWatchAnswer(none),
+          request + indexer::EncodeWatchRequest({2049, 131073, {instance, 3}}),
+          request + indexer::EncodeWatchRequest({1, 2, {}})};
 }
 
 Seeds DebversionSeeds() {
@@ -300,6 +319,7 @@ const std::map<std::string, std::function<Seeds()>>& Targets() {
       {"object", ObjectSeeds},
       {"lvm", LvmSeeds},
       {"stat_cache", StatCacheSeeds},
+      {"watch_wire", WatchWireSeeds},
       {"debversion", DebversionSeeds},
       {"journal", JournalSeeds},
       {"tar", TarSeeds},
