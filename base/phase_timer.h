@@ -1,7 +1,8 @@
 // PhaseTimer: the CAIRN_TIMING phase times that benchmarks read. With CAIRN_TIMING set in the
-// environment, each Mark(phase) prints "timing [PREFIX]PHASE MS ms  anon MIB MiB" to stderr: the
-// wall time since the previous mark (or since construction), and the process's resident
-// anonymous memory then (first touches of memory are costly on this class of VM:
+// environment, each Mark(phase) prints "timing [PREFIX]PHASE MS ms  anon MIB MiB  cpu MS ms" to
+// stderr: the wall time since the previous mark (or since construction), the process's resident
+// anonymous memory then, and the CPU time all its threads took meanwhile (over 2x the wall: both
+// cores busy; near 0: waiting on I/O) (first touches of memory are costly on this class of VM:
 // base/heap_warmer.h). Without it, Mark costs a clock read.
 #ifndef CAIRN_BASE_PHASE_TIMER_H_
 #define CAIRN_BASE_PHASE_TIMER_H_
@@ -21,6 +22,7 @@ class PhaseTimer {
   bool on_;
   std::string prefix_;
   Clock::time_point last_;
+  double last_cpu_ms_ = 0;
 };
 
 }  // namespace cairn

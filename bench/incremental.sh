@@ -8,7 +8,10 @@
 #   CAIRN=/tmp/old/cairn CAIRN_B=build/tools/cairn ROUNDS=9 bench/incremental.sh
 #
 # Environment: C (corpus, default /tmp/corpus; needs trees/v2 and trees/v3), BENCH_DIR (default
-# /tmp/cairn-bench/incremental), ROUNDS (default 7), FULL_ROUNDS (default 3).
+# /tmp/cairn-bench/incremental), ROUNDS (default 7), FULL_ROUNDS (default 3), WATCH (1: a tree
+# watcher, `cairn watch W`, runs from before w:1's checkin, so the incrementals are watched; each
+# round then restores the stat cache files only, the watcher's socket lives in the cache
+# directory).
 # The working copy W is v2 rsynced, checked in as w:1, then brought to v3 by rsync in place of
 # the changed files, as an administrator patching a golden tree would: unchanged files keep their
 # inodes and ctimes, so the stat cache applies to them. Each round starts from a copy of the
@@ -28,8 +31,21 @@ for v in v2 v3; do [ -d "$C/trees/$v" ] || die "no $C/trees/$v (../shared/corpus
 
 rm -rf "$B"; mkdir -p "$B"
 rsync -aHAX "$C/trees/v2/" "$B/W/"
-CAIRN_CACHE_DIR="$B/C0" "$A_BIN" init --repo "$B/R0" >/dev/null
-CAIRN_CACHE_DIR="$B/C0" "$A_BIN" checkin "$B/W" --repo "$B/R0" --image w >/dev/null
+wpid=
+if [ "${WATCH:-0}" = 1 ]; then
+  mkdir -p "$B/C"
+  CAIRN_CACHE_DIR="$B/C" "$A_BIN" watch "$B/W" 2> "$B/watch.log" &
+  wpid=$!
+  trap 'kill $wpid 2>/dev/null' EXIT
+  for _ in $(seq 300); do grep -q '^watching' "$B/watch.log" && break; sleep 0.1; done
+  grep -q '^watching' "$B/watch.log" || die "cairn watch did not start: $(cat "$B/watch.log")"
+  CAIRN_CACHE_DIR="$B/C" "$A_BIN" init --repo "$B/R0" >/dev/null
+  CAIRN_CACHE_DIR="$B/C" "$A_BIN" checkin "$B/W" --repo "$B/R0" --image w >/dev/null
+  mkdir -p "$B/C0"; cp -a "$B/C"/stat-* "$B/C0/"
+else
+  CAIRN_CACHE_DIR="$B/C0" "$A_BIN" init --repo "$B/R0" >/dev/null
+  CAIRN_CACHE_DIR="$B/C0" "$A_BIN" checkin "$B/W" --repo "$B/R0" --image w >/dev/null
+fi
 rsync -aHAX --delete "$C/trees/v3/" "$B/W/"
 
 bins=(a); [ -n "$B_BIN" ] && bins+=(b)
@@ -49,7 +65,9 @@ timed() {  # timed LABEL CMD...: the CAIRN_TIMING lines and the wall time, prefi
   for _ in $(seq "$ROUNDS"); do
     for v in "${bins[@]}"; do
       # sync: the copy written back now, not by the command's first fsync (trees_peers.sh)
-      rm -rf "$B/R" "$B/C"; cp -a "$B/R0" "$B/R"; cp -a "$B/C0" "$B/C"; sync
+      rm -rf "$B/R"; cp -a "$B/R0" "$B/R"
+      if [ -n "$wpid" ]; then cp -a "$B/C0/." "$B/C/"; else rm -rf "$B/C"; cp -a "$B/C0" "$B/C"; fi
+      sync
       CAIRN_CACHE_DIR="$B/C" timed "$v-incremental" "$(bin_of $v)" checkin "$B/W" --repo "$B/R" --image w -p w:1
     done
   done

@@ -19,11 +19,13 @@
 #include "base/phase_timer.h"
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
+#include "indexer/dir_prefetch.h"
 #include "indexer/dir_scan.h"
 #include "indexer/file_reader.h"
+#include "indexer/file_tasks.h"
 #include "indexer/fs_meta.h"
-#include "indexer/dir_prefetch.h"
 #include "indexer/stat_cache.h"
+#include "indexer/watched_walk.h"
 
 namespace cairn::indexer {
 
@@ -37,12 +39,11 @@ void TakeStatCacheSave(CheckinResult* r) {
 }
 namespace {
 
-// Files read at once, and directories (and their entries) waiting for their files, before the
-// walk waits. A waiting entry holds ~1 KB (512 directories of 1,000 files took ~480 MB): the
-// entry bound is what bounds memory. A directory without entries holds ~300 bytes; with at most
-// 512 of them, an incremental checkin of corpus v3 waited ~30 ms in the middle of its walk for
-// the libcrypto update to be stored, where it could have walked on.
-constexpr int kMaxFilesInFlight = 256;
+// Directories (and their entries) waiting for their files (indexer/file_tasks.h bounds the
+// files), before the walk waits. A waiting entry holds ~1 KB (512 directories of 1,000 files
+// took ~480 MB): the entry bound is what bounds memory. A directory without entries holds ~300
+// bytes; with at most 512 of them, an incremental checkin of corpus v3 waited ~30 ms in the middle
+// of its walk for the libcrypto update to be stored, where it could have walked on.
 constexpr size_t kMaxPendingDirs = 8192;
 constexpr size_t kMaxPendingEntries = 65536;
 // Directories scanned (listed, every entry lstat'ed, xattrs read) ahead of the walk, and the
@@ -80,7 +81,8 @@ class Walker {
          bool trust_watcher)
       : trust_watcher_(trust_watcher),
         root_(std::move(root)),
-        pool_(threads, "cairn-read"),
+        files_(threads, ingestor, options,
+               [this](const struct stat& st, const Result<FileOut>& r) { Done(st, r); }),
         ingestor_(ingestor),
         options_(options) {
     if (options_.scan_ahead == CheckinOptions::ScanAhead::kAlways) StartScanAhead();
@@ -96,6 +98,9 @@ class Walker {
     prefetch_->SetStore(ingestor_->store());
   }
 
+  // No reading task may outlive the members it reports to (Done).
+  ~Walker() { files_.Wait(); }
+
   // After Run failed: the tree watcher's answer could not be used (a multiply-linked file of
   // the walk may have names in the subtrees it did not walk); walk again without it.
   bool redo() const { return redo_; }
@@ -108,6 +113,7 @@ class Walker {
     // Files are opened relative to the root (ReadAndStoreFiles), which must be the directory
     // just looked at.
     CAIRN_RETURN_IF_ERROR(root_dir_.OpenForLookup(root_));
+    files_.set_root_fd(root_dir_.fd());
     struct stat opened;
     if (::fstat(root_dir_.fd(), &opened) != 0 || opened.st_dev != st.st_dev ||
         opened.st_ino != st.st_ino) {
@@ -130,7 +136,7 @@ class Walker {
     prefetch_->EndPlanned();
     timer_.Mark("walk");
     if (s.ok() && unwalked_ && LinksBeyondWalk()) {
-      WaitForTasks();
+      files_.Wait();
       redo_ = true;
       return Status::Internal("checkin " + root_ + ": a multiply-linked file beyond the walk");
     }
@@ -141,7 +147,7 @@ class Walker {
     while (s.ok() && !pending_.empty()) s = FinalizeFront();
     timer_.Mark("finalize");
     if (!s.ok()) {
-      WaitForTasks();  // tasks refer to this walker
+      files_.Wait();  // tasks refer to this walker
       return s;
     }
     if (record_) {
@@ -182,7 +188,7 @@ class Walker {
     // With the tree watcher's answer the walk sees only what changed: helpers would look at
     // everything.
     if (options_.scan_ahead != CheckinOptions::ScanAhead::kAuto || prefetch_->cold() ||
-        inline_scan_entries_ < kSlowScanMinEntries || dirty_ != nullptr) {
+        inline_scan_entries_ < kSlowScanMinEntries || (watched_ && watched_->selective())) {
       return scan;
     }
     const int64_t per_entry = inline_scan_ns_ / static_cast<int64_t>(inline_scan_entries_);
@@ -312,43 +318,22 @@ class Walker {
   // for the new stat cache. A checkin that asked nothing (none with a parent) asks now, for the
   // token only: the next incremental checkin can then trust the watcher.
   void TakeWatch(const ObjectId& parent, const struct stat& root_st) {
-    std::optional<WatchReport> asked;
-    const std::optional<WatchReport>* w = &prefetch_->watch();
-    if (!w->has_value() && record_ && options_.use_watcher) {
-      asked = AskWatcher(options_.stat_cache_dir, root_, root_st.st_dev, root_st.st_ino, {});
-      w = &asked;
+    if (!prefetch_->watch().has_value() && record_ && options_.use_watcher) {
+      asked_ = AskWatcher(options_.stat_cache_dir, root_, root_st.st_dev, root_st.st_ino, {});
     }
-    if (!w->has_value()) return;
-    const WatchReport& report = **w;
-    new_cache_.set_watch_token(report.token);
-    result_.watcher = report.all ? "all" : "changes";
-    if (!report.all && trust_watcher_ && !parent.IsZero()) dirty_ = &report.dirty;
-  }
-
-  // Whether the tree watcher saw no change in directory `rel` or beneath it.
-  bool Unchanged(const std::string& rel) const {
-    const std::vector<std::string>& d = *dirty_;
-    if (std::binary_search(d.begin(), d.end(), rel)) return false;
-    const std::string prefix = rel + "/";
-    auto it = std::lower_bound(d.begin(), d.end(), prefix);
-    return it == d.end() || !it->starts_with(prefix);
+    watched_.emplace(prefetch_->watch().has_value() ? prefetch_->watch() : asked_, trust_watcher_,
+                     !parent.IsZero(), prefetch_->cache(), root_dev_);
+    if (auto token = watched_->token()) new_cache_.set_watch_token(std::move(*token));
+    result_.watcher = watched_->answer();
   }
 
   // Subdirectory `rel` (lstat'ed as `st`; its Tree in the parent version: `was`), taken as
-  // recorded when the tree watcher saw no change in it or beneath it, the stat cache recorded
-  // it as that Tree with the inode and ctime it has now, no file beneath it had more than one
-  // name (a write through another name outside it would not show), and none was left out as
-  // unreadable (it is tried again). Its files and
-  // directories are counted as the cache counted them, and its records carried over.
+  // recorded when the tree watcher allows (WatchedWalk::Unwalked): its files and directories
+  // are counted as the cache counted them, and its records carried over.
   bool TakeUnwalked(PendingDir& pd, const std::string& rel, const struct stat& st,
                     const ObjectId& was) {
-    if (dirty_ == nullptr || was.IsZero() || st.st_dev != root_dev_ || !Unchanged(rel))
-      return false;
-    const StatCacheDir* d = prefetch_->cache().Find(rel);
-    if (d == nullptr || d->tree != was || d->self != FileStatOf(st) || d->below.links != 0 ||
-        d->below.dirs == 0 || d->below.incomplete != 0) {
-      return false;
-    }
+    const StatCacheDir* d = watched_->Unwalked(rel, st, was);
+    if (d == nullptr) return false;
     unwalked_ = true;
     result_.dirs_unwalked++;
     result_.dirs += d->below.dirs;
@@ -356,7 +341,7 @@ class Walker {
     result_.bytes += d->below.bytes;
     files_cached_ += d->below.files;
     if (options_.progress) options_.progress->Add(d->below.files, d->below.bytes);
-    AddCounts(&pd.below, d->below);
+    pd.below += d->below;
     if (record_) new_cache_.CopySubtree(prefetch_->cache(), rel);
     return true;
   }
@@ -369,14 +354,6 @@ class Walker {
     for (const auto& [key, link] : links_)
       if (!link.recorded && link.paths.size() < link.nlink) return true;
     return false;
-  }
-
-  static void AddCounts(SubtreeCounts* to, const SubtreeCounts& c) {
-    to->files += c.files;
-    to->dirs += c.dirs;
-    to->bytes += c.bytes;
-    to->links += c.links;
-    to->incomplete += c.incomplete;
   }
 
   // Queues a walked directory; finalizes the oldest ones while too many wait.
@@ -434,84 +411,14 @@ class Walker {
       if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink, true};
       return fut;
     }
-    if (static_cast<uint64_t>(st.st_size) <= kBatchedFileMax) {
-      if (batch_.bytes + static_cast<uint64_t>(st.st_size) > kBatchedBytesMax) SubmitBatch();
-      batch_.files.push_back({path, rel, st});
-      batch_.bytes += static_cast<uint64_t>(st.st_size);
-      std::shared_future<Result<FileOut>> fut = batch_.promises.emplace_back().get_future().share();
-      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
-      // Small files wait to be read together only while every reader is busy.
-      if (batch_.files.size() == kBatchedFilesMax || ReadersIdle()) SubmitBatch();
-      return fut;
-    }
-    TakeSlots(1);
-    std::shared_future<Result<FileOut>> fut =
-        pool_
-            .Submit([this, path, rel, st] {
-              Result<FileOut> r =
-                  ReadAndStoreFile(ingestor_, path, rel, st, options_, root_dir_.fd());
-              Done(st, r);
-              ReleaseSlots(1);
-              return r;
-            })
-            .share();
+    std::shared_future<Result<FileOut>> fut = files_.Submit(path, rel, st);
     if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
     return fut;
-  }
-
-  // Small files read together (ReadAndStoreFiles), each with its own result.
-  struct Batch {
-    std::vector<FileToStore> files;
-    std::vector<std::promise<Result<FileOut>>> promises;
-    uint64_t bytes = 0;
-  };
-
-  // Starts reading the files waiting in batch_ (walk thread only). Called before the walk
-  // waits for any file: a file waiting in batch_ would never be read.
-  void SubmitBatch() {
-    if (batch_.files.empty()) return;
-    const int n = static_cast<int>(batch_.files.size());
-    TakeSlots(n);
-    pool_.Submit([this, n, b = std::make_shared<Batch>(std::move(batch_))] {
-      std::vector<Result<FileOut>> rs =
-          ReadAndStoreFiles(ingestor_, b->files, options_, root_dir_.fd());
-      for (size_t i = 0; i < rs.size(); ++i) Done(b->files[i].st, rs[i]);
-      // The last use of the walker: once a result is out, or the slots are released, the
-      // walker may finish and go (WaitForTasks).
-      ReleaseSlots(n);
-      for (size_t i = 0; i < rs.size(); ++i) b->promises[i].set_value(std::move(rs[i]));
-    });
-    batch_ = Batch();
   }
 
   void Done(const struct stat& st, const Result<FileOut>& r) {
     if (r) bytes_read_ += r->bytes_read;  // once per inode: hard links share this job
     if (r && !r->skipped) CountFile(st);
-  }
-
-  // Files in flight are bounded (kMaxFilesInFlight): the walk waits for room for `n` more.
-  void TakeSlots(int n) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return in_flight_ + n <= kMaxFilesInFlight; });
-    in_flight_ += n;
-    ++tasks_in_flight_;
-  }
-  // Notifies under the lock: a walker that sees no task left may be destroyed at once.
-  void ReleaseSlots(int n) {
-    std::lock_guard lock(mu_);
-    in_flight_ -= n;
-    --tasks_in_flight_;
-    cv_.notify_one();
-  }
-  bool ReadersIdle() {
-    std::lock_guard lock(mu_);
-    return tasks_in_flight_ < pool_.size();
-  }
-  // Before the walker goes: no task may still refer to it.
-  void WaitForTasks() {
-    SubmitBatch();
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return tasks_in_flight_ == 0; });
   }
 
   // The stat cache's record of a stored directory. A directory whose Tree lost entries (files
@@ -532,7 +439,7 @@ class Walker {
   }
 
   Status FinalizeFront() {
-    SubmitBatch();  // the directory's files may be waiting in it
+    files_.Flush();  // the directory's files may be waiting in it
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
     pending_.pop_front();
     pending_entries_ -= pd->tree.entries.size();
@@ -588,7 +495,7 @@ class Walker {
     if (!pd->complete) pd->below.incomplete++;
     if (record_) Record(*pd, id);
     if (pd->parent) {
-      AddCounts(&pd->parent->below, pd->below);
+      pd->parent->below += pd->below;
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
       result_.root = id;
@@ -645,14 +552,14 @@ class Walker {
   };
 
   const bool trust_watcher_;
-  // The directories the tree watcher saw change (WatchReport::dirty; null: no such answer).
-  const std::vector<std::string>* dirty_ = nullptr;
+  std::optional<WatchReport> asked_;    // the watcher's answer when the walk asked it
+  std::optional<WatchedWalk> watched_;  // set by TakeWatch, before the walk
   bool unwalked_ = false;  // a subtree was taken as recorded, unseen
   bool redo_ = false;
   std::string root_;
   dev_t root_dev_ = 0;
-  OpenDirectory root_dir_;  // before pool_: the readers use it until they stop
-  ThreadPool pool_;
+  OpenDirectory root_dir_;  // before files_: the readers use it until they stop
+  FileTasks files_;
   std::optional<ThreadPool> scan_pool_;  // started when directories are scanned ahead
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)
   int64_t inline_scan_ns_ = 0;  // the walk's own scans: their time and entries
@@ -673,11 +580,6 @@ class Walker {
   std::map<std::pair<dev_t, ino_t>, Link> links_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> files_cached_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int in_flight_ = 0;        // files read or waiting to be (under mu_)
-  int tasks_in_flight_ = 0;  // the reading tasks of those (under mu_)
-  Batch batch_;              // walk thread only
 };
 
 }  // namespace

@@ -58,6 +58,14 @@ struct SubtreeCounts {
   uint64_t links = 0;       // regular files with more than one name
   uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
   bool operator==(const SubtreeCounts&) const = default;
+  SubtreeCounts& operator+=(const SubtreeCounts& c) {
+    files += c.files;
+    dirs += c.dirs;
+    bytes += c.bytes;
+    links += c.links;
+    incomplete += c.incomplete;
+    return *this;
+  }
 };
 
 // One directory as it was checked in: the Tree it was stored as, its own inode and ctime, and

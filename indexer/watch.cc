@@ -242,6 +242,15 @@ Status Watcher::Serve(const std::string& socket_path, int stop,
 
 }  // namespace
 
+bool ChangedAtOrBeneath(const WatchReport& report, const std::string& rel) {
+  const std::vector<std::string>& d = report.dirty;
+  if (std::binary_search(d.begin(), d.end(), rel)) return true;
+  if (rel.empty()) return !d.empty();  // the root: every other entry lies beneath it
+  const std::string prefix = rel + "/";
+  auto it = std::lower_bound(d.begin(), d.end(), prefix);
+  return it != d.end() && it->starts_with(prefix);
+}
+
 Result<std::string> WatchSocketPath(const std::string& cache_dir, const std::string& root) {
   std::string path = cache_dir + "/watch/" + Sha256::Of(root).ToHex().substr(0, 16) + ".sock";
   if (path.size() > sizeof(sockaddr_un::sun_path) - 1) {

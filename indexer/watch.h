@@ -72,6 +72,10 @@ struct WatchReport {
   std::vector<std::string> dirty;
 };
 
+// Whether `report` (one with a list: !all) names directory `rel` or a directory beneath it:
+// something in that subtree changed.
+bool ChangedAtOrBeneath(const WatchReport& report, const std::string& rel);
+
 // The socket of the watcher of source root `root` (absolute, canonical) under cache directory
 // `cache_dir`. InvalidArgument when the path would not fit a Unix socket address.
 Result<std::string> WatchSocketPath(const std::string& cache_dir, const std::string& root);

@@ -27,7 +27,9 @@ constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | 
 // listed: the events of its parent tell of that.
 bool Vanished(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
+// Whether `path` lies beneath directory `dir` (both absolute; `dir` may be "/").
 bool Beneath(const std::string& path, const std::string& dir) {
+  if (dir == "/") return path.size() > 1 && path[0] == '/';
   return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
          path[dir.size()] == '/';
 }
@@ -87,8 +89,7 @@ std::string MountsBeneath(std::string_view table, const std::string& root) {
         point.push_back(escaped[i]);
       }
     }
-    if (point == root || (point.size() > root.size() && point.starts_with(root) &&
-                          (root == "/" || point[root.size()] == '/'))) {
+    if (point == root || Beneath(point, root)) {
       out.append(point).push_back('\n');
     }
   }

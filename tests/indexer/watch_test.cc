@@ -92,6 +92,23 @@ class WatchTest : public ::testing::Test {
   WatchToken token_;
 };
 
+TEST(ChangedAtOrBeneathTest, NamesTheDirectoryAndItsAncestorsOnly) {
+  WatchReport r;
+  r.all = false;
+  r.dirty = {"a/b", "a/b c", "etc"};
+  EXPECT_TRUE(ChangedAtOrBeneath(r, ""));  // the root holds everything
+  EXPECT_TRUE(ChangedAtOrBeneath(r, "a"));
+  EXPECT_TRUE(ChangedAtOrBeneath(r, "a/b"));
+  EXPECT_TRUE(ChangedAtOrBeneath(r, "etc"));
+  EXPECT_FALSE(ChangedAtOrBeneath(r, "a/b/c"));  // beneath a changed directory, not changed
+  EXPECT_FALSE(ChangedAtOrBeneath(r, "a/bc"));   // a sibling sharing a prefix
+  EXPECT_FALSE(ChangedAtOrBeneath(r, "a/"));
+  EXPECT_FALSE(ChangedAtOrBeneath(r, "et"));
+  EXPECT_FALSE(ChangedAtOrBeneath(r, "usr"));
+  r.dirty.clear();
+  EXPECT_FALSE(ChangedAtOrBeneath(r, ""));
+}
+
 TEST_F(WatchTest, AFreshWatcherCannotVouchForAnEmptyTokenOrAnotherInstance) {
   auto w = TreeWatcher::Start(root_);
   ASSERT_TRUE(w);
