@@ -24,6 +24,7 @@
 #include "indexer/file_reader.h"
 #include "indexer/file_tasks.h"
 #include "indexer/fs_meta.h"
+#include "indexer/link_groups.h"
 #include "indexer/stat_cache.h"
 #include "indexer/watched_walk.h"
 
@@ -135,7 +136,7 @@ class Walker {
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
     prefetch_->EndPlanned();
     timer_.Mark("walk");
-    if (s.ok() && unwalked_ && LinksBeyondWalk()) {
+    if (s.ok() && !unwalked_.empty() && LinksBeyondWalk()) {
       files_.Wait();
       redo_ = true;
       return Status::Internal("checkin " + root_ + ": a multiply-linked file beyond the walk");
@@ -229,6 +230,7 @@ class Walker {
       scan = ScanInline(path, rel, parent_tree, pd->self);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
+    if (rel.empty()) parent_hardlinks_ = scan.parent.hardlinks;  // the root is never reused
     pd->reuse = scan.reuse;
     if (scan.unlisted) result_.dirs_unlisted++;
     // The subdirectories' scans start before the walk descends into the first of them, up to
@@ -322,7 +324,7 @@ class Walker {
       asked_ = AskWatcher(options_.stat_cache_dir, root_, root_st.st_dev, root_st.st_ino, {});
     }
     watched_.emplace(prefetch_->watch().has_value() ? prefetch_->watch() : asked_, trust_watcher_,
-                     !parent.IsZero(), prefetch_->cache(), root_dev_);
+                     parent, prefetch_->cache(), root_dev_);
     if (auto token = watched_->token()) new_cache_.set_watch_token(std::move(*token));
     result_.watcher = watched_->answer();
   }
@@ -334,7 +336,7 @@ class Walker {
                     const ObjectId& was) {
     const StatCacheDir* d = watched_->Unwalked(rel, st, was);
     if (d == nullptr) return false;
-    unwalked_ = true;
+    unwalked_.insert(rel);
     result_.dirs_unwalked++;
     result_.dirs += d->below.dirs;
     result_.files += d->below.files;
@@ -466,17 +468,7 @@ class Walker {
       pd->tree.entries.erase(pd->tree.entries.begin() + static_cast<long>(*it));
       pd->stats.erase(pd->stats.begin() + static_cast<long>(*it));
     }
-    if (pd->parent == nullptr) {
-      std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
-      for (auto& [key, link] : links_) {
-        std::vector<std::string> paths;
-        for (auto& p : link.paths)
-          if (!skipped.contains(p)) paths.push_back(p);
-        if (paths.size() > 1) pd->tree.hardlinks.push_back(std::move(paths));
-      }
-      for (auto& g : pd->tree.hardlinks) std::sort(g.begin(), g.end());
-      std::sort(pd->tree.hardlinks.begin(), pd->tree.hardlinks.end());
-    }
+    if (pd->parent == nullptr) CAIRN_RETURN_IF_ERROR(HardLinks(*pd));
     ObjectId id;
     if (pd->reuse) {
       CAIRN_ASSIGN_OR_RETURN(id, FinalizeReused(*pd));
@@ -499,6 +491,43 @@ class Walker {
       pd->parent->tree.entries[pd->index_in_parent].id = id;
     } else {
       result_.root = id;
+    }
+    return Status();
+  }
+
+  // The root's hard-link table: the groups the walk met, and those of the subtrees it took
+  // unseen, from the parent version; and, for the stat cache, the names in each walked
+  // directory of files with a name outside it (SubtreeCounts::links_out).
+  Status HardLinks(PendingDir& root) {
+    std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
+    std::vector<LinkGroup> groups;
+    for (auto& [key, link] : links_) {
+      LinkGroup& g = groups.emplace_back();
+      g.nlink = link.nlink;
+      for (auto& p : link.paths)
+        if (!skipped.contains(p)) g.paths.push_back(p);
+      if (g.paths.size() > 1) root.tree.hardlinks.push_back(g.paths);
+    }
+    // Without a cache written for the parent version, no subtree holding a file with several
+    // names was taken unseen (WatchedWalk::Unwalked): the parent's groups there, if any, are
+    // not the tree's.
+    if (!unwalked_.empty() && watched_->carries_links()) {
+      auto inside = GroupsInside(parent_hardlinks_, unwalked_);
+      if (!inside) {  // the cache said no name reached out of those subtrees: walk them all
+        redo_ = true;
+        return Status::Internal("checkin " + root_ + ": a hard-link group reaches out of a " +
+                                "subtree taken unseen");
+      }
+      for (auto& g : *inside) root.tree.hardlinks.push_back(std::move(g));
+    }
+    for (auto& g : root.tree.hardlinks) std::sort(g.begin(), g.end());
+    std::sort(root.tree.hardlinks.begin(), root.tree.hardlinks.end());
+    if (record_) {
+      std::map<std::string, uint64_t> out = NamesReachingOut(groups);
+      root.below.links_out = out[""];  // recorded next, with the root
+      for (const auto& [dir, n] : out) {
+        if (StatCacheDir* d = new_cache_.Find(dir)) d->below.links_out = n;
+      }
     }
     return Status();
   }
@@ -554,7 +583,10 @@ class Walker {
   const bool trust_watcher_;
   std::optional<WatchReport> asked_;    // the watcher's answer when the walk asked it
   std::optional<WatchedWalk> watched_;  // set by TakeWatch, before the walk
-  bool unwalked_ = false;  // a subtree was taken as recorded, unseen
+  std::set<std::string> unwalked_;      // the subtrees taken as recorded, unseen
+  // The hard-link groups of the parent version (its root Tree's): those of the subtrees taken
+  // unseen are carried over (WatchedWalk::carries_links).
+  std::vector<std::vector<std::string>> parent_hardlinks_;
   bool redo_ = false;
   std::string root_;
   dev_t root_dev_ = 0;

@@ -10,7 +10,10 @@
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-5\n";
+constexpr std::string_view kMagic = "cairn-stat-cache-6\n";
+// Format 5 lacks SubtreeCounts::links_out: read as if every multiply-linked file had a name
+// outside the subtree, as format 5's checkins assumed.
+constexpr std::string_view kMagic5 = "cairn-stat-cache-5\n";
 
 std::string EnvVar(const char* name) {
   const char* v = std::getenv(name);
@@ -45,6 +48,11 @@ const StatCacheDir* StatCache::Find(const std::string& rel) const {
   return it == dirs_.end() ? nullptr : &it->second;
 }
 
+StatCacheDir* StatCache::Find(const std::string& rel) {
+  auto it = dirs_.find(rel);
+  return it == dirs_.end() ? nullptr : &it->second;
+}
+
 void StatCache::CopySubtree(const StatCache& from, const std::string& rel) {
   if (const StatCacheDir* d = from.Find(rel)) dirs_[rel] = *d;
   // Beneath `rel`: the paths that start with rel + "/" (not contiguous with `rel` itself in
@@ -73,6 +81,7 @@ std::string StatCache::Encode(const std::string& root) const {
     PutVarint64(&out, d.below.dirs);
     PutVarint64(&out, d.below.bytes);
     PutVarint64(&out, d.below.links);
+    PutVarint64(&out, d.below.links_out);
     PutVarint64(&out, d.below.incomplete);
     auto put = [&](const FileStat& f) {
       PutVarsint64(&out, static_cast<int64_t>(f.ino - prev.ino));
@@ -98,7 +107,10 @@ std::string StatCache::Encode(const std::string& root) const {
 }
 
 std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& root) {
-  if (in.size() < kMagic.size() + ObjectId::kSize || !in.starts_with(kMagic)) return std::nullopt;
+  static_assert(kMagic.size() == kMagic5.size());
+  if (in.size() < kMagic.size() + ObjectId::kSize) return std::nullopt;
+  const bool v5 = in.starts_with(kMagic5);
+  if (!v5 && !in.starts_with(kMagic)) return std::nullopt;
   std::string_view sum = in.substr(in.size() - ObjectId::kSize);
   in.remove_suffix(ObjectId::kSize);
   if (Sha256::Of(in).AsBytes() != sum) return std::nullopt;
@@ -120,9 +132,10 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
         !GetVarint64(&in, &nfiles) || nfiles > in.size() ||  // each file takes 2 bytes or more
         !GetVarint64(&in, &below.files) || !GetVarint64(&in, &below.dirs) ||
         !GetVarint64(&in, &below.bytes) || !GetVarint64(&in, &below.links) ||
-        !GetVarint64(&in, &below.incomplete)) {
+        (!v5 && !GetVarint64(&in, &below.links_out)) || !GetVarint64(&in, &below.incomplete)) {
       return std::nullopt;
     }
+    if (v5) below.links_out = below.links;
     auto get = [&](FileStat* f) {
       int64_t dino, dctime;
       if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime)) return false;

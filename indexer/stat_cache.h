@@ -57,12 +57,17 @@ struct SubtreeCounts {
   uint64_t bytes = 0;       // the regular files' sizes
   uint64_t links = 0;       // regular files with more than one name
   uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
+  // Of `links`, the names of files that have a name outside this directory's subtree, or one
+  // the walk did not meet (outside the tree, or unreadable): a write through such a name
+  // raises no event here (indexer/watch.h).
+  uint64_t links_out = 0;
   bool operator==(const SubtreeCounts&) const = default;
   SubtreeCounts& operator+=(const SubtreeCounts& c) {
     files += c.files;
     dirs += c.dirs;
     bytes += c.bytes;
     links += c.links;
+    links_out += c.links_out;
     incomplete += c.incomplete;
     return *this;
   }
@@ -99,6 +104,7 @@ class StatCache {
 
   // The directory `rel` (relative to the root, "" for the root itself), or null.
   const StatCacheDir* Find(const std::string& rel) const;
+  StatCacheDir* Find(const std::string& rel);
   void Put(std::string rel, StatCacheDir dir) { dirs_[std::move(rel)] = std::move(dir); }
   size_t size() const { return dirs_.size(); }
   const std::map<std::string, StatCacheDir>& dirs() const { return dirs_; }

@@ -13,8 +13,9 @@
 // with the watcher stopped, reads everything); and a file of the tree given a second name
 // outside it after the last checkin (`ln`, `cp -al`, `rsync --link-dest` from the tree) and
 // then written through that name: neither the new name nor the write raises an event on the
-// tree's directories. (A checkin never skips a directory that held a multiply-linked file at
-// the last checkin, indexer/dir_source.cc, so only files that had one name then are exposed.)
+// tree's directories. (A checkin never skips a directory holding a file that had a name outside
+// it at the last checkin, indexer/watched_walk.h, so only files whose names were all in one
+// subtree then are exposed.)
 // Nor changes made on another machine or by a user-space server: the watcher refuses NFS,
 // SMB/CIFS, FUSE, Ceph, 9P and AFS.
 //

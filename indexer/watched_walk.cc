@@ -2,10 +2,12 @@
 
 namespace cairn::indexer {
 
-WatchedWalk::WatchedWalk(const std::optional<WatchReport>& report, bool trust, bool has_parent,
-                         const StatCache& cache, dev_t root_dev)
+WatchedWalk::WatchedWalk(const std::optional<WatchReport>& report, bool trust,
+                         const ObjectId& parent_root, const StatCache& cache, dev_t root_dev)
     : report_(report),
-      use_list_(report.has_value() && !report->all && trust && has_parent),
+      use_list_(report.has_value() && !report->all && trust && !parent_root.IsZero()),
+      cache_of_parent_(cache.Find("") != nullptr && cache.Find("")->tree == parent_root &&
+                       !parent_root.IsZero()),
       cache_(cache),
       root_dev_(root_dev) {}
 
@@ -25,8 +27,9 @@ const StatCacheDir* WatchedWalk::Unwalked(const std::string& rel, const struct s
     return nullptr;
   }
   const StatCacheDir* d = cache_.Find(rel);
-  if (d == nullptr || d->tree != was || d->self != FileStatOf(st) || d->below.links != 0 ||
-      d->below.dirs == 0 || d->below.incomplete != 0) {
+  if (d == nullptr || d->tree != was || d->self != FileStatOf(st) || d->below.links_out != 0 ||
+      (d->below.links != 0 && !cache_of_parent_) || d->below.dirs == 0 ||
+      d->below.incomplete != 0) {
     return nullptr;
   }
   return d;

@@ -186,6 +186,79 @@ TEST_F(DirWatchTest, ANewHardLinkIntoAnUnwalkedDirectoryMakesTheCheckinWalkEvery
   EXPECT_EQ(three.result.dirs_unwalked, 2u) << "a/y and b: a, a/x and e hold the linked file";
 }
 
+// Files with several names, all of them inside a subtree: a write through any name marks a
+// directory of that subtree, so the subtree is taken unseen while nothing in it changes, and its
+// hard-link groups come from the parent version.
+TEST_F(DirWatchTest, ASubtreeWhoseHardLinksStayInsideItIsTakenUnseen) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_EQ(::link((src_ + "/a/x/f1").c_str(), (src_ + "/a/y/h1").c_str()), 0);
+  ASSERT_EQ(::link((src_ + "/b/c/d/f4").c_str(), (src_ + "/b/c/d/h4").c_str()), 0);
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  ASSERT_NO_FATAL_FAILURE(Write("/e/f5", "changed\n"));
+  auto two = CheckinAndCompare("e/f5 written");
+  EXPECT_EQ(two.result.watcher, "changes");
+  EXPECT_EQ(two.result.dirs_unwalked, 2u) << "a and b, each holding a group of two names";
+  // A write through either name of the group that spans a/x and a/y: both are walked (each has
+  // a name whose other name lies outside it), the rest of a's siblings are not.
+  ASSERT_NO_FATAL_FAILURE(Write("/a/y/h1", "written through the second name\n"));
+  auto three = CheckinAndCompare("a/y/h1 written");
+  EXPECT_EQ(three.result.dirs_unwalked, 2u) << "b and e";
+  EXPECT_EQ(three.result.bytes_read, 32u);
+  ASSERT_NO_FATAL_FAILURE(Write("/a/x/f1", "and through the first\n"));
+  auto four = CheckinAndCompare("a/x/f1 written");
+  EXPECT_EQ(four.result.dirs_unwalked, 2u) << "b and e";
+  // A group split: one name removed, the other now has one name.
+  ASSERT_EQ(::unlink((src_ + "/b/c/d/h4").c_str()), 0);
+  auto five = CheckinAndCompare("b/c/d/h4 removed");
+  EXPECT_EQ(five.result.dirs_unwalked, 2u) << "a and e";
+  // And a new group inside one directory.
+  ASSERT_EQ(::link((src_ + "/e/f5").c_str(), (src_ + "/e/h5").c_str()), 0);
+  auto six = CheckinAndCompare("e/h5 linked");
+  EXPECT_EQ(six.result.dirs_unwalked, 2u) << "a and b";
+  auto seven = CheckinAndCompare("nothing changed");
+  EXPECT_EQ(seven.result.dirs_unwalked, 3u) << "a, b and e";
+  EXPECT_EQ(seven.result.root, six.result.root);
+}
+
+// The stat cache was written for another version than the parent: a subtree's Tree is the same
+// whether its files were hard-linked or copies, so one holding a file with several names is
+// walked (the parent's hard-link table may not be the tree's).
+TEST_F(DirWatchTest, HardLinksAreTakenFromTheParentOnlyWhenTheCacheIsOfTheParent) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  // A copy of f4, with its times: b's Tree is the same as with a second name of f4.
+  ASSERT_NO_FATAL_FAILURE(Write("/b/c/d/h4", "content of /b/c/d/f4\n"));
+  struct stat f4;
+  ASSERT_EQ(::stat((src_ + "/b/c/d/f4").c_str(), &f4), 0);
+  const struct timespec times[2] = {f4.st_atim, f4.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (src_ + "/b/c/d/h4").c_str(), times, 0), 0);
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  auto one = Checkin(src_, "img");
+  // Version 2: the copy replaced by a second name of f4 (b's Tree stays the same).
+  struct stat d;
+  ASSERT_EQ(::stat((src_ + "/b/c/d").c_str(), &d), 0);
+  ASSERT_EQ(::unlink((src_ + "/b/c/d/h4").c_str()), 0);
+  ASSERT_EQ(::link((src_ + "/b/c/d/f4").c_str(), (src_ + "/b/c/d/h4").c_str()), 0);
+  const struct timespec dir_times[2] = {d.st_atim, d.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (src_ + "/b/c/d").c_str(), dir_times, 0), 0);
+  auto two = CheckinAndCompare("h4 a second name of f4");
+  ASSERT_NE(two.result.root, one.result.root) << "the hard-link table differs";
+  ASSERT_EQ(Lookup(two.result.root, "b").id, Lookup(one.result.root, "b").id)
+      << "b's Tree does not";
+  // Version 3 from version 1 with the cache of version 2: b is as the cache recorded it and
+  // unchanged since, but the group in it is not version 1's.
+  ASSERT_NO_FATAL_FAILURE(Write("/e/f5", "changed\n"));
+  auto three = Checkin(src_, "img", "img:1");
+  auto whole = TryCheckin(src_, "whole", "", [](CheckinOptions& o) {
+    o.update_stat_cache = false;
+    o.use_watcher = false;
+  });
+  ASSERT_TRUE(whole) << whole.error().ToString();
+  EXPECT_EQ(three.result.root, whole->result.root);
+  EXPECT_EQ(three.result.watcher, "changes");
+  EXPECT_EQ(three.result.dirs_unwalked, 1u) << "a only: b holds a file with two names";
+}
+
 // A file with a second name outside the tree: a whole walk finds one name of two as well, and
 // while no name is added or removed the watched checkin does not walk everything again.
 TEST_F(DirWatchTest, AFileWithANameOutsideTheTreeDoesNotMakeEveryCheckinWalkTwice) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/coding.h"
 #include "base/sha256.h"
 #include "tests/indexer/tree_fixture.h"
 
@@ -19,7 +20,7 @@ StatCache Sample() {
              {2, 1700000000000000001},
              {{1000, 1700000000123456789}, {999, 1700000000000000000}, {998, 0}},
              {"etc", "etc.d", std::string("\xff\x00z", 3)},
-             {6673, 931, 165389043, 4, 1}});
+             {6673, 931, 165389043, 4, 1, 3}});
   c.Put("usr/lib", {Sha256::Of("lib"), {3, 5}, {}, {}, {0, 1, 0, 0, 0}});
   c.Put("etc", {Sha256::Of("etc"),
                 {4, 1700000000000000002},
@@ -48,7 +49,31 @@ TEST(StatCacheTest, DecodeOfEncodeGivesTheSameDirectories) {
   d = StatCache::Decode(c.Encode("/srv/golden"), "/srv/golden");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->watch_token(), (WatchToken{"0123456789abcdef0123456789abcdef", 42}));
-  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{6673, 931, 165389043, 4, 1}));
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{6673, 931, 165389043, 4, 1, 3}));
+}
+
+// A file of format 5 has no count of the links reaching out of a subtree: every multiply-linked
+// file is taken to have a name outside it, as format 5's checkins did.
+TEST(StatCacheTest, FormatFiveReadsEveryLinkAsReachingOut) {
+  std::string f = "cairn-stat-cache-5\n";
+  PutLengthPrefixed(&f, "/srv/golden");
+  PutLengthPrefixed(&f, "0123456789abcdef0123456789abcdef");
+  PutVarint64(&f, 7);  // epoch
+  PutVarint64(&f, 1);  // one directory
+  PutLengthPrefixed(&f, "");
+  f.append(Sha256::Of("root").AsBytes());
+  PutVarint64(&f, 0);  // no entries
+  for (uint64_t n : {10, 2, 4096, 3, 0})
+    PutVarint64(&f, n);  // files, dirs, bytes, links, incomplete
+  PutVarsint64(&f, 2);   // inode
+  PutVarsint64(&f, 17);  // ctime
+  PutVarint64(&f, 0);    // no names
+  f.append(Sha256::Of(f).AsBytes());
+  auto d = StatCache::Decode(f, "/srv/golden");
+  ASSERT_TRUE(d);
+  ASSERT_NE(d->Find(""), nullptr);
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 0, 3}));
+  EXPECT_EQ(d->watch_token(), (WatchToken{"0123456789abcdef0123456789abcdef", 7}));
 }
 
 // A subtree taken as recorded carries its records into the new cache: the directory and those
