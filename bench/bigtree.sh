@@ -20,12 +20,17 @@
 # Steps, each under /usr/bin/time (wall, MaxRSS), page cache warm, after a sync:
 #   checkin        the whole tree into an empty repository
 #   checkin -p     again with --parent after 1,000 files changed, 100 added and 100 removed
+#   checkin -p watched    again after a patch (2 files changed, 1 added, in 2 directories), with
+#                  a tree watcher (`cairn watch`, running since before the first checkin): only
+#                  the directories the watcher saw change are looked at
+#   checkin -p unwatched  the same size of patch again, the watcher stopped: the whole tree is
+#                  statted (the two patches touch the same directories)
 #   ls -l --json   the flat directory
 #   ls -R --json   the whole version
 #   diff           version 1 against version 2
-#   checkout dir   version 2 into an empty directory (then compared with the tree by rsync -n)
-#   checkout tar   version 2 as a tar.zst
-#   checkin tar    that tarball, as a new image (it must get version 2's root id)
+#   checkout dir   the last version (4) into an empty directory (then compared with the tree by rsync -n)
+#   checkout tar   version 4 as a tar.zst
+#   checkin tar    that tarball, as a new image (it must get version 4's root id)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,12 +75,23 @@ if mode == "make":
             write(p, i)
             if i % 1000 == 0:
                 os.link(p, p + ".link")
+elif mode == "patch" or mode == "patch2":
+    tag = mode
+    for d in (1, 2):
+        with open(f"{subdir(d)}/f0001", "a") as fh:
+            fh.write(f"{tag}\n")
+    with open(f"{subdir(1)}/{tag}-new", "w") as fh:
+        fh.write(f"{tag}\n")
 elif mode == "reset":
     for d, f in changed:
         write(f"{subdir(d)}/f{f:04d}", flat + d * 1000 + f)
     for k in range(100):
         write(f"{subdir(ndirs - 1)}/f{k:04d}", flat + (ndirs - 1) * 1000 + k)
     for p in glob.glob(f"{subdir(ndirs // 2)}/new*"):
+        os.unlink(p)
+    for d in (1, 2):
+        write(f"{subdir(d)}/f0001", flat + d * 1000 + 1)
+    for p in glob.glob(f"{subdir(1)}/patch*-new"):
         os.unlink(p)
 else:
     for k, (d, f) in enumerate(changed):
@@ -119,14 +135,26 @@ echo "tree: $T ($FILES files, $(find "$T" -type d | wc -l) directories)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$T"/flat/* >/dev/null 2>&1 || true
 
+# The watcher runs from before the first checkin, so that each checkin records its token.
+"$CAIRN" watch "$T" 2>"$B/watch.log" &
+wpid=$!
+trap 'kill $wpid 2>/dev/null || true' EXIT
+for _ in $(seq 600); do grep -q '^watching' "$B/watch.log" && break; sleep 0.1; done
+grep -q '^watching' "$B/watch.log" || die "cairn watch did not start: $(cat "$B/watch.log")"
 step checkin "$CAIRN" checkin "$T" --repo "$repo" --image big
 tree_py change
 step checkin-p "$CAIRN" checkin "$T" --repo "$repo" --image big -p big:1
-step ls-flat "$CAIRN" ls big:2 flat -l --json --repo "$repo"
-step ls-all "$CAIRN" ls big:2 -R --json --repo "$repo"
+tree_py patch
+step checkin-p-watched env CAIRN_TIMING=1 "$CAIRN" checkin "$T" --repo "$repo" --image big -p big:2 --json
+kill $wpid && wait $wpid 2>/dev/null || true
+tree_py patch2
+step checkin-p-unwatched env CAIRN_TIMING=1 "$CAIRN" checkin "$T" --repo "$repo" --image big -p big:3 --json
+step ls-flat "$CAIRN" ls big:4 flat -l --json --repo "$repo"
+step ls-all "$CAIRN" ls big:4 -R --json --repo "$repo"
 step diff "$CAIRN" diff big:1 big:2 --repo "$repo"
-step checkout-dir "$CAIRN" checkout big:2 "$out" --repo "$repo"
-step checkout-tar "$CAIRN" checkout big:2 "$out.tar.zst" --format tar.zst --repo "$repo"
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2" <"$B/$1.out"; }
+step checkout-dir "$CAIRN" checkout big:4 "$out" --repo "$repo"
+step checkout-tar "$CAIRN" checkout big:4 "$out.tar.zst" --format tar.zst --repo "$repo"
 step checkin-tar "$CAIRN" checkin "$out.tar.zst" --repo "$repo" --image bigtar
 
 # The checkout is the tree: names, types, sizes, modes, owners, mtimes and hard links.
@@ -136,8 +164,14 @@ all_entries=$(grep -c '^  {' "$B/ls-all.out")
 changes=$(wc -l <"$B/diff.out")
 echo "checkout differs from the tree in $diffs paths (rsync -aHn); ls listed $entries entries in flat/ and $all_entries in all; diff printed $changes lines"
 root_of() { "$CAIRN" show "$1" --json --repo "$repo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root"])'; }
-same_root=$([[ "$(root_of big:2)" == "$(root_of bigtar:1)" ]] && echo yes || echo no)
+same_root=$([[ "$(root_of big:4)" == "$(root_of bigtar:1)" ]] && echo yes || echo no)
 echo "repository $(du -sb "$repo" | cut -f1) bytes; stat cache $(du -sb "$B/cache" | cut -f1) bytes"
+# The checkin phase (walk, store, index, record: CAIRN_TIMING), without the repository's open
+# and close: the close may wait for a compaction the earlier checkins' tables started.
+phases() { awk '$1 == "timing" {printf "%s %s ", $2, $3}' "$B/$1.err"; }
+echo "patch watched: watcher '$(field checkin-p-watched watcher)', $(field checkin-p-watched dirs_unwalked) subtrees taken unseen, $(field checkin-p-watched bytes_read) bytes read; unwatched: watcher '$(field checkin-p-unwatched watcher)', $(field checkin-p-unwatched dirs_unwalked) unseen"
+echo "  watched phases (ms):   $(phases checkin-p-watched)"
+echo "  unwatched phases (ms): $(phases checkin-p-unwatched)"
 echo
 worst=0
 for r in "${results[@]}"; do
@@ -151,4 +185,7 @@ printf '%-58s %8s %8s  %s\n' "checkout identical to the tree (paths rsync would 
   "$( ((diffs == 0)) && echo PASS || echo MISS)"
 printf '%-58s %8s %8s  %s\n' "tarball checkin gets the directory checkin's root id" "$same_root" yes \
   "$([[ $same_root == yes ]] && echo PASS || echo MISS)"
+wall_of() { for r in "${results[@]}"; do IFS='|' read -r name wall rss <<<"$r"; [[ $name == "$1" ]] && echo "$wall"; done; }
+printf '%-58s %8s %8s  %s\n' "patch checkin watched / unwatched (wall)" \
+  "$(awk -v a="$(wall_of checkin-p-watched)" -v b="$(wall_of checkin-p-unwatched)" 'BEGIN {printf "%.3f", a / b}')" "" ""
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
