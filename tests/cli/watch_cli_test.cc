@@ -1,5 +1,6 @@
 // `cairn watch DIR`: runs until SIGTERM, then exits 0 and removes its socket; bad input.
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,6 +48,49 @@ TEST_F(CliTest, WatchRunsUntilSigtermThenExitsZeroAndRemovesItsSocket) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_FALSE(Exists(socket));
+}
+
+// A watcher run by another user (not root) is not believed: with a shared cache directory it
+// could bind the socket path and answer that nothing changed (indexer/watch.cc, SO_PEERCRED).
+TEST_F(CliTest, AWatcherRunByAnotherUserIsNotBelieved) {
+  if (::geteuid() != 0) GTEST_SKIP() << "running the watcher as another user needs root";
+  std::filesystem::create_directories(dir_ + "/tree/a");
+  MakeFile("tree/a/f", "x");
+  const std::string cache = dir_ + "/cache";
+  std::filesystem::create_directories(cache);
+  // The other user (nobody) reads the tree and makes its socket in the shared cache directory.
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(cache.c_str(), 0777), 0);
+  int err[2];
+  ASSERT_EQ(::pipe2(err, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(err[1], 2);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(126);
+    ::setenv("CAIRN_CACHE_DIR", cache.c_str(), 1);
+    std::string tree = dir_ + "/tree";
+    ::execl(CAIRN_BINARY, CAIRN_BINARY, "watch", tree.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(err[1]);
+  std::string out;
+  char buf[512];
+  while (out.find('\n') == std::string::npos) {
+    ssize_t n = ::read(err[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(err[0]);
+  EXPECT_NE(out.find("watching "), std::string::npos) << "the watcher run by nobody: " << out;
+  // As root: a checkin asks for a token and gets none from nobody's watcher.
+  RunResult r = Run({"checkin", dir_ + "/tree", "--repo", repo_, "--image", "t", "--json"},
+                    {{"CAIRN_CACHE_DIR", cache}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"watcher\": \"\""), std::string::npos) << r.out;
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST_F(CliTest, WatchOfAMissingDirectoryFailsNamingIt) {
