@@ -56,11 +56,12 @@ struct SubtreeCounts {
   uint64_t dirs = 0;        // directories, the directory itself included
   uint64_t bytes = 0;       // the regular files' sizes
   uint64_t links = 0;       // regular files with more than one name
-  uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
   // Of `links`, the names of files that have a name outside this directory's subtree, or one
-  // the walk did not meet (outside the tree, or unreadable): a write through such a name
-  // raises no event here (indexer/watch.h).
+  // the walk did not meet (outside the tree): a write through such a name raises no event
+  // here (indexer/watch.h). (Names skipped as unreadable are not counted: their directory is
+  // incomplete, which keeps the subtree walked.)
   uint64_t links_out = 0;
+  uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
   bool operator==(const SubtreeCounts&) const = default;
   SubtreeCounts& operator+=(const SubtreeCounts& c) {
     files += c.files;

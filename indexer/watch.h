@@ -15,7 +15,11 @@
 // then written through that name: neither the new name nor the write raises an event on the
 // tree's directories. (A checkin never skips a directory holding a file that had a name outside
 // it at the last checkin, indexer/watched_walk.h, so only files whose names were all in one
-// subtree then are exposed.)
+// subtree then are exposed.) A second name made inside the tree (link(2): an IN_CREATE whose
+// lstat shows a regular file with several names) makes the watcher vouch for nothing before
+// it, since a write through that name marks only its own directory; so the gap inside the
+// tree is a name made, written through and removed again before the watcher looked at it
+// (within a millisecond or so of its creation).
 // Nor changes made on another machine or by a user-space server: the watcher refuses NFS,
 // SMB/CIFS, FUSE, Ceph, 9P and AFS.
 //

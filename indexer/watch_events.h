@@ -83,6 +83,9 @@ class InotifyTree {
   void SetPath(int wd, const std::string& rel);
   void Forget(int wd);
   void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
+  // A non-directory `rel` was created: if it is a second name of a regular file, tokens up to
+  // this epoch are not vouched for.
+  void NewName(const std::string& rel);
   // Events were lost, the paths of watches are unknown or a directory could not be watched:
   // rebuilds every watch on a new descriptor; no earlier token is vouched for.
   void Recover();
@@ -104,6 +107,9 @@ class InotifyTree {
   uint64_t lost_epoch_ = 0;  // tokens up to this epoch get `all`
   bool lost_ = false;        // events were lost in this batch
   bool blind_ = false;       // some directory could not be watched again after a loss
+  // One directory at two paths of the tree (a bind mount of the same filesystem beneath the
+  // root): inotify gives both the same watch, so events name only one of the paths.
+  bool aliased_ = false;
 };
 
 }  // namespace cairn::indexer

@@ -129,6 +129,27 @@ TEST_F(WatchTest, AFreshWatcherCannotVouchForAnEmptyTokenOrAnotherInstance) {
   EXPECT_TRUE(future->all);
 }
 
+// A second name made for a file (link(2)): a write through it marks only its directory, not
+// those of the file's other names, which are not known; the watcher vouches for nothing
+// before it. A new file, or a name of a file that has one, is a plain change.
+TEST_F(WatchTest, ASecondNameOfAFileMakesTheWatcherVouchForNothingBefore) {
+  Mkdir(P("a"));
+  Mkdir(P("b"));
+  Write(P("a/f"));
+  StartWatching();
+  Write(P("b/new"));
+  EXPECT_EQ(Changes(), (Dirs{"b"}));
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/g").c_str()), 0);
+  EXPECT_TRUE(CannotVouch());
+  Write(P("b/g"), "written through the second name");  // after the new epoch: seen as usual
+  EXPECT_EQ(Changes(), (Dirs{"b"}));
+  ASSERT_EQ(::symlink("f", P("a/l").c_str()), 0);  // not a second name of a file
+  Mkdir(P("a/d"));
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/d"}));
+  ASSERT_EQ(::unlink(P("b/g").c_str()), 0);
+  EXPECT_EQ(Changes(), (Dirs{"b"}));
+}
+
 TEST_F(WatchTest, NothingChangedReportsNothing) {
   Mkdir(P("a"));
   StartWatching();
@@ -313,6 +334,27 @@ TEST_F(WatchTest, AMountOrUnmountBeneathTheTreeIsNotVouchedFor) {
   ASSERT_EQ(::umount(P("a/m").c_str()), 0) << std::strerror(errno);
   unmount.mounted = false;
   EXPECT_TRUE(CannotVouch());
+}
+
+// A directory of the tree bound at a second path of it (same filesystem): inotify gives both
+// paths one watch, so a change would be reported under one of them only. The watcher vouches
+// for nothing while the tree has such a directory, whether bound before it started or after.
+TEST_F(WatchTest, ADirectoryBoundAtASecondPathOfTheTreeIsNotVouchedFor) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("a"));
+  Mkdir(P("a/b"));
+  Mkdir(P("c"));
+  if (::mount(P("a").c_str(), P("c").c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    FAIL() << "mount --bind " << P("a") << " " << P("c") << ": " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{P("c")};
+  StartWatching();
+  Write(P("a/b/f"));
+  EXPECT_TRUE(CannotVouch());
+  EXPECT_TRUE(CannotVouch()) << "still bound";
 }
 
 // A mount elsewhere on the host (another test's FUSE mount, a container's) changes the mount
