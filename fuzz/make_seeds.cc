@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/coding.h"
 #include "base/sha256.h"
 #include "cas/chunk_index.h"
 #include "cas/disk.h"
@@ -203,9 +204,23 @@ Seeds StatCacheSeeds() {
   cache.Put("etc", etc);
   std::string plain = cache.Encode("/srv/golden");
   cache.set_watch_token({"0123456789abcdef0123456789abcdef", 7});
-  root.below = {3, 2, 4096, 1, 0};
+  root.below = {3, 2, 4096, 2, 1, 0};
   cache.Put("", root);
-  return {plain, cache.Encode("/srv/golden"), indexer::StatCache().Encode("/srv/golden")};
+  // A file of format 5 (no count of the links reaching out), which Decode still reads.
+  std::string v5 = "cairn-stat-cache-5\n";
+  PutLengthPrefixed(&v5, "/srv/golden");
+  PutLengthPrefixed(&v5, "");  // no watcher
+  PutVarint64(&v5, 0);
+  PutVarint64(&v5, 1);  // one directory, the root
+  PutLengthPrefixed(&v5, "");
+  v5.append(Id("root").AsBytes());
+  PutVarint64(&v5, 0);  // no entries
+  for (uint64_t n : {3, 2, 4096, 1, 0}) PutVarint64(&v5, n);
+  PutVarsint64(&v5, 2);
+  PutVarsint64(&v5, 17);
+  PutVarint64(&v5, 0);  // no names
+  v5.append(Sha256::Of(v5).AsBytes());
+  return {plain, cache.Encode("/srv/golden"), indexer::StatCache().Encode("/srv/golden"), v5};
 }
 
 // The first byte picks the decoder (fuzz/watch_wire_fuzzer.cc): even for answers, odd for
