@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/env.h"
+#include "indexer/stat_cache.h"
 #include "indexer/watch.h"
 #include "tests/indexer/dir_fixture.h"
 #include "tests/indexer/tree_fixture.h"
@@ -259,6 +261,28 @@ TEST_F(DirWatchTest, HardLinksAreTakenFromTheParentOnlyWhenTheCacheIsOfTheParent
   EXPECT_EQ(three.result.root, whole->result.root);
   EXPECT_EQ(three.result.watcher, "changes");
   EXPECT_EQ(three.result.dirs_unwalked, 1u) << "a only: b holds a file with two names";
+}
+
+// A stat cache that says no name reaches out of a subtree when one does (damaged, or written by
+// a cairn with a bug): the parent's group spans the subtree taken unseen and one walked, which
+// the walk notices, and it walks everything again rather than store a wrong link table.
+TEST_F(DirWatchTest, AGroupReachingOutOfASubtreeTakenUnseenMakesTheCheckinWalkEverything) {
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_EQ(::link((src_ + "/a/x/f1").c_str(), (src_ + "/e/g").c_str()), 0);
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  StatCache cache = StatCache::Load(Env::Default(), cache_dir_, root_);
+  for (const char* rel : {"a", "a/x"}) {
+    StatCacheDir* d = cache.Find(rel);
+    ASSERT_NE(d, nullptr) << rel;
+    ASSERT_EQ(d->below.links_out, 1u) << rel;
+    d->below.links_out = 0;
+  }
+  ASSERT_TRUE(cache.Save(Env::Default(), cache_dir_, root_).ok());
+  ASSERT_NO_FATAL_FAILURE(Write("/b/c/d/f4", "changed\n"));
+  auto two = CheckinAndCompare("b/c/d/f4 written, a's record wrong");
+  EXPECT_EQ(two.result.watcher, "changes");
+  EXPECT_EQ(two.result.dirs_unwalked, 0u) << "walked again, whole";
 }
 
 // A file of a subtree taken unseen given a second name elsewhere in the tree, written through
