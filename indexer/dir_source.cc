@@ -230,7 +230,9 @@ class Walker {
       scan = ScanInline(path, rel, parent_tree, pd->self);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
-    if (rel.empty()) parent_hardlinks_ = scan.parent.hardlinks;  // the root is never reused
+    // The parent's link table, for the subtrees a watched walk takes unseen (HardLinks); the
+    // root is never reused, so its scan read the parent's root Tree.
+    if (rel.empty() && watched_->carries_links()) parent_hardlinks_ = scan.parent.hardlinks;
     pd->reuse = scan.reuse;
     if (scan.unlisted) result_.dirs_unlisted++;
     // The subdirectories' scans start before the walk descends into the first of them, up to

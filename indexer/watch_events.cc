@@ -161,7 +161,7 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
   while (!todo.empty()) {
     std::string rel = std::move(todo.back());
     todo.pop_back();
-    const std::string path = rel.empty() ? root_ : root_ + "/" + rel;
+    const std::string path = rel.empty() ? root_ : ChildPath(root_, rel);
     if (rel == top && !rel.empty()) {  // listed directories checked their children below
       struct stat st;
       if (::lstat(path.c_str(), &st) != 0) {
@@ -298,8 +298,7 @@ void InotifyTree::NewName(const std::string& rel) {
   // checkin takes unseen. Which those are is not known: the epoch is not vouched for. (A name
   // removed again before this lstat is missed: the blind spot in watch.h.)
   struct stat st;
-  const std::string path = root_ == "/" ? "/" + rel : root_ + "/" + rel;
-  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+  if (::lstat(ChildPath(root_, rel).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
     lost_epoch_ = epoch_;
   }
 }
