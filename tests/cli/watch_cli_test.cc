@@ -7,34 +7,51 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <string>
 
 #include "tests/cli/cli_runner.h"
 
 namespace cairn::testing {
 namespace {
 
-TEST_F(CliTest, WatchRunsUntilSigtermThenExitsZeroAndRemovesItsSocket) {
-  std::filesystem::create_directories(dir_ + "/tree/a/b");
+// Starts `cairn watch TREE` in a child process, after `setup` ran in it (its environment, its
+// user; false: the child exits 126), and reads the child's stderr up to its first line into
+// `*line`. The child's pid; -1 when it could not be started.
+pid_t SpawnWatch(const std::string& tree, const std::function<bool()>& setup, std::string* line) {
   int err[2];
-  ASSERT_EQ(::pipe2(err, O_CLOEXEC), 0);
+  if (::pipe2(err, O_CLOEXEC) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(err[1], 2);
-    ::setenv("HOME", dir_.c_str(), 1);
-    ::unsetenv("CAIRN_CACHE_DIR");
-    ::unsetenv("XDG_CACHE_HOME");
-    std::string tree = dir_ + "/tree";
+    if (!setup()) ::_exit(126);
     ::execl(CAIRN_BINARY, CAIRN_BINARY, "watch", tree.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(err[1]);
-  std::string out;
   char buf[512];
-  while (out.find('\n') == std::string::npos) {
+  while (pid > 0 && line->find('\n') == std::string::npos) {
     ssize_t n = ::read(err[0], buf, sizeof(buf));
     if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    line->append(buf, static_cast<size_t>(n));
   }
+  ::close(err[0]);
+  return pid;
+}
+
+TEST_F(CliTest, WatchRunsUntilSigtermThenExitsZeroAndRemovesItsSocket) {
+  std::filesystem::create_directories(dir_ + "/tree/a/b");
+  std::string out;
+  const pid_t pid = SpawnWatch(
+      dir_ + "/tree",
+      [&] {
+        ::setenv("HOME", dir_.c_str(), 1);
+        ::unsetenv("CAIRN_CACHE_DIR");
+        ::unsetenv("XDG_CACHE_HOME");
+        return true;
+      },
+      &out);
+  ASSERT_GT(pid, 0);
   EXPECT_NE(out.find("watching "), std::string::npos) << out;
   EXPECT_NE(out.find(": 3 directories (socket "), std::string::npos) << out;
   size_t at = out.find("(socket "), end = out.rfind(')');
@@ -44,7 +61,6 @@ TEST_F(CliTest, WatchRunsUntilSigtermThenExitsZeroAndRemovesItsSocket) {
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ::close(err[0]);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_FALSE(Exists(socket));
@@ -61,26 +77,17 @@ TEST_F(CliTest, AWatcherRunByAnotherUserIsNotBelieved) {
   // The other user (nobody) reads the tree and makes its socket in the shared cache directory.
   ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
   ASSERT_EQ(::chmod(cache.c_str(), 0777), 0);
-  int err[2];
-  ASSERT_EQ(::pipe2(err, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(err[1], 2);
-    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(126);
-    ::setenv("CAIRN_CACHE_DIR", cache.c_str(), 1);
-    std::string tree = dir_ + "/tree";
-    ::execl(CAIRN_BINARY, CAIRN_BINARY, "watch", tree.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(err[1]);
   std::string out;
-  char buf[512];
-  while (out.find('\n') == std::string::npos) {
-    ssize_t n = ::read(err[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(err[0]);
+  const pid_t pid = SpawnWatch(
+      dir_ + "/tree",
+      [&] {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+          return false;
+        ::setenv("CAIRN_CACHE_DIR", cache.c_str(), 1);
+        return true;
+      },
+      &out);
+  ASSERT_GT(pid, 0);
   EXPECT_NE(out.find("watching "), std::string::npos) << "the watcher run by nobody: " << out;
   // As root: a checkin asks for a token and gets none from nobody's watcher.
   RunResult r = Run({"checkin", dir_ + "/tree", "--repo", repo_, "--image", "t", "--json"},

@@ -73,16 +73,22 @@ class DirWatchTest : public DirTest {
     watcher_.reset();
   }
 
+  // A checkin of the tree that reads every file (no parent) and leaves the stat cache and the
+  // watcher alone.
+  Result<catalog::CheckinOutcome> WholeCheckin() {
+    return TryCheckin(src_, "whole", "", [](CheckinOptions& o) {
+      o.update_stat_cache = false;
+      o.use_watcher = false;
+    });
+  }
+
   // The incremental checkin `image` over its last version, and a checkin of the same tree
   // that reads every file (no parent) and leaves the stat cache and the watcher alone (the
   // next incremental reads the records this one wrote and carried over): same Tree, same
   // counts.
   catalog::CheckinOutcome CheckinAndCompare(const std::string& what) {
     auto incr = Checkin(src_, "img", "img");
-    auto whole_or = TryCheckin(src_, "whole", "", [](CheckinOptions& o) {
-      o.update_stat_cache = false;
-      o.use_watcher = false;
-    });
+    auto whole_or = WholeCheckin();
     EXPECT_TRUE(whole_or) << whole_or.error().ToString();
     if (!whole_or) return incr;
     const catalog::CheckinOutcome& whole = *whole_or;
@@ -253,10 +259,7 @@ TEST_F(DirWatchTest, HardLinksAreTakenFromTheParentOnlyWhenTheCacheIsOfTheParent
   // unchanged since, but the group in it is not version 1's.
   ASSERT_NO_FATAL_FAILURE(Write("/e/f5", "changed\n"));
   auto three = Checkin(src_, "img", "img:1");
-  auto whole = TryCheckin(src_, "whole", "", [](CheckinOptions& o) {
-    o.update_stat_cache = false;
-    o.use_watcher = false;
-  });
+  auto whole = WholeCheckin();
   ASSERT_TRUE(whole) << whole.error().ToString();
   EXPECT_EQ(three.result.root, whole->result.root);
   EXPECT_EQ(three.result.watcher, "changes");

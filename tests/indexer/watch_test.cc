@@ -92,6 +92,15 @@ class WatchTest : public ::testing::Test {
   WatchToken token_;
 };
 
+// Detaches a test's mount at `path` when the test ends, unless it unmounted it itself.
+struct MountGuard {
+  std::string path;
+  bool mounted = true;
+  ~MountGuard() {
+    if (mounted) ::umount2(path.c_str(), MNT_DETACH);
+  }
+};
+
 TEST(ChangedAtOrBeneathTest, NamesTheDirectoryAndItsAncestorsOnly) {
   WatchReport r;
   r.all = false;
@@ -322,13 +331,7 @@ TEST_F(WatchTest, AMountOrUnmountBeneathTheTreeIsNotVouchedFor) {
   if (::mount("none", P("a/m").c_str(), "tmpfs", 0, nullptr) != 0) {
     FAIL() << "mount tmpfs " << P("a/m") << ": " << std::strerror(errno);
   }
-  struct Unmount {
-    std::string path;
-    bool mounted = true;
-    ~Unmount() {
-      if (mounted) ::umount2(path.c_str(), MNT_DETACH);
-    }
-  } unmount{P("a/m")};
+  MountGuard unmount{P("a/m")};
   EXPECT_TRUE(CannotVouch());
   EXPECT_EQ(Changes(), Dirs{});
   ASSERT_EQ(::umount(P("a/m").c_str()), 0) << std::strerror(errno);
@@ -347,10 +350,7 @@ TEST_F(WatchTest, ADirectoryBoundAtASecondPathOfTheTreeIsNotVouchedFor) {
   if (::mount(P("a").c_str(), P("c").c_str(), nullptr, MS_BIND, nullptr) != 0) {
     FAIL() << "mount --bind " << P("a") << " " << P("c") << ": " << std::strerror(errno);
   }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{P("c")};
+  MountGuard unmount{P("c")};
   StartWatching();
   Write(P("a/b/f"));
   EXPECT_TRUE(CannotVouch());
