@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "base/rel_path.h"
 #include "cas/tree_reader.h"
 #include "catalog/debversion.h"
 
@@ -95,8 +96,7 @@ class Differ {
   Status Compare(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& path) {
     if (a.type != b.type) {
       if (a.type == cas::EntryType::kDirectory || b.type == cas::EntryType::kDirectory) {
-        size_t slash = path.rfind('/');
-        std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+        std::string parent(ParentOf(path));
         CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, a, parent));
         return Whole(DiffEntry::Kind::kAdded, b, parent);
       }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/rel_path.h"
 #include "cas/content_reader.h"
 #include "cas/tree.h"
 
@@ -85,8 +86,7 @@ class Writer {
       }
       for (size_t i = 1; i < group.size(); ++i) {
         link_members_.insert(group[i]);
-        size_t slash = group[i].rfind('/');
-        link_parents_.insert(slash == std::string::npos ? "" : group[i].substr(0, slash));
+        link_parents_.insert(std::string(ParentOf(group[i])));
       }
     }
     auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -315,8 +315,7 @@ class Writer {
         // Each name counts, as in the checkin's and the tarball's counts.
         result_.files++;
         result_.bytes += static_cast<uint64_t>(st.st_size);
-        size_t slash = g[i].rfind('/');
-        touched.insert(slash == std::string::npos ? "" : g[i].substr(0, slash));
+        touched.insert(std::string(ParentOf(g[i])));
       }
     }
     for (const auto& rel : touched) {

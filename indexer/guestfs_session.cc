@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/phase_timer.h"
+#include "base/rel_path.h"
 #include "indexer/guestfs_api.h"
 #include "indexer/tar_source.h"
 #include "indexer/zero_blocks.h"
@@ -200,9 +201,7 @@ Status GuestfsSession::RecordHoles(TarSource* tar) {
   constexpr size_t kBatch = 256;
   std::map<std::string, std::vector<std::string>> by_dir;
   for (std::string& path : tar->ZeroBlockFiles()) {
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "/" : "/" + path.substr(0, slash);
-    by_dir[dir].push_back(slash == std::string::npos ? path : path.substr(slash + 1));
+    by_dir["/" + std::string(ParentOf(path))].emplace_back(BaseName(path));
   }
   for (const auto& [dir, names] : by_dir) {
     for (size_t from = 0; from < names.size(); from += kBatch) {

@@ -1,29 +1,20 @@
 #include "indexer/link_groups.h"
 
+#include "base/rel_path.h"
+
 namespace cairn::indexer {
 namespace {
 
-// Whether directory `dir` holds `path` (a path beneath it, or itself).
-bool Holds(const std::string& dir, const std::string& path) {
-  return dir.empty() || path == dir ||
-         (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
-}
-
 // The subtree of `subtrees` that holds `path` (null: none).
 const std::string* SubtreeOf(const std::string& path, const std::set<std::string>& subtrees) {
-  for (std::string d = ParentRel(path); !d.empty(); d = ParentRel(d)) {
-    auto it = subtrees.find(d);
+  for (std::string_view d = ParentOf(path); !d.empty(); d = ParentOf(d)) {
+    auto it = subtrees.find(std::string(d));
     if (it != subtrees.end()) return &*it;
   }
   return nullptr;
 }
 
 }  // namespace
-
-std::string ParentRel(const std::string& rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
 
 std::map<std::string, uint64_t> NamesReachingOut(const std::vector<LinkGroup>& groups) {
   std::map<std::string, uint64_t> out;
@@ -32,13 +23,13 @@ std::map<std::string, uint64_t> NamesReachingOut(const std::vector<LinkGroup>& g
     // Every name met: the directories at or beneath the deepest one holding them all see
     // every write to the file. Else none does.
     const bool whole = g.paths.size() == g.nlink;
-    std::string common = ParentRel(g.paths[0]);
+    std::string_view common = ParentOf(g.paths[0]);
     for (const auto& p : g.paths) {
-      while (!Holds(common, p)) common = ParentRel(common);
+      while (!AtOrBeneath(p, common)) common = ParentOf(common);
     }
     for (const auto& p : g.paths) {
-      for (std::string d = ParentRel(p); !(whole && d == common); d = ParentRel(d)) {
-        out[d]++;
+      for (std::string_view d = ParentOf(p); !(whole && d == common); d = ParentOf(d)) {
+        out[std::string(d)]++;
         if (d.empty()) break;
       }
     }

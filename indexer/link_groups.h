@@ -30,9 +30,6 @@ std::map<std::string, uint64_t> NamesReachingOut(const std::vector<LinkGroup>& g
 std::optional<std::vector<std::vector<std::string>>> GroupsInside(
     const std::vector<std::vector<std::string>>& parent, const std::set<std::string>& subtrees);
 
-// "a/b/c" -> "a/b"; "c" -> "".
-std::string ParentRel(const std::string& rel);
-
 }  // namespace cairn::indexer
 
 #endif  // CAIRN_INDEXER_LINK_GROUPS_H_

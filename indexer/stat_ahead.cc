@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/rel_path.h"
 #include "base/thread_name.h"
 
 namespace cairn::indexer {
@@ -226,11 +227,8 @@ StatAhead::Results StatAhead::Ready(const StatCacheDir* d) const {
 
 const struct stat* StatAhead::Find(const std::string& rel) const {
   if (rel.empty()) return nullptr;
-  size_t slash = rel.rfind('/');
-  const std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
-  const std::string_view base = slash == std::string::npos ? std::string_view(rel)
-                                                           : std::string_view(rel).substr(slash + 1);
-  const StatCacheDir* p = cache_.Find(parent);
+  const std::string_view base = BaseName(rel);
+  const StatCacheDir* p = cache_.Find(std::string(ParentOf(rel)));
   if (p == nullptr) return nullptr;
   // Names are in the Tree's order: raw bytes.
   auto it = std::lower_bound(p->names.begin(), p->names.end(), base,

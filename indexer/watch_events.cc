@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/hex.h"
+#include "base/rel_path.h"
 #include "indexer/dir_scan.h"
 
 namespace cairn::indexer {
@@ -26,14 +27,6 @@ constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | 
 // The directory vanished or was replaced by something else before it could be watched or
 // listed: the events of its parent tell of that.
 bool Vanished(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
-
-// Whether `path` lies beneath directory `dir` (both absolute, `dir` possibly "/", or both
-// relative to the root).
-bool Beneath(const std::string& path, const std::string& dir) {
-  if (dir == "/") return path.size() > 1 && path[0] == '/';
-  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-         path[dir.size()] == '/';
-}
 
 Result<std::string> NewInstance() {
   char bytes[16];

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "base/rel_path.h"
 #include "cas/tree_reader.h"
 #include "vmount/errors.h"
 #include "vmount/mutable_tree_node.h"
@@ -46,9 +47,9 @@ Result<std::unique_ptr<MutableTree>> MutableTree::Open(cas::ObjectStore* store,
   CAIRN_RETURN_IF_ERROR(t->Load(r));
   for (const auto& group : tree.hardlinks) {
     for (const auto& p : group) {
-      size_t slash = p.rfind('/');
-      if (slash == std::string::npos) continue;
-      auto dir = t->LookupPath(std::string_view(p).substr(0, slash));
+      std::string_view parent = ParentOf(p);
+      if (parent.empty()) continue;
+      auto dir = t->LookupPath(parent);
       if (!dir) return dir.error().WithContext("read hard link " + p);
       CAIRN_ASSIGN_OR_RETURN(Node * d, t->GetDir(*dir, "read hard link"));
       CAIRN_RETURN_IF_ERROR(t->Load(d));
