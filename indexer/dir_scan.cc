@@ -37,13 +37,15 @@ DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const 
   // removing or renaming an entry changes the ctime), so entry i is the parent's entry i, and
   // the directory need not even be listed: on ext4 listing a directory costs more than
   // looking up each of its names (v3: 931 directories listed and looked up in 26 ms, looked
-  // up in 17). Should a recorded name be gone after all, the directory is listed.
+  // up in 17). Should a recorded name be gone after all, the directory is listed. A directory
+  // with entries left out as unreadable (SubtreeCounts::incomplete) keeps no names, and is
+  // listed: with every entry left out, its record looks like that of an empty directory.
   // If every entry's inode and ctime are as recorded too, its Tree is the parent's unless a
   // subdirectory changed, and neither the parent's Tree nor the entries' xattrs are read.
   // The root is always built (it holds the hard-link table).
   const StatCacheDir* d = parent.IsZero() ? nullptr : old_cache_.Find(rel);
   const bool as_recorded = d != nullptr && d->tree == parent && !rel.empty() && d->self == self;
-  if (as_recorded && d->names.size() == d->files.size()) {
+  if (as_recorded && d->names.size() == d->files.size() && d->below.incomplete == 0) {
     DirScan scan = ScanNames(path, rel, parent, d, /*listed=*/false, d);
     if (scan.status.ok() || !scan.status.IsNotFound()) return scan;
   }

@@ -1,6 +1,7 @@
 #include "tests/cli/cli_runner.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,11 @@
 #include "base/sha256.h"
 
 namespace cairn::testing {
+
+bool BecomeUser(const User& user) {
+  return ::setgroups(user.groups.size(), user.groups.data()) == 0 && ::setgid(user.gid) == 0 &&
+         ::setuid(user.uid) == 0;
+}
 
 void CliTest::SetUp() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-cli-XXXXXX").string();
@@ -44,6 +50,7 @@ RunResult CliTest::Run(const std::vector<std::string>& args,
     ::unsetenv("CAIRN_CACHE_DIR");  // the stat cache goes under HOME
     ::unsetenv("XDG_CACHE_HOME");
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    if (run_as_ && !BecomeUser(*run_as_)) ::_exit(126);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(CAIRN_BINARY));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -3,9 +3,11 @@
 #define CAIRN_TESTS_CLI_CLI_RUNNER_H_
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,13 @@ namespace cairn::testing {
 struct RunResult {
   int exit_code = -1;  // -1 when the process did not exit normally
   std::string out, err;
+};
+
+// A user to run commands as (the test runs as root): its uid, gid and supplementary groups.
+struct User {
+  uid_t uid;
+  gid_t gid;
+  std::vector<gid_t> groups;
 };
 
 class CliTest : public ::testing::Test {
@@ -33,10 +42,14 @@ class CliTest : public ::testing::Test {
   bool Exists(const std::string& path);
   nlohmann::json Stats();
 
+  std::optional<User> run_as_;       // Run's commands run as this user (unset: the test's own)
   std::string stdin_ = "/dev/null";  // what Run gives the command as standard input
   std::string dir_;   // temporary, removed at the end
   std::string repo_;  // dir_/repo, initialised by SetUp
 };
+
+// Switches the calling process to `user` (setgroups, setgid, setuid); false if one failed.
+bool BecomeUser(const User& user);
 
 // n pseudo-random bytes.
 std::string RandomData(size_t n, uint64_t seed);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -406,6 +407,46 @@ TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutEveryNameOfTheFile) {
   want.entries.erase("d/secret-link2");
   auto got = Listing(dir_ + "/dst");
   EXPECT_EQ(Diff(got, want), "");
+}
+
+// An incremental checkin lists again a directory whose every entry was left out as unreadable
+// (its stat cache record holds no entry, as an empty directory's would), so it skips the same
+// names, and reads them once its user may, though nothing in the tree changed.
+TEST_F(UnprivilegedCliTest, AnIncrementalCheckinTriesTheSkippedNamesAgain) {
+  const gid_t kReaders = 47113;
+  ASSERT_EQ(::mkdir((src_ + "/only").c_str(), 0755), 0);
+  ASSERT_EQ(::link((src_ + "/secret").c_str(), (src_ + "/only/secret-link3").c_str()), 0);
+  ASSERT_EQ(::chown((src_ + "/secret").c_str(), 0, kReaders), 0);
+  ASSERT_EQ(::chmod((src_ + "/secret").c_str(), 0640), 0);
+  const std::string cache = dir_ + "/cache";
+  ASSERT_EQ(::mkdir(cache.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(cache.c_str(), 65534, 65534), 0);
+  // The tree's ctimes out of the stat cache's doubt (RacyCtime).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto checkin = [&](const User& who, std::vector<std::string> more) {
+    run_as_ = who;
+    std::vector<std::string> args = {"checkin", "--repo", repo_,
+                                     src_,      "--json", "--skip-unreadable"};
+    args.insert(args.end(), more.begin(), more.end());
+    RunResult r = Run(args, {{"CAIRN_CACHE_DIR", cache}});
+    run_as_.reset();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+  };
+  const User nobody{65534, 65534, {}}, reader{65534, 65534, {kReaders}};
+  const nlohmann::json skipped = {"d/secret-link", "d/secret-link2", "only/secret-link3", "secret"};
+  nlohmann::json one = checkin(nobody, {"--image", "web"});
+  EXPECT_EQ(one["skipped"], skipped) << one.dump();
+  EXPECT_EQ(one["warnings"].size(), 0u) << one.dump();
+  nlohmann::json two = checkin(nobody, {"--image", "web", "-p", "web:1"});
+  EXPECT_EQ(two["skipped"], skipped) << two.dump();
+  EXPECT_EQ(two["root"], one["root"]);
+  EXPECT_EQ(two["files_cached"], 2u) << "public and d/also-public" << two.dump();
+  nlohmann::json three = checkin(reader, {"--image", "web", "-p", "web:2"});
+  nlohmann::json whole = checkin(reader, {"--image", "whole"});
+  EXPECT_EQ(three["skipped"].size(), 0u) << three.dump();
+  EXPECT_EQ(three["files"], 6u) << three.dump();
+  EXPECT_EQ(three["root"], whole["root"]) << three.dump() << whole.dump();
 }
 
 }  // namespace
