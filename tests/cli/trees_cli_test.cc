@@ -345,8 +345,8 @@ TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) 
       << unsaved.err;
 }
 
-// As root every file is readable, so the checkin runs as nobody (setpriv): a file only root
-// may read is unreadable.
+// As root every file is readable, so the checkin runs as nobody (CliTest::run_as_): a file only
+// root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
  protected:
   void SetUp() override {
@@ -368,14 +368,9 @@ class UnprivilegedCliTest : public TreesCliTest {
   }
   // Runs `cairn args...` as uid/gid 65534.
   RunResult RunAsNobody(const std::vector<std::string>& args) {
-    std::string cmd = "env -u CAIRN_REPO HOME=" + dir_ +
-                      " setpriv --reuid=65534 --regid=65534 --clear-groups " CAIRN_BINARY;
-    for (const auto& a : args) cmd += " '" + a + "'";
-    cmd += " > " + dir_ + "/.out 2> " + dir_ + "/.err";
-    RunResult r;
-    r.exit_code = indexer::testing::Shell(cmd);
-    r.out = ReadFile(dir_ + "/.out");
-    r.err = ReadFile(dir_ + "/.err");
+    run_as_ = User{65534, 65534, {}};
+    RunResult r = Run(args);
+    run_as_.reset();
     return r;
   }
 };
