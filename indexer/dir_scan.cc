@@ -162,12 +162,15 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
         e.unchanged = Unchanged(scan, e.name, e.st);
       }
       if (!e.same) continue;
-      e.same = false;
       const cas::TreeEntry* p = ParentEntry(scan, e.name);
       if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
+        e.same = false;
         ReadDetails(ChildPath(path, e.name), &e);
         continue;
       }
+      // A directory's metadata is in its own Tree, not in its entry here (ScannedEntry::same).
+      if (e.type == cas::EntryType::kDirectory) continue;
+      e.same = false;
       e.xattrs = p->meta.xattrs;
       e.target = p->target;
     }
@@ -204,6 +207,7 @@ Status DirScanner::LoadParent(const std::string& rel, const ObjectId& id, DirSca
     return Status::Internal("scan " + ChildPath(root_, rel) + ": the store is not open yet");
   }
   CAIRN_ASSIGN_OR_RETURN(scan->parent, cas::LoadTree(store, id));
+  scan->parent_loaded = true;
   const StatCacheDir* d = old_cache_.Find(rel);
   if (d != nullptr && d->tree == id && d->files.size() == scan->parent.entries.size())
     scan->cached = d;

@@ -54,7 +54,9 @@ struct ScannedEntry {
   std::string target;  // symlinks
   // A regular file unchanged since the parent: its entry in DirScan::parent; npos otherwise.
   size_t unchanged = std::string::npos;
-  // Its inode and ctime are as recorded, so its xattrs and target were not read (yet).
+  // Its inode and ctime are as recorded, so its xattrs and target were not read (yet). A
+  // directory keeps it: its xattrs are not in its entry of the parent's Tree but in its own
+  // Tree, which its own scan reads (DirScan::parent), unless it is taken whole as recorded.
   bool same = false;
 };
 struct DirScan {
@@ -63,6 +65,7 @@ struct DirScan {
   // Incremental checkin: the directory in the parent version (empty if it had none), and the
   // stat cache's record of it when that record describes exactly this Tree.
   cas::Tree parent;
+  bool parent_loaded = false;  // `parent` was read (the directory had a Tree in the parent)
   const StatCacheDir* cached = nullptr;
   // The directory and all its entries are as recorded (PendingDir::reuse): `parent` is not
   // read, the subdirectories' Trees in the parent version come from the cache.

@@ -201,10 +201,12 @@ class Walker {
     return scan;
   }
 
-  // `parent_tree`: this directory's Tree in the parent version (zero: none).
+  // `parent_tree`: this directory's Tree in the parent version (zero: none). `dir_xattrs`:
+  // nullopt when not read, the directory being as recorded (ScannedEntry::same).
   Status Walk(const std::string& path, const std::string& rel, const struct stat& dir_st,
-              cas::Xattrs dir_xattrs, ScanFuture scan_future, std::shared_ptr<PendingDir> parent,
-              size_t index_in_parent, const ObjectId& parent_tree) {
+              std::optional<cas::Xattrs> dir_xattrs, ScanFuture scan_future,
+              std::shared_ptr<PendingDir> parent, size_t index_in_parent,
+              const ObjectId& parent_tree) {
     auto pd = std::make_shared<PendingDir>();
     pd->rel = rel;
     pd->parent = std::move(parent);
@@ -212,10 +214,13 @@ class Walker {
     pd->parent_tree = parent_tree;
     pd->self = FileStatOf(dir_st);
     pd->tree.meta = MetadataFromStat(dir_st);
-    pd->tree.meta.xattrs = std::move(dir_xattrs);
+    if (dir_xattrs) pd->tree.meta.xattrs = std::move(*dir_xattrs);
     result_.dirs++;
     if (options_.progress) options_.progress->Add(0, 0);
     if (dir_st.st_dev != root_dev_) {  // a mount point: kept as an empty directory
+      if (!dir_xattrs) {
+        CAIRN_ASSIGN_OR_RETURN(pd->tree.meta.xattrs, ReadXattrs(path));
+      }
       return AddPending(std::move(pd));
     }
     DirScan scan;
@@ -230,6 +235,15 @@ class Walker {
       scan = ScanInline(path, rel, parent_tree, pd->self);
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
+    // Unread, the xattrs are as in the parent version's Tree, which a directory not taken as
+    // recorded has read; one taken as recorded keeps that Tree's metadata (FinalizeReused).
+    if (!dir_xattrs && !scan.reuse) {
+      if (scan.parent_loaded) {
+        pd->tree.meta.xattrs = scan.parent.meta.xattrs;
+      } else {
+        CAIRN_ASSIGN_OR_RETURN(pd->tree.meta.xattrs, ReadXattrs(path));
+      }
+    }
     // The parent's link table, for the subtrees a watched walk takes unseen (HardLinks); the
     // root is never reused, so its scan read the parent's root Tree.
     if (rel.empty() && watched_->carries_links()) parent_hardlinks_ = scan.parent.hardlinks;
@@ -290,7 +304,10 @@ class Walker {
         }
         pd->tree.entries.push_back(std::move(e));
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
-        CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, se.st, std::move(se.xattrs), std::move(ahead), pd, index, was));
+        std::optional<cas::Xattrs> xattrs;
+        if (!se.same) xattrs = std::move(se.xattrs);
+        CAIRN_RETURN_IF_ERROR(
+            Walk(child, child_rel, se.st, std::move(xattrs), std::move(ahead), pd, index, was));
         top_up(i + 1);
         continue;
       }

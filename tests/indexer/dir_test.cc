@@ -2,6 +2,7 @@
 // Fidelity oracle: Listing(source) == Listing(checked out), in a real RocksDB repository.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -498,6 +499,8 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
       {"a file added two levels down", "echo new > a/b/c/new"},
       {"a directory's mode", "chmod 700 a/d"},
       {"a directory's xattr", "setfattr -n user.x -v 1 a/b"},
+      // b is as recorded, its Tree is not: its xattrs come from its Tree in the parent.
+      {"a file beneath a directory with an xattr", "echo again > a/b/mid"},
       {"a rename", "mv a/d/other a/d/renamed"},
       {"a symlink's target", "rm a/link && ln -s b/mid a/link"},
       {"a directory removed", "rm -r a/b/c"},
@@ -524,6 +527,38 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
   EXPECT_EQ(last.result.bytes_read, 0u);
   ASSERT_TRUE(Checkout(last.result.root, tmp_ / "dst").ok());
   EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
+}
+
+// A mount point is kept as an empty directory with its metadata, xattrs included, at every
+// checkin, though the stat cache recorded its inode and ctime.
+TEST_F(DirTest, AMountPointKeepsItsXattrsWithParent) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  const std::string src = tmp_ / "src";
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "/a/m' && echo x > '" + src + "/a/f'"), 0);
+  ASSERT_EQ(::mount("none", (src + "/a/m").c_str(), "tmpfs", 0, "mode=0750"), 0);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{src + "/a/m"};
+  // trusted.*: tmpfs takes user.* xattrs only from Linux 6.6.
+  ASSERT_EQ(::setxattr((src + "/a/m").c_str(), "trusted.k", "v", 1, 0), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past the ctime doubt
+  auto one = Checkin(src, "img");
+  EXPECT_EQ(Lookup(one.result.root, "a/m").type, cas::EntryType::kDirectory);
+  ASSERT_EQ(testing::Shell("echo y > '" + src + "/a/f'"), 0);
+  auto two = Checkin(src, "img", "img");
+  catalog::CheckinRequest req;
+  req.source = src;
+  req.image = "whole";
+  req.options.stat_cache_dir = cache_dir_;
+  req.options.update_stat_cache = false;
+  auto whole = catalog::CheckinVersion(*repo_, req);
+  ASSERT_TRUE(whole) << whole.error().ToString();
+  EXPECT_EQ(two.result.root, whole->result.root);
+  auto m = cas::LoadTree(repo_->store(), Lookup(two.result.root, "a/m").id);
+  ASSERT_TRUE(m) << m.error().ToString();
+  EXPECT_EQ(m->meta.xattrs, (cas::Xattrs{{"trusted.k", "v"}}));
+  EXPECT_EQ(m->meta.mode & 07777, 0750u);
 }
 
 // A cache that cannot be written leaves the checkin standing, with a warning.
