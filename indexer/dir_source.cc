@@ -287,7 +287,14 @@ class Walker {
       e.type = se.type;
       size_t index = pd->tree.entries.size();
       pd->stats.push_back(FileStatOf(se.st));
-      if (se.type == cas::EntryType::kRegular && se.st.st_nlink > 1) pd->below.links++;
+      if (se.type != cas::EntryType::kDirectory && se.st.st_nlink > 1) {
+        pd->below.links++;
+        // A fifo, device or symlink with several names is stored once per name, but a chmod
+        // through one name changes them all: for the stat cache, each name reaches out.
+        if (se.type != cas::EntryType::kRegular) {
+          other_links_.push_back({{ChildRel(rel, e.name)}, se.st.st_nlink});
+        }
+      }
       if (se.type == cas::EntryType::kDirectory) {
         std::string child = ChildPath(path, e.name);
         std::string child_rel = ChildRel(rel, e.name);
@@ -519,7 +526,7 @@ class Walker {
   // directory of files with a name outside it (SubtreeCounts::links_out).
   Status HardLinks(PendingDir& root) {
     std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
-    std::vector<LinkGroup> groups;
+    std::vector<LinkGroup> groups = std::move(other_links_);
     for (auto& [key, link] : links_) {
       LinkGroup& g = groups.emplace_back();
       g.nlink = link.nlink;
@@ -629,6 +636,7 @@ class Walker {
   std::deque<std::shared_ptr<PendingDir>> pending_;
   size_t pending_entries_ = 0;  // entries of the directories in pending_
   std::map<std::pair<dev_t, ino_t>, Link> links_;
+  std::vector<LinkGroup> other_links_;  // each name of a non-regular file with several names
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> files_cached_{0};
 };

@@ -55,11 +55,13 @@ struct SubtreeCounts {
   uint64_t files = 0;       // regular files stored
   uint64_t dirs = 0;        // directories, the directory itself included
   uint64_t bytes = 0;       // the regular files' sizes
-  uint64_t links = 0;       // regular files with more than one name
+  // Names of non-directories with more than one name (regular files, and fifos, devices,
+  // sockets and symlinks, which a Tree stores once per name).
+  uint64_t links = 0;
   // Of `links`, the names of files that have a name outside this directory's subtree, or one
-  // the walk did not meet (outside the tree): a write through such a name raises no event
-  // here (indexer/watch.h). (Names skipped as unreadable are not counted: their directory is
-  // incomplete, which keeps the subtree walked.)
+  // the walk did not meet (outside the tree), and every name of a non-regular one: a write or
+  // chmod through such a name raises no event here (indexer/watch.h). (Names skipped as
+  // unreadable are not counted: their directory is incomplete, which keeps the subtree walked.)
   uint64_t links_out = 0;
   uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
   bool operator==(const SubtreeCounts&) const = default;

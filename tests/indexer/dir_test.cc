@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/env.h"
 #include "base/progress.h"
 #include "base/sha256.h"
 #include "cas/repository.h"
@@ -22,6 +23,7 @@
 #include "catalog/checkin.h"
 #include "indexer/dir_sink.h"
 #include "indexer/dir_source.h"
+#include "indexer/stat_cache.h"
 #include "tests/indexer/dir_fixture.h"
 #include "tests/indexer/tree_fixture.h"
 
@@ -559,6 +561,30 @@ TEST_F(DirTest, AMountPointKeepsItsXattrsWithParent) {
   ASSERT_TRUE(m) << m.error().ToString();
   EXPECT_EQ(m->meta.xattrs, (cas::Xattrs{{"trusted.k", "v"}}));
   EXPECT_EQ(m->meta.mode & 07777, 0750u);
+}
+
+// A fifo or symlink with several names: a chmod through one name changes the inode every name
+// shows, and raises an event only in that name's directory, so the stat cache counts each name
+// as reaching out of the directories above it (SubtreeCounts::links_out): a watched checkin
+// never takes them unseen.
+TEST_F(DirTest, EachNameOfAMultiplyLinkedFifoOrSymlinkReachesOut) {
+  const std::string src = tmp_ / "src";
+  ASSERT_EQ(
+      testing::Shell("mkdir -p '" + src + "/u/v' '" + src + "/a' '" + src + "/b' && echo f > '" +
+                     src + "/b/f' && mkfifo '" + src + "/u/v/p' && ln -s b/f '" + src + "/u/s'"),
+      0);
+  ASSERT_EQ(::link((src + "/u/v/p").c_str(), (src + "/a/q").c_str()), 0);
+  ASSERT_EQ(::link((src + "/u/s").c_str(), (src + "/u/s2").c_str()), 0);
+  Checkin(src, "img");
+  StatCache cache = StatCache::Load(Env::Default(), cache_dir_, std::filesystem::canonical(src));
+  const std::vector<std::pair<std::string, uint64_t>> want = {
+      {"", 4}, {"u", 3}, {"u/v", 1}, {"a", 1}, {"b", 0}};
+  for (const auto& [rel, n] : want) {
+    const StatCacheDir* d = cache.Find(rel);
+    ASSERT_NE(d, nullptr) << rel;
+    EXPECT_EQ(d->below.links_out, n) << rel;
+    EXPECT_EQ(d->below.links, n) << rel;
+  }
 }
 
 // A cache that cannot be written leaves the checkin standing, with a warning.
