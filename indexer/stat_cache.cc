@@ -10,10 +10,12 @@
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-6\n";
-// Format 5 lacks SubtreeCounts::links_out: read as if every multiply-linked file had a name
-// outside the subtree, as format 5's checkins assumed.
+constexpr std::string_view kMagic = "cairn-stat-cache-7\n";
+// Format 5 lacks SubtreeCounts::links_out, and format 6's did not count the names of fifos,
+// devices, sockets and symlinks with several names: both are read as if every multiply-linked
+// file had a name outside the subtree, as format 5's checkins assumed.
 constexpr std::string_view kMagic5 = "cairn-stat-cache-5\n";
+constexpr std::string_view kMagic6 = "cairn-stat-cache-6\n";
 
 std::string EnvVar(const char* name) {
   const char* v = std::getenv(name);
@@ -107,10 +109,10 @@ std::string StatCache::Encode(const std::string& root) const {
 }
 
 std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& root) {
-  static_assert(kMagic.size() == kMagic5.size());
+  static_assert(kMagic.size() == kMagic5.size() && kMagic.size() == kMagic6.size());
   if (in.size() < kMagic.size() + ObjectId::kSize) return std::nullopt;
-  const bool v5 = in.starts_with(kMagic5);
-  if (!v5 && !in.starts_with(kMagic)) return std::nullopt;
+  const bool v5 = in.starts_with(kMagic5), v6 = in.starts_with(kMagic6);
+  if (!v5 && !v6 && !in.starts_with(kMagic)) return std::nullopt;
   std::string_view sum = in.substr(in.size() - ObjectId::kSize);
   in.remove_suffix(ObjectId::kSize);
   if (Sha256::Of(in).AsBytes() != sum) return std::nullopt;
@@ -135,7 +137,7 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
         (!v5 && !GetVarint64(&in, &below.links_out)) || !GetVarint64(&in, &below.incomplete)) {
       return std::nullopt;
     }
-    if (v5) below.links_out = below.links;
+    if (v5 || v6) below.links_out = below.links;
     auto get = [&](FileStat* f) {
       int64_t dino, dctime;
       if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime)) return false;

@@ -76,6 +76,29 @@ TEST(StatCacheTest, FormatFiveReadsEveryLinkAsReachingOut) {
   EXPECT_EQ(d->watch_token(), (WatchToken{"0123456789abcdef0123456789abcdef", 7}));
 }
 
+// Format 6 has the count, but its checkins left out of it the names of non-regular files with
+// several names: it is read as format 5 is.
+TEST(StatCacheTest, FormatSixReadsEveryLinkAsReachingOut) {
+  std::string f = "cairn-stat-cache-6\n";
+  PutLengthPrefixed(&f, "/srv/golden");
+  PutLengthPrefixed(&f, "");  // no watcher
+  PutVarint64(&f, 0);         // epoch
+  PutVarint64(&f, 1);         // one directory
+  PutLengthPrefixed(&f, "");
+  f.append(Sha256::Of("root").AsBytes());
+  PutVarint64(&f, 0);  // no entries
+  for (uint64_t n : {10, 2, 4096, 3, 1, 0})
+    PutVarint64(&f, n);  // files, dirs, bytes, links, links_out, incomplete
+  PutVarsint64(&f, 2);   // inode
+  PutVarsint64(&f, 17);  // ctime
+  PutVarint64(&f, 0);    // no names
+  f.append(Sha256::Of(f).AsBytes());
+  auto d = StatCache::Decode(f, "/srv/golden");
+  ASSERT_TRUE(d);
+  ASSERT_NE(d->Find(""), nullptr);
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 3, 0}));
+}
+
 // A subtree taken as recorded carries its records into the new cache: the directory and those
 // beneath it, not its siblings whose names share its prefix.
 TEST(StatCacheTest, CopySubtreeTakesADirectoryAndWhatIsBeneathIt) {
