@@ -163,6 +163,14 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
       d.names[k].reserve(shared + rest.size());
       if (k > 0) d.names[k].assign(d.names[k - 1], 0, shared);
       d.names[k].append(rest);
+      // The walk looks the names up beneath the root ("rel/name") and puts them in Trees
+      // unlisted: each must be one entry's name, in the Tree's order.
+      const std::string& name = d.names[k];
+      if (name.empty() || name == "." || name == ".." ||
+          name.find_first_of(std::string_view("/\0", 2)) != std::string::npos ||
+          (k > 0 && !(d.names[k - 1] < name))) {
+        return std::nullopt;
+      }
     }
     cache.dirs_.emplace(std::string(rel), std::move(d));
   }

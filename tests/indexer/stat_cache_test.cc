@@ -19,7 +19,7 @@ StatCache Sample() {
   c.Put("", {Sha256::Of("root"),
              {2, 1700000000000000001},
              {{1000, 1700000000123456789}, {999, 1700000000000000000}, {998, 0}},
-             {"etc", "etc.d", std::string("\xff\x00z", 3)},
+             {"etc", "etc.d", std::string("\xff\x01z", 3)},
              {6673, 931, 165389043, 4, 3, 1}});
   c.Put("usr/lib", {Sha256::Of("lib"), {3, 5}, {}, {}, {0, 1, 0, 0, 0}});
   c.Put("etc", {Sha256::Of("etc"),
@@ -127,6 +127,28 @@ TEST(StatCacheTest, AnythingButAWholeIntactCacheOfTheSameRootIsRejected) {
     EXPECT_FALSE(StatCache::Decode(bad, "/srv/golden")) << "byte " << i << " flipped";
   }
   EXPECT_FALSE(StatCache::Decode(data + "x", "/srv/golden")) << "trailing byte";
+}
+
+// The walk looks the recorded names up beneath the root and may put them in a Tree unlisted: a
+// name that no directory entry can have, or names out of the Tree's order, reject the file
+// (however it came to hold them: its checksum is no signature).
+TEST(StatCacheTest, NamesNoEntryCanHaveAreRejected) {
+  for (const std::vector<std::string>& names :
+       std::vector<std::vector<std::string>>{{"a", "b/../../etc"},
+                                             {"..", "a"},
+                                             {".", "a"},
+                                             {"", "a"},
+                                             {"b", "a"},
+                                             {"a", "a"},
+                                             {"a", std::string("b\0c", 3)}}) {
+    StatCache c;
+    c.Put("", {Sha256::Of("root"), {2, 3}, {{4, 5}, {6, 7}}, names, {1, 1, 0, 0, 0}});
+    EXPECT_FALSE(StatCache::Decode(c.Encode("/srv/golden"), "/srv/golden"))
+        << names[0] << " " << names[1];
+  }
+  StatCache ok;
+  ok.Put("", {Sha256::Of("root"), {2, 3}, {{4, 5}, {6, 7}}, {"a", "a.b"}, {1, 1, 0, 0, 0}});
+  EXPECT_TRUE(StatCache::Decode(ok.Encode("/srv/golden"), "/srv/golden"));
 }
 
 // An inode changed within the kernel clock's tick before the checkin could change again
