@@ -193,7 +193,7 @@ Seeds StatCacheSeeds() {
   indexer::StatCacheDir root;
   root.tree = Id("root");
   root.self = {2, 1700000000123456789};
-  root.names = {"bin", "etc", "caf\xe9"};
+  root.names = {"bin", "caf\xe9", "etc"};  // in the Tree's (byte) order
   root.files = {{11, 1700000000000000001}, {12, 0}, {13, 1700000000999999999}};
   cache.Put("", root);
   indexer::StatCacheDir etc;
