@@ -430,17 +430,18 @@ class Walker {
         return it->second.content;
       }
     }
+    std::shared_future<Result<FileOut>> fut;
+    const bool recorded = cached.has_value();
     if (cached) {
       files_cached_++;
       CountFile(st);
       std::promise<Result<FileOut>> ready;
       ready.set_value(std::move(*cached));
-      std::shared_future<Result<FileOut>> fut = ready.get_future().share();
-      if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink, true};
-      return fut;
+      fut = ready.get_future().share();
+    } else {
+      fut = files_.Submit(path, rel, st);
     }
-    std::shared_future<Result<FileOut>> fut = files_.Submit(path, rel, st);
-    if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink};
+    if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink, recorded};
     return fut;
   }
 

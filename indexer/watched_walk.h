@@ -2,8 +2,8 @@
 // watcher's answer (indexer/watch.h): the token for its new stat cache, and which
 // subdirectories it may take as recorded, unseen, without a system call.
 //
-// Thread-safety: const methods may be called from any thread; the answer and the stat cache
-// it was made with must outlive it.
+// Thread-safety: const methods may be called from any thread; the stat cache it was made with
+// must outlive it.
 #ifndef CAIRN_INDEXER_WATCHED_WALK_H_
 #define CAIRN_INDEXER_WATCHED_WALK_H_
 
@@ -50,7 +50,7 @@ class WatchedWalk {
                                const ObjectId& was) const;
 
  private:
-  const std::optional<WatchReport>& report_;
+  const std::optional<WatchReport> report_;  // a copy: the walk's may come from two places
   const bool use_list_;
   const bool cache_of_parent_;  // the cache's root record names the parent's root Tree
   const StatCache& cache_;
