@@ -136,7 +136,7 @@ class Walker {
     Status s = Walk(root_, "", st, std::move(*xattrs), ScanFuture(), nullptr, 0, parent);
     prefetch_->EndPlanned();
     timer_.Mark("walk");
-    if (s.ok() && !unwalked_.empty() && LinksBeyondWalk()) {
+    if (s.ok() && !unwalked_.empty() && links_.BeyondWalk()) {
       files_.Wait();
       redo_ = true;
       return Status::Internal("checkin " + root_ + ": a multiply-linked file beyond the walk");
@@ -291,9 +291,8 @@ class Walker {
         pd->below.links++;
         // A fifo, device or symlink with several names is stored once per name, but a chmod
         // through one name changes them all: for the stat cache, each name reaches out.
-        if (se.type != cas::EntryType::kRegular) {
-          other_links_.push_back({{ChildRel(rel, e.name)}, se.st.st_nlink});
-        }
+        if (se.type != cas::EntryType::kRegular)
+          links_.AddOther(ChildRel(rel, e.name), se.st.st_nlink);
       }
       if (se.type == cas::EntryType::kDirectory) {
         std::string child = ChildPath(path, e.name);
@@ -374,16 +373,6 @@ class Walker {
     return true;
   }
 
-  // A multiply-linked file the walk met fewer names of than it has, and which gained or lost a
-  // name since the last checkin: its other names may lie in the subtrees not walked. (One with
-  // no name added since has its other names where they were: a subtree that held a name of it
-  // was walked (TakeUnwalked), so the rest lie outside the tree, as in a whole walk.)
-  bool LinksBeyondWalk() const {
-    for (const auto& [key, link] : links_)
-      if (!link.recorded && link.paths.size() < link.nlink) return true;
-    return false;
-  }
-
   // Queues a walked directory; finalizes the oldest ones while too many wait.
   Status AddPending(std::shared_ptr<PendingDir> pd) {
     pending_entries_ += pd->tree.entries.size();
@@ -422,12 +411,9 @@ class Walker {
                                                  const struct stat& st,
                                                  std::optional<FileOut> cached) {
     if (st.st_nlink > 1) {
-      auto key = std::make_pair(st.st_dev, st.st_ino);
-      auto it = links_.find(key);
-      if (it != links_.end()) {
-        it->second.paths.push_back(rel);
+      if (const WalkLinks::Content* content = links_.Join(st, rel)) {
         CountFile(st);
-        return it->second.content;
+        return *content;
       }
     }
     std::shared_future<Result<FileOut>> fut;
@@ -441,7 +427,7 @@ class Walker {
     } else {
       fut = files_.Submit(path, rel, st);
     }
-    if (st.st_nlink > 1) links_[{st.st_dev, st.st_ino}] = {{rel}, fut, st.st_nlink, recorded};
+    if (st.st_nlink > 1) links_.Add(st, rel, fut, recorded);
     return fut;
   }
 
@@ -527,14 +513,7 @@ class Walker {
   // directory of files with a name outside it (SubtreeCounts::links_out).
   Status HardLinks(PendingDir& root) {
     std::set<std::string> skipped(result_.skipped.begin(), result_.skipped.end());
-    std::vector<LinkGroup> groups = std::move(other_links_);
-    for (auto& [key, link] : links_) {
-      LinkGroup& g = groups.emplace_back();
-      g.nlink = link.nlink;
-      for (auto& p : link.paths)
-        if (!skipped.contains(p)) g.paths.push_back(p);
-      if (g.paths.size() > 1) root.tree.hardlinks.push_back(g.paths);
-    }
+    std::vector<LinkGroup> groups = links_.Groups(skipped, &root.tree.hardlinks);
     // Without a cache written for the parent version, no subtree holding a file with several
     // names was taken unseen (WatchedWalk::Unwalked): the parent's groups there, if any, are
     // not the tree's.
@@ -598,15 +577,6 @@ class Walker {
                               "ctimes are; check in with --paranoid");
   }
 
-  struct Link {
-    std::vector<std::string> paths;
-    std::shared_future<Result<FileOut>> content;
-    nlink_t nlink = 0;  // as the first name's lstat saw it
-    // Its inode and ctime were as the stat cache recorded (FromParent): no name was added or
-    // removed since the last checkin (either changes the ctime).
-    bool recorded = false;
-  };
-
   const bool trust_watcher_;
   std::optional<WatchReport> asked_;    // the watcher's answer when the walk asked it
   std::optional<WatchedWalk> watched_;  // set by TakeWatch, before the walk
@@ -636,8 +606,7 @@ class Walker {
   PhaseTimer timer_;  // CAIRN_TIMING: the walk's own phases
   std::deque<std::shared_ptr<PendingDir>> pending_;
   size_t pending_entries_ = 0;  // entries of the directories in pending_
-  std::map<std::pair<dev_t, ino_t>, Link> links_;
-  std::vector<LinkGroup> other_links_;  // each name of a non-regular file with several names
+  WalkLinks links_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> files_cached_{0};
 };

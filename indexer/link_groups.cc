@@ -16,6 +16,40 @@ const std::string* SubtreeOf(const std::string& path, const std::set<std::string
 
 }  // namespace
 
+const WalkLinks::Content* WalkLinks::Join(const struct stat& st, const std::string& rel) {
+  auto it = links_.find({st.st_dev, st.st_ino});
+  if (it == links_.end()) return nullptr;
+  it->second.paths.push_back(rel);
+  return &it->second.content;
+}
+
+void WalkLinks::Add(const struct stat& st, const std::string& rel, Content content, bool recorded) {
+  links_[{st.st_dev, st.st_ino}] = {{rel}, std::move(content), st.st_nlink, recorded};
+}
+
+void WalkLinks::AddOther(const std::string& rel, uint64_t nlink) {
+  others_.push_back({{rel}, nlink});
+}
+
+bool WalkLinks::BeyondWalk() const {
+  for (const auto& [key, link] : links_)
+    if (!link.recorded && link.paths.size() < link.nlink) return true;
+  return false;
+}
+
+std::vector<LinkGroup> WalkLinks::Groups(const std::set<std::string>& skipped,
+                                         std::vector<std::vector<std::string>>* hardlinks) const {
+  std::vector<LinkGroup> groups = others_;
+  for (const auto& [key, link] : links_) {
+    LinkGroup& g = groups.emplace_back();
+    g.nlink = link.nlink;
+    for (const auto& p : link.paths)
+      if (!skipped.contains(p)) g.paths.push_back(p);
+    if (g.paths.size() > 1) hardlinks->push_back(g.paths);
+  }
+  return groups;
+}
+
 std::map<std::string, uint64_t> NamesReachingOut(const std::vector<LinkGroup>& groups) {
   std::map<std::string, uint64_t> out;
   for (const LinkGroup& g : groups) {

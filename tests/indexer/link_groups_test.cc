@@ -56,5 +56,44 @@ TEST(LinkGroupsTest, GroupsInsideTakesTheGroupsOfTheSubtreesOnly) {
   EXPECT_TRUE(inside->empty());
 }
 
+// What a walk registers: names join their inode's first name and share its content; a file
+// that gained or lost a name since the last checkin, with names not met, may have them beyond
+// the walk; skipped names leave the groups.
+TEST(LinkGroupsTest, WalkLinksGroupsNamesByInode) {
+  auto stat_of = [](ino_t ino, nlink_t nlink) {
+    struct stat st {};
+    st.st_dev = 1;
+    st.st_ino = ino;
+    st.st_nlink = nlink;
+    return st;
+  };
+  WalkLinks links;
+  std::promise<Result<FileOut>> p;
+  FileOut out;
+  out.path = "a/f";
+  p.set_value(out);
+  EXPECT_EQ(links.Join(stat_of(7, 3), "a/f"), nullptr);
+  links.Add(stat_of(7, 3), "a/f", p.get_future().share(), /*recorded=*/true);
+  const WalkLinks::Content* joined = links.Join(stat_of(7, 3), "b/g");
+  ASSERT_NE(joined, nullptr);
+  EXPECT_EQ(joined->get()->path, "a/f");
+  EXPECT_FALSE(links.BeyondWalk()) << "two names of three, but as recorded";
+  std::promise<Result<FileOut>> q;
+  q.set_value(FileOut{});
+  links.Add(stat_of(8, 2), "c/h", q.get_future().share(), /*recorded=*/false);
+  EXPECT_TRUE(links.BeyondWalk()) << "one name of two, and changed";
+  links.AddOther("d/fifo", 2);
+  std::vector<std::vector<std::string>> table;
+  std::vector<LinkGroup> groups = links.Groups({"b/g"}, &table);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].paths, (std::vector<std::string>{"d/fifo"}));
+  EXPECT_EQ(groups[1].paths, (std::vector<std::string>{"a/f"})) << "b/g skipped";
+  EXPECT_EQ(groups[1].nlink, 3u);
+  EXPECT_TRUE(table.empty()) << "no group of two names is left";
+  links.Join(stat_of(8, 2), "e/h");
+  links.Groups({}, &table);
+  EXPECT_EQ(table, (std::vector<std::vector<std::string>>{{"a/f", "b/g"}, {"c/h", "e/h"}}));
+}
+
 }  // namespace
 }  // namespace cairn::indexer
