@@ -17,6 +17,10 @@
 namespace cairn::cas {
 namespace {
 
+// A reader's open fails this often in a row, a writer's compaction deleting a table the
+// reader was opening each time, before the error is the reader's.
+constexpr int kReaderOpenAttempts = 8;
+
 // The one place where RocksDB's errors become cairn's.
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status();
@@ -165,8 +169,11 @@ class RocksStoreImpl final : public RocksStore {
     // A log left behind by the last writer (see ~RocksStoreImpl) is replayed into memory at
     // open and stays in the log, not written out as one small table per space at each open.
     db.avoid_flush_during_recovery = true;
-    // Short-lived commands touch few tables: open them on first use, not all at DB::Open.
-    db.max_open_files = 512;
+    // Short-lived commands touch few tables: a writer opens them on first use, not all at
+    // DB::Open. A reader opens them all (10-12 in a repository of three corpus versions, ~1 ms):
+    // a writer's compaction deletes the tables it replaced, and a reader holding them open
+    // still reads them; one that opened them lazily failed with "No such file".
+    db.max_open_files = read_only_ ? -1 : 512;
     // Records lie in write order (docs/format/store.md, positions), so reading a file is a
     // sequential read of the blob files: leave the kernel's readahead on. RocksDB's default
     // (POSIX_FADV_RANDOM on every table and blob file) turned each cold chunk read into its own
@@ -248,12 +255,45 @@ class RocksStoreImpl final : public RocksStore {
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s;
     if (read_only_) {
-      s = rocksdb::DB::OpenForReadOnly(db, dir_, cfs, &handles_, &raw);
+      // A writer may change the store while a reader opens it: a flush or compaction records
+      // its new files in the MANIFEST, then deletes the tables and the log they replaced. A
+      // reader that read the MANIFEST before it then finds a table gone ("No such file"), or
+      // finds no log where the records it held were and silently misses them. So the open is
+      // taken only if the MANIFEST stayed as it was across it, else made again.
+      for (int attempt = 0;; ++attempt) {
+        const std::string before = ManifestState();
+        s = rocksdb::DB::OpenForReadOnly(db, dir_, cfs, &handles_, &raw);
+        const bool changed = ManifestState() != before;
+        if ((s.ok() && !changed) || attempt == kReaderOpenAttempts - 1 ||
+            (!s.ok() && !changed && s.ToString().find("No such file") == std::string::npos)) {
+          break;
+        }
+        if (raw != nullptr) {
+          for (auto* h : handles_) raw->DestroyColumnFamilyHandle(h);
+          delete raw;
+          raw = nullptr;
+        }
+        handles_.clear();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2 << std::min(attempt, 5)));
+      }
     } else {
       s = rocksdb::DB::Open(db, dir_, cfs, &handles_, &raw);
     }
     db_.reset(raw);
     return FromRocks(s, "open repository " + dir_);
+  }
+
+  // The MANIFEST CURRENT names, and its size: a writer appends to it, or starts another, before
+  // it deletes what a flush or compaction replaced. Empty if either cannot be read.
+  std::string ManifestState() const {
+    std::string current;
+    if (!rocksdb::ReadFileToString(rocksdb::Env::Default(), dir_ + "/CURRENT", &current).ok()) {
+      return "";
+    }
+    while (!current.empty() && current.back() == '\n') current.pop_back();
+    uint64_t size = 0;
+    if (!rocksdb::Env::Default()->GetFileSize(dir_ + "/" + current, &size).ok()) return "";
+    return current + " " + std::to_string(size);
   }
 
   // Commands are short-lived: a background compaction rarely finishes before the process

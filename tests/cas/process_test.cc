@@ -61,17 +61,28 @@ int PutRandom(const std::string& repo, uint64_t size, uint64_t seed) {
 }
 
 int ReadAndVerify(const std::string& repo, const std::string& id_hex, const std::string& sha) {
+  // Each failure says what it was on stderr, which the test's log shows.
   auto r = OpenRepo(repo, Mode::kRead, std::chrono::milliseconds(0));
-  if (!r) return 2;
+  if (!r) {
+    std::fprintf(stderr, "reader: open: %s\n", r.error().ToString().c_str());
+    return 2;
+  }
   ContentReader reader((*r)->store(), 1);
   Sha256 h;
   Status s = reader.Read(*ObjectId::FromHex(id_hex), [&](std::string_view piece) {
     h.Update(piece);
     return Status();
   });
-  if (!s.ok() || h.Finish().ToHex() != sha) return 3;
+  if (!s.ok() || h.Finish().ToHex() != sha) {
+    std::fprintf(stderr, "reader: read: %s\n", s.ok() ? "wrong bytes" : s.ToString().c_str());
+    return 3;
+  }
   auto report = VerifyStore((*r)->store(), 1, {});
-  if (!report || report->bad != 0) return 4;
+  if (!report || report->bad != 0) {
+    std::fprintf(stderr, "reader: verify: %s\n",
+                 !report ? report.error().ToString().c_str() : "bad objects");
+    return 4;
+  }
   std::printf("ok\n");
   return 0;
 }
