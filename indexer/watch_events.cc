@@ -190,9 +190,15 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
     while (struct dirent* e = ::readdir(dir)) {
       const char* name = e->d_name;
       if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
-      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      // In a directory new to the watcher (made, or moved in), a name of a file with other
+      // names raised no IN_CREATE: checked here as NewName would have.
+      if (!dirty && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
       struct stat st;
-      if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone: an event says
+      if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (dirty) lost_epoch_ = epoch_;  // gone: it may have been a second name
+        continue;                         // else an event says
+      }
+      if (dirty && !S_ISDIR(st.st_mode) && SecondName(st)) lost_epoch_ = epoch_;
       if (S_ISDIR(st.st_mode) && st.st_dev == root_dev_) todo.push_back(ChildRel(rel, name));
     }
     ::closedir(dir);
@@ -256,8 +262,17 @@ void InotifyTree::HandleEvents(std::string_view data) {
       continue;
     }
     Dirty(rel);
-    if (!name.empty() && (ev.mask & IN_CREATE) && !(ev.mask & IN_ISDIR))
-      NewName(ChildRel(rel, name));
+    if (!name.empty() && !(ev.mask & IN_ISDIR)) {
+      const std::string child = ChildRel(rel, name);
+      if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
+        // A name made by link(2), or a second name renamed into place (GNU `ln -f` links to a
+        // temporary name and renames it) or moved in from outside the tree.
+        if (ev.mask & IN_MOVED_TO) unchecked_moves_.erase(ev.cookie);  // checked here instead
+        NewName(child);
+      } else if ((ev.mask & IN_MOVED_FROM) && unchecked_.erase(child) != 0) {
+        unchecked_moves_.insert(ev.cookie);
+      }
+    }
     if (name.empty() || !(ev.mask & IN_ISDIR)) continue;
     const std::string child = ChildRel(rel, name);
     Dirty(child);
@@ -289,11 +304,19 @@ void InotifyTree::NewName(const std::string& rel) {
   // A name made for a file that had one already (link(2)): a write through it is reported in
   // this directory only, not in those of the file's other names, which may lie in subtrees a
   // checkin takes unseen. Which those are is not known: the epoch is not vouched for. (A name
-  // removed again before this lstat is missed: the blind spot in watch.h.)
+  // replaced by another file before this lstat is missed: the blind spot in watch.h.)
   struct stat st;
-  if (::lstat(ChildPath(root_, rel).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
-    lost_epoch_ = epoch_;
+  if (::lstat(ChildPath(root_, rel).c_str(), &st) != 0) {
+    // Gone already: what it was is not known. If it was renamed within the tree in this batch,
+    // its new name is checked instead (HandleEvents); else Settle vouches for nothing before.
+    unchecked_.insert(rel);
+    return;
   }
+  if (SecondName(st)) lost_epoch_ = epoch_;
+}
+
+bool InotifyTree::SecondName(const struct stat& st) {
+  return S_ISREG(st.st_mode) && st.st_nlink > 1;
 }
 
 void InotifyTree::Settle() {
@@ -302,6 +325,11 @@ void InotifyTree::Settle() {
   // it by its watch, so nothing is removed: the watches are rebuilt.
   if (!moved_from_.empty()) lost_ = true;
   moved_from_.clear();
+  // A name made and removed (or moved out of the tree) before it was looked at: it may have
+  // been a second name of a file, written through (watch.h).
+  if (!unchecked_.empty() || !unchecked_moves_.empty()) lost_epoch_ = epoch_;
+  unchecked_.clear();
+  unchecked_moves_.clear();
   if (lost_) Recover();
 }
 

@@ -6,12 +6,14 @@
 #ifndef CAIRN_INDEXER_WATCH_EVENTS_H_
 #define CAIRN_INDEXER_WATCH_EVENTS_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -83,9 +85,13 @@ class InotifyTree {
   void SetPath(int wd, const std::string& rel);
   void Forget(int wd);
   void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
-  // A non-directory `rel` was created: if it is a second name of a regular file, tokens up to
-  // this epoch are not vouched for.
+  // A non-directory `rel` was created or renamed into place: if it is a second name of a
+  // regular file, tokens up to this epoch are not vouched for; if it is gone already, it is
+  // remembered (unchecked_) until its rename within the tree is read, or the batch ends.
   void NewName(const std::string& rel);
+  // Whether a non-directory `st` has names besides the one just made: a write through one is
+  // reported in its own directory only.
+  static bool SecondName(const struct stat& st);
   // Events were lost, the paths of watches are unknown or a directory could not be watched:
   // rebuilds every watch on a new descriptor; no earlier token is vouched for.
   void Recover();
@@ -101,6 +107,10 @@ class InotifyTree {
   std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root
   std::map<std::string, int> wds_;                        // the reverse, ordered for subtrees
   std::unordered_map<uint32_t, std::string> moved_from_;  // cookie -> directory, this batch
+  // Names made this batch that were gone when looked at (NewName), and the cookies of their
+  // renames whose other half is not read yet.
+  std::set<std::string> unchecked_;
+  std::set<uint32_t> unchecked_moves_;
   std::map<std::string, uint64_t> dirty_;  // directory -> the last epoch it changed in
   std::string instance_;
   uint64_t epoch_ = 1;

@@ -159,6 +159,40 @@ TEST_F(WatchTest, ASecondNameOfAFileMakesTheWatcherVouchForNothingBefore) {
   EXPECT_EQ(Changes(), (Dirs{"b"}));
 }
 
+// A second name that raised no IN_CREATE of its own: renamed into place (GNU `ln -f` links to a
+// temporary name and renames it over the target), made in a directory the watcher had not
+// listed yet, or made and gone again before the watcher looked at it. A file made and renamed
+// within the tree at once is a plain change.
+TEST_F(WatchTest, ASecondNameRenamedInMadeInANewDirectoryOrGoneAlreadyIsNotVouchedFor) {
+  Mkdir(P("a"));
+  Mkdir(P("b"));
+  Write(P("a/f"));
+  Write(P("b/g"), "other");
+  StartWatching();
+  ASSERT_EQ(::link(P("a/f").c_str(), (outside_ + "/t").c_str()), 0);
+  Rename(outside_ + "/t", P("b/g"));
+  EXPECT_TRUE(CannotVouch()) << "renamed in over b/g";
+  ASSERT_EQ(::unlink(P("b/g").c_str()), 0);
+  EXPECT_EQ(Changes(), Dirs{"b"});
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/tmp").c_str()), 0);
+  Rename(P("b/tmp"), P("b/g"));
+  EXPECT_TRUE(CannotVouch()) << "made at a temporary name and renamed";
+  ASSERT_EQ(::unlink(P("b/g").c_str()), 0);
+  EXPECT_EQ(Changes(), Dirs{"b"});
+  Mkdir(P("b/n"));
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/n/h").c_str()), 0);
+  EXPECT_TRUE(CannotVouch()) << "in a new directory";
+  ASSERT_EQ(::unlink(P("b/n/h").c_str()), 0);
+  EXPECT_FALSE(CannotVouch());
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/t").c_str()), 0);
+  Write(P("b/t"), "written through a name removed before the watcher looked");
+  ASSERT_EQ(::unlink(P("b/t").c_str()), 0);
+  EXPECT_TRUE(CannotVouch()) << "gone already";
+  Write(P("b/tmp"), "new");
+  Rename(P("b/tmp"), P("b/new"));
+  EXPECT_EQ(Changes(), Dirs{"b"}) << "a new file, renamed at once";
+}
+
 TEST_F(WatchTest, NothingChangedReportsNothing) {
   Mkdir(P("a"));
   StartWatching();
