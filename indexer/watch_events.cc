@@ -316,7 +316,9 @@ void InotifyTree::NewName(const std::string& rel) {
 }
 
 bool InotifyTree::SecondName(const struct stat& st) {
-  return S_ISREG(st.st_mode) && st.st_nlink > 1;
+  // A fifo, symlink or device with several names too: a chmod or chown through one marks only
+  // its own directory.
+  return !S_ISDIR(st.st_mode) && st.st_nlink > 1;
 }
 
 void InotifyTree::Settle() {

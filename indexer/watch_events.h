@@ -86,8 +86,9 @@ class InotifyTree {
   void Forget(int wd);
   void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
   // A non-directory `rel` was created or renamed into place: if it is a second name of a
-  // regular file, tokens up to this epoch are not vouched for; if it is gone already, it is
-  // remembered (unchecked_) until its rename within the tree is read, or the batch ends.
+  // file (of any kind but a directory), tokens up to this epoch are not vouched for; if it is gone
+  // already, it is remembered (unchecked_) until its rename within the tree is read, or the batch
+  // ends.
   void NewName(const std::string& rel);
   // Whether a non-directory `st` has names besides the one just made: a write through one is
   // reported in its own directory only.

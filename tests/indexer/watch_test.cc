@@ -193,6 +193,22 @@ TEST_F(WatchTest, ASecondNameRenamedInMadeInANewDirectoryOrGoneAlreadyIsNotVouch
   EXPECT_EQ(Changes(), Dirs{"b"}) << "a new file, renamed at once";
 }
 
+// Not only regular files have several names: a fifo's, a symlink's or a device's metadata
+// changed through one name is reported in that name's directory only.
+TEST_F(WatchTest, ASecondNameOfAFifoOrSymlinkIsNotVouchedFor) {
+  Mkdir(P("a"));
+  Mkdir(P("b"));
+  ASSERT_EQ(::mkfifo(P("a/p").c_str(), 0644), 0);
+  ASSERT_EQ(::symlink("target", P("a/l").c_str()), 0);
+  StartWatching();
+  ASSERT_EQ(::link(P("a/p").c_str(), P("b/q").c_str()), 0);
+  EXPECT_TRUE(CannotVouch()) << "a fifo";
+  ASSERT_EQ(::link(P("a/l").c_str(), P("b/m").c_str()), 0);  // link(2) does not follow
+  EXPECT_TRUE(CannotVouch()) << "a symlink";
+  ASSERT_EQ(::chmod(P("b/q").c_str(), 0600), 0);
+  EXPECT_EQ(Changes(), Dirs{"b"});
+}
+
 TEST_F(WatchTest, NothingChangedReportsNothing) {
   Mkdir(P("a"));
   StartWatching();
