@@ -58,8 +58,8 @@ std::string ReadToEnd(int fd) {
 
 }  // namespace
 
-std::string MountsBeneath(std::string_view table, const std::string& root) {
-  std::string out;
+std::vector<std::string> MountsBeneath(std::string_view table, const std::string& root) {
+  std::vector<std::string> out;
   while (!table.empty()) {
     size_t eol = table.find('\n');
     std::string_view line = table.substr(0, eol);
@@ -83,9 +83,7 @@ std::string MountsBeneath(std::string_view table, const std::string& root) {
         point.push_back(escaped[i]);
       }
     }
-    if (point == root || Beneath(point, root)) {
-      out.append(point).push_back('\n');
-    }
+    if (point == root || Beneath(point, root)) out.push_back(std::move(point));
   }
   return out;
 }
@@ -161,6 +159,7 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
         if (Vanished(errno)) continue;
         return ErrnoStatus("watch", path, errno);
       }
+      if (S_ISDIR(st.st_mode) && st.st_dev != root_dev_) boundaries_.insert(rel);
       if (!S_ISDIR(st.st_mode) || st.st_dev != root_dev_) continue;
     }
     int wd = ::inotify_add_watch(fd_, path.c_str(), kMask);
@@ -199,7 +198,12 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
         continue;                         // else an event says
       }
       if (dirty && !S_ISDIR(st.st_mode) && SecondName(st)) lost_epoch_ = epoch_;
-      if (S_ISDIR(st.st_mode) && st.st_dev == root_dev_) todo.push_back(ChildRel(rel, name));
+      if (!S_ISDIR(st.st_mode)) continue;
+      if (st.st_dev == root_dev_) {
+        todo.push_back(ChildRel(rel, name));
+      } else {
+        boundaries_.insert(ChildRel(rel, name));  // a mount point, or a btrfs subvolume
+      }
     }
     ::closedir(dir);
   }
@@ -345,6 +349,7 @@ void InotifyTree::Recover() {
   paths_.clear();
   wds_.clear();
   moved_from_.clear();
+  boundaries_.clear();
   root_wd_ = -1;
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   blind_ = fd_ < 0 || !AddTree("", false).ok();
@@ -359,7 +364,7 @@ void InotifyTree::MountsChanged() {
   // Only mounts at or beneath the root matter (the walk keeps a mount point as an empty
   // directory): one elsewhere on the host costs nothing. The mount points are listed in the
   // table's order, so any mount or unmount beneath the root changes the list.
-  std::string now = MountsBeneath(ReadToEnd(mounts_fd_), root_);
+  std::vector<std::string> now = MountsBeneath(ReadToEnd(mounts_fd_), root_);
   if (now != mounts_) lost_ = true;
   mounts_ = std::move(now);
 }
@@ -389,9 +394,21 @@ Result<WatchReport> InotifyTree::Sync(const WatchToken& since) {
   r.all = root_gone_ || since.instance != instance_ || since.epoch == 0 || since.epoch > epoch_ ||
           since.epoch <= lost_epoch_;
   if (!r.all) {
+    std::set<std::string> dirty;
     for (const auto& [rel, epoch] : dirty_) {
-      if (epoch >= since.epoch) r.dirty.push_back(rel);
+      if (epoch >= since.epoch) dirty.insert(dirty.end(), rel);
     }
+    // What is mounted beneath the tree (a filesystem, a directory or a file bound over a name)
+    // and a directory of another device (a btrfs subvolume) raise no event in the directory
+    // holding them when their root's metadata or, for a file, its content changes (the event
+    // goes to the mounted dentry's own parent, if any): that directory is always looked at.
+    for (const std::string& point : mounts_) {
+      if (point == root_) continue;
+      std::string_view rel = std::string_view(point).substr(root_ == "/" ? 1 : root_.size() + 1);
+      dirty.insert(std::string(ParentOf(rel)));
+    }
+    for (const std::string& rel : boundaries_) dirty.insert(std::string(ParentOf(rel)));
+    r.dirty.assign(dirty.begin(), dirty.end());
   }
   ++epoch_;
   // A directory still unwatched: the new epoch cannot be vouched for either.

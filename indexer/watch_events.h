@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/result.h"
 #include "base/status.h"
@@ -25,9 +26,8 @@
 namespace cairn::indexer {
 
 // The mount points at or beneath directory `root` (absolute) listed in `table` (the text of
-// /proc/self/mountinfo, whose octal escapes are undone), in the table's order, each followed by
-// a newline.
-std::string MountsBeneath(std::string_view table, const std::string& root);
+// /proc/self/mountinfo, whose octal escapes are undone), in the table's order.
+std::vector<std::string> MountsBeneath(std::string_view table, const std::string& root);
 
 // The name of a filesystem type (statfs's f_type, its low 32 bits) whose changes made on another
 // machine or by a user-space server raise no inotify event: NFS, SMB/CIFS, FUSE, Ceph, 9P, AFS.
@@ -102,7 +102,10 @@ class InotifyTree {
   ino_t root_ino_ = 0;
   int fd_ = -1;
   int mounts_fd_ = -1;
-  std::string mounts_;  // MountsBeneath the root when the table was last read
+  std::vector<std::string> mounts_;  // MountsBeneath the root when the table was last read
+  // Directories of the tree on another device than the root, found by AddTree (mount points,
+  // btrfs subvolumes), kept until the next rebuild: their parents are always reported.
+  std::set<std::string> boundaries_;
   int root_wd_ = -1;
   bool root_gone_ = false;
   std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root
