@@ -56,6 +56,26 @@ std::string ReadToEnd(int fd) {
   }
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U  // Linux 6.8
+#endif
+
+// The unique IDs (never reused, unlike mountinfo's first field) of the mounts on `points`, as
+// text; nullopt when they cannot all be had (a kernel before Linux 6.8).
+std::optional<std::string> MountIds(const std::vector<std::string>& points) {
+  std::string ids;
+  for (const std::string& point : points) {
+    struct statx sx;
+    if (::statx(AT_FDCWD, point.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE,
+                &sx) != 0 ||
+        (sx.stx_mask & STATX_MNT_ID_UNIQUE) == 0) {
+      return std::nullopt;
+    }
+    ids.append(std::to_string(sx.stx_mnt_id)).push_back(' ');
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::vector<std::string> MountsBeneath(std::string_view table, const std::string& root) {
@@ -133,6 +153,7 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
                            " (mounts beneath the tree would go unseen)");
   }
   t->mounts_ = MountsBeneath(ReadToEnd(t->mounts_fd_), root);
+  t->mount_ids_ = MountIds(t->mounts_);
   t->fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (t->fd_ < 0) return ErrnoStatus("watch", root, errno);
   CAIRN_RETURN_IF_ERROR(t->AddTree("", false));
@@ -365,8 +386,16 @@ void InotifyTree::MountsChanged() {
   // directory): one elsewhere on the host costs nothing. The mount points are listed in the
   // table's order, so any mount or unmount beneath the root changes the list.
   std::vector<std::string> now = MountsBeneath(ReadToEnd(mounts_fd_), root_);
-  if (now != mounts_) lost_ = true;
+  // A mount replaced by another at the same point between two reads (umount, mount) leaves the
+  // lines as they were, mount ID and device included (both are reused at once): the mounts'
+  // unique IDs tell. Without them (a kernel before 6.8), any change of the table while
+  // something is mounted beneath the root is taken as one beneath it.
+  std::optional<std::string> ids = MountIds(now);
+  if (now != mounts_ || (!now.empty() && (!ids || !mount_ids_ || *ids != *mount_ids_))) {
+    lost_ = true;
+  }
   mounts_ = std::move(now);
+  mount_ids_ = std::move(ids);
 }
 
 Status InotifyTree::Drain() {

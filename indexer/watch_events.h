@@ -103,6 +103,7 @@ class InotifyTree {
   int fd_ = -1;
   int mounts_fd_ = -1;
   std::vector<std::string> mounts_;  // MountsBeneath the root when the table was last read
+  std::optional<std::string> mount_ids_;  // and the unique IDs of the mounts on them (MountIds)
   // Directories of the tree on another device than the root, found by AddTree (mount points,
   // btrfs subvolumes), kept until the next rebuild: their parents are always reported.
   std::set<std::string> boundaries_;

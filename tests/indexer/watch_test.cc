@@ -389,6 +389,22 @@ TEST_F(WatchTest, AMountOrUnmountBeneathTheTreeIsNotVouchedFor) {
   EXPECT_TRUE(CannotVouch());
 }
 
+// umount and mount at the same point between two reads of the mount table: the table's line is
+// the same (mount IDs and anonymous devices are reused at once), the mount is not.
+TEST_F(WatchTest, AMountReplacedAtTheSamePointIsNotVouchedFor) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("a"));
+  Mkdir(P("a/m"));
+  ASSERT_EQ(::mount("none", P("a/m").c_str(), "tmpfs", 0, "mode=755"), 0) << std::strerror(errno);
+  MountGuard unmount{P("a/m")};
+  StartWatching();
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  ASSERT_EQ(::umount(P("a/m").c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::mount("none", P("a/m").c_str(), "tmpfs", 0, "mode=700"), 0) << std::strerror(errno);
+  EXPECT_TRUE(CannotVouch());
+  EXPECT_EQ(Changes(), Dirs{"a"});
+}
+
 // What is mounted beneath the tree raises no event in the directory holding it: the root of a
 // filesystem mounted there (its metadata changes with every name made in it), a file bound over
 // a name (a write through it is reported in the bound file's own directory). That directory is
