@@ -218,7 +218,9 @@ Status Watcher::Serve(const std::string& socket_path, int stop,
                      {listen_fd, POLLIN, 0},
                      {stop, POLLIN, 0},
                      {tree_->mounts_fd(), POLLPRI, 0}};
-    if (::poll(fds, 4, -1) < 0) {
+    // At least every second: the root's removal raises no event while it is held (Drain).
+    int ready = ::poll(fds, 4, 1000);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return done(ErrnoStatus("watch", socket_path, errno));
     }
@@ -226,7 +228,7 @@ Status Watcher::Serve(const std::string& socket_path, int stop,
     // This poll consumed the change: Drain's own would not see it again.
     const bool mounts = (fds[3].revents & (POLLPRI | POLLERR)) != 0;
     if (mounts) tree_->MountsChanged();
-    if (fds[0].revents != 0 || mounts) {
+    if (fds[0].revents != 0 || mounts || ready == 0) {
       if (Status s = tree_->Drain(); !s.ok()) return done(s);
     }
     if (fds[1].revents & POLLIN) {

@@ -140,6 +140,15 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
   if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("watch " + root + ": not a directory");
   t->root_dev_ = st.st_dev;
   t->root_ino_ = st.st_ino;
+  // The root's directory, held: paths beneath it are resolved through it, not through its
+  // ancestors, which may be renamed while the watcher runs (and renamed back before a checkin).
+  t->root_fd_ = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (t->root_fd_ < 0) return ErrnoStatus("watch", root, errno);
+  if (::fstat(t->root_fd_, &st) != 0) return ErrnoStatus("watch", root, errno);
+  if (st.st_dev != t->root_dev_ || st.st_ino != t->root_ino_) {
+    return Status::IOError("watch " + root + ": replaced while the watcher started");
+  }
+  t->root_proc_ = "/proc/self/fd/" + std::to_string(t->root_fd_);
   struct statfs fs;
   if (::statfs(root.c_str(), &fs) != 0) return ErrnoStatus("watch", root, errno);
   if (auto name = UnwatchableFilesystem(static_cast<uint32_t>(fs.f_type))) {
@@ -166,6 +175,11 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
 InotifyTree::~InotifyTree() {
   if (fd_ >= 0) ::close(fd_);
   if (mounts_fd_ >= 0) ::close(mounts_fd_);
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+std::string InotifyTree::Resolve(const std::string& rel) const {
+  return rel.empty() ? root_proc_ + "/." : root_proc_ + "/" + rel;
 }
 
 Status InotifyTree::AddTree(const std::string& top, bool dirty) {
@@ -173,17 +187,18 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
   while (!todo.empty()) {
     std::string rel = std::move(todo.back());
     todo.pop_back();
-    const std::string path = rel.empty() ? root_ : ChildPath(root_, rel);
+    const std::string path = rel.empty() ? root_ : ChildPath(root_, rel);  // for messages
+    const std::string at = Resolve(rel);
     if (rel == top && !rel.empty()) {  // listed directories checked their children below
       struct stat st;
-      if (::lstat(path.c_str(), &st) != 0) {
+      if (::lstat(at.c_str(), &st) != 0) {
         if (Vanished(errno)) continue;
         return ErrnoStatus("watch", path, errno);
       }
       if (S_ISDIR(st.st_mode) && st.st_dev != root_dev_) boundaries_.insert(rel);
       if (!S_ISDIR(st.st_mode) || st.st_dev != root_dev_) continue;
     }
-    int wd = ::inotify_add_watch(fd_, path.c_str(), kMask);
+    int wd = ::inotify_add_watch(fd_, at.c_str(), kMask);
     if (wd < 0) {
       if (Vanished(errno)) continue;
       if (errno == ENOSPC) {
@@ -196,7 +211,7 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
     if (auto it = paths_.find(wd); it != paths_.end() && it->second != rel) aliased_ = true;
     SetPath(wd, rel);
     if (dirty) Dirty(rel);
-    int dfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int dfd = ::open(at.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
       if (Vanished(errno)) continue;
       return ErrnoStatus("watch", path, errno);
@@ -331,7 +346,7 @@ void InotifyTree::NewName(const std::string& rel) {
   // checkin takes unseen. Which those are is not known: the epoch is not vouched for. (A name
   // replaced by another file before this lstat is missed: the blind spot in watch.h.)
   struct stat st;
-  if (::lstat(ChildPath(root_, rel).c_str(), &st) != 0) {
+  if (::lstat(Resolve(rel).c_str(), &st) != 0) {
     // Gone already: what it was is not known. If it was renamed within the tree in this batch,
     // its new name is checked instead (HandleEvents); else Settle vouches for nothing before.
     unchecked_.insert(rel);
@@ -399,6 +414,10 @@ void InotifyTree::MountsChanged() {
 }
 
 Status InotifyTree::Drain() {
+  // The root's held descriptor delays its IN_DELETE_SELF until it is closed: a root removed
+  // shows as one without links.
+  struct stat root;
+  if (::fstat(root_fd_, &root) != 0 || root.st_nlink == 0) root_gone_ = true;
   pollfd mounts{mounts_fd_, POLLPRI, 0};
   if (::poll(&mounts, 1, 0) > 0 && (mounts.revents & (POLLPRI | POLLERR)) != 0) MountsChanged();
   alignas(struct inotify_event) char buf[64 * 1024];

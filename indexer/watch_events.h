@@ -54,7 +54,8 @@ class InotifyTree {
   const std::string& root() const { return root_; }
   dev_t root_dev() const { return root_dev_; }
   ino_t root_ino() const { return root_ino_; }
-  // The root was deleted or moved: the watcher no longer follows what is at its path.
+  // The root was deleted or moved: the watcher no longer follows what is at its path. (A
+  // removal is seen by the next Drain: the root is held open, which delays its event.)
   bool root_gone() const { return root_gone_; }
   size_t directories() const { return paths_.size(); }
 
@@ -85,6 +86,9 @@ class InotifyTree {
   void SetPath(int wd, const std::string& rel);
   void Forget(int wd);
   void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
+  // The path of `rel` through the root's held descriptor (root_fd_), whatever became of the
+  // root's ancestors.
+  std::string Resolve(const std::string& rel) const;
   // A non-directory `rel` was created or renamed into place: if it is a second name of a
   // file (of any kind but a directory), tokens up to this epoch are not vouched for; if it is gone
   // already, it is remembered (unchecked_) until its rename within the tree is read, or the batch
@@ -102,6 +106,8 @@ class InotifyTree {
   ino_t root_ino_ = 0;
   int fd_ = -1;
   int mounts_fd_ = -1;
+  int root_fd_ = -1;                 // O_PATH
+  std::string root_proc_;            // "/proc/self/fd/" and root_fd_
   std::vector<std::string> mounts_;  // MountsBeneath the root when the table was last read
   std::optional<std::string> mount_ids_;  // and the unique IDs of the mounts on them (MountIds)
   // Directories of the tree on another device than the root, found by AddTree (mount points,

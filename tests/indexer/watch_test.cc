@@ -209,6 +209,22 @@ TEST_F(WatchTest, ASecondNameOfAFifoOrSymlinkIsNotVouchedFor) {
   EXPECT_EQ(Changes(), Dirs{"b"});
 }
 
+// An ancestor of the root renamed, a directory made in the tree meanwhile, the ancestor renamed
+// back: the new directory is watched all the same (paths are resolved from the root itself).
+TEST_F(WatchTest, ADirectoryMadeWhileAnAncestorOfTheRootWasRenamedIsWatched) {
+  Mkdir(base_ + "/p");
+  root_ = base_ + "/p/d";
+  Mkdir(root_);
+  Mkdir(P("a"));
+  StartWatching();
+  Rename(base_ + "/p", base_ + "/p2");
+  Mkdir(base_ + "/p2/d/a/new");
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/new"}));
+  Rename(base_ + "/p2", base_ + "/p");
+  Write(P("a/new/f"));
+  EXPECT_EQ(Changes(), Dirs{"a/new"});
+}
+
 TEST_F(WatchTest, NothingChangedReportsNothing) {
   Mkdir(P("a"));
   StartWatching();
