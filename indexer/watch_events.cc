@@ -23,6 +23,8 @@ namespace {
 constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
                            IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
                            IN_DONT_FOLLOW | IN_ONLYDIR;
+// On a file with several names (InotifyTree::NoteName).
+constexpr uint32_t kInodeMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DONT_FOLLOW;
 
 // The directory vanished or was replaced by something else before it could be watched or
 // listed: the events of its parent tell of that.
@@ -225,14 +227,15 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
     while (struct dirent* e = ::readdir(dir)) {
       const char* name = e->d_name;
       if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
-      // In a directory new to the watcher (made, or moved in), a name of a file with other
+      // Every entry is looked at: a file with several names gets an inode watch (NoteName);
+      // in a directory new to the watcher (made, or moved in), a name of a file with other
       // names raised no IN_CREATE: checked here as NewName would have.
-      if (!dirty && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
       struct stat st;
       if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (dirty) lost_epoch_ = epoch_;  // gone: it may have been a second name
         continue;                         // else an event says
       }
+      if (!S_ISDIR(st.st_mode)) NoteName(ChildRel(rel, name), st);
       if (dirty && !S_ISDIR(st.st_mode) && SecondName(st)) lost_epoch_ = epoch_;
       if (!S_ISDIR(st.st_mode)) continue;
       if (st.st_dev == root_dev_) {
@@ -291,7 +294,20 @@ void InotifyTree::HandleEvents(std::string_view data) {
       continue;
     }
     auto it = paths_.find(ev.wd);
-    if (it == paths_.end()) continue;  // a watch already removed
+    if (it == paths_.end()) {
+      if (auto in = inodes_.find(ev.wd); in != inodes_.end()) {
+        if (ev.mask & IN_IGNORED) {  // the file is gone
+          inode_wds_.erase({in->second.dev, in->second.ino});
+          inodes_.erase(in);
+        } else {
+          // Written or changed through any name or descriptor: the directories of the names
+          // known, some of which may have raised no event (a descriptor opened through a
+          // name removed since reports to that name's old directory only).
+          for (const std::string& dir : in->second.dirs) Dirty(dir);
+        }
+      }
+      continue;  // else a watch already removed
+    }
     const std::string rel = it->second;
     if (ev.wd == root_wd_ &&
         (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT))) {
@@ -353,6 +369,33 @@ void InotifyTree::NewName(const std::string& rel) {
     return;
   }
   if (SecondName(st)) lost_epoch_ = epoch_;
+  NoteName(rel, st);
+}
+
+void InotifyTree::NoteName(const std::string& rel, const struct stat& st) {
+  const std::pair<dev_t, ino_t> key(st.st_dev, st.st_ino);
+  std::string dir(ParentOf(rel));
+  if (auto known = inode_wds_.find(key); known != inode_wds_.end()) {
+    inodes_[known->second].dirs.insert(std::move(dir));
+    return;
+  }
+  if (st.st_nlink < 2) return;
+  if (inodes_.size() >= kMaxInodeWatches) {
+    inodes_blind_ = true;
+    return;
+  }
+  // IN_MASK_CREATE: a name that became a watched directory meanwhile keeps its watch's mask.
+  int wd = ::inotify_add_watch(fd_, Resolve(rel).c_str(), kInodeMask | IN_MASK_CREATE);
+  if (wd < 0) {
+    if (Vanished(errno) || errno == EEXIST) {
+      lost_epoch_ = epoch_;  // replaced since the lstat: its events tell of the new one
+    } else {
+      inodes_blind_ = true;  // the watch limit
+    }
+    return;
+  }
+  inode_wds_[key] = wd;
+  inodes_[wd] = InodeWatch{st.st_dev, st.st_ino, {std::move(dir)}};
 }
 
 bool InotifyTree::SecondName(const struct stat& st) {
@@ -386,6 +429,9 @@ void InotifyTree::Recover() {
   wds_.clear();
   moved_from_.clear();
   boundaries_.clear();
+  inodes_.clear();
+  inode_wds_.clear();
+  inodes_blind_ = false;
   root_wd_ = -1;
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   blind_ = fd_ < 0 || !AddTree("", false).ok();
@@ -439,6 +485,9 @@ Result<WatchReport> InotifyTree::Sync(const WatchToken& since) {
   // A directory at two paths: a change in it is reported under one of them only, and the
   // walk would take the other as recorded.
   if (aliased_) lost_epoch_ = epoch_;
+  // A file with several names left without an inode watch: a write through a descriptor may
+  // go unreported (watch.h).
+  if (inodes_blind_) lost_epoch_ = epoch_;
   r.all = root_gone_ || since.instance != instance_ || since.epoch == 0 || since.epoch > epoch_ ||
           since.epoch <= lost_epoch_;
   if (!r.all) {
@@ -460,7 +509,7 @@ Result<WatchReport> InotifyTree::Sync(const WatchToken& since) {
   }
   ++epoch_;
   // A directory still unwatched: the new epoch cannot be vouched for either.
-  if (blind_) lost_epoch_ = epoch_;
+  if (blind_ || inodes_blind_) lost_epoch_ = epoch_;
   r.token = {instance_, epoch_};
   return r;
 }

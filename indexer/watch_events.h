@@ -97,6 +97,10 @@ class InotifyTree {
   // Whether a non-directory `st` has names besides the one just made: a write through one is
   // reported in its own directory only.
   static bool SecondName(const struct stat& st);
+  // The watcher met name `rel` of non-directory `st`: a file with several names gets an inode
+  // watch (its events mark the directory of every name of it the watcher met), up to
+  // kMaxInodeWatches, beyond which the watcher vouches for nothing until it rebuilds.
+  void NoteName(const std::string& rel, const struct stat& st);
   // Events were lost, the paths of watches are unknown or a directory could not be watched:
   // rebuilds every watch on a new descriptor; no earlier token is vouched for.
   void Recover();
@@ -113,6 +117,18 @@ class InotifyTree {
   // Directories of the tree on another device than the root, found by AddTree (mount points,
   // btrfs subvolumes), kept until the next rebuild: their parents are always reported.
   std::set<std::string> boundaries_;
+  // Inode watches of files with several names: a write through a descriptor opened by a name
+  // removed since is reported in that name's old directory only, not in those of its other
+  // names, which a checkin may take unseen (they may hold no file with another name by then).
+  struct InodeWatch {
+    dev_t dev;
+    ino_t ino;
+    std::set<std::string> dirs;  // of the names met (some may be gone)
+  };
+  static constexpr size_t kMaxInodeWatches = size_t{1} << 16;
+  std::unordered_map<int, InodeWatch> inodes_;
+  std::map<std::pair<dev_t, ino_t>, int> inode_wds_;
+  bool inodes_blind_ = false;  // a file with several names has no inode watch
   int root_wd_ = -1;
   bool root_gone_ = false;
   std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -223,6 +224,27 @@ TEST_F(WatchTest, ADirectoryMadeWhileAnAncestorOfTheRootWasRenamedIsWatched) {
   Rename(base_ + "/p2", base_ + "/p");
   Write(P("a/new/f"));
   EXPECT_EQ(Changes(), Dirs{"a/new"});
+}
+
+// A file with names in two directories, a descriptor opened through one, that name removed: a
+// write through the descriptor is reported in the removed name's directory only, while the
+// other's may be taken unseen (its file has one name by then). The watcher watches the file
+// itself.
+TEST_F(WatchTest, AWriteThroughADescriptorOfARemovedNameMarksTheOtherNamesDirectory) {
+  Mkdir(P("u"));
+  Mkdir(P("a"));
+  Write(P("u/f"));
+  ASSERT_EQ(::link(P("u/f").c_str(), P("a/h").c_str()), 0);
+  StartWatching();
+  int fd = ::open(P("a/h").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::unlink(P("a/h").c_str()), 0);
+  Dirs removed = Changes();
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "a"), removed.end());
+  ASSERT_EQ(::write(fd, "x", 1), 1);
+  ::close(fd);
+  Dirs written = Changes();
+  EXPECT_NE(std::find(written.begin(), written.end(), "u"), written.end());
 }
 
 TEST_F(WatchTest, NothingChangedReportsNothing) {
