@@ -180,12 +180,15 @@ Result<int> Watcher::Listen(const std::string& socket_path) {
 
 void Watcher::Answer(int client) {
   std::string req;
-  // Five lines within the timeout, however they trickle; more than a request is dropped.
-  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n') >= 5; };
+  // Six lines within the timeout, however they trickle; more than a request is dropped.
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n') >= 6; };
   if (!Receive(client, &req, kMaxRequest, Clock::now() + kTimeout, lines) || !lines(req)) return;
   std::optional<WatchRequest> r = DecodeWatchRequest(req);
   if (!r) return;
-  if (r->dev != tree_->root_dev() || r->ino != tree_->root_ino()) {
+  // Another tree at that path, or the same root seen from another mount namespace, where other
+  // mounts may lie beneath it (their changes raise no event the watcher sees).
+  const uint64_t ns = OwnMountNamespace();
+  if (r->dev != tree_->root_dev() || r->ino != tree_->root_ino() || r->mnt_ns != ns || ns == 0) {
     (void)SendAll(client, std::string(kWatchMagic) + " not-mine\n", Clock::now() + kTimeout);
     return;
   }
@@ -279,7 +282,8 @@ std::optional<WatchReport> AskWatcher(const std::string& cache_dir, const std::s
       (peer.uid != ::geteuid() && peer.uid != 0)) {
     return std::nullopt;
   }
-  if (!SendAll(fd.get(), EncodeWatchRequest({dev, ino, since}), deadline)) return std::nullopt;
+  if (!SendAll(fd.get(), EncodeWatchRequest({dev, ino, since, OwnMountNamespace()}), deadline))
+    return std::nullopt;
   std::string answer;
   auto never = [](const std::string&) { return false; };  // until the watcher closes
   if (!Receive(fd.get(), &answer, kMaxAnswer, deadline, never)) return std::nullopt;

@@ -738,6 +738,28 @@ TEST_F(ServeTest, AMountWhileServingIsNotVouchedFor) {
   EXPECT_TRUE(after->all);
 }
 
+// The same root seen from another mount namespace may hold other mounts: not the tree watched.
+TEST_F(ServeTest, AQuestionFromAnotherMountNamespaceIsNotAnswered) {
+  StartServing();
+  ASSERT_NE(OwnMountNamespace(), 0u);
+  auto ask = [&](uint64_t ns) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strcpy(a.sun_path, socket_.c_str());
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    std::string req = EncodeWatchRequest({dev_, ino_, {}, ns});
+    EXPECT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    std::string answer;
+    char buf[256];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) answer.append(buf, n);
+    ::close(fd);
+    return answer;
+  };
+  EXPECT_EQ(ask(OwnMountNamespace() + 1), "cairn-watch 1 not-mine\n");
+  EXPECT_EQ(ask(OwnMountNamespace()).substr(0, 18), "cairn-watch 1 all ");
+}
+
 TEST_F(ServeTest, AClientThatSendsGarbageIsDroppedAndTheWatcherGoesOn) {
   StartServing();
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -792,11 +814,12 @@ TEST(WatchWireTest, ADirtyAnswerOfAnotherInstanceOrNoLaterEpochIsRejected) {
 }
 
 TEST(WatchWireTest, ARequestRoundTripsAndGarbageIsRejected) {
-  auto r = DecodeWatchRequest(EncodeWatchRequest({7, 9, {std::string(32, 'f'), 3}}));
+  auto r = DecodeWatchRequest(EncodeWatchRequest({7, 9, {std::string(32, 'f'), 3}, 4026531841}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->dev, 7u);
   EXPECT_EQ(r->ino, 9u);
   EXPECT_EQ(r->since, (WatchToken{std::string(32, 'f'), 3}));
+  EXPECT_EQ(r->mnt_ns, 4026531841u);
   EXPECT_FALSE(DecodeWatchRequest("GET / HTTP/1.0\n\n\n\n\n"));
 }
 
