@@ -24,7 +24,8 @@
 // looked at it. A file with several names gets an inode watch (at most 65536; beyond, the
 // watcher vouches for nothing until it rebuilds its watches), whose events mark the directory
 // of every name of it the watcher met: a write through a descriptor opened by a name removed
-// since is seen. To find them, the watcher lstat()s every entry of the tree when it starts.
+// since is seen (not for a file the watcher's user may not read: inotify refuses to watch
+// it). To find them, the watcher lstat()s every entry of the tree when it starts.
 //
 // What it cannot see: writes through a shared writable mmap (no event; git's fsmonitor has the
 // same blind spot: `--paranoid`, or a checkin with the watcher stopped, reads everything); a

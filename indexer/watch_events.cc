@@ -387,7 +387,10 @@ void InotifyTree::NoteName(const std::string& rel, const struct stat& st) {
   // IN_MASK_CREATE: a name that became a watched directory meanwhile keeps its watch's mask.
   int wd = ::inotify_add_watch(fd_, Resolve(rel).c_str(), kInodeMask | IN_MASK_CREATE);
   if (wd < 0) {
-    if (Vanished(errno) || errno == EEXIST) {
+    if (errno == EACCES || errno == EPERM) {
+      // A file the watcher may not read (inotify wants read access): left unwatched, a gap
+      // watch.h states, rather than vouching for nothing while it exists.
+    } else if (Vanished(errno) || errno == EEXIST) {
       lost_epoch_ = epoch_;  // replaced since the lstat: its events tell of the new one
     } else {
       inodes_blind_ = true;  // the watch limit
