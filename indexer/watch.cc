@@ -180,12 +180,15 @@ Result<int> Watcher::Listen(const std::string& socket_path) {
 
 void Watcher::Answer(int client) {
   std::string req;
-  // Five lines within the timeout, however they trickle; more than a request is dropped.
-  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n') >= 5; };
+  // Six lines within the timeout, however they trickle; more than a request is dropped.
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n') >= 6; };
   if (!Receive(client, &req, kMaxRequest, Clock::now() + kTimeout, lines) || !lines(req)) return;
   std::optional<WatchRequest> r = DecodeWatchRequest(req);
   if (!r) return;
-  if (r->dev != tree_->root_dev() || r->ino != tree_->root_ino()) {
+  // Another tree at that path, or the same root seen from another mount namespace, where other
+  // mounts may lie beneath it (their changes raise no event the watcher sees).
+  const uint64_t ns = OwnMountNamespace();
+  if (r->dev != tree_->root_dev() || r->ino != tree_->root_ino() || r->mnt_ns != ns || ns == 0) {
     (void)SendAll(client, std::string(kWatchMagic) + " not-mine\n", Clock::now() + kTimeout);
     return;
   }
@@ -218,7 +221,9 @@ Status Watcher::Serve(const std::string& socket_path, int stop,
                      {listen_fd, POLLIN, 0},
                      {stop, POLLIN, 0},
                      {tree_->mounts_fd(), POLLPRI, 0}};
-    if (::poll(fds, 4, -1) < 0) {
+    // At least every second: the root's removal raises no event while it is held (Drain).
+    int ready = ::poll(fds, 4, 1000);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return done(ErrnoStatus("watch", socket_path, errno));
     }
@@ -226,7 +231,7 @@ Status Watcher::Serve(const std::string& socket_path, int stop,
     // This poll consumed the change: Drain's own would not see it again.
     const bool mounts = (fds[3].revents & (POLLPRI | POLLERR)) != 0;
     if (mounts) tree_->MountsChanged();
-    if (fds[0].revents != 0 || mounts) {
+    if (fds[0].revents != 0 || mounts || ready == 0) {
       if (Status s = tree_->Drain(); !s.ok()) return done(s);
     }
     if (fds[1].revents & POLLIN) {
@@ -277,7 +282,8 @@ std::optional<WatchReport> AskWatcher(const std::string& cache_dir, const std::s
       (peer.uid != ::geteuid() && peer.uid != 0)) {
     return std::nullopt;
   }
-  if (!SendAll(fd.get(), EncodeWatchRequest({dev, ino, since}), deadline)) return std::nullopt;
+  if (!SendAll(fd.get(), EncodeWatchRequest({dev, ino, since, OwnMountNamespace()}), deadline))
+    return std::nullopt;
   std::string answer;
   auto never = [](const std::string&) { return false; };  // until the watcher closes
   if (!Receive(fd.get(), &answer, kMaxAnswer, deadline, never)) return std::nullopt;

@@ -5,21 +5,39 @@
 // whole time since the parent's checkin, a checkin stats the whole tree as before: a watcher
 // only ever saves time.
 //
-// What it sees (inotify on every directory of the tree): a file's content (write, truncate,
-// fallocate), its metadata (chmod, chown, utimes, xattrs), names created, removed or renamed.
-// Mounts and unmounts at or beneath the tree (no inotify event) are seen through
-// /proc/self/mountinfo and handled as lost events. What it cannot see: writes through a shared
-// writable mmap (no event; git's fsmonitor has the same blind spot: `--paranoid`, or a checkin
-// with the watcher stopped, reads everything); and a file of the tree given a second name
-// outside it after the last checkin (`ln`, `cp -al`, `rsync --link-dest` from the tree) and
-// then written through that name: neither the new name nor the write raises an event on the
-// tree's directories. (A checkin never skips a directory holding a file that had a name outside
-// it at the last checkin, indexer/watched_walk.h, so only files whose names were all in one
-// subtree then are exposed.) A second name made inside the tree (link(2): an IN_CREATE whose
-// lstat shows a regular file with several names) makes the watcher vouch for nothing before
-// it, since a write through that name marks only its own directory; so the gap inside the
-// tree is a name made, written through and removed again before the watcher looked at it
-// (within a millisecond or so of its creation).
+// What it sees (inotify on every directory of the tree, and on every file of it with several
+// names): a file's content (write, truncate, fallocate), its metadata (chmod, chown, utimes,
+// xattrs), names created, removed or renamed. Mounts and unmounts at or beneath the tree (no
+// inotify event) are seen through /proc/self/mountinfo and handled as lost events, a mount
+// replaced by another at the same point too (the mounts' unique IDs, Linux 6.8; on an older
+// kernel any change of the table while something is mounted beneath the root counts). The
+// directory holding a mount point, or a directory of another device (a btrfs subvolume), is
+// reported changed in every answer: the mounted root's metadata, and a file bound over a name,
+// change without an event in it. Paths are resolved from the root's own directory (held open),
+// so an ancestor of the root renamed meanwhile does not matter; a question from another mount
+// namespace, where other mounts may lie beneath the root, is not answered.
+//
+// A second name made inside the tree (link(2); a name renamed into place, as GNU `ln -f` does;
+// one found in a directory made or moved in: any non-directory with several names) makes the
+// watcher vouch for nothing before it, since a write through that name marks only its own
+// directory; so does a name made and gone (not renamed within the tree) before the watcher
+// looked at it. A file with several names gets an inode watch (at most 65536; beyond, the
+// watcher vouches for nothing until it rebuilds its watches), whose events mark the directory
+// of every name of it the watcher met: a write through a descriptor opened by a name removed
+// since is seen (not for a file the watcher's user may not read: inotify refuses to watch
+// it). To find them, the watcher lstat()s every entry of the tree when it starts.
+//
+// What it cannot see: writes through a shared writable mmap (no event; git's fsmonitor has the
+// same blind spot: `--paranoid`, or a checkin with the watcher stopped, reads everything); a
+// file of the tree with one name given a second name outside it after the last checkin (`ln`,
+// `cp -al`, `rsync --link-dest` from the tree) and then written through that name: neither the
+// new name nor the write raises an event on the tree's directories. (A checkin never skips a
+// directory holding a file that had a name outside it at the last checkin,
+// indexer/watched_walk.h, so only files whose names were all in one subtree then are exposed.)
+// A second name made inside the tree, written through and replaced by another file of that name
+// before the watcher looked at it (within a millisecond or so). A write to a file with one name
+// through a disconnected dentry, as open_by_handle_at(2) makes (knfsd exporting the tree, a
+// process that kept a file handle): no directory event.
 // Nor changes made on another machine or by a user-space server: the watcher refuses NFS,
 // SMB/CIFS, FUSE, Ceph, 9P and AFS.
 //

@@ -23,6 +23,8 @@ namespace {
 constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
                            IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
                            IN_DONT_FOLLOW | IN_ONLYDIR;
+// On a file with several names (InotifyTree::NoteName).
+constexpr uint32_t kInodeMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DONT_FOLLOW;
 
 // The directory vanished or was replaced by something else before it could be watched or
 // listed: the events of its parent tell of that.
@@ -56,10 +58,30 @@ std::string ReadToEnd(int fd) {
   }
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U  // Linux 6.8
+#endif
+
+// The unique IDs (never reused, unlike mountinfo's first field) of the mounts on `points`, as
+// text; nullopt when they cannot all be had (a kernel before Linux 6.8).
+std::optional<std::string> MountIds(const std::vector<std::string>& points) {
+  std::string ids;
+  for (const std::string& point : points) {
+    struct statx sx;
+    if (::statx(AT_FDCWD, point.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE,
+                &sx) != 0 ||
+        (sx.stx_mask & STATX_MNT_ID_UNIQUE) == 0) {
+      return std::nullopt;
+    }
+    ids.append(std::to_string(sx.stx_mnt_id)).push_back(' ');
+  }
+  return ids;
+}
+
 }  // namespace
 
-std::string MountsBeneath(std::string_view table, const std::string& root) {
-  std::string out;
+std::vector<std::string> MountsBeneath(std::string_view table, const std::string& root) {
+  std::vector<std::string> out;
   while (!table.empty()) {
     size_t eol = table.find('\n');
     std::string_view line = table.substr(0, eol);
@@ -83,9 +105,7 @@ std::string MountsBeneath(std::string_view table, const std::string& root) {
         point.push_back(escaped[i]);
       }
     }
-    if (point == root || Beneath(point, root)) {
-      out.append(point).push_back('\n');
-    }
+    if (point == root || Beneath(point, root)) out.push_back(std::move(point));
   }
   return out;
 }
@@ -122,6 +142,15 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
   if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("watch " + root + ": not a directory");
   t->root_dev_ = st.st_dev;
   t->root_ino_ = st.st_ino;
+  // The root's directory, held: paths beneath it are resolved through it, not through its
+  // ancestors, which may be renamed while the watcher runs (and renamed back before a checkin).
+  t->root_fd_ = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (t->root_fd_ < 0) return ErrnoStatus("watch", root, errno);
+  if (::fstat(t->root_fd_, &st) != 0) return ErrnoStatus("watch", root, errno);
+  if (st.st_dev != t->root_dev_ || st.st_ino != t->root_ino_) {
+    return Status::IOError("watch " + root + ": replaced while the watcher started");
+  }
+  t->root_proc_ = "/proc/self/fd/" + std::to_string(t->root_fd_);
   struct statfs fs;
   if (::statfs(root.c_str(), &fs) != 0) return ErrnoStatus("watch", root, errno);
   if (auto name = UnwatchableFilesystem(static_cast<uint32_t>(fs.f_type))) {
@@ -135,6 +164,7 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
                            " (mounts beneath the tree would go unseen)");
   }
   t->mounts_ = MountsBeneath(ReadToEnd(t->mounts_fd_), root);
+  t->mount_ids_ = MountIds(t->mounts_);
   t->fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (t->fd_ < 0) return ErrnoStatus("watch", root, errno);
   CAIRN_RETURN_IF_ERROR(t->AddTree("", false));
@@ -147,6 +177,11 @@ Result<std::unique_ptr<InotifyTree>> InotifyTree::Open(const std::string& root) 
 InotifyTree::~InotifyTree() {
   if (fd_ >= 0) ::close(fd_);
   if (mounts_fd_ >= 0) ::close(mounts_fd_);
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+std::string InotifyTree::Resolve(const std::string& rel) const {
+  return rel.empty() ? root_proc_ + "/." : root_proc_ + "/" + rel;
 }
 
 Status InotifyTree::AddTree(const std::string& top, bool dirty) {
@@ -154,16 +189,18 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
   while (!todo.empty()) {
     std::string rel = std::move(todo.back());
     todo.pop_back();
-    const std::string path = rel.empty() ? root_ : ChildPath(root_, rel);
+    const std::string path = rel.empty() ? root_ : ChildPath(root_, rel);  // for messages
+    const std::string at = Resolve(rel);
     if (rel == top && !rel.empty()) {  // listed directories checked their children below
       struct stat st;
-      if (::lstat(path.c_str(), &st) != 0) {
+      if (::lstat(at.c_str(), &st) != 0) {
         if (Vanished(errno)) continue;
         return ErrnoStatus("watch", path, errno);
       }
+      if (S_ISDIR(st.st_mode) && st.st_dev != root_dev_) boundaries_.insert(rel);
       if (!S_ISDIR(st.st_mode) || st.st_dev != root_dev_) continue;
     }
-    int wd = ::inotify_add_watch(fd_, path.c_str(), kMask);
+    int wd = ::inotify_add_watch(fd_, at.c_str(), kMask);
     if (wd < 0) {
       if (Vanished(errno)) continue;
       if (errno == ENOSPC) {
@@ -176,7 +213,7 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
     if (auto it = paths_.find(wd); it != paths_.end() && it->second != rel) aliased_ = true;
     SetPath(wd, rel);
     if (dirty) Dirty(rel);
-    int dfd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int dfd = ::open(at.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
       if (Vanished(errno)) continue;
       return ErrnoStatus("watch", path, errno);
@@ -190,10 +227,22 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
     while (struct dirent* e = ::readdir(dir)) {
       const char* name = e->d_name;
       if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
-      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      // Every entry is looked at: a file with several names gets an inode watch (NoteName);
+      // in a directory new to the watcher (made, or moved in), a name of a file with other
+      // names raised no IN_CREATE: checked here as NewName would have.
       struct stat st;
-      if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone: an event says
-      if (S_ISDIR(st.st_mode) && st.st_dev == root_dev_) todo.push_back(ChildRel(rel, name));
+      if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (dirty) lost_epoch_ = epoch_;  // gone: it may have been a second name
+        continue;                         // else an event says
+      }
+      if (!S_ISDIR(st.st_mode)) NoteName(ChildRel(rel, name), st);
+      if (dirty && !S_ISDIR(st.st_mode) && SecondName(st)) lost_epoch_ = epoch_;
+      if (!S_ISDIR(st.st_mode)) continue;
+      if (st.st_dev == root_dev_) {
+        todo.push_back(ChildRel(rel, name));
+      } else {
+        boundaries_.insert(ChildRel(rel, name));  // a mount point, or a btrfs subvolume
+      }
     }
     ::closedir(dir);
   }
@@ -245,7 +294,20 @@ void InotifyTree::HandleEvents(std::string_view data) {
       continue;
     }
     auto it = paths_.find(ev.wd);
-    if (it == paths_.end()) continue;  // a watch already removed
+    if (it == paths_.end()) {
+      if (auto in = inodes_.find(ev.wd); in != inodes_.end()) {
+        if (ev.mask & IN_IGNORED) {  // the file is gone
+          inode_wds_.erase({in->second.dev, in->second.ino});
+          inodes_.erase(in);
+        } else {
+          // Written or changed through any name or descriptor: the directories of the names
+          // known, some of which may have raised no event (a descriptor opened through a
+          // name removed since reports to that name's old directory only).
+          for (const std::string& dir : in->second.dirs) Dirty(dir);
+        }
+      }
+      continue;  // else a watch already removed
+    }
     const std::string rel = it->second;
     if (ev.wd == root_wd_ &&
         (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT))) {
@@ -256,8 +318,17 @@ void InotifyTree::HandleEvents(std::string_view data) {
       continue;
     }
     Dirty(rel);
-    if (!name.empty() && (ev.mask & IN_CREATE) && !(ev.mask & IN_ISDIR))
-      NewName(ChildRel(rel, name));
+    if (!name.empty() && !(ev.mask & IN_ISDIR)) {
+      const std::string child = ChildRel(rel, name);
+      if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
+        // A name made by link(2), or a second name renamed into place (GNU `ln -f` links to a
+        // temporary name and renames it) or moved in from outside the tree.
+        if (ev.mask & IN_MOVED_TO) unchecked_moves_.erase(ev.cookie);  // checked here instead
+        NewName(child);
+      } else if ((ev.mask & IN_MOVED_FROM) && unchecked_.erase(child) != 0) {
+        unchecked_moves_.insert(ev.cookie);
+      }
+    }
     if (name.empty() || !(ev.mask & IN_ISDIR)) continue;
     const std::string child = ChildRel(rel, name);
     Dirty(child);
@@ -289,11 +360,51 @@ void InotifyTree::NewName(const std::string& rel) {
   // A name made for a file that had one already (link(2)): a write through it is reported in
   // this directory only, not in those of the file's other names, which may lie in subtrees a
   // checkin takes unseen. Which those are is not known: the epoch is not vouched for. (A name
-  // removed again before this lstat is missed: the blind spot in watch.h.)
+  // replaced by another file before this lstat is missed: the blind spot in watch.h.)
   struct stat st;
-  if (::lstat(ChildPath(root_, rel).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
-    lost_epoch_ = epoch_;
+  if (::lstat(Resolve(rel).c_str(), &st) != 0) {
+    // Gone already: what it was is not known. If it was renamed within the tree in this batch,
+    // its new name is checked instead (HandleEvents); else Settle vouches for nothing before.
+    unchecked_.insert(rel);
+    return;
   }
+  if (SecondName(st)) lost_epoch_ = epoch_;
+  NoteName(rel, st);
+}
+
+void InotifyTree::NoteName(const std::string& rel, const struct stat& st) {
+  const std::pair<dev_t, ino_t> key(st.st_dev, st.st_ino);
+  std::string dir(ParentOf(rel));
+  if (auto known = inode_wds_.find(key); known != inode_wds_.end()) {
+    inodes_[known->second].dirs.insert(std::move(dir));
+    return;
+  }
+  if (st.st_nlink < 2) return;
+  if (inodes_.size() >= kMaxInodeWatches) {
+    inodes_blind_ = true;
+    return;
+  }
+  // IN_MASK_CREATE: a name that became a watched directory meanwhile keeps its watch's mask.
+  int wd = ::inotify_add_watch(fd_, Resolve(rel).c_str(), kInodeMask | IN_MASK_CREATE);
+  if (wd < 0) {
+    if (errno == EACCES || errno == EPERM) {
+      // A file the watcher may not read (inotify wants read access): left unwatched, a gap
+      // watch.h states, rather than vouching for nothing while it exists.
+    } else if (Vanished(errno) || errno == EEXIST) {
+      lost_epoch_ = epoch_;  // replaced since the lstat: its events tell of the new one
+    } else {
+      inodes_blind_ = true;  // the watch limit
+    }
+    return;
+  }
+  inode_wds_[key] = wd;
+  inodes_[wd] = InodeWatch{st.st_dev, st.st_ino, {std::move(dir)}};
+}
+
+bool InotifyTree::SecondName(const struct stat& st) {
+  // A fifo, symlink or device with several names too: a chmod or chown through one marks only
+  // its own directory.
+  return !S_ISDIR(st.st_mode) && st.st_nlink > 1;
 }
 
 void InotifyTree::Settle() {
@@ -302,6 +413,11 @@ void InotifyTree::Settle() {
   // it by its watch, so nothing is removed: the watches are rebuilt.
   if (!moved_from_.empty()) lost_ = true;
   moved_from_.clear();
+  // A name made and removed (or moved out of the tree) before it was looked at: it may have
+  // been a second name of a file, written through (watch.h).
+  if (!unchecked_.empty() || !unchecked_moves_.empty()) lost_epoch_ = epoch_;
+  unchecked_.clear();
+  unchecked_moves_.clear();
   if (lost_) Recover();
 }
 
@@ -315,6 +431,10 @@ void InotifyTree::Recover() {
   paths_.clear();
   wds_.clear();
   moved_from_.clear();
+  boundaries_.clear();
+  inodes_.clear();
+  inode_wds_.clear();
+  inodes_blind_ = false;
   root_wd_ = -1;
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   blind_ = fd_ < 0 || !AddTree("", false).ok();
@@ -329,12 +449,24 @@ void InotifyTree::MountsChanged() {
   // Only mounts at or beneath the root matter (the walk keeps a mount point as an empty
   // directory): one elsewhere on the host costs nothing. The mount points are listed in the
   // table's order, so any mount or unmount beneath the root changes the list.
-  std::string now = MountsBeneath(ReadToEnd(mounts_fd_), root_);
-  if (now != mounts_) lost_ = true;
+  std::vector<std::string> now = MountsBeneath(ReadToEnd(mounts_fd_), root_);
+  // A mount replaced by another at the same point between two reads (umount, mount) leaves the
+  // lines as they were, mount ID and device included (both are reused at once): the mounts'
+  // unique IDs tell. Without them (a kernel before 6.8), any change of the table while
+  // something is mounted beneath the root is taken as one beneath it.
+  std::optional<std::string> ids = MountIds(now);
+  if (now != mounts_ || (!now.empty() && (!ids || !mount_ids_ || *ids != *mount_ids_))) {
+    lost_ = true;
+  }
   mounts_ = std::move(now);
+  mount_ids_ = std::move(ids);
 }
 
 Status InotifyTree::Drain() {
+  // The root's held descriptor delays its IN_DELETE_SELF until it is closed: a root removed
+  // shows as one without links.
+  struct stat root;
+  if (::fstat(root_fd_, &root) != 0 || root.st_nlink == 0) root_gone_ = true;
   pollfd mounts{mounts_fd_, POLLPRI, 0};
   if (::poll(&mounts, 1, 0) > 0 && (mounts.revents & (POLLPRI | POLLERR)) != 0) MountsChanged();
   alignas(struct inotify_event) char buf[64 * 1024];
@@ -356,16 +488,31 @@ Result<WatchReport> InotifyTree::Sync(const WatchToken& since) {
   // A directory at two paths: a change in it is reported under one of them only, and the
   // walk would take the other as recorded.
   if (aliased_) lost_epoch_ = epoch_;
+  // A file with several names left without an inode watch: a write through a descriptor may
+  // go unreported (watch.h).
+  if (inodes_blind_) lost_epoch_ = epoch_;
   r.all = root_gone_ || since.instance != instance_ || since.epoch == 0 || since.epoch > epoch_ ||
           since.epoch <= lost_epoch_;
   if (!r.all) {
+    std::set<std::string> dirty;
     for (const auto& [rel, epoch] : dirty_) {
-      if (epoch >= since.epoch) r.dirty.push_back(rel);
+      if (epoch >= since.epoch) dirty.insert(dirty.end(), rel);
     }
+    // What is mounted beneath the tree (a filesystem, a directory or a file bound over a name)
+    // and a directory of another device (a btrfs subvolume) raise no event in the directory
+    // holding them when their root's metadata or, for a file, its content changes (the event
+    // goes to the mounted dentry's own parent, if any): that directory is always looked at.
+    for (const std::string& point : mounts_) {
+      if (point == root_) continue;
+      std::string_view rel = std::string_view(point).substr(root_ == "/" ? 1 : root_.size() + 1);
+      dirty.insert(std::string(ParentOf(rel)));
+    }
+    for (const std::string& rel : boundaries_) dirty.insert(std::string(ParentOf(rel)));
+    r.dirty.assign(dirty.begin(), dirty.end());
   }
   ++epoch_;
   // A directory still unwatched: the new epoch cannot be vouched for either.
-  if (blind_) lost_epoch_ = epoch_;
+  if (blind_ || inodes_blind_) lost_epoch_ = epoch_;
   r.token = {instance_, epoch_};
   return r;
 }

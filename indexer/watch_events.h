@@ -6,15 +6,18 @@
 #ifndef CAIRN_INDEXER_WATCH_EVENTS_H_
 #define CAIRN_INDEXER_WATCH_EVENTS_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/result.h"
 #include "base/status.h"
@@ -23,9 +26,8 @@
 namespace cairn::indexer {
 
 // The mount points at or beneath directory `root` (absolute) listed in `table` (the text of
-// /proc/self/mountinfo, whose octal escapes are undone), in the table's order, each followed by
-// a newline.
-std::string MountsBeneath(std::string_view table, const std::string& root);
+// /proc/self/mountinfo, whose octal escapes are undone), in the table's order.
+std::vector<std::string> MountsBeneath(std::string_view table, const std::string& root);
 
 // The name of a filesystem type (statfs's f_type, its low 32 bits) whose changes made on another
 // machine or by a user-space server raise no inotify event: NFS, SMB/CIFS, FUSE, Ceph, 9P, AFS.
@@ -52,7 +54,8 @@ class InotifyTree {
   const std::string& root() const { return root_; }
   dev_t root_dev() const { return root_dev_; }
   ino_t root_ino() const { return root_ino_; }
-  // The root was deleted or moved: the watcher no longer follows what is at its path.
+  // The root was deleted or moved: the watcher no longer follows what is at its path. (A
+  // removal is seen by the next Drain: the root is held open, which delays its event.)
   bool root_gone() const { return root_gone_; }
   size_t directories() const { return paths_.size(); }
 
@@ -83,9 +86,21 @@ class InotifyTree {
   void SetPath(int wd, const std::string& rel);
   void Forget(int wd);
   void Dirty(const std::string& rel) { dirty_[rel] = epoch_; }
-  // A non-directory `rel` was created: if it is a second name of a regular file, tokens up to
-  // this epoch are not vouched for.
+  // The path of `rel` through the root's held descriptor (root_fd_), whatever became of the
+  // root's ancestors.
+  std::string Resolve(const std::string& rel) const;
+  // A non-directory `rel` was created or renamed into place: if it is a second name of a
+  // file (of any kind but a directory), tokens up to this epoch are not vouched for; if it is gone
+  // already, it is remembered (unchecked_) until its rename within the tree is read, or the batch
+  // ends.
   void NewName(const std::string& rel);
+  // Whether a non-directory `st` has names besides the one just made: a write through one is
+  // reported in its own directory only.
+  static bool SecondName(const struct stat& st);
+  // The watcher met name `rel` of non-directory `st`: a file with several names gets an inode
+  // watch (its events mark the directory of every name of it the watcher met), up to
+  // kMaxInodeWatches, beyond which the watcher vouches for nothing until it rebuilds.
+  void NoteName(const std::string& rel, const struct stat& st);
   // Events were lost, the paths of watches are unknown or a directory could not be watched:
   // rebuilds every watch on a new descriptor; no earlier token is vouched for.
   void Recover();
@@ -95,12 +110,34 @@ class InotifyTree {
   ino_t root_ino_ = 0;
   int fd_ = -1;
   int mounts_fd_ = -1;
-  std::string mounts_;  // MountsBeneath the root when the table was last read
+  int root_fd_ = -1;                 // O_PATH
+  std::string root_proc_;            // "/proc/self/fd/" and root_fd_
+  std::vector<std::string> mounts_;  // MountsBeneath the root when the table was last read
+  std::optional<std::string> mount_ids_;  // and the unique IDs of the mounts on them (MountIds)
+  // Directories of the tree on another device than the root, found by AddTree (mount points,
+  // btrfs subvolumes), kept until the next rebuild: their parents are always reported.
+  std::set<std::string> boundaries_;
+  // Inode watches of files with several names: a write through a descriptor opened by a name
+  // removed since is reported in that name's old directory only, not in those of its other
+  // names, which a checkin may take unseen (they may hold no file with another name by then).
+  struct InodeWatch {
+    dev_t dev;
+    ino_t ino;
+    std::set<std::string> dirs;  // of the names met (some may be gone)
+  };
+  static constexpr size_t kMaxInodeWatches = size_t{1} << 16;
+  std::unordered_map<int, InodeWatch> inodes_;
+  std::map<std::pair<dev_t, ino_t>, int> inode_wds_;
+  bool inodes_blind_ = false;  // a file with several names has no inode watch
   int root_wd_ = -1;
   bool root_gone_ = false;
   std::unordered_map<int, std::string> paths_;            // watch -> directory relative to the root
   std::map<std::string, int> wds_;                        // the reverse, ordered for subtrees
   std::unordered_map<uint32_t, std::string> moved_from_;  // cookie -> directory, this batch
+  // Names made this batch that were gone when looked at (NewName), and the cookies of their
+  // renames whose other half is not read yet.
+  std::set<std::string> unchecked_;
+  std::set<uint32_t> unchecked_moves_;
   std::map<std::string, uint64_t> dirty_;  // directory -> the last epoch it changed in
   std::string instance_;
   uint64_t epoch_ = 1;

@@ -1,5 +1,7 @@
 #include "indexer/watch_wire.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <vector>
 
@@ -28,7 +30,13 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 std::string EncodeWatchRequest(const WatchRequest& r) {
   return std::string(kWatchMagic) + "\n" + std::to_string(r.dev) + "\n" + std::to_string(r.ino) +
          "\n" + (r.since.instance.empty() ? "-" : r.since.instance) + "\n" +
-         std::to_string(r.since.epoch) + "\n";
+         std::to_string(r.since.epoch) + "\n" + std::to_string(r.mnt_ns) + "\n";
+}
+
+uint64_t OwnMountNamespace() {
+  struct stat st;
+  if (::stat("/proc/self/ns/mnt", &st) != 0) return 0;
+  return st.st_ino;
 }
 
 std::optional<WatchRequest> DecodeWatchRequest(std::string_view s) {
@@ -36,8 +44,9 @@ std::optional<WatchRequest> DecodeWatchRequest(std::string_view s) {
   s.remove_suffix(1);
   auto f = Split(s, '\n');
   WatchRequest r;
-  if (f.size() != 5 || f[0] != kWatchMagic || !ParseNumber(f[1], &r.dev) ||
-      !ParseNumber(f[2], &r.ino) || !ParseNumber(f[4], &r.since.epoch)) {
+  if (f.size() != 6 || f[0] != kWatchMagic || !ParseNumber(f[1], &r.dev) ||
+      !ParseNumber(f[2], &r.ino) || !ParseNumber(f[4], &r.since.epoch) ||
+      !ParseNumber(f[5], &r.mnt_ns)) {
     return std::nullopt;
   }
   if (f[3] != "-") r.since.instance = std::string(f[3]);

@@ -3,7 +3,8 @@
 // hostile peer might send. Not for use outside indexer/watch*.cc and their tests.
 //
 // Request: "cairn-watch 1\n", then the root's device and inode in decimal, the token's instance
-// ("-" for none) and its epoch, each on a line of its own. Answer, after which the watcher
+// ("-" for none), its epoch and the asker's mount namespace (0: unknown), each on a line of its
+// own. Answer, after which the watcher
 // closes the connection: one header line,
 //   "cairn-watch 1 not-mine\n"                      (it watches another tree at that path)
 //   "cairn-watch 1 all INSTANCE EPOCH\n"
@@ -16,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,7 +32,13 @@ struct WatchRequest {
   dev_t dev = 0;
   ino_t ino = 0;
   WatchToken since;
+  // The inode of the asker's /proc/self/ns/mnt (0: unknown): in another mount namespace than
+  // the watcher's, the same root may hold other mounts, whose changes the watcher never sees.
+  uint64_t mnt_ns = 0;
 };
+
+// The inode of this process's mount namespace (/proc/self/ns/mnt); 0 if it cannot be had.
+uint64_t OwnMountNamespace();
 
 std::string EncodeWatchRequest(const WatchRequest& r);
 // nullopt unless `s` is exactly one well-formed request.

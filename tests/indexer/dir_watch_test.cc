@@ -3,6 +3,7 @@
 // checkin that reads the whole tree, in a real RocksDB repository.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -363,6 +364,39 @@ TEST_F(DirWatchTest, TheFidelityTreeWatchedGivesWhatAWholeWalkGives) {
   ASSERT_EQ(::chmod((src_ + "/tmp").c_str(), 0755), 0);
   auto two = CheckinAndCompare("tmp chmod");
   EXPECT_EQ(two.result.watcher, "changes");
+}
+
+// A filesystem mounted two levels below the root and a file bound over a name: a name made in
+// the mounted filesystem changes its root's times, a write through the bound name is reported
+// in the bound file's own directory, neither raises an event in the directory holding them,
+// which the watcher reports in every answer.
+TEST_F(DirWatchTest, WhatIsMountedBeneathTheTreeIsLookedAtInEveryCheckin) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  ASSERT_NO_FATAL_FAILURE(MakeTree());
+  ASSERT_EQ(::mkdir((src_ + "/b/c/m").c_str(), 0755), 0);
+  ASSERT_EQ(::mount("none", (src_ + "/b/c/m").c_str(), "tmpfs", 0, "mode=755"), 0) << errno;
+  ASSERT_EQ(
+      ::mount((src_ + "/e/f5").c_str(), (src_ + "/a/x/f1").c_str(), nullptr, MS_BIND, nullptr), 0)
+      << errno;
+  struct Unmount {
+    std::string a, b;
+    ~Unmount() {
+      ::umount2(a.c_str(), MNT_DETACH);
+      ::umount2(b.c_str(), MNT_DETACH);
+    }
+  } unmount{src_ + "/b/c/m", src_ + "/a/x/f1"};
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  ASSERT_NO_FATAL_FAILURE(Write("/b/c/m/new", "in the mounted filesystem\n"));
+  auto two = CheckinAndCompare("a name made in the mounted filesystem");
+  EXPECT_EQ(two.result.watcher, "changes");
+  ASSERT_EQ(::chmod((src_ + "/b/c/m").c_str(), 0700), 0);
+  EXPECT_EQ(CheckinAndCompare("the mounted root's mode").result.watcher, "changes");
+  ASSERT_NO_FATAL_FAILURE(Write("/a/x/f1", "written through the bound name\n"));
+  auto four = CheckinAndCompare("written through the bound name");
+  EXPECT_EQ(four.result.watcher, "changes");
+  EXPECT_GT(four.result.dirs_unwalked, 0u);
+  StopWatcher();
 }
 
 }  // namespace

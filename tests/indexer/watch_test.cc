@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -157,6 +158,93 @@ TEST_F(WatchTest, ASecondNameOfAFileMakesTheWatcherVouchForNothingBefore) {
   EXPECT_EQ(Changes(), (Dirs{"a", "a/d"}));
   ASSERT_EQ(::unlink(P("b/g").c_str()), 0);
   EXPECT_EQ(Changes(), (Dirs{"b"}));
+}
+
+// A second name that raised no IN_CREATE of its own: renamed into place (GNU `ln -f` links to a
+// temporary name and renames it over the target), made in a directory the watcher had not
+// listed yet, or made and gone again before the watcher looked at it. A file made and renamed
+// within the tree at once is a plain change.
+TEST_F(WatchTest, ASecondNameRenamedInMadeInANewDirectoryOrGoneAlreadyIsNotVouchedFor) {
+  Mkdir(P("a"));
+  Mkdir(P("b"));
+  Write(P("a/f"));
+  Write(P("b/g"), "other");
+  StartWatching();
+  ASSERT_EQ(::link(P("a/f").c_str(), (outside_ + "/t").c_str()), 0);
+  Rename(outside_ + "/t", P("b/g"));
+  EXPECT_TRUE(CannotVouch()) << "renamed in over b/g";
+  ASSERT_EQ(::unlink(P("b/g").c_str()), 0);
+  EXPECT_EQ(Changes(), Dirs{"b"});
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/tmp").c_str()), 0);
+  Rename(P("b/tmp"), P("b/g"));
+  EXPECT_TRUE(CannotVouch()) << "made at a temporary name and renamed";
+  ASSERT_EQ(::unlink(P("b/g").c_str()), 0);
+  EXPECT_EQ(Changes(), Dirs{"b"});
+  Mkdir(P("b/n"));
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/n/h").c_str()), 0);
+  EXPECT_TRUE(CannotVouch()) << "in a new directory";
+  ASSERT_EQ(::unlink(P("b/n/h").c_str()), 0);
+  EXPECT_FALSE(CannotVouch());
+  ASSERT_EQ(::link(P("a/f").c_str(), P("b/t").c_str()), 0);
+  Write(P("b/t"), "written through a name removed before the watcher looked");
+  ASSERT_EQ(::unlink(P("b/t").c_str()), 0);
+  EXPECT_TRUE(CannotVouch()) << "gone already";
+  Write(P("b/tmp"), "new");
+  Rename(P("b/tmp"), P("b/new"));
+  EXPECT_EQ(Changes(), Dirs{"b"}) << "a new file, renamed at once";
+}
+
+// Not only regular files have several names: a fifo's, a symlink's or a device's metadata
+// changed through one name is reported in that name's directory only.
+TEST_F(WatchTest, ASecondNameOfAFifoOrSymlinkIsNotVouchedFor) {
+  Mkdir(P("a"));
+  Mkdir(P("b"));
+  ASSERT_EQ(::mkfifo(P("a/p").c_str(), 0644), 0);
+  ASSERT_EQ(::symlink("target", P("a/l").c_str()), 0);
+  StartWatching();
+  ASSERT_EQ(::link(P("a/p").c_str(), P("b/q").c_str()), 0);
+  EXPECT_TRUE(CannotVouch()) << "a fifo";
+  ASSERT_EQ(::link(P("a/l").c_str(), P("b/m").c_str()), 0);  // link(2) does not follow
+  EXPECT_TRUE(CannotVouch()) << "a symlink";
+  ASSERT_EQ(::chmod(P("b/q").c_str(), 0600), 0);
+  EXPECT_EQ(Changes(), Dirs{"b"});
+}
+
+// An ancestor of the root renamed, a directory made in the tree meanwhile, the ancestor renamed
+// back: the new directory is watched all the same (paths are resolved from the root itself).
+TEST_F(WatchTest, ADirectoryMadeWhileAnAncestorOfTheRootWasRenamedIsWatched) {
+  Mkdir(base_ + "/p");
+  root_ = base_ + "/p/d";
+  Mkdir(root_);
+  Mkdir(P("a"));
+  StartWatching();
+  Rename(base_ + "/p", base_ + "/p2");
+  Mkdir(base_ + "/p2/d/a/new");
+  EXPECT_EQ(Changes(), (Dirs{"a", "a/new"}));
+  Rename(base_ + "/p2", base_ + "/p");
+  Write(P("a/new/f"));
+  EXPECT_EQ(Changes(), Dirs{"a/new"});
+}
+
+// A file with names in two directories, a descriptor opened through one, that name removed: a
+// write through the descriptor is reported in the removed name's directory only, while the
+// other's may be taken unseen (its file has one name by then). The watcher watches the file
+// itself.
+TEST_F(WatchTest, AWriteThroughADescriptorOfARemovedNameMarksTheOtherNamesDirectory) {
+  Mkdir(P("u"));
+  Mkdir(P("a"));
+  Write(P("u/f"));
+  ASSERT_EQ(::link(P("u/f").c_str(), P("a/h").c_str()), 0);
+  StartWatching();
+  int fd = ::open(P("a/h").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::unlink(P("a/h").c_str()), 0);
+  Dirs removed = Changes();
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "a"), removed.end());
+  ASSERT_EQ(::write(fd, "x", 1), 1);
+  ::close(fd);
+  Dirs written = Changes();
+  EXPECT_NE(std::find(written.begin(), written.end(), "u"), written.end());
 }
 
 TEST_F(WatchTest, NothingChangedReportsNothing) {
@@ -333,10 +421,53 @@ TEST_F(WatchTest, AMountOrUnmountBeneathTheTreeIsNotVouchedFor) {
   }
   MountGuard unmount{P("a/m")};
   EXPECT_TRUE(CannotVouch());
-  EXPECT_EQ(Changes(), Dirs{});
+  EXPECT_EQ(Changes(), Dirs{"a"}) << "the mount point's parent, always";
   ASSERT_EQ(::umount(P("a/m").c_str()), 0) << std::strerror(errno);
   unmount.mounted = false;
   EXPECT_TRUE(CannotVouch());
+}
+
+// umount and mount at the same point between two reads of the mount table: the table's line is
+// the same (mount IDs and anonymous devices are reused at once), the mount is not.
+TEST_F(WatchTest, AMountReplacedAtTheSamePointIsNotVouchedFor) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("a"));
+  Mkdir(P("a/m"));
+  ASSERT_EQ(::mount("none", P("a/m").c_str(), "tmpfs", 0, "mode=755"), 0) << std::strerror(errno);
+  MountGuard unmount{P("a/m")};
+  StartWatching();
+  EXPECT_EQ(Changes(), Dirs{"a"});
+  ASSERT_EQ(::umount(P("a/m").c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::mount("none", P("a/m").c_str(), "tmpfs", 0, "mode=700"), 0) << std::strerror(errno);
+  EXPECT_TRUE(CannotVouch());
+  EXPECT_EQ(Changes(), Dirs{"a"});
+}
+
+// What is mounted beneath the tree raises no event in the directory holding it: the root of a
+// filesystem mounted there (its metadata changes with every name made in it), a file bound over
+// a name (a write through it is reported in the bound file's own directory). That directory is
+// reported in every answer.
+TEST_F(WatchTest, TheDirectoryHoldingAMountPointIsAlwaysReported) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  Mkdir(P("a"));
+  Mkdir(P("a/m"));
+  Mkdir(P("b"));
+  Mkdir(P("c"));
+  Write(P("b/f"));
+  Write(P("c/g"));
+  ASSERT_EQ(::mount("none", P("a/m").c_str(), "tmpfs", 0, nullptr), 0) << std::strerror(errno);
+  MountGuard unmount{P("a/m")};
+  ASSERT_EQ(::mount(P("c/g").c_str(), P("b/f").c_str(), nullptr, MS_BIND, nullptr), 0)
+      << std::strerror(errno);
+  MountGuard unbind{P("b/f")};
+  StartWatching();
+  Write(P("a/m/new"));
+  EXPECT_EQ(Changes(), (Dirs{"a", "b"})) << "a new name in the mounted filesystem";
+  ASSERT_EQ(::chmod(P("a/m").c_str(), 0700), 0);
+  EXPECT_EQ(Changes(), (Dirs{"a", "b"})) << "its root's mode";
+  Write(P("b/f"), "written through the bound name");
+  EXPECT_EQ(Changes(), (Dirs{"a", "b", "c"})) << "the bound file, written";
+  EXPECT_EQ(Changes(), (Dirs{"a", "b"})) << "nothing changed";
 }
 
 // A directory of the tree bound at a second path of it (same filesystem): inotify gives both
@@ -607,6 +738,28 @@ TEST_F(ServeTest, AMountWhileServingIsNotVouchedFor) {
   EXPECT_TRUE(after->all);
 }
 
+// The same root seen from another mount namespace may hold other mounts: not the tree watched.
+TEST_F(ServeTest, AQuestionFromAnotherMountNamespaceIsNotAnswered) {
+  StartServing();
+  ASSERT_NE(OwnMountNamespace(), 0u);
+  auto ask = [&](uint64_t ns) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strcpy(a.sun_path, socket_.c_str());
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    std::string req = EncodeWatchRequest({dev_, ino_, {}, ns});
+    EXPECT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    std::string answer;
+    char buf[256];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) answer.append(buf, n);
+    ::close(fd);
+    return answer;
+  };
+  EXPECT_EQ(ask(OwnMountNamespace() + 1), "cairn-watch 1 not-mine\n");
+  EXPECT_EQ(ask(OwnMountNamespace()).substr(0, 18), "cairn-watch 1 all ");
+}
+
 TEST_F(ServeTest, AClientThatSendsGarbageIsDroppedAndTheWatcherGoesOn) {
   StartServing();
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -661,11 +814,12 @@ TEST(WatchWireTest, ADirtyAnswerOfAnotherInstanceOrNoLaterEpochIsRejected) {
 }
 
 TEST(WatchWireTest, ARequestRoundTripsAndGarbageIsRejected) {
-  auto r = DecodeWatchRequest(EncodeWatchRequest({7, 9, {std::string(32, 'f'), 3}}));
+  auto r = DecodeWatchRequest(EncodeWatchRequest({7, 9, {std::string(32, 'f'), 3}, 4026531841}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->dev, 7u);
   EXPECT_EQ(r->ino, 9u);
   EXPECT_EQ(r->since, (WatchToken{std::string(32, 'f'), 3}));
+  EXPECT_EQ(r->mnt_ns, 4026531841u);
   EXPECT_FALSE(DecodeWatchRequest("GET / HTTP/1.0\n\n\n\n\n"));
 }
 
@@ -678,11 +832,11 @@ TEST(MountsBeneathTest, TakesTheMountPointsAtOrBeneathTheRootWithTheirEscapesUnd
       "33 31 0:8 / /srv/golden/a\\040b/c\\134d rw - tmpfs none rw\n"
       "34 22 0:9 / /srv/gold rw - tmpfs none rw\n";
   EXPECT_EQ(MountsBeneath(table, "/srv/golden"),
-            "/srv/golden\n/srv/golden/a b\n/srv/golden/a b/c\\d\n");
-  EXPECT_EQ(MountsBeneath(table, "/srv/golden/a b/c\\d"), "/srv/golden/a b/c\\d\n");
-  EXPECT_EQ(MountsBeneath(table, "/tmp"), "");
-  EXPECT_EQ(MountsBeneath(table, "/").size(), 78u) << "every mount point is beneath /";
-  EXPECT_EQ(MountsBeneath("garbage\n\n", "/"), "");
+            (Dirs{"/srv/golden", "/srv/golden/a b", "/srv/golden/a b/c\\d"}));
+  EXPECT_EQ(MountsBeneath(table, "/srv/golden/a b/c\\d"), Dirs{"/srv/golden/a b/c\\d"});
+  EXPECT_EQ(MountsBeneath(table, "/tmp"), Dirs{});
+  EXPECT_EQ(MountsBeneath(table, "/").size(), 6u) << "every mount point is beneath /";
+  EXPECT_EQ(MountsBeneath("garbage\n\n", "/"), Dirs{});
 }
 
 TEST(UnwatchableFilesystemTest, NetworkAndUserSpaceFilesystemsAreNamedOthersAreNot) {
