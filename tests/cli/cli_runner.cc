@@ -34,8 +34,8 @@ void CliTest::TearDown() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-RunResult CliTest::Run(const std::vector<std::string>& args,
-                       const std::map<std::string, std::string>& env) {
+RunResult CliTest::Launch(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env, const User* who) {
   std::string out_path = dir_ + "/.stdout", err_path = dir_ + "/.stderr";
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -50,7 +50,7 @@ RunResult CliTest::Run(const std::vector<std::string>& args,
     ::unsetenv("CAIRN_CACHE_DIR");  // the stat cache goes under HOME
     ::unsetenv("XDG_CACHE_HOME");
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    if (run_as_ && !BecomeUser(*run_as_)) ::_exit(126);
+    if (who != nullptr && !BecomeUser(*who)) ::_exit(126);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(CAIRN_BINARY));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -65,6 +65,16 @@ RunResult CliTest::Run(const std::vector<std::string>& args,
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   return r;
+}
+
+nlohmann::json CliTest::CheckinAs(const User& who, const std::string& source,
+                                  const std::string& cache_dir,
+                                  const std::vector<std::string>& more) {
+  std::vector<std::string> args = {"checkin", source, "--repo", repo_, "--json"};
+  args.insert(args.end(), more.begin(), more.end());
+  RunResult r = RunAs(who, args, {{"CAIRN_CACHE_DIR", cache_dir}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
 }
 
 RunResult CliTest::RunRepo(const std::string& command, std::vector<std::string> args) {

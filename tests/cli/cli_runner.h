@@ -7,7 +7,6 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +32,18 @@ class CliTest : public ::testing::Test {
   // Runs `cairn args...` with HOME set to the temporary directory (so the stat cache is in its
   // .cache/cairn), without CAIRN_REPO, CAIRN_CACHE_DIR and XDG_CACHE_HOME, and with `env` added.
   RunResult Run(const std::vector<std::string>& args,
-                const std::map<std::string, std::string>& env = {});
+                const std::map<std::string, std::string>& env = {}) {
+    return Launch(args, env, nullptr);
+  }
+  // The same, as user `who` (the test runs as root).
+  RunResult RunAs(const User& who, const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& env = {}) {
+    return Launch(args, env, &who);
+  }
+  // `cairn checkin SOURCE --repo repo_ --json more...` as `who`, with the stat cache in
+  // `cache_dir`: its JSON, after an expectation that it exits 0 (an empty object if not).
+  nlohmann::json CheckinAs(const User& who, const std::string& source, const std::string& cache_dir,
+                           const std::vector<std::string>& more);
   // Runs with --repo repo_ appended after the command name.
   RunResult RunRepo(const std::string& command, std::vector<std::string> args = {});
   // Writes a file under the temporary directory and returns its path.
@@ -42,10 +52,14 @@ class CliTest : public ::testing::Test {
   bool Exists(const std::string& path);
   nlohmann::json Stats();
 
-  std::optional<User> run_as_;       // Run's commands run as this user (unset: the test's own)
   std::string stdin_ = "/dev/null";  // what Run gives the command as standard input
   std::string dir_;   // temporary, removed at the end
   std::string repo_;  // dir_/repo, initialised by SetUp
+
+ private:
+  // `who`: null for the test's own user.
+  RunResult Launch(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const User* who);
 };
 
 // Switches the calling process to `user` (setgroups, setgid, setuid); false if one failed.

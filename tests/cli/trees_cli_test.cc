@@ -345,7 +345,7 @@ TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) 
       << unsaved.err;
 }
 
-// As root every file is readable, so the checkin runs as nobody (CliTest::run_as_): a file only
+// As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
  protected:
@@ -368,10 +368,7 @@ class UnprivilegedCliTest : public TreesCliTest {
   }
   // Runs `cairn args...` as uid/gid 65534.
   RunResult RunAsNobody(const std::vector<std::string>& args) {
-    run_as_ = User{65534, 65534, {}};
-    RunResult r = Run(args);
-    run_as_.reset();
-    return r;
+    return RunAs(User{65534, 65534, {}}, args);
   }
 };
 
@@ -419,14 +416,8 @@ TEST_F(UnprivilegedCliTest, AnIncrementalCheckinTriesTheSkippedNamesAgain) {
   // The tree's ctimes out of the stat cache's doubt (RacyCtime).
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto checkin = [&](const User& who, std::vector<std::string> more) {
-    run_as_ = who;
-    std::vector<std::string> args = {"checkin", "--repo", repo_,
-                                     src_,      "--json", "--skip-unreadable"};
-    args.insert(args.end(), more.begin(), more.end());
-    RunResult r = Run(args, {{"CAIRN_CACHE_DIR", cache}});
-    run_as_.reset();
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+    more.push_back("--skip-unreadable");
+    return CheckinAs(who, src_, cache, more);
   };
   const User nobody{65534, 65534, {}}, reader{65534, 65534, {kReaders}};
   const nlohmann::json skipped = {"d/secret-link", "d/secret-link2", "only/secret-link3", "secret"};

@@ -44,6 +44,25 @@ pid_t SpawnWatch(const std::string& tree, const std::function<bool()>& setup, st
   return pid;
 }
 
+// `cairn watch TREE` as nobody, with its socket in `cache`.
+pid_t SpawnWatchAsNobody(const std::string& tree, const std::string& cache, std::string* line) {
+  return SpawnWatch(
+      tree,
+      [&] {
+        ::setenv("CAIRN_CACHE_DIR", cache.c_str(), 1);
+        return BecomeUser(kNobody);
+      },
+      line);
+}
+
+// Sends SIGTERM to watcher `pid` and expects it to exit 0.
+void ExpectStopsCleanly(pid_t pid) {
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 TEST_F(CliTest, WatchRunsUntilSigtermThenExitsZeroAndRemovesItsSocket) {
   std::filesystem::create_directories(dir_ + "/tree/a/b");
   std::string out;
@@ -83,13 +102,7 @@ TEST_F(CliTest, AWatcherRunByAnotherUserIsNotBelieved) {
   ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
   ASSERT_EQ(::chmod(cache.c_str(), 0777), 0);
   std::string out;
-  const pid_t pid = SpawnWatch(
-      dir_ + "/tree",
-      [&] {
-        ::setenv("CAIRN_CACHE_DIR", cache.c_str(), 1);
-        return BecomeUser(kNobody);
-      },
-      &out);
+  const pid_t pid = SpawnWatchAsNobody(dir_ + "/tree", cache, &out);
   ASSERT_GT(pid, 0);
   EXPECT_NE(out.find("watching "), std::string::npos) << "the watcher run by nobody: " << out;
   // As root: a checkin asks for a token and gets none from nobody's watcher.
@@ -97,10 +110,7 @@ TEST_F(CliTest, AWatcherRunByAnotherUserIsNotBelieved) {
                     {{"CAIRN_CACHE_DIR", cache}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"watcher\": \"\""), std::string::npos) << r.out;
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ExpectStopsCleanly(pid);
 }
 
 // A file the checkin's user could not read, skipped (--skip-unreadable) with its other name:
@@ -129,24 +139,12 @@ TEST_F(CliTest, AWatchedCheckinTriesAgainTheSkippedNamesOfAHardLinkedFile) {
   // be taken unseen.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::string out;
-  const pid_t pid = SpawnWatch(
-      dir_ + "/tree",
-      [&] {
-        ::setenv("CAIRN_CACHE_DIR", cache.c_str(), 1);
-        return BecomeUser(kNobody);
-      },
-      &out);
+  const pid_t pid = SpawnWatchAsNobody(dir_ + "/tree", cache, &out);
   ASSERT_GT(pid, 0);
   ASSERT_NE(out.find("watching "), std::string::npos) << out;
   auto checkin = [&](const User& who, std::vector<std::string> more) {
-    run_as_ = who;
-    std::vector<std::string> args = {"checkin", dir_ + "/tree", "--repo",
-                                     repo_,     "--json",       "--skip-unreadable"};
-    args.insert(args.end(), more.begin(), more.end());
-    RunResult r = Run(args, {{"CAIRN_CACHE_DIR", cache}});
-    run_as_.reset();
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+    more.push_back("--skip-unreadable");
+    return CheckinAs(who, dir_ + "/tree", cache, more);
   };
   const User reader{65534, 65534, {kReaders}};
   nlohmann::json one = checkin(kNobody, {"--image", "w"});
@@ -165,10 +163,7 @@ TEST_F(CliTest, AWatchedCheckinTriesAgainTheSkippedNamesOfAHardLinkedFile) {
   EXPECT_EQ(three["root"], whole["root"]) << three.dump() << whole.dump();
   EXPECT_EQ(three["files"], 4u) << three.dump();
   EXPECT_NE(three["root"], two["root"]);
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ExpectStopsCleanly(pid);
 }
 
 TEST_F(CliTest, WatchOfAMissingDirectoryFailsNamingIt) {
