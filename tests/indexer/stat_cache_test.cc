@@ -52,23 +52,32 @@ TEST(StatCacheTest, DecodeOfEncodeGivesTheSameDirectories) {
   EXPECT_EQ(d->Find("")->below, (SubtreeCounts{6673, 931, 165389043, 4, 3, 1}));
 }
 
-// A file of format 5 has no count of the links reaching out of a subtree: every multiply-linked
-// file is taken to have a name outside it, as format 5's checkins did.
-TEST(StatCacheTest, FormatFiveReadsEveryLinkAsReachingOut) {
-  std::string f = "cairn-stat-cache-5\n";
+// A cache file of an older format for root /srv/golden, with the watcher token `instance`
+// and `epoch`, holding the root only (no entries, no names) with the counts `below`.
+std::string OldFormat(const std::string& magic, const std::string& instance, uint64_t epoch,
+                      const std::vector<uint64_t>& below) {
+  std::string f = magic;
   PutLengthPrefixed(&f, "/srv/golden");
-  PutLengthPrefixed(&f, "0123456789abcdef0123456789abcdef");
-  PutVarint64(&f, 7);  // epoch
+  PutLengthPrefixed(&f, instance);
+  PutVarint64(&f, epoch);
   PutVarint64(&f, 1);  // one directory
   PutLengthPrefixed(&f, "");
   f.append(Sha256::Of("root").AsBytes());
   PutVarint64(&f, 0);  // no entries
-  for (uint64_t n : {10, 2, 4096, 3, 0})
-    PutVarint64(&f, n);  // files, dirs, bytes, links, incomplete
+  for (uint64_t n : below) PutVarint64(&f, n);
   PutVarsint64(&f, 2);   // inode
   PutVarsint64(&f, 17);  // ctime
   PutVarint64(&f, 0);    // no names
   f.append(Sha256::Of(f).AsBytes());
+  return f;
+}
+
+// A file of format 5 has no count of the links reaching out of a subtree: every multiply-linked
+// file is taken to have a name outside it, as format 5's checkins did.
+TEST(StatCacheTest, FormatFiveReadsEveryLinkAsReachingOut) {
+  // files, dirs, bytes, links, incomplete
+  std::string f =
+      OldFormat("cairn-stat-cache-5\n", "0123456789abcdef0123456789abcdef", 7, {10, 2, 4096, 3, 0});
   auto d = StatCache::Decode(f, "/srv/golden");
   ASSERT_TRUE(d);
   ASSERT_NE(d->Find(""), nullptr);
@@ -79,20 +88,8 @@ TEST(StatCacheTest, FormatFiveReadsEveryLinkAsReachingOut) {
 // Format 6 has the count, but its checkins left out of it the names of non-regular files with
 // several names: it is read as format 5 is.
 TEST(StatCacheTest, FormatSixReadsEveryLinkAsReachingOut) {
-  std::string f = "cairn-stat-cache-6\n";
-  PutLengthPrefixed(&f, "/srv/golden");
-  PutLengthPrefixed(&f, "");  // no watcher
-  PutVarint64(&f, 0);         // epoch
-  PutVarint64(&f, 1);         // one directory
-  PutLengthPrefixed(&f, "");
-  f.append(Sha256::Of("root").AsBytes());
-  PutVarint64(&f, 0);  // no entries
-  for (uint64_t n : {10, 2, 4096, 3, 1, 0})
-    PutVarint64(&f, n);  // files, dirs, bytes, links, links_out, incomplete
-  PutVarsint64(&f, 2);   // inode
-  PutVarsint64(&f, 17);  // ctime
-  PutVarint64(&f, 0);    // no names
-  f.append(Sha256::Of(f).AsBytes());
+  // No watcher; files, dirs, bytes, links, links_out, incomplete.
+  std::string f = OldFormat("cairn-stat-cache-6\n", "", 0, {10, 2, 4096, 3, 1, 0});
   auto d = StatCache::Decode(f, "/srv/golden");
   ASSERT_TRUE(d);
   ASSERT_NE(d->Find(""), nullptr);
