@@ -235,13 +235,14 @@ Status InotifyTree::AddTree(const std::string& top, bool dirty) {
         if (dirty) lost_epoch_ = epoch_;  // gone: it may have been a second name
         continue;                         // else an event says
       }
-      if (!S_ISDIR(st.st_mode)) NoteName(ChildRel(rel, name), st);
-      if (dirty && !S_ISDIR(st.st_mode) && SecondName(st)) lost_epoch_ = epoch_;
-      if (!S_ISDIR(st.st_mode)) continue;
-      if (st.st_dev == root_dev_) {
-        todo.push_back(ChildRel(rel, name));
+      std::string child = ChildRel(rel, name);
+      if (!S_ISDIR(st.st_mode)) {
+        NoteName(child, st);
+        if (dirty && SecondName(st)) lost_epoch_ = epoch_;
+      } else if (st.st_dev == root_dev_) {
+        todo.push_back(std::move(child));
       } else {
-        boundaries_.insert(ChildRel(rel, name));  // a mount point, or a btrfs subvolume
+        boundaries_.insert(std::move(child));  // a mount point, or a btrfs subvolume
       }
     }
     ::closedir(dir);
