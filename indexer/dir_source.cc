@@ -18,13 +18,13 @@
 
 #include "base/phase_timer.h"
 #include "base/sha256.h"
-#include "cas/tree_reader.h"
 #include "indexer/dir_prefetch.h"
 #include "indexer/dir_scan.h"
 #include "indexer/file_reader.h"
 #include "indexer/file_tasks.h"
 #include "indexer/fs_meta.h"
 #include "indexer/link_groups.h"
+#include "indexer/pending_dir.h"
 #include "indexer/stat_cache.h"
 #include "indexer/watched_walk.h"
 
@@ -55,25 +55,6 @@ constexpr int kScanThreads = 4;
 // it saves when nothing waits on the disk; docs/benchmarks.md, session 7) until its scans,
 // averaged over at least this many entries, take CheckinOptions::slow_scan_ns_per_entry.
 constexpr uint64_t kSlowScanMinEntries = 256;
-
-struct PendingDir {
-  cas::Tree tree;
-  std::string rel;  // relative to the source root ("" for the root)
-  std::shared_ptr<PendingDir> parent;
-  size_t index_in_parent = 0;
-  std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
-  std::vector<FileStat> stats;  // per entry: its inode and ctime, for the stat cache
-  FileStat self;                // the directory's own
-  ObjectId parent_tree;  // the directory's Tree in the parent version (zero: none)
-  // The directory and every entry in it are as the stat cache recorded them for parent_tree:
-  // its Tree is parent_tree unless a subdirectory changed (the entries then hold only names,
-  // types, sizes and the subdirectories' ids).
-  bool reuse = false;
-  bool complete = true;  // every entry listed is in the Tree (none skipped as unreadable)
-  // The directory and everything beneath it, for the stat cache: its own files are added when
-  // it is finalized, its subdirectories' totals as each of them is.
-  SubtreeCounts below;
-};
 
 class Walker {
  public:
@@ -236,7 +217,7 @@ class Walker {
     }
     CAIRN_RETURN_IF_ERROR(scan.status);
     // Unread, the xattrs are as in the parent version's Tree, which a directory not taken as
-    // recorded has read; one taken as recorded keeps that Tree's metadata (FinalizeReused).
+    // recorded has read; one taken as recorded keeps that Tree's metadata (ReusedTree).
     if (!dir_xattrs && !scan.reuse) {
       if (scan.parent_loaded) {
         pd->tree.meta.xattrs = scan.parent.meta.xattrs;
@@ -436,23 +417,6 @@ class Walker {
     if (r && !r->skipped) CountFile(st);
   }
 
-  // The stat cache's record of a stored directory. A directory whose Tree lost entries (files
-  // skipped as unreadable) keeps no names: the next walk lists it and tries them again.
-  void Record(PendingDir& pd, const ObjectId& id) {
-    StatCacheDir d{id, pd.self, std::move(pd.stats), {}, pd.below};
-    auto doubt = [&](FileStat& f) {
-      // From the prefetch's start: it may have looked names up before the walk began.
-      if (RacyCtime(f.ctime_ns, prefetch_->start_ns())) f.ctime_ns = 0;
-    };
-    doubt(d.self);
-    for (FileStat& f : d.files) doubt(f);
-    if (pd.complete && d.files.size() == pd.tree.entries.size()) {
-      d.names.reserve(d.files.size());
-      for (const auto& e : pd.tree.entries) d.names.push_back(e.name);
-    }
-    new_cache_.Put(pd.rel, std::move(d));
-  }
-
   Status FinalizeFront() {
     files_.Flush();  // the directory's files may be waiting in it
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
@@ -484,7 +448,8 @@ class Walker {
     if (pd->parent == nullptr) CAIRN_RETURN_IF_ERROR(HardLinks(*pd));
     ObjectId id;
     if (pd->reuse) {
-      CAIRN_ASSIGN_OR_RETURN(id, FinalizeReused(*pd));
+      CountReused(*pd);
+      CAIRN_ASSIGN_OR_RETURN(id, ReusedTree(*pd, prefetch_->cache(), ingestor_, root_));
     } else {
       // A directory unchanged since the parent is the parent's Tree, which the parent version
       // keeps stored: no need to ask the store.
@@ -498,7 +463,8 @@ class Walker {
     pd->below.bytes += result_.bytes - bytes_before;
     pd->below.dirs += 1;
     if (!pd->complete) pd->below.incomplete++;
-    if (record_) Record(*pd, id);
+    // From the prefetch's start: it may have looked names up before the walk began.
+    if (record_) new_cache_.Put(pd->rel, RecordOf(*pd, id, prefetch_->start_ns()));
     if (pd->parent) {
       pd->parent->below += pd->below;
       pd->parent->tree.entries[pd->index_in_parent].id = id;
@@ -538,43 +504,15 @@ class Walker {
     return Status();
   }
 
-  // A directory taken as recorded (PendingDir::reuse): its files are counted, unread, and its
-  // Tree is the parent's, or, when a subdirectory changed, the parent's with the new ids of
-  // the subdirectories.
-  Result<ObjectId> FinalizeReused(PendingDir& pd) {
-    bool same = true;
+  // A directory taken as recorded (PendingDir::reuse): its files are counted, unread.
+  void CountReused(const PendingDir& pd) {
     for (const auto& e : pd.tree.entries) {
-      if (e.type == cas::EntryType::kRegular) {
-        result_.files++;
-        result_.bytes += e.size;
-        files_cached_++;
-        if (options_.progress) options_.progress->Add(1, e.size);
-      } else if (e.type == cas::EntryType::kDirectory) {
-        const StatCacheDir* d = prefetch_->cache().Find(ChildRel(pd.rel, e.name));
-        if (d == nullptr || d->tree != e.id) same = false;
-      }
+      if (e.type != cas::EntryType::kRegular) continue;
+      result_.files++;
+      result_.bytes += e.size;
+      files_cached_++;
+      if (options_.progress) options_.progress->Add(1, e.size);
     }
-    if (same) return pd.parent_tree;
-    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(ingestor_->store(), pd.parent_tree));
-    if (tree.entries.size() != pd.tree.entries.size()) return NotAsRecorded(pd);
-    for (size_t i = 0; i < tree.entries.size(); ++i) {
-      const cas::TreeEntry& now = pd.tree.entries[i];
-      cas::TreeEntry& was = tree.entries[i];
-      if (was.name != now.name || was.type != now.type ||
-          (now.type == cas::EntryType::kRegular && was.size != now.size)) {
-        return NotAsRecorded(pd);
-      }
-      if (now.type == cas::EntryType::kDirectory) was.id = now.id;
-    }
-    return ingestor_->PutObject(cas::ObjectType::kTree, cas::EncodeTree(tree));
-  }
-
-  // The directory's inode and ctime and those of all its entries were as recorded, yet the
-  // recorded Tree does not hold its entries: the stat cache cannot be trusted here.
-  Status NotAsRecorded(const PendingDir& pd) const {
-    return Status::Corruption("checkin " + root_ + ": " + (pd.rel.empty() ? "." : pd.rel) +
-                              " is not as the stat cache recorded it although its inodes and "
-                              "ctimes are; check in with --paranoid");
   }
 
   const bool trust_watcher_;
