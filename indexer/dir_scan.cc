@@ -52,36 +52,71 @@ DirScan DirScanner::Scan(const std::string& path, const std::string& rel, const 
   return ScanNames(path, rel, parent, as_recorded ? d : nullptr, /*listed=*/true, d);
 }
 
+namespace {
+
+// How a scan looks up its names: in the directory it listed, or, when it does not list it, from
+// the root as "rel/name". Opening and closing each directory were two of the walk's ~10 system
+// calls per directory, at ~1.5 us each on this VM (931 directories in corpus v3); the kernel's
+// lookup of the few more components costs a fraction of that.
+class NameLookup {
+ public:
+  Status List(const std::string& path, std::vector<std::string>* names) {
+    Status s = dir_.Open(path, names);
+    at_ = dir_.fd();
+    return s;
+  }
+  // Without the root (`root_fd` -1), the directory is opened for lookups.
+  Status FromRoot(int root_fd, const std::string& path, const std::string& rel) {
+    if (root_fd < 0) {
+      Status s = dir_.OpenForLookup(path);
+      at_ = dir_.fd();
+      return s;
+    }
+    at_ = root_fd;
+    path_ = rel + "/";
+    prefix_ = path_.size();
+    return Status();
+  }
+  bool from_root() const { return prefix_ != 0; }
+  // lstat; -1 with errno on failure.
+  int Lstat(const std::string& name, struct stat* st) {
+    const char* p = name.c_str();
+    if (prefix_ != 0) {
+      path_.resize(prefix_);
+      path_ += name;
+      p = path_.c_str();
+    }
+    return ::fstatat(at_, p, st, AT_SYMLINK_NOFOLLOW);
+  }
+
+ private:
+  OpenDirectory dir_;
+  int at_ = -1;
+  std::string path_;  // from the root: "rel/" and the name looked up last
+  size_t prefix_ = 0;
+};
+
+}  // namespace
+
 // `d`: the stat cache's record of the directory when its own inode and ctime are as recorded
 // (null otherwise). `listed`: the names come from listing the directory, else from `d`; a
 // recorded name that is gone is then NotFound. `recorded`: the cache's record of the directory
 // whatever its inode and ctime (null if none), whose names may have been looked up ahead.
+// Optimistic (`d` records as many entries as there are names): entries whose inode and ctime
+// are as recorded are taken on trust (ScannedEntry::same) without reading the parent's Tree,
+// and if all are, the directory is reused (DirScan::reuse); otherwise Distrust takes what was
+// trusted from that Tree.
 DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
                               const ObjectId& parent, const StatCacheDir* d, bool listed,
                               const StatCacheDir* recorded) const {
   DirScan scan;
-  OpenDirectory dir;
+  NameLookup lookup;
   std::vector<std::string> names;
-  // Names looked up from the root as "rel/name" when the directory is not listed: opening and
-  // closing each directory were two of the walk's ~10 system calls per directory, at ~1.5 us
-  // each on this VM (931 directories in corpus v3). The kernel's lookup of the few more
-  // components costs a fraction of that.
-  int at = -1;
-  std::string lookup;
-  size_t prefix = 0;
   if (listed) {
-    scan.status = dir.Open(path, &names);
-    at = dir.fd();
+    scan.status = lookup.List(path, &names);
   } else {
     names = d->names;
-    if (root_fd_ >= 0) {
-      at = root_fd_;
-      lookup = rel + "/";
-      prefix = lookup.size();
-    } else {
-      scan.status = dir.OpenForLookup(path);
-      at = dir.fd();
-    }
+    scan.status = lookup.FromRoot(root_fd_, path, rel);
   }
   if (!scan.status.ok()) return scan;
   const bool optimistic = d != nullptr && d->files.size() == names.size();
@@ -99,12 +134,6 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
   for (size_t i = 0; i < names.size(); ++i) {
     ScannedEntry& e = scan.entries[i];
     e.name = std::move(names[i]);
-    const char* name = e.name.c_str();
-    if (prefix != 0) {
-      lookup.resize(prefix);
-      lookup += e.name;
-      name = lookup.c_str();
-    }
     const struct stat* ahead = nullptr;
     if (!listed) {
       ahead = ready.at(i);
@@ -114,10 +143,10 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
     }
     if (ahead != nullptr) {
       e.st = *ahead;
-    } else if (::fstatat(at, name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    } else if (lookup.Lstat(e.name, &e.st) != 0) {
       // Not listed: the directory itself may be gone or replaced (ENOTDIR looked up from the
       // root); listing it then says what happened.
-      if ((errno == ENOENT || (errno == ENOTDIR && prefix != 0)) && !listed) {
+      if ((errno == ENOENT || (errno == ENOTDIR && lookup.from_root())) && !listed) {
         scan.status = Status::NotFound(ChildPath(path, e.name) + ": recorded, and gone");
         return scan;
       }
@@ -153,31 +182,37 @@ DirScan DirScanner::ScanNames(const std::string& path, const std::string& rel,
     ReadDetails(ChildPath(path, e.name), &e);
   }
   if (optimistic && !all_same) {
-    // Something changed: what was taken on trust comes from the parent's Tree after all.
-    scan.status = LoadParent(rel, parent, &scan);
+    scan.status = Distrust(path, rel, parent, &scan);
     if (!scan.status.ok()) return scan;
-    for (size_t i = 0; i < scan.entries.size(); ++i) {
-      ScannedEntry& e = scan.entries[i];
-      if (e.status.ok() && e.type == cas::EntryType::kRegular) {
-        e.unchanged = Unchanged(scan, e.name, e.st);
-      }
-      if (!e.same) continue;
-      const cas::TreeEntry* p = ParentEntry(scan, e.name);
-      if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
-        e.same = false;
-        ReadDetails(ChildPath(path, e.name), &e);
-        continue;
-      }
-      // A directory's metadata is in its own Tree, not in its entry here (ScannedEntry::same).
-      if (e.type == cas::EntryType::kDirectory) continue;
-      e.same = false;
-      e.xattrs = p->meta.xattrs;
-      e.target = p->target;
-    }
   }
   scan.reuse = optimistic && all_same;
   scan.unlisted = !listed;
   return scan;
+}
+
+// An optimistic scan met a change: what it took on trust (ScannedEntry::same) comes from the
+// parent's Tree after all, or is read where that Tree does not hold it. Directories stay
+// `same`: their metadata is in their own Tree, not in their entry here.
+Status DirScanner::Distrust(const std::string& path, const std::string& rel, const ObjectId& parent,
+                            DirScan* scan) const {
+  CAIRN_RETURN_IF_ERROR(LoadParent(rel, parent, scan));
+  for (ScannedEntry& e : scan->entries) {
+    if (e.status.ok() && e.type == cas::EntryType::kRegular) {
+      e.unchanged = Unchanged(*scan, e.name, e.st);
+    }
+    if (!e.same) continue;
+    const cas::TreeEntry* p = ParentEntry(*scan, e.name);
+    if (p == nullptr || p->type != e.type) {  // not as recorded after all: read it
+      e.same = false;
+      ReadDetails(ChildPath(path, e.name), &e);
+      continue;
+    }
+    if (e.type == cas::EntryType::kDirectory) continue;
+    e.same = false;
+    e.xattrs = p->meta.xattrs;
+    e.target = p->target;
+  }
+  return Status();
 }
 
 // Reads an entry's xattrs and, for a symlink, its target; a failure goes to e->status.

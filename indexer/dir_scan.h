@@ -107,6 +107,8 @@ class DirScanner {
  private:
   DirScan ScanNames(const std::string& path, const std::string& rel, const ObjectId& parent,
                     const StatCacheDir* d, bool listed, const StatCacheDir* recorded) const;
+  Status Distrust(const std::string& path, const std::string& rel, const ObjectId& parent,
+                  DirScan* scan) const;
   static void ReadDetails(const std::string& child, ScannedEntry* e);
   Status LoadParent(const std::string& rel, const ObjectId& id, DirScan* scan) const;
   size_t Unchanged(const DirScan& scan, const std::string& name, const struct stat& st) const;
