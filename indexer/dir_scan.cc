@@ -80,13 +80,15 @@ class NameLookup {
   bool from_root() const { return prefix_ != 0; }
   // lstat; -1 with errno on failure.
   int Lstat(const std::string& name, struct stat* st) {
-    const char* p = name.c_str();
-    if (prefix_ != 0) {
-      path_.resize(prefix_);
-      path_ += name;
-      p = path_.c_str();
+    if (prefix_ == 0) return ::fstatat(at_, name.c_str(), st, AT_SYMLINK_NOFOLLOW);
+    path_.resize(prefix_);
+    path_ += name;
+    PathAt p(at_, path_);
+    if (p.error() != 0) {
+      errno = p.error();
+      return -1;
     }
-    return ::fstatat(at_, p, st, AT_SYMLINK_NOFOLLOW);
+    return ::fstatat(p.at(), p.name(), st, AT_SYMLINK_NOFOLLOW);
   }
 
  private:

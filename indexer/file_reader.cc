@@ -216,10 +216,15 @@ Result<FileOut> StoreZeroBlocks(cas::Ingestor* ingestor, int fd, const std::stri
 Result<bool> OpenChecked(const std::string& path, const std::string& rel, int root_fd,
                          const struct stat& st, const CheckinOptions& options, Fd* f,
                          struct stat* before, bool* out_of_fds = nullptr) {
-  const char* name = root_fd == AT_FDCWD ? path.c_str() : rel.c_str();
-  f->fd = ::openat(root_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (f->fd < 0 && errno == EPERM)
-    f->fd = ::openat(root_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  PathAt p(root_fd, root_fd == AT_FDCWD ? path : rel);
+  f->fd = p.error() != 0
+              ? -1
+              : ::openat(p.at(), p.name(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (p.error() != 0) {
+    errno = p.error();
+  } else if (f->fd < 0 && errno == EPERM) {
+    f->fd = ::openat(p.at(), p.name(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
   if (f->fd < 0) {
     if (out_of_fds != nullptr) *out_of_fds = errno == EMFILE || errno == ENFILE;
     if (options.skip_unreadable && (errno == EACCES || errno == EPERM || errno == EIO)) {

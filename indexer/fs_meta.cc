@@ -8,8 +8,41 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 
 namespace cairn::indexer {
+
+PathAt::PathAt(int at, const std::string& path) : at_(at), name_(path.c_str()) {
+  // Room for "/proc/self/fd/N/" before the rest (whole()).
+  constexpr size_t kMaxPiece = PATH_MAX - 64;
+  if (path.size() < kMaxPiece) return;
+  size_t start = 0;
+  while (path.size() - start >= kMaxPiece) {
+    const size_t slash = path.rfind('/', start + kMaxPiece - 1);
+    if (slash == std::string::npos || slash < start) {  // no name is that long (NAME_MAX)
+      error_ = ENAMETOOLONG;
+      return;
+    }
+    const std::string piece = slash == 0 ? "/" : path.substr(start, slash - start);
+    const int fd =
+        ::openat(at_, piece.empty() ? "." : piece.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      error_ = errno;
+      return;
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    at_ = fd;
+    start = slash + 1;
+  }
+  rest_ = path.substr(start);
+  name_ = rest_.c_str();
+  proc_ = "/proc/self/fd/" + std::to_string(fd_) + "/" + rest_;
+}
+
+PathAt::~PathAt() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 cas::Metadata MetadataFromStat(const struct stat& st) {
   cas::Metadata m;
@@ -35,9 +68,11 @@ std::optional<cas::EntryType> EntryTypeOfMode(mode_t mode) {
 }
 
 Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint) {
+  PathAt p(AT_FDCWD, path);
+  if (p.error() != 0) return ErrnoStatus("read link", path, p.error());
   std::string buf(static_cast<size_t>(size_hint > 0 ? size_hint : 255) + 1, '\0');
   for (;;) {
-    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    ssize_t n = ::readlinkat(p.at(), p.name(), buf.data(), buf.size());
     if (n < 0) return ErrnoStatus("read link", path, errno);
     if (static_cast<size_t>(n) < buf.size()) {
       buf.resize(static_cast<size_t>(n));
@@ -48,17 +83,20 @@ Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint) {
 }
 
 Result<cas::Xattrs> ReadXattrs(const std::string& path) {
+  PathAt p(AT_FDCWD, path);
+  if (p.error() != 0) return ErrnoStatus("list xattrs of", path, p.error());
+  const char* at = p.whole();
   cas::Xattrs out;
   std::string names(256, '\0');
   for (;;) {
-    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
+    ssize_t n = ::llistxattr(at, names.data(), names.size());
     if (n >= 0) {
       names.resize(static_cast<size_t>(n));
       break;
     }
     if (errno == ENOTSUP) return out;
     if (errno != ERANGE) return ErrnoStatus("list xattrs of", path, errno);
-    ssize_t need = ::llistxattr(path.c_str(), nullptr, 0);
+    ssize_t need = ::llistxattr(at, nullptr, 0);
     if (need < 0) return ErrnoStatus("list xattrs of", path, errno);
     names.assign(static_cast<size_t>(need) + 1, '\0');
   }
@@ -68,14 +106,14 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path) {
     if (name.empty()) continue;
     std::string value(256, '\0');
     for (;;) {
-      ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      ssize_t n = ::lgetxattr(at, name.c_str(), value.data(), value.size());
       if (n >= 0) {
         value.resize(static_cast<size_t>(n));
         break;
       }
       if (errno == ENODATA) break;  // removed meanwhile
       if (errno != ERANGE) return ErrnoStatus("read xattr " + name + " of", path, errno);
-      ssize_t need = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      ssize_t need = ::lgetxattr(at, name.c_str(), nullptr, 0);
       if (need < 0) return ErrnoStatus("read xattr " + name + " of", path, errno);
       value.assign(static_cast<size_t>(need), '\0');
     }
@@ -115,7 +153,9 @@ OpenDirectory::~OpenDirectory() {
 }
 
 Status OpenDirectory::OpenForLookup(const std::string& path) {
-  fd_ = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  PathAt p(AT_FDCWD, path);
+  if (p.error() != 0) return ErrnoStatus("read directory", path, p.error());
+  fd_ = ::openat(p.at(), p.name(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) return ErrnoStatus("read directory", path, errno);
   return Status();
 }
@@ -123,7 +163,9 @@ Status OpenDirectory::OpenForLookup(const std::string& path) {
 // getdents64 itself, not readdir: fdopendir would add two fcntl calls per directory, and system
 // calls are what the walk of an unchanged tree costs.
 Status OpenDirectory::Open(const std::string& path, std::vector<std::string>* names) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  PathAt p(AT_FDCWD, path);
+  if (p.error() != 0) return ErrnoStatus("read directory", path, p.error());
+  fd_ = ::openat(p.at(), p.name(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) return ErrnoStatus("read directory", path, errno);
   alignas(8) char buf[32 << 10];
   for (;;) {

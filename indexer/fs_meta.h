@@ -13,6 +13,36 @@
 
 namespace cairn::indexer {
 
+// A path of any length, for the system calls that take one. The kernel refuses a path of
+// PATH_MAX bytes or more in one call (ENAMETOOLONG), yet a tree may hold deeper names (cairn's
+// own checkout makes them, from a tarball, through directory descriptors). A shorter path is
+// used as it is, relative to `at`; a longer one has its directories opened a piece of under
+// PATH_MAX bytes at a time (O_PATH), and the call takes the rest relative to the last of them.
+// `path` must outlive the PathAt.
+class PathAt {
+ public:
+  // `at`: AT_FDCWD or a directory a relative `path` is looked up in.
+  PathAt(int at, const std::string& path);
+  ~PathAt();
+  PathAt(const PathAt&) = delete;
+  PathAt& operator=(const PathAt&) = delete;
+
+  // The errno of opening a directory on the way; 0 if none failed.
+  int error() const { return error_; }
+  int at() const { return at_; }
+  const char* name() const { return name_; }
+  // For the calls that take no directory (the l*xattr family), with `at` AT_FDCWD: the path, or
+  // "/proc/self/fd/N/rest".
+  const char* whole() const { return fd_ >= 0 ? proc_.c_str() : name_; }
+
+ private:
+  int at_;
+  const char* name_;
+  int fd_ = -1;  // the last directory opened on the way (-1: none)
+  int error_ = 0;
+  std::string rest_, proc_;
+};
+
 // Fills mode, uid, gid and mtime from `st`.
 cas::Metadata MetadataFromStat(const struct stat& st);
 // The entry type for st_mode; nullopt for a kind cairn does not know.

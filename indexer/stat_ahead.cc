@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "base/rel_path.h"
@@ -141,9 +142,16 @@ void StatAhead::Run(void* r) {
         name = 0;
         continue;
       }
+      const Dir& d = dirs_[dir];
+      if (d.rel->size() + 1 + d.dir->names[name].size() >= PATH_MAX) {
+        // The kernel refuses the path at once; the scan looks it up itself (indexer/fs_meta.h,
+        // PathAt).
+        if (pending_[dir].fetch_sub(1, std::memory_order_release) == 1) pending_[dir].notify_all();
+        ++name;
+        continue;
+      }
       io_uring_sqe* sqe = io_uring_get_sqe(ring);
       if (sqe == nullptr) break;
-      const Dir& d = dirs_[dir];
       uint32_t s = free_slots.back();
       free_slots.pop_back();
       Slot& slot = slots[s];
@@ -167,7 +175,10 @@ void StatAhead::Run(void* r) {
     // (~170 of them per checkin of v3 when woken for each).
     const unsigned want = static_cast<unsigned>(std::min<size_t>(in_flight, kWaitBatch));
     io_uring_cqe* cqe = nullptr;
-    int rc = queued ? io_uring_submit_and_wait(ring, want) : io_uring_wait_cqe_nr(ring, &cqe, want);
+    // Submitted whenever some are not yet: the kernel stops submitting at a request it refuses
+    // before it starts (it answers that one at once), and leaves the rest in the ring.
+    int rc = queued || io_uring_sq_ready(ring) > 0 ? io_uring_submit_and_wait(ring, want)
+                                                   : io_uring_wait_cqe_nr(ring, &cqe, want);
     if (rc < 0 && rc != -EINTR) {
       // The ring failed (not seen in practice). Lookups may still be in flight, and the kernel
       // writes into their slots until each is back, so the slots are left allocated (once, at

@@ -531,6 +531,47 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
   EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
 }
 
+// Paths longer than PATH_MAX (25 levels of 200-byte names): the kernel refuses them in one
+// call, yet a checkout makes them (through directory descriptors) and a checkin must take them
+// back, at full fidelity and incrementally.
+TEST_F(DirTest, PathsLongerThanPathMaxCheckInOutAndInAgain) {
+  const std::string src = tmp_ / "src";
+  const std::string name(200, 'd');
+  // `cd` into the deepest directory one level at a time (-P: the shell keeps no path longer
+  // than PATH_MAX), then run `command` there.
+  auto deep = [&](const std::string& root, const std::string& command) {
+    return testing::Shell("cd '" + root + "' && for i in $(seq 25); do cd -P " + name +
+                          "; done && " + command);
+  };
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "' && cd '" + src + "' && echo top > top && " +
+                           "for i in $(seq 25); do mkdir " + name + " && cd -P " + name + "; done"),
+            0);
+  std::string up;
+  for (int i = 0; i < 25; ++i) up += "../";
+  ASSERT_EQ(deep(src,
+                 "echo abc > f && ln -s f link && setfattr -n user.deep -v 1 . && "
+                 "setfattr -n user.f -v 2 f && ln " +
+                     up + "top h && mkfifo p"),
+            0);
+  auto first = Checkin(src, "deep");
+  EXPECT_EQ(first.result.files, 3u);  // top, f, and h (top's second name)
+  ASSERT_TRUE(Checkout(first.result.root, tmp_ / "dst").ok());
+  EXPECT_EQ(deep(tmp_ / "dst",
+                 "test \"$(cat f)\" = abc && test \"$(readlink link)\" = f && "
+                 "test \"$(getfattr --only-values -n user.f f)\" = 2 && "
+                 "test \"$(stat -c %h h)\" = 2 && test -p p"),
+            0);
+  EXPECT_EQ(Checkin(tmp_ / "dst", "back").result.root, first.result.root);
+
+  ASSERT_EQ(deep(src, "echo changed > f && setfattr -n user.deep -v 3 ."), 0);
+  auto incremental = Checkin(src, "deep", "deep");
+  EXPECT_EQ(incremental.result.bytes_read, 8u) << "the changed file only";
+  auto full = TryCheckin(src, "deep", "", [](CheckinOptions& o) { o.use_stat_cache = false; });
+  ASSERT_TRUE(full) << full.error().ToString();
+  EXPECT_EQ(incremental.result.root, full->result.root);
+  EXPECT_NE(incremental.result.root, first.result.root);
+}
+
 // A mount point is kept as an empty directory with its metadata, xattrs included, at every
 // checkin, though the stat cache recorded its inode and ctime.
 TEST_F(DirTest, AMountPointKeepsItsXattrsWithParent) {
