@@ -1,17 +1,17 @@
 // cairn checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via PATH]
-#include <cstdlib>
-
 #include <fmt/core.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "catalog/checkin.h"
-#include "indexer/dir_prefetch.h"
 #include "base/heap_warmer.h"
 #include "base/phase_timer.h"
 #include "base/progress.h"
+#include "catalog/checkin.h"
+#include "indexer/dir_prefetch.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 
@@ -96,7 +96,7 @@ int RunCheckin(const Args& args) {
                         {"bytes_stored", out->bytes_stored},
                         {"skipped", res.skipped},
                         {"warnings", res.warnings}};
-    fmt::print("{}\n", j.dump(2));
+    PrintJson(std::move(j));
   } else {
     fmt::print("{} {}\n", out->version.Name(), out->version.id.ToHex());
   }

@@ -6,6 +6,7 @@
 #include "catalog/diff.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 
@@ -56,7 +57,7 @@ int RunDiff(const Args& args) {
     nlohmann::json out = {{"a", va->Name()}, {"b", vb->Name()}, {"counts", counts},
                           {"package_counts", pcounts}, {"entries", entries}, {"packages", packages},
                           {"trees_compared", d->trees_compared}};
-    fmt::print("{}\n", out.dump(2));
+    PrintJson(std::move(out));
     return kExitOk;
   }
   if (!vm.count("stat")) {

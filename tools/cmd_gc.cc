@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 #include "vmount/mount_service.h"
 
 namespace cairn::tools {
@@ -47,7 +48,7 @@ int RunGc(const Args& args) {
                           {"deleted_bytes", stats->deleted_raw_bytes},
                           {"deleted_stored_bytes", stats->deleted_stored_bytes},
                           {"dry_run", o.dry_run}, {"peak_rss_kib", ru.ru_maxrss}};
-    fmt::print("{}\n", out.dump(2));
+    PrintJson(std::move(out));
     return kExitOk;
   }
   fmt::print("{}{} of {} objects unreachable from {} versions: {} ({} stored){}\n",

@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 namespace {
@@ -49,7 +50,7 @@ int RunImages(const Args& args) {
                  FormatTime(latest->version.time_ns), latest->id.Short());
     }
   }
-  if (vm.count("json")) fmt::print("{}\n", out.dump(2));
+  if (vm.count("json")) PrintJson(std::move(out));
   return kExitOk;
 }
 
@@ -78,7 +79,7 @@ int RunVersions(const Args& args) {
                  v.version.author, v.version.message);
     }
   }
-  if (vm.count("json")) fmt::print("{}\n", out.dump(2));
+  if (vm.count("json")) PrintJson(std::move(out));
   return kExitOk;
 }
 

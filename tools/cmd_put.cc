@@ -7,6 +7,7 @@
 #include "base/progress.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 namespace {
@@ -79,7 +80,7 @@ int RunPut(const Args& args) {
                      {"size", st.content.size},
                      {"sha256", st.content.sha256.ToHex()}});
     }
-    fmt::print("{}\n", out.dump(2));
+    PrintJson(std::move(out));
   } else {
     for (const auto& st : stored) fmt::print("{}\n", st.content.id.ToHex());
   }

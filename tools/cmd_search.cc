@@ -6,6 +6,7 @@
 #include "catalog/search.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 
@@ -47,7 +48,7 @@ int RunSearch(const Args& args) {
       for (const auto& p : h.packages) pk.push_back({{"name", p.name}, {"version", p.version}});
       out.push_back({{"version", h.version}, {"id", h.id.ToHex()}, {"paths", h.paths}, {"packages", pk}});
     }
-    fmt::print("{}\n", out.dump(2));
+    PrintJson(std::move(out));
     return kExitOk;
   }
   for (const auto& h : *hits) {

@@ -2,8 +2,8 @@
 #include <fmt/core.h>
 
 #include <ctime>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/progress.h"
 #include "cas/disk.h"
@@ -11,6 +11,7 @@
 #include "catalog/provenance.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 namespace {
@@ -154,7 +155,7 @@ int RunLog(const Args& args) {
       for (const auto& p : parents) fmt::print("Parent: {}\n", p);
       fmt::print("\n    {}\n\n", it->version.message.empty() ? "(no message)" : it->version.message);
     }
-    if (vm.count("json")) fmt::print("{}\n", out.dump(2));
+    if (vm.count("json")) PrintJson(std::move(out));
     return kExitOk;
   });
 }
@@ -176,7 +177,7 @@ int RunProvenance(const Args& args) {
         out.push_back({{"version", n.name}, {"id", n.id.ToHex()}, {"parents", parents},
                        {"focus", n.id == p->focus}, {"deleted", n.state == catalog::VersionState::kDeleted}});
       }
-      fmt::print("{}\n", out.dump(2));
+      PrintJson(std::move(out));
     } else {
       fmt::print("{}", catalog::ProvenanceText(*p));
     }
@@ -218,7 +219,7 @@ int RunShow(const Args& args) {
           {"pretty_name", in.pretty_name}, {"architecture", in.arch}, {"hostname", in.hostname},
           {"package_format", in.package_format}, {"packages", pk}};
       if (layout) out["disk"] = *layout;
-      fmt::print("{}\n", out.dump(2));
+      PrintJson(std::move(out));
       return kExitOk;
     }
     auto list = [](const std::vector<std::string>& v) {

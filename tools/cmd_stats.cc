@@ -8,6 +8,7 @@
 #include "cas/store_stats.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 namespace {
@@ -61,7 +62,7 @@ int RunStats(const Args& args) {
                           {"disk_bytes", disk},
                           {"dedup_ratio", dedup},
                           {"compression_ratio", compression}};
-    fmt::print("{}\n", out.dump(2));
+    PrintJson(std::move(out));
     return kExitOk;
   }
   auto B = [](uint64_t n) { return Progress::Bytes(static_cast<double>(n)); };

@@ -8,6 +8,7 @@
 #include "cas/verify.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 
@@ -49,7 +50,7 @@ int RunVerify(const Args& args) {
                           {"bytes", report->bytes},
                           {"bad", report->bad},
                           {"problems", problems}};
-    fmt::print("{}\n", out.dump(2));
+    PrintJson(std::move(out));
   } else {
     fmt::print("verified {} objects ({}): {}\n", report->objects,
                Progress::Bytes(static_cast<double>(report->bytes)),

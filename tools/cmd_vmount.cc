@@ -8,6 +8,7 @@
 
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 #include "vmount/mount_service.h"
 
 namespace cairn::tools {
@@ -76,7 +77,7 @@ int RunVmount(const Args& args) {
     nlohmann::json j = {{"mountpoint", out->info.mountpoint}, {"version", out->info.version},
                         {"id", out->info.base.ToHex()},      {"writable", out->info.writable},
                         {"pid", out->info.pid},              {"resumed", out->resumed}};
-    fmt::print("{}\n", j.dump(2));
+    PrintJson(std::move(j));
   } else if (!req.foreground) {
     fmt::print("{} mounted at {}{}{}\n", out->info.version, out->info.mountpoint,
                out->info.writable ? " (writable)" : "", out->resumed ? ", edit resumed" : "");
@@ -133,7 +134,7 @@ int RunCommit(const Args& args) {
   if (vm.count("json")) {
     nlohmann::json j = {{"version", out->version}, {"id", out->id.ToHex()},
                         {"objects_new", out->objects_new}};
-    fmt::print("{}\n", j.dump(2));
+    PrintJson(std::move(j));
   } else {
     fmt::print("{} {}\n", out->version, out->id.ToHex());
   }
@@ -182,7 +183,7 @@ int RunMounts(const Args& args) {
                    {"pid", m.info.pid}, {"live", m.live}, {"uncommitted", m.dirty},
                    {"overlay", m.dir}});
     }
-    fmt::print("{}\n", j.dump(2));
+    PrintJson(std::move(j));
     return kExitOk;
   }
   for (const auto& m : *all) {

@@ -126,7 +126,13 @@ int main(int argc, char** argv) {
   // objects' destructors, RocksDB's idle thread pools) is the kernel's to drop: ~2 ms of CPU of
   // `cairn versions` or `cairn ls` here (tools/cli.h, ExitNow).
   for (const auto& c : kCommands) {
-    if (cmd == c.name) return cairn::tools::ExitNow(c.run(args));
+    if (cmd != c.name) continue;
+    try {
+      return cairn::tools::ExitNow(c.run(args));
+    } catch (const std::exception& e) {  // a bug: say so, never abort with a core dump
+      fmt::print(stderr, "cairn {}: internal error: {}\n", cmd, e.what());
+      return cairn::tools::kExitInternal;
+    }
   }
   fmt::print(stderr, "cairn: unknown command '{}' (see `cairn --help`)\n", cmd);
   return cairn::tools::kExitUsage;

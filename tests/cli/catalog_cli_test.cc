@@ -2,6 +2,7 @@
 // JSON; errors exit with the documented codes (docs/cli.md) and leave the repository as it was.
 #include <gtest/gtest.h>
 
+#include "base/hex.h"
 #include "tests/catalog/catalog_fixture.h"
 #include "tests/cli/cli_runner.h"
 
@@ -117,6 +118,38 @@ TEST_F(CatalogCliTest, LogShowProvenanceDiffAndSearchPrintJson) {
   EXPECT_EQ(by_pkg[0]["packages"][0]["version"], "3.0.20-1~deb12u2");
   auto both = Json("search", {"--package", "libssl3>=3.0.22", "--path", "etc/motd", "--json"});
   EXPECT_EQ(both.size(), 2u) << "web:2 and app:1: " << both.dump();
+}
+
+// Names, messages and what an image's files say may be any bytes: every --json output stays
+// valid JSON, a string that is not UTF-8 printed as "hex:" and its bytes (docs/cli.md).
+TEST_F(CatalogCliTest, JsonOutputsCarryBytesThatAreNotUtf8AsHex) {
+  const std::string src3 = dir_ + "/src3";
+  auto s = BaseSpec();
+  s.push_back(FileNode("n\xfe.txt", "odd name\n"));
+  At(s, "etc/hostname").data = "host\xff\n";
+  indexer::testing::BuildTree(src3, s);
+  auto checkin =
+      Json("checkin", {src3, "--image", "web", "-p", "web:2", "-m", "bad\xffmsg", "--json"});
+  EXPECT_EQ(checkin["version"], "web:3") << checkin.dump();
+
+  auto versions = Json("versions", {"web", "--json"});
+  ASSERT_EQ(versions.size(), 3u) << versions.dump();
+  EXPECT_EQ(versions[2]["message"], "hex:" + HexEncode("bad\xffmsg")) << versions.dump();
+  auto log = Json("log", {"web", "--json"});
+  EXPECT_EQ(log[0]["message"], "hex:" + HexEncode("bad\xffmsg"));
+  auto show = Json("show", {"web:3", "--json"});
+  EXPECT_EQ(show["message"], "hex:" + HexEncode("bad\xffmsg"));
+  EXPECT_EQ(show["hostname"], "hex:" + HexEncode("host\xff"));
+  auto diff = Json("diff", {"web:2", "web:3", "--json"});
+  bool named = false;
+  for (const auto& e : diff["entries"]) named |= e["path"] == "hex:" + HexEncode("n\xfe.txt");
+  EXPECT_TRUE(named) << diff.dump();
+  auto search = Json("search", {"--path", "n*.txt", "--json"});
+  ASSERT_EQ(search.size(), 2u) << search.dump();
+  EXPECT_EQ(search[1]["version"], "web:3");
+  EXPECT_EQ(search[1]["paths"],
+            nlohmann::json::array({"home/user/notes.txt", "hex:" + HexEncode("n\xfe.txt")}));
+  EXPECT_EQ(Json("images", {"--json"})[0]["latest"]["message"], "hex:" + HexEncode("bad\xffmsg"));
 }
 
 TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
