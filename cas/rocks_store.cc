@@ -29,8 +29,10 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) return Status::Corruption(msg);
   if (s.IsNotFound()) return Status::NotFound(msg);
   if (s.IsBusy() || s.IsTryAgain()) return Status::Busy(msg);
-  if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
-                        s.ToString().find("Resource temporarily unavailable") != std::string::npos)) {
+  // Another process holds the repository's LOCK (flock: EAGAIN), or this one does. Only these
+  // phrases of RocksDB's own: the message also holds the path, which may say "lock" anywhere.
+  if (s.IsIOError() && (msg.find("While lock file: ") != std::string::npos ||
+                        msg.find("lock hold by current process") != std::string::npos)) {
     return Status::Busy(std::string(what) + ": repository busy: another cairn process is writing");
   }
   if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);

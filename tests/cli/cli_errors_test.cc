@@ -1,6 +1,9 @@
 // The `cairn` command line on bad input and damaged repositories: exit codes and messages.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "base/env.h"
@@ -60,6 +63,22 @@ TEST_F(CliTest, RepoThatIsNotARepositoryExitsThree) {
     EXPECT_NE(r.err.find("not a cairn repository"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(Exists(dir_ + "/plain/CAIRN"));
+}
+
+// A writer refused by the operating system exits 6 at once, naming why, wherever the
+// repository lies: a path that says "lock" (/srv/blockstore) is no sign of another writer.
+TEST_F(CliTest, PermissionDeniedIsNotBusyWhereverTheRepositoryIs) {
+  if (::geteuid() != 0) GTEST_SKIP() << "runs cairn as another user (CI runs as root)";
+  const std::string repo = dir_ + "/blocks/repo";
+  ASSERT_EQ(Run({"init", "--repo", repo}).exit_code, 0);
+  ASSERT_EQ(Run({"put", "--repo", repo, MakeFile("f", "x")}).exit_code, 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir_ + "/blocks").c_str(), 0755), 0);
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = RunAs(User{65534, 65534, {}}, {"put", "--repo", repo, MakeFile("g", "y")});
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "no wait";
 }
 
 TEST_F(CliTest, InitTwiceExitsTen) {
