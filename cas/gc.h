@@ -35,6 +35,11 @@ struct GcOptions {
   // Progress: phase ("mark", "sweep") and objects done.
   std::function<void(const char* phase, uint64_t done)> on_progress;
   DeadTreeHook on_dead_tree;  // may be empty
+  // The sweep's deletions are written in unsynced batches of about this many bytes.
+  size_t sweep_batch_bytes = 1 << 20;
+  // Tests: called after each batch of the sweep is written; false stops gc there with an
+  // error, as a process killed at that moment would (nothing after it is written).
+  std::function<bool()> after_sweep_batch;
 };
 
 Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& roots,

@@ -145,6 +145,35 @@ TEST_F(GcTest, DeletesExactlyWhatOnlyThePurgedVersionReached) {
   EXPECT_EQ(Everything(store()), again) << "a second gc changed something";
 }
 
+// A gc killed between two of its sweep's batches leaves a store that verifies: each run below
+// is stopped after its first batch of one deletion, so the runs together pass through every
+// state a kill could leave (the dead objects are deleted in the same order each time).
+TEST_F(GcTest, AGcStoppedAfterAnyDeletionLeavesAStoreThatVerifies) {
+  VersionRef a = Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "web", "web:1");
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  ASSERT_EQ(Must(cat.Purge()), std::vector<std::string>{"web:2"});
+  const size_t before = ObjectIds(store()).size();
+  int runs = 0;
+  for (;; ++runs) {
+    ASSERT_LT(runs, 1000) << "gc never finished";
+    cas::GcOptions o;
+    o.on_dead_tree = DropTreeIndex(store());
+    o.sweep_batch_bytes = 0;  // one deletion a batch
+    o.after_sweep_batch = [] { return false; };
+    auto r = cas::CollectGarbage(store(), Must(cat.AllVersionIds()), o);
+    ExpectVerifies();
+    if (::testing::Test::HasFailure()) FAIL() << "after " << runs + 1 << " deletions";
+    if (r.has_value()) break;  // nothing was left to delete: no batch was written
+  }
+  EXPECT_GT(runs, 30) << "b's Version, Trees, files, extra.bin's index and its chunks";
+  EXPECT_EQ(ObjectIds(store()).size(), before - runs);
+  std::set<ObjectId> want = ReachedBy({src_a_});
+  want.insert(a.id);
+  EXPECT_EQ(ObjectIds(store()), want);
+}
+
 TEST_F(GcTest, CheckinAfterGcStoresAgainWhatGcDeleted) {
   Checkin(src_a_, "web");
   VersionRef b = Checkin(src_b_, "web", "web:1");
