@@ -56,6 +56,29 @@ Result<RepositoryConfig> RepositoryConfig::Decode(std::string_view text) {
   return c;
 }
 
+namespace {
+
+// Written before the database, removed after the marker: a directory that holds it, without
+// the marker, is an init a crash cut short.
+constexpr std::string_view kInitMarker = "CAIRN.init";
+
+// `dir` holds an init cut short and nothing else: the init marker and perhaps a database.
+bool Unfinished(const std::string& dir) {
+  std::error_code ec;
+  bool marked = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name == kInitMarker) {
+      marked = true;
+    } else if (name != "db") {
+      return false;
+    }
+  }
+  return !ec && marked;
+}
+
+}  // namespace
+
 bool Repository::Exists(const std::string& dir) {
   return Env::Default()->FileExists(dir + "/" + std::string(kMarker));
 }
@@ -68,12 +91,17 @@ Status Repository::Init(const std::string& dir, const RepositoryConfig& config) 
     if (!std::filesystem::is_directory(dir, ec)) {
       return Status::InvalidArgument("init " + dir + ": exists and is not a directory");
     }
-    if (!std::filesystem::is_empty(dir, ec)) {
+    if (!std::filesystem::is_empty(dir, ec) && !Unfinished(dir)) {
       return Status::InvalidArgument("init " + dir + ": directory is not empty");
     }
   }
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(dir));
+  // An init cut short before its marker: its database goes, and the init starts again.
+  std::filesystem::remove_all(dir + "/db", ec);
+  if (ec)
+    return Status::IOError("init " + dir + ": remove db of an unfinished init: " + ec.message());
+  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(env, dir + "/" + std::string(kInitMarker), ""));
   {
     RocksStoreOptions o;
     o.create_if_missing = true;
@@ -84,7 +112,8 @@ Status Repository::Init(const std::string& dir, const RepositoryConfig& config) 
   }
   // The marker goes last: a directory without it is not a repository, so a crash during
   // init leaves nothing that later commands would trust.
-  return WriteFileAtomic(env, dir + "/" + std::string(kMarker), kMarkerText);
+  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(env, dir + "/" + std::string(kMarker), kMarkerText));
+  return env->RemoveFile(dir + "/" + std::string(kInitMarker));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,

@@ -59,6 +59,31 @@ TEST_F(RepositoryTest, InitIntoANonEmptyDirectoryIsInvalidArgument) {
   EXPECT_EQ(*ReadFileToString(Env::Default(), Path("full/precious.txt")), "do not touch");
 }
 
+// An init killed before its marker leaves its own init marker and database: the next init (a
+// first command's automatic one, or `cairn init`) starts again, where before nothing could
+// use or initialise the directory. A database without the init marker is not cairn's to
+// remove.
+TEST_F(RepositoryTest, AnInitCutShortIsStartedAgain) {
+  std::filesystem::create_directories(Path("cut/db"));
+  WriteFileOrDie(Path("cut/CAIRN.init"), "");
+  WriteFileOrDie(Path("cut/db/000001.log"), "half a database");
+  EXPECT_FALSE(Repository::Exists(Path("cut")));
+  Status s = Repository::Init(Path("cut"), RepositoryConfig());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(Repository::Exists(Path("cut")));
+  EXPECT_FALSE(std::filesystem::exists(Path("cut/CAIRN.init")));
+  EXPECT_FALSE(std::filesystem::exists(Path("cut/db/000001.log")));
+  Repository::OpenOptions o;
+  o.mode = Repository::Mode::kWrite;
+  auto repo = Repository::Open(Path("cut"), o);
+  EXPECT_TRUE(repo.has_value()) << repo.status().ToString();
+
+  std::filesystem::create_directories(Path("other/db"));
+  WriteFileOrDie(Path("other/db/data"), "someone else's");
+  EXPECT_EQ(Repository::Init(Path("other"), RepositoryConfig()).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*ReadFileToString(Env::Default(), Path("other/db/data")), "someone else's");
+}
+
 TEST_F(RepositoryTest, InitOverAFileIsInvalidArgument) {
   WriteFileOrDie(Path("file"), "x");
   EXPECT_EQ(Repository::Init(Path("file"), RepositoryConfig()).code(), Code::kInvalidArgument);
