@@ -11,6 +11,9 @@
 namespace cairn::cas {
 namespace {
 
+// In the meta space while a compaction gc left to a later gc is pending (GcStats::compacted).
+constexpr std::string_view kCompactPendingKey = "gc_compact_pending";
+
 class Marker {
  public:
   Marker(ObjectStore* store, const GcOptions& o) : store_(store), options_(o) {}
@@ -130,9 +133,23 @@ Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& 
     if (options.on_progress && done % 4096 == 0) options.on_progress("sweep", done);
   }
   if (!batch.empty()) CAIRN_RETURN_IF_ERROR(write());
-  if (!options.dry_run && !dead.empty()) {
+  // A compaction readers kept gc from is done by the next gc, whatever it deletes.
+  CAIRN_ASSIGN_OR_RETURN(auto pending, store->Get(Space::kMeta, kCompactPendingKey));
+  if (!options.dry_run && (!dead.empty() || pending)) {
     CAIRN_RETURN_IF_ERROR(store->Flush());
-    CAIRN_RETURN_IF_ERROR(store->Compact());
+    bool may = true;
+    if (options.may_compact) {
+      CAIRN_ASSIGN_OR_RETURN(may, options.may_compact());
+    }
+    WriteBatch note;
+    if (may) {
+      CAIRN_RETURN_IF_ERROR(store->Compact());
+      if (pending) note.Delete(Space::kMeta, kCompactPendingKey);
+    } else if (!pending) {
+      note.Put(Space::kMeta, kCompactPendingKey, "");
+    }
+    if (!note.empty()) CAIRN_RETURN_IF_ERROR(store->Write(note, WriteOptions{.sync = true}));
+    stats.compacted = may;
   }
   return stats;
 }

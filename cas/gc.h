@@ -24,6 +24,9 @@ struct GcStats {
   uint64_t deleted = 0;
   uint64_t deleted_raw_bytes = 0;
   uint64_t deleted_stored_bytes = 0;
+  // The store was compacted, giving the deleted objects' space back (false: readers kept it
+  // from being, GcOptions::may_compact; a later gc does it).
+  bool compacted = false;
 };
 
 // Called for each Tree the sweep removes, before it is removed, to delete what higher layers
@@ -35,6 +38,10 @@ struct GcOptions {
   // Progress: phase ("mark", "sweep") and objects done.
   std::function<void(const char* phase, uint64_t done)> on_progress;
   DeadTreeHook on_dead_tree;  // may be empty
+  // Asked before the store is compacted (which drops and rewrites files that readers open
+  // only when they first read from them): whether it may be now (Repository::ExcludeReaders).
+  // Empty: always.
+  std::function<Result<bool>()> may_compact;
   // The sweep's deletions are written in unsynced batches of about this many bytes.
   size_t sweep_batch_bytes = 1 << 20;
   // Tests: called after each batch of the sweep is written; false stops gc there with an

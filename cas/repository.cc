@@ -1,5 +1,9 @@
 #include "cas/repository.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -12,6 +16,7 @@
 namespace cairn::cas {
 namespace {
 constexpr std::string_view kMarker = "CAIRN";
+constexpr std::string_view kReadersLock = "readers.lock";  // Repository::ExcludeReaders
 constexpr std::string_view kMarkerText = "cairn repository\nformat 2\n";
 constexpr std::string_view kConfigKey = "config";
 constexpr std::string_view kIngestedKey = "ingested_bytes";
@@ -135,6 +140,23 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
     }
     return Status::Corruption("open repository " + dir + ": unrecognised CAIRN marker");
   }
+  std::unique_ptr<Repository> repo(new Repository());
+  repo->dir_ = dir;
+  const std::string readers = dir + "/" + std::string(kReadersLock);
+  if (options.mode == Mode::kRead) {
+    // Held shared while open (ExcludeReaders); a repository made before it existed, or one
+    // whose directory this user cannot write, may lack it: a writer creates it.
+    repo->readers_fd_ = ::open(readers.c_str(), O_RDONLY | O_CLOEXEC);
+    if (repo->readers_fd_ >= 0 && ::flock(repo->readers_fd_, LOCK_SH | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) return ErrnoStatus("lock", readers, errno);
+      if (options.on_wait) {
+        options.on_wait("repository " + dir + " is being compacted: waiting for the writer");
+      }
+      while (::flock(repo->readers_fd_, LOCK_SH) != 0) {
+        if (errno != EINTR) return ErrnoStatus("lock", readers, errno);
+      }
+    }
+  }
   RocksStoreOptions ro;
   ro.read_only = options.mode == Mode::kRead;
   ro.file_system = options.file_system;
@@ -161,8 +183,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::unique_ptr<Repository> repo(new Repository());
-  repo->dir_ = dir;
+  if (options.mode == Mode::kWrite) {
+    repo->readers_fd_ = ::open(readers.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (repo->readers_fd_ < 0) return ErrnoStatus("open", readers, errno);
+  }
   CAIRN_ASSIGN_OR_RETURN(auto text, store->Get(Space::kMeta, kConfigKey));
   if (!text) return Status::Corruption("open repository " + dir + ": no config record");
   CAIRN_ASSIGN_OR_RETURN(repo->config_, RepositoryConfig::Decode(*text));
@@ -170,7 +194,22 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
   return repo;
 }
 
-Repository::~Repository() = default;
+Repository::~Repository() {
+  store_.reset();  // closed before the readers are let in
+  if (readers_fd_ >= 0) ::close(readers_fd_);
+}
+
+Result<bool> Repository::ExcludeReaders(std::chrono::milliseconds wait) {
+  const std::string readers = dir_ + "/" + std::string(kReadersLock);
+  if (readers_fd_ < 0) return Status::Internal("exclude readers of " + dir_ + ": not a writer");
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (::flock(readers_fd_, LOCK_EX | LOCK_NB) == 0) return true;
+    if (errno != EWOULDBLOCK && errno != EINTR) return ErrnoStatus("lock", readers, errno);
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 IngestOptions Repository::ingest_options() const {
   IngestOptions o;

@@ -67,11 +67,20 @@ class Repository {
   // Adds to `batch` the update that AddIngestedBytes(n) writes.
   Status AddIngestedBytes(uint64_t n, WriteBatch* batch);
 
+  // Readers. A reader takes no part in RocksDB's lock, and opens a blob file only when it
+  // first reads from it: a compaction that drops or rewrites blob files (gc's) would take
+  // them from under it. So each reader holds DIR/readers.lock shared (flock) while it is open,
+  // and a writer about to compact takes it exclusively here, waiting up to `wait` for the
+  // readers to finish: false if they did not (the compaction is then left for later). Held
+  // until the repository is closed. REQUIRES: a writer.
+  Result<bool> ExcludeReaders(std::chrono::milliseconds wait);
+
  private:
   Repository() = default;
   std::string dir_;
   RepositoryConfig config_;
   std::unique_ptr<ObjectStore> store_;
+  int readers_fd_ = -1;  // DIR/readers.lock (-1: none)
 };
 
 // The repository directory to use: `flag` if given, else $CAIRN_REPO, else

@@ -33,6 +33,7 @@ int RunGc(const Args& args) {
   cas::GcOptions o;
   o.dry_run = vm.count("dry-run") > 0;
   o.on_dead_tree = catalog::DropTreeIndex((*r)->store());
+  o.may_compact = [&] { return (*r)->ExcludeReaders(std::chrono::seconds(10)); };
   o.on_progress = [&](const char*, uint64_t done) {
     progress.Add(done > last ? done - last : 0, 0);
     last = done;
@@ -43,11 +44,15 @@ int RunGc(const Args& args) {
   struct rusage ru;
   ::getrusage(RUSAGE_SELF, &ru);
   if (vm.count("json")) {
-    nlohmann::json out = {{"versions", roots->size()}, {"objects", stats->objects},
-                          {"reachable", stats->reachable}, {"deleted", stats->deleted},
+    nlohmann::json out = {{"versions", roots->size()},
+                          {"objects", stats->objects},
+                          {"reachable", stats->reachable},
+                          {"deleted", stats->deleted},
                           {"deleted_bytes", stats->deleted_raw_bytes},
                           {"deleted_stored_bytes", stats->deleted_stored_bytes},
-                          {"dry_run", o.dry_run}, {"peak_rss_kib", ru.ru_maxrss}};
+                          {"compacted", stats->compacted},
+                          {"dry_run", o.dry_run},
+                          {"peak_rss_kib", ru.ru_maxrss}};
     PrintJson(std::move(out));
     return kExitOk;
   }
@@ -56,6 +61,11 @@ int RunGc(const Args& args) {
              Progress::Bytes(static_cast<double>(stats->deleted_raw_bytes)),
              Progress::Bytes(static_cast<double>(stats->deleted_stored_bytes)),
              o.dry_run ? " (dry run)" : "");
+  if (stats->deleted != 0 && !o.dry_run && !stats->compacted) {
+    fmt::print(stderr,
+               "cairn gc: note: readers kept the repository open for 10 s (a mount?): their "
+               "files stay until a later gc gives the space back\n");
+  }
   return kExitOk;
 }
 

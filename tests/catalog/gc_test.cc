@@ -174,6 +174,45 @@ TEST_F(GcTest, AGcStoppedAfterAnyDeletionLeavesAStoreThatVerifies) {
   EXPECT_EQ(ObjectIds(store()), want);
 }
 
+// A reader open before gc reads every object after it: gc does not compact while a reader
+// holds the repository (the compaction rewrote a blob file from under a reader, which then
+// failed with "No such file"), and the next gc, with the reader gone, does it.
+TEST_F(GcTest, AReaderOpenDuringGcReadsOnAndTheNextGcCompacts) {
+  // b first: its blob file holds content a reaches too and content only b reaches
+  // (extra.bin), so the compaction rewrites it once b is gone.
+  VersionRef b = Checkin(src_b_, "web");
+  VersionRef a = Checkin(src_a_, "web", "web:1");
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  ASSERT_EQ(Must(cat.Purge()), std::vector<std::string>{"web:1"});
+  const std::set<ObjectId> live = ReachedBy({src_a_});
+
+  cas::Repository::OpenOptions ro;
+  ro.mode = cas::Repository::Mode::kRead;
+  auto reader = Must(cas::Repository::Open(repo_dir_, ro));
+  cas::GcOptions o;
+  o.on_dead_tree = DropTreeIndex(store());
+  o.may_compact = [&] { return repo_->ExcludeReaders(std::chrono::milliseconds(50)); };
+  cas::GcStats first = Must(cas::CollectGarbage(store(), Must(cat.AllVersionIds()), o));
+  EXPECT_GT(first.deleted, 0u);
+  EXPECT_FALSE(first.compacted);
+  for (const auto& id : live) {
+    auto info = reader->store()->Info(id);
+    ASSERT_TRUE(info.has_value()) << id.ToHex() << ": " << info.status().ToString();
+    auto data = reader->store()->ReadTyped(id, info->type);
+    EXPECT_TRUE(data.has_value()) << id.ToHex() << ": " << data.status().ToString();
+  }
+  reader.reset();
+
+  cas::GcStats second = Must(cas::CollectGarbage(store(), Must(cat.AllVersionIds()), o));
+  EXPECT_EQ(second.deleted, 0u);
+  EXPECT_TRUE(second.compacted) << "the compaction the reader kept the first gc from";
+  cas::GcStats third = Must(cas::CollectGarbage(store(), Must(cat.AllVersionIds()), o));
+  EXPECT_FALSE(third.compacted) << "nothing left to do";
+  ExpectVerifies();
+  ExpectChecksOutAs(a.Name(), src_a_);
+}
+
 TEST_F(GcTest, CheckinAfterGcStoresAgainWhatGcDeleted) {
   Checkin(src_a_, "web");
   VersionRef b = Checkin(src_b_, "web", "web:1");
