@@ -26,6 +26,7 @@
 #include "cas/content_reader.h"
 #include "cas/tree.h"
 #include "cas/tree_reader.h"
+#include "indexer/output_file.h"
 
 namespace cairn::indexer {
 namespace {
@@ -317,7 +318,7 @@ Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId
   }
   if (r != ARCHIVE_OK) return ArchiveStatus(a.get(), target_, "");
 
-  const std::string tmp = target_ + ".cairn-tmp";
+  std::unique_ptr<OutputFile> file;
   if (!to_stdout) {
     struct stat st;
     if (::lstat(target_.c_str(), &st) == 0 && !options.force) {
@@ -327,25 +328,22 @@ Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId
     if (::lstat(target_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       return Status::InvalidArgument("checkout " + target_ + ": target is a directory");
     }
-    r = archive_write_open_filename(a.get(), tmp.c_str());
+    // Never a file of a fixed name beside the target: one planted there (a symlink) would be
+    // written through.
+    CAIRN_ASSIGN_OR_RETURN(file, OutputFile::Create(target_));
+    r = archive_write_open_fd(a.get(), file->fd());
   } else {
     r = archive_write_open_fd(a.get(), STDOUT_FILENO);
   }
-  Status s;
-  if (r != ARCHIVE_OK) s = ArchiveStatus(a.get(), target_, "");
-  Result<CheckoutResult> result = s;
-  if (s.ok()) {
-    Writer w(a.get(), store, target_, options);
-    result = w.Run(root);
-    if (result && archive_write_close(a.get()) != ARCHIVE_OK) {
-      result = ArchiveStatus(a.get(), target_, "");
-    }
+  if (r != ARCHIVE_OK) return ArchiveStatus(a.get(), target_, "");
+  Writer w(a.get(), store, target_, options);
+  Result<CheckoutResult> result = w.Run(root);
+  if (result && archive_write_close(a.get()) != ARCHIVE_OK) {
+    result = ArchiveStatus(a.get(), target_, "");
   }
-  if (!to_stdout) {
-    if (result && ::rename(tmp.c_str(), target_.c_str()) != 0) {
-      result = ErrnoStatus("rename " + tmp + " to", target_, errno);
-    }
-    if (!result) ::unlink(tmp.c_str());
+  if (result && file) {
+    Status s = file->Publish(options.force);
+    if (!s.ok()) result = s.WithContext("checkout " + target_);
   }
   return result;
 }

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -419,6 +420,51 @@ TEST_F(TarTest, TarSinkRefusesToReplaceAFileWithoutForceAndLeavesNoTempFile) {
   EXPECT_FALSE(fs::exists(tmp_ + "/bad.tar.cairn-tmp"));
   TarSink unknown(tmp_ + "/x.tar.xz", "tar.xz");
   EXPECT_FALSE(unknown.Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
+}
+
+// The names in `dir`, sorted.
+std::vector<std::string> Names(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Someone who may write the target's directory plants a symlink at the name the sink once
+// wrote to (TARGET.cairn-tmp): the sink must write neither through it nor any fixed name, and
+// leaves nothing beside the tarball, with or without --force, on success or failure.
+TEST_F(TarTest, TarSinkNeverWritesThroughANamePlantedBesideTheTarget) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && echo hi > " + Q(dir) + "/f"), 0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir);
+  std::string out = tmp_ + "/out", victim = tmp_ + "/victim";
+  fs::create_directory(out);
+  std::ofstream(victim) << "precious";
+  fs::create_symlink(victim, out + "/img.tar.cairn-tmp");
+  TarSink sink(out + "/img.tar", "tar");
+  auto r = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_TRUE(r) << r.error().ToString();
+  std::string got;
+  std::getline(std::ifstream(victim), got);
+  EXPECT_EQ(got, "precious");
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out + "/img.tar")));
+  EXPECT_EQ(Names(out), (std::vector<std::string>{"img.tar", "img.tar.cairn-tmp"}));
+  auto back = CheckinTar(out + "/img.tar");
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->root, from_dir->root);
+  // --force over a symlink at the target replaces the symlink, not the file it names.
+  fs::create_symlink(victim, out + "/link.tar");
+  CheckoutOptions force;
+  force.force = true;
+  ASSERT_TRUE(TarSink(out + "/link.tar", "tar").Checkout(store_.get(), from_dir->root, force));
+  std::getline(std::ifstream(victim), got);
+  EXPECT_EQ(got, "precious");
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out + "/link.tar")));
+  // A failed checkout leaves nothing.
+  ObjectId missing;
+  EXPECT_FALSE(TarSink(out + "/bad.tar", "tar").Checkout(store_.get(), missing, force));
+  EXPECT_EQ(Names(out), (std::vector<std::string>{"img.tar", "img.tar.cairn-tmp", "link.tar"}));
 }
 
 TEST_F(TarTest, EntryOrderAndMissingParentsDoNotChangeTheRootId) {
