@@ -115,6 +115,40 @@ TEST_F(TreesCliTest, LsShowsEntries) {
   EXPECT_EQ(one[0]["type"], "file");
 }
 
+// A tarball may hold any 64-bit mtime (pax), beyond what gmtime can put in a calendar: ls -l
+// prints its seconds instead of crashing. A time before 1970 with a fraction is printed as the
+// time it is: -1.5 s, not its seconds field (-2) and nanoseconds (0.5) side by side.
+TEST_F(TreesCliTest, LsPrintsAnyMtimeAsTheTimeItIs) {
+  std::string tarball = dir_ + "/far.tar";
+  ASSERT_EQ(indexer::testing::Shell(
+                "python3 -c 'import tarfile, io, sys\n"
+                "with tarfile.open(sys.argv[1], \"w\", format=tarfile.PAX_FORMAT) as t:\n"
+                "    i = tarfile.TarInfo(\"far\"); i.size = 1\n"
+                "    i.pax_headers = {\"mtime\": \"99999999999999999999\"}\n"
+                "    t.addfile(i, io.BytesIO(b\"x\"))' " +
+                tarball),
+            0);
+  ASSERT_EQ(RunRepo("checkin", {tarball, "--image", "far"}).exit_code, 0);
+  RunResult far = RunRepo("ls", {"-l", "far"});
+  ASSERT_EQ(far.exit_code, 0) << far.err;
+  EXPECT_TRUE(std::regex_search(far.out, std::regex(" @[0-9]+ far\n"))) << far.out;
+
+  ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+  MakeFile("src/old", "a");
+  MakeFile("src/older", "b");
+  ASSERT_EQ(indexer::testing::Shell("touch -d @-1.5 " + src_ + "/old && touch -d @-0.25 " + src_ +
+                                    "/older"),
+            0);
+  CheckinSrc("old");
+  auto json = Json(RunRepo("ls", {"--json", "old"}));
+  std::map<std::string, std::string> mtime;
+  for (const auto& e : json) mtime[e["path"]] = e["mtime"];
+  EXPECT_EQ(mtime["old"], "-1.500000000");
+  EXPECT_EQ(mtime["older"], "-0.250000000");
+  RunResult lng = RunRepo("ls", {"-l", "old"});
+  EXPECT_NE(lng.out.find("1969-12-31 23:59 old\n"), std::string::npos) << lng.out;
+}
+
 TEST_F(TreesCliTest, CatPrintsAFileByteExact) {
   BuildTree(src_, indexer::testing::FullSpec());
   CheckinSrc("web");
