@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -38,6 +39,49 @@ std::string Join(const std::string& rel, const std::string& name) {
   return rel.empty() ? name : rel + "/" + name;
 }
 
+// Whether xattr `name` is a security module's label, which the host's policy gives each new
+// file and a checkout leaves as it is when the version holds none.
+bool IsLsmLabel(std::string_view name) {
+  return name == "security.selinux" || name == "security.apparmor" ||
+         name.starts_with("security.SMACK64");
+}
+
+// Removes every xattr of an entry that `m` does not hold (but LSM labels): the ACLs a new entry
+// inherits from a default ACL above it, or what a directory kept by --force had.
+Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m,
+                         const std::string& shown) {
+  char stack[1024];
+  std::string heap;
+  char* names = stack;
+  size_t cap = sizeof(stack);
+  ssize_t n;
+  for (;;) {
+    n = fd >= 0 ? ::flistxattr(fd, names, cap) : ::llistxattr(proc.c_str(), names, cap);
+    if (n >= 0) break;
+    if (errno == ENOTSUP) return Status();  // a filesystem without xattrs has none to remove
+    if (errno != ERANGE) return ErrnoStatus("list xattrs of", shown, errno);
+    n = fd >= 0 ? ::flistxattr(fd, nullptr, 0) : ::llistxattr(proc.c_str(), nullptr, 0);
+    if (n < 0) return ErrnoStatus("list xattrs of", shown, errno);
+    heap.resize(static_cast<size_t>(n) + 256);  // room for a name added meanwhile
+    names = heap.data();
+    cap = heap.size();
+  }
+  for (std::string_view rest(names, static_cast<size_t>(n)); !rest.empty();) {
+    std::string name(rest.substr(0, rest.find('\0')));
+    rest.remove_prefix(std::min(rest.size(), name.size() + 1));
+    if (name.empty() || IsLsmLabel(name)) continue;
+    auto held = std::lower_bound(m.xattrs.begin(), m.xattrs.end(), name,
+                                 [](const auto& kv, const std::string& k) { return kv.first < k; });
+    if (held != m.xattrs.end() && held->first == name) continue;
+    int rc =
+        fd >= 0 ? ::fremovexattr(fd, name.c_str()) : ::lremovexattr(proc.c_str(), name.c_str());
+    if (rc != 0 && errno != ENODATA) {
+      return ErrnoStatus("remove xattr " + name + " of", shown, errno);
+    }
+  }
+  return Status();
+}
+
 // Applies owner, mode, xattrs and times to an entry. `fd` >= 0: an open file or directory;
 // else the entry `name` in `dirfd` is changed without following it (symlinks, nodes).
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
@@ -48,6 +92,9 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
                      : ::fchownat(dirfd, name.c_str(), m.uid, m.gid, AT_SYMLINK_NOFOLLOW);
     if (rc != 0) return ErrnoStatus("chown", shown, errno);
   }
+  // What the kernel or an earlier tree put there goes first; the version's mode and xattrs
+  // follow.
+  CAIRN_RETURN_IF_ERROR(RemoveOtherXattrs(fd, proc, m, shown));
   if (!is_symlink) {  // after chown, which clears setuid and setgid
     int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::fchmodat(dirfd, name.c_str(), m.mode, 0);
     if (rc != 0) return ErrnoStatus("chmod", shown, errno);
