@@ -131,9 +131,13 @@ class Writer {
           return Status::Corruption("checkout: hard link path '" + p + "' is not a safe path");
         }
       }
-      for (size_t i = 1; i < group.size(); ++i) {
-        link_members_.insert(group[i]);
-        link_parents_.insert(std::string(ParentOf(group[i])));
+      for (size_t i = 1; i < group.size(); ++i) link_members_.insert(group[i]);
+      // Every directory on the way to a name of the group, up to the root, stays open to its
+      // owner until the links are made (a non-root checkout may not write into 0555).
+      for (const auto& p : group) {
+        for (std::string_view d = ParentOf(p); !d.empty(); d = ParentOf(d)) {
+          if (!link_dirs_.insert(std::string(d)).second) break;
+        }
       }
     }
     auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -203,10 +207,14 @@ class Writer {
           if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
           CAIRN_RETURN_IF_ERROR(WriteDir(fd, path, child));
           // Every child exists now (file contents may still be in flight, which does not
-          // touch the directory), so its metadata can be final. Directories that will receive
-          // hard links get their times again after the links.
-          CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd->fd, -1, "", child.meta, false, shown, as_root_));
-          if (link_parents_.contains(path)) link_parent_meta_[path] = child.meta;
+          // touch the directory), so its metadata can be final, but for the directories that
+          // lead to hard links: those get theirs once the links are made (MakeLinks).
+          if (link_dirs_.contains(path)) {
+            link_dir_meta_[path] = child.meta;
+          } else {
+            CAIRN_RETURN_IF_ERROR(
+                ApplyMetadata(fd->fd, -1, "", child.meta, false, shown, as_root_));
+          }
           result_.dirs++;
           break;
         }
@@ -344,7 +352,6 @@ class Writer {
   }
 
   Status MakeLinks(int root, const std::vector<std::vector<std::string>>& groups) {
-    std::set<std::string> touched;
     for (const auto& g : groups) {
       std::string first_name;
       CAIRN_ASSIGN_OR_RETURN(SharedFd first_dir, OpenParent(root, g[0], &first_name));
@@ -362,12 +369,12 @@ class Writer {
         // Each name counts, as in the checkin's and the tarball's counts.
         result_.files++;
         result_.bytes += static_cast<uint64_t>(st.st_size);
-        touched.insert(std::string(ParentOf(g[i])));
       }
     }
-    for (const auto& rel : touched) {
-      auto it = link_parent_meta_.find(rel);
-      if (it == link_parent_meta_.end()) continue;  // the root: done by Run
+    // A directory before its parent (reverse order puts "a/b" before "a"), so that each is
+    // still open to its owner while one beneath it is reached.
+    for (auto it = link_dir_meta_.rbegin(); it != link_dir_meta_.rend(); ++it) {
+      const std::string& rel = it->first;
       std::string name;
       CAIRN_ASSIGN_OR_RETURN(SharedFd parent, OpenParent(root, rel, &name));
       Fd dir(::openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -378,7 +385,6 @@ class Writer {
     return Status();
   }
 
-
   cas::ObjectStore* store_;
   cas::ContentReader reader_;
   std::string target_;
@@ -388,8 +394,10 @@ class Writer {
   CheckoutResult result_;
   std::set<std::string> link_members_;
   std::deque<std::future<Status>> jobs_;
-  std::set<std::string> link_parents_;  // directories that receive hard links
-  std::map<std::string, cas::Metadata> link_parent_meta_;
+  // The directories that hold a name of a hard-link group, and their ancestors (not the root);
+  // their metadata is applied after the links are made, from link_dir_meta_.
+  std::set<std::string> link_dirs_;
+  std::map<std::string, cas::Metadata> link_dir_meta_;
   std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;

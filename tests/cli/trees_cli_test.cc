@@ -379,6 +379,49 @@ TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) 
       << unsaved.err;
 }
 
+// Checkout as a user other than root (the test runs as root and checks in as root).
+class NonRootCheckoutTest : public TreesCliTest {
+ protected:
+  void SetUp() override {
+    TreesCliTest::SetUp();
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+    outs_ = dir_ + "/outs";
+    ASSERT_EQ(::mkdir(outs_.c_str(), 0777), 0);
+    ASSERT_EQ(::chmod(outs_.c_str(), 0777), 0);
+  }
+  // Checks src_ in as `image` (as root), then makes the repository nobody's.
+  void CheckinAsRoot(const std::string& image) {
+    CheckinSrc(image);
+    ASSERT_EQ(indexer::testing::Shell("chown -R 65534:65534 " + repo_ + " " + src_), 0);
+  }
+  RunResult CheckoutAsNobody(const std::string& image, const std::string& target) {
+    return RunAs(User{65534, 65534, {}}, {"checkout", "--repo", repo_, image, target});
+  }
+  std::string outs_;
+};
+
+// A read-only directory (0555, as Go's module cache) holding a second name of a file: the
+// directory gets its mode only after the link is made in it.
+TEST_F(NonRootCheckoutTest, AReadOnlyDirectoryGetsItsHardLinks) {
+  ASSERT_EQ(::mkdir((src_ + "/ro").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src_ + "/ro/deeper").c_str(), 0755), 0);
+  MakeFile("src/ro/a", "data\n");
+  ASSERT_EQ(::link((src_ + "/ro/a").c_str(), (src_ + "/ro/b").c_str()), 0);
+  ASSERT_EQ(::link((src_ + "/ro/a").c_str(), (src_ + "/ro/deeper/c").c_str()), 0);
+  ASSERT_EQ(::chmod((src_ + "/ro/deeper").c_str(), 0555), 0);
+  ASSERT_EQ(::chmod((src_ + "/ro").c_str(), 0555), 0);
+  CheckinAsRoot("ro");
+  RunResult r = CheckoutAsNobody("ro", outs_ + "/o");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st;
+  ASSERT_EQ(::stat((outs_ + "/o/ro/deeper/c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 3u);
+  // As the source, but for the owner (nobody's checkout keeps its own).
+  EXPECT_EQ(Diff(Listing(outs_ + "/o"), Listing(src_)), "");
+}
+
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
