@@ -96,7 +96,7 @@ class Writer {
         continue;
       }
       if (te.type == cas::EntryType::kSocket) {  // tar has no sockets
-        result_.left_out.push_back(path);
+        result_.left_out.push_back({path, "a socket, which a tarball cannot hold"});
         continue;
       }
       EntryPtr e(archive_entry_new());

@@ -422,6 +422,32 @@ TEST_F(NonRootCheckoutTest, AReadOnlyDirectoryGetsItsHardLinks) {
   EXPECT_EQ(Diff(Listing(outs_ + "/o"), Listing(src_)), "");
 }
 
+// A device node needs CAP_MKNOD: nobody's checkout leaves each out, naming it, and writes the
+// rest, as it does without owners.
+TEST_F(NonRootCheckoutTest, DeviceNodesAreLeftOutWithAWarning) {
+  ASSERT_EQ(
+      indexer::testing::Shell("mkdir " + src_ + "/dev " + src_ + "/etc && mknod " + src_ +
+                              "/dev/console c 5 1 && mknod " + src_ + "/dev/sda b 8 0 && mkfifo " +
+                              src_ + "/dev/fifo && echo x > " + src_ + "/etc/zz"),
+      0);
+  CheckinAsRoot("dev");
+  RunResult r = CheckoutAsNobody("dev", outs_ + "/o");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cairn: warning: left out dev/console: a device node, which only root may "
+                       "create\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("left out dev/sda: "), std::string::npos) << r.err;
+  auto want = Listing(src_);
+  want.entries.erase("dev/console");
+  want.entries.erase("dev/sda");
+  auto got = Listing(outs_ + "/o");
+  EXPECT_EQ(Diff(got, want), "") << "all but the devices, with their metadata";
+  RunResult root = RunRepo("checkout", {"dev", dir_ + "/as-root"});
+  ASSERT_EQ(root.exit_code, 0) << root.err;
+  EXPECT_EQ(root.err.find("warning"), std::string::npos) << root.err;
+}
+
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
