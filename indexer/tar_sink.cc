@@ -8,7 +8,9 @@
 // hdrcharset=BINARY for it), so it survives. Xattrs (security.capability and system.posix_acl_*
 // included) go in SCHILY.xattr and LIBARCHIVE.xattr records (GNU tar reads the first and warns
 // about the second), ACLs also as SCHILY.acl records (which GNU tar --acls restores from);
-// mtimes carry nanoseconds; owners are numeric only. Of a hardlink
+// mtimes carry nanoseconds (written as their decimal value, -1.5 for half a second before
+// -1, as GNU tar writes them; but for a time in the second before 1970, written as -1);
+// owners are numeric only. Of a hardlink
 // group, the name the walk meets first is a regular entry and the others hard links to it.
 // Sparse files are GNU sparse 1.0 entries holding only their data regions. Sockets cannot be
 // stored in a tarball and are left out, as GNU tar does; CheckoutResult::left_out names them.
@@ -160,12 +162,29 @@ class Writer {
     archive_entry_set_perm(e, m.mode & 07777);
     archive_entry_set_uid(e, m.uid);
     archive_entry_set_gid(e, m.gid);
-    archive_entry_set_mtime(e, m.mtime_sec, m.mtime_nsec);
+    SetMtime(e, m.mtime_sec, m.mtime_nsec);
     for (const auto& [k, v] : m.xattrs) {
       archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
       if (k == "system.posix_acl_access") AddAcl(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, v);
       if (k == "system.posix_acl_default") AddAcl(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, v);
     }
+  }
+
+  // A pax time is the decimal value of the time (POSIX; GNU tar reads and writes it so), but
+  // libarchive prints the pair (floored seconds, nanoseconds) side by side: -1.25 s, stored as
+  // (-2, 7.5e8), would be "-2.75". Given (-1, 2.5e8) it prints "-1.25", the true value. A time
+  // in (-1, 0) cannot be printed so (libarchive prints (0, n) as "0.n"): it is written as -1,
+  // losing its fraction.
+  static void SetMtime(struct archive_entry* e, int64_t sec, uint32_t nsec) {
+    if (sec < 0 && nsec > 0) {
+      if (sec == -1) {
+        nsec = 0;
+      } else {
+        sec += 1;
+        nsec = 1000000000 - nsec;
+      }
+    }
+    archive_entry_set_mtime(e, static_cast<time_t>(sec), static_cast<long>(nsec));
   }
 
   // GNU tar restores ACLs only from ACL records (SCHILY.acl.*), not from their xattrs, so

@@ -349,6 +349,30 @@ TEST_F(TarTest, GnuTarExtractsTheSinksTarballToTheSameTree) {
   }
 }
 
+// A pax time is its decimal value (POSIX): -1.25 s is "-1.25", though its stored pair is
+// (-2 s, 0.75 s). GNU tar extracts the sink's tarball to the true times.
+TEST_F(TarTest, GnuTarExtractsTheTrueMtimeOfAFileFromBefore1970) {
+  std::string dir = tmp_ + "/old";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && cd " + Q(dir) +
+               " && echo a > a && echo b > b && echo c > c && touch -d @-1.25 a"
+               " && touch -d @-86400.000000001 b && touch -d @-7 c && touch -d @1000 ."),
+            0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  std::string tarball = tmp_ + "/old.tar";
+  ASSERT_TRUE(TarSink(tarball, "tar").Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
+  std::string x = tmp_ + "/x";
+  fs::create_directory(x);
+  ASSERT_EQ(Sh("tar -xpf " + Q(tarball) + " -C " + Q(x)), 0);
+  for (const char* name : {"a", "b", "c"}) {
+    struct stat want, got;
+    ASSERT_EQ(::lstat((dir + "/" + name).c_str(), &want), 0);
+    ASSERT_EQ(::lstat((x + "/" + name).c_str(), &got), 0);
+    EXPECT_EQ(got.st_mtim.tv_sec, want.st_mtim.tv_sec) << name;
+    EXPECT_EQ(got.st_mtim.tv_nsec, want.st_mtim.tv_nsec) << name;
+  }
+}
+
 TEST_F(TarTest, ASocketIsLeftOutOfTheTarballAndNamed) {
   std::string dir = tmp_ + "/tree";
   ASSERT_EQ(Sh("mkdir -p " + Q(dir) + "/run && echo hi > " + Q(dir) + "/f && python3 -c "
