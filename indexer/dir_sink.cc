@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -38,6 +39,49 @@ std::string Join(const std::string& rel, const std::string& name) {
   return rel.empty() ? name : rel + "/" + name;
 }
 
+// Whether xattr `name` is a security module's label, which the host's policy gives each new
+// file and a checkout leaves as it is when the version holds none.
+bool IsLsmLabel(std::string_view name) {
+  return name == "security.selinux" || name == "security.apparmor" ||
+         name.starts_with("security.SMACK64");
+}
+
+// Removes every xattr of an entry that `m` does not hold (but LSM labels): the ACLs a new entry
+// inherits from a default ACL above it, or what a directory kept by --force had.
+Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m,
+                         const std::string& shown) {
+  char stack[1024];
+  std::string heap;
+  char* names = stack;
+  size_t cap = sizeof(stack);
+  ssize_t n;
+  for (;;) {
+    n = fd >= 0 ? ::flistxattr(fd, names, cap) : ::llistxattr(proc.c_str(), names, cap);
+    if (n >= 0) break;
+    if (errno == ENOTSUP) return Status();  // a filesystem without xattrs has none to remove
+    if (errno != ERANGE) return ErrnoStatus("list xattrs of", shown, errno);
+    n = fd >= 0 ? ::flistxattr(fd, nullptr, 0) : ::llistxattr(proc.c_str(), nullptr, 0);
+    if (n < 0) return ErrnoStatus("list xattrs of", shown, errno);
+    heap.resize(static_cast<size_t>(n) + 256);  // room for a name added meanwhile
+    names = heap.data();
+    cap = heap.size();
+  }
+  for (std::string_view rest(names, static_cast<size_t>(n)); !rest.empty();) {
+    std::string name(rest.substr(0, rest.find('\0')));
+    rest.remove_prefix(std::min(rest.size(), name.size() + 1));
+    if (name.empty() || IsLsmLabel(name)) continue;
+    auto held = std::lower_bound(m.xattrs.begin(), m.xattrs.end(), name,
+                                 [](const auto& kv, const std::string& k) { return kv.first < k; });
+    if (held != m.xattrs.end() && held->first == name) continue;
+    int rc =
+        fd >= 0 ? ::fremovexattr(fd, name.c_str()) : ::lremovexattr(proc.c_str(), name.c_str());
+    if (rc != 0 && errno != ENODATA) {
+      return ErrnoStatus("remove xattr " + name + " of", shown, errno);
+    }
+  }
+  return Status();
+}
+
 // Applies owner, mode, xattrs and times to an entry. `fd` >= 0: an open file or directory;
 // else the entry `name` in `dirfd` is changed without following it (symlinks, nodes).
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
@@ -48,6 +92,9 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
                      : ::fchownat(dirfd, name.c_str(), m.uid, m.gid, AT_SYMLINK_NOFOLLOW);
     if (rc != 0) return ErrnoStatus("chown", shown, errno);
   }
+  // What the kernel or an earlier tree put there goes first; the version's mode and xattrs
+  // follow.
+  CAIRN_RETURN_IF_ERROR(RemoveOtherXattrs(fd, proc, m, shown));
   if (!is_symlink) {  // after chown, which clears setuid and setgid
     int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::fchmodat(dirfd, name.c_str(), m.mode, 0);
     if (rc != 0) return ErrnoStatus("chmod", shown, errno);
@@ -84,9 +131,13 @@ class Writer {
           return Status::Corruption("checkout: hard link path '" + p + "' is not a safe path");
         }
       }
-      for (size_t i = 1; i < group.size(); ++i) {
-        link_members_.insert(group[i]);
-        link_parents_.insert(std::string(ParentOf(group[i])));
+      for (size_t i = 1; i < group.size(); ++i) link_members_.insert(group[i]);
+      // Every directory on the way to a name of the group, up to the root, stays open to its
+      // owner until the links are made (a non-root checkout may not write into 0555).
+      for (const auto& p : group) {
+        for (std::string_view d = ParentOf(p); !d.empty(); d = ParentOf(d)) {
+          if (!link_dirs_.insert(std::string(d)).second) break;
+        }
       }
     }
     auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -156,10 +207,14 @@ class Writer {
           if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
           CAIRN_RETURN_IF_ERROR(WriteDir(fd, path, child));
           // Every child exists now (file contents may still be in flight, which does not
-          // touch the directory), so its metadata can be final. Directories that will receive
-          // hard links get their times again after the links.
-          CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd->fd, -1, "", child.meta, false, shown, as_root_));
-          if (link_parents_.contains(path)) link_parent_meta_[path] = child.meta;
+          // touch the directory), so its metadata can be final, but for the directories that
+          // lead to hard links: those get theirs once the links are made (MakeLinks).
+          if (link_dirs_.contains(path)) {
+            link_dir_meta_[path] = child.meta;
+          } else {
+            CAIRN_RETURN_IF_ERROR(
+                ApplyMetadata(fd->fd, -1, "", child.meta, false, shown, as_root_));
+          }
           result_.dirs++;
           break;
         }
@@ -180,6 +235,12 @@ class Writer {
                                                                  : S_IFSOCK;
           dev_t dev = makedev(e.rdev_major, e.rdev_minor);
           if (::mknodat(dirfd->fd, e.name.c_str(), kind | 0600, dev) != 0) {
+            // Only a user with CAP_MKNOD may make a device node; as another the checkout goes on
+            // without it, as it goes on without owners, and says so.
+            if (errno == EPERM && (S_ISCHR(kind) || S_ISBLK(kind))) {
+              result_.left_out.push_back({path, "a device node, which only root may create"});
+              break;
+            }
             return ErrnoStatus("create node", shown, errno);
           }
           CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, false, shown, as_root_));
@@ -297,7 +358,6 @@ class Writer {
   }
 
   Status MakeLinks(int root, const std::vector<std::vector<std::string>>& groups) {
-    std::set<std::string> touched;
     for (const auto& g : groups) {
       std::string first_name;
       CAIRN_ASSIGN_OR_RETURN(SharedFd first_dir, OpenParent(root, g[0], &first_name));
@@ -315,12 +375,12 @@ class Writer {
         // Each name counts, as in the checkin's and the tarball's counts.
         result_.files++;
         result_.bytes += static_cast<uint64_t>(st.st_size);
-        touched.insert(std::string(ParentOf(g[i])));
       }
     }
-    for (const auto& rel : touched) {
-      auto it = link_parent_meta_.find(rel);
-      if (it == link_parent_meta_.end()) continue;  // the root: done by Run
+    // A directory before its parent (reverse order puts "a/b" before "a"), so that each is
+    // still open to its owner while one beneath it is reached.
+    for (auto it = link_dir_meta_.rbegin(); it != link_dir_meta_.rend(); ++it) {
+      const std::string& rel = it->first;
       std::string name;
       CAIRN_ASSIGN_OR_RETURN(SharedFd parent, OpenParent(root, rel, &name));
       Fd dir(::openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -331,7 +391,6 @@ class Writer {
     return Status();
   }
 
-
   cas::ObjectStore* store_;
   cas::ContentReader reader_;
   std::string target_;
@@ -341,8 +400,10 @@ class Writer {
   CheckoutResult result_;
   std::set<std::string> link_members_;
   std::deque<std::future<Status>> jobs_;
-  std::set<std::string> link_parents_;  // directories that receive hard links
-  std::map<std::string, cas::Metadata> link_parent_meta_;
+  // The directories that hold a name of a hard-link group, and their ancestors (not the root);
+  // their metadata is applied after the links are made, from link_dir_meta_.
+  std::set<std::string> link_dirs_;
+  std::map<std::string, cas::Metadata> link_dir_meta_;
   std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;

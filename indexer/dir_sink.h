@@ -1,7 +1,8 @@
 // DirSink: checks a Tree out into a directory, exactly: contents, sparse files written sparse,
 // symlinks, device nodes, fifos and sockets, hard links, owners (when run as root), modes with
 // setuid/setgid/sticky, xattrs (capabilities and ACLs included) and mtimes, directory mtimes
-// last.
+// last. A user who may not make device nodes (no CAP_MKNOD) gets the rest, and
+// CheckoutResult::left_out names each device left out.
 //
 // Never writes outside the target: every directory is created by the sink itself and entered
 // with O_NOFOLLOW relative to its parent's descriptor, names are single safe components, and

@@ -22,12 +22,20 @@ struct CheckoutOptions {
   uint64_t disk_size = 0;
 };
 
+// An entry a checkout left out, and why ("a socket, which a tarball cannot hold").
+struct LeftOut {
+  std::string path;
+  std::string why;
+  bool operator==(const LeftOut&) const = default;
+};
+
 struct CheckoutResult {
   uint64_t files = 0;
   uint64_t dirs = 0;
   uint64_t bytes = 0;
-  // Entries the target format cannot hold, left out (sockets in a tarball), by path.
-  std::vector<std::string> left_out;
+  // Entries the target cannot hold, left out: sockets in a tarball, device nodes in a
+  // directory written by a user who may not create them.
+  std::vector<LeftOut> left_out;
 };
 
 class Sink {

@@ -8,9 +8,12 @@
 // hdrcharset=BINARY for it), so it survives. Xattrs (security.capability and system.posix_acl_*
 // included) go in SCHILY.xattr and LIBARCHIVE.xattr records (GNU tar reads the first and warns
 // about the second), ACLs also as SCHILY.acl records (which GNU tar --acls restores from);
-// mtimes carry nanoseconds; owners are numeric only. Of a hardlink
+// mtimes carry nanoseconds (written as their decimal value, -1.5 for half a second before
+// -1, as GNU tar writes them; but for a time in the second before 1970, written as -1);
+// owners are numeric only. Of a hardlink
 // group, the name the walk meets first is a regular entry and the others hard links to it.
-// Sparse files are GNU sparse 1.0 entries holding only their data regions. Sockets cannot be
+// Sparse files are GNU sparse 1.0 entries holding only their data regions, written at a cost
+// in their data, not their size. Sockets cannot be
 // stored in a tarball and are left out, as GNU tar does; CheckoutResult::left_out names them.
 #include "indexer/tar_sink.h"
 
@@ -26,6 +29,7 @@
 #include "cas/content_reader.h"
 #include "cas/tree.h"
 #include "cas/tree_reader.h"
+#include "indexer/output_file.h"
 
 namespace cairn::indexer {
 namespace {
@@ -52,11 +56,95 @@ Status ArchiveStatus(struct archive* a, const std::string& target, std::string_v
   return Status::IOError(std::move(text));
 }
 
+// Where the tarball's bytes go: libarchive's raw format, which hands them on as they come to
+// the compression filter and the file. The pax formatters write into it unbuffered
+// (Callback), and a sparse file's data regions go into it around them (Writer::WriteSparse).
+class Output {
+ public:
+  explicit Output(std::string target) : target_(std::move(target)) {}
+
+  // Opens the output on `fd` (not owned), compressed as `format` says.
+  Status Open(const std::string& format, int fd) {
+    a_.reset(archive_write_new());
+    if (!a_) return Status::Internal("write tarball " + target_ + ": out of memory");
+    int r = archive_write_set_format_raw(a_.get());
+    if (r == ARCHIVE_OK && format == "tar.gz") r = archive_write_add_filter_gzip(a_.get());
+    if (r == ARCHIVE_OK && format == "tar.zst") r = archive_write_add_filter_zstd(a_.get());
+    if (r == ARCHIVE_OK) r = archive_write_open_fd(a_.get(), fd);
+    EntryPtr e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), "tarball");
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    if (r == ARCHIVE_OK) r = archive_write_header(a_.get(), e.get());
+    if (r != ARCHIVE_OK) return ArchiveStatus(a_.get(), target_, "");
+    return Status();
+  }
+
+  Status Write(const void* p, size_t n) {
+    if (!error_.ok()) return error_;
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      la_ssize_t w = archive_write_data(a_.get(), c, n);
+      if (w <= 0) {
+        error_ = ArchiveStatus(a_.get(), target_, "");
+        return error_;
+      }
+      c += w;
+      n -= static_cast<size_t>(w);
+    }
+    return Status();
+  }
+
+  Status WriteZeros(size_t n) {
+    static const char kZeros[512] = {};
+    while (n > 0) {
+      size_t k = std::min(n, sizeof(kZeros));
+      CAIRN_RETURN_IF_ERROR(Write(kZeros, k));
+      n -= k;
+    }
+    return Status();
+  }
+
+  Status Close() {
+    if (!error_.ok()) return error_;
+    if (archive_write_close(a_.get()) != ARCHIVE_OK) error_ = ArchiveStatus(a_.get(), target_, "");
+    return error_;
+  }
+
+  // The first error of a write, if any: what a pax formatter's failure comes from.
+  const Status& error() const { return error_; }
+
+  // Opens pax formatter `a` (new) to write into this output unbuffered.
+  Status OpenFormatter(struct archive* a) {
+    if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+        archive_write_open(a, this, nullptr, &Output::Callback, nullptr) != ARCHIVE_OK) {
+      return ArchiveStatus(a, target_, "");
+    }
+    return Status();
+  }
+
+ private:
+  static la_ssize_t Callback(struct archive*, void* self, const void* p, size_t n) {
+    Output* out = static_cast<Output*>(self);
+    if (!out->Write(p, n).ok()) return -1;
+    return static_cast<la_ssize_t>(n);
+  }
+
+  std::string target_;
+  ArchivePtr a_;
+  Status error_;
+};
+
 class Writer {
  public:
-  Writer(struct archive* a, cas::ObjectStore* store, std::string target,
+  Writer(struct archive* a, Output* out, cas::ObjectStore* store, std::string target,
          const CheckoutOptions& options)
-      : a_(a), store_(store), reader_(store), target_(std::move(target)), options_(options) {}
+      : a_(a),
+        out_(out),
+        store_(store),
+        reader_(store),
+        target_(std::move(target)),
+        options_(options) {}
 
   Result<CheckoutResult> Run(const ObjectId& root) {
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, root));
@@ -95,7 +183,7 @@ class Writer {
         continue;
       }
       if (te.type == cas::EntryType::kSocket) {  // tar has no sockets
-        result_.left_out.push_back(path);
+        result_.left_out.push_back({path, "a socket, which a tarball cannot hold"});
         continue;
       }
       EntryPtr e(archive_entry_new());
@@ -127,8 +215,12 @@ class Writer {
               archive_entry_sparse_add_entry(e.get(), static_cast<la_int64_t>(te.size), 0);
             }
           }
-          CAIRN_RETURN_IF_ERROR(WriteHeader(e.get(), path));
-          CAIRN_RETURN_IF_ERROR(WriteContent(te, path));
+          if (te.sparse) {
+            CAIRN_RETURN_IF_ERROR(WriteSparse(e.get(), te, path));
+          } else {
+            CAIRN_RETURN_IF_ERROR(WriteHeader(e.get(), path));
+            CAIRN_RETURN_IF_ERROR(WriteContent(te, path));
+          }
           CountFile(te.size);
           continue;
         }
@@ -159,12 +251,29 @@ class Writer {
     archive_entry_set_perm(e, m.mode & 07777);
     archive_entry_set_uid(e, m.uid);
     archive_entry_set_gid(e, m.gid);
-    archive_entry_set_mtime(e, m.mtime_sec, m.mtime_nsec);
+    SetMtime(e, m.mtime_sec, m.mtime_nsec);
     for (const auto& [k, v] : m.xattrs) {
       archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
       if (k == "system.posix_acl_access") AddAcl(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, v);
       if (k == "system.posix_acl_default") AddAcl(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, v);
     }
+  }
+
+  // A pax time is the decimal value of the time (POSIX; GNU tar reads and writes it so), but
+  // libarchive prints the pair (floored seconds, nanoseconds) side by side: -1.25 s, stored as
+  // (-2, 7.5e8), would be "-2.75". Given (-1, 2.5e8) it prints "-1.25", the true value. A time
+  // in (-1, 0) cannot be printed so (libarchive prints (0, n) as "0.n"): it is written as -1,
+  // losing its fraction.
+  static void SetMtime(struct archive_entry* e, int64_t sec, uint32_t nsec) {
+    if (sec < 0 && nsec > 0) {
+      if (sec == -1) {
+        nsec = 0;
+      } else {
+        sec += 1;
+        nsec = 1000000000 - nsec;
+      }
+    }
+    archive_entry_set_mtime(e, static_cast<time_t>(sec), static_cast<long>(nsec));
   }
 
   // GNU tar restores ACLs only from ACL records (SCHILY.acl.*), not from their xattrs, so
@@ -215,20 +324,32 @@ class Writer {
     return Status();
   }
 
-  // libarchive wants a sparse file's logical bytes and skips the holes itself, so holes are
-  // fed as zeros (they cost no output).
-  Status WriteZeros(uint64_t n, const std::string& path) {
-    static const std::string kZeros(1 << 16, '\0');
-    while (n > 0) {
-      size_t k = static_cast<size_t>(std::min<uint64_t>(n, kZeros.size()));
-      CAIRN_RETURN_IF_ERROR(WriteData(kZeros.data(), k, path));
-      n -= k;
+  // A sparse file: libarchive's pax writer would want every byte of every hole fed to it (and
+  // throw them away), a cost in the file's logical size, which a tarball may make 2^63 bytes.
+  // So a formatter of its own writes the entry's pax header, ustar header and sparse map (its
+  // first, empty write), and the data regions go into the output after them, padded to a
+  // block; then the formatter is dropped unclosed (archive_write_fail), with its entry
+  // unfinished. The main formatter finishes its last entry first, so the bytes go out in order.
+  Status WriteSparse(struct archive_entry* e, const cas::TreeEntry& te, const std::string& path) {
+    if (archive_write_finish_entry(a_) < ARCHIVE_WARN) return ArchiveStatus(a_, target_, path);
+    ArchivePtr h(archive_write_new());
+    if (!h) return Status::Internal("write tarball " + target_ + ": out of memory");
+    CAIRN_RETURN_IF_ERROR(out_->OpenFormatter(h.get()));
+    Status s;
+    if (archive_write_header(h.get(), e) < ARCHIVE_WARN || archive_write_data(h.get(), "", 0) < 0) {
+      s = out_->error().ok() ? ArchiveStatus(h.get(), target_, path) : out_->error();
     }
-    return Status();
+    archive_write_fail(h.get());
+    CAIRN_RETURN_IF_ERROR(s);
+    uint64_t data = 0;
+    for (const auto& x : te.extents) data += x.length;
+    CAIRN_RETURN_IF_ERROR(WriteContent(te, path));
+    return out_->WriteZeros(static_cast<size_t>(-data & 511));
   }
 
+  // The content: through the formatter, or for a sparse file (WriteSparse) its data regions
+  // straight to the output.
   Status WriteContent(const cas::TreeEntry& te, const std::string& path) {
-    uint64_t pos = 0;  // logical position in the file
     size_t extent = 0;
     uint64_t in_extent = 0;
     uint64_t data = 0;  // content bytes seen
@@ -247,14 +368,9 @@ class Writer {
                                     "' has content beyond its extents");
         }
         const cas::Extent& x = te.extents[extent];
-        if (pos < x.offset) {
-          CAIRN_RETURN_IF_ERROR(WriteZeros(x.offset - pos, path));
-          pos = x.offset;
-        }
         size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), x.length - in_extent));
-        CAIRN_RETURN_IF_ERROR(WriteData(piece.data(), n, path));
+        CAIRN_RETURN_IF_ERROR(out_->Write(piece.data(), n));
         piece.remove_prefix(n);
-        pos += n;
         in_extent += n;
         if (in_extent == x.length) {
           ++extent;
@@ -268,9 +384,6 @@ class Writer {
     if (te.sparse) {
       expect = 0;
       for (const auto& x : te.extents) expect += x.length;
-      if (extent == te.extents.size() && pos < te.size) {
-        CAIRN_RETURN_IF_ERROR(WriteZeros(te.size - pos, path));
-      }
     }
     if (data != expect) {
       return Status::Corruption("checkout " + target_ + ": '" + path + "' has " +
@@ -286,7 +399,8 @@ class Writer {
     if (options_.progress) options_.progress->Add(1, size);
   }
 
-  struct archive* a_;
+  struct archive* a_;  // the pax formatter of every entry but sparse files
+  Output* out_;
   cas::ObjectStore* store_;
   cas::ContentReader reader_;
   std::string target_;
@@ -301,23 +415,11 @@ class Writer {
 Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId& root,
                                          const CheckoutOptions& options) {
   const bool to_stdout = target_ == "-";
-  ArchivePtr a(archive_write_new());
-  if (!a) return Status::Internal("write tarball " + target_ + ": out of memory");
-  if (archive_write_set_format_pax(a.get()) != ARCHIVE_OK) {
-    return ArchiveStatus(a.get(), target_, "");
-  }
-  int r = ARCHIVE_OK;
-  if (format_ == "tar.gz") {
-    r = archive_write_add_filter_gzip(a.get());
-  } else if (format_ == "tar.zst") {
-    r = archive_write_add_filter_zstd(a.get());
-  } else if (format_ != "tar") {
+  if (format_ != "tar" && format_ != "tar.gz" && format_ != "tar.zst") {
     return Status::InvalidArgument("checkout " + target_ + ": unknown tarball format '" + format_ +
                                    "' (tar, tar.gz or tar.zst)");
   }
-  if (r != ARCHIVE_OK) return ArchiveStatus(a.get(), target_, "");
-
-  const std::string tmp = target_ + ".cairn-tmp";
+  std::unique_ptr<OutputFile> file;
   if (!to_stdout) {
     struct stat st;
     if (::lstat(target_.c_str(), &st) == 0 && !options.force) {
@@ -327,25 +429,29 @@ Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId
     if (::lstat(target_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       return Status::InvalidArgument("checkout " + target_ + ": target is a directory");
     }
-    r = archive_write_open_filename(a.get(), tmp.c_str());
-  } else {
-    r = archive_write_open_fd(a.get(), STDOUT_FILENO);
+    // Never a file of a fixed name beside the target: one planted there (a symlink) would be
+    // written through.
+    CAIRN_ASSIGN_OR_RETURN(file, OutputFile::Create(target_));
   }
-  Status s;
-  if (r != ARCHIVE_OK) s = ArchiveStatus(a.get(), target_, "");
-  Result<CheckoutResult> result = s;
-  if (s.ok()) {
-    Writer w(a.get(), store, target_, options);
-    result = w.Run(root);
-    if (result && archive_write_close(a.get()) != ARCHIVE_OK) {
-      result = ArchiveStatus(a.get(), target_, "");
-    }
+  Output out(target_);
+  CAIRN_RETURN_IF_ERROR(out.Open(format_, to_stdout ? STDOUT_FILENO : file->fd()));
+  ArchivePtr a(archive_write_new());
+  if (!a) return Status::Internal("write tarball " + target_ + ": out of memory");
+  CAIRN_RETURN_IF_ERROR(out.OpenFormatter(a.get()));
+  Writer w(a.get(), &out, store, target_, options);
+  Result<CheckoutResult> result = w.Run(root);
+  if (result && archive_write_close(a.get()) != ARCHIVE_OK) {
+    result = ArchiveStatus(a.get(), target_, "");
   }
-  if (!to_stdout) {
-    if (result && ::rename(tmp.c_str(), target_.c_str()) != 0) {
-      result = ErrnoStatus("rename " + tmp + " to", target_, errno);
-    }
-    if (!result) ::unlink(tmp.c_str());
+  // A formatter's write failed for the output's reason, which says more.
+  if (!result && !out.error().ok()) result = out.error();
+  if (result) {
+    Status s = out.Close();
+    if (!s.ok()) result = s;
+  }
+  if (result && file) {
+    Status s = file->Publish(options.force);
+    if (!s.ok()) result = s.WithContext("checkout " + target_);
   }
   return result;
 }

@@ -13,8 +13,9 @@ namespace cairn::indexer {
 class TarSink : public Sink {
  public:
   // format: "tar", "tar.gz" or "tar.zst". target "-" is standard output; otherwise the tarball
-  // is written to target + ".cairn-tmp" and renamed into place when complete (removed on
-  // failure). An existing target is replaced only with options.force (else AlreadyExists).
+  // is written to a new unnamed or uniquely named file beside the target (OutputFile) and put
+  // in place when complete (removed on failure). An existing target is replaced only with
+  // options.force (else AlreadyExists).
   // Sockets are left out (tar cannot hold them).
   TarSink(std::string target, std::string format)
       : target_(std::move(target)), format_(std::move(format)) {}

@@ -109,8 +109,12 @@ Result<ObjectId> ResolveObject(cas::Repository& repo, const std::string& text) {
 
 std::string FormatTime(int64_t ns) {
   std::time_t t = ns / 1000000000;
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", std::gmtime(&t));
+  struct tm tm;
+  char buf[64];
+  if (::gmtime_r(&t, &tm) == nullptr ||
+      std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm) == 0) {
+    return "@" + std::to_string(t);
+  }
   return buf;
 }
 

@@ -11,13 +11,15 @@ namespace cairn::tools {
 
 int RunCheckout(const Args& args) {
   const CommandSpec spec{
-      "checkout", "checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|raw|qcow2] [--size N] [--force]",
+      "checkout",
+      "checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|raw|qcow2] [--size N] [--force]",
       "Write a version out: into directory TARGET (created; it must be empty unless --force),\n"
       "or as a tarball (the format follows TARGET's name unless --format; \"-\" is stdout).\n"
       "A disk version can also be written as a disk image (raw, qcow2; .raw, .img and .qcow2\n"
       "names imply them) with its partition table, filesystem UUIDs and labels and boot areas,\n"
       "the last partition grown to --size (20G, 512M...); this needs root.\n"
-      "Owners and device nodes are restored when run as root. Nothing is ever written outside\n"
+      "Owners and device nodes are restored when run as root; otherwise files get the user's\n"
+      "owner, and each device node is left out with a warning. Nothing is ever written outside\n"
       "TARGET."};
   std::string repo, version, target, format, size;
   indexer::CheckoutOptions options;
@@ -45,8 +47,8 @@ int RunCheckout(const Args& args) {
   auto out = catalog::CheckoutVersion(**r, version, target, format, options);
   progress.Done();
   if (!out) return Fail(out.error());
-  for (const auto& p : out->left_out) {
-    fmt::print(stderr, "cairn: warning: left out {}: a socket, which a tarball cannot hold\n", p);
+  for (const auto& l : out->left_out) {
+    fmt::print(stderr, "cairn: warning: left out {}: {}\n", l.path, l.why);
   }
   if (target != "-") {
     fmt::print(stderr, "checked out {} to {}: {} files, {} directories, {}\n", version, target,

@@ -58,10 +58,36 @@ class JsonArrayPrinter {
   bool first_ = true;
 };
 
+// An mtime as the decimal seconds it stands for, to the nanosecond: (-2 s, +0.5 s) is
+// "-1.500000000", not its two fields side by side.
+std::string MtimeSeconds(const cas::Metadata& m) {
+  if (m.mtime_sec >= 0 || m.mtime_nsec == 0) {
+    return fmt::format("{}.{:09d}", m.mtime_sec, m.mtime_nsec);
+  }
+  // -(sec + 1) cannot overflow, even for INT64_MIN.
+  return fmt::format("-{}.{:09d}", -(m.mtime_sec + 1), 1000000000 - m.mtime_nsec);
+}
+
+// An mtime for `ls -l`: the UTC date, or the seconds for one beyond the calendar's range
+// (a tarball's header may hold any 64-bit time).
+std::string MtimeDate(const cas::Metadata& m) {
+  std::time_t t = m.mtime_sec;
+  struct tm tm;
+  char when[64];
+  if (::gmtime_r(&t, &tm) == nullptr ||
+      std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0) {
+    return "@" + std::to_string(m.mtime_sec);
+  }
+  return when;
+}
+
 nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const cas::Metadata& m) {
-  nlohmann::json j = {{"path", JsonName(path)}, {"type", cas::EntryTypeName(e.type)},
-                      {"mode", fmt::format("{:04o}", m.mode)}, {"uid", m.uid}, {"gid", m.gid},
-                      {"mtime", fmt::format("{}.{:09d}", m.mtime_sec, m.mtime_nsec)}};
+  nlohmann::json j = {{"path", JsonName(path)},
+                      {"type", cas::EntryTypeName(e.type)},
+                      {"mode", fmt::format("{:04o}", m.mode)},
+                      {"uid", m.uid},
+                      {"gid", m.gid},
+                      {"mtime", MtimeSeconds(m)}};
   if (e.type == cas::EntryType::kRegular) {
     j["size"] = e.size;
     j["content"] = e.id.ToHex();
@@ -137,9 +163,7 @@ int RunLs(const Args& args) {
       fmt::print("{}\n", p);
       return;
     }
-    std::time_t t = m.mtime_sec;
-    char when[32];
-    std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", std::gmtime(&t));
+    std::string when = MtimeDate(m);
     std::string size = e.type == cas::EntryType::kCharDevice || e.type == cas::EntryType::kBlockDevice
                            ? fmt::format("{},{}", e.rdev_major, e.rdev_minor)
                            : std::to_string(e.size);

@@ -115,6 +115,74 @@ TEST_F(TreesCliTest, LsShowsEntries) {
   EXPECT_EQ(one[0]["type"], "file");
 }
 
+// A tarball may hold any 64-bit mtime (pax), beyond what gmtime can put in a calendar: ls -l
+// prints its seconds instead of crashing. A time before 1970 with a fraction is printed as the
+// time it is: -1.5 s, not its seconds field (-2) and nanoseconds (0.5) side by side.
+TEST_F(TreesCliTest, LsPrintsAnyMtimeAsTheTimeItIs) {
+  std::string tarball = dir_ + "/far.tar";
+  ASSERT_EQ(indexer::testing::Shell(
+                "python3 -c 'import tarfile, io, sys\n"
+                "with tarfile.open(sys.argv[1], \"w\", format=tarfile.PAX_FORMAT) as t:\n"
+                "    i = tarfile.TarInfo(\"far\"); i.size = 1\n"
+                "    i.pax_headers = {\"mtime\": \"99999999999999999999\"}\n"
+                "    t.addfile(i, io.BytesIO(b\"x\"))' " +
+                tarball),
+            0);
+  ASSERT_EQ(RunRepo("checkin", {tarball, "--image", "far"}).exit_code, 0);
+  RunResult far = RunRepo("ls", {"-l", "far"});
+  ASSERT_EQ(far.exit_code, 0) << far.err;
+  EXPECT_TRUE(std::regex_search(far.out, std::regex(" @[0-9]+ far\n"))) << far.out;
+
+  ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+  MakeFile("src/old", "a");
+  MakeFile("src/older", "b");
+  ASSERT_EQ(indexer::testing::Shell("touch -d @-1.5 " + src_ + "/old && touch -d @-0.25 " + src_ +
+                                    "/older"),
+            0);
+  CheckinSrc("old");
+  auto json = Json(RunRepo("ls", {"--json", "old"}));
+  std::map<std::string, std::string> mtime;
+  for (const auto& e : json) mtime[e["path"]] = e["mtime"];
+  EXPECT_EQ(mtime["old"], "-1.500000000");
+  EXPECT_EQ(mtime["older"], "-0.250000000");
+  RunResult lng = RunRepo("ls", {"-l", "old"});
+  EXPECT_NE(lng.out.find("1969-12-31 23:59 old\n"), std::string::npos) << lng.out;
+}
+
+// A tarball of 2 KB may hold a sparse file of 2^62 bytes: its checkout to a tarball costs its
+// data, not its holes (fed to libarchive byte by byte it took days), and reads back the same.
+TEST_F(TreesCliTest, CheckoutToATarballCostsASparseFilesDataNotItsSize) {
+  std::string tarball = dir_ + "/huge.tar";
+  ASSERT_EQ(indexer::testing::Shell(
+                "python3 -c 'import tarfile, io, sys\n"
+                "n = 2**62\n"
+                "i = tarfile.TarInfo(\"GNUSparseFile.0/f\"); i.size = 3; i.mtime = 1000\n"
+                "i.pax_headers = {\"GNU.sparse.size\": str(n), \"GNU.sparse.numblocks\": \"1\",\n"
+                "    \"GNU.sparse.name\": \"f\", \"GNU.sparse.map\": \"%d,3\" % (n - 3)}\n"
+                "with tarfile.open(sys.argv[1], \"w\", format=tarfile.PAX_FORMAT) as t:\n"
+                "    t.addfile(i, io.BytesIO(b\"end\"))' " +
+                tarball),
+            0);
+  ASSERT_EQ(RunRepo("checkin", {tarball, "--image", "huge"}).exit_code, 0);
+  for (const char* name : {"out.tar", "out.tar.zst"}) {
+    std::string out = dir_ + "/" + name;
+    // Bounded: the unfixed checkout would run for days.
+    ASSERT_EQ(
+        indexer::testing::Shell(std::string("timeout 60 ") + CAIRN_BINARY + " checkout --repo " +
+                                repo_ + " huge " + out + " 2>/dev/null"),
+        0)
+        << name;
+    ASSERT_EQ(RunRepo("checkin", {out, "--image", "back"}).exit_code, 0);
+    auto a = Json(RunRepo("show", {"huge", "--json"}));
+    auto b = Json(RunRepo("show", {"back", "--json"}));
+    EXPECT_EQ(a["root"], b["root"]) << name;
+  }
+  EXPECT_LT(std::filesystem::file_size(dir_ + "/out.tar"), 20000u);
+  auto ls = Json(RunRepo("ls", {"--json", "back"}));
+  ASSERT_EQ(ls.size(), 1u);
+  EXPECT_EQ(ls[0]["size"], uint64_t{1} << 62);
+}
+
 TEST_F(TreesCliTest, CatPrintsAFileByteExact) {
   BuildTree(src_, indexer::testing::FullSpec());
   CheckinSrc("web");
@@ -343,6 +411,75 @@ TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) 
       << five.dump();
   EXPECT_NE(unsaved.err.find("cairn: warning: stat cache not saved"), std::string::npos)
       << unsaved.err;
+}
+
+// Checkout as a user other than root (the test runs as root and checks in as root).
+class NonRootCheckoutTest : public TreesCliTest {
+ protected:
+  void SetUp() override {
+    TreesCliTest::SetUp();
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+    outs_ = dir_ + "/outs";
+    ASSERT_EQ(::mkdir(outs_.c_str(), 0777), 0);
+    ASSERT_EQ(::chmod(outs_.c_str(), 0777), 0);
+  }
+  // Checks src_ in as `image` (as root), then makes the repository nobody's.
+  void CheckinAsRoot(const std::string& image) {
+    CheckinSrc(image);
+    ASSERT_EQ(indexer::testing::Shell("chown -R 65534:65534 " + repo_ + " " + src_), 0);
+  }
+  RunResult CheckoutAsNobody(const std::string& image, const std::string& target) {
+    return RunAs(User{65534, 65534, {}}, {"checkout", "--repo", repo_, image, target});
+  }
+  std::string outs_;
+};
+
+// A read-only directory (0555, as Go's module cache) holding a second name of a file: the
+// directory gets its mode only after the link is made in it.
+TEST_F(NonRootCheckoutTest, AReadOnlyDirectoryGetsItsHardLinks) {
+  ASSERT_EQ(::mkdir((src_ + "/ro").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src_ + "/ro/deeper").c_str(), 0755), 0);
+  MakeFile("src/ro/a", "data\n");
+  ASSERT_EQ(::link((src_ + "/ro/a").c_str(), (src_ + "/ro/b").c_str()), 0);
+  ASSERT_EQ(::link((src_ + "/ro/a").c_str(), (src_ + "/ro/deeper/c").c_str()), 0);
+  ASSERT_EQ(::chmod((src_ + "/ro/deeper").c_str(), 0555), 0);
+  ASSERT_EQ(::chmod((src_ + "/ro").c_str(), 0555), 0);
+  CheckinAsRoot("ro");
+  RunResult r = CheckoutAsNobody("ro", outs_ + "/o");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st;
+  ASSERT_EQ(::stat((outs_ + "/o/ro/deeper/c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 3u);
+  // As the source, but for the owner (nobody's checkout keeps its own).
+  EXPECT_EQ(Diff(Listing(outs_ + "/o"), Listing(src_)), "");
+}
+
+// A device node needs CAP_MKNOD: nobody's checkout leaves each out, naming it, and writes the
+// rest, as it does without owners.
+TEST_F(NonRootCheckoutTest, DeviceNodesAreLeftOutWithAWarning) {
+  ASSERT_EQ(
+      indexer::testing::Shell("mkdir " + src_ + "/dev " + src_ + "/etc && mknod " + src_ +
+                              "/dev/console c 5 1 && mknod " + src_ + "/dev/sda b 8 0 && mkfifo " +
+                              src_ + "/dev/fifo && echo x > " + src_ + "/etc/zz"),
+      0);
+  CheckinAsRoot("dev");
+  RunResult r = CheckoutAsNobody("dev", outs_ + "/o");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cairn: warning: left out dev/console: a device node, which only root may "
+                       "create\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("left out dev/sda: "), std::string::npos) << r.err;
+  auto want = Listing(src_);
+  want.entries.erase("dev/console");
+  want.entries.erase("dev/sda");
+  auto got = Listing(outs_ + "/o");
+  EXPECT_EQ(Diff(got, want), "") << "all but the devices, with their metadata";
+  RunResult root = RunRepo("checkout", {"dev", dir_ + "/as-root"});
+  ASSERT_EQ(root.exit_code, 0) << root.err;
+  EXPECT_EQ(root.err.find("warning"), std::string::npos) << root.err;
 }
 
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only

@@ -172,6 +172,28 @@ TEST_F(DirTest, RoundTripKeepsEveryKindOfEntryAndMetadata) {
   EXPECT_TRUE(back->left_out.empty());
 }
 
+// The kernel gives a new entry ACLs from a default ACL above it: the checkout removes whatever
+// the version does not hold (FullSpec has ACLs of its own, which stay), and with --force what a
+// directory it keeps had.
+TEST_F(DirTest, CheckoutHoldsOnlyTheVersionsXattrs) {
+  BuildTree(tmp_ / "src", testing::FullSpec());
+  auto out = Checkin(tmp_ / "src", "full");
+  std::string parent = tmp_ / "parent";
+  ASSERT_EQ(::mkdir(parent.c_str(), 0755), 0);
+  ASSERT_EQ(testing::Shell("setfacl -d -m u:4242:rwx,g:4243:r-x " + parent), 0);
+  ASSERT_TRUE(Checkout(out.result.root, parent + "/dst").ok());
+  EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(parent + "/dst")), "");
+
+  std::string kept = tmp_ / "kept";
+  ASSERT_EQ(::mkdir(kept.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((kept + "/dir").c_str(), 0755), 0);
+  ASSERT_EQ(::setxattr((kept + "/dir").c_str(), "user.stale", "1", 1, 0), 0);
+  ASSERT_EQ(::setxattr(kept.c_str(), "user.stale", "1", 1, 0), 0);
+  ASSERT_EQ(testing::Shell("setfacl -m u:4242:rwx " + kept + "/dir"), 0);
+  ASSERT_TRUE(Checkout(out.result.root, kept, /*force=*/true).ok());
+  EXPECT_EQ(Diff(Listing(tmp_ / "src"), Listing(kept)), "");
+}
+
 TEST_F(DirTest, SameTreeCheckedInTwiceHasSameRootId) {
   BuildTree(tmp_ / "src", testing::FullSpec());
   auto one = Checkin(tmp_ / "src", "a");

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -348,6 +349,30 @@ TEST_F(TarTest, GnuTarExtractsTheSinksTarballToTheSameTree) {
   }
 }
 
+// A pax time is its decimal value (POSIX): -1.25 s is "-1.25", though its stored pair is
+// (-2 s, 0.75 s). GNU tar extracts the sink's tarball to the true times.
+TEST_F(TarTest, GnuTarExtractsTheTrueMtimeOfAFileFromBefore1970) {
+  std::string dir = tmp_ + "/old";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && cd " + Q(dir) +
+               " && echo a > a && echo b > b && echo c > c && touch -d @-1.25 a"
+               " && touch -d @-86400.000000001 b && touch -d @-7 c && touch -d @1000 ."),
+            0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  std::string tarball = tmp_ + "/old.tar";
+  ASSERT_TRUE(TarSink(tarball, "tar").Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
+  std::string x = tmp_ + "/x";
+  fs::create_directory(x);
+  ASSERT_EQ(Sh("tar -xpf " + Q(tarball) + " -C " + Q(x)), 0);
+  for (const char* name : {"a", "b", "c"}) {
+    struct stat want, got;
+    ASSERT_EQ(::lstat((dir + "/" + name).c_str(), &want), 0);
+    ASSERT_EQ(::lstat((x + "/" + name).c_str(), &got), 0);
+    EXPECT_EQ(got.st_mtim.tv_sec, want.st_mtim.tv_sec) << name;
+    EXPECT_EQ(got.st_mtim.tv_nsec, want.st_mtim.tv_nsec) << name;
+  }
+}
+
 TEST_F(TarTest, ASocketIsLeftOutOfTheTarballAndNamed) {
   std::string dir = tmp_ + "/tree";
   ASSERT_EQ(Sh("mkdir -p " + Q(dir) + "/run && echo hi > " + Q(dir) + "/f && python3 -c "
@@ -360,7 +385,8 @@ TEST_F(TarTest, ASocketIsLeftOutOfTheTarballAndNamed) {
   TarSink sink(tarball, "tar");
   auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
   ASSERT_TRUE(out) << out.error().ToString();
-  EXPECT_EQ(out->left_out, std::vector<std::string>{"run/ctl.sock"});
+  ASSERT_EQ(out->left_out.size(), 1u);
+  EXPECT_EQ(out->left_out[0].path, "run/ctl.sock");
   EXPECT_EQ(out->files, 1u);
   // The rest is there: the tarball's tree is the directory's without the socket.
   ASSERT_EQ(Sh("rm " + Q(dir + "/run/ctl.sock")), 0);
@@ -419,6 +445,51 @@ TEST_F(TarTest, TarSinkRefusesToReplaceAFileWithoutForceAndLeavesNoTempFile) {
   EXPECT_FALSE(fs::exists(tmp_ + "/bad.tar.cairn-tmp"));
   TarSink unknown(tmp_ + "/x.tar.xz", "tar.xz");
   EXPECT_FALSE(unknown.Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
+}
+
+// The names in `dir`, sorted.
+std::vector<std::string> Names(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Someone who may write the target's directory plants a symlink at the name the sink once
+// wrote to (TARGET.cairn-tmp): the sink must write neither through it nor any fixed name, and
+// leaves nothing beside the tarball, with or without --force, on success or failure.
+TEST_F(TarTest, TarSinkNeverWritesThroughANamePlantedBesideTheTarget) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && echo hi > " + Q(dir) + "/f"), 0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir);
+  std::string out = tmp_ + "/out", victim = tmp_ + "/victim";
+  fs::create_directory(out);
+  std::ofstream(victim) << "precious";
+  fs::create_symlink(victim, out + "/img.tar.cairn-tmp");
+  TarSink sink(out + "/img.tar", "tar");
+  auto r = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_TRUE(r) << r.error().ToString();
+  std::string got;
+  std::getline(std::ifstream(victim), got);
+  EXPECT_EQ(got, "precious");
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out + "/img.tar")));
+  EXPECT_EQ(Names(out), (std::vector<std::string>{"img.tar", "img.tar.cairn-tmp"}));
+  auto back = CheckinTar(out + "/img.tar");
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->root, from_dir->root);
+  // --force over a symlink at the target replaces the symlink, not the file it names.
+  fs::create_symlink(victim, out + "/link.tar");
+  CheckoutOptions force;
+  force.force = true;
+  ASSERT_TRUE(TarSink(out + "/link.tar", "tar").Checkout(store_.get(), from_dir->root, force));
+  std::getline(std::ifstream(victim), got);
+  EXPECT_EQ(got, "precious");
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out + "/link.tar")));
+  // A failed checkout leaves nothing.
+  ObjectId missing;
+  EXPECT_FALSE(TarSink(out + "/bad.tar", "tar").Checkout(store_.get(), missing, force));
+  EXPECT_EQ(Names(out), (std::vector<std::string>{"img.tar", "img.tar.cairn-tmp", "link.tar"}));
 }
 
 TEST_F(TarTest, EntryOrderAndMissingParentsDoNotChangeTheRootId) {
