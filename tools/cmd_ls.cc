@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 
 namespace cairn::tools {
 namespace {
@@ -25,17 +26,6 @@ std::string ModeString(const cas::TreeEntry& e, const cas::Metadata& m) {
   if (m.mode & 02000) s[6] = (m.mode & 0010) ? 's' : 'S';
   if (m.mode & 01000) s[9] = (m.mode & 0001) ? 't' : 'T';
   return s;
-}
-
-// Names may be any bytes: JSON gets valid UTF-8 as is, anything else as "hex:...".
-std::string JsonName(const std::string& s) {
-  auto j = nlohmann::json(s);
-  try {
-    (void)j.dump();
-    return s;
-  } catch (const nlohmann::json::exception&) {
-    return "hex:" + HexEncode(s);
-  }
 }
 
 // Prints a JSON array one element at a time, exactly as dump(2) of the whole array would, so
@@ -82,7 +72,7 @@ std::string MtimeDate(const cas::Metadata& m) {
 }
 
 nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const cas::Metadata& m) {
-  nlohmann::json j = {{"path", JsonName(path)},
+  nlohmann::json j = {{"path", JsonText(path)},
                       {"type", cas::EntryTypeName(e.type)},
                       {"mode", fmt::format("{:04o}", m.mode)},
                       {"uid", m.uid},
@@ -98,13 +88,13 @@ nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const
     }
   }
   if (e.type == cas::EntryType::kDirectory) j["tree"] = e.id.ToHex();
-  if (e.type == cas::EntryType::kSymlink) j["target"] = JsonName(e.target);
+  if (e.type == cas::EntryType::kSymlink) j["target"] = JsonText(e.target);
   if (e.type == cas::EntryType::kCharDevice || e.type == cas::EntryType::kBlockDevice) {
     j["rdev"] = fmt::format("{},{}", e.rdev_major, e.rdev_minor);
   }
   if (!m.xattrs.empty()) {
     nlohmann::json x;
-    for (const auto& [k, v] : m.xattrs) x[k] = "hex:" + HexEncode(v);
+    for (const auto& [k, v] : m.xattrs) x[JsonText(k)] = "hex:" + HexEncode(v);
     j["xattrs"] = x;
   }
   return j;
