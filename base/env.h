@@ -61,6 +61,10 @@ class Env {
   virtual Status SyncDir(const std::string& path) = 0;
 };
 
+// A WritableFile over descriptor `fd`, which stays the caller's (Close does not close it): for a
+// file opened by other means (indexer/output_file.h). `name` is for messages.
+std::unique_ptr<WritableFile> WritableFileOnFd(std::string name, int fd);
+
 // Reads a whole file into a string. REQUIRES: the file fits in memory.
 Result<std::string> ReadFileToString(Env* env, const std::string& path);
 

@@ -155,6 +155,10 @@ class PosixEnv final : public Env {
 
 }  // namespace
 
+std::unique_ptr<WritableFile> WritableFileOnFd(std::string name, int fd) {
+  return std::make_unique<PosixWritableFile>(std::move(name), fd, /*owned=*/false);
+}
+
 Env* Env::Default() {
   static PosixEnv env;
   return &env;

@@ -8,6 +8,7 @@
 #include "base/progress.h"
 #include "base/thread_pool.h"
 #include "cas/content_reader.h"
+#include "indexer/output_file.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -22,14 +23,13 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
   // More readers than cores: each waits on a blob-file read part of the time.
   cas::ContentReader reader(repo.store(), 2 * ThreadPool::DefaultThreads());
   CAIRN_ASSIGN_OR_RETURN(cas::FileContent content, reader.Stat(id));
-  Env* env = Env::Default();
-  // A file output is written beside its target and renamed only once every byte verified, so
-  // a failed get never leaves a half-written FILE.
-  bool to_file = output != "-";
-  std::string tmp = to_file ? output + ".cairn-tmp" : output;
-  CAIRN_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
   Progress progress("get", content.size);
-  if (to_file) {
+  if (output != "-") {
+    // A file output is written to a new file beside its target (indexer/output_file.h: never
+    // through a name planted there) and put in place only once every byte verified, so a
+    // failed get never leaves a half-written FILE.
+    CAIRN_ASSIGN_OR_RETURN(auto file, indexer::OutputFile::Create(output));
+    auto out = WritableFileOnFd(output, file->fd());
     // A file takes each chunk at its offset from the thread that read and verified it, so the
     // copies into the page cache (a third of get's time) leave this thread. One at a time: ext4
     // holds the inode lock through a write's copy, and a second writer would spin on it in the
@@ -44,11 +44,10 @@ Status GetTo(cas::Repository& repo, const std::string& id_text, const std::strin
     };
     Status s = out->Allocate(content.size);
     if (s.ok()) s = reader.ReadAt(id, write, [&](uint64_t n) { progress.Add(0, n); });
-    if (s.ok()) s = out->Close();
-    if (s.ok()) s = env->RenameFile(tmp, output);
-    if (!s.ok()) (void)env->RemoveFile(tmp);
-    return s;
+    if (!s.ok()) return s;  // the file is removed with `file`
+    return file->Publish(/*replace=*/true);
   }
+  CAIRN_ASSIGN_OR_RETURN(auto out, Env::Default()->NewWritableFile(output));
   // Standard output (perhaps a pipe) takes the content in order. Small pieces are gathered into
   // one reused buffer (written at 1 MiB); chunks go out directly.
   std::string buf;

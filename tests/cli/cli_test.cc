@@ -1,6 +1,7 @@
 // The `cairn` command line on its happy paths: init, put, get, stats, verify.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "tests/cli/cli_runner.h"
@@ -56,6 +57,28 @@ TEST_F(CliTest, GetAcceptsAUniqueEightDigitPrefix) {
   RunResult get = RunRepo("get", {id.substr(0, 8), "-o", dir_ + "/out"});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_TRUE(ReadFile(dir_ + "/out") == data);
+}
+
+// `get -o FILE` writes a new file and puts it at FILE: a symlink planted at the name it once
+// wrote to first (FILE.cairn-tmp) is never followed, and FILE, a symlink, is replaced itself.
+TEST_F(CliTest, GetNeverWritesThroughANamePlantedBesideItsOutput) {
+  RunResult put = RunRepo("put", {MakeFile("f", "secret content\n")});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  const std::string id = Lines(put.out)[0];
+  const std::string victim = MakeFile("victim", "keep me\n");
+  std::filesystem::create_symlink(victim, dir_ + "/out.cairn-tmp");
+  std::filesystem::create_symlink(victim, dir_ + "/out2");
+  RunResult get = RunRepo("get", {id, "-o", dir_ + "/out"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(ReadFile(dir_ + "/out"), "secret content\n");
+  RunResult over = RunRepo("get", {id, "-o", dir_ + "/out2"});
+  ASSERT_EQ(over.exit_code, 0) << over.err;
+  EXPECT_FALSE(std::filesystem::is_symlink(dir_ + "/out2"));
+  EXPECT_EQ(ReadFile(dir_ + "/out2"), "secret content\n");
+  EXPECT_EQ(ReadFile(victim), "keep me\n");
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".cairn-tmp."), std::string::npos) << e.path();
+  }
 }
 
 TEST_F(CliTest, GetAcceptsTheSha256OfALargeFile) {
