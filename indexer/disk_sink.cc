@@ -202,7 +202,10 @@ Status WriteVolumeGroup(const cas::Disk& d, const cas::VolumeGroup& vg, const st
   TempFile meta{image + ".lvm-" + vg.name};
   {
     std::string text = VgMetadataText(vg, devices);
-    int fd = ::open(meta.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // As the image's own: whatever was at the name (a symlink planted there) goes, and the
+    // file is new (O_EXCL never follows a symlink).
+    ::unlink(meta.path.c_str());
+    int fd = ::open(meta.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoStatus("create", meta.path, errno);
     Status w = WriteAt(fd, 0, text, meta.path);
     ::close(fd);
