@@ -14,7 +14,9 @@ namespace cairn::cas {
 struct VerifyReport {
   uint64_t objects = 0;
   uint64_t bytes = 0;  // uncompressed bytes re-hashed
-  uint64_t bad = 0;    // objects with a problem (each reported through on_problem)
+  // Objects with a problem, each reported through on_problem; also 1 for damage to the
+  // store's files outside every object (reported with a zero id).
+  uint64_t bad = 0;
 };
 
 struct VerifyCallbacks {

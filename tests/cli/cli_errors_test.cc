@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include "base/env.h"
 #include "base/sha256.h"
@@ -137,6 +138,35 @@ TEST_F(CliTest, DamagedBytesOnDiskMakeVerifyFailAndGetRefuse) {
   EXPECT_EQ(get.exit_code, 5) << get.err;
   EXPECT_FALSE(Exists(dir_ + "/out"));
   EXPECT_FALSE(Exists(dir_ + "/out.cairn-tmp"));
+}
+
+// A damaged byte in RocksDB's framing of a blob file (its header, outside every object's
+// bytes): every object still reads right, and verify reports the damage (exit 1, with a JSON
+// report), where it ended with exit 5 and RocksDB's bare message.
+TEST_F(CliTest, VerifyReportsDamageOutsideEveryObject) {
+  const std::string data = RandomData(400000, 11);
+  RunResult put = RunRepo("put", {MakeFile("f", data)});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  std::string blob;
+  for (const auto& e : std::filesystem::directory_iterator(repo_ + "/db")) {
+    if (e.path().extension() == ".blob") blob = e.path();
+  }
+  ASSERT_FALSE(blob.empty()) << "no blob file in " << repo_ << "/db";
+  std::string bytes = ReadFile(blob);
+  ASSERT_GT(bytes.size(), 64u);
+  bytes[40] = static_cast<char>(bytes[40] ^ 0x55);
+  { std::ofstream(blob, std::ios::binary | std::ios::trunc) << bytes; }
+  RunResult get = RunRepo("get", {put.out.substr(0, 64), "-o", dir_ + "/out"});
+  ASSERT_EQ(get.exit_code, 0) << "the damage is outside the object: " << get.err;
+  EXPECT_TRUE(ReadFile(dir_ + "/out") == data);
+  RunResult verify = RunRepo("verify", {"--json"});
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  auto report = nlohmann::json::parse(verify.out);
+  EXPECT_EQ(report["bad"], 1) << verify.out;
+  ASSERT_EQ(report["problems"].size(), 1u) << verify.out;
+  EXPECT_NE(report["problems"][0]["problem"].get<std::string>().find("the repository's files"),
+            std::string::npos)
+      << verify.out;
 }
 
 }  // namespace
