@@ -21,7 +21,9 @@
 // - A path beneath a non-directory is refused.
 // - A hard link must name an entry read earlier; a hard link to a regular file joins its
 //   hardlink group (root Tree), a hard link to anything else becomes an independent copy, as
-//   DirSource records hard-linked nodes.
+//   DirSource records hard-linked nodes. A hard link that carries data (cpio: newc gives a
+//   file's data only with its last name, odc with each) gives that content and its metadata to
+//   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
 //   system.posix_acl_* xattrs the kernel would hold.
 #include "indexer/tar_source.h"
@@ -250,6 +252,18 @@ class TarReader {
 
     if (is_link) {
       CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> target, SplitName(hardlink, tarball_));
+      // A link that holds data gives the file's content to all its names: cpio's newc format
+      // (GNU cpio -H newc, initramfs images) writes the names of a file with several empty
+      // but the last, which carries the data and which libarchive reports as a hard link to
+      // the first; odc cpio gives the data with every name.
+      if ((ftype == AE_IFREG || ftype == 0) && archive_entry_size_is_set(e) &&
+          archive_entry_size(e) > 0) {
+        cas::TreeEntry te;
+        te.meta = std::move(meta);
+        te.type = cas::EntryType::kRegular;
+        CAIRN_RETURN_IF_ERROR(ReadContent(a, e, shown, &te));
+        return tree_.AddHardlink(parts, std::move(target), hardlink, &te);
+      }
       return tree_.AddHardlink(parts, std::move(target), hardlink);
     }
     if (ftype == AE_IFDIR) return tree_.AddDirectory(parts, std::move(meta));

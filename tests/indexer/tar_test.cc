@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include <tuple>
 
 #include "base/sha256.h"
+#include "cas/content_reader.h"
 #include "cas/ingestor.h"
 #include "cas/memory_store.h"
 #include "cas/tree_reader.h"
@@ -163,9 +165,56 @@ class TarTest : public ::testing::Test {
     return path;
   }
 
+  // Writes `bytes` to the file `name` in the test's directory; returns its path.
+  std::string WriteFile(const std::string& name, const std::string& bytes) {
+    std::string path = tmp_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  // The bytes of the regular file at `path` of the tree `root`, from the store.
+  std::string Contents(const ObjectId& root, const std::string& path) {
+    auto e = cas::LookupPath(store_.get(), root, path);
+    if (!e) return e.error().ToString();
+    std::string out;
+    cas::ContentReader reader(store_.get(), 1);
+    Status s = reader.Read(e->id, [&](std::string_view b) {
+      out.append(b);
+      return Status();
+    });
+    return s.ok() ? out : s.ToString();
+  }
+
   std::string tmp_;
   std::unique_ptr<cas::MemoryStore> store_;
 };
+
+// One entry of a cpio archive in the SVR4 "newc" format (GNU cpio -H newc), made by hand: magic
+// 070701, thirteen 8-digit hex fields, the NUL-terminated name padded to 4 bytes, then the data
+// padded to 4 bytes. The archive ends with an entry named TRAILER!!!.
+std::string Newc(const std::string& name, uint32_t mode, uint32_t ino, uint32_t nlink,
+                 const std::string& data = "") {
+  char h[111];
+  std::snprintf(h, sizeof h, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino,
+                mode, 0u, 0u, nlink, 1000000000u, static_cast<unsigned>(data.size()), 8u, 1u, 0u,
+                0u, static_cast<unsigned>(name.size() + 1), 0u);
+  std::string out = std::string(h, 110) + name + '\0';
+  out.resize((out.size() + 3) / 4 * 4, '\0');
+  out += data;
+  out.resize((out.size() + 3) / 4 * 4, '\0');
+  return out;
+}
+
+// One entry of a cpio archive in the POSIX "odc" format (GNU cpio -H odc): magic 070707, octal
+// fields, the NUL-terminated name, the data; no padding.
+std::string Odc(const std::string& name, uint32_t mode, uint32_t ino, uint32_t nlink,
+                const std::string& data = "") {
+  char h[77];
+  std::snprintf(h, sizeof h, "070707%06o%06o%06o%06o%06o%06o%06o%011o%06o%011o", 8u, ino, mode, 0u,
+                0u, nlink, 0u, 1000000000u, static_cast<unsigned>(name.size() + 1),
+                static_cast<unsigned>(data.size()));
+  return std::string(h, 76) + name + '\0' + data;
+}
 
 // GNU tar needs --format=posix for nanosecond mtimes and xattrs, --sparse to record holes,
 // --acls is harmless (--xattrs-include='*' already stores system.posix_acl_* as xattrs) and
@@ -238,8 +287,37 @@ TEST_F(TarTest, AZipArchiveIsReadToo) {
   EXPECT_EQ(bin->type, cas::EntryType::kDirectory);
 }
 
-// ACLs recorded only as SCHILY.acl headers (tar --acls without --xattrs) become the kernel's
-// system.posix_acl_* values, and the mode's group bits are the mask, as on the source.
+// A file with several names in a newc cpio archive comes as empty entries and a last one that
+// holds the data (libarchive: a hard link to the first name, with data); in odc each name holds
+// the data. Every name gets the data and they form one hard-link group.
+TEST_F(TarTest, CpioHardLinksGetTheDataOfTheirLastName) {
+  const std::string data = "important data";
+  const std::string newc =
+      WriteFile("newc.cpio", Newc("a", 0100644, 5, 3) + Newc("d", 040755, 7, 2) +
+                                 Newc("d/b", 0100644, 5, 3) + Newc("x", 0100644, 6, 1, "other") +
+                                 Newc("c", 0100644, 5, 3, data) + Newc("TRAILER!!!", 0, 0, 1));
+  const std::string odc =
+      WriteFile("odc.cpio", Odc("a", 0100644, 5, 3, data) + Odc("d", 040755, 7, 2) +
+                                Odc("d/b", 0100644, 5, 3, data) + Odc("x", 0100644, 6, 1, "other") +
+                                Odc("c", 0100644, 5, 3, data) + Odc("TRAILER!!!", 0, 0, 1));
+  for (const std::string& path : {newc, odc}) {
+    for (auto memory : {TarSource::Memory::kBounded, TarSource::Memory::kWholeTree}) {
+      auto r = CheckinTar(path, memory);
+      ASSERT_TRUE(r) << path << ": " << r.error().ToString();
+      for (const char* name : {"a", "d/b", "c"}) {
+        EXPECT_EQ(Contents(r->root, name), data) << path << " " << name;
+      }
+      EXPECT_EQ(Contents(r->root, "x"), "other");
+      EXPECT_EQ(r->files, 4u) << path;
+      EXPECT_EQ(r->bytes, 3 * data.size() + 5) << path;
+      auto root = cas::LoadTree(store_.get(), r->root);
+      ASSERT_TRUE(root) << root.error().ToString();
+      EXPECT_EQ(root->hardlinks, (std::vector<std::vector<std::string>>{{"a", "c", "d/b"}}))
+          << path;
+    }
+  }
+}
+
 TEST_F(TarTest, AclHeadersBecomePosixAclXattrs) {
   std::string src = tmp_ + "/acl", tarball = tmp_ + "/acl.tar";
   ASSERT_EQ(Sh("mkdir -p " + Q(src + "/d") + " && echo hi > " + Q(src + "/f") +
