@@ -26,6 +26,7 @@
 //   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
 //   system.posix_acl_* xattrs the kernel would hold.
+// - Archives other than tar and cpio are refused naming their format (CheckFormat).
 #include "indexer/tar_source.h"
 
 #include <archive.h>
@@ -140,10 +141,12 @@ class TarReader {
     ArchivePtr a(archive_read_new());
     if (!a) return Status::Internal("read tarball " + tarball_ + ": out of memory");
     archive_read_support_filter_all(a.get());
-    // Every archive format libarchive reads but two: mtree is a listing, not an archive, and
-    // xar's reader is what links libxml2 and ICU, whose 31 MB of data cost every cairn start
-    // (a cold start read 8 MB around each page it touched beside them). "empty" is an empty
-    // file (or an empty compressed one): an empty tree.
+    // Tar (ustar, pax, GNU, v7) and cpio (newc, odc, binary) are checked in; "empty" is an
+    // empty file (or an empty compressed one): an empty tree. The other formats libarchive
+    // reads are recognised only to be refused by name (CheckFormat): they hold less than a Tree
+    // (owners, xattrs, devices) and each is read its own lossy way (a zip's times are local
+    // time: its root id changed with $TZ). mtree (a listing) and xar (its reader links libxml2
+    // and ICU, whose 31 MB of data cost every cairn start) are not even recognised.
     for (auto* add : {archive_read_support_format_tar, archive_read_support_format_empty,
                       archive_read_support_format_cpio, archive_read_support_format_zip,
                       archive_read_support_format_7zip, archive_read_support_format_iso9660,
@@ -173,6 +176,7 @@ class TarReader {
       if (r == ARCHIVE_EOF) break;
       // ARCHIVE_WARN: e.g. a name that is not valid UTF-8 in the current locale; its raw
       // bytes are kept, which is what we want.
+      CAIRN_RETURN_IF_ERROR(CheckFormat(a.get()));
       if (r < ARCHIVE_WARN) return ArchiveStatus(a.get(), tarball_, "");
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
       peak_held_ = std::max(peak_held_, tree_.held());
@@ -372,6 +376,23 @@ class TarReader {
     result_.bytes_read += expect;
     if (options_.progress) options_.progress->Add(1, te->size);
     return Status();
+  }
+
+  // InvalidArgument, naming the tarball and its format, unless libarchive reads it as tar or
+  // cpio (or has not found its format yet).
+  Status CheckFormat(struct archive* a) const {
+    const int format = archive_format(a);
+    switch (format & ARCHIVE_FORMAT_BASE_MASK) {
+      case 0:
+      case ARCHIVE_FORMAT_TAR:
+      case ARCHIVE_FORMAT_CPIO:
+      case ARCHIVE_FORMAT_EMPTY:
+        return Status();
+    }
+    const char* name = archive_format_name(a);
+    return Status::InvalidArgument("read tarball " + tarball_ + ": a " +
+                                   (name != nullptr ? name : "non-tar") +
+                                   " archive; cairn checks in tar and cpio archives only");
   }
 
   std::string tarball_;
