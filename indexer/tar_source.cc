@@ -43,6 +43,7 @@
 #include "cas/tree.h"
 #include "indexer/path_tree.h"
 #include "indexer/tar_entry.h"
+#include "indexer/tar_input.h"
 #include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
@@ -73,8 +74,14 @@ Status ArchiveStatus(struct archive* a, const std::string& tarball, std::string_
 // a sparse entry are skipped), so its bytes are the content as Trees define it.
 class EntryData final : public SequentialFile {
  public:
-  EntryData(struct archive* a, std::string tarball, std::string shown, uint64_t expect)
-      : a_(a), tarball_(std::move(tarball)), shown_(std::move(shown)), expect_(expect) {}
+  // `input` (not owned) is what `a` reads: its error is the cause of a failure that follows.
+  EntryData(struct archive* a, const TarInput* input, std::string tarball, std::string shown,
+            uint64_t expect)
+      : a_(a),
+        input_(input),
+        tarball_(std::move(tarball)),
+        shown_(std::move(shown)),
+        expect_(expect) {}
 
   Result<size_t> Read(char* buf, size_t n) override {
     size_t done = 0;
@@ -89,7 +96,9 @@ class EntryData final : public SequentialFile {
           eof_ = true;
           break;
         }
-        if (r < ARCHIVE_WARN) return ArchiveStatus(a_, tarball_, shown_);
+        if (r < ARCHIVE_WARN) {
+          return input_->error().ok() ? ArchiveStatus(a_, tarball_, shown_) : input_->error();
+        }
         left_ = std::string_view(static_cast<const char*>(block), size);
         continue;
       }
@@ -109,6 +118,7 @@ class EntryData final : public SequentialFile {
 
  private:
   struct archive* a_;
+  const TarInput* input_;
   std::string tarball_;
   std::string shown_;
   uint64_t expect_;
@@ -138,6 +148,7 @@ class TarReader {
         zero_block_size_(zero_block_size) {}
 
   Status Read() {
+    CAIRN_ASSIGN_OR_RETURN(input_, TarInput::Open(tarball_));
     ArchivePtr a(archive_read_new());
     if (!a) return Status::Internal("read tarball " + tarball_ + ": out of memory");
     archive_read_support_filter_all(a.get());
@@ -157,10 +168,8 @@ class TarReader {
     }
     // "-": standard input (a pipe, or a file redirected in).
     const bool from_stdin = tarball_ == "-";
-    if ((from_stdin
-             ? archive_read_open_fd(a.get(), STDIN_FILENO, 1 << 16)
-             : archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16)) != ARCHIVE_OK) {
-      return ArchiveStatus(a.get(), tarball_, "");
+    if (archive_read_open(a.get(), input_.get(), nullptr, ReadInput, nullptr) != ARCHIVE_OK) {
+      return Failed(a.get(), "");
     }
     // The progress line's share done: the tarball's bytes read (compressed, if it is), of its size.
     struct stat st;
@@ -177,16 +186,16 @@ class TarReader {
       // ARCHIVE_WARN: e.g. a name that is not valid UTF-8 in the current locale; its raw
       // bytes are kept, which is what we want.
       CAIRN_RETURN_IF_ERROR(CheckFormat(a.get()));
-      if (r < ARCHIVE_WARN) return ArchiveStatus(a.get(), tarball_, "");
+      if (r < ARCHIVE_WARN) return Failed(a.get(), "");
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
       peak_held_ = std::max(peak_held_, tree_.held());
       if (tarball_size > 0) {
-        options_.progress->SetPosition(static_cast<uint64_t>(archive_filter_bytes(a.get(), -1)),
-                                       tarball_size);
+        options_.progress->SetPosition(input_->bytes_read(), tarball_size);
       }
     }
-    if (archive_read_close(a.get()) != ARCHIVE_OK) return ArchiveStatus(a.get(), tarball_, "");
-    return Status();
+    if (archive_read_close(a.get()) != ARCHIVE_OK) return Failed(a.get(), "");
+    // The rest of the input, which libarchive did not need: the last gzip trailer is there.
+    return input_->Finish();
   }
 
   std::vector<std::string> ZeroBlockFiles() const {
@@ -341,7 +350,7 @@ class TarReader {
       expect = 0;
       for (const auto& x : extents) expect += x.length;
     }
-    EntryData data(a, tarball_, shown, expect);
+    EntryData data(a, input_.get(), tarball_, shown, expect);
     std::optional<ZeroBlockScanner> scanner;
     if (zero_block_size_ > 0 && !sparse) {
       scanner.emplace(zero_block_size_);
@@ -378,6 +387,17 @@ class TarReader {
     return Status();
   }
 
+  // libarchive's read callback: the next bytes of `client` (a TarInput).
+  static la_ssize_t ReadInput(struct archive* a, void* client, const void** buf) {
+    Result<std::string_view> bytes = static_cast<TarInput*>(client)->Next();
+    if (!bytes) {
+      archive_set_error(a, EIO, "%s", bytes.error().message().c_str());
+      return -1;
+    }
+    *buf = bytes->data();
+    return static_cast<la_ssize_t>(bytes->size());
+  }
+
   // InvalidArgument, naming the tarball and its format, unless libarchive reads it as tar or
   // cpio (or has not found its format yet).
   Status CheckFormat(struct archive* a) const {
@@ -395,7 +415,14 @@ class TarReader {
                                    " archive; cairn checks in tar and cpio archives only");
   }
 
+  // What made libarchive fail: the input's error, else libarchive's.
+  Status Failed(struct archive* a, std::string_view what) const {
+    if (input_ != nullptr && !input_->error().ok()) return input_->error();
+    return ArchiveStatus(a, tarball_, what);
+  }
+
   std::string tarball_;
+  std::unique_ptr<TarInput> input_;
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   PathTree tree_;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -751,6 +752,50 @@ TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
   auto r = CheckinTar(t);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("not a directory"), std::string::npos) << r.error().ToString();
+}
+
+// libarchive's gzip reader checks neither the CRC-32 nor the length in a member's trailer, and
+// stops reading before the last one: a byte flipped in a stored deflate block (random data,
+// gzip -1) was checked in. Such a tarball, or one without its trailer, is Corruption naming it;
+// concatenated members and zeros after the last are read as gzip -d reads them.
+TEST_F(TarTest, ADamagedGzipTarballIsRefusedByItsChecksum) {
+  std::string dir = tmp_ + "/tree", plain = tmp_ + "/good.tar", gz = tmp_ + "/good.tar.gz";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && head -c 100000 /dev/urandom > " + Q(dir) + "/rand" +
+               " && tar -C " + Q(dir) + " -cf " + Q(plain) + " . && gzip -1 -c " + Q(plain) +
+               " > " + Q(gz)),
+            0);
+  auto want = CheckinTar(plain);
+  ASSERT_TRUE(want) << want.error().ToString();
+  std::string bytes;
+  {
+    std::ifstream f(gz, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 1;
+  const std::string bad = WriteFile("bad.tar.gz", flipped);
+  ASSERT_NE(Sh("gzip -t " + Q(bad) + " 2>/dev/null"), 0) << "gzip -t finds the damage";
+  auto r = CheckinTar(bad);
+  ASSERT_FALSE(r) << "a damaged gzip tarball was checked in";
+  EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + bad + ": damaged gzip data: its CRC-32 does not match the data");
+
+  const std::string cut = WriteFile("cut.tar.gz", bytes.substr(0, bytes.size() - 8));
+  auto c = CheckinTar(cut);
+  ASSERT_FALSE(c) << "a gzip tarball without its trailer was checked in";
+  EXPECT_EQ(c.error().code(), Code::kCorruption) << c.error().ToString();
+  EXPECT_EQ(c.error().message(), "read tarball " + cut +
+                                     ": gzip data truncated: it ends before the trailer (CRC-32 "
+                                     "and length) of its last member");
+
+  const std::string two = tmp_ + "/two.tar.gz";
+  ASSERT_EQ(Sh("head -c 50000 " + Q(plain) + " | gzip > " + Q(two) + " && tail -c +50001 " +
+               Q(plain) + " | gzip >> " + Q(two) + " && head -c 1000 /dev/zero >> " + Q(two)),
+            0);
+  auto t = CheckinTar(two);
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_EQ(t->root, want->root);
 }
 
 TEST_F(TarTest, ATruncatedOrCorruptTarballIsAnErrorNamingTheTarball) {
