@@ -26,6 +26,8 @@
 //   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
 //   system.posix_acl_* xattrs the kernel would hold.
+// - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one) is refused
+//   naming the entry.
 // - Archives other than tar and cpio are refused naming their format (CheckFormat).
 #include "indexer/tar_source.h"
 
@@ -294,7 +296,11 @@ class TarReader {
       case AE_IFLNK: {
         te.type = cas::EntryType::kSymlink;
         const char* target = archive_entry_symlink(e);
-        te.target = target != nullptr ? target : "";
+        if (target == nullptr || *target == '\0') {  // Linux cannot make one (symlink(2): ENOENT)
+          return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + shown +
+                                         "' is a symbolic link without a target");
+        }
+        te.target = target;
         break;
       }
       case AE_IFCHR:

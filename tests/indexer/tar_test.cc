@@ -747,6 +747,17 @@ TEST_F(TarTest, ALaterDuplicateEntryReplacesTheEarlier) {
   EXPECT_EQ(rd->root, rw->root);
 }
 
+// A symbolic link with an empty target (which Linux cannot make, and a Tree cannot hold) is
+// refused as bad input naming the tarball and the entry.
+TEST_F(TarTest, ASymlinkWithoutATargetIsRefusedNamingTheEntry) {
+  std::string t = PyTar("empty-link.tar", "    typ(t, 'dir/s', tarfile.SYMTYPE, linkname='')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + t + ": entry 'dir/s' is a symbolic link without a target");
+}
+
 TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
   std::string t = PyTar("beneath.tar", "    reg(t, 'a', b'1')\n    reg(t, 'a/b', b'2')\n");
   auto r = CheckinTar(t);
