@@ -121,6 +121,15 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
     m.mtime_sec = archive_entry_mtime(e);
     long nsec = archive_entry_mtime_nsec(e);
     m.mtime_nsec = static_cast<uint32_t>(nsec >= 0 && nsec < 1000000000 ? nsec : 0);
+    // A pax time is the real number of seconds (POSIX, GNU tar: -1.5 is 1.5 s before 1970), but
+    // libarchive parses "-S.F" as -S seconds plus F: -1.5 comes as (-1 s, 500000000 ns), which
+    // is -0.5 s. Only pax times have a fraction in tar and cpio, so a negative time with one is
+    // turned back: (-S - 1 s, 1e9 - F ns). "-0.F" comes as (0 s, F ns), its sign lost, and
+    // stays +0.F (docs/cli.md).
+    if (m.mtime_sec < 0 && m.mtime_nsec > 0) {
+      m.mtime_sec -= 1;
+      m.mtime_nsec = 1000000000 - m.mtime_nsec;
+    }
   }
   std::map<std::string, std::string> xattrs;  // a name given twice (SCHILY and LIBARCHIVE): last
   archive_entry_xattr_reset(e);

@@ -747,6 +747,46 @@ TEST_F(TarTest, ALaterDuplicateEntryReplacesTheEarlier) {
   EXPECT_EQ(rd->root, rw->root);
 }
 
+// A pax time is the real number of seconds, also before 1970 (POSIX, GNU tar): -1.5 is
+// (-2 s, 500000000 ns), which libarchive reads as (-1 s, 500000000 ns). A GNU tar tarball of a
+// directory gets the directory's root id. libarchive loses the sign of a time between -1 and 0
+// s: -0.25 reads as +0.25 (docs/cli.md).
+TEST_F(TarTest, APre1970MtimeWithAFractionReadsAsGnuTarWroteIt) {
+  std::string dir = tmp_ + "/old", tarball = tmp_ + "/old.tar";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && echo a > " + Q(dir + "/f") + " && echo b > " +
+               Q(dir + "/g") + " && touch -d @-1.5 " + Q(dir + "/f") + " && touch -d @-86400.25 " +
+               Q(dir + "/g") + " && touch -d @1000 " + Q(dir) + " && " + kGnuTarCreate + " -C " +
+               Q(dir) + " -cf " + Q(tarball) + " ."),
+            0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  auto from_tar = CheckinTar(tarball);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  auto f = cas::LookupPath(store_.get(), from_tar->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->meta.mtime_sec, -2);
+  EXPECT_EQ(f->meta.mtime_nsec, 500000000u);
+  auto g = cas::LookupPath(store_.get(), from_tar->root, "g");
+  ASSERT_TRUE(g) << g.error().ToString();
+  EXPECT_EQ(g->meta.mtime_sec, -86401);
+  EXPECT_EQ(g->meta.mtime_nsec, 750000000u);
+  EXPECT_EQ(from_tar->root, from_dir->root) << Listing(from_tar->root) << Listing(from_dir->root);
+
+  std::string py = PyTar("times.tar",
+                         "    reg(t, 'a', b'', mtime=-3)\n"
+                         "    reg(t, 'b', b'', mtime=1.5)\n"
+                         "    reg(t, 'c', b'', mtime=-0.25)\n");
+  auto r = CheckinTar(py);
+  ASSERT_TRUE(r) << r.error().ToString();
+  for (auto [name, sec, nsec] :
+       {std::tuple{"a", -3, 0u}, {"b", 1, 500000000u}, {"c", 0, 250000000u}}) {
+    auto e = cas::LookupPath(store_.get(), r->root, name);
+    ASSERT_TRUE(e) << e.error().ToString();
+    EXPECT_EQ(e->meta.mtime_sec, sec) << name;
+    EXPECT_EQ(e->meta.mtime_nsec, nsec) << name;
+  }
+}
+
 // A symbolic link with an empty target (which Linux cannot make, and a Tree cannot hold) is
 // refused as bad input naming the tarball and the entry.
 TEST_F(TarTest, ASymlinkWithoutATargetIsRefusedNamingTheEntry) {
