@@ -320,8 +320,14 @@ class TarReader {
 
   Status ReadContent(struct archive* a, struct archive_entry* e, const std::string& shown,
                      cas::TreeEntry* te) {
+    // Linux holds files of up to 2^63 - 1 bytes (MAX_LFS_FILESIZE: tmpfs, XFS and btrfs reach
+    // it, ext4 stops at 16 TiB), all a tarball's size can say; a negative size is refused.
     const int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-    te->size = static_cast<uint64_t>(std::max<int64_t>(size, 0));
+    if (size < 0) {
+      return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown +
+                                "' has a negative size");
+    }
+    te->size = static_cast<uint64_t>(size);
     // Extents as DirSource finds them with SEEK_DATA: no empty regions (GNU tar ends its map
     // with one at the file's size), adjacent regions merged; one region covering the whole
     // file, or an empty file, is dense.
@@ -330,7 +336,7 @@ class TarReader {
     if (sparse) {
       la_int64_t off, len;
       while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
-        if (off < 0 || len < 0 || static_cast<uint64_t>(off + len) > te->size) {
+        if (off < 0 || len < 0 || off > size || len > size - off) {
           return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown +
                                     "' has a sparse map outside the file");
         }

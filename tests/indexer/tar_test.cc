@@ -814,6 +814,30 @@ TEST_F(TarTest, APre1970MtimeWithAFractionReadsAsGnuTarWroteIt) {
   }
 }
 
+// Linux holds files of up to 2^63 - 1 bytes (tmpfs, XFS, btrfs), the most a tarball can say: a
+// sparse file that large, its data at the very end, is read.
+TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
+  auto sparse = [&](const std::string& name, const std::string& size, const std::string& map) {
+    return PyTar(name,
+                 "    i = tarfile.TarInfo('GNUSparseFile.0/f'); i.size = 3\n"
+                 "    i.pax_headers = {'GNU.sparse.size': '" +
+                     size +
+                     "', "
+                     "'GNU.sparse.numblocks': '1', 'GNU.sparse.name': 'f', "
+                     "'GNU.sparse.map': '" +
+                     map +
+                     "'}\n"
+                     "    t.addfile(i, io.BytesIO(b'end'))\n");
+  };
+  auto r = CheckinTar(sparse("max.tar", "9223372036854775807", "9223372036854775804,3"));
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto f = cas::LookupPath(store_.get(), r->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->size, 9223372036854775807u);
+  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{9223372036854775804u, 3}}));
+  EXPECT_EQ(Contents(r->root, "f"), "end");
+}
+
 // A symbolic link with an empty target (which Linux cannot make, and a Tree cannot hold) is
 // refused as bad input naming the tarball and the entry.
 TEST_F(TarTest, ASymlinkWithoutATargetIsRefusedNamingTheEntry) {
