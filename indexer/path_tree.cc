@@ -87,8 +87,8 @@ Status PathTree::AddHardlink(const std::vector<std::string>& parts,
                              const cas::TreeEntry* data) {
   const std::string shown = JoinPath(parts);
   if (parts.empty()) {
-    return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + name +
-                                   "' names the root");
+    return Status::InvalidArgument("read tarball " + tarball_ +
+                                   ": the root is given as a hard link to '" + name + "'");
   }
   CAIRN_ASSIGN_OR_RETURN(Node * target, Find(target_parts));
   if (target == nullptr || target->type == cas::EntryType::kDirectory) {

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "base/coding.h"
 
@@ -116,8 +117,16 @@ static std::string LibarchiveEscaped(std::string_view name) {
 Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown) {
   cas::Metadata m;
   m.mode = archive_entry_mode(e) & 07777;
-  m.uid = static_cast<uint32_t>(archive_entry_uid(e));
-  m.gid = static_cast<uint32_t>(archive_entry_gid(e));
+  // Linux ids are 32 bits, and (uid_t)-1 means "no change" to chown(2): a pax uid of
+  // 4294967301 would be stored as 5.
+  for (auto [what, id, out] : {std::tuple{"uid", archive_entry_uid(e), &m.uid},
+                               std::tuple{"gid", archive_entry_gid(e), &m.gid}}) {
+    if (id < 0 || id >= int64_t{0xffffffff}) {
+      return Status::InvalidArgument("read tarball entry " + shown + ": " + what + " " +
+                                     std::to_string(id) + " is not a Linux id (0 to 4294967294)");
+    }
+    *out = static_cast<uint32_t>(id);
+  }
   if (archive_entry_mtime_is_set(e)) {
     m.mtime_sec = archive_entry_mtime(e);
     long nsec = archive_entry_mtime_nsec(e);

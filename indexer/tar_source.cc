@@ -26,8 +26,8 @@
 //   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
 //   system.posix_acl_* xattrs the kernel would hold.
-// - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one) is refused
-//   naming the entry.
+// - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one) and an
+//   owner or group id beyond 32 bits or (uid_t)-1 are refused naming the entry.
 // - Archives other than tar and cpio are refused naming their format (CheckFormat).
 #include "indexer/tar_source.h"
 
@@ -267,6 +267,10 @@ class TarReader {
 
     if (is_link) {
       CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> target, SplitName(hardlink, tarball_));
+      if (parts.empty()) {
+        return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + raw +
+                                       "' names the root but is a hard link to '" + hardlink + "'");
+      }
       // A link that holds data gives the file's content to all its names: cpio's newc format
       // (GNU cpio -H newc, initramfs images) writes the names of a file with several empty
       // but the last, which carries the data and which libarchive reports as a hard link to

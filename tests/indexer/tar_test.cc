@@ -814,6 +814,40 @@ TEST_F(TarTest, APre1970MtimeWithAFractionReadsAsGnuTarWroteIt) {
   }
 }
 
+// Linux ids are 32 bits and (uid_t)-1 is no id: a pax uid of 4294967301 was stored as 5, a gid
+// of -1 as 4294967295. Each is refused naming the entry.
+TEST_F(TarTest, AnOwnerIdLinuxCannotHoldIsRefusedNamingTheEntry) {
+  for (auto [field, value] :
+       {std::pair{"uid", "4294967301"}, {"gid", "-1"}, {"uid", "4294967295"}}) {
+    std::string t =
+        PyTar("ids.tar", std::string("    reg(t, 'ok', b'1')\n    reg(t, 'd/f', b'x', ") + field +
+                             "=" + value + ")\n");
+    auto r = CheckinTar(t);
+    ASSERT_FALSE(r) << field << "=" << value;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+    EXPECT_EQ(r.error().message(), "read tarball entry " + t + ":d/f: " + field + " " + value +
+                                       " is not a Linux id (0 to 4294967294)");
+  }
+  std::string t = PyTar("max.tar", "    reg(t, 'f', b'1', uid=4294967294, gid=0)\n");
+  auto r = CheckinTar(t);
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto f = cas::LookupPath(store_.get(), r->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->meta.uid, 4294967294u);
+}
+
+// A hard link named as the root is refused with the names the right way round.
+TEST_F(TarTest, AHardLinkAtTheRootIsRefusedNamingBoth) {
+  std::string t = PyTar("root-link.tar",
+                        "    reg(t, 'f', b'1')\n"
+                        "    reg(t, './', type=tarfile.LNKTYPE, linkname='f')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + t + ": entry './' names the root but is a hard link to 'f'");
+}
+
 // Linux holds files of up to 2^63 - 1 bytes (tmpfs, XFS, btrfs), the most a tarball can say: a
 // sparse file that large, its data at the very end, is read.
 TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
