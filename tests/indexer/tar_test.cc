@@ -798,6 +798,13 @@ TEST_F(TarTest, APre1970MtimeWithAFractionReadsAsGnuTarWroteIt) {
   EXPECT_EQ(g->meta.mtime_sec, -86401);
   EXPECT_EQ(g->meta.mtime_nsec, 750000000u);
   EXPECT_EQ(from_tar->root, from_dir->root) << Listing(from_tar->root) << Listing(from_dir->root);
+  // TarSink writes the time as GNU tar does, so cairn -> tar -> cairn keeps the root id.
+  std::string ours = tmp_ + "/ours.tar";
+  auto out = TarSink(ours, "tar").Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  auto back = CheckinTar(ours);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->root, from_dir->root) << Listing(back->root) << Listing(from_dir->root);
 
   std::string py = PyTar("times.tar",
                          "    reg(t, 'a', b'', mtime=-3)\n"
