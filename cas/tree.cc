@@ -88,18 +88,86 @@ bool IsSafeRelativePath(std::string_view path) {
 Status CanonicalizeTree(Tree* tree) {
   auto& e = tree->entries;
   std::sort(e.begin(), e.end(), [](const TreeEntry& a, const TreeEntry& b) { return a.name < b.name; });
-  for (size_t i = 0; i < e.size(); ++i) {
-    if (!IsSafeName(e[i].name)) {
-      return Status::InvalidArgument("tree entry '" + e[i].name + "': unsafe name");
-    }
-    if (i > 0 && e[i - 1].name == e[i].name) {
-      return Status::InvalidArgument("tree entry '" + e[i].name + "': duplicate name");
-    }
-    std::sort(e[i].meta.xattrs.begin(), e[i].meta.xattrs.end());
-  }
+  for (auto& entry : e) std::sort(entry.meta.xattrs.begin(), entry.meta.xattrs.end());
   std::sort(tree->meta.xattrs.begin(), tree->meta.xattrs.end());
   for (auto& g : tree->hardlinks) std::sort(g.begin(), g.end());
   std::sort(tree->hardlinks.begin(), tree->hardlinks.end());
+  return ValidateTree(*tree);
+}
+
+namespace {
+
+// What GetMetadata accepts, of metadata whose xattrs are sorted.
+Status ValidateMetadata(const Metadata& m, const std::string& what) {
+  auto bad = [&](const std::string& why) { return Status::InvalidArgument(what + ": " + why); };
+  if (m.mode > 07777) return bad("mode " + std::to_string(m.mode) + " beyond 07777");
+  if (m.mtime_nsec >= 1000000000) return bad("mtime nanoseconds beyond a second");
+  for (size_t i = 0; i < m.xattrs.size(); ++i) {
+    if (m.xattrs[i].first.empty()) return bad("xattr without a name");
+    if (i > 0 && m.xattrs[i - 1].first == m.xattrs[i].first) {
+      return bad("xattr '" + m.xattrs[i].first + "' given twice");
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status ValidateTree(const Tree& tree) {
+  CAIRN_RETURN_IF_ERROR(ValidateMetadata(tree.meta, "tree metadata"));
+  const auto& e = tree.entries;
+  for (size_t i = 0; i < e.size(); ++i) {
+    const std::string what = "tree entry '" + e[i].name + "'";
+    auto bad = [&](const std::string& why) { return Status::InvalidArgument(what + ": " + why); };
+    if (!IsSafeName(e[i].name)) return bad("unsafe name");
+    if (i > 0 && e[i - 1].name == e[i].name) return bad("duplicate name");
+    if (i > 0 && e[i - 1].name > e[i].name) return bad("entries not sorted");
+    if (e[i].type == EntryType::kDirectory) continue;
+    CAIRN_RETURN_IF_ERROR(ValidateMetadata(e[i].meta, what));
+    switch (e[i].type) {
+      case EntryType::kRegular: {
+        uint64_t end = 0;
+        for (const Extent& x : e[i].extents) {
+          if (x.offset < end || x.length == 0 || x.offset + x.length < x.offset ||
+              x.offset + x.length > e[i].size) {
+            return bad("bad extents");
+          }
+          end = x.offset + x.length;
+        }
+        if (!e[i].sparse && !e[i].extents.empty()) return bad("extents of a dense file");
+        break;
+      }
+      case EntryType::kSymlink:
+        if (e[i].target.empty()) return bad("symbolic link without a target");
+        if (e[i].target.find('\0') != std::string::npos)
+          return bad("symbolic link target with a NUL");
+        break;
+      case EntryType::kCharDevice:
+      case EntryType::kBlockDevice:
+      case EntryType::kFifo:
+      case EntryType::kSocket:
+        break;
+      default:
+        return bad("unknown type " + std::to_string(static_cast<int>(e[i].type)));
+    }
+  }
+  for (size_t g = 0; g < tree.hardlinks.size(); ++g) {
+    const auto& group = tree.hardlinks[g];
+    if (group.size() < 2)
+      return Status::InvalidArgument("tree hardlink group of fewer than two names");
+    for (size_t j = 0; j < group.size(); ++j) {
+      if (!IsSafeRelativePath(group[j])) {
+        return Status::InvalidArgument("tree hardlink path '" + group[j] + "': unsafe");
+      }
+      if (j > 0 && group[j - 1] >= group[j]) {
+        return Status::InvalidArgument("tree hardlink path '" + group[j] +
+                                       "': not sorted or given twice");
+      }
+    }
+    if (g > 0 && tree.hardlinks[g - 1] >= group) {
+      return Status::InvalidArgument("tree hardlink groups not sorted or given twice");
+    }
+  }
   return Status();
 }
 

@@ -79,15 +79,19 @@ struct Tree {
   std::vector<std::vector<std::string>> hardlinks;
 };
 
-// REQUIRES: entries sorted and valid (ValidateTree); hardlink groups sorted.
+// REQUIRES: ValidateTree(tree) is ok (CanonicalizeTree makes it so or says why not).
 std::string EncodeTree(const Tree& tree);
 // Corruption naming `id` unless the bytes are a canonical, valid encoding (sorted unique
 // names, safe names, known types).
 Result<Tree> DecodeTree(const ObjectId& id, std::string_view data);
 
-// Sorts entries and hardlink groups into canonical order. InvalidArgument on a duplicate or
-// unsafe name.
+// Sorts entries, xattrs and hardlink groups into canonical order, then ValidateTree.
 Status CanonicalizeTree(Tree* tree);
+// InvalidArgument, naming the entry, unless DecodeTree would accept EncodeTree(tree): sorted
+// unique safe names, known types, metadata GetMetadata accepts, extents in order inside the
+// size, symbolic link targets not empty and without NUL, hardlink groups of two or more safe
+// paths, sorted and unique.
+Status ValidateTree(const Tree& tree);
 // The encoding of Metadata inside a Tree (docs/format/tree.md), for other records that carry
 // it. GetMetadata returns false unless the bytes are valid: mode <= 07777, nanoseconds below a
 // second, xattr names non-empty, sorted and unique.

@@ -83,32 +83,48 @@ Status PathTree::AddFile(const std::vector<std::string>& parts, cas::TreeEntry e
 }
 
 Status PathTree::AddHardlink(const std::vector<std::string>& parts,
-                             std::vector<std::string> target_parts, const std::string& name) {
+                             std::vector<std::string> target_parts, const std::string& name,
+                             const cas::TreeEntry* data) {
   const std::string shown = JoinPath(parts);
+  if (parts.empty()) {
+    return Status::InvalidArgument("read tarball " + tarball_ +
+                                   ": the root is given as a hard link to '" + name + "'");
+  }
   CAIRN_ASSIGN_OR_RETURN(Node * target, Find(target_parts));
   if (target == nullptr || target->type == cas::EntryType::kDirectory) {
     return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + shown +
                                    "' names '" + name + "', which is not a file read before it");
   }
-  if (parts.empty()) {
-    return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + name +
-                                   "' names the root");
+  if (data != nullptr && target->type != cas::EntryType::kRegular) {
+    return Status::InvalidArgument("read tarball " + tarball_ + ": hard link '" + shown +
+                                   "' holds data but names '" + name +
+                                   "', which is not a regular file");
+  }
+  if (target->type == cas::EntryType::kRegular && target->link_group < 0) {
+    target->link_group = next_group_++;
+  }
+  // The directories of the file's other names held again to give them `data`, sealed again
+  // below with the target's.
+  std::vector<std::vector<std::string>> held_again;
+  if (data != nullptr) {
+    CAIRN_RETURN_IF_ERROR(PatchLinks(
+        target, [data](cas::TreeEntry* e) { *e = *data; }, &held_again));
   }
   auto node = std::make_unique<Node>(&live_);
   node->type = target->type;
   node->entry = target->entry;
-  if (target->type == cas::EntryType::kRegular) {
-    if (target->link_group < 0) target->link_group = next_group_++;
-    node->link_group = target->link_group;
-  }
+  node->link_group = target->link_group;
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Node> * slot, Slot(parts));
-  if (slot->get() == target) return Status();  // a link to itself changes nothing
-  Replace(slot, parts);
-  *slot = std::move(node);
+  if (slot->get() != target) {  // a link to itself changes nothing more
+    Replace(slot, parts);
+    *slot = std::move(node);
+  }
   // The target's directory, held again to find it, is sealed again unless the entries are
-  // in it: its Tree is what it was (the hard link is the root Tree's).
+  // in it: its Tree is what it was (the hard link is the root Tree's), unless `data` changed it.
   target_parts.pop_back();
-  return SealAside(target_parts, open_);
+  held_again.push_back(std::move(target_parts));
+  for (const auto& dir : held_again) CAIRN_RETURN_IF_ERROR(SealAside(dir, open_));
+  return Status();
 }
 
 Result<const cas::TreeEntry*> PathTree::FindFile(const std::vector<std::string>& parts) {
@@ -124,18 +140,27 @@ Status PathTree::SetSparse(const std::vector<std::string>& parts, const ObjectId
     return Status::InvalidArgument("read tarball " + tarball_ + ": '" + JoinPath(parts) +
                                    "' is not a regular file");
   }
-  PatchSparse(&node->entry, id, extents);
-  if (node->link_group >= 0) {
-    // Its hard links in sealed directories are held again first.
-    std::vector<std::string> sealed;
-    for (const auto& [p, group] : sealed_links_)
-      if (group == node->link_group) sealed.push_back(p);
-    for (const auto& p : sealed) {
-      CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> link_parts, SplitName(p, tarball_));
-      CAIRN_RETURN_IF_ERROR(Find(link_parts).status());
-    }
-    SetGroupSparse(root_.get(), node->link_group, id, extents);
+  return PatchLinks(
+      node, [&](cas::TreeEntry* e) { PatchSparse(e, id, extents); }, nullptr);
+}
+
+// Applies `patch` to the regular file `node` and to every other name of it (its hard-link
+// group): the names in sealed directories are held again first, and those directories go to
+// `held_again` (may be null).
+Status PathTree::PatchLinks(Node* node, const std::function<void(cas::TreeEntry*)>& patch,
+                            std::vector<std::vector<std::string>>* held_again) {
+  patch(&node->entry);
+  if (node->link_group < 0) return Status();
+  std::vector<std::string> sealed;
+  for (const auto& [p, group] : sealed_links_)
+    if (group == node->link_group) sealed.push_back(p);
+  for (const auto& p : sealed) {
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> link_parts, SplitName(p, tarball_));
+    CAIRN_RETURN_IF_ERROR(Find(link_parts).status());
+    link_parts.pop_back();
+    if (held_again != nullptr) held_again->push_back(std::move(link_parts));
   }
+  PatchGroup(root_.get(), node->link_group, patch);
   return Status();
 }
 
@@ -159,15 +184,14 @@ Result<PathTree::Root> PathTree::Store() {
   return root;
 }
 
-// Makes the held members of hardlink `group` beneath `dir` sparse (SetSparse holds the sealed
-// ones first).
-void PathTree::SetGroupSparse(Node* dir, int group, const ObjectId& id,
-                              const std::vector<cas::Extent>& extents) {
+// Applies `patch` to the held members of hardlink `group` beneath `dir` (PatchLinks holds the
+// sealed ones first).
+void PathTree::PatchGroup(Node* dir, int group, const std::function<void(cas::TreeEntry*)>& patch) {
   for (auto& [name, child] : dir->children) {
     if (child->type == cas::EntryType::kDirectory) {
-      SetGroupSparse(child.get(), group, id, extents);
+      PatchGroup(child.get(), group, patch);
     } else if (child->link_group == group) {
-      PatchSparse(&child->entry, id, extents);
+      patch(&child->entry);
     }
   }
 }

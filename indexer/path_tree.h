@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,9 +69,12 @@ class PathTree {
   Status AddFile(const std::vector<std::string>& parts, cas::TreeEntry entry);
   // A hard link at `parts` to the entry at `target_parts`, which the tarball spells `name`: a
   // link to a regular file joins its hardlink group, a link to anything else is a copy of it.
-  // InvalidArgument when no non-directory was added at `target_parts`, or `parts` is the root.
+  // With `data` (a regular file: its metadata and content, as a cpio archive gives them with a
+  // file's last name), every name of the file takes them, also those already added. InvalidArgument
+  // when no non-directory was added at `target_parts`, `parts` is the root, or `data` is given
+  // for a link to anything but a regular file. `data` is not retained.
   Status AddHardlink(const std::vector<std::string>& parts, std::vector<std::string> target_parts,
-                     const std::string& name);
+                     const std::string& name, const cas::TreeEntry* data = nullptr);
 
   // The non-directory entry at `parts`, the sealed directories on its path held again; null
   // when there is none. The pointer is valid until the next call that changes the tree.
@@ -100,8 +104,9 @@ class PathTree {
   Result<Counts> Seal(Node* dir, const std::string& rel);
   Result<Counts> MakeTree(Node* dir, const std::string& rel, cas::Tree* tree);
   Status Unseal(Node* dir, const std::string& rel);
-  static void SetGroupSparse(Node* dir, int group, const ObjectId& id,
-                             const std::vector<cas::Extent>& extents);
+  Status PatchLinks(Node* node, const std::function<void(cas::TreeEntry*)>& patch,
+                    std::vector<std::vector<std::string>>* held_again);
+  static void PatchGroup(Node* dir, int group, const std::function<void(cas::TreeEntry*)>& patch);
 
   cas::Ingestor* ingestor_;
   std::string tarball_;

@@ -8,9 +8,9 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "base/coding.h"
-#include "base/hex.h"
 
 namespace cairn::indexer {
 namespace {
@@ -97,16 +97,18 @@ std::string JoinPath(const std::vector<std::string>& parts) {
   return out;
 }
 
-// `name` with each %XX (two hex digits) replaced by that byte, as libarchive escapes xattr names.
-static std::string PercentDecoded(std::string_view name) {
+// `name` as libarchive's pax writer escapes an xattr name: each byte outside '!'..'~', and each
+// '%' and '=', as %XX (upper-case hex).
+static std::string LibarchiveEscaped(std::string_view name) {
   std::string out;
-  for (size_t i = 0; i < name.size(); ++i) {
-    std::optional<std::string> byte;
-    if (name[i] == '%' && i + 2 < name.size() && (byte = HexDecode(name.substr(i + 1, 2)))) {
-      out += *byte;
-      i += 2;
+  for (char c : name) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 33 || b > 126 || c == '%' || c == '=') {
+      out += '%';
+      out += "0123456789ABCDEF"[b >> 4];
+      out += "0123456789ABCDEF"[b & 15];
     } else {
-      out += name[i];
+      out += c;
     }
   }
   return out;
@@ -115,34 +117,63 @@ static std::string PercentDecoded(std::string_view name) {
 Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown) {
   cas::Metadata m;
   m.mode = archive_entry_mode(e) & 07777;
-  m.uid = static_cast<uint32_t>(archive_entry_uid(e));
-  m.gid = static_cast<uint32_t>(archive_entry_gid(e));
+  // Linux ids are 32 bits, and (uid_t)-1 means "no change" to chown(2): a pax uid of
+  // 4294967301 would be stored as 5.
+  for (auto [what, id, out] : {std::tuple{"uid", archive_entry_uid(e), &m.uid},
+                               std::tuple{"gid", archive_entry_gid(e), &m.gid}}) {
+    if (id < 0 || id >= int64_t{0xffffffff}) {
+      return Status::InvalidArgument("read tarball entry " + shown + ": " + what + " " +
+                                     std::to_string(id) + " is not a Linux id (0 to 4294967294)");
+    }
+    *out = static_cast<uint32_t>(id);
+  }
   if (archive_entry_mtime_is_set(e)) {
     m.mtime_sec = archive_entry_mtime(e);
     long nsec = archive_entry_mtime_nsec(e);
     m.mtime_nsec = static_cast<uint32_t>(nsec >= 0 && nsec < 1000000000 ? nsec : 0);
+    // A pax time is the real number of seconds (POSIX, GNU tar: -1.5 is 1.5 s before 1970), but
+    // libarchive parses "-S.F" as -S seconds plus F: -1.5 comes as (-1 s, 500000000 ns), which
+    // is -0.5 s. Only pax times have a fraction in tar and cpio, so a negative time with one is
+    // turned back: (-S - 1 s, 1e9 - F ns). "-0.F" comes as (0 s, F ns), its sign lost, and
+    // stays +0.F (docs/cli.md).
+    if (m.mtime_sec < 0 && m.mtime_nsec > 0) {
+      m.mtime_sec -= 1;
+      m.mtime_nsec = 1000000000 - m.mtime_nsec;
+    }
   }
-  std::map<std::string, std::string> xattrs;  // a name given twice (SCHILY and LIBARCHIVE): last
+  // libarchive's pax writer (cairn's TarSink, bsdtar) writes each xattr twice, as
+  // LIBARCHIVE.xattr.NAME and SCHILY.xattr.NAME, NAME escaped in both (LibarchiveEscaped). Its
+  // reader unescapes only the first, so a name that needed escaping comes back twice, once as
+  // written, escaped (found by fuzz/tar_fuzzer.cc: a tar round trip changed the root id). So
+  // each value listed under a name is taken with the same value listed under the name's escape,
+  // which is dropped: names are taken shortest first, so an escape is always taken with the
+  // name it escapes, never as a name of its own (user.a%41 stays beside user.aA, and user.a%41
+  // written by libarchive, listed as user.a%41 and user.a%2541, is one xattr). A name listed
+  // twice with two values keeps the one listed last.
+  std::map<std::string, std::vector<std::string>> listed;  // values by name, in listed order
   archive_entry_xattr_reset(e);
   const char* name;
   const void* value;
   size_t size;
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
     if (name == nullptr || *name == '\0') continue;
-    xattrs[name].assign(static_cast<const char*>(value), size);
+    listed[name].emplace_back(static_cast<const char*>(value), size);
   }
-  // libarchive's pax writer (cairn's TarSink, bsdtar) writes each xattr twice, as
-  // LIBARCHIVE.xattr.NAME and SCHILY.xattr.NAME, with NAME %-escaped in both when it holds a byte
-  // outside '!'..'~', '%' or '='. Its reader unescapes only the first, so such a name came back
-  // twice, once escaped (found by fuzz/tar_fuzzer.cc: a tar round trip changed the root id). The
-  // escaped copy is dropped when its unescaped name holds the same value.
-  for (auto it = xattrs.begin(); it != xattrs.end();) {
-    auto twin = it->first.find('%') == std::string::npos ? xattrs.end()
-                                                         : xattrs.find(PercentDecoded(it->first));
-    if (twin != xattrs.end() && twin != it && twin->second == it->second) {
-      it = xattrs.erase(it);
-    } else {
-      ++it;
+  std::vector<std::string> names;
+  for (const auto& [n, values] : listed) names.push_back(n);
+  std::stable_sort(names.begin(), names.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
+  std::map<std::string, std::string> xattrs;
+  for (const std::string& n : names) {
+    std::vector<std::string>& values = listed[n];
+    const std::string escaped = LibarchiveEscaped(n);
+    auto twin = escaped == n ? listed.end() : listed.find(escaped);
+    while (!values.empty()) {
+      std::string v = std::move(values.back());
+      values.pop_back();
+      std::vector<std::string>& same = twin != listed.end() ? twin->second : values;
+      if (auto it = std::find(same.begin(), same.end(), v); it != same.end()) same.erase(it);
+      xattrs.emplace(n, std::move(v));  // the first taken, the last listed, stays
     }
   }
   for (auto [type, xname] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},

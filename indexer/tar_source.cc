@@ -21,9 +21,14 @@
 // - A path beneath a non-directory is refused.
 // - A hard link must name an entry read earlier; a hard link to a regular file joins its
 //   hardlink group (root Tree), a hard link to anything else becomes an independent copy, as
-//   DirSource records hard-linked nodes.
+//   DirSource records hard-linked nodes. A hard link that carries data (cpio: newc gives a
+//   file's data only with its last name, odc with each) gives that content and its metadata to
+//   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
 //   system.posix_acl_* xattrs the kernel would hold.
+// - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one) and an
+//   owner or group id beyond 32 bits or (uid_t)-1 are refused naming the entry.
+// - Archives other than tar and cpio are refused naming their format (CheckFormat).
 #include "indexer/tar_source.h"
 
 #include <archive.h>
@@ -40,6 +45,7 @@
 #include "cas/tree.h"
 #include "indexer/path_tree.h"
 #include "indexer/tar_entry.h"
+#include "indexer/tar_input.h"
 #include "indexer/zero_blocks.h"
 
 namespace cairn::indexer {
@@ -70,8 +76,14 @@ Status ArchiveStatus(struct archive* a, const std::string& tarball, std::string_
 // a sparse entry are skipped), so its bytes are the content as Trees define it.
 class EntryData final : public SequentialFile {
  public:
-  EntryData(struct archive* a, std::string tarball, std::string shown, uint64_t expect)
-      : a_(a), tarball_(std::move(tarball)), shown_(std::move(shown)), expect_(expect) {}
+  // `input` (not owned) is what `a` reads: its error is the cause of a failure that follows.
+  EntryData(struct archive* a, const TarInput* input, std::string tarball, std::string shown,
+            uint64_t expect)
+      : a_(a),
+        input_(input),
+        tarball_(std::move(tarball)),
+        shown_(std::move(shown)),
+        expect_(expect) {}
 
   Result<size_t> Read(char* buf, size_t n) override {
     size_t done = 0;
@@ -86,7 +98,9 @@ class EntryData final : public SequentialFile {
           eof_ = true;
           break;
         }
-        if (r < ARCHIVE_WARN) return ArchiveStatus(a_, tarball_, shown_);
+        if (r < ARCHIVE_WARN) {
+          return input_->error().ok() ? ArchiveStatus(a_, tarball_, shown_) : input_->error();
+        }
         left_ = std::string_view(static_cast<const char*>(block), size);
         continue;
       }
@@ -106,6 +120,7 @@ class EntryData final : public SequentialFile {
 
  private:
   struct archive* a_;
+  const TarInput* input_;
   std::string tarball_;
   std::string shown_;
   uint64_t expect_;
@@ -135,13 +150,16 @@ class TarReader {
         zero_block_size_(zero_block_size) {}
 
   Status Read() {
+    CAIRN_ASSIGN_OR_RETURN(input_, TarInput::Open(tarball_));
     ArchivePtr a(archive_read_new());
     if (!a) return Status::Internal("read tarball " + tarball_ + ": out of memory");
     archive_read_support_filter_all(a.get());
-    // Every archive format libarchive reads but two: mtree is a listing, not an archive, and
-    // xar's reader is what links libxml2 and ICU, whose 31 MB of data cost every cairn start
-    // (a cold start read 8 MB around each page it touched beside them). "empty" is an empty
-    // file (or an empty compressed one): an empty tree.
+    // Tar (ustar, pax, GNU, v7) and cpio (newc, odc, binary) are checked in; "empty" is an
+    // empty file (or an empty compressed one): an empty tree. The other formats libarchive
+    // reads are recognised only to be refused by name (CheckFormat): they hold less than a Tree
+    // (owners, xattrs, devices) and each is read its own lossy way (a zip's times are local
+    // time: its root id changed with $TZ). mtree (a listing) and xar (its reader links libxml2
+    // and ICU, whose 31 MB of data cost every cairn start) are not even recognised.
     for (auto* add : {archive_read_support_format_tar, archive_read_support_format_empty,
                       archive_read_support_format_cpio, archive_read_support_format_zip,
                       archive_read_support_format_7zip, archive_read_support_format_iso9660,
@@ -152,10 +170,8 @@ class TarReader {
     }
     // "-": standard input (a pipe, or a file redirected in).
     const bool from_stdin = tarball_ == "-";
-    if ((from_stdin
-             ? archive_read_open_fd(a.get(), STDIN_FILENO, 1 << 16)
-             : archive_read_open_filename(a.get(), tarball_.c_str(), 1 << 16)) != ARCHIVE_OK) {
-      return ArchiveStatus(a.get(), tarball_, "");
+    if (archive_read_open(a.get(), input_.get(), nullptr, ReadInput, nullptr) != ARCHIVE_OK) {
+      return Failed(a.get(), "");
     }
     // The progress line's share done: the tarball's bytes read (compressed, if it is), of its size.
     struct stat st;
@@ -171,16 +187,17 @@ class TarReader {
       if (r == ARCHIVE_EOF) break;
       // ARCHIVE_WARN: e.g. a name that is not valid UTF-8 in the current locale; its raw
       // bytes are kept, which is what we want.
-      if (r < ARCHIVE_WARN) return ArchiveStatus(a.get(), tarball_, "");
+      CAIRN_RETURN_IF_ERROR(CheckFormat(a.get()));
+      if (r < ARCHIVE_WARN) return Failed(a.get(), "");
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
       peak_held_ = std::max(peak_held_, tree_.held());
       if (tarball_size > 0) {
-        options_.progress->SetPosition(static_cast<uint64_t>(archive_filter_bytes(a.get(), -1)),
-                                       tarball_size);
+        options_.progress->SetPosition(input_->bytes_read(), tarball_size);
       }
     }
-    if (archive_read_close(a.get()) != ARCHIVE_OK) return ArchiveStatus(a.get(), tarball_, "");
-    return Status();
+    if (archive_read_close(a.get()) != ARCHIVE_OK) return Failed(a.get(), "");
+    // The rest of the input, which libarchive did not need: the last gzip trailer is there.
+    return input_->Finish();
   }
 
   std::vector<std::string> ZeroBlockFiles() const {
@@ -250,6 +267,22 @@ class TarReader {
 
     if (is_link) {
       CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> target, SplitName(hardlink, tarball_));
+      if (parts.empty()) {
+        return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + raw +
+                                       "' names the root but is a hard link to '" + hardlink + "'");
+      }
+      // A link that holds data gives the file's content to all its names: cpio's newc format
+      // (GNU cpio -H newc, initramfs images) writes the names of a file with several empty
+      // but the last, which carries the data and which libarchive reports as a hard link to
+      // the first; odc cpio gives the data with every name.
+      if ((ftype == AE_IFREG || ftype == 0) && archive_entry_size_is_set(e) &&
+          archive_entry_size(e) > 0) {
+        cas::TreeEntry te;
+        te.meta = std::move(meta);
+        te.type = cas::EntryType::kRegular;
+        CAIRN_RETURN_IF_ERROR(ReadContent(a, e, shown, &te));
+        return tree_.AddHardlink(parts, std::move(target), hardlink, &te);
+      }
       return tree_.AddHardlink(parts, std::move(target), hardlink);
     }
     if (ftype == AE_IFDIR) return tree_.AddDirectory(parts, std::move(meta));
@@ -267,7 +300,11 @@ class TarReader {
       case AE_IFLNK: {
         te.type = cas::EntryType::kSymlink;
         const char* target = archive_entry_symlink(e);
-        te.target = target != nullptr ? target : "";
+        if (target == nullptr || *target == '\0') {  // Linux cannot make one (symlink(2): ENOENT)
+          return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + shown +
+                                         "' is a symbolic link without a target");
+        }
+        te.target = target;
         break;
       }
       case AE_IFCHR:
@@ -287,8 +324,14 @@ class TarReader {
 
   Status ReadContent(struct archive* a, struct archive_entry* e, const std::string& shown,
                      cas::TreeEntry* te) {
+    // Linux holds files of up to 2^63 - 1 bytes (MAX_LFS_FILESIZE: tmpfs, XFS and btrfs reach
+    // it, ext4 stops at 16 TiB), all a tarball's size can say; a negative size is refused.
     const int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-    te->size = static_cast<uint64_t>(std::max<int64_t>(size, 0));
+    if (size < 0) {
+      return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown +
+                                "' has a negative size");
+    }
+    te->size = static_cast<uint64_t>(size);
     // Extents as DirSource finds them with SEEK_DATA: no empty regions (GNU tar ends its map
     // with one at the file's size), adjacent regions merged; one region covering the whole
     // file, or an empty file, is dense.
@@ -297,7 +340,7 @@ class TarReader {
     if (sparse) {
       la_int64_t off, len;
       while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
-        if (off < 0 || len < 0 || static_cast<uint64_t>(off + len) > te->size) {
+        if (off < 0 || len < 0 || off > size || len > size - off) {
           return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown +
                                     "' has a sparse map outside the file");
         }
@@ -323,7 +366,7 @@ class TarReader {
       expect = 0;
       for (const auto& x : extents) expect += x.length;
     }
-    EntryData data(a, tarball_, shown, expect);
+    EntryData data(a, input_.get(), tarball_, shown, expect);
     std::optional<ZeroBlockScanner> scanner;
     if (zero_block_size_ > 0 && !sparse) {
       scanner.emplace(zero_block_size_);
@@ -360,7 +403,42 @@ class TarReader {
     return Status();
   }
 
+  // libarchive's read callback: the next bytes of `client` (a TarInput).
+  static la_ssize_t ReadInput(struct archive* a, void* client, const void** buf) {
+    Result<std::string_view> bytes = static_cast<TarInput*>(client)->Next();
+    if (!bytes) {
+      archive_set_error(a, EIO, "%s", bytes.error().message().c_str());
+      return -1;
+    }
+    *buf = bytes->data();
+    return static_cast<la_ssize_t>(bytes->size());
+  }
+
+  // InvalidArgument, naming the tarball and its format, unless libarchive reads it as tar or
+  // cpio (or has not found its format yet).
+  Status CheckFormat(struct archive* a) const {
+    const int format = archive_format(a);
+    switch (format & ARCHIVE_FORMAT_BASE_MASK) {
+      case 0:
+      case ARCHIVE_FORMAT_TAR:
+      case ARCHIVE_FORMAT_CPIO:
+      case ARCHIVE_FORMAT_EMPTY:
+        return Status();
+    }
+    const char* name = archive_format_name(a);
+    return Status::InvalidArgument("read tarball " + tarball_ + ": a " +
+                                   (name != nullptr ? name : "non-tar") +
+                                   " archive; cairn checks in tar and cpio archives only");
+  }
+
+  // What made libarchive fail: the input's error, else libarchive's.
+  Status Failed(struct archive* a, std::string_view what) const {
+    if (input_ != nullptr && !input_->error().ok()) return input_->error();
+    return ArchiveStatus(a, tarball_, what);
+  }
+
   std::string tarball_;
+  std::unique_ptr<TarInput> input_;
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   PathTree tree_;

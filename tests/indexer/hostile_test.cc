@@ -2,13 +2,13 @@
 // every Source's checks) that try to make DirSink write outside its target. Whatever the tree,
 // the directory OUTSIDE beside the target must stay empty.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-
-#include <gtest/gtest.h>
+#include <functional>
 
 #include "base/sha256.h"
 #include "cas/ingestor.h"
@@ -161,6 +161,73 @@ TEST_F(HostileTest, DecodeRejectsDuplicateAndUnsortedNames) {
 }
 
 // If ".." were accepted the sink would write target/../escaped.
+// No Source can store a Tree the decoder rejects: every tree DecodeTree refuses is refused by
+// CanonicalizeTree (which Sources call) as InvalidArgument naming the entry, before it is
+// encoded (a tarball's empty symbolic link target was stored, then "decode tree: bad entry").
+TEST_F(HostileTest, CanonicalizeRefusesWhatDecodeRejects) {
+  struct Case {
+    const char* what;
+    std::function<void(cas::Tree*)> spoil;
+  };
+  const Case cases[] = {
+      {"empty symlink target", [](cas::Tree* t) { t->entries[0].target = ""; }},
+      {"NUL in symlink target",
+       [](cas::Tree* t) { t->entries[0].target = std::string("a\0b", 3); }},
+      {"mode", [](cas::Tree* t) { t->entries[0].meta.mode = 010000; }},
+      {"directory mode", [](cas::Tree* t) { t->meta.mode = 0100755; }},
+      {"nanoseconds", [](cas::Tree* t) { t->entries[1].meta.mtime_nsec = 1000000000; }},
+      {"empty xattr name",
+       [](cas::Tree* t) {
+         t->entries[1].meta.xattrs = {{"", "v"}};
+       }},
+      {"xattr twice",
+       [](cas::Tree* t) {
+         t->entries[1].meta.xattrs = {{"user.a", "1"}, {"user.a", "2"}};
+       }},
+      {"extent beyond size",
+       [](cas::Tree* t) {
+         t->entries[1].sparse = true;
+         t->entries[1].extents = {{0, t->entries[1].size + 1}};
+       }},
+      {"empty extent",
+       [](cas::Tree* t) {
+         t->entries[1].sparse = true;
+         t->entries[1].extents = {{0, 0}};
+       }},
+      {"overlapping extents",
+       [](cas::Tree* t) {
+         t->entries[1].sparse = true;
+         t->entries[1].extents = {{0, 3}, {2, 1}};
+       }},
+      {"extents of a dense file",
+       [](cas::Tree* t) {
+         t->entries[1].extents = {{0, 1}};
+       }},
+      {"hardlink group of one", [](cas::Tree* t) { t->hardlinks = {{"f"}}; }},
+      {"hardlink path twice",
+       [](cas::Tree* t) {
+         t->hardlinks = {{"f", "f"}};
+       }},
+      {"unsafe hardlink path",
+       [](cas::Tree* t) {
+         t->hardlinks = {{"../x", "f"}};
+       }},
+      {"unknown type", [](cas::Tree* t) { t->entries[0].type = static_cast<cas::EntryType>(9); }},
+  };
+  for (const Case& c : cases) {
+    cas::Tree t;
+    t.meta = Meta();
+    t.entries = {Symlink("a", "x"), File("f")};
+    ASSERT_TRUE(cas::CanonicalizeTree(&t).ok()) << "the unspoilt tree";
+    c.spoil(&t);
+    std::string data = cas::EncodeTree(t);
+    EXPECT_FALSE(cas::DecodeTree(Sha256::Of(data), data)) << c.what << ": decoded";
+    Status s = cas::CanonicalizeTree(&t);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(s.message().starts_with("tree ")) << c.what << ": " << s.message();
+  }
+}
+
 TEST_F(HostileTest, DotDotDirectoryIsRejectedAndNothingEscapes) {
   ObjectId root = Root({Dir("..", {File("escaped")})});
   Status s = Checkout(root);
