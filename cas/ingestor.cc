@@ -455,7 +455,14 @@ Status Ingestor::Abort() {
     written_keys_.clear();
   }
   if (undo.empty()) return Status();
-  CAIRN_RETURN_IF_ERROR(store_->Write(undo, WriteOptions{.sync = true}));
+  Status s = store_->Write(undo, WriteOptions{.sync = true});
+  if (s.code() == Code::kNoSpace) {
+    // The disk filled: the store refuses writes until reopened (ObjectStore::Recover). The
+    // undo is small, and goes through the log.
+    CAIRN_RETURN_IF_ERROR(store_->Recover());
+    s = store_->Write(undo, WriteOptions{.sync = true});
+  }
+  CAIRN_RETURN_IF_ERROR(s);
   return store_->Flush();
 }
 

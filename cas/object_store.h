@@ -78,6 +78,10 @@ class ObjectStore {
   virtual bool read_only() const = 0;
   // Gives the space of deleted objects back to the file system (gc). Default: nothing to do.
   virtual Status Compact() { return Status(); }
+  // After a write failed on a full disk: drops what was not yet durable and makes the store
+  // take writes again (RocksDB refuses every write once a flush failed: RocksStore closes and
+  // reopens it), so that a small undo can be written. Default: nothing to do.
+  virtual Status Recover() { return Status(); }
 
   // ---- typed objects (shared by all backends) ----
   // Whether the object is stored. Cheap: reads only the info entry.

@@ -143,7 +143,18 @@ class RocksStoreImpl final : public RocksStore {
     if (db_) db_->Close();
   }
 
+  Status Recover() override {
+    if (read_only_ || !db_) return Status();
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    (void)db_->Close();  // what was not durable is dropped with the memtables
+    db_.reset();
+    unlogged_.store(0);
+    return OpenDb(options_);
+  }
+
   Status OpenDb(const RocksStoreOptions& o) {
+    options_ = o;
     rocksdb::DBOptions db;
     std::shared_ptr<rocksdb::FileSystem> fs = o.file_system;
     if (!read_only_) {
@@ -544,6 +555,7 @@ class RocksStoreImpl final : public RocksStore {
 
   std::string dir_;
   bool read_only_;
+  RocksStoreOptions options_;          // as opened, for Recover
   std::atomic<uint32_t> unlogged_{0};  // spaces with unlogged writes since their last flush
   std::unique_ptr<rocksdb::Env> env_;  // writers' and options.file_system's; outlives db_
   std::unique_ptr<rocksdb::DB> db_;

@@ -60,5 +60,25 @@ TEST_F(FullDiskTest, PutOnAFullDiskExitsSevenAndTheRepositoryStaysAsItWas) {
   EXPECT_EQ(ReadFile(dir_ + "/back"), ReadFile(kept));
 }
 
+// A checkin that fills the disk leaves no object behind, as a failed checkin should: the store
+// refused every write after its failed flush, the undo included, until it was reopened.
+TEST_F(FullDiskTest, ACheckinThatFillsTheDiskLeavesNoObjectBehind) {
+  const std::string first = dir_ + "/first", big = dir_ + "/big";
+  std::filesystem::create_directories(first);
+  std::filesystem::create_directories(big);
+  MakeFile("first/f", RandomData(300 << 10, 5));
+  ASSERT_EQ(Run({"checkin", first, "--image", "web", "--repo", small_repo_}).exit_code, 0);
+  nlohmann::json before = SmallStats();
+  for (int i = 0; i < 6; ++i) MakeFile("big/f" + std::to_string(i), RandomData(4 << 20, 10 + i));
+  RunResult r = Run({"checkin", big, "--image", "web", "--repo", small_repo_});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_EQ(r.err.find("undo failed"), std::string::npos) << r.err;
+  EXPECT_EQ(SmallStats(), before);
+  RunResult v = Run({"verify", "--repo", small_repo_});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  RunResult versions = Run({"versions", "web", "--repo", small_repo_, "--json"});
+  EXPECT_EQ(nlohmann::json::parse(versions.out).size(), 1u) << versions.out;
+}
+
 }  // namespace
 }  // namespace cairn::testing
