@@ -1,8 +1,9 @@
 // Tarballs come from anywhere (issue 3: hostile names, symlinks, hard links pointing out). The
-// input is a tarball (any format and compression libarchive detects). Checked in, it must be
-// stored or refused with InvalidArgument, Corruption or NotSupported; stored, its checkout to
-// a directory must write nothing outside the target, whatever the names, and its checkout to a
-// tarball must check in again to the same root id (the tar round trip keeps everything).
+// input is any bytes (tar or cpio, plain or compressed, are taken; other formats refused). Checked
+// in, it must be stored or refused with InvalidArgument, Corruption or NotSupported; stored, its
+// checkout to a directory must write nothing outside the target, whatever the names, and its
+// checkout to a tarball must check in again to the same root id (the tar round trip keeps
+// everything).
 #include <sys/stat.h>
 #include <unistd.h>
 
