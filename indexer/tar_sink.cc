@@ -113,6 +113,9 @@ class Output {
   // The first error of a write, if any: what a pax formatter's failure comes from.
   const Status& error() const { return error_; }
 
+  // While set, what the formatters write is dropped (a sparse file's formatter, closed).
+  void set_discard(bool discard) { discard_ = discard; }
+
   // Opens pax formatter `a` (new) to write into this output unbuffered.
   Status OpenFormatter(struct archive* a) {
     if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
@@ -126,6 +129,7 @@ class Output {
  private:
   static la_ssize_t Callback(struct archive*, void* self, const void* p, size_t n) {
     Output* out = static_cast<Output*>(self);
+    if (out->discard_) return static_cast<la_ssize_t>(n);
     if (!out->Write(p, n).ok()) return -1;
     return static_cast<la_ssize_t>(n);
   }
@@ -133,6 +137,7 @@ class Output {
   std::string target_;
   ArchivePtr a_;
   Status error_;
+  bool discard_ = false;
 };
 
 class Writer {
@@ -328,8 +333,8 @@ class Writer {
   // throw them away), a cost in the file's logical size, which a tarball may make 2^63 bytes.
   // So a formatter of its own writes the entry's pax header, ustar header and sparse map (its
   // first, empty write), and the data regions go into the output after them, padded to a
-  // block; then the formatter is dropped unclosed (archive_write_fail), with its entry
-  // unfinished. The main formatter finishes its last entry first, so the bytes go out in order.
+  // block; the formatter is closed with its output dropped. The main formatter finishes its last
+  // entry first, so the bytes go out in order.
   Status WriteSparse(struct archive_entry* e, const cas::TreeEntry& te, const std::string& path) {
     if (archive_write_finish_entry(a_) < ARCHIVE_WARN) return ArchiveStatus(a_, target_, path);
     ArchivePtr h(archive_write_new());
@@ -339,7 +344,12 @@ class Writer {
     if (archive_write_header(h.get(), e) < ARCHIVE_WARN || archive_write_data(h.get(), "", 0) < 0) {
       s = out_->error().ok() ? ArchiveStatus(h.get(), target_, path) : out_->error();
     }
-    archive_write_fail(h.get());
+    // Closed (freeing all it holds: archive_write_fail leaked its output's state) with what
+    // it writes on closing dropped: zeros for the data it was not given (the data's size, not
+    // the holes') and the end of an archive.
+    out_->set_discard(true);
+    (void)archive_write_close(h.get());
+    out_->set_discard(false);
     CAIRN_RETURN_IF_ERROR(s);
     uint64_t data = 0;
     for (const auto& x : te.extents) data += x.length;
