@@ -18,6 +18,7 @@
 #include "base/rel_path.h"
 #include "cas/content_reader.h"
 #include "cas/tree.h"
+#include "indexer/fs_meta.h"
 
 namespace cairn::indexer {
 namespace {
@@ -50,23 +51,8 @@ bool IsLsmLabel(std::string_view name) {
 // inherits from a default ACL above it, or what a directory kept by --force had.
 Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m,
                          const std::string& shown) {
-  char stack[1024];
-  std::string heap;
-  char* names = stack;
-  size_t cap = sizeof(stack);
-  ssize_t n;
-  for (;;) {
-    n = fd >= 0 ? ::flistxattr(fd, names, cap) : ::llistxattr(proc.c_str(), names, cap);
-    if (n >= 0) break;
-    if (errno == ENOTSUP) return Status();  // a filesystem without xattrs has none to remove
-    if (errno != ERANGE) return ErrnoStatus("list xattrs of", shown, errno);
-    n = fd >= 0 ? ::flistxattr(fd, nullptr, 0) : ::llistxattr(proc.c_str(), nullptr, 0);
-    if (n < 0) return ErrnoStatus("list xattrs of", shown, errno);
-    heap.resize(static_cast<size_t>(n) + 256);  // room for a name added meanwhile
-    names = heap.data();
-    cap = heap.size();
-  }
-  for (std::string_view rest(names, static_cast<size_t>(n)); !rest.empty();) {
+  CAIRN_ASSIGN_OR_RETURN(const std::string names, ListXattrNames(fd, proc.c_str(), shown));
+  for (std::string_view rest(names); !rest.empty();) {
     std::string name(rest.substr(0, rest.find('\0')));
     rest.remove_prefix(std::min(rest.size(), name.size() + 1));
     if (name.empty() || IsLsmLabel(name)) continue;
