@@ -107,15 +107,16 @@ Result<ObjectId> ResolveObject(cas::Repository& repo, const std::string& text) {
   return reader.FindBySha256(digest);
 }
 
-std::string FormatTime(int64_t ns) {
-  std::time_t t = ns / 1000000000;
+std::string FormatSeconds(int64_t sec, const char* format) {
+  const std::time_t t = sec;
   struct tm tm;
   char buf[64];
-  if (::gmtime_r(&t, &tm) == nullptr ||
-      std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm) == 0) {
-    return "@" + std::to_string(t);
+  if (::gmtime_r(&t, &tm) == nullptr || std::strftime(buf, sizeof(buf), format, &tm) == 0) {
+    return "@" + std::to_string(sec);
   }
   return buf;
 }
+
+std::string FormatTime(int64_t ns) { return FormatSeconds(ns / 1000000000, "%Y-%m-%d %H:%M:%SZ"); }
 
 }  // namespace cairn::tools

@@ -71,6 +71,9 @@ Result<ObjectId> ResolveObject(cas::Repository& repo, const std::string& text);
 
 // A Unix time in nanoseconds as "2026-11-22 21:37:58Z" (UTC).
 std::string FormatTime(int64_t ns);
+// Unix time `sec` as strftime `format` writes it in UTC, or "@SECONDS" when it lies beyond the
+// calendar (a tarball's header may hold any 64-bit time).
+std::string FormatSeconds(int64_t sec, const char* format);
 
 }  // namespace cairn::tools
 

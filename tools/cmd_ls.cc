@@ -58,19 +58,6 @@ std::string MtimeSeconds(const cas::Metadata& m) {
   return fmt::format("-{}.{:09d}", -(m.mtime_sec + 1), 1000000000 - m.mtime_nsec);
 }
 
-// An mtime for `ls -l`: the UTC date, or the seconds for one beyond the calendar's range
-// (a tarball's header may hold any 64-bit time).
-std::string MtimeDate(const cas::Metadata& m) {
-  std::time_t t = m.mtime_sec;
-  struct tm tm;
-  char when[64];
-  if (::gmtime_r(&t, &tm) == nullptr ||
-      std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0) {
-    return "@" + std::to_string(m.mtime_sec);
-  }
-  return when;
-}
-
 nlohmann::json EntryJson(const std::string& path, const cas::TreeEntry& e, const cas::Metadata& m) {
   nlohmann::json j = {{"path", JsonText(path)},
                       {"type", cas::EntryTypeName(e.type)},
@@ -153,7 +140,7 @@ int RunLs(const Args& args) {
       fmt::print("{}\n", p);
       return;
     }
-    std::string when = MtimeDate(m);
+    std::string when = FormatSeconds(m.mtime_sec, "%Y-%m-%d %H:%M");
     std::string size = e.type == cas::EntryType::kCharDevice || e.type == cas::EntryType::kBlockDevice
                            ? fmt::format("{},{}", e.rdev_major, e.rdev_minor)
                            : std::to_string(e.size);
