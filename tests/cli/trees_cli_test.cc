@@ -120,14 +120,10 @@ TEST_F(TreesCliTest, LsShowsEntries) {
 // time it is: -1.5 s, not its seconds field (-2) and nanoseconds (0.5) side by side.
 TEST_F(TreesCliTest, LsPrintsAnyMtimeAsTheTimeItIs) {
   std::string tarball = dir_ + "/far.tar";
-  ASSERT_EQ(indexer::testing::Shell(
-                "python3 -c 'import tarfile, io, sys\n"
-                "with tarfile.open(sys.argv[1], \"w\", format=tarfile.PAX_FORMAT) as t:\n"
-                "    i = tarfile.TarInfo(\"far\"); i.size = 1\n"
-                "    i.pax_headers = {\"mtime\": \"99999999999999999999\"}\n"
-                "    t.addfile(i, io.BytesIO(b\"x\"))' " +
-                tarball),
-            0);
+  ASSERT_EQ(
+      indexer::testing::PyTar(
+          tarball, "    reg(t, 'far', b'x', pax_headers={'mtime': '99999999999999999999'})\n"),
+      0);
   ASSERT_EQ(RunRepo("checkin", {tarball, "--image", "far"}).exit_code, 0);
   RunResult far = RunRepo("ls", {"-l", "far"});
   ASSERT_EQ(far.exit_code, 0) << far.err;
@@ -153,15 +149,12 @@ TEST_F(TreesCliTest, LsPrintsAnyMtimeAsTheTimeItIs) {
 // data, not its holes (fed to libarchive byte by byte it took days), and reads back the same.
 TEST_F(TreesCliTest, CheckoutToATarballCostsASparseFilesDataNotItsSize) {
   std::string tarball = dir_ + "/huge.tar";
-  ASSERT_EQ(indexer::testing::Shell(
-                "python3 -c 'import tarfile, io, sys\n"
-                "n = 2**62\n"
-                "i = tarfile.TarInfo(\"GNUSparseFile.0/f\"); i.size = 3; i.mtime = 1000\n"
-                "i.pax_headers = {\"GNU.sparse.size\": str(n), \"GNU.sparse.numblocks\": \"1\",\n"
-                "    \"GNU.sparse.name\": \"f\", \"GNU.sparse.map\": \"%d,3\" % (n - 3)}\n"
-                "with tarfile.open(sys.argv[1], \"w\", format=tarfile.PAX_FORMAT) as t:\n"
-                "    t.addfile(i, io.BytesIO(b\"end\"))' " +
-                tarball),
+  ASSERT_EQ(indexer::testing::PyTar(
+                tarball,
+                "    n = 2**62\n"
+                "    reg(t, 'GNUSparseFile.0/f', b'end', mtime=1000, pax_headers={\n"
+                "        'GNU.sparse.size': str(n), 'GNU.sparse.numblocks': '1',\n"
+                "        'GNU.sparse.name': 'f', 'GNU.sparse.map': '%d,3' % (n - 3)})\n"),
             0);
   ASSERT_EQ(RunRepo("checkin", {tarball, "--image", "huge"}).exit_code, 0);
   for (const char* name : {"out.tar", "out.tar.zst"}) {

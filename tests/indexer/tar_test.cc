@@ -29,6 +29,7 @@
 #include "indexer/dir_source.h"
 #include "indexer/tar_sink.h"
 #include "indexer/tar_source.h"
+#include "tests/indexer/tree_fixture.h"
 
 namespace cairn::indexer {
 namespace {
@@ -147,22 +148,10 @@ class TarTest : public ::testing::Test {
     return out;
   }
 
-  // Writes `script` (Python, with `t` an open tarfile for writing in PAX format) to a tarball.
+  // The tarball `name` in the test's directory, written by indexer::testing::PyTar from `script`.
   std::string PyTar(const std::string& name, const std::string& script) {
     std::string path = tmp_ + "/" + name;
-    std::string py = tmp_ + "/" + name + ".py";
-    std::ofstream(py) << "import tarfile, io, sys\n"
-                         "def reg(t, name, data=b'', **kw):\n"
-                         "    i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644\n"
-                         "    for k, v in kw.items(): setattr(i, k, v)\n"
-                         "    t.addfile(i, io.BytesIO(data))\n"
-                         "def typ(t, name, type, **kw):\n"
-                         "    i = tarfile.TarInfo(name); i.type = type; i.mode = 0o755\n"
-                         "    for k, v in kw.items(): setattr(i, k, v)\n"
-                         "    t.addfile(i)\n"
-                         "with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:\n"
-                      << script;
-    EXPECT_EQ(Sh("python3 " + Q(py) + " " + Q(path)), 0) << script;
+    EXPECT_EQ(indexer::testing::PyTar(path, script), 0) << script;
     return path;
   }
 

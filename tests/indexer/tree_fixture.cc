@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
@@ -555,6 +556,22 @@ uint64_t SparseDataBytes(const TreeListing& listing) {
 int Shell(const std::string& command) {
   int rc = std::system(command.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int PyTar(const std::string& path, const std::string& script) {
+  const std::string py = path + ".py";
+  std::ofstream(py) << "import tarfile, io, sys\n"
+                       "def reg(t, name, data=b'', **kw):\n"
+                       "    i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644\n"
+                       "    for k, v in kw.items(): setattr(i, k, v)\n"
+                       "    t.addfile(i, io.BytesIO(data))\n"
+                       "def typ(t, name, type, **kw):\n"
+                       "    i = tarfile.TarInfo(name); i.type = type; i.mode = 0o755\n"
+                       "    for k, v in kw.items(): setattr(i, k, v)\n"
+                       "    t.addfile(i)\n"
+                       "with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:\n"
+                    << script;
+  return Shell("python3 '" + py + "' '" + path + "'");
 }
 
 }  // namespace cairn::indexer::testing

@@ -126,6 +126,13 @@ uint64_t SparseDataBytes(const TreeListing& listing);
 // Runs a shell command; returns its exit status (-1 if it did not exit).
 int Shell(const std::string& command);
 
+// Writes the tarball `path` with Python's tarfile: `script` is the body (indented four spaces)
+// of a `with` block where `t` is open for writing in PAX format, with helpers reg(t, name,
+// data=b'', **attrs) for a regular file (mode 0644) and typ(t, name, type, **attrs) for an
+// entry of another type (mode 0755), attrs set on its TarInfo (mtime=5, linkname='f',
+// pax_headers={...}). The script goes to `path`.py. Returns python3's exit status.
+int PyTar(const std::string& path, const std::string& script);
+
 }  // namespace cairn::indexer::testing
 
 #endif  // CAIRN_TESTS_INDEXER_TREE_FIXTURE_H_
