@@ -1,0 +1,259 @@
+// TarSource on what a tarball may hold: names made relative or refused, hard links, duplicate
+// entries, owners, times before 1970, the largest sizes, links without targets, and damaged
+// or truncated input, each refused naming the tarball and the entry, or neutralised as
+// tar_source.cc documents. Shares TarTest with tar_test.cc (tests/indexer/tar_fixture.h).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cas/tree_reader.h"
+#include "tests/indexer/tar_fixture.h"
+
+namespace cairn::indexer {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kGnuTarCreate;
+using testing::Q;
+using testing::Sh;
+using testing::TarTest;
+
+TEST_F(TarTest, AbsoluteNamesAreMadeRelative) {
+  std::string abs = PyTar("abs.tar", "    reg(t, '/etc/x', b'1')\n    reg(t, '//y', b'2')\n");
+  std::string rel = PyTar("rel.tar", "    reg(t, 'etc/x', b'1')\n    reg(t, 'y', b'2')\n");
+  auto ra = CheckinTar(abs);
+  auto rr = CheckinTar(rel);
+  ASSERT_TRUE(ra) << ra.error().ToString();
+  ASSERT_TRUE(rr) << rr.error().ToString();
+  EXPECT_EQ(ra->root, rr->root);
+}
+
+TEST_F(TarTest, ANameWithADotDotComponentIsRefusedNamingTheEntry) {
+  std::string t = PyTar("dotdot.tar", "    reg(t, 'a/../../evil', b'1')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("a/../../evil"), std::string::npos) << r.error().ToString();
+  std::string l = PyTar("dotdot-link.tar",
+                        "    reg(t, 'x', b'1')\n"
+                        "    reg(t, 'y', type=tarfile.LNKTYPE, linkname='../x')\n");
+  EXPECT_FALSE(CheckinTar(l));
+}
+
+TEST_F(TarTest, AHardLinkToAnEntryNotReadBeforeIsRefused) {
+  std::string t = PyTar("link.tar",
+                        "    reg(t, 'y', type=tarfile.LNKTYPE, linkname='x')\n"
+                        "    reg(t, 'x', b'1')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("hard link 'y'"), std::string::npos) << r.error().ToString();
+  std::string outside =
+      PyTar("outside.tar", "    reg(t, 'y', type=tarfile.LNKTYPE, linkname='/etc/passwd')\n");
+  EXPECT_FALSE(CheckinTar(outside));
+}
+
+TEST_F(TarTest, ALaterDuplicateEntryReplacesTheEarlier) {
+  std::string dup = PyTar("dup.tar",
+                          "    reg(t, 'a', b'old')\n"
+                          "    reg(t, 'b/c', b'child')\n"
+                          "    reg(t, 'a', b'new')\n"
+                          "    reg(t, 'b', b'file now')\n");
+  std::string want = PyTar("want.tar", "    reg(t, 'a', b'new')\n    reg(t, 'b', b'file now')\n");
+  auto rd = CheckinTar(dup);
+  auto rw = CheckinTar(want);
+  ASSERT_TRUE(rd) << rd.error().ToString();
+  ASSERT_TRUE(rw) << rw.error().ToString();
+  EXPECT_EQ(rd->root, rw->root);
+}
+
+// A pax time is the real number of seconds, also before 1970 (POSIX, GNU tar): -1.5 is
+// (-2 s, 500000000 ns), which libarchive reads as (-1 s, 500000000 ns). A GNU tar tarball of a
+// directory gets the directory's root id. libarchive loses the sign of a time between -1 and 0
+// s: -0.25 reads as +0.25 (docs/cli.md).
+TEST_F(TarTest, APre1970MtimeWithAFractionReadsAsGnuTarWroteIt) {
+  std::string dir = tmp_ + "/old", tarball = tmp_ + "/old.tar";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && echo a > " + Q(dir + "/f") + " && echo b > " +
+               Q(dir + "/g") + " && touch -d @-1.5 " + Q(dir + "/f") + " && touch -d @-86400.25 " +
+               Q(dir + "/g") + " && touch -d @1000 " + Q(dir) + " && " + kGnuTarCreate + " -C " +
+               Q(dir) + " -cf " + Q(tarball) + " ."),
+            0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  auto from_tar = CheckinTar(tarball);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  auto f = cas::LookupPath(store_.get(), from_tar->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->meta.mtime_sec, -2);
+  EXPECT_EQ(f->meta.mtime_nsec, 500000000u);
+  auto g = cas::LookupPath(store_.get(), from_tar->root, "g");
+  ASSERT_TRUE(g) << g.error().ToString();
+  EXPECT_EQ(g->meta.mtime_sec, -86401);
+  EXPECT_EQ(g->meta.mtime_nsec, 750000000u);
+  EXPECT_EQ(from_tar->root, from_dir->root) << Listing(from_tar->root) << Listing(from_dir->root);
+  // TarSink writes the time as GNU tar does, so cairn -> tar -> cairn keeps the root id.
+  std::string ours = tmp_ + "/ours.tar";
+  auto out = TarSink(ours, "tar").Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  auto back = CheckinTar(ours);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->root, from_dir->root) << Listing(back->root) << Listing(from_dir->root);
+
+  std::string py = PyTar("times.tar",
+                         "    reg(t, 'a', b'', mtime=-3)\n"
+                         "    reg(t, 'b', b'', mtime=1.5)\n"
+                         "    reg(t, 'c', b'', mtime=-0.25)\n");
+  auto r = CheckinTar(py);
+  ASSERT_TRUE(r) << r.error().ToString();
+  for (auto [name, sec, nsec] :
+       {std::tuple{"a", -3, 0u}, {"b", 1, 500000000u}, {"c", 0, 250000000u}}) {
+    auto e = cas::LookupPath(store_.get(), r->root, name);
+    ASSERT_TRUE(e) << e.error().ToString();
+    EXPECT_EQ(e->meta.mtime_sec, sec) << name;
+    EXPECT_EQ(e->meta.mtime_nsec, nsec) << name;
+  }
+}
+
+// Linux ids are 32 bits and (uid_t)-1 is no id: a pax uid of 4294967301 was stored as 5, a gid
+// of -1 as 4294967295. Each is refused naming the entry.
+TEST_F(TarTest, AnOwnerIdLinuxCannotHoldIsRefusedNamingTheEntry) {
+  for (auto [field, value] :
+       {std::pair{"uid", "4294967301"}, {"gid", "-1"}, {"uid", "4294967295"}}) {
+    std::string t =
+        PyTar("ids.tar", std::string("    reg(t, 'ok', b'1')\n    reg(t, 'd/f', b'x', ") + field +
+                             "=" + value + ")\n");
+    auto r = CheckinTar(t);
+    ASSERT_FALSE(r) << field << "=" << value;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+    EXPECT_EQ(r.error().message(), "read tarball entry " + t + ":d/f: " + field + " " + value +
+                                       " is not a Linux id (0 to 4294967294)");
+  }
+  std::string t = PyTar("max.tar", "    reg(t, 'f', b'1', uid=4294967294, gid=0)\n");
+  auto r = CheckinTar(t);
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto f = cas::LookupPath(store_.get(), r->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->meta.uid, 4294967294u);
+}
+
+// A hard link named as the root is refused with the names the right way round.
+TEST_F(TarTest, AHardLinkAtTheRootIsRefusedNamingBoth) {
+  std::string t = PyTar("root-link.tar",
+                        "    reg(t, 'f', b'1')\n"
+                        "    reg(t, './', type=tarfile.LNKTYPE, linkname='f')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + t + ": entry './' names the root but is a hard link to 'f'");
+}
+
+// Linux holds files of up to 2^63 - 1 bytes (tmpfs, XFS, btrfs), the most a tarball can say: a
+// sparse file that large, its data at the very end, is read.
+TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
+  auto sparse = [&](const std::string& name, const std::string& size, const std::string& map) {
+    return PyTar(name,
+                 "    i = tarfile.TarInfo('GNUSparseFile.0/f'); i.size = 3\n"
+                 "    i.pax_headers = {'GNU.sparse.size': '" +
+                     size +
+                     "', "
+                     "'GNU.sparse.numblocks': '1', 'GNU.sparse.name': 'f', "
+                     "'GNU.sparse.map': '" +
+                     map +
+                     "'}\n"
+                     "    t.addfile(i, io.BytesIO(b'end'))\n");
+  };
+  auto r = CheckinTar(sparse("max.tar", "9223372036854775807", "9223372036854775804,3"));
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto f = cas::LookupPath(store_.get(), r->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->size, 9223372036854775807u);
+  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{9223372036854775804u, 3}}));
+  EXPECT_EQ(Contents(r->root, "f"), "end");
+}
+
+// A symbolic link with an empty target (which Linux cannot make, and a Tree cannot hold) is
+// refused as bad input naming the tarball and the entry.
+TEST_F(TarTest, ASymlinkWithoutATargetIsRefusedNamingTheEntry) {
+  std::string t = PyTar("empty-link.tar", "    typ(t, 'dir/s', tarfile.SYMTYPE, linkname='')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + t + ": entry 'dir/s' is a symbolic link without a target");
+}
+
+TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
+  std::string t = PyTar("beneath.tar", "    reg(t, 'a', b'1')\n    reg(t, 'a/b', b'2')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("not a directory"), std::string::npos) << r.error().ToString();
+}
+
+// libarchive's gzip reader checks neither the CRC-32 nor the length in a member's trailer, and
+// stops reading before the last one: a byte flipped in a stored deflate block (random data,
+// gzip -1) was checked in. Such a tarball, or one without its trailer, is Corruption naming it;
+// concatenated members and zeros after the last are read as gzip -d reads them.
+TEST_F(TarTest, ADamagedGzipTarballIsRefusedByItsChecksum) {
+  std::string dir = tmp_ + "/tree", plain = tmp_ + "/good.tar", gz = tmp_ + "/good.tar.gz";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && head -c 100000 /dev/urandom > " + Q(dir) + "/rand" +
+               " && tar -C " + Q(dir) + " -cf " + Q(plain) + " . && gzip -1 -c " + Q(plain) +
+               " > " + Q(gz)),
+            0);
+  auto want = CheckinTar(plain);
+  ASSERT_TRUE(want) << want.error().ToString();
+  std::string bytes;
+  {
+    std::ifstream f(gz, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 1;
+  const std::string bad = WriteFile("bad.tar.gz", flipped);
+  ASSERT_NE(Sh("gzip -t " + Q(bad) + " 2>/dev/null"), 0) << "gzip -t finds the damage";
+  auto r = CheckinTar(bad);
+  ASSERT_FALSE(r) << "a damaged gzip tarball was checked in";
+  EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + bad + ": damaged gzip data: its CRC-32 does not match the data");
+
+  const std::string cut = WriteFile("cut.tar.gz", bytes.substr(0, bytes.size() - 8));
+  auto c = CheckinTar(cut);
+  ASSERT_FALSE(c) << "a gzip tarball without its trailer was checked in";
+  EXPECT_EQ(c.error().code(), Code::kCorruption) << c.error().ToString();
+  EXPECT_EQ(c.error().message(), "read tarball " + cut +
+                                     ": gzip data truncated: it ends before the trailer (CRC-32 "
+                                     "and length) of its last member");
+
+  const std::string two = tmp_ + "/two.tar.gz";
+  ASSERT_EQ(Sh("head -c 50000 " + Q(plain) + " | gzip > " + Q(two) + " && tail -c +50001 " +
+               Q(plain) + " | gzip >> " + Q(two) + " && head -c 1000 /dev/zero >> " + Q(two)),
+            0);
+  auto t = CheckinTar(two);
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_EQ(t->root, want->root);
+}
+
+TEST_F(TarTest, ATruncatedOrCorruptTarballIsAnErrorNamingTheTarball) {
+  std::string dir = tmp_ + "/tree";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && head -c 200000 /dev/urandom > " + Q(dir) + "/f"), 0);
+  std::string good = tmp_ + "/good.tar.gz";
+  ASSERT_EQ(Sh("tar -C " + Q(dir) + " -czf " + Q(good) + " ."), 0);
+  std::string cut = tmp_ + "/cut.tar.gz";
+  fs::copy_file(good, cut);
+  fs::resize_file(cut, fs::file_size(good) / 2);
+  auto r = CheckinTar(cut);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find(cut), std::string::npos) << r.error().ToString();
+  std::string junk = tmp_ + "/junk.tar";
+  std::ofstream(junk) << std::string(5000, 'j');
+  auto j = CheckinTar(junk);
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message().find(junk), std::string::npos) << j.error().ToString();
+  auto m = CheckinTar(tmp_ + "/missing.tar");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message().find("missing.tar"), std::string::npos) << m.error().ToString();
+}
+
+}  // namespace
+}  // namespace cairn::indexer
