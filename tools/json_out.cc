@@ -40,8 +40,14 @@ void Clean(nlohmann::json& j) {
 std::string JsonText(const std::string& s) { return ValidUtf8(s) ? s : "hex:" + HexEncode(s); }
 
 void PrintJson(nlohmann::json j) {
-  Clean(j);
-  fmt::print("{}\n", j.dump(2));
+  std::string out;
+  try {  // almost always all UTF-8: cleaned only when the dump refuses
+    out = j.dump(2);
+  } catch (const nlohmann::json::exception&) {
+    Clean(j);
+    out = j.dump(2);
+  }
+  fmt::print("{}\n", out);
 }
 
 }  // namespace cairn::tools
