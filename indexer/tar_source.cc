@@ -77,12 +77,15 @@ Status ArchiveStatus(struct archive* a, const std::string& tarball, std::string_
 class EntryData final : public SequentialFile {
  public:
   // `input` (not owned) is what `a` reads: its error is the cause of a failure that follows.
+  // `layout`: where the entry's data lies in the file, in order (the whole file for a dense
+  // one); `expect`, the sum of its lengths.
   EntryData(struct archive* a, const TarInput* input, std::string tarball, std::string shown,
-            uint64_t expect)
+            std::vector<cas::Extent> layout, uint64_t expect)
       : a_(a),
         input_(input),
         tarball_(std::move(tarball)),
         shown_(std::move(shown)),
+        layout_(std::move(layout)),
         expect_(expect) {}
 
   Result<size_t> Read(char* buf, size_t n) override {
@@ -101,6 +104,7 @@ class EntryData final : public SequentialFile {
         if (r < ARCHIVE_WARN) {
           return input_->error().ok() ? ArchiveStatus(a_, tarball_, shown_) : input_->error();
         }
+        CAIRN_RETURN_IF_ERROR(CheckPlace(offset, size));
         left_ = std::string_view(static_cast<const char*>(block), size);
         continue;
       }
@@ -119,10 +123,40 @@ class EntryData final : public SequentialFile {
   void set_scanner(ZeroBlockScanner* scanner) { scanner_ = scanner; }
 
  private:
+  // libarchive hands over each data block at its offset in the file, and drops, unsaid, a
+  // sparse region that ends past the file's size while still handing over its data: a block
+  // must lie where the layout puts the next bytes. Data beyond the layout's end is left for the
+  // caller's count to refuse.
+  Status CheckPlace(la_int64_t offset, size_t size) {
+    if (size == 0) return Status();
+    if (next_extent_ < layout_.size()) {
+      const cas::Extent& x = layout_[next_extent_];
+      if (offset >= 0 && static_cast<uint64_t>(offset) == x.offset + into_extent_ &&
+          size <= x.length - into_extent_) {
+        into_extent_ += size;
+        if (into_extent_ == x.length) {
+          ++next_extent_;
+          into_extent_ = 0;
+        }
+        return Status();
+      }
+    } else if (offset >= 0 &&
+               (layout_.empty() ||
+                static_cast<uint64_t>(offset) == layout_.back().offset + layout_.back().length)) {
+      return Status();
+    }
+    return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown_ +
+                              "' has data at offset " + std::to_string(offset) +
+                              " that its size and sparse map do not hold");
+  }
+
   struct archive* a_;
   const TarInput* input_;
   std::string tarball_;
   std::string shown_;
+  std::vector<cas::Extent> layout_;
+  size_t next_extent_ = 0;
+  uint64_t into_extent_ = 0;
   uint64_t expect_;
   std::string_view left_;
   bool eof_ = false;
@@ -362,11 +396,15 @@ class TarReader {
       }
     }
     uint64_t expect = te->size;
+    std::vector<cas::Extent> layout;
     if (sparse) {
       expect = 0;
       for (const auto& x : extents) expect += x.length;
+      layout = extents;
+    } else if (te->size > 0) {
+      layout.push_back({0, te->size});
     }
-    EntryData data(a, input_.get(), tarball_, shown, expect);
+    EntryData data(a, input_.get(), tarball_, shown, std::move(layout), expect);
     std::optional<ZeroBlockScanner> scanner;
     if (zero_block_size_ > 0 && !sparse) {
       scanner.emplace(zero_block_size_);

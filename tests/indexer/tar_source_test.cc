@@ -4,6 +4,7 @@
 // tar_source.cc documents. Shares TarTest with tar_test.cc (tests/indexer/tar_fixture.h).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -170,6 +171,38 @@ TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
   EXPECT_EQ(f->size, 9223372036854775807u);
   EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{9223372036854775804u, 3}}));
   EXPECT_EQ(Contents(r->root, "f"), "end");
+}
+
+// libarchive drops, unsaid, a sparse region that ends past the file's size, yet still hands over
+// its data at the region's offset: a file of 3 bytes whose map puts them at 1000 was checked in
+// as those 3 bytes at 0 (GNU tar extracts 1003 bytes). Data at an offset the map does not say
+// is Corruption naming the tarball and the entry.
+TEST_F(TarTest, DataOutsideTheSparseMapIsRefused) {
+  auto sparse = [&](const std::string& name, const std::string& size, const std::string& map) {
+    return PyTar(name,
+                 "    i = tarfile.TarInfo('GNUSparseFile.0/f'); i.size = 3\n"
+                 "    i.pax_headers = {'GNU.sparse.size': '" +
+                     size + "', 'GNU.sparse.numblocks': '1', 'GNU.sparse.name': 'f', " +
+                     "'GNU.sparse.map': '" + map + "'}\n" +
+                     "    t.addfile(i, io.BytesIO(b'end'))\n");
+  };
+  for (const auto& [name, size, map] : std::vector<std::array<std::string, 3>>{
+           {"past-end.tar", "3", "1000,3"}, {"past-end-big.tar", "4096", "4095,3"}}) {
+    std::string t = sparse(name, size, map);
+    auto r = CheckinTar(t);
+    ASSERT_FALSE(r) << name;
+    EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
+    EXPECT_NE(r.error().message().find("read tarball " + t + ": entry 'f' has data at offset"),
+              std::string::npos)
+        << r.error().ToString();
+  }
+  // The same file with its map inside it is read, holes and all.
+  auto r = CheckinTar(sparse("inside.tar", "1003", "1000,3"));
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto f = cas::LookupPath(store_.get(), r->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->size, 1003u);
+  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{1000, 3}}));
 }
 
 // A symbolic link with an empty target (which Linux cannot make, and a Tree cannot hold) is
