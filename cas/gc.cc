@@ -1,6 +1,7 @@
 #include "cas/gc.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "cas/chunk_index.h"
@@ -76,6 +77,53 @@ class Marker {
   const GcOptions& options_;
 };
 
+using DeadObjects = std::vector<std::pair<ObjectId, ObjectInfo>>;
+
+// Reorders the dead Trees in [first, last) so that a Tree comes before every Tree it names
+// (Kahn's algorithm over the dead ones, in id order among those ready together). A Tree that
+// cannot be read names nothing here; the store holds no cycles, but were one there, its Trees
+// would go last in id order.
+Status OrderParentsFirst(ObjectStore* store, DeadObjects::iterator first,
+                         DeadObjects::iterator last) {
+  const size_t n = static_cast<size_t>(last - first);
+  std::unordered_map<ObjectId, uint32_t> index;
+  index.reserve(n);
+  for (size_t i = 0; i < n; ++i) index.emplace(first[i].first, static_cast<uint32_t>(i));
+  std::vector<std::vector<uint32_t>> children(n);
+  std::vector<uint32_t> parents(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    auto data = store->ReadTyped(first[i].first, ObjectType::kTree);
+    if (!data) continue;
+    auto tree = DecodeTree(first[i].first, *data);
+    if (!tree) continue;
+    for (const auto& e : tree->entries) {
+      if (e.type != EntryType::kDirectory) continue;
+      if (auto it = index.find(e.id); it != index.end()) {
+        children[i].push_back(it->second);
+        parents[it->second]++;
+      }
+    }
+  }
+  std::vector<uint32_t> order;
+  order.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (parents[i] == 0) order.push_back(static_cast<uint32_t>(i));
+  }
+  for (size_t k = 0; k < order.size(); ++k) {
+    for (uint32_t c : children[order[k]]) {
+      if (--parents[c] == 0) order.push_back(c);
+    }
+  }
+  for (size_t i = 0; i < n && order.size() < n; ++i) {
+    if (parents[i] != 0) order.push_back(static_cast<uint32_t>(i));
+  }
+  DeadObjects sorted;
+  sorted.reserve(n);
+  for (uint32_t i : order) sorted.push_back(first[i]);
+  std::copy(sorted.begin(), sorted.end(), first);
+  return Status();
+}
+
 }  // namespace
 
 Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& roots,
@@ -84,20 +132,27 @@ Result<GcStats> CollectGarbage(ObjectStore* store, const std::vector<ObjectId>& 
   for (const auto& r : roots) CAIRN_RETURN_IF_ERROR(marker.MarkVersion(r));
   GcStats stats;
   stats.reachable = marker.marked.size();
-  std::vector<std::pair<ObjectId, ObjectInfo>> dead;
+  DeadObjects dead;
   CAIRN_RETURN_IF_ERROR(store->ForEachObject([&](const ObjectId& id, const ObjectInfo& info) {
     stats.objects++;
     if (!marker.marked.contains(id)) dead.emplace_back(id, info);
     return true;
   }));
   // What refers to an object goes before it (a Version before its Disk or root Tree, a Disk
-  // before its Trees and contents, a Tree before the contents of its files, a ChunkIndex before
-  // its chunks; object ids in order within a type). The batches are written in order, so a gc
-  // killed between two of them leaves whole objects that nothing reaches, never one that
-  // names a deleted object (verify would call that damage).
+  // before its Trees and contents, a Tree before its subtrees and the contents of its files, a
+  // ChunkIndex before its chunks; object ids in order within a type, but for Trees). The
+  // batches are written in order, so a gc killed between two of them leaves whole objects that
+  // nothing reaches, never one that names a deleted object: verify would call that damage, and
+  // the catalog's mark that a Tree is indexed stands for its whole subtree.
   std::stable_sort(dead.begin(), dead.end(), [](const auto& a, const auto& b) {
     return static_cast<int>(a.second.type) > static_cast<int>(b.second.type);
   });
+  {
+    auto is_tree = [](const auto& d) { return d.second.type == ObjectType::kTree; };
+    auto first = std::find_if(dead.begin(), dead.end(), is_tree);
+    auto last = std::find_if_not(first, dead.end(), is_tree);
+    if (!options.dry_run) CAIRN_RETURN_IF_ERROR(OrderParentsFirst(store, first, last));
+  }
   static_assert(ObjectType::kVersion > ObjectType::kDisk && ObjectType::kDisk > ObjectType::kTree &&
                 ObjectType::kTree > ObjectType::kChunkIndex &&
                 ObjectType::kChunkIndex > ObjectType::kBlob);
