@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,8 +92,9 @@ class Catalog {
 
   Status SetState(const VersionRef& v, VersionState state);
   Result<VersionState> StateOf(const ObjectId& id);
-  // Forgets every deleted version: refs, tags, state and index keys. Returns their names.
-  Result<std::vector<std::string>> Purge();
+  // Forgets every deleted version but those in `keep`: refs, tags, state and index keys.
+  // Returns their names.
+  Result<std::vector<std::string>> Purge(const std::set<ObjectId>& keep = {});
   // Every version id the refs still name (the roots of gc).
   Result<std::vector<ObjectId>> AllVersionIds();
 

@@ -41,7 +41,7 @@ Status Catalog::SetState(const VersionRef& v, VersionState state) {
   return store_->Write(b, cas::WriteOptions{.sync = true});
 }
 
-Result<std::vector<std::string>> Catalog::Purge() {
+Result<std::vector<std::string>> Catalog::Purge(const std::set<ObjectId>& keep) {
   CAIRN_ASSIGN_OR_RETURN(auto images, Images(/*include_deleted=*/true));
   std::vector<std::string> purged;
   cas::WriteBatch b;
@@ -49,7 +49,7 @@ Result<std::vector<std::string>> Catalog::Purge() {
     CAIRN_ASSIGN_OR_RETURN(auto versions, Versions(image, /*include_deleted=*/true));
     CAIRN_ASSIGN_OR_RETURN(auto tags, Tags(image));
     for (const auto& v : versions) {
-      if (v.state != VersionState::kDeleted) continue;
+      if (v.state != VersionState::kDeleted || keep.contains(v.id)) continue;
       b.Delete(cas::Space::kRefs, keys::Version(v.image, v.number));
       for (const auto& [t, id] : tags)
         if (id == v.id) b.Delete(cas::Space::kRefs, keys::Tag(v.image, t));

@@ -1,9 +1,12 @@
 // cairn tag, clone, rm, restore, purge: the catalog's small write commands.
 #include <fmt/core.h>
 
+#include <set>
+
 #include "catalog/checkin.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "vmount/overlay.h"
 
 namespace cairn::tools {
 namespace {
@@ -112,7 +115,23 @@ int RunPurge(const Args& args) {
   if (auto rc = ParseCommandLine(spec, args, opts, {}, &vm)) return *rc;
   auto t = OpenFor(repo, "");
   if (!t) return Fail(t.error());
-  auto purged = catalog::Catalog(t->repo->store()).Purge();
+  // A writable mount's edit, committed or resumed later, needs its base version in the
+  // catalog: that version is kept, deleted, until the edit is committed or discarded.
+  auto mounts = vmount::ListMounts(t->repo->dir());
+  if (!mounts) return Fail(mounts.error());
+  std::set<ObjectId> keep;
+  catalog::Catalog cat(t->repo->store());
+  for (const auto& m : *mounts) {
+    if (!m.info.writable) continue;
+    auto state = cat.StateOf(m.info.base);
+    if (state && *state == catalog::VersionState::kDeleted && keep.insert(m.info.base).second) {
+      fmt::print(stderr,
+                 "cairn: warning: kept {}: the writable mount at {} is based on it (commit or "
+                 "discard its edit, then purge again)\n",
+                 m.info.version, m.info.mountpoint);
+    }
+  }
+  auto purged = cat.Purge(keep);
   if (!purged) return Fail(purged.error());
   for (const auto& n : *purged) fmt::print("purged {}\n", n);
   fmt::print("{} versions purged\n", purged->size());

@@ -249,6 +249,34 @@ TEST_F(VmountTest, GcKeepsWhatAMountReadsEvenWhenItsVersionIsPurged) {
   EXPECT_GT(Json(gc)["deleted"].get<int>(), 0) << "unmounted, the purged version goes";
 }
 
+// An uncommitted edit needs its base version in the catalog to be resumed and committed:
+// purge keeps a deleted version a writable mount is based on, says so, and purges it once the
+// edit is committed (the mount then goes on on the new version).
+TEST_F(VmountTest, PurgeKeepsTheBaseOfAWritableMountsEdit) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("printf 'precious\\n' > " + mnt_ + "/edit.txt"), 0);
+  RunResult u = RunRepo("umount", {mnt_});
+  ASSERT_NE(u.err.find("--resume"), std::string::npos) << u.exit_code << u.err;
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  RunResult p = RunRepo("purge");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out, "0 versions purged\n");
+  EXPECT_EQ(p.err, "cairn: warning: kept web:1: the writable mount at " + mnt_ +
+                       " is based on it (commit or discard its edit, then purge again)\n");
+  Mount("web:1", mnt_, {"--rw", "--resume"});
+  EXPECT_EQ(ReadFile(mnt_ + "/edit.txt"), "precious\n");
+  RunResult c = RunRepo("commit", {mnt_, "-m", "kept"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_EQ(RunRepo("umount", {mnt_}).exit_code, 0);
+  p = RunRepo("purge");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out, "purged web:1\n1 versions purged\n");
+  EXPECT_EQ(p.err, "");
+  EXPECT_EQ(RunRepo("cat", {"web:2", "edit.txt"}).out, "precious\n");
+}
+
 TEST_F(VmountTest, BadInputGivesClearErrorsAndLosesNothing) {
   BuildTree(src_, indexer::testing::DenseSpec());
   CheckinSrc("web");
