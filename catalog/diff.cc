@@ -25,13 +25,6 @@ class Differ {
  public:
   explicit Differ(cas::ObjectStore* store) : store_(store) {}
 
-  Status Trees(const ObjectId& a, const ObjectId& b, const std::string& prefix) {
-    if (a == b) return Status();
-    CAIRN_ASSIGN_OR_RETURN(cas::Tree ta, Load(a));
-    CAIRN_ASSIGN_OR_RETURN(cas::Tree tb, Load(b));
-    return Entries(ta, tb, prefix);
-  }
-
   // The entries of two loaded Trees, merged by name.
   Status Entries(const cas::Tree& ta, const cas::Tree& tb, const std::string& prefix) {
     size_t i = 0, j = 0;
@@ -47,10 +40,11 @@ class Differ {
     return Status();
   }
 
-  // Entries at `path` itself in both versions (the diff's starting point).
+  // Entries at `path` itself in both versions (the diff's starting point); a directory's own
+  // metadata too, as for any other directory.
   Status Start(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& path) {
     if (a.type == cas::EntryType::kDirectory && b.type == cas::EntryType::kDirectory) {
-      return Trees(a.id, b.id, path);
+      return Directories(a.id, b.id, path);
     }
     return Compare(a, b, path);
   }
@@ -81,16 +75,22 @@ class Differ {
   Status Both(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& prefix) {
     std::string path = Join(prefix, a.name);
     if (a.type == cas::EntryType::kDirectory && b.type == cas::EntryType::kDirectory) {
-      if (a.id == b.id) return Status();
-      CAIRN_ASSIGN_OR_RETURN(cas::Tree ta, Load(a.id));
-      CAIRN_ASSIGN_OR_RETURN(cas::Tree tb, Load(b.id));
-      auto changed = MetadataChanges(ta.meta, tb.meta);
-      if (!changed.empty()) {
-        result.entries.push_back({DiffEntry::Kind::kMetadata, path, b.type, changed, 0, 0});
-      }
-      return Entries(ta, tb, path);  // not Trees(): each Tree is loaded once
+      return Directories(a.id, b.id, path);
     }
     return Compare(a, b, path);
+  }
+
+  // Two versions of one directory: its own metadata (in its Tree), then its entries.
+  Status Directories(const ObjectId& a, const ObjectId& b, const std::string& path) {
+    if (a == b) return Status();
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree ta, Load(a));
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tb, Load(b));
+    auto changed = MetadataChanges(ta.meta, tb.meta);
+    if (!changed.empty()) {
+      result.entries.push_back(
+          {DiffEntry::Kind::kMetadata, path, cas::EntryType::kDirectory, changed, 0, 0});
+    }
+    return Entries(ta, tb, path);
   }
 
   Status Compare(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& path) {

@@ -339,6 +339,28 @@ TEST_F(DiffTest, APathLimitsTheDiffToThatSubtree) {
   EXPECT_TRUE(none.error().IsNotFound()) << none.error().ToString();
 }
 
+// The directory a diff starts from is compared too: the root's own metadata (reported as the
+// path "", printed `/`), or with a PATH that directory's.
+TEST_F(DiffTest, TheStartingDirectorysOwnMetadataIsCompared) {
+  TreeSpec s2 = BaseSpec();
+  At(s2, "").mode = 0777;
+  At(s2, "etc").mode = 0700;
+  VersionRef a = Checkin(Build(BaseSpec()), "t");
+  VersionRef b = Checkin(Build(s2), "t");
+  DiffResult all = Must(DiffVersions(store(), a, b, ""));
+  EXPECT_EQ(ByPath(all), (std::map<std::string, Change>{{"", {"metadata", {"mode"}}},
+                                                        {"etc", {"metadata", {"mode"}}}}));
+  ASSERT_FALSE(all.entries.empty());
+  EXPECT_EQ(all.entries[0].path, "") << "the root comes first";
+  EXPECT_EQ(all.entries[0].type, cas::EntryType::kDirectory);
+  for (const char* path : {"etc", "/etc/"}) {
+    EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, b, path))),
+              (std::map<std::string, Change>{{"etc", {"metadata", {"mode"}}}}))
+        << path;
+  }
+  EXPECT_TRUE(Must(DiffVersions(store(), a, b, "usr")).entries.empty());
+}
+
 // Links in the path are followed in each version (a merged-/usr root's lib, bin, sbin), the last
 // one only with a trailing '/', as `ls` does.
 TEST_F(DiffTest, APathFollowsLinksInsideEachVersion) {
