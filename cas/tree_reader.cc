@@ -48,7 +48,7 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
 }
 
 Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
-                              bool follow_last) {
+                              bool follow_last, std::string* resolved) {
   constexpr int kMaxLinks = 40;
   // Components still to walk, the next one last; and the entries walked, the root first.
   std::vector<std::string> todo;
@@ -103,6 +103,7 @@ Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::str
     walked.push_back(std::move(e));
     names.push_back(std::move(comp));
   }
+  if (resolved) *resolved = here();
   return walked.back();
 }
 

@@ -21,9 +21,10 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
 // ends in '/'); an absolute target starts again at the root, and ".." (in `path` or a target)
 // never climbs above it. So nothing outside the tree is ever named. NotFound naming the path,
 // also for a link with an empty target and for more than 40 links (Linux's limit: "too many
-// levels of symbolic links").
+// levels of symbolic links"). `resolved`, if not null, is set to the path of the entry found,
+// with no link in it ("" for the root): where the root Tree's hard-link table names it.
 Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
-                              bool follow_last);
+                              bool follow_last, std::string* resolved = nullptr);
 
 // Calls fn(path, entry) for every entry beneath the Tree `id` in depth-first, byte order; `path`
 // is relative to `id` with `prefix` prepended. fn returns false to stop descending into a

@@ -1,6 +1,8 @@
 #include "catalog/diff.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "base/rel_path.h"
 #include "cas/tree_reader.h"
@@ -10,6 +12,34 @@ namespace cairn::catalog {
 namespace {
 
 std::string Join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+// Whether `path` is `dir` or beneath it ("" holds everything).
+bool Beneath(std::string_view path, std::string_view dir) {
+  return dir.empty() || path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
+}
+
+// The order of the walk: component by component, each by its bytes, a directory's entries right
+// after it. Plain byte order differs: it puts "a-b" before "a/b".
+bool WalkOrder(std::string_view x, std::string_view y) {
+  while (true) {
+    size_t i = x.find('/'), j = y.find('/');
+    std::string_view cx = x.substr(0, i), cy = y.substr(0, j);
+    if (cx != cy) return cx < cy;
+    if (i == std::string_view::npos || j == std::string_view::npos) {
+      return i == std::string_view::npos && j != std::string_view::npos;
+    }
+    x.remove_prefix(i + 1);
+    y.remove_prefix(j + 1);
+  }
+}
+
+// Each path of a root Tree's hard-link table, with its group (every name of its file).
+std::map<std::string_view, const std::vector<std::string>*> GroupsByPath(const cas::Tree& root) {
+  std::map<std::string_view, const std::vector<std::string>*> out;
+  for (const auto& g : root.hardlinks)
+    for (const auto& p : g) out[p] = &g;
+  return out;
+}
 
 std::vector<std::string> MetadataChanges(const cas::Metadata& a, const cas::Metadata& b) {
   std::vector<std::string> out;
@@ -24,6 +54,16 @@ std::vector<std::string> MetadataChanges(const cas::Metadata& a, const cas::Meta
 class Differ {
  public:
   explicit Differ(cas::ObjectStore* store) : store_(store) {}
+
+  // Loads the root Trees, once: for their hard-link tables and for the walk.
+  Status LoadRoots(const ObjectId& a, const ObjectId& b) {
+    for (const ObjectId& id : {a, b}) {
+      if (roots_.contains(id)) continue;
+      CAIRN_ASSIGN_OR_RETURN(cas::Tree t, Load(id));
+      roots_.emplace(id, std::move(t));
+    }
+    return Status();
+  }
 
   // The entries of two loaded Trees, merged by name.
   Status Entries(const cas::Tree& ta, const cas::Tree& tb, const std::string& prefix) {
@@ -49,10 +89,58 @@ class Differ {
     return Compare(a, b, path);
   }
 
+  // Hard links live only in the root Trees' tables (LoadRoots), so a file that gains or loses a
+  // name may change no other Tree: each name whose group differs is a metadata change
+  // ("hardlinks"), added to the entry already reported for it, if any (an added or removed name
+  // is reported as such). Only names beneath the start, which is `in_a` and `in_b` in the
+  // versions (links resolved) and is shown as `shown`. Keeps the entries in walk order.
+  Status HardLinks(const ObjectId& root_a, const ObjectId& root_b, const std::string& in_a,
+                   const std::string& in_b, const std::string& shown) {
+    auto ga = GroupsByPath(roots_.at(root_a)), gb = GroupsByPath(roots_.at(root_b));
+    std::map<std::string, std::string> changed;  // as shown -> in B
+    auto check = [&](std::string_view p) {
+      auto ia = ga.find(p), ib = gb.find(p);
+      const auto* x = ia == ga.end() ? nullptr : ia->second;
+      const auto* y = ib == gb.end() ? nullptr : ib->second;
+      if (x && y && *x == *y) return;
+      for (std::string_view start : {in_b, in_a}) {
+        if (!Beneath(p, start)) continue;
+        std::string_view rest = p.substr(start.size());
+        if (rest.starts_with('/')) rest.remove_prefix(1);
+        changed.emplace(rest.empty() ? shown : Join(shown, std::string(rest)), std::string(p));
+        return;
+      }
+    };
+    for (const auto& [p, g] : ga) check(p);
+    for (const auto& [p, g] : gb) check(p);
+    if (changed.empty()) return Status();
+    for (auto& e : result.entries) {
+      auto it = changed.find(e.path);
+      if (it == changed.end()) continue;
+      if (e.kind == DiffEntry::Kind::kModified || e.kind == DiffEntry::Kind::kMetadata) {
+        e.changed.push_back("hardlinks");
+      }
+      changed.erase(it);
+    }
+    for (const auto& [path, in_b_path] : changed) {
+      result.trees_compared += 1 + std::count(in_b_path.begin(), in_b_path.end(), '/');
+      auto e = cas::LookupPath(store_, root_b, in_b_path);
+      if (!e && e.error().IsNotFound()) continue;  // a name removed: reported as such
+      if (!e) return e.error();
+      result.entries.push_back(
+          {DiffEntry::Kind::kMetadata, path, e->type, {"hardlinks"}, e->size, e->size});
+    }
+    std::stable_sort(
+        result.entries.begin(), result.entries.end(),
+        [](const DiffEntry& x, const DiffEntry& y) { return WalkOrder(x.path, y.path); });
+    return Status();
+  }
+
   DiffResult result;
 
  private:
   Result<cas::Tree> Load(const ObjectId& id) {
+    if (auto it = roots_.find(id); it != roots_.end()) return it->second;
     result.trees_compared++;
     return cas::LoadTree(store_, id);
   }
@@ -123,6 +211,7 @@ class Differ {
   }
 
   cas::ObjectStore* store_;
+  std::map<ObjectId, cas::Tree> roots_;  // LoadRoots
 };
 
 std::vector<PackageChange> DiffPackages(const Inspection& a, const Inspection& b) {
@@ -181,8 +270,9 @@ Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, co
   // Links in the path are followed in each version as in a chroot (cas::ResolvePath), the last
   // one only when the path ends in '/', as `ls` does: "lib/x86_64-linux-gnu" on a merged-/usr
   // root compares usr/lib/x86_64-linux-gnu, "bin" the link itself, "bin/" what it names.
-  auto ea = cas::ResolvePath(store, root_a, p, /*follow_last=*/false);
-  auto eb = cas::ResolvePath(store, root_b, p, /*follow_last=*/false);
+  std::string in_a, in_b;  // where the links lead
+  auto ea = cas::ResolvePath(store, root_a, p, /*follow_last=*/false, &in_a);
+  auto eb = cas::ResolvePath(store, root_b, p, /*follow_last=*/false, &in_b);
   while (p.ends_with("/")) p.pop_back();
   Differ d(store);
   const std::string both = "diff " + a.Name() + " " + b.Name();
@@ -191,7 +281,9 @@ Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, co
   if (!ea && ea.error().code() != Code::kNotFound) return ea.error().WithContext(both);
   if (!eb && eb.error().code() != Code::kNotFound) return eb.error().WithContext(both);
   if (ea && eb) {
+    if (root_a != root_b) CAIRN_RETURN_IF_ERROR(d.LoadRoots(root_a, root_b));
     CAIRN_RETURN_IF_ERROR(d.Start(*ea, *eb, p));
+    if (root_a != root_b) CAIRN_RETURN_IF_ERROR(d.HardLinks(root_a, root_b, in_a, in_b, p));
   } else {
     // Present on one side only: everything beneath it is added or removed.
     const cas::TreeEntry& e = ea ? *ea : *eb;

@@ -361,6 +361,53 @@ TEST_F(DiffTest, TheStartingDirectorysOwnMetadataIsCompared) {
   EXPECT_TRUE(Must(DiffVersions(store(), a, b, "usr")).entries.empty());
 }
 
+Node HardLinkNode(std::string path, std::string to) {
+  Node n;
+  n.path = std::move(path);
+  n.kind = Node::Kind::kHardlink;
+  n.target = std::move(to);
+  return n;
+}
+
+// Hard links live only in the root Tree's table, so two equal files that become one file with
+// two names change no directory Tree: each name whose group changed is a metadata change.
+TEST_F(DiffTest, EachNameWhoseHardLinkGroupChangedIsAMetadataChange) {
+  TreeSpec two = BaseSpec(), one = BaseSpec();
+  for (TreeSpec* s : {&two, &one}) {
+    s->push_back(DirNode("sub"));
+    s->push_back(FileNode("sub/f", "x\n"));
+    s->push_back(LinkNode("lnk", "sub"));
+  }
+  two.push_back(FileNode("sub/g", "x\n"));
+  one.push_back(HardLinkNode("sub/g", "sub/f"));
+  TreeSpec edited = one;
+  At(edited, "sub/f").data = "y\n";
+  VersionRef a = Checkin(Build(two), "h");
+  VersionRef b = Checkin(Build(one), "h");
+  VersionRef c = Checkin(Build(edited), "h");
+  const std::map<std::string, Change> both = {{"sub/f", {"metadata", {"hardlinks"}}},
+                                              {"sub/g", {"metadata", {"hardlinks"}}}};
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, b, ""))), both);
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), b, a, ""))), both);
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, b, "sub"))), both);
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, b, "sub/g"))),
+            (std::map<std::string, Change>{{"sub/g", {"metadata", {"hardlinks"}}}}));
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, b, "lnk/"))),
+            (std::map<std::string, Change>{{"lnk/f", {"metadata", {"hardlinks"}}},
+                                           {"lnk/g", {"metadata", {"hardlinks"}}}}))
+      << "reported beneath PATH as the user named it";
+  EXPECT_TRUE(Must(DiffVersions(store(), a, b, "etc")).entries.empty());
+  EXPECT_TRUE(Must(DiffVersions(store(), b, b, "")).entries.empty());
+  // A content change too: one entry per name, naming both.
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, c, ""))),
+            (std::map<std::string, Change>{{"sub/f", {"modified", {"content", "hardlinks"}}},
+                                           {"sub/g", {"modified", {"content", "hardlinks"}}}}));
+  // A group that stays the same is no change.
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), b, c, ""))),
+            (std::map<std::string, Change>{{"sub/f", {"modified", {"content"}}},
+                                           {"sub/g", {"modified", {"content"}}}}));
+}
+
 // Links in the path are followed in each version (a merged-/usr root's lib, bin, sbin), the last
 // one only with a trailing '/', as `ls` does.
 TEST_F(DiffTest, APathFollowsLinksInsideEachVersion) {

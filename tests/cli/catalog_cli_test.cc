@@ -14,6 +14,7 @@ using catalog::testing::BasePackages;
 using catalog::testing::BaseSpec;
 using catalog::testing::DpkgPackage;
 using catalog::testing::FileNode;
+using catalog::testing::Node;
 using catalog::testing::Remove;
 using catalog::testing::SetPackages;
 
@@ -174,6 +175,35 @@ TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
   RunResult out = RunRepo("checkout", {"web:2", dir_ + "/out"});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(indexer::testing::Diff(indexer::testing::Listing(src2_), indexer::testing::Listing(dir_ + "/out")), "");
+}
+
+// The root's own metadata is printed as `/`; a hard-link group that changed names each path.
+TEST_F(CatalogCliTest, DiffPrintsTheRootAsSlashAndHardLinkChangesAsMetadata) {
+  const std::string src3 = dir_ + "/src3";
+  auto s = BaseSpec();
+  At(s, "").mode = 0777;
+  Node g;
+  g.path = "etc/group2";
+  g.kind = Node::Kind::kHardlink;
+  g.target = "etc/group";
+  s.push_back(g);
+  indexer::testing::BuildTree(src3, s);
+  ASSERT_EQ(RunRepo("checkin", {src3, "--image", "web"}).exit_code, 0);
+  RunResult text = RunRepo("diff", {"web:1", "web:3"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out,
+            "m / (mode)\n"
+            "m etc/group (hardlinks)\n"
+            "+ etc/group2\n"
+            "1 added, 0 removed, 0 modified, 2 metadata only; packages: 0 added, 0 removed, 0 "
+            "upgraded, 0 downgraded\n");
+  auto json = Json("diff", {"web:1", "web:3", "--json"});
+  ASSERT_GE(json["entries"].size(), 2u) << json.dump();
+  EXPECT_EQ(json["entries"][0]["path"], "");
+  EXPECT_EQ(json["entries"][0]["what"], nlohmann::json::array({"mode"}));
+  EXPECT_EQ(json["entries"][1]["path"], "etc/group");
+  EXPECT_EQ(json["entries"][1]["what"], nlohmann::json::array({"hardlinks"}));
+  EXPECT_EQ(json["counts"]["metadata"], 2);
 }
 
 struct BadCommand {
