@@ -229,6 +229,7 @@ std::vector<PackageChange> DiffPackages(const Inspection& a, const Inspection& b
       out.push_back({PackageChange::Kind::kRemoved, name, v, ""});
     } else if (it->second != v) {
       int c = CompareDebianVersions(v, it->second);
+      if (c == 0) continue;  // another spelling of the same version: 1.0-1 and 0:1.0-1
       out.push_back({c < 0 ? PackageChange::Kind::kUpgraded : PackageChange::Kind::kDowngraded, name, v,
                      it->second});
     }

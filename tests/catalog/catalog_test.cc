@@ -408,6 +408,25 @@ TEST_F(DiffTest, EachNameWhoseHardLinkGroupChangedIsAMetadataChange) {
                                            {"sub/g", {"modified", {"content"}}}}));
 }
 
+// dpkg --compare-versions 1.0-1 eq 0:1.0-1: another spelling of the same version is neither an
+// upgrade nor a downgrade.
+TEST_F(DiffTest, AVersionSpelledOtherwiseButEqualInDebianOrderIsNoPackageChange) {
+  TreeSpec s2 = BaseSpec();
+  auto pkgs = BasePackages();
+  for (auto& p : pkgs) {
+    if (p.name == "libssl3") p.version = "0:" + p.version;  // 3.0.20-1~deb12u2
+    if (p.name == "bash") p.version = "05.2.15-2+b2";       // 5.2.15-2+b2
+  }
+  SetPackages(s2, pkgs);
+  VersionRef a = Checkin(Build(BaseSpec()), "p");
+  VersionRef b = Checkin(Build(s2), "p");
+  DiffResult d = Must(DiffVersions(store(), a, b, ""));
+  EXPECT_EQ(ByPath(d),
+            (std::map<std::string, Change>{{"var/lib/dpkg/status", {"modified", {"content"}}}}));
+  EXPECT_TRUE(d.packages.empty()) << d.packages[0].name << " "
+                                  << PackageChangeName(d.packages[0].kind);
+}
+
 // Links in the path are followed in each version (a merged-/usr root's lib, bin, sbin), the last
 // one only with a trailing '/', as `ls` does.
 TEST_F(DiffTest, APathFollowsLinksInsideEachVersion) {
