@@ -427,6 +427,35 @@ TEST_F(DiffTest, AVersionSpelledOtherwiseButEqualInDebianOrderIsNoPackageChange)
                                   << PackageChangeName(d.packages[0].kind);
 }
 
+// Zero blocks that became holes (fallocate --dig-holes) hold the same bytes: the file changed in
+// its holes only, not in content.
+TEST_F(DiffTest, ZerosThatBecameHolesAreASparseChangeNotAContentChange) {
+  std::string bytes(1 << 20, '\0');
+  bytes.replace(8192, 4, "data");
+  Node sparse;
+  sparse.path = "f";
+  sparse.kind = Node::Kind::kSparse;
+  sparse.size = bytes.size();
+  sparse.pieces = {{8192, "data"}};
+  TreeSpec dense = BaseSpec(), holes = BaseSpec(), other = BaseSpec();
+  dense.push_back(FileNode("f", bytes));
+  holes.push_back(sparse);
+  sparse.pieces = {{8192, "date"}};
+  other.push_back(sparse);
+  VersionRef a = Checkin(Build(dense), "s");
+  VersionRef b = Checkin(Build(holes), "s");
+  VersionRef c = Checkin(Build(other), "s");
+  ASSERT_TRUE(Must(cas::LookupPath(store(), b.version.root, "f")).sparse)
+      << "holes where the test runs";
+  const std::map<std::string, Change> holes_only = {{"f", {"metadata", {"sparse"}}}};
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, b, ""))), holes_only);
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), b, a, ""))), holes_only);
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), a, c, ""))),
+            (std::map<std::string, Change>{{"f", {"modified", {"content", "sparse"}}}}));
+  EXPECT_EQ(ByPath(Must(DiffVersions(store(), b, c, ""))),
+            (std::map<std::string, Change>{{"f", {"modified", {"content"}}}}));
+}
+
 // Links in the path are followed in each version (a merged-/usr root's lib, bin, sbin), the last
 // one only with a trailing '/', as `ls` does.
 TEST_F(DiffTest, APathFollowsLinksInsideEachVersion) {
