@@ -36,6 +36,19 @@ void ParseOsRelease(const std::string& text, Inspection* out) {
   }
 }
 
+// dpkg's Status field is "WANT FLAG STATE". Every state but not-installed and config-files
+// leaves the package's files on disk, as `dpkg -l` lists it (ii, it, iW, iF, iU, iH): one whose
+// triggers are pending, or unpacked and not yet configured, is shipped in the image all the same.
+bool HasFilesOnDisk(std::string_view status) {
+  static constexpr std::string_view kStates[] = {"installed",        "triggers-pending",
+                                                 "triggers-awaited", "half-configured",
+                                                 "unpacked",         "half-installed"};
+  size_t space = status.rfind(' ');
+  if (space == std::string_view::npos) return false;
+  return std::find(std::begin(kStates), std::end(kStates), status.substr(space + 1)) !=
+         std::end(kStates);
+}
+
 void ParseDpkgStatus(const std::string& text, Inspection* out) {
   std::stringstream ss(text);
   std::string line;
@@ -58,7 +71,7 @@ void ParseDpkgStatus(const std::string& text, Inspection* out) {
     if (line.starts_with("Package: ")) p.name = line.substr(9);
     else if (line.starts_with("Version: ")) p.version = line.substr(9);
     else if (line.starts_with("Architecture: ")) p.arch = line.substr(14);
-    else if (line.starts_with("Status: ")) installed = line.ends_with(" installed");
+    else if (line.starts_with("Status: ")) installed = HasFilesOnDisk(line.substr(8));
   }
   flush();
   std::sort(out->packages.begin(), out->packages.end(),

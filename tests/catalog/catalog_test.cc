@@ -158,6 +158,26 @@ TEST_F(InspectionTest, ControlCharactersInTheImagesFilesForgeNoFieldOrPackage) {
   EXPECT_EQ(EncodeInspection(DecodeInspection(v.version.summary)), v.version.summary);
 }
 
+// dpkg's Status field ends in the package's state: a package half-installed, unpacked,
+// half-configured or with triggers awaited or pending has its files on disk (dpkg -l lists it);
+// one not-installed or with only its config-files left does not.
+TEST_F(InspectionTest, APackageCountsInEveryStateThatLeavesItsFilesOnDisk) {
+  TreeSpec spec = BaseSpec();
+  SetPackages(spec, {{"a", "1", "amd64", "install ok installed"},
+                     {"b", "1", "amd64", "install ok triggers-pending"},
+                     {"c", "1", "amd64", "install ok triggers-awaited"},
+                     {"d", "1", "amd64", "install ok half-configured"},
+                     {"e", "1", "amd64", "install reinstreq half-installed"},
+                     {"f", "1", "amd64", "install ok unpacked"},
+                     {"g", "1", "amd64", "deinstall ok config-files"},
+                     {"h", "1", "amd64", "purge ok not-installed"},
+                     {"i", "1", "amd64", "hold ok installed"}});
+  Inspection in = DecodeInspection(Checkin(Build(spec), "states").version.summary);
+  std::vector<std::string> names;
+  for (const auto& p : in.packages) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "i"}));
+}
+
 TEST(InspectionSummaryTest, CountsThatDoNotParseReadAsZero) {
   Inspection in =
       DecodeInspection("distro\tdebian\ncounts\t12\tx\t99999999999999999999999\t-1\t7\n");
