@@ -97,12 +97,18 @@ void PrintLayout(const nlohmann::json& d) {
   }
 }
 
-// Names of versions by id, for parents and children ("(purged)" when forgotten).
+// Names of versions by id, for parents and children ("(purged)" when forgotten). A deleted
+// version is hidden from listings, so its name alone would read as an active one: it is marked
+// "[deleted]", as provenance marks it.
 std::vector<std::string> Names(catalog::Catalog& c, const std::vector<ObjectId>& ids) {
   std::vector<std::string> out;
   for (const auto& id : ids) {
     auto r = c.ResolveId(id);
-    out.push_back(r ? r->Name() : "(purged " + id.Short() + ")");
+    if (!r) {
+      out.push_back("(purged " + id.Short() + ")");
+    } else {
+      out.push_back(r->Name() + (r->state == catalog::VersionState::kDeleted ? " [deleted]" : ""));
+    }
   }
   return out;
 }

@@ -177,6 +177,26 @@ TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
   EXPECT_EQ(indexer::testing::Diff(indexer::testing::Listing(src2_), indexer::testing::Listing(dir_ + "/out")), "");
 }
 
+// A deleted version is hidden from listings, but a version's parents and children still name
+// it: marked `[deleted]` as provenance marks it, in text and in --json.
+TEST_F(CatalogCliTest, ShowAndLogMarkDeletedParentsAndChildren) {
+  ASSERT_EQ(RunRepo("rm", {"web:2"}).exit_code, 0);
+  EXPECT_EQ(Json("show", {"web:1", "--json"})["children"],
+            nlohmann::json::array({"web:2 [deleted]"}));
+  RunResult text = RunRepo("show", {"web:1"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("children      web:2 [deleted]\n"), std::string::npos) << text.out;
+  ASSERT_EQ(RunRepo("restore", {"web:2"}).exit_code, 0);
+  EXPECT_EQ(Json("show", {"web:1", "--json"})["children"], nlohmann::json::array({"web:2"}));
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  EXPECT_EQ(Json("show", {"web:2", "--json"})["parents"],
+            nlohmann::json::array({"web:1 [deleted]"}));
+  auto log = Json("log", {"web", "--json"});
+  ASSERT_EQ(log.size(), 1u) << log.dump();
+  EXPECT_EQ(log[0]["parents"], nlohmann::json::array({"web:1 [deleted]"}));
+  EXPECT_NE(RunRepo("log", {"web"}).out.find("Parent: web:1 [deleted]\n"), std::string::npos);
+}
+
 // The root's own metadata is printed as `/`; a hard-link group that changed names each path.
 TEST_F(CatalogCliTest, DiffPrintsTheRootAsSlashAndHardLinkChangesAsMetadata) {
   const std::string src3 = dir_ + "/src3";
