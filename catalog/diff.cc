@@ -238,12 +238,8 @@ class Differ {
 
 std::vector<PackageChange> DiffPackages(const Inspection& a, const Inspection& b) {
   std::map<std::string, std::string> pa, pb;
-  // dpkg's names: "libc6:i386" for a foreign architecture, never "tzdata:all".
-  auto key = [](const Package& p, const Inspection& in) {
-    return p.name + (p.arch.empty() || p.arch == in.arch || p.arch == "all" ? "" : ":" + p.arch);
-  };
-  for (const auto& p : a.packages) pa[key(p, a)] = p.version;
-  for (const auto& p : b.packages) pb[key(p, b)] = p.version;
+  for (const auto& p : a.packages) pa[DpkgName(p, a)] = p.version;
+  for (const auto& p : b.packages) pb[DpkgName(p, b)] = p.version;
   std::vector<PackageChange> out;
   for (const auto& [name, v] : pa) {
     auto it = pb.find(name);

@@ -135,6 +135,10 @@ Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
   return out;
 }
 
+std::string DpkgName(const Package& p, const Inspection& in) {
+  return p.name + (p.arch.empty() || p.arch == in.arch || p.arch == "all" ? "" : ":" + p.arch);
+}
+
 std::string EncodeInspection(const Inspection& in) {
   std::ostringstream o;
   auto kv = [&](const char* k, const std::string& v) {

@@ -29,6 +29,11 @@ struct Inspection {
   std::vector<Package> packages;  // sorted by name
 };
 
+// The package's name as dpkg prints it in `in`: "libc6:i386" for a foreign architecture,
+// the bare name for the image's own and for "all" (never "tzdata:all"). The package index and
+// diff key packages by it, so that two architectures of one name are two packages.
+std::string DpkgName(const Package& p, const Inspection& in);
+
 // Reads /etc/os-release (following symlinks inside the tree), /etc/hostname and
 // /var/lib/dpkg/status. Missing files leave fields empty; an unreadable store is an error.
 // Counts are filled by the caller's walk (see search_index.h), not here.

@@ -225,7 +225,12 @@ void AddVersionKeys(cas::WriteBatch* batch, const ObjectId& v, const ObjectId& r
     }
   };
   put(keys::Root(root, v), "");
-  for (const auto& p : inspection.packages) put(keys::Package(p.name, v), p.version);
+  for (const auto& p : inspection.packages) {
+    std::string name = DpkgName(p, inspection);
+    put(keys::Package(name, v), p.version);
+    // Before index format 5 a foreign architecture's package was keyed by its bare name.
+    if (remove && name != p.name) batch->Delete(cas::Space::kCatalog, keys::Package(p.name, v));
+  }
 }
 
 Result<EntryValue> DecodeEntryValue(std::string_view v) {

@@ -172,6 +172,40 @@ TEST_F(SearchTest, ByPackageWithDebianVersionConstraints) {
   EXPECT_TRUE(hits[1].paths.empty());
 }
 
+// Two architectures of one package are two packages, keyed as dpkg names them: a bare name
+// finds each ("libc6", "libc6:i386"), NAME:ARCH the one. Keyed by the bare name, the last
+// architecture's version hid the other's.
+TEST_F(SearchTest, ByPackageOfEachArchitecture) {
+  TreeSpec s = BaseSpec();
+  auto pkgs = BasePackages();
+  for (auto& p : pkgs)
+    if (p.name == "libc6") p.version = "2.36-8";
+  pkgs.push_back({"libc6", "2.36-9", "i386"});
+  SetPackages(s, pkgs);
+  Checkin(Build(s), "multi");
+  EXPECT_EQ(Versions(Pkg("libc6<2.36-9")), Names{"multi:1"});
+  EXPECT_EQ(Versions(Pkg("libc6:i386")), Names{"multi:1"});
+  EXPECT_EQ(Versions(Pkg("libc6:i386<2.36-9")), Names{});
+  EXPECT_EQ(Versions(Pkg("libc6:arm64")), Names{});
+  auto hits = Find(Pkg("libc6"));
+  ASSERT_EQ(hits.size(), 3u);
+  ASSERT_EQ(hits[0].version, "multi:1");
+  ASSERT_EQ(hits[0].packages.size(), 2u);
+  EXPECT_EQ(hits[0].packages[0].name, "libc6");
+  EXPECT_EQ(hits[0].packages[0].version, "2.36-8");
+  EXPECT_EQ(hits[0].packages[1].name, "libc6:i386");
+  EXPECT_EQ(hits[0].packages[1].version, "2.36-9");
+  EXPECT_EQ(hits[1].packages.size(), 1u) << "web:1 holds libc6 of amd64 only";
+
+  // Purge leaves no key of either.
+  Catalog c(store());
+  MustOk(c.SetState(Must(c.Resolve("multi:1")), VersionState::kDeleted));
+  Must(c.Purge());
+  for (const auto& [k, v] : SpaceContents(cas::Space::kCatalog)) {
+    EXPECT_EQ(k.find("libc6:i386"), std::string::npos) << k;
+  }
+}
+
 TEST_F(SearchTest, CriteriaCombineWithAnd) {
   SearchQuery q = Path("notes.txt");
   q.package = Must(ParsePackageConstraint("libssl3>=3.0.22"));
