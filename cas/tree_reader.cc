@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/sha256.h"
 #include "cas/content_reader.h"
 
 namespace cairn::cas {
@@ -120,8 +121,8 @@ Status WalkTree(ObjectStore* store, const ObjectId& id, const std::string& prefi
   return Status();
 }
 
-Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
-                     const std::function<Status(std::string_view)>& sink) {
+Status ReadFileData(ObjectStore* store, const TreeEntry& e,
+                    const std::function<Status(uint64_t offset, std::string_view)>& sink) {
   if (e.type != EntryType::kRegular) {
     return Status::InvalidArgument("read " + e.name + ": not a regular file");
   }
@@ -129,8 +130,9 @@ Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
   if (!e.sparse) {
     uint64_t n = 0;
     CAIRN_RETURN_IF_ERROR(reader.Read(e.id, [&](std::string_view piece) {
+      uint64_t at = n;
       n += piece.size();
-      return n <= e.size ? sink(piece) : Status();
+      return n <= e.size ? sink(at, piece) : Status();
     }));
     if (n != e.size) {
       return Status::Corruption("read " + e.name + ": content has " + std::to_string(n) +
@@ -138,6 +140,34 @@ Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
     }
     return Status();
   }
+  size_t extent = 0;
+  uint64_t in_extent = 0;
+  CAIRN_RETURN_IF_ERROR(reader.Read(e.id, [&](std::string_view piece) -> Status {
+    while (!piece.empty()) {
+      if (extent >= e.extents.size()) {
+        return Status::Corruption("read " + e.name + ": content longer than its extents");
+      }
+      const Extent& x = e.extents[extent];
+      size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), x.length - in_extent));
+      CAIRN_RETURN_IF_ERROR(sink(x.offset + in_extent, piece.substr(0, n)));
+      piece.remove_prefix(n);
+      in_extent += n;
+      if (in_extent == x.length) {
+        ++extent;
+        in_extent = 0;
+      }
+    }
+    return Status();
+  }));
+  if (extent != e.extents.size() ||
+      (!e.extents.empty() && e.extents.back().offset + e.extents.back().length > e.size)) {
+    return Status::Corruption("read " + e.name + ": content shorter than its extents");
+  }
+  return Status();
+}
+
+Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
+                     const std::function<Status(std::string_view)>& sink) {
   static const std::string kZeros(1 << 16, '\0');
   auto zeros = [&](uint64_t n) -> Status {
     while (n > 0) {
@@ -147,35 +177,57 @@ Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,
     }
     return Status();
   };
-  uint64_t pos = 0;  // logical offset written so far
-  size_t extent = 0;
-  uint64_t in_extent = 0;
-  CAIRN_RETURN_IF_ERROR(reader.Read(e.id, [&](std::string_view piece) -> Status {
-    while (!piece.empty()) {
-      if (extent >= e.extents.size()) {
-        return Status::Corruption("read " + e.name + ": content longer than its extents");
+  uint64_t pos = 0;  // logical offset passed on so far
+  CAIRN_RETURN_IF_ERROR(ReadFileData(store, e, [&](uint64_t offset, std::string_view piece) {
+    CAIRN_RETURN_IF_ERROR(zeros(offset - pos));
+    pos = offset + piece.size();
+    return sink(piece);
+  }));
+  return zeros(e.size - pos);
+}
+
+Result<ObjectId> ZeroRunDigest(ObjectStore* store, const TreeEntry& e) {
+  // The stream hashed: the size (8 bytes, big-endian), then for each maximal run of non-zero
+  // bytes its offset (8 bytes), its bytes and 0x00 followed by its end (8 bytes). The 0x00
+  // after a run's bytes, which are never zero, tells where the run ends: the stream names one
+  // file's bytes only.
+  Sha256 h;
+  auto put = [&](bool mark, uint64_t v) {
+    char b[9];
+    b[0] = 0;
+    for (int i = 0; i < 8; ++i) b[1 + i] = static_cast<char>(v >> (56 - 8 * i));
+    h.Update(mark ? std::string_view(b, 9) : std::string_view(b + 1, 8));
+  };
+  put(false, e.size);
+  bool in_run = false;
+  uint64_t run_end = 0;  // the offset after the run's last byte so far
+  CAIRN_RETURN_IF_ERROR(ReadFileData(store, e, [&](uint64_t offset, std::string_view piece) {
+    if (in_run && offset != run_end) {
+      put(true, run_end);
+      in_run = false;
+    }
+    size_t i = 0;
+    while (i < piece.size()) {
+      if (!in_run) {
+        while (i < piece.size() && piece[i] == 0) ++i;
+        if (i == piece.size()) break;
+        put(false, offset + i);
+        in_run = true;
       }
-      const Extent& x = e.extents[extent];
-      if (pos < x.offset) {
-        CAIRN_RETURN_IF_ERROR(zeros(x.offset - pos));
-        pos = x.offset;
+      size_t j = i;
+      while (j < piece.size() && piece[j] != 0) ++j;
+      h.Update(piece.substr(i, j - i));
+      run_end = offset + j;
+      if (j < piece.size()) {
+        put(true, run_end);
+        in_run = false;
       }
-      size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), x.length - in_extent));
-      CAIRN_RETURN_IF_ERROR(sink(piece.substr(0, n)));
-      piece.remove_prefix(n);
-      pos += n;
-      in_extent += n;
-      if (in_extent == x.length) {
-        ++extent;
-        in_extent = 0;
-      }
+      i = j;
     }
     return Status();
   }));
-  if (extent != e.extents.size() || pos > e.size) {
-    return Status::Corruption("read " + e.name + ": content shorter than its extents");
-  }
-  return zeros(e.size - pos);
+  if (in_run) put(true, run_end);
+  return h.Finish();
 }
 
 }  // namespace cairn::cas

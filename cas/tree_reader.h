@@ -32,6 +32,17 @@ Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::str
 Status WalkTree(ObjectStore* store, const ObjectId& id, const std::string& prefix,
                 const std::function<bool(const std::string& path, const TreeEntry& e)>& fn);
 
+// Passes the data of a regular file entry to `sink` with each piece's offset in the file, in
+// order: the whole file for a dense one, its extents for a sparse one (holes are skipped).
+// InvalidArgument unless `e` is a regular file.
+Status ReadFileData(ObjectStore* store, const TreeEntry& e,
+                    const std::function<Status(uint64_t offset, std::string_view)>& sink);
+
+// A digest of a regular file's bytes, holes read as zeros, that costs its data, not its size:
+// two entries of the same size, dense or sparse, holes anywhere, have the same bytes exactly
+// when their digests are equal. Not the SHA-256 of the bytes.
+Result<ObjectId> ZeroRunDigest(ObjectStore* store, const TreeEntry& e);
+
 // Passes the logical content of a regular file entry to `sink`, holes expanded as zeros.
 // InvalidArgument unless `e` is a regular file.
 Status ReadFileEntry(ObjectStore* store, const TreeEntry& e,

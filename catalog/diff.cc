@@ -213,23 +213,14 @@ class Differ {
   }
 
   // Whether two regular files differ in their bytes, holes read as zeros. With the same holes
-  // the content ids say; otherwise, at equal sizes, both are read (a cost only for files whose
-  // holes changed) and hashed: ReadFileEntry pushes, so the two cannot be read side by side.
+  // the content ids say; otherwise, at equal sizes, both files' data is read (a cost only for
+  // files whose holes changed, and only of their data: a hole of terabytes costs nothing).
   Result<bool> ContentDiffers(const cas::TreeEntry& a, const cas::TreeEntry& b) {
     if (a.size != b.size) return true;
     if (a.sparse == b.sparse && a.extents == b.extents) return a.id != b.id;
-    CAIRN_ASSIGN_OR_RETURN(ObjectId da, LogicalDigest(a));
-    CAIRN_ASSIGN_OR_RETURN(ObjectId db, LogicalDigest(b));
+    CAIRN_ASSIGN_OR_RETURN(ObjectId da, cas::ZeroRunDigest(store_, a));
+    CAIRN_ASSIGN_OR_RETURN(ObjectId db, cas::ZeroRunDigest(store_, b));
     return da != db;
-  }
-
-  Result<ObjectId> LogicalDigest(const cas::TreeEntry& e) {
-    Sha256 h;
-    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store_, e, [&](std::string_view piece) {
-      h.Update(piece);
-      return Status();
-    }));
-    return h.Finish();
   }
 
   cas::ObjectStore* store_;
