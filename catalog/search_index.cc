@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "base/coding.h"
+#include "base/sha256.h"
 #include "cas/chunk_index.h"
 #include "cas/tree_reader.h"
 #include "catalog/keys.h"
@@ -100,7 +101,17 @@ class TreeIndexer {
           // A new Tree is mostly files that did not change (a directory with one changed file
           // is a new Tree): looking each one up cost 5-8 ms of an incremental checkin.
           ObjectId sha = e.id;
-          if (e.size >= one_chunk_below_) {
+          if (e.sparse) {
+            // The content is the data alone; a digest search asks for the file's bytes, holes
+            // read as zeros, as sha256sum reads them. Hashing those costs the file's size, so
+            // a larger sparse file is not indexed by digest (docs/format/catalog.md).
+            if (e.size > kMaxSparseDigestSize) {
+              out_.puts.emplace_back(keys::Entry(e.name, id), std::move(value));
+              CAIRN_RETURN_IF_ERROR(MaybeSend());
+              continue;
+            }
+            CAIRN_ASSIGN_OR_RETURN(sha, FileSha256(e));
+          } else if (e.size >= one_chunk_below_) {
             if (auto known = b.digests.find(e.id); known != b.digests.end()) {
               sha = known->second;
             } else {
@@ -169,9 +180,20 @@ class TreeIndexer {
         return Status::Corruption("catalog index of tree " + base.Short() + ": a digest of entry " +
                                   std::to_string(pos) + ", which is not a file");
       }
-      b.digests.emplace(b.tree.entries[pos].id, sha);
+      // A sparse file's digest is of its bytes, not of its content (the data alone).
+      if (!b.tree.entries[pos].sparse) b.digests.emplace(b.tree.entries[pos].id, sha);
     }
     return b;
+  }
+
+  // The SHA-256 of a file's bytes, holes read as zeros.
+  Result<ObjectId> FileSha256(const cas::TreeEntry& e) {
+    Sha256 h;
+    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store_, e, [&](std::string_view piece) {
+      h.Update(piece);
+      return Status();
+    }));
+    return h.Finish();
   }
 
   // A Blob's id is the SHA-256 of its bytes; a chunked file's is in its ChunkIndex.

@@ -8,6 +8,7 @@
 #ifndef CAIRN_CATALOG_SEARCH_INDEX_H_
 #define CAIRN_CATALOG_SEARCH_INDEX_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -19,6 +20,10 @@
 #include "catalog/inspect.h"
 
 namespace cairn::catalog {
+
+// A sparse file is indexed by the SHA-256 of its bytes, holes read as zeros, up to this size;
+// a larger one is not indexed by digest (hashing its holes would cost its size).
+inline constexpr uint64_t kMaxSparseDigestSize = uint64_t{1} << 30;
 
 // What a Tree's subtree holds (the Tree itself not counted).
 struct TreeCounts {

@@ -150,6 +150,35 @@ TEST_F(SearchTest, BySha256OfASmallAndOfAMultiChunkFile) {
   EXPECT_TRUE(Find(Sha(Sha256::Of("no such content"))).empty());
 }
 
+// A sparse file's content is its data alone; search finds it by the SHA-256 of its bytes,
+// holes read as zeros, as sha256sum prints it, and not by its data's. One larger than
+// kMaxSparseDigestSize is not indexed by digest: hashing its holes would cost its size.
+TEST_F(SearchTest, BySha256OfASparseFile) {
+  TreeSpec s = BaseSpec();
+  Node small;
+  small.path = "var/lib/small.sparse";
+  small.kind = Node::Kind::kSparse;
+  small.size = 1 << 20;
+  small.pieces = {{4096, "data"}};
+  s.push_back(small);
+  Node huge = small;
+  huge.path = "var/lib/huge.sparse";
+  huge.size = kMaxSparseDigestSize + 4096;
+  huge.pieces = {{kMaxSparseDigestSize, "end"}};
+  s.push_back(huge);
+  VersionRef v = Checkin(Build(s), "holes");
+  cas::TreeEntry e = Must(cas::LookupPath(store(), v.version.root, "var/lib/small.sparse"));
+  ASSERT_TRUE(e.sparse) << "the fixture's filesystem keeps holes";
+  std::string bytes = std::string(4096, '\0') + "data" + std::string((1 << 20) - 4100, '\0');
+  auto hits = Find(Sha(Sha256::Of(bytes)));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].version, "holes:1");
+  EXPECT_EQ(hits[0].paths, Names{"var/lib/small.sparse"});
+  EXPECT_TRUE(Find(Sha(Sha256::Of("data"))).empty()) << "the data alone is not the file";
+  EXPECT_TRUE(Find(Sha(Sha256::Of("end"))).empty());
+  EXPECT_TRUE(Must(cas::LookupPath(store(), v.version.root, "var/lib/huge.sparse")).sparse);
+}
+
 TEST_F(SearchTest, ByPackageWithDebianVersionConstraints) {
   EXPECT_EQ(Versions(Pkg("libssl3")), (Names{"web:1", "web:2"}));
   EXPECT_EQ(Versions(Pkg("libssl3<3.0.22")), Names{"web:1"});
