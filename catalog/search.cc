@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -305,9 +306,18 @@ Result<std::vector<SearchHit>> Search(cas::ObjectStore* store, const SearchQuery
     }
     out.push_back({*name, id, {m.paths.begin(), m.paths.end()}, std::move(m.packages)});
   }
-  std::sort(out.begin(), out.end(), [](const SearchHit& a, const SearchHit& b) {
-    return a.version < b.version;
-  });
+  // By image, then by number: web:2 before web:10.
+  auto key = [](const SearchHit& h) {
+    size_t colon = h.version.rfind(':');
+    std::string_view image(h.version.data(), colon == std::string::npos ? h.version.size() : colon);
+    uint64_t n = 0;
+    if (colon != std::string::npos) {
+      std::from_chars(h.version.data() + colon + 1, h.version.data() + h.version.size(), n);
+    }
+    return std::pair(image, n);
+  };
+  std::sort(out.begin(), out.end(),
+            [&](const SearchHit& a, const SearchHit& b) { return key(a) < key(b); });
   return out;
 }
 

@@ -235,6 +235,14 @@ TEST_F(SearchTest, ByPackageOfEachArchitecture) {
   }
 }
 
+// Hits come by image, then by version number: web:2 before web:10.
+TEST_F(SearchTest, HitsAreOrderedByImageThenNumber) {
+  for (int i = 3; i <= 10; ++i) Checkin(Build(BaseSpec()), "web");
+  Checkin(Build(BaseSpec()), "a");
+  EXPECT_EQ(Versions(Path("notes.txt")), (Names{"a:1", "web:1", "web:3", "web:4", "web:5", "web:6",
+                                                "web:7", "web:8", "web:9", "web:10"}));
+}
+
 TEST_F(SearchTest, CriteriaCombineWithAnd) {
   SearchQuery q = Path("notes.txt");
   q.package = Must(ParsePackageConstraint("libssl3>=3.0.22"));
