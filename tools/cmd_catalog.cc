@@ -65,6 +65,8 @@ int RunClone(const Args& args) {
   pos.add("version", 1).add("new", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  if (auto parsed = catalog::ParseVersionSpec(version); !parsed) return Fail(parsed.error());
+  if (Status s = catalog::ValidateImageName(image); !s.ok()) return Fail(s);
   auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
   if (!r) return Fail(r.error());
   auto v = catalog::CloneVersion(**r, version, image, message);

@@ -64,9 +64,9 @@ int RunVersions(const Args& args) {
   pos.add("image", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  if (Status s = catalog::ValidateImageName(image); !s.ok()) return Fail(s);
   auto r = OpenRepository(repo, cas::Repository::Mode::kRead);
   if (!r) return Fail(r.error());
-  if (Status s = catalog::ValidateImageName(image); !s.ok()) return Fail(s);
   catalog::Catalog catalog((*r)->store());
   auto versions = catalog.Versions(image);
   if (!versions) return Fail(versions.error());

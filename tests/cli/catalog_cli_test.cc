@@ -272,6 +272,15 @@ TEST_F(CatalogCliTest, ErrorsExitWithTheirCodeAndChangeNothing) {
   EXPECT_EQ(Json("show", {"web@stable", "--json"})["version"], "web:1") << "the tag did not move";
   EXPECT_EQ(Json("versions", {"web", "--json"}).size(), 2u);
   EXPECT_EQ(Json("images", {"--json"}).size(), 1u) << "no image was made";
+  // A bad name is refused before the default repository (~/.local/share/cairn, made on first
+  // use) is opened: a refused command makes nothing.
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"versions", "bad/name"},
+                                               {"clone", "web:1", "b@d"},
+                                               {"clone", "w//eb", "app"}}) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_FALSE(Exists(dir_ + "/.local/share/cairn")) << args[0] << " " << args[1];
+  }
 }
 
 }  // namespace
