@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -110,6 +111,9 @@ Status Overlay::OpenJournal() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(journal_path().c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) return ErrnoStatus("open journal", journal_path(), errno);
+  off_t end = ::lseek(fd_, 0, SEEK_END);
+  if (end < 0) return ErrnoStatus("open journal", journal_path(), errno);
+  size_ = last_size_ = static_cast<uint64_t>(end);
   return Status();
 }
 
@@ -120,12 +124,41 @@ Status Overlay::SaveInfo(const MountInfo& info) {
 
 Status Overlay::Append(const JournalRecord& r) {
   std::string rec = EncodeJournalRecord(r);
-  ssize_t n = ::write(fd_, rec.data(), rec.size());  // one write: whole or (on a crash) torn
-  if (n < 0) return ErrnoStatus("append to journal", journal_path(), errno);
-  if (static_cast<size_t>(n) != rec.size()) {
-    return Status::IOError("append to journal " + journal_path() + ": short write");
+  // One write: whole or (on a crash) torn at the end. A write the disk cuts short must not stay:
+  // records appended after a partial one would replay as its payload, or be taken for a torn
+  // tail and dropped although their operations succeeded. So the rest is tried once more (a
+  // short write may be transient; else it names the errno), then the journal is cut back.
+  size_t done = 0;
+  int err = 0;
+  while (done < rec.size()) {
+    ssize_t n = ::write(fd_, rec.data() + done, rec.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<size_t>(n);
   }
+  if (err != 0) {
+    if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      return Status::IOError("append to journal " + journal_path() + ": " + std::strerror(err) +
+                             "; cutting off the partial record failed: " + std::strerror(errno) +
+                             " (the journal is damaged)");
+    }
+    return ErrnoStatus("append to journal", journal_path(), err);
+  }
+  last_size_ = size_;
+  size_ += rec.size();
   records_++;
+  return Status();
+}
+
+Status Overlay::DropLast() {
+  if (::ftruncate(fd_, static_cast<off_t>(last_size_)) != 0) {
+    return ErrnoStatus("drop the last journal record of", journal_path(), errno);
+  }
+  size_ = last_size_;
+  records_--;
   return Status();
 }
 

@@ -56,7 +56,12 @@ class Overlay {
   std::string log_path() const { return dir_ + "/log"; }
 
   Status SaveInfo(const MountInfo& info);
+  // Appends one record. On failure the journal is as it was (a partial record is cut off),
+  // unless the message says it is damaged.
   Status Append(const JournalRecord& r);
+  // Removes the record the last successful Append added (its operation failed after it was
+  // journaled). REQUIRES: no Append or Reset since.
+  Status DropLast();
   // fsync of the journal.
   Status Sync();
   Result<std::vector<JournalRecord>> Records();
@@ -83,6 +88,8 @@ class Overlay {
   ObjectId base_;
   int fd_ = -1;
   uint64_t records_ = 0;
+  uint64_t size_ = 0;       // the journal's length
+  uint64_t last_size_ = 0;  // its length before the last Append
   uint64_t next_upper_ = 1;
 };
 
