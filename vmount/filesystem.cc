@@ -42,7 +42,24 @@ bool Filesystem::dirty() {
 
 Status Filesystem::CheckWritable() {
   if (overlay_ == nullptr) return FsError(EROFS, "write", "read-only mount");
+  if (!broken_.empty()) return Status::IOError("write: " + broken_);
   return Status();
+}
+
+Status Filesystem::DropJournaledLocked(bool journaled, Status failed) {
+  if (!journaled || failed.ok()) return failed;
+  Status s = overlay_->DropLast();
+  if (!s.ok()) broken_ = "the journal holds an operation that failed (" + s.message() + ")";
+  return failed;
+}
+
+Status Filesystem::JournalMetaOrRestoreLocked(Ino ino, const cas::Metadata& old) {
+  Status s = JournalMetaLocked(ino);
+  if (s.ok()) return s;
+  Status undo = tree_->SetMetadata(ino, old);
+  if (!undo.ok())
+    broken_ = "a change the journal lacks could not be undone (" + undo.message() + ")";
+  return s;
 }
 
 Status Filesystem::AppendLocked(JournalRecord r) {
@@ -71,7 +88,11 @@ Status Filesystem::CopyUpLocked(Ino ino) {
   r.op = JournalOp::kCopyUp;
   r.path = *path;
   r.number = n;
-  return AppendLocked(std::move(r));
+  // The upper file must exist before its record (a replay attaches it), so the copy-up comes
+  // first; unjournaled, later writes to the file would be lost on resume.
+  Status s = AppendLocked(std::move(r));
+  if (!s.ok()) broken_ = "a copy-up could not be journaled (" + s.message() + ")";
+  return s;
 }
 
 Result<Attr> Filesystem::Lookup(Ino parent, std::string_view name) {
@@ -85,17 +106,18 @@ Result<Attr> Filesystem::GetAttr(Ino ino) {
   return tree_->GetAttr(ino);
 }
 
-Status Filesystem::JournalContentLocked(Ino ino, JournalOp op, uint64_t number,
-                                        std::string_view data, Timestamp now) {
+Result<bool> Filesystem::JournalContentLocked(Ino ino, JournalOp op, uint64_t number,
+                                              std::string_view data, Timestamp now) {
   auto path = tree_->PathOf(ino);
-  if (!path) return Status();  // no name left: nothing to commit
+  if (!path) return false;  // no name left: nothing to commit
   JournalRecord r;
   r.op = op;
   r.path = *path;
   r.number = number;
   r.data = std::string(data);
   r.now = now;
-  return AppendLocked(std::move(r));
+  CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  return true;
 }
 
 Result<Attr> Filesystem::SetAttr(Ino ino, const SetAttrRequest& req) {
@@ -104,14 +126,19 @@ Result<Attr> Filesystem::SetAttr(Ino ino, const SetAttrRequest& req) {
   Timestamp now = Timestamp::Now();
   SetAttrRequest rest = req;
   if (req.size && tree_->TruncatesInMemory(ino, *req.size)) {
-    CAIRN_RETURN_IF_ERROR(tree_->TruncateInMemory(ino, *req.size, now));
-    CAIRN_RETURN_IF_ERROR(JournalContentLocked(ino, JournalOp::kTruncate, *req.size, "", now));
+    CAIRN_ASSIGN_OR_RETURN(bool journaled,
+                           JournalContentLocked(ino, JournalOp::kTruncate, *req.size, "", now));
+    Status s = tree_->TruncateInMemory(ino, *req.size, now);
+    if (!s.ok()) return DropJournaledLocked(journaled, std::move(s));
     rest.size.reset();
   } else if (req.size) {
     CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
   }
+  CAIRN_ASSIGN_OR_RETURN(cas::Metadata old, tree_->Metadata(ino));
   CAIRN_ASSIGN_OR_RETURN(Attr a, tree_->SetAttr(ino, rest, now));
-  if (req.mode || req.uid || req.gid || req.mtime) CAIRN_RETURN_IF_ERROR(JournalMetaLocked(ino));
+  if (req.mode || req.uid || req.gid || req.mtime) {
+    CAIRN_RETURN_IF_ERROR(JournalMetaOrRestoreLocked(ino, old));
+  }
   return a;
 }
 
@@ -129,7 +156,6 @@ Result<Attr> Filesystem::Make(Ino parent, std::string_view name, NewEntry e) {
     if (e.type == cas::EntryType::kDirectory) e.mode |= S_ISGID;
   }
   Timestamp now = Timestamp::Now();
-  CAIRN_ASSIGN_OR_RETURN(Ino ino, tree_->Make(parent, name, e, now));
   CAIRN_ASSIGN_OR_RETURN(std::string dir, tree_->PathOf(parent));
   JournalRecord r;
   r.op = JournalOp::kMake;
@@ -138,35 +164,37 @@ Result<Attr> Filesystem::Make(Ino parent, std::string_view name, NewEntry e) {
   r.entry = e;
   r.now = now;
   CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
-  return tree_->GetAttr(ino);
+  auto ino = tree_->Make(parent, name, e, now);
+  if (!ino) return DropJournaledLocked(true, ino.status());
+  return tree_->GetAttr(*ino);
 }
 
 Status Filesystem::Unlink(Ino parent, std::string_view name) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
   Timestamp now = Timestamp::Now();
-  CAIRN_RETURN_IF_ERROR(tree_->Unlink(parent, name, now));
   CAIRN_ASSIGN_OR_RETURN(std::string dir, tree_->PathOf(parent));
   JournalRecord r;
   r.op = JournalOp::kUnlink;
   r.path = dir;
   r.name = std::string(name);
   r.now = now;
-  return AppendLocked(std::move(r));
+  CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  return DropJournaledLocked(true, tree_->Unlink(parent, name, now));
 }
 
 Status Filesystem::Rmdir(Ino parent, std::string_view name) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
   Timestamp now = Timestamp::Now();
-  CAIRN_RETURN_IF_ERROR(tree_->Rmdir(parent, name, now));
   CAIRN_ASSIGN_OR_RETURN(std::string dir, tree_->PathOf(parent));
   JournalRecord r;
   r.op = JournalOp::kRmdir;
   r.path = dir;
   r.name = std::string(name);
   r.now = now;
-  return AppendLocked(std::move(r));
+  CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  return DropJournaledLocked(true, tree_->Rmdir(parent, name, now));
 }
 
 Status Filesystem::Rename(Ino parent, std::string_view name, Ino new_parent,
@@ -176,7 +204,6 @@ Status Filesystem::Rename(Ino parent, std::string_view name, Ino new_parent,
   CAIRN_ASSIGN_OR_RETURN(std::string from, tree_->PathOf(parent));
   CAIRN_ASSIGN_OR_RETURN(std::string to, tree_->PathOf(new_parent));
   Timestamp now = Timestamp::Now();
-  CAIRN_RETURN_IF_ERROR(tree_->Rename(parent, name, new_parent, new_name, flags, now));
   JournalRecord r;
   r.op = JournalOp::kRename;
   r.path = from;
@@ -185,7 +212,8 @@ Status Filesystem::Rename(Ino parent, std::string_view name, Ino new_parent,
   r.name2 = std::string(new_name);
   r.number = flags;
   r.now = now;
-  return AppendLocked(std::move(r));
+  CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  return DropJournaledLocked(true, tree_->Rename(parent, name, new_parent, new_name, flags, now));
 }
 
 Result<Attr> Filesystem::Link(Ino ino, Ino new_parent, std::string_view new_name) {
@@ -194,7 +222,6 @@ Result<Attr> Filesystem::Link(Ino ino, Ino new_parent, std::string_view new_name
   CAIRN_ASSIGN_OR_RETURN(std::string file, tree_->PathOf(ino));
   CAIRN_ASSIGN_OR_RETURN(std::string to, tree_->PathOf(new_parent));
   Timestamp now = Timestamp::Now();
-  CAIRN_RETURN_IF_ERROR(tree_->Link(ino, new_parent, new_name, now));
   JournalRecord r;
   r.op = JournalOp::kLink;
   r.path = file;
@@ -202,6 +229,7 @@ Result<Attr> Filesystem::Link(Ino ino, Ino new_parent, std::string_view new_name
   r.name2 = std::string(new_name);
   r.now = now;
   CAIRN_RETURN_IF_ERROR(AppendLocked(std::move(r)));
+  CAIRN_RETURN_IF_ERROR(DropJournaledLocked(true, tree_->Link(ino, new_parent, new_name, now)));
   return tree_->GetAttr(ino);
 }
 
@@ -285,9 +313,11 @@ Result<size_t> Filesystem::Write(Ino ino, uint64_t offset, std::string_view data
   Timestamp now = Timestamp::Now();
   if (tree_->FitsInMemory(ino, offset, data.size())) {
     // Journaled with its bytes before the write is answered, like every change.
-    CAIRN_ASSIGN_OR_RETURN(size_t n, tree_->WriteInMemory(ino, offset, data, now));
-    CAIRN_RETURN_IF_ERROR(JournalContentLocked(ino, JournalOp::kWrite, offset, data, now));
-    return n;
+    CAIRN_ASSIGN_OR_RETURN(bool journaled,
+                           JournalContentLocked(ino, JournalOp::kWrite, offset, data, now));
+    auto n = tree_->WriteInMemory(ino, offset, data, now);
+    if (!n) return DropJournaledLocked(journaled, n.status());
+    return *n;
   }
   CAIRN_RETURN_IF_ERROR(CopyUpLocked(ino));
   return tree_->Write(ino, offset, data, now);
@@ -339,15 +369,17 @@ Result<std::vector<std::string>> Filesystem::ListXattrs(Ino ino) {
 Status Filesystem::SetXattr(Ino ino, const std::string& name, std::string_view value, int flags) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_ASSIGN_OR_RETURN(cas::Metadata old, tree_->Metadata(ino));
   CAIRN_RETURN_IF_ERROR(tree_->SetXattr(ino, name, value, flags));
-  return JournalMetaLocked(ino);
+  return JournalMetaOrRestoreLocked(ino, old);
 }
 
 Status Filesystem::RemoveXattr(Ino ino, const std::string& name) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
+  CAIRN_ASSIGN_OR_RETURN(cas::Metadata old, tree_->Metadata(ino));
   CAIRN_RETURN_IF_ERROR(tree_->RemoveXattr(ino, name));
-  return JournalMetaLocked(ino);
+  return JournalMetaOrRestoreLocked(ino, old);
 }
 
 Result<struct statvfs> Filesystem::StatFs() {
@@ -361,7 +393,9 @@ Result<struct statvfs> Filesystem::StatFs() {
 Status Filesystem::Exclusive(
     const std::function<Status(MutableTree&, std::shared_ptr<cas::ObjectStore>&)>& fn) {
   std::lock_guard lock(mu_);
-  return fn(*tree_, store_);
+  Status s = fn(*tree_, store_);
+  if (s.ok()) broken_.clear();
+  return s;
 }
 
 }  // namespace cairn::vmount

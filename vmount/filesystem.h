@@ -71,18 +71,27 @@ class Filesystem {
   Status RemoveXattr(Ino ino, const std::string& name);
   Result<struct statvfs> StatFs();
 
-  // Runs `fn` with every operation held off: commit and rebase. `store` may be replaced.
+  // Runs `fn` with every operation held off: commit and rebase. `store` may be replaced. An ok
+  // return means the journal was started again from the tree (Overlay::Reset): a mount that
+  // refused writes after a journal failure takes them again.
   Status Exclusive(const std::function<Status(MutableTree& tree,
                                               std::shared_ptr<cas::ObjectStore>& store)>& fn);
 
  private:
   Filesystem() = default;
+  // EROFS for a read-only mount; EIO once the tree and the journal may disagree (broken_).
   Status CheckWritable();
+  // Returns `failed`; if it is an error, first takes the record the operation journaled (when
+  // `journaled`) back out of the journal: the journal holds only what the tree holds.
+  Status DropJournaledLocked(bool journaled, Status failed);
+  // Journals the metadata of `ino`; if that fails, puts `old` back on the tree.
+  Status JournalMetaOrRestoreLocked(Ino ino, const cas::Metadata& old);
   Status CopyUpLocked(Ino ino);
   Status JournalMetaLocked(Ino ino);
-  // A kWrite or kTruncate record for the file held in memory at `ino`.
-  Status JournalContentLocked(Ino ino, JournalOp op, uint64_t number, std::string_view data,
-                              Timestamp now);
+  // A kWrite or kTruncate record for the file held in memory at `ino`; false when the file has
+  // no name left (nothing journaled).
+  Result<bool> JournalContentLocked(Ino ino, JournalOp op, uint64_t number, std::string_view data,
+                                    Timestamp now);
   Status AppendLocked(JournalRecord r);
 
   std::mutex mu_;
@@ -91,6 +100,9 @@ class Filesystem {
   Overlay* overlay_ = nullptr;
   std::unique_ptr<ContentCache> cache_;
   FilesystemOptions options_;
+  // Why writes fail with EIO: a change the journal lacks could not be undone (a copy-up whose
+  // record failed). Cleared when a commit starts the journal again.
+  std::string broken_;
 };
 
 }  // namespace cairn::vmount

@@ -1,6 +1,7 @@
 // Overlay and Filesystem on a real overlay directory over a MemoryStore: what a journal append
-// that fails (disk full) leaves behind. RLIMIT_FSIZE stands in for the full disk: a write that
-// crosses it is cut short, one that starts beyond it fails (EFBIG).
+// that fails (disk full) leaves behind, in the journal and in the mounted tree. RLIMIT_FSIZE stands
+// in for the full disk: a write that crosses it is cut short, one that starts beyond it fails
+// (EFBIG).
 #include "vmount/overlay.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +9,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "cas/ingestor.h"
+#include "cas/memory_store.h"
+#include "cas/tree.h"
 #include "tests/cas/test_util.h"
+#include "vmount/filesystem.h"
 
 namespace cairn::vmount {
 namespace {
@@ -95,6 +100,101 @@ TEST_F(OverlayTest, DropLastRemovesOnlyTheLastRecord) {
   ASSERT_EQ(records->size(), 2u);
   EXPECT_EQ((*records)[0].name, "kept");
   EXPECT_EQ((*records)[1].name, "after");
+}
+
+// A writable Filesystem over a stored root holding `a` ("precious") and the directory `d`.
+class FilesystemTest : public OverlayTest {
+ protected:
+  void SetUp() override {
+    OverlayTest::SetUp();
+    cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
+    cas::Tree root;
+    root.meta.mode = 0755;
+    cas::TreeEntry a;
+    a.name = "a";
+    a.meta.mode = 0644;
+    a.id = ingestor.PutBytes("precious")->id;
+    a.size = 8;
+    cas::Tree d;
+    d.meta.mode = 0755;
+    cas::TreeEntry de;
+    de.name = "d";
+    de.type = cas::EntryType::kDirectory;
+    de.id = *ingestor.PutObject(cas::ObjectType::kTree, cas::EncodeTree(d));
+    root.entries = {a, de};
+    ASSERT_TRUE(cas::CanonicalizeTree(&root).ok());
+    root_ = *ingestor.PutObject(cas::ObjectType::kTree, cas::EncodeTree(root));
+    ASSERT_TRUE(ingestor.Finish().ok());
+    fs_ = Mount();
+  }
+  std::unique_ptr<Filesystem> Mount() {
+    auto fs = Filesystem::Open(store_, root_, overlay_.get(), FilesystemOptions{});
+    EXPECT_TRUE(fs.has_value()) << fs.status().ToString();
+    return fs ? std::move(*fs) : nullptr;
+  }
+  std::string Contents(Filesystem* fs, const std::string& name) {
+    auto ino = fs->Lookup(kRootIno, name);
+    if (!ino) return "(" + ino.status().ToString() + ")";
+    auto r = fs->Read(ino->ino, 0, 100);
+    return r ? std::string(r->data) : "(" + r.status().ToString() + ")";
+  }
+
+  std::shared_ptr<cas::MemoryStore> store_ = std::make_shared<cas::MemoryStore>();
+  ObjectId root_;
+  std::unique_ptr<Filesystem> fs_;
+};
+
+TEST_F(FilesystemTest, OperationWhoseJournalAppendFailsLeavesTheTreeAsItWas) {
+  ASSERT_TRUE(
+      fs_->Make(kRootIno, "before", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+  Ino a = fs_->Lookup(kRootIno, "a")->ino;
+  Ino d = fs_->Lookup(kRootIno, "d")->ino;
+  {
+    FileSizeLimit full(FileSize(journal_));  // no append fits
+    EXPECT_FALSE(
+        fs_->Make(kRootIno, "newdir", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+    SetAttrRequest cut;  // echo hi > a: the O_TRUNC
+    cut.size = 0;
+    EXPECT_FALSE(fs_->SetAttr(a, cut).has_value());
+    SetAttrRequest chmod;
+    chmod.mode = 0600;
+    EXPECT_FALSE(fs_->SetAttr(a, chmod).has_value());
+    EXPECT_FALSE(fs_->SetXattr(a, "user.x", "1", 0).ok());
+    EXPECT_FALSE(fs_->Rename(kRootIno, "a", d, "a", 0).ok());
+    EXPECT_FALSE(fs_->Unlink(kRootIno, "a").ok());
+    EXPECT_FALSE(fs_->Rmdir(kRootIno, "d").ok());
+    EXPECT_FALSE(fs_->Link(a, d, "a2").has_value());
+  }
+  EXPECT_FALSE(fs_->Lookup(kRootIno, "newdir").has_value()) << "mkdir failed";
+  EXPECT_FALSE(fs_->Lookup(d, "a").has_value()) << "rename failed";
+  EXPECT_FALSE(fs_->Lookup(d, "a2").has_value()) << "link failed";
+  EXPECT_EQ(Contents(fs_.get(), "a"), "precious");
+  EXPECT_EQ(fs_->GetAttr(a)->mode, 0644u);
+  EXPECT_FALSE(fs_->GetXattr(a, "user.x").has_value());
+  // The tree is what the journal replays to; writes go on once space is back.
+  ASSERT_TRUE(fs_->Make(kRootIno, "after", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+  auto resumed = Mount();
+  ASSERT_TRUE(resumed->Replay().ok());
+  EXPECT_TRUE(resumed->Lookup(kRootIno, "before").has_value());
+  EXPECT_TRUE(resumed->Lookup(kRootIno, "after").has_value());
+  EXPECT_FALSE(resumed->Lookup(kRootIno, "newdir").has_value());
+  EXPECT_EQ(Contents(resumed.get(), "a"), "precious");
+}
+
+TEST_F(FilesystemTest, OperationThatFailsInTheTreeLeavesNoJournalRecord) {
+  uint64_t before = FileSize(journal_);
+  EXPECT_FALSE(fs_->Make(kRootIno, "a", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+  EXPECT_FALSE(fs_->Rmdir(kRootIno, "a").ok());
+  EXPECT_FALSE(fs_->Unlink(kRootIno, "missing").ok());
+  EXPECT_EQ(FileSize(journal_), before);
+  EXPECT_FALSE(overlay_->has_edits());
+  // Those that succeed keep theirs.
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "a").ok());
+  ASSERT_TRUE(fs_->Rmdir(kRootIno, "d").ok());
+  auto resumed = Mount();
+  ASSERT_TRUE(resumed->Replay().ok());
+  EXPECT_FALSE(resumed->Lookup(kRootIno, "a").has_value());
+  EXPECT_FALSE(resumed->Lookup(kRootIno, "d").has_value());
 }
 
 }  // namespace
