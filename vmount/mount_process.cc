@@ -115,7 +115,8 @@ Result<CommitOutcome> DecodeCommitReply(const Message& m) {
 }
 
 Status ServeMount(const MountRequest& req, const std::string& mountpoint,
-                  const std::string& resume_dir, bool daemon, const ReadyFn& ready) {
+                  const std::string& resume_dir, const std::string& discard_dir, bool daemon,
+                  const ReadyFn& ready) {
   std::unique_ptr<Overlay> overlay;
   bool created = false;
   std::unique_ptr<Filesystem> fs;
@@ -181,11 +182,17 @@ Status ServeMount(const MountRequest& req, const std::string& mountpoint,
     if (!r) return {std::to_string(static_cast<int>(r.error().code())), r.error().message(), "", "", ""};
     return {"0", "", r->version, r->id.ToHex(), std::to_string(r->objects_new)};
   });
-  if (!server) {
+  Status discarded;
+  if (server && !discard_dir.empty()) {
+    auto old = Overlay::Open(discard_dir);
+    discarded = old ? (*old)->Remove() : old.status();
+  }
+  if (!server || !discarded.ok()) {
+    Status err = server ? discarded : server.error();
     session.reset();
     if (created) (void)overlay->Remove();
-    ready(server.error());
-    return server.error();
+    ready(err);
+    return err;
   }
   ready(outcome);
   if (daemon) {  // from here on, messages go to the overlay's log

@@ -15,10 +15,13 @@ namespace cairn::vmount {
 using ReadyFn = std::function<void(const Result<MountOutcome>&)>;
 
 // Opens the repository, builds the tree (replaying the overlay at `resume_dir` if not empty),
-// mounts at `mountpoint` (absolute), calls `ready`, and serves until unmounted. Returns the
-// error that ended serving, if any.
+// mounts at `mountpoint` (absolute), deletes the overlay at `discard_dir` if not empty (an edit
+// the caller asked to drop: only once the new mount is up, so that a mount that fails loses
+// nothing), calls `ready`, and serves until unmounted. Returns the error that ended serving,
+// if any.
 Status ServeMount(const MountRequest& req, const std::string& mountpoint,
-                  const std::string& resume_dir, bool daemon, const ReadyFn& ready);
+                  const std::string& resume_dir, const std::string& discard_dir, bool daemon,
+                  const ReadyFn& ready);
 
 // The control-socket request for a commit, and the reply's decoding.
 Message CommitRequestMessage(const CommitRequest& req);

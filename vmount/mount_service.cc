@@ -113,14 +113,22 @@ Result<MountOutcome> DecodeReady(std::string_view in) {
   return out;
 }
 
-// Clears what a mount that ended left at `mountpoint`; returns the overlay to resume, if any.
-Result<std::string> HandleLeftover(const MountRequest& req, const std::string& mountpoint) {
+// What a mount that ended left at a mount point: the overlay to resume, or the one whose edit
+// to drop once the new mount is up.
+struct Leftover {
+  std::string resume_dir, discard_dir;
+};
+
+// Clears what a mount that ended left at `mountpoint`, except an edit to discard (deleted by
+// the new mount process once it is up: a mount that fails, say on a mistyped version, must
+// not have cost the edit).
+Result<Leftover> HandleLeftover(const MountRequest& req, const std::string& mountpoint) {
   auto found = FindMount(req.repo_dir, mountpoint);
   if (!found) {
     if (req.leftover == MountRequest::Leftover::kResume) {
       return Status::NotFound("mount " + mountpoint + ": no uncommitted edit here to resume");
     }
-    return std::string();
+    return Leftover();
   }
   const MountStatus& m = *found;
   if (m.live) {
@@ -130,13 +138,15 @@ Result<std::string> HandleLeftover(const MountRequest& req, const std::string& m
   if (IsMountPoint(mountpoint)) (void)Fusermount(mountpoint, /*lazy=*/true);  // a dead mount
   if (m.dirty && m.info.writable) {
     switch (req.leftover) {
-      case MountRequest::Leftover::kResume: return m.dir;
+      case MountRequest::Leftover::kResume:
+        return Leftover{m.dir, ""};
       case MountRequest::Leftover::kRefuse:
         return Status::AlreadyExists(
             "mount " + mountpoint + ": an uncommitted edit of " + m.info.version +
             " from a mount that ended is kept here: add --resume to continue it, or --discard "
             "to drop it");
-      case MountRequest::Leftover::kDiscard: break;
+      case MountRequest::Leftover::kDiscard:
+        return Leftover{"", m.dir};
     }
   }
   auto overlay = Overlay::Open(m.dir);
@@ -144,21 +154,22 @@ Result<std::string> HandleLeftover(const MountRequest& req, const std::string& m
   if (req.leftover == MountRequest::Leftover::kResume) {
     return Status::NotFound("mount " + mountpoint + ": no uncommitted edit here to resume");
   }
-  return std::string();
+  return Leftover();
 }
 
 }  // namespace
 
 Result<MountOutcome> MountVersion(const MountRequest& req) {
   std::string mountpoint = AbsolutePath(req.mountpoint);
-  CAIRN_ASSIGN_OR_RETURN(std::string resume_dir, HandleLeftover(req, mountpoint));
+  CAIRN_ASSIGN_OR_RETURN(Leftover leftover, HandleLeftover(req, mountpoint));
+  const std::string& resume_dir = leftover.resume_dir;
   CAIRN_RETURN_IF_ERROR(CheckMountPoint(mountpoint));
   if (!resume_dir.empty() && !req.writable) {
     return Status::InvalidArgument("mount " + mountpoint + ": --resume needs --rw");
   }
   if (req.foreground) {
     Result<MountOutcome> out = Status::Internal("mount: not ready");
-    Status s = ServeMount(req, mountpoint, resume_dir, false,
+    Status s = ServeMount(req, mountpoint, resume_dir, leftover.discard_dir, false,
                           [&](const Result<MountOutcome>& r) { out = r; });
     if (!out) return out;
     if (!s.ok()) return s;
@@ -177,11 +188,12 @@ Result<MountOutcome> MountVersion(const MountRequest& req) {
     ::dup2(null, 0);
     ::dup2(null, 1);
     ::dup2(null, 2);
-    Status s = ServeMount(req, mountpoint, resume_dir, true, [&](const Result<MountOutcome>& r) {
-      std::string msg = EncodeReady(r);
-      (void)!::write(fds[1], msg.data(), msg.size());
-      ::close(fds[1]);
-    });
+    Status s = ServeMount(req, mountpoint, resume_dir, leftover.discard_dir, true,
+                          [&](const Result<MountOutcome>& r) {
+                            std::string msg = EncodeReady(r);
+                            (void)!::write(fds[1], msg.data(), msg.size());
+                            ::close(fds[1]);
+                          });
     ::_exit(s.ok() ? 0 : 1);
   }
   ::close(fds[1]);

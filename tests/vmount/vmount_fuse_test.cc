@@ -151,8 +151,15 @@ TEST_F(VmountTest, KilledMountResumesOrDiscardsItsEdit) {
   for (int i = 0; i < 500 && ::kill(mounts[0]["pid"].get<pid_t>(), 0) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  // A discard whose mount fails (a mistyped version) drops nothing.
+  RunResult typo = RunRepo("vmount", {"wbe", mnt_, "--rw", "--discard"});
+  EXPECT_EQ(typo.exit_code, 3) << typo.err;
+  mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["uncommitted"], true) << "the failed vmount --discard dropped the edit";
   Mount("web", mnt_, {"--rw", "--discard"});
   EXPECT_FALSE(Exists(mnt_ + "/dropped.txt"));
+  EXPECT_EQ(Json(RunRepo("mounts", {"--json"})).size(), 1u) << "the discarded overlay is gone";
   EXPECT_EQ(ReadFile(mnt_ + "/pending.txt"), "pending\n");
   v = RunRepo("verify");
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
