@@ -79,9 +79,12 @@ Status Filesystem::JournalMetaLocked(Ino ino) {
 
 Status Filesystem::CopyUpLocked(Ino ino) {
   CAIRN_ASSIGN_OR_RETURN(FileData d, tree_->Data(ino));
-  if (d.upper >= 0) return Status();
-  uint64_t n = overlay_->NextUpper();
-  CAIRN_RETURN_IF_ERROR(tree_->CopyUp(ino, n));
+  if (d.upper >= 0 && d.changed) return Status();
+  // A file kept open across a commit stays bound to its upper file, but that binding is no edit
+  // (Overlay::Reset): its first change since is journaled as a copy-up again.
+  bool rebind = d.upper >= 0;
+  uint64_t n = rebind ? static_cast<uint64_t>(d.upper) : overlay_->NextUpper();
+  if (!rebind) CAIRN_RETURN_IF_ERROR(tree_->CopyUp(ino, n));
   auto path = tree_->PathOf(ino);
   if (!path) return Status();
   JournalRecord r;
@@ -91,7 +94,7 @@ Status Filesystem::CopyUpLocked(Ino ino) {
   // The upper file must exist before its record (a replay attaches it), so the copy-up comes
   // first; unjournaled, later writes to the file would be lost on resume.
   Status s = AppendLocked(std::move(r));
-  if (!s.ok()) broken_ = "a copy-up could not be journaled (" + s.message() + ")";
+  if (!s.ok() && !rebind) broken_ = "a copy-up could not be journaled (" + s.message() + ")";
   return s;
 }
 

@@ -72,6 +72,9 @@ struct FileData {
   uint64_t size = 0;
   int64_t upper = -1;  // >= 0: the upper file number; else the stored content below
   bool in_memory = false;  // held in memory (MutableTree::InMemoryBytes), not stored
+  // Its content differs from the base's: false for a file still bound to its upper file after
+  // a commit (open then) that has not been written since.
+  bool changed = false;
   ObjectId content;
   bool sparse = false;
   std::vector<cas::Extent> extents;

@@ -42,6 +42,7 @@ Result<FileData> MutableTree::Data(Ino ino) {
   d.size = n->size;
   d.upper = n->upper;
   d.in_memory = InMemory(n);
+  d.changed = n->content_dirty;
   if (n->upper < 0 && !n->content_dirty) {
     d.content = n->content;
     d.sparse = n->sparse;

@@ -40,6 +40,7 @@ std::string MountInfo::Encode() const {
   o << "id " << id << "\nmountpoint " << mountpoint << "\nversion " << version << "\nbase "
     << base.ToHex() << "\nwritable " << (writable ? 1 : 0) << "\npid " << pid << "\nstarted "
     << started_ns << "\n";
+  if (clean_bytes > 0) o << "clean " << clean_bytes << "\n";
   return o.str();
 }
 
@@ -59,6 +60,8 @@ Result<MountInfo> MountInfo::Decode(std::string_view text) {
     } else if (key == "writable") m.writable = value == "1";
     else if (key == "pid") m.pid = std::stoll(value);
     else if (key == "started") m.started_ns = std::stoll(value);
+    else if (key == "clean")
+      m.clean_bytes = std::stoull(value);
   }
   if (m.mountpoint.empty()) return Status::Corruption("read mount info: no mount point");
   return m;
@@ -162,6 +165,10 @@ Status Overlay::DropLast() {
   return Status();
 }
 
+bool Overlay::has_edits() const {
+  return records_ > 0 && size_ > std::max<uint64_t>(kHeaderSize, info_.clean_bytes);
+}
+
 Status Overlay::Sync() {
   if (::fdatasync(fd_) != 0) return ErrnoStatus("sync journal", journal_path(), errno);
   return Status();
@@ -190,6 +197,7 @@ Status Overlay::Reset(const ObjectId& base, const std::vector<JournalRecord>& ke
   }
   base_ = base;
   records_ = keep.size();
+  info_.clean_bytes = keep.empty() ? 0 : data.size();
   return OpenJournal();
 }
 
@@ -233,8 +241,9 @@ Result<std::vector<MountStatus>> ListMounts(const std::string& repo_dir) {
     s.dir = e.path().string();
     s.live = ProcessLives(s.info.pid);
     struct stat st;
-    s.dirty = ::stat((s.dir + "/journal").c_str(), &st) == 0 &&
-              static_cast<size_t>(st.st_size) > kHeaderSize;
+    s.dirty =
+        ::stat((s.dir + "/journal").c_str(), &st) == 0 &&
+        static_cast<uint64_t>(st.st_size) > std::max<uint64_t>(kHeaderSize, s.info.clean_bytes);
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(),

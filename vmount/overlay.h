@@ -32,6 +32,9 @@ struct MountInfo {
   bool writable = false;
   int64_t pid = 0;         // the mount process
   int64_t started_ns = 0;
+  // The journal's length when a commit started it again (Overlay::Reset): the records up to
+  // there bind files open at the commit to their upper files and are no edit. 0: none.
+  uint64_t clean_bytes = 0;
 
   std::string Encode() const;
   static Result<MountInfo> Decode(std::string_view text);
@@ -65,11 +68,13 @@ class Overlay {
   // fsync of the journal.
   Status Sync();
   Result<std::vector<JournalRecord>> Records();
-  bool has_edits() const { return records_ > 0; }
+  // Whether the journal holds an edit (more than the bindings a commit kept).
+  bool has_edits() const;
   // A fresh upper file number.
   uint64_t NextUpper() { return next_upper_++; }
   // Starts a new journal on `base` holding `keep`: atomic (the old or the new) for a dying
-  // process, durable only after SyncAll.
+  // process, durable only after SyncAll. `keep` is no edit: info().clean_bytes covers it (saved
+  // with the next SaveInfo).
   Status Reset(const ObjectId& base, const std::vector<JournalRecord>& keep);
   // fsync of the journal and of the overlay directory.
   Status SyncAll();

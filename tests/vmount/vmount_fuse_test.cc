@@ -224,6 +224,33 @@ TEST_F(VmountTest, KilledMountKeepsFilesWrittenInMemory) {
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+// A file open across a commit stays bound to its upper file; that binding is no edit, but a
+// write to the file after the commit is one.
+TEST_F(VmountTest, FileOpenAcrossACommitLeavesNoEditUntilWrittenAgain) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  int fd = ::open((mnt_ + "/small.txt").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "more\n", 5), 5);
+  RunResult c = RunRepo("commit", {mnt_, "-m", "edit"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(Json(RunRepo("mounts", {"--json"}))[0]["uncommitted"], false);
+  ASSERT_EQ(::write(fd, "later\n", 6), 6);
+  EXPECT_EQ(Json(RunRepo("mounts", {"--json"}))[0]["uncommitted"], true)
+      << "written after the commit";
+  c = RunRepo("commit", {mnt_, "-m", "later"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(Json(RunRepo("mounts", {"--json"}))[0]["uncommitted"], false);
+  ::close(fd);
+  RunResult u = RunRepo("umount", {mnt_});
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(u.err.find("--resume"), std::string::npos) << "no edit is left: " << u.err;
+  EXPECT_TRUE(Json(RunRepo("mounts", {"--json"})).empty());
+  Mount("web:3", mnt_, {"--rw"});
+  EXPECT_EQ(ReadFile(mnt_ + "/small.txt"), ReadFile(src_ + "/small.txt") + "more\nlater\n");
+}
+
 TEST_F(VmountTest, DiscardDropsTheEditOfALiveMount) {
   BuildTree(src_, indexer::testing::DenseSpec());
   CheckinSrc("web");
