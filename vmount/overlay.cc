@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -29,6 +30,15 @@ std::string RandomId() {
 
 std::string Header(const ObjectId& base) {
   return std::string(kJournalMagic) + std::string(base.AsBytes());
+}
+
+Result<int64_t> InfoNumber(const std::string& key, const std::string& value) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size() || n < 0) {
+    return Status::Corruption("read mount info: " + key + " is not a number: " + value);
+  }
+  return n;
 }
 
 bool ProcessLives(int64_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
@@ -58,10 +68,13 @@ Result<MountInfo> MountInfo::Decode(std::string_view text) {
     else if (key == "base") {
       CAIRN_ASSIGN_OR_RETURN(m.base, ObjectId::FromHex(value));
     } else if (key == "writable") m.writable = value == "1";
-    else if (key == "pid") m.pid = std::stoll(value);
-    else if (key == "started") m.started_ns = std::stoll(value);
-    else if (key == "clean")
-      m.clean_bytes = std::stoull(value);
+    else if (key == "pid") {
+      CAIRN_ASSIGN_OR_RETURN(m.pid, InfoNumber(key, value));
+    } else if (key == "started") {
+      CAIRN_ASSIGN_OR_RETURN(m.started_ns, InfoNumber(key, value));
+    } else if (key == "clean") {
+      CAIRN_ASSIGN_OR_RETURN(m.clean_bytes, InfoNumber(key, value));
+    }
   }
   if (m.mountpoint.empty()) return Status::Corruption("read mount info: no mount point");
   return m;
@@ -90,7 +103,9 @@ Result<std::unique_ptr<Overlay>> Overlay::Open(const std::string& dir) {
   o->dir_ = dir;
   auto text = ReadFileToString(env, dir + "/info");
   if (!text) return Status::NotFound("open overlay " + dir + ": no mount info");
-  CAIRN_ASSIGN_OR_RETURN(o->info_, MountInfo::Decode(*text));
+  auto info = MountInfo::Decode(*text);
+  if (!info) return info.status().WithContext("open overlay " + dir);
+  o->info_ = std::move(*info);
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(o->upper_dir()));
   CAIRN_ASSIGN_OR_RETURN(std::string j, ReadFileToString(env, o->journal_path()));
   if (j.size() < kHeaderSize || !j.starts_with(kJournalMagic)) {
@@ -235,7 +250,11 @@ Result<std::vector<MountStatus>> ListMounts(const std::string& repo_dir) {
     auto text = ReadFileToString(Env::Default(), e.path().string() + "/info");
     if (!text) continue;  // being created or removed
     auto info = MountInfo::Decode(*text);
-    if (!info) continue;
+    // Skipped, gc could delete what the edit needs; guessed, a mount could be taken for another.
+    if (!info) {
+      return info.status().WithContext("list mounts: overlay " + e.path().string() +
+                                       " (repair or delete its info file)");
+    }
     MountStatus s;
     s.info = std::move(*info);
     s.dir = e.path().string();

@@ -102,6 +102,19 @@ TEST_F(OverlayTest, DropLastRemovesOnlyTheLastRecord) {
   EXPECT_EQ((*records)[1].name, "after");
 }
 
+TEST_F(OverlayTest, DamagedMountInfoIsAnErrorNamingTheOverlayNeverSkipped) {
+  auto bad = MountInfo::Decode("mountpoint /mnt/x\npid 12ab\n");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_TRUE(bad.status().IsCorruption());
+  EXPECT_NE(bad.status().message().find("pid is not a number: 12ab"), std::string::npos)
+      << bad.status().ToString();
+  cas::testing::WriteFileOrDie(overlay_->dir() + "/info", "mountpoint /mnt/x\nstarted x\n");
+  auto all = ListMounts(tmp_.path());  // what gc's roots come from: it must not go on without
+  ASSERT_FALSE(all.has_value());
+  EXPECT_NE(all.status().message().find(overlay_->dir()), std::string::npos)
+      << all.status().ToString();
+}
+
 // A writable Filesystem over a stored root holding `a` ("precious") and the directory `d`.
 class FilesystemTest : public OverlayTest {
  protected:
