@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
+#include "base/env.h"
 #include "base/phase_timer.h"
 #include "cas/repository.h"
 #include "cas/version.h"
@@ -59,11 +61,18 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     v.message = req.message;
     // The base's Trees index the files the edit left alone (catalog::IndexTrees).
     CAIRN_ASSIGN_OR_RETURN(ObjectId base_tree, cas::RootTreeOf(repo->store(), base.version));
+    // Durable before the version can be: a process that dies between recording the version and
+    // resetting the journal must not leave the edit to be offered, and committed, again.
+    CAIRN_RETURN_IF_ERROR(
+        WriteFileAtomic(Env::Default(), overlay.committing_path(), root->ToHex() + "\n"));
     // Undone on error.
-    CAIRN_ASSIGN_OR_RETURN(
-        catalog::VersionRef ref,
-        catalog::RecordIngestedVersion(*repo, ingestor, std::move(v), *root, base_tree, 0,
-                                       catalog::kIndexBatchKeys, timer));
+    auto recorded = catalog::RecordIngestedVersion(*repo, ingestor, std::move(v), *root, base_tree,
+                                                   0, catalog::kIndexBatchKeys, timer);
+    if (!recorded) {
+      ::unlink(overlay.committing_path().c_str());
+      return recorded.status();
+    }
+    catalog::VersionRef ref = std::move(*recorded);
     out.version = ref.Name();
     out.id = ref.id;
     out.objects_new = ingestor.stats().objects_new;
@@ -91,13 +100,48 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     MountInfo info = overlay.info();
     info.base = ref.id;
     info.version = ref.Name();
-    return overlay.SaveInfo(info);
+    CAIRN_RETURN_IF_ERROR(overlay.SaveInfo(info));
+    ::unlink(overlay.committing_path().c_str());
+    return Status();
   });
   if (!s.ok()) return s;
   return out;
 }
 
 }  // namespace
+
+Status SettleInterruptedCommit(const std::string& repo_dir, const std::string& dir) {
+  CAIRN_ASSIGN_OR_RETURN(auto overlay, Overlay::Open(dir));
+  CAIRN_ASSIGN_OR_RETURN(std::string text,
+                         ReadFileToString(Env::Default(), overlay->committing_path()));
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  CAIRN_ASSIGN_OR_RETURN(ObjectId root, ObjectId::FromHex(text));
+  CAIRN_ASSIGN_OR_RETURN(auto store, OpenReadStore(repo_dir));
+  catalog::Catalog catalog(store.get());
+  CAIRN_ASSIGN_OR_RETURN(std::vector<ObjectId> children, catalog.Children(overlay->base()));
+  for (const ObjectId& child : children) {
+    auto ref = catalog.ResolveId(child);
+    if (!ref || ref->version.root != root || ref->version.parents != std::vector{overlay->base()}) {
+      continue;
+    }
+    // The version holds the whole edit: what the commit would have done next.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(overlay->upper_dir(), ec)) {
+      std::filesystem::remove(e.path(), ec);
+    }
+    CAIRN_RETURN_IF_ERROR(overlay->Reset(ref->id, {}));
+    MountInfo info = overlay->info();
+    info.base = ref->id;
+    info.version = ref->Name();
+    CAIRN_RETURN_IF_ERROR(overlay->SaveInfo(info));
+    CAIRN_RETURN_IF_ERROR(overlay->SyncAll());
+    break;
+  }
+  if (::unlink(overlay->committing_path().c_str()) != 0) {
+    return ErrnoStatus("settle the interrupted commit of overlay", dir, errno);
+  }
+  return Status();
+}
 
 Message CommitRequestMessage(const CommitRequest& req) {
   return {"commit", req.message, req.image, req.author};

@@ -23,6 +23,12 @@ Status ServeMount(const MountRequest& req, const std::string& mountpoint,
                   const std::string& resume_dir, const std::string& discard_dir, bool daemon,
                   const ReadyFn& ready);
 
+// After the mount process of the overlay at `dir` died during a commit: if the version it was
+// recording exists (a child of the overlay's base with the committed root Tree), the overlay is
+// rebased onto it and holds no edit; if not, the edit stays as it was. Either way the
+// `committing` marker goes.
+Status SettleInterruptedCommit(const std::string& repo_dir, const std::string& dir);
+
 // The control-socket request for a commit, and the reply's decoding.
 Message CommitRequestMessage(const CommitRequest& req);
 Result<CommitOutcome> DecodeCommitReply(const Message& reply);

@@ -113,6 +113,36 @@ Result<MountOutcome> DecodeReady(std::string_view in) {
   return out;
 }
 
+// SettleInterruptedCommit in a child process: this one opens no store before it forks the
+// mount process (which then starts with no threads behind it).
+Status SettleInChild(const std::string& repo_dir, const std::string& dir) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("settle commit", "pipe", errno);
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("settle commit", "fork", errno);
+  if (pid == 0) {
+    ::close(fds[0]);
+    Status s = SettleInterruptedCommit(repo_dir, dir);
+    std::string msg = s.ok() ? "" : s.message();
+    (void)!::write(fds[1], msg.data(), msg.size());
+    ::_exit(s.ok() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    msg.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status();
+  return Status::IOError("settle the interrupted commit of overlay " + dir + ": " +
+                         (msg.empty() ? std::string("the process failed") : msg));
+}
+
 // What a mount that ended left at a mount point: the overlay to resume, or the one whose edit
 // to drop once the new mount is up.
 struct Leftover {
@@ -129,6 +159,11 @@ Result<Leftover> HandleLeftover(const MountRequest& req, const std::string& moun
       return Status::NotFound("mount " + mountpoint + ": no uncommitted edit here to resume");
     }
     return Leftover();
+  }
+  if (found->committing && !found->live) {
+    CAIRN_RETURN_IF_ERROR(SettleInChild(req.repo_dir, found->dir));
+    found = FindMount(req.repo_dir, mountpoint);
+    if (!found) return found.status();
   }
   const MountStatus& m = *found;
   if (m.live) {

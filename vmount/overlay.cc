@@ -260,6 +260,7 @@ Result<std::vector<MountStatus>> ListMounts(const std::string& repo_dir) {
     s.dir = e.path().string();
     s.live = ProcessLives(s.info.pid);
     struct stat st;
+    s.committing = ::stat((s.dir + "/committing").c_str(), &st) == 0;
     s.dirty =
         ::stat((s.dir + "/journal").c_str(), &st) == 0 &&
         static_cast<uint64_t>(st.st_size) > std::max<uint64_t>(kHeaderSize, s.info.clean_bytes);

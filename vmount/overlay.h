@@ -4,6 +4,7 @@
 //   journal   a header naming the base version, then the edit's records (vmount/journal.h)
 //   upper/N   the contents of files changed by the edit (small new files: in the journal)
 //   ctl.sock  the mount process's control socket (commit)
+//   committing  while a commit records its version: the root Tree it commits
 //   log       the mount process's stderr
 // The journal is appended with one write per record, so an edit survives the death of the
 // mount process (it lives in the kernel's page cache); fsync of a file in the mount makes the
@@ -57,6 +58,7 @@ class Overlay {
   std::string upper_dir() const { return dir_ + "/upper"; }
   std::string socket_path() const { return dir_ + "/ctl.sock"; }
   std::string log_path() const { return dir_ + "/log"; }
+  std::string committing_path() const { return dir_ + "/committing"; }
 
   Status SaveInfo(const MountInfo& info);
   // Appends one record. On failure the journal is as it was (a partial record is cut off),
@@ -104,6 +106,9 @@ struct MountStatus {
   std::string dir;
   bool live = false;   // the mount process runs
   bool dirty = false;  // the journal holds an uncommitted edit
+  // A commit was under way when the process ended: whether its version was recorded is told
+  // by SettleInterruptedCommit (vmount/mount_process.h).
+  bool committing = false;
 };
 Result<std::vector<MountStatus>> ListMounts(const std::string& repo_dir);
 // The overlay of the mount at `mountpoint` (made absolute here). NotFound when the repository

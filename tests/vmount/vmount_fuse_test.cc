@@ -224,6 +224,50 @@ TEST_F(VmountTest, KilledMountKeepsFilesWrittenInMemory) {
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+// The mount process dies after its commit recorded the version but before the journal was
+// started again: the overlay (as it was then, restored from a copy) names the version it was
+// committing, and the next vmount finds it recorded and drops the edit it holds rather than
+// offering it again on the old base. A commit that was not recorded leaves the edit as it was.
+TEST_F(VmountTest, MountKilledAfterItsCommitWasRecordedOffersNoEditAgain) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("printf 'edit\\n' > " + mnt_ + "/edit.txt"), 0);
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  std::string overlay = mounts[0]["overlay"];
+  ASSERT_EQ(Shell("cp -a " + overlay + " " + dir_ + "/before-commit"), 0);
+  ASSERT_EQ(RunRepo("commit", {mnt_, "-m", "edit"}).exit_code, 0);
+  auto kill = [&] {
+    pid_t pid = Json(RunRepo("mounts", {"--json"}))[0]["pid"].get<pid_t>();
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  kill();
+  std::string root = Json(RunRepo("show", {"web:2", "--json"}))["root"];
+  ASSERT_EQ(Shell("rm -rf " + overlay + " && cp -a " + dir_ + "/before-commit " + overlay +
+                  " && echo " + root + " > " + overlay + "/committing"),
+            0);
+  Mount("web", mnt_, {"--rw"});
+  mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["version"], "web:2");
+  EXPECT_EQ(mounts[0]["uncommitted"], false);
+  EXPECT_EQ(ReadFile(mnt_ + "/edit.txt"), "edit\n");
+  EXPECT_EQ(Json(RunRepo("versions", {"web", "--json"})).size(), 2u);
+
+  ASSERT_EQ(Shell("printf 'second\\n' > " + mnt_ + "/second.txt"), 0);
+  overlay = Json(RunRepo("mounts", {"--json"}))[0]["overlay"];
+  kill();
+  ASSERT_EQ(Shell("echo " + std::string(64, '0') + " > " + overlay + "/committing"), 0);
+  RunResult again = RunRepo("vmount", {"web", mnt_, "--rw"});
+  EXPECT_EQ(again.exit_code, 10) << "a commit that was never recorded: " << again.err;
+  EXPECT_FALSE(Exists(overlay + "/committing"));
+  Mount("web", mnt_, {"--rw", "--resume"});
+  EXPECT_EQ(ReadFile(mnt_ + "/second.txt"), "second\n");
+}
+
 // A file open across a commit stays bound to its upper file; that binding is no edit, but a
 // write to the file after the commit is one.
 TEST_F(VmountTest, FileOpenAcrossACommitLeavesNoEditUntilWrittenAgain) {
