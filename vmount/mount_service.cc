@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "base/coding.h"
+#include "base/env.h"
 #include "catalog/catalog.h"
 #include "vmount/control.h"
 #include "vmount/mount_process.h"
@@ -68,7 +70,39 @@ Status Fusermount(const std::string& dir, bool lazy) {
   return Status::IOError("unmount " + dir + ": " + out);
 }
 
-Status CheckMountPoint(const std::string& dir) {
+// Held from the check for a leftover until the new mount process has registered its pid, so
+// that two vmounts started together cannot both find the directory free. One lock for the whole
+// repository: vmounts are rare, and a mount point's spelling is not one name for one directory.
+class RegistryLock {
+ public:
+  ~RegistryLock() { Release(); }
+  Status Acquire(const std::string& repo_dir) {
+    std::string dir = Overlay::MountsDir(repo_dir);
+    CAIRN_RETURN_IF_ERROR(Env::Default()->CreateDirs(dir));
+    std::string path = dir + "/.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return ErrnoStatus("mount: lock", path, errno);
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) return ErrnoStatus("mount: lock", path, errno);
+    }
+    return Status();
+  }
+  // Also in a forked child, which must not hold the lock for its life.
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Status CheckMountPoint(const std::string& dir, const std::string& repo_dir) {
+  std::string repo = AbsolutePath(repo_dir);
+  if (dir == repo || dir.starts_with(repo + "/")) {
+    return Status::InvalidArgument("mount " + dir + ": inside the repository " + repo +
+                                   " (mount somewhere else)");
+  }
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::NotFound("mount " + dir + ": no such directory");
@@ -84,6 +118,9 @@ Status CheckMountPoint(const std::string& dir) {
   }
   ::closedir(d);
   if (!empty) return Status::InvalidArgument("mount " + dir + ": directory is not empty");
+  if (IsMountPoint(dir)) {
+    return Status::AlreadyExists("mount " + dir + ": something is mounted there already");
+  }
   return Status();
 }
 
@@ -196,16 +233,21 @@ Result<Leftover> HandleLeftover(const MountRequest& req, const std::string& moun
 
 Result<MountOutcome> MountVersion(const MountRequest& req) {
   std::string mountpoint = AbsolutePath(req.mountpoint);
+  RegistryLock lock;
+  CAIRN_RETURN_IF_ERROR(lock.Acquire(req.repo_dir));
   CAIRN_ASSIGN_OR_RETURN(Leftover leftover, HandleLeftover(req, mountpoint));
   const std::string& resume_dir = leftover.resume_dir;
-  CAIRN_RETURN_IF_ERROR(CheckMountPoint(mountpoint));
+  CAIRN_RETURN_IF_ERROR(CheckMountPoint(mountpoint, req.repo_dir));
   if (!resume_dir.empty() && !req.writable) {
     return Status::InvalidArgument("mount " + mountpoint + ": --resume needs --rw");
   }
   if (req.foreground) {
     Result<MountOutcome> out = Status::Internal("mount: not ready");
     Status s = ServeMount(req, mountpoint, resume_dir, leftover.discard_dir, false,
-                          [&](const Result<MountOutcome>& r) { out = r; });
+                          [&](const Result<MountOutcome>& r) {
+                            out = r;
+                            lock.Release();
+                          });
     if (!out) return out;
     if (!s.ok()) return s;
     return out;
@@ -217,6 +259,7 @@ Result<MountOutcome> MountVersion(const MountRequest& req) {
   if (pid < 0) return ErrnoStatus("mount", "fork", errno);
   if (pid == 0) {
     ::close(fds[0]);
+    lock.Release();  // the parent holds it until the report
     ::setsid();
     if (::fork() > 0) ::_exit(0);  // not a session leader: never gets a controlling terminal
     int null = ::open("/dev/null", O_RDWR);
