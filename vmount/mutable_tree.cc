@@ -2,6 +2,7 @@
 // mutable_tree_data.cc.
 #include "vmount/mutable_tree.h"
 
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -202,6 +203,14 @@ Attr MutableTree::AttrOf(const Node* n) const {
       for (const auto& x : n->extents) data += x.length;
     }
     a.blocks = (data + 511) / 512;
+    // An upper file keeps the holes: what it allocates is the data (du of a copied-up or
+    // truncated-up sparse file read its whole size).
+    struct stat st;
+    if (n->upper >= 0 &&
+        (n->upper_fd >= 0 ? ::fstat(n->upper_fd, &st)
+                          : ::stat(UpperPath(static_cast<uint64_t>(n->upper)).c_str(), &st)) == 0) {
+      a.blocks = static_cast<uint64_t>(st.st_blocks);
+    }
   }
   return a;
 }

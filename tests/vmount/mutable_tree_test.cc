@@ -359,6 +359,15 @@ TEST_F(MutableTreeTest, CopyUpKeepsHolesAndTruncateWorks) {
   EXPECT_EQ(Listing(root)["usr/lib/big"], "f 420 " + Long(std::string(4096, '\0') + "BI"));
 }
 
+TEST_F(MutableTreeTest, CopiedUpSparseFileReportsItsDataBlocksNotItsSize) {
+  auto t = Open(root_);
+  Ino big = *t->LookupPath("usr/lib/big");  // 1 MiB, 3 bytes of data
+  ASSERT_TRUE(t->CopyUp(big, 7).ok());
+  EXPECT_LE(t->GetAttr(big)->blocks, 64u) << "blocks of a 1 MiB file holding 3 bytes";
+  ASSERT_TRUE(t->SetAttr(big, Size(100 << 20), now_).has_value());
+  EXPECT_LE(t->GetAttr(big)->blocks, 64u) << "grown by truncate";
+}
+
 TEST_F(MutableTreeTest, SmallNewFilesAreHeldInMemoryUntilTheyOutgrowIt) {
   auto t = Open(root_);
   Ino etc = *t->LookupPath("etc");
