@@ -6,7 +6,9 @@
 #ifndef CAIRN_VMOUNT_CONTROL_H_
 #define CAIRN_VMOUNT_CONTROL_H_
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,8 +23,12 @@ using Message = std::vector<std::string>;
 class ControlServer {
  public:
   using Handler = std::function<Message(const Message& request)>;
-  // Listens on `path` (replacing a stale socket) and serves requests one at a time.
-  static Result<std::unique_ptr<ControlServer>> Start(const std::string& path, Handler handler);
+  // Listens on `path` (replacing a stale socket; any length: a long one is reached through its
+  // directory) and serves requests one at a time. A client's request must arrive, and its
+  // reply leave, within `client_limit`, so that a client that sends nothing holds no other.
+  static Result<std::unique_ptr<ControlServer>> Start(
+      const std::string& path, Handler handler,
+      std::chrono::milliseconds client_limit = std::chrono::seconds(10));
   ~ControlServer();
   void Stop();
 
@@ -32,6 +38,7 @@ class ControlServer {
   int fd_ = -1;
   std::string path_;
   Handler handler_;
+  std::chrono::milliseconds client_limit_{0};
   std::thread thread_;
 };
 
