@@ -200,6 +200,7 @@ Status ServeMount(const MountRequest& req, const std::string& mountpoint,
     opts.mountpoint = mountpoint;
     opts.fsname = "cairn:" + ref.Name();
     CAIRN_ASSIGN_OR_RETURN(session, FuseSession::Mount(fs.get(), opts));
+    CAIRN_RETURN_IF_ERROR(overlay->HoldAlive());
     MountInfo info = overlay->info();
     info.pid = ::getpid();
     info.writable = req.writable;

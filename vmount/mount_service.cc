@@ -23,8 +23,6 @@
 namespace cairn::vmount {
 namespace {
 
-bool Lives(int64_t pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
-
 // Whether `dir` is a mount point (from /proc/self/mountinfo; octal escapes as the kernel writes).
 bool IsMountPoint(const std::string& dir) {
   std::ifstream in("/proc/self/mountinfo");
@@ -302,10 +300,10 @@ Result<UnmountOutcome> UnmountDir(const std::string& repo_dir, const std::string
   }
   CAIRN_RETURN_IF_ERROR(Fusermount(m.info.mountpoint, false));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (Lives(m.info.pid) && std::chrono::steady_clock::now() < deadline) {
+  while (MountProcessLives(m.dir, m.info.pid) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (Lives(m.info.pid)) {
+  if (MountProcessLives(m.dir, m.info.pid)) {
     return Status::Busy("unmount " + m.info.mountpoint + ": the mount process " +
                         std::to_string(m.info.pid) + " is still finishing");
   }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,37 @@ Result<MountInfo> MountInfo::Decode(std::string_view text) {
 
 Overlay::~Overlay() {
   if (fd_ >= 0) ::close(fd_);
+  if (alive_fd_ >= 0) ::close(alive_fd_);
+}
+
+Status Overlay::HoldAlive() {
+  if (alive_fd_ >= 0) return Status();
+  std::string path = dir_ + "/alive";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  // Waits only for a MountProcessLives that holds it for a moment.
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("lock", path, err);
+    }
+  }
+  alive_fd_ = fd;
+  return Status();
+}
+
+bool MountProcessLives(const std::string& dir, int64_t pid) {
+  if (pid <= 0) return false;
+  int fd = ::open((dir + "/alive").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return false;  // removed as the process finished
+    return ProcessLives(pid);
+  }
+  bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // drops the shared lock, if it was had
+  return held;
 }
 
 Result<std::unique_ptr<Overlay>> Overlay::Create(const std::string& repo_dir, MountInfo info) {
@@ -258,7 +290,7 @@ Result<std::vector<MountStatus>> ListMounts(const std::string& repo_dir) {
     MountStatus s;
     s.info = std::move(*info);
     s.dir = e.path().string();
-    s.live = ProcessLives(s.info.pid);
+    s.live = MountProcessLives(s.dir, s.info.pid);
     struct stat st;
     s.committing = ::stat((s.dir + "/committing").c_str(), &st) == 0;
     s.dirty =

@@ -61,6 +61,11 @@ class Overlay {
   std::string committing_path() const { return dir_ + "/committing"; }
 
   Status SaveInfo(const MountInfo& info);
+  // Called by the mount process before it saves its pid: holds an exclusive lock on the
+  // overlay's "alive" file until the process ends (the kernel drops it however the process
+  // dies), which MountProcessLives tests. A pid alone says nothing once the process is gone:
+  // it may name another process, or a zombie not yet reaped.
+  Status HoldAlive();
   // Appends one record. On failure the journal is as it was (a partial record is cut off),
   // unless the message says it is damaged.
   Status Append(const JournalRecord& r);
@@ -94,11 +99,17 @@ class Overlay {
   MountInfo info_;
   ObjectId base_;
   int fd_ = -1;
+  int alive_fd_ = -1;
   uint64_t records_ = 0;
   uint64_t size_ = 0;       // the journal's length
   uint64_t last_size_ = 0;  // its length before the last Append
   uint64_t next_upper_ = 1;
 };
+
+// Whether the mount process of the overlay at `dir`, recorded as `pid`, runs: its "alive" file
+// is locked (Overlay::HoldAlive). An overlay made before that file existed falls back to the
+// pid; a directory removed means the process finished.
+bool MountProcessLives(const std::string& dir, int64_t pid);
 
 // Every overlay of a repository and the state of its mount.
 struct MountStatus {

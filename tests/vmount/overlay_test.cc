@@ -18,6 +18,13 @@
 namespace cairn::vmount {
 namespace {
 
+NewEntry DirEntry() {
+  NewEntry e;
+  e.type = cas::EntryType::kDirectory;
+  e.mode = 0755;
+  return e;
+}
+
 using cas::testing::TempDir;
 
 // Caps the size of files this process writes at `bytes` while it lives.
@@ -158,14 +165,12 @@ class FilesystemTest : public OverlayTest {
 };
 
 TEST_F(FilesystemTest, OperationWhoseJournalAppendFailsLeavesTheTreeAsItWas) {
-  ASSERT_TRUE(
-      fs_->Make(kRootIno, "before", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+  ASSERT_TRUE(fs_->Make(kRootIno, "before", DirEntry()).has_value());
   Ino a = fs_->Lookup(kRootIno, "a")->ino;
   Ino d = fs_->Lookup(kRootIno, "d")->ino;
   {
     FileSizeLimit full(FileSize(journal_));  // no append fits
-    EXPECT_FALSE(
-        fs_->Make(kRootIno, "newdir", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+    EXPECT_FALSE(fs_->Make(kRootIno, "newdir", DirEntry()).has_value());
     SetAttrRequest cut;  // echo hi > a: the O_TRUNC
     cut.size = 0;
     EXPECT_FALSE(fs_->SetAttr(a, cut).has_value());
@@ -185,7 +190,7 @@ TEST_F(FilesystemTest, OperationWhoseJournalAppendFailsLeavesTheTreeAsItWas) {
   EXPECT_EQ(fs_->GetAttr(a)->mode, 0644u);
   EXPECT_FALSE(fs_->GetXattr(a, "user.x").has_value());
   // The tree is what the journal replays to; writes go on once space is back.
-  ASSERT_TRUE(fs_->Make(kRootIno, "after", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+  ASSERT_TRUE(fs_->Make(kRootIno, "after", DirEntry()).has_value());
   auto resumed = Mount();
   ASSERT_TRUE(resumed->Replay().ok());
   EXPECT_TRUE(resumed->Lookup(kRootIno, "before").has_value());
@@ -196,7 +201,7 @@ TEST_F(FilesystemTest, OperationWhoseJournalAppendFailsLeavesTheTreeAsItWas) {
 
 TEST_F(FilesystemTest, OperationThatFailsInTheTreeLeavesNoJournalRecord) {
   uint64_t before = FileSize(journal_);
-  EXPECT_FALSE(fs_->Make(kRootIno, "a", NewEntry{cas::EntryType::kDirectory, 0755}).has_value());
+  EXPECT_FALSE(fs_->Make(kRootIno, "a", DirEntry()).has_value());
   EXPECT_FALSE(fs_->Rmdir(kRootIno, "a").ok());
   EXPECT_FALSE(fs_->Unlink(kRootIno, "missing").ok());
   EXPECT_EQ(FileSize(journal_), before);

@@ -115,6 +115,35 @@ touch -h -d @1700000000.123456789 . created.txt small.txt big.bin etc etc/networ
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+// A dead mount whose recorded pid now names another process (reused, or a zombie not yet
+// reaped) is dead: the mount process's lock on the overlay's "alive" file says so, not the pid.
+// It read as live, and --resume was refused as "mounted there".
+TEST_F(VmountTest, ADeadMountWhosePidNamesAnotherProcessIsDead) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("printf 'pending\\n' > " + mnt_ + "/pending.txt"), 0);
+  auto mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["live"], true);
+  pid_t pid = mounts[0]["pid"].get<pid_t>();
+  std::string overlay = mounts[0]["overlay"];
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(Shell("fusermount3 -uz " + mnt_), 0);
+  // This test's own pid stands for the process that got the dead mount's.
+  ASSERT_EQ(
+      Shell("sed -i 's/^pid .*/pid " + std::to_string(::getpid()) + "/' " + overlay + "/info"), 0);
+  mounts = Json(RunRepo("mounts", {"--json"}));
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["live"], false);
+  Mount("web", mnt_, {"--rw", "--resume"});
+  EXPECT_EQ(ReadFile(mnt_ + "/pending.txt"), "pending\n");
+  EXPECT_EQ(Json(RunRepo("mounts", {"--json"}))[0]["live"], true);
+  ASSERT_EQ(RunRepo("discard", {mnt_}).exit_code, 0);
+}
+
 TEST_F(VmountTest, KilledMountResumesOrDiscardsItsEdit) {
   BuildTree(src_, indexer::testing::DenseSpec());
   CheckinSrc("web");
