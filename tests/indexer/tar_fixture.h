@@ -157,6 +157,18 @@ class TarTest : public ::testing::Test {
     return path;
   }
 
+  // A tarball `name` holding one GNU sparse file 'f' (pax format 0.1) of `size` bytes whose map
+  // is `map` ("OFFSET,LENGTH,..."), its data the 3 bytes "end".
+  std::string PaxSparseTar(const std::string& name, const std::string& size,
+                           const std::string& map) {
+    return PyTar(name,
+                 "    i = tarfile.TarInfo('GNUSparseFile.0/f'); i.size = 3\n"
+                 "    i.pax_headers = {'GNU.sparse.size': '" +
+                     size + "', 'GNU.sparse.numblocks': '1', 'GNU.sparse.name': 'f', " +
+                     "'GNU.sparse.map': '" + map + "'}\n" +
+                     "    t.addfile(i, io.BytesIO(b'end'))\n");
+  }
+
   // Writes `bytes` to the file `name` in the test's directory; returns its path.
   std::string WriteFile(const std::string& name, const std::string& bytes) {
     std::string path = tmp_ + "/" + name;

@@ -152,19 +152,7 @@ TEST_F(TarTest, AHardLinkAtTheRootIsRefusedNamingBoth) {
 // Linux holds files of up to 2^63 - 1 bytes (tmpfs, XFS, btrfs), the most a tarball can say: a
 // sparse file that large, its data at the very end, is read.
 TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
-  auto sparse = [&](const std::string& name, const std::string& size, const std::string& map) {
-    return PyTar(name,
-                 "    i = tarfile.TarInfo('GNUSparseFile.0/f'); i.size = 3\n"
-                 "    i.pax_headers = {'GNU.sparse.size': '" +
-                     size +
-                     "', "
-                     "'GNU.sparse.numblocks': '1', 'GNU.sparse.name': 'f', "
-                     "'GNU.sparse.map': '" +
-                     map +
-                     "'}\n"
-                     "    t.addfile(i, io.BytesIO(b'end'))\n");
-  };
-  auto r = CheckinTar(sparse("max.tar", "9223372036854775807", "9223372036854775804,3"));
+  auto r = CheckinTar(PaxSparseTar("max.tar", "9223372036854775807", "9223372036854775804,3"));
   ASSERT_TRUE(r) << r.error().ToString();
   auto f = cas::LookupPath(store_.get(), r->root, "f");
   ASSERT_TRUE(f) << f.error().ToString();
@@ -178,17 +166,9 @@ TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
 // as those 3 bytes at 0 (GNU tar extracts 1003 bytes). Data at an offset the map does not say
 // is Corruption naming the tarball and the entry.
 TEST_F(TarTest, DataOutsideTheSparseMapIsRefused) {
-  auto sparse = [&](const std::string& name, const std::string& size, const std::string& map) {
-    return PyTar(name,
-                 "    i = tarfile.TarInfo('GNUSparseFile.0/f'); i.size = 3\n"
-                 "    i.pax_headers = {'GNU.sparse.size': '" +
-                     size + "', 'GNU.sparse.numblocks': '1', 'GNU.sparse.name': 'f', " +
-                     "'GNU.sparse.map': '" + map + "'}\n" +
-                     "    t.addfile(i, io.BytesIO(b'end'))\n");
-  };
   for (const auto& [name, size, map] : std::vector<std::array<std::string, 3>>{
            {"past-end.tar", "3", "1000,3"}, {"past-end-big.tar", "4096", "4095,3"}}) {
-    std::string t = sparse(name, size, map);
+    std::string t = PaxSparseTar(name, size, map);
     auto r = CheckinTar(t);
     ASSERT_FALSE(r) << name;
     EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
@@ -197,7 +177,7 @@ TEST_F(TarTest, DataOutsideTheSparseMapIsRefused) {
         << r.error().ToString();
   }
   // The same file with its map inside it is read, holes and all.
-  auto r = CheckinTar(sparse("inside.tar", "1003", "1000,3"));
+  auto r = CheckinTar(PaxSparseTar("inside.tar", "1003", "1000,3"));
   ASSERT_TRUE(r) << r.error().ToString();
   auto f = cas::LookupPath(store_.get(), r->root, "f");
   ASSERT_TRUE(f) << f.error().ToString();
