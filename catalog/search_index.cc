@@ -105,11 +105,7 @@ class TreeIndexer {
             // The content is the data alone; a digest search asks for the file's bytes, holes
             // read as zeros, as sha256sum reads them. Hashing those costs the file's size, so
             // a larger sparse file is not indexed by digest (docs/format/catalog.md).
-            if (e.size > kMaxSparseDigestSize) {
-              out_.puts.emplace_back(keys::Entry(e.name, id), std::move(value));
-              CAIRN_RETURN_IF_ERROR(MaybeSend());
-              continue;
-            }
+            if (e.size > kMaxSparseDigestSize) break;
             CAIRN_ASSIGN_OR_RETURN(sha, FileSha256(e));
           } else if (e.size >= one_chunk_below_) {
             if (auto known = b.digests.find(e.id); known != b.digests.end()) {
