@@ -63,6 +63,18 @@ std::string Root(const ObjectId& tree, const ObjectId& v) {
   return RootPrefix(tree) + std::string(v.AsBytes());
 }
 std::string PackagePrefix(std::string_view name) { return Tagged('K', name); }
+std::string ForeignPackagesPrefix(std::string_view name) {
+  return PackagePrefix(name).substr(0, 2 + name.size()) + ":";
+}
+std::optional<std::pair<std::string_view, ObjectId>> ParsePackageKey(std::string_view key) {
+  if (!key.starts_with(std::string_view("K\0", 2))) return std::nullopt;
+  key.remove_prefix(2);
+  size_t end = key.find('\0');
+  if (end == std::string_view::npos) return std::nullopt;
+  auto id = ObjectId::FromBytes(key.substr(end + 1));
+  if (!id) return std::nullopt;
+  return std::pair(key.substr(0, end), *id);
+}
 std::string Package(std::string_view name, const ObjectId& v) {
   return PackagePrefix(name) + std::string(v.AsBytes());
 }

@@ -4,8 +4,10 @@
 #define CAIRN_CATALOG_KEYS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/object_id.h"
 
@@ -41,6 +43,11 @@ std::string Digest(const ObjectId& sha256, const ObjectId& tree, std::string_vie
 std::string RootPrefix(const ObjectId& tree);               // "R" + root tree
 std::string Root(const ObjectId& tree, const ObjectId& v);  // -> "": version v has this root
 std::string PackagePrefix(std::string_view name);           // "K\0NAME\0"
+// The keys of NAME's foreign architectures: "K\0NAME:" (dpkg names them NAME:ARCH).
+std::string ForeignPackagesPrefix(std::string_view name);
+// The package name of a key of PackagePrefix or ForeignPackagesPrefix, and its version id;
+// nullopt unless `key` is one.
+std::optional<std::pair<std::string_view, ObjectId>> ParsePackageKey(std::string_view key);
 std::string Package(std::string_view name, const ObjectId& v);  // -> version string
 
 }  // namespace cairn::catalog::keys

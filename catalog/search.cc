@@ -233,22 +233,18 @@ Result<ByVersion> BySha(cas::ObjectStore* store, const ObjectId& sha) {
 // architecture ("libc6", "libc6:i386"); NAME:ARCH only that foreign architecture's.
 Result<ByVersion> ByPackage(cas::ObjectStore* store, const PackageConstraint& c) {
   ByVersion out;
-  const std::string tag = keys::PackagePrefix("").substr(0, 2);  // "K\0"
   auto scan = [&](const std::string& prefix) {
     return store->Scan(
         cas::Space::kCatalog, prefix, [&](std::string_view key, std::string_view value) {
-          key.remove_prefix(tag.size());
-          size_t end = key.find('\0');
-          if (end == std::string_view::npos) return true;
-          auto id = ObjectId::FromBytes(key.substr(end + 1));
-          if (id && c.Matches(value)) {
-            out[*id].packages.push_back({std::string(key.substr(0, end)), std::string(value), ""});
-          }
+          auto k = keys::ParsePackageKey(key);
+          if (k && c.Matches(value))
+            out[k->second].packages.push_back({std::string(k->first), std::string(value), ""});
           return true;
         });
   };
   CAIRN_RETURN_IF_ERROR(scan(keys::PackagePrefix(c.name)));
-  if (c.name.find(':') == std::string::npos) CAIRN_RETURN_IF_ERROR(scan(tag + c.name + ":"));
+  if (c.name.find(':') == std::string::npos)
+    CAIRN_RETURN_IF_ERROR(scan(keys::ForeignPackagesPrefix(c.name)));
   return out;
 }
 
