@@ -1,9 +1,12 @@
 #include "tests/vmount/vmount_fixture.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace cairn::testing {
 
@@ -26,6 +29,17 @@ void VmountTest::TearDown() {
 void VmountTest::CheckinSrc(const std::string& image, const std::string& source) {
   RunResult r = RunRepo("checkin", {source.empty() ? src_ : source, "--image", image});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+void VmountTest::KillMountProcess(pid_t pid) {
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void VmountTest::KillFirstMount() {
+  KillMountProcess(Json(RunRepo("mounts", {"--json"}))[0]["pid"].get<pid_t>());
 }
 
 void VmountTest::Mount(const std::string& spec, const std::string& dir,

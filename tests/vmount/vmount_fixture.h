@@ -3,6 +3,8 @@
 #ifndef CAIRN_TESTS_VMOUNT_VMOUNT_FIXTURE_H_
 #define CAIRN_TESTS_VMOUNT_VMOUNT_FIXTURE_H_
 
+#include <sys/types.h>
+
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +23,10 @@ class VmountTest : public CliTest {
   // `cairn vmount SPEC DIR extra...`, creating DIR; fails the test on error.
   void Mount(const std::string& spec, const std::string& dir, std::vector<std::string> extra = {});
   nlohmann::json Json(const RunResult& r);
+  // Kills the mount process `pid` with SIGKILL and waits (up to 5 s) until it is gone.
+  void KillMountProcess(pid_t pid);
+  // KillMountProcess of the first mount `cairn mounts` lists.
+  void KillFirstMount();
 
   std::string src_, mnt_;
   std::set<std::string> mounted_;

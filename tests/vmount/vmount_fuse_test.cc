@@ -128,9 +128,7 @@ TEST_F(VmountTest, ADeadMountWhosePidNamesAnotherProcessIsDead) {
   EXPECT_EQ(mounts[0]["live"], true);
   pid_t pid = mounts[0]["pid"].get<pid_t>();
   std::string overlay = mounts[0]["overlay"];
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NO_FATAL_FAILURE(KillMountProcess(pid));
   ASSERT_EQ(Shell("fusermount3 -uz " + mnt_), 0);
   // This test's own pid stands for the process that got the dead mount's.
   ASSERT_EQ(
@@ -153,8 +151,7 @@ TEST_F(VmountTest, KilledMountResumesOrDiscardsItsEdit) {
   auto mounts = Json(RunRepo("mounts", {"--json"}));
   ASSERT_EQ(mounts.size(), 1u);
   pid_t pid = mounts[0]["pid"].get<pid_t>();
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NO_FATAL_FAILURE(KillMountProcess(pid));
   mounts = Json(RunRepo("mounts", {"--json"}));
   ASSERT_EQ(mounts.size(), 1u);
   EXPECT_EQ(mounts[0]["live"], false);
@@ -175,11 +172,7 @@ TEST_F(VmountTest, KilledMountResumesOrDiscardsItsEdit) {
   EXPECT_EQ(cat.out, "pending\n");
   // Kill again with a new edit, and discard it this time.
   ASSERT_EQ(Shell("printf 'dropped\\n' > " + mnt_ + "/dropped.txt"), 0);
-  mounts = Json(RunRepo("mounts", {"--json"}));
-  ASSERT_EQ(::kill(mounts[0]["pid"].get<pid_t>(), SIGKILL), 0);
-  for (int i = 0; i < 500 && ::kill(mounts[0]["pid"].get<pid_t>(), 0) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  ASSERT_NO_FATAL_FAILURE(KillFirstMount());
   // A discard whose mount fails (a mistyped version) drops nothing.
   RunResult typo = RunRepo("vmount", {"wbe", mnt_, "--rw", "--discard"});
   EXPECT_EQ(typo.exit_code, 3) << typo.err;
@@ -220,8 +213,7 @@ TEST_F(VmountTest, KilledMountKeepsFilesWrittenInMemory) {
   }
   EXPECT_EQ(uppers, 2);
   pid_t pid = mounts[0]["pid"].get<pid_t>();
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NO_FATAL_FAILURE(KillMountProcess(pid));
   Mount("web", mnt_, {"--rw", "--resume"});
   for (int i : {1, 2, 150, 299}) {
     EXPECT_EQ(ReadFile(mnt_ + "/many/f" + std::to_string(i)), "file " + std::to_string(i) + "\n");
@@ -267,14 +259,7 @@ TEST_F(VmountTest, MountKilledAfterItsCommitWasRecordedOffersNoEditAgain) {
   std::string overlay = mounts[0]["overlay"];
   ASSERT_EQ(Shell("cp -a " + overlay + " " + dir_ + "/before-commit"), 0);
   ASSERT_EQ(RunRepo("commit", {mnt_, "-m", "edit"}).exit_code, 0);
-  auto kill = [&] {
-    pid_t pid = Json(RunRepo("mounts", {"--json"}))[0]["pid"].get<pid_t>();
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  };
-  kill();
+  ASSERT_NO_FATAL_FAILURE(KillFirstMount());
   std::string root = Json(RunRepo("show", {"web:2", "--json"}))["root"];
   ASSERT_EQ(Shell("rm -rf " + overlay + " && cp -a " + dir_ + "/before-commit " + overlay +
                   " && echo " + root + " > " + overlay + "/committing"),
@@ -289,7 +274,7 @@ TEST_F(VmountTest, MountKilledAfterItsCommitWasRecordedOffersNoEditAgain) {
 
   ASSERT_EQ(Shell("printf 'second\\n' > " + mnt_ + "/second.txt"), 0);
   overlay = Json(RunRepo("mounts", {"--json"}))[0]["overlay"];
-  kill();
+  ASSERT_NO_FATAL_FAILURE(KillFirstMount());
   ASSERT_EQ(Shell("echo " + std::string(64, '0') + " > " + overlay + "/committing"), 0);
   RunResult again = RunRepo("vmount", {"web", mnt_, "--rw"});
   EXPECT_EQ(again.exit_code, 10) << "a commit that was never recorded: " << again.err;
