@@ -65,6 +65,10 @@ class Env {
 // file opened by other means (indexer/output_file.h). `name` is for messages.
 std::unique_ptr<WritableFile> WritableFileOnFd(std::string name, int fd);
 
+// Reads descriptor `fd` (a pipe, a socket) until end of file, an error or a receive timeout,
+// and returns what it read; EINTR is retried. The descriptor stays the caller's.
+std::string ReadFdToEnd(int fd);
+
 // Reads a whole file into a string. REQUIRES: the file fits in memory.
 Result<std::string> ReadFileToString(Env* env, const std::string& path);
 

@@ -164,6 +164,18 @@ Env* Env::Default() {
   return &env;
 }
 
+std::string ReadFdToEnd(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
 Result<std::string> ReadFileToString(Env* env, const std::string& path) {
   CAIRN_ASSIGN_OR_RETURN(auto file, env->NewSequentialFile(path));
   std::string out;

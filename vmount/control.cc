@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/coding.h"
+#include "base/env.h"
 
 namespace cairn::vmount {
 namespace {
@@ -64,18 +65,6 @@ class Address {
   int dir_fd_ = -1;
 };
 
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
 bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -119,7 +108,7 @@ void ControlServer::Serve() {
                   .tv_usec = (client_limit_.count() % 1000) * 1000};
     ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
     ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
-    Message reply = handler_(Decode(ReadAll(c)));
+    Message reply = handler_(Decode(ReadFdToEnd(c)));
     (void)WriteAll(c, Encode(reply));
     ::close(c);
   }
@@ -147,7 +136,7 @@ Result<Message> CallControl(const std::string& path, const Message& request) {
   }
   bool ok = WriteAll(fd, Encode(request));
   ::shutdown(fd, SHUT_WR);
-  std::string reply = ok ? ReadAll(fd) : std::string();
+  std::string reply = ok ? ReadFdToEnd(fd) : std::string();
   ::close(fd);
   if (!ok || reply.empty()) return Status::IOError("talk to mount process at " + path + ": no reply");
   return Decode(reply);

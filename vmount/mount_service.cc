@@ -163,13 +163,7 @@ Status SettleInChild(const std::string& repo_dir, const std::string& dir) {
     ::_exit(s.ok() ? 0 : 1);
   }
   ::close(fds[1]);
-  std::string msg;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    msg.append(buf, static_cast<size_t>(n));
-  }
+  std::string msg = ReadFdToEnd(fds[0]);
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -274,14 +268,7 @@ Result<MountOutcome> MountVersion(const MountRequest& req) {
   }
   ::close(fds[1]);
   ::waitpid(pid, nullptr, 0);
-  std::string msg;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fds[0], buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    msg.append(buf, static_cast<size_t>(n));
-  }
+  std::string msg = ReadFdToEnd(fds[0]);
   ::close(fds[0]);
   return DecodeReady(msg);
 }
