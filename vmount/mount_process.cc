@@ -33,11 +33,14 @@ Result<std::shared_ptr<cas::ObjectStore>> OpenReadStore(const std::string& repo_
 Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string& repo_dir,
                              const CommitRequest& req) {
   CommitOutcome out;
-  Status s = fs.Exclusive([&](MutableTree& tree, std::shared_ptr<cas::ObjectStore>& store) -> Status {
+  // The writer's lock first, outside the exclusive section: while another cairn process writes
+  // (Open waits up to its limit for it), the mount goes on answering.
+  cas::Repository::OpenOptions o;
+  o.mode = cas::Repository::Mode::kWrite;
+  CAIRN_ASSIGN_OR_RETURN(auto repo, cas::Repository::Open(repo_dir, o));
+  Status s = fs.Exclusive([&](MutableTree& tree,
+                              std::shared_ptr<cas::ObjectStore>& store) -> Status {
     if (!tree.dirty()) return Status::InvalidArgument("commit: nothing to commit (no changes)");
-    cas::Repository::OpenOptions o;
-    o.mode = cas::Repository::Mode::kWrite;
-    CAIRN_ASSIGN_OR_RETURN(auto repo, cas::Repository::Open(repo_dir, o));
     catalog::Catalog catalog(repo->store());
     CAIRN_ASSIGN_OR_RETURN(catalog::VersionRef base, catalog.ResolveId(overlay.base()));
     cas::Version v;

@@ -310,6 +310,37 @@ TEST_F(VmountTest, FileOpenAcrossACommitLeavesNoEditUntilWrittenAgain) {
   EXPECT_EQ(ReadFile(mnt_ + "/small.txt"), ReadFile(src_ + "/small.txt") + "more\nlater\n");
 }
 
+// A commit waits for another cairn process's writes to end; the mount answers meanwhile.
+TEST_F(VmountTest, MountAnswersWhileItsCommitWaitsForAnotherWriter) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  Mount("web", mnt_, {"--rw"});
+  ASSERT_EQ(Shell("printf 'x\\n' > " + mnt_ + "/first.txt"), 0);
+  // A checkin reading a tarball from a pipe holds the writer's lock until the pipe closes (6 s).
+  ASSERT_EQ(Shell("(sleep 6 | " + std::string(CAIRN_BINARY) + " checkin - --image hold --repo " +
+                  repo_ + ") >/dev/null 2>&1 &"),
+            0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  RunResult c;
+  std::chrono::steady_clock::duration commit_took{};
+  std::thread committer([&] {
+    auto t0 = std::chrono::steady_clock::now();
+    c = RunRepo("commit", {mnt_, "-m", "while busy"});
+    commit_took = std::chrono::steady_clock::now() - t0;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto start = std::chrono::steady_clock::now();
+  // A create always reaches the mount process (no kernel cache answers it).
+  EXPECT_EQ(Shell("printf 'y\\n' > " + mnt_ + "/second.txt"), 0);
+  auto took = std::chrono::steady_clock::now() - start;
+  committer.join();
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_LT(took, std::chrono::seconds(3)) << "the mount stood still while its commit waited";
+  EXPECT_GT(commit_took, std::chrono::seconds(3))
+      << "the commit did not wait: the test proves nothing";
+  EXPECT_EQ(ReadFile(mnt_ + "/second.txt"), "y\n");
+}
+
 TEST_F(VmountTest, DiscardDropsTheEditOfALiveMount) {
   BuildTree(src_, indexer::testing::DenseSpec());
   CheckinSrc("web");
