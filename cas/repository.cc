@@ -19,7 +19,8 @@ constexpr std::string_view kMarker = "CAIRN";
 constexpr std::string_view kReadersLock = "readers.lock";  // Repository::ExcludeReaders
 constexpr std::string_view kMarkerText = "cairn repository\nformat 2\n";
 constexpr std::string_view kConfigKey = "config";
-constexpr std::string_view kIngestedKey = "ingested_bytes";
+constexpr std::string_view kPutBytesKey = "put_bytes";
+constexpr std::string_view kLegacyIngestedKey = "ingested_bytes";
 }  // namespace
 
 Status RepositoryConfig::Validate() const {
@@ -219,8 +220,8 @@ IngestOptions Repository::ingest_options() const {
   return o;
 }
 
-Result<uint64_t> Repository::IngestedBytes() {
-  CAIRN_ASSIGN_OR_RETURN(auto v, store_->Get(Space::kMeta, kIngestedKey));
+Result<uint64_t> Repository::PutBytes() {
+  CAIRN_ASSIGN_OR_RETURN(auto v, store_->Get(Space::kMeta, kPutBytesKey));
   if (!v) return uint64_t{0};
   std::string_view in(*v);
   uint64_t n;
@@ -228,18 +229,20 @@ Result<uint64_t> Repository::IngestedBytes() {
   return n;
 }
 
-Status Repository::AddIngestedBytes(uint64_t n) {
+Status Repository::AddPutBytes(uint64_t n) {
+  CAIRN_ASSIGN_OR_RETURN(uint64_t cur, PutBytes());
+  std::string v;
+  PutFixed64(&v, cur + n);
   WriteBatch b;
-  CAIRN_RETURN_IF_ERROR(AddIngestedBytes(n, &b));
+  b.Put(Space::kMeta, kPutBytesKey, v);
   return store_->Write(b, WriteOptions{.sync = true});
 }
 
-Status Repository::AddIngestedBytes(uint64_t n, WriteBatch* batch) {
-  CAIRN_ASSIGN_OR_RETURN(uint64_t cur, IngestedBytes());
-  std::string v;
-  PutFixed64(&v, cur + n);
-  batch->Put(Space::kMeta, kIngestedKey, v);
-  return Status();
+Status Repository::ResetPutBytes() {
+  WriteBatch b;
+  b.Delete(Space::kMeta, kPutBytesKey);
+  b.Delete(Space::kMeta, kLegacyIngestedKey);
+  return store_->Write(b, WriteOptions{.sync = true});
 }
 
 std::string DefaultRepositoryDir(const std::string& flag, bool* explicit_choice) {

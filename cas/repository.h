@@ -60,12 +60,14 @@ class Repository {
   const std::string& dir() const { return dir_; }
   IngestOptions ingest_options() const;
 
-  // Bytes of content given to `put` and checkins over the repository's life (for the dedup
-  // ratio). Counted in the meta space.
-  Result<uint64_t> IngestedBytes();
-  Status AddIngestedBytes(uint64_t n);
-  // Adds to `batch` the update that AddIngestedBytes(n) writes.
-  Status AddIngestedBytes(uint64_t n, WriteBatch* batch);
+  // Bytes of content given to `put` since the last gc (which removes what no version reaches),
+  // for stats' logical bytes; versions count their own (catalog::Catalog::LogicalBytes).
+  // Counted in the meta space.
+  Result<uint64_t> PutBytes();
+  Status AddPutBytes(uint64_t n);
+  // Sets it to 0 (gc, once it has swept), and deletes the counter of format 4 and earlier
+  // (`ingested_bytes`, which counted checkins too, for good).
+  Status ResetPutBytes();
 
   // Readers. A reader takes no part in RocksDB's lock, and opens a blob file only when it
   // first reads from it: a compaction that drops or rewrites blob files (gc's) would take

@@ -97,6 +97,9 @@ class Catalog {
   Result<std::vector<std::string>> Purge(const std::set<ObjectId>& keep = {});
   // Every version id the refs still name (the roots of gc).
   Result<std::vector<ObjectId>> AllVersionIds();
+  // The bytes of the files of every version the refs name (deleted ones until purged), each
+  // counted as `show` counts it: what the repository would give back if each were checked out.
+  Result<uint64_t> LogicalBytes();
 
  private:
   Result<std::optional<uint64_t>> Latest(const std::string& image, bool active_only);

@@ -1,5 +1,6 @@
 // Catalog: tags, states, purge and the roots of gc.
 #include "catalog/catalog.h"
+#include "catalog/inspect.h"
 #include "catalog/keys.h"
 
 namespace cairn::catalog {
@@ -79,6 +80,16 @@ Result<std::vector<ObjectId>> Catalog::AllVersionIds() {
                                        return true;
                                      }));
   return out;
+}
+
+Result<uint64_t> Catalog::LogicalBytes() {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<ObjectId> ids, AllVersionIds());
+  uint64_t total = 0;
+  for (const ObjectId& id : ids) {
+    CAIRN_ASSIGN_OR_RETURN(cas::Version v, ReadVersion(id));
+    total += DecodeInspection(v.summary).bytes;
+  }
+  return total;
 }
 
 }  // namespace cairn::catalog

@@ -143,10 +143,9 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   v.message = req.message;
   CheckinOutcome out;
   // Undone on error.
-  CAIRN_ASSIGN_OR_RETURN(
-      out.version,
-      RecordIngestedVersion(repo, ingestor, std::move(v), result->root, options.parent_tree,
-                            result->bytes, req.index_batch_keys, timer));
+  CAIRN_ASSIGN_OR_RETURN(out.version,
+                         RecordIngestedVersion(repo, ingestor, std::move(v), result->root,
+                                               options.parent_tree, req.index_batch_keys, timer));
   out.result = std::move(*result);
   indexer::TakeStatCacheSave(&out.result);
   // The version stands whatever happens here: a failure only leaves the old space's bytes.
@@ -162,8 +161,8 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
 
 Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& ingestor,
                                          cas::Version v, const ObjectId& tree,
-                                         const ObjectId& base_tree, uint64_t ingested_bytes,
-                                         size_t index_batch_keys, PhaseTimer& timer) {
+                                         const ObjectId& base_tree, size_t index_batch_keys,
+                                         PhaseTimer& timer) {
   Catalog catalog(repo.store());
   // The index keys of a large tree (two per file) go to the store as they are made, in bulk
   // like the objects, and are flushed before the version is recorded. A tree of a million
@@ -202,7 +201,6 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   auto prepared = index ? catalog.PrepareVersion(std::move(v), *index)
                         : Result<Catalog::PreparedVersion>(index.error());
   Status s = prepared.status();
-  if (s.ok() && ingested_bytes != 0) s = repo.AddIngestedBytes(ingested_bytes, &prepared->batch);
   timer.Mark("record");
   if (s.ok()) s = ingestor.Finish(std::move(prepared->batch));
   timer.Mark("flush");

@@ -46,14 +46,13 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
 // `tree` (their search-index keys written in batches of `index_batch_keys` as they are made,
 // catalog::KeySink; `base_tree`, the parent version's root Tree or zero, as for IndexTrees),
 // then writes the version's record with the ingestor's last objects and
-// makes all of it durable in one flush (cas::Ingestor::Finish). `ingested_bytes`, if not 0, is
-// added to the repository's count of content given to it. On error the index keys and the
+// makes all of it durable in one flush (cas::Ingestor::Finish). On error the index keys and the
 // ingested objects are taken away again, so the repository is as it was. `timer` marks
 // "index", "record" and "flush".
 Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& ingestor,
                                          cas::Version v, const ObjectId& tree,
-                                         const ObjectId& base_tree, uint64_t ingested_bytes,
-                                         size_t index_batch_keys, PhaseTimer& timer);
+                                         const ObjectId& base_tree, size_t index_batch_keys,
+                                         PhaseTimer& timer);
 
 // Sets who made `v` (`author`, or $USER@host when empty) and when (now), for every path that
 // records a version: checkin, clone, a mount's commit.

@@ -41,6 +41,10 @@ int RunGc(const Args& args) {
   auto stats = cas::CollectGarbage((*r)->store(), *roots, o);
   progress.Done();
   if (!stats) return Fail(stats.error());
+  if (!o.dry_run) {
+    // What put stored that no version holds is gone now; what a version holds it counts itself.
+    if (Status s = (*r)->ResetPutBytes(); !s.ok()) return Fail(s);
+  }
   struct rusage ru;
   ::getrusage(RUSAGE_SELF, &ru);
   if (vm.count("json")) {

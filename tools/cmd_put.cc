@@ -40,7 +40,7 @@ Status PutAll(cas::Repository& repo, const std::vector<std::string>& files,
     out->push_back({files[i], *content});
   }
   if (s.ok()) s = ingestor.Finish();
-  if (s.ok()) s = repo.AddIngestedBytes(ingestor.stats().bytes_in);
+  if (s.ok()) s = repo.AddPutBytes(ingestor.stats().bytes_in);
   if (!s.ok()) {
     Status undo = ingestor.Abort();
     if (!undo.ok()) return s.WithContext("put (and undo failed: " + undo.message() + ")");

@@ -6,6 +6,7 @@
 
 #include "base/progress.h"
 #include "cas/store_stats.h"
+#include "catalog/catalog.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/json_out.h"
@@ -40,11 +41,15 @@ int RunStats(const Args& args) {
   if (!r) return Fail(r.error());
   auto stats = cas::ComputeStoreStats((*r)->store());
   if (!stats) return Fail(stats.error());
-  auto ingested = (*r)->IngestedBytes();
-  if (!ingested) return Fail(ingested.error());
+  // Logical: what every version held would give back, and what put stored since the last gc.
+  auto in_versions = catalog::Catalog((*r)->store()).LogicalBytes();
+  if (!in_versions) return Fail(in_versions.error());
+  auto put = (*r)->PutBytes();
+  if (!put) return Fail(put.error());
+  const uint64_t logical = *in_versions + *put;
   uint64_t disk = DiskUsage((*r)->dir());
   const auto& s = *stats;
-  double dedup = Ratio(*ingested, s.content_bytes);
+  double dedup = Ratio(logical, s.content_bytes);
   double compression = Ratio(s.raw_bytes, s.stored_bytes);
   if (vm.count("json")) {
     nlohmann::json by_type;
@@ -55,7 +60,7 @@ int RunStats(const Args& args) {
     nlohmann::json out = {{"repository", (*r)->dir()},
                           {"objects", s.objects},
                           {"objects_by_type", by_type},
-                          {"logical_bytes", *ingested},
+                          {"logical_bytes", logical},
                           {"unique_content_bytes", s.content_bytes},
                           {"object_bytes", s.raw_bytes},
                           {"stored_bytes", s.stored_bytes},
@@ -69,7 +74,9 @@ int RunStats(const Args& args) {
   fmt::print("repository         {}\n", (*r)->dir());
   fmt::print("objects            {} ({} blobs, {} chunk indexes)\n", s.objects,
              s.objects_by_type[1], s.objects_by_type[2]);
-  fmt::print("logical bytes      {} (content given to put and checkin)\n", B(*ingested));
+  fmt::print(
+      "logical bytes      {} (the files of every version, and what put stored since the last gc)\n",
+      B(logical));
   fmt::print("unique content     {}\n", B(s.content_bytes));
   fmt::print("stored bytes       {} (after compression)\n", B(s.stored_bytes));
   fmt::print("on disk            {}\n", B(disk));

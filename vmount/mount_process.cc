@@ -70,7 +70,7 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
         WriteFileAtomic(Env::Default(), overlay.committing_path(), root->ToHex() + "\n"));
     // Undone on error.
     auto recorded = catalog::RecordIngestedVersion(*repo, ingestor, std::move(v), *root, base_tree,
-                                                   0, catalog::kIndexBatchKeys, timer);
+                                                   catalog::kIndexBatchKeys, timer);
     if (!recorded) {
       ::unlink(overlay.committing_path().c_str());
       return recorded.status();

@@ -182,22 +182,27 @@ TEST_F(RepositoryTest, FinishedContentAndCountersSurviveReopen) {
   {
     auto r = OpenRepo(Path("repo"), Mode::kWrite);
     ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(*(*r)->IngestedBytes(), 0u);
+    EXPECT_EQ(*(*r)->PutBytes(), 0u);
     Ingestor ingestor((*r)->store(), (*r)->ingest_options());
     auto c = ingestor.PutBytes(data);
     ASSERT_TRUE(c.has_value());
     id = c->id;
     ASSERT_TRUE(ingestor.Finish().ok());
-    ASSERT_TRUE((*r)->AddIngestedBytes(data.size()).ok());
-    ASSERT_TRUE((*r)->AddIngestedBytes(10).ok());
+    ASSERT_TRUE((*r)->AddPutBytes(data.size()).ok());
+    ASSERT_TRUE((*r)->AddPutBytes(10).ok());
   }
   auto r = OpenRepo(Path("repo"), Mode::kRead);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE((*r)->store()->read_only());
-  EXPECT_EQ(*(*r)->IngestedBytes(), data.size() + 10);
+  EXPECT_EQ(*(*r)->PutBytes(), data.size() + 10);
   auto back = ReadContent((*r)->store(), id);
   ASSERT_TRUE(back.has_value()) << back.status().ToString();
   EXPECT_TRUE(*back == data);
+  r->reset();
+  auto w = OpenRepo(Path("repo"), Mode::kWrite);
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE((*w)->ResetPutBytes().ok());
+  EXPECT_EQ(*(*w)->PutBytes(), 0u);
 }
 
 TEST_F(RepositoryTest, SecondWriterInTheSameProcessIsBusyAfterItsWait) {

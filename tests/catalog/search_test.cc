@@ -450,8 +450,8 @@ TEST_F(SearchTest, AVersionNotRecordedAfterItsIndexKeysWereWrittenLeavesNoTrace)
   v.root = root;
   v.image = "no spaces allowed";
   PhaseTimer timer;
-  auto r = RecordIngestedVersion(*repo_, ingestor, v, root, ObjectId(), 0, /*index_batch_keys=*/4,
-                                 timer);
+  auto r =
+      RecordIngestedVersion(*repo_, ingestor, v, root, ObjectId(), /*index_batch_keys=*/4, timer);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
   EXPECT_EQ(SpaceContents(cas::Space::kCatalog), catalog_before);

@@ -177,6 +177,29 @@ TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
   EXPECT_EQ(indexer::testing::Diff(indexer::testing::Listing(src2_), indexer::testing::Listing(dir_ + "/out")), "");
 }
 
+// Logical bytes are the files of the versions held (as show counts them) and what put stored
+// since the last gc, so the dedup ratio follows rm, purge and gc.
+TEST_F(CatalogCliTest, StatsCountTheVersionsTheRepositoryHolds) {
+  const uint64_t b1 = Json("show", {"web:1", "--json"})["bytes"].get<uint64_t>();
+  const uint64_t b2 = Json("show", {"web:2", "--json"})["bytes"].get<uint64_t>();
+  ASSERT_GT(b1, 0u);
+  EXPECT_EQ(Stats()["logical_bytes"].get<uint64_t>(), b1 + b2);
+  ASSERT_EQ(RunRepo("clone", {"web:2", "copy"}).exit_code, 0);
+  EXPECT_EQ(Stats()["logical_bytes"].get<uint64_t>(), b1 + 2 * b2) << "a clone holds its files too";
+  ASSERT_EQ(RunRepo("put", {MakeFile("loose", RandomData(300000, 9))}).exit_code, 0);
+  EXPECT_EQ(Stats()["logical_bytes"].get<uint64_t>(), b1 + 2 * b2 + 300000);
+  ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
+  EXPECT_EQ(Stats()["logical_bytes"].get<uint64_t>(), b1 + 2 * b2 + 300000)
+      << "deleted, still held";
+  ASSERT_EQ(RunRepo("purge").exit_code, 0);
+  ASSERT_EQ(RunRepo("gc").exit_code, 0);
+  auto stats = Stats();
+  EXPECT_EQ(stats["logical_bytes"].get<uint64_t>(), 2 * b2) << stats.dump();
+  EXPECT_NEAR(stats["dedup_ratio"].get<double>(),
+              2.0 * b2 / stats["unique_content_bytes"].get<double>(), 1e-9);
+  EXPECT_LT(stats["dedup_ratio"].get<double>(), 2.01) << stats.dump();
+}
+
 // A deleted version is hidden from listings, but a version's parents and children still name
 // it: marked `[deleted]` as provenance marks it, in text and in --json.
 TEST_F(CatalogCliTest, ShowAndLogMarkDeletedParentsAndChildren) {
