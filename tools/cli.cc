@@ -2,8 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 
@@ -50,9 +52,19 @@ int Fail(const Status& s) {
 }
 
 int ExitNow(int code) {
-  std::cout.flush();
+  errno = 0;
+  std::cout.flush();  // through stdout (synchronised with stdio): its errors land there
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if ((!flushed || std::ferror(stdout) || !std::cout) && code == kExitOk) {
+    // What the command printed did not all reach its reader (a full disk, a closed pipe or
+    // descriptor): a put's ids, a listing cut short. Success would be a lie.
+    code = err == ENOSPC ? kExitNoSpace : kExitIO;
+    fmt::print(stderr, "cairn: write standard output: {}\n",
+               err == 0 ? "failed" : std::strerror(err));
+  }
   std::cerr.flush();
-  if (std::fflush(nullptr) != 0) return code;  // an output error: the normal exit reports it
+  std::fflush(nullptr);
 #if !defined(__SANITIZE_ADDRESS__)
   std::_Exit(code);
 #endif
@@ -81,7 +93,12 @@ std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<s
 }
 
 void AddRepoOption(po::options_description& options, std::string* repo) {
-  options.add_options()("repo", po::value(repo)->value_name("DIR"),
+  // An empty DIR (an unset shell variable: --repo "$R") must not mean the default repository.
+  auto nonempty = [](const std::string& dir) {
+    if (dir.empty())
+      throw po::error("the argument for option '--repo' is empty: name a repository");
+  };
+  options.add_options()("repo", po::value(repo)->value_name("DIR")->notifier(nonempty),
                         "repository (default: $CAIRN_REPO, else ~/.local/share/cairn)");
 }
 

@@ -29,7 +29,7 @@ std::string ModeString(const cas::TreeEntry& e, const cas::Metadata& m) {
 
 // Prints a JSON array one element at a time, exactly as dump(2) of the whole array would, so
 // that `ls -R --json` of a million-file version never holds a million-element document (about
-// 2 KB an entry). On an error mid-listing the output stops short, as the text listing does.
+// 2 KB an entry). On an error the array is still closed (valid JSON) and the command fails.
 class JsonArrayPrinter {
  public:
   void Add(const nlohmann::json& element) {
@@ -91,7 +91,34 @@ struct FoundEntry {
   std::unique_ptr<cas::Repository> repo;
   catalog::VersionRef version;
   cas::TreeEntry entry;
+  // The path as typed, without '/' at either end, "." or ".." (taken lexically, never above the
+  // root), as diff and search name entries; links in it stay as typed, as ls(1) shows them.
+  std::string path;
 };
+
+std::string CleanPath(const std::string& typed) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= typed.size()) {
+    size_t slash = std::min(typed.find('/', start), typed.size());
+    std::string comp = typed.substr(start, slash - start);
+    start = slash + 1;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(std::move(comp));
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+// "web:3 etc/passwd", for errors.
+std::string Where(const FoundEntry& f) {
+  return f.path.empty() ? f.version.Name() : f.version.Name() + " " + f.path;
+}
 
 // Symbolic links are followed inside the version (cas::ResolvePath), the last one when
 // `follow_last`.
@@ -102,6 +129,7 @@ Result<FoundEntry> OpenEntry(const std::string& repo_flag, const std::string& ve
   CAIRN_ASSIGN_OR_RETURN(f.version, catalog::Catalog(f.repo->store()).Resolve(version));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(f.repo->store(), f.version.version));
   auto entry = cas::ResolvePath(f.repo->store(), tree, path, follow_last);
+  f.path = CleanPath(path);
   if (!entry) return entry.error().WithContext(f.version.Name());
   f.entry = std::move(*entry);
   return f;
@@ -146,26 +174,32 @@ int RunLs(const Args& args) {
     fmt::print("{} {:>5} {:>5} {:>10} {} {}{}\n", ModeString(e, m), m.uid, m.gid, size, when, p,
                e.type == cas::EntryType::kSymlink ? " -> " + e.target : "");
   };
-  Status s;
+  Status s, damaged;
   if (entry->type != cas::EntryType::kDirectory) {
-    show(path, *entry, entry->meta);
+    show(found->path, *entry, entry->meta);
   } else {
-    std::string prefix = path;
-    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
-    s = cas::WalkTree(store, entry->id, prefix, [&](const std::string& p, const cas::TreeEntry& e) {
-      if (e.type == cas::EntryType::kDirectory) {
-        auto t = cas::LoadTree(store, e.id);
-        cas::TreeEntry shown = e;
-        show(p, shown, t ? t->meta : cas::Metadata{});
-      } else {
-        show(p, e, e.meta);
-      }
-      return rec;
-    });
+    s = cas::WalkTree(store, entry->id, found->path,
+                      [&](const std::string& p, const cas::TreeEntry& e) {
+                        if (e.type != cas::EntryType::kDirectory) {
+                          show(p, e, e.meta);
+                          return rec;
+                        }
+                        // A directory's metadata lives in its own Tree: one that cannot be read is
+                        // left out (as ls(1) leaves out what it cannot stat), and the command fails
+                        // at the end.
+                        auto t = cas::LoadTree(store, e.id);
+                        if (!t) {
+                          if (damaged.ok())
+                            damaged = t.error().WithContext(found->version.Name() + " " + p);
+                          return false;
+                        }
+                        show(p, e, t->meta);
+                        return rec;
+                      });
   }
-  if (!s.ok()) return Fail(s);
   if (json) out.Finish();
+  if (!damaged.ok()) return Fail(damaged);
+  if (!s.ok()) return Fail(s.WithContext(Where(*found)));
   return kExitOk;
 }
 
@@ -197,7 +231,7 @@ int RunCat(const Args& args) {
     }
     return Status();
   });
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return Fail(s.WithContext("cat " + Where(*found)));
   return kExitOk;
 }
 

@@ -11,6 +11,7 @@
 #include "base/sha256.h"
 #include "cas/chunker.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/indexer/tree_fixture.h"
 
 namespace cairn::testing {
 namespace {
@@ -66,6 +67,35 @@ TEST_F(CliTest, RepoThatIsNotARepositoryExitsThree) {
   EXPECT_FALSE(Exists(dir_ + "/plain/CAIRN"));
 }
 
+// An empty --repo (an unset shell variable) is refused, not read as the default repository.
+TEST_F(CliTest, EmptyRepoFlagExitsTwoAndCreatesNothing) {
+  const std::string home = dir_ + "/home";
+  std::filesystem::create_directories(home);
+  for (std::string cmd : {"images", "stats", "checkin"}) {
+    std::vector<std::string> args = {cmd, "--repo", ""};
+    if (cmd == "checkin") args.insert(args.end(), {dir_, "--image", "x"});
+    RunResult r = Run(args, {{"HOME", home}, {"CAIRN_REPO", ""}});
+    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("--repo"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(Exists(home + "/.local")) << "the default repository was created";
+}
+
+// Output that cannot be written fails the command (a put's ids lost, a listing cut short):
+// exit 7 on a full disk, 6 on a closed descriptor, with a message on stderr.
+TEST_F(CliTest, StandardOutputThatCannotBeWrittenFailsTheCommand) {
+  ASSERT_EQ(RunRepo("put", {MakeFile("f", "x")}).exit_code, 0);
+  auto rc = [&](const std::string& args, const std::string& out) {
+    return indexer::testing::Shell(std::string(CAIRN_BINARY) + " " + args + " --repo " + repo_ +
+                                   " " + out + " 2>" + dir_ + "/err");
+  };
+  EXPECT_EQ(rc("stats --json", ">/dev/full"), 7);
+  EXPECT_NE(ReadFile(dir_ + "/err").find("write standard output"), std::string::npos);
+  EXPECT_EQ(rc("put " + MakeFile("g", "y"), ">/dev/full"), 7);
+  EXPECT_EQ(rc("stats", ">&-"), 6);
+  EXPECT_EQ(rc("stats", ">/dev/null"), 0);
+}
+
 // A writer refused by the operating system exits 6 at once, naming why, wherever the
 // repository lies: a path that says "lock" (/srv/blockstore) is no sign of another writer.
 TEST_F(CliTest, PermissionDeniedIsNotBusyWhereverTheRepositoryIs) {
@@ -94,11 +124,12 @@ TEST_F(CliTest, UnknownCommandsAndOptionsExitTwo) {
   EXPECT_EQ(RunRepo("get").exit_code, 2);  // the id is required
 }
 
-// Finds `needle` in the repository's database files and flips a byte of every copy.
-int FlipOnDisk(const std::string& db, const std::string& needle) {
+// Finds `needle` in the repository's database files (those ending in `ext`, when given) and
+// flips a byte of every copy.
+int FlipOnDisk(const std::string& db, const std::string& needle, const std::string& ext = "") {
   int flipped = 0;
   for (const auto& e : std::filesystem::directory_iterator(db)) {
-    if (!e.is_regular_file()) continue;
+    if (!e.is_regular_file() || (!ext.empty() && e.path().extension() != ext)) continue;
     std::string bytes = *ReadFileToString(Env::Default(), e.path().string());
     bool changed = false;
     for (size_t at = bytes.find(needle); at != std::string::npos; at = bytes.find(needle, at + 1)) {
@@ -138,6 +169,39 @@ TEST_F(CliTest, DamagedBytesOnDiskMakeVerifyFailAndGetRefuse) {
   EXPECT_EQ(get.exit_code, 5) << get.err;
   EXPECT_FALSE(Exists(dir_ + "/out"));
   EXPECT_FALSE(Exists(dir_ + "/out.cairn-tmp"));
+}
+
+// ls and cat over damaged Trees and content: exit 5 naming the version and the path, and
+// --json stays valid JSON; ls names entries by their path in the version, however typed.
+TEST_F(CliTest, LsAndCatOfDamagedDataFailNamingThePath) {
+  const std::string r = dir_ + "/plain-repo";  // uncompressed, so names are found on disk
+  ASSERT_EQ(Run({"init", "--repo", r, "--zstd-level", "0", "--zstd-level-small", "0"}).exit_code,
+            0);
+  const std::string src = dir_ + "/src";
+  std::filesystem::create_directories(src + "/aaa");
+  std::filesystem::create_directories(src + "/zzz/sub");
+  for (int i = 0; i < 20; ++i) {
+    std::ofstream(src + "/aaa/f" + std::to_string(i)) << i;
+    std::ofstream(src + "/zzz/sub/MARKEDNAME" + std::to_string(i)) << i;
+  }
+  const std::string data = RandomData(300000, 21);
+  std::ofstream(src + "/big.bin", std::ios::binary) << data;
+  ASSERT_EQ(Run({"checkin", src, "--image", "d", "--repo", r}).exit_code, 0);
+  RunResult ls = Run({"ls", "d", "/aaa/./f3", "--json", "--repo", r});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(nlohmann::json::parse(ls.out)[0]["path"], "aaa/f3");
+  // In the Tree's table only: the log holds the search index's keys naming it too.
+  ASSERT_GT(FlipOnDisk(r + "/db", "MARKEDNAME5", ".sst"), 0);
+  ls = Run({"ls", "d", "zzz", "-l", "--repo", r});
+  EXPECT_EQ(ls.exit_code, 5) << ls.out << ls.err;
+  EXPECT_NE(ls.err.find("d:1 zzz/sub"), std::string::npos) << ls.err;
+  ls = Run({"ls", "d", "-R", "--json", "--repo", r});
+  EXPECT_EQ(ls.exit_code, 5) << ls.err;
+  EXPECT_TRUE(nlohmann::json::accept(ls.out)) << ls.out;
+  ASSERT_GT(FlipOnDisk(r + "/db", data.substr(150000, 64)), 0);
+  RunResult cat = Run({"cat", "d", "big.bin", "--repo", r});
+  EXPECT_EQ(cat.exit_code, 5) << cat.err;
+  EXPECT_NE(cat.err.find("d:1 big.bin"), std::string::npos) << cat.err;
 }
 
 // A damaged byte in RocksDB's framing of a blob file (its header, outside every object's
