@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 
 #include "base/phase_timer.h"
 #include "cas/disk.h"
@@ -241,11 +242,29 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   if (format.empty()) {
     if (is_disk && target.ends_with(".qcow2")) format = "qcow2";
     else if (is_disk && (target.ends_with(".raw") || target.ends_with(".img"))) format = "raw";
-    else if (target.ends_with(".tar") || target == "-")
+    else if (target == "-")
       format = "tar";
-    else if (target.ends_with(".tar.gz") || target.ends_with(".tgz")) format = "tar.gz";
-    else if (target.ends_with(".tar.zst")) format = "tar.zst";
-    else format = "dir";
+    else if (format = indexer::TarFormatOf(target); !format.empty()) {
+    } else if (std::filesystem::path(target).filename().string().find(".tar.") !=
+               std::string::npos) {
+      // out.tar.lz4 as a directory named so would surprise everyone.
+      return Status::InvalidArgument("checkout " + target +
+                                     ": a tarball compressed so is not written (name it .tar, "
+                                     ".tar.gz, .tar.zst, .tar.xz or .tar.bz2, or give --format)");
+    } else {
+      format = "dir";
+    }
+  }
+  if (target == "-" && !indexer::IsTarFormat(format)) {
+    return Status::InvalidArgument("checkout " + spec +
+                                   " -: standard output takes a tarball (--format tar, tar.gz, "
+                                   "tar.zst, tar.xz or tar.bz2), not " +
+                                   format);
+  }
+  if (options.disk_size != 0 && !(is_disk && (format == "raw" || format == "qcow2"))) {
+    return Status::InvalidArgument(
+        "checkout " + spec + ": --size is the size of a disk image (raw or qcow2), not of a " +
+        format + (is_disk ? "" : " of a file tree"));
   }
   std::unique_ptr<indexer::Sink> sink;
   if (format == "raw" || format == "qcow2") {
@@ -258,11 +277,12 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
   }
   if (format == "dir") {
     sink = std::make_unique<indexer::DirSink>(target);
-  } else if (format == "tar" || format == "tar.gz" || format == "tar.zst") {
+  } else if (indexer::IsTarFormat(format)) {
     sink = std::make_unique<indexer::TarSink>(target, format);
   } else {
-    return Status::InvalidArgument("checkout format '" + format +
-                                   "': expected dir, tar, tar.gz, tar.zst, raw or qcow2");
+    return Status::InvalidArgument(
+        "checkout format '" + format +
+        "': expected dir, tar, tar.gz, tar.zst, tar.xz, tar.bz2, raw or qcow2");
   }
   return sink->Checkout(repo.store(), tree, options);
 }

@@ -70,6 +70,8 @@ class Output {
     int r = archive_write_set_format_raw(a_.get());
     if (r == ARCHIVE_OK && format == "tar.gz") r = archive_write_add_filter_gzip(a_.get());
     if (r == ARCHIVE_OK && format == "tar.zst") r = archive_write_add_filter_zstd(a_.get());
+    if (r == ARCHIVE_OK && format == "tar.xz") r = archive_write_add_filter_xz(a_.get());
+    if (r == ARCHIVE_OK && format == "tar.bz2") r = archive_write_add_filter_bzip2(a_.get());
     if (r == ARCHIVE_OK) r = archive_write_open_fd(a_.get(), fd);
     EntryPtr e(archive_entry_new());
     archive_entry_set_pathname(e.get(), "tarball");
@@ -422,12 +424,28 @@ class Writer {
 
 }  // namespace
 
+bool IsTarFormat(std::string_view format) {
+  return format == "tar" || format == "tar.gz" || format == "tar.zst" || format == "tar.xz" ||
+         format == "tar.bz2";
+}
+
+std::string TarFormatOf(std::string_view name) {
+  static constexpr std::pair<std::string_view, std::string_view> kEndings[] = {
+      {".tar", "tar"},         {".tar.gz", "tar.gz"}, {".tgz", "tar.gz"},
+      {".tar.zst", "tar.zst"}, {".tar.xz", "tar.xz"}, {".txz", "tar.xz"},
+      {".tar.bz2", "tar.bz2"}, {".tbz2", "tar.bz2"}};
+  for (const auto& [ending, format] : kEndings) {
+    if (name.ends_with(ending)) return std::string(format);
+  }
+  return "";
+}
+
 Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId& root,
                                          const CheckoutOptions& options) {
   const bool to_stdout = target_ == "-";
-  if (format_ != "tar" && format_ != "tar.gz" && format_ != "tar.zst") {
+  if (!IsTarFormat(format_)) {
     return Status::InvalidArgument("checkout " + target_ + ": unknown tarball format '" + format_ +
-                                   "' (tar, tar.gz or tar.zst)");
+                                   "' (tar, tar.gz, tar.zst, tar.xz or tar.bz2)");
   }
   std::unique_ptr<OutputFile> file;
   if (!to_stdout) {

@@ -5,10 +5,17 @@
 #define CAIRN_INDEXER_TAR_SINK_H_
 
 #include <string>
+#include <string_view>
 
 #include "indexer/sink.h"
 
 namespace cairn::indexer {
+
+// The tarball formats TarSink writes: "tar", "tar.gz", "tar.zst", "tar.xz", "tar.bz2".
+bool IsTarFormat(std::string_view format);
+// The tarball format a file name implies by its ending (".tar", ".tar.gz" or ".tgz", ".tar.zst",
+// ".tar.xz" or ".txz", ".tar.bz2" or ".tbz2"), else "".
+std::string TarFormatOf(std::string_view name);
 
 class TarSink : public Sink {
  public:

@@ -1,4 +1,5 @@
-// cairn checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via PATH]
+// cairn checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via
+// auto|fast|guestfs]
 #include <fmt/core.h>
 
 #include <cstdlib>
@@ -17,7 +18,9 @@ namespace cairn::tools {
 
 int RunCheckin(const Args& args) {
   const CommandSpec spec{
-      "checkin", "checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via PATH]",
+      "checkin",
+      "checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via "
+      "auto|fast|guestfs]",
       "Store SOURCE (a directory, a tarball: tar, tar.gz, tar.zst, or a disk image: raw, qcow2,\n"
       "vmdk, vdi, vhdx, recognised by content; - is a tarball on standard input) as the next\n"
       "version of image NAME and print it (NAME:N) and its id. With --parent, files of a\n"
@@ -31,17 +34,22 @@ int RunCheckin(const Args& args) {
   catalog::CheckinRequest req;
   po::options_description opts("Options");
   AddRepoOption(opts, &repo);
-  opts.add_options()("image,i", po::value(&req.image)->required()->value_name("NAME"), "image name")(
-      "message,m", po::value(&req.message)->value_name("MSG"), "a message for the version")(
+  opts.add_options()("image,i", po::value(&req.image)->required()->value_name("NAME"),
+                     "image name")("message,m", po::value(&req.message)->value_name("MSG"),
+                                   "a message for the version")(
       "parent,p", po::value(&req.parent)->value_name("NAME[:VER]"),
       "the version this one derives from (provenance; enables the stat cache)")(
       "paranoid", po::bool_switch(&req.paranoid), "re-read every file even with --parent")(
       "skip-unreadable", po::bool_switch(&req.options.skip_unreadable),
       "skip files that cannot be read (listed on stderr) instead of failing")(
       "author", po::value(&req.author)->value_name("WHO"), "author (default: $USER@host)")(
-      "via", po::value(&req.options.disk_path)->value_name("PATH"),
-      "disk images: auto (default), fast or guestfs")(
-      "json", "print the result as JSON")(
+      "via",
+      po::value(&req.options.disk_path)->value_name("HOW")->notifier([](const std::string& v) {
+        if (v != "auto" && v != "fast" && v != "guestfs") {
+          throw po::error("--via '" + v + "': expected auto, fast or guestfs");
+        }
+      }),
+      "disk images: auto (default), fast or guestfs")("json", "print the result as JSON")(
       "source", po::value(&req.source)->required(),
       "directory, tarball or disk image; - for a tarball on standard input");
   po::positional_options_description pos;

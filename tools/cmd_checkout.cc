@@ -1,4 +1,5 @@
-// cairn checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|raw|qcow2] [--size N] [--force]
+// cairn checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|tar.xz|tar.bz2|raw|qcow2]
+// [--size N] [--force]
 #include <fmt/core.h>
 
 #include "catalog/checkin.h"
@@ -12,7 +13,8 @@ namespace cairn::tools {
 int RunCheckout(const Args& args) {
   const CommandSpec spec{
       "checkout",
-      "checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|raw|qcow2] [--size N] [--force]",
+      "checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|tar.xz|tar.bz2|raw|qcow2] "
+      "[--size N] [--force]",
       "Write a version out: into directory TARGET (created; it must be empty unless --force),\n"
       "or as a tarball (the format follows TARGET's name unless --format; \"-\" is stdout).\n"
       "A disk version can also be written as a disk image (raw, qcow2; .raw, .img and .qcow2\n"
@@ -25,7 +27,8 @@ int RunCheckout(const Args& args) {
   indexer::CheckoutOptions options;
   po::options_description opts("Options");
   AddRepoOption(opts, &repo);
-  opts.add_options()("format,f", po::value(&format)->value_name("FMT"), "dir, tar, tar.gz, tar.zst, raw or qcow2")(
+  opts.add_options()("format,f", po::value(&format)->value_name("FMT"),
+                     "dir, tar, tar.gz, tar.zst, tar.xz, tar.bz2, raw or qcow2")(
       "size", po::value(&size)->value_name("N"), "disk images: the new disk's size")(
       "force", po::bool_switch(&options.force), "write into a non-empty directory")(
       "version", po::value(&version)->required(), "NAME[:VER]")(

@@ -56,8 +56,8 @@ void Usage(std::ostream& out) {
          "cairn stores virtual-machine images as structured, deduplicated data.\n\n"
          "Commands:\n";
   for (const auto& c : kCommands) out << fmt::format("  {:<10} {}\n", c.name, c.summary);
-  out << "\nEvery command takes --help and --repo DIR (default: $CAIRN_REPO, else\n"
-         "~/.local/share/cairn, created on first use).\n\n"
+  out << "\nEvery command takes --help, and all but watch take --repo DIR (default:\n"
+         "$CAIRN_REPO, else ~/.local/share/cairn, created on first use).\n\n"
       << cairn::tools::kExitCodeHelp;
 }
 

@@ -294,6 +294,41 @@ TEST_F(TreesCliTest, CheckoutToATarballWarnsOfTheSocketItLeavesOut) {
   EXPECT_EQ(d.err.find("warning"), std::string::npos) << d.err;
 }
 
+// Every compression checkin reads, checkout writes (by name or --format), and the tarball
+// checks in to the same root; a name or format it cannot honour is refused, nothing written.
+TEST_F(TreesCliTest, CheckoutWritesEachTarballCompressionAndRefusesWhatItCannot) {
+  BuildTree(src_, indexer::testing::DenseSpec());
+  CheckinSrc("web");
+  auto root_of = [&](const RunResult& r) { return Json(r)["root"].get<std::string>(); };
+  // The plain tarball is the reference (a tarball cannot hold the fixture's socket).
+  ASSERT_EQ(RunRepo("checkout", {"web", dir_ + "/w.tar"}).exit_code, 0);
+  const std::string root = root_of(RunRepo("checkin", {dir_ + "/w.tar", "--image", "t", "--json"}));
+  ASSERT_TRUE(std::filesystem::remove(dir_ + "/w.tar"));
+  for (std::string name : {"w.tar.xz", "w.txz", "w.tar.bz2", "w.tbz2", "w.tgz"}) {
+    RunResult r = RunRepo("checkout", {"web", dir_ + "/" + name});
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    ASSERT_TRUE(std::filesystem::is_regular_file(dir_ + "/" + name)) << name;
+    EXPECT_EQ(root_of(RunRepo("checkin", {dir_ + "/" + name, "--image", "t", "--json"})), root)
+        << name;
+  }
+  RunResult xz = RunRepo("checkout", {"web", dir_ + "/plain-name", "--format", "tar.xz"});
+  ASSERT_EQ(xz.exit_code, 0) << xz.err;
+  EXPECT_EQ(ReadFile(dir_ + "/plain-name").substr(0, 6), std::string("\xfd"
+                                                                     "7zXZ\0",
+                                                                     6));
+  for (std::vector<std::string> bad : {std::vector<std::string>{dir_ + "/w.tar.lz4"},
+                                       {"-", "--format", "dir"},
+                                       {dir_ + "/w.tar", "--size", "1G"},
+                                       {dir_ + "/d", "--size", "1G"}}) {
+    std::vector<std::string> args = {"web"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    RunResult r = RunRepo("checkout", args);
+    EXPECT_EQ(r.exit_code, 2) << bad[0] << ": " << r.err;
+    EXPECT_FALSE(Exists(bad[0])) << bad[0];
+  }
+  EXPECT_FALSE(Exists("-")) << "a directory named - in the working directory";
+}
+
 TEST_F(TreesCliTest, CheckoutIntoNonEmptyDirectoryExits2AndWritesNothing) {
   BuildTree(src_, indexer::testing::FullSpec());
   CheckinSrc("web");
@@ -322,6 +357,9 @@ TEST_F(TreesCliTest, BadImageNameExits2) {
     RunResult r = RunRepo("checkin", {src_, "--image", name});
     EXPECT_EQ(r.exit_code, 2) << "'" << name << "': " << r.err;
   }
+  RunResult via = RunRepo("checkin", {src_, "--image", "web", "--via", "bogus"});
+  EXPECT_EQ(via.exit_code, 2) << via.err;
+  EXPECT_NE(via.err.find("--via 'bogus'"), std::string::npos) << via.err;
   EXPECT_EQ(Contents(), before);
   EXPECT_EQ(RunRepo("ls", {"a b"}).exit_code, 2);
 }
