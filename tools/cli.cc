@@ -2,12 +2,14 @@
 
 #include <fmt/core.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <set>
 
 #include "cas/content_reader.h"
 
@@ -71,23 +73,59 @@ int ExitNow(int code) {
   return code;
 }
 
+namespace {
+
+// The names of the options that stand for positional arguments ("version" for ls's NAME[:VER]).
+std::set<std::string> PositionalNames(const po::positional_options_description& positional) {
+  std::set<std::string> names;
+  // An unbounded last argument repeats its name: the first few positions name them all.
+  for (unsigned i = 0; i < std::min(positional.max_total_count(), 16u); ++i) {
+    names.insert(positional.name_for_position(i));
+  }
+  return names;
+}
+
+}  // namespace
+
 std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<std::string>& args,
                                     po::options_description& options,
                                     const po::positional_options_description& positional,
                                     po::variables_map* vm) {
   options.add_options()("help,h", "show this help");
+  const std::set<std::string> positional_names = PositionalNames(positional);
+  auto usage_error = [&](const std::string& what) {
+    fmt::print(stderr, "cairn {}: {}\nusage: cairn {}\n(see `cairn {} --help`)\n", spec.name, what,
+               spec.usage, spec.name);
+    return kExitUsage;
+  };
   try {
     po::store(po::command_line_parser(args).options(options).positional(positional).run(), *vm);
     if (vm->count("help")) {
-      std::cout << "usage: cairn " << spec.usage << "\n\n" << spec.summary << "\n\n"
-                << options << "\n" << kExitCodeHelp;
+      // The arguments are in the usage line; as options they are only how they are parsed.
+      po::options_description shown;
+      for (const auto& o : options.options()) {
+        if (!positional_names.contains(o->long_name())) shown.add(o);
+      }
+      std::cout << "usage: cairn " << spec.usage << "\n\n"
+                << spec.summary << "\n\nOptions:\n"
+                << shown << "\n"
+                << kExitCodeHelp;
       return kExitOk;
     }
     po::notify(*vm);
+  } catch (const po::required_option& e) {
+    // "the option '--version' is required" would name an option nobody typed.
+    std::string name = e.get_option_name();
+    while (name.starts_with('-')) name.erase(0, 1);
+    const po::option_description* d = options.find_nothrow(name, false);
+    if (positional_names.contains(name) && d != nullptr) {
+      std::string upper = name;
+      for (char& c : upper) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+      return usage_error("missing argument " + upper + " (" + d->description() + ")");
+    }
+    return usage_error(e.what());
   } catch (const po::error& e) {
-    fmt::print(stderr, "cairn {}: {}\nusage: cairn {}\n(see `cairn {} --help`)\n", spec.name,
-               e.what(), spec.usage, spec.name);
-    return kExitUsage;
+    return usage_error(e.what());
   }
   return std::nullopt;
 }

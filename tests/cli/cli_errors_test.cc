@@ -122,6 +122,14 @@ TEST_F(CliTest, UnknownCommandsAndOptionsExitTwo) {
   EXPECT_EQ(Run({}).exit_code, 2);
   EXPECT_EQ(RunRepo("stats", {"--no-such-option"}).exit_code, 2);
   EXPECT_EQ(RunRepo("get").exit_code, 2);  // the id is required
+  // A missing argument is named as the usage line names it, not as the option parsing it.
+  RunResult ls = RunRepo("ls");
+  EXPECT_EQ(ls.exit_code, 2);
+  EXPECT_EQ(ls.err.substr(0, ls.err.find('\n')), "cairn ls: missing argument VERSION (NAME[:VER])");
+  RunResult help = RunRepo("ls", {"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_EQ(help.out.find("--version"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--recursive"), std::string::npos) << help.out;
 }
 
 // Finds `needle` in the repository's database files (those ending in `ext`, when given) and
