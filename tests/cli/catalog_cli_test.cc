@@ -2,6 +2,8 @@
 // JSON; errors exit with the documented codes (docs/cli.md) and leave the repository as it was.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "base/hex.h"
 #include "tests/catalog/catalog_fixture.h"
 #include "tests/cli/cli_runner.h"
@@ -127,6 +129,8 @@ TEST_F(CatalogCliTest, JsonOutputsCarryBytesThatAreNotUtf8AsHex) {
   const std::string src3 = dir_ + "/src3";
   auto s = BaseSpec();
   s.push_back(FileNode("n\xfe.txt", "odd name\n"));
+  // Valid UTF-8 spelled as the encoding of the name above: encoded too, or the two would meet.
+  s.push_back(FileNode("hex:" + HexEncode("n\xfe.txt"), "lookalike\n"));
   At(s, "etc/hostname").data = "host\xff\n";
   indexer::testing::BuildTree(src3, s);
   auto checkin =
@@ -151,6 +155,14 @@ TEST_F(CatalogCliTest, JsonOutputsCarryBytesThatAreNotUtf8AsHex) {
   EXPECT_EQ(search[1]["paths"],
             nlohmann::json::array({"home/user/notes.txt", "hex:" + HexEncode("n\xfe.txt")}));
   EXPECT_EQ(Json("images", {"--json"})[0]["latest"]["message"], "hex:" + HexEncode("bad\xffmsg"));
+  const std::string lookalike = "hex:" + HexEncode("hex:" + HexEncode("n\xfe.txt"));
+  auto by_name = Json("search", {"--path", "hex:*", "--json"});
+  ASSERT_EQ(by_name.size(), 1u) << by_name.dump();
+  EXPECT_EQ(by_name[0]["paths"], nlohmann::json::array({lookalike}));
+  std::set<std::string> listed;
+  for (const auto& e : Json("ls", {"web:3", "--json"})) listed.insert(e["path"].get<std::string>());
+  EXPECT_TRUE(listed.contains(lookalike)) << "ls --json";
+  EXPECT_TRUE(listed.contains("hex:" + HexEncode("n\xfe.txt"))) << "ls --json";
 }
 
 TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
