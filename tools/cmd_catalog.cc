@@ -6,6 +6,7 @@
 #include "catalog/checkin.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 #include "vmount/overlay.h"
 
 namespace cairn::tools {
@@ -108,11 +109,12 @@ int RunRm(const Args& args) { return SetState(args, true); }
 int RunRestore(const Args& args) { return SetState(args, false); }
 
 int RunPurge(const Args& args) {
-  const CommandSpec spec{"purge", "purge",
+  const CommandSpec spec{"purge", "purge [--json]",
                          "Forget every deleted version (then `cairn gc` frees their data)."};
   std::string repo;
   po::options_description opts("Options");
   AddRepoOption(opts, &repo);
+  opts.add_options()("json", "print as JSON: {purged: [names], kept: [names]}");
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, {}, &vm)) return *rc;
   auto t = OpenFor(repo, "");
@@ -122,11 +124,13 @@ int RunPurge(const Args& args) {
   auto mounts = vmount::ListMounts(t->repo->dir());
   if (!mounts) return Fail(mounts.error());
   std::set<ObjectId> keep;
+  std::vector<std::string> kept;
   catalog::Catalog cat(t->repo->store());
   for (const auto& m : *mounts) {
     if (!m.info.writable) continue;
     auto state = cat.StateOf(m.info.base);
     if (state && *state == catalog::VersionState::kDeleted && keep.insert(m.info.base).second) {
+      kept.push_back(m.info.version);
       fmt::print(stderr,
                  "cairn: warning: kept {}: the writable mount at {} is based on it (commit or "
                  "discard its edit, then purge again)\n",
@@ -135,6 +139,10 @@ int RunPurge(const Args& args) {
   }
   auto purged = cat.Purge(keep);
   if (!purged) return Fail(purged.error());
+  if (vm.count("json")) {
+    PrintJson({{"purged", *purged}, {"kept", kept}});
+    return kExitOk;
+  }
   for (const auto& n : *purged) fmt::print("purged {}\n", n);
   fmt::print("{} versions purged\n", purged->size());
   return kExitOk;

@@ -1,10 +1,11 @@
 // cairn checkout NAME[:VER] TARGET [--format dir|tar|tar.gz|tar.zst|tar.xz|tar.bz2|raw|qcow2]
 // [--size N] [--force]
 #include <fmt/core.h>
+#include <unistd.h>
 
+#include "base/progress.h"
 #include "catalog/checkin.h"
 #include "indexer/disk_sink.h"
-#include "base/progress.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -38,6 +39,15 @@ int RunCheckout(const Args& args) {
   pos.add("version", 1).add("target", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  if (target == "-" && ::isatty(1)) {
+    return Fail(Status::InvalidArgument("checkout " + version +
+                                        " -: refusing to write a tarball to a terminal; redirect "
+                                        "standard output or name a file"));
+  }
+  if (target.empty()) {
+    return Fail(Status::InvalidArgument("checkout " + version +
+                                        ": TARGET is empty (a directory or file to write, or -)"));
+  }
   if (!size.empty()) {
     auto n = indexer::ParseSize(size);
     if (!n) return Fail(n.error());

@@ -86,6 +86,10 @@ int RunGet(const Args& args) {
   pos.add("id", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  if (output.empty()) {
+    return Fail(Status::InvalidArgument(
+        "get " + id + ": -o names no file (give a path, or - for standard output)"));
+  }
   if (output == "-" && ::isatty(1)) {
     return Fail(Status::InvalidArgument("get " + id +
                                         ": refusing to write file content to a terminal; use -o "

@@ -136,13 +136,16 @@ int OneVersionCommand(const CommandSpec& spec, const Args& args, bool with_dot,
 }  // namespace
 
 int RunLog(const Args& args) {
-  const CommandSpec spec{"log", "log NAME [--json]", "The history of an image, newest first, with parents."};
+  const CommandSpec spec{"log", "log NAME[:VER] [--json]",
+                         "The history of an image, newest first, with parents: from its latest\n"
+                         "version, or from VER (NAME:VER, NAME@TAG) back."};
   return OneVersionCommand(spec, args, false, [](catalog::Catalog& c, const catalog::VersionRef& ref,
                                                  const po::variables_map& vm) -> int {
     auto versions = c.Versions(ref.image);
     if (!versions) return Fail(versions.error());
     nlohmann::json out = nlohmann::json::array();
     for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+      if (it->number > ref.number) continue;  // after the version asked for
       auto parents = Names(c, it->version.parents);
       auto tags = c.TagsOf(*it);
       if (vm.count("json")) {

@@ -68,6 +68,9 @@ TEST_F(CatalogCliTest, LogShowProvenanceDiffAndSearchPrintJson) {
   EXPECT_EQ(log[0]["message"], "second");
   EXPECT_EQ(log[0]["parents"], nlohmann::json::array({"web:1"}));
   EXPECT_EQ(log[1]["tags"], nlohmann::json::array({"stable"}));
+  auto from_tag = Json("log", {"web@stable", "--json"});  // from web:1 back
+  ASSERT_EQ(from_tag.size(), 1u) << from_tag.dump();
+  EXPECT_EQ(from_tag[0]["version"], "web:1");
 
   auto show = Json("show", {"web@stable", "--json"});
   EXPECT_EQ(show["version"], "web:1");
@@ -172,9 +175,11 @@ TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
   ASSERT_EQ(RunRepo("restore", {"web:1"}).exit_code, 0);
   EXPECT_EQ(Json("search", {"--path", "notes.txt", "--json"}).size(), 1u);
   ASSERT_EQ(RunRepo("rm", {"web:1"}).exit_code, 0);
-  RunResult purge = RunRepo("purge");
+  EXPECT_EQ(Json("log", {"web:2", "--json"}).size(), 1u) << "web:1 is deleted";
+  RunResult purge = RunRepo("purge", {"--json"});
   ASSERT_EQ(purge.exit_code, 0) << purge.err;
-  EXPECT_NE(purge.out.find("purged web:1"), std::string::npos) << purge.out;
+  EXPECT_EQ(nlohmann::json::parse(purge.out),
+            nlohmann::json({{"purged", {"web:1"}}, {"kept", nlohmann::json::array()}}));
   auto dry = Json("gc", {"--dry-run", "--json"});
   EXPECT_GT(dry["deleted"].get<int>(), 0) << dry.dump();
   auto stats = Stats();

@@ -327,6 +327,13 @@ TEST_F(TreesCliTest, CheckoutWritesEachTarballCompressionAndRefusesWhatItCannot)
     EXPECT_FALSE(Exists(bad[0])) << bad[0];
   }
   EXPECT_FALSE(Exists("-")) << "a directory named - in the working directory";
+  // A tarball is not written to a terminal (script(1) gives the command one).
+  EXPECT_EQ(indexer::testing::Shell("script -qec '" + std::string(CAIRN_BINARY) +
+                                    " checkout web - --repo " + repo_ + "' /dev/null > " + dir_ +
+                                    "/tty.out 2>&1"),
+            2)
+      << ReadFile(dir_ + "/tty.out");
+  EXPECT_NE(ReadFile(dir_ + "/tty.out").find("terminal"), std::string::npos);
 }
 
 TEST_F(TreesCliTest, CheckoutIntoNonEmptyDirectoryExits2AndWritesNothing) {
