@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/cli/cli_runner.h"
+#include "tests/cli/trees_cli_fixture.h"
 #include "tests/indexer/tree_fixture.h"
 
 namespace cairn::testing {
@@ -22,32 +23,6 @@ using indexer::testing::BuildTree;
 using indexer::testing::Diff;
 using indexer::testing::Listing;
 
-class TreesCliTest : public CliTest {
- protected:
-  void SetUp() override {
-    CliTest::SetUp();
-    src_ = dir_ + "/src";
-  }
-  // Checks in src_ as `image` and returns the printed id.
-  std::string CheckinSrc(const std::string& image, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {src_, "--image", image};
-    args.insert(args.end(), extra.begin(), extra.end());
-    RunResult r = RunRepo("checkin", args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out;
-  }
-  // `stats --json` without disk_bytes, which opening a repository for writing changes (logs).
-  nlohmann::json Contents() {
-    nlohmann::json j = Stats();
-    j.erase("disk_bytes");
-    return j;
-  }
-  nlohmann::json Json(const RunResult& r) {
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out);  // throws (failing the test) if not JSON
-  }
-  std::string src_;
-};
 
 TEST_F(TreesCliTest, CheckinPrintsVersionAndId) {
   BuildTree(src_, indexer::testing::FullSpec());
@@ -449,165 +424,6 @@ TEST_F(TreesCliTest, StatCacheLivesInTheCacheDirectoryAndLosingItOnlyCostsTime) 
       << five.dump();
   EXPECT_NE(unsaved.err.find("cairn: warning: stat cache not saved"), std::string::npos)
       << unsaved.err;
-}
-
-// Checkout as a user other than root (the test runs as root and checks in as root).
-class NonRootCheckoutTest : public TreesCliTest {
- protected:
-  void SetUp() override {
-    TreesCliTest::SetUp();
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
-    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
-    ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
-    outs_ = dir_ + "/outs";
-    ASSERT_EQ(::mkdir(outs_.c_str(), 0777), 0);
-    ASSERT_EQ(::chmod(outs_.c_str(), 0777), 0);
-  }
-  // Checks src_ in as `image` (as root), then makes the repository nobody's.
-  void CheckinAsRoot(const std::string& image) {
-    CheckinSrc(image);
-    ASSERT_EQ(indexer::testing::Shell("chown -R 65534:65534 " + repo_ + " " + src_), 0);
-  }
-  RunResult CheckoutAsNobody(const std::string& image, const std::string& target) {
-    return RunAs(User{65534, 65534, {}}, {"checkout", "--repo", repo_, image, target});
-  }
-  std::string outs_;
-};
-
-// A read-only directory (0555, as Go's module cache) holding a second name of a file: the
-// directory gets its mode only after the link is made in it.
-TEST_F(NonRootCheckoutTest, AReadOnlyDirectoryGetsItsHardLinks) {
-  ASSERT_EQ(::mkdir((src_ + "/ro").c_str(), 0755), 0);
-  ASSERT_EQ(::mkdir((src_ + "/ro/deeper").c_str(), 0755), 0);
-  MakeFile("src/ro/a", "data\n");
-  ASSERT_EQ(::link((src_ + "/ro/a").c_str(), (src_ + "/ro/b").c_str()), 0);
-  ASSERT_EQ(::link((src_ + "/ro/a").c_str(), (src_ + "/ro/deeper/c").c_str()), 0);
-  ASSERT_EQ(::chmod((src_ + "/ro/deeper").c_str(), 0555), 0);
-  ASSERT_EQ(::chmod((src_ + "/ro").c_str(), 0555), 0);
-  CheckinAsRoot("ro");
-  RunResult r = CheckoutAsNobody("ro", outs_ + "/o");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  struct stat st;
-  ASSERT_EQ(::stat((outs_ + "/o/ro/deeper/c").c_str(), &st), 0);
-  EXPECT_EQ(st.st_nlink, 3u);
-  // As the source, but for the owner (nobody's checkout keeps its own).
-  EXPECT_EQ(Diff(Listing(outs_ + "/o"), Listing(src_)), "");
-}
-
-// A device node needs CAP_MKNOD: nobody's checkout leaves each out, naming it, and writes the
-// rest, as it does without owners.
-TEST_F(NonRootCheckoutTest, DeviceNodesAreLeftOutWithAWarning) {
-  ASSERT_EQ(
-      indexer::testing::Shell("mkdir " + src_ + "/dev " + src_ + "/etc && mknod " + src_ +
-                              "/dev/console c 5 1 && mknod " + src_ + "/dev/sda b 8 0 && mkfifo " +
-                              src_ + "/dev/fifo && echo x > " + src_ + "/etc/zz"),
-      0);
-  CheckinAsRoot("dev");
-  RunResult r = CheckoutAsNobody("dev", outs_ + "/o");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("cairn: warning: left out dev/console: a device node, which only root may "
-                       "create\n"),
-            std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("left out dev/sda: "), std::string::npos) << r.err;
-  auto want = Listing(src_);
-  want.entries.erase("dev/console");
-  want.entries.erase("dev/sda");
-  auto got = Listing(outs_ + "/o");
-  EXPECT_EQ(Diff(got, want), "") << "all but the devices, with their metadata";
-  RunResult root = RunRepo("checkout", {"dev", dir_ + "/as-root"});
-  ASSERT_EQ(root.exit_code, 0) << root.err;
-  EXPECT_EQ(root.err.find("warning"), std::string::npos) << root.err;
-}
-
-// As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
-// root may read is unreadable.
-class UnprivilegedCliTest : public TreesCliTest {
- protected:
-  void SetUp() override {
-    TreesCliTest::SetUp();
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
-    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
-    ASSERT_EQ(indexer::testing::Shell("chown -R 65534:65534 " + repo_), 0);
-    ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
-    MakeFile("src/public", "everyone\n");
-    MakeFile("src/secret", "root only\n");
-    ASSERT_EQ(::chmod((src_ + "/secret").c_str(), 0600), 0);
-    ASSERT_EQ(::mkdir((src_ + "/d").c_str(), 0755), 0);
-    // Three names: the walk meets d/secret-link first.
-    ASSERT_EQ(::link((src_ + "/secret").c_str(), (src_ + "/d/secret-link").c_str()), 0);
-    ASSERT_EQ(::link((src_ + "/secret").c_str(), (src_ + "/d/secret-link2").c_str()), 0);
-    MakeFile("src/d/also-public", "yes\n");
-    ::chmod((src_ + "/d/also-public").c_str(), 0644);
-    ::chmod((src_ + "/public").c_str(), 0644);
-  }
-  // Runs `cairn args...` as uid/gid 65534.
-  RunResult RunAsNobody(const std::vector<std::string>& args) {
-    return RunAs(User{65534, 65534, {}}, args);
-  }
-};
-
-TEST_F(UnprivilegedCliTest, UnreadableFileFailsTheCheckinAndRecordsNothing) {
-  auto before = Contents();
-  RunResult r = RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web"});
-  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
-  EXPECT_NE(r.err.find("secret"), std::string::npos) << r.err;
-  EXPECT_EQ(Contents(), before);
-}
-
-TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutEveryNameOfTheFile) {
-  RunResult r =
-      RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web", "--skip-unreadable"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("skipped unreadable secret"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("skipped unreadable d/secret-link\n"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("skipped unreadable d/secret-link2\n"), std::string::npos) << r.err;
-  // nobody cannot write HOME (root's 0755 directory): the version stands, and says so.
-  EXPECT_NE(r.err.find("warning: stat cache not saved"), std::string::npos) << r.err;
-  auto json = Json(RunRepo("ls", {"--json", "-R", "web"}));
-  EXPECT_EQ(json.size(), 3u) << json.dump();  // d, d/also-public, public
-  RunResult co = RunRepo("checkout", {"web", dir_ + "/dst"});
-  ASSERT_EQ(co.exit_code, 0) << co.err;
-  auto want = Listing(src_);
-  want.entries.erase("secret");
-  want.entries.erase("d/secret-link");
-  want.entries.erase("d/secret-link2");
-  auto got = Listing(dir_ + "/dst");
-  EXPECT_EQ(Diff(got, want), "");
-}
-
-// An incremental checkin lists again a directory whose every entry was left out as unreadable
-// (its stat cache record holds no entry, as an empty directory's would), so it skips the same
-// names, and reads them once its user may, though nothing in the tree changed.
-TEST_F(UnprivilegedCliTest, AnIncrementalCheckinTriesTheSkippedNamesAgain) {
-  const gid_t kReaders = 47113;
-  ASSERT_EQ(::mkdir((src_ + "/only").c_str(), 0755), 0);
-  ASSERT_EQ(::link((src_ + "/secret").c_str(), (src_ + "/only/secret-link3").c_str()), 0);
-  ASSERT_EQ(::chown((src_ + "/secret").c_str(), 0, kReaders), 0);
-  ASSERT_EQ(::chmod((src_ + "/secret").c_str(), 0640), 0);
-  const std::string cache = dir_ + "/cache";
-  ASSERT_EQ(::mkdir(cache.c_str(), 0755), 0);
-  ASSERT_EQ(::chown(cache.c_str(), 65534, 65534), 0);
-  // The tree's ctimes out of the stat cache's doubt (RacyCtime).
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  auto checkin = [&](const User& who, std::vector<std::string> more) {
-    more.push_back("--skip-unreadable");
-    return CheckinAs(who, src_, cache, more);
-  };
-  const User nobody{65534, 65534, {}}, reader{65534, 65534, {kReaders}};
-  const nlohmann::json skipped = {"d/secret-link", "d/secret-link2", "only/secret-link3", "secret"};
-  nlohmann::json one = checkin(nobody, {"--image", "web"});
-  EXPECT_EQ(one["skipped"], skipped) << one.dump();
-  EXPECT_EQ(one["warnings"].size(), 0u) << one.dump();
-  nlohmann::json two = checkin(nobody, {"--image", "web", "-p", "web:1"});
-  EXPECT_EQ(two["skipped"], skipped) << two.dump();
-  EXPECT_EQ(two["root"], one["root"]);
-  EXPECT_EQ(two["files_cached"], 2u) << "public and d/also-public" << two.dump();
-  nlohmann::json three = checkin(reader, {"--image", "web", "-p", "web:2"});
-  nlohmann::json whole = checkin(reader, {"--image", "whole"});
-  EXPECT_EQ(three["skipped"].size(), 0u) << three.dump();
-  EXPECT_EQ(three["files"], 6u) << three.dump();
-  EXPECT_EQ(three["root"], whole["root"]) << three.dump() << whole.dump();
 }
 
 }  // namespace
