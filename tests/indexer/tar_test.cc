@@ -392,7 +392,7 @@ TEST_F(TarTest, TarSinkRefusesToReplaceAFileWithoutForceAndLeavesNoTempFile) {
   EXPECT_FALSE(bad.Checkout(store_.get(), missing, CheckoutOptions{}));
   EXPECT_FALSE(fs::exists(tmp_ + "/bad.tar"));
   EXPECT_FALSE(fs::exists(tmp_ + "/bad.tar.cairn-tmp"));
-  TarSink unknown(tmp_ + "/x.tar.xz", "tar.xz");
+  TarSink unknown(tmp_ + "/x.tar.lz4", "tar.lz4");
   EXPECT_FALSE(unknown.Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
 }
 
