@@ -202,6 +202,9 @@ int RunShow(const Args& args) {
   return OneVersionCommand(spec, args, false, [](catalog::Catalog& c, const catalog::VersionRef& ref,
                                                  const po::variables_map& vm) -> int {
     auto in = catalog::DecodeInspection(ref.version.summary);
+    // The summary counts the directories beneath the root; checkin and checkout count the root
+    // too, and so does show.
+    const uint64_t dirs = in.dirs + 1;
     auto children = c.Children(ref.id);
     if (!children) return Fail(children.error());
     auto tags = c.TagsOf(ref);
@@ -223,7 +226,7 @@ int RunShow(const Args& args) {
           {"time", FormatTime(ref.version.time_ns)}, {"author", ref.version.author},
           {"message", ref.version.message}, {"state", state}, {"tags", *tags},
           {"parents", parents}, {"children", kids}, {"bytes", in.bytes}, {"files", in.files},
-          {"directories", in.dirs}, {"symlinks", in.symlinks}, {"other_entries", in.others},
+          {"directories", dirs}, {"symlinks", in.symlinks}, {"other_entries", in.others},
           {"os", in.os}, {"distribution", in.distro}, {"distribution_version", in.version},
           {"pretty_name", in.pretty_name}, {"architecture", in.arch}, {"hostname", in.hostname},
           {"package_format", in.package_format}, {"packages", pk}};
@@ -242,7 +245,7 @@ int RunShow(const Args& args) {
                ref.version.message);
     fmt::print("parents       {}\nchildren      {}\n", list(parents), list(kids));
     fmt::print("size          {} in {} files, {} directories, {} symlinks, {} other\n",
-               Progress::Bytes(static_cast<double>(in.bytes)), in.files, in.dirs, in.symlinks, in.others);
+               Progress::Bytes(static_cast<double>(in.bytes)), in.files, dirs, in.symlinks, in.others);
     fmt::print("os            {}\ndistribution  {} {}{}\n", in.os.empty() ? "-" : in.os,
                in.distro.empty() ? "-" : in.distro, in.version,
                in.pretty_name.empty() ? "" : " (" + in.pretty_name + ")");

@@ -148,6 +148,8 @@ TEST_F(CatalogCliTest, JsonOutputsCarryBytesThatAreNotUtf8AsHex) {
   auto show = Json("show", {"web:3", "--json"});
   EXPECT_EQ(show["message"], "hex:" + HexEncode("bad\xffmsg"));
   EXPECT_EQ(show["hostname"], "hex:" + HexEncode("host\xff"));
+  EXPECT_EQ(show["directories"], checkin["dirs"]) << "the root counted by both";
+  EXPECT_EQ(show["files"], checkin["files"]);
   auto diff = Json("diff", {"web:2", "web:3", "--json"});
   bool named = false;
   for (const auto& e : diff["entries"]) named |= e["path"] == "hex:" + HexEncode("n\xfe.txt");
