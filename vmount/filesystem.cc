@@ -150,10 +150,13 @@ Result<std::string> Filesystem::ReadLink(Ino ino) {
   return tree_->ReadLink(ino);
 }
 
-Result<Attr> Filesystem::Make(Ino parent, std::string_view name, NewEntry e) {
+Result<Attr> Filesystem::Make(Ino parent, std::string_view name, NewEntry e, uint32_t umask) {
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
   CAIRN_ASSIGN_OR_RETURN(cas::Metadata pm, tree_->Metadata(parent));
+  CAIRN_ASSIGN_OR_RETURN(bool inherits, tree_->HasDefaultAcl(parent));
+  // The journal records the mode after the umask: a replay makes the same entry.
+  if (!inherits && e.type != cas::EntryType::kSymlink) e.mode &= ~umask;
   if (pm.mode & S_ISGID) {
     e.gid = pm.gid;
     if (e.type == cas::EntryType::kDirectory) e.mode |= S_ISGID;

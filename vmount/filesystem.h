@@ -50,7 +50,9 @@ class Filesystem {
   Result<Attr> SetAttr(Ino ino, const SetAttrRequest& req);
   Result<std::string> ReadLink(Ino ino);
   // uid/gid: the caller's; a setgid parent passes on its group (and, to directories, the bit).
-  Result<Attr> Make(Ino parent, std::string_view name, NewEntry e);
+  // `umask` (the caller's, when the kernel leaves it to the file system: FUSE_CAP_DONT_MASK)
+  // is applied unless the parent has a default ACL, which takes its place (acl(5)).
+  Result<Attr> Make(Ino parent, std::string_view name, NewEntry e, uint32_t umask = 0);
   Status Unlink(Ino parent, std::string_view name);
   Status Rmdir(Ino parent, std::string_view name);
   Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,

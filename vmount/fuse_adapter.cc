@@ -79,6 +79,8 @@ void OpInit(void*, struct fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // every listing is cheap and wanted whole
   // A symlink's target never changes (a new one is a new inode): the kernel keeps it.
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // The umask comes with each make, unapplied: a directory's default ACL replaces it (acl(5)).
+  if (conn->capable & FUSE_CAP_DONT_MASK) conn->want |= FUSE_CAP_DONT_MASK;
   conn->max_write = 1 << 20;
 }
 
@@ -153,17 +155,18 @@ void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
   NewEntry e = NewFor(req, t, mode);
   e.rdev_major = major(rdev);
   e.rdev_minor = minor(rdev);
-  ReplyEntry(req, F(req)->Make(parent, name, e));
+  ReplyEntry(req, F(req)->Make(parent, name, e, fuse_req_ctx(req)->umask));
 }
 
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  ReplyEntry(req, F(req)->Make(parent, name, NewFor(req, cas::EntryType::kDirectory, mode)));
+  ReplyEntry(req, F(req)->Make(parent, name, NewFor(req, cas::EntryType::kDirectory, mode),
+                               fuse_req_ctx(req)->umask));
 }
 
 void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
   NewEntry e = NewFor(req, cas::EntryType::kSymlink, 0777);
   e.target = link;
-  ReplyEntry(req, F(req)->Make(parent, name, e));
+  ReplyEntry(req, F(req)->Make(parent, name, e, fuse_req_ctx(req)->umask));
 }
 
 void ReplyStatus(fuse_req_t req, const Status& s) { fuse_reply_err(req, s.ok() ? 0 : ToErrno(s)); }
@@ -206,7 +209,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               struct fuse_file_info* fi) {
-  auto a = F(req)->Make(parent, name, NewFor(req, cas::EntryType::kRegular, mode));
+  auto a = F(req)->Make(parent, name, NewFor(req, cas::EntryType::kRegular, mode),
+                        fuse_req_ctx(req)->umask);
   if (!a) return ReplyError(req, a.error());
   Status s = F(req)->Open(a->ino, true);
   if (!s.ok()) return ReplyError(req, s);

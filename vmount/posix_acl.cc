@@ -69,4 +69,15 @@ std::string AclWithMode(std::string_view x, uint32_t mode) {
   return out;
 }
 
+std::optional<InheritedAcl> InheritAcl(std::string_view dflt, uint32_t mode, bool directory) {
+  auto acl = ModeOfAcl(dflt);
+  if (!acl) return std::nullopt;
+  InheritedAcl out;
+  const uint32_t perms = acl->permissions & mode & 0777;
+  out.mode = (mode & 07000) | perms;
+  if (!acl->minimal) out.access = AclWithMode(dflt, perms);
+  if (directory) out.dflt = std::string(dflt);
+  return out;
+}
+
 }  // namespace cairn::vmount

@@ -9,6 +9,7 @@
 #define CAIRN_VMOUNT_POSIX_ACL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 namespace cairn::vmount {
 
 inline constexpr std::string_view kAclAccessXattr = "system.posix_acl_access";
+inline constexpr std::string_view kAclDefaultXattr = "system.posix_acl_default";
 
 struct AclMode {
   uint32_t permissions = 0;  // rwxrwxrwx bits the ACL implies
@@ -29,6 +31,17 @@ Result<AclMode> ModeOfAcl(std::string_view xattr);
 // `xattr` with its owner, group-class (MASK, else GROUP_OBJ) and other permissions set from
 // `mode`. REQUIRES: ModeOfAcl(xattr) succeeded.
 std::string AclWithMode(std::string_view xattr, uint32_t mode);
+
+// What an entry made in a directory with the default ACL `dflt` gets, as acl(5) says: the
+// default ACL as its access ACL, with the owner, group-class and other permissions cut to those
+// of `mode` (the mode asked for, no umask applied), and a directory the default ACL as its own.
+struct InheritedAcl {
+  uint32_t mode = 0;   // `mode` with its permission bits cut as the ACL's
+  std::string access;  // empty when the ACL says no more than the mode
+  std::string dflt;    // a directory's default ACL, else empty
+};
+// nullopt when `dflt` is no well-formed ACL (nothing is inherited then).
+std::optional<InheritedAcl> InheritAcl(std::string_view dflt, uint32_t mode, bool directory);
 
 }  // namespace cairn::vmount
 

@@ -346,6 +346,41 @@ TEST_F(MutableTreeTest, AccessAclsKeepTheModeInStep) {
   EXPECT_EQ(e->meta.mode, 0754u);
 }
 
+// acl(5): in a directory with a default ACL a new entry takes it as its access ACL, cut to the
+// mode asked for; a directory takes it as its default too; a symlink takes nothing.
+TEST_F(MutableTreeTest, EntriesMadeUnderADefaultAclInheritIt) {
+  auto t = Open(root_);
+  Ino etc = *t->LookupPath("etc");
+  const std::string dflt = Acl({{0x01, 7}, {0x02, 6}, {0x04, 4}, {0x10, 6}, {0x20, 0}});
+  ASSERT_TRUE(t->SetXattr(etc, "system.posix_acl_default", dflt, 0).ok());
+  auto make = [&](std::string name, cas::EntryType type, uint32_t mode) {
+    NewEntry e;
+    e.type = type;
+    e.mode = mode;
+    if (type == cas::EntryType::kSymlink) e.target = "x";
+    auto ino = t->Make(etc, name, e, now_);
+    EXPECT_TRUE(ino.has_value()) << name;
+    return *ino;
+  };
+  Ino file = make("file", cas::EntryType::kRegular, 0644);
+  EXPECT_EQ(t->GetAttr(file)->mode & 07777, 0640u);  // 0760 & 0644
+  EXPECT_EQ(*t->GetXattr(file, "system.posix_acl_access"),
+            Acl({{0x01, 6}, {0x02, 6}, {0x04, 4}, {0x10, 4}, {0x20, 0}}));
+  EXPECT_EQ(ToErrno(t->GetXattr(file, "system.posix_acl_default").status()), ENODATA);
+  Ino dir = make("dir", cas::EntryType::kDirectory, 0777);
+  EXPECT_EQ(t->GetAttr(dir)->mode & 07777, 0760u);
+  EXPECT_EQ(*t->GetXattr(dir, "system.posix_acl_access"), dflt);
+  EXPECT_EQ(*t->GetXattr(dir, "system.posix_acl_default"), dflt);
+  Ino link = make("link", cas::EntryType::kSymlink, 0777);
+  EXPECT_TRUE(t->ListXattrs(link)->empty());
+  // A minimal default ACL is a mode: the entry's mode is cut, and no ACL is stored.
+  ASSERT_TRUE(
+      t->SetXattr(etc, "system.posix_acl_default", Acl({{0x01, 7}, {0x04, 5}, {0x20, 0}}), 0).ok());
+  Ino plain = make("plain", cas::EntryType::kRegular, 0666);
+  EXPECT_EQ(t->GetAttr(plain)->mode & 07777, 0640u);
+  EXPECT_TRUE(t->ListXattrs(plain)->empty());
+}
+
 TEST_F(MutableTreeTest, CopyUpKeepsHolesAndTruncateWorks) {
   auto t = Open(root_);
   Ino big = *t->LookupPath("usr/lib/big");

@@ -77,9 +77,17 @@ setfattr -n user.edited -v yes small.txt
 setfattr -x user.binary xattrs
 setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= created.txt
 rm abs
+(umask 027
+ printf 'inherits\n' > shared/inherited
+ mkdir shared/subdir shared/subdir/deeper
+ mkfifo -m 0666 shared/fifo
+ ln -s inherited shared/link
+ printf 'umask\n' > masked
+ mkdir masked-dir)
 touch -h -d @1700000000.123456789 . created.txt small.txt big.bin etc etc/network \
   etc/network/interfaces empty xattrs renamed-dir renamed-dir/sub/deep/file sublink newdev \
-  newfifo
+  newfifo shared shared/inherited shared/subdir shared/subdir/deeper shared/fifo shared/link \
+  masked masked-dir
 )");
   ASSERT_EQ(Shell("sh " + script + " " + expected), 0);
   ASSERT_EQ(Shell("sh " + script + " " + mnt_), 0);
