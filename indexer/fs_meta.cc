@@ -110,19 +110,27 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path) {
     pos += name.size() + 1;
     if (name.empty()) continue;
     std::string value(256, '\0');
+    bool gone = false;  // removed between the listing and the read: not recorded
     for (;;) {
       ssize_t n = ::lgetxattr(at, name.c_str(), value.data(), value.size());
       if (n >= 0) {
         value.resize(static_cast<size_t>(n));
         break;
       }
-      if (errno == ENODATA) break;  // removed meanwhile
+      if (errno == ENODATA) {
+        gone = true;
+        break;
+      }
       if (errno != ERANGE) return ErrnoStatus("read xattr " + name + " of", path, errno);
       ssize_t need = ::lgetxattr(at, name.c_str(), nullptr, 0);
+      if (need < 0 && errno == ENODATA) {
+        gone = true;
+        break;
+      }
       if (need < 0) return ErrnoStatus("read xattr " + name + " of", path, errno);
       value.assign(static_cast<size_t>(need), '\0');
     }
-    out.emplace_back(std::move(name), std::move(value));
+    if (!gone) out.emplace_back(std::move(name), std::move(value));
   }
   std::sort(out.begin(), out.end());
   return out;

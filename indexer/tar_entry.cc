@@ -71,6 +71,10 @@ Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
 
 }  // namespace
 
+namespace {
+constexpr size_t kNameMax = 255;  // NAME_MAX
+}  // namespace
+
 Result<std::vector<std::string>> SplitName(std::string_view name, const std::string& tarball) {
   std::vector<std::string> parts;
   size_t pos = 0;
@@ -81,6 +85,11 @@ Result<std::vector<std::string>> SplitName(std::string_view name, const std::str
     if (part == "..") {
       return Status::InvalidArgument("read tarball " + tarball + ": entry '" + std::string(name) +
                                      "' has a '..' component");
+    }
+    if (part.size() > kNameMax) {  // no Linux file system can make it: every checkout would fail
+      return Status::InvalidArgument("read tarball " + tarball + ": entry '" + std::string(name) +
+                                     "' has a component of " + std::to_string(part.size()) +
+                                     " bytes (Linux allows 255)");
     }
     if (!part.empty() && part != ".") parts.emplace_back(part);
     pos = slash + 1;

@@ -26,6 +26,8 @@
 //   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
 //   system.posix_acl_* xattrs the kernel would hold.
+// - A name with a component over 255 bytes or a symbolic link whose target is 4096 bytes or
+//   more (Linux cannot make them: every checkout would fail) is refused naming the entry.
 // - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one) and an
 //   owner or group id beyond 32 bits or (uid_t)-1 are refused naming the entry.
 // - Archives other than tar and cpio are refused naming their format (CheckFormat).
@@ -37,6 +39,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -337,6 +341,12 @@ class TarReader {
         if (target == nullptr || *target == '\0') {  // Linux cannot make one (symlink(2): ENOENT)
           return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + shown +
                                          "' is a symbolic link without a target");
+        }
+        if (std::strlen(target) >= PATH_MAX) {  // symlink(2): ENAMETOOLONG
+          return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + shown +
+                                         "' is a symbolic link whose target is " +
+                                         std::to_string(std::strlen(target)) +
+                                         " bytes (Linux allows 4095)");
         }
         te.target = target;
         break;

@@ -196,6 +196,24 @@ TEST_F(TarTest, ASymlinkWithoutATargetIsRefusedNamingTheEntry) {
             "read tarball " + t + ": entry 'dir/s' is a symbolic link without a target");
 }
 
+// Names Linux cannot make (a component over 255 bytes, a link target of 4096 bytes or more)
+// are refused at checkin: every checkout of the version would fail.
+TEST_F(TarTest, NamesLinuxCannotHoldAreRefusedNamingTheEntry) {
+  std::string t = PyTar("long-name.tar", "    reg(t, 'dir/' + 'n' * 256, b'1')\n");
+  auto r = CheckinTar(t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+  EXPECT_NE(r.error().message().find("component of 256 bytes"), std::string::npos)
+      << r.error().ToString();
+  EXPECT_TRUE(CheckinTar(PyTar("max-name.tar", "    reg(t, 'dir/' + 'n' * 255, b'1')\n")));
+  std::string l =
+      PyTar("long-link.tar", "    typ(t, 's', tarfile.SYMTYPE, linkname='x/' * 2048)\n");
+  r = CheckinTar(l);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("target is 4096 bytes"), std::string::npos)
+      << r.error().ToString();
+}
+
 TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
   std::string t = PyTar("beneath.tar", "    reg(t, 'a', b'1')\n    reg(t, 'a/b', b'2')\n");
   auto r = CheckinTar(t);
