@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -9,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 namespace cairn::indexer {
 
@@ -136,6 +140,52 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// The allocated ranges of `fd` within [0, size), merged, from FIEMAP; nullopt when the file
+// system does not say (EOPNOTSUPP: tmpfs, FUSE...). Every extent counts, whatever its flags
+// (unwritten, delayed allocation, inline): each holds data or blocks reserved for it.
+Result<std::optional<std::vector<cas::Extent>>> AllocatedExtents(int fd, uint64_t size,
+                                                                 const std::string& path) {
+  constexpr unsigned kBatch = 128;
+  std::vector<char> buf(sizeof(struct fiemap) + kBatch * sizeof(struct fiemap_extent));
+  auto* fm = reinterpret_cast<struct fiemap*>(buf.data());
+  std::vector<cas::Extent> out;
+  uint64_t start = 0;
+  bool last = false;
+  while (!last && start < size) {
+    std::memset(buf.data(), 0, buf.size());
+    fm->fm_start = start;
+    fm->fm_length = size - start;
+    fm->fm_extent_count = kBatch;
+    if (::ioctl(fd, FS_IOC_FIEMAP, fm) != 0) {
+      if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EINVAL) {
+        return std::optional<std::vector<cas::Extent>>();
+      }
+      return ErrnoStatus("map extents of", path, errno);
+    }
+    if (fm->fm_mapped_extents == 0) break;
+    for (unsigned i = 0; i < fm->fm_mapped_extents; ++i) {
+      const struct fiemap_extent& x = fm->fm_extents[i];
+      last = (x.fe_flags & FIEMAP_EXTENT_LAST) != 0;
+      const uint64_t from = std::max<uint64_t>(x.fe_logical, start);
+      const uint64_t to = std::min<uint64_t>(x.fe_logical + x.fe_length, size);
+      if (to > from) {
+        if (!out.empty() && out.back().offset + out.back().length >= from) {
+          out.back().length =
+              std::max(out.back().offset + out.back().length, to) - out.back().offset;
+        } else {
+          out.push_back({from, to - from});
+        }
+      }
+      start = std::max<uint64_t>(start, x.fe_logical + x.fe_length);
+    }
+  }
+  return std::optional<std::vector<cas::Extent>>(std::move(out));
+}
+
+}  // namespace
+
 Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
                                                            const std::string& path) {
   using R = std::optional<std::vector<cas::Extent>>;
@@ -157,7 +207,14 @@ Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t siz
     pos = hole;
   }
   if (::lseek(fd, 0, SEEK_SET) < 0) return ErrnoStatus("seek in", path, errno);
-  if (size == 0 || (out.size() == 1 && out[0].offset == 0 && out[0].length == size)) return R();
+  auto dense = [&](const std::vector<cas::Extent>& x) {
+    return x.size() == 1 && x[0].offset == 0 && x[0].length == size;
+  };
+  if (size == 0 || dense(out)) return R();
+  // Holes by SEEK_DATA: the allocation decides (see fs_meta.h).
+  CAIRN_ASSIGN_OR_RETURN(auto allocated, AllocatedExtents(fd, size, path));
+  if (allocated) out = std::move(*allocated);
+  if (dense(out)) return R();
   return R(std::move(out));
 }
 

@@ -56,7 +56,10 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path);
 // The target of symlink `path`; `size_hint` is its lstat size (a target may grow meanwhile).
 Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint);
 // The data regions of an open file when it has holes (possibly none: all hole); nullopt when it
-// is dense.
+// is dense. A hole is a range with no blocks allocated: where SEEK_DATA reports holes, the file's
+// extents (FIEMAP, where the file system has it) decide, counting preallocated (unwritten)
+// extents as data. ext4's SEEK_DATA reports those as holes until their pages are cached (a
+// read of the file), so the same file would otherwise be recorded sparse or dense by chance.
 Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
                                                            const std::string& path);
 

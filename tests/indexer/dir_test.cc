@@ -227,6 +227,38 @@ TEST_F(DirTest, UnchangedSubdirectoryHasSameTreeIdAcrossImages) {
   EXPECT_NE(Lookup(a.result.root, "new\nline").id, Lookup(b.result.root, "new\nline").id);
 }
 
+// A preallocated file (fallocate: qemu-img's falloc preallocation) is dense: its blocks are
+// allocated. ext4's SEEK_DATA calls them a hole until a read caches their pages, so the same
+// unchanged file was recorded all hole, then dense after a `cat`.
+TEST_F(DirTest, APreallocatedFileIsDenseWhetherOrNotItWasRead) {
+  const std::string src = tmp_ / "src";
+  ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+  const std::string img = src + "/disk.img";
+  int fd = ::open(img.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  if (::fallocate(fd, 0, 0, 1 << 20) != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "the file system under " << src << " has no fallocate";
+  }
+  ::close(fd);
+  // A hole after the preallocated part, made by a larger size: that one is a hole.
+  ASSERT_EQ(::truncate(img.c_str(), 3 << 20), 0);
+  fd = ::open(img.c_str(), O_RDONLY);  // no page of it cached, as after a reboot
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+  auto unread = Checkin(src, "a");
+  ASSERT_EQ(testing::Shell("cat '" + img + "' > /dev/null"), 0);
+  auto read = Checkin(src, "b");
+  EXPECT_EQ(Lookup(unread.result.root, "disk.img").extents,
+            (std::vector<cas::Extent>{{0, 1 << 20}}))
+      << "before a read";
+  EXPECT_EQ(unread.result.root, read.result.root);
+  cas::TreeEntry e = Lookup(read.result.root, "disk.img");
+  EXPECT_TRUE(e.sparse);
+  EXPECT_EQ(e.extents, (std::vector<cas::Extent>{{0, 1 << 20}}));
+}
+
 TEST_F(DirTest, SparseFilesAreWrittenSparse) {
   BuildTree(tmp_ / "src", testing::FullSpec());
   auto out = Checkin(tmp_ / "src", "s");
