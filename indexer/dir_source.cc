@@ -215,6 +215,13 @@ class Walker {
     } else {
       scan = ScanInline(path, rel, parent_tree, pd->self);
     }
+    if (!scan.status.ok() && !rel.empty() && options_.skip_unreadable &&
+        scan.status.code() == Code::kPermissionDenied) {
+      // A directory its user cannot list is left out and named, as an unreadable file is.
+      result_.dirs--;
+      unlistable_ = true;
+      return scan.status;
+    }
     CAIRN_RETURN_IF_ERROR(scan.status);
     // Unread, the xattrs are as in the parent version's Tree, which a directory not taken as
     // recorded has read; one taken as recorded keeps that Tree's metadata (ReusedTree).
@@ -262,6 +269,11 @@ class Walker {
     pd->stats.reserve(scan.entries.size());
     for (size_t i = 0; i < scan.entries.size(); ++i) {
       ScannedEntry& se = scan.entries[i];
+      if (!se.status.ok() && options_.skip_unreadable &&
+          se.status.code() == Code::kPermissionDenied) {
+        result_.skipped.push_back(ChildRel(rel, se.name));  // its status cannot be read
+        continue;
+      }
       CAIRN_RETURN_IF_ERROR(se.status);
       cas::TreeEntry e;
       e.name = std::move(se.name);  // from here on the entry's name is e.name
@@ -293,8 +305,17 @@ class Walker {
         ScanFuture ahead = i < child_scans.size() ? std::move(child_scans[i]) : ScanFuture();
         std::optional<cas::Xattrs> xattrs;
         if (!se.same) xattrs = std::move(se.xattrs);
-        CAIRN_RETURN_IF_ERROR(
-            Walk(child, child_rel, se.st, std::move(xattrs), std::move(ahead), pd, index, was));
+        Status walked =
+            Walk(child, child_rel, se.st, std::move(xattrs), std::move(ahead), pd, index, was);
+        if (unlistable_) {  // left out (--skip-unreadable): it added nothing to the walk yet
+          unlistable_ = false;
+          pd->tree.entries.pop_back();
+          pd->stats.pop_back();
+          result_.skipped.push_back(child_rel);
+          top_up(i + 1);
+          continue;
+        }
+        CAIRN_RETURN_IF_ERROR(walked);
         top_up(i + 1);
         continue;
       }
@@ -531,6 +552,9 @@ class Walker {
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)
   int64_t inline_scan_ns_ = 0;  // the walk's own scans: their time and entries
   uint64_t inline_scan_entries_ = 0;
+  // Set by Walk when --skip-unreadable leaves out the directory it was asked for (its caller
+  // takes the entry back out and names it).
+  bool unlistable_ = false;
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   const bool record_ = options_.update_stat_cache && !options_.stat_cache_dir.empty();

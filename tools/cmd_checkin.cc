@@ -41,8 +41,9 @@ int RunCheckin(const Args& args) {
       "the version this one derives from (provenance; enables the stat cache)")(
       "paranoid", po::bool_switch(&req.paranoid), "re-read every file even with --parent")(
       "skip-unreadable", po::bool_switch(&req.options.skip_unreadable),
-      "skip files that cannot be read (listed on stderr) instead of failing")(
-      "author", po::value(&req.author)->value_name("WHO"), "author (default: $USER@host)")(
+      "leave out files that cannot be read and directories that cannot be listed\n(each named on "
+      "stderr) instead of failing")("author", po::value(&req.author)->value_name("WHO"),
+                                    "author (default: $USER@host)")(
       "via",
       po::value(&req.options.disk_path)->value_name("HOW")->notifier([](const std::string& v) {
         if (v != "auto" && v != "fast" && v != "guestfs") {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -145,6 +146,30 @@ TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutEveryNameOfTheFile) {
   want.entries.erase("d/secret-link2");
   auto got = Listing(dir_ + "/dst");
   EXPECT_EQ(Diff(got, want), "");
+}
+
+// A directory its user cannot list, and the entries of one it cannot search, are left out and
+// named by --skip-unreadable as unreadable files are; without it the checkin fails.
+TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutDirectoriesItCannotList) {
+  ASSERT_EQ(::mkdir((src_ + "/locked").c_str(), 0700), 0);
+  MakeFile("src/locked/inside", "root only\n");
+  ASSERT_EQ(::mkdir((src_ + "/nosearch").c_str(), 0744), 0);  // listed, its entries not stat'ed
+  MakeFile("src/nosearch/entry", "hidden\n");
+  ASSERT_EQ(::unlink((src_ + "/secret").c_str()), 0);  // only the directories are unreadable
+  ASSERT_EQ(::unlink((src_ + "/d/secret-link").c_str()), 0);
+  ASSERT_EQ(::unlink((src_ + "/d/secret-link2").c_str()), 0);
+  auto before = Contents();
+  RunResult fail = RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web"});
+  EXPECT_EQ(fail.exit_code, 6) << fail.err;
+  EXPECT_EQ(Contents(), before);
+  RunResult r =
+      RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web", "--skip-unreadable"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("skipped unreadable locked\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped unreadable nosearch/entry\n"), std::string::npos) << r.err;
+  std::set<std::string> paths;
+  for (const auto& e : Json(RunRepo("ls", {"--json", "-R", "web"}))) paths.insert(e["path"]);
+  EXPECT_EQ(paths, (std::set<std::string>{"d", "d/also-public", "nosearch", "public"}));
 }
 
 // An incremental checkin lists again a directory whose every entry was left out as unreadable
