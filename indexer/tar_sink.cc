@@ -1,6 +1,7 @@
 // TarSink: writes a stored tree as a pax tarball that TarSource reads back to the same root id
 // and that GNU tar (as root, with --xattrs --xattrs-include='*' --acls --numeric-owner)
-// extracts to the same tree.
+// extracts to the same tree, but for xattr names with bytes outside '!'..'~': libarchive
+// escapes those as %XX, which GNU tar does not undo (docs/cli.md, Tarballs).
 //
 // Layout: the root directory first as "./" (it carries the root's metadata), then every entry
 // in depth-first byte order, a directory before its contents, names relative ("etc/passwd").
