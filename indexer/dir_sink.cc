@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -95,6 +96,20 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   ts[0].tv_nsec = ts[1].tv_nsec = m.mtime_nsec;
   int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
   if (rc != 0) return ErrnoStatus("set times of", shown, errno);
+  // Every Linux file system holds a 32-bit time; beyond that, some clamp it without an error
+  // (ext4: 1901 to 2446, XFS without bigtime: to 2038). The checkout would not be exact.
+  if (m.mtime_sec < INT32_MIN || m.mtime_sec > INT32_MAX) {
+    struct stat st;
+    rc = fd >= 0 ? ::fstat(fd, &st) : ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) return ErrnoStatus("stat", shown, errno);
+    if (st.st_mtim.tv_sec != m.mtime_sec) {
+      return Status::NotSupported("set times of " + shown + ": the file system cannot hold mtime " +
+                                  std::to_string(m.mtime_sec) + " s (it kept " +
+                                  std::to_string(st.st_mtim.tv_sec) +
+                                  " s); check the version out on one that can (tmpfs, btrfs, XFS "
+                                  "with bigtime) or as a tarball");
+    }
+  }
   return Status();
 }
 

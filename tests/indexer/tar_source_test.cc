@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cas/tree_reader.h"
+#include "indexer/dir_sink.h"
 #include "tests/indexer/tar_fixture.h"
 
 namespace cairn::indexer {
@@ -212,6 +213,26 @@ TEST_F(TarTest, NamesLinuxCannotHoldAreRefusedNamingTheEntry) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("target is 4096 bytes"), std::string::npos)
       << r.error().ToString();
+}
+
+// A time beyond what the target file system holds (ext4: 1901 to 2446) fails the checkout
+// naming the file, where the file system clamped it without an error; one that holds it
+// (tmpfs, btrfs) gets it exactly.
+TEST_F(TarTest, ACheckoutFailsWhereTheFileSystemCannotHoldAnMtime) {
+  std::string t = PyTar("far.tar", "    reg(t, 'far', b'1', mtime=100000000000)\n");
+  auto in = CheckinTar(t);
+  ASSERT_TRUE(in) << in.error().ToString();
+  const std::string dst = tmp_ + "/dst";
+  auto out = DirSink(dst).Checkout(store_.get(), in->root, CheckoutOptions{});
+  struct stat st;
+  if (out) {
+    ASSERT_EQ(::stat((dst + "/far").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, 100000000000) << "clamped, and no error said so";
+  } else {
+    EXPECT_EQ(out.error().code(), Code::kNotSupported) << out.error().ToString();
+    EXPECT_NE(out.error().message().find(dst + "/far"), std::string::npos)
+        << out.error().ToString();
+  }
 }
 
 TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
