@@ -272,6 +272,7 @@ class Walker {
       if (!se.status.ok() && options_.skip_unreadable &&
           se.status.code() == Code::kPermissionDenied) {
         result_.skipped.push_back(ChildRel(rel, se.name));  // its status cannot be read
+        pd->complete = false;  // the next incremental checkin lists the directory again
         continue;
       }
       CAIRN_RETURN_IF_ERROR(se.status);
@@ -312,6 +313,7 @@ class Walker {
           pd->tree.entries.pop_back();
           pd->stats.pop_back();
           result_.skipped.push_back(child_rel);
+          pd->complete = false;  // the next incremental checkin lists this directory again
           top_up(i + 1);
           continue;
         }
