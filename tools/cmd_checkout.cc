@@ -51,6 +51,10 @@ int RunCheckout(const Args& args) {
   if (!size.empty()) {
     auto n = indexer::ParseSize(size);
     if (!n) return Fail(n.error());
+    if (*n == 0) {  // 0 would read as "not given" below
+      return Fail(
+          Status::InvalidArgument("checkout --size " + size + ": a disk's size is more than 0"));
+    }
     options.disk_size = *n;
   }
   auto r = OpenRepository(repo, cas::Repository::Mode::kRead);

@@ -91,12 +91,14 @@ struct FoundEntry {
   std::unique_ptr<cas::Repository> repo;
   catalog::VersionRef version;
   cas::TreeEntry entry;
-  // The path as typed, without '/' at either end, "." or ".." (taken lexically, never above the
-  // root), as diff and search name entries; links in it stay as typed, as ls(1) shows them.
+  // The path as typed, without '/' at either end or "." components, as diff and search name
+  // entries; links in it stay as typed, as ls(1) shows them. A path with ".." is named as
+  // ResolvePath found it (after a link, ".." climbs from where the link led).
   std::string path;
+  bool has_dot_dot = false;
 };
 
-std::string CleanPath(const std::string& typed) {
+std::string CleanPath(const std::string& typed, bool* has_dot_dot) {
   std::vector<std::string> parts;
   size_t start = 0;
   while (start <= typed.size()) {
@@ -105,6 +107,7 @@ std::string CleanPath(const std::string& typed) {
     start = slash + 1;
     if (comp.empty() || comp == ".") continue;
     if (comp == "..") {
+      *has_dot_dot = true;
       if (!parts.empty()) parts.pop_back();
       continue;
     }
@@ -128,9 +131,13 @@ Result<FoundEntry> OpenEntry(const std::string& repo_flag, const std::string& ve
   CAIRN_ASSIGN_OR_RETURN(f.repo, OpenRepository(repo_flag, cas::Repository::Mode::kRead));
   CAIRN_ASSIGN_OR_RETURN(f.version, catalog::Catalog(f.repo->store()).Resolve(version));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(f.repo->store(), f.version.version));
-  auto entry = cas::ResolvePath(f.repo->store(), tree, path, follow_last);
-  f.path = CleanPath(path);
+  std::string resolved;
+  auto entry = cas::ResolvePath(f.repo->store(), tree, path, follow_last, &resolved);
+  f.path = CleanPath(path, &f.has_dot_dot);
   if (!entry) return entry.error().WithContext(f.version.Name());
+  // ".." after a link climbs from where the link led, not from the link's name: with a ".."
+  // in it, the path is named as found (no link in it).
+  if (f.has_dot_dot) f.path = resolved;
   f.entry = std::move(*entry);
   return f;
 }

@@ -4,9 +4,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string_view>
+#include <system_error>
 
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -115,11 +118,11 @@ int main(int argc, char** argv) {
   std::string_view cmd = argv[1];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     Usage(std::cout);
-    return 0;
+    return cairn::tools::ExitNow(0);
   }
   if (cmd == "--version") {
     std::cout << "cairn 0.1.0\n";
-    return 0;
+    return cairn::tools::ExitNow(0);
   }
   cairn::tools::Args args(argv + 2, argv + argc);
   // Each command closes what it opened before it returns; what is left at exit (the static
@@ -129,6 +132,16 @@ int main(int argc, char** argv) {
     if (cmd != c.name) continue;
     try {
       return cairn::tools::ExitNow(c.run(args));
+    } catch (const std::system_error& e) {
+      // fmt::print throws when standard output cannot take a listing (a full disk, a closed
+      // descriptor): what ExitNow reports for a short one. Anything else is a bug.
+      const int err = e.code().value();
+      if (std::ferror(stdout)) {
+        fmt::print(stderr, "cairn: write standard output: {}\n", std::strerror(err));
+        return err == ENOSPC ? cairn::tools::kExitNoSpace : cairn::tools::kExitIO;
+      }
+      fmt::print(stderr, "cairn {}: internal error: {}\n", cmd, e.what());
+      return cairn::tools::kExitInternal;
     } catch (const std::exception& e) {  // a bug: say so, never abort with a core dump
       fmt::print(stderr, "cairn {}: internal error: {}\n", cmd, e.what());
       return cairn::tools::kExitInternal;

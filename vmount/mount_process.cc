@@ -33,6 +33,12 @@ Result<std::shared_ptr<cas::ObjectStore>> OpenReadStore(const std::string& repo_
 Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string& repo_dir,
                              const CommitRequest& req) {
   CommitOutcome out;
+  // Nothing to commit is said at once, without waiting for the writer's lock (and again below,
+  // with the mount held still).
+  CAIRN_RETURN_IF_ERROR(fs.Exclusive([](MutableTree& tree, std::shared_ptr<cas::ObjectStore>&) {
+    return tree.dirty() ? Status()
+                        : Status::InvalidArgument("commit: nothing to commit (no changes)");
+  }));
   // The writer's lock first, outside the exclusive section: while another cairn process writes
   // (Open waits up to its limit for it), the mount goes on answering.
   cas::Repository::OpenOptions o;

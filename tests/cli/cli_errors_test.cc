@@ -94,6 +94,15 @@ TEST_F(CliTest, StandardOutputThatCannotBeWrittenFailsTheCommand) {
   EXPECT_EQ(rc("put " + MakeFile("g", "y"), ">/dev/full"), 7);
   EXPECT_EQ(rc("stats", ">&-"), 6);
   EXPECT_EQ(rc("stats", ">/dev/null"), 0);
+  EXPECT_EQ(indexer::testing::Shell(std::string(CAIRN_BINARY) + " --help >/dev/full 2>/dev/null"),
+            7);
+  // A listing longer than stdio's buffer fails while it is printed, not at exit.
+  const std::string many = dir_ + "/many";
+  std::filesystem::create_directories(many);
+  for (int i = 0; i < 400; ++i) std::ofstream(many + "/file-with-a-long-name-" + std::to_string(i));
+  ASSERT_EQ(RunRepo("checkin", {many, "--image", "many"}).exit_code, 0);
+  EXPECT_EQ(rc("ls many -l", ">/dev/full"), 7) << ReadFile(dir_ + "/err");
+  EXPECT_NE(ReadFile(dir_ + "/err").find("write standard output"), std::string::npos);
 }
 
 // A writer refused by the operating system exits 6 at once, naming why, wherever the

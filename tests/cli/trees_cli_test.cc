@@ -199,6 +199,9 @@ TEST_F(TreesCliTest, CatAndLsFollowLinksInsideTheVersionOnly) {
   EXPECT_EQ(cat("lib").exit_code, 2) << "a directory, through its link";
 
   EXPECT_EQ(RunRepo("ls", {"web", "lib"}).out, "lib/os-release\n");
+  // lib/.. is usr (where the link led), named as found; without a link, ".." is taken as typed.
+  EXPECT_EQ(RunRepo("ls", {"web", "lib/.."}).out, "usr/lib\n");
+  EXPECT_EQ(RunRepo("ls", {"web", "etc/../usr/./lib"}).out, "usr/lib/os-release\n");
   EXPECT_TRUE(std::regex_search(RunRepo("ls", {"-l", "web", "lib"}).out,
                                 std::regex("^lrwxrwxrwx .* lib -> usr/lib\n$")));
   EXPECT_TRUE(std::regex_search(RunRepo("ls", {"-l", "web", "lib/"}).out,
@@ -294,7 +297,8 @@ TEST_F(TreesCliTest, CheckoutWritesEachTarballCompressionAndRefusesWhatItCannot)
   for (std::vector<std::string> bad : {std::vector<std::string>{dir_ + "/w.tar.lz4"},
                                        {"-", "--format", "dir"},
                                        {dir_ + "/w.tar", "--size", "1G"},
-                                       {dir_ + "/d", "--size", "1G"}}) {
+                                       {dir_ + "/d", "--size", "1G"},
+                                       {dir_ + "/d", "--size", "0"}}) {
     std::vector<std::string> args = {"web"};
     args.insert(args.end(), bad.begin(), bad.end());
     RunResult r = RunRepo("checkout", args);
