@@ -211,9 +211,24 @@ Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t siz
     return x.size() == 1 && x[0].offset == 0 && x[0].length == size;
   };
   if (size == 0 || dense(out)) return R();
-  // Holes by SEEK_DATA: the allocation decides (see fs_meta.h).
+  // Holes by SEEK_DATA: the allocation decides (see fs_meta.h). Data is what either says is
+  // data, so that no file system's FIEMAP that leaves some out could turn it into a hole.
   CAIRN_ASSIGN_OR_RETURN(auto allocated, AllocatedExtents(fd, size, path));
-  if (allocated) out = std::move(*allocated);
+  if (allocated) {
+    std::vector<cas::Extent> both = std::move(*allocated);
+    both.insert(both.end(), out.begin(), out.end());
+    std::sort(both.begin(), both.end(),
+              [](const cas::Extent& a, const cas::Extent& b) { return a.offset < b.offset; });
+    out.clear();
+    for (const cas::Extent& x : both) {
+      if (!out.empty() && out.back().offset + out.back().length >= x.offset) {
+        out.back().length = std::max(out.back().offset + out.back().length, x.offset + x.length) -
+                            out.back().offset;
+      } else {
+        out.push_back(x);
+      }
+    }
+  }
   if (dense(out)) return R();
   return R(std::move(out));
 }
