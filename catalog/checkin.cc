@@ -244,17 +244,17 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
     else if (is_disk && (target.ends_with(".raw") || target.ends_with(".img"))) format = "raw";
     else if (target == "-")
       format = "tar";
-    else if (format = indexer::TarFormatOf(target); !format.empty()) {
-    } else if (std::filesystem::path(target).filename().string().find(".tar.") !=
-               std::string::npos) {
-      // out.tar.lz4 as a directory named so would surprise everyone.
-      return Status::InvalidArgument("checkout " + target +
-                                     ": a tarball compressed so is not written (name it .tar, "
-                                     ".tar.gz, .tar.zst, .tar.xz or .tar.bz2, or give --format)");
-    } else {
-      format = "dir";
-    }
+    else
+      format = indexer::TarFormatOf(target);
   }
+  if (format.empty() &&
+      std::filesystem::path(target).filename().string().find(".tar.") != std::string::npos) {
+    // out.tar.lz4 as a directory named so would surprise everyone.
+    return Status::InvalidArgument("checkout " + target +
+                                   ": a tarball compressed so is not written (name it .tar, "
+                                   ".tar.gz, .tar.zst, .tar.xz or .tar.bz2, or give --format)");
+  }
+  if (format.empty()) format = "dir";
   if (target == "-" && !indexer::IsTarFormat(format)) {
     return Status::InvalidArgument("checkout " + spec +
                                    " -: standard output takes a tarball (--format tar, tar.gz, "

@@ -142,7 +142,23 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path) {
 
 namespace {
 
-// The allocated ranges of `fd` within [0, size), merged, from FIEMAP; nullopt when the file
+// `x` sorted by offset, overlapping and touching extents merged.
+std::vector<cas::Extent> Merged(std::vector<cas::Extent> x) {
+  std::sort(x.begin(), x.end(),
+            [](const cas::Extent& a, const cas::Extent& b) { return a.offset < b.offset; });
+  std::vector<cas::Extent> out;
+  for (const cas::Extent& e : x) {
+    if (!out.empty() && out.back().offset + out.back().length >= e.offset) {
+      out.back().length =
+          std::max(out.back().offset + out.back().length, e.offset + e.length) - out.back().offset;
+    } else {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+// The allocated ranges of `fd` within [0, size), in order, from FIEMAP; nullopt when the file
 // system does not say (EOPNOTSUPP: tmpfs, FUSE...). Every extent counts, whatever its flags
 // (unwritten, delayed allocation, inline): each holds data or blocks reserved for it.
 Result<std::optional<std::vector<cas::Extent>>> AllocatedExtents(int fd, uint64_t size,
@@ -170,14 +186,7 @@ Result<std::optional<std::vector<cas::Extent>>> AllocatedExtents(int fd, uint64_
       last = (x.fe_flags & FIEMAP_EXTENT_LAST) != 0;
       const uint64_t from = std::max<uint64_t>(x.fe_logical, start);
       const uint64_t to = std::min<uint64_t>(x.fe_logical + x.fe_length, size);
-      if (to > from) {
-        if (!out.empty() && out.back().offset + out.back().length >= from) {
-          out.back().length =
-              std::max(out.back().offset + out.back().length, to) - out.back().offset;
-        } else {
-          out.push_back({from, to - from});
-        }
-      }
+      if (to > from) out.push_back({from, to - from});
       start = std::max<uint64_t>(start, x.fe_logical + x.fe_length);
     }
   }
@@ -215,19 +224,8 @@ Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t siz
   // data, so that no file system's FIEMAP that leaves some out could turn it into a hole.
   CAIRN_ASSIGN_OR_RETURN(auto allocated, AllocatedExtents(fd, size, path));
   if (allocated) {
-    std::vector<cas::Extent> both = std::move(*allocated);
-    both.insert(both.end(), out.begin(), out.end());
-    std::sort(both.begin(), both.end(),
-              [](const cas::Extent& a, const cas::Extent& b) { return a.offset < b.offset; });
-    out.clear();
-    for (const cas::Extent& x : both) {
-      if (!out.empty() && out.back().offset + out.back().length >= x.offset) {
-        out.back().length = std::max(out.back().offset + out.back().length, x.offset + x.length) -
-                            out.back().offset;
-      } else {
-        out.push_back(x);
-      }
-    }
+    out.insert(out.end(), allocated->begin(), allocated->end());
+    out = Merged(std::move(out));
   }
   if (dense(out)) return R();
   return R(std::move(out));

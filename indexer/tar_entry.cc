@@ -69,10 +69,8 @@ Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
   return std::optional<std::string>(std::move(out));
 }
 
-}  // namespace
-
-namespace {
 constexpr size_t kNameMax = 255;  // NAME_MAX
+
 }  // namespace
 
 Result<std::vector<std::string>> SplitName(std::string_view name, const std::string& tarball) {

@@ -53,6 +53,12 @@ int Fail(const Status& s) {
   return ExitCodeFor(s);
 }
 
+int FailOutput(int err) {
+  fmt::print(stderr, "cairn: write standard output: {}\n",
+             err == 0 ? "failed" : std::strerror(err));
+  return err == ENOSPC ? kExitNoSpace : kExitIO;
+}
+
 int ExitNow(int code) {
   errno = 0;
   std::cout.flush();  // through stdout (synchronised with stdio): its errors land there
@@ -61,9 +67,7 @@ int ExitNow(int code) {
   if ((!flushed || std::ferror(stdout) || !std::cout) && code == kExitOk) {
     // What the command printed did not all reach its reader (a full disk, a closed pipe or
     // descriptor): a put's ids, a listing cut short. Success would be a lie.
-    code = err == ENOSPC ? kExitNoSpace : kExitIO;
-    fmt::print(stderr, "cairn: write standard output: {}\n",
-               err == 0 ? "failed" : std::strerror(err));
+    code = FailOutput(err);
   }
   std::cerr.flush();
   std::fflush(nullptr);

@@ -43,6 +43,9 @@ int Fail(const Status& s);
 // every command this way; `checkin` calls it itself, before its own teardown. Builds with
 // AddressSanitizer return `code` instead, so that leaks are still reported.
 int ExitNow(int code);
+// Says on stderr that standard output could not be written (`err`: its errno, 0 if unknown)
+// and returns the exit code for it: 7 on a full disk, else 6.
+int FailOutput(int err);
 
 struct CommandSpec {
   const char* name;

@@ -95,7 +95,6 @@ struct FoundEntry {
   // entries; links in it stay as typed, as ls(1) shows them. A path with ".." is named as
   // ResolvePath found it (after a link, ".." climbs from where the link led).
   std::string path;
-  bool has_dot_dot = false;
 };
 
 std::string CleanPath(const std::string& typed, bool* has_dot_dot) {
@@ -133,11 +132,12 @@ Result<FoundEntry> OpenEntry(const std::string& repo_flag, const std::string& ve
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(f.repo->store(), f.version.version));
   std::string resolved;
   auto entry = cas::ResolvePath(f.repo->store(), tree, path, follow_last, &resolved);
-  f.path = CleanPath(path, &f.has_dot_dot);
+  bool has_dot_dot = false;
+  f.path = CleanPath(path, &has_dot_dot);
   if (!entry) return entry.error().WithContext(f.version.Name());
   // ".." after a link climbs from where the link led, not from the link's name: with a ".."
   // in it, the path is named as found (no link in it).
-  if (f.has_dot_dot) f.path = resolved;
+  if (has_dot_dot) f.path = resolved;
   f.entry = std::move(*entry);
   return f;
 }

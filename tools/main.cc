@@ -135,11 +135,7 @@ int main(int argc, char** argv) {
     } catch (const std::system_error& e) {
       // fmt::print throws when standard output cannot take a listing (a full disk, a closed
       // descriptor): what ExitNow reports for a short one. Anything else is a bug.
-      const int err = e.code().value();
-      if (std::ferror(stdout)) {
-        fmt::print(stderr, "cairn: write standard output: {}\n", std::strerror(err));
-        return err == ENOSPC ? cairn::tools::kExitNoSpace : cairn::tools::kExitIO;
-      }
+      if (std::ferror(stdout)) return cairn::tools::FailOutput(e.code().value());
       fmt::print(stderr, "cairn {}: internal error: {}\n", cmd, e.what());
       return cairn::tools::kExitInternal;
     } catch (const std::exception& e) {  // a bug: say so, never abort with a core dump

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "vmount/errors.h"
+#include "vmount/posix_acl.h"
 
 namespace cairn::vmount {
 
@@ -154,9 +155,8 @@ Result<Attr> Filesystem::Make(Ino parent, std::string_view name, NewEntry e, uin
   std::lock_guard lock(mu_);
   CAIRN_RETURN_IF_ERROR(CheckWritable());
   CAIRN_ASSIGN_OR_RETURN(cas::Metadata pm, tree_->Metadata(parent));
-  CAIRN_ASSIGN_OR_RETURN(bool inherits, tree_->HasDefaultAcl(parent));
   // The journal records the mode after the umask: a replay makes the same entry.
-  if (!inherits && e.type != cas::EntryType::kSymlink) e.mode &= ~umask;
+  if (DefaultAclIn(pm.xattrs) == nullptr && e.type != cas::EntryType::kSymlink) e.mode &= ~umask;
   if (pm.mode & S_ISGID) {
     e.gid = pm.gid;
     if (e.type == cas::EntryType::kDirectory) e.mode |= S_ISGID;

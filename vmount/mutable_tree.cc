@@ -249,17 +249,6 @@ void MutableTree::Touch(Node* dir, Timestamp now) {
   MarkDirty(dir);
 }
 
-const std::string* MutableTree::DefaultAclOf(const Node& dir) {
-  for (const auto& [k, v] : dir.meta.xattrs)
-    if (k == kAclDefaultXattr) return &v;
-  return nullptr;
-}
-
-Result<bool> MutableTree::HasDefaultAcl(Ino dir) {
-  CAIRN_ASSIGN_OR_RETURN(Node * d, GetDir(dir, "create"));
-  return DefaultAclOf(*d) != nullptr;
-}
-
 Result<Ino> MutableTree::Make(Ino parent, std::string_view name, const NewEntry& e,
                               Timestamp now) {
   CAIRN_ASSIGN_OR_RETURN(Node * dir, GetDir(parent, "create"));
@@ -274,7 +263,8 @@ Result<Ino> MutableTree::Make(Ino parent, std::string_view name, const NewEntry&
   }
   Node* c = NewNode(e.type);
   c->meta.mode = e.mode & 07777;
-  if (const std::string* dflt = DefaultAclOf(*dir); dflt && e.type != cas::EntryType::kSymlink) {
+  if (const std::string* dflt = DefaultAclIn(dir->meta.xattrs);
+      dflt && e.type != cas::EntryType::kSymlink) {
     // As a local file system does (acl(5)); Filesystem::Make left the umask out for it.
     if (auto acl = InheritAcl(*dflt, c->meta.mode, c->is_dir())) {
       c->meta.mode = acl->mode;

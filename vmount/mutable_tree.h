@@ -125,9 +125,6 @@ class MutableTree {
   // A path of `ino` from the root ("" for the root); NotFound for a file with no name left.
   Result<std::string> PathOf(Ino ino);
 
-  // Whether the directory `dir` has a default ACL (system.posix_acl_default).
-  Result<bool> HasDefaultAcl(Ino dir);
-
   // ---- editing; `now` becomes the mtime of what changes ----
   // In a directory with a default ACL, the new entry (but a symlink) inherits it as acl(5)
   // says (posix_acl.h, InheritAcl): its mode cut to the ACL's, the ACL as its access ACL, and a
@@ -207,7 +204,6 @@ class MutableTree {
   Result<Node*> GetDir(Ino ino, std::string_view op);
   Status Load(Node* dir);
   Node* NewNode(cas::EntryType type);
-  static const std::string* DefaultAclOf(const Node& dir);
   void MarkDirty(Node* n);
   void Touch(Node* dir, Timestamp now);
   Status RemoveName(Node* dir, const std::string& name, Node* child, Timestamp now);

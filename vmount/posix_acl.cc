@@ -69,6 +69,12 @@ std::string AclWithMode(std::string_view x, uint32_t mode) {
   return out;
 }
 
+const std::string* DefaultAclIn(const cas::Xattrs& xattrs) {
+  for (const auto& [k, v] : xattrs)
+    if (k == kAclDefaultXattr) return &v;
+  return nullptr;
+}
+
 std::optional<InheritedAcl> InheritAcl(std::string_view dflt, uint32_t mode, bool directory) {
   auto acl = ModeOfAcl(dflt);
   if (!acl) return std::nullopt;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "cas/tree.h"
 
 namespace cairn::vmount {
 
@@ -40,6 +41,8 @@ struct InheritedAcl {
   std::string access;  // empty when the ACL says no more than the mode
   std::string dflt;    // a directory's default ACL, else empty
 };
+// The default ACL among a directory's xattrs, or null.
+const std::string* DefaultAclIn(const cas::Xattrs& xattrs);
 // nullopt when `dflt` is no well-formed ACL (nothing is inherited then).
 std::optional<InheritedAcl> InheritAcl(std::string_view dflt, uint32_t mode, bool directory);
 
