@@ -1,11 +1,67 @@
 #include "vmount/journal.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "base/coding.h"
+#include "base/crc32.h"
 #include "cas/tree.h"
 
 namespace cairn::vmount {
+namespace {
 
-std::string EncodeJournalRecord(const JournalRecord& r) {
+constexpr size_t kV2FrameSize = 12;  // length, its CRC, the payload's CRC
+
+uint32_t Fixed32At(std::string_view data, size_t at) {
+  std::string_view s = data.substr(at, 4);
+  uint32_t v = 0;
+  GetFixed32(&s, &v);
+  return v;
+}
+
+bool AllZero(std::string_view data) {
+  return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+}
+
+Status BadRecord(size_t number, std::string_view what) {
+  return Status::Corruption("read journal: record " + std::to_string(number) + " " +
+                            std::string(what));
+}
+
+// The payload of the next record of `data` (advanced past it), or none when the rest is a torn
+// last record. Version 2's checksums are checked here.
+using Payload = std::optional<std::string_view>;
+Result<Payload> NextPayload(std::string_view* data, JournalFormat format, size_t number) {
+  if (format == JournalFormat::kV1) {
+    std::string_view rest = *data;
+    uint32_t len;
+    std::string_view p;
+    if (!GetFixed32(&rest, &len) || !GetBytes(&rest, len, &p)) return Payload();
+    *data = rest;
+    return Payload(p);
+  }
+  // Version 2. What a crash of the machine leaves at the end: a record cut short, or one whose
+  // length reached the disk before all its bytes (those read as zeros, or whatever the blocks
+  // held).
+  if (data->size() < kV2FrameSize) return Payload();
+  const uint32_t len = Fixed32At(*data, 0);
+  if (Crc32(data->substr(0, 4)) != Fixed32At(*data, 4)) {
+    if (AllZero(*data)) return Payload();
+    return BadRecord(number, "is damaged: its length does not match its checksum");
+  }
+  if (data->size() - kV2FrameSize < len) return Payload();
+  std::string_view p = data->substr(kV2FrameSize, len);
+  if (Crc32(p) != Fixed32At(*data, 8)) {
+    if (data->size() == kV2FrameSize + len) return Payload();  // the last, not all written
+    return BadRecord(number, "is damaged: its bytes do not match their checksum");
+  }
+  data->remove_prefix(kV2FrameSize + len);
+  return Payload(p);
+}
+
+}  // namespace
+
+std::string EncodeJournalRecord(const JournalRecord& r, JournalFormat format) {
   std::string p;
   p.push_back(static_cast<char>(r.op));
   PutLengthPrefixed(&p, r.path);
@@ -26,20 +82,23 @@ std::string EncodeJournalRecord(const JournalRecord& r) {
   if (r.op == JournalOp::kWrite) PutLengthPrefixed(&p, r.data);
   std::string out;
   PutFixed32(&out, static_cast<uint32_t>(p.size()));
+  if (format == JournalFormat::kV2) {
+    PutFixed32(&out, Crc32(out));
+    PutFixed32(&out, Crc32(p));
+  }
   out += p;
   return out;
 }
 
-Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data) {
-  std::vector<JournalRecord> out;
+Result<DecodedJournal> DecodeJournalRecords(std::string_view data, JournalFormat format) {
+  DecodedJournal decoded;
+  std::vector<JournalRecord>& out = decoded.records;
+  const size_t total = data.size();
   while (!data.empty()) {
-    uint32_t len;
-    std::string_view p;
-    if (!GetFixed32(&data, &len) || !GetBytes(&data, len, &p)) break;  // torn tail
-    auto bad = [&] {
-      return Status::Corruption("read journal: record " + std::to_string(out.size() + 1) +
-                                " is malformed");
-    };
+    CAIRN_ASSIGN_OR_RETURN(Payload payload, NextPayload(&data, format, out.size() + 1));
+    if (!payload) break;  // torn tail
+    std::string_view p = *payload;
+    auto bad = [&] { return BadRecord(out.size() + 1, "is malformed"); };
     JournalRecord r;
     std::string_view s;
     if (p.size() < 1 || p[0] < 1 || p[0] > 9) return bad();
@@ -75,8 +134,9 @@ Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data) {
       return bad();
     }
     out.push_back(std::move(r));
+    decoded.whole_bytes = total - data.size();
   }
-  return out;
+  return decoded;
 }
 
 Status ApplyJournalRecord(MutableTree* tree, const JournalRecord& r) {

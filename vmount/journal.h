@@ -40,11 +40,25 @@ struct JournalRecord {
   std::string data;  // kWrite only
 };
 
-// One framed record: fixed32 payload length, payload.
-std::string EncodeJournalRecord(const JournalRecord& r);
-// The records framed in `data`, in order. A torn last record (a crash while appending) is
-// dropped; anything else undecodable is Corruption.
-Result<std::vector<JournalRecord>> DecodeJournalRecords(std::string_view data);
+// How records are framed; the journal's header names it (docs/vmount.md). Version 1 frames a
+// record by its length alone; version 2 adds a checksum of the length and one of the payload, so
+// damage anywhere is found, never replayed or taken for the journal's end.
+enum class JournalFormat : uint8_t { kV1 = 1, kV2 = 2 };
+
+// One framed record. Version 1: fixed32 payload length, payload. Version 2: fixed32 payload
+// length, fixed32 CRC-32 of those 4 bytes, fixed32 CRC-32 of the payload, payload.
+std::string EncodeJournalRecord(const JournalRecord& r, JournalFormat format = JournalFormat::kV2);
+
+struct DecodedJournal {
+  std::vector<JournalRecord> records;
+  // The bytes the records take; the rest of the data is a torn last record.
+  size_t whole_bytes = 0;
+};
+// The records framed in `data`, in order. A torn last record (a crash while appending: cut
+// short, or, in version 2, its bytes not all written, or zeros to the end) is left out; anything
+// else undecodable, or a checksum that does not match, is Corruption naming the record.
+Result<DecodedJournal> DecodeJournalRecords(std::string_view data,
+                                            JournalFormat format = JournalFormat::kV2);
 // Replays one record onto `tree`.
 Status ApplyJournalRecord(MutableTree* tree, const JournalRecord& r);
 

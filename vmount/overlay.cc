@@ -18,8 +18,10 @@
 
 namespace cairn::vmount {
 namespace {
-constexpr std::string_view kJournalMagic = "cairn-journal-1\n";
-const size_t kHeaderSize = kJournalMagic.size() + ObjectId::kSize;
+// The header names the format of the records (JournalFormat): "cairn-journal-N\n", N one digit.
+constexpr std::string_view kJournalMagicV1 = "cairn-journal-1\n";
+constexpr std::string_view kJournalMagicV2 = "cairn-journal-2\n";
+const size_t kHeaderSize = kJournalMagicV2.size() + ObjectId::kSize;
 
 std::string RandomId() {
   std::random_device rd;
@@ -30,7 +32,16 @@ std::string RandomId() {
 }
 
 std::string Header(const ObjectId& base) {
-  return std::string(kJournalMagic) + std::string(base.AsBytes());
+  return std::string(kJournalMagicV2) + std::string(base.AsBytes());
+}
+
+// The format a journal's header names; Corruption when it names none.
+Result<JournalFormat> FormatOf(std::string_view journal, const std::string& path) {
+  if (journal.size() >= kHeaderSize) {
+    if (journal.starts_with(kJournalMagicV2)) return JournalFormat::kV2;
+    if (journal.starts_with(kJournalMagicV1)) return JournalFormat::kV1;
+  }
+  return Status::Corruption("read journal " + path + ": header damaged");
 }
 
 Result<int64_t> InfoNumber(const std::string& key, const std::string& value) {
@@ -140,14 +151,25 @@ Result<std::unique_ptr<Overlay>> Overlay::Open(const std::string& dir) {
   o->info_ = std::move(*info);
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(o->upper_dir()));
   CAIRN_ASSIGN_OR_RETURN(std::string j, ReadFileToString(env, o->journal_path()));
-  if (j.size() < kHeaderSize || !j.starts_with(kJournalMagic)) {
-    return Status::Corruption("open overlay " + dir + ": journal header damaged");
-  }
-  CAIRN_ASSIGN_OR_RETURN(o->base_, ObjectId::FromBytes(j.substr(kJournalMagic.size(), ObjectId::kSize)));
-  CAIRN_ASSIGN_OR_RETURN(auto records, DecodeJournalRecords(std::string_view(j).substr(kHeaderSize)));
-  o->records_ = records.size();
-  for (const auto& r : records)
+  auto format = FormatOf(j, o->journal_path());
+  if (!format) return format.status().WithContext("open overlay " + dir);
+  o->format_ = *format;
+  CAIRN_ASSIGN_OR_RETURN(o->base_,
+                         ObjectId::FromBytes(j.substr(kJournalMagicV2.size(), ObjectId::kSize)));
+  auto decoded = DecodeJournalRecords(std::string_view(j).substr(kHeaderSize), o->format_);
+  if (!decoded) return decoded.status().WithContext("open overlay " + dir);
+  o->records_ = decoded->records.size();
+  for (const auto& r : decoded->records)
     if (r.op == JournalOp::kCopyUp) o->next_upper_ = std::max(o->next_upper_, r.number + 1);
+  // A torn last record (the machine stopped while it was appended) is cut off before anything
+  // is appended after it: it would read as damage in the middle, or, in version 1, as the
+  // start of a record that swallows those appended after it.
+  const uint64_t whole = kHeaderSize + decoded->whole_bytes;
+  if (whole < j.size()) {
+    if (::truncate(o->journal_path().c_str(), static_cast<off_t>(whole)) != 0) {
+      return ErrnoStatus("cut the torn last record off journal", o->journal_path(), errno);
+    }
+  }
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(o->upper_dir(), ec)) {
     uint64_t n = std::strtoull(e.path().filename().c_str(), nullptr, 10);
@@ -173,7 +195,7 @@ Status Overlay::SaveInfo(const MountInfo& info) {
 }
 
 Status Overlay::Append(const JournalRecord& r) {
-  std::string rec = EncodeJournalRecord(r);
+  std::string rec = EncodeJournalRecord(r, format_);
   // One write: whole or (on a crash) torn at the end. A write the disk cuts short must not stay:
   // records appended after a partial one would replay as its payload, or be taken for a torn
   // tail and dropped although their operations succeeded. So the rest is tried once more (a
@@ -223,15 +245,17 @@ Status Overlay::Sync() {
 
 Result<std::vector<JournalRecord>> Overlay::Records() {
   CAIRN_ASSIGN_OR_RETURN(std::string j, ReadFileToString(Env::Default(), journal_path()));
-  if (j.size() < kHeaderSize) return Status::Corruption("read journal " + journal_path() + ": truncated");
-  return DecodeJournalRecords(std::string_view(j).substr(kHeaderSize));
+  CAIRN_ASSIGN_OR_RETURN(JournalFormat format, FormatOf(j, journal_path()));
+  auto decoded = DecodeJournalRecords(std::string_view(j).substr(kHeaderSize), format);
+  if (!decoded) return decoded.status().WithContext(journal_path());
+  return std::move(decoded->records);
 }
 
 Status Overlay::Reset(const ObjectId& base, const std::vector<JournalRecord>& keep) {
   // Not synced here: the caller deletes the freed upper files first (so that syncing does not
   // write their data back), then calls SyncAll. A rename is atomic for a dying process.
   std::string data = Header(base);
-  for (const auto& r : keep) data += EncodeJournalRecord(r);
+  for (const auto& r : keep) data += EncodeJournalRecord(r, JournalFormat::kV2);
   std::string tmp = journal_path() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
@@ -243,6 +267,7 @@ Status Overlay::Reset(const ObjectId& base, const std::vector<JournalRecord>& ke
     return ErrnoStatus("rename", journal_path(), errno);
   }
   base_ = base;
+  format_ = JournalFormat::kV2;
   records_ = keep.size();
   info_.clean_bytes = keep.empty() ? 0 : data.size();
   return OpenJournal();

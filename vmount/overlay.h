@@ -98,6 +98,7 @@ class Overlay {
   std::string dir_;
   MountInfo info_;
   ObjectId base_;
+  JournalFormat format_ = JournalFormat::kV2;  // of the journal's records, as its header says
   int fd_ = -1;
   int alive_fd_ = -1;
   uint64_t records_ = 0;

@@ -482,11 +482,11 @@ TEST_F(MutableTreeTest, JournalReplayRebuildsTheEdit) {
   bytes += EncodeJournalRecord(journal[0]).substr(0, 7);  // a torn tail is dropped
   auto decoded = DecodeJournalRecords(bytes);
   ASSERT_TRUE(decoded.has_value()) << decoded.status().ToString();
-  ASSERT_EQ(decoded->size(), journal.size());
-  EXPECT_EQ((*decoded)[6].data, "line one\n");
-  EXPECT_EQ((*decoded)[8].number, 9u);
+  ASSERT_EQ(decoded->records.size(), journal.size());
+  EXPECT_EQ(decoded->records[6].data, "line one\n");
+  EXPECT_EQ(decoded->records[8].number, 9u);
   auto t = Open(root_);
-  for (const auto& r : *decoded) ASSERT_TRUE(ApplyJournalRecord(t.get(), r).ok());
+  for (const auto& r : decoded->records) ASSERT_TRUE(ApplyJournalRecord(t.get(), r).ok());
   ObjectId root = Commit(t.get());
   auto l = Listing(root);
   EXPECT_EQ(l["etc/d"], "d 488");

@@ -9,6 +9,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <fstream>
+
+#include "base/env.h"
 #include "cas/ingestor.h"
 #include "cas/memory_store.h"
 #include "cas/tree.h"
@@ -50,6 +53,15 @@ class FileSizeLimit {
 uint64_t FileSize(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::string ReadAll(const std::string& path) {
+  auto s = ReadFileToString(Env::Default(), path);
+  return s ? *s : "(unreadable: " + s.status().ToString() + ")";
+}
+
+void AppendBytes(const std::string& path, std::string_view data) {
+  std::ofstream(path, std::ios::binary | std::ios::app) << data;
 }
 
 JournalRecord Mkdir(const std::string& name) {
@@ -94,6 +106,49 @@ TEST_F(OverlayTest, ShortAppendLeavesNoPartialRecordBeforeLaterOnes) {
   ASSERT_EQ(records->size(), 2u);
   EXPECT_EQ((*records)[0].name, "early");
   EXPECT_EQ((*records)[1].name, "late");
+}
+
+// The machine stopped while a record was appended: resumed, the mount appends after the
+// records that are whole, never after the torn bytes (which would then read as damage in the
+// middle, or as a record that swallows the ones after it).
+TEST_F(OverlayTest, TornLastRecordIsCutOffBeforeTheResumedMountAppends) {
+  ASSERT_TRUE(overlay_->Append(Mkdir("early")).ok());
+  const uint64_t whole = FileSize(journal_);
+  for (JournalFormat f : {JournalFormat::kV2, JournalFormat::kV1}) {
+    std::string torn = EncodeJournalRecord(Mkdir("lost"), f).substr(0, 14);
+    AppendBytes(journal_, torn);
+  }
+  auto resumed = Overlay::Open(overlay_->dir());
+  ASSERT_TRUE(resumed.has_value()) << resumed.status().ToString();
+  EXPECT_EQ(FileSize(journal_), whole);
+  ASSERT_TRUE((*resumed)->Append(Mkdir("late")).ok());
+  auto records = Overlay::Open(overlay_->dir()).value()->Records();
+  ASSERT_TRUE(records.has_value()) << records.status().ToString();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].name, "early");
+  EXPECT_EQ((*records)[1].name, "late");
+}
+
+// A journal a cairn before checksums wrote (header "cairn-journal-1") resumes: its records are
+// read, and appended, in its own format until a commit starts the journal again.
+TEST_F(OverlayTest, VersionOneJournalResumesInItsFormat) {
+  std::string header = ReadAll(journal_).substr(0, 16 + 32);
+  ASSERT_EQ(header.substr(0, 16), "cairn-journal-2\n");
+  header[14] = '1';
+  cas::testing::WriteFileOrDie(journal_,
+                               header + EncodeJournalRecord(Mkdir("old"), JournalFormat::kV1));
+  auto resumed = Overlay::Open(overlay_->dir());
+  ASSERT_TRUE(resumed.has_value()) << resumed.status().ToString();
+  ASSERT_TRUE((*resumed)->Append(Mkdir("new")).ok());
+  EXPECT_EQ(ReadAll(journal_), header + EncodeJournalRecord(Mkdir("old"), JournalFormat::kV1) +
+                                   EncodeJournalRecord(Mkdir("new"), JournalFormat::kV1));
+  auto records = (*resumed)->Records();
+  ASSERT_TRUE(records.has_value()) << records.status().ToString();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[1].name, "new");
+  ASSERT_TRUE((*resumed)->Reset(ObjectId(), {}).ok());
+  EXPECT_TRUE(ReadAll(journal_).starts_with("cairn-journal-2\n"))
+      << "a commit starts a version 2 journal";
 }
 
 TEST_F(OverlayTest, DropLastRemovesOnlyTheLastRecord) {
