@@ -27,6 +27,12 @@
 // since is seen (not for a file the watcher's user may not read: inotify refuses to watch
 // it). To find them, the watcher lstat()s every entry of the tree when it starts.
 //
+// A file of the tree behind a loop device is written by the kernel with no inotify event: while
+// the device is attached (/sys/block/loop*/loop/backing_file names the file by a path beneath
+// the root), its directory is reported changed in every answer; detaching the device closes
+// the file, an event. (A device attached through another path to the file, a bind mount of the
+// tree elsewhere, is not recognised.)
+//
 // What it cannot see: writes through a shared writable mmap (no event; git's fsmonitor has the
 // same blind spot: `--paranoid`, or a checkin with the watcher stopped, reads everything); a
 // file of the tree with one name given a second name outside it after the last checkin (`ln`,

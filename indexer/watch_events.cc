@@ -58,6 +58,31 @@ std::string ReadToEnd(int fd) {
   }
 }
 
+// The files loop devices are attached to, as the kernel names them now
+// (/sys/block/loopN/loop/backing_file: a path in this process's root). A name ending
+// " (deleted)" is given both with and without that ending: a file named so is rare, and
+// reporting its directory once too often costs a stat of it.
+std::vector<std::string> LoopBackingFiles() {
+  std::vector<std::string> files;
+  DIR* d = ::opendir("/sys/block");
+  if (d == nullptr) return files;
+  while (const dirent* e = ::readdir(d)) {
+    if (std::strncmp(e->d_name, "loop", 4) != 0) continue;
+    const std::string attr = std::string("/sys/block/") + e->d_name + "/loop/backing_file";
+    int fd = ::open(attr.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // no file attached
+    std::string name = ReadToEnd(fd);
+    ::close(fd);
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    if (name.empty()) continue;
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (name.ends_with(kDeleted)) files.push_back(name.substr(0, name.size() - kDeleted.size()));
+    files.push_back(std::move(name));
+  }
+  ::closedir(d);
+  return files;
+}
+
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U  // Linux 6.8
 #endif
@@ -509,6 +534,15 @@ Result<WatchReport> InotifyTree::Sync(const WatchToken& since) {
       dirty.insert(std::string(ParentOf(rel)));
     }
     for (const std::string& rel : boundaries_) dirty.insert(std::string(ParentOf(rel)));
+    // A file behind a loop device is written by the kernel, which raises no inotify event for
+    // it, while the device is attached: its directory is looked at. (Detaching the device
+    // closes the file, an IN_CLOSE_WRITE, so writes made before that are seen as any other.)
+    const std::string prefix = root_ == "/" ? "/" : root_ + "/";
+    for (const std::string& file : LoopBackingFiles()) {
+      if (file.size() > prefix.size() && file.starts_with(prefix)) {
+        dirty.insert(std::string(ParentOf(std::string_view(file).substr(prefix.size()))));
+      }
+    }
     r.dirty.assign(dirty.begin(), dirty.end());
   }
   ++epoch_;

@@ -5,8 +5,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/loop.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "indexer/dir_scan.h"
 #include "indexer/watch_events.h"
@@ -396,6 +399,54 @@ TEST_F(WatchTest, TheDirectoryHoldingAMountPointIsAlwaysReported) {
   Write(P("b/f"), "written through the bound name");
   EXPECT_EQ(Changes(), (Dirs{"a", "b", "c"})) << "the bound file, written";
   EXPECT_EQ(Changes(), (Dirs{"a", "b"})) << "nothing changed";
+}
+
+// A file of the tree behind a loop device is written by the kernel, with no inotify event: its
+// directory is reported while the device is attached, and detaching it (which closes the file)
+// is an event.
+TEST_F(WatchTest, TheDirectoryOfAFileBehindALoopDeviceIsReportedWhileAttached) {
+  if (::geteuid() != 0) GTEST_SKIP() << "attaching a loop device needs root";
+  Mkdir(P("a"));
+  Mkdir(P("b"));
+  Write(P("a/disk.img"), "");
+  ASSERT_EQ(::truncate(P("a/disk.img").c_str(), 1 << 20), 0);
+  StartWatching();
+  int control = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(control, 0) << "/dev/loop-control: " << std::strerror(errno);
+  const int n = ::ioctl(control, LOOP_CTL_GET_FREE);
+  ::close(control);
+  ASSERT_GE(n, 0) << "no free loop device: " << std::strerror(errno);
+  const std::string dev = "/dev/loop" + std::to_string(n);
+  int loop = ::open(dev.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(loop, 0) << dev << ": " << std::strerror(errno);
+  {
+    int file = ::open(P("a/disk.img").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(file, 0);
+    ASSERT_EQ(::ioctl(loop, LOOP_SET_FD, file), 0) << dev << ": " << std::strerror(errno);
+    ::close(file);  // the device holds the file now
+  }
+  struct Detach {
+    int fd;
+    ~Detach() {
+      ::ioctl(fd, LOOP_CLR_FD, 0);
+      ::close(fd);
+    }
+  } detach{loop};
+  Changes();  // the test's own close of the file it attached
+  const std::string block(4096, 'w');
+  ASSERT_EQ(::pwrite(loop, block.data(), block.size(), 8192), static_cast<ssize_t>(block.size()));
+  ASSERT_EQ(::fsync(loop), 0) << "the kernel has written the file";
+  EXPECT_EQ(Changes(), Dirs{"a"}) << "written through " << dev;
+  EXPECT_EQ(Changes(), Dirs{"a"}) << "still attached: it may be written at any time";
+  ASSERT_EQ(::ioctl(loop, LOOP_CLR_FD, 0), 0) << std::strerror(errno);
+  // The kernel releases the file when the last descriptor of the device is closed.
+  ::close(std::exchange(detach.fd, -1));
+  const std::string attached = "/sys/block/loop" + std::to_string(n) + "/loop/backing_file";
+  for (int i = 0; i < 100 && std::filesystem::exists(attached); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Changes(), Dirs{"a"}) << "detached: the file's close";
+  EXPECT_EQ(Changes(), Dirs{}) << "nothing since";
 }
 
 // A directory of the tree bound at a second path of it (same filesystem): inotify gives both
