@@ -314,58 +314,6 @@ Seeds JournalSeeds() {
   }
   return out;
 }
-  using vmount::JournalOp;
-  vmount::Timestamp now{1700000000, 5};
-  auto rec = [&](JournalOp op, std::string path, std::string name = "", std::string path2 = "",
-                 std::string name2 = "") {
-    vmount::JournalRecord r;
-    r.op = op;
-    r.path = std::move(path);
-    r.name = std::move(name);
-    r.path2 = std::move(path2);
-    r.name2 = std::move(name2);
-    r.now = now;
-    return r;
-  };
-  std::string all;
-  auto make = rec(JournalOp::kMake, "etc", "motd");
-  make.entry.mode = 0600;
-  all += vmount::EncodeJournalRecord(make);
-  auto write = rec(JournalOp::kWrite, "etc/motd");
-  write.data = "hello\n";
-  all += vmount::EncodeJournalRecord(write);
-  auto truncate = rec(JournalOp::kTruncate, "etc/motd");
-  truncate.number = 3;
-  all += vmount::EncodeJournalRecord(truncate);
-  auto dir = rec(JournalOp::kMake, "", "srv");
-  dir.entry.type = cas::EntryType::kDirectory;
-  dir.entry.mode = 0755;
-  all += vmount::EncodeJournalRecord(dir);
-  auto link = rec(JournalOp::kMake, "srv", "l");
-  link.entry.type = cas::EntryType::kSymlink;
-  link.entry.target = "../etc/motd";
-  all += vmount::EncodeJournalRecord(link);
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kRename, "etc", "motd", "srv", "motd"));
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kLink, "etc/passwd", "", "srv", "pw"));
-  auto meta = rec(JournalOp::kMeta, "etc/passwd");
-  meta.meta.mode = 0640;
-  meta.meta.uid = 1;
-  meta.meta.xattrs = {{"user.k", "v"}};
-  all += vmount::EncodeJournalRecord(meta);
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kUnlink, "etc", "hosts"));
-  auto fifo = rec(JournalOp::kMake, "srv", "fifo");
-  fifo.entry.type = cas::EntryType::kFifo;
-  all += vmount::EncodeJournalRecord(fifo);
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kUnlink, "srv", "fifo"));
-  const std::string before_rmdir = all;
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kUnlink, "srv", "l"));
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kUnlink, "srv", "pw"));
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kUnlink, "srv", "motd"));
-  all += vmount::EncodeJournalRecord(rec(JournalOp::kRmdir, "", "srv"));
-  auto copy = rec(JournalOp::kCopyUp, "etc/passwd");
-  copy.number = 7;
-  return {before_rmdir, all, all.substr(0, all.size() - 3), vmount::EncodeJournalRecord(copy)};
-}
 
 // os-release, dpkg status, hostname and a stored summary, NUL-separated
 // (fuzz/inspect_fuzzer.cc).
