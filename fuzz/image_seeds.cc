@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "base/crc32.h"
 #include "fuzz/seeds.h"
 #include "indexer/disk_lvm.h"
 #include "indexer/disk_probe.h"
@@ -297,9 +298,8 @@ Seeds ProbeSeeds() {
   };
   gpt_entry(0, "\x48\x61\x68\x21\x49\x64\x6f\x6e\x74\x4e\x65\x65\x64\x45\x46\x49", 34, 81, "bios");
   gpt_entry(1, "\xaf\x3d\xc6\x0f\x83\x84\x72\x47\x8e\x79\x3d\x69\xd8\x47\x7d\xe4", 96, 159, "root");
-  PutLe(&gpt, 512 + 88, ~indexer::Crc32Update(~0u, std::string_view(gpt).substr(1024, 128 * 128)),
-        4);
-  PutLe(&gpt, 512 + 16, ~indexer::Crc32Update(~0u, std::string_view(gpt).substr(512, 92)), 4);
+  PutLe(&gpt, 512 + 88, Crc32(std::string_view(gpt).substr(1024, 128 * 128)), 4);
+  PutLe(&gpt, 512 + 16, Crc32(std::string_view(gpt).substr(512, 92)), 4);
   gpt.replace(96 * 512 + 1024, 1024, ExtSuperblock());
   out.push_back(gpt);
 
@@ -312,7 +312,7 @@ Seeds ProbeSeeds() {
   PutLe(&backup, 32, 1, 8);
   PutLe(&backup, 72, last - 32, 8);
   PutLe(&backup, 16, 0, 4);
-  PutLe(&backup, 16, ~indexer::Crc32Update(~0u, std::string_view(backup).substr(0, 92)), 4);
+  PutLe(&backup, 16, Crc32(std::string_view(backup).substr(0, 92)), 4);
   std::string with_backup = gpt + gpt.substr(1024, 128 * 128) + backup;
   out.push_back(with_backup);
   with_backup.replace(512, 92, std::string(92, '\0'));

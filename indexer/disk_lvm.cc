@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "base/coding.h"
+#include "base/crc32.h"
 
 namespace cairn::indexer {
 namespace {
@@ -158,7 +159,9 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
-uint32_t LvmChecksum(std::string_view data) { return Crc32Update(0xf597a6cf, data); }
+// CRC-32 from 0xf597a6cf without zlib's inversions (lvm2's calc_crc): the inversions of
+// Crc32 undone on both sides.
+uint32_t LvmChecksum(std::string_view data) { return ~Crc32(data, ~0xf597a6cfu); }
 
 Result<std::optional<LvmPvLabel>> ReadPvLabel(const ReadAtFn& read, uint64_t offset) {
   CAIRN_ASSIGN_OR_RETURN(std::string head, read(offset, 4 * kSector));

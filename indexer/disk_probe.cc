@@ -11,6 +11,7 @@ extern "C" {
 #include <optional>
 
 #include "base/coding.h"
+#include "base/crc32.h"
 #include "indexer/disk_lvm.h"
 
 namespace cairn::indexer {
@@ -132,20 +133,6 @@ ProbedContent ProbeExt(std::string_view sb) {
 
 }  // namespace
 
-uint32_t Crc32Update(uint32_t crc, std::string_view data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1) ? 0xEDB88320u : 0);
-      t[i] = c;
-    }
-    return t;
-  }();
-  for (char ch : data) crc = table[(crc ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (crc >> 8);
-  return crc;
-}
-
 std::string SniffImageFormat(std::string_view h) {
   if (h.starts_with("QFI\xfb")) return "qcow2";
   if (h.starts_with("KDMV") || h.find("# Disk DescriptorFile") < 512) return "vmdk";
@@ -229,13 +216,13 @@ Result<Gpt> ReadGpt(const ReadAtFn& read, std::string_view header) {
   if (header_size < 92 || header_size > kSector) return Status::Corruption("damaged GPT header");
   std::string copy(header.substr(0, header_size));
   copy.replace(16, 4, 4, '\0');
-  if (~Crc32Update(~0u, copy) != Le(header, 16, 4)) {
+  if (Crc32(copy) != Le(header, 16, 4)) {
     return Status::Corruption("GPT header checksum mismatch");
   }
   g.count = static_cast<uint32_t>(count);
   g.entry_size = static_cast<uint32_t>(esize);
   CAIRN_ASSIGN_OR_RETURN(g.entries, read(g.entries_lba * kSector, count * esize));
-  if (~Crc32Update(~0u, g.entries) != Le(header, 88, 4)) {
+  if (Crc32(g.entries) != Le(header, 88, 4)) {
     return Status::Corruption("GPT partition entries checksum mismatch");
   }
   return g;

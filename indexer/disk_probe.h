@@ -20,11 +20,6 @@ namespace cairn::indexer {
 // Reads exactly n bytes at offset (zeros past the end are the reader's business).
 using ReadAtFn = std::function<Result<std::string>(uint64_t offset, size_t n)>;
 
-// CRC-32 with the reflected polynomial 0xEDB88320 (zlib's, GPT's) over `data`, from `crc` and
-// without the initial and final inversions: GPT's checksum is ~Crc32Update(~0u, data), LVM's
-// Crc32Update(0xf597a6cf, data).
-uint32_t Crc32Update(uint32_t crc, std::string_view data);
-
 // The container format of an image file, from its first bytes: "qcow2", "vmdk", "vdi", "vhdx",
 // "raw" (an MBR or GPT signature, or an ext superblock at 1024), or "" (not a disk image).
 std::string SniffImageFormat(std::string_view head);  // head: at least the first 4 KiB
