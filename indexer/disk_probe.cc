@@ -91,6 +91,7 @@ ProbedContent ProbeExt(std::string_view sb) {
   if ((incompat & ~kExt3Incompat) || (ro & ~kExt3Ro)) c.type = "ext4";
   else if (compat & 0x0004) c.type = "ext3";
   else c.type = "ext2";
+  c.needs_recovery = (incompat & 0x0004) != 0;
   c.uuid = Uuid(sb.substr(104, 16));
   c.label = CString(sb.substr(120, 16));
   std::string features;

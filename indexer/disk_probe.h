@@ -33,6 +33,9 @@ struct ProbedContent {
   // ext: what its files hold, estimated from the superblock's counts (not stored; the
   // progress line's total).
   uint64_t data_bytes_estimate = 0;
+  // ext: not unmounted cleanly (incompat "needs_recovery"): its files are as the kernel sees
+  // them only once its journal is replayed.
+  bool needs_recovery = false;
 };
 Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64_t size);
 

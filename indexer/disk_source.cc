@@ -121,19 +121,36 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   auto layout_r = ProbeLayout(read, size, path_);
   if (!layout_r) return layout_r.error();
   // A loop mount needs a filesystem in one piece: a logical volume of several segments is read
-  // through the appliance, which assembles it with device-mapper.
+  // through the appliance, which assembles it with device-mapper. And a read-only loop mount
+  // cannot replay a journal (noload: the image is not written), so a filesystem that was not
+  // unmounted cleanly (a snapshot of a running guest) is read through the appliance too, which
+  // replays it on its copy-on-write overlay: the loop mount would show the files as they were
+  // before the journal's last transactions.
   std::string why_slow;
   for (const auto& vg : layout_r->disk.volume_groups) {
     for (const auto& lv : vg.lvs) {
-      if (lv.segments.size() > 1 && layout_r->volumes[vg.name + "/" + lv.name].kind == ProbedContent::Kind::kExt) {
+      const ProbedContent& c = layout_r->volumes[vg.name + "/" + lv.name];
+      if (lv.segments.size() > 1 && c.kind == ProbedContent::Kind::kExt) {
         why_slow = "logical volume " + vg.name + "/" + lv.name + " has " + std::to_string(lv.segments.size()) +
                    " segments";
+      } else if (c.kind == ProbedContent::Kind::kExt && c.needs_recovery) {
+        why_slow = "the filesystem in logical volume " + vg.name + "/" + lv.name +
+                   " was not unmounted cleanly (its journal must be replayed)";
       }
     }
   }
+  for (size_t i = 0; i < layout_r->contents.size(); ++i) {
+    const ProbedContent& c = layout_r->contents[i];
+    if (c.kind != ProbedContent::Kind::kExt || !c.needs_recovery) continue;
+    const auto& parts = layout_r->disk.partitions;
+    why_slow = (parts.empty() ? std::string("the filesystem")
+                              : "the filesystem on partition " + std::to_string(parts[i].number)) +
+               " was not unmounted cleanly (its journal must be replayed)";
+  }
   if (fast && !why_slow.empty()) {
     if (options.disk_path == "fast") {
-      return Status::NotSupported("checkin " + path_ + ": the fast path cannot read it: " + why_slow);
+      return Status::NotSupported("checkin " + path_ + ": the fast path cannot read it: " +
+                                  why_slow + " (--via guestfs reads it)");
     }
     fast = false;
     ::close(fd);

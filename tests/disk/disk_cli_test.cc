@@ -382,6 +382,20 @@ TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
   EXPECT_FALSE(Exists(dir_ + "/small.raw"));
 }
 
+// A filesystem copied while mounted (a snapshot of a running guest) needs its journal replayed,
+// which a read-only loop mount cannot do: the fast path refuses it, naming why (auto reads it
+// through the appliance: disk_guestfs_test.cc).
+TEST_F(DiskTest, TheFastPathRefusesAFilesystemWhoseJournalNeedsReplaying) {
+  std::string image = MakeUncleanExt4();
+  RunResult r = RunRepo("checkin", {image, "--image", "u", "--via", "fast"});
+  EXPECT_EQ(r.exit_code, 9) << r.err;
+  EXPECT_NE(r.err.find(image +
+                       ": the fast path cannot read it: the filesystem was not unmounted cleanly"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(RunRepo("versions", {"u"}).exit_code, 3);
+}
+
 // A hostile image: its fstab mounts /boot at a path that climbs out of the tree. The mount
 // point is refused (the filesystem is kept, unmounted in the view) and no checkout writes
 // outside its target.

@@ -34,6 +34,18 @@ std::string DiskTest::MakeDisk(const std::string& kind) {
   return out;
 }
 
+std::string DiskTest::MakeUncleanExt4() {
+  const std::string live = dir_ + "/live.raw", copy = dir_ + "/unclean.raw", mnt = dir_ + "/live";
+  Sh("truncate -s 32M " + live + " && mkfs.ext4 -q -F -L unclean " + live + " && mkdir -p " + mnt);
+  int rc = 0;
+  Sh("mount -o loop " + live + " " + mnt + " && echo journaled > " + mnt + "/newfile && sync " +
+         mnt + "/newfile && cp --sparse=always " + live + " " + copy + "; s=$?; umount " + mnt +
+         "; exit $s",
+     &rc);
+  EXPECT_EQ(rc, 0) << "the unclean ext4 image was not made";
+  return copy;
+}
+
 nlohmann::json DiskTest::Show(const std::string& version) {
   RunResult r = RunRepo("show", {version, "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;

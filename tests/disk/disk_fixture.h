@@ -17,6 +17,10 @@ class DiskTest : public CliTest {
   void SetUp() override;
   // Builds a fixture image of `kind` (see make_disk.sh) under the temporary directory.
   std::string MakeDisk(const std::string& kind);
+  // An ext4 filesystem image (no partition table) copied while it was mounted, after
+  // `newfile` ("journaled\n") was made and synced: its journal needs replaying (needs_recovery),
+  // and newfile may be in the journal only.
+  std::string MakeUncleanExt4();
   // `cairn show NAME --json`, parsed.
   nlohmann::json Show(const std::string& version);
   // Checks `image` in as `name` and returns the Disk id (fails the test on error).

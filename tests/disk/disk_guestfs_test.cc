@@ -66,6 +66,19 @@ TEST_F(DiskTest, LvmCheckoutReadThroughTheApplianceGivesTheSameDisk) {
   EXPECT_EQ(RunRepo("cat", {"slow", "home/user/notes"}).out, "notes\n");
 }
 
+// A filesystem copied while mounted: auto reads it through the appliance, whose overlay lets the
+// kernel replay the journal, so the file that was only in the journal is there.
+TEST_F(DiskTest, AFilesystemWhoseJournalNeedsReplayingIsReadThroughTheAppliance) {
+  std::string image = MakeUncleanExt4();
+  RunResult r = RunRepo("checkin", {image, "--image", "u", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["disk_path"], "guestfs");
+  EXPECT_EQ(j["disk_path_reason"],
+            "the filesystem was not unmounted cleanly (its journal must be replayed)");
+  EXPECT_EQ(RunRepo("cat", {"u", "newfile"}).out, "journaled\n");
+}
+
 // A logical volume in two segments cannot be loop-mounted: "auto" falls back to the appliance
 // and says why. Checkout writes that volume through a file of its size copied into its
 // segments; the copy, reassembled from the segments with dd, holds the same filesystem Tree.
