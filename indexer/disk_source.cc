@@ -70,6 +70,37 @@ Status CheckWithQemuImg(const std::string& path, const std::string& format) {
   return Status();
 }
 
+// Whether [offset, offset + length) of the image reads as zeros. The probe takes a region whose
+// first 68 KiB are zero for empty, but data may lie further in (a wiped superblock, raw data
+// after a gap): only a region of zeros is recorded as nothing. With the image's descriptor
+// (`fd` >= 0, the fast path) its holes are skipped, so a sparse image's empty partition costs
+// no reading.
+Result<bool> ZeroRegion(const ReadAtFn& read, int fd, uint64_t offset, uint64_t length) {
+  const uint64_t end = offset + length;
+  auto zero = [&](uint64_t from, uint64_t to) -> Result<bool> {
+    constexpr uint64_t kPiece = 1 << 20;
+    for (uint64_t at = from; at < to; at += kPiece) {
+      CAIRN_ASSIGN_OR_RETURN(std::string b, read(at, std::min(kPiece, to - at)));
+      if (!std::all_of(b.begin(), b.end(), [](char c) { return c == 0; })) return false;
+    }
+    return true;
+  };
+  if (fd < 0) return zero(offset, end);
+  uint64_t at = offset;
+  while (at < end) {
+    off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) return true;  // no data from here to the image's end
+    if (data < 0) return zero(at, end);           // no SEEK_DATA here: read it all
+    if (static_cast<uint64_t>(data) >= end) return true;
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    uint64_t to = hole < 0 ? end : std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+    CAIRN_ASSIGN_OR_RETURN(bool z, zero(static_cast<uint64_t>(data), to));
+    if (!z) return false;
+    at = to;
+  }
+  return true;
+}
+
 Status Named(const Status& s, const std::string& image) {
   if (s.ok() || s.message().find(image) != std::string::npos) return s;
   return Status(s.code(), "checkin " + image + ": " + s.message());
@@ -216,7 +247,14 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
       }
       if (p) p->content = cas::PartitionContent::kFilesystem;
       disk.filesystems.push_back(std::move(f));
-    } else if (c.kind == ProbedContent::Kind::kUnknown && p) {
+    } else if (p &&
+               (c.kind == ProbedContent::Kind::kUnknown || c.kind == ProbedContent::Kind::kEmpty)) {
+      if (c.kind == ProbedContent::Kind::kEmpty) {
+        // An extended partition holds the chain of logical ones, recorded as partitions.
+        if (disk.table == cas::PartitionTable::kMbr && cas::IsExtendedType(p->type)) continue;
+        CAIRN_ASSIGN_OR_RETURN(bool zero, ZeroRegion(read, fd, offset, length));
+        if (zero) continue;  // recorded as nothing: checkout writes zeros
+      }
       RegionFile region(read, offset, length);
       CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
                              ingestor->PutStream(&region, path_ + " partition " + std::to_string(number)));
@@ -238,7 +276,12 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
         }
         lv.content = cas::VolumeContent::kFilesystem;
         disk.filesystems.push_back(std::move(f));
-      } else if (c.kind == ProbedContent::Kind::kUnknown) {
+      } else if (c.kind == ProbedContent::Kind::kUnknown || c.kind == ProbedContent::Kind::kEmpty) {
+        if (c.kind == ProbedContent::Kind::kEmpty) {
+          CAIRN_ASSIGN_OR_RETURN(bool zero,
+                                 ZeroRegion(VolumeReader(read, disk, vg, lv), -1, 0, length));
+          if (zero) continue;
+        }
         RegionFile region(VolumeReader(read, disk, vg, lv), 0, length);
         CAIRN_ASSIGN_OR_RETURN(cas::FileContent content,
                                ingestor->PutStream(&region, path_ + " logical volume " + name));

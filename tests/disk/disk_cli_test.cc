@@ -382,6 +382,29 @@ TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
   EXPECT_FALSE(Exists(dir_ + "/small.raw"));
 }
 
+// A partition whose first bytes are zeros is not empty unless all of it is: partition 2 holds
+// 4 MiB of data after 1 MiB of zeros (raw data, or an ext4 whose superblock was wiped) and is
+// kept as raw bytes; partition 3, all zeros (and a hole in the image), is nothing.
+TEST_F(DiskTest, APartitionWhoseDataLiesPastItsFirstBytesIsKeptAndAZeroOneIsNothing) {
+  const std::string image = dir_ + "/gap.raw",
+                    payload = MakeFile("payload", RandomData(4 << 20, 11));
+  Sh("truncate -s 48M " + image +
+     " && printf 'label: dos\\nstart=2048, size=20480, type=83\\n"
+     "start=22528, size=40960, type=83\\nstart=63488, type=83\\n' | sfdisk -q " +
+     image + " && mkfs.ext4 -q -F -E offset=1048576 " + image + " 10M && dd if=" + payload +
+     " of=" + image + " bs=1M seek=12 conv=notrunc status=none");
+  CheckinDisk(image, "gap");
+  auto parts = Show("gap")["disk"]["partitions"];
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[1]["content"], "raw");
+  EXPECT_EQ(parts[2]["content"], "nothing");
+  const std::string out = dir_ + "/gap-out.raw";
+  RunResult co = RunRepo("checkout", {"gap", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  // Partitions 2 and 3, byte for byte (partition 1's filesystem is made anew, not copied).
+  EXPECT_EQ(Sh("cmp -i 11M -n 37M " + image + " " + out + " && echo same"), "same\n");
+}
+
 // A filesystem copied while mounted (a snapshot of a running guest) needs its journal replayed,
 // which a read-only loop mount cannot do: the fast path refuses it, naming why (auto reads it
 // through the appliance: disk_guestfs_test.cc).
