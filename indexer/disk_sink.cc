@@ -16,6 +16,7 @@
 #include "indexer/dir_sink.h"
 #include "indexer/disk_lvm.h"
 #include "indexer/loop_mount.h"
+#include "indexer/output_file.h"
 
 namespace cairn::indexer {
 namespace {
@@ -199,14 +200,15 @@ Status WriteVolumeGroup(const cas::Disk& d, const cas::VolumeGroup& vg, const st
     list += (list.empty() ? "" : ",") + loop->path();
     loops.push_back(std::move(loop));
   }
-  TempFile meta{image + ".lvm-" + vg.name};
+  TempFile meta;
   {
     std::string text = VgMetadataText(vg, devices);
-    // As the image's own: whatever was at the name (a symlink planted there) goes, and the
-    // file is new (O_EXCL never follows a symlink).
-    ::unlink(meta.path.c_str());
-    int fd = ::open(meta.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoStatus("create", meta.path, errno);
+    // Beside the fresh temporary image: a name only this checkout uses (O_EXCL never follows
+    // a symlink planted there, nor replaces anything; it is removed only once made here).
+    const std::string path = image + ".lvm-" + vg.name;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoStatus("create", path, errno);
+    meta.path = path;
     Status w = WriteAt(fd, 0, text, meta.path);
     ::close(fd);
     CAIRN_RETURN_IF_ERROR(w);
@@ -336,10 +338,18 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
   }
   d.size = size;
 
-  TempFile tmp{target_ + ".cairn-tmp"};
-  ::unlink(tmp.path.c_str());
-  int fd = ::open(tmp.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", tmp.path, errno);
+  // A fresh name beside the target: whatever has a name there is the user's, never replaced.
+  TempFile tmp;
+  int fd = -1;
+  for (int tries = 0; fd < 0 && tries < 100; ++tries) {
+    std::string name = UniqueTempName(target_);
+    fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0)
+      tmp.path = std::move(name);
+    else if (errno != EEXIST)
+      return ErrnoStatus("create", name, errno);
+  }
+  if (fd < 0) return ErrnoStatus("create a file beside", target_, EEXIST);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -371,10 +381,12 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     auto [vg, lv] = d.FindVolume(name);
     uint64_t length = lv->Extents() * vg->extent_size;
     if (auto offset = VolumeOffset(d, *vg, *lv)) return fill(tmp.path, *offset, length);
-    TempFile part{tmp.path + ".lv"};
-    ::unlink(part.path.c_str());
-    int pfd = ::open(part.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (pfd < 0) return ErrnoStatus("create", part.path, errno);
+    // Beside the fresh temporary image: a name only this checkout uses (O_EXCL all the same).
+    TempFile part;
+    const std::string part_path = tmp.path + ".lv";
+    int pfd = ::open(part_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (pfd < 0) return ErrnoStatus("create", part_path, errno);
+    part.path = part_path;
     int t = ::ftruncate(pfd, static_cast<off_t>(length));
     ::close(pfd);
     if (t != 0) return ErrnoStatus("size", part.path, errno);

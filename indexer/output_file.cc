@@ -15,8 +15,9 @@ namespace {
 // How many taken names to step over before giving up (each is a fresh random one).
 constexpr int kNameTries = 100;
 
-// A name beside `base` that no other checkout picks: random, seeded per call.
-std::string UniqueName(const std::string& base) {
+}  // namespace
+
+std::string UniqueTempName(const std::string& base) {
   static std::atomic<uint64_t> counter{0};
   std::seed_seq seed{
       static_cast<uint64_t>(::getpid()), counter.fetch_add(1),
@@ -28,8 +29,6 @@ std::string UniqueName(const std::string& base) {
   for (int i = 0; i < 8; ++i) name += kChars[rng() % (sizeof(kChars) - 1)];
   return name;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& target, mode_t mode) {
   size_t slash = target.rfind('/');
@@ -52,7 +51,7 @@ Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& target
     return ErrnoStatus("create a file in", dir, err);
   }
   for (int i = 0; i < kNameTries; ++i) {
-    std::string name = UniqueName(base);
+    std::string name = UniqueTempName(base);
     fd = ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) {
       return std::unique_ptr<OutputFile>(new OutputFile(dirfd, fd, target, base, name));
@@ -73,7 +72,7 @@ OutputFile::~OutputFile() {
 Status OutputFile::LinkUnnamed() {
   std::string proc = "/proc/self/fd/" + std::to_string(fd_);
   for (int i = 0; i < kNameTries; ++i) {
-    std::string name = UniqueName(base_);
+    std::string name = UniqueTempName(base_);
     // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
     int rc = ::linkat(fd_, "", dirfd_, name.c_str(), AT_EMPTY_PATH);
     if (rc != 0 && errno != EEXIST) {

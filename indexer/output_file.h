@@ -21,6 +21,10 @@
 
 namespace cairn::indexer {
 
+// A name beside `base` (a path) that no other process picks: `base`.cairn-tmp. and 8 random
+// letters and digits. Create it with O_EXCL: whatever already has it is someone else's.
+std::string UniqueTempName(const std::string& base);
+
 class OutputFile {
  public:
   // Opens the directory of `target` and makes the file in it, writable, with `mode` (less the

@@ -405,6 +405,25 @@ TEST_F(DiskTest, APartitionWhoseDataLiesPastItsFirstBytesIsKeptAndAZeroOneIsNoth
   EXPECT_EQ(Sh("cmp -i 11M -n 37M " + image + " " + out + " && echo same"), "same\n");
 }
 
+// Checkout to a disk builds the image under a fresh name beside the target: files of the user's
+// there, whatever their names, are left alone.
+TEST_F(DiskTest, CheckoutToADiskLeavesTheFilesBesideItsTargetAlone) {
+  CheckinDisk(MakeDisk("lvm"), "vm");
+  const std::string out = dir_ + "/vm.raw";
+  for (const std::string& name :
+       {"vm.raw.cairn-tmp", "vm.raw.cairn-tmp.lv", "vm.raw.cairn-tmp.lvm-cairnvg"}) {
+    MakeFile(name, "the user's " + name);
+  }
+  RunResult co = RunRepo("checkout", {"vm", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  for (const std::string& name :
+       {"vm.raw.cairn-tmp", "vm.raw.cairn-tmp.lv", "vm.raw.cairn-tmp.lvm-cairnvg"}) {
+    EXPECT_EQ(ReadFile(dir_ + "/" + name), "the user's " + name);
+  }
+  EXPECT_EQ(Sh("ls " + dir_ + " | grep -c cairn-tmp"), "3\n")
+      << "no temporary file of its own left";
+}
+
 // A filesystem copied while mounted (a snapshot of a running guest) needs its journal replayed,
 // which a read-only loop mount cannot do: the fast path refuses it, naming why (auto reads it
 // through the appliance: disk_guestfs_test.cc).
