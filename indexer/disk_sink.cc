@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -79,31 +80,6 @@ std::string GptAttrs(uint64_t attrs) {
     else add("GUID:" + std::to_string(bit));
   }
   return out;
-}
-
-// The sfdisk script that makes `d`'s table (partition `grow` ends at `end` bytes).
-Result<std::string> SfdiskScript(const cas::Disk& d, const std::string& image) {
-  std::string s = std::string("label: ") + std::string(cas::PartitionTableName(d.table)) + "\n";
-  s += "label-id: " + d.disk_id + "\nunit: sectors\nsector-size: 512\n";
-  if (d.table == cas::PartitionTable::kGpt) {
-    s += "first-lba: " + std::to_string(d.first_lba) + "\ntable-length: " + std::to_string(d.entries) + "\n";
-  }
-  s += "\n";
-  for (const auto& p : d.partitions) {
-    s += image + std::to_string(p.number) + " : start=" + std::to_string(p.start / kSector) +
-         ", size=" + std::to_string(p.size / kSector) + ", type=" + p.type;
-    if (d.table == cas::PartitionTable::kGpt) {
-      if (p.name.find_first_of("\"\\\n") != std::string::npos) {
-        return Status::NotSupported("checkout: GPT partition name '" + p.name + "' has quotes");
-      }
-      s += ", uuid=" + p.guid + ", name=\"" + p.name + "\"";
-      if (p.attrs) s += ", attrs=\"" + GptAttrs(p.attrs) + "\"";
-    } else if (p.attrs & 0x80) {
-      s += ", bootable";
-    }
-    s += "\n";
-  }
-  return s;
 }
 
 // A Linux swap header (version 1) for `length` bytes with `uuid` and `label`.
@@ -259,6 +235,37 @@ Status CopyIntoSegments(const std::string& from, int fd, const cas::Disk& d, con
 }
 
 }  // namespace
+
+// The sfdisk script that makes `d`'s table (partition `grow` ends at `end` bytes).
+Result<std::string> SfdiskScript(const cas::Disk& d, const std::string& image) {
+  std::string s = std::string("label: ") + std::string(cas::PartitionTableName(d.table)) + "\n";
+  s += "label-id: " + d.disk_id + "\nunit: sectors\nsector-size: 512\n";
+  if (d.table == cas::PartitionTable::kGpt) {
+    s += "first-lba: " + std::to_string(d.first_lba) +
+         "\ntable-length: " + std::to_string(d.entries) + "\n";
+  }
+  s += "\n";
+  // sfdisk reads a partition's number from the digits its name ends with; after a name that
+  // ends with a digit (the temporary image's random name may) they follow a 'p', as Linux names
+  // partitions (loop0p1).
+  const std::string prefix =
+      image + (!image.empty() && std::isdigit(static_cast<unsigned char>(image.back())) ? "p" : "");
+  for (const auto& p : d.partitions) {
+    s += prefix + std::to_string(p.number) + " : start=" + std::to_string(p.start / kSector) +
+         ", size=" + std::to_string(p.size / kSector) + ", type=" + p.type;
+    if (d.table == cas::PartitionTable::kGpt) {
+      if (p.name.find_first_of("\"\\\n") != std::string::npos) {
+        return Status::NotSupported("checkout: GPT partition name '" + p.name + "' has quotes");
+      }
+      s += ", uuid=" + p.guid + ", name=\"" + p.name + "\"";
+      if (p.attrs) s += ", attrs=\"" + GptAttrs(p.attrs) + "\"";
+    } else if (p.attrs & 0x80) {
+      s += ", bootable";
+    }
+    s += "\n";
+  }
+  return s;
+}
 
 Result<uint64_t> ParseSize(const std::string& text) {
   size_t pos = 0;

@@ -16,6 +16,7 @@
 
 #include <string>
 
+#include "cas/disk.h"
 #include "indexer/sink.h"
 
 namespace cairn::indexer {
@@ -36,6 +37,10 @@ class DiskSink : public Sink {
   std::string format_;
   uint64_t size_;
 };
+
+// The sfdisk script that writes the table of `d` onto the image file `image` (its partitions
+// named `image`N, or `image`pN after a name that ends with a digit).
+Result<std::string> SfdiskScript(const cas::Disk& d, const std::string& image);
 
 // Parses "20G", "512M", "1T", "12345" (bytes; K, M, G, T are powers of 1024).
 Result<uint64_t> ParseSize(const std::string& text);

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "base/crc32.h"
+#include "indexer/disk_sink.h"
 
 namespace cairn::indexer {
 namespace {
@@ -373,6 +374,27 @@ TEST(DiskProbeTest, DamagedGptEntrySizeAndExtBlockSizeAreHandled) {
   ASSERT_TRUE(content);
   EXPECT_EQ(content->kind, ProbedContent::Kind::kExt);
   EXPECT_EQ(content->params[1], (std::pair<std::string, std::string>{"block_size", "4096"}));
+}
+
+// sfdisk takes a partition's number from the digits its name ends with: after an image name
+// ending with a digit (a checkout's random temporary name may), a 'p' keeps them apart.
+TEST(SfdiskScriptTest, PartitionNamesKeepTheirNumberAfterANameEndingWithADigit) {
+  cas::Disk d;
+  d.table = cas::PartitionTable::kMbr;
+  d.disk_id = "0x11223344";
+  cas::DiskPartition p;
+  p.number = 2;
+  p.start = 1 << 20;
+  p.size = 4 << 20;
+  p.type = "83";
+  d.partitions.push_back(p);
+  auto named = [&](const std::string& image) {
+    auto s = SfdiskScript(d, image);
+    return s ? s->substr(s->find("\n\n") + 2, s->find(" : ") - s->find("\n\n") - 2)
+             : s.status().ToString();
+  };
+  EXPECT_EQ(named("/t/out.raw.cairn-tmp.ab3x9k"), "/t/out.raw.cairn-tmp.ab3x9k2");
+  EXPECT_EQ(named("/t/out.raw.cairn-tmp.ab3x97"), "/t/out.raw.cairn-tmp.ab3x97p2");
 }
 
 TEST(DiskProbeTest, Crc32IsZlibsAndLvmsChecksumIsItsVariant) {
