@@ -189,7 +189,7 @@ namespace {
 
 // A GPT header and its entry array, both checksums verified.
 struct Gpt {
-  uint64_t first_lba = 0;
+  uint64_t first_lba = 0, last_lba = 0;  // the usable sectors
   std::string disk_id;
   uint64_t entries_lba = 0;
   uint32_t count = 0;
@@ -202,13 +202,17 @@ struct Gpt {
 Result<Gpt> ReadGpt(const ReadAtFn& read, std::string_view header) {
   Gpt g;
   g.first_lba = Le(header, 40, 8);
+  g.last_lba = Le(header, 48, 8);
   g.disk_id = GptGuid(header.substr(56, 16));
   g.entries_lba = Le(header, 72, 8);
   const uint64_t count = Le(header, 80, 4), esize = Le(header, 84, 4);
   // Entries are 128 * 2^n bytes (UEFI); 1 KiB is the most any tool writes. Unbounded, a damaged
   // header asked for up to 4 TiB of entries (found by fuzz/probe_fuzzer.cc).
+  // Sectors are counted in 64 bits, bytes too: an LBA of 2^55 or more is no disk's.
+  constexpr uint64_t kMaxLba = uint64_t{1} << 54;
   if (esize < 128 || esize > 1024 || (esize & (esize - 1)) != 0 || count > 1024 ||
-      g.entries_lba < 2) {
+      g.entries_lba < 2 || g.entries_lba > kMaxLba || g.first_lba > g.last_lba + 1 ||
+      g.last_lba > kMaxLba) {
     return Status::Corruption("damaged GPT header");
   }
   // Checksums as the kernel and blkid check them: the header's (its own field zeroed) and the
@@ -287,6 +291,18 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
       p.guid = GptGuid(e.substr(16, 16));
       uint64_t first = Le(e, 32, 8), last = Le(e, 40, 8);
       if (last < first) return fail(Code::kCorruption, "GPT partition " + std::to_string(i + 1) + " ends before it starts");
+      // Checked before they become bytes, which could wrap around 64 bits.
+      if (last >= size / kSector) {
+        return fail(Code::kCorruption,
+                    "partition " + std::to_string(i + 1) + " lies outside the disk");
+      }
+      // What sfdisk, and so checkout, refuses too.
+      if (first < g.first_lba || last > g.last_lba) {
+        return fail(Code::kCorruption, "GPT partition " + std::to_string(i + 1) +
+                                           " lies outside the table's usable sectors (" +
+                                           std::to_string(g.first_lba) + " to " +
+                                           std::to_string(g.last_lba) + ")");
+      }
       p.start = first * kSector;
       p.size = (last - first + 1) * kSector;
       p.attrs = Le(e, 48, 8);
@@ -356,8 +372,25 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     table_end = 0;
   }
   for (const auto& p : d.partitions) {
-    if (p.start == 0 || p.size == 0 || p.start + p.size > size) {
+    if (p.start == 0 || p.size == 0 || p.start > size || p.size > size - p.start) {
       return fail(Code::kCorruption, "partition " + std::to_string(p.number) + " lies outside the disk");
+    }
+  }
+  // Partitions over the same sectors: no tool makes them (checkout could not write them); an MBR
+  // extended partition holds the logical ones, which its chain already keeps inside it.
+  {
+    std::vector<const cas::DiskPartition*> sorted;
+    for (const auto& p : d.partitions) {
+      if (d.table == cas::PartitionTable::kMbr && cas::IsExtendedType(p.type)) continue;
+      sorted.push_back(&p);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->start < b->start; });
+    for (size_t i = 1; i < sorted.size(); ++i) {
+      if (sorted[i]->start < sorted[i - 1]->start + sorted[i - 1]->size) {
+        return fail(Code::kCorruption, "partitions " + std::to_string(sorted[i - 1]->number) +
+                                           " and " + std::to_string(sorted[i]->number) +
+                                           " overlap");
+      }
     }
   }
   // Contents.

@@ -309,6 +309,7 @@ struct MemoryDisk {
     bytes.replace(512, 8, "EFI PART");
     Put(512 + 12, 92, 4);
     Put(512 + 40, 34, 8);
+    Put(512 + 48, (64 << 20) / 512 - 34, 8);  // the last usable sector of a 64 MiB disk
     Put(512 + 72, 2, 8);
     Put(512 + 80, 128, 4);
     Put(512 + 84, esize, 4);
@@ -374,6 +375,36 @@ TEST(DiskProbeTest, DamagedGptEntrySizeAndExtBlockSizeAreHandled) {
   ASSERT_TRUE(content);
   EXPECT_EQ(content->kind, ProbedContent::Kind::kExt);
   EXPECT_EQ(content->params[1], (std::pair<std::string, std::string>{"block_size", "4096"}));
+}
+
+// GPT entries that name sectors no disk has (LBAs that wrap around 64 bits as bytes), sectors
+// the table keeps for itself, or sectors another partition holds: damaged, refused before any of
+// it is read (a wrapped first LBA was read as the filesystem at 1 MiB, a wrapped size streamed
+// 16 EiB of zeros).
+TEST(DiskProbeTest, GptPartitionsOutsideTheDiskOrOverOthersAreDamaged) {
+  auto probe = [](std::vector<std::pair<uint64_t, uint64_t>> parts) {
+    MemoryDisk disk;
+    disk.Gpt(128);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      disk.bytes.replace(1024 + i * 128, 16, std::string(16, '\x11'));
+      disk.Put(1024 + i * 128 + 32, parts[i].first, 8);
+      disk.Put(1024 + i * 128 + 40, parts[i].second, 8);
+    }
+    disk.Seal();
+    auto r = ProbeLayout(disk.Reader(), 64 << 20, "gpt.img");
+    EXPECT_LT(disk.asked, 2u << 20);
+    return r ? std::string("accepted") : r.error().ToString();
+  };
+  const uint64_t wrap = uint64_t{1} << 55;
+  EXPECT_NE(probe({{wrap + 2048, wrap + 4095}}).find("partition 1 lies outside the disk"),
+            std::string::npos);
+  EXPECT_NE(probe({{1, ~uint64_t{0}}}).find("partition 1 lies outside the disk"),
+            std::string::npos);
+  EXPECT_NE(probe({{2048, 4095}, {10, 100}})
+                .find("GPT partition 2 lies outside the table's usable sectors (34 to 131038)"),
+            std::string::npos);
+  EXPECT_NE(probe({{2048, 8191}, {4096, 10000}}).find("partitions 1 and 2 overlap"),
+            std::string::npos);
 }
 
 // sfdisk takes a partition's number from the digits its name ends with: after an image name
