@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
+#include <tuple>
 
 #include "base/coding.h"
 #include "base/crc32.h"
@@ -250,6 +252,9 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
   const std::string* id = vgs->Scalar("id");
   auto extent = Number(vgs->Scalar("extent_size"));
   if (id == nullptr || !extent || *extent == 0) return bad("no id or extent size");
+  // Sector counts that would wrap around 64 bits as bytes are no disk's.
+  constexpr uint64_t kMaxSectors = uint64_t{1} << 54;
+  if (*extent > kMaxSectors) return bad("extent size out of range");
   vg.uuid = *id;
   vg.seqno = Number(vgs->Scalar("seqno")).value_or(0);
   vg.extent_size = *extent * kSector;
@@ -257,6 +262,7 @@ Result<LvmVolumeGroup> ParseVgMetadata(std::string_view text) {
     const std::string& key = pv.name;
     auto pe_start = Number(pv.Scalar("pe_start")), pe_count = Number(pv.Scalar("pe_count"));
     if (pv.Scalar("id") == nullptr || !pe_start || !pe_count) return bad("physical volume " + key + " incomplete");
+    if (*pe_start > kMaxSectors) return bad("physical volume " + key + ": pe_start out of range");
     vg.pvs.push_back({key, *pv.Scalar("id"), *pe_start * kSector, *pe_count});
   }
   if (const Section* lvs = vgs->Find("logical_volumes")) {
@@ -431,17 +437,35 @@ Status ProbeVolumeGroups(const ReadAtFn& read, ProbedLayout* layout) {
   for (const auto& vg : d.volume_groups) {
     for (const auto& pv : vg.pvs) {
       const cas::DiskPartition* p = d.FindPartition(pv.partition);
-      if (pv.pe_start + pv.pe_count * vg.extent_size > p->size) {
+      // In extents, so that nothing wraps around 64 bits.
+      if (pv.pe_start > p->size || pv.pe_count > (p->size - pv.pe_start) / vg.extent_size) {
         return Status::Corruption("volume group " + vg.name + ": physical volume on partition " +
                                   std::to_string(pv.partition) + " is larger than the partition");
       }
     }
+    // Segments inside their physical volume, and no extent in two of them: lvm2 never writes
+    // either, and checkout could not.
+    std::vector<std::tuple<uint32_t, uint64_t, uint64_t, std::string>> taken;  // pv, first, end, lv
     for (const auto& lv : vg.lvs) {
       for (const auto& sg : lv.segments) {
-        if (sg.pe + sg.extents > vg.FindPv(sg.partition)->pe_count) {
+        const uint64_t pe_count = vg.FindPv(sg.partition)->pe_count;
+        if (sg.extents > pe_count || sg.pe > pe_count - sg.extents) {
           return Status::Corruption("logical volume " + vg.name + "/" + lv.name + " lies outside its physical volume");
         }
+        taken.emplace_back(sg.partition, sg.pe, sg.pe + sg.extents, lv.name);
       }
+    }
+    std::sort(taken.begin(), taken.end());
+    for (size_t i = 1; i < taken.size(); ++i) {
+      const auto& [pv, first, end, name] = taken[i - 1];
+      if (std::get<0>(taken[i]) == pv && std::get<1>(taken[i]) < end) {
+        return Status::Corruption("logical volumes " + vg.name + "/" + name + " and " + vg.name +
+                                  "/" + std::get<3>(taken[i]) +
+                                  " share extents of the physical volume on partition " +
+                                  std::to_string(pv));
+      }
+    }
+    for (const auto& lv : vg.lvs) {
       ReadAtFn lv_read = VolumeReader(read, d, vg, lv);
       CAIRN_ASSIGN_OR_RETURN(ProbedContent c, ProbeContent(lv_read, 0, lv.Extents() * vg.extent_size));
       if (c.kind == ProbedContent::Kind::kLvmPv) c.kind = ProbedContent::Kind::kUnknown;  // nested: bytes
