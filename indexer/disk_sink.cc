@@ -298,7 +298,9 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     return Status::InvalidArgument("checkout " + target_ + ": --size " + std::to_string(size) +
                                    " is smaller than the disk (" + std::to_string(d.size) + " bytes)");
   }
-  size -= size % kSector;
+  // A grown disk ends on a whole sector; one of the size recorded keeps it to the byte (an image
+  // need not be whole sectors: its last partial sector is the disk's too).
+  if (size > d.size) size = std::max(d.size, size - size % kSector);
   struct stat st;
   if (::lstat(target_.c_str(), &st) == 0 && !options.force) {
     return Status::AlreadyExists("checkout " + target_ + ": target exists (use --force to replace it)");

@@ -405,6 +405,19 @@ TEST_F(DiskTest, APartitionWhoseDataLiesPastItsFirstBytesIsKeptAndAZeroOneIsNoth
   EXPECT_EQ(Sh("cmp -i 11M -n 37M " + image + " " + out + " && echo same"), "same\n");
 }
 
+// An image need not be whole sectors: checkout gives back its size to the byte, and so the
+// same Disk (it was rounded down to whole sectors).
+TEST_F(DiskTest, AnImageOfPartialSectorsRoundTripsToTheByte) {
+  std::string image = MakeDisk("dos");
+  Sh("truncate -s +1000 " + image);
+  const std::string disk = CheckinDisk(image, "odd");
+  const std::string out = dir_ + "/odd-out.raw";
+  RunResult co = RunRepo("checkout", {"odd", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(std::filesystem::file_size(out), std::filesystem::file_size(image));
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+}
+
 // Checkout to a disk builds the image under a fresh name beside the target: files of the user's
 // there, whatever their names, are left alone.
 TEST_F(DiskTest, CheckoutToADiskLeavesTheFilesBesideItsTargetAlone) {
