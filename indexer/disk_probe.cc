@@ -134,6 +134,16 @@ ProbedContent ProbeExt(std::string_view sb) {
 
 }  // namespace
 
+namespace {
+
+// A volume boot record (FAT, NTFS): its 0xAA55 signature does not make it a partition table.
+bool IsVolumeBootRecord(std::string_view h) {
+  return h.size() >= 512 &&
+         (h.substr(54, 3) == "FAT" || h.substr(82, 5) == "FAT32" || h.substr(3, 8) == "NTFS    ");
+}
+
+}  // namespace
+
 std::string SniffImageFormat(std::string_view h) {
   if (h.starts_with("QFI\xfb")) return "qcow2";
   if (h.starts_with("KDMV") || h.find("# Disk DescriptorFile") < 512) return "vmdk";
@@ -142,6 +152,21 @@ std::string SniffImageFormat(std::string_view h) {
   if (h.size() >= 1082 && Le(h, 1080, 2) == 0xEF53) return "raw";
   if (h.size() >= 520 && h.substr(512, 8) == "EFI PART") return "raw";
   if (h.size() >= 512 && Le(h, 510, 2) == 0xAA55) return "raw";
+  // A whole disk holding what the probe knows and refuses, so that it is named (exit 9) rather
+  // than taken for a tarball: LUKS, an LVM physical volume, XFS, squashfs, swap, ISO 9660. A tar
+  // header (ustar or GNU magic) comes first: a tarball of such images holds these bytes too.
+  if (h.size() >= 263 && h.substr(257, 5) == "ustar") return "";
+  if (h.starts_with("LUKS\xba\xbe") || h.starts_with("XFSB") || h.starts_with("hsqs")) return "raw";
+  for (size_t s = 0; s < 4; ++s) {
+    if (h.size() >= s * 512 + 28 && h.substr(s * 512, 8) == "LABELONE" &&
+        h.substr(s * 512 + 24, 4) == "LVM2") {
+      return "raw";
+    }
+  }
+  for (size_t page : {4096, 8192, 16384, 65536}) {
+    if (h.size() >= page && h.substr(page - 10, 10) == "SWAPSPACE2") return "raw";
+  }
+  if (h.size() > 32774 && h.substr(32769, 5) == "CD001") return "raw";
   return "";
 }
 
@@ -244,7 +269,7 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   std::string_view h = head;
   auto fail = [&](Code code, const std::string& what) { return Status(code, "checkin " + image + ": " + what); };
   uint64_t table_end = kSector;
-  bool mbr = Le(h, 510, 2) == 0xAA55 && !(Le(h, 1080, 2) == 0xEF53);
+  bool mbr = Le(h, 510, 2) == 0xAA55 && !(Le(h, 1080, 2) == 0xEF53) && !IsVolumeBootRecord(h);
   // A protective MBR: the GPT in sector 1 or, as the kernel does when that one fails its checks,
   // the backup in the disk's last sector (which names its own copy of the entries). Without
   // either, the MBR is read as it is, as before the backup was known.

@@ -356,8 +356,16 @@ TEST_F(DiskTest, BadImagesFailClearlyAndLeaveTheRepositoryUnchanged) {
       {MakeDisk("vfat"), 9, "vfat filesystem, which is not supported"},
       {dir_ + "/lvm-damaged.raw", 5, "LVM metadata area"},
       {dir_ + "/ebr-damaged.raw", 5, "damaged extended boot record"},
-      {MakeDisk("lvmsnap"), 9, "logical volume cairnvg/snapshot0 is a snapshot volume (only linear"},
+      {MakeDisk("lvmsnap"), 9,
+       "logical volume cairnvg/snapshot0 is a snapshot volume (only linear"},
+      // What the probe refuses on a whole disk is named as in a partition (it was taken for a
+      // tarball, or for a table holding nothing).
+      {MakeFile("luks-whole.img", std::string("LUKS\xba\xbe", 6) + std::string(1 << 20, '\0')), 9,
+       "the disk is encrypted (LUKS)"},
+      {dir_ + "/vfat-whole.img", 9, "the disk holds a vfat filesystem, which is not supported"},
   };
+  Sh("truncate -s 8M " + dir_ + "/vfat-whole.img && mkfs.vfat " + dir_ +
+     "/vfat-whole.img >/dev/null");
   // The signature of the second EBR (a grain before partition 6) wiped.
   Sh("cp " + MakeDisk("logical") + " " + dir_ + "/ebr-damaged.raw && printf '\\0\\0' | dd of=" + dir_ +
      "/ebr-damaged.raw bs=1 seek=" + std::to_string(28672 * 512 + 510) + " conv=notrunc status=none");

@@ -138,6 +138,23 @@ TEST(DiskProbeTest, GptPartitionsOutsideTheDiskOrOverOthersAreDamaged) {
             std::string::npos);
 }
 
+// A whole disk the probe refuses (LUKS, an LVM physical volume, XFS) is sniffed as a disk, to be
+// named; a tarball holding such an image is still a tarball.
+TEST(DiskProbeTest, WholeDisksOfRefusedKindsAreSniffedAsDisksNotTheirTarballs) {
+  std::string pv(64 * 1024, '\0');
+  pv.replace(512, 8, "LABELONE");
+  pv.replace(512 + 24, 4, "LVM2");
+  EXPECT_EQ(SniffImageFormat(pv), "raw");
+  EXPECT_EQ(SniffImageFormat(std::string("LUKS\xba\xbe", 6) + std::string(4096, '\0')), "raw");
+  EXPECT_EQ(SniffImageFormat("XFSB" + std::string(4096, '\0')), "raw");
+  std::string tar(64 * 1024, '\0');
+  tar.replace(0, 6, "pv.img");
+  tar.replace(257, 6, std::string("ustar\0", 6));
+  tar.replace(512 + 512, 8, "LABELONE");  // the image's label, in its sector 1
+  tar.replace(512 + 512 + 24, 4, "LVM2");
+  EXPECT_EQ(SniffImageFormat(tar), "");
+}
+
 // sfdisk takes a partition's number from the digits its name ends with: after an image name
 // ending with a digit (a checkout's random temporary name may), a 'p' keeps them apart.
 TEST(SfdiskScriptTest, PartitionNamesKeepTheirNumberAfterANameEndingWithADigit) {
