@@ -105,11 +105,15 @@ Status MakeExt(cas::ObjectStore* store, const std::string& image, const cas::Dis
                CheckoutResult* result) {
   std::string where = f.volume.empty() ? "partition " + std::to_string(f.partition) : "logical volume " + f.volume;
   uint64_t bs = std::stoull(f.Param("block_size").empty() ? "4096" : f.Param("block_size"));
+  // The filesystem's own size: it may be smaller than its partition (grown without resize2fs);
+  // only the one --size grows fills its partition.
+  const uint64_t old_blocks =
+      f.Param("block_count").empty() ? 0 : std::stoull(f.Param("block_count"));
   uint64_t blocks = length / bs;
+  if (!grown && old_blocks != 0) blocks = std::min(blocks, old_blocks);
   std::vector<std::string> argv = {"mke2fs", "-q", "-F", "-t", f.type, "-b", std::to_string(bs)};
   if (!f.Param("inode_size").empty()) argv.insert(argv.end(), {"-I", f.Param("inode_size")});
   uint64_t inodes = f.Param("inode_count").empty() ? 0 : std::stoull(f.Param("inode_count"));
-  uint64_t old_blocks = f.Param("block_count").empty() ? 0 : std::stoull(f.Param("block_count"));
   if (inodes && grown && old_blocks) inodes = inodes * blocks / old_blocks;  // keep the ratio
   if (inodes) argv.insert(argv.end(), {"-N", std::to_string(inodes)});
   if (!f.Param("features").empty()) {

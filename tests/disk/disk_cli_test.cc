@@ -413,6 +413,23 @@ TEST_F(DiskTest, APartitionWhoseDataLiesPastItsFirstBytesIsKeptAndAZeroOneIsNoth
   EXPECT_EQ(Sh("cmp -i 11M -n 37M " + image + " " + out + " && echo same"), "same\n");
 }
 
+// A filesystem smaller than its partition (a partition grown without resize2fs) is made at its
+// own size: it filled the partition, so the round trip changed the Disk.
+TEST_F(DiskTest, AFilesystemSmallerThanItsPartitionKeepsItsSize) {
+  const std::string image = dir_ + "/small-fs.raw";
+  Sh("truncate -s 32M " + image + " && printf 'label: dos\\nstart=2048, type=83\\n' | sfdisk -q " +
+     image + " && mkfs.ext4 -q -F -E offset=1048576 " + image + " 16M");
+  const std::string disk = CheckinDisk(image, "small");
+  auto params = Show("small")["disk"]["filesystems"][0]["params"];
+  EXPECT_EQ(std::stoull(params["block_count"].get<std::string>()) *
+                std::stoull(params["block_size"].get<std::string>()),
+            16u << 20);
+  const std::string out = dir_ + "/small-out.raw";
+  RunResult co = RunRepo("checkout", {"small", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+}
+
 // An image need not be whole sectors: checkout gives back its size to the byte, and so the
 // same Disk (it was rounded down to whole sectors).
 TEST_F(DiskTest, AnImageOfPartialSectorsRoundTripsToTheByte) {
