@@ -1,6 +1,7 @@
 #include "indexer/loop_mount.h"
 
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,11 +16,18 @@ Result<std::unique_ptr<LoopMount>> LoopMount::Mount(const std::string& image, ui
   const char* tmp = std::getenv("TMPDIR");
   std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/cairn-mnt-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) return ErrnoStatus("create mount point", templ, errno);
-  std::unique_ptr<LoopMount> m(new LoopMount(templ));
-  std::string opts = "loop,offset=" + std::to_string(offset) + ",sizelimit=" + std::to_string(size);
+  const std::string point = templ + "/fs";
+  if (::mkdir(point.c_str(), 0700) != 0) {
+    int err = errno;
+    ::rmdir(templ.c_str());
+    return ErrnoStatus("create mount point", point, err);
+  }
+  std::unique_ptr<LoopMount> m(new LoopMount(templ, point));
+  std::string opts = "loop,nosuid,nodev,noexec,offset=" + std::to_string(offset) +
+                     ",sizelimit=" + std::to_string(size);
   opts += read_only ? ",ro,noload" : ",rw";
   auto r = RunChecked("mount " + image + " at offset " + std::to_string(offset),
-                      {"mount", "-t", "ext4", "-o", opts, image, templ});
+                      {"mount", "-t", "ext4", "-o", opts, image, point});
   if (!r) return r.error();
   m->mounted_ = true;
   return m;
@@ -33,12 +41,14 @@ Status LoopMount::Unmount() {
       ::umount2(dir_.c_str(), MNT_DETACH);
       mounted_ = false;
       ::rmdir(dir_.c_str());
+      ::rmdir(parent_.c_str());
       return ErrnoStatus("unmount", dir_, err);
     }
     mounted_ = false;
   }
   if (!dir_.empty()) {
     ::rmdir(dir_.c_str());
+    ::rmdir(parent_.c_str());
     dir_.clear();
   }
   return Status();

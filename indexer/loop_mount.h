@@ -15,8 +15,10 @@ namespace cairn::indexer {
 class LoopMount {
  public:
   // Mounts the ext2/3/4 filesystem at bytes [offset, offset+size) of `image` on a fresh
-  // temporary directory. Read-only mounts do not replay the journal (noload). IOError with
-  // mount's message on failure.
+  // temporary directory. Read-only mounts do not replay the journal (noload). The filesystem
+  // comes from an image, so it is mounted nosuid, nodev and noexec, inside a directory of mode
+  // 0700 (its root's own mode may let anyone in): no other user reaches its files, and nothing
+  // in it runs as its owner. IOError with mount's message on failure.
   static Result<std::unique_ptr<LoopMount>> Mount(const std::string& image, uint64_t offset,
                                                   uint64_t size, bool read_only);
   ~LoopMount();
@@ -28,7 +30,9 @@ class LoopMount {
   Status Unmount();
 
  private:
-  explicit LoopMount(std::string dir) : dir_(std::move(dir)) {}
+  LoopMount(std::string parent, std::string dir)
+      : parent_(std::move(parent)), dir_(std::move(dir)) {}
+  std::string parent_;  // mode 0700, holding dir_
   std::string dir_;
   bool mounted_ = false;
 };
