@@ -57,11 +57,15 @@ Result<ObjectId> Graft(cas::Ingestor* ingestor, const ObjectId& dir, const std::
   return Store(ingestor, &t);
 }
 
-std::string Unescape(const std::string& s) {  // fstab's \040 for a space
+// fstab's \040 for a space: as libmount unescapes, a backslash and three octal digits make one
+// byte; anything else (\999, a backslash at the end) is kept as it is.
+std::string Unescape(const std::string& s) {
+  auto octal = [](char c) { return c >= '0' && c <= '7'; };
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() + 0 && std::isdigit(s[i + 1])) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
+      out +=
+          static_cast<char>(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
       i += 3;
     } else {
       out += s[i];

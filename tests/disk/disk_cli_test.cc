@@ -430,6 +430,27 @@ TEST_F(DiskTest, AFilesystemSmallerThanItsPartitionKeepsItsSize) {
   EXPECT_EQ(CheckinDisk(out, "again"), disk);
 }
 
+// fstab escapes as libmount reads them: a backslash and three octal digits are one byte, anything
+// else after a backslash is itself ("/bo\\999t" threw out of the parser: exit 70, and the objects
+// already written stayed).
+TEST_F(DiskTest, AnFstabBackslashThatIsNoOctalEscapeIsKeptAsItIs) {
+  const std::string image = dir_ + "/esc.raw", root = dir_ + "/r", boot = dir_ + "/b";
+  Sh("mkdir -p " + root + "/etc " + boot + " && echo k > " + boot +
+     "/vmlinuz && printf "
+     "'UUID=22222222-2222-3333-4444-555555555555 /bo\\\\999t ext2 defaults 0 2\\n'"
+     " > " +
+     root + "/etc/fstab" + " && truncate -s 40M " + image +
+     " && printf 'label: gpt\\nstart=2048, size=16384\\nstart=18432, size=8192\\n'"
+     " | sfdisk -q " +
+     image + " && mke2fs -q -F -t ext4 -d " + root + " -E offset=1048576 " + image + " 8M" +
+     " && mke2fs -q -F -t ext2 -U 22222222-2222-3333-4444-555555555555 -d " + boot +
+     " -E offset=" + std::to_string(18432 * 512) + " " + image + " 4M");
+  ASSERT_EQ(ReadFile(root + "/etc/fstab").substr(0, 50),
+            "UUID=22222222-2222-3333-4444-555555555555 /bo\\999t");
+  CheckinDisk(image, "esc");
+  EXPECT_EQ(RunRepo("cat", {"esc", "bo\\999t/vmlinuz"}).out, "k\n");
+}
+
 // An image need not be whole sectors: checkout gives back its size to the byte, and so the
 // same Disk (it was rounded down to whole sectors).
 TEST_F(DiskTest, AnImageOfPartialSectorsRoundTripsToTheByte) {
