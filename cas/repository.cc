@@ -68,15 +68,17 @@ namespace {
 // the marker, is an init a crash cut short.
 constexpr std::string_view kInitMarker = "CAIRN.init";
 
-// `dir` holds an init cut short and nothing else: the init marker and perhaps a database.
+// `dir` holds an init cut short and nothing else: the init marker (or the temporary file it is
+// written to, WriteFileAtomic's NAME.tmp), perhaps a database, perhaps the repository marker's
+// temporary file.
 bool Unfinished(const std::string& dir) {
   std::error_code ec;
   bool marked = false;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == kInitMarker) {
+    if (name == kInitMarker || name == std::string(kInitMarker) + ".tmp") {
       marked = true;
-    } else if (name != "db") {
+    } else if (name != "db" && name != std::string(kMarker) + ".tmp") {
       return false;
     }
   }
@@ -103,10 +105,15 @@ Status Repository::Init(const std::string& dir, const RepositoryConfig& config) 
   }
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(dir));
-  // An init cut short before its marker: its database goes, and the init starts again.
-  std::filesystem::remove_all(dir + "/db", ec);
-  if (ec)
-    return Status::IOError("init " + dir + ": remove db of an unfinished init: " + ec.message());
+  // An init cut short before its marker: its database and temporary files go, and the init
+  // starts again.
+  for (const std::string& name :
+       {std::string("db"), std::string(kMarker) + ".tmp", std::string(kInitMarker) + ".tmp"}) {
+    std::filesystem::remove_all(dir + "/" + name, ec);
+    if (ec)
+      return Status::IOError("init " + dir + ": remove " + name +
+                             " of an unfinished init: " + ec.message());
+  }
   CAIRN_RETURN_IF_ERROR(WriteFileAtomic(env, dir + "/" + std::string(kInitMarker), ""));
   {
     RocksStoreOptions o;

@@ -78,6 +78,21 @@ TEST_F(RepositoryTest, AnInitCutShortIsStartedAgain) {
   auto repo = Repository::Open(Path("cut"), o);
   EXPECT_TRUE(repo.has_value()) << repo.status().ToString();
 
+  // Killed while a marker was written (WriteFileAtomic's NAME.tmp, before its rename): the init
+  // marker's, or the repository marker's after the database.
+  std::filesystem::create_directories(Path("early"));
+  WriteFileOrDie(Path("early/CAIRN.init.tmp"), "");
+  std::filesystem::create_directories(Path("late/db"));
+  WriteFileOrDie(Path("late/CAIRN.init"), "");
+  WriteFileOrDie(Path("late/CAIRN.tmp"), "cairn repo");
+  for (const char* dir : {"early", "late"}) {
+    Status again = Repository::Init(Path(dir), RepositoryConfig());
+    ASSERT_TRUE(again.ok()) << dir << ": " << again.ToString();
+    EXPECT_TRUE(Repository::Exists(Path(dir)));
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(Path(dir)), {}), 2)
+        << dir << ": CAIRN and db only";
+  }
+
   std::filesystem::create_directories(Path("other/db"));
   WriteFileOrDie(Path("other/db/data"), "someone else's");
   EXPECT_EQ(Repository::Init(Path("other"), RepositoryConfig()).code(), Code::kInvalidArgument);
