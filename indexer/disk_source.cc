@@ -1,13 +1,14 @@
 #include "indexer/disk_source.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <tuple>
-
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "cas/disk.h"
 #include "indexer/command.h"
@@ -133,6 +134,10 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
     struct stat st;
     if (::fstat(fd, &st) != 0) return ErrnoStatus("stat", path_, errno);
     size = static_cast<uint64_t>(st.st_size);
+    // A block device (/dev/sdb, /dev/loop0) has no file size: the device's.
+    if (S_ISBLK(st.st_mode) && ::ioctl(fd, BLKGETSIZE64, &size) != 0) {
+      return ErrnoStatus("size of block device", path_, errno);
+    }
     read = [fd, this](uint64_t offset, size_t n) -> Result<std::string> {
       std::string out(n, '\0');
       size_t done = 0;

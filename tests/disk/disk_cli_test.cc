@@ -451,6 +451,18 @@ TEST_F(DiskTest, AnFstabBackslashThatIsNoOctalEscapeIsKeptAsItIs) {
   EXPECT_EQ(RunRepo("cat", {"esc", "bo\\999t/vmlinuz"}).out, "k\n");
 }
 
+// A disk given as its block device is read as the image file is: the same Disk (its size is the
+// device's; a block device's file size is 0, so it was refused as no disk image).
+TEST_F(DiskTest, ABlockDeviceIsReadAsItsImage) {
+  const std::string image = MakeDisk("dos");
+  const std::string disk = CheckinDisk(image, "file");
+  std::string dev = Sh("losetup --find --show --read-only " + image);
+  while (!dev.empty() && dev.back() == '\n') dev.pop_back();
+  ASSERT_FALSE(dev.empty());
+  EXPECT_EQ(CheckinDisk(dev, "device"), disk);
+  Sh("losetup -d " + dev);
+}
+
 // An image need not be whole sectors: checkout gives back its size to the byte, and so the
 // same Disk (it was rounded down to whole sectors).
 TEST_F(DiskTest, AnImageOfPartialSectorsRoundTripsToTheByte) {
