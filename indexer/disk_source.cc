@@ -312,9 +312,9 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
     for (auto& f : disk.filesystems) {
       std::string device = f.volume.empty() ? GuestfsSession::Device(f.partition) : f.volume;
       for (const auto& [mp, dev] : mps) {
-        bool safe = mp.starts_with("/") && mp.find("/..") == std::string::npos &&
-                    mp.find("//") == std::string::npos && (mp == "/" || !mp.ends_with("/"));
-        if (dev == device && !f.tree.IsZero() && safe) f.mountpoint = mp;
+        // The rule fstab's mount points follow on the fast path (a name "." or ".." refused).
+        std::optional<std::string> safe = SafeMountpoint(mp);
+        if (dev == device && !f.tree.IsZero() && safe) f.mountpoint = *safe;
       }
     }
   }

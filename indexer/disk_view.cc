@@ -76,6 +76,18 @@ std::string Unescape(const std::string& s) {
 
 }  // namespace
 
+std::optional<std::string> SafeMountpoint(const std::string& path) {
+  if (!path.starts_with("/")) return std::nullopt;
+  std::vector<std::string> parts = Split(path);
+  if (!std::all_of(parts.begin(), parts.end(),
+                   [](const std::string& c) { return cas::IsSafeName(c); })) {
+    return std::nullopt;
+  }
+  std::string norm;
+  for (const auto& c : parts) norm += "/" + c;
+  return norm.empty() ? "/" : norm;
+}
+
 Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
   std::vector<cas::DiskFilesystem*> fss;
   for (auto& f : disk->filesystems) {
@@ -128,13 +140,8 @@ Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
         match = spec.substr(8) == std::to_string(p->number);  // /dev/sda2, /dev/vda2, /dev/hda2
       }
       if (match) {
-        std::vector<std::string> parts = Split(mnt);
-        bool safe = std::all_of(parts.begin(), parts.end(), [](const std::string& c) { return cas::IsSafeName(c); });
-        if (safe && !parts.empty()) {
-          std::string norm;
-          for (const auto& c : parts) norm += "/" + c;
-          f->mountpoint = norm;
-        }
+        std::optional<std::string> safe = SafeMountpoint(mnt);
+        if (safe && *safe != "/") f->mountpoint = *safe;
       }
     }
   }

@@ -3,10 +3,19 @@
 #ifndef CAIRN_INDEXER_DISK_VIEW_H_
 #define CAIRN_INDEXER_DISK_VIEW_H_
 
+#include <optional>
+#include <string>
+
 #include "cas/disk.h"
 #include "cas/ingestor.h"
 
 namespace cairn::indexer {
+
+// A mount point as the view takes it, whichever path found it (fstab, or libguestfs's
+// inspection): "/", or "/" and safe names (cas::IsSafeName: no "", ".", ".." or '/') joined by
+// '/', repeated and trailing slashes dropped. nullopt for any other (relative, "/boot/.",
+// "/a/../b").
+std::optional<std::string> SafeMountpoint(const std::string& path);
 
 // Sets the mount points of `disk`'s filesystems from the root filesystem's /etc/fstab (UUID=,
 // LABEL=, PARTUUID=, /dev/[shv]daN, /dev/VG/LV and /dev/mapper/VG-LV sources). The root filesystem is the only one, or the

@@ -13,6 +13,7 @@
 #include "base/crc32.h"
 #include "indexer/disk_lvm.h"
 #include "indexer/disk_sink.h"
+#include "indexer/disk_view.h"
 
 namespace cairn::indexer {
 namespace {
@@ -153,6 +154,17 @@ TEST(DiskProbeTest, WholeDisksOfRefusedKindsAreSniffedAsDisksNotTheirTarballs) {
   tar.replace(512 + 512, 8, "LABELONE");  // the image's label, in its sector 1
   tar.replace(512 + 512 + 24, 4, "LVM2");
   EXPECT_EQ(SniffImageFormat(tar), "");
+}
+
+// One rule for mount points on both paths (fstab on the fast path, libguestfs's inspection on
+// the other): "/boot/." was skipped by one and failed the other's checkin with "unsafe name".
+TEST(DiskViewTest, MountPointsAreSafeNamesJoinedBySlashes) {
+  EXPECT_EQ(SafeMountpoint("/"), "/");
+  EXPECT_EQ(SafeMountpoint("/boot"), "/boot");
+  EXPECT_EQ(SafeMountpoint("//boot/efi/"), "/boot/efi");
+  for (const char* bad : {"/boot/.", "/a/../b", "/..", "boot", ""}) {
+    EXPECT_EQ(SafeMountpoint(bad), std::nullopt) << bad;
+  }
 }
 
 // sfdisk takes a partition's number from the digits its name ends with: after an image name
