@@ -119,7 +119,14 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   PhaseTimer timer;
   CAIRN_ASSIGN_OR_RETURN(auto source, OpenSource(req.source));
   cas::Ingestor ingestor(repo.store(), repo.ingest_options());
-  auto result = source->Checkin(&ingestor, options);
+  Result<indexer::CheckinResult> result = Status::Internal("unreachable");
+  try {
+    result = source->Checkin(&ingestor, options);
+  } catch (const std::exception& e) {
+    // A defect, still undone below: the objects written so far go, as on any failure (an
+    // exception from a parser, found by review, left them in the repository).
+    result = Status::Internal("checkin " + req.source + ": internal error: " + e.what());
+  }
   if (!result && result.error().message().find("Unrecognized archive format") != std::string::npos) {
     // Neither a disk image (by content) nor anything libarchive knows.
     result = Status::InvalidArgument(
