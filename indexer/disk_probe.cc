@@ -54,13 +54,26 @@ std::string Uuid(std::string_view b) {
 
 std::string CString(std::string_view b) { return std::string(b.substr(0, b.find('\0'))); }
 
-// UTF-16LE (GPT names; only the BMP) to UTF-8.
+// UTF-16LE (GPT names) to UTF-8: a surrogate pair is one character outside the BMP, a lone
+// surrogate U+FFFD.
 std::string Utf16ToUtf8(std::string_view b) {
   std::string out;
   for (size_t i = 0; i + 1 < b.size(); i += 2) {
     uint32_t c = Le(b, i, 2);
     if (c == 0) break;
-    if (c < 0x80) {
+    if (c >= 0xD800 && c < 0xDC00 && i + 3 < b.size() && Le(b, i + 2, 2) >= 0xDC00 &&
+        Le(b, i + 2, 2) < 0xE000) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (Le(b, i + 2, 2) - 0xDC00);
+      i += 2;
+    } else if (c >= 0xD800 && c < 0xE000) {
+      c = 0xFFFD;
+    }
+    if (c >= 0x10000) {
+      out += static_cast<char>(0xF0 | c >> 18);
+      out += static_cast<char>(0x80 | (c >> 12 & 0x3F));
+      out += static_cast<char>(0x80 | (c >> 6 & 0x3F));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x80) {
       out += static_cast<char>(c);
     } else if (c < 0x800) {
       out += static_cast<char>(0xC0 | c >> 6);

@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/crc32.h"
 #include "cas/disk.h"
 #include "cas/tree_reader.h"
 #include "indexer/command.h"
@@ -69,17 +70,94 @@ Status WriteContent(cas::ObjectStore* store, int fd, const ObjectId& id, uint64_
   return Status();
 }
 
-std::string GptAttrs(uint64_t attrs) {
+uint64_t LeAt(std::string_view b, size_t at, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(b[at + i]);
+  return v;
+}
+
+void PutLe(std::string* b, size_t at, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) (*b)[at + i] = static_cast<char>(v >> (8 * i));
+}
+
+// A GPT partition name (UTF-8, as the probe read it) as its entry holds it: UTF-16LE, outside
+// the BMP as surrogate pairs, at most 36 code units. A byte that is no UTF-8 becomes U+FFFD.
+Result<std::string> GptName(std::string_view name) {
   std::string out;
-  auto add = [&](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
-  for (int bit = 0; bit < 64; ++bit) {
-    if (!(attrs >> bit & 1)) continue;
-    if (bit == 0) add("RequiredPartition");
-    else if (bit == 1) add("NoBlockIOProtocol");
-    else if (bit == 2) add("LegacyBIOSBootable");
-    else add("GUID:" + std::to_string(bit));
+  auto unit = [&](uint32_t u) {
+    out += static_cast<char>(u & 0xFF);
+    out += static_cast<char>(u >> 8);
+  };
+  for (size_t i = 0; i < name.size();) {
+    const auto b = static_cast<uint8_t>(name[i]);
+    const int n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    uint32_t c = n == 1 ? b : n == 2 ? b & 0x1F : n == 3 ? b & 0x0F : b & 0x07;
+    bool ok = n != 0 && i + n <= name.size();
+    for (int k = 1; ok && k < n; ++k) {
+      const auto t = static_cast<uint8_t>(name[i + k]);
+      ok = (t >> 6) == 2;
+      c = c << 6 | (t & 0x3F);
+    }
+    if (!ok || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) {
+      c = 0xFFFD;
+      i += 1;
+    } else {
+      i += n;
+    }
+    if (c >= 0x10000) {
+      unit(0xD800 | ((c - 0x10000) >> 10));
+      unit(0xDC00 | ((c - 0x10000) & 0x3FF));
+    } else {
+      unit(c);
+    }
   }
+  if (out.size() > 72)
+    return Status::Corruption("GPT partition name '" + std::string(name) +
+                              "' is longer than 36 units");
+  out.resize(72, '\0');
   return out;
+}
+
+// Writes the names and attribute bits of `d`'s partitions into both copies of the GPT sfdisk
+// wrote on `fd`, with their checksums: sfdisk drops attribute bits 3 to 47 with only a warning
+// and takes no name holding a quote, so they are written here, as recorded, bit for bit.
+Status PatchGptEntries(int fd, const cas::Disk& d, uint64_t size, const std::string& shown) {
+  for (uint64_t at : {kSector, (size / kSector - 1) * kSector}) {
+    std::string h(kSector, '\0');
+    if (::pread(fd, h.data(), h.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(h.size()) ||
+        !h.starts_with("EFI PART")) {
+      return Status::IOError("write the partition table of " + shown + ": no GPT header at byte " +
+                             std::to_string(at));
+    }
+    const uint64_t entries = LeAt(h, 72, 8) * kSector, count = LeAt(h, 80, 4),
+                   esize = LeAt(h, 84, 4);
+    const uint64_t header_size = LeAt(h, 12, 4);
+    if (esize < 128 || count > 1024 || header_size < 92 || header_size > kSector) {
+      return Status::IOError("write the partition table of " + shown + ": unexpected GPT header");
+    }
+    std::string e(count * esize, '\0');
+    if (::pread(fd, e.data(), e.size(), static_cast<off_t>(entries)) !=
+        static_cast<ssize_t>(e.size())) {
+      return ErrnoStatus("read the partition table of", shown, errno);
+    }
+    for (const auto& p : d.partitions) {
+      if (p.number == 0 || p.number > count) continue;
+      const size_t off = (p.number - 1) * esize;
+      PutLe(&e, off + 48, p.attrs, 8);
+      CAIRN_ASSIGN_OR_RETURN(std::string name, GptName(p.name));
+      e.replace(off + 56, 72, name);
+    }
+    PutLe(&h, 88, Crc32(e), 4);
+    PutLe(&h, 16, 0, 4);
+    PutLe(&h, 16, Crc32(std::string_view(h).substr(0, header_size)), 4);
+    if (::pwrite(fd, e.data(), e.size(), static_cast<off_t>(entries)) !=
+            static_cast<ssize_t>(e.size()) ||
+        ::pwrite(fd, h.data(), h.size(), static_cast<off_t>(at)) !=
+            static_cast<ssize_t>(h.size())) {
+      return ErrnoStatus("write the partition table of", shown, errno);
+    }
+  }
+  return Status();
 }
 
 // A Linux swap header (version 1) for `length` bytes with `uuid` and `label`.
@@ -258,11 +336,7 @@ Result<std::string> SfdiskScript(const cas::Disk& d, const std::string& image) {
     s += prefix + std::to_string(p.number) + " : start=" + std::to_string(p.start / kSector) +
          ", size=" + std::to_string(p.size / kSector) + ", type=" + p.type;
     if (d.table == cas::PartitionTable::kGpt) {
-      if (p.name.find_first_of("\"\\\n") != std::string::npos) {
-        return Status::NotSupported("checkout: GPT partition name '" + p.name + "' has quotes");
-      }
-      s += ", uuid=" + p.guid + ", name=\"" + p.name + "\"";
-      if (p.attrs) s += ", attrs=\"" + GptAttrs(p.attrs) + "\"";
+      s += ", uuid=" + p.guid;  // name and attribute bits: PatchGptEntries
     } else if (p.attrs & 0x80) {
       s += ", bootable";
     }
@@ -373,6 +447,8 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     CAIRN_RETURN_IF_ERROR(RunChecked("write the partition table of " + target_,
                                      {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", tmp.path}, script)
                               .status());
+    if (d.table == cas::PartitionTable::kGpt)
+      CAIRN_RETURN_IF_ERROR(PatchGptEntries(fd, d, size, target_));
   }
   for (const auto& b : d.boot) {
     CAIRN_RETURN_IF_ERROR(WriteContent(store, fd, b.content, b.offset, b.length, "boot area " + b.kind));
