@@ -390,7 +390,12 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
   if (grown && !d.partitions.empty()) {
     auto last = std::max_element(d.partitions.begin(), d.partitions.end(),
                                  [](const auto& a, const auto& b) { return a.start < b.start; });
-    uint64_t end = size - (d.table == cas::PartitionTable::kGpt ? 34 * kSector : 0);
+    // A GPT keeps its backup at the end: the entries (128 bytes each, d.entries of them; 32
+    // sectors for the usual 128), the header, and the sector before them, as sfdisk lays it out.
+    const uint64_t entries = d.entries == 0 ? 128 : d.entries;
+    uint64_t end = size - (d.table == cas::PartitionTable::kGpt
+                               ? (2 + (entries * 128 + kSector - 1) / kSector) * kSector
+                               : 0);
     if (last->content == cas::PartitionContent::kRaw) {
       grown_part = 0;  // raw bytes keep their size
     } else {

@@ -484,6 +484,22 @@ TEST_F(DiskTest, GptNamesAndAttributeBitsRoundTripExactly) {
   EXPECT_EQ(CheckinDisk(out, "again"), disk);
 }
 
+// A GPT of 256 entries grown: its backup's entries take 64 sectors at the end, not 32 (sfdisk
+// refused the partition the growth made, exit 6).
+TEST_F(DiskTest, AGrownGptOf256EntriesKeepsRoomForItsBackup) {
+  const std::string image = dir_ + "/gpt256.raw";
+  Sh("truncate -s 40M " + image +
+     " && printf 'label: gpt\\ntable-length: 256\\nstart=2048, size=16384\\n' | sfdisk -q " +
+     image + " && mkfs.ext4 -q -F -E offset=1048576 " + image + " 8M");
+  CheckinDisk(image, "wide");
+  const std::string out = dir_ + "/wide-out.raw";
+  RunResult co = RunRepo("checkout", {"wide", out, "--size", "64M"});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  CheckinDisk(out, "grown");
+  auto grown = Show("grown")["disk"]["partitions"][0];
+  EXPECT_EQ(grown["start"].get<uint64_t>() + grown["size"].get<uint64_t>(), (64u << 20) - 66 * 512);
+}
+
 // An image need not be whole sectors: checkout gives back its size to the byte, and so the
 // same Disk (it was rounded down to whole sectors).
 TEST_F(DiskTest, AnImageOfPartialSectorsRoundTripsToTheByte) {
