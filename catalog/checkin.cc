@@ -1,6 +1,7 @@
 #include "catalog/checkin.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "base/phase_timer.h"
 #include "cas/disk.h"
@@ -24,6 +26,23 @@
 namespace cairn::catalog {
 namespace {
 
+// Who runs cairn when $USER does not say (cron, systemd units and `env -i` leave it unset): the
+// effective uid's name, or the uid in decimal when the password database has no entry for it.
+// "root" was recorded then whoever ran cairn.
+std::string EffectiveUserName() {
+  uid_t uid = ::geteuid();
+  long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(hint > 0 ? static_cast<size_t>(hint) : 16384);
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  int rc;
+  while ((rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found)) == ERANGE &&
+         buf.size() < (1u << 20)) {
+    buf.resize(buf.size() * 2);
+  }
+  if (rc == 0 && found && found->pw_name && *found->pw_name) return found->pw_name;
+  return std::to_string(uid);
+}
 
 // Repositories from before the host-side stat cache (docs/format/catalog.md) kept it in the
 // stat_cache space, which nothing reads any more: a checkin deletes what is left, in batches.
@@ -95,7 +114,7 @@ void StampVersion(cas::Version* v, const std::string& author) {
     const char* user = std::getenv("USER");
     char host[256] = "localhost";
     ::gethostname(host, sizeof(host) - 1);
-    v->author = std::string(user && *user ? user : "root") + "@" + host;
+    v->author = (user && *user ? std::string(user) : EffectiveUserName()) + "@" + host;
   } else {
     v->author = author;
   }

@@ -25,7 +25,7 @@ struct CheckinRequest {
   std::string parent;   // "NAME[:VER]" or empty: provenance and, for directories, the stat cache
   bool paranoid = false;  // re-read every file even with a parent
   std::string message;
-  std::string author;   // default: $USER@hostname
+  std::string author;  // default: $USER@hostname (StampVersion)
   indexer::CheckinOptions options;
   size_t index_batch_keys = kIndexBatchKeys;  // tests write index keys in small batches
 };
@@ -54,8 +54,9 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
                                          const ObjectId& base_tree, size_t index_batch_keys,
                                          PhaseTimer& timer);
 
-// Sets who made `v` (`author`, or $USER@host when empty) and when (now), for every path that
-// records a version: checkin, clone, a mount's commit.
+// Sets who made `v` (`author`, or $USER@host when empty; without $USER, the effective uid's
+// name, or the uid in decimal when it has none) and when (now), for every path that records a
+// version: checkin, clone, a mount's commit.
 void StampVersion(cas::Version* v, const std::string& author);
 
 // Makes the Source for a path: InvalidArgument naming it when it is neither a directory nor a

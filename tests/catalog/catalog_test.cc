@@ -1,7 +1,11 @@
 // Versions, names, tags, clone and provenance of versions checked in from fixture trees
 // (tests/catalog/catalog_fixture.h).
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <set>
 
 #include "catalog/provenance.h"
@@ -11,6 +15,49 @@ namespace cairn::catalog::testing {
 namespace {
 
 using CatalogTest = RepoTest;
+
+// The author StampVersion records by default with $USER unset, in a child process that runs as
+// `uid` when this test runs as root (else as the test's user).
+std::string DefaultAuthorAs(uid_t uid) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::geteuid() == 0 && (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0))
+      ::_exit(1);
+    ::unsetenv("USER");
+    cas::Version v;
+    StampVersion(&v, "");
+    ssize_t n = ::write(fds[1], v.author.data(), v.author.size());
+    ::_exit(n == static_cast<ssize_t>(v.author.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) out.append(buf, n);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? out : "child failed";
+}
+
+// Without $USER (cron, systemd units, `env -i`), a version is the effective user's, by name or
+// else by uid: "root@host" was recorded whoever made it.
+TEST_F(CatalogTest, WithoutUserTheDefaultAuthorIsTheEffectiveUser) {
+  char host[256] = "localhost";
+  ::gethostname(host, sizeof(host) - 1);
+  std::vector<uid_t> uids = {::geteuid()};
+  if (::geteuid() == 0) uids = {65534, 54321};  // nobody, and a uid without a name (if free)
+  for (uid_t uid : uids) {
+    const struct passwd* pw = ::getpwuid(uid);
+    std::string name = pw ? pw->pw_name : std::to_string(uid);
+    EXPECT_EQ(DefaultAuthorAs(uid), name + "@" + host) << "uid " << uid;
+  }
+  cas::Version v;
+  StampVersion(&v, "someone@elsewhere");
+  EXPECT_EQ(v.author, "someone@elsewhere");
+}
 
 TEST_F(CatalogTest, VersionsAreNumberedAndNameResolvesToTheLatestActive) {
   std::string src = Build(BaseSpec());
