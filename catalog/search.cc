@@ -114,9 +114,12 @@ bool ParseEntryKey(std::string_view key, std::string_view* name, ObjectId* tree)
   return true;
 }
 
-Result<ByVersion> ByPath(cas::ObjectStore* store, std::string glob) {
+Result<ByVersion> ByPath(cas::ObjectStore* store, const std::string& asked) {
+  // Checked as typed, so that an error names what the user wrote: "/" ends with '/' (the glob
+  // left once it was stripped, '', was named before).
+  CAIRN_RETURN_IF_ERROR(ValidateGlob(asked));
+  std::string glob = asked;
   while (glob.starts_with("/")) glob.erase(0, 1);
-  CAIRN_RETURN_IF_ERROR(ValidateGlob(glob));
   bool full = glob.find('/') != std::string::npos;
   // Which entry names can end a matching path. A glob without '/' matches names: seek to its
   // literal prefix. With '/', '*' may cross directories, so only the glob's literal tail is

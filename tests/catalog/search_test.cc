@@ -54,6 +54,9 @@ TEST_F(SearchTest, GlobsThatCannotMatchAreInvalid) {
     auto r = Search(store(), q);
     ASSERT_FALSE(r.has_value()) << "'" << glob << "'";
     EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << glob;
+    // The message names the glob as typed ("/" was named '', stripped of its '/').
+    EXPECT_NE(r.error().message().find("path glob '" + std::string(glob) + "':"), std::string::npos)
+        << r.error().message();
   }
   auto none = Search(store(), SearchQuery{});
   ASSERT_FALSE(none.has_value());
