@@ -118,9 +118,11 @@ Result<ByVersion> ByPath(cas::ObjectStore* store, const std::string& asked) {
   // Checked as typed, so that an error names what the user wrote: "/" ends with '/' (the glob
   // left once it was stripped, '', was named before).
   CAIRN_RETURN_IF_ERROR(ValidateGlob(asked));
+  // A glob with a '/' matches paths from the root, a leading '/' too ("/bin" is the root's bin
+  // alone; it matched every file named bin). Indexed paths are written without the '/'.
   std::string glob = asked;
   while (glob.starts_with("/")) glob.erase(0, 1);
-  bool full = glob.find('/') != std::string::npos;
+  bool full = asked.find('/') != std::string::npos;
   // Which entry names can end a matching path. A glob without '/' matches names: seek to its
   // literal prefix. With '/', '*' may cross directories, so only the glob's literal tail is
   // sure: the name must equal the tail's last component when the tail holds a '/', else end
@@ -133,8 +135,9 @@ Result<ByVersion> ByPath(cas::ObjectStore* store, const std::string& asked) {
   } else {
     size_t w = glob.find_last_of("*?[]\\");
     std::string tail = w == std::string::npos ? glob : glob.substr(w + 1);
-    if (size_t slash = tail.rfind('/'); slash != std::string::npos) {
-      std::string exact = tail.substr(slash + 1);
+    // A glob without wildcards is one path: the name is its last component ("/bin": bin).
+    if (size_t slash = tail.rfind('/'); slash != std::string::npos || w == std::string::npos) {
+      std::string exact = slash == std::string::npos ? tail : tail.substr(slash + 1);
       seek = exact;
       name_ok = [exact](std::string_view n) { return n == exact; };
     } else {

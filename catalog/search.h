@@ -15,7 +15,8 @@ namespace cairn::catalog {
 
 struct SearchQuery {
   // A glob over paths (fnmatch; '*' crosses '/'). Without a '/', it matches basenames, as
-  // `find -name` does. A leading '/' is ignored.
+  // `find -name` does; with one, whole paths from the root, a leading '/' included ("/bin" is
+  // the root's bin alone, as `find -path ./bin` finds; "/usr/bin" and "usr/bin" are the same).
   std::optional<std::string> path_glob;
   std::optional<ObjectId> sha256;
   std::optional<PackageConstraint> package;

@@ -14,7 +14,9 @@ int RunSearch(const Args& args) {
   const CommandSpec spec{
       "search", "search [--path GLOB] [--sha256 HEX] [--package NAME[OP VERSION]] [--json]",
       "Which versions hold a path, a file content, or a package, across the whole library.\n"
-      "Criteria combine (AND). GLOB without '/' matches file names; with '/', whole paths.\n"
+      "Criteria combine (AND). GLOB without '/' matches file names; with '/' (a leading one too), "
+      "whole\n"
+      "paths from the root: '/bin' is the root's bin only.\n"
       "OP is one of < <= = >= > != with Debian version ordering, e.g. 'libssl3<3.0.22'."};
   std::string repo, glob, sha, package;
   po::options_description opts("Options");

@@ -40,11 +40,36 @@ TEST_F(SearchTest, AGlobWithASlashMatchesWholePaths) {
   auto hits = Find(Path("usr/bin/*"));
   ASSERT_EQ(hits.size(), 2u);
   EXPECT_EQ(hits[0].paths, Names{"usr/bin/tool"});
-  EXPECT_EQ(Versions(Path("/usr/bin/tool")), (Names{"web:1", "web:2"})) << "a leading '/' is ignored";
+  EXPECT_EQ(Versions(Path("/usr/bin/tool")), (Names{"web:1", "web:2"})) << "from the root too";
   EXPECT_EQ(Versions(Path("home/*/notes.txt")), Names{"web:1"});
   EXPECT_EQ(Versions(Path("srv/*.bin")), (Names{"web:1", "web:2"})) << "'*' crosses '/'";
   EXPECT_EQ(Versions(Path("home/user")), Names{"web:1"}) << "directories are indexed too";
   EXPECT_TRUE(Find(Path("bin/tool")).empty()) << "paths are anchored at the root";
+}
+
+// A leading '/' makes a glob a path from the root, as any '/' does: "/hostname" is not
+// etc/hostname, "/usr" not srv/usr. Stripped before the test for a '/', it matched names anywhere.
+TEST_F(SearchTest, ALeadingSlashAnchorsTheGlobAtTheRoot) {
+  TreeSpec s = BaseSpec();
+  s.push_back(DirNode("srv/usr"));
+  s.push_back(DirNode("srv/usr/bin"));
+  Checkin(Build(s), "nested");
+  EXPECT_TRUE(Find(Path("/hostname")).empty());
+  EXPECT_TRUE(Find(Path("/tool")).empty());
+  EXPECT_EQ(Versions(Path("hostname")), (Names{"nested:1", "web:1", "web:2"}))
+      << "a name, anywhere";
+  auto hits = Find(Path("/usr"));
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].version, "nested:1");
+  EXPECT_EQ(hits[0].paths, Names{"usr"});
+  hits = Find(Path("/usr/bin"));
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].paths, Names{"usr/bin"});
+  hits = Find(Path("/*bin"));
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].paths, (Names{"srv/data/big.bin", "srv/usr/bin", "usr/bin"}))
+      << "'*' crosses '/'";
+  EXPECT_EQ(Find(Path("//etc/hostname")).size(), 3u);
 }
 
 TEST_F(SearchTest, GlobsThatCannotMatchAreInvalid) {
