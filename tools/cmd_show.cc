@@ -253,7 +253,10 @@ int RunShow(const Args& args) {
                in.hostname.empty() ? "-" : in.hostname);
     if (layout) PrintLayout(*layout);
     fmt::print("packages      {} ({})\n", in.packages.size(), in.package_format.empty() ? "none" : in.package_format);
-    for (const auto& p : in.packages) fmt::print("  {:<36} {}\n", p.name, p.version);
+    // Named as dpkg, diff and search name them: two architectures of one package printed as
+    // two identical lines by their bare name.
+    for (const auto& p : in.packages)
+      fmt::print("  {:<36} {}\n", catalog::DpkgName(p, in), p.version);
     return kExitOk;
   });
 }

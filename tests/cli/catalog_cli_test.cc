@@ -239,6 +239,27 @@ TEST_F(CatalogCliTest, ShowAndLogMarkDeletedParentsAndChildren) {
   EXPECT_NE(RunRepo("log", {"web"}).out.find("Parent: web:1 [deleted]\n"), std::string::npos);
 }
 
+// show names packages as dpkg does: a foreign architecture's as NAME:ARCH, the native one's and
+// "all"'s bare. Two architectures of libc6 were printed as two identical lines.
+TEST_F(CatalogCliTest, ShowNamesAForeignArchitecturesPackageAsDpkgDoes) {
+  const std::string src3 = dir_ + "/src3";
+  auto s = BaseSpec();
+  auto pkgs = BasePackages();
+  pkgs.push_back({"libc6", "2.36-9+deb12u4", "i386"});
+  SetPackages(s, pkgs);
+  indexer::testing::BuildTree(src3, s);
+  ASSERT_EQ(RunRepo("checkin", {src3, "--image", "multi"}).exit_code, 0);
+  RunResult text = RunRepo("show", {"multi"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  std::string packages = text.out.substr(text.out.find("\npackages "));
+  auto line = [](const std::string& name, const std::string& version) {
+    return "\n  " + name + std::string(36 - name.size(), ' ') + " " + version + "\n";
+  };
+  EXPECT_NE(packages.find(line("libc6", "2.36-9+deb12u4")), std::string::npos) << packages;
+  EXPECT_NE(packages.find(line("libc6:i386", "2.36-9+deb12u4")), std::string::npos) << packages;
+  EXPECT_NE(packages.find(line("tzdata", "2024a-0+deb12u1")), std::string::npos) << packages;
+}
+
 // The root's own metadata is printed as `/`; a hard-link group that changed names each path.
 TEST_F(CatalogCliTest, DiffPrintsTheRootAsSlashAndHardLinkChangesAsMetadata) {
   const std::string src3 = dir_ + "/src3";
