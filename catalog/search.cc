@@ -10,6 +10,7 @@
 
 #include "cas/chunk_index.h"
 #include "cas/tree_reader.h"
+#include "catalog/inspect.h"
 #include "catalog/keys.h"
 
 namespace cairn::catalog {
@@ -236,21 +237,45 @@ Result<ByVersion> BySha(cas::ObjectStore* store, const ObjectId& sha) {
 }
 
 // Packages are keyed by dpkg's name (DpkgName): a bare name finds the package of every
-// architecture ("libc6", "libc6:i386"); NAME:ARCH only that foreign architecture's.
+// architecture ("libc6", "libc6:i386"); NAME:ARCH only that architecture's.
 Result<ByVersion> ByPackage(cas::ObjectStore* store, const PackageConstraint& c) {
   ByVersion out;
-  auto scan = [&](const std::string& prefix) {
+  auto scan = [&](const std::string& prefix, ByVersion* into) {
     return store->Scan(
         cas::Space::kCatalog, prefix, [&](std::string_view key, std::string_view value) {
           auto k = keys::ParsePackageKey(key);
           if (k && c.Matches(value))
-            out[k->second].packages.push_back({std::string(k->first), std::string(value), ""});
+            (*into)[k->second].packages.push_back({std::string(k->first), std::string(value), ""});
           return true;
         });
   };
-  CAIRN_RETURN_IF_ERROR(scan(keys::PackagePrefix(c.name)));
-  if (c.name.find(':') == std::string::npos)
-    CAIRN_RETURN_IF_ERROR(scan(keys::ForeignPackagesPrefix(c.name)));
+  CAIRN_RETURN_IF_ERROR(scan(keys::PackagePrefix(c.name), &out));
+  size_t colon = c.name.rfind(':');
+  if (colon == std::string::npos) {
+    CAIRN_RETURN_IF_ERROR(scan(keys::ForeignPackagesPrefix(c.name), &out));
+    return out;
+  }
+  // NAME:ARCH names the image's own architecture's package, and an "all" one, too: dpkg prints
+  // "libc6:amd64" in `dpkg -l` and finds it so (`dpkg-query -W libc6:amd64`), but keys it bare,
+  // as the index does. Each version's own architecture, and so whether its bare key is this
+  // one, is in its summary: the library holds amd64 and i386 images alike. Only the qualified
+  // key was looked up, which finds foreign packages alone.
+  const std::string bare = c.name.substr(0, colon), arch = c.name.substr(colon + 1);
+  ByVersion candidates;
+  CAIRN_RETURN_IF_ERROR(scan(keys::PackagePrefix(bare), &candidates));
+  Catalog catalog(store);
+  for (auto& [id, m] : candidates) {
+    Result<cas::Version> v = catalog.ReadVersion(id);
+    if (!v) {
+      if (v.error().IsNotFound()) continue;  // purged meanwhile
+      return v.error();
+    }
+    Inspection in = DecodeInspection(v->summary);
+    bool same = std::any_of(in.packages.begin(), in.packages.end(), [&](const Package& p) {
+      return p.name == bare && p.arch == arch && DpkgName(p, in) == bare;
+    });
+    if (same) out.emplace(id, std::move(m));
+  }
   return out;
 }
 

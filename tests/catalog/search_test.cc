@@ -195,6 +195,35 @@ TEST_F(SearchTest, ByPackageOfEachArchitecture) {
   }
 }
 
+// NAME:ARCH finds the image's own architecture's package too, and ARCH "all" an "all" one, as
+// dpkg-query finds them ("libc6:amd64"), though both are keyed by the bare name; each image by
+// its own architecture. Only foreign packages were found so.
+TEST_F(SearchTest, ByPackageQualifiedWithTheImagesOwnArchitectureOrAll) {
+  TreeSpec s = BaseSpec();
+  SetPackages(s, {{"bash", "5.2.15-2+b2", "i386"},
+                  {"libc6", "2.36-9+deb12u4", "i386"},
+                  {"libc6", "2.36-9+deb12u4", "amd64"},
+                  {"libssl3", "3.0.20-1~deb12u2", "i386"}});
+  VersionRef x86 = Checkin(Build(s), "x86");
+  ASSERT_EQ(DecodeInspection(x86.version.summary).arch, "i386");
+  EXPECT_EQ(Versions(Pkg("libc6:amd64")), (Names{"web:1", "web:2", "x86:1"}));
+  EXPECT_EQ(Versions(Pkg("libc6:amd64 <= 2.36-9+deb12u4")), (Names{"web:1", "web:2", "x86:1"}));
+  EXPECT_TRUE(Versions(Pkg("libc6:amd64 < 2.36-9+deb12u4")).empty());
+  EXPECT_EQ(Versions(Pkg("libc6:i386")), Names{"x86:1"});
+  EXPECT_EQ(Versions(Pkg("bash:i386")), Names{"x86:1"});
+  EXPECT_EQ(Versions(Pkg("bash:amd64")), (Names{"web:1", "web:2"}));
+  EXPECT_EQ(Versions(Pkg("libssl3:amd64<3.0.22")), Names{"web:1"});
+  EXPECT_EQ(Versions(Pkg("tzdata:all")), Names{"web:1"});
+  EXPECT_TRUE(Versions(Pkg("tzdata:amd64")).empty()) << "tzdata is all, not amd64";
+  EXPECT_TRUE(Versions(Pkg("bash:arm64")).empty());
+  auto hits = Find(Pkg("libc6:amd64"));
+  ASSERT_EQ(hits.size(), 3u);
+  ASSERT_EQ(hits[2].packages.size(), 1u);
+  EXPECT_EQ(hits[2].packages[0].name, "libc6:amd64") << "foreign in x86:1";
+  ASSERT_EQ(hits[0].packages.size(), 1u);
+  EXPECT_EQ(hits[0].packages[0].name, "libc6") << "native in web:1, named as dpkg's status does";
+}
+
 // Hits come by image, then by version number: web:2 before web:10.
 TEST_F(SearchTest, HitsAreOrderedByImageThenNumber) {
   for (int i = 3; i <= 10; ++i) Checkin(Build(BaseSpec()), "web");
