@@ -76,6 +76,17 @@ void ParseDpkgStatus(const std::string& text, Inspection* out) {
   flush();
   std::sort(out->packages.begin(), out->packages.end(),
             [](const Package& a, const Package& b) { return a.name < b.name || (a.name == b.name && a.arch < b.arch); });
+  // dpkg's own architecture is the native one (`dpkg --print-architecture`), whatever the
+  // count: a multiarch image (wine32, steam) may hold more i386 packages than amd64 ones, and
+  // naming it i386 keyed its native packages as foreign ("dpkg:amd64") and its foreign ones
+  // bare. Without a dpkg package, the most frequent architecture.
+  auto dpkg = std::find_if(out->packages.begin(), out->packages.end(), [](const Package& p) {
+    return p.name == "dpkg" && !p.arch.empty() && p.arch != "all";
+  });
+  if (dpkg != out->packages.end()) {
+    out->arch = dpkg->arch;
+    return;
+  }
   int best = 0;
   for (const auto& [a, n] : arches) {
     if (n > best) {

@@ -22,7 +22,8 @@ struct Inspection {
   std::string distro;        // os-release ID: "debian"
   std::string version;       // os-release VERSION_ID: "12"
   std::string pretty_name;   // os-release PRETTY_NAME
-  std::string arch;          // dpkg architecture of the packages: "amd64"
+  std::string arch;          // dpkg's native architecture: the dpkg package's, else the most
+                             // frequent of the packages': "amd64"
   std::string hostname;      // /etc/hostname
   std::string package_format;  // "deb" when a dpkg database is present
   uint64_t files = 0, dirs = 0, symlinks = 0, others = 0, bytes = 0;

@@ -128,6 +128,28 @@ TEST_F(InspectionTest, APackageCountsInEveryStateThatLeavesItsFilesOnDisk) {
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "i"}));
 }
 
+// The native architecture is dpkg's own, as `dpkg --print-architecture` says, even where a
+// foreign one has more packages; it was the most frequent one, which named this image i386 and
+// its amd64 packages foreign. Without a dpkg package it still is the most frequent.
+TEST_F(InspectionTest, TheArchitectureIsThatOfTheDpkgPackage) {
+  TreeSpec spec = BaseSpec();
+  SetPackages(spec, {{"dpkg", "1.21.22", "amd64"},
+                     {"libc6", "2.36-9", "amd64"},
+                     {"libc6", "2.36-9", "i386"},
+                     {"libx", "1", "i386"},
+                     {"liby", "1", "i386"},
+                     {"tzdata", "2024a-0+deb12u1", "all"}});
+  Inspection in = DecodeInspection(Checkin(Build(spec), "multi").version.summary);
+  EXPECT_EQ(in.arch, "amd64");
+  std::vector<std::string> names;
+  for (const auto& p : in.packages) names.push_back(DpkgName(p, in));
+  EXPECT_EQ(names, (std::vector<std::string>{"dpkg", "libc6", "libc6:i386", "libx:i386",
+                                             "liby:i386", "tzdata"}));
+
+  SetPackages(spec, {{"libc6", "2.36-9", "amd64"}, {"libx", "1", "i386"}, {"liby", "1", "i386"}});
+  EXPECT_EQ(DecodeInspection(Checkin(Build(spec), "nodpkg").version.summary).arch, "i386");
+}
+
 TEST(InspectionSummaryTest, CountsThatDoNotParseReadAsZero) {
   Inspection in =
       DecodeInspection("distro\tdebian\ncounts\t12\tx\t99999999999999999999999\t-1\t7\n");
