@@ -143,15 +143,28 @@ int RunLog(const Args& args) {
                                                  const po::variables_map& vm) -> int {
     auto versions = c.Versions(ref.image);
     if (!versions) return Fail(versions.error());
-    nlohmann::json out = nlohmann::json::array();
+    // The version asked for starts its log even when deleted, marked so as show marks it (it
+    // was left out, the log starting at an older version); older deleted ones stay hidden, as
+    // in every listing.
+    std::vector<const catalog::VersionRef*> shown;
+    if (ref.state == catalog::VersionState::kDeleted) shown.push_back(&ref);
     for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-      if (it->number > ref.number) continue;  // after the version asked for
+      if (it->number <= ref.number) shown.push_back(&*it);  // not after the version asked for
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const catalog::VersionRef* it : shown) {
       auto parents = Names(c, it->version.parents);
       auto tags = c.TagsOf(*it);
+      const bool deleted = it->state == catalog::VersionState::kDeleted;
       if (vm.count("json")) {
-        out.push_back({{"version", it->Name()}, {"id", it->id.ToHex()}, {"time", FormatTime(it->version.time_ns)},
-                       {"author", it->version.author}, {"message", it->version.message},
-                       {"parents", parents}, {"tags", tags ? *tags : std::vector<std::string>{}}});
+        out.push_back({{"version", it->Name()},
+                       {"id", it->id.ToHex()},
+                       {"time", FormatTime(it->version.time_ns)},
+                       {"author", it->version.author},
+                       {"message", it->version.message},
+                       {"parents", parents},
+                       {"tags", tags ? *tags : std::vector<std::string>{}},
+                       {"state", deleted ? "deleted" : "active"}});
         continue;
       }
       fmt::print("version {} {}", it->Name(), it->id.ToHex());
@@ -160,6 +173,7 @@ int RunLog(const Args& args) {
         for (size_t i = 0; i < tags->size(); ++i) fmt::print("{}{}@{}", i ? ", " : "", it->image, (*tags)[i]);
         fmt::print(")");
       }
+      if (deleted) fmt::print(" [deleted]");
       fmt::print("\nAuthor: {}\nDate:   {}\n", it->version.author, FormatTime(it->version.time_ns));
       for (const auto& p : parents) fmt::print("Parent: {}\n", p);
       fmt::print("\n    {}\n\n", it->version.message.empty() ? "(no message)" : it->version.message);

@@ -239,6 +239,32 @@ TEST_F(CatalogCliTest, ShowAndLogMarkDeletedParentsAndChildren) {
   EXPECT_NE(RunRepo("log", {"web"}).out.find("Parent: web:1 [deleted]\n"), std::string::npos);
 }
 
+// `log NAME:VER` of a deleted version starts at it, marked deleted as show marks it; older
+// deleted versions stay hidden. The version asked for was left out, the log starting before it.
+TEST_F(CatalogCliTest, LogOfADeletedVersionStartsAtIt) {
+  ASSERT_EQ(RunRepo("checkin", {src1_, "--image", "web", "-p", "web:2", "-m", "third"}).exit_code,
+            0);
+  ASSERT_EQ(RunRepo("tag", {"web:2", "rel"}).exit_code, 0);
+  const std::string id = Json("show", {"web:2", "--json"})["id"].get<std::string>();
+  ASSERT_EQ(RunRepo("rm", {"web:2"}).exit_code, 0);
+  for (const char* spec : {"web:2", "web@rel"}) {
+    auto log = Json("log", {spec, "--json"});
+    ASSERT_EQ(log.size(), 2u) << spec << ": " << log.dump();
+    EXPECT_EQ(log[0]["version"], "web:2") << spec;
+    EXPECT_EQ(log[0]["state"], "deleted") << spec;
+    EXPECT_EQ(log[1]["version"], "web:1") << spec;
+    EXPECT_EQ(log[1]["state"], "active") << spec;
+  }
+  RunResult text = RunRepo("log", {"web:2"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_TRUE(text.out.starts_with("version web:2 " + id + " (web@rel) [deleted]\n")) << text.out;
+  auto all = Json("log", {"web", "--json"});
+  ASSERT_EQ(all.size(), 2u) << all.dump();
+  EXPECT_EQ(all[0]["version"], "web:3");
+  EXPECT_EQ(all[0]["parents"], nlohmann::json::array({"web:2 [deleted]"}));
+  EXPECT_EQ(all[1]["version"], "web:1");
+}
+
 // show names packages as dpkg does: a foreign architecture's as NAME:ARCH, the native one's and
 // "all"'s bare. Two architectures of libc6 were printed as two identical lines.
 TEST_F(CatalogCliTest, ShowNamesAForeignArchitecturesPackageAsDpkgDoes) {
