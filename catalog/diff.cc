@@ -4,7 +4,6 @@
 #include <map>
 #include <set>
 
-#include "base/rel_path.h"
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "catalog/debversion.h"
@@ -71,9 +70,11 @@ class Differ {
     size_t i = 0, j = 0;
     while (i < ta.entries.size() || j < tb.entries.size()) {
       if (j == tb.entries.size() || (i < ta.entries.size() && ta.entries[i].name < tb.entries[j].name)) {
-        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, ta.entries[i++], prefix));
+        const cas::TreeEntry& e = ta.entries[i++];
+        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, e, Join(prefix, e.name)));
       } else if (i == ta.entries.size() || tb.entries[j].name < ta.entries[i].name) {
-        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kAdded, tb.entries[j++], prefix));
+        const cas::TreeEntry& e = tb.entries[j++];
+        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kAdded, e, Join(prefix, e.name)));
       } else {
         CAIRN_RETURN_IF_ERROR(Both(ta.entries[i++], tb.entries[j++], prefix));
       }
@@ -146,9 +147,9 @@ class Differ {
     return cas::LoadTree(store_, id);
   }
 
-  // An entry present on one side only, with everything beneath it.
-  Status Whole(DiffEntry::Kind kind, const cas::TreeEntry& e, const std::string& prefix) {
-    std::string path = Join(prefix, e.name);
+  // An entry present on one side only, with everything beneath it, shown at `path`: not
+  // always its parent's path and its name, as the diff's start may be reached through a link.
+  Status Whole(DiffEntry::Kind kind, const cas::TreeEntry& e, const std::string& path) {
     DiffEntry d{kind, path, e.type, {}, 0, 0};
     (kind == DiffEntry::Kind::kAdded ? d.size_b : d.size_a) = e.size;
     result.entries.push_back(d);
@@ -185,9 +186,10 @@ class Differ {
   Status Compare(const cas::TreeEntry& a, const cas::TreeEntry& b, const std::string& path) {
     if (a.type != b.type) {
       if (a.type == cas::EntryType::kDirectory || b.type == cas::EntryType::kDirectory) {
-        std::string parent(ParentOf(path));
-        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, a, parent));
-        return Whole(DiffEntry::Kind::kAdded, b, parent);
+        // At `path`, the path asked for at the start: there, with a link followed ("lnk/"),
+        // the entries are the targets', named "d" and "f", not "lnk".
+        CAIRN_RETURN_IF_ERROR(Whole(DiffEntry::Kind::kRemoved, a, path));
+        return Whole(DiffEntry::Kind::kAdded, b, path);
       }
       result.entries.push_back({DiffEntry::Kind::kModified, path, b.type, {"type"}, a.size, b.size});
       return Status();

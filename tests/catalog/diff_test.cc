@@ -367,5 +367,33 @@ TEST_F(DiffTest, APathFollowsLinksInsideEachVersion) {
   EXPECT_EQ(through.entries[0].path, "bin/tool");
 }
 
+// A link followed at the start that names a directory in one version and a file in the other:
+// the entries are shown under the path asked for, as any other. They were shown under the
+// targets' names ("- d/", "- d/x", "+ f"), which are present and equal in both.
+TEST_F(DiffTest, APathThroughALinkToADirectoryAndThenAFileIsShownAsAsked) {
+  TreeSpec base = BaseSpec(), changed = BaseSpec();
+  for (TreeSpec* s : {&base, &changed}) {
+    s->push_back(DirNode("d"));
+    s->push_back(FileNode("d/x", "x\n"));
+    s->push_back(FileNode("f", "f\n"));
+  }
+  base.push_back(LinkNode("lnk", "d"));
+  changed.push_back(LinkNode("lnk", "f"));
+  VersionRef a = Checkin(Build(base), "web");
+  VersionRef b = Checkin(Build(changed), "web");
+  auto shown = [](const DiffResult& d) {
+    std::vector<std::string> out;
+    for (const auto& e : d.entries) out.push_back(std::string(DiffKindName(e.kind)) + " " + e.path);
+    return out;
+  };
+  using Lines = std::vector<std::string>;
+  EXPECT_EQ(shown(Must(DiffVersions(store(), a, b, "lnk/"))),
+            (Lines{"removed lnk", "removed lnk/x", "added lnk"}));
+  EXPECT_EQ(shown(Must(DiffVersions(store(), b, a, "lnk/"))),
+            (Lines{"removed lnk", "added lnk", "added lnk/x"}));
+  EXPECT_EQ(shown(Must(DiffVersions(store(), a, b, "lnk"))), Lines{"modified lnk"})
+      << "the link itself: its target changed";
+}
+
 }  // namespace
 }  // namespace cairn::catalog::testing
