@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -49,33 +50,74 @@ bool HasFilesOnDisk(std::string_view status) {
          std::end(kStates);
 }
 
-void ParseDpkgStatus(const std::string& text, Inspection* out) {
+// One package stanza of dpkg's database.
+struct Stanza {
+  Package p;
+  bool installed = false;  // its files on disk (HasFilesOnDisk)
+  bool same = false;       // Multi-Arch: same
+};
+
+std::vector<Stanza> ParseStanzas(const std::string& text) {
+  std::vector<Stanza> out;
   std::stringstream ss(text);
   std::string line;
-  Package p;
-  bool installed = false;
-  std::map<std::string, int> arches;
+  Stanza s;
   auto flush = [&] {
-    if (!p.name.empty() && installed) {
-      if (p.arch != "all") arches[p.arch]++;
-      out->packages.push_back(p);
-    }
-    p = Package();
-    installed = false;
+    if (!s.p.name.empty()) out.push_back(std::move(s));
+    s = Stanza();
   };
   while (std::getline(ss, line)) {
     if (line.empty()) {
       flush();
       continue;
     }
-    if (line.starts_with("Package: ")) p.name = line.substr(9);
-    else if (line.starts_with("Version: ")) p.version = line.substr(9);
-    else if (line.starts_with("Architecture: ")) p.arch = line.substr(14);
-    else if (line.starts_with("Status: ")) installed = HasFilesOnDisk(line.substr(8));
+    if (line.starts_with("Package: "))
+      s.p.name = line.substr(9);
+    else if (line.starts_with("Version: "))
+      s.p.version = line.substr(9);
+    else if (line.starts_with("Architecture: "))
+      s.p.arch = line.substr(14);
+    else if (line.starts_with("Status: "))
+      s.installed = HasFilesOnDisk(line.substr(8));
+    else if (line.starts_with("Multi-Arch: "))
+      s.same = line.substr(12) == "same";
   }
   flush();
-  std::sort(out->packages.begin(), out->packages.end(),
-            [](const Package& a, const Package& b) { return a.name < b.name || (a.name == b.name && a.arch < b.arch); });
+  return out;
+}
+
+// dpkg's database as dpkg reads it: the status file, one slot per package name and
+// architecture, then each file of its journal (`journal`, in order) over it, as its stanzas
+// replace the slots of their packages (libdpkg's parse_find_pkg_slot): where a name has one
+// instance installed, an entry replaces that instance whatever its architecture (a crossgrade
+// from amd64 to all), unless both are Multi-Arch: same (another architecture's instance beside
+// it); else the slot of its architecture.
+void ParseDpkgDatabase(const std::string& status, const std::vector<std::string>& journal,
+                       Inspection* out) {
+  std::map<std::pair<std::string, std::string>, Stanza> db;  // by name, then architecture
+  for (Stanza& s : ParseStanzas(status)) {
+    auto key = std::pair(s.p.name, s.p.arch);
+    db[key] = std::move(s);
+  }
+  for (const std::string& entry : journal) {
+    for (Stanza& s : ParseStanzas(entry)) {
+      auto key = std::pair(s.p.name, s.p.arch);
+      auto first = db.lower_bound(std::pair(s.p.name, std::string()));
+      auto installed = db.end();
+      int n = 0;
+      for (auto it = first; it != db.end() && it->first.first == s.p.name; ++it) {
+        if (it->second.installed && n++ == 0) installed = it;
+      }
+      if (n == 1 && !(installed->second.same && s.same)) db.erase(installed);
+      db[key] = std::move(s);
+    }
+  }
+  std::map<std::string, int> arches;
+  for (auto& [key, s] : db) {
+    if (!s.installed) continue;
+    if (s.p.arch != "all") arches[s.p.arch]++;
+    out->packages.push_back(std::move(s.p));  // by name, then architecture
+  }
   // dpkg's own architecture is the native one (`dpkg --print-architecture`), whatever the
   // count: a multiarch image (wine32, steam) may hold more i386 packages than amd64 ones, and
   // naming it i386 keyed its native packages as foreign ("dpkg:amd64") and its foreign ones
@@ -96,6 +138,43 @@ void ParseDpkgStatus(const std::string& text, Inspection* out) {
   }
 }
 
+// dpkg's journal, var/lib/dpkg/updates: entries not yet merged into status (a dpkg run
+// interrupted, or an image captured during one), which dpkg and dpkg-query read over it. Its
+// files are named by number and applied in numeric order; other names (tmp.i, being written)
+// are not entries. Without it a package upgraded by the run showed its old version. `read`
+// reads a file of the tree, empty when absent.
+Result<std::vector<std::string>> ReadDpkgJournal(
+    cas::ObjectStore* store, const ObjectId& root,
+    const std::function<Result<std::string>(const std::string&)>& read) {
+  std::vector<std::string> journal;
+  auto dir = cas::ResolvePath(store, root, "var/lib/dpkg/updates", /*follow_last=*/true);
+  if (!dir && (dir.error().IsNotFound() || dir.error().code() == Code::kInvalidArgument)) {
+    return journal;
+  }
+  if (!dir) return dir.error();
+  if (dir->type != cas::EntryType::kDirectory) return journal;
+  CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store, dir->id));
+  std::vector<std::string_view> names;
+  for (const auto& e : tree.entries) {
+    if (!e.name.empty() && e.name.find_first_not_of("0123456789") == std::string::npos) {
+      names.push_back(e.name);
+    }
+  }
+  auto digits = [](std::string_view n) {
+    return n.substr(std::min(n.find_first_not_of('0'), n.size()));
+  };
+  std::sort(names.begin(), names.end(), [&](std::string_view x, std::string_view y) {
+    std::string_view a = digits(x), b = digits(y);
+    if (a.size() != b.size()) return a.size() < b.size();
+    return a != b ? a < b : x < y;
+  });
+  for (std::string_view name : names) {
+    CAIRN_ASSIGN_OR_RETURN(std::string entry, read("var/lib/dpkg/updates/" + std::string(name)));
+    journal.push_back(std::move(entry));
+  }
+  return journal;
+}
+
 }  // namespace
 
 Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path) {
@@ -111,7 +190,7 @@ Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, 
 
 Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
   Inspection out;
-  auto read = [&](const char* path) -> Result<std::string> {
+  auto read = [&](const std::string& path) -> Result<std::string> {
     auto r = ReadTreeFile(store, root, path);
     if (!r && (r.error().IsNotFound() || r.error().code() == Code::kInvalidArgument)) {
       return std::string();
@@ -127,9 +206,10 @@ Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
   while (!hostname.empty() && std::isspace(static_cast<unsigned char>(hostname.back()))) hostname.pop_back();
   out.hostname = hostname;
   CAIRN_ASSIGN_OR_RETURN(std::string status, read("var/lib/dpkg/status"));
-  if (!status.empty()) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> journal, ReadDpkgJournal(store, root, read));
+  if (!status.empty() || !journal.empty()) {
     out.package_format = "deb";
-    ParseDpkgStatus(status, &out);
+    ParseDpkgDatabase(status, journal, &out);
   }
   if (!out.distro.empty() || !out.packages.empty()) out.os = "linux";
   // The summary is one key<TAB>value per line: a tab or a line break in an image's files must

@@ -35,8 +35,10 @@ struct Inspection {
 // diff key packages by it, so that two architectures of one name are two packages.
 std::string DpkgName(const Package& p, const Inspection& in);
 
-// Reads /etc/os-release (following symlinks inside the tree), /etc/hostname and
-// /var/lib/dpkg/status. Missing files leave fields empty; an unreadable store is an error.
+// Reads /etc/os-release (following symlinks inside the tree), /etc/hostname and dpkg's
+// database as dpkg reads it: /var/lib/dpkg/status with the entries of its journal,
+// /var/lib/dpkg/updates/NNNN, over it. Missing files leave fields empty; an unreadable store is
+// an error.
 // Counts are filled by the caller's walk (see search_index.h), not here.
 Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root);
 

@@ -150,6 +150,44 @@ TEST_F(InspectionTest, TheArchitectureIsThatOfTheDpkgPackage) {
   EXPECT_EQ(DecodeInspection(Checkin(Build(spec), "nodpkg").version.summary).arch, "i386");
 }
 
+// dpkg reads its journal, var/lib/dpkg/updates/NNNN (left by an interrupted run), over the status
+// file, in numeric order, each entry replacing its package's (a crossgrade to "all" replaces the
+// amd64 one; Multi-Arch: same adds an architecture beside the other), as dpkg-query reports
+// them. The journal was ignored: a package upgraded by the run showed its old version.
+TEST_F(InspectionTest, PackagesAreTheStatusFileWithDpkgsJournalOverIt) {
+  TreeSpec spec = BaseSpec();
+  SetPackages(spec, {{"libssl3", "3.0.11-1", "amd64"},
+                     {"foo", "1.0", "amd64"},
+                     {"gone", "1.0", "amd64"},
+                     {"dpkg", "1.21.22", "amd64"}});
+  std::string same = "Package: baz\nStatus: install ok installed\nMulti-Arch: same\n";
+  At(spec, "var/lib/dpkg/status").data += same + "Architecture: amd64\nVersion: 1.0\n\n";
+  spec.push_back(DirNode("var/lib/dpkg/updates"));
+  auto entry = [&](const std::string& name, const std::string& text) {
+    spec.push_back(FileNode("var/lib/dpkg/updates/" + name, text));
+  };
+  entry("0000", DpkgStatus({{"libssl3", "3.0.13-1", "amd64"}}));
+  entry("0001", DpkgStatus({{"foo", "2.0", "all"}}));
+  entry("0002", DpkgStatus({{"gone", "1.0", "amd64", "purge ok not-installed"}}));
+  entry("0003", same + "Architecture: i386\nVersion: 4.0\n\n");
+  entry("0010", DpkgStatus({{"qux", "5.0", "amd64"}}));  // after 0009
+  entry("0009", DpkgStatus({{"qux", "6.0", "amd64"}}));
+  entry("tmp.i", DpkgStatus({{"libssl3", "9.9", "amd64"}}));  // being written: not an entry
+  entry("0011", "");                                          // made, not yet written
+  Inspection in = DecodeInspection(Checkin(Build(spec), "journal").version.summary);
+  std::vector<Package> want = {{"baz", "1.0", "amd64"},          {"baz", "4.0", "i386"},
+                               {"dpkg", "1.21.22", "amd64"},     {"foo", "2.0", "all"},
+                               {"libssl3", "3.0.13-1", "amd64"}, {"qux", "5.0", "amd64"}};
+  EXPECT_EQ(in.packages, want);
+  EXPECT_EQ(in.arch, "amd64");
+
+  // A journal alone is a dpkg database too.
+  Remove(spec, "var/lib/dpkg/status");
+  in = DecodeInspection(Checkin(Build(spec), "journal-only").version.summary);
+  EXPECT_EQ(in.package_format, "deb");
+  EXPECT_EQ(in.packages.size(), 4u);
+}
+
 TEST(InspectionSummaryTest, CountsThatDoNotParseReadAsZero) {
   Inspection in =
       DecodeInspection("distro\tdebian\ncounts\t12\tx\t99999999999999999999999\t-1\t7\n");
