@@ -280,6 +280,16 @@ Result<std::vector<VersionRef>> Catalog::Versions(const std::string& image, bool
   return out;
 }
 
+Result<std::set<std::pair<ObjectId, ObjectId>>> Catalog::ChildLinks() {
+  std::set<std::pair<ObjectId, ObjectId>> out;
+  CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kCatalog, keys::ChildrenPrefix(),
+                                     [&](std::string_view key, std::string_view) {
+                                       if (auto link = keys::ParseChildKey(key)) out.insert(*link);
+                                       return true;
+                                     }));
+  return out;
+}
+
 Result<std::vector<ObjectId>> Catalog::Children(const ObjectId& id) {
   std::vector<ObjectId> out;
   CAIRN_RETURN_IF_ERROR(store_->Scan(cas::Space::kCatalog, keys::ChildPrefix(id),

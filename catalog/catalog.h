@@ -84,7 +84,12 @@ class Catalog {
   // unknown image.
   Result<size_t> CountVersions(const std::string& image);
   Result<cas::Version> ReadVersion(const ObjectId& id);
+  // The versions the children index links below `id`: those recorded with it as a parent, and
+  // those a purge linked to it in place of a purged version between them (Purge).
   Result<std::vector<ObjectId>> Children(const ObjectId& id);
+  // Every (parent, child) link of the children index: the lineage of the versions the catalog
+  // holds, purged ones bridged.
+  Result<std::set<std::pair<ObjectId, ObjectId>>> ChildLinks();
 
   Status SetTag(const VersionRef& v, const std::string& tag);
   Result<std::map<std::string, ObjectId>> Tags(const std::string& image);
@@ -92,8 +97,10 @@ class Catalog {
 
   Status SetState(const VersionRef& v, VersionState state);
   Result<VersionState> StateOf(const ObjectId& id);
-  // Forgets every deleted version but those in `keep`: refs, tags, state and index keys.
-  // Returns their names.
+  // Forgets every deleted version but those in `keep`: refs, tags, state and index keys. Its
+  // lineage stays: its parents are linked to its children in the children index, so that
+  // provenance reads the same downwards and upwards, also once gc has taken the Version object
+  // that named its parents. Returns their names.
   Result<std::vector<std::string>> Purge(const std::set<ObjectId>& keep = {});
   // Every version id the refs still name (the roots of gc).
   Result<std::vector<ObjectId>> AllVersionIds();

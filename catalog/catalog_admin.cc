@@ -44,6 +44,38 @@ Status Catalog::SetState(const VersionRef& v, VersionState state) {
 
 Result<std::vector<std::string>> Catalog::Purge(const std::set<ObjectId>& keep) {
   CAIRN_ASSIGN_OR_RETURN(auto images, Images(/*include_deleted=*/true));
+  // The children index, as it is and as it will be: each purged version's parents are linked to
+  // its children (A -> B -> C becomes A -> C), one version after the other, so that a chain of
+  // purged versions is bridged too. Its links alone were deleted: its ancestors lost it and
+  // every descendant beneath it, and its descendants kept them only through its Version object,
+  // until gc took it.
+  CAIRN_ASSIGN_OR_RETURN(const auto before, ChildLinks());
+  auto after = before;                              // (parent, child)
+  std::set<std::pair<ObjectId, ObjectId>> upwards;  // the same links as (child, parent)
+  for (const auto& [parent, child] : before) upwards.emplace(child, parent);
+  auto linked = [](const std::set<std::pair<ObjectId, ObjectId>>& links, const ObjectId& v) {
+    std::vector<ObjectId> out;
+    for (auto it = links.lower_bound({v, ObjectId()}); it != links.end() && it->first == v; ++it)
+      out.push_back(it->second);
+    return out;
+  };
+  auto bridge = [&](const ObjectId& v) {
+    const std::vector<ObjectId> ups = linked(upwards, v), downs = linked(after, v);
+    for (const auto& up : ups) {
+      after.erase({up, v});
+      upwards.erase({v, up});
+    }
+    for (const auto& down : downs) {
+      after.erase({v, down});
+      upwards.erase({down, v});
+    }
+    for (const auto& up : ups) {
+      for (const auto& down : downs) {
+        after.emplace(up, down);
+        upwards.emplace(down, up);
+      }
+    }
+  };
   std::vector<std::string> purged;
   cas::WriteBatch b;
   for (const auto& image : images) {
@@ -56,9 +88,7 @@ Result<std::vector<std::string>> Catalog::Purge(const std::set<ObjectId>& keep) 
         if (id == v.id) b.Delete(cas::Space::kRefs, keys::Tag(v.image, t));
       b.Delete(cas::Space::kCatalog, keys::State(v.id));
       b.Delete(cas::Space::kCatalog, keys::Name(v.id));
-      for (const auto& p : v.version.parents) b.Delete(cas::Space::kCatalog, keys::Child(p, v.id));
-      CAIRN_ASSIGN_OR_RETURN(auto children, Children(v.id));
-      for (const auto& c : children) b.Delete(cas::Space::kCatalog, keys::Child(v.id, c));
+      bridge(v.id);
       {
         // The version's own index keys; its Trees' keys go when gc removes the Trees.
         CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(store_, v.version));
@@ -67,6 +97,12 @@ Result<std::vector<std::string>> Catalog::Purge(const std::set<ObjectId>& keep) 
       purged.push_back(v.Name());
     }
   }
+  for (const auto& [parent, child] : before)
+    if (!after.contains({parent, child}))
+      b.Delete(cas::Space::kCatalog, keys::Child(parent, child));
+  for (const auto& [parent, child] : after)
+    if (!before.contains({parent, child}))
+      b.Put(cas::Space::kCatalog, keys::Child(parent, child), "");
   if (!b.empty()) CAIRN_RETURN_IF_ERROR(store_->Write(b, cas::WriteOptions{.sync = true}));
   return purged;
 }

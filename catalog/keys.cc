@@ -34,6 +34,14 @@ std::string ChildPrefix(const ObjectId& parent) { return "c" + std::string(paren
 std::string Child(const ObjectId& parent, const ObjectId& child) {
   return ChildPrefix(parent) + std::string(child.AsBytes());
 }
+std::string ChildrenPrefix() { return "c"; }
+std::optional<std::pair<ObjectId, ObjectId>> ParseChildKey(std::string_view key) {
+  if (key.size() != 1 + 2 * ObjectId::kSize || key[0] != 'c') return std::nullopt;
+  auto parent = ObjectId::FromBytes(key.substr(1, ObjectId::kSize));
+  auto child = ObjectId::FromBytes(key.substr(1 + ObjectId::kSize));
+  if (!parent || !child) return std::nullopt;
+  return std::pair(*parent, *child);
+}
 std::string TreeIndexed(const ObjectId& tree) { return "T" + std::string(tree.AsBytes()); }
 std::string EntryPrefix(std::string_view name_prefix) {
   return std::string("E\0", 2) + std::string(name_prefix);

@@ -26,6 +26,9 @@ std::string State(const ObjectId& v);                       // "s" + vid -> stat
 std::string Name(const ObjectId& v);                        // "n" + vid -> IMAGE \0 number(8)
 std::string ChildPrefix(const ObjectId& parent);            // "c" + parent
 std::string Child(const ObjectId& parent, const ObjectId& child);
+std::string ChildrenPrefix();  // "c": the whole children index
+// The parent and the child a Child key links; nullopt unless `key` is one.
+std::optional<std::pair<ObjectId, ObjectId>> ParseChildKey(std::string_view key);
 // Search index over Trees (docs/format/catalog.md): written once per distinct Tree and shared
 // by every version that holds it, so a checkin indexes only the directories it changed.
 std::string TreeIndexed(const ObjectId& tree);              // "T" + tree -> counts, digests

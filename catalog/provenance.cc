@@ -1,5 +1,6 @@
 #include "catalog/provenance.h"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
@@ -10,6 +11,32 @@ namespace cairn::catalog {
 Result<Provenance> BuildProvenance(Catalog& catalog, const VersionRef& focus) {
   Provenance p;
   p.focus = focus.id;
+  // The graph's links are the children index's, both ways: Purge links a purged version's
+  // parents to its children, so the lineage through it reads the same from either end and
+  // outlives its Version object (the ancestors were read from that object, and gc took them
+  // with it). A recorded parent without a link was purged before purges linked: it stays a
+  // node of its own, "(purged ID)", with the parents its Version names until gc takes it,
+  // unless links bridge it.
+  CAIRN_ASSIGN_OR_RETURN(const auto links, catalog.ChildLinks());
+  std::map<ObjectId, std::vector<ObjectId>> ups, downs;
+  for (const auto& [parent, child] : links) {
+    ups[child].push_back(parent);
+    downs[parent].push_back(child);
+  }
+  auto parents_of = [&](const ObjectId& id, const std::vector<ObjectId>& recorded) {
+    const std::vector<ObjectId>& up = ups[id];
+    auto in = [](const std::vector<ObjectId>& v, const ObjectId& x) {
+      return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    bool bridged =
+        std::any_of(up.begin(), up.end(), [&](const ObjectId& u) { return !in(recorded, u); });
+    std::vector<ObjectId> out;
+    for (const auto& r : recorded)
+      if (in(up, r) || !bridged) out.push_back(r);  // in their recorded order: the first leads
+    for (const auto& u : up)
+      if (!in(recorded, u)) out.push_back(u);
+    return out;
+  };
   std::set<ObjectId> seen;
   auto add = [&](const ObjectId& id) -> Status {
     if (!seen.insert(id).second) return Status();
@@ -19,11 +46,11 @@ Result<Provenance> BuildProvenance(Catalog& catalog, const VersionRef& focus) {
       n.name = ref->Name();
       n.state = ref->state;
       n.message = ref->version.message;
-      n.parents = ref->version.parents;
+      n.parents = parents_of(id, ref->version.parents);
     } else if (!ref.error().IsNotFound()) {
       return ref.error();
     } else if (auto v = catalog.ReadVersion(id); v) {
-      n.parents = v->parents;  // purged from the catalog, object not yet collected
+      n.parents = parents_of(id, v->parents);  // purged from the catalog, object not yet collected
     }
     p.nodes.push_back(std::move(n));
     return Status();
@@ -43,8 +70,7 @@ Result<Provenance> BuildProvenance(Catalog& catalog, const VersionRef& focus) {
   while (!todo.empty()) {
     ObjectId id = todo.front();
     todo.pop_front();
-    CAIRN_ASSIGN_OR_RETURN(auto children, catalog.Children(id));
-    for (const auto& c : children) {
+    for (const auto& c : downs[id]) {
       if (!down.insert(c).second) continue;
       CAIRN_RETURN_IF_ERROR(add(c));
       todo.push_back(c);

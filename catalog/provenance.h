@@ -1,5 +1,6 @@
 // Provenance: the derivation graph around a version (its ancestors and descendants, across
-// images), from the parents recorded in Versions and the children index.
+// images), from the children index (which bridges purged versions) and the parents recorded in
+// Versions.
 #ifndef CAIRN_CATALOG_PROVENANCE_H_
 #define CAIRN_CATALOG_PROVENANCE_H_
 
@@ -15,6 +16,9 @@ struct ProvenanceNode {
   std::string name;  // NAME:N, or "(purged)" when the catalog forgot it
   VersionState state = VersionState::kActive;
   std::string message;
+  // Its parents in the graph: those recorded that the children index still links to it, and
+  // those a purge linked to it in place of purged ones (Catalog::Purge); a parent purged
+  // before purges linked stays, shown "(purged ID)".
   std::vector<ObjectId> parents;
 };
 

@@ -11,6 +11,7 @@
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "cas/verify.h"
+#include "catalog/provenance.h"
 #include "tests/catalog/catalog_test_base.h"
 
 namespace cairn::catalog::testing {
@@ -266,6 +267,54 @@ TEST_F(GcTest, ACloneKeepsThePurgedSourcesObjects) {
   ExpectVerifies();
   ExpectChecksOutAs("app:1", src_b_);
   EXPECT_EQ(Resolve("app").version.parents, std::vector<ObjectId>{b.id});
+}
+
+// Purging versions between others keeps the lineage through them: their parents are linked to
+// their children, so provenance reads web:1 -> app:1 and web:1 -> web:4 from either end, before
+// and after gc takes the purged Version objects. Purge deleted their links alone: web:1 lost its
+// descendants, and they lost web:1 once gc took the Version that named it.
+using ProvenanceAfterPurgeTest = GcTest;
+TEST_F(ProvenanceAfterPurgeTest, PurgeLinksThePurgedVersionsParentsToTheirChildren) {
+  VersionRef a = Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "web", "web:1");
+  VersionRef c = Must(CloneVersion(*repo_, "web:2", "app", ""));
+  VersionRef b2 = Checkin(src_c_, "web", "web:2");
+  VersionRef d = Checkin(src_a_, "web", "web:3");  // beneath two purged versions
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  MustOk(cat.SetState(b2, VersionState::kDeleted));
+  EXPECT_EQ(Must(cat.Purge()), (std::vector<std::string>{"web:2", "web:3"}));
+  using Names = std::set<std::string>;
+  auto names = [&](const VersionRef& v) {
+    Names out;
+    for (const auto& n : Must(BuildProvenance(cat, v)).nodes) out.insert(n.name);
+    return out;
+  };
+  auto parents = [&](const VersionRef& focus, const ObjectId& id) {
+    for (const auto& n : Must(BuildProvenance(cat, focus)).nodes)
+      if (n.id == id) return n.parents;
+    return std::vector<ObjectId>{ObjectId()};
+  };
+  for (bool collected : {false, true}) {
+    EXPECT_EQ(names(a), (Names{"web:1", "app:1", "web:4"})) << collected;
+    EXPECT_EQ(names(c), (Names{"web:1", "app:1"})) << collected;
+    EXPECT_EQ(names(d), (Names{"web:1", "web:4"})) << collected;
+    EXPECT_EQ(parents(a, c.id), std::vector<ObjectId>{a.id}) << collected;
+    EXPECT_EQ(parents(d, d.id), std::vector<ObjectId>{a.id}) << collected;
+    auto children = Must(cat.Children(a.id));
+    EXPECT_EQ(std::set<ObjectId>(children.begin(), children.end()),
+              (std::set<ObjectId>{c.id, d.id}));
+    std::string dot = ProvenanceDot(Must(BuildProvenance(cat, a)));
+    EXPECT_NE(dot.find("\"" + a.id.Short() + "\" -> \"" + d.id.Short() + "\""), std::string::npos)
+        << dot;
+    EXPECT_EQ(KeysMentioning(cas::Space::kCatalog, b.id), std::set<std::string>{}) << collected;
+    EXPECT_EQ(KeysMentioning(cas::Space::kCatalog, b2.id), std::set<std::string>{}) << collected;
+    if (!collected) {
+      Gc();
+      ASSERT_FALSE(Must(store()->Contains(b.id))) << "gc took web:2's Version object";
+    }
+  }
+  EXPECT_EQ(Resolve("app:1").version.parents, std::vector<ObjectId>{b.id}) << "as recorded";
 }
 
 TEST_F(GcTest, PurgingEveryVersionLetsGcEmptyTheStore) {
