@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/coding.h"
 #include "base/crc32.h"
 #include "cas/disk.h"
 #include "cas/tree_reader.h"
@@ -70,12 +71,7 @@ Status WriteContent(cas::ObjectStore* store, int fd, const ObjectId& id, uint64_
   return Status();
 }
 
-uint64_t LeAt(std::string_view b, size_t at, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(b[at + i]);
-  return v;
-}
-
+// The little-endian `n` bytes at `at` of `b` (DecodeLittleEndian, base/coding.h, reads them).
 void PutLe(std::string* b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) (*b)[at + i] = static_cast<char>(v >> (8 * i));
 }
@@ -129,9 +125,9 @@ Status PatchGptEntries(int fd, const cas::Disk& d, uint64_t size, const std::str
       return Status::IOError("write the partition table of " + shown + ": no GPT header at byte " +
                              std::to_string(at));
     }
-    const uint64_t entries = LeAt(h, 72, 8) * kSector, count = LeAt(h, 80, 4),
-                   esize = LeAt(h, 84, 4);
-    const uint64_t header_size = LeAt(h, 12, 4);
+    const uint64_t entries = DecodeLittleEndian(h, 72, 8) * kSector,
+                   count = DecodeLittleEndian(h, 80, 4), esize = DecodeLittleEndian(h, 84, 4);
+    const uint64_t header_size = DecodeLittleEndian(h, 12, 4);
     if (esize < 128 || count > 1024 || header_size < 92 || header_size > kSector) {
       return Status::IOError("write the partition table of " + shown + ": unexpected GPT header");
     }
@@ -163,11 +159,8 @@ Status PatchGptEntries(int fd, const cas::Disk& d, uint64_t size, const std::str
 // A Linux swap header (version 1) for `length` bytes with `uuid` and `label`.
 std::string SwapHeader(uint64_t length, const std::string& uuid, const std::string& label) {
   std::string h(4096, '\0');
-  auto put32 = [&](size_t off, uint32_t v) {
-    for (int i = 0; i < 4; ++i) h[off + i] = static_cast<char>(v >> (8 * i));
-  };
-  put32(1024, 1);
-  put32(1028, static_cast<uint32_t>(length / 4096 - 1));
+  PutLe(&h, 1024, 1, 4);
+  PutLe(&h, 1028, length / 4096 - 1, 4);
   std::string hex;
   for (char c : uuid) if (c != '-') hex += c;
   for (size_t i = 0; i < 16 && 2 * i + 1 < hex.size(); ++i) {

@@ -12,13 +12,6 @@ namespace {
 
 constexpr size_t kV2FrameSize = 12;  // length, its CRC, the payload's CRC
 
-uint32_t Fixed32At(std::string_view data, size_t at) {
-  std::string_view s = data.substr(at, 4);
-  uint32_t v = 0;
-  GetFixed32(&s, &v);
-  return v;
-}
-
 bool AllZero(std::string_view data) {
   return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
 }
@@ -44,14 +37,14 @@ Result<Payload> NextPayload(std::string_view* data, JournalFormat format, size_t
   // length reached the disk before all its bytes (those read as zeros, or whatever the blocks
   // held).
   if (data->size() < kV2FrameSize) return Payload();
-  const uint32_t len = Fixed32At(*data, 0);
-  if (Crc32(data->substr(0, 4)) != Fixed32At(*data, 4)) {
+  const uint64_t len = DecodeLittleEndian(*data, 0, 4);
+  if (Crc32(data->substr(0, 4)) != DecodeLittleEndian(*data, 4, 4)) {
     if (AllZero(*data)) return Payload();
     return BadRecord(number, "is damaged: its length does not match its checksum");
   }
   if (data->size() - kV2FrameSize < len) return Payload();
   std::string_view p = data->substr(kV2FrameSize, len);
-  if (Crc32(p) != Fixed32At(*data, 8)) {
+  if (Crc32(p) != DecodeLittleEndian(*data, 8, 4)) {
     if (data->size() == kV2FrameSize + len) return Payload();  // the last, not all written
     return BadRecord(number, "is damaged: its bytes do not match their checksum");
   }
