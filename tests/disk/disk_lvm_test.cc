@@ -224,6 +224,25 @@ void PutPv(std::string* disk, size_t at, const std::string& uuid32, const std::s
   put(4096, LvmChecksum(std::string_view(*disk).substr(at + 4096 + 4, 508)), 4);
 }
 
+// What ProbeLayout hands ProbeVolumeGroups for a GPT disk of `size` bytes whose partitions
+// `numbers` are physical volumes of 1 MiB each, partition N at (N - 1) MiB.
+ProbedLayout PvLayout(uint64_t size, std::initializer_list<uint32_t> numbers) {
+  ProbedLayout layout;
+  layout.disk.size = size;
+  layout.disk.table = cas::PartitionTable::kGpt;
+  for (uint32_t n : numbers) {
+    cas::DiskPartition p;
+    p.number = n;
+    p.start = uint64_t{n - 1} << 20;
+    p.size = 1 << 20;
+    layout.disk.partitions.push_back(p);
+    ProbedContent c;
+    c.kind = ProbedContent::Kind::kLvmPv;
+    layout.contents.push_back(c);
+  }
+  return layout;
+}
+
 // Two PVs of one group whose metadata copies differ: the newer (higher seqno) one is the group.
 TEST(DiskLvmTest, ProbeTakesTheNewestMetadataAmongThePhysicalVolumes) {
   auto text = [](int seqno, const std::string& lv, const std::string& pv, int pe) {
@@ -245,19 +264,7 @@ TEST(DiskLvmTest, ProbeTakesTheNewestMetadataAmongThePhysicalVolumes) {
     out.resize(n, '\0');
     return out;
   };
-  ProbedLayout layout;
-  layout.disk.size = disk.size();
-  layout.disk.table = cas::PartitionTable::kGpt;
-  for (uint32_t n : {2, 3}) {
-    cas::DiskPartition p;
-    p.number = n;
-    p.start = (n - 1) << 20;
-    p.size = 1 << 20;
-    layout.disk.partitions.push_back(p);
-    ProbedContent c;
-    c.kind = ProbedContent::Kind::kLvmPv;
-    layout.contents.push_back(c);
-  }
+  ProbedLayout layout = PvLayout(disk.size(), {2, 3});
   Status s = ProbeVolumeGroups(read, &layout);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_EQ(layout.disk.volume_groups.size(), 1u);
@@ -300,17 +307,7 @@ TEST(DiskLvmTest, GeometryThatWrapsOrOverlapsIsDamaged) {
       out.resize(n, '\0');
       return out;
     };
-    ProbedLayout layout;
-    layout.disk.size = disk.size();
-    layout.disk.table = cas::PartitionTable::kGpt;
-    cas::DiskPartition p;
-    p.number = 2;
-    p.start = 1 << 20;
-    p.size = 1 << 20;
-    layout.disk.partitions.push_back(p);
-    ProbedContent c;
-    c.kind = ProbedContent::Kind::kLvmPv;
-    layout.contents.push_back(c);
+    ProbedLayout layout = PvLayout(disk.size(), {2});
     Status s = ProbeVolumeGroups(read, &layout);
     EXPECT_LT(asked, 4u << 20);
     return s.ok() ? std::string("accepted") : s.ToString();
