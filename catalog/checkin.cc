@@ -234,7 +234,18 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   if (s.ok()) return std::move(prepared->ref);
   // Once the record is written, it and what it names stay (Ingestor::Abort then leaves the
   // objects too).
-  Status undo = ingestor.final_written() ? Status() : UndoTreeIndex(repo.store(), sink);
+  Status undo;
+  if (!ingestor.final_written()) {
+    undo = UndoTreeIndex(repo.store(), sink);
+    if (undo.code() == Code::kNoSpace) {
+      // The disk filled during a flush: the store refuses every write, these deletes too, until
+      // it is reopened (as Ingestor::Abort does for its own). Skipping the objects' undo left
+      // thousands of them behind, keeping the disk full (crash review 02).
+      undo = repo.store()->Recover();
+      if (undo.ok()) undo = UndoTreeIndex(repo.store(), sink);
+    }
+  }
+  // The index keys go first: no cut may leave keys of a Tree the objects' undo removed.
   if (undo.ok()) undo = ingestor.Abort();
   if (!undo.ok()) return s.WithContext("record version (undo failed: " + undo.message() + ")");
   return s;
