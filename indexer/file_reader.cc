@@ -289,8 +289,13 @@ Result<FileOut> StoreOpened(cas::Ingestor* ingestor, int fd, const std::string& 
     // string per file was zero-filled first, and its fresh pages faulted in.
     thread_local std::unique_ptr<char[]> buffer =
         std::make_unique_for_overwrite<char[]>(kSmallFile);
-    CAIRN_ASSIGN_OR_RETURN(size_t n, file.Read(buffer.get(), size));
-    if (n != size) return Changed(path);
+    Result<size_t> n = file.Read(buffer.get(), size);
+    if (!n && SkipsAsUnreadable(n.error(), options)) {  // as a failed read of any other size
+      out.skipped = true;
+      return out;
+    }
+    CAIRN_RETURN_IF_ERROR(n.status());
+    if (*n != size) return Changed(path);
     content = ingestor->PutBytes(std::string_view(buffer.get(), size));
   } else if (std::unique_ptr<MappedFile> map =
                  extents ? nullptr : MappedFile::Map(fd, size, path)) {

@@ -141,27 +141,6 @@ TEST_F(CliTest, UnknownCommandsAndOptionsExitTwo) {
   EXPECT_NE(help.out.find("--recursive"), std::string::npos) << help.out;
 }
 
-// Finds `needle` in the repository's database files (those ending in `ext`, when given) and
-// flips a byte of every copy.
-int FlipOnDisk(const std::string& db, const std::string& needle, const std::string& ext = "") {
-  int flipped = 0;
-  for (const auto& e : std::filesystem::directory_iterator(db)) {
-    if (!e.is_regular_file() || (!ext.empty() && e.path().extension() != ext)) continue;
-    std::string bytes = *ReadFileToString(Env::Default(), e.path().string());
-    bool changed = false;
-    for (size_t at = bytes.find(needle); at != std::string::npos; at = bytes.find(needle, at + 1)) {
-      bytes[at + needle.size() / 2] ^= 0x20;
-      changed = true;
-      ++flipped;
-    }
-    if (changed) {
-      auto f = Env::Default()->NewWritableFile(e.path().string());
-      EXPECT_TRUE(f.has_value() && (*f)->Append(bytes).ok() && (*f)->Close().ok());
-    }
-  }
-  return flipped;
-}
-
 TEST_F(CliTest, DamagedBytesOnDiskMakeVerifyFailAndGetRefuse) {
   std::string data = RandomData(1 << 20, 9);
   RunResult put = RunRepo("put", {MakeFile("f", data)});

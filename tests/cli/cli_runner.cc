@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "base/env.h"
 #include "base/sha256.h"
 
 namespace cairn::testing {
@@ -111,5 +112,24 @@ std::string RandomData(size_t n, uint64_t seed) {
 }
 
 std::string Sha256Hex(const std::string& data) { return Sha256::Of(data).ToHex(); }
+
+int FlipOnDisk(const std::string& db, const std::string& needle, const std::string& ext) {
+  int flipped = 0;
+  for (const auto& e : std::filesystem::directory_iterator(db)) {
+    if (!e.is_regular_file() || (!ext.empty() && e.path().extension() != ext)) continue;
+    std::string bytes = *ReadFileToString(Env::Default(), e.path().string());
+    bool changed = false;
+    for (size_t at = bytes.find(needle); at != std::string::npos; at = bytes.find(needle, at + 1)) {
+      bytes[at + needle.size() / 2] ^= 0x20;
+      changed = true;
+      ++flipped;
+    }
+    if (changed) {
+      auto f = Env::Default()->NewWritableFile(e.path().string());
+      EXPECT_TRUE(f.has_value() && (*f)->Append(bytes).ok() && (*f)->Close().ok());
+    }
+  }
+  return flipped;
+}
 
 }  // namespace cairn::testing

@@ -69,6 +69,9 @@ bool BecomeUser(const User& user);
 std::string RandomData(size_t n, uint64_t seed);
 // Lower-case hex SHA-256.
 std::string Sha256Hex(const std::string& data);
+// Finds `needle` in the repository's database files (those ending in `ext`, when given) and
+// flips a byte of every copy; returns how many it flipped.
+int FlipOnDisk(const std::string& db, const std::string& needle, const std::string& ext = "");
 
 }  // namespace cairn::testing
 
