@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -104,7 +105,12 @@ Status Repository::Init(const std::string& dir, const RepositoryConfig& config) 
     }
   }
   Env* env = Env::Default();
+  const bool created = !std::filesystem::exists(dir, ec);
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(dir));
+  // The repository holds every file of every image, /etc/shadow and private keys included:
+  // only its owner may read it (docs/cli.md, init). A directory the user made for it keeps
+  // the mode they gave it; its database is private either way.
+  if (created && ::chmod(dir.c_str(), 0700) != 0) return ErrnoStatus("init: chmod", dir, errno);
   // An init cut short before its marker: its database and temporary files go, and the init
   // starts again.
   for (const std::string& name :
@@ -115,6 +121,8 @@ Status Repository::Init(const std::string& dir, const RepositoryConfig& config) 
                              " of an unfinished init: " + ec.message());
   }
   CAIRN_RETURN_IF_ERROR(WriteFileAtomic(env, dir + "/" + std::string(kInitMarker), ""));
+  if (::mkdir((dir + "/db").c_str(), 0700) != 0)
+    return ErrnoStatus("init: mkdir", dir + "/db", errno);
   {
     RocksStoreOptions o;
     o.create_if_missing = true;
@@ -132,6 +140,11 @@ Status Repository::Init(const std::string& dir, const RepositoryConfig& config) 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
                                                      const OpenOptions& options) {
   if (!Exists(dir)) {
+    // A repository of another user's (mode 0700) is named as such, not as missing.
+    const std::string marker = dir + "/" + std::string(kMarker);
+    if (::access(marker.c_str(), F_OK) != 0 && errno == EACCES) {
+      return ErrnoStatus("open repository", dir, EACCES);
+    }
     return Status::NotFound("open repository " + dir +
                             ": not a cairn repository (run `cairn init`)");
   }

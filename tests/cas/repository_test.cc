@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <set>
@@ -41,6 +42,25 @@ TEST_F(RepositoryTest, InitCreatesARepositoryThatOpens) {
 TEST_F(RepositoryTest, InitIntoAnExistingEmptyDirectoryWorks) {
   std::filesystem::create_directories(Path("empty"));
   EXPECT_TRUE(Repository::Init(Path("empty"), RepositoryConfig()).ok());
+}
+
+// A repository holds every file of its images (/etc/shadow, private keys): its database is
+// its owner's alone, and so is the directory when init made it. A directory made for it
+// beforehand keeps its mode. Before, both were left world-readable (mode 0755).
+TEST_F(RepositoryTest, InitMakesTheRepositoryReadableByItsOwnerOnly) {
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  };
+  ASSERT_TRUE(Repository::Init(Path("made/repo"), RepositoryConfig()).ok());
+  EXPECT_EQ(mode(Path("made/repo")), 0700u);
+  EXPECT_EQ(mode(Path("made/repo/db")), 0700u);
+  std::filesystem::create_directories(Path("given"));
+  ASSERT_EQ(::chmod(Path("given").c_str(), 0750), 0);
+  ASSERT_TRUE(Repository::Init(Path("given"), RepositoryConfig()).ok());
+  EXPECT_EQ(mode(Path("given")), 0750u);
+  EXPECT_EQ(mode(Path("given/db")), 0700u);
 }
 
 TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
