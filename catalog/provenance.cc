@@ -40,11 +40,13 @@ Result<Provenance> BuildProvenance(Catalog& catalog, const VersionRef& focus) {
   std::set<ObjectId> seen;
   auto add = [&](const ObjectId& id) -> Status {
     if (!seen.insert(id).second) return Status();
-    ProvenanceNode n{id, "(purged " + id.Short() + ")", VersionState::kActive, "", {}};
+    // Until the catalog names it: a purge removed only deleted versions.
+    ProvenanceNode n{id, "(purged " + id.Short() + ")", VersionState::kDeleted, true, "", {}};
     auto ref = catalog.ResolveId(id);
     if (ref) {
       n.name = ref->Name();
       n.state = ref->state;
+      n.purged = false;
       n.message = ref->version.message;
       n.parents = parents_of(id, ref->version.parents);
     } else if (!ref.error().IsNotFound()) {
@@ -102,7 +104,7 @@ std::string ProvenanceText(const Provenance& p) {
     for (const auto& parent : n.parents) children[parent].push_back(n.id);
   auto label = [&](const ProvenanceNode& n) {
     std::string s = n.name + "  " + n.id.Short();
-    if (n.state == VersionState::kDeleted) s += "  [deleted]";
+    if (n.state == VersionState::kDeleted && !n.purged) s += "  [deleted]";
     if (!n.message.empty()) s += "  " + n.message;
     return s;
   };

@@ -15,6 +15,8 @@ struct ProvenanceNode {
   ObjectId id;
   std::string name;  // NAME:N, or "(purged)" when the catalog forgot it
   VersionState state = VersionState::kActive;
+  // Forgotten by the catalog (`cairn purge`): it was deleted first, so state is kDeleted too.
+  bool purged = false;
   std::string message;
   // Its parents in the graph: those recorded that the children index still links to it, and
   // those a purge linked to it in place of purged ones (Catalog::Purge); a parent purged

@@ -197,8 +197,12 @@ int RunProvenance(const Args& args) {
       for (const auto& n : p->nodes) {
         nlohmann::json parents = nlohmann::json::array();
         for (const auto& x : n.parents) parents.push_back(x.ToHex());
-        out.push_back({{"version", n.name}, {"id", n.id.ToHex()}, {"parents", parents},
-                       {"focus", n.id == p->focus}, {"deleted", n.state == catalog::VersionState::kDeleted}});
+        out.push_back({{"version", n.name},
+                       {"id", n.id.ToHex()},
+                       {"parents", parents},
+                       {"focus", n.id == p->focus},
+                       {"deleted", n.state == catalog::VersionState::kDeleted},
+                       {"purged", n.purged}});
       }
       PrintJson(std::move(out));
     } else {

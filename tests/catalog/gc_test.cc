@@ -11,6 +11,7 @@
 #include "base/sha256.h"
 #include "cas/tree_reader.h"
 #include "cas/verify.h"
+#include "catalog/keys.h"
 #include "catalog/provenance.h"
 #include "tests/catalog/catalog_test_base.h"
 
@@ -315,6 +316,31 @@ TEST_F(ProvenanceAfterPurgeTest, PurgeLinksThePurgedVersionsParentsToTheirChildr
     }
   }
   EXPECT_EQ(Resolve("app:1").version.parents, std::vector<ObjectId>{b.id}) << "as recorded";
+}
+
+// A version purged by an older cairn, which deleted its links without bridging them, stays a
+// node of its own, "(purged ID)", while its Version object is there: it is marked deleted and
+// purged (`provenance --json` said "deleted": false), and its label does not add [deleted].
+TEST_F(ProvenanceAfterPurgeTest, AVersionPurgedWithoutBridgingIsADeletedPurgedNode) {
+  VersionRef a = Checkin(src_a_, "web");
+  VersionRef b = Checkin(src_b_, "web", "web:1");
+  VersionRef d = Checkin(src_c_, "web", "web:2");
+  Catalog cat(store());
+  MustOk(cat.SetState(b, VersionState::kDeleted));
+  EXPECT_EQ(Must(cat.Purge()), (std::vector<std::string>{"web:2"}));
+  cas::WriteBatch older;  // what the bridging purge added, taken away
+  older.Delete(cas::Space::kCatalog, keys::Child(a.id, d.id));
+  MustOk(store()->Write(older, cas::WriteOptions{.sync = true}));
+  Provenance p = Must(BuildProvenance(cat, d));
+  ASSERT_EQ(p.nodes.size(), 3u);
+  for (const auto& n : p.nodes) {
+    EXPECT_EQ(n.purged, n.id == b.id) << n.name;
+    EXPECT_EQ(n.state == VersionState::kDeleted, n.id == b.id) << n.name;
+  }
+  std::string text = ProvenanceText(p);
+  EXPECT_NE(text.find("(purged " + b.id.Short() + ")  " + b.id.Short() + "\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("[deleted]"), std::string::npos) << text;
 }
 
 TEST_F(GcTest, PurgingEveryVersionLetsGcEmptyTheStore) {
