@@ -277,8 +277,18 @@ Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, co
                                 const std::string& path) {
   CAIRN_ASSIGN_OR_RETURN(ObjectId root_a, cas::RootTreeOf(store, a.version));
   CAIRN_ASSIGN_OR_RETURN(ObjectId root_b, cas::RootTreeOf(store, b.version));
-  std::string p = path;
-  while (p.starts_with("/")) p.erase(0, 1);
+  // "." and empty components name nothing: "." and "/." are the root (packages compared too),
+  // "./etc//x" is "etc/x", in what is resolved and in the paths printed; ".." stays, printed
+  // as the user named it ("bin/../bin/tool").
+  std::string p;
+  for (size_t at = 0; at <= path.size();) {
+    size_t end = std::min(path.find('/', at), path.size());
+    std::string_view comp = std::string_view(path).substr(at, end - at);
+    if (!comp.empty() && comp != ".") p += std::string(p.empty() ? "" : "/") + std::string(comp);
+    at = end + 1;
+  }
+  // What a last link names, as before: "lnk/" and "lnk/." follow it.
+  if (!p.empty() && (path.ends_with('/') || path.ends_with("/."))) p += '/';
   // Links in the path are followed in each version as in a chroot (cas::ResolvePath), the last
   // one only when the path ends in '/', as `ls` does: "lib/x86_64-linux-gnu" on a merged-/usr
   // root compares usr/lib/x86_64-linux-gnu, "bin" the link itself, "bin/" what it names.
@@ -308,7 +318,7 @@ Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, co
       }));
     }
   }
-  if (p.empty()) {
+  if (ea && eb && in_a.empty() && in_b.empty()) {  // the whole tree ("", "etc/.."): its packages
     d.result.packages =
         DiffPackages(DecodeInspection(a.version.summary), DecodeInspection(b.version.summary));
   }

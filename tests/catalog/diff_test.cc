@@ -105,6 +105,37 @@ TEST_F(DiffTest, ReportsExactlyTheChangedEntriesAndPackages) {
   EXPECT_EQ(back.packages[1].kind, PackageChange::Kind::kDowngraded);
 }
 
+// "." names nothing: "." and "/." are the whole tree, packages compared as with no path
+// (`diff A B .` skipped them), and "./etc//" prints the paths "etc/..." as "etc" does (it
+// printed "./etc/motd"); "etc/.." is the whole tree too.
+TEST_F(DiffTest, DotAndEmptyComponentsNameTheSameAsWithoutThem) {
+  VersionRef a = Checkin(Build(BaseSpec()), "web");
+  VersionRef b = Checkin(Build(ChangedSpec()), "web", "web:1");
+  auto names = [](const DiffResult& d) {
+    std::vector<std::string> out;
+    for (const auto& p : d.packages) out.push_back(p.name);
+    return out;
+  };
+  DiffResult whole = Must(DiffVersions(store(), a, b, ""));
+  ASSERT_EQ(whole.packages.size(), 3u);
+  for (const char* path : {".", "/.", "./", "//"}) {
+    DiffResult d = Must(DiffVersions(store(), a, b, path));
+    EXPECT_EQ(ByPath(d), ByPath(whole)) << path;
+    EXPECT_EQ(names(d), names(whole)) << path;
+  }
+  // ".." is printed as named (DiffTest.APathFollowsLinksInsideEachVersion), and still the root.
+  DiffResult up = Must(DiffVersions(store(), a, b, "etc/.."));
+  EXPECT_EQ(up.entries.size(), whole.entries.size());
+  EXPECT_EQ(names(up), names(whole));
+  DiffResult etc = Must(DiffVersions(store(), a, b, "etc"));
+  ASSERT_FALSE(etc.entries.empty());
+  for (const char* path : {"./etc", "etc//", "etc/.", "/./etc"}) {
+    DiffResult d = Must(DiffVersions(store(), a, b, path));
+    EXPECT_EQ(ByPath(d), ByPath(etc)) << path;
+    EXPECT_TRUE(d.packages.empty()) << path;
+  }
+}
+
 TEST_F(DiffTest, DirectoryMetadataAndTypeChangesAreNamed) {
   TreeSpec s1 = BaseSpec();
   TreeSpec s2 = BaseSpec();
