@@ -81,6 +81,32 @@ Result<Provenance> BuildProvenance(Catalog& catalog, const VersionRef& focus) {
   return p;
 }
 
+Result<std::vector<VersionRef>> Ancestry(Catalog& catalog, const VersionRef& focus) {
+  CAIRN_ASSIGN_OR_RETURN(Provenance p, BuildProvenance(catalog, focus));
+  std::map<ObjectId, const ProvenanceNode*> by_id;
+  for (const auto& n : p.nodes) by_id[n.id] = &n;
+  std::vector<VersionRef> out{focus};
+  std::set<ObjectId> seen{focus.id};
+  std::deque<ObjectId> todo{focus.id};
+  while (!todo.empty()) {
+    const ProvenanceNode* n = by_id[todo.front()];
+    todo.pop_front();
+    if (n == nullptr) continue;
+    for (const ObjectId& parent : n->parents) {
+      if (!seen.insert(parent).second) continue;
+      todo.push_back(parent);  // through a purged or deleted one to what it descends from
+      auto ref = catalog.ResolveId(parent);
+      if (!ref && !ref.error().IsNotFound()) return ref.error();
+      if (ref && ref->state == VersionState::kActive) out.push_back(std::move(*ref));
+    }
+  }
+  std::sort(out.begin() + 1, out.end(), [](const VersionRef& a, const VersionRef& b) {
+    if (a.version.time_ns != b.version.time_ns) return a.version.time_ns > b.version.time_ns;
+    return a.image != b.image ? a.image < b.image : a.number > b.number;
+  });
+  return out;
+}
+
 std::string ProvenanceDot(const Provenance& p) {
   std::string out = "digraph provenance {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n";
   for (const auto& n : p.nodes) {

@@ -30,6 +30,10 @@ struct Provenance {
 };
 
 Result<Provenance> BuildProvenance(Catalog& catalog, const VersionRef& focus);
+// What `log` shows: `focus`, then every version it descends from (through every parent, across
+// images, bridging purged ones as provenance does), newest first by time, then by name. Deleted
+// ancestors are left out, as in every listing; `focus` is first even when deleted.
+Result<std::vector<VersionRef>> Ancestry(Catalog& catalog, const VersionRef& focus);
 // Graphviz: one node per version, an edge parent -> child.
 std::string ProvenanceDot(const Provenance& p);
 // Text: the ancestry chain(s) of the focus, then its descendants as an indented tree.

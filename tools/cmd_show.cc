@@ -136,51 +136,51 @@ int OneVersionCommand(const CommandSpec& spec, const Args& args, bool with_dot,
 }  // namespace
 
 int RunLog(const Args& args) {
-  const CommandSpec spec{"log", "log NAME[:VER] [--json]",
-                         "The history of an image, newest first, with parents: from its latest\n"
-                         "version, or from VER (NAME:VER, NAME@TAG) back."};
-  return OneVersionCommand(spec, args, false, [](catalog::Catalog& c, const catalog::VersionRef& ref,
-                                                 const po::variables_map& vm) -> int {
-    auto versions = c.Versions(ref.image);
-    if (!versions) return Fail(versions.error());
-    // The version asked for starts its log even when deleted, marked so as show marks it (it
-    // was left out, the log starting at an older version); older deleted ones stay hidden, as
-    // in every listing.
-    std::vector<const catalog::VersionRef*> shown;
-    if (ref.state == catalog::VersionState::kDeleted) shown.push_back(&ref);
-    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-      if (it->number <= ref.number) shown.push_back(&*it);  // not after the version asked for
-    }
-    nlohmann::json out = nlohmann::json::array();
-    for (const catalog::VersionRef* it : shown) {
-      auto parents = Names(c, it->version.parents);
-      auto tags = c.TagsOf(*it);
-      const bool deleted = it->state == catalog::VersionState::kDeleted;
-      if (vm.count("json")) {
-        out.push_back({{"version", it->Name()},
-                       {"id", it->id.ToHex()},
-                       {"time", FormatTime(it->version.time_ns)},
-                       {"author", it->version.author},
-                       {"message", it->version.message},
-                       {"parents", parents},
-                       {"tags", tags ? *tags : std::vector<std::string>{}},
-                       {"state", deleted ? "deleted" : "active"}});
-        continue;
-      }
-      fmt::print("version {} {}", it->Name(), it->id.ToHex());
-      if (tags && !tags->empty()) {
-        fmt::print(" (");
-        for (size_t i = 0; i < tags->size(); ++i) fmt::print("{}{}@{}", i ? ", " : "", it->image, (*tags)[i]);
-        fmt::print(")");
-      }
-      if (deleted) fmt::print(" [deleted]");
-      fmt::print("\nAuthor: {}\nDate:   {}\n", it->version.author, FormatTime(it->version.time_ns));
-      for (const auto& p : parents) fmt::print("Parent: {}\n", p);
-      fmt::print("\n    {}\n\n", it->version.message.empty() ? "(no message)" : it->version.message);
-    }
-    if (vm.count("json")) PrintJson(std::move(out));
-    return kExitOk;
-  });
+  const CommandSpec spec{
+      "log", "log NAME[:VER] [--json]",
+      "The history of a version, newest first, with parents: its latest version\n"
+      "(or VER: NAME:VER, NAME@TAG) and every version it descends from, through\n"
+      "every parent and across images."};
+  return OneVersionCommand(
+      spec, args, false,
+      [](catalog::Catalog& c, const catalog::VersionRef& ref, const po::variables_map& vm) -> int {
+        // The version's ancestry, not the image's numbers: a version checked in with `-p web:1`
+        // after web:2 descends from web:1 alone, and a clone's log goes on in the image it came
+        // from (as `git log` follows parents).
+        auto shown = catalog::Ancestry(c, ref);
+        if (!shown) return Fail(shown.error());
+        nlohmann::json out = nlohmann::json::array();
+        for (const catalog::VersionRef& v : *shown) {
+          auto parents = Names(c, v.version.parents);
+          auto tags = c.TagsOf(v);
+          const bool deleted = v.state == catalog::VersionState::kDeleted;
+          if (vm.count("json")) {
+            out.push_back({{"version", v.Name()},
+                           {"id", v.id.ToHex()},
+                           {"time", FormatTime(v.version.time_ns)},
+                           {"author", v.version.author},
+                           {"message", v.version.message},
+                           {"parents", parents},
+                           {"tags", tags ? *tags : std::vector<std::string>{}},
+                           {"state", deleted ? "deleted" : "active"}});
+            continue;
+          }
+          fmt::print("version {} {}", v.Name(), v.id.ToHex());
+          if (tags && !tags->empty()) {
+            fmt::print(" (");
+            for (size_t i = 0; i < tags->size(); ++i)
+              fmt::print("{}{}@{}", i ? ", " : "", v.image, (*tags)[i]);
+            fmt::print(")");
+          }
+          if (deleted) fmt::print(" [deleted]");
+          fmt::print("\nAuthor: {}\nDate:   {}\n", v.version.author, FormatTime(v.version.time_ns));
+          for (const auto& p : parents) fmt::print("Parent: {}\n", p);
+          fmt::print("\n    {}\n\n",
+                     v.version.message.empty() ? "(no message)" : v.version.message);
+        }
+        if (vm.count("json")) PrintJson(std::move(out));
+        return kExitOk;
+      });
 }
 
 int RunProvenance(const Args& args) {

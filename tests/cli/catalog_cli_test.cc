@@ -239,6 +239,26 @@ TEST_F(CatalogCliTest, ShowAndLogMarkDeletedParentsAndChildren) {
   EXPECT_NE(RunRepo("log", {"web"}).out.find("Parent: web:1 [deleted]\n"), std::string::npos);
 }
 
+// `log` follows parents, not numbers: web:3 checked in from web:1 descends from web:1 alone,
+// and a clone's log goes on in the image it came from. It listed web:3, web:2, web:1, and
+// app:1 alone.
+TEST_F(CatalogCliTest, LogFollowsAncestryNotNumbers) {
+  ASSERT_EQ(RunRepo("checkin", {src1_, "--image", "web", "-p", "web:1", "-m", "again"}).exit_code,
+            0);
+  ASSERT_EQ(RunRepo("clone", {"web:2", "app"}).exit_code, 0);
+  auto names = [&](const std::string& spec) {
+    std::vector<std::string> out;
+    for (const auto& e : Json("log", {spec, "--json"})) out.push_back(e["version"]);
+    return out;
+  };
+  EXPECT_EQ(names("web"), (std::vector<std::string>{"web:3", "web:1"}));
+  EXPECT_EQ(names("web:2"), (std::vector<std::string>{"web:2", "web:1"}));
+  EXPECT_EQ(names("app"), (std::vector<std::string>{"app:1", "web:2", "web:1"}));
+  // Through a deleted version to what it descends from; the deleted one is not listed.
+  ASSERT_EQ(RunRepo("rm", {"web:2"}).exit_code, 0);
+  EXPECT_EQ(names("app"), (std::vector<std::string>{"app:1", "web:1"}));
+}
+
 // `log NAME:VER` of a deleted version starts at it, marked deleted as show marks it; older
 // deleted versions stay hidden. The version asked for was left out, the log starting before it.
 TEST_F(CatalogCliTest, LogOfADeletedVersionStartsAtIt) {
