@@ -160,7 +160,9 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   timer.Mark("write");
   if (!s.ok()) {
     Status undo = ingestor.Abort();
-    if (!undo.ok()) return s.WithContext("checkin (undo failed: " + undo.message() + ")");
+    if (!undo.ok())
+      return s.WithContext("checkin (undo failed: " + undo.message() +
+                           "; what it stored is referenced by nothing: `cairn gc` removes it)");
     return s;
   }
   v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
@@ -247,7 +249,9 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   }
   // The index keys go first: no cut may leave keys of a Tree the objects' undo removed.
   if (undo.ok()) undo = ingestor.Abort();
-  if (!undo.ok()) return s.WithContext("record version (undo failed: " + undo.message() + ")");
+  if (!undo.ok())
+    return s.WithContext("record version (undo failed: " + undo.message() +
+                         "; what it stored is referenced by nothing: `cairn gc` removes it)");
   return s;
 }
 

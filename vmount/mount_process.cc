@@ -61,7 +61,10 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     if (st.ok()) st = ingestor.WritePending();
     if (!st.ok()) {
       Status undo = ingestor.Abort();
-      return undo.ok() ? st : st.WithContext("commit (undo failed: " + undo.message() + ")");
+      return undo.ok() ? st
+                       : st.WithContext(
+                             "commit (undo failed: " + undo.message() +
+                             "; what it stored is referenced by nothing: `cairn gc` removes it)");
     }
     v.root_type = cas::Version::RootType::kTree;
     v.root = *root;
