@@ -73,6 +73,10 @@ class Output {
     if (r == ARCHIVE_OK && format == "tar.zst") r = archive_write_add_filter_zstd(a_.get());
     if (r == ARCHIVE_OK && format == "tar.xz") r = archive_write_add_filter_xz(a_.get());
     if (r == ARCHIVE_OK && format == "tar.bz2") r = archive_write_add_filter_bzip2(a_.get());
+    // Nothing after the last compressed byte: libarchive pads the last block with zeros when
+    // the output is a terminal, a pipe or standard output, which zstd and bzip2 refuse as
+    // trailing garbage (`checkout NAME - --format tar.zst | zstd -t` failed).
+    if (r == ARCHIVE_OK) r = archive_write_set_bytes_in_last_block(a_.get(), 1);
     if (r == ARCHIVE_OK) r = archive_write_open_fd(a_.get(), fd);
     EntryPtr e(archive_entry_new());
     archive_entry_set_pathname(e.get(), "tarball");
