@@ -82,14 +82,17 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   // What the kernel or an earlier tree put there goes first; the version's mode and xattrs
   // follow.
   CAIRN_RETURN_IF_ERROR(RemoveOtherXattrs(fd, proc, m, shown));
-  if (!is_symlink) {  // after chown, which clears setuid and setgid
-    int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::fchmodat(dirfd, name.c_str(), m.mode, 0);
-    if (rc != 0) return ErrnoStatus("chmod", shown, errno);
-  }
-  for (const auto& [k, v] : m.xattrs) {  // after chown, which clears security.capability
+  // After chown, which clears security.capability; before chmod: a user.* xattr needs write
+  // permission, which a read-only entry's mode takes from a user other than root. An ACL's
+  // entries and the mode agree, so the chmod after it changes neither.
+  for (const auto& [k, v] : m.xattrs) {
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::lsetxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
+  }
+  if (!is_symlink) {  // after chown, which clears setuid and setgid
+    int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::fchmodat(dirfd, name.c_str(), m.mode, 0);
+    if (rc != 0) return ErrnoStatus("chmod", shown, errno);
   }
   struct timespec ts[2];
   ts[0].tv_sec = ts[1].tv_sec = m.mtime_sec;

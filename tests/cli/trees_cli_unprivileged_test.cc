@@ -2,6 +2,7 @@
 // CAP_MKNOD or ownership, and checkin of files it cannot read (--skip-unreadable).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -63,6 +64,24 @@ TEST_F(NonRootCheckoutTest, AReadOnlyDirectoryGetsItsHardLinks) {
   ASSERT_EQ(::stat((outs_ + "/o/ro/deeper/c").c_str(), &st), 0);
   EXPECT_EQ(st.st_nlink, 3u);
   // As the source, but for the owner (nobody's checkout keeps its own).
+  EXPECT_EQ(Diff(Listing(outs_ + "/o"), Listing(src_)), "");
+}
+
+// A read-only file or directory with a user.* xattr: setting the xattr needs write permission,
+// so it goes on before the entry gets its mode. nobody's checkout failed ("set xattr
+// user.origin on ...: Permission denied", exit 6).
+TEST_F(NonRootCheckoutTest, ReadOnlyEntriesKeepTheirUserXattrs) {
+  ASSERT_EQ(::mkdir((src_ + "/ro").c_str(), 0755), 0);
+  MakeFile("src/ro/f", "data\n");
+  for (const char* path : {"/ro/f", "/ro"}) {
+    const std::string p = src_ + path;
+    ASSERT_EQ(::setxattr(p.c_str(), "user.origin", "mirror", 6, 0), 0) << p;
+  }
+  ASSERT_EQ(::chmod((src_ + "/ro/f").c_str(), 0444), 0);
+  ASSERT_EQ(::chmod((src_ + "/ro").c_str(), 0555), 0);
+  CheckinAsRoot("ro");
+  RunResult r = CheckoutAsNobody("ro", outs_ + "/o");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Diff(Listing(outs_ + "/o"), Listing(src_)), "");
 }
 
