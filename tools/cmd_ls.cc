@@ -161,6 +161,11 @@ int RunLs(const Args& args) {
   bool json = vm.count("json"), lng = vm.count("long"), rec = vm.count("recursive");
   // As ls(1): a link named last is listed as a link in the long format (and JSON), else followed.
   auto found = OpenEntry(repo, version, path, !lng && !json);
+  if (!found && !lng && !json && found.error().code() == Code::kNotFound) {
+    // A link whose target is missing is listed itself, as ls(1) lists it.
+    auto link = OpenEntry(repo, version, path, /*follow_last=*/false);
+    if (link && link->entry.type == cas::EntryType::kSymlink) found = std::move(link);
+  }
   if (!found) return Fail(found.error());
   cas::ObjectStore* store = found->repo->store();
   const cas::TreeEntry* entry = &found->entry;

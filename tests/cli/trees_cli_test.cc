@@ -184,6 +184,7 @@ TEST_F(TreesCliTest, CatAndLsFollowLinksInsideTheVersionOnly) {
   fs::create_symlink("../../../../../etc/hostname", src_ + "/etc/up");
   fs::create_symlink("loop2", src_ + "/loop1");
   fs::create_symlink("loop1", src_ + "/loop2");
+  fs::create_symlink("gone", src_ + "/dangling");
   CheckinSrc("web");
   auto cat = [&](const std::string& path) { return RunRepo("cat", {"web", path}); };
   EXPECT_EQ(cat("etc/os-release").out, "ID=cairntest\n") << cat("etc/os-release").err;
@@ -212,6 +213,13 @@ TEST_F(TreesCliTest, CatAndLsFollowLinksInsideTheVersionOnly) {
   auto via = Json(RunRepo("ls", {"--json", "web", "lib/os-release"}));
   ASSERT_EQ(via.size(), 1u);
   EXPECT_EQ(via[0]["type"], "file");
+  // A link to nothing is listed itself, as ls(1) lists it (it was "no such file", exit 3);
+  // cat and a trailing '/' still follow it.
+  RunResult dangling = RunRepo("ls", {"web", "dangling"});
+  EXPECT_EQ(dangling.exit_code, 0) << dangling.err;
+  EXPECT_EQ(dangling.out, "dangling\n");
+  EXPECT_EQ(RunRepo("ls", {"web", "dangling/"}).exit_code, 3);
+  EXPECT_EQ(cat("dangling").exit_code, 3);
 }
 
 // `tar c | cairn checkin - --image NAME` checks in the tarball on standard input, a pipe or a
