@@ -54,7 +54,7 @@ struct DiskFilesystem {
 };
 
 struct BootArea {
-  std::string kind;  // "mbr-code" or "gap"
+  std::string kind;  // "mbr-code", "mbr-table" or "gap" (docs/format/disk.md)
   uint64_t offset = 0, length = 0;
   ObjectId content;  // a Blob or ChunkIndex of exactly `length` bytes
   bool operator==(const BootArea&) const = default;

@@ -283,12 +283,21 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   auto fail = [&](Code code, const std::string& what) { return Status(code, "checkin " + image + ": " + what); };
   uint64_t table_end = kSector;
   bool mbr = Le(h, 510, 2) == 0xAA55 && !(Le(h, 1080, 2) == 0xEF53) && !IsVolumeBootRecord(h);
-  // A protective MBR: the GPT in sector 1 or, as the kernel does when that one fails its checks,
-  // the backup in the disk's last sector (which names its own copy of the entries). Without
-  // either, the MBR is read as it is, as before the backup was known.
+  // A protective MBR (a type 0xEE entry in any of the four slots, as libfdisk and blkid look
+  // for it: gdisk's hybrid MBR puts it beside MBR copies of GPT partitions, in any slot): the
+  // GPT in sector 1 or, as the kernel does when that one fails its checks, the backup in the
+  // disk's last sector (which names its own copy of the entries). Without either, the MBR is
+  // read as it is, as before the backup was known.
+  bool protective = false, hybrid = false;
+  for (int i = 0; mbr && i < 4; ++i) {
+    const auto type = static_cast<uint8_t>(h[446 + 16 * i + 4]);
+    protective = protective || type == 0xEE;
+    hybrid = hybrid || (type != 0xEE && type != 0);
+  }
+  hybrid = hybrid && protective;
   std::optional<Result<Gpt>> gpt;
   bool from_backup = false;
-  if (mbr && static_cast<uint8_t>(h[446 + 4]) == 0xEE) {
+  if (protective) {
     if (h.substr(512, 8) == "EFI PART") gpt = ReadGpt(read, h.substr(512, kSector));
     if ((!gpt || (!*gpt && gpt->error().code() == Code::kCorruption)) && size >= 3 * kSector) {
       const uint64_t last = size / kSector - 1;
@@ -477,6 +486,11 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     // Boot areas: the MBR boot code and the gap before the first partition. The gap is looked
     // at a piece at a time: a first partition far into the disk makes it gigabytes.
     if (!AllZero(h.substr(0, 440))) out.boot.push_back({"mbr-code", 0, 440, ObjectId()});
+    // A hybrid MBR's entries (and the disk signature before them), which the GPT does not hold
+    // and sfdisk does not write: kept as they are, over the protective MBR checkout writes.
+    if (d.table == cas::PartitionTable::kGpt && hybrid) {
+      out.boot.push_back({"mbr-table", 440, 70, ObjectId()});
+    }
     uint64_t first = size;
     for (const auto& p : d.partitions) first = std::min(first, p.start);
     for (uint64_t at = table_end; at < first; at += kGapPiece) {

@@ -75,6 +75,37 @@ TEST_F(DiskTest, ADiskWithADamagedPrimaryGptIsReadFromItsBackup) {
   EXPECT_EQ(Sh("sfdisk --verify " + out + " >/dev/null 2>&1 && echo valid"), "valid\n");
 }
 
+// A hybrid MBR (gdisk's: partition 2 copied into MBR slot 1, the protective 0xEE entry in slot
+// 2) is read as the GPT it protects, as the kernel and sfdisk read it (it was read as an MBR disk
+// whose second partition was the GPT, kept as raw bytes), and its MBR entries come back.
+TEST_F(DiskTest, AHybridMbrIsReadAsItsGptAndKeptOnCheckout) {
+  const std::string image = dir_ + "/hybrid.raw";
+  Sh("truncate -s 40M " + image +
+     " && printf 'label: gpt\\nstart=2048, size=16384\\nstart=18432, size=8192\\n' | sfdisk -q " +
+     image + " && mkfs.ext4 -q -F -E offset=1048576 " + image +
+     " 8M && mkfs.ext2 -q -F -E offset=" + std::to_string(18432 * 512) + " " + image +
+     " 4M && sgdisk -h 2:EE " + image + " >/dev/null 2>&1");
+  ASSERT_EQ(Sh("xxd -s 450 -l 1 -p " + image + "; xxd -s 466 -l 1 -p " + image), "83\nee\n")
+      << "MBR slot 1 holds partition 2, slot 2 the protective entry";
+  ASSERT_EQ(Table(image)["label"], "gpt") << "sfdisk reads the GPT";
+  const std::string disk = CheckinDisk(image, "hybrid");
+  auto d = Show("hybrid")["disk"];
+  EXPECT_EQ(d["table"], "gpt");
+  ASSERT_EQ(d["partitions"].size(), 2u);
+  EXPECT_EQ(d["partitions"][1]["start"], 18432 * 512);
+  EXPECT_EQ(d["filesystems"].size(), 2u);
+  std::vector<std::string> kinds;
+  for (const auto& b : d["boot_areas"]) kinds.push_back(b["kind"]);
+  EXPECT_EQ(kinds, std::vector<std::string>{"mbr-table"});
+  const std::string out = dir_ + "/hybrid-out.raw";
+  RunResult co = RunRepo("checkout", {"hybrid", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Table(out), Table(image));
+  EXPECT_EQ(Sh("cmp -i 440 -n 72 " + image + " " + out + " && echo same"), "same\n")
+      << "the hybrid MBR's entries";
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+}
+
 // LVM's own view of the physical volume on partition 2 of `image` (host lvm2 reading the
 // metadata through a loop device; nothing is activated): one line per logical volume.
 std::string LvmReport(const std::string& image) {
