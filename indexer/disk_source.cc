@@ -320,7 +320,9 @@ Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const Checkin
   }
   // The view reads the Trees just written.
   CAIRN_RETURN_IF_ERROR(ingestor->Finish());
-  CAIRN_RETURN_IF_ERROR(AssignMountpoints(ingestor, &disk));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> view_warnings,
+                         AssignMountpoints(ingestor, &disk));
+  for (const auto& w : view_warnings) result.warnings.push_back("checkin " + path_ + ": " + w);
   CAIRN_RETURN_IF_ERROR(BuildView(ingestor, &disk));
   Status valid = cas::ValidateDisk(disk);
   if (!valid.ok()) return Status::Corruption("checkin " + path_ + ": " + valid.message());

@@ -1,5 +1,7 @@
 #include "indexer/disk_view.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -74,6 +76,41 @@ std::string Unescape(const std::string& s) {
   return out;
 }
 
+// Whether the source `spec` of an fstab line (UUID=, LABEL=, PARTUUID=, /dev/VG/LV,
+// /dev/mapper/VG-LV, /dev/[shv]daN) names `f`, a filesystem of `disk`.
+bool Names(const std::string& spec, const cas::DiskFilesystem& f, const cas::Disk& disk) {
+  const cas::DiskPartition* p = f.volume.empty() ? disk.FindPartition(f.partition) : nullptr;
+  if ((spec.starts_with("UUID=") && spec.substr(5) == f.uuid) ||
+      (spec.starts_with("LABEL=") && !f.label.empty() && spec.substr(6) == f.label) ||
+      (spec.starts_with("PARTUUID=") && p && !p->guid.empty() &&
+       strcasecmp(spec.substr(9).c_str(), p->guid.c_str()) == 0)) {
+    return true;
+  }
+  if (!f.volume.empty()) {  // /dev/VG/LV or /dev/mapper/VG-LV ('-' doubled)
+    size_t slash = f.volume.find('/');
+    auto dash = [](std::string n) {
+      for (size_t i = 0; (i = n.find('-', i)) != std::string::npos; i += 2) n.insert(i, "-");
+      return n;
+    };
+    return spec == "/dev/" + f.volume || spec == "/dev/mapper/" + dash(f.volume.substr(0, slash)) +
+                                                     "-" + dash(f.volume.substr(slash + 1));
+  }
+  // /dev/sda2, /dev/vda2, /dev/hda2
+  return p && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' && spec[7] == 'a' &&
+         spec.substr(8) == std::to_string(p->number);
+}
+
+// "partition 2, partition 3 and logical volume vg/data".
+std::string Listed(const std::vector<cas::DiskFilesystem*>& fss) {
+  std::string out;
+  for (size_t i = 0; i < fss.size(); ++i) {
+    out += i == 0 ? "" : i + 1 == fss.size() ? " and " : ", ";
+    out += fss[i]->volume.empty() ? "partition " + std::to_string(fss[i]->partition)
+                                  : "logical volume " + fss[i]->volume;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> SafeMountpoint(const std::string& path) {
@@ -88,14 +125,15 @@ std::optional<std::string> SafeMountpoint(const std::string& path) {
   return norm.empty() ? "/" : norm;
 }
 
-Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
+Result<std::vector<std::string>> AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
+  std::vector<std::string> warnings;
   std::vector<cas::DiskFilesystem*> fss;
   for (auto& f : disk->filesystems) {
     if (!f.tree.IsZero()) fss.push_back(&f);
   }
-  if (fss.empty()) return Status();
+  if (fss.empty()) return warnings;
   for (auto* f : fss) {
-    if (f->mountpoint == "/") return Status();  // given by inspection
+    if (f->mountpoint == "/") return warnings;  // given by inspection
   }
   cas::DiskFilesystem* root = fss.size() == 1 ? fss[0] : nullptr;
   std::string fstab;
@@ -109,7 +147,7 @@ Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
     }));
     break;
   }
-  if (root == nullptr) return Status();
+  if (root == nullptr) return warnings;
   root->mountpoint = "/";
   std::stringstream ss(fstab);
   std::string line;
@@ -119,33 +157,28 @@ Status AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk) {
     if (!(ls >> spec >> mnt) || spec.starts_with("#")) continue;
     mnt = Unescape(mnt);
     if (mnt == "/" || !mnt.starts_with("/")) continue;
+    std::vector<cas::DiskFilesystem*> named;
     for (auto* f : fss) {
-      if (f == root || !f->mountpoint.empty()) continue;
-      const cas::DiskPartition* p = f->volume.empty() ? disk->FindPartition(f->partition) : nullptr;
-      bool match = (spec.starts_with("UUID=") && spec.substr(5) == f->uuid) ||
-                   (spec.starts_with("LABEL=") && !f->label.empty() && spec.substr(6) == f->label) ||
-                   (spec.starts_with("PARTUUID=") && p && !p->guid.empty() &&
-                    strcasecmp(spec.substr(9).c_str(), p->guid.c_str()) == 0);
-      if (!match && !f->volume.empty()) {  // /dev/VG/LV or /dev/mapper/VG-LV ('-' doubled)
-        size_t slash = f->volume.find('/');
-        auto dash = [](std::string n) {
-          for (size_t i = 0; (i = n.find('-', i)) != std::string::npos; i += 2) n.insert(i, "-");
-          return n;
-        };
-        match = spec == "/dev/" + f->volume ||
-                spec == "/dev/mapper/" + dash(f->volume.substr(0, slash)) + "-" + dash(f->volume.substr(slash + 1));
-      }
-      if (!match && p && f->volume.empty() && spec.size() > 8 && spec.starts_with("/dev/") && spec[6] == 'd' &&
-          spec[7] == 'a') {
-        match = spec.substr(8) == std::to_string(p->number);  // /dev/sda2, /dev/vda2, /dev/hda2
-      }
-      if (match) {
-        std::optional<std::string> safe = SafeMountpoint(mnt);
-        if (safe && *safe != "/") f->mountpoint = *safe;
-      }
+      if (Names(spec, *f, *disk)) named.push_back(f);
     }
+    // Filesystems of one UUID or label (a copy of a partition beside it): which one the OS
+    // mounts depends on the order its devices appear in, which the image does not record.
+    if (named.size() > 1) {
+      warnings.push_back("/etc/fstab's " + spec + " names " + std::to_string(named.size()) +
+                         " filesystems (" + Listed(named) + "): none is mounted at " + mnt +
+                         " in the view");
+      continue;
+    }
+    if (named.empty() || named[0] == root || !named[0]->mountpoint.empty()) continue;
+    std::optional<std::string> safe = SafeMountpoint(mnt);
+    if (!safe || *safe == "/") continue;
+    // A later line of the same mount point mounts over the earlier one, which the OS hides.
+    for (auto* f : fss) {
+      if (f->mountpoint == *safe) f->mountpoint.clear();
+    }
+    named[0]->mountpoint = *safe;
   }
-  return Status();
+  return warnings;
 }
 
 Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
@@ -190,6 +223,13 @@ Status BuildView(cas::Ingestor* ingestor, cas::Disk* disk) {
                      : f->volume.empty() ? "/" + std::to_string(f->partition)
                                          : "/" + f->volume;
     std::vector<std::string> parts = Split(at);
+    // A filesystem grafted before at this mount point or beneath it (two fstab lines of one
+    // mount point) is hidden by this one, and so are its hard links.
+    const std::string hidden = at.substr(1) + "/";
+    std::erase_if(groups, [&](const std::vector<std::string>& g) {
+      return std::any_of(g.begin(), g.end(),
+                         [&](const std::string& p) { return p.starts_with(hidden); });
+    });
     CAIRN_ASSIGN_OR_RETURN(cas::Tree sub, Load(ingestor->store(), f->tree));
     ObjectId sub_id = f->tree;
     if (!sub.hardlinks.empty()) {

@@ -482,6 +482,102 @@ TEST_F(DiskTest, AnFstabBackslashThatIsNoOctalEscapeIsKeptAsItIs) {
   EXPECT_EQ(RunRepo("cat", {"esc", "bo\\999t/vmlinuz"}).out, "k\n");
 }
 
+// A GPT disk `image` holding one ext4 filesystem of 8 MiB per (directory, UUID) of `fss`, in
+// partitions numbered from 1, each made from its directory by mke2fs -d (hard links kept).
+std::string MakeExtDisk(const std::string& image,
+                        const std::vector<std::pair<std::string, std::string>>& fss) {
+  std::string table = "label: gpt\\n", mkfs;
+  for (size_t i = 0; i < fss.size(); ++i) {
+    const uint64_t start = 2048 + 16384 * i;
+    table += "start=" + std::to_string(start) + ", size=16384\\n";
+    mkfs += " && mke2fs -q -F -t ext4 -U " + fss[i].second + " -d " + fss[i].first +
+            " -E offset=" + std::to_string(start * 512) + " " + image + " 8M";
+  }
+  Sh("truncate -s " + std::to_string(2 + 8 * fss.size()) + "M " + image + " && printf '" + table +
+     "' | sfdisk -q " + image + mkfs);
+  return image;
+}
+
+// A disk dir/name.raw (MakeExtDisk) of three filesystems: 1 a root whose /etc/fstab is `fstab`,
+// 2 of UUID `uuid2` holding one/x and its hard link one/x-link, 3 of UUID `uuid3` holding two/y
+// and two/y-link.
+std::string MakeThreeFilesystems(const std::string& dir, const std::string& name,
+                                 const std::string& fstab, const std::string& uuid2,
+                                 const std::string& uuid3) {
+  const std::string w = dir + "/" + name;
+  Sh("mkdir -p " + w + "/r/etc " + w + "/p2/one " + w + "/p3/two && printf '" + fstab + "' > " + w +
+     "/r/etc/fstab && echo x > " + w + "/p2/one/x && ln " + w + "/p2/one/x " + w +
+     "/p2/one/x-link && echo y > " + w + "/p3/two/y && ln " + w + "/p3/two/y " + w +
+     "/p3/two/y-link");
+  return MakeExtDisk(w + ".raw", {{w + "/r", "random"}, {w + "/p2", uuid2}, {w + "/p3", uuid3}});
+}
+
+constexpr char kUuid2[] = "22222222-3333-4444-8555-666666666666";
+constexpr char kUuid3[] = "33333333-4444-4555-8666-777777777777";
+
+// Two filesystems of one UUID (a partition and its copy) that one fstab line names: which one
+// the OS mounts depends on the order its devices appear in, which the image does not hold, so
+// neither is mounted in the view, with a warning naming both (both were grafted at the mount
+// point, the first one's hard links left naming nothing: a directory checkout exited 3).
+TEST_F(DiskTest, AnFstabSourceNamingTwoFilesystemsMountsNeitherAndWarns) {
+  const std::string image = MakeThreeFilesystems(
+      dir_, "twins", std::string("UUID=") + kUuid2 + " /data ext4 defaults 0 2\\n", kUuid2, kUuid2);
+  RunResult r = RunRepo("checkin", {image, "--image", "twins", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string warning = "checkin " + image + ": /etc/fstab's UUID=" + kUuid2 +
+                              " names 2 filesystems (partition 2 and partition 3): none is "
+                              "mounted at /data in the view";
+  EXPECT_NE(r.err.find("cairn: warning: " + warning + "\n"), std::string::npos) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["warnings"], nlohmann::json::array({warning}));
+  auto fss = Show("twins")["disk"]["filesystems"];
+  ASSERT_EQ(fss.size(), 3u);
+  EXPECT_EQ(fss[0]["mountpoint"], "/");
+  EXPECT_EQ(fss[1]["mountpoint"], "");
+  EXPECT_EQ(fss[2]["mountpoint"], "");
+  const std::string tree = dir_ + "/twins-tree";
+  RunResult co = RunRepo("checkout", {"twins", tree});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_TRUE(Exists(tree + "/etc/fstab"));
+  EXPECT_FALSE(Exists(tree + "/data"));
+}
+
+// Two fstab lines of one mount point: mount stacks the later line's filesystem over the
+// earlier, which is hidden, as it is in the view (both were grafted, and the one grafted
+// first left hard links naming nothing: a directory checkout exited 3).
+TEST_F(DiskTest, TheLaterOfTwoFstabLinesOfOneMountPointIsMounted) {
+  const std::string image = MakeThreeFilesystems(dir_, "stacked",
+                                                 std::string("UUID=") + kUuid3 +
+                                                     " /data ext4 defaults 0 2\\nUUID=" + kUuid2 +
+                                                     " /data ext4 defaults 0 2\\n",
+                                                 kUuid2, kUuid3);
+  CheckinDisk(image, "stacked");
+  auto fss = Show("stacked")["disk"]["filesystems"];
+  ASSERT_EQ(fss.size(), 3u);
+  EXPECT_EQ(fss[1]["mountpoint"], "/data");
+  EXPECT_EQ(fss[2]["mountpoint"], "") << "hidden under partition 2";
+  const std::string tree = dir_ + "/stacked-tree";
+  RunResult co = RunRepo("checkout", {"stacked", tree});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Sh("stat -c %h " + tree + "/data/one/x"), "2\n");
+  EXPECT_FALSE(Exists(tree + "/data/two"));
+}
+
+// A filesystem mounted inside another's directory holding hard links hides them: the view's
+// hard-link table keeps no group naming entries it hid (a directory checkout exited 5).
+TEST_F(DiskTest, AMountPointOverHardLinksOfAnotherFilesystemHidesThem) {
+  const std::string image = MakeThreeFilesystems(dir_, "nested",
+                                                 std::string("UUID=") + kUuid2 +
+                                                     " /data ext4 defaults 0 2\\nUUID=" + kUuid3 +
+                                                     " /data/one ext4 defaults 0 2\\n",
+                                                 kUuid2, kUuid3);
+  CheckinDisk(image, "nested");
+  const std::string tree = dir_ + "/nested-tree";
+  RunResult co = RunRepo("checkout", {"nested", tree});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_FALSE(Exists(tree + "/data/one/x"));
+  EXPECT_EQ(Sh("stat -c %h " + tree + "/data/one/two/y"), "2\n");
+}
+
 // A disk given as its block device is read as the image file is: the same Disk (its size is the
 // device's; a block device's file size is 0, so it was refused as no disk image).
 TEST_F(DiskTest, ABlockDeviceIsReadAsItsImage) {
