@@ -100,6 +100,33 @@ bool Names(const std::string& spec, const cas::DiskFilesystem& f, const cas::Dis
          spec.substr(8) == std::to_string(p->number);
 }
 
+// Whether `path` in `tree` is an entry of `type` itself (not a symbolic link to one).
+bool IsEntry(cas::ObjectStore* store, const ObjectId& tree, const char* path, cas::EntryType type) {
+  auto e = cas::LookupPath(store, tree, path);
+  return e && e->type == type;
+}
+bool IsRegular(cas::ObjectStore* store, const ObjectId& tree, const char* path) {
+  return IsEntry(store, tree, path, cas::EntryType::kRegular);
+}
+
+// Whether the filesystem `tree` is the root of an OS by the rule of libguestfs's inspection
+// (daemon/inspect_fs.ml, check_filesystem), for what cairn stores (ext2/3/4): not a GRUB /boot
+// (grub/menu.lst, grub/grub.conf or grub2/grub.cfg), a directory etc, a directory bin or a
+// symbolic link bin -> usr/bin, and a file etc/fstab or etc/hosts. The BSD and Minix roots it
+// knows meet this rule too. None of these follows a symbolic link, as libguestfs's checks do not.
+bool IsInspectedRoot(cas::ObjectStore* store, const ObjectId& tree) {
+  for (const char* grub : {"grub/menu.lst", "grub/grub.conf", "grub2/grub.cfg"}) {
+    if (IsRegular(store, tree, grub)) return false;
+  }
+  if (!IsEntry(store, tree, "etc", cas::EntryType::kDirectory)) return false;
+  auto bin = cas::LookupPath(store, tree, "bin");
+  if (!bin || !(bin->type == cas::EntryType::kDirectory ||
+                (bin->type == cas::EntryType::kSymlink && bin->target == "usr/bin"))) {
+    return false;
+  }
+  return IsRegular(store, tree, "etc/fstab") || IsRegular(store, tree, "etc/hosts");
+}
+
 // "partition 2, partition 3 and logical volume vg/data".
 std::string Listed(const std::vector<cas::DiskFilesystem*>& fss) {
   std::string out;
@@ -132,23 +159,38 @@ Result<std::vector<std::string>> AssignMountpoints(cas::Ingestor* ingestor, cas:
     if (!f.tree.IsZero()) fss.push_back(&f);
   }
   if (fss.empty()) return warnings;
+  cas::ObjectStore* store = ingestor->store();
+  // OS roots in the order libguestfs lists filesystems (partitions by number, then logical
+  // volumes by name: the Disk's order), whose first its inspection takes.
+  std::vector<cas::DiskFilesystem*> roots;
   for (auto* f : fss) {
-    if (f->mountpoint == "/") return warnings;  // given by inspection
+    if (IsInspectedRoot(store, f->tree)) roots.push_back(f);
   }
-  cas::DiskFilesystem* root = fss.size() == 1 ? fss[0] : nullptr;
-  std::string fstab;
-  for (auto* f : fss) {
-    auto e = cas::LookupPath(ingestor->store(), f->tree, "etc/fstab");
-    if (!e || e->type != cas::EntryType::kRegular) continue;
-    root = f;
-    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(ingestor->store(), *e, [&](std::string_view p) {
-      fstab.append(p);
-      return Status();
-    }));
-    break;
+  auto given = std::find_if(fss.begin(), fss.end(), [](auto* f) { return f->mountpoint == "/"; });
+  if (roots.size() > 1) {
+    cas::DiskFilesystem* taken = given != fss.end() ? *given : roots[0];
+    warnings.push_back(
+        "the disk holds " + std::to_string(roots.size()) + " operating systems (" + Listed(roots) +
+        "): the view's / is " + Listed({taken}) +
+        (taken == roots[0] ? ", the first, as libguestfs's inspection takes it" : ""));
+  }
+  if (given != fss.end()) return warnings;  // given by inspection
+  // Without an OS root (as libguestfs's inspection finds none): the filesystem holding
+  // etc/fstab, the first one if several do.
+  cas::DiskFilesystem* root = !roots.empty() ? roots[0] : fss.size() == 1 ? fss[0] : nullptr;
+  for (auto it = fss.begin(); root == nullptr && it != fss.end(); ++it) {
+    if (IsRegular(store, (*it)->tree, "etc/fstab")) root = *it;
   }
   if (root == nullptr) return warnings;
   root->mountpoint = "/";
+  std::string fstab;
+  if (auto e = cas::LookupPath(store, root->tree, "etc/fstab");
+      e && e->type == cas::EntryType::kRegular) {
+    CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store, *e, [&](std::string_view p) {
+      fstab.append(p);
+      return Status();
+    }));
+  }
   std::stringstream ss(fstab);
   std::string line;
   while (std::getline(ss, line)) {

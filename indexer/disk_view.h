@@ -20,11 +20,15 @@ std::optional<std::string> SafeMountpoint(const std::string& path);
 
 // Sets the mount points of `disk`'s filesystems from the root filesystem's /etc/fstab (UUID=,
 // LABEL=, PARTUUID=, /dev/[shv]daN, /dev/VG/LV and /dev/mapper/VG-LV sources). The root filesystem
-// is the only one, or the one holding etc/fstab. Filesystems already given a mount point keep it.
+// is the one libguestfs's inspection takes (the first, in the Disk's order, holding a directory
+// etc, a directory bin or a link bin -> usr/bin, and a file etc/fstab or etc/hosts, and no GRUB
+// configuration at grub/ or grub2/), else the only one, else the first holding etc/fstab.
+// Filesystems already given a mount point keep it; so does a root given "/" by inspection.
 // Of two lines of one mount point the later one's filesystem is mounted (as mount stacks it on
 // top). A source that names several filesystems (two of one UUID or label) mounts none of them:
 // which one the OS would mount is not in the image. Returns what the user is warned of (without
-// the image's name): each such fstab line, naming the filesystems.
+// the image's name): each such fstab line, naming the filesystems, and several OS roots, naming
+// them and the one taken.
 // REQUIRES: every filesystem Tree is readable from ingestor->store().
 Result<std::vector<std::string>> AssignMountpoints(cas::Ingestor* ingestor, cas::Disk* disk);
 

@@ -482,22 +482,6 @@ TEST_F(DiskTest, AnFstabBackslashThatIsNoOctalEscapeIsKeptAsItIs) {
   EXPECT_EQ(RunRepo("cat", {"esc", "bo\\999t/vmlinuz"}).out, "k\n");
 }
 
-// A GPT disk `image` holding one ext4 filesystem of 8 MiB per (directory, UUID) of `fss`, in
-// partitions numbered from 1, each made from its directory by mke2fs -d (hard links kept).
-std::string MakeExtDisk(const std::string& image,
-                        const std::vector<std::pair<std::string, std::string>>& fss) {
-  std::string table = "label: gpt\\n", mkfs;
-  for (size_t i = 0; i < fss.size(); ++i) {
-    const uint64_t start = 2048 + 16384 * i;
-    table += "start=" + std::to_string(start) + ", size=16384\\n";
-    mkfs += " && mke2fs -q -F -t ext4 -U " + fss[i].second + " -d " + fss[i].first +
-            " -E offset=" + std::to_string(start * 512) + " " + image + " 8M";
-  }
-  Sh("truncate -s " + std::to_string(2 + 8 * fss.size()) + "M " + image + " && printf '" + table +
-     "' | sfdisk -q " + image + mkfs);
-  return image;
-}
-
 // A disk dir/name.raw (MakeExtDisk) of three filesystems: 1 a root whose /etc/fstab is `fstab`,
 // 2 of UUID `uuid2` holding one/x and its hard link one/x-link, 3 of UUID `uuid3` holding two/y
 // and two/y-link.
@@ -576,6 +560,34 @@ TEST_F(DiskTest, AMountPointOverHardLinksOfAnotherFilesystemHidesThem) {
   ASSERT_EQ(co.exit_code, 0) << co.err;
   EXPECT_FALSE(Exists(tree + "/data/one/x"));
   EXPECT_EQ(Sh("stat -c %h " + tree + "/data/one/two/y"), "2\n");
+}
+
+// The fast path takes for the root the filesystem libguestfs's inspection takes: one with etc,
+// bin and etc/fstab, not a rescue filesystem before it that holds an etc/fstab but no OS (it took
+// the first filesystem holding etc/fstab, where the appliance's inspection took the second).
+TEST_F(DiskTest, TheRootIsTheOsLibguestfsInspectionFindsNotARescueFilesystemBeforeIt) {
+  const std::string image = MakeRescueDisk(dir_, /*rescue_is_os=*/false);
+  CheckinDisk(image, "os");
+  auto fss = Show("os")["disk"]["filesystems"];
+  ASSERT_EQ(fss.size(), 2u);
+  EXPECT_EQ(fss[0]["mountpoint"], "");
+  EXPECT_EQ(fss[1]["mountpoint"], "/");
+  EXPECT_EQ(RunRepo("cat", {"os", "marker"}).out, "root\n");
+}
+
+// Two filesystems that inspection takes for OS roots: the first is the view's /, as libguestfs
+// takes the first, with a warning naming both.
+TEST_F(DiskTest, OfTwoOsRootsTheFirstIsTakenWithAWarning) {
+  const std::string image = MakeRescueDisk(dir_, /*rescue_is_os=*/true);
+  RunResult r = RunRepo("checkin", {image, "--image", "two", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string warning = "checkin " + image +
+                              ": the disk holds 2 operating systems (partition 1 and partition 2): "
+                              "the view's / is partition 1, the first, as libguestfs's inspection "
+                              "takes it";
+  EXPECT_NE(r.err.find("cairn: warning: " + warning + "\n"), std::string::npos) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["warnings"], nlohmann::json::array({warning}));
+  EXPECT_EQ(RunRepo("cat", {"two", "marker"}).out, "rescue\n");
 }
 
 // A disk given as its block device is read as the image file is: the same Disk (its size is the

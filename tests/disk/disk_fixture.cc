@@ -23,6 +23,32 @@ std::string Sh(const std::string& cmd, int* rc) {
   return out;
 }
 
+std::string MakeExtDisk(const std::string& image,
+                        const std::vector<std::pair<std::string, std::string>>& fss) {
+  std::string table = "label: gpt\\n", mkfs;
+  for (size_t i = 0; i < fss.size(); ++i) {
+    const uint64_t start = 2048 + 16384 * i;
+    table += "start=" + std::to_string(start) + ", size=16384\\n";
+    mkfs += " && mke2fs -q -F -t ext4 -U " + fss[i].second + " -d " + fss[i].first +
+            " -E offset=" + std::to_string(start * 512) + " " + image + " 8M";
+  }
+  Sh("truncate -s " + std::to_string(2 + 8 * fss.size()) + "M " + image + " && printf '" + table +
+     "' | sfdisk -q " + image + mkfs);
+  return image;
+}
+
+std::string MakeRescueDisk(const std::string& dir, bool rescue_is_os) {
+  const std::string w = dir + "/rescue";
+  Sh("mkdir -p " + w + "/rescue/etc " + w + "/root/etc " + w + "/root/bin" +
+     (rescue_is_os ? " " + w + "/rescue/bin" : "") +
+     " && printf 'LABEL=rescue / ext4 defaults 0 1\\n' > " + w +
+     "/rescue/etc/fstab && echo rescue > " + w +
+     "/rescue/marker && printf 'UUID=" + kRescueRootUuid + " / ext4 defaults 0 1\\n' > " + w +
+     "/root/etc/fstab && printf 'ID=cairntest\\n' > " + w + "/root/etc/os-release && echo root > " +
+     w + "/root/marker");
+  return MakeExtDisk(w + ".raw", {{w + "/rescue", "random"}, {w + "/root", kRescueRootUuid}});
+}
+
 void DiskTest::SetUp() {
   if (::geteuid() != 0) GTEST_SKIP() << "disk tests need root (loop mounts); CI runs them as root";
   CliTest::SetUp();

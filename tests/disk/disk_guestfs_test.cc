@@ -35,6 +35,18 @@ TEST_F(DiskTest, GuestfsPathGivesTheSameDiskAsTheFastPath) {
   EXPECT_EQ(by_path["tmp/kib"]["extents"], nlohmann::json::parse("[[0, 1024], [2048, 1024]]"));
 }
 
+// A rescue filesystem with its own etc/fstab before the OS root: both paths take the root
+// libguestfs's inspection finds (the fast path took the rescue filesystem).
+TEST_F(DiskTest, BothPathsTakeTheRootInspectionFindsOverARescueFilesystem) {
+  const std::string raw = MakeRescueDisk(dir_, /*rescue_is_os=*/false);
+  const std::string qcow = dir_ + "/rescue.qcow2";
+  Sh("qemu-img convert -O qcow2 " + raw + " " + qcow);
+  const std::string fast = CheckinDisk(raw, "fast");
+  ASSERT_FALSE(fast.empty());
+  EXPECT_EQ(CheckinDisk(qcow, "slow", "guestfs"), fast);
+  EXPECT_EQ(Show("slow")["disk"]["filesystems"][1]["mountpoint"], "/");
+}
+
 // MBR logical partitions through the appliance: its /dev/sda5 and /dev/sda6 are the Disk's
 // partitions 5 and 6, inspection mounts / from the logical one.
 TEST_F(DiskTest, MbrLogicalPartitionsThroughTheApplianceGiveTheSameDisk) {
