@@ -20,15 +20,28 @@
 #include "indexer/disk_lvm.h"
 #include "indexer/loop_mount.h"
 #include "indexer/output_file.h"
+#include "indexer/run_record.h"
 
 namespace cairn::indexer {
 namespace {
 
 constexpr uint64_t kSector = 512;
 
-// Removes a temporary file unless released.
+// Removes a temporary file unless released; recorded while held (run_record.h), so that the
+// next disk command removes it if the process is killed.
 struct TempFile {
   std::string path;
+  std::unique_ptr<RunRecord> record;
+  // Takes `made`, a file just created.
+  void Hold(std::string made) {
+    path = std::move(made);
+    record = RunRecord::Make(RunRecord::Kind::kFile, path);
+  }
+  // The file is renamed into place: no longer temporary.
+  void Release() {
+    path.clear();
+    record.reset();
+  }
   ~TempFile() {
     if (!path.empty()) ::unlink(path.c_str());
   }
@@ -224,7 +237,9 @@ class LoopDevice {
                                       {"losetup", "--find", "--show", "--offset", std::to_string(offset),
                                        "--sizelimit", std::to_string(size), image}));
     while (!out.empty() && out.back() == '\n') out.pop_back();
-    return std::unique_ptr<LoopDevice>(new LoopDevice(out));
+    std::unique_ptr<LoopDevice> device(new LoopDevice(out));
+    device->record_ = RunRecord::Make(RunRecord::Kind::kLoop, out, image, offset);
+    return device;
   }
   ~LoopDevice() { (void)RunCommand({"losetup", "--detach", path_}); }
   const std::string& path() const { return path_; }
@@ -232,6 +247,7 @@ class LoopDevice {
  private:
   explicit LoopDevice(std::string path) : path_(std::move(path)) {}
   std::string path_;
+  std::unique_ptr<RunRecord> record_;  // removed after the detach (members go after the body)
 };
 
 // Writes the LVM metadata of `vg` onto its physical volumes in `image` with the host's lvm2 tools:
@@ -259,7 +275,7 @@ Status WriteVolumeGroup(const cas::Disk& d, const cas::VolumeGroup& vg, const st
     const std::string path = image + ".lvm-" + vg.name;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoStatus("create", path, errno);
-    meta.path = path;
+    meta.Hold(path);
     Status w = WriteAt(fd, 0, text, meta.path);
     ::close(fd);
     CAIRN_RETURN_IF_ERROR(w);
@@ -362,6 +378,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
   if (::geteuid() != 0) {
     return Status::NotSupported("checkout " + target_ + ": writing a disk image needs root (loop mounts)");
   }
+  (void)CleanUpAfterDeadProcesses();  // what a killed disk command left behind
   CAIRN_ASSIGN_OR_RETURN(std::string data, store->ReadTyped(root, cas::ObjectType::kDisk));
   CAIRN_ASSIGN_OR_RETURN(cas::Disk d, cas::DecodeDisk(root, data));
   uint64_t size = size_ == 0 ? d.size : size_;
@@ -430,7 +447,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     std::string name = UniqueTempName(target_);
     fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0)
-      tmp.path = std::move(name);
+      tmp.Hold(std::move(name));
     else if (errno != EEXIST)
       return ErrnoStatus("create", name, errno);
   }
@@ -473,7 +490,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     const std::string part_path = tmp.path + ".lv";
     int pfd = ::open(part_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (pfd < 0) return ErrnoStatus("create", part_path, errno);
-    part.path = part_path;
+    part.Hold(part_path);
     int t = ::ftruncate(pfd, static_cast<off_t>(length));
     ::close(pfd);
     if (t != 0) return ErrnoStatus("size", part.path, errno);
@@ -523,7 +540,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
                               .status());
   } else {
     if (::rename(tmp.path.c_str(), target_.c_str()) != 0) return ErrnoStatus("rename to", target_, errno);
-    tmp.path.clear();
+    tmp.Release();
   }
   return result;
 }

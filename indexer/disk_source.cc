@@ -18,6 +18,7 @@
 #include "indexer/disk_view.h"
 #include "indexer/guestfs_session.h"
 #include "indexer/loop_mount.h"
+#include "indexer/run_record.h"
 
 namespace cairn::indexer {
 namespace {
@@ -110,6 +111,7 @@ Status Named(const Status& s, const std::string& image) {
 }  // namespace
 
 Result<CheckinResult> DiskSource::Checkin(cas::Ingestor* ingestor, const CheckinOptions& options) {
+  (void)CleanUpAfterDeadProcesses();  // what a killed disk command left behind
   bool fast = format_ == "raw" && ::geteuid() == 0 && options.disk_path != "guestfs";
   if (options.disk_path == "fast" && !fast) {
     return Status::NotSupported("checkin " + path_ + ": the fast path needs a raw image and root");

@@ -23,6 +23,7 @@ Result<std::unique_ptr<LoopMount>> LoopMount::Mount(const std::string& image, ui
     return ErrnoStatus("create mount point", point, err);
   }
   std::unique_ptr<LoopMount> m(new LoopMount(templ, point));
+  m->record_ = RunRecord::Make(RunRecord::Kind::kMount, point);
   std::string opts = "loop,nosuid,nodev,noexec,offset=" + std::to_string(offset) +
                      ",sizelimit=" + std::to_string(size);
   opts += read_only ? ",ro,noload" : ",rw";
@@ -42,6 +43,7 @@ Status LoopMount::Unmount() {
       mounted_ = false;
       ::rmdir(dir_.c_str());
       ::rmdir(parent_.c_str());
+      record_.reset();
       return ErrnoStatus("unmount", dir_, err);
     }
     mounted_ = false;
@@ -51,6 +53,7 @@ Status LoopMount::Unmount() {
     ::rmdir(parent_.c_str());
     dir_.clear();
   }
+  record_.reset();
   return Status();
 }
 

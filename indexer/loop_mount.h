@@ -1,6 +1,7 @@
 // A filesystem inside an image file mounted through a loop device (mount -o loop,offset=N):
 // the fast path of disk checkin (read-only) and of checkout to a disk (read-write). Needs root.
-// Unmounted by Unmount() or, at the latest, by the destructor, on every path.
+// Unmounted by Unmount() or, at the latest, by the destructor, on every path; recorded while
+// mounted (run_record.h), so that the next disk command unmounts it if the process is killed.
 #ifndef CAIRN_INDEXER_LOOP_MOUNT_H_
 #define CAIRN_INDEXER_LOOP_MOUNT_H_
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "indexer/run_record.h"
 
 namespace cairn::indexer {
 
@@ -35,6 +37,7 @@ class LoopMount {
   std::string parent_;  // mode 0700, holding dir_
   std::string dir_;
   bool mounted_ = false;
+  std::unique_ptr<RunRecord> record_;  // from before the mount until the unmount
 };
 
 }  // namespace cairn::indexer
