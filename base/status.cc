@@ -19,6 +19,8 @@ std::string_view CodeName(Code code) {
     case Code::kNotSupported: return "not supported";
     case Code::kPermissionDenied: return "permission denied";
     case Code::kInternal: return "internal error";
+    case Code::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

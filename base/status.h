@@ -27,7 +27,8 @@ enum class Code : int {
   kAlreadyExists = 8,
   kNotSupported = 9,
   kPermissionDenied = 10,
-  kInternal = 11,        // a bug in cairn
+  kInternal = 11,   // a bug in cairn
+  kCancelled = 12,  // the command was interrupted (base/interrupt.h)
 };
 
 std::string_view CodeName(Code code);

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "base/heap_warmer.h"
+#include "base/interrupt.h"
 #include "base/sha256.h"
 #include "cas/chunk_index.h"
 #include "cas/x86_filter.h"
@@ -155,6 +156,8 @@ Status Ingestor::WriteIfFull(std::unique_lock<std::mutex>& lock) {
 }
 
 Status Ingestor::Add(EncodedObject obj) {
+  // Interrupted (base/interrupt.h): nothing more is written, and the caller undoes the rest.
+  if (InterruptSignal() != 0) return InterruptedStatus();
   std::unique_lock lock(mu_);
   if (!pending_.insert(obj.id).second) {
     stats_.objects_dup++;
@@ -411,7 +414,9 @@ WriteBatch Ingestor::TakeBatch() {
 
 Status Ingestor::Finish() {
   CAIRN_RETURN_IF_ERROR(WritePending());
-  return store_->Flush();
+  CAIRN_RETURN_IF_ERROR(store_->Flush());
+  // The last moment an interrupt can still undo the whole command.
+  return InterruptSignal() != 0 ? InterruptedStatus() : Status();
 }
 
 Status Ingestor::WritePending() {
@@ -435,6 +440,9 @@ Status Ingestor::Finish(WriteBatch final) {
   CAIRN_RETURN_IF_ERROR(WritePending());
   // Everything `final` names is durable before `final` is written.
   CAIRN_RETURN_IF_ERROR(store_->FlushAll());
+  // The last moment an interrupt still undoes the whole command; once `final` is written, the
+  // command has done its work and ends as if it had not been interrupted.
+  if (InterruptSignal() != 0) return InterruptedStatus();
   CAIRN_RETURN_IF_ERROR(store_->Write(final, WriteOptions{.sync = true}));
   std::lock_guard lock(mu_);
   final_written_ = true;

@@ -28,6 +28,8 @@ const char kExitCodeHelp[] = R"(Exit codes:
   9   not supported
   10  already exists
   70  internal error
+  checkin and put, interrupted (SIGINT, SIGTERM, SIGHUP), undo what they wrote and end by
+  that signal: a shell reports 128 + its number (130 for SIGINT, 143 for SIGTERM)
 )";
 
 int ExitCodeFor(const Status& s) {
@@ -44,6 +46,8 @@ int ExitCodeFor(const Status& s) {
     case Code::kNotSupported: return kExitUnsupported;
     case Code::kAlreadyExists: return kExitExists;
     case Code::kInternal: return kExitInternal;
+    case Code::kCancelled:
+      return kExitInterrupted;
   }
   return kExitInternal;
 }

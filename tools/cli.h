@@ -19,17 +19,18 @@ namespace po = boost::program_options;
 // Documented exit codes (docs/cli.md, `cairn --help`).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFound = 1,        // the command ran and found a problem (verify: damaged objects)
-  kExitUsage = 2,        // bad option or argument
-  kExitNotFound = 3,     // unknown id, image, version or file; not a repository
-  kExitAmbiguous = 4,    // an id prefix matching several objects
-  kExitCorruption = 5,   // stored data failed verification
-  kExitIO = 6,           // the operating system refused (I/O error, permission denied)
-  kExitNoSpace = 7,      // the disk is full
-  kExitBusy = 8,         // another cairn process is writing to the repository
-  kExitUnsupported = 9,  // not supported
-  kExitExists = 10,      // already exists
-  kExitInternal = 70,    // a bug in cairn
+  kExitFound = 1,          // the command ran and found a problem (verify: damaged objects)
+  kExitUsage = 2,          // bad option or argument
+  kExitNotFound = 3,       // unknown id, image, version or file; not a repository
+  kExitAmbiguous = 4,      // an id prefix matching several objects
+  kExitCorruption = 5,     // stored data failed verification
+  kExitIO = 6,             // the operating system refused (I/O error, permission denied)
+  kExitNoSpace = 7,        // the disk is full
+  kExitBusy = 8,           // another cairn process is writing to the repository
+  kExitUnsupported = 9,    // not supported
+  kExitExists = 10,        // already exists
+  kExitInternal = 70,      // a bug in cairn
+  kExitInterrupted = 130,  // interrupted (checkin, put: after undoing; base/interrupt.h)
 };
 int ExitCodeFor(const Status& s);
 extern const char kExitCodeHelp[];

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/interrupt.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -130,8 +131,14 @@ int main(int argc, char** argv) {
   // `cairn versions` or `cairn ls` here (tools/cli.h, ExitNow).
   for (const auto& c : kCommands) {
     if (cmd != c.name) continue;
+    // The commands that undo what they wrote when they fail do so when interrupted too, then
+    // end by the signal (base/interrupt.h); the others are ended by it at once, as before.
+    const bool undoes = cmd == "checkin" || cmd == "put";
+    if (undoes) cairn::InstallInterruptHandlers();
     try {
-      return cairn::tools::ExitNow(c.run(args));
+      const int rc = c.run(args);
+      if (undoes && rc != cairn::tools::kExitOk) cairn::ReraiseInterrupt();
+      return cairn::tools::ExitNow(rc);
     } catch (const std::system_error& e) {
       // fmt::print throws when standard output cannot take a listing (a full disk, a closed
       // descriptor): what ExitNow reports for a short one. Anything else is a bug.
