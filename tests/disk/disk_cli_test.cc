@@ -663,7 +663,7 @@ TEST_F(DiskTest, CheckoutToADiskLeavesTheFilesBesideItsTargetAlone) {
   }
   RunResult co = RunRepo("checkout", {"vm", out});
   ASSERT_EQ(co.exit_code, 0) << co.err;
-  for (const std::string& name :
+  for (const std::string name :
        {"vm.raw.cairn-tmp", "vm.raw.cairn-tmp.lv", "vm.raw.cairn-tmp.lvm-cairnvg"}) {
     EXPECT_EQ(ReadFile(dir_ + "/" + name), "the user's " + name);
   }
