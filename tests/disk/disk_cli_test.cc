@@ -657,7 +657,7 @@ TEST_F(DiskTest, AnImageOfPartialSectorsRoundTripsToTheByte) {
 TEST_F(DiskTest, CheckoutToADiskLeavesTheFilesBesideItsTargetAlone) {
   CheckinDisk(MakeDisk("lvm"), "vm");
   const std::string out = dir_ + "/vm.raw";
-  for (const std::string& name :
+  for (const std::string name :
        {"vm.raw.cairn-tmp", "vm.raw.cairn-tmp.lv", "vm.raw.cairn-tmp.lvm-cairnvg"}) {
     MakeFile(name, "the user's " + name);
   }
