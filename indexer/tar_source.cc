@@ -28,8 +28,10 @@
 //   system.posix_acl_* xattrs the kernel would hold.
 // - A name with a component over 255 bytes or a symbolic link whose target is 4096 bytes or
 //   more (Linux cannot make them: every checkout would fail) is refused naming the entry.
-// - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one) and an
-//   owner or group id beyond 32 bits or (uid_t)-1 are refused naming the entry.
+// - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one), an
+//   owner or group id beyond 32 bits or (uid_t)-1, and a device node whose major is over 4095
+//   or minor over 1048575 (beyond Linux's dev_t: mknod(2) refuses it) are refused naming the
+//   entry.
 // - Archives other than tar and cpio are refused naming their format (CheckFormat).
 #include "indexer/tar_source.h"
 
@@ -57,6 +59,10 @@ namespace {
 
 // Dense files up to this size are read whole and stored from memory (as DirSource does).
 constexpr int64_t kSmallFile = 1 << 20;
+
+// The largest device numbers Linux's dev_t holds (a 12-bit major, a 20-bit minor).
+constexpr uint64_t kMaxDevMajor = (1 << 12) - 1;
+constexpr uint64_t kMaxDevMinor = (1 << 20) - 1;
 
 struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -352,11 +358,22 @@ class TarReader {
         break;
       }
       case AE_IFCHR:
-      case AE_IFBLK:
+      case AE_IFBLK: {
         te.type = ftype == AE_IFCHR ? cas::EntryType::kCharDevice : cas::EntryType::kBlockDevice;
-        te.rdev_major = static_cast<uint32_t>(archive_entry_rdevmajor(e));
-        te.rdev_minor = static_cast<uint32_t>(archive_entry_rdevminor(e));
+        // Linux's dev_t holds a 12-bit major and a 20-bit minor: mknod(2) refuses (EINVAL) any
+        // other, so every directory checkout would fail.
+        const uint64_t major = archive_entry_rdevmajor(e), minor = archive_entry_rdevminor(e);
+        if (major > kMaxDevMajor || minor > kMaxDevMinor) {
+          return Status::InvalidArgument("read tarball " + tarball_ + ": entry '" + shown +
+                                         "' is a device node " + std::to_string(major) + ":" +
+                                         std::to_string(minor) + " (Linux allows majors to " +
+                                         std::to_string(kMaxDevMajor) + " and minors to " +
+                                         std::to_string(kMaxDevMinor) + ")");
+        }
+        te.rdev_major = static_cast<uint32_t>(major);
+        te.rdev_minor = static_cast<uint32_t>(minor);
         break;
+      }
       case AE_IFIFO: te.type = cas::EntryType::kFifo; break;
       case AE_IFSOCK: te.type = cas::EntryType::kSocket; break;
       default:

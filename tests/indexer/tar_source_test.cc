@@ -215,6 +215,37 @@ TEST_F(TarTest, NamesLinuxCannotHoldAreRefusedNamingTheEntry) {
       << r.error().ToString();
 }
 
+// Linux's dev_t holds a 12-bit major and a 20-bit minor; mknod(2) refuses any other, so a
+// device node beyond them (which was stored, its numbers cut to 32 bits) is refused at checkin
+// naming the tarball and the entry. The largest Linux holds is stored as it is.
+TEST_F(TarTest, ADeviceNumberLinuxCannotHoldIsRefusedNamingTheEntry) {
+  // A pax SCHILY.devminor says a number beyond 32 bits (ustar's field holds 21 bits).
+  for (auto [type, major, minor] : {std::tuple{"CHRTYPE", "4096", "1"},
+                                    {"BLKTYPE", "5000", "0"},
+                                    {"CHRTYPE", "1", "1048576"},
+                                    {"BLKTYPE", "1", "4294967297"}}) {
+    std::string t = PyTar("dev.tar", std::string("    reg(t, 'ok', b'1')\n    typ(t, 'dev/n', "
+                                                 "tarfile.") +
+                                         type + ", devmajor=" + major +
+                                         ", pax_headers={'SCHILY.devminor': '" + minor + "'})\n");
+    auto r = CheckinTar(t);
+    ASSERT_FALSE(r) << type << " " << major << ":" << minor;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+    EXPECT_EQ(r.error().message(), "read tarball " + t + ": entry 'dev/n' is a device node " +
+                                       major + ":" + minor +
+                                       " (Linux allows majors to 4095 and minors to 1048575)");
+  }
+  std::string t =
+      PyTar("max-dev.tar", "    typ(t, 'c', tarfile.CHRTYPE, devmajor=4095, devminor=1048575)\n");
+  auto r = CheckinTar(t);
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto c = cas::LookupPath(store_.get(), r->root, "c");
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->type, cas::EntryType::kCharDevice);
+  EXPECT_EQ(c->rdev_major, 4095u);
+  EXPECT_EQ(c->rdev_minor, 1048575u);
+}
+
 // A time beyond what the target file system holds (ext4: 1901 to 2446) fails the checkout
 // naming the file, where the file system clamped it without an error; one that holds it
 // (tmpfs, btrfs) gets it exactly.
