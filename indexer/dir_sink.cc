@@ -48,6 +48,15 @@ bool IsLsmLabel(std::string_view name) {
          name.starts_with("security.SMACK64");
 }
 
+// Whether Linux holds xattr `name`: its namespace is one the kernel knows (xattr(7)); every
+// file system refuses any other (EOPNOTSUPP).
+bool IsLinuxXattr(std::string_view name) {
+  for (std::string_view ns : {"user.", "trusted.", "security.", "system."}) {
+    if (name.starts_with(ns)) return true;
+  }
+  return false;
+}
+
 // Removes every xattr of an entry that `m` does not hold (but LSM labels): the ACLs a new entry
 // inherits from a default ACL above it, or what a directory kept by --force had.
 Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m,
@@ -69,8 +78,9 @@ Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m
   return Status();
 }
 
-// Applies owner, mode, xattrs and times to an entry. `fd` >= 0: an open file or directory;
-// else the entry `name` in `dirfd` is changed without following it (symlinks, nodes).
+// Applies owner, mode, xattrs (but those Linux cannot hold: Writer::NoteLeftOutXattrs) and
+// times to an entry. `fd` >= 0: an open file or directory; else the entry `name` in `dirfd` is
+// changed without following it (symlinks, nodes).
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
                      bool is_symlink, const std::string& shown, bool as_root) {
   std::string proc = fd >= 0 ? "" : "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
@@ -86,6 +96,7 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   // permission, which a read-only entry's mode takes from a user other than root. An ACL's
   // entries and the mode agree, so the chmod after it changes neither.
   for (const auto& [k, v] : m.xattrs) {
+    if (!IsLinuxXattr(k)) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::lsetxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
@@ -146,6 +157,7 @@ class Writer {
     }
     auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd->fd < 0) return ErrnoStatus("open", target_, errno);
+    NoteLeftOutXattrs(".", tree.meta);
     Status s = WriteDir(fd, "", tree);
     Status w = WaitAll();
     if (s.ok()) s = w;
@@ -203,6 +215,7 @@ class Writer {
       switch (e.type) {
         case cas::EntryType::kDirectory: {
           CAIRN_ASSIGN_OR_RETURN(cas::Tree child, LoadTree(e.id));
+          NoteLeftOutXattrs(path, child.meta);
           if (::mkdirat(dirfd->fd, e.name.c_str(), 0700) != 0 && errno != EEXIST) {
             return ErrnoStatus("create directory", shown, errno);
           }
@@ -224,12 +237,14 @@ class Writer {
         }
         case cas::EntryType::kRegular:
           if (link_members_.contains(path)) break;  // linked to its group's first name later
+          NoteLeftOutXattrs(path, e.meta);
           CAIRN_RETURN_IF_ERROR(SubmitFile(dirfd, e, shown));
           break;
         case cas::EntryType::kSymlink:
           if (::symlinkat(e.target.c_str(), dirfd->fd, e.name.c_str()) != 0) {
             return ErrnoStatus("create symlink", shown, errno);
           }
+          NoteLeftOutXattrs(path, e.meta);
           CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, true, shown, as_root_));
           break;
         default: {
@@ -247,11 +262,23 @@ class Writer {
             }
             return ErrnoStatus("create node", shown, errno);
           }
+          NoteLeftOutXattrs(path, e.meta);
           CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, false, shown, as_root_));
         }
       }
     }
     return Status();
+  }
+
+  // Names in left_out each xattr of `m`, the metadata of the entry at `path`, that ApplyMetadata
+  // leaves out (the walk's thread only: in walk order).
+  void NoteLeftOutXattrs(const std::string& path, const cas::Metadata& m) {
+    for (const auto& [k, v] : m.xattrs) {
+      if (IsLinuxXattr(k)) continue;
+      result_.left_out.push_back(
+          {"xattr " + k + " of " + path,
+           "outside the namespaces Linux holds (user., trusted., security., system.)"});
+    }
   }
 
   Status SubmitFile(const SharedFd& dirfd, const cas::TreeEntry& e, const std::string& shown) {

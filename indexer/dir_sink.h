@@ -2,7 +2,10 @@
 // symlinks, device nodes, fifos and sockets, hard links, owners (when run as root), modes with
 // setuid/setgid/sticky, xattrs (capabilities and ACLs included) and mtimes, directory mtimes
 // last. A user who may not make device nodes (no CAP_MKNOD) gets the rest, and
-// CheckoutResult::left_out names each device left out.
+// CheckoutResult::left_out names each device left out. An xattr outside the namespaces Linux
+// holds (user., trusted., security., system.: a macOS tarball's com.apple.quarantine), which
+// every file system refuses (EOPNOTSUPP), is left out too, its entry written without it and
+// named in left_out; a tarball checkout keeps it.
 //
 // Never writes outside the target: every directory is created by the sink itself and entered
 // with O_NOFOLLOW relative to its parent's descriptor, names are single safe components, and

@@ -24,6 +24,8 @@ struct CheckoutOptions {
 
 // An entry a checkout left out, and why ("a socket, which a tarball cannot hold").
 struct LeftOut {
+  // The entry's path; for one xattr left out of an entry written without it, "xattr NAME of
+  // PATH".
   std::string path;
   std::string why;
   bool operator==(const LeftOut&) const = default;
@@ -33,8 +35,9 @@ struct CheckoutResult {
   uint64_t files = 0;
   uint64_t dirs = 0;
   uint64_t bytes = 0;
-  // Entries the target cannot hold, left out: sockets in a tarball, device nodes in a
-  // directory written by a user who may not create them.
+  // Entries the target cannot hold, left out, in the order of the walk: sockets in a tarball,
+  // device nodes in a directory written by a user who may not create them, xattrs outside
+  // Linux's namespaces in a directory.
   std::vector<LeftOut> left_out;
 };
 

@@ -15,8 +15,10 @@
 namespace cairn::indexer {
 namespace {
 
-// ACL entry tag of the mask (ACL_MASK) in a system.posix_acl_* value.
-constexpr uint16_t kAclMask = 0x10;
+// ACL entry tags in a system.posix_acl_* value (ACL_USER_OBJ ... ACL_OTHER), in the order the
+// kernel requires them.
+constexpr uint16_t kAclUserObj = 0x01, kAclUser = 0x02, kAclGroupObj = 0x04, kAclGroup = 0x08,
+                   kAclMask = 0x10, kAclOther = 0x20;
 
 // The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the
 // entry's ACL of `type`; nullopt when there is no extended ACL. Little-endian throughout: a
@@ -67,6 +69,45 @@ Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
     PutFixed32(&out, a.id);
   }
   return std::optional<std::string>(std::move(out));
+}
+
+// Why Linux would refuse `v` as a system.posix_acl_* value (fs/posix_acl.c: posix_acl_from_xattr
+// and posix_acl_valid), or "" when it takes it: the version 2, then at least one 8-byte entry;
+// the owner, named users, the owning group, named groups, a mask (needed with a named entry)
+// and the others, in that order, each but the named once; permissions within rwx; named ids
+// other than (uid_t)-1. An empty value would remove the ACL instead.
+std::string AclFault(std::string_view v) {
+  if (v.size() < 4 || (v.size() - 4) % 8 != 0) {
+    return std::to_string(v.size()) + " bytes, not 4 and 8 per entry";
+  }
+  if (uint64_t version = DecodeLittleEndian(v, 0, 4); version != 2) {
+    return "version " + std::to_string(version) + ", not 2";
+  }
+  if (v.size() == 4) return "no entries";
+  constexpr uint16_t kOrder[] = {kAclUserObj, kAclUser, kAclGroupObj,
+                                 kAclGroup,   kAclMask, kAclOther};
+  size_t at = 0;  // where in kOrder the entries have come to
+  int seen[6] = {};
+  for (size_t pos = 4; pos < v.size(); pos += 8) {
+    const auto tag = static_cast<uint16_t>(DecodeLittleEndian(v, pos, 2));
+    const uint64_t perm = DecodeLittleEndian(v, pos + 2, 2);
+    const uint64_t id = DecodeLittleEndian(v, pos + 4, 4);
+    const std::string which = "entry " + std::to_string((pos - 4) / 8 + 1);
+    const auto* place = std::find(std::begin(kOrder), std::end(kOrder), tag);
+    if (place == std::end(kOrder)) return which + " has an unknown tag " + std::to_string(tag);
+    const auto rank = static_cast<size_t>(place - std::begin(kOrder));
+    const bool named = tag == kAclUser || tag == kAclGroup;
+    if (rank < at || (rank == at && !named && seen[rank] > 0)) return which + " is out of order";
+    if (perm > 7) return which + " has permissions " + std::to_string(perm) + " beyond rwx";
+    if (named && id == 0xffffffff) return which + " names id 4294967295";
+    at = rank;
+    ++seen[rank];
+  }
+  if (seen[0] == 0 || seen[2] == 0 || seen[5] == 0) {
+    return "no owner, owning group or others entry";
+  }
+  if ((seen[1] > 0 || seen[3] > 0) && seen[4] == 0) return "named entries but no mask";
+  return "";
 }
 
 constexpr size_t kNameMax = 255;  // NAME_MAX
@@ -188,6 +229,22 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
     if (xattrs.contains(xname)) continue;
     CAIRN_ASSIGN_OR_RETURN(auto acl, AclXattr(e, type, shown));
     if (acl) xattrs[xname] = std::move(*acl);
+  }
+  // Linux holds only a valid ACL, a default ACL only on a directory and no ACL on a symbolic
+  // link: any other would fail every directory checkout (EINVAL, EACCES, EOPNOTSUPP).
+  const mode_t ftype = archive_entry_filetype(e);
+  for (const char* xname : {"system.posix_acl_access", "system.posix_acl_default"}) {
+    auto it = xattrs.find(xname);
+    if (it == xattrs.end()) continue;
+    std::string fault = AclFault(it->second);
+    if (!fault.empty()) fault = "is not a valid ACL: " + fault;
+    if (fault.empty() && ftype == AE_IFLNK) fault = "is on a symbolic link, which Linux gives none";
+    if (fault.empty() && ftype != AE_IFDIR && it->first == "system.posix_acl_default") {
+      fault = "is on a non-directory, where Linux holds no default ACL";
+    }
+    if (!fault.empty()) {
+      return Status::InvalidArgument("read tarball entry " + shown + ": " + xname + " " + fault);
+    }
   }
   // With an access ACL the kernel shows the mask as the group bits of the mode, but libarchive
   // sets them from the ACL's group entry when it parses one: take them from the mask again.

@@ -24,7 +24,9 @@ Result<std::vector<std::string>> SplitName(std::string_view name, const std::str
 // The components joined with '/'.
 std::string JoinPath(const std::vector<std::string>& parts);
 // The entry's mode bits, owner, mtime and xattrs (ACL headers included). NotSupported, naming
-// `shown`, for NFSv4 ACLs and ACL entries naming a user or group without a numeric id.
+// `shown`, for NFSv4 ACLs and ACL entries naming a user or group without a numeric id;
+// InvalidArgument, naming `shown` and the xattr, for an ACL Linux cannot hold (not one
+// posix_acl_valid takes, a default ACL on a non-directory, an ACL on a symbolic link).
 Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown);
 
 }  // namespace cairn::indexer

@@ -25,7 +25,9 @@
 //   file's data only with its last name, odc with each) gives that content and its metadata to
 //   every name of the file.
 // - POSIX ACLs recorded only as ACL headers (SCHILY.acl.*, not as xattrs) are turned into the
-//   system.posix_acl_* xattrs the kernel would hold.
+//   system.posix_acl_* xattrs the kernel would hold. An ACL Linux cannot hold (malformed, a
+//   default ACL on a non-directory, one on a symbolic link) is refused naming the entry; an
+//   xattr outside Linux's namespaces (com.apple.*) is kept (DirSink leaves it out).
 // - A name with a component over 255 bytes or a symbolic link whose target is 4096 bytes or
 //   more (Linux cannot make them: every checkout would fail) is refused naming the entry.
 // - A symbolic link without a target (Linux cannot make one, a Tree cannot hold one), an

@@ -246,6 +246,104 @@ TEST_F(TarTest, ADeviceNumberLinuxCannotHoldIsRefusedNamingTheEntry) {
   EXPECT_EQ(c->rdev_minor, 1048575u);
 }
 
+// The namespaces of xattr(7) are all Linux holds: a macOS tarball's com.apple.quarantine failed
+// every directory checkout (EOPNOTSUPP, exit 6). It is stored, as the tarball holds it (a
+// tarball checkout keeps it), and a directory checkout writes the file without it and names it
+// in left_out, as a non-root checkout leaves out device nodes.
+TEST_F(TarTest, AnXattrOutsideLinuxsNamespacesIsKeptButLeftOutOfADirectory) {
+  std::string t = PyTar("mac.tar",
+                        "    reg(t, 'd/readme.txt', b'hello', pax_headers={"
+                        "'SCHILY.xattr.com.apple.quarantine': '0081;5f000000;Safari;', "
+                        "'SCHILY.xattr.user.kept': 'yes'})\n");
+  auto in = CheckinTar(t);
+  ASSERT_TRUE(in) << in.error().ToString();
+  auto f = cas::LookupPath(store_.get(), in->root, "d/readme.txt");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->meta.xattrs,
+            (cas::Xattrs{{"com.apple.quarantine", "0081;5f000000;Safari;"}, {"user.kept", "yes"}}));
+
+  const std::string dst = tmp_ + "/dst";
+  auto out = DirSink(dst).Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  EXPECT_EQ(out->left_out,
+            (std::vector<LeftOut>{
+                {"xattr com.apple.quarantine of d/readme.txt",
+                 "outside the namespaces Linux holds (user., trusted., security., system.)"}}));
+  EXPECT_EQ(Sh("test \"$(cat " + Q(dst + "/d/readme.txt") + ")\" = hello && test \"$(getfattr " +
+               "--only-values -n user.kept " + Q(dst + "/d/readme.txt") + ")\" = yes"),
+            0);
+
+  // A tarball holds it: tar -> cairn -> tar -> cairn keeps the root id.
+  std::string back = tmp_ + "/back.tar";
+  auto tar = TarSink(back, "tar").Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(tar) << tar.error().ToString();
+  EXPECT_TRUE(tar->left_out.empty());
+  auto again = CheckinTar(back);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->root, in->root) << Listing(again->root) << Listing(in->root);
+}
+
+// Linux holds a system.posix_acl_* value only as posix_acl_from_xattr and posix_acl_valid take
+// it, a default ACL only on a directory, and no ACL on a symbolic link: each of these was
+// stored, and every directory checkout then failed (EINVAL, EACCES, EOPNOTSUPP; exit 6). Each
+// is refused naming the tarball, the entry and the xattr.
+TEST_F(TarTest, AnAclLinuxCannotHoldIsRefusedNamingTheEntry) {
+  const std::string acl =
+      "    import struct\n"
+      "    def acl(*es, v=2):\n"
+      "        b = struct.pack('<I', v) + b''.join(struct.pack('<HHI', *e) for e in es)\n"
+      "        return b.decode('utf-8', 'surrogateescape')\n"
+      "    N = 0xffffffff\n";
+  struct Case {
+    std::string entry;  // a call of reg or typ, ending in its keyword arguments
+    std::string value;  // a Python expression
+    std::string xattr;
+    std::string fault;
+  };
+  const std::string access = "system.posix_acl_access", dflt = "system.posix_acl_default";
+  const std::string file = "reg(t, 'f', b'1'", dir = "typ(t, 'f', tarfile.DIRTYPE";
+  const std::string minimal = "(1, 6, N), (4, 4, N), (0x20, 4, N)";
+  for (const Case& c : std::vector<Case>{
+           {file, "'\\x02\\x00'", access, "is not a valid ACL: 2 bytes, not 4 and 8 per entry"},
+           {file, "acl(" + minimal + ", v=1)", access, "is not a valid ACL: version 1, not 2"},
+           {dir, "acl()", dflt, "is not a valid ACL: no entries"},
+           {file, "acl((1, 6, N), (2, 4, 1000), (4, 4, N), (0x20, 4, N))", access,
+            "is not a valid ACL: named entries but no mask"},
+           {file, "acl((1, 6, N), (0x20, 4, N), (4, 4, N))", access,
+            "is not a valid ACL: entry 3 is out of order"},
+           {dir, "acl((1, 6, N), (1, 6, N), (4, 4, N), (0x20, 4, N))", dflt,
+            "is not a valid ACL: entry 2 is out of order"},
+           {file, "acl((1, 6, N), (4, 4, N))", access,
+            "is not a valid ACL: no owner, owning group or others entry"},
+           {file, "acl((1, 8, N), (4, 4, N), (0x20, 4, N))", access,
+            "is not a valid ACL: entry 1 has permissions 8 beyond rwx"},
+           {file, "acl((1, 6, N), (2, 4, N), (4, 4, N), (0x10, 4, N), (0x20, 4, N))", access,
+            "is not a valid ACL: entry 2 names id 4294967295"},
+           {file, "acl((1, 6, N), (0x40, 4, N), (4, 4, N), (0x20, 4, N))", access,
+            "is not a valid ACL: entry 2 has an unknown tag 64"},
+           {file, "acl(" + minimal + ")", dflt,
+            "is on a non-directory, where Linux holds no default ACL"},
+           {"typ(t, 'f', tarfile.SYMTYPE, linkname='x'", "acl(" + minimal + ")", access,
+            "is on a symbolic link, which Linux gives none"},
+       }) {
+    std::string t =
+        PyTar("acl.tar", acl + "    reg(t, 'ok', b'1')\n    " + c.entry +
+                             ", pax_headers={'SCHILY.xattr." + c.xattr + "': " + c.value + "})\n");
+    auto r = CheckinTar(t);
+    ASSERT_FALSE(r) << c.value;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << r.error().ToString();
+    EXPECT_EQ(r.error().message(), "read tarball entry " + t + ":f: " + c.xattr + " " + c.fault);
+  }
+  // A valid ACL of either kind, where Linux holds it, is stored.
+  std::string t = PyTar("good.tar", acl + "    " + dir + ", pax_headers={'SCHILY.xattr." + dflt +
+                                        "': acl(" + minimal + ")})\n    reg(t, 'f/g', b'1'" +
+                                        ", pax_headers={'SCHILY.xattr." + access +
+                                        "': acl((1, 6, N), (2, 4, 7), (4, 4, N), (0x10, 4, N), "
+                                        "(0x20, 4, N))})\n");
+  auto r = CheckinTar(t);
+  ASSERT_TRUE(r) << r.error().ToString();
+}
+
 // A time beyond what the target file system holds (ext4: 1901 to 2446) fails the checkout
 // naming the file, where the file system clamped it without an error; one that holds it
 // (tmpfs, btrfs) gets it exactly.
