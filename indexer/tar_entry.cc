@@ -246,15 +246,25 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
       return Status::InvalidArgument("read tarball entry " + shown + ": " + xname + " " + fault);
     }
   }
-  // With an access ACL the kernel shows the mask as the group bits of the mode, but libarchive
-  // sets them from the ACL's group entry when it parses one: take them from the mask again.
+  // Setting an access ACL makes the mode agree with it (posix_acl_update_mode): its owner and
+  // others bits become the ACL's owner and others entries, its group bits the mask, or the
+  // owning group's entry without a mask; an ACL that says no more than the mode (no mask, no
+  // named entry) is not kept. A tarball's mode may disagree (libarchive also sets the group bits
+  // from the owning group's entry when it parses an ACL): the mode is what extraction gives.
   if (auto it = xattrs.find("system.posix_acl_access"); it != xattrs.end()) {
-    std::string_view v = it->second;
+    std::string_view v = it->second;  // valid (AclFault): the mask comes after the owning group
+    uint32_t perms = 0;
+    bool extended = false;
     for (size_t pos = 4; pos + 8 <= v.size(); pos += 8) {
-      if (DecodeLittleEndian(v, pos, 2) == kAclMask) {
-        m.mode = (m.mode & ~070u) | static_cast<uint32_t>(DecodeLittleEndian(v, pos + 2, 2) & 7) << 3;
-      }
+      const auto tag = static_cast<uint16_t>(DecodeLittleEndian(v, pos, 2));
+      const auto perm = static_cast<uint32_t>(DecodeLittleEndian(v, pos + 2, 2));
+      if (tag == kAclUserObj) perms = (perms & ~0700u) | perm << 6;
+      if (tag == kAclGroupObj || tag == kAclMask) perms = (perms & ~070u) | perm << 3;
+      if (tag == kAclOther) perms = (perms & ~07u) | perm;
+      if (tag == kAclUser || tag == kAclGroup || tag == kAclMask) extended = true;
     }
+    m.mode = (m.mode & ~0777u) | perms;
+    if (!extended) xattrs.erase(it);
   }
   m.xattrs.assign(xattrs.begin(), xattrs.end());
   return m;

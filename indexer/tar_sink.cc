@@ -289,7 +289,12 @@ class Writer {
   }
 
   // GNU tar restores ACLs only from ACL records (SCHILY.acl.*), not from their xattrs, so
-  // both are written. `value` is the kernel's form: version 2, then 8-byte entries.
+  // both are written. `value` is the kernel's form: version 2, then 8-byte entries. libarchive
+  // holds an access ACL's owner, owning group and others entries as the entry's mode bits, so
+  // adding them sets those bits: to the mode's own owner and others bits, since a stored mode
+  // agrees with its ACL (TarSource makes it, as the kernel does), and the group bits to the
+  // owning group's entry, which with a mask differ from the mode's (the mask): extraction by
+  // cairn, GNU tar or bsdtar sets the ACL, which gives the group bits the mask again.
   static void AddAcl(struct archive_entry* e, int type, std::string_view value) {
     auto u = [&](size_t pos, int bytes) {
       uint32_t x = 0;

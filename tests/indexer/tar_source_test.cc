@@ -22,6 +22,15 @@ using testing::Q;
 using testing::Sh;
 using testing::TarTest;
 
+// For PyTar scripts: acl(entries...) is a system.posix_acl_* value (version `v`, each entry a
+// (tag, permissions, id) tuple) as a pax header value; N is no id.
+constexpr const char* kPyAcl =
+    "    import struct\n"
+    "    def acl(*es, v=2):\n"
+    "        b = struct.pack('<I', v) + b''.join(struct.pack('<HHI', *e) for e in es)\n"
+    "        return b.decode('utf-8', 'surrogateescape')\n"
+    "    N = 0xffffffff\n";
+
 TEST_F(TarTest, AbsoluteNamesAreMadeRelative) {
   std::string abs = PyTar("abs.tar", "    reg(t, '/etc/x', b'1')\n    reg(t, '//y', b'2')\n");
   std::string rel = PyTar("rel.tar", "    reg(t, 'etc/x', b'1')\n    reg(t, 'y', b'2')\n");
@@ -288,12 +297,7 @@ TEST_F(TarTest, AnXattrOutsideLinuxsNamespacesIsKeptButLeftOutOfADirectory) {
 // stored, and every directory checkout then failed (EINVAL, EACCES, EOPNOTSUPP; exit 6). Each
 // is refused naming the tarball, the entry and the xattr.
 TEST_F(TarTest, AnAclLinuxCannotHoldIsRefusedNamingTheEntry) {
-  const std::string acl =
-      "    import struct\n"
-      "    def acl(*es, v=2):\n"
-      "        b = struct.pack('<I', v) + b''.join(struct.pack('<HHI', *e) for e in es)\n"
-      "        return b.decode('utf-8', 'surrogateescape')\n"
-      "    N = 0xffffffff\n";
+  const std::string acl = kPyAcl;
   struct Case {
     std::string entry;  // a call of reg or typ, ending in its keyword arguments
     std::string value;  // a Python expression
@@ -342,6 +346,53 @@ TEST_F(TarTest, AnAclLinuxCannotHoldIsRefusedNamingTheEntry) {
                                         "(0x20, 4, N))})\n");
   auto r = CheckinTar(t);
   ASSERT_TRUE(r) << r.error().ToString();
+}
+
+// Setting an access ACL makes the mode agree with it, as extraction does: a tarball entry of
+// mode 0600 whose ACL gave its group and others r-- was stored as 0600 with that ACL, and came
+// out of a directory checkout as 0644 without it, and out of a tarball checkout as 0644 (both
+// round trips changed the root id). The owner and others bits are taken from the ACL, the group
+// bits from its mask (or its owning group without one), and an ACL that says no more than the
+// mode is not kept, as the kernel keeps none.
+TEST_F(TarTest, AnAccessAclSetsTheModeAsExtractionDoes) {
+  ASSERT_EQ(::geteuid(), 0u) << "a directory checkout with owners and ACLs needs root";
+  std::string t = PyTar(
+      "acl.tar",
+      std::string(kPyAcl) +
+          "    typ(t, './', tarfile.DIRTYPE)\n"
+          "    reg(t, 'minimal', b'1', mode=0o4600, "
+          "pax_headers={'SCHILY.xattr.system.posix_acl_access':"
+          " acl((1, 6, N), (4, 4, N), (0x20, 4, N))})\n"
+          "    reg(t, 'masked', b'2', mode=0o600, "
+          "pax_headers={'SCHILY.xattr.system.posix_acl_access':"
+          " acl((1, 7, N), (2, 4, 7), (4, 4, N), (0x10, 6, N), (0x20, 1, N))})\n"
+          "    typ(t, 'dir', tarfile.DIRTYPE, mode=0o777, pax_headers={"
+          "'SCHILY.xattr.system.posix_acl_access': acl((1, 5, N), (4, 0, N), (0x20, 0, N))})\n");
+  auto in = CheckinTar(t);
+  ASSERT_TRUE(in) << in.error().ToString();
+  for (auto [name, mode, xattrs] : {std::tuple{"minimal", 04644u, size_t{0}},
+                                    {"masked", 0761u, size_t{1}},
+                                    {"dir", 0500u, size_t{0}}}) {
+    auto e = cas::LookupPath(store_.get(), in->root, name);
+    ASSERT_TRUE(e) << e.error().ToString();
+    const cas::Metadata& m =
+        e->type == cas::EntryType::kDirectory ? cas::LoadTree(store_.get(), e->id)->meta : e->meta;
+    EXPECT_EQ(m.mode, mode) << name;
+    EXPECT_EQ(m.xattrs.size(), xattrs) << name;
+  }
+  // dir -> cairn and tar -> cairn give the root id back.
+  const std::string dst = tmp_ + "/dst";
+  auto out = DirSink(dst).Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  auto from_dir = CheckinDir(dst);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  EXPECT_EQ(from_dir->root, in->root) << Listing(from_dir->root) << Listing(in->root);
+  std::string back = tmp_ + "/back.tar";
+  auto tar = TarSink(back, "tar").Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(tar) << tar.error().ToString();
+  auto from_tar = CheckinTar(back);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  EXPECT_EQ(from_tar->root, in->root) << Listing(from_tar->root) << Listing(in->root);
 }
 
 // A time beyond what the target file system holds (ext4: 1901 to 2446) fails the checkout
