@@ -78,13 +78,15 @@ Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::str
   while (!todo.empty()) {
     std::string comp = std::move(todo.back());
     todo.pop_back();
+    // Every component needs a directory before it, also "", "." and "..": "file/", "file/."
+    // and "file/.." name nothing (path_resolution(7): ENOTDIR), a link to a file either.
+    if (walked.back().type != EntryType::kDirectory) {
+      return Status::NotFound("path " + std::string(path) + ": " + here() + " is not a directory");
+    }
     if (comp.empty() || comp == ".") continue;
     if (comp == "..") {
       if (walked.size() > 1) walked.pop_back(), names.pop_back();
       continue;
-    }
-    if (walked.back().type != EntryType::kDirectory) {
-      return Status::NotFound("path " + std::string(path) + ": " + here() + " is not a directory");
     }
     CAIRN_ASSIGN_OR_RETURN(TreeEntry e, Child(store, walked.back().id, comp, path));
     // A trailing '/' leaves an empty component behind: the link is resolved, as the kernel does.

@@ -20,9 +20,11 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
 // in every directory component, and in the last one too when `follow_last` (or when the path
 // ends in '/'); an absolute target starts again at the root, and ".." (in `path` or a target)
 // never climbs above it. So nothing outside the tree is ever named. NotFound naming the path,
-// also for a link with an empty target and for more than 40 links (Linux's limit: "too many
-// levels of symbolic links"). `resolved`, if not null, is set to the path of the entry found,
-// with no link in it ("" for the root): where the root Tree's hard-link table names it.
+// also for a link with an empty target, for more than 40 links (Linux's limit: "too many
+// levels of symbolic links") and for a path going on after what is not a directory ("file/",
+// "file/.", "file/..": "... is not a directory"). `resolved`, if not null, is set to the path of
+// the entry found, with no link in it ("" for the root): where the root Tree's hard-link table
+// names it.
 Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
                               bool follow_last, std::string* resolved = nullptr);
 

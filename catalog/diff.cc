@@ -287,15 +287,15 @@ Result<DiffResult> DiffVersions(cas::ObjectStore* store, const VersionRef& a, co
     if (!comp.empty() && comp != ".") p += std::string(p.empty() ? "" : "/") + std::string(comp);
     at = end + 1;
   }
-  // What a last link names, as before: "lnk/" and "lnk/." follow it.
-  if (!p.empty() && (path.ends_with('/') || path.ends_with("/."))) p += '/';
   // Links in the path are followed in each version as in a chroot (cas::ResolvePath), the last
-  // one only when the path ends in '/', as `ls` does: "lib/x86_64-linux-gnu" on a merged-/usr
-  // root compares usr/lib/x86_64-linux-gnu, "bin" the link itself, "bin/" what it names.
+  // one only when the path ends in '/' (or "/."), as `ls` does: "lib/x86_64-linux-gnu" on a
+  // merged-/usr root compares usr/lib/x86_64-linux-gnu, "bin" the link itself, "bin/" what it
+  // names. What it names may be a file in one version (ResolvePath takes no '/' after a file):
+  // the file is compared, as the directory of the other version is.
+  const bool follow_last = !p.empty() && (path.ends_with('/') || path.ends_with("/."));
   std::string in_a, in_b;  // where the links lead
-  auto ea = cas::ResolvePath(store, root_a, p, /*follow_last=*/false, &in_a);
-  auto eb = cas::ResolvePath(store, root_b, p, /*follow_last=*/false, &in_b);
-  while (p.ends_with("/")) p.pop_back();
+  auto ea = cas::ResolvePath(store, root_a, p, follow_last, &in_a);
+  auto eb = cas::ResolvePath(store, root_b, p, follow_last, &in_b);
   Differ d(store);
   const std::string both = "diff " + a.Name() + " " + b.Name();
   if (!ea && !eb) return ea.error().WithContext(both);

@@ -222,6 +222,31 @@ TEST_F(TreesCliTest, CatAndLsFollowLinksInsideTheVersionOnly) {
   EXPECT_EQ(cat("dangling").exit_code, 3);
 }
 
+// A path going on after a file, even by a trailing '/' or a "." or "..", names nothing, as
+// the kernel resolves it (cat(1): "Not a directory"): `cat web f/` printed the file. Through a
+// link to a file too; a directory, or a link to one, still takes them.
+TEST_F(TreesCliTest, APathGoingOnAfterAFileIsNotADirectory) {
+  namespace fs = std::filesystem;
+  fs::create_directories(src_ + "/dir");
+  std::ofstream(src_ + "/dir/f") << "data\n";
+  fs::create_symlink("dir/f", src_ + "/to-f");
+  fs::create_symlink("dir", src_ + "/to-dir");
+  CheckinSrc("web");
+  for (const std::string& path : {"dir/f/", "dir/f/.", "dir/f/..", "dir/f//", "to-f/", "to-f/."}) {
+    for (const char* cmd : {"cat", "ls"}) {
+      RunResult r = RunRepo(cmd, {"web", path});
+      EXPECT_EQ(r.exit_code, 3) << cmd << " " << path << ": " << r.out << r.err;
+      EXPECT_NE(r.err.find("path " + path + ": "), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find(" is not a directory"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(RunRepo("cat", {"web", "dir/f"}).out, "data\n");
+  EXPECT_EQ(RunRepo("cat", {"web", "to-dir/./f"}).out, "data\n");
+  EXPECT_EQ(RunRepo("ls", {"web", "dir/"}).out, "dir/f\n");
+  EXPECT_EQ(RunRepo("ls", {"web", "to-dir/"}).out, "to-dir/f\n");
+  EXPECT_EQ(RunRepo("ls", {"web", "dir/f/../"}).exit_code, 3);
+}
+
 // `tar c | cairn checkin - --image NAME` checks in the tarball on standard input, a pipe or a
 // file, to the same root as the tarball by its path; `checkout NAME -` writes a tarball to
 // standard output.
