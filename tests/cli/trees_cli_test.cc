@@ -232,7 +232,7 @@ TEST_F(TreesCliTest, APathGoingOnAfterAFileIsNotADirectory) {
   fs::create_symlink("dir/f", src_ + "/to-f");
   fs::create_symlink("dir", src_ + "/to-dir");
   CheckinSrc("web");
-  for (const std::string& path : {"dir/f/", "dir/f/.", "dir/f/..", "dir/f//", "to-f/", "to-f/."}) {
+  for (const std::string path : {"dir/f/", "dir/f/.", "dir/f/..", "dir/f//", "to-f/", "to-f/."}) {
     for (const char* cmd : {"cat", "ls"}) {
       RunResult r = RunRepo(cmd, {"web", path});
       EXPECT_EQ(r.exit_code, 3) << cmd << " " << path << ": " << r.out << r.err;
