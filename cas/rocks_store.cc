@@ -1,6 +1,5 @@
 #include "cas/rocks_store.h"
 
-#include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
@@ -8,18 +7,14 @@
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdarg>
-#include <cstdio>
-#include <ctime>
 #include <thread>
+
+#include "cas/rocks_files.h"
 
 namespace cairn::cas {
 namespace {
@@ -121,73 +116,6 @@ class UnsyncedOptionsFs final : public rocksdb::FileSystemWrapper {
   }
 };
 
-// RocksDB's own info log writes through a WritableFileWriter that, in Debian's build (asserts
-// kept), aborts the process on the write after a failed one: on a full disk a warning at open
-// killed a command with SIGABRT (exit 134) where it should have failed with exit 7 (crash
-// review 03). This one appends each line to db/LOG with one write(2) and drops what the disk
-// refuses: the log is for people, the repository's state never depends on it.
-class AppendOnlyLogger final : public rocksdb::Logger {
- public:
-  // A log grown past this is started again at open (RocksDB keeps old logs apart instead).
-  static constexpr off_t kMaxBytes = 1 << 20;
-
-  AppendOnlyLogger(const std::string& path, rocksdb::InfoLogLevel level) : rocksdb::Logger(level) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    struct stat st;
-    if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && st.st_size > kMaxBytes) (void)::ftruncate(fd_, 0);
-  }
-  ~AppendOnlyLogger() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    if (fd_ < 0) return;  // a read-only repository: nothing is logged
-    char line[1024];
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    size_t n = std::strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
-    va_list copy;
-    va_copy(copy, ap);
-    int m = std::vsnprintf(line + n, sizeof line - n - 1, format, copy);
-    va_end(copy);
-    if (m < 0) return;
-    n = std::min(n + static_cast<size_t>(m), sizeof line - 2);
-    line[n++] = '\n';
-    (void)!::write(fd_, line, n);
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Space held back for undoing a failed write on a full disk: a file of this size in the
-// database's directory while a writer has the store open, given up by Recover and deleted at
-// close (a repository at rest holds none). Reopening the store writes a new MANIFEST and
-// OPTIONS file, and the undo of a checkin goes through the log and one flush: without room for
-// them a checkin that filled the disk after its objects were flushed left them all behind
-// (crash review 02: 3,031 objects).
-constexpr off_t kReserveBytes = 4 << 20;
-constexpr const char* kReserveName = "RESERVE";
-
-// Makes `path` a file of kReserveBytes, unless the disk has less than 1 MiB more than that
-// free. Best effort: the store works without it.
-void MakeReserve(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) return;  // a killed writer's
-  const std::string dir = path.substr(0, path.rfind('/'));
-  struct statvfs vfs;
-  if (::statvfs(dir.c_str(), &vfs) != 0 ||
-      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kReserveBytes + (1u << 20)) {
-    return;
-  }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  // Blocks allocated, not written: on ext4 and xfs an unwritten extent, on tmpfs pages.
-  if (::posix_fallocate(fd, 0, kReserveBytes) != 0) (void)::ftruncate(fd, 0);
-  ::close(fd);
-}
-
 // A writer leaves at most this much write-ahead log behind at close (~RocksStoreImpl); each
 // later open replays it, at ~20-30 us per KB for a reader (docs/format/store.md).
 constexpr uint64_t kMaxLogLeftBehind = 32 << 10;
@@ -205,7 +133,7 @@ class RocksStoreImpl final : public RocksStore {
   ~RocksStoreImpl() override {
     if (db_ && !read_only_) {
       // First: the close's flush and compaction may use its room.
-      (void)::unlink((dir_ + "/" + kReserveName).c_str());
+      DropReserve(dir_);
       // Unlogged (bulk) writes not flushed yet are made durable as before. Logged writes stay
       // in the log while it is small: every later open replays it (readers included), which
       // costs less than a table per space per command; past kMaxLogLeftBehind it is flushed.
@@ -228,7 +156,7 @@ class RocksStoreImpl final : public RocksStore {
     unlogged_.store(0);
     // Called after a write failed for lack of space: the reserve makes room for the reopen and
     // for the undo that follows.
-    (void)::unlink((dir_ + "/" + kReserveName).c_str());
+    DropReserve(dir_);
     return OpenDb(options_, /*reserve=*/false);
   }
 
@@ -371,7 +299,7 @@ class RocksStoreImpl final : public RocksStore {
       }
     } else {
       s = rocksdb::DB::Open(db, dir_, cfs, &handles_, &raw);
-      if (s.ok() && reserve) MakeReserve(dir_ + "/" + kReserveName);  // the lock held
+      if (s.ok() && reserve) MakeReserve(dir_);  // the lock held
     }
     db_.reset(raw);
     return FromRocks(s, "open repository " + dir_);
