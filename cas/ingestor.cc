@@ -463,19 +463,20 @@ Status Ingestor::Abort() {
     written_keys_.clear();
   }
   if (undo.empty()) return Status();
-  Status s = store_->Write(undo, WriteOptions{.sync = true});
-  if (s.code() == Code::kNoSpace) {
-    // The disk filled: the store refuses writes until reopened (ObjectStore::Recover). The
-    // undo is small, and goes through the log.
-    CAIRN_RETURN_IF_ERROR(store_->Recover());
-    s = store_->Write(undo, WriteOptions{.sync = true});
-  }
-  CAIRN_RETURN_IF_ERROR(s);
-  s = store_->Flush();
+  // The disk filled: the store refuses writes until reopened. The undo goes through the log.
+  CAIRN_RETURN_IF_ERROR(
+      store_->UndoRecovering([&] { return store_->Write(undo, WriteOptions{.sync = true}); }));
+  Status s = store_->Flush();
   // The undo is durable already, in the synced log, which the next open replays: a flush the
   // full disk refused leaves it there (the tables of deletes undoing a checkin of 20,000 small
   // files did not fit in the store's 4 MiB reserve; tests/cli/full_disk_test.cc).
   return s.code() == Code::kNoSpace ? Status() : s;
+}
+
+Status WithUndo(Status failure, const Status& undo, std::string_view command) {
+  if (undo.ok()) return failure;
+  return failure.WithContext(std::string(command) + " (undo failed: " + undo.message() +
+                             "; what it stored is referenced by nothing: `cairn gc` removes it)");
 }
 
 }  // namespace cairn::cas

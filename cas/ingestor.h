@@ -156,6 +156,10 @@ class Ingestor {
   std::vector<std::pair<Space, std::string>> written_keys_;  // PutKey keys, for Abort
 };
 
+// `failure`, and when the undo after it (`undo`, Ingestor::Abort's) failed too, with that said:
+// what `command` stored is then referenced by nothing, and `cairn gc` removes it.
+Status WithUndo(Status failure, const Status& undo, std::string_view command);
+
 }  // namespace cairn::cas
 
 #endif  // CAIRN_CAS_INGESTOR_H_

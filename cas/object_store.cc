@@ -202,4 +202,11 @@ Status ObjectStore::ForEachRecord(
   return inner;
 }
 
+Status ObjectStore::UndoRecovering(const std::function<Status()>& undo) {
+  Status s = undo();
+  if (s.code() != Code::kNoSpace) return s;
+  CAIRN_RETURN_IF_ERROR(Recover());
+  return undo();
+}
+
 }  // namespace cairn::cas

@@ -82,6 +82,8 @@ class ObjectStore {
   // take writes again (RocksDB refuses every write once a flush failed: RocksStore closes and
   // reopens it), so that a small undo can be written. Default: nothing to do.
   virtual Status Recover() { return Status(); }
+  // Runs `undo` (writes); when it fails for lack of space, Recover()s and runs it once more.
+  Status UndoRecovering(const std::function<Status()>& undo);
 
   // ---- typed objects (shared by all backends) ----
   // Whether the object is stored. Cheap: reads only the info entry.

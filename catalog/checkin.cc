@@ -159,11 +159,7 @@ Result<CheckinOutcome> CheckinVersion(cas::Repository& repo, const CheckinReques
   if (s.ok()) s = ingestor.WritePending();
   timer.Mark("write");
   if (!s.ok()) {
-    Status undo = ingestor.Abort();
-    if (!undo.ok())
-      return s.WithContext("checkin (undo failed: " + undo.message() +
-                           "; what it stored is referenced by nothing: `cairn gc` removes it)");
-    return s;
+    return cas::WithUndo(s, ingestor.Abort(), "checkin");
   }
   v.root_type = result->disk.IsZero() ? cas::Version::RootType::kTree : cas::Version::RootType::kDisk;
   v.root = result->disk.IsZero() ? result->root : result->disk;
@@ -236,23 +232,14 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   if (s.ok()) return std::move(prepared->ref);
   // Once the record is written, it and what it names stay (Ingestor::Abort then leaves the
   // objects too).
-  Status undo;
-  if (!ingestor.final_written()) {
-    undo = UndoTreeIndex(repo.store(), sink);
-    if (undo.code() == Code::kNoSpace) {
-      // The disk filled during a flush: the store refuses every write, these deletes too, until
-      // it is reopened (as Ingestor::Abort does for its own). Skipping the objects' undo left
-      // thousands of them behind, keeping the disk full (crash review 02).
-      undo = repo.store()->Recover();
-      if (undo.ok()) undo = UndoTreeIndex(repo.store(), sink);
-    }
-  }
+  // The disk may have filled during a flush: the store then refuses every write, these deletes
+  // too, until it is reopened (crash review 02: skipping the objects' undo left thousands).
+  Status undo = ingestor.final_written() ? Status() : repo.store()->UndoRecovering([&] {
+    return UndoTreeIndex(repo.store(), sink);
+  });
   // The index keys go first: no cut may leave keys of a Tree the objects' undo removed.
   if (undo.ok()) undo = ingestor.Abort();
-  if (!undo.ok())
-    return s.WithContext("record version (undo failed: " + undo.message() +
-                         "; what it stored is referenced by nothing: `cairn gc` removes it)");
-  return s;
+  return cas::WithUndo(s, undo, "record version");
 }
 
 Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,

@@ -41,12 +41,7 @@ Status PutAll(cas::Repository& repo, const std::vector<std::string>& files,
   }
   if (s.ok()) s = ingestor.Finish();
   if (s.ok()) s = repo.AddPutBytes(ingestor.stats().bytes_in);
-  if (!s.ok()) {
-    Status undo = ingestor.Abort();
-    if (!undo.ok())
-      return s.WithContext("put (undo failed: " + undo.message() +
-                           "; what it stored is referenced by nothing: `cairn gc` removes it)");
-  }
+  if (!s.ok()) return cas::WithUndo(s, ingestor.Abort(), "put");
   return s;
 }
 

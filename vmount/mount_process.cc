@@ -60,11 +60,7 @@ Result<CommitOutcome> Commit(Filesystem& fs, Overlay& overlay, const std::string
     Status st = root.status();
     if (st.ok()) st = ingestor.WritePending();
     if (!st.ok()) {
-      Status undo = ingestor.Abort();
-      return undo.ok() ? st
-                       : st.WithContext(
-                             "commit (undo failed: " + undo.message() +
-                             "; what it stored is referenced by nothing: `cairn gc` removes it)");
+      return cas::WithUndo(st, ingestor.Abort(), "commit");
     }
     v.root_type = cas::Version::RootType::kTree;
     v.root = *root;
