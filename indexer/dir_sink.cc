@@ -48,13 +48,20 @@ bool IsLsmLabel(std::string_view name) {
          name.starts_with("security.SMACK64");
 }
 
-// Whether Linux holds xattr `name`: its namespace is one the kernel knows (xattr(7)); every
-// file system refuses any other (EOPNOTSUPP).
-bool IsLinuxXattr(std::string_view name) {
-  for (std::string_view ns : {"user.", "trusted.", "security.", "system."}) {
-    if (name.starts_with(ns)) return true;
+// Why Linux would not hold xattr `name` on an entry of `type`, or "" when it would: a namespace
+// the kernel does not know (xattr(7)), which every file system refuses (EOPNOTSUPP); or a user.*
+// xattr on anything but a regular file or directory, which the kernel refuses (EPERM) because
+// the permission bits of symbolic links and device nodes do not govern their xattrs. A tarball
+// made elsewhere may hold either.
+std::string_view XattrNotHeld(std::string_view name, cas::EntryType type) {
+  if (name.starts_with("user.")) {
+    if (type == cas::EntryType::kRegular || type == cas::EntryType::kDirectory) return "";
+    return "a user. xattr, which Linux holds on regular files and directories only";
   }
-  return false;
+  for (std::string_view ns : {"trusted.", "security.", "system."}) {
+    if (name.starts_with(ns)) return "";
+  }
+  return "outside the namespaces Linux holds (user., trusted., security., system.)";
 }
 
 // Removes every xattr of an entry that `m` does not hold (but LSM labels): the ACLs a new entry
@@ -79,10 +86,11 @@ Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m
 }
 
 // Applies owner, mode, xattrs (but those Linux cannot hold: Writer::NoteLeftOutXattrs) and
-// times to an entry. `fd` >= 0: an open file or directory; else the entry `name` in `dirfd` is
-// changed without following it (symlinks, nodes).
+// times to an entry of `type`. `fd` >= 0: an open file or directory; else the entry `name` in
+// `dirfd` is changed without following it (symlinks, nodes).
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
-                     bool is_symlink, const std::string& shown, bool as_root) {
+                     cas::EntryType type, const std::string& shown, bool as_root) {
+  const bool is_symlink = type == cas::EntryType::kSymlink;
   std::string proc = fd >= 0 ? "" : "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
   if (as_root) {
     int rc = fd >= 0 ? ::fchown(fd, m.uid, m.gid)
@@ -96,7 +104,7 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   // permission, which a read-only entry's mode takes from a user other than root. An ACL's
   // entries and the mode agree, so the chmod after it changes neither.
   for (const auto& [k, v] : m.xattrs) {
-    if (!IsLinuxXattr(k)) continue;
+    if (!XattrNotHeld(k, type).empty()) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::lsetxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
@@ -157,12 +165,13 @@ class Writer {
     }
     auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd->fd < 0) return ErrnoStatus("open", target_, errno);
-    NoteLeftOutXattrs(".", tree.meta);
+    NoteLeftOutXattrs(".", tree.meta, cas::EntryType::kDirectory);
     Status s = WriteDir(fd, "", tree);
     Status w = WaitAll();
     if (s.ok()) s = w;
     if (s.ok()) s = MakeLinks(fd->fd, tree.hardlinks);
-    if (s.ok()) s = ApplyMetadata(fd->fd, -1, "", tree.meta, false, target_, as_root_);
+    if (s.ok())
+      s = ApplyMetadata(fd->fd, -1, "", tree.meta, cas::EntryType::kDirectory, target_, as_root_);
     CAIRN_RETURN_IF_ERROR(s);
     result_.dirs++;
     return result_;
@@ -215,7 +224,7 @@ class Writer {
       switch (e.type) {
         case cas::EntryType::kDirectory: {
           CAIRN_ASSIGN_OR_RETURN(cas::Tree child, LoadTree(e.id));
-          NoteLeftOutXattrs(path, child.meta);
+          NoteLeftOutXattrs(path, child.meta, cas::EntryType::kDirectory);
           if (::mkdirat(dirfd->fd, e.name.c_str(), 0700) != 0 && errno != EEXIST) {
             return ErrnoStatus("create directory", shown, errno);
           }
@@ -229,23 +238,24 @@ class Writer {
           if (link_dirs_.contains(path)) {
             link_dir_meta_[path] = child.meta;
           } else {
-            CAIRN_RETURN_IF_ERROR(
-                ApplyMetadata(fd->fd, -1, "", child.meta, false, shown, as_root_));
+            CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd->fd, -1, "", child.meta,
+                                                cas::EntryType::kDirectory, shown, as_root_));
           }
           result_.dirs++;
           break;
         }
         case cas::EntryType::kRegular:
           if (link_members_.contains(path)) break;  // linked to its group's first name later
-          NoteLeftOutXattrs(path, e.meta);
+          NoteLeftOutXattrs(path, e.meta, e.type);
           CAIRN_RETURN_IF_ERROR(SubmitFile(dirfd, e, shown));
           break;
         case cas::EntryType::kSymlink:
           if (::symlinkat(e.target.c_str(), dirfd->fd, e.name.c_str()) != 0) {
             return ErrnoStatus("create symlink", shown, errno);
           }
-          NoteLeftOutXattrs(path, e.meta);
-          CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, true, shown, as_root_));
+          NoteLeftOutXattrs(path, e.meta, e.type);
+          CAIRN_RETURN_IF_ERROR(
+              ApplyMetadata(-1, dirfd->fd, e.name, e.meta, e.type, shown, as_root_));
           break;
         default: {
           mode_t kind = e.type == cas::EntryType::kCharDevice    ? S_IFCHR
@@ -262,8 +272,9 @@ class Writer {
             }
             return ErrnoStatus("create node", shown, errno);
           }
-          NoteLeftOutXattrs(path, e.meta);
-          CAIRN_RETURN_IF_ERROR(ApplyMetadata(-1, dirfd->fd, e.name, e.meta, false, shown, as_root_));
+          NoteLeftOutXattrs(path, e.meta, e.type);
+          CAIRN_RETURN_IF_ERROR(
+              ApplyMetadata(-1, dirfd->fd, e.name, e.meta, e.type, shown, as_root_));
         }
       }
     }
@@ -272,12 +283,11 @@ class Writer {
 
   // Names in left_out each xattr of `m`, the metadata of the entry at `path`, that ApplyMetadata
   // leaves out (the walk's thread only: in walk order).
-  void NoteLeftOutXattrs(const std::string& path, const cas::Metadata& m) {
+  void NoteLeftOutXattrs(const std::string& path, const cas::Metadata& m, cas::EntryType type) {
     for (const auto& [k, v] : m.xattrs) {
-      if (IsLinuxXattr(k)) continue;
-      result_.left_out.push_back(
-          {"xattr " + k + " of " + path,
-           "outside the namespaces Linux holds (user., trusted., security., system.)"});
+      std::string_view why = XattrNotHeld(k, type);
+      if (!why.empty())
+        result_.left_out.push_back({"xattr " + k + " of " + path, std::string(why)});
     }
   }
 
@@ -350,7 +360,7 @@ class Writer {
     if (e.sparse && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
       return ErrnoStatus("truncate", shown, errno);
     }
-    CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd, -1, e.name, e.meta, false, shown, as_root_));
+    CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd, -1, e.name, e.meta, e.type, shown, as_root_));
     std::lock_guard lock(mu_);
     result_.files++;
     result_.bytes += e.size;
@@ -416,8 +426,8 @@ class Writer {
       CAIRN_ASSIGN_OR_RETURN(SharedFd parent, OpenParent(root, rel, &name));
       Fd dir(::openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (dir.fd < 0) return ErrnoStatus("open directory", target_ + "/" + rel, errno);
-      CAIRN_RETURN_IF_ERROR(
-          ApplyMetadata(dir.fd, -1, "", it->second, false, target_ + "/" + rel, as_root_));
+      CAIRN_RETURN_IF_ERROR(ApplyMetadata(dir.fd, -1, "", it->second, cas::EntryType::kDirectory,
+                                          target_ + "/" + rel, as_root_));
     }
     return Status();
   }

@@ -292,6 +292,43 @@ TEST_F(TarTest, AnXattrOutsideLinuxsNamespacesIsKeptButLeftOutOfADirectory) {
   EXPECT_EQ(again->root, in->root) << Listing(again->root) << Listing(in->root);
 }
 
+// Linux holds user.* xattrs on regular files and directories only (xattr(7)): a tarball made
+// elsewhere with one on a symbolic link or a fifo failed every directory checkout (EPERM, exit
+// 6). It is stored and kept in a tarball, and left out of a directory with a warning.
+TEST_F(TarTest, AUserXattrOnALinkOrNodeIsKeptButLeftOutOfADirectory) {
+  std::string t =
+      PyTar("user-on-link.tar",
+            "    reg(t, 'f', b'x', pax_headers={'SCHILY.xattr.user.tag': 'f'})\n"
+            "    typ(t, 'l', tarfile.SYMTYPE, linkname='f', "
+            "pax_headers={'SCHILY.xattr.user.tag': 'l'})\n"
+            "    typ(t, 'p', tarfile.FIFOTYPE, pax_headers={'SCHILY.xattr.user.tag': 'p'})\n");
+  auto in = CheckinTar(t);
+  ASSERT_TRUE(in) << in.error().ToString();
+  for (const char* name : {"f", "l", "p"}) {
+    auto e = cas::LookupPath(store_.get(), in->root, name);
+    ASSERT_TRUE(e) << e.error().ToString();
+    EXPECT_EQ(e->meta.xattrs, (cas::Xattrs{{"user.tag", name}})) << name;
+  }
+
+  const std::string dst = tmp_ + "/dst";
+  auto out = DirSink(dst).Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  const std::string why = "a user. xattr, which Linux holds on regular files and directories only";
+  EXPECT_EQ(out->left_out,
+            (std::vector<LeftOut>{{"xattr user.tag of l", why}, {"xattr user.tag of p", why}}));
+  EXPECT_EQ(Sh("test \"$(getfattr --only-values -n user.tag " + Q(dst + "/f") + ")\" = f && " +
+               "test \"$(readlink " + Q(dst + "/l") + ")\" = f && test -p " + Q(dst + "/p")),
+            0);
+
+  std::string back = tmp_ + "/back.tar";
+  auto tar = TarSink(back, "tar").Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(tar) << tar.error().ToString();
+  EXPECT_TRUE(tar->left_out.empty());
+  auto again = CheckinTar(back);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->root, in->root) << Listing(again->root) << Listing(in->root);
+}
+
 // Linux holds a system.posix_acl_* value only as posix_acl_from_xattr and posix_acl_valid take
 // it, a default ACL only on a directory, and no ACL on a symbolic link: each of these was
 // stored, and every directory checkout then failed (EINVAL, EACCES, EOPNOTSUPP; exit 6). Each
