@@ -40,6 +40,17 @@ Result<std::optional<ObjectInfo>> ObjectStore::CurrentInfo(
   return std::optional<ObjectInfo>(info);
 }
 
+namespace {
+// The undo of `raw`'s puts (Ingestor::Abort, UndoTreeIndex): a delete of each key.
+uint64_t UndoBytes(std::span<const RawOp> raw) {
+  uint64_t n = 0;
+  for (const RawOp& op : raw) {
+    if (op.put) n += op.key.size() + ObjectStore::kUndoBytesPerDelete;
+  }
+  return n;
+}
+}  // namespace
+
 Status ObjectStore::Write(const WriteBatch& batch, const WriteOptions& options) {
   std::vector<RawOp> raw;
   raw.reserve(batch.ops().size() * 2);
@@ -48,6 +59,7 @@ Status ObjectStore::Write(const WriteBatch& batch, const WriteOptions& options) 
   };
   if (!batch.has_objects()) {
     for (const auto& op : batch.ops()) plain(op);
+    if (options.bulk) CAIRN_RETURN_IF_ERROR(HoldUndoRoom(UndoBytes(raw)));
     return WriteRaw(raw, options);
   }
   std::lock_guard lock(write_mu_);
@@ -84,6 +96,7 @@ Status ObjectStore::Write(const WriteBatch& batch, const WriteOptions& options) 
       local[*id] = std::nullopt;
     }
   }
+  if (options.bulk) CAIRN_RETURN_IF_ERROR(HoldUndoRoom(UndoBytes(raw)));
   CAIRN_RETURN_IF_ERROR(WriteRaw(raw, options));
   next_position_ = next;
   return Status();

@@ -34,7 +34,8 @@ struct WriteOptions {
   // Bulk object ingest: skip the write-ahead log. Such writes become durable only at the next
   // Flush() (FlushAll() for spaces other than the object spaces); a crash before it loses them,
   // which is harmless as long as nothing that refers to them (a ref) is written before it.
-  // Default: false.
+  // A failed command undoes its bulk puts (Ingestor::Abort), so room for that undo is held
+  // before they are written (HoldUndoRoom). Default: false.
   bool bulk = false;
 };
 
@@ -84,6 +85,15 @@ class ObjectStore {
   virtual Status Recover() { return Status(); }
   // Runs `undo` (writes); when it fails for lack of space, Recover()s and runs it once more.
   Status UndoRecovering(const std::function<Status()>& undo);
+  // Holds room, should a later write fail on a full disk, for undoing `bytes` more of this
+  // store's writes (their deletes, through the log, after Recover()): RocksStore grows the
+  // reserve it holds by as much. NoSpace, naming the store, when the disk has no room left for
+  // it: the caller fails then and undoes what it wrote, while that undo still fits. Write()
+  // calls it before each bulk write, counting a delete of each key put (the key's size plus
+  // kUndoBytesPerDelete). Default: nothing to do.
+  virtual Status HoldUndoRoom(uint64_t bytes) { return Status(); }
+  // A delete's size in the log beyond its key (tag, column family, key length: 3-7 bytes).
+  static constexpr uint64_t kUndoBytesPerDelete = 8;
 
   // ---- typed objects (shared by all backends) ----
   // Whether the object is stored. Cheap: reads only the info entry.

@@ -44,20 +44,32 @@ namespace {
 std::string ReservePath(const std::string& db_dir) { return db_dir + "/RESERVE"; }
 }  // namespace
 
-void MakeReserve(const std::string& db_dir) {
+off_t MakeReserve(const std::string& db_dir) {
   const std::string path = ReservePath(db_dir);
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) return;  // a killed writer's
+  if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) {
+    return st.st_size;  // a killed writer's
+  }
   struct statvfs vfs;
   if (::statvfs(db_dir.c_str(), &vfs) != 0 ||
       static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kReserveBytes + (1u << 20)) {
-    return;
+    return 0;
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  // Blocks allocated, not written: on ext4 and xfs an unwritten extent, on tmpfs pages.
-  if (::posix_fallocate(fd, 0, kReserveBytes) != 0) (void)::ftruncate(fd, 0);
+  return GrowReserve(db_dir, kReserveBytes) ? kReserveBytes : 0;
+}
+
+bool GrowReserve(const std::string& db_dir, off_t bytes) {
+  int fd = ::open(ReservePath(db_dir).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  // Blocks allocated, not written: on ext4 and xfs an unwritten extent, on tmpfs pages. A
+  // failure leaves the blocks it allocated (ext4 keeps a partial allocation): the size is cut
+  // back to what it was, which frees them.
+  struct stat st;
+  const off_t had = ::fstat(fd, &st) == 0 ? st.st_size : 0;
+  const bool grown = bytes <= had || ::posix_fallocate(fd, had, bytes - had) == 0;
+  if (!grown) (void)::ftruncate(fd, had);
   ::close(fd);
+  return grown;
 }
 
 void DropReserve(const std::string& db_dir) { (void)::unlink(ReservePath(db_dir).c_str()); }

@@ -41,8 +41,11 @@ class AppendOnlyLogger final : public rocksdb::Logger {
 inline constexpr off_t kReserveBytes = 4 << 20;
 
 // Makes the reserve in `db_dir` (RESERVE, kReserveBytes), unless the disk has less than 1 MiB
-// more than that free. Best effort: the store works without it.
-void MakeReserve(const std::string& db_dir);
+// more than that free. Best effort: the store works without it. Returns its size (0: none).
+off_t MakeReserve(const std::string& db_dir);
+// Grows the reserve in `db_dir` to `bytes` (allocated blocks); false when the disk has no room
+// for them (the reserve then keeps the size it had).
+bool GrowReserve(const std::string& db_dir, off_t bytes);
 // Deletes it, giving its room back.
 void DropReserve(const std::string& db_dir);
 

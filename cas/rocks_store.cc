@@ -120,6 +120,9 @@ class UnsyncedOptionsFs final : public rocksdb::FileSystemWrapper {
 // later open replays it, at ~20-30 us per KB for a reader (docs/format/store.md).
 constexpr uint64_t kMaxLogLeftBehind = 32 << 10;
 
+// HoldUndoRoom grows the reserve this far beyond what the undo needs at the time.
+constexpr uint64_t kUndoRoomStep = 1 << 20;
+
 // Sets of spaces, a bit each.
 constexpr uint32_t SpaceBit(Space s) { return 1u << static_cast<int>(s); }
 constexpr uint32_t kAllSpaces = (1u << kNumSpaces) - 1;
@@ -157,7 +160,28 @@ class RocksStoreImpl final : public RocksStore {
     // Called after a write failed for lack of space: the reserve makes room for the reopen and
     // for the undo that follows.
     DropReserve(dir_);
+    {
+      std::lock_guard lock(reserve_mu_);
+      reserved_ = 0;
+    }
     return OpenDb(options_, /*reserve=*/false);
+  }
+
+  Status HoldUndoRoom(uint64_t bytes) override {
+    if (read_only_ || bytes == 0) return Status();
+    std::lock_guard lock(reserve_mu_);
+    undo_bytes_ += bytes;
+    const uint64_t need = kReserveBytes + undo_bytes_;
+    if (need <= static_cast<uint64_t>(reserved_)) return Status();
+    // Grown a step ahead, so that a large checkin grows it every MiB of undo, not every batch.
+    const off_t target = static_cast<off_t>(need + kUndoRoomStep);
+    if (!GrowReserve(dir_, target)) {
+      return Status::NoSpace(
+          "write repository " + dir_ + ": No space left on device (no room left to hold back " +
+          std::to_string(target >> 20) + " MiB for undoing this command, should it fail)");
+    }
+    reserved_ = target;
+    return Status();
   }
 
   Status OpenDb(const RocksStoreOptions& o, bool reserve = true) {
@@ -299,7 +323,10 @@ class RocksStoreImpl final : public RocksStore {
       }
     } else {
       s = rocksdb::DB::Open(db, dir_, cfs, &handles_, &raw);
-      if (s.ok() && reserve) MakeReserve(dir_);  // the lock held
+      if (s.ok() && reserve) {  // the lock held
+        std::lock_guard lock(reserve_mu_);
+        reserved_ = MakeReserve(dir_);
+      }
     }
     db_.reset(raw);
     return FromRocks(s, "open repository " + dir_);
@@ -565,6 +592,9 @@ class RocksStoreImpl final : public RocksStore {
   std::string dir_;
   bool read_only_;
   RocksStoreOptions options_;          // as opened, for Recover
+  std::mutex reserve_mu_;
+  off_t reserved_ = 0;                 // the size of RESERVE (rocks_files.h)
+  uint64_t undo_bytes_ = 0;            // of the bulk puts written so far (HoldUndoRoom)
   std::atomic<uint32_t> unlogged_{0};  // spaces with unlogged writes since their last flush
   std::unique_ptr<rocksdb::Env> env_;  // writers' and options.file_system's; outlives db_
   std::unique_ptr<rocksdb::DB> db_;

@@ -38,6 +38,51 @@ class FullDiskTest : public CliTest {
     return j;
   }
 
+  // Checks in `tree` on a tmpfs of each size just below the smallest that takes it (holding
+  // one version first), each failure leaving the repository as it was; searched from
+  // [fails_kib, fits_kib]; tried at each of `below` KiB under it.
+  void CheckFailuresJustBelowTheSmallestSize(const std::string& tree, int fails_kib, int fits_kib,
+                                             const std::vector<int>& below) {
+    ::umount2(small_.c_str(), MNT_DETACH);
+    mounted_ = false;
+    std::filesystem::create_directories(dir_ + "/one");
+    MakeFile("one/f", "kept\n");
+    // The checkin's exit code on a fresh tmpfs of `kib` KiB; with `check`, what a failure left
+    // is checked too.
+    auto attempt = [&](int kib, bool check) {
+      EXPECT_EQ(::mount("tmpfs", small_.c_str(), "tmpfs", 0,
+                        ("size=" + std::to_string(kib) + "k").c_str()),
+                0);
+      mounted_ = true;
+      EXPECT_EQ(Run({"init", "--repo", small_repo_}).exit_code, 0);
+      EXPECT_EQ(Run({"checkin", dir_ + "/one", "--image", "web", "--repo", small_repo_}).exit_code,
+                0);
+      nlohmann::json before = SmallStats();
+      RunResult r = Run({"checkin", tree, "--image", "web", "--repo", small_repo_});
+      EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 7)
+          << kib << " KiB: " << r.exit_code << " " << r.err;
+      if (check && r.exit_code != 0) {
+        EXPECT_EQ(r.err.find("undo failed"), std::string::npos) << kib << " KiB: " << r.err;
+        EXPECT_EQ(SmallStats(), before) << kib << " KiB: " << r.err;
+        RunResult v = Run({"verify", "--repo", small_repo_});
+        EXPECT_EQ(v.exit_code, 0) << kib << " KiB: " << v.out << v.err;
+      }
+      ::umount2(small_.c_str(), MNT_DETACH);
+      mounted_ = false;
+      return r.exit_code;
+    };
+    // Only just below the smallest size that takes the checkin is the failure checked: on a
+    // disk with less than the store's 4 MiB reserve and 1 MiB more free when the repository was
+    // written there, a writer holds back nothing (cas/rocks_files.h).
+    ASSERT_EQ(attempt(fits_kib, false), 0);
+    while (fits_kib - fails_kib > 64) {
+      int mid = (fails_kib + fits_kib) / 2;
+      (attempt(mid, false) == 0 ? fits_kib : fails_kib) = mid;
+      if (::testing::Test::HasFailure()) return;
+    }
+    for (int kib : below) attempt(fits_kib - kib, true);
+  }
+
   std::string small_, small_repo_;
   bool mounted_ = false;
 };
@@ -85,11 +130,8 @@ TEST_F(FullDiskTest, ACheckinThatFillsTheDiskLeavesNoObjectBehind) {
 // the objects were made durable: each failure leaves the repository as it was. Before, a
 // failure after that flush left every object behind (3,031 here), because undoing the search
 // index's keys met the full disk first and the objects' undo was skipped; and on some sizes
-// RocksDB's info log aborted the process (exit 134). Sizes are searched for the smallest that
-// takes the checkin, then tried just below it, where the late flushes fail.
+// RocksDB's info log aborted the process (exit 134).
 TEST_F(FullDiskTest, ACheckinOfManySmallFilesFailingAtAnyFlushLeavesNothingBehind) {
-  ::umount2(small_.c_str(), MNT_DETACH);
-  mounted_ = false;
   const std::string many = dir_ + "/many";
   for (int d = 0; d < 30; ++d) {
     std::filesystem::create_directories(many + "/d" + std::to_string(d));
@@ -98,43 +140,27 @@ TEST_F(FullDiskTest, ACheckinOfManySmallFilesFailingAtAnyFlushLeavesNothingBehin
                RandomData(1500, d * 100 + i));
     }
   }
-  std::filesystem::create_directories(dir_ + "/one");
-  MakeFile("one/f", "kept\n");
-  // The big checkin's exit code on a fresh tmpfs of `kib` KiB holding one version; with
-  // `check`, what a failure left is checked too.
-  auto attempt = [&](int kib, bool check) {
-    EXPECT_EQ(
-        ::mount("tmpfs", small_.c_str(), "tmpfs", 0, ("size=" + std::to_string(kib) + "k").c_str()),
-        0);
-    mounted_ = true;
-    EXPECT_EQ(Run({"init", "--repo", small_repo_}).exit_code, 0);
-    EXPECT_EQ(Run({"checkin", dir_ + "/one", "--image", "web", "--repo", small_repo_}).exit_code,
-              0);
-    nlohmann::json before = SmallStats();
-    RunResult r = Run({"checkin", many, "--image", "web", "--repo", small_repo_});
-    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 7)
-        << kib << " KiB: " << r.exit_code << " " << r.err;
-    if (check && r.exit_code != 0) {
-      EXPECT_EQ(r.err.find("undo failed"), std::string::npos) << kib << " KiB: " << r.err;
-      EXPECT_EQ(SmallStats(), before) << kib << " KiB: " << r.err;
-      RunResult v = Run({"verify", "--repo", small_repo_});
-      EXPECT_EQ(v.exit_code, 0) << kib << " KiB: " << v.out << v.err;
+  CheckFailuresJustBelowTheSmallestSize(many, 4 << 10, 48 << 10,
+                                        {16, 32, 48, 64, 80, 96, 112, 128, 144, 160});
+}
+
+// A checkin whose undo is larger than the store's 4 MiB reserve: its deletes did not fit in the
+// log, the undo failed and left every object (60,000 small files did it; here 16,000 files
+// whose long names make long index keys, ~9 MB of deletes: 512 KiB under the smallest size the
+// undo failed). The writer now holds back room for the undo of every bulk write as it goes
+// (ObjectStore::HoldUndoRoom).
+TEST_F(FullDiskTest, ACheckinWhoseUndoOutgrowsTheReserveIsStillUndone) {
+  const std::string many = dir_ + "/long";
+  const std::string pad(230, 'n');
+  for (int d = 0; d < 40; ++d) {
+    std::filesystem::create_directories(many + "/d" + std::to_string(d));
+    for (int i = 0; i < 400; ++i) {
+      MakeFile("long/d" + std::to_string(d) + "/" + pad + std::to_string(i),
+               RandomData(64, d * 1000 + i));
     }
-    ::umount2(small_.c_str(), MNT_DETACH);
-    mounted_ = false;
-    return r.exit_code;
-  };
-  // Only just below the smallest size that takes the checkin is the failure checked: on a disk
-  // with less than twice the store's 4 MiB reserve free when the repository was written there
-  // is no reserve (cas/rocks_store.cc, EnsureReserve), and an undo may find no room.
-  int fails = 4 << 10, fits = 48 << 10;
-  ASSERT_EQ(attempt(fits, false), 0);
-  while (fits - fails > 64) {
-    int mid = (fails + fits) / 2;
-    (attempt(mid, false) == 0 ? fits : fails) = mid;
-    if (::testing::Test::HasFailure()) return;
   }
-  for (int below = 16; below <= 160; below += 16) attempt(fits - below, true);
+  CheckFailuresJustBelowTheSmallestSize(many, 8 << 10, 64 << 10,
+                                        {128, 256, 384, 512, 640, 768, 896, 1024, 1536, 2048});
 }
 
 // On a disk with not one block free, every writing command fails with exit 7 and the
