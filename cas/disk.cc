@@ -106,6 +106,22 @@ uint64_t Disk::FilesystemSize(const DiskFilesystem& f) const {
   return p ? p->size : size;
 }
 
+std::optional<uint64_t> Disk::FilesystemOffset(const DiskFilesystem& f) const {
+  if (!f.volume.empty()) {
+    auto [vg, lv] = FindVolume(f.volume);
+    if (lv == nullptr || lv->segments.empty()) return std::nullopt;
+    const LvmSegment& first = lv->segments.front();
+    const PhysicalVolume* pv = vg->FindPv(first.partition);
+    const DiskPartition* p = FindPartition(first.partition);
+    if (pv == nullptr || p == nullptr) return std::nullopt;
+    return p->start + pv->pe_start + first.pe * vg->extent_size;
+  }
+  if (table == PartitionTable::kNone) return 0;
+  const DiskPartition* p = FindPartition(f.partition);
+  if (p == nullptr) return std::nullopt;
+  return p->start;
+}
+
 bool IsLvmName(std::string_view n) {
   if (n.empty() || n.size() > 127 || n[0] == '-' || n == "." || n == "..") return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
@@ -262,6 +278,13 @@ Status ValidateDisk(const Disk& d) {
       return bad("boot area '" + b.kind + "' out of order or outside the disk");
     }
     end = b.offset + b.length;
+    if (b.kind == kFsBootKind) {
+      bool at_ext = b.length == kFsBootLength &&
+                    std::any_of(d.filesystems.begin(), d.filesystems.end(), [&](const auto& f) {
+                      return f.type.starts_with("ext") && d.FilesystemOffset(f) == b.offset;
+                    });
+      if (!at_ext) return bad("boot area 'fs-boot' not the first 1024 bytes of an ext filesystem");
+    }
   }
   return Status();
 }

@@ -9,6 +9,7 @@
 #define CAIRN_CAS_DISK_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,11 @@
 #include "base/result.h"
 
 namespace cairn::cas {
+
+// The boot block of an ext filesystem (its first 1 KiB, which ext leaves to a boot loader): a
+// boot area of this kind and length at a filesystem's first byte (docs/format/disk.md).
+inline constexpr std::string_view kFsBootKind = "fs-boot";
+inline constexpr uint64_t kFsBootLength = 1024;
 
 // Stable numbers (on disk).
 enum class PartitionTable : uint8_t { kNone = 0, kMbr = 1, kGpt = 2 };
@@ -54,7 +60,8 @@ struct DiskFilesystem {
 };
 
 struct BootArea {
-  std::string kind;  // "mbr-code", "mbr-table" or "gap" (docs/format/disk.md)
+  // "mbr-code", "mbr-table", "gap" or "fs-boot" (docs/format/disk.md)
+  std::string kind;
   uint64_t offset = 0, length = 0;
   ObjectId content;  // a Blob or ChunkIndex of exactly `length` bytes
   bool operator==(const BootArea&) const = default;
@@ -115,6 +122,9 @@ struct Disk {
   std::pair<const VolumeGroup*, const LogicalVolume*> FindVolume(std::string_view name) const;
   // The size in bytes of what `f` lives in (partition, logical volume or the whole disk).
   uint64_t FilesystemSize(const DiskFilesystem& f) const;
+  // The disk offset of `f`'s first byte (for a logical volume: its first segment's), or
+  // nullopt when what it names is missing.
+  std::optional<uint64_t> FilesystemOffset(const DiskFilesystem& f) const;
 };
 
 // Version 1 ("cairn-disk-1") when the disk has no volume groups and no logical partitions,

@@ -501,6 +501,29 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
       }
     }
   }
+  // The boot block of each ext filesystem (its first 1 KiB, which ext leaves to a boot loader:
+  // extlinux installs a volume boot record there), when not all zero: mke2fs zeroes it.
+  std::vector<cas::DiskFilesystem> exts;
+  for (size_t i = 0; i < out.contents.size(); ++i) {
+    if (out.contents[i].kind != ProbedContent::Kind::kExt) continue;
+    exts.push_back({});
+    exts.back().partition = d.partitions.empty() ? 0 : d.partitions[i].number;
+  }
+  for (const auto& [name, c] : out.volumes) {
+    if (c.kind != ProbedContent::Kind::kExt) continue;
+    exts.push_back({});
+    exts.back().volume = name;
+  }
+  for (const auto& f : exts) {
+    std::optional<uint64_t> at = d.FilesystemOffset(f);
+    if (!at) continue;
+    CAIRN_ASSIGN_OR_RETURN(std::string block, read(*at, cas::kFsBootLength));
+    if (!AllZero(block)) {
+      out.boot.push_back({std::string(cas::kFsBootKind), *at, cas::kFsBootLength, ObjectId()});
+    }
+  }
+  std::sort(out.boot.begin(), out.boot.end(),
+            [](const auto& a, const auto& b) { return a.offset < b.offset; });
   return out;
 }
 

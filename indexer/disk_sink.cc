@@ -465,9 +465,16 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
     if (d.table == cas::PartitionTable::kGpt)
       CAIRN_RETURN_IF_ERROR(PatchGptEntries(fd, d, size, target_));
   }
-  for (const auto& b : d.boot) {
-    CAIRN_RETURN_IF_ERROR(WriteContent(store, fd, b.content, b.offset, b.length, "boot area " + b.kind));
-  }
+  // An ext filesystem's boot block goes back once mke2fs has made the filesystem (it zeroes it).
+  auto write_boot = [&](bool fs_boot) -> Status {
+    for (const auto& b : d.boot) {
+      if ((b.kind == cas::kFsBootKind) != fs_boot) continue;
+      CAIRN_RETURN_IF_ERROR(
+          WriteContent(store, fd, b.content, b.offset, b.length, "boot area " + b.kind));
+    }
+    return Status();
+  };
+  CAIRN_RETURN_IF_ERROR(write_boot(false));
   CheckoutResult result;
   for (const auto& p : d.partitions) {
     if (p.content == cas::PartitionContent::kRaw) {
@@ -532,6 +539,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
       CAIRN_RETURN_IF_ERROR(make(tmp.path, p ? p->start : 0, p ? p->size : size));
     }
   }
+  CAIRN_RETURN_IF_ERROR(write_boot(true));
   if (::fsync(fd) != 0) return ErrnoStatus("sync", tmp.path, errno);
   if (format_ == "qcow2") {
     if (options.force) ::unlink(target_.c_str());

@@ -214,6 +214,31 @@ TEST(DiskTest, ValidationRefusesInconsistentLayouts) {
   EXPECT_FALSE(ValidateDisk(d).ok());
 }
 
+// An ext filesystem's boot block ("fs-boot"): 1 KiB at the first byte of an ext filesystem, in
+// a partition or a logical volume (its first extent), and nowhere else.
+TEST(DiskTest, AnFsBootAreaLiesAtTheFirstByteOfAnExtFilesystem) {
+  Disk d = SampleDisk();
+  d.boot.push_back({"fs-boot", 2 << 20, 1024, IdOf("vbr")});  // partition 2's ext4
+  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
+  std::string bytes = EncodeDisk(d);
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-1\n"));
+  auto back = DecodeDisk(IdOf(bytes), bytes);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(*back, d);
+  Disk lvm = LvmDisk();  // vg0/root: partition 3 (32 MiB) + pe_start 1 MiB + extent 0
+  lvm.boot.push_back({"fs-boot", 33 << 20, 1024, IdOf("vbr")});
+  EXPECT_TRUE(ValidateDisk(lvm).ok()) << ValidateDisk(lvm).ToString();
+  Disk bad = d;
+  bad.boot.back().offset = 32 << 20;  // the swap partition
+  EXPECT_FALSE(ValidateDisk(bad).ok());
+  bad = d;
+  bad.boot.back().offset += 512;
+  EXPECT_FALSE(ValidateDisk(bad).ok());
+  bad = d;
+  bad.boot.back().length = 512;
+  EXPECT_FALSE(ValidateDisk(bad).ok());
+}
+
 TEST(DiskTest, DecodeRefusesDamageNamingTheDisk) {
   std::string bytes = EncodeDisk(SampleDisk());
   ObjectId id = IdOf(bytes);
