@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::string_view kMagic1 = "cairn-disk-1\n";
 constexpr std::string_view kMagic2 = "cairn-disk-2\n";
+constexpr std::string_view kMagic3 = "cairn-disk-3\n";
 
 bool GetString(std::string_view* in, std::string* s) {
   std::string_view v;
@@ -225,6 +226,16 @@ Status ValidateDisk(const Disk& d) {
   if (d.sector_size != 512 && d.sector_size != 4096) return bad("sector size must be 512 or 4096");
   if (static_cast<uint8_t>(d.table) > 2) return bad("unknown partition table");
   if (d.table == PartitionTable::kNone && !d.partitions.empty()) return bad("partitions without a table");
+  if (d.entries_lba != 0) {
+    // Where sfdisk would not put it (2), and before the first usable sector (entries of 128
+    // bytes, as checkout writes them).
+    const uint64_t sectors = (uint64_t{d.entries} * 128 + 511) / 512;
+    if (d.table != PartitionTable::kGpt || d.entries_lba <= 2 || d.entries_lba > d.first_lba ||
+        sectors > d.first_lba - d.entries_lba) {
+      return bad("GPT entry array at LBA " + std::to_string(d.entries_lba) +
+                 " outside the sectors before the first usable one");
+    }
+  }
   uint32_t max_number = 128;
   Status logical = ValidateLogicalPartitions(d);
   if (!logical.ok()) return logical;
@@ -290,14 +301,16 @@ Status ValidateDisk(const Disk& d) {
 }
 
 std::string EncodeDisk(const Disk& d) {
-  bool v2 = !d.volume_groups.empty() || d.HasLogicalPartitions();
-  std::string out(v2 ? kMagic2 : kMagic1);
+  const bool v3 = d.entries_lba != 0;
+  const bool v2 = v3 || !d.volume_groups.empty() || d.HasLogicalPartitions();
+  std::string out(v3 ? kMagic3 : v2 ? kMagic2 : kMagic1);
   PutVarint64(&out, d.size);
   PutVarint64(&out, d.sector_size);
   out.push_back(static_cast<char>(d.table));
   PutLengthPrefixed(&out, d.disk_id);
   PutVarint64(&out, d.first_lba);
   PutVarint64(&out, d.entries);
+  if (v3) PutVarint64(&out, d.entries_lba);
   PutVarint64(&out, d.partitions.size());
   for (const auto& p : d.partitions) {
     PutVarint64(&out, p.number);
@@ -369,7 +382,9 @@ Result<Disk> DecodeDisk(const ObjectId& id, std::string_view data) {
   auto bad = [&](const std::string& what) {
     return Status::Corruption("decode disk " + id.Short() + ": " + what);
   };
-  bool v2 = in.starts_with(kMagic2);
+  // Version 3 is version 2 (volume fields, volume groups) plus the GPT entries' LBA.
+  const bool v3 = in.starts_with(kMagic3);
+  const bool v2 = v3 || in.starts_with(kMagic2);
   if (!v2 && !in.starts_with(kMagic1)) return bad("bad magic");
   in.remove_prefix(kMagic1.size());
   Disk d;
@@ -379,7 +394,8 @@ Result<Disk> DecodeDisk(const ObjectId& id, std::string_view data) {
   in.remove_prefix(1);
   if (table > 2) return bad("unknown partition table " + std::to_string(table));
   d.table = static_cast<PartitionTable>(table);
-  if (!GetString(&in, &d.disk_id) || !GetVarint64(&in, &d.first_lba) || !GetVarint32(&in, &d.entries) ||
+  if (!GetString(&in, &d.disk_id) || !GetVarint64(&in, &d.first_lba) ||
+      !GetVarint32(&in, &d.entries) || (v3 && !GetVarint64(&in, &d.entries_lba)) ||
       !GetVarint64(&in, &n) || n > 128) {
     return bad("truncated header");
   }

@@ -4,7 +4,8 @@
 // at its root Tree), the boot areas, and a view Tree: the root filesystem with the others
 // grafted at their mount points, which is what readers of a disk version's files see. Version 2
 // adds LVM (partitions that are physical volumes, their volume groups and logical volumes, and
-// filesystems that live in logical volumes) and MBR logical partitions.
+// filesystems that live in logical volumes) and MBR logical partitions; version 3 a GPT entry
+// array that is not at LBA 2.
 #ifndef CAIRN_CAS_DISK_H_
 #define CAIRN_CAS_DISK_H_
 
@@ -108,6 +109,9 @@ struct Disk {
   std::string disk_id;
   uint64_t first_lba = 0;  // GPT
   uint32_t entries = 0;    // GPT
+  // GPT: the LBA of the primary entry array when it is not 2 (sgdisk -j: boards whose boot ROM
+  // loads code from the sectors after the header); 0 otherwise. Encoded as version 3.
+  uint64_t entries_lba = 0;
   std::vector<DiskPartition> partitions;    // by number
   std::vector<DiskFilesystem> filesystems;  // by partition
   std::vector<BootArea> boot;               // by offset
@@ -127,8 +131,8 @@ struct Disk {
   std::optional<uint64_t> FilesystemOffset(const DiskFilesystem& f) const;
 };
 
-// Version 1 ("cairn-disk-1") when the disk has no volume groups and no logical partitions,
-// else version 2.
+// Version 3 ("cairn-disk-3") when the GPT's entries are not at LBA 2, else version 1
+// ("cairn-disk-1") when the disk has no volume groups and no logical partitions, else version 2.
 // REQUIRES: ValidateDisk(disk).ok() (sorts nothing: callers build canonical Disks).
 std::string EncodeDisk(const Disk& disk);
 // Corruption naming `id` unless `data` is a canonical, consistent encoding.

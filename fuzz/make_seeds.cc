@@ -149,6 +149,13 @@ Seeds DiskSeeds() {
   };
   add(cas::samples::SampleDisk());
   add(cas::samples::LvmDisk());
+  // Version 3: a GPT entry array at LBA 64 with boot code before it, and an ext boot block.
+  cas::Disk moved = cas::samples::SampleDisk();
+  moved.first_lba = 96;
+  moved.entries_lba = 64;
+  moved.boot[1] = {"gpt-gap", 1024, 31744, Id("spl")};
+  moved.boot.push_back({"fs-boot", 2 << 20, 1024, Id("vbr")});
+  add(moved);
 
   cas::Disk mbr;
   mbr.size = 32 << 20;

@@ -282,6 +282,7 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   std::string_view h = head;
   auto fail = [&](Code code, const std::string& what) { return Status(code, "checkin " + image + ": " + what); };
   uint64_t table_end = kSector;
+  uint64_t gpt_gap_end = 0;  // GPT entries not at sector 2: where the sectors after the header end
   bool mbr = Le(h, 510, 2) == 0xAA55 && !(Le(h, 1080, 2) == 0xEF53) && !IsVolumeBootRecord(h);
   // A protective MBR (a type 0xEE entry in any of the four slots, as libfdisk and blkid look
   // for it: gdisk's hybrid MBR puts it beside MBR copies of GPT partitions, in any slot): the
@@ -326,8 +327,20 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     // Where the primary's entries end (from the backup: where they end in the usual layout,
     // from sector 2): the boot area's gap starts there.
     const uint64_t entries_lba = from_backup ? 2 : g.entries_lba;
-    table_end =
-        (entries_lba + (uint64_t{g.count} * g.entry_size + kSector - 1) / kSector) * kSector;
+    const uint64_t entries_sectors = (uint64_t{g.count} * g.entry_size + kSector - 1) / kSector;
+    table_end = (entries_lba + entries_sectors) * kSector;
+    // Entries moved past sector 2 (sgdisk -j 64, for boards whose boot ROM loads code from
+    // 8 KiB): where they are is kept, and the sectors before them ("gpt-gap", below).
+    if (entries_lba != 2) {
+      if (entries_lba > g.first_lba || entries_sectors > g.first_lba - entries_lba) {
+        return fail(Code::kNotSupported,
+                    "the GPT entry array at sector " + std::to_string(entries_lba) +
+                        " does not lie before the first usable sector (" +
+                        std::to_string(g.first_lba) + "), which is not supported");
+      }
+      d.entries_lba = entries_lba;
+      gpt_gap_end = entries_lba * kSector;
+    }
     for (uint64_t i = 0; i < g.count; ++i) {
       std::string_view e = std::string_view(g.entries).substr(i * g.entry_size, g.entry_size);
       if (AllZero(e.substr(0, 16))) continue;
@@ -493,11 +506,18 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     }
     uint64_t first = size;
     for (const auto& p : d.partitions) first = std::min(first, p.start);
-    for (uint64_t at = table_end; at < first; at += kGapPiece) {
-      CAIRN_ASSIGN_OR_RETURN(std::string piece, read(at, std::min(kGapPiece, first - at)));
-      if (!AllZero(piece)) {
-        out.boot.push_back({"gap", table_end, first - table_end, ObjectId()});
-        break;
+    // The sectors between the GPT header and an entry array moved away from sector 2, and those
+    // from the end of the table to the first partition.
+    const std::pair<const char*, std::pair<uint64_t, uint64_t>> gaps[] = {
+        {"gpt-gap", {2 * kSector, gpt_gap_end}}, {"gap", {table_end, first}}};
+    for (const auto& [kind, range] : gaps) {
+      const auto [from, to] = range;
+      for (uint64_t at = from; at < to; at += kGapPiece) {
+        CAIRN_ASSIGN_OR_RETURN(std::string piece, read(at, std::min(kGapPiece, to - at)));
+        if (!AllZero(piece)) {
+          out.boot.push_back({kind, from, to - from, ObjectId()});
+          break;
+        }
       }
     }
   }

@@ -129,7 +129,8 @@ Result<std::string> GptName(std::string_view name) {
 
 // Writes the names and attribute bits of `d`'s partitions into both copies of the GPT sfdisk
 // wrote on `fd`, with their checksums: sfdisk drops attribute bits 3 to 47 with only a warning
-// and takes no name holding a quote, so they are written here, as recorded, bit for bit.
+// and takes no name holding a quote, so they are written here, as recorded, bit for bit. And
+// moves the primary entry array to the sector recorded when that is not 2 (sfdisk cannot).
 Status PatchGptEntries(int fd, const cas::Disk& d, uint64_t size, const std::string& shown) {
   for (uint64_t at : {kSector, (size / kSector - 1) * kSector}) {
     std::string h(kSector, '\0');
@@ -138,8 +139,8 @@ Status PatchGptEntries(int fd, const cas::Disk& d, uint64_t size, const std::str
       return Status::IOError("write the partition table of " + shown + ": no GPT header at byte " +
                              std::to_string(at));
     }
-    const uint64_t entries = DecodeLittleEndian(h, 72, 8) * kSector,
-                   count = DecodeLittleEndian(h, 80, 4), esize = DecodeLittleEndian(h, 84, 4);
+    uint64_t entries = DecodeLittleEndian(h, 72, 8) * kSector;
+    const uint64_t count = DecodeLittleEndian(h, 80, 4), esize = DecodeLittleEndian(h, 84, 4);
     const uint64_t header_size = DecodeLittleEndian(h, 12, 4);
     if (esize < 128 || count > 1024 || header_size < 92 || header_size > kSector) {
       return Status::IOError("write the partition table of " + shown + ": unexpected GPT header");
@@ -155,6 +156,17 @@ Status PatchGptEntries(int fd, const cas::Disk& d, uint64_t size, const std::str
       PutLe(&e, off + 48, p.attrs, 8);
       CAIRN_ASSIGN_OR_RETURN(std::string name, GptName(p.name));
       e.replace(off + 56, 72, name);
+    }
+    // The primary's entries where they were (sfdisk writes them at sector 2): the sectors
+    // sfdisk used are zeroed first (the "gpt-gap" boot area, written later, may hold some).
+    if (at == kSector && d.entries_lba != 0 && d.entries_lba * kSector != entries) {
+      const std::string zeros(e.size(), '\0');
+      if (::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(entries)) !=
+          static_cast<ssize_t>(zeros.size())) {
+        return ErrnoStatus("write the partition table of", shown, errno);
+      }
+      entries = d.entries_lba * kSector;
+      PutLe(&h, 72, d.entries_lba, 8);
     }
     PutLe(&h, 88, Crc32(e), 4);
     PutLe(&h, 16, 0, 4);

@@ -56,9 +56,13 @@ Result<nlohmann::json> DiskLayout(cas::ObjectStore* store, const cas::Version& v
     }
     vgs.push_back({{"name", vg.name}, {"uuid", vg.uuid}, {"extent_size", vg.extent_size}, {"pvs", pvs}, {"lvs", lvs}});
   }
-  return nlohmann::json{{"id", v.root.ToHex()}, {"size", d.size}, {"table", cas::PartitionTableName(d.table)},
-                        {"disk_id", d.disk_id}, {"partitions", parts}, {"filesystems", fss},
-                        {"volume_groups", vgs}, {"boot_areas", boot}, {"view", d.view.ToHex()}};
+  nlohmann::json out{
+      {"id", v.root.ToHex()}, {"size", d.size},      {"table", cas::PartitionTableName(d.table)},
+      {"disk_id", d.disk_id}, {"partitions", parts}, {"filesystems", fss},
+      {"volume_groups", vgs}, {"boot_areas", boot},  {"view", d.view.ToHex()}};
+  if (d.table == cas::PartitionTable::kGpt)
+    out["gpt_entries_lba"] = d.entries_lba == 0 ? 2 : d.entries_lba;
+  return out;
 }
 
 void PrintLayout(const nlohmann::json& d) {

@@ -214,6 +214,39 @@ TEST(DiskTest, ValidationRefusesInconsistentLayouts) {
   EXPECT_FALSE(ValidateDisk(d).ok());
 }
 
+// A GPT entry array moved past LBA 2 (sgdisk -j) makes version 3; only such a Disk has it.
+TEST(DiskTest, AGptEntryArrayNotAtLbaTwoIsVersionThree) {
+  Disk d = SampleDisk();
+  d.first_lba = 96;
+  d.entries_lba = 64;
+  d.boot[1] = {"gpt-gap", 1024, 31744, IdOf("spl")};
+  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
+  std::string bytes = EncodeDisk(d);
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-3\n"));
+  auto back = DecodeDisk(IdOf(bytes), bytes);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(*back, d);
+  Disk lvm = LvmDisk();
+  lvm.first_lba = 96;
+  lvm.entries_lba = 64;
+  bytes = EncodeDisk(lvm);
+  EXPECT_TRUE(bytes.starts_with("cairn-disk-3\n"));
+  back = DecodeDisk(IdOf(bytes), bytes);
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(*back, lvm);
+  // Version 3 without the field (a version-2 body) is not canonical, nor one saying 2.
+  EXPECT_FALSE(DecodeDisk(ObjectId(), "cairn-disk-3\n" + EncodeDisk(LvmDisk()).substr(13)));
+  Disk bad = d;
+  bad.entries_lba = 2;
+  EXPECT_FALSE(ValidateDisk(bad).ok());
+  bad = d;
+  bad.entries_lba = 65;  // its 32 sectors would end past first_lba
+  EXPECT_FALSE(ValidateDisk(bad).ok());
+  bad = d;
+  bad.table = PartitionTable::kMbr;
+  EXPECT_FALSE(ValidateDisk(bad).ok());
+}
+
 // An ext filesystem's boot block ("fs-boot"): 1 KiB at the first byte of an ext filesystem, in
 // a partition or a logical volume (its first extent), and nowhere else.
 TEST(DiskTest, AnFsBootAreaLiesAtTheFirstByteOfAnExtFilesystem) {

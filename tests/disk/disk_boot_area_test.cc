@@ -40,5 +40,28 @@ TEST_F(DiskTest, AnExtFilesystemsBootBlockIsKept) {
   EXPECT_EQ(CheckinDisk(out, "again"), disk);
 }
 
+// A GPT whose entry array was moved to LBA 64 (sgdisk -j 64, as boards whose boot ROM loads an
+// SPL from 8 KiB need): the boot code between the header and the entries is kept ("gpt-gap"),
+// and checkout puts the entries back at LBA 64 (sfdisk writes them at LBA 2, over that code).
+TEST_F(DiskTest, BootCodeBeforeAGptEntryArrayMovedPastLbaTwoIsKept) {
+  const std::string image = dir_ + "/spl.raw", spl = MakeFile("spl", RandomData(24576, 18));
+  Sh("truncate -s 32M " + image + " && sgdisk -j 64 -n 1:2048:0 -t 1:8300 " + image +
+     " >/dev/null && dd if=" + spl + " of=" + image +
+     " bs=512 seek=16 conv=notrunc status=none && mkfs.ext4 -q -F -E offset=1048576 " + image +
+     " 30M");
+  const std::string disk = CheckinDisk(image, "spl");
+  auto show = Show("spl");
+  EXPECT_EQ(show["disk"]["gpt_entries_lba"], 64);
+  EXPECT_EQ(BootAreas(show), std::vector<std::string>{"gpt-gap@1024+31744"});
+  const std::string out = dir_ + "/spl-out.raw";
+  RunResult co = RunRepo("checkout", {"spl", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(Sh("cmp -i 0:8192 -n 24576 " + spl + " " + out + " && echo same"), "same\n");
+  // The entry array at LBA 64, as it was, and a table sfdisk finds valid.
+  EXPECT_EQ(Sh("cmp -i 32768 -n 16384 " + image + " " + out + " && echo same"), "same\n");
+  EXPECT_EQ(Sh("sfdisk --verify " + out + " >/dev/null 2>&1 && echo valid"), "valid\n");
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+}
+
 }  // namespace
 }  // namespace cairn::testing
