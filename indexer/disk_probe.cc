@@ -115,6 +115,11 @@ ProbedContent ProbeExt(std::string_view sb) {
       std::string name = e2p_feature2string(kind, 1u << bit);
       // State, not creation parameters.
       if (name == "needs_recovery" || name == "orphan_present") continue;
+      // An unknown compat feature is harmless to older code and is set back at checkout; an
+      // unknown incompat or ro_compat one changes what the filesystem means.
+      if (kind != E2P_FEATURE_COMPAT && name.starts_with("FEATURE_")) {
+        c.unknown_features += (c.unknown_features.empty() ? "" : " ") + name;
+      }
       features += (features.empty() ? "" : " ") + name;
     }
   }
@@ -455,14 +460,24 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
   }
   // Contents.
   bool any_fs = false;
-  auto probe = [&](uint64_t off, uint64_t len, const std::string& where) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(ProbedContent c, ProbeContent(read, off, len));
+  // NotSupported naming `where` when `c` is what cairn does not store.
+  auto refuse = [&](const ProbedContent& c, const std::string& where) -> Status {
     if (c.kind == ProbedContent::Kind::kUnsupported) {
       std::string what = c.type == "crypto_LUKS"
                              ? "is encrypted (LUKS), which is not supported"
                              : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
       return fail(Code::kNotSupported, where + " " + what);
     }
+    if (c.kind == ProbedContent::Kind::kExt && !c.unknown_features.empty()) {
+      return fail(Code::kNotSupported, where + " holds an " + c.type +
+                                           " filesystem with features e2fsprogs does not know (" +
+                                           c.unknown_features + "), which is not supported");
+    }
+    return Status();
+  };
+  auto probe = [&](uint64_t off, uint64_t len, const std::string& where) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(ProbedContent c, ProbeContent(read, off, len));
+    CAIRN_RETURN_IF_ERROR(refuse(c, where));
     if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
     out.contents.push_back(std::move(c));
     return Status();
@@ -484,12 +499,7 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     Status lvm = ProbeVolumeGroups(read, &out);
     if (!lvm.ok()) return Status(lvm.code(), "checkin " + image + ": " + lvm.message());
     for (const auto& [name, c] : out.volumes) {
-      if (c.kind == ProbedContent::Kind::kUnsupported) {
-        std::string what = c.type == "crypto_LUKS"
-                               ? "is encrypted (LUKS), which is not supported"
-                               : "holds a " + c.type + " filesystem, which is not supported (ext2/3/4 and swap are)";
-        return fail(Code::kNotSupported, "logical volume " + name + " " + what);
-      }
+      CAIRN_RETURN_IF_ERROR(refuse(c, "logical volume " + name));
       if (c.kind == ProbedContent::Kind::kExt) any_fs = true;
     }
     if (!any_fs) return fail(Code::kInvalidArgument, "the disk holds no filesystem cairn can store");

@@ -36,6 +36,9 @@ struct ProbedContent {
   // ext: not unmounted cleanly (incompat "needs_recovery"): its files are as the kernel sees
   // them only once its journal is replayed.
   bool needs_recovery = false;
+  // ext: incompat or ro_compat features e2fsprogs has no name for ("FEATURE_I20"): checkout
+  // could not make the filesystem with them, so checkin refuses it (NotSupported).
+  std::string unknown_features;
 };
 Result<ProbedContent> ProbeContent(const ReadAtFn& read, uint64_t offset, uint64_t size);
 
@@ -55,9 +58,10 @@ struct ProbedLayout {
 // groups (disk_lvm.h) and every logical volume. Errors name `image`: InvalidArgument when there
 // is no partition table and no filesystem at all, or no filesystem anywhere; NotSupported for
 // LUKS, an LVM physical volume on the whole disk or a volume group with physical volumes
-// outside it, logical volumes that are not linear, and filesystems other than ext2/3/4 and
-// swap; Corruption for damaged tables (EBR chains included) or LVM metadata. MBR logical
-// partitions are numbered from 5 in the order of their chain, as Linux numbers them.
+// outside it, logical volumes that are not linear, filesystems other than ext2/3/4 and swap,
+// and ext incompat or ro_compat features e2fsprogs does not know; Corruption for damaged tables
+// (EBR chains included) or LVM metadata. MBR logical partitions are numbered from 5 in the order of
+// their chain, as Linux numbers them.
 Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std::string& image);
 
 }  // namespace cairn::indexer
