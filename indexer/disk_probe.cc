@@ -87,6 +87,24 @@ std::string Utf16ToUtf8(std::string_view b) {
   return out;
 }
 
+// The journal mke2fs makes for a filesystem of `blocks` blocks, in blocks (0: none, too small),
+// as e2fsprogs' ext2fs_default_journal_size decides it (1.47; linking libext2fs for it would
+// bring much of the library into the static binary).
+uint64_t DefaultJournalBlocks(uint64_t blocks) {
+  constexpr std::pair<uint64_t, uint64_t> kBelow[] = {{2048, 0},
+                                                      {32768, 1024},
+                                                      {256 * 1024, 4096},
+                                                      {512 * 1024, 8192},
+                                                      {4096 * 1024, 16384},
+                                                      {8192 * 1024, 32768},
+                                                      {16384 * 1024, 65536},
+                                                      {32768 * 1024, 131072}};
+  for (const auto& [limit, journal] : kBelow) {
+    if (blocks < limit) return journal;
+  }
+  return 262144;
+}
+
 ProbedContent ProbeExt(std::string_view sb) {
   ProbedContent c;
   // Blocks are 1 KiB << s_log_block_size, at most 64 KiB. A superblock that says more is not
@@ -147,6 +165,15 @@ ProbedContent ProbeExt(std::string_view sb) {
               {"features", features},
               {"inode_count", std::to_string(inodes)},
               {"inode_size", std::to_string(inode_size)}};
+  // The journal's size, when it is not the one mke2fs would make (-J size=: a minimized image's
+  // files may not fit beside a bigger one), so ordinary filesystems keep their params. Known
+  // only for an internal journal whose inode is backed up in the superblock; not with fast
+  // commits, whose area shares the journal inode.
+  constexpr uint32_t kHasJournal = 0x0004, kFastCommit = 0x0400;
+  if ((compat & kHasJournal) && !(compat & kFastCommit) && Le(sb, 0xE0, 4) != 0 && journal != 0 &&
+      journal != DefaultJournalBlocks(blocks) * block_size) {
+    c.params.emplace_back("journal_size", std::to_string(journal));  // sorted: after inode_size
+  }
   return c;
 }
 

@@ -274,6 +274,12 @@ Status MakeExt(cas::ObjectStore* store, const std::string& image, const cas::Dis
   uint64_t inodes = f.Param("inode_count").empty() ? 0 : std::stoull(f.Param("inode_count"));
   if (inodes && grown && old_blocks) inodes = inodes * blocks / old_blocks;  // keep the ratio
   if (inodes) argv.insert(argv.end(), {"-N", std::to_string(inodes)});
+  // A journal of another size than mke2fs's default (-J size= takes whole MiB, as every size
+  // e2fsprogs makes is; another is rounded down, which leaves the files more room).
+  if (!f.Param("journal_size").empty()) {
+    const uint64_t mib = std::max<uint64_t>(1, std::stoull(f.Param("journal_size")) >> 20);
+    argv.insert(argv.end(), {"-J", "size=" + std::to_string(mib)});
+  }
   // Features e2fsprogs has no name for ("FEATURE_C15") mke2fs does not take: compat ones are set
   // afterwards; incompat and ro_compat ones (checkin refuses them) cannot be made.
   std::vector<std::string> unnamed;
@@ -305,6 +311,12 @@ Status MakeExt(cas::ObjectStore* store, const std::string& image, const cas::Dis
   DirSink sink(mount->dir());
   auto r = sink.Checkout(store, f.tree, o);
   Status u = mount->Unmount();
+  // The files name the temporary mount point: the message names the target and partition.
+  if (!r && r.error().code() == Code::kNoSpace) {
+    return Status::NoSpace("checkout " + target + ": the files of the " + f.type +
+                           " filesystem on " + where + " do not fit in it (" +
+                           std::to_string(blocks * bs) + " bytes)");
+  }
   if (!r) return r.error();
   CAIRN_RETURN_IF_ERROR(u);
   if (!unnamed.empty()) {

@@ -98,5 +98,45 @@ TEST_F(DiskTest, ExtFeaturesWithoutANameAreKeptOrRefused) {
   EXPECT_EQ(Stats()["objects"], before["objects"]);
 }
 
+// A full filesystem made with a journal smaller than mke2fs's default (-m 0 -J size=1, as
+// minimized images are) is made again with that journal, so its files fit; the journal's size
+// is recorded only when it is not the default. A filesystem whose files do not fit (here with
+// fast commits, whose journal size is not recorded) fails naming the target and partition.
+TEST_F(DiskTest, AFullExtFilesystemWithASmallJournalIsMadeWithThatJournal) {
+  auto full = [&](const std::string& image, const std::string& mkfs_options) {
+    const std::string mnt = image + ".mnt";
+    Sh("truncate -s 65M " + image + " && printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q " +
+       image + " && mkfs.ext4 -q -F -b 1024 -m 0 " + mkfs_options + " -E offset=1048576 " + image +
+       " 64M && mkdir -p " + mnt + " && mount -o loop,offset=1048576 " + image + " " + mnt +
+       " && head -c $(( ($(df -k --output=avail " + mnt +
+       " | tail -1) - 100) * 1024 )) /dev/urandom > " + mnt + "/big; s=$?; umount " + mnt +
+       "; exit $s");
+  };
+  const std::string image = dir_ + "/full.raw", out = dir_ + "/full-out.raw";
+  full(image, "-J size=1");
+  const std::string disk = CheckinDisk(image, "full");
+  EXPECT_EQ(Show("full")["disk"]["filesystems"][0]["params"]["journal_size"], "1048576");
+  RunResult co = RunRepo("checkout", {"full", out});
+  ASSERT_EQ(co.exit_code, 0) << co.err;
+  EXPECT_EQ(CheckinDisk(out, "again"), disk);
+
+  const std::string plain = dir_ + "/plain.raw";
+  Sh("truncate -s 65M " + plain + " && mkfs.ext4 -q -F -b 1024 " + plain);
+  CheckinDisk(plain, "plain");
+  EXPECT_FALSE(Show("plain")["disk"]["filesystems"][0]["params"].contains("journal_size"));
+
+  const std::string fc = dir_ + "/fc.raw", fc_out = dir_ + "/fc-out.raw";
+  full(fc, "-O fast_commit -J size=1");
+  CheckinDisk(fc, "fc");
+  RunResult over = RunRepo("checkout", {"fc", fc_out});
+  EXPECT_EQ(over.exit_code, 7) << over.err;
+  EXPECT_NE(over.err.find("checkout " + fc_out +
+                          ": the files of the ext4 filesystem on partition 1 do not fit"),
+            std::string::npos)
+      << over.err;
+  EXPECT_EQ(over.err.find("cairn-mnt"), std::string::npos) << over.err;
+  EXPECT_FALSE(Exists(fc_out));
+}
+
 }  // namespace
 }  // namespace cairn::testing
