@@ -133,6 +133,8 @@ class Walker {
       return s;
     }
     if (record_) {
+      // For the file system the checkin started on (the cache it loaded), wherever it ends.
+      new_cache_.set_source(prefetch_->cache().source());
       // Saved beside the version's recording (CheckinResult::stat_cache_saved): 1-2 ms of the
       // main thread for corpus v3's cache, while the objects' flush leaves the other core idle.
       result_.stat_cache_saved =

@@ -1,7 +1,10 @@
 #include "indexer/stat_cache.h"
 
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "base/coding.h"
@@ -41,6 +44,37 @@ std::string StatCache::DefaultDir() {
   return "";
 }
 
+std::string StatCache::SourceOf(const std::string& root) {
+  std::string key = root;
+  key.push_back('\0');
+  struct stat st;
+  struct statfs fs;
+  if (::stat(root.c_str(), &st) != 0 || ::statfs(root.c_str(), &fs) != 0) return key;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "dev %u:%u fsid %08x%08x", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned>(fs.f_fsid.__val[0]),
+                static_cast<unsigned>(fs.f_fsid.__val[1]));
+  key += buf;
+  // A loop device, or a partition of one: the file behind it and where in it.
+  const std::string sys =
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  for (const std::string& loop : {sys + "/loop/", sys + "/../loop/"}) {
+    Result<std::string> file = ReadFileToString(Env::Default(), loop + "backing_file");
+    if (!file) continue;
+    Result<std::string> offset = ReadFileToString(Env::Default(), loop + "offset");
+    while (!file->empty() && file->back() == '\n') file->pop_back();
+    key += " loop " + *file + " offset " + (offset ? offset->substr(0, offset->find('\n')) : "");
+    struct stat image;
+    if (::stat(file->c_str(), &image) == 0) {
+      std::snprintf(buf, sizeof buf, " inode %u:%u:%llu", major(image.st_dev), minor(image.st_dev),
+                    static_cast<unsigned long long>(image.st_ino));
+      key += buf;
+    }
+    break;
+  }
+  return key;
+}
+
 std::string StatCache::FileFor(const std::string& dir, const std::string& root) {
   return dir + "/stat-" + Sha256::Of(root).ToHex().substr(0, 32);
 }
@@ -68,9 +102,9 @@ void StatCache::CopySubtree(const StatCache& from, const std::string& rel) {
 
 // docs/format/stat-cache.md. Inodes and ctimes are stored as differences from the previous
 // file's: the files of a directory were mostly created together, so both are close.
-std::string StatCache::Encode(const std::string& root) const {
+std::string StatCache::Encode(const std::string& source) const {
   std::string out(kMagic);
-  PutLengthPrefixed(&out, root);
+  PutLengthPrefixed(&out, source);
   PutLengthPrefixed(&out, watch_token_.instance);
   PutVarint64(&out, watch_token_.epoch);
   PutVarint64(&out, dirs_.size());
@@ -108,7 +142,7 @@ std::string StatCache::Encode(const std::string& root) const {
   return out;
 }
 
-std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& root) {
+std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& source) {
   static_assert(kMagic.size() == kMagic5.size() && kMagic.size() == kMagic6.size());
   if (in.size() < kMagic.size() + ObjectId::kSize) return std::nullopt;
   const bool v5 = in.starts_with(kMagic5), v6 = in.starts_with(kMagic6);
@@ -119,7 +153,7 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
   in.remove_prefix(kMagic.size());
   std::string_view r, instance;
   uint64_t epoch, ndirs;
-  if (!GetLengthPrefixed(&in, &r) || r != root || !GetLengthPrefixed(&in, &instance) ||
+  if (!GetLengthPrefixed(&in, &r) || r != source || !GetLengthPrefixed(&in, &instance) ||
       !GetVarint64(&in, &epoch) || !GetVarint64(&in, &ndirs)) {
     return std::nullopt;
   }
@@ -180,10 +214,13 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
 
 StatCache StatCache::Load(Env* env, const std::string& dir, const std::string& root) {
   if (dir.empty()) return {};
+  std::string source = SourceOf(root);
   Result<std::string> data = ReadFileToString(env, FileFor(dir, root));
-  if (!data) return {};
-  std::optional<StatCache> cache = Decode(*data, root);
-  return cache ? std::move(*cache) : StatCache();
+  std::optional<StatCache> cache;
+  if (data) cache = Decode(*data, source);
+  if (!cache) cache.emplace();
+  cache->source_ = std::move(source);
+  return std::move(*cache);
 }
 
 Status StatCache::Save(Env* env, const std::string& dir, const std::string& root) const {
@@ -194,7 +231,7 @@ Status StatCache::Save(Env* env, const std::string& dir, const std::string& root
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   Status s = [&]() -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(tmp));
-    CAIRN_RETURN_IF_ERROR(f->Append(Encode(root)));
+    CAIRN_RETURN_IF_ERROR(f->Append(Encode(source_.empty() ? SourceOf(root) : source_)));
     CAIRN_RETURN_IF_ERROR(f->Close());
     return env->RenameFile(tmp, path);
   }();

@@ -96,14 +96,25 @@ class StatCache {
   static std::string DefaultDir();
   // The file that holds the cache of source root `root` (an absolute path) under `dir`.
   static std::string FileFor(const std::string& dir, const std::string& root);
+  // What a cache is written for: `root`, a NUL, and the file system holding it (its device and
+  // statfs id, which ext4 and btrfs derive from the file system's UUID; for a loop device, the
+  // image file behind it and the offset). Inodes and ctimes mean nothing on another file
+  // system: two images mounted in turn at one path, made by one build in the same second, or
+  // copies of one image, hold the same inodes and ctimes for files that differ.
+  static std::string SourceOf(const std::string& root);
 
   // The cache of `root` saved under `dir`; empty when there is none or it cannot be used (an
-  // unreadable, truncated or corrupt file, or one written for another root): never an error,
-  // since a missing cache only costs time.
+  // unreadable, truncated or corrupt file, or one written for another root or file system):
+  // never an error, since a missing cache only costs time. Either way it remembers the
+  // SourceOf(root) it was loaded for.
   static StatCache Load(Env* env, const std::string& dir, const std::string& root);
   // Writes the cache of `root` under `dir` (creating `dir`), atomically: a reader sees the old
-  // file or the new one. Not synced: losing it costs time, not data. IOError naming the file.
+  // file or the new one. Not synced: losing it costs time, not data. It is written for the
+  // source() it was given (the one the checkin that made it started from; SourceOf(root) if
+  // none). IOError naming the file.
   Status Save(Env* env, const std::string& dir, const std::string& root) const;
+  const std::string& source() const { return source_; }
+  void set_source(std::string s) { source_ = std::move(s); }
 
   // The directory `rel` (relative to the root, "" for the root itself), or null.
   const StatCacheDir* Find(const std::string& rel) const;
@@ -118,13 +129,15 @@ class StatCache {
   const WatchToken& watch_token() const { return watch_token_; }
   void set_watch_token(WatchToken t) { watch_token_ = std::move(t); }
 
-  std::string Encode(const std::string& root) const;
-  // nullopt when `data` is not a whole, intact cache of `root`.
-  static std::optional<StatCache> Decode(std::string_view data, const std::string& root);
+  // `source`: SourceOf(root), or the root alone.
+  std::string Encode(const std::string& source) const;
+  // nullopt when `data` is not a whole, intact cache of `source`.
+  static std::optional<StatCache> Decode(std::string_view data, const std::string& source);
 
  private:
   std::map<std::string, StatCacheDir> dirs_;
   WatchToken watch_token_;
+  std::string source_;  // SourceOf(root) when loaded (Load)
 };
 
 }  // namespace cairn::indexer
