@@ -149,7 +149,7 @@ void AddRepoOption(po::options_description& options, std::string* repo) {
 }
 
 Result<std::unique_ptr<cas::Repository>> OpenRepository(const std::string& repo_flag,
-                                                        cas::Repository::Mode mode) {
+                                                        cas::Repository::Mode mode, bool* waited) {
   bool explicit_choice = false;
   std::string dir = cas::DefaultRepositoryDir(repo_flag, &explicit_choice);
   if (!explicit_choice && !cas::Repository::Exists(dir)) {
@@ -157,7 +157,10 @@ Result<std::unique_ptr<cas::Repository>> OpenRepository(const std::string& repo_
   }
   cas::Repository::OpenOptions o;
   o.mode = mode;
-  o.on_wait = [](const std::string& msg) { fmt::print(stderr, "cairn: {}\n", msg); };
+  o.on_wait = [waited](const std::string& msg) {
+    fmt::print(stderr, "cairn: {}\n", msg);
+    if (waited != nullptr) *waited = true;
+  };
   return cas::Repository::Open(dir, o);
 }
 

@@ -65,9 +65,11 @@ std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<s
 void AddRepoOption(po::options_description& options, std::string* repo);
 
 // Opens the repository named by --repo, $CAIRN_REPO or the default; the default ones are
-// created on first use. Writers wait for another writer, saying so on stderr.
+// created on first use. Writers wait for another writer, saying so on stderr (and setting
+// `*waited`, when given).
 Result<std::unique_ptr<cas::Repository>> OpenRepository(const std::string& repo_flag,
-                                                        cas::Repository::Mode mode);
+                                                        cas::Repository::Mode mode,
+                                                        bool* waited = nullptr);
 
 // Resolves a user-typed object id: a unique prefix of an object id (>= 8 hex digits), or the
 // full SHA-256 of a large file's content.

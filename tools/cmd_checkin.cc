@@ -71,8 +71,16 @@ int RunCheckin(const Args& args) {
   if (!req.parent.empty() && !req.paranoid) {
     req.options.prefetch = indexer::DirPrefetch::ForSource(req.source, req.options);
   }
-  auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
+  bool waited = false;
+  auto r = OpenRepository(repo, cas::Repository::Mode::kWrite, &waited);
   if (!r) return Fail(r.error());
+  // What the prefetch saw (the watcher's answer, the scans ahead) is from before a wait for
+  // another writer, which may take a minute: an edit made meanwhile would be missed where the
+  // walk takes a scan whose directory did not change (a file written in place). Seen again.
+  if (waited && req.options.prefetch) {
+    req.options.prefetch.reset();
+    req.options.prefetch = indexer::DirPrefetch::ForSource(req.source, req.options);
+  }
   if (req.options.prefetch) req.options.prefetch->SetStore((*r)->store());
   mark("open");
   Progress progress("checkin " + req.image, 0);
