@@ -11,7 +11,8 @@
 # /tmp/cairn-bench/incremental), ROUNDS (default 7), FULL_ROUNDS (default 3), WATCH (1: a tree
 # watcher, `cairn watch W`, runs from before w:1's checkin, so the incrementals are watched; each
 # round then restores the stat cache files only, the watcher's socket lives in the cache
-# directory).
+# directory). Unwatched, each binary incrementals over its own w:1 and stat cache (two builds
+# may write different cache formats).
 # The working copy W is v2 rsynced, checked in as w:1, then brought to v3 by rsync in place of
 # the changed files, as an administrator patching a golden tree would: unchanged files keep their
 # inodes and ctimes, so the stat cache applies to them. Each round starts from a copy of the
@@ -45,6 +46,10 @@ if [ "${WATCH:-0}" = 1 ]; then
 else
   CAIRN_CACHE_DIR="$B/C0" "$A_BIN" init --repo "$B/R0" >/dev/null
   CAIRN_CACHE_DIR="$B/C0" "$A_BIN" checkin "$B/W" --repo "$B/R0" --image w >/dev/null
+  if [ -n "$B_BIN" ]; then  # B's own w:1 and stat cache: the two may write different formats
+    CAIRN_CACHE_DIR="$B/C0b" "$B_BIN" init --repo "$B/R0b" >/dev/null
+    CAIRN_CACHE_DIR="$B/C0b" "$B_BIN" checkin "$B/W" --repo "$B/R0b" --image w >/dev/null
+  fi
 fi
 rsync -aHAX --delete "$C/trees/v3/" "$B/W/"
 
@@ -65,8 +70,10 @@ timed() {  # timed LABEL CMD...: the CAIRN_TIMING lines and the wall time, prefi
   for _ in $(seq "$ROUNDS"); do
     for v in "${bins[@]}"; do
       # sync: the copy written back now, not by the command's first fsync (trees_peers.sh)
-      rm -rf "$B/R"; cp -a "$B/R0" "$B/R"
-      if [ -n "$wpid" ]; then cp -a "$B/C0/." "$B/C/"; else rm -rf "$B/C"; cp -a "$B/C0" "$B/C"; fi
+      r0=$B/R0 c0=$B/C0
+      if [ "$v" = b ] && [ -z "$wpid" ]; then r0=$B/R0b c0=$B/C0b; fi
+      rm -rf "$B/R"; cp -a "$r0" "$B/R"
+      if [ -n "$wpid" ]; then cp -a "$c0/." "$B/C/"; else rm -rf "$B/C"; cp -a "$c0" "$B/C"; fi
       sync
       CAIRN_CACHE_DIR="$B/C" timed "$v-incremental" "$(bin_of $v)" checkin "$B/W" --repo "$B/R" --image w -p w:1
     done
