@@ -111,6 +111,18 @@ class TarTest : public ::testing::Test {
     return r;
   }
 
+  // Checks that `root` comes back through a tarball (cairn -> tar -> cairn) with the same id,
+  // and that the tarball left nothing out.
+  void ExpectSameRootThroughATarball(const ObjectId& root) {
+    const std::string back = tmp_ + "/back.tar";
+    auto tar = TarSink(back, "tar").Checkout(store_.get(), root, CheckoutOptions{});
+    ASSERT_TRUE(tar) << tar.error().ToString();
+    EXPECT_TRUE(tar->left_out.empty());
+    auto again = CheckinTar(back);
+    ASSERT_TRUE(again) << again.error().ToString();
+    EXPECT_EQ(again->root, root) << Listing(again->root) << Listing(root);
+  }
+
   // One line per entry (metadata, content, extents; directories' own metadata), so that a
   // root id mismatch shows which entry differs.
   std::string Listing(const ObjectId& root) {

@@ -283,13 +283,7 @@ TEST_F(TarTest, AnXattrOutsideLinuxsNamespacesIsKeptButLeftOutOfADirectory) {
             0);
 
   // A tarball holds it: tar -> cairn -> tar -> cairn keeps the root id.
-  std::string back = tmp_ + "/back.tar";
-  auto tar = TarSink(back, "tar").Checkout(store_.get(), in->root, CheckoutOptions{});
-  ASSERT_TRUE(tar) << tar.error().ToString();
-  EXPECT_TRUE(tar->left_out.empty());
-  auto again = CheckinTar(back);
-  ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(again->root, in->root) << Listing(again->root) << Listing(in->root);
+  ExpectSameRootThroughATarball(in->root);
 }
 
 // Linux holds user.* xattrs on regular files and directories only (xattr(7)): a tarball made
@@ -320,13 +314,7 @@ TEST_F(TarTest, AUserXattrOnALinkOrNodeIsKeptButLeftOutOfADirectory) {
                "test \"$(readlink " + Q(dst + "/l") + ")\" = f && test -p " + Q(dst + "/p")),
             0);
 
-  std::string back = tmp_ + "/back.tar";
-  auto tar = TarSink(back, "tar").Checkout(store_.get(), in->root, CheckoutOptions{});
-  ASSERT_TRUE(tar) << tar.error().ToString();
-  EXPECT_TRUE(tar->left_out.empty());
-  auto again = CheckinTar(back);
-  ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(again->root, in->root) << Listing(again->root) << Listing(in->root);
+  ExpectSameRootThroughATarball(in->root);
 }
 
 // Linux holds a system.posix_acl_* value only as posix_acl_from_xattr and posix_acl_valid take
@@ -424,12 +412,7 @@ TEST_F(TarTest, AnAccessAclSetsTheModeAsExtractionDoes) {
   auto from_dir = CheckinDir(dst);
   ASSERT_TRUE(from_dir) << from_dir.error().ToString();
   EXPECT_EQ(from_dir->root, in->root) << Listing(from_dir->root) << Listing(in->root);
-  std::string back = tmp_ + "/back.tar";
-  auto tar = TarSink(back, "tar").Checkout(store_.get(), in->root, CheckoutOptions{});
-  ASSERT_TRUE(tar) << tar.error().ToString();
-  auto from_tar = CheckinTar(back);
-  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
-  EXPECT_EQ(from_tar->root, in->root) << Listing(from_tar->root) << Listing(in->root);
+  ExpectSameRootThroughATarball(in->root);
 }
 
 // A time beyond what the target file system holds (ext4: 1901 to 2446) fails the checkout
