@@ -42,24 +42,11 @@ void AppendOnlyLogger::Logv(const char* format, va_list ap) {
 
 namespace {
 std::string ReservePath(const std::string& db_dir) { return db_dir + "/RESERVE"; }
-}  // namespace
 
-off_t MakeReserve(const std::string& db_dir) {
-  const std::string path = ReservePath(db_dir);
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) {
-    return st.st_size;  // a killed writer's
-  }
-  struct statvfs vfs;
-  if (::statvfs(db_dir.c_str(), &vfs) != 0 ||
-      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kReserveBytes + (1u << 20)) {
-    return 0;
-  }
-  return GrowReserve(db_dir, kReserveBytes) ? kReserveBytes : 0;
-}
-
-bool GrowReserve(const std::string& db_dir, off_t bytes) {
-  int fd = ::open(ReservePath(db_dir).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+// Grows `path` to `bytes` of allocated blocks; false when the disk has no room for them (it
+// then keeps the size it had).
+bool GrowTo(const std::string& path, off_t bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   // Blocks allocated, not written: on ext4 and xfs an unwritten extent, on tmpfs pages. A
   // failure leaves the blocks it allocated (ext4 keeps a partial allocation): the size is cut
@@ -72,6 +59,45 @@ bool GrowReserve(const std::string& db_dir, off_t bytes) {
   return grown;
 }
 
-void DropReserve(const std::string& db_dir) { (void)::unlink(ReservePath(db_dir).c_str()); }
+}  // namespace
+
+void UndoReserve::Make() {
+  const std::string path = ReservePath(dir_);
+  std::lock_guard lock(mu_);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && st.st_size >= kBaseBytes) {  // a killed writer's
+    size_ = st.st_size;
+    return;
+  }
+  struct statvfs vfs;
+  if (::statvfs(dir_.c_str(), &vfs) != 0 ||
+      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kBaseBytes + (1u << 20)) {
+    return;
+  }
+  if (GrowTo(path, kBaseBytes)) size_ = kBaseBytes;
+}
+
+void UndoReserve::Drop() {
+  std::lock_guard lock(mu_);
+  (void)::unlink(ReservePath(dir_).c_str());
+  size_ = 0;
+}
+
+Status UndoReserve::HoldUndo(uint64_t bytes) {
+  // Grown a step ahead, so that a large checkin grows it every MiB of undo, not every batch.
+  constexpr uint64_t kStep = 1 << 20;
+  std::lock_guard lock(mu_);
+  undo_bytes_ += bytes;
+  const uint64_t need = kBaseBytes + undo_bytes_;
+  if (need <= static_cast<uint64_t>(size_)) return Status();
+  const off_t target = static_cast<off_t>(need + kStep);
+  if (!GrowTo(ReservePath(dir_), target)) {
+    return Status::NoSpace(
+        "write repository " + dir_ + ": No space left on device (no room left to hold back " +
+        std::to_string(target >> 20) + " MiB for undoing this command, should it fail)");
+  }
+  size_ = target;
+  return Status();
+}
 
 }  // namespace cairn::cas

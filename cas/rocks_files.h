@@ -8,7 +8,10 @@
 #include <sys/types.h>
 
 #include <cstdarg>
+#include <mutex>
 #include <string>
+
+#include "base/status.h"
 
 namespace cairn::cas {
 
@@ -32,22 +35,34 @@ class AppendOnlyLogger final : public rocksdb::Logger {
   int fd_ = -1;
 };
 
-// Space held back for undoing a failed write on a full disk: a file of this size in the
-// database's directory while a writer has the store open, given up by RocksStore::Recover and
-// deleted at close (a repository at rest holds none). Reopening the store writes a new MANIFEST
-// and OPTIONS file, and the undo of a checkin goes through the log and one flush: without room
-// for them a checkin that filled the disk after its objects were flushed left them all behind
-// (crash review 02: 3,031 objects).
-inline constexpr off_t kReserveBytes = 4 << 20;
+// Space held back for undoing a failed write on a full disk: a file (RESERVE) in the database's
+// directory while a writer has the store open, given up by RocksStore::Recover and deleted at
+// close (a repository at rest holds none). Reopening the store writes a new MANIFEST and OPTIONS
+// file, and the undo of a checkin goes through the log and one flush: without room for them a
+// checkin that filled the disk after its objects were flushed left them all behind (crash
+// review 02: 3,031 objects). The undo grows with what the command wrote in bulk, so the file
+// does too (HoldUndo). Thread-safe.
+class UndoReserve {
+ public:
+  // The room kept for the reopen and the undo's flush.
+  static constexpr off_t kBaseBytes = 4 << 20;
 
-// Makes the reserve in `db_dir` (RESERVE, kReserveBytes), unless the disk has less than 1 MiB
-// more than that free. Best effort: the store works without it. Returns its size (0: none).
-off_t MakeReserve(const std::string& db_dir);
-// Grows the reserve in `db_dir` to `bytes` (allocated blocks); false when the disk has no room
-// for them (the reserve then keeps the size it had).
-bool GrowReserve(const std::string& db_dir, off_t bytes);
-// Deletes it, giving its room back.
-void DropReserve(const std::string& db_dir);
+  explicit UndoReserve(std::string db_dir) : dir_(std::move(db_dir)) {}
+  // Makes the reserve (kBaseBytes; a killed writer's is taken as it is), unless the disk has
+  // less than 1 MiB more than that free. Best effort: the store works without it.
+  void Make();
+  // Deletes it, giving its room back (a later HoldUndo makes it again).
+  void Drop();
+  // Counts `bytes` more of undo and grows the reserve to kBaseBytes plus all of it (a MiB
+  // ahead); NoSpace, naming the store, when the disk has no room for that.
+  Status HoldUndo(uint64_t bytes);
+
+ private:
+  const std::string dir_;
+  std::mutex mu_;
+  off_t size_ = 0;           // of RESERVE
+  uint64_t undo_bytes_ = 0;  // counted by HoldUndo
+};
 
 }  // namespace cairn::cas
 

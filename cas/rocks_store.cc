@@ -120,9 +120,6 @@ class UnsyncedOptionsFs final : public rocksdb::FileSystemWrapper {
 // later open replays it, at ~20-30 us per KB for a reader (docs/format/store.md).
 constexpr uint64_t kMaxLogLeftBehind = 32 << 10;
 
-// HoldUndoRoom grows the reserve this far beyond what the undo needs at the time.
-constexpr uint64_t kUndoRoomStep = 1 << 20;
-
 // Sets of spaces, a bit each.
 constexpr uint32_t SpaceBit(Space s) { return 1u << static_cast<int>(s); }
 constexpr uint32_t kAllSpaces = (1u << kNumSpaces) - 1;
@@ -136,7 +133,7 @@ class RocksStoreImpl final : public RocksStore {
   ~RocksStoreImpl() override {
     if (db_ && !read_only_) {
       // First: the close's flush and compaction may use its room.
-      DropReserve(dir_);
+      reserve_.Drop();
       // Unlogged (bulk) writes not flushed yet are made durable as before. Logged writes stay
       // in the log while it is small: every later open replays it (readers included), which
       // costs less than a table per space per command; past kMaxLogLeftBehind it is flushed.
@@ -159,29 +156,12 @@ class RocksStoreImpl final : public RocksStore {
     unlogged_.store(0);
     // Called after a write failed for lack of space: the reserve makes room for the reopen and
     // for the undo that follows.
-    DropReserve(dir_);
-    {
-      std::lock_guard lock(reserve_mu_);
-      reserved_ = 0;
-    }
+    reserve_.Drop();
     return OpenDb(options_, /*reserve=*/false);
   }
 
   Status HoldUndoRoom(uint64_t bytes) override {
-    if (read_only_ || bytes == 0) return Status();
-    std::lock_guard lock(reserve_mu_);
-    undo_bytes_ += bytes;
-    const uint64_t need = kReserveBytes + undo_bytes_;
-    if (need <= static_cast<uint64_t>(reserved_)) return Status();
-    // Grown a step ahead, so that a large checkin grows it every MiB of undo, not every batch.
-    const off_t target = static_cast<off_t>(need + kUndoRoomStep);
-    if (!GrowReserve(dir_, target)) {
-      return Status::NoSpace(
-          "write repository " + dir_ + ": No space left on device (no room left to hold back " +
-          std::to_string(target >> 20) + " MiB for undoing this command, should it fail)");
-    }
-    reserved_ = target;
-    return Status();
+    return read_only_ || bytes == 0 ? Status() : reserve_.HoldUndo(bytes);
   }
 
   Status OpenDb(const RocksStoreOptions& o, bool reserve = true) {
@@ -323,10 +303,7 @@ class RocksStoreImpl final : public RocksStore {
       }
     } else {
       s = rocksdb::DB::Open(db, dir_, cfs, &handles_, &raw);
-      if (s.ok() && reserve) {  // the lock held
-        std::lock_guard lock(reserve_mu_);
-        reserved_ = MakeReserve(dir_);
-      }
+      if (s.ok() && reserve) reserve_.Make();  // the lock held
     }
     db_.reset(raw);
     return FromRocks(s, "open repository " + dir_);
@@ -592,9 +569,7 @@ class RocksStoreImpl final : public RocksStore {
   std::string dir_;
   bool read_only_;
   RocksStoreOptions options_;          // as opened, for Recover
-  std::mutex reserve_mu_;
-  off_t reserved_ = 0;                 // the size of RESERVE (rocks_files.h)
-  uint64_t undo_bytes_ = 0;            // of the bulk puts written so far (HoldUndoRoom)
+  UndoReserve reserve_{dir_};          // a writer's room for undoing on a full disk
   std::atomic<uint32_t> unlogged_{0};  // spaces with unlogged writes since their last flush
   std::unique_ptr<rocksdb::Env> env_;  // writers' and options.file_system's; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
