@@ -23,14 +23,17 @@ TEST(DiskTest, DisksWithoutLvmKeepVersionOneAndTheirIds) {
   EXPECT_EQ(IdOf(bytes).ToHex().substr(0, 16), "5eb8377e9ce835ce");
 }
 
-// `d` is valid, encodes as version 2 (into *bytes) and decodes back to itself (into *decoded).
-void ExpectVersionTwoRoundTrip(const Disk& d, std::string* bytes, Disk* decoded = nullptr) {
+// `d` is valid, encodes as format `version` (into *bytes) and decodes back to itself (into
+// *decoded).
+void ExpectRoundTrip(const Disk& d, int version, std::string* bytes = nullptr,
+                     Disk* decoded = nullptr) {
   ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
-  *bytes = EncodeDisk(d);
-  EXPECT_TRUE(bytes->starts_with("cairn-disk-2\n"));
-  auto back = DecodeDisk(IdOf(*bytes), *bytes);
+  const std::string encoded = EncodeDisk(d);
+  EXPECT_TRUE(encoded.starts_with("cairn-disk-" + std::to_string(version) + "\n"));
+  auto back = DecodeDisk(IdOf(encoded), encoded);
   ASSERT_TRUE(back) << back.error().ToString();
   EXPECT_EQ(*back, d);
+  if (bytes) *bytes = encoded;
   if (decoded) *decoded = *back;
 }
 
@@ -38,7 +41,7 @@ TEST(DiskTest, LvmDiskRoundTripsAsVersionTwo) {
   Disk d = LvmDisk();
   std::string bytes;
   Disk decoded;
-  ASSERT_NO_FATAL_FAILURE(ExpectVersionTwoRoundTrip(d, &bytes, &decoded));
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(d, 2, &bytes, &decoded));
   const Disk* back = &decoded;
   EXPECT_EQ(back->FilesystemSize(back->filesystems[1]), 12u << 20);
   EXPECT_EQ(back->FindVolume("vg0/swap").second->uuid, "SSSSSS-bbbb-cccc-dddd-eeee-ffff-000000");
@@ -134,7 +137,7 @@ Disk LogicalDisk() {
 TEST(DiskTest, LogicalPartitionsRoundTripAsVersionTwo) {
   Disk d = LogicalDisk();
   std::string bytes;
-  ASSERT_NO_FATAL_FAILURE(ExpectVersionTwoRoundTrip(d, &bytes));
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(d, 2, &bytes));
   std::string v1 = bytes;
   v1.replace(0, 13, "cairn-disk-1\n");
   EXPECT_FALSE(DecodeDisk(ObjectId(), v1));
@@ -220,20 +223,11 @@ TEST(DiskTest, AGptEntryArrayNotAtLbaTwoIsVersionThree) {
   d.first_lba = 96;
   d.entries_lba = 64;
   d.boot[1] = {"gpt-gap", 1024, 31744, IdOf("spl")};
-  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
-  std::string bytes = EncodeDisk(d);
-  EXPECT_TRUE(bytes.starts_with("cairn-disk-3\n"));
-  auto back = DecodeDisk(IdOf(bytes), bytes);
-  ASSERT_TRUE(back) << back.error().ToString();
-  EXPECT_EQ(*back, d);
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(d, 3));
   Disk lvm = LvmDisk();
   lvm.first_lba = 96;
   lvm.entries_lba = 64;
-  bytes = EncodeDisk(lvm);
-  EXPECT_TRUE(bytes.starts_with("cairn-disk-3\n"));
-  back = DecodeDisk(IdOf(bytes), bytes);
-  ASSERT_TRUE(back) << back.error().ToString();
-  EXPECT_EQ(*back, lvm);
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(lvm, 3));
   // Version 3 without the field (a version-2 body) is not canonical, nor one saying 2.
   EXPECT_FALSE(DecodeDisk(ObjectId(), "cairn-disk-3\n" + EncodeDisk(LvmDisk()).substr(13)));
   Disk bad = d;
@@ -252,12 +246,7 @@ TEST(DiskTest, AGptEntryArrayNotAtLbaTwoIsVersionThree) {
 TEST(DiskTest, AnFsBootAreaLiesAtTheFirstByteOfAnExtFilesystem) {
   Disk d = SampleDisk();
   d.boot.push_back({"fs-boot", 2 << 20, 1024, IdOf("vbr")});  // partition 2's ext4
-  ASSERT_TRUE(ValidateDisk(d).ok()) << ValidateDisk(d).ToString();
-  std::string bytes = EncodeDisk(d);
-  EXPECT_TRUE(bytes.starts_with("cairn-disk-1\n"));
-  auto back = DecodeDisk(IdOf(bytes), bytes);
-  ASSERT_TRUE(back) << back.error().ToString();
-  EXPECT_EQ(*back, d);
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(d, 1));
   Disk lvm = LvmDisk();  // vg0/root: partition 3 (32 MiB) + pe_start 1 MiB + extent 0
   lvm.boot.push_back({"fs-boot", 33 << 20, 1024, IdOf("vbr")});
   EXPECT_TRUE(ValidateDisk(lvm).ok()) << ValidateDisk(lvm).ToString();
