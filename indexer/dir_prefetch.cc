@@ -1,5 +1,6 @@
 #include "indexer/dir_prefetch.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -17,6 +18,17 @@ constexpr int kColdScanHelpers = 16;
 constexpr uint64_t kPlannedWindow = 32768;
 
 }  // namespace
+
+ThreadWaits ThreadWaits::Now() {
+  struct rusage ru {};
+  if (::getrusage(RUSAGE_THREAD, &ru) != 0) return {};
+  return {ru.ru_inblock, ru.ru_nvcsw};
+}
+
+bool ThreadWaits::WaitedOnStorage(const ThreadWaits& later, uint64_t entries) const {
+  return later.blocks_read > blocks_read ||
+         static_cast<uint64_t>(later.sleeps - sleeps) * 4 >= std::max<uint64_t>(entries, 1);
+}
 
 DirPrefetch::DirPrefetch(std::string root, const CheckinOptions& options)
     : root_(std::move(root)),
@@ -81,12 +93,15 @@ void DirPrefetch::Start(int idle_helpers) {
 
 // Whether the tree's inodes are out of memory: an lstat of up to 16 of the cached directories,
 // spread over the tree (those near the root may have been read by the command line's own
-// lookups), takes cold_scan_ns_per_entry or more at the median. The median, not the mean: the
-// probe runs beside the repository's open and the heap warmer, and a probe thread preempted
-// once took ~1 ms over a warm tree. Costs ~20 us on a warm tree.
+// lookups), takes cold_scan_ns_per_entry or more at the median, and the probe waited on
+// storage (ThreadWaits). The median, not the mean: the probe runs beside the repository's open
+// and the heap warmer, and a probe thread preempted once took ~1 ms over a warm tree; the waits,
+// since a probe preempted more than half the time is slow on a warm tree too. A threshold of 0
+// finds every tree cold. Costs ~20 us on a warm tree.
 bool DirPrefetch::ProbeCold() const {
   const size_t n = cache_.size();
   if (n < 2) return false;
+  if (options_.cold_scan_ns_per_entry <= 0) return true;
   const size_t probes = std::min<size_t>(16, n - 1);
   std::vector<const std::string*> rels;
   size_t i = 0, next = 1;
@@ -100,6 +115,7 @@ bool DirPrefetch::ProbeCold() const {
   if (rels.empty()) return false;
   std::vector<int64_t> ns;
   ns.reserve(rels.size());
+  const ThreadWaits before = ThreadWaits::Now();
   for (const std::string* rel : rels) {
     const std::string path = ChildPath(root_, *rel);
     const auto start = std::chrono::steady_clock::now();
@@ -108,7 +124,8 @@ bool DirPrefetch::ProbeCold() const {
     ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
   }
   std::nth_element(ns.begin(), ns.begin() + static_cast<long>(ns.size() / 2), ns.end());
-  return ns[ns.size() / 2] >= options_.cold_scan_ns_per_entry;
+  return ns[ns.size() / 2] >= options_.cold_scan_ns_per_entry &&
+         before.WaitedOnStorage(ThreadWaits::Now(), ns.size());
 }
 
 void DirPrefetch::StartCold() {

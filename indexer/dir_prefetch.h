@@ -35,6 +35,20 @@
 
 namespace cairn::indexer {
 
+// What the calling thread waited on, counted since it started: tells scans that were slow
+// because they waited on storage (a cold cache: more threads keep more lookups in flight) from
+// scans that were slow because the thread was preempted (a busy machine, or the checkin's own
+// threads: more threads only add to the queue). One getrusage(2), ~1 us here.
+struct ThreadWaits {
+  int64_t blocks_read = 0;  // 512-byte blocks read from block devices (ru_inblock)
+  int64_t sleeps = 0;       // voluntary context switches (ru_nvcsw)
+  static ThreadWaits Now();
+  // Whether the thread, from `this` to `later`, waited on storage while it looked up `entries`
+  // entries: it read from a disk, or slept at least once every 4 entries (a file system with
+  // no block device here, NFS or FUSE, answers a lookup it has not cached over a round trip).
+  bool WaitedOnStorage(const ThreadWaits& later, uint64_t entries) const;
+};
+
 class DirPrefetch {
  public:
   // A helper's scan, with the Tree it took the directory to be and the directory's inode and

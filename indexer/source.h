@@ -56,13 +56,16 @@ struct CheckinOptions {
   // scans are seen to wait on the disk. Default: kAuto.
   enum class ScanAhead { kAuto, kAlways, kNever };
   ScanAhead scan_ahead = ScanAhead::kAuto;
-  // kAuto: the scans go ahead once the walk's own average this many ns an entry or more.
-  // Default: 50,000 (a disk that makes stats wait; the page cache answers in 3-6 us).
+  // kAuto: the scans go ahead once the walk's own average this many ns an entry or more while
+  // waiting on storage, not merely preempted (indexer/dir_prefetch.h, ThreadWaits); 0: at once,
+  // whatever they waited on. Default: 50,000 (a disk that makes stats wait; the page cache
+  // answers in 3-6 us).
   int64_t slow_scan_ns_per_entry = 50'000;
   // kAuto with a stat cache: when a probe of the cached directories before the walk, or the
-  // walk's own scans, average this many ns an entry or more (a cold cache), helpers scan the
-  // directories the cache names ahead of the walk, many at once (indexer/planned_scans.h).
-  // Default: 10,000 (here cold: ~18 us an entry and 100-300 us a probe; warm: 2-5 us).
+  // walk's own scans, average this many ns an entry or more while waiting on storage (a cold
+  // cache; a warm tree on a busy machine is slow too, but only preempted), helpers scan the
+  // directories the cache names ahead of the walk, many at once (indexer/planned_scans.h); 0:
+  // always. Default: 10,000 (here cold: ~18 us an entry and 100-300 us a probe; warm: 2-5 us).
   int64_t cold_scan_ns_per_entry = 10'000;
   // Progress display (may be null).
   Progress* progress = nullptr;

@@ -1,7 +1,11 @@
 // Directory checkin with the scan threads (CheckinOptions::scan_ahead): the walk scans
 // directories itself while that is fast and on threads once the disk is slow, and both give
 // the same Trees.
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -178,6 +182,80 @@ TEST_F(PrefetchTest, APrefetchStartedBeforeTheStoreIsOpenGivesWhatTheWalkItselfG
   EXPECT_EQ(again->result.bytes_read, 0u);
   // No prefetch for what is not a directory.
   EXPECT_EQ(DirPrefetch::ForSource(src + "/k/l/m/f", options), nullptr);
+}
+
+// A slow probe or slow scans start the cold helpers only when they waited on storage: on a busy
+// machine a warm tree's lookups are slow too, preempted, and sixteen more threads only slow
+// them further. Here every lookup counts as slow (1 ns an entry), and the tree is warm.
+TEST_F(PrefetchTest, SlowLookupsThatDidNotWaitOnStorageStartNoHelpers) {
+  const std::string src = tmp_ / "src";
+  BuildTree(src, testing::FullSpec());
+  ASSERT_EQ(testing::Shell("cd '" + src +
+                           "' && for i in $(seq 300); do mkdir -p v/$i && echo $i > v/$i/f; done"),
+            0);
+  ASSERT_TRUE(TryCheckin(src, "p", "", Warm));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(testing::Shell("cd '" + src + "' && echo changed > v/77/f"), 0);
+  testing::SettleCtimes();
+  auto slow = [](CheckinOptions& o) {
+    o.cold_scan_ns_per_entry = 1;
+    o.slow_scan_ns_per_entry = 1;
+  };
+  CheckinOptions options;
+  options.stat_cache_dir = cache_dir_;
+  slow(options);
+  std::shared_ptr<DirPrefetch> prefetch = DirPrefetch::ForSource(src, options);
+  ASSERT_NE(prefetch, nullptr);
+  prefetch->Wait();
+  EXPECT_FALSE(prefetch->cold()) << "the probe read nothing from a disk";
+  // The walk's own scans, after a probe that finds nothing slow and without the idle helper
+  // (which would scan most directories before the walk starts).
+  options.cold_scan_ns_per_entry = INT64_MAX;
+  prefetch = std::make_shared<DirPrefetch>(std::filesystem::canonical(src).string(), options);
+  prefetch->Start(/*idle_helpers=*/0);
+  ASSERT_FALSE(prefetch->cold());
+  auto incremental = TryCheckin(src, "p", "p", [&](CheckinOptions& o) {
+    slow(o);
+    o.prefetch = prefetch;
+  });
+  ASSERT_TRUE(incremental) << incremental.error().ToString();
+  EXPECT_FALSE(prefetch->cold())
+      << "the walk's scans (602 entries and more) read nothing from a disk";
+  EXPECT_EQ(incremental->result.bytes_read, 8u);
+}
+
+// The other side: a tree whose inodes are not in memory (its file system mounted again) is
+// found cold by the probe, which then waits on the disk.
+TEST_F(PrefetchTest, AProbeThatReadsTheDiskFindsTheTreeCold) {
+  if (::geteuid() != 0) GTEST_SKIP() << "loop mounts need root (CI runs as root)";
+  const std::string img = tmp_ / "cold.img", m = tmp_ / "m";
+  // One loop device throughout (the stat cache is kept for the device it was written on).
+  ASSERT_EQ(testing::Shell("truncate -s 64M '" + img + "' && mkfs.ext4 -q '" + img +
+                           "' && mkdir '" + m + "' && losetup --find --show '" + img + "' > '" +
+                           std::string(tmp_ / "loop") + "'"),
+            0);
+  std::string loop;
+  std::getline(std::ifstream(tmp_ / "loop"), loop);
+  ASSERT_FALSE(loop.empty());
+  struct Detach {
+    std::string loop, m;
+    ~Detach() { (void)testing::Shell("umount '" + m + "' 2>/dev/null; losetup -d " + loop); }
+  } detach{loop, m};
+  ASSERT_EQ(testing::Shell("mount " + loop + " '" + m + "' && cd '" + m +
+                           "' && for i in $(seq 200); do mkdir $i && echo $i > $i/f; done"),
+            0);
+  ASSERT_TRUE(TryCheckin(m, "c", "", Warm));
+  ASSERT_EQ(testing::Shell("umount '" + m + "' && mount " + loop + " '" + m + "'"), 0);
+
+  CheckinOptions options;
+  options.stat_cache_dir = cache_dir_;
+  options.cold_scan_ns_per_entry = 1;
+  std::shared_ptr<DirPrefetch> prefetch = DirPrefetch::ForSource(m, options);
+  ASSERT_NE(prefetch, nullptr);
+  prefetch->Wait();
+  ASSERT_GT(prefetch->cache().size(), 2u) << "the stat cache applies to the mount";
+  EXPECT_TRUE(prefetch->cold()) << "the probe waited on the disk";
+  EXPECT_TRUE(prefetch->planned());
 }
 
 // A directory whose entries changed is listed, not taken from its record; the recorded names
