@@ -503,6 +503,7 @@ class Walker {
     pd->below.bytes += result_.bytes - bytes_before;
     pd->below.dirs += 1;
     if (!pd->complete) pd->below.incomplete++;
+    for (const FileStat& f : pd->stats) pd->below.sparse += f.sparse_blocks != 0;
     // From the prefetch's start: it may have looked names up before the walk began.
     if (record_) new_cache_.Put(pd->rel, RecordOf(*pd, id, prefetch_->start_ns()));
     if (pd->parent) {

@@ -13,7 +13,11 @@
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-7\n";
+constexpr std::string_view kMagic = "cairn-stat-cache-8\n";
+// Format 7 lacks FileStat::sparse_blocks and SubtreeCounts::sparse: its files are read as if
+// none was sparse (a sparse one no longer matches its record and is read once) and every
+// directory as if it held a sparse file (a watched checkin walks it once).
+constexpr std::string_view kMagic7 = "cairn-stat-cache-7\n";
 // Format 5 lacks SubtreeCounts::links_out, and format 6's did not count the names of fifos,
 // devices, sockets and symlinks with several names: both are read as if every multiply-linked
 // file had a name outside the subtree, as format 5's checkins assumed.
@@ -28,7 +32,9 @@ std::string EnvVar(const char* name) {
 }  // namespace
 
 FileStat FileStatOf(const struct stat& st) {
-  return {static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec};
+  const bool sparse = S_ISREG(st.st_mode) && st.st_blocks * 512 < st.st_size;
+  return {static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec,
+          sparse ? static_cast<uint64_t>(st.st_blocks) + 1 : 0};
 }
 
 bool RacyCtime(int64_t ctime_ns, int64_t start_ns) {
@@ -100,7 +106,7 @@ void StatCache::CopySubtree(const StatCache& from, const std::string& rel) {
   }
 }
 
-// docs/format/stat-cache.md. Inodes and ctimes are stored as differences from the previous
+// docs/format/catalog.md. Inodes and ctimes are stored as differences from the previous
 // file's: the files of a directory were mostly created together, so both are close.
 std::string StatCache::Encode(const std::string& source) const {
   std::string out(kMagic);
@@ -119,9 +125,11 @@ std::string StatCache::Encode(const std::string& source) const {
     PutVarint64(&out, d.below.links);
     PutVarint64(&out, d.below.links_out);
     PutVarint64(&out, d.below.incomplete);
+    PutVarint64(&out, d.below.sparse);
     auto put = [&](const FileStat& f) {
       PutVarsint64(&out, static_cast<int64_t>(f.ino - prev.ino));
       PutVarsint64(&out, f.ctime_ns - prev.ctime_ns);
+      PutVarint64(&out, f.sparse_blocks);
       prev = f;
     };
     put(d.self);
@@ -143,10 +151,13 @@ std::string StatCache::Encode(const std::string& source) const {
 }
 
 std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& source) {
-  static_assert(kMagic.size() == kMagic5.size() && kMagic.size() == kMagic6.size());
+  static_assert(kMagic.size() == kMagic5.size() && kMagic.size() == kMagic6.size() &&
+                kMagic.size() == kMagic7.size());
   if (in.size() < kMagic.size() + ObjectId::kSize) return std::nullopt;
-  const bool v5 = in.starts_with(kMagic5), v6 = in.starts_with(kMagic6);
-  if (!v5 && !v6 && !in.starts_with(kMagic)) return std::nullopt;
+  const bool v5 = in.starts_with(kMagic5), v6 = in.starts_with(kMagic6),
+             v7 = in.starts_with(kMagic7);
+  if (!v5 && !v6 && !v7 && !in.starts_with(kMagic)) return std::nullopt;
+  const bool old = v5 || v6 || v7;  // no sparse counts
   std::string_view sum = in.substr(in.size() - ObjectId::kSize);
   in.remove_suffix(ObjectId::kSize);
   if (Sha256::Of(in).AsBytes() != sum) return std::nullopt;
@@ -168,14 +179,20 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
         !GetVarint64(&in, &nfiles) || nfiles > in.size() ||  // each file takes 2 bytes or more
         !GetVarint64(&in, &below.files) || !GetVarint64(&in, &below.dirs) ||
         !GetVarint64(&in, &below.bytes) || !GetVarint64(&in, &below.links) ||
-        (!v5 && !GetVarint64(&in, &below.links_out)) || !GetVarint64(&in, &below.incomplete)) {
+        (!v5 && !GetVarint64(&in, &below.links_out)) || !GetVarint64(&in, &below.incomplete) ||
+        (!old && !GetVarint64(&in, &below.sparse))) {
       return std::nullopt;
     }
     if (v5 || v6) below.links_out = below.links;
+    if (old) below.sparse = 1;
     auto get = [&](FileStat* f) {
       int64_t dino, dctime;
-      if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime)) return false;
-      prev = *f = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime};
+      uint64_t sparse_blocks = 0;
+      if (!GetVarsint64(&in, &dino) || !GetVarsint64(&in, &dctime) ||
+          (!old && !GetVarint64(&in, &sparse_blocks))) {
+        return false;
+      }
+      prev = *f = {prev.ino + static_cast<uint64_t>(dino), prev.ctime_ns + dctime, sparse_blocks};
       return true;
     };
     StatCacheDir d{*ObjectId::FromBytes(tree), {}, {}, {}, below};

@@ -1,4 +1,4 @@
-// The stat cache of incremental checkin (DESIGN.md, flow of data; docs/format/stat-cache.md).
+// The stat cache of incremental checkin (DESIGN.md, flow of data; docs/format/catalog.md).
 //
 // An incremental checkin (a parent given) takes a file unread when it is unchanged since the
 // parent was checked in. The parent's Trees already hold each file's size, mtime and content, so
@@ -37,6 +37,10 @@ namespace cairn::indexer {
 struct FileStat {
   uint64_t ino = 0;
   int64_t ctime_ns = 0;
+  // A regular file with fewer blocks than its size needs (holes, or data inline in the inode):
+  // st_blocks + 1; else 0. On tmpfs a read through a mapping fills a hole with a page and moves
+  // neither ctime nor mtime: the hole map changed, and only the block count says so.
+  uint64_t sparse_blocks = 0;
   bool operator==(const FileStat&) const = default;
 };
 FileStat FileStatOf(const struct stat& st);
@@ -64,6 +68,9 @@ struct SubtreeCounts {
   // unreadable are not counted: their directory is incomplete, which keeps the subtree walked.)
   uint64_t links_out = 0;
   uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
+  // Regular files recorded with sparse_blocks (FileStat): a hole filled without an event (a
+  // read through a mapping on tmpfs) is seen only by looking.
+  uint64_t sparse = 0;
   bool operator==(const SubtreeCounts&) const = default;
   SubtreeCounts& operator+=(const SubtreeCounts& c) {
     files += c.files;
@@ -72,6 +79,7 @@ struct SubtreeCounts {
     links += c.links;
     links_out += c.links_out;
     incomplete += c.incomplete;
+    sparse += c.sparse;
     return *this;
   }
 };

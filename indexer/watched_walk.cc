@@ -29,7 +29,7 @@ const StatCacheDir* WatchedWalk::Unwalked(const std::string& rel, const struct s
   const StatCacheDir* d = cache_.Find(rel);
   if (d == nullptr || d->tree != was || d->self != FileStatOf(st) || d->below.links_out != 0 ||
       (d->below.links != 0 && !cache_of_parent_) || d->below.dirs == 0 ||
-      d->below.incomplete != 0) {
+      d->below.incomplete != 0 || d->below.sparse != 0) {
     return nullptr;
   }
   return d;

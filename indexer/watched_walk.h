@@ -41,8 +41,9 @@ class WatchedWalk {
   // version: `was`) when the walk may take it as recorded, unseen: the watcher saw no change in
   // it or beneath it, the cache recorded it as that Tree with the inode and ctime it has now,
   // no file beneath it has a name outside it (a write through that name would not show:
-  // SubtreeCounts::links_out), and none was left out as unreadable (it is tried again). A
-  // subtree holding files with several names, all inside it, is taken only when the cache was
+  // SubtreeCounts::links_out), none was left out as unreadable (it is tried again), and no file
+  // beneath it is sparse (a hole filled through a mapping raises no event: SubtreeCounts::sparse).
+  // A subtree holding files with several names, all inside it, is taken only when the cache was
   // written for the parent version itself (its root record names the parent's root Tree): the
   // hard-link groups of the subtree are then the parent root Tree's (carries_links()). Null
   // otherwise.

@@ -399,5 +399,34 @@ TEST_F(DirWatchTest, WhatIsMountedBeneathTheTreeIsLookedAtInEveryCheckin) {
   StopWatcher();
 }
 
+// A hole filled through a mapping on tmpfs raises no event: a subtree holding a sparse file is
+// looked at by every watched checkin, not taken unseen.
+TEST_F(DirWatchTest, ASubtreeHoldingASparseFileIsLookedAtInEveryCheckin) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting tmpfs needs root (CI runs as root)";
+  src_ = tmp_ / "src";
+  ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+  ASSERT_EQ(::mount("none", src_.c_str(), "tmpfs", 0, "size=16m"), 0) << errno;
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{src_};
+  ASSERT_EQ(testing::Shell("cd '" + src_ +
+                           "' && mkdir -p a/x e && echo e > e/f && truncate -s 1M a/x/sp && "
+                           "printf x | dd of=a/x/sp bs=1 seek=500000 conv=notrunc status=none"),
+            0);
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  ASSERT_NO_FATAL_FAILURE(Write("/e/f", "changed\n"));  // something changed elsewhere
+  auto two = CheckinAndCompare("e/f written");
+  EXPECT_EQ(two.result.watcher, "changes");
+  EXPECT_EQ(two.result.dirs_unwalked, 0u) << "a holds a sparse file";
+  ASSERT_NO_FATAL_FAILURE(testing::ReadThroughMapping(src_ + "/a/x/sp"));
+  auto three = CheckinAndCompare("a/x/sp's holes filled through a mapping");
+  EXPECT_EQ(three.result.watcher, "changes");
+  EXPECT_NE(three.result.root, two.result.root);
+  EXPECT_EQ(three.result.bytes_read, 1u << 20);
+  StopWatcher();
+}
+
 }  // namespace
 }  // namespace cairn::indexer

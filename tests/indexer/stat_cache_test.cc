@@ -18,9 +18,9 @@ StatCache Sample() {
   StatCache c;
   c.Put("", {Sha256::Of("root"),
              {2, 1700000000000000001},
-             {{1000, 1700000000123456789}, {999, 1700000000000000000}, {998, 0}},
+             {{1000, 1700000000123456789}, {999, 1700000000000000000, 9}, {998, 0}},
              {"etc", "etc.d", std::string("\xff\x01z", 3)},
-             {6673, 931, 165389043, 4, 3, 1}});
+             {6673, 931, 165389043, 4, 3, 1, 2}});
   c.Put("usr/lib", {Sha256::Of("lib"), {3, 5}, {}, {}, {0, 1, 0, 0, 0}});
   c.Put("etc", {Sha256::Of("etc"),
                 {4, 1700000000000000002},
@@ -49,7 +49,8 @@ TEST(StatCacheTest, DecodeOfEncodeGivesTheSameDirectories) {
   d = StatCache::Decode(c.Encode("/srv/golden"), "/srv/golden");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->watch_token(), (WatchToken{"0123456789abcdef0123456789abcdef", 42}));
-  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{6673, 931, 165389043, 4, 3, 1}));
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{6673, 931, 165389043, 4, 3, 1, 2}));
+  EXPECT_EQ(d->Find("")->files[1].sparse_blocks, 9u);
 }
 
 // A cache file of an older format for root /srv/golden, with the watcher token `instance`
@@ -81,7 +82,7 @@ TEST(StatCacheTest, FormatFiveReadsEveryLinkAsReachingOut) {
   auto d = StatCache::Decode(f, "/srv/golden");
   ASSERT_TRUE(d);
   ASSERT_NE(d->Find(""), nullptr);
-  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 3, 0}));
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 3, 0, 1}));
   EXPECT_EQ(d->watch_token(), (WatchToken{"0123456789abcdef0123456789abcdef", 7}));
 }
 
@@ -93,7 +94,36 @@ TEST(StatCacheTest, FormatSixReadsEveryLinkAsReachingOut) {
   auto d = StatCache::Decode(f, "/srv/golden");
   ASSERT_TRUE(d);
   ASSERT_NE(d->Find(""), nullptr);
-  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 3, 0}));
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 3, 0, 1}));
+}
+
+// Format 7 has no block counts: its files are read as not sparse (a sparse file no longer
+// matches its record and is read once) and every directory as holding a sparse file (a watched
+// checkin looks at it once).
+TEST(StatCacheTest, FormatSevenReadsEveryDirectoryAsHoldingASparseFile) {
+  std::string f = OldFormat("cairn-stat-cache-7\n", "", 0, {10, 2, 4096, 3, 1, 0});
+  auto d = StatCache::Decode(f, "/srv/golden");
+  ASSERT_TRUE(d);
+  ASSERT_NE(d->Find(""), nullptr);
+  EXPECT_EQ(d->Find("")->below, (SubtreeCounts{10, 2, 4096, 3, 1, 0, 1}));
+  EXPECT_EQ(d->Find("")->self, (FileStat{2, 17, 0}));
+}
+
+// A stat of a regular file with fewer blocks than its size needs records them, plus one.
+TEST(StatCacheTest, OnlyARegularFileShortOfBlocksRecordsThem) {
+  struct stat st {};
+  st.st_mode = S_IFREG | 0644;
+  st.st_size = 1 << 20;
+  st.st_blocks = 8;
+  EXPECT_EQ(FileStatOf(st).sparse_blocks, 9u);
+  st.st_blocks = 2048;
+  EXPECT_EQ(FileStatOf(st).sparse_blocks, 0u) << "dense";
+  st.st_blocks = 0;
+  st.st_size = 0;
+  EXPECT_EQ(FileStatOf(st).sparse_blocks, 0u) << "empty";
+  st.st_mode = S_IFLNK | 0777;
+  st.st_size = 12;
+  EXPECT_EQ(FileStatOf(st).sparse_blocks, 0u) << "a fast symlink has no blocks either";
 }
 
 // A subtree taken as recorded carries its records into the new cache: the directory and those

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -539,6 +540,22 @@ uint64_t AllocatedBytes(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return ~uint64_t{0};
   return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+void ReadThroughMapping(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  struct stat st;
+  ASSERT_EQ(::fstat(fd, &st), 0) << path;
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* m = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(m, MAP_FAILED) << path << ": " << std::strerror(errno);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  volatile unsigned sum = 0;
+  for (size_t i = 0; i < size; i += static_cast<size_t>(page))
+    sum = sum + static_cast<const unsigned char*>(m)[i];
+  ::munmap(m, size);
 }
 
 uint64_t SparseDataBytes(const TreeListing& listing) {

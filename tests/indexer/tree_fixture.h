@@ -122,6 +122,10 @@ TreeListing Listing(const std::string& dir);
 uint64_t AllocatedBytes(const std::string& path);
 // Sum of the lengths of the data regions of every sparse regular file in `listing`.
 uint64_t SparseDataBytes(const TreeListing& listing);
+// Reads every page of file `path` through a read-only shared mapping. On tmpfs this fills the
+// file's holes with pages and changes neither its ctime nor its mtime. Fails the current test
+// on an error.
+void ReadThroughMapping(const std::string& path);
 
 // Runs a shell command; returns its exit status (-1 if it did not exit).
 int Shell(const std::string& command);
