@@ -3,6 +3,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -19,6 +21,24 @@ namespace {
 // kernel requires them.
 constexpr uint16_t kAclUserObj = 0x01, kAclUser = 0x02, kAclGroupObj = 0x04, kAclGroup = 0x08,
                    kAclMask = 0x10, kAclOther = 0x20;
+
+// The id of user or group `name` in this host's databases (NSS), or nullopt.
+std::optional<uint32_t> UserId(const std::string& name) {
+  struct passwd pw, *found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(found->pw_uid);
+}
+std::optional<uint32_t> GroupId(const std::string& name) {
+  struct group gr, *found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(found->gr_gid);
+}
 
 // The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the
 // entry's ACL of `type`; nullopt when there is no extended ACL. Little-endian throughout: a
@@ -51,11 +71,21 @@ Result<std::optional<std::string>> AclXattr(struct archive_entry* e, int type,
       if (qual >= 0) {
         a.id = static_cast<uint32_t>(qual);
       } else {
-        std::string_view n = name != nullptr ? name : "";
+        // GNU tar writes ACL entries with names only (user:daemon:r--, even with
+        // --numeric-owner) and looks them up in this host's user and group databases when it
+        // extracts them: so does a checkin.
+        std::string n = name != nullptr ? name : "";
         auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), a.id);
         if (ec != std::errc() || p != n.data() + n.size()) {
-          return Status::NotSupported("read tarball entry " + shown + ": ACL names user or group '" +
-                                      std::string(n) + "' without a numeric id");
+          const bool user = a.tag == kAclUser;
+          std::optional<uint32_t> id = user ? UserId(n) : GroupId(n);
+          if (!id) {
+            return Status::NotSupported("read tarball entry " + shown + ": ACL names " +
+                                        (user ? "user" : "group") + " '" + n +
+                                        "', which this host does not know (GNU tar would not "
+                                        "restore that entry either)");
+          }
+          a.id = *id;
         }
       }
     }
@@ -162,6 +192,24 @@ static std::string LibarchiveEscaped(std::string_view name) {
   return out;
 }
 
+// `name` as GNU tar reads back an xattr name it wrote in a SCHILY.xattr record: it escapes only
+// '%' and '=' (as %25 and %3D, xattrs.c: xattr_encode_keyword), and undoes only those.
+static std::string GnuTarUnescaped(std::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name.substr(i, 3) == "%25") {
+      out += '%';
+      i += 2;
+    } else if (name.substr(i, 3) == "%3D") {
+      out += '=';
+      i += 2;
+    } else {
+      out += name[i];
+    }
+  }
+  return out;
+}
+
 Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown) {
   cas::Metadata m;
   m.mode = archive_entry_mode(e) & 07777;
@@ -206,6 +254,19 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
     if (name == nullptr || *name == '\0') continue;
     listed[name].emplace_back(static_cast<const char*>(value), size);
+  }
+  // GNU tar writes each xattr once, as SCHILY.xattr.NAME with '%' and '=' escaped (%25, %3D),
+  // and undoes that on extraction; libarchive lists each of its own twice (under one name, or
+  // under a name and its escape). An entry with no xattr listed twice is GNU tar's.
+  bool twice = false;
+  for (const auto& [n, values] : listed) {
+    const std::string escaped = LibarchiveEscaped(n);
+    twice = twice || values.size() > 1 || (escaped != n && listed.contains(escaped));
+  }
+  if (!twice) {
+    std::map<std::string, std::vector<std::string>> unescaped;
+    for (auto& [n, values] : listed) unescaped.emplace(GnuTarUnescaped(n), std::move(values));
+    listed = std::move(unescaped);
   }
   std::vector<std::string> names;
   for (const auto& [n, values] : listed) names.push_back(n);

@@ -23,8 +23,11 @@ namespace cairn::indexer {
 Result<std::vector<std::string>> SplitName(std::string_view name, const std::string& tarball);
 // The components joined with '/'.
 std::string JoinPath(const std::vector<std::string>& parts);
-// The entry's mode bits, owner, mtime and xattrs (ACL headers included). NotSupported, naming
-// `shown`, for NFSv4 ACLs and ACL entries naming a user or group without a numeric id;
+// The entry's mode bits, owner, mtime and xattrs (ACL headers included; a user or group an ACL
+// entry names without a numeric id is looked up in this host's databases, as GNU tar does on
+// extraction; xattr names of GNU tar's SCHILY.xattr records unescaped as GNU tar does).
+// NotSupported, naming `shown`, for NFSv4 ACLs and ACL entries naming a user or group this
+// host does not know;
 // InvalidArgument, naming `shown` and the xattr, for an ACL Linux cannot hold (not one
 // posix_acl_valid takes, a default ACL on a non-directory, an ACL on a symbolic link).
 Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& shown);

@@ -192,6 +192,62 @@ TEST_F(TarTest, AclHeadersBecomePosixAclXattrs) {
   EXPECT_EQ(dir->meta.xattrs[0].first, "system.posix_acl_default");
 }
 
+// GNU tar writes ACL entries with names even with --numeric-owner (user:daemon:r--) and looks
+// them up when it extracts them: the checkin takes the ids this host gives those names, so the
+// tarball gets its directory's root id; a name the host does not know is refused, naming it.
+TEST_F(TarTest, AclEntriesNamingUsersAndGroupsTakeTheHostsIds) {
+  ASSERT_EQ(::geteuid(), 0u) << "tar tests need root";
+  std::string src = tmp_ + "/named", tarball = tmp_ + "/named.tar";
+  ASSERT_EQ(
+      Sh("mkdir -p " + Q(src + "/d") + " && echo hi > " + Q(src + "/f") +
+         " && setfacl -m u:daemon:r,g:mail:rw " + Q(src + "/f") + " && setfacl -d -m u:bin:rx " +
+         Q(src + "/d") + " && tar --format=posix --acls --numeric-owner -cf " + Q(tarball) +
+         " -C " + Q(src) + " ." + " && tar --acls -tvvf " + Q(tarball) + " | grep -q 'daemon'"),
+      0)
+      << "GNU tar wrote the names";
+  auto from_dir = CheckinDir(src);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  auto from_tar = CheckinTar(tarball);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  EXPECT_EQ(from_tar->root, from_dir->root);
+  if (from_tar->root != from_dir->root) EXPECT_EQ(Listing(from_tar->root), Listing(from_dir->root));
+
+  // A name no host database holds.
+  std::string unknown = PyTar("unknown.tar",
+                              "    reg(t, 'f', b'x', pax_headers={'SCHILY.acl.access': "
+                              "'user::rw-,user:no-such-user-cairn:r--,group::r--,"
+                              "mask::r--,other::r--'})\n");
+  auto refused = CheckinTar(unknown);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Code::kNotSupported);
+  EXPECT_NE(refused.error().message().find("no-such-user-cairn"), std::string::npos)
+      << refused.error().ToString();
+}
+
+// GNU tar escapes '%' and '=' in the xattr names of its SCHILY.xattr records (%25, %3D) and
+// undoes that on extraction: the checkin does too, so the tarball gets its directory's root id.
+// libarchive's own escapes (it lists each xattr twice) are undone as before.
+TEST_F(TarTest, GnuTarsEscapesInXattrNamesAreUndone) {
+  ASSERT_EQ(::geteuid(), 0u) << "tar tests need root";
+  std::string src = tmp_ + "/esc", tarball = tmp_ + "/esc.tar";
+  ASSERT_EQ(Sh("mkdir -p " + Q(src) + " && echo hi > " + Q(src + "/f") +
+               " && setfattr -n user.a=b -v 1 " + Q(src + "/f") + " && setfattr -n user.p%q -v 2 " +
+               Q(src + "/f") + " && setfattr -n user.p%3Dq -v 3 " + Q(src + "/f") +
+               " && tar --format=posix --xattrs --xattrs-include='*' -cf " + Q(tarball) + " -C " +
+               Q(src) + " ."),
+            0);
+  auto from_dir = CheckinDir(src);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  auto from_tar = CheckinTar(tarball);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  EXPECT_EQ(from_tar->root, from_dir->root);
+  auto f = cas::LookupPath(store_.get(), from_tar->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  std::vector<std::string> names;
+  for (const auto& [n, v] : f->meta.xattrs) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"user.a=b", "user.p%3Dq", "user.p%q"}));
+}
+
 // An empty file, or an empty one compressed, is an empty tree (libarchive's "empty" format).
 TEST_F(TarTest, AnEmptyArchiveIsAnEmptyTree) {
   std::string empty = tmp_ + "/empty.tar", gz = tmp_ + "/empty.tar.gz";
