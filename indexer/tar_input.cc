@@ -1,12 +1,14 @@
 // TarInput: a tarball's bytes for libarchive, gzip inflated and checked (indexer/tar_input.h).
 #include "indexer/tar_input.h"
 
+#include <archive.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace cairn::indexer {
 namespace {
@@ -14,7 +16,28 @@ namespace {
 // Bytes read from the input, and inflated, at a time.
 constexpr size_t kBlock = 1 << 18;
 
+// Whether `head`, the input's first bytes, starts a compression whose data carries checksums
+// and that is not gzip: zstd, xz, bzip2, lz4 (frame, legacy), lzip, lzop.
+bool CheckedCompression(std::string_view head) {
+  using namespace std::string_view_literals;
+  for (std::string_view magic :
+       {"\x28\xb5\x2f\xfd"sv, "\xfd\x37\x7a\x58\x5a\x00"sv, "BZh"sv, "\x04\x22\x4d\x18"sv,
+        "\x02\x21\x4c\x18"sv, "LZIP"sv, "\x89\x4c\x5a\x4f\x00\x0d\x0a\x1a\x0a"sv}) {
+    if (head.starts_with(magic)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+// A libarchive reader of the "raw" format over the input: its filters undo the compression and
+// check its checksums, to the end of the input.
+struct TarInput::Unpack {
+  struct archive* a = archive_read_new();
+  std::string out = std::string(kBlock, '\0');
+  std::string name;  // the compression, as libarchive names it
+  ~Unpack() { archive_read_free(a); }
+};
 
 struct TarInput::Gunzip {
   z_stream z{};
@@ -37,13 +60,38 @@ Result<std::unique_ptr<TarInput>> TarInput::Open(const std::string& path) {
     if (fd < 0) return ErrnoStatus("open tarball", path, errno);
   }
   std::unique_ptr<TarInput> in(new TarInput(path, fd, path != "-"));
-  while (in->end_ < 2 && !in->eof_) CAIRN_RETURN_IF_ERROR(in->Fill(in->end_));
+  while (in->end_ < 9 && !in->eof_) CAIRN_RETURN_IF_ERROR(in->Fill(in->end_));
   if (in->end_ >= 2 && in->in_[0] == '\x1f' && in->in_[1] == '\x8b') {
     in->gunzip_ = std::make_unique<Gunzip>();
     // 16 + MAX_WBITS: a gzip wrapper, whose trailer inflate checks.
     if (inflateInit2(&in->gunzip_->z, 16 + MAX_WBITS) != Z_OK) {
       return Status::Internal("read tarball " + path + ": zlib inflateInit2 failed");
     }
+  } else if (CheckedCompression(std::string_view(in->in_.data(), in->end_))) {
+    in->unpack_ = std::make_unique<Unpack>();
+    struct archive* a = in->unpack_->a;
+    if (a == nullptr) return Status::Internal("read tarball " + path + ": out of memory");
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    auto read = [](struct archive* a, void* client, const void** buf) -> la_ssize_t {
+      Result<std::string_view> bytes = static_cast<TarInput*>(client)->Raw();
+      if (!bytes) {
+        archive_set_error(a, EIO, "%s", bytes.error().message().c_str());
+        return -1;
+      }
+      *buf = bytes->data();
+      return static_cast<la_ssize_t>(bytes->size());
+    };
+    struct archive_entry* e;
+    if (archive_read_open(a, in.get(), nullptr, read, nullptr) != ARCHIVE_OK ||
+        archive_read_next_header(a, &e) != ARCHIVE_OK) {
+      if (!in->error_.ok()) return in->error_;
+      const char* why = archive_error_string(a);
+      return Status::Corruption("read tarball " + path + ": damaged compressed data: " +
+                                (why != nullptr ? why : "unreadable"));
+    }
+    const char* name = archive_filter_name(a, 0);
+    in->unpack_->name = name != nullptr ? name : "compressed";
   }
   return in;
 }
@@ -71,10 +119,30 @@ Status TarInput::Fill(size_t keep) {
 Result<std::string_view> TarInput::Next() {
   if (!error_.ok()) return error_;
   if (gunzip_ != nullptr) return Inflate();
+  if (unpack_ != nullptr) return Decompress();
+  return Raw();
+}
+
+Result<std::string_view> TarInput::Raw() {
+  if (!error_.ok()) return error_;
   if (pos_ == end_ && !eof_) CAIRN_RETURN_IF_ERROR(Fill(0));
   std::string_view out(in_.data() + pos_, end_ - pos_);
   pos_ = end_;
   return out;
+}
+
+Result<std::string_view> TarInput::Decompress() {
+  Unpack& u = *unpack_;
+  if (done_) return std::string_view();
+  const la_ssize_t n = archive_read_data(u.a, u.out.data(), u.out.size());
+  if (n < 0) {
+    if (!error_.ok()) return error_;
+    const char* why = archive_error_string(u.a);
+    return Fail(Status::Corruption("read tarball " + path_ + ": damaged " + u.name +
+                                   " data: " + (why != nullptr ? why : "unreadable")));
+  }
+  if (n == 0) done_ = true;
+  return std::string_view(u.out.data(), static_cast<size_t>(n));
 }
 
 Result<std::string_view> TarInput::Inflate() {
@@ -129,9 +197,9 @@ Result<std::string_view> TarInput::Inflate() {
 
 Status TarInput::Finish() {
   if (!error_.ok()) return error_;
-  if (gunzip_ == nullptr) return Status();
+  if (gunzip_ == nullptr && unpack_ == nullptr) return Status();
   for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(std::string_view bytes, Inflate());
+    CAIRN_ASSIGN_OR_RETURN(std::string_view bytes, Next());
     if (bytes.empty()) return Status();
   }
 }
