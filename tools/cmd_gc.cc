@@ -24,14 +24,17 @@ int RunGc(const Args& args) {
   opts.add_options()("dry-run,n", "count what would be freed; change nothing")("json", "print as JSON");
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, {}, &vm)) return *rc;
-  auto r = OpenRepository(repo, cas::Repository::Mode::kWrite);
+  const bool dry_run = vm.count("dry-run") > 0;
+  // A dry run only reads: it neither waits for a writer nor touches the repository's files.
+  auto r =
+      OpenRepository(repo, dry_run ? cas::Repository::Mode::kRead : cas::Repository::Mode::kWrite);
   if (!r) return Fail(r.error());
   auto roots = vmount::GcRoots(**r);
   if (!roots) return Fail(roots.error());
   Progress progress("gc", 0);
   uint64_t last = 0;
   cas::GcOptions o;
-  o.dry_run = vm.count("dry-run") > 0;
+  o.dry_run = dry_run;
   o.on_dead_tree = catalog::DropTreeIndex((*r)->store());
   o.may_compact = [&] { return (*r)->ExcludeReaders(std::chrono::seconds(10)); };
   o.on_progress = [&](const char*, uint64_t done) {
