@@ -334,10 +334,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
   // A grown disk ends on a whole sector; one of the size recorded keeps it to the byte (an image
   // need not be whole sectors: its last partial sector is the disk's too).
   if (size > d.size) size = std::max(d.size, size - size % kSector);
-  struct stat st;
-  if (::lstat(target_.c_str(), &st) == 0 && !options.force) {
-    return Status::AlreadyExists("checkout " + target_ + ": target exists (use --force to replace it)");
-  }
+  CAIRN_ASSIGN_OR_RETURN(const bool replace, CheckTargetFree(target_, options.force));
   // Grow the last partition (or the whole-disk filesystem) to fill the new size.
   bool grown = size > d.size;
   uint32_t grown_part = 0;
@@ -487,7 +484,7 @@ Result<CheckoutResult> DiskSink::Checkout(cas::ObjectStore* store, const ObjectI
   CAIRN_RETURN_IF_ERROR(write_boot(true));
   if (::fsync(fd) != 0) return ErrnoStatus("sync", tmp.path, errno);
   if (format_ == "qcow2") {
-    if (options.force) ::unlink(target_.c_str());
+    if (replace) ::unlink(target_.c_str());
     CAIRN_RETURN_IF_ERROR(RunChecked("convert to qcow2",
                                      {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", tmp.path, target_})
                               .status());

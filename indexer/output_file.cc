@@ -17,6 +17,15 @@ constexpr int kNameTries = 100;
 
 }  // namespace
 
+Result<bool> CheckTargetFree(const std::string& target, bool force) {
+  struct stat st;
+  if (force) return true;
+  if (::lstat(target.c_str(), &st) != 0) return false;
+  if (S_ISREG(st.st_mode) && st.st_size == 0) return true;
+  return Status::InvalidArgument("checkout " + target +
+                                 ": target exists and is not empty (use --force to replace it)");
+}
+
 std::string UniqueTempName(const std::string& base) {
   static std::atomic<uint64_t> counter{0};
   std::seed_seq seed{

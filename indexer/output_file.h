@@ -25,6 +25,13 @@ namespace cairn::indexer {
 // letters and digits. Create it with O_EXCL: whatever already has it is someone else's.
 std::string UniqueTempName(const std::string& base);
 
+// Whether a checkout may write its single-file output (a tarball, a disk image) at `target`:
+// when nothing is there, when an empty regular file is (as an empty directory takes a directory
+// checkout), or with `force`; true when something is there to replace (OutputFile::Publish).
+// InvalidArgument naming the target otherwise (exit 2, as for a directory checkout into a
+// non-empty directory).
+Result<bool> CheckTargetFree(const std::string& target, bool force);
+
 class OutputFile {
  public:
   // Opens the directory of `target` and makes the file in it, writable, with `mode` (less the

@@ -458,12 +458,10 @@ Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId
                                    "' (tar, tar.gz, tar.zst, tar.xz or tar.bz2)");
   }
   std::unique_ptr<OutputFile> file;
+  bool replace = false;
   if (!to_stdout) {
     struct stat st;
-    if (::lstat(target_.c_str(), &st) == 0 && !options.force) {
-      return Status::AlreadyExists("checkout " + target_ +
-                                   ": target exists (use --force to replace it)");
-    }
+    CAIRN_ASSIGN_OR_RETURN(replace, CheckTargetFree(target_, options.force));
     if (::lstat(target_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       return Status::InvalidArgument("checkout " + target_ + ": target is a directory");
     }
@@ -488,7 +486,7 @@ Result<CheckoutResult> TarSink::Checkout(cas::ObjectStore* store, const ObjectId
     if (!s.ok()) result = s;
   }
   if (result && file) {
-    Status s = file->Publish(options.force);
+    Status s = file->Publish(replace);
     if (!s.ok()) result = s.WithContext("checkout " + target_);
   }
   return result;

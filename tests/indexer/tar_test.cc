@@ -438,6 +438,14 @@ TEST_F(TarTest, TarSinkRefusesToReplaceAFileWithoutForceAndLeavesNoTempFile) {
   TarSink sink(tarball, "tar");
   auto out = sink.Checkout(store_.get(), from_dir->root, CheckoutOptions{});
   ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code(), Code::kInvalidArgument) << "exit 2, as a non-empty directory";
+  EXPECT_EQ(out.error().message(),
+            "checkout " + tarball + ": target exists and is not empty (use --force to replace it)");
+  // An empty file takes the tarball, as an empty directory takes a directory checkout.
+  std::string empty = tmp_ + "/empty.tar";
+  std::ofstream{empty};
+  ASSERT_TRUE(TarSink(empty, "tar").Checkout(store_.get(), from_dir->root, CheckoutOptions{}));
+  EXPECT_GT(fs::file_size(empty), 0u);
   CheckoutOptions force;
   force.force = true;
   ASSERT_TRUE(sink.Checkout(store_.get(), from_dir->root, force));
