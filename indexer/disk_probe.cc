@@ -510,6 +510,13 @@ Result<ProbedLayout> ProbeLayout(const ReadAtFn& read, uint64_t size, const std:
     return Status();
   };
   if (d.table == cas::PartitionTable::kNone) {
+    // A CD or DVD image is one of the archive formats checkin refuses (docs/cli.md), as it
+    // does when the same bytes come as a tarball on standard input.
+    CAIRN_ASSIGN_OR_RETURN(ProbedContent whole, ProbeContent(read, 0, size));
+    if (whole.kind == ProbedContent::Kind::kUnsupported && whole.type == "iso9660") {
+      return fail(Code::kInvalidArgument,
+                  "an iso9660 (CD or DVD) image; cairn checks in tar and cpio archives only");
+    }
     CAIRN_RETURN_IF_ERROR(probe(0, size, "the disk"));
     if (out.contents[0].kind == ProbedContent::Kind::kLvmPv) {
       return fail(Code::kNotSupported, "the disk is an LVM physical volume without a partition table, which is not supported");

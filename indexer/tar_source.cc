@@ -493,6 +493,8 @@ class TarReader {
         return Status();
     }
     const char* name = archive_format_name(a);
+    // libarchive names no WARC archive.
+    if ((format & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_WARC) name = "WARC";
     return Status::InvalidArgument("read tarball " + tarball_ + ": a " +
                                    (name != nullptr ? name : "non-tar") +
                                    " archive; cairn checks in tar and cpio archives only");

@@ -12,7 +12,7 @@ build=(build-essential cmake ninja-build pkg-config git
        libsnappy-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev
        # the fuzz targets (fuzz/): clang with libFuzzer
        clang-14 libclang-rt-14-dev)
-runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils lz4 bzip2
+runtime=(zstd e2fsprogs attr acl rsync python3 time xz-utils lz4 bzip2 libarchive-tools
          libguestfs-tools qemu-utils qemu-system-x86 linux-image-amd64
          libvirt-daemon-system libvirt-clients lvm2 debootstrap gdisk fdisk parted
          busybox-static initramfs-tools cryptsetup-bin dosfstools)

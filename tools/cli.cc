@@ -11,6 +11,7 @@
 #include <iostream>
 #include <set>
 
+#include "base/interrupt.h"
 #include "cas/content_reader.h"
 
 namespace cairn::tools {
@@ -53,6 +54,10 @@ int ExitCodeFor(const Status& s) {
 }
 
 int Fail(const Status& s) {
+  // An interrupted checkin or put (base/interrupt.h) may first fail on what the signal did to
+  // its input: a tar producer killed by the same Ctrl-C ends the stream ("Truncated tar
+  // archive"). The signal is the cause.
+  if (InterruptSignal() != 0 && s.code() != Code::kCancelled) return Fail(InterruptedStatus());
   fmt::print(stderr, "cairn: {}\n", s.message());
   return ExitCodeFor(s);
 }

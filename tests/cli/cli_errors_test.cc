@@ -121,6 +121,29 @@ TEST_F(CliTest, PermissionDeniedIsNotBusyWhereverTheRepositoryIs) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "no wait";
 }
 
+// Archives other than tar and cpio are refused naming their format, exit 2, from a file as
+// from standard input: an iso9660 image (also a disk image, whose probe saw a CD's filesystem
+// and said exit 9 "not supported") and a WARC archive (libarchive names no WARC).
+TEST_F(CliTest, ArchivesOtherThanTarAreRefusedNamingTheirFormatFromAFileAsFromStandardInput) {
+  const std::string iso = dir_ + "/c.iso", warc = dir_ + "/archive.bin";
+  ASSERT_EQ(
+      indexer::testing::Shell("mkdir " + dir_ + "/z && echo q > " + dir_ + "/z/q && " +
+                              "bsdtar --format iso9660 -cf " + iso + " -C " + dir_ + "/z . && " +
+                              "bsdtar --format warc -cf " + warc + " -C " + dir_ + "/z q"),
+      0)
+      << "bsdtar (libarchive-tools)";
+  for (const auto& [path, format] : {std::pair{iso, std::string("iso9660")}, {warc, "WARC"}}) {
+    RunResult r = RunRepo("checkin", {path, "--image", "x"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(format), std::string::npos) << r.err;
+    stdin_ = path;
+    RunResult in = RunRepo("checkin", {"-", "--image", "x"});
+    stdin_ = "/dev/null";
+    EXPECT_EQ(in.exit_code, 2) << in.err;
+  }
+  EXPECT_EQ(RunRepo("versions", {"x"}).exit_code, 3) << "nothing was checked in";
+}
+
 TEST_F(CliTest, InitTwiceExitsTen) {
   RunResult r = Run({"init", "--repo", repo_});
   EXPECT_EQ(r.exit_code, 10) << r.err;
