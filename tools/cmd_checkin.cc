@@ -1,6 +1,7 @@
 // cairn checkin SOURCE --image NAME [-m MSG] [--parent NAME[:VER]] [--paranoid] [--via
 // auto|fast|guestfs]
 #include <fmt/core.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "base/heap_warmer.h"
 #include "base/phase_timer.h"
 #include "base/progress.h"
+#include "catalog/catalog.h"
 #include "catalog/checkin.h"
 #include "indexer/dir_prefetch.h"
 #include "tools/cli.h"
@@ -57,6 +59,18 @@ int RunCheckin(const Args& args) {
   pos.add("source", 1);
   po::variables_map vm;
   if (auto rc = ParseCommandLine(spec, args, opts, pos, &vm)) return *rc;
+  // What can be refused without the repository is refused before it is opened: opening it to
+  // write makes RocksDB write a new MANIFEST and OPTIONS, and a failed checkin leaves even the
+  // repository's files as they were. (CheckinVersion checks the same again.)
+  if (Status s = catalog::ValidateImageName(req.image); !s.ok()) {
+    return Fail(Status(s.code(), "checkin --image: image " + s.message()));
+  }
+  if (!req.parent.empty()) {
+    if (auto p = catalog::ParseVersionSpec(req.parent); !p) return Fail(p.error());
+  }
+  if (struct stat st; req.source != "-" && ::stat(req.source.c_str(), &st) != 0) {
+    return Fail(ErrnoStatus("checkin", req.source, errno));
+  }
   // With CAIRN_TIMING set, opening and closing the repository print their wall time to stderr
   // beside the phases of the checkin itself (catalog/checkin.cc), for benchmarks.
   PhaseTimer timer;

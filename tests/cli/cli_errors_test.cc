@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "base/env.h"
 #include "base/sha256.h"
@@ -52,6 +53,38 @@ TEST_F(CliTest, PutOfAMissingFileExitsThreeAndChangesNothing) {
   before.erase("disk_bytes");
   after.erase("disk_bytes");
   EXPECT_EQ(after, before);
+}
+
+// The repository's files, by path: what a refused command must leave as it was.
+std::map<std::string, std::string> FilesOf(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out[e.path().string()] = std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  return out;
+}
+
+// A checkin refused for what it was given (the image's name, the source, the parent's name) is
+// refused before the repository is opened: not one of its files changes (opening it to write
+// makes RocksDB write a new MANIFEST and OPTIONS).
+TEST_F(CliTest, ACheckinRefusedForItsArgumentsLeavesEveryFileOfTheRepository) {
+  ASSERT_EQ(::mkdir((dir_ + "/src").c_str(), 0755), 0);
+  MakeFile("src/f", "x");
+  ASSERT_EQ(RunRepo("checkin", {dir_ + "/src", "--image", "web"}).exit_code, 0);
+  const auto before = FilesOf(repo_);
+  RunResult name = RunRepo("checkin", {dir_ + "/src", "--image", "bad name"});
+  EXPECT_EQ(name.exit_code, 2) << name.err;
+  EXPECT_EQ(name.err,
+            "cairn: checkin --image: image name 'bad name': use 1-128 of A-Z a-z 0-9 . _ + -, not "
+            "starting with . or -\n");
+  RunResult missing = RunRepo("checkin", {dir_ + "/nonexistent", "--image", "web"});
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+  EXPECT_NE(missing.err.find(dir_ + "/nonexistent"), std::string::npos) << missing.err;
+  RunResult parent = RunRepo("checkin", {dir_ + "/src", "--image", "web", "-p", "web:0"});
+  EXPECT_EQ(parent.exit_code, 2) << parent.err;
+  EXPECT_TRUE(FilesOf(repo_) == before) << "a refused checkin changed the repository's files";
 }
 
 TEST_F(CliTest, RepoThatIsNotARepositoryExitsThree) {
