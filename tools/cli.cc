@@ -137,6 +137,20 @@ std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<s
       return usage_error("missing argument " + upper + " (" + d->description() + ")");
     }
     return usage_error(e.what());
+  } catch (const po::too_many_positional_options_error&) {
+    // Boost names no argument: name the first one beyond those the command takes.
+    std::vector<std::string> given;
+    try {
+      for (std::string& a : po::collect_unrecognized(
+               po::command_line_parser(args).options(options).allow_unregistered().run().options,
+               po::include_positional)) {
+        if (!a.starts_with('-') || a == "-") given.push_back(std::move(a));
+      }
+    } catch (const po::error&) {
+    }
+    const unsigned takes = positional.max_total_count();
+    if (given.size() > takes) return usage_error("unexpected argument '" + given[takes] + "'");
+    return usage_error("too many arguments");
   } catch (const po::error& e) {
     return usage_error(e.what());
   }

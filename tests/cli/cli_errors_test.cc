@@ -191,6 +191,10 @@ TEST_F(CliTest, UnknownCommandsAndOptionsExitTwo) {
   RunResult ls = RunRepo("ls");
   EXPECT_EQ(ls.exit_code, 2);
   EXPECT_EQ(ls.err.substr(0, ls.err.find('\n')), "cairn ls: missing argument VERSION (NAME[:VER])");
+  // An argument too many is named (boost's "too many positional options" named none).
+  RunResult extra = RunRepo("ls", {"web", "etc", "X"});
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_EQ(extra.err.substr(0, extra.err.find('\n')), "cairn ls: unexpected argument 'X'");
   RunResult help = RunRepo("ls", {"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_EQ(help.out.find("--version"), std::string::npos) << help.out;
