@@ -147,7 +147,7 @@ class Writer {
 
   Result<CheckoutResult> Run(const ObjectId& root) {
     CAIRN_RETURN_IF_ERROR(PrepareTarget());
-    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, LoadTree(root));
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, LoadTree(root, target_));
     for (const auto& group : tree.hardlinks) {
       for (const auto& p : group) {
         if (!cas::IsSafeRelativePath(p)) {
@@ -195,9 +195,15 @@ class Writer {
     return Status();
   }
 
-  Result<cas::Tree> LoadTree(const ObjectId& id) {
-    CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, cas::ObjectType::kTree));
-    return cas::DecodeTree(id, data);
+  // The Tree of directory `shown` (as the messages name it): an error names it, as a file's
+  // names the file.
+  Result<cas::Tree> LoadTree(const ObjectId& id, const std::string& shown) {
+    Result<std::string> data = store_->ReadTyped(id, cas::ObjectType::kTree);
+    Result<cas::Tree> tree = data ? cas::DecodeTree(id, *data) : Result<cas::Tree>(data.error());
+    if (!tree) {
+      return Status(tree.error().code(), "checkout " + shown + ": " + tree.error().message());
+    }
+    return tree;
   }
 
   // With --force an entry of the same name may exist: remove it unless both are directories.
@@ -223,7 +229,7 @@ class Writer {
       CAIRN_RETURN_IF_ERROR(ClearName(dirfd->fd, e.name, e.type == cas::EntryType::kDirectory, shown));
       switch (e.type) {
         case cas::EntryType::kDirectory: {
-          CAIRN_ASSIGN_OR_RETURN(cas::Tree child, LoadTree(e.id));
+          CAIRN_ASSIGN_OR_RETURN(cas::Tree child, LoadTree(e.id, shown));
           NoteLeftOutXattrs(path, child.meta, cas::EntryType::kDirectory);
           if (::mkdirat(dirfd->fd, e.name.c_str(), 0700) != 0 && errno != EEXIST) {
             return ErrnoStatus("create directory", shown, errno);

@@ -254,6 +254,10 @@ TEST_F(CliTest, LsAndCatOfDamagedDataFailNamingThePath) {
   ls = Run({"ls", "d", "-R", "--json", "--repo", r});
   EXPECT_EQ(ls.exit_code, 5) << ls.err;
   EXPECT_TRUE(nlohmann::json::accept(ls.out)) << ls.out;
+  // A checkout names the directory whose Tree it could not read, as it names a file.
+  RunResult co = Run({"checkout", "d", dir_ + "/co", "--repo", r});
+  EXPECT_EQ(co.exit_code, 5) << co.err;
+  EXPECT_TRUE(co.err.starts_with("cairn: checkout " + dir_ + "/co/zzz/sub: ")) << co.err;
   ASSERT_GT(FlipOnDisk(r + "/db", data.substr(150000, 64)), 0);
   RunResult cat = Run({"cat", "d", "big.bin", "--repo", r});
   EXPECT_EQ(cat.exit_code, 5) << cat.err;
