@@ -176,6 +176,77 @@ class EntryData final : public SequentialFile {
   ZeroBlockScanner* scanner_ = nullptr;
 };
 
+// Where a file's data lies as a file system of 4 KiB blocks holds it: each region widened to
+// whole blocks (the last ending at the file's end), those that then touch merged. GNU tar before
+// 1.29, or on a file system without SEEK_HOLE, maps a sparse file by 512-byte zero blocks
+// (--hole-detection=raw); extracted, such a map is what the file system makes of it, and what a
+// checkin of the directory records (SEEK_DATA).
+constexpr uint64_t kHoleBlock = 4096;
+std::vector<cas::Extent> BlockAligned(const std::vector<cas::Extent>& regions, uint64_t size) {
+  std::vector<cas::Extent> out;
+  for (const cas::Extent& x : regions) {
+    const uint64_t start = x.offset / kHoleBlock * kHoleBlock;
+    const uint64_t end =
+        std::min(size, (x.offset + x.length + kHoleBlock - 1) / kHoleBlock * kHoleBlock);
+    if (!out.empty() && start <= out.back().offset + out.back().length) {
+      out.back().length = std::max(out.back().length, end - out.back().offset);
+    } else {
+      out.push_back({start, end - start});
+    }
+  }
+  return out;
+}
+
+// The data of `aligned` regions (BlockAligned of `regions`), read from `data`, which holds the
+// data of `regions` in order: the bytes the wider regions add are the file's, zeros.
+class AlignedData final : public SequentialFile {
+ public:
+  AlignedData(SequentialFile* data, const std::vector<cas::Extent>& regions,
+              const std::vector<cas::Extent>& aligned)
+      : data_(data) {
+    size_t r = 0;
+    for (const cas::Extent& a : aligned) {
+      uint64_t at = a.offset;
+      for (; r < regions.size() && regions[r].offset < a.offset + a.length; ++r) {
+        if (regions[r].offset > at) plan_.push_back({false, regions[r].offset - at});
+        plan_.push_back({true, regions[r].length});
+        at = regions[r].offset + regions[r].length;
+      }
+      if (a.offset + a.length > at) plan_.push_back({false, a.offset + a.length - at});
+      size_ += a.length;
+    }
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n && next_ < plan_.size()) {
+      Piece& p = plan_[next_];
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(p.left, n - done));
+      size_t got = want;
+      if (p.data) {
+        CAIRN_ASSIGN_OR_RETURN(got, data_->Read(buf + done, want));
+        if (got == 0) break;  // the data ended early: the caller's count says so
+      } else {
+        std::fill_n(buf + done, want, '\0');
+      }
+      done += got;
+      p.left -= got;
+      if (p.left == 0) ++next_;
+    }
+    return done;
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  struct Piece {
+    bool data;      // from data_, else zeros
+    uint64_t left;  // bytes not yet read
+  };
+  SequentialFile* data_;
+  std::vector<Piece> plan_;
+  size_t next_ = 0;
+  uint64_t size_ = 0;
+};
+
 // A regular file holding an aligned all-zero block, as read (TarSource::ZeroBlockFiles).
 struct ZeroBlockFile {
   std::vector<std::string> parts;
@@ -419,34 +490,41 @@ class TarReader {
           extents.push_back({o, l});
         }
       }
-      if (te->size == 0 || (extents.size() == 1 && extents[0].offset == 0 &&
-                            extents[0].length == te->size)) {
-        sparse = false;
-      }
     }
-    uint64_t expect = te->size;
-    std::vector<cas::Extent> layout;
-    if (sparse) {
-      expect = 0;
-      for (const auto& x : extents) expect += x.length;
-      layout = extents;
-    } else if (te->size > 0) {
-      layout.push_back({0, te->size});
-    }
-    EntryData data(a, input_.get(), tarball_, shown, std::move(layout), expect);
+    // What the tarball holds of the file (its map's regions, else all of it), and what is
+    // recorded: the regions widened to whole blocks (BlockAligned); one region covering the
+    // whole file, or an empty file, is dense.
+    const std::vector<cas::Extent> whole =
+        te->size > 0 ? std::vector<cas::Extent>{{0, te->size}} : std::vector<cas::Extent>{};
+    const std::vector<cas::Extent> held = sparse ? extents : whole;
+    if (sparse) extents = BlockAligned(extents, te->size);
+    if (sparse && extents == whole) sparse = false;
+    const std::vector<cas::Extent>& recorded = sparse ? extents : whole;
+    uint64_t expect = 0, out_size = 0;
+    for (const auto& x : held) expect += x.length;
+    for (const auto& x : recorded) out_size += x.length;
+    EntryData data(a, input_.get(), tarball_, shown, held, expect);
+    std::optional<AlignedData> aligned;
+    if (held != recorded) aligned.emplace(&data, held, recorded);
+    SequentialFile* in = aligned ? static_cast<SequentialFile*>(&*aligned) : &data;
     std::optional<ZeroBlockScanner> scanner;
-    if (zero_block_size_ > 0 && !sparse) {
+    if (zero_block_size_ > 0 && !sparse && !aligned) {
       scanner.emplace(zero_block_size_);
       data.set_scanner(&*scanner);
     }
     Result<cas::FileContent> content = Status::Internal("unreachable");
     if (!sparse && size <= kSmallFile) {
-      std::string buf(static_cast<size_t>(expect) + 1, '\0');  // one more byte to see excess
-      CAIRN_ASSIGN_OR_RETURN(size_t n, data.Read(buf.data(), buf.size()));
+      std::string buf(static_cast<size_t>(out_size) + 1, '\0');  // one more byte to see excess
+      CAIRN_ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), buf.size()));
       buf.resize(n);
-      if (n == expect) content = ingestor_->PutBytes(buf);
+      if (n == out_size) content = ingestor_->PutBytes(buf);
     } else {
-      content = ingestor_->PutStream(&data, tarball_ + ":" + shown);
+      content = ingestor_->PutStream(in, tarball_ + ":" + shown);
+    }
+    if (aligned) {  // AlignedData stops at its plan's end: data beyond the map is counted here
+      char extra;
+      CAIRN_ASSIGN_OR_RETURN(size_t n, data.Read(&extra, 1));
+      (void)n;
     }
     if (data.total() != expect) {
       return Status::Corruption("read tarball " + tarball_ + ": entry '" + shown + "' holds " +

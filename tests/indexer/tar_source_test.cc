@@ -160,15 +160,48 @@ TEST_F(TarTest, AHardLinkAtTheRootIsRefusedNamingBoth) {
 }
 
 // Linux holds files of up to 2^63 - 1 bytes (tmpfs, XFS, btrfs), the most a tarball can say: a
-// sparse file that large, its data at the very end, is read.
+// sparse file that large, its data at the very end, is read (its region widened to the block
+// a file system holds it in: BlockAligned).
 TEST_F(TarTest, ASparseFileOfTheLargestSizeLinuxHoldsIsRead) {
   auto r = CheckinTar(PaxSparseTar("max.tar", "9223372036854775807", "9223372036854775804,3"));
   ASSERT_TRUE(r) << r.error().ToString();
   auto f = cas::LookupPath(store_.get(), r->root, "f");
   ASSERT_TRUE(f) << f.error().ToString();
   EXPECT_EQ(f->size, 9223372036854775807u);
-  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{9223372036854775804u, 3}}));
-  EXPECT_EQ(Contents(r->root, "f"), "end");
+  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{9223372036854771712u, 4095}}));
+  EXPECT_EQ(Contents(r->root, "f"), std::string(4092, '\0') + "end");
+}
+
+// GNU tar before 1.29, or on a file system without SEEK_HOLE (--hole-detection=raw), maps a
+// sparse file by 512-byte zero blocks. Its regions are widened to whole 4 KiB blocks, as a file
+// system holds the file once extracted and as a checkin of the directory records it: the
+// tarball gets the directory's root id. A file whose widened regions cover it is dense.
+TEST_F(TarTest, AGnuTarSparseMapOf512ByteBlocksIsRecordedAsAFileSystemHoldsIt) {
+  const std::string dir = tmp_ + "/raw", tarball = tmp_ + "/raw.tar";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && cd " + Q(dir) +
+               " && truncate -s 1M big && printf X | dd of=big bs=1 seek=200000 conv=notrunc "
+               "status=none && truncate -s 6000 small && printf A | dd of=small bs=1 conv=notrunc "
+               "status=none && printf B | dd of=small bs=1 seek=5000 conv=notrunc status=none && "
+               "touch -d '2021-01-02 03:04:05' big small . && tar --sparse --hole-detection=raw "
+               "--format=posix -cf " +
+               Q(tarball) + " -C " + Q(dir) + " ."),
+            0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  auto from_tar = CheckinTar(tarball);
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  EXPECT_EQ(from_tar->root, from_dir->root);
+  auto big = cas::LookupPath(store_.get(), from_tar->root, "big");
+  ASSERT_TRUE(big) << big.error().ToString();
+  EXPECT_TRUE(big->sparse);
+  EXPECT_EQ(big->extents, (std::vector<cas::Extent>{{196608, 4096}}));
+  auto small = cas::LookupPath(store_.get(), from_tar->root, "small");
+  ASSERT_TRUE(small) << small.error().ToString();
+  EXPECT_FALSE(small->sparse) << "[0, 512) and [4608, 5120) widen to the whole file";
+  std::string want(6000, '\0');
+  want[0] = 'A';
+  want[5000] = 'B';
+  EXPECT_EQ(Contents(from_tar->root, "small"), want);
 }
 
 // libarchive drops, unsaid, a sparse region that ends past the file's size, yet still hands over
@@ -186,13 +219,14 @@ TEST_F(TarTest, DataOutsideTheSparseMapIsRefused) {
               std::string::npos)
         << r.error().ToString();
   }
-  // The same file with its map inside it is read, holes and all.
-  auto r = CheckinTar(PaxSparseTar("inside.tar", "1003", "1000,3"));
+  // The same file with its map inside it is read, holes and all (here one block: dense).
+  auto r = CheckinTar(PaxSparseTar("inside.tar", "5003", "5000,3"));
   ASSERT_TRUE(r) << r.error().ToString();
   auto f = cas::LookupPath(store_.get(), r->root, "f");
   ASSERT_TRUE(f) << f.error().ToString();
-  EXPECT_EQ(f->size, 1003u);
-  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{1000, 3}}));
+  EXPECT_EQ(f->size, 5003u);
+  EXPECT_EQ(f->extents, (std::vector<cas::Extent>{{4096, 907}}));
+  EXPECT_EQ(Contents(r->root, "f"), std::string(904, '\0') + "end");
 }
 
 // A symbolic link with an empty target (which Linux cannot make, and a Tree cannot hold) is
