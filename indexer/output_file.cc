@@ -22,8 +22,13 @@ Result<bool> CheckTargetFree(const std::string& target, bool force) {
   if (force) return true;
   if (::lstat(target.c_str(), &st) != 0) return false;
   if (S_ISREG(st.st_mode) && st.st_size == 0) return true;
-  return Status::InvalidArgument("checkout " + target +
-                                 ": target exists and is not empty (use --force to replace it)");
+  if (S_ISDIR(st.st_mode))
+    return Status::InvalidArgument("checkout " + target + ": target is a directory");
+  const std::string what = S_ISREG(st.st_mode)   ? "exists and is not empty"
+                           : S_ISLNK(st.st_mode) ? "is a symbolic link"
+                                                 : "exists and is not a regular file";
+  return Status::InvalidArgument("checkout " + target + ": target " + what +
+                                 " (use --force to replace it)");
 }
 
 std::string UniqueTempName(const std::string& base) {

@@ -7,9 +7,11 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 
 #include "base/coding.h"
@@ -23,21 +25,28 @@ constexpr uint16_t kAclUserObj = 0x01, kAclUser = 0x02, kAclGroupObj = 0x04, kAc
                    kAclMask = 0x10, kAclOther = 0x20;
 
 // The id of user or group `name` in this host's databases (NSS), or nullopt.
+// (A group of many members may need more than 16 KiB: ERANGE asks for a larger buffer.)
 std::optional<uint32_t> UserId(const std::string& name) {
   struct passwd pw, *found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return std::nullopt;
+  for (size_t size = 16384; size <= (size_t{1} << 26); size *= 4) {
+    std::vector<char> buf(size);
+    const int err = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (err == ERANGE) continue;
+    if (err != 0 || found == nullptr) return std::nullopt;
+    return static_cast<uint32_t>(found->pw_uid);
   }
-  return static_cast<uint32_t>(found->pw_uid);
+  return std::nullopt;
 }
 std::optional<uint32_t> GroupId(const std::string& name) {
   struct group gr, *found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return std::nullopt;
+  for (size_t size = 16384; size <= (size_t{1} << 26); size *= 4) {
+    std::vector<char> buf(size);
+    const int err = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+    if (err == ERANGE) continue;
+    if (err != 0 || found == nullptr) return std::nullopt;
+    return static_cast<uint32_t>(found->gr_gid);
   }
-  return static_cast<uint32_t>(found->gr_gid);
+  return std::nullopt;
 }
 
 // The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the
@@ -255,24 +264,13 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
     if (name == nullptr || *name == '\0') continue;
     listed[name].emplace_back(static_cast<const char*>(value), size);
   }
-  // GNU tar writes each xattr once, as SCHILY.xattr.NAME with '%' and '=' escaped (%25, %3D),
-  // and undoes that on extraction; libarchive lists each of its own twice (under one name, or
-  // under a name and its escape). An entry with no xattr listed twice is GNU tar's.
-  bool twice = false;
-  for (const auto& [n, values] : listed) {
-    const std::string escaped = LibarchiveEscaped(n);
-    twice = twice || values.size() > 1 || (escaped != n && listed.contains(escaped));
-  }
-  if (!twice) {
-    std::map<std::string, std::vector<std::string>> unescaped;
-    for (auto& [n, values] : listed) unescaped.emplace(GnuTarUnescaped(n), std::move(values));
-    listed = std::move(unescaped);
-  }
+  const std::map<std::string, std::vector<std::string>> as_listed = listed;
   std::vector<std::string> names;
   for (const auto& [n, values] : listed) names.push_back(n);
   std::stable_sort(names.begin(), names.end(),
                    [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
   std::map<std::string, std::string> xattrs;
+  size_t twins = 0;  // values dropped as another's twin
   for (const std::string& n : names) {
     std::vector<std::string>& values = listed[n];
     const std::string escaped = LibarchiveEscaped(n);
@@ -281,9 +279,21 @@ Result<cas::Metadata> EntryMetadata(struct archive_entry* e, const std::string& 
       std::string v = std::move(values.back());
       values.pop_back();
       std::vector<std::string>& same = twin != listed.end() ? twin->second : values;
-      if (auto it = std::find(same.begin(), same.end(), v); it != same.end()) same.erase(it);
+      if (auto it = std::find(same.begin(), same.end(), v); it != same.end()) {
+        same.erase(it);
+        ++twins;
+      }
       xattrs.emplace(n, std::move(v));  // the first taken, the last listed, stays
     }
+  }
+  // GNU tar writes each xattr once, as SCHILY.xattr.NAME with '%' and '=' escaped (%25, %3D),
+  // and undoes that on extraction. An entry where not every xattr had its twin is GNU tar's:
+  // its names are unescaped so. (Two xattrs of GNU tar named X and X's escape with one value
+  // read as libarchive's one; a bsdtar tarball of LIBARCHIVE.xattr records only, whose names
+  // holding a literal %25 or %3D, reads as GNU tar's: docs/cli.md.)
+  if (twins < xattrs.size()) {
+    xattrs.clear();
+    for (const auto& [n, values] : as_listed) xattrs[GnuTarUnescaped(n)] = values.back();
   }
   for (auto [type, xname] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
                              std::pair{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"}}) {

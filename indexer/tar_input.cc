@@ -16,16 +16,20 @@ namespace {
 // Bytes read from the input, and inflated, at a time.
 constexpr size_t kBlock = 1 << 18;
 
-// Whether `head`, the input's first bytes, starts a compression whose data carries checksums
-// and that is not gzip: zstd, xz, bzip2, lz4 (frame, legacy), lzip, lzop.
-bool CheckedCompression(std::string_view head) {
+// The compression `head`, the input's first bytes, starts, when it is one whose data carries
+// checksums and is not gzip: zstd, xz, bzip2, lz4 (frame, legacy), lzip, lzop; "" otherwise.
+std::string_view CheckedCompression(std::string_view head) {
   using namespace std::string_view_literals;
-  for (std::string_view magic :
-       {"\x28\xb5\x2f\xfd"sv, "\xfd\x37\x7a\x58\x5a\x00"sv, "BZh"sv, "\x04\x22\x4d\x18"sv,
-        "\x02\x21\x4c\x18"sv, "LZIP"sv, "\x89\x4c\x5a\x4f\x00\x0d\x0a\x1a\x0a"sv}) {
-    if (head.starts_with(magic)) return true;
+  for (auto [magic, name] : {std::pair{"\x28\xb5\x2f\xfd"sv, "zstd"sv},
+                             {"\xfd\x37\x7a\x58\x5a\x00"sv, "xz"sv},
+                             {"BZh"sv, "bzip2"sv},
+                             {"\x04\x22\x4d\x18"sv, "lz4"sv},
+                             {"\x02\x21\x4c\x18"sv, "lz4"sv},
+                             {"LZIP"sv, "lzip"sv},
+                             {"\x89\x4c\x5a\x4f\x00\x0d\x0a\x1a\x0a"sv, "lzop"sv}}) {
+    if (head.starts_with(magic)) return name;
   }
-  return false;
+  return "";
 }
 
 }  // namespace
@@ -35,7 +39,7 @@ bool CheckedCompression(std::string_view head) {
 struct TarInput::Unpack {
   struct archive* a = archive_read_new();
   std::string out = std::string(kBlock, '\0');
-  std::string name;  // the compression, as libarchive names it
+  std::string name;  // the compression (CheckedCompression)
   ~Unpack() { archive_read_free(a); }
 };
 
@@ -67,12 +71,16 @@ Result<std::unique_ptr<TarInput>> TarInput::Open(const std::string& path) {
     if (inflateInit2(&in->gunzip_->z, 16 + MAX_WBITS) != Z_OK) {
       return Status::Internal("read tarball " + path + ": zlib inflateInit2 failed");
     }
-  } else if (CheckedCompression(std::string_view(in->in_.data(), in->end_))) {
+  } else if (std::string_view compression =
+                 CheckedCompression(std::string_view(in->in_.data(), in->end_));
+             !compression.empty()) {
     in->unpack_ = std::make_unique<Unpack>();
+    in->unpack_->name = compression;
     struct archive* a = in->unpack_->a;
     if (a == nullptr) return Status::Internal("read tarball " + path + ": out of memory");
     archive_read_support_filter_all(a);
     archive_read_support_format_raw(a);
+    archive_read_support_format_empty(a);  // raw takes no empty stream: an empty tarball
     auto read = [](struct archive* a, void* client, const void** buf) -> la_ssize_t {
       Result<std::string_view> bytes = static_cast<TarInput*>(client)->Raw();
       if (!bytes) {
@@ -83,15 +91,16 @@ Result<std::unique_ptr<TarInput>> TarInput::Open(const std::string& path) {
       return static_cast<la_ssize_t>(bytes->size());
     };
     struct archive_entry* e;
-    if (archive_read_open(a, in.get(), nullptr, read, nullptr) != ARCHIVE_OK ||
-        archive_read_next_header(a, &e) != ARCHIVE_OK) {
+    const int opened = archive_read_open(a, in.get(), nullptr, read, nullptr);
+    const int r = opened == ARCHIVE_OK ? archive_read_next_header(a, &e) : opened;
+    if (r == ARCHIVE_EOF) {
+      in->done_ = true;  // nothing compressed: an empty tarball, an empty tree
+    } else if (r != ARCHIVE_OK) {
       if (!in->error_.ok()) return in->error_;
       const char* why = archive_error_string(a);
-      return Status::Corruption("read tarball " + path + ": damaged compressed data: " +
-                                (why != nullptr ? why : "unreadable"));
+      return Status::Corruption("read tarball " + path + ": damaged " + in->unpack_->name +
+                                " data: " + (why != nullptr ? why : "unreadable"));
     }
-    const char* name = archive_filter_name(a, 0);
-    in->unpack_->name = name != nullptr ? name : "compressed";
   }
   return in;
 }

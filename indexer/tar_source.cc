@@ -312,6 +312,8 @@ class TarReader {
         options_.progress->SetPosition(input_->bytes_read(), tarball_size);
       }
     }
+    // An archive of a refused format that lists no entry (an empty zip) is refused too.
+    CAIRN_RETURN_IF_ERROR(CheckFormat(a.get()));
     if (archive_read_close(a.get()) != ARCHIVE_OK) return Failed(a.get(), "");
     // The rest of the input, which libarchive did not need: the last gzip trailer is there.
     return input_->Finish();
@@ -581,6 +583,12 @@ class TarReader {
   // What made libarchive fail: the input's error, else libarchive's.
   Status Failed(struct archive* a, std::string_view what) const {
     if (input_ != nullptr && !input_->error().ok()) return input_->error();
+    // Damaged compressed data decompresses to bytes the tar reader refuses ("Unrecognized
+    // archive format") before the checksum that would say why: the compression is read to its
+    // end, and named if it is damaged (a damaged zstd tarball was "not a tarball", exit 2).
+    if (input_ != nullptr) {
+      if (Status s = input_->Finish(); !s.ok()) return s;
+    }
     return ArchiveStatus(a, tarball_, what);
   }
 

@@ -139,12 +139,11 @@ std::optional<int> ParseCommandLine(const CommandSpec& spec, const std::vector<s
     return usage_error(e.what());
   } catch (const po::too_many_positional_options_error&) {
     // Boost names no argument: name the first one beyond those the command takes.
-    std::vector<std::string> given;
+    std::vector<std::string> given;  // the positional arguments, in order
     try {
-      for (std::string& a : po::collect_unrecognized(
-               po::command_line_parser(args).options(options).allow_unregistered().run().options,
-               po::include_positional)) {
-        if (!a.starts_with('-') || a == "-") given.push_back(std::move(a));
+      for (const auto& o :
+           po::command_line_parser(args).options(options).allow_unregistered().run().options) {
+        if (o.position_key != -1 && !o.value.empty()) given.push_back(o.value.front());
       }
     } catch (const po::error&) {
     }

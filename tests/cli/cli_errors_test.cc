@@ -195,6 +195,8 @@ TEST_F(CliTest, UnknownCommandsAndOptionsExitTwo) {
   RunResult extra = RunRepo("ls", {"web", "etc", "X"});
   EXPECT_EQ(extra.exit_code, 2);
   EXPECT_EQ(extra.err.substr(0, extra.err.find('\n')), "cairn ls: unexpected argument 'X'");
+  extra = RunRepo("ls", {"--", "web", "etc", "-X"});  // after --, an argument may start with -
+  EXPECT_EQ(extra.err.substr(0, extra.err.find('\n')), "cairn ls: unexpected argument '-X'");
   RunResult help = RunRepo("ls", {"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_EQ(help.out.find("--version"), std::string::npos) << help.out;

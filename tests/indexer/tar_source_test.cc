@@ -557,7 +557,17 @@ TEST_F(TarTest, ADamagedTarballInAnyCheckedCompressionIsRefusedByItsChecksum) {
       ASSERT_FALSE(r) << "a damaged " << name << " tarball (at byte " << at << ") was checked in";
       EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
       EXPECT_NE(r.error().message().find(bad), std::string::npos) << r.error().ToString();
+      EXPECT_NE(r.error().message().find(std::string("damaged ") + name + " data"),
+                std::string::npos)
+          << r.error().ToString();
     }
+    // An empty tarball compressed is an empty tree, as an empty file is.
+    const std::string empty = tmp_ + "/empty.tar." + name;
+    ASSERT_EQ(Sh(": | " + std::string(tool) + " > " + Q(empty)), 0) << tool;
+    auto e = CheckinTar(empty);
+    ASSERT_TRUE(e) << name << ": " << e.error().ToString();
+    EXPECT_EQ(e->files, 0u) << name;
+    EXPECT_EQ(e->dirs, 1u) << name;
   }
   const std::string two = tmp_ + "/two.tar.zst";
   ASSERT_EQ(Sh("head -c 50000 " + Q(plain) + " | zstd -q > " + Q(two) + " && tail -c +50001 " +

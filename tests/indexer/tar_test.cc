@@ -129,6 +129,16 @@ TEST_F(TarTest, AZipArchiveIsRefusedNamingItsFormat) {
       << r.error().ToString();
   EXPECT_TRUE(r.error().message().ends_with("cairn checks in tar and cpio archives only"))
       << r.error().ToString();
+  // One without entries too (it was an empty tree).
+  std::string none = tmp_ + "/none.zip";
+  ASSERT_EQ(Sh("python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], \"w\").close()' " +
+               Q(none)),
+            0);
+  auto n = CheckinTar(none);
+  ASSERT_FALSE(n) << "an empty zip was checked in";
+  EXPECT_EQ(n.error().code(), Code::kInvalidArgument) << n.error().ToString();
+  EXPECT_TRUE(n.error().message().starts_with("read tarball " + none + ": a ZIP"))
+      << n.error().ToString();
 }
 
 // A file with several names in a newc cpio archive comes as empty entries and a last one that
@@ -233,8 +243,11 @@ TEST_F(TarTest, GnuTarsEscapesInXattrNamesAreUndone) {
   ASSERT_EQ(Sh("mkdir -p " + Q(src) + " && echo hi > " + Q(src + "/f") +
                " && setfattr -n user.a=b -v 1 " + Q(src + "/f") + " && setfattr -n user.p%q -v 2 " +
                Q(src + "/f") + " && setfattr -n user.p%3Dq -v 3 " + Q(src + "/f") +
-               " && tar --format=posix --xattrs --xattrs-include='*' -cf " + Q(tarball) + " -C " +
-               Q(src) + " ."),
+               // GNU tar writes these two as user.c%3D and user.c%253D: one name libarchive's
+               // escape of the other, which is not libarchive's pair (two values).
+               " && setfattr -n user.c= -v 4 " + Q(src + "/f") + " && setfattr -n user.c%3D -v 5 " +
+               Q(src + "/f") + " && tar --format=posix --xattrs --xattrs-include='*' -cf " +
+               Q(tarball) + " -C " + Q(src) + " ."),
             0);
   auto from_dir = CheckinDir(src);
   ASSERT_TRUE(from_dir) << from_dir.error().ToString();
@@ -245,7 +258,8 @@ TEST_F(TarTest, GnuTarsEscapesInXattrNamesAreUndone) {
   ASSERT_TRUE(f) << f.error().ToString();
   std::vector<std::string> names;
   for (const auto& [n, v] : f->meta.xattrs) names.push_back(n);
-  EXPECT_EQ(names, (std::vector<std::string>{"user.a=b", "user.p%3Dq", "user.p%q"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"user.a=b", "user.c%3D", "user.c=", "user.p%3Dq",
+                                             "user.p%q"}));
 }
 
 // An empty file, or an empty one compressed, is an empty tree (libarchive's "empty" format).
@@ -441,6 +455,12 @@ TEST_F(TarTest, TarSinkRefusesToReplaceAFileWithoutForceAndLeavesNoTempFile) {
   EXPECT_EQ(out.error().code(), Code::kInvalidArgument) << "exit 2, as a non-empty directory";
   EXPECT_EQ(out.error().message(),
             "checkout " + tarball + ": target exists and is not empty (use --force to replace it)");
+  // A directory is named as one.
+  const std::string adir = tmp_ + "/adir.tar";
+  fs::create_directory(adir);
+  auto d = TarSink(adir, "tar").Checkout(store_.get(), from_dir->root, CheckoutOptions{});
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().message(), "checkout " + adir + ": target is a directory");
   // An empty file takes the tarball, as an empty directory takes a directory checkout.
   std::string empty = tmp_ + "/empty.tar";
   std::ofstream{empty};
