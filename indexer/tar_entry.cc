@@ -11,7 +11,6 @@
 #include <charconv>
 #include <map>
 #include <optional>
-#include <set>
 #include <tuple>
 
 #include "base/coding.h"
@@ -25,28 +24,25 @@ constexpr uint16_t kAclUserObj = 0x01, kAclUser = 0x02, kAclGroupObj = 0x04, kAc
                    kAclMask = 0x10, kAclOther = 0x20;
 
 // The id of user or group `name` in this host's databases (NSS), or nullopt.
-// (A group of many members may need more than 16 KiB: ERANGE asks for a larger buffer.)
-std::optional<uint32_t> UserId(const std::string& name) {
-  struct passwd pw, *found = nullptr;
+// Looks `name` up with getpwnam_r or getgrnam_r (`lookup`), growing the buffer on ERANGE (a
+// group of many members may need more than 16 KiB); the id `id_of` takes from the record.
+template <typename Record, typename Lookup, typename IdOf>
+std::optional<uint32_t> LookUpId(const std::string& name, Lookup lookup, IdOf id_of) {
+  Record record, *found = nullptr;
   for (size_t size = 16384; size <= (size_t{1} << 26); size *= 4) {
     std::vector<char> buf(size);
-    const int err = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    const int err = lookup(name.c_str(), &record, buf.data(), buf.size(), &found);
     if (err == ERANGE) continue;
     if (err != 0 || found == nullptr) return std::nullopt;
-    return static_cast<uint32_t>(found->pw_uid);
+    return static_cast<uint32_t>(id_of(*found));
   }
   return std::nullopt;
 }
+std::optional<uint32_t> UserId(const std::string& name) {
+  return LookUpId<struct passwd>(name, ::getpwnam_r, [](const passwd& p) { return p.pw_uid; });
+}
 std::optional<uint32_t> GroupId(const std::string& name) {
-  struct group gr, *found = nullptr;
-  for (size_t size = 16384; size <= (size_t{1} << 26); size *= 4) {
-    std::vector<char> buf(size);
-    const int err = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
-    if (err == ERANGE) continue;
-    if (err != 0 || found == nullptr) return std::nullopt;
-    return static_cast<uint32_t>(found->gr_gid);
-  }
-  return std::nullopt;
+  return LookUpId<struct group>(name, ::getgrnam_r, [](const group& g) { return g.gr_gid; });
 }
 
 // The kernel's system.posix_acl_* value (version 2, entries sorted by tag then id) for the

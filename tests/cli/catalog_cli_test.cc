@@ -2,9 +2,6 @@
 // JSON; errors exit with the documented codes (docs/cli.md) and leave the repository as it was.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <set>
 
 #include "base/hex.h"
@@ -187,19 +184,10 @@ TEST_F(CatalogCliTest, RmRestorePurgeAndGcThroughTheCli) {
             nlohmann::json({{"purged", {"web:1"}}, {"kept", nlohmann::json::array()}}));
   // A dry run changes nothing, not even the database's own files (it opens the repository to
   // read only).
-  auto files = [&] {
-    std::map<std::string, std::string> out;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(repo_)) {
-      if (!e.is_regular_file()) continue;
-      std::ifstream f(e.path(), std::ios::binary);
-      out[e.path().string()] = std::string(std::istreambuf_iterator<char>(f), {});
-    }
-    return out;
-  };
-  const auto before = files();
+  const auto before = FilesOf(repo_);
   auto dry = Json("gc", {"--dry-run", "--json"});
   EXPECT_GT(dry["deleted"].get<int>(), 0) << dry.dump();
-  EXPECT_TRUE(files() == before) << "gc --dry-run changed the repository's files";
+  EXPECT_TRUE(FilesOf(repo_) == before) << "gc --dry-run changed the repository's files";
   auto stats = Stats();
   auto gc = Json("gc", {"--json"});
   EXPECT_EQ(gc["deleted"], dry["deleted"]);

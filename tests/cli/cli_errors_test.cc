@@ -55,17 +55,6 @@ TEST_F(CliTest, PutOfAMissingFileExitsThreeAndChangesNothing) {
   EXPECT_EQ(after, before);
 }
 
-// The repository's files, by path: what a refused command must leave as it was.
-std::map<std::string, std::string> FilesOf(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream f(e.path(), std::ios::binary);
-    out[e.path().string()] = std::string(std::istreambuf_iterator<char>(f), {});
-  }
-  return out;
-}
-
 // A checkin refused for what it was given (the image's name, the source, the parent's name) is
 // refused before the repository is opened: not one of its files changes (opening it to write
 // makes RocksDB write a new MANIFEST and OPTIONS).

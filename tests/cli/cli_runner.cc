@@ -98,6 +98,16 @@ std::string CliTest::ReadFile(const std::string& path) {
 
 bool CliTest::Exists(const std::string& path) { return std::filesystem::exists(path); }
 
+std::map<std::string, std::string> CliTest::FilesOf(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out[e.path().string()] = std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  return out;
+}
+
 nlohmann::json CliTest::Stats() {
   RunResult r = RunRepo("stats", {"--json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;

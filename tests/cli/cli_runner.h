@@ -51,6 +51,9 @@ class CliTest : public ::testing::Test {
   std::string ReadFile(const std::string& path);
   bool Exists(const std::string& path);
   nlohmann::json Stats();
+  // Every regular file beneath `dir`, path -> bytes: what a command that must change nothing
+  // leaves as it was.
+  static std::map<std::string, std::string> FilesOf(const std::string& dir);
 
   std::string stdin_ = "/dev/null";  // what Run gives the command as standard input
   std::string dir_;   // temporary, removed at the end
