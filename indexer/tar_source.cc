@@ -52,6 +52,7 @@
 #include "cas/content_reader.h"
 #include "cas/tree.h"
 #include "indexer/path_tree.h"
+#include "indexer/sparse_map.h"
 #include "indexer/tar_entry.h"
 #include "indexer/tar_input.h"
 #include "indexer/zero_blocks.h"
@@ -174,77 +175,6 @@ class EntryData final : public SequentialFile {
   bool eof_ = false;
   uint64_t total_ = 0;
   ZeroBlockScanner* scanner_ = nullptr;
-};
-
-// Where a file's data lies as a file system of 4 KiB blocks holds it: each region widened to
-// whole blocks (the last ending at the file's end), those that then touch merged. GNU tar before
-// 1.29, or on a file system without SEEK_HOLE, maps a sparse file by 512-byte zero blocks
-// (--hole-detection=raw); extracted, such a map is what the file system makes of it, and what a
-// checkin of the directory records (SEEK_DATA).
-constexpr uint64_t kHoleBlock = 4096;
-std::vector<cas::Extent> BlockAligned(const std::vector<cas::Extent>& regions, uint64_t size) {
-  std::vector<cas::Extent> out;
-  for (const cas::Extent& x : regions) {
-    const uint64_t start = x.offset / kHoleBlock * kHoleBlock;
-    const uint64_t end =
-        std::min(size, (x.offset + x.length + kHoleBlock - 1) / kHoleBlock * kHoleBlock);
-    if (!out.empty() && start <= out.back().offset + out.back().length) {
-      out.back().length = std::max(out.back().length, end - out.back().offset);
-    } else {
-      out.push_back({start, end - start});
-    }
-  }
-  return out;
-}
-
-// The data of `aligned` regions (BlockAligned of `regions`), read from `data`, which holds the
-// data of `regions` in order: the bytes the wider regions add are the file's, zeros.
-class AlignedData final : public SequentialFile {
- public:
-  AlignedData(SequentialFile* data, const std::vector<cas::Extent>& regions,
-              const std::vector<cas::Extent>& aligned)
-      : data_(data) {
-    size_t r = 0;
-    for (const cas::Extent& a : aligned) {
-      uint64_t at = a.offset;
-      for (; r < regions.size() && regions[r].offset < a.offset + a.length; ++r) {
-        if (regions[r].offset > at) plan_.push_back({false, regions[r].offset - at});
-        plan_.push_back({true, regions[r].length});
-        at = regions[r].offset + regions[r].length;
-      }
-      if (a.offset + a.length > at) plan_.push_back({false, a.offset + a.length - at});
-      size_ += a.length;
-    }
-  }
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t done = 0;
-    while (done < n && next_ < plan_.size()) {
-      Piece& p = plan_[next_];
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(p.left, n - done));
-      size_t got = want;
-      if (p.data) {
-        CAIRN_ASSIGN_OR_RETURN(got, data_->Read(buf + done, want));
-        if (got == 0) break;  // the data ended early: the caller's count says so
-      } else {
-        std::fill_n(buf + done, want, '\0');
-      }
-      done += got;
-      p.left -= got;
-      if (p.left == 0) ++next_;
-    }
-    return done;
-  }
-  uint64_t Size() const override { return size_; }
-
- private:
-  struct Piece {
-    bool data;      // from data_, else zeros
-    uint64_t left;  // bytes not yet read
-  };
-  SequentialFile* data_;
-  std::vector<Piece> plan_;
-  size_t next_ = 0;
-  uint64_t size_ = 0;
 };
 
 // A regular file holding an aligned all-zero block, as read (TarSource::ZeroBlockFiles).
