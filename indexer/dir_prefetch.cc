@@ -30,6 +30,29 @@ bool ThreadWaits::WaitedOnStorage(const ThreadWaits& later, uint64_t entries) co
          static_cast<uint64_t>(later.sleeps - sleeps) * 4 >= std::max<uint64_t>(entries, 1);
 }
 
+void ScanWindow::Begin() {
+  if (!start_) start_ = ThreadWaits::Now();
+}
+
+ScanWindow::Verdict ScanWindow::Add(int64_t ns, uint64_t entries, bool judged, bool cold_possible) {
+  ns_ += ns;
+  entries_ += entries;
+  if (!judged || entries_ < kMinEntries) return Verdict::kNone;
+  const int64_t per_entry = ns_ / static_cast<int64_t>(entries_);
+  const ThreadWaits now = ThreadWaits::Now();
+  const bool waited = start_ && start_->WaitedOnStorage(now, entries_);
+  Verdict verdict = Verdict::kNone;
+  if (cold_possible && per_entry >= cold_ns_ && (waited || cold_ns_ <= 0)) {
+    verdict = Verdict::kCold;
+  } else if (per_entry > slow_ns_ && (waited || slow_ns_ <= 0)) {
+    verdict = Verdict::kSlow;
+  }
+  start_ = now;
+  ns_ = 0;
+  entries_ = 0;
+  return verdict;
+}
+
 DirPrefetch::DirPrefetch(std::string root, const CheckinOptions& options)
     : root_(std::move(root)),
       options_(options),

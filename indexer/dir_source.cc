@@ -52,10 +52,8 @@ constexpr size_t kMaxPendingEntries = 65536;
 constexpr int kMaxScansAhead = 64;
 constexpr int kScanThreads = 4;
 // ScanAhead::kAuto: the walk scans directories itself (a hand-off per directory costs more than
-// it saves when nothing waits on the disk; docs/benchmarks.md, session 7) until its scans,
-// averaged over a window of at least this many entries, take
-// CheckinOptions::slow_scan_ns_per_entry and waited on storage (Walker::ScanInline).
-constexpr uint64_t kSlowScanMinEntries = 256;
+// it saves when nothing waits on the disk; docs/benchmarks.md, session 7) until its scans take
+// CheckinOptions::slow_scan_ns_per_entry and waited on storage (ScanWindow).
 
 class Walker {
  public:
@@ -163,39 +161,30 @@ class Walker {
     if (!scan_pool_) scan_pool_.emplace(kScanThreads);
   }
 
-  // A scan by the walk itself: timed, and the scans go ahead from now on if they wait on the disk.
-  // The walk's scans are judged in windows of kSlowScanMinEntries entries or more: a window
-  // whose scans averaged the threshold and in which the walk waited on storage (ThreadWaits;
-  // not merely preempted, which on a busy machine slows a warm tree as much: one core kept busy
-  // by another process made 5 of 20 warm incrementals of corpus v3 start 16 cold helpers). A
-  // threshold of 0 needs no waits.
+  // A scan by the walk itself: timed, and the scans go ahead from now on if they wait on the disk
+  // (ScanWindow).
   DirScan ScanInline(const std::string& path, const std::string& rel, const ObjectId& parent,
                      const FileStat& self) {
     // With the tree watcher's answer the walk sees only what changed: helpers would look at
     // everything.
     const bool judged = options_.scan_ahead == CheckinOptions::ScanAhead::kAuto &&
                         !prefetch_->cold() && !(watched_ && watched_->selective());
-    if (judged && !window_start_) window_start_ = ThreadWaits::Now();
+    if (judged) scan_window_.Begin();
     const auto start = std::chrono::steady_clock::now();
     DirScan scan = scanner().Scan(path, rel, parent, self);
-    window_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-    window_entries_ += scan.entries.size() + 1;
-    if (!judged || window_entries_ < kSlowScanMinEntries) return scan;
-    const int64_t per_entry = window_ns_ / static_cast<int64_t>(window_entries_);
-    const ThreadWaits now = ThreadWaits::Now();
-    const bool waited = window_start_->WaitedOnStorage(now, window_entries_);
-    const int64_t cold_ns = options_.cold_scan_ns_per_entry,
-                  slow_ns = options_.slow_scan_ns_per_entry;
-    if (prefetch_->cache().size() > 1 && per_entry >= cold_ns && (waited || cold_ns <= 0)) {
-      prefetch_->StartCold();
-    } else if (per_entry > slow_ns && (waited || slow_ns <= 0)) {
-      StartScanAhead();
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+    switch (scan_window_.Add(ns, scan.entries.size() + 1, judged, prefetch_->cache().size() > 1)) {
+      case ScanWindow::Verdict::kCold:
+        prefetch_->StartCold();
+        break;
+      case ScanWindow::Verdict::kSlow:
+        StartScanAhead();
+        break;
+      case ScanWindow::Verdict::kNone:
+        break;
     }
-    window_start_ = now;
-    window_ns_ = 0;
-    window_entries_ = 0;
     return scan;
   }
 
@@ -570,16 +559,14 @@ class Walker {
   FileTasks files_;
   std::optional<ThreadPool> scan_pool_;  // started when directories are scanned ahead
   int scans_ahead_ = 0;  // submitted scans not yet taken by the walk (walk thread only)
-  // The walk's own scans in the current window (ScanInline): its start, their time and entries.
-  std::optional<ThreadWaits> window_start_;
-  int64_t window_ns_ = 0;
-  uint64_t window_entries_ = 0;
   // Set by Walk when --skip-unreadable leaves out the directory it was asked for (its caller
   // takes the entry back out and names it).
   bool unlistable_ = false;
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   const bool record_ = options_.update_stat_cache && !options_.stat_cache_dir.empty();
+  // The walk's own scans in the current window (ScanInline).
+  ScanWindow scan_window_{options_.cold_scan_ns_per_entry, options_.slow_scan_ns_per_entry};
   // The stat cache, the scanner and the planned scans (shared with the command when it started
   // them before the repository was open).
   std::shared_ptr<DirPrefetch> prefetch_;

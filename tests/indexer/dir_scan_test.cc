@@ -299,5 +299,26 @@ TEST_F(PrefetchTest, AListedDirectoryUsesTheLookupsAheadOfItsRecordedNamesOnly) 
   EXPECT_EQ(incremental.result.bytes_read, 3u + 4u) << "only zz/a0 and zz/c0 are read";
 }
 
+// The walk's scans are judged per window of 256 entries or more: none before, none for scans
+// not judged, and with thresholds of 0 (which need no wait on storage) the cold verdict only
+// where there is a cache to read ahead from.
+TEST(ScanWindowTest, JudgesWholeWindowsAgainstItsThresholds) {
+  ScanWindow zero(0, 0);
+  zero.Begin();
+  EXPECT_EQ(zero.Add(1000, 255, true, true), ScanWindow::Verdict::kNone);
+  EXPECT_EQ(zero.Add(1000, 1, true, true), ScanWindow::Verdict::kCold);
+  zero.Begin();
+  EXPECT_EQ(zero.Add(1000, 300, true, false), ScanWindow::Verdict::kSlow);
+  EXPECT_EQ(zero.Add(1000, 300, false, true), ScanWindow::Verdict::kNone);
+
+  // Thresholds no scan reaches (an hour an entry): never a verdict, however many windows.
+  const int64_t hour = int64_t{3600} * 1000 * 1000 * 1000;
+  ScanWindow high(hour, hour);
+  for (int i = 0; i < 4; ++i) {
+    high.Begin();
+    EXPECT_EQ(high.Add(1000000, 256, true, true), ScanWindow::Verdict::kNone);
+  }
+}
+
 }  // namespace
 }  // namespace cairn::indexer
