@@ -65,10 +65,11 @@ std::string_view XattrNotHeld(std::string_view name, cas::EntryType type) {
 }
 
 // Removes every xattr of an entry that `m` does not hold (but LSM labels): the ACLs a new entry
-// inherits from a default ACL above it, or what a directory kept by --force had.
+// inherits from a default ACL above it, or what a directory kept by --force had. `fd` >= 0: an
+// open file or directory; else `proc` reaches the entry (PathHandle).
 Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m,
                          const std::string& shown) {
-  CAIRN_ASSIGN_OR_RETURN(const std::string names, ListXattrNames(fd, proc.c_str(), shown));
+  CAIRN_ASSIGN_OR_RETURN(const std::string names, ListXattrNames(fd, proc.c_str(), true, shown));
   for (std::string_view rest(names); !rest.empty();) {
     std::string name(rest.substr(0, rest.find('\0')));
     rest.remove_prefix(std::min(rest.size(), name.size() + 1));
@@ -76,8 +77,7 @@ Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m
     auto held = std::lower_bound(m.xattrs.begin(), m.xattrs.end(), name,
                                  [](const auto& kv, const std::string& k) { return kv.first < k; });
     if (held != m.xattrs.end() && held->first == name) continue;
-    int rc =
-        fd >= 0 ? ::fremovexattr(fd, name.c_str()) : ::lremovexattr(proc.c_str(), name.c_str());
+    int rc = fd >= 0 ? ::fremovexattr(fd, name.c_str()) : ::removexattr(proc.c_str(), name.c_str());
     if (rc != 0 && errno != ENODATA) {
       return ErrnoStatus("remove xattr " + name + " of", shown, errno);
     }
@@ -85,16 +85,52 @@ Status RemoveOtherXattrs(int fd, const std::string& proc, const cas::Metadata& m
   return Status();
 }
 
+// An entry the checkout made that it must not open to read or write (a symlink; a device node,
+// fifo or socket, which an open could block on or act on), held by an O_PATH descriptor and
+// changed through /proc/self/fd/N, which reaches that inode and is never followed further. By
+// name, a chmod of a fifo follows a symlink another user who may write in the directory put in
+// its place meanwhile (to a file outside the target, made setuid), and chown, xattrs and times
+// would change whatever was renamed there. The entry is checked to be what was made: its type,
+// and one name (not a hard link to a file elsewhere renamed over it).
+class PathHandle {
+ public:
+  ~PathHandle() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Open(int dirfd, const std::string& name, cas::EntryType type, const std::string& shown) {
+    fd_ = ::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0) return ErrnoStatus("open", shown, errno);
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat", shown, errno);
+    if (EntryTypeOfMode(st.st_mode) != type || st.st_nlink != 1) {
+      return Status::IOError("checkout " + shown +
+                             ": replaced by another process while the checkout made it (the "
+                             "target is changing)");
+    }
+    proc_ = "/proc/self/fd/" + std::to_string(fd_);
+    return Status();
+  }
+  int fd() const { return fd_; }
+  // A path to the inode, for calls that follow it.
+  const std::string& proc() const { return proc_; }
+
+ private:
+  int fd_ = -1;
+  std::string proc_;
+};
+
 // Applies owner, mode, xattrs (but those Linux cannot hold: Writer::NoteLeftOutXattrs) and
 // times to an entry of `type`. `fd` >= 0: an open file or directory; else the entry `name` in
-// `dirfd` is changed without following it (symlinks, nodes).
+// `dirfd`, which the checkout just made, through a PathHandle.
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
                      cas::EntryType type, const std::string& shown, bool as_root) {
   const bool is_symlink = type == cas::EntryType::kSymlink;
-  std::string proc = fd >= 0 ? "" : "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  PathHandle handle;
+  if (fd < 0) CAIRN_RETURN_IF_ERROR(handle.Open(dirfd, name, type, shown));
+  const std::string& proc = handle.proc();
   if (as_root) {
     int rc = fd >= 0 ? ::fchown(fd, m.uid, m.gid)
-                     : ::fchownat(dirfd, name.c_str(), m.uid, m.gid, AT_SYMLINK_NOFOLLOW);
+                     : ::fchownat(handle.fd(), "", m.uid, m.gid, AT_EMPTY_PATH);
     if (rc != 0) return ErrnoStatus("chown", shown, errno);
   }
   // What the kernel or an earlier tree put there goes first; the version's mode and xattrs
@@ -106,24 +142,23 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   for (const auto& [k, v] : m.xattrs) {
     if (!XattrNotHeld(k, type).empty()) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
-                     : ::lsetxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
+                     : ::setxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
   }
   if (!is_symlink) {  // after chown, which clears setuid and setgid
-    int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::fchmodat(dirfd, name.c_str(), m.mode, 0);
+    int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::chmod(proc.c_str(), m.mode);
     if (rc != 0) return ErrnoStatus("chmod", shown, errno);
   }
   struct timespec ts[2];
   ts[0].tv_sec = ts[1].tv_sec = m.mtime_sec;
   ts[0].tv_nsec = ts[1].tv_nsec = m.mtime_nsec;
-  int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
   if (rc != 0) return ErrnoStatus("set times of", shown, errno);
   // Every Linux file system holds a 32-bit time; beyond that, some clamp it without an error
   // (ext4: 1901 to 2446, XFS without bigtime: to 2038). The checkout would not be exact.
   if (m.mtime_sec < INT32_MIN || m.mtime_sec > INT32_MAX) {
     struct stat st;
-    rc = fd >= 0 ? ::fstat(fd, &st) : ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0) return ErrnoStatus("stat", shown, errno);
+    if (::fstat(fd >= 0 ? fd : handle.fd(), &st) != 0) return ErrnoStatus("stat", shown, errno);
     if (st.st_mtim.tv_sec != m.mtime_sec) {
       return Status::NotSupported("set times of " + shown + ": the file system cannot hold mtime " +
                                   std::to_string(m.mtime_sec) + " s (it kept " +

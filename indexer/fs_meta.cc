@@ -86,18 +86,23 @@ Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint) {
   }
 }
 
-Result<std::string> ListXattrNames(int fd, const char* path, const std::string& shown) {
+Result<std::string> ListXattrNames(int fd, const char* path, bool follow,
+                                   const std::string& shown) {
+  auto list = [&](char* out, size_t size) {
+    return fd >= 0  ? ::flistxattr(fd, out, size)
+           : follow ? ::listxattr(path, out, size)
+                    : ::llistxattr(path, out, size);
+  };
   std::string names(256, '\0');
   for (;;) {
-    ssize_t n = fd >= 0 ? ::flistxattr(fd, names.data(), names.size())
-                        : ::llistxattr(path, names.data(), names.size());
+    ssize_t n = list(names.data(), names.size());
     if (n >= 0) {
       names.resize(static_cast<size_t>(n));
       return names;
     }
     if (errno == ENOTSUP) return std::string();
     if (errno != ERANGE) return ErrnoStatus("list xattrs of", shown, errno);
-    ssize_t need = fd >= 0 ? ::flistxattr(fd, nullptr, 0) : ::llistxattr(path, nullptr, 0);
+    ssize_t need = list(nullptr, 0);
     if (need < 0) return ErrnoStatus("list xattrs of", shown, errno);
     names.assign(static_cast<size_t>(need) + 1, '\0');  // +1: a name added meanwhile fails again
   }
@@ -108,7 +113,7 @@ Result<cas::Xattrs> ReadXattrs(const std::string& path) {
   if (p.error() != 0) return ErrnoStatus("list xattrs of", path, p.error());
   const char* at = p.whole();
   cas::Xattrs out;
-  CAIRN_ASSIGN_OR_RETURN(const std::string names, ListXattrNames(-1, at, path));
+  CAIRN_ASSIGN_OR_RETURN(const std::string names, ListXattrNames(-1, at, false, path));
   for (size_t pos = 0; pos < names.size();) {
     std::string name(names.c_str() + pos);
     pos += name.size() + 1;

@@ -47,10 +47,11 @@ class PathAt {
 cas::Metadata MetadataFromStat(const struct stat& st);
 // The entry type for st_mode; nullopt for a kind cairn does not know.
 std::optional<cas::EntryType> EntryTypeOfMode(mode_t mode);
-// The names of the extended attributes of open file `fd` (if >= 0), else of `path` (not
-// following a final symlink), each ended by a NUL, as listxattr(2) gives them; empty where the
-// filesystem has none (ENOTSUP). Errors name `shown`.
-Result<std::string> ListXattrNames(int fd, const char* path, const std::string& shown);
+// The names of the extended attributes of open file `fd` (if >= 0), else of `path` (following a
+// final symlink only when `follow`: /proc/self/fd/N of an O_PATH descriptor reaches its inode
+// that way), each ended by a NUL, as listxattr(2) gives them; empty where the filesystem has
+// none (ENOTSUP). Errors name `shown`.
+Result<std::string> ListXattrNames(int fd, const char* path, bool follow, const std::string& shown);
 // Every extended attribute of `path` (not following a final symlink), sorted by name.
 Result<cas::Xattrs> ReadXattrs(const std::string& path);
 // The target of symlink `path`; `size_hint` is its lstat size (a target may grow meanwhile).

@@ -7,8 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <thread>
 
 #include "base/sha256.h"
 #include "cas/ingestor.h"
@@ -345,6 +349,60 @@ TEST_F(HostileTest, ForceDoesNotWriteThroughNestedSymlink) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   ExpectNothingOutside();
   EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::symlink_status(target_ + "/x/y/z")));
+}
+
+// Another user who may write in the target (one they own, that root checks out into) renames a
+// symlink to a file outside over each fifo as soon as it is made: the fifo's chmod (06777), chown
+// and times must reach the fifo made or fail, never the file outside. The swaps race the
+// checkout's own calls; before PathHandle most of 300 landed between mknod and chmod.
+TEST_F(HostileTest, ANodeSwappedForASymlinkDuringTheCheckoutChangesNothingOutside) {
+  constexpr int kFifos = 300;
+  std::vector<cas::TreeEntry> entries;
+  for (int i = 0; i < kFifos; ++i) {
+    cas::TreeEntry e;
+    char name[16];
+    std::snprintf(name, sizeof name, "f%04d", i);
+    e.name = name;
+    e.type = cas::EntryType::kFifo;
+    e.meta = Meta(06777);
+    e.meta.uid = 4321;
+    entries.push_back(e);
+  }
+  ObjectId root = Root(entries);
+  const std::string secret = outside_ + "/secret", links = tmp_ / "link";
+  { std::ofstream(secret) << "secret"; }
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  ASSERT_EQ(::mkdir(links.c_str(), 0755), 0);
+  for (int i = 0; i < kFifos; ++i) {
+    ASSERT_EQ(::symlink(secret.c_str(), (links + "/" + std::to_string(i)).c_str()), 0);
+  }
+  ASSERT_EQ(::mkdir(target_.c_str(), 0755), 0);
+  std::atomic<bool> done{false};
+  int swapped = 0;
+  std::thread other([&] {
+    for (int i = 0; i < kFifos && !done;) {
+      char name[16];
+      std::snprintf(name, sizeof name, "/f%04d", i);
+      struct stat st;
+      if (::lstat((target_ + name).c_str(), &st) != 0) continue;
+      if (S_ISFIFO(st.st_mode) &&
+          ::rename((links + "/" + std::to_string(i)).c_str(), (target_ + name).c_str()) == 0) {
+        ++swapped;
+      }
+      ++i;
+    }
+  });
+  Status s = Checkout(root);
+  done = true;
+  other.join();
+  ASSERT_GT(swapped, 0) << "the other thread never found a fifo to swap";
+  if (!s.ok())
+    EXPECT_NE(s.ToString().find("target is changing"), std::string::npos) << s.ToString();
+  struct stat st;
+  ASSERT_EQ(::stat(secret.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "the checkout changed a file outside its target";
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  EXPECT_NE(st.st_mtim.tv_sec, 1600000000);
 }
 
 TEST_F(HostileTest, NonEmptyTargetWithoutForceIsRefusedAndUntouched) {
