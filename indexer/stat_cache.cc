@@ -61,15 +61,23 @@ std::string StatCache::SourceOf(const std::string& root) {
                 static_cast<unsigned>(fs.f_fsid.__val[0]),
                 static_cast<unsigned>(fs.f_fsid.__val[1]));
   key += buf;
-  // A loop device, or a partition of one: the file behind it and where in it.
+  // A loop device, or a partition of one: the file behind it and where in it, and the device's
+  // disk sequence number, which the kernel draws anew each time a file is attached (never the
+  // same twice in a boot): an image rebuilt in place (mkfs.ext4 -d into the same file, with a
+  // fixed UUID, from a tree made in the same second: the same inodes and ctimes over other
+  // contents) and attached again is another file system. Its cost: one full read after each
+  // new attachment of an image (a remount), not after its edits.
   const std::string sys =
       "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
-  for (const std::string& loop : {sys + "/loop/", sys + "/../loop/"}) {
-    Result<std::string> file = ReadFileToString(Env::Default(), loop + "backing_file");
+  for (const std::string& disk : {sys + "/", sys + "/../"}) {
+    Result<std::string> file = ReadFileToString(Env::Default(), disk + "loop/backing_file");
     if (!file) continue;
-    Result<std::string> offset = ReadFileToString(Env::Default(), loop + "offset");
+    auto line = [&](const char* name) {
+      Result<std::string> v = ReadFileToString(Env::Default(), disk + name);
+      return v ? v->substr(0, v->find('\n')) : std::string();
+    };
     while (!file->empty() && file->back() == '\n') file->pop_back();
-    key += " loop " + *file + " offset " + (offset ? offset->substr(0, offset->find('\n')) : "");
+    key += " loop " + *file + " offset " + line("loop/offset") + " diskseq " + line("diskseq");
     struct stat image;
     if (::stat(file->c_str(), &image) == 0) {
       std::snprintf(buf, sizeof buf, " inode %u:%u:%llu", major(image.st_dev), minor(image.st_dev),
