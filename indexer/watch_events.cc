@@ -353,6 +353,11 @@ void InotifyTree::HandleEvents(std::string_view data) {
         NewName(child);
       } else if ((ev.mask & IN_MOVED_FROM) && unchecked_.erase(child) != 0) {
         unchecked_moves_.insert(ev.cookie);
+      } else if (UnnamedFile(child)) {
+        // Written through an O_TMPFILE descriptor: reported here, in the directory the file
+        // was made in, whatever name linkat(2) has given it since, in any directory (a name
+        // with one link, which has no inode watch). Where is not known: vouch for nothing.
+        lost_epoch_ = epoch_;
       }
     }
     if (name.empty() || !(ev.mask & IN_ISDIR)) continue;
@@ -425,6 +430,18 @@ void InotifyTree::NoteName(const std::string& rel, const struct stat& st) {
   }
   inode_wds_[key] = wd;
   inodes_[wd] = InodeWatch{st.st_dev, st.st_ino, {std::move(dir)}};
+}
+
+bool InotifyTree::UnnamedFile(const std::string& rel) const {
+  // The kernel names an O_TMPFILE file's entry "#INODE" (d_tmpfile), in no directory listing.
+  std::string_view name = rel;
+  name.remove_prefix(name.rfind('/') == std::string_view::npos ? 0 : name.rfind('/') + 1);
+  if (name.size() < 2 || name[0] != '#' ||
+      name.find_first_not_of("0123456789", 1) != std::string_view::npos) {
+    return false;
+  }
+  struct stat st;
+  return ::lstat(Resolve(rel).c_str(), &st) != 0 && errno == ENOENT;
 }
 
 bool InotifyTree::SecondName(const struct stat& st) {

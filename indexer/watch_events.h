@@ -97,6 +97,9 @@ class InotifyTree {
   // Whether a non-directory `st` has names besides the one just made: a write through one is
   // reported in its own directory only.
   static bool SecondName(const struct stat& st);
+  // Whether event name `rel` is an O_TMPFILE file's (no such entry): writes through its
+  // descriptor are reported there even after linkat(2) named it elsewhere.
+  bool UnnamedFile(const std::string& rel) const;
   // The watcher met name `rel` of non-directory `st`: a file with several names gets an inode
   // watch (its events mark the directory of every name of it the watcher met), up to
   // kMaxInodeWatches, beyond which the watcher vouches for nothing until it rebuilds.
