@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(dir.names.size() == dir.files.size(), "as many names as files in '" + rel + "'");
   }
   const std::string again = cache->Encode("/srv/golden");
-  for (const char* older : {"cairn-stat-cache-5\n", "cairn-stat-cache-6\n", "cairn-stat-cache-7\n"}) {
+  for (const char* older : {"cairn-stat-cache-5\n", "cairn-stat-cache-6\n", "cairn-stat-cache-7\n",
+                            "cairn-stat-cache-8\n"}) {
     if (!in.starts_with(older)) continue;
     auto back = indexer::StatCache::Decode(again, "/srv/golden");
     FUZZ_CHECK(back && back->dirs() == cache->dirs() && back->watch_token() == cache->watch_token(),

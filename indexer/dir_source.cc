@@ -91,6 +91,7 @@ class Walker {
     if (::lstat(root_.c_str(), &st) != 0) return ErrnoStatus("checkin", root_, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("checkin " + root_ + ": not a directory");
     root_dev_ = st.st_dev;
+    holes_settle_ = HolesSettle(root_);
     // Files are opened relative to the root (ReadAndStoreFiles), which must be the directory
     // just looked at.
     CAIRN_RETURN_IF_ERROR(root_dir_.OpenForLookup(root_));
@@ -466,6 +467,7 @@ class Walker {
       e.id = r->content.id;
       e.sparse = r->sparse;
       e.extents = r->extents;
+      if (e.sparse && !holes_settle_) pd->stats[index].sparse_blocks = FileStat::kUnsettledHoles;
       result_.files++;
       result_.bytes += e.size;
     }
@@ -555,6 +557,7 @@ class Walker {
   bool redo_ = false;
   std::string root_;
   dev_t root_dev_ = 0;
+  bool holes_settle_ = false;  // HolesSettle(root_)
   OpenDirectory root_dir_;  // before files_: the readers use it until they stop
   FileTasks files_;
   std::optional<ThreadPool> scan_pool_;  // started when directories are scanned ahead

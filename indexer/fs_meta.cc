@@ -5,6 +5,7 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -234,6 +235,14 @@ Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t siz
   }
   if (dense(out)) return R();
   return R(std::move(out));
+}
+
+bool HolesSettle(const std::string& path) {
+  constexpr long kExt = 0xEF53, kXfs = 0x58465342, kBtrfs = 0x9123683E;
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) != 0) return false;
+  const long type = static_cast<long>(fs.f_type);
+  return type == kExt || type == kXfs || type == kBtrfs;
 }
 
 OpenDirectory::~OpenDirectory() {

@@ -64,6 +64,13 @@ Result<std::string> ReadLinkTarget(const std::string& path, off_t size_hint);
 Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t size,
                                                            const std::string& path);
 
+// Whether the file system at `path` settles holes: a file's holes (DataExtents) change only
+// with its ctime. True where FIEMAP counts preallocated extents as data (ext2/3/4, XFS, btrfs).
+// Elsewhere a hole may turn into data unseen: on tmpfs a read through a mapping of a hole, or of
+// a page fallocate(2) reserved, makes it data and moves neither ctime, mtime nor, for a reserved
+// page, the block count.
+bool HolesSettle(const std::string& path);
+
 // A directory held open so that its entries can be stat'ed relative to it (fstatat: one name
 // lookup each, not a walk of the whole path from the root). Closed on destruction.
 class OpenDirectory {

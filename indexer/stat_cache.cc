@@ -9,11 +9,15 @@
 
 #include "base/coding.h"
 #include "base/sha256.h"
+#include "indexer/fs_meta.h"
 
 namespace cairn::indexer {
 namespace {
 
-constexpr std::string_view kMagic = "cairn-stat-cache-8\n";
+constexpr std::string_view kMagic = "cairn-stat-cache-9\n";
+// Format 8 is format 9 without FileStat::kUnsettledHoles: on a file system that does not settle
+// holes it may trust a file whose hole was filled, and is ignored there (read once).
+constexpr std::string_view kMagic8 = "cairn-stat-cache-8\n";
 // Format 7 lacks FileStat::sparse_blocks and SubtreeCounts::sparse: its files are read as if
 // none was sparse (a sparse one no longer matches its record and is read once) and every
 // directory as if it held a sparse file (a watched checkin walks it once).
@@ -160,11 +164,11 @@ std::string StatCache::Encode(const std::string& source) const {
 
 std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& source) {
   static_assert(kMagic.size() == kMagic5.size() && kMagic.size() == kMagic6.size() &&
-                kMagic.size() == kMagic7.size());
+                kMagic.size() == kMagic7.size() && kMagic.size() == kMagic8.size());
   if (in.size() < kMagic.size() + ObjectId::kSize) return std::nullopt;
   const bool v5 = in.starts_with(kMagic5), v6 = in.starts_with(kMagic6),
-             v7 = in.starts_with(kMagic7);
-  if (!v5 && !v6 && !v7 && !in.starts_with(kMagic)) return std::nullopt;
+             v7 = in.starts_with(kMagic7), v8 = in.starts_with(kMagic8);
+  if (!v5 && !v6 && !v7 && !v8 && !in.starts_with(kMagic)) return std::nullopt;
   const bool old = v5 || v6 || v7;  // no sparse counts
   std::string_view sum = in.substr(in.size() - ObjectId::kSize);
   in.remove_suffix(ObjectId::kSize);
@@ -178,6 +182,7 @@ std::optional<StatCache> StatCache::Decode(std::string_view in, const std::strin
   }
   StatCache cache;
   cache.watch_token_ = {std::string(instance), epoch};
+  cache.older_format_ = v5 || v6 || v7 || v8;
   FileStat prev;
   for (uint64_t i = 0; i < ndirs; ++i) {
     std::string_view rel, tree;
@@ -243,6 +248,7 @@ StatCache StatCache::Load(Env* env, const std::string& dir, const std::string& r
   Result<std::string> data = ReadFileToString(env, FileFor(dir, root));
   std::optional<StatCache> cache;
   if (data) cache = Decode(*data, source);
+  if (cache && cache->older_format_ && !HolesSettle(root)) cache.reset();
   if (!cache) cache.emplace();
   cache->source_ = std::move(source);
   return std::move(*cache);

@@ -39,8 +39,12 @@ struct FileStat {
   int64_t ctime_ns = 0;
   // A regular file with fewer blocks than its size needs (holes, or data inline in the inode):
   // st_blocks + 1; else 0. On tmpfs a read through a mapping fills a hole with a page and moves
-  // neither ctime nor mtime: the hole map changed, and only the block count says so.
+  // neither ctime nor mtime: the hole map changed, and the block count may say so. Where it may
+  // not (a page fallocate(2) reserved, filled the same way), a file recorded with holes on a
+  // file system that does not settle them (HolesSettle) is recorded with kUnsettledHoles, which
+  // no file matches: it is read again by every checkin.
   uint64_t sparse_blocks = 0;
+  static constexpr uint64_t kUnsettledHoles = UINT64_MAX;
   bool operator==(const FileStat&) const = default;
 };
 FileStat FileStatOf(const struct stat& st);
@@ -68,8 +72,8 @@ struct SubtreeCounts {
   // unreadable are not counted: their directory is incomplete, which keeps the subtree walked.)
   uint64_t links_out = 0;
   uint64_t incomplete = 0;  // directories that left entries out (unreadable files skipped)
-  // Regular files recorded with sparse_blocks (FileStat): a hole filled without an event (a
-  // read through a mapping on tmpfs) is seen only by looking.
+  // Regular files recorded with sparse_blocks (FileStat; kUnsettledHoles too): a hole filled
+  // without an event (a read through a mapping on tmpfs) is seen only by looking.
   uint64_t sparse = 0;
   bool operator==(const SubtreeCounts&) const = default;
   SubtreeCounts& operator+=(const SubtreeCounts& c) {
@@ -146,6 +150,7 @@ class StatCache {
   std::map<std::string, StatCacheDir> dirs_;
   WatchToken watch_token_;
   std::string source_;  // SourceOf(root) when loaded (Load)
+  bool older_format_ = false;  // decoded from a format before 9 (no kUnsettledHoles)
 };
 
 }  // namespace cairn::indexer

@@ -428,5 +428,34 @@ TEST_F(DirWatchTest, ASubtreeHoldingASparseFileIsLookedAtInEveryCheckin) {
   StopWatcher();
 }
 
+// The same for a page fallocate(2) reserved (a hole until written) filled through a mapping,
+// which moves not even the block count: the file is recorded as holding unsettled holes
+// (FileStat::kUnsettledHoles) and its subtree is looked at.
+TEST_F(DirWatchTest, ASubtreeHoldingAReservedPageIsLookedAtInEveryCheckin) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting tmpfs needs root (CI runs as root)";
+  src_ = tmp_ / "src";
+  ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+  ASSERT_EQ(::mount("none", src_.c_str(), "tmpfs", 0, "size=16m"), 0) << errno;
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{src_};
+  ASSERT_EQ(testing::Shell("cd '" + src_ +
+                           "' && mkdir -p a/x e && echo e > e/f && fallocate -l 8192 a/x/sp && "
+                           "printf x | dd of=a/x/sp bs=1 seek=4096 conv=notrunc status=none"),
+            0);
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  Checkin(src_, "img");
+  ASSERT_NO_FATAL_FAILURE(Write("/e/f", "changed\n"));
+  auto two = CheckinAndCompare("e/f written");
+  EXPECT_EQ(two.result.watcher, "changes");
+  EXPECT_EQ(two.result.dirs_unwalked, 0u) << "a holds a file with a reserved page";
+  ASSERT_NO_FATAL_FAILURE(testing::ReadThroughMapping(src_ + "/a/x/sp"));
+  auto three = CheckinAndCompare("a/x/sp's reserved page filled through a mapping");
+  EXPECT_EQ(three.result.watcher, "changes");
+  EXPECT_NE(three.result.root, two.result.root);
+  StopWatcher();
+}
+
 }  // namespace
 }  // namespace cairn::indexer
