@@ -48,19 +48,26 @@ bool IsLsmLabel(std::string_view name) {
          name.starts_with("security.SMACK64");
 }
 
-// Why Linux would not hold xattr `name` on an entry of `type`, or "" when it would: a namespace
-// the kernel does not know (xattr(7)), which every file system refuses (EOPNOTSUPP); or a user.*
-// xattr on anything but a regular file or directory, which the kernel refuses (EPERM) because
-// the permission bits of symbolic links and device nodes do not govern their xattrs. A tarball
-// made elsewhere may hold either.
-std::string_view XattrNotHeld(std::string_view name, cas::EntryType type) {
+// Why Linux would not let the checkout set xattr `name` on an entry of `type`, or "" when it
+// would: a namespace the kernel does not know (xattr(7)), which every file system refuses
+// (EOPNOTSUPP); a user.* xattr on anything but a regular file or directory, which the kernel
+// refuses (EPERM) because the permission bits of symbolic links and device nodes do not govern
+// their xattrs (a tarball made elsewhere may hold either); or, for a checkout not `as_root`, a
+// trusted.* or security.* one (a file capability, an SELinux label), which only root may set
+// (CAP_SYS_ADMIN, CAP_SETFCAP), as such a checkout leaves owners and device nodes out.
+std::string_view XattrNotHeld(std::string_view name, cas::EntryType type, bool as_root) {
   if (name.starts_with("user.")) {
     if (type == cas::EntryType::kRegular || type == cas::EntryType::kDirectory) return "";
     return "a user. xattr, which Linux holds on regular files and directories only";
   }
-  for (std::string_view ns : {"trusted.", "security.", "system."}) {
-    if (name.starts_with(ns)) return "";
+  for (std::string_view ns : {"trusted.", "security."}) {
+    if (!name.starts_with(ns)) continue;
+    if (as_root) return "";
+    return ns == "trusted."                ? "a trusted. xattr, which only root may set"
+           : name == "security.capability" ? "a file capability, which only root may set"
+                                           : "a security. xattr, which only root may set";
   }
+  if (name.starts_with("system.")) return "";
   return "outside the namespaces Linux holds (user., trusted., security., system.)";
 }
 
@@ -140,7 +147,7 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   // permission, which a read-only entry's mode takes from a user other than root. An ACL's
   // entries and the mode agree, so the chmod after it changes neither.
   for (const auto& [k, v] : m.xattrs) {
-    if (!XattrNotHeld(k, type).empty()) continue;
+    if (!XattrNotHeld(k, type, as_root).empty()) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::setxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
@@ -326,7 +333,7 @@ class Writer {
   // leaves out (the walk's thread only: in walk order).
   void NoteLeftOutXattrs(const std::string& path, const cas::Metadata& m, cas::EntryType type) {
     for (const auto& [k, v] : m.xattrs) {
-      std::string_view why = XattrNotHeld(k, type);
+      std::string_view why = XattrNotHeld(k, type, as_root_);
       if (!why.empty())
         result_.left_out.push_back({"xattr " + k + " of " + path, std::string(why)});
     }
