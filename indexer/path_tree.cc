@@ -119,11 +119,17 @@ Status PathTree::AddHardlink(const std::vector<std::string>& parts,
     Replace(slot, parts);
     *slot = std::move(node);
   }
-  // The target's directory, held again to find it, is sealed again unless the entries are
-  // in it: its Tree is what it was (the hard link is the root Tree's), unless `data` changed it.
-  target_parts.pop_back();
-  held_again.push_back(std::move(target_parts));
+  // The directories held again to give the other names `data` are sealed again at once (unless
+  // the entries are in them); the target's, held again to find it, stays held until a link
+  // names a file of another directory: a tarball of `cp -al` copies gives a run of links into
+  // one directory, each of which sealed it again, a time quadratic in its size. Its Tree is what
+  // it was (the hard link is the root Tree's), unless `data` changed it.
   for (const auto& dir : held_again) CAIRN_RETURN_IF_ERROR(SealAside(dir, open_));
+  target_parts.pop_back();
+  if (target_parts != linked_dir_) {
+    CAIRN_RETURN_IF_ERROR(SealAside(linked_dir_, open_));
+    linked_dir_ = std::move(target_parts);
+  }
   return Status();
 }
 
@@ -284,6 +290,7 @@ Result<PathTree::Counts> PathTree::Seal(Node* dir, const std::string& rel) {
   dir->dir_meta = cas::Metadata();
   dir->sealed = id;
   counts_[id] = c;
+  ++seals_;
   return c;
 }
 

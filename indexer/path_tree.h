@@ -91,6 +91,8 @@ class PathTree {
 
   // The nodes held now: the root, and one for each entry of a directory not sealed.
   size_t held() const { return live_; }
+  // Trees stored so far (directories sealed, some of them again after being held again).
+  size_t seals() const { return seals_; }
 
  private:
   struct Node;  // path_tree.cc
@@ -113,6 +115,7 @@ class PathTree {
   Progress* progress_;
   const bool seal_;  // seal the directories the entries left
   size_t live_ = 0;  // nodes held (each Node counts itself in and out); outlives root_
+  size_t seals_ = 0;
   std::unique_ptr<Node> root_;
   int next_group_ = 0;
   // Members of hard-link groups in sealed directories, by path.
@@ -122,6 +125,9 @@ class PathTree {
   // The directory of the last entry: the directories beneath its root that entries have not
   // left.
   std::vector<std::string> open_;
+  // The directory of the last hard link's target, held again to find it (AddHardlink): left
+  // held for the next link into it, sealed when one names a file elsewhere or by Store.
+  std::vector<std::string> linked_dir_;
 };
 
 }  // namespace cairn::indexer

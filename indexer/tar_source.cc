@@ -298,6 +298,7 @@ class TarReader {
 
   // The most entries held at once while reading (what sealing keeps memory to).
   size_t peak_held() const { return peak_held_; }
+  size_t trees_sealed() const { return tree_.seals(); }
 
  private:
   Status AddEntry(struct archive* a, struct archive_entry* e) {
@@ -554,5 +555,6 @@ std::vector<std::string> TarSource::ZeroBlockFiles() const { return reader_->Zer
 Status TarSource::MakeSparse(const std::string& path) { return reader_->MakeSparse(path); }
 Result<CheckinResult> TarSource::Store() { return reader_->Store(); }
 size_t TarSource::peak_entries_held() const { return reader_ ? reader_->peak_held() : 0; }
+size_t TarSource::trees_sealed() const { return reader_ ? reader_->trees_sealed() : 0; }
 
 }  // namespace cairn::indexer

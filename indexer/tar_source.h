@@ -48,6 +48,9 @@ class TarSource : public Source {
   // The most entries (files, directories, links...) Read held in memory at once: those of the
   // directories its entries had not left, not the tarball's (tar_source.cc).
   size_t peak_entries_held() const;
+  // The directories' Trees Read stored: one per directory, more for directories its entries came
+  // back to (an appended tarball, hard links into a directory left).
+  size_t trees_sealed() const;
 
  private:
   std::string path_;

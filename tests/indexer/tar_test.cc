@@ -580,9 +580,31 @@ TEST_F(TarTest, ReadingHoldsOneDirectoryAtATimeNotTheTarball) {
   EXPECT_EQ(from_tar->files, from_dir->files);
   EXPECT_EQ(from_tar->bytes, from_dir->bytes);
   // 1,591 entries; held at most: the root's 30 directories, one directory's 51 entries and its
-  // subdirectory, the root itself.
-  EXPECT_LE(source.peak_entries_held(), 90u);
+  // subdirectory, the root itself, and d1's 52 again, held to find d30/link's target.
+  EXPECT_LE(source.peak_entries_held(), 90u + 52u);
   EXPECT_GE(source.peak_entries_held(), 52u);
+}
+
+// `cp -al` copies, tarred: a run of hard links into a directory left. Each held the directory
+// again to find its target and stored it again, a time quadratic in its size (20,000 links took
+// 284 s against 0.65 s from the directory); the directory now stays held for the run.
+TEST_F(TarTest, ARunOfHardLinksIntoADirectoryLeftStoresItOnce) {
+  std::string dir = tmp_ + "/copies";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + "/a " + Q(dir) + "/z && cd " + Q(dir) +
+               " && for f in $(seq 1 300); do echo $f > a/f$f; ln a/f$f z/g$f; done"),
+            0);
+  std::string tarball = tmp_ + "/copies.tar";
+  ASSERT_EQ(Sh(std::string(kGnuTarCreate) + " -C " + Q(dir) + " -cf " + Q(tarball) + " ."), 0);
+  auto from_dir = CheckinDir(dir);
+  ASSERT_TRUE(from_dir) << from_dir.error().ToString();
+  cas::Ingestor ingestor(store_.get(), cas::IngestOptions{});
+  TarSource source(tarball);
+  auto from_tar = source.Checkin(&ingestor, CheckinOptions{});
+  ASSERT_TRUE(from_tar) << from_tar.error().ToString();
+  ASSERT_TRUE(ingestor.Finish().ok());
+  EXPECT_EQ(from_tar->root, from_dir->root);
+  // a, z and a again (when the links start): not a again per link.
+  EXPECT_LE(source.trees_sealed(), 4u);
 }
 
 // Entries that come back to a directory already left (an appended tarball; a directory's own
