@@ -10,6 +10,26 @@
 
 namespace cairn {
 
+// The deepest and the longest paths a checkin takes (beneath the root): the walks recurse once
+// per level and hold each level's path, so a deeper tree would take a stack and memory that grow
+// with its depth times its paths' length. Linux's PATH_MAX, the longest path one call takes, is
+// 4096 bytes; GNU tar stores any.
+constexpr size_t kMaxDepth = 4096;       // directories above an entry, the root excluded
+constexpr size_t kMaxPathBytes = 32768;  // an entry's path, slashes included
+
+// Why an entry at `rel`, `depth` directories beneath the root, is beyond those limits ("" when
+// it is not), naming at most its first 64 bytes.
+inline std::string BeyondPathLimits(std::string_view rel, size_t depth) {
+  if (depth <= kMaxDepth && rel.size() <= kMaxPathBytes) return "";
+  std::string shown(rel.substr(0, 64));
+  if (rel.size() > 64) shown += "...";
+  return "'" + shown + "' is " +
+         (depth > kMaxDepth ? std::to_string(depth) + " directories deep (cairn takes " +
+                                  std::to_string(kMaxDepth) + ")"
+                            : "a path of " + std::to_string(rel.size()) + " bytes (cairn takes " +
+                                  std::to_string(kMaxPathBytes) + ")");
+}
+
 // "a/b/c" -> "a/b"; "c" -> "" (the root); "" -> "".
 inline std::string_view ParentOf(std::string_view rel) {
   size_t slash = rel.rfind('/');

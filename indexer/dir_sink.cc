@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -126,11 +129,33 @@ class PathHandle {
   std::string proc_;
 };
 
+// What a checkout knows of its target: whether it may give owners, and whether the target's
+// file system was seen to keep a time to the nanosecond (checked on the first entry whose mtime
+// has a fraction of a second: one with coarser times, ext4 made with 128-byte inodes, FAT,
+// would drop it without an error).
+struct TargetFs {
+  bool as_root = false;
+  std::atomic<bool> exact_times{false};
+};
+
+// Why the file system dropped part of the time it was given (`kept`, for `m`), or "".
+std::string TimeNotKept(const cas::Metadata& m, const struct timespec& kept) {
+  if (kept.tv_sec == m.mtime_sec && kept.tv_nsec == static_cast<long>(m.mtime_nsec)) return "";
+  auto time = [](int64_t sec, long nsec) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%09ld", nsec);
+    return std::to_string(sec) + frac;
+  };
+  return "the file system cannot hold mtime " + time(m.mtime_sec, m.mtime_nsec) + " s (it kept " +
+         time(kept.tv_sec, kept.tv_nsec) + " s)";
+}
+
 // Applies owner, mode, xattrs (but those Linux cannot hold: Writer::NoteLeftOutXattrs) and
 // times to an entry of `type`. `fd` >= 0: an open file or directory; else the entry `name` in
 // `dirfd`, which the checkout just made, through a PathHandle.
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
-                     cas::EntryType type, const std::string& shown, bool as_root) {
+                     cas::EntryType type, const std::string& shown, TargetFs& target) {
+  const bool as_root = target.as_root;
   const bool is_symlink = type == cas::EntryType::kSymlink;
   PathHandle handle;
   if (fd < 0) CAIRN_RETURN_IF_ERROR(handle.Open(dirfd, name, type, shown));
@@ -150,7 +175,24 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
     if (!XattrNotHeld(k, type, as_root).empty()) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::setxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
-    if (rc != 0) return ErrnoStatus("set xattr " + k + " on", shown, errno);
+    if (rc != 0) {
+      const int err = errno;
+      // ext4 holds a file's xattrs in its inode and one block: more is ENOSPC, as a full disk
+      // is, and freeing space would not help.
+      struct statvfs vfs;
+      if ((err == ENOSPC || err == E2BIG) &&
+          (fd >= 0 ? ::fstatvfs(fd, &vfs) : ::statvfs(proc.c_str(), &vfs)) == 0 &&
+          static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize >= (uint64_t{1} << 20)) {
+        size_t bytes = 0;
+        for (const auto& [xk, xv] : m.xattrs) bytes += xk.size() + 1 + xv.size();
+        return Status::NotSupported(
+            "set xattr " + k + " on " + shown + ": the file system cannot hold this entry's " +
+            std::to_string(m.xattrs.size()) + " xattrs (" + std::to_string(bytes) +
+            " bytes; ext4 holds one block's worth); check the version out on one that can (XFS, "
+            "btrfs, tmpfs) or as a tarball");
+      }
+      return ErrnoStatus("set xattr " + k + " on", shown, err);
+    }
   }
   if (!is_symlink) {  // after chown, which clears setuid and setgid
     int rc = fd >= 0 ? ::fchmod(fd, m.mode) : ::chmod(proc.c_str(), m.mode);
@@ -162,17 +204,18 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
   if (rc != 0) return ErrnoStatus("set times of", shown, errno);
   // Every Linux file system holds a 32-bit time; beyond that, some clamp it without an error
-  // (ext4: 1901 to 2446, XFS without bigtime: to 2038). The checkout would not be exact.
-  if (m.mtime_sec < INT32_MIN || m.mtime_sec > INT32_MAX) {
+  // (ext4: 1901 to 2446, XFS without bigtime: to 2038); and some keep whole seconds. The
+  // checkout would not be exact.
+  const bool fraction = m.mtime_nsec != 0 && !target.exact_times.load(std::memory_order_relaxed);
+  if (m.mtime_sec < INT32_MIN || m.mtime_sec > INT32_MAX || fraction) {
     struct stat st;
     if (::fstat(fd >= 0 ? fd : handle.fd(), &st) != 0) return ErrnoStatus("stat", shown, errno);
-    if (st.st_mtim.tv_sec != m.mtime_sec) {
-      return Status::NotSupported("set times of " + shown + ": the file system cannot hold mtime " +
-                                  std::to_string(m.mtime_sec) + " s (it kept " +
-                                  std::to_string(st.st_mtim.tv_sec) +
-                                  " s); check the version out on one that can (tmpfs, btrfs, XFS "
-                                  "with bigtime) or as a tarball");
+    if (std::string why = TimeNotKept(m, st.st_mtim); !why.empty()) {
+      return Status::NotSupported("set times of " + shown + ": " + why +
+                                  "; check the version out on one that can (tmpfs, btrfs, XFS "
+                                  "with bigtime, ext4 with 256-byte inodes) or as a tarball");
     }
+    if (fraction) target.exact_times.store(true, std::memory_order_relaxed);
   }
   return Status();
 }
@@ -185,7 +228,9 @@ class Writer {
         target_(std::move(target)),
         pool_(threads, "cairn-write"),
         options_(o),
-        as_root_(::geteuid() == 0) {}
+        as_root_(::geteuid() == 0) {
+    target_fs_.as_root = as_root_;
+  }
 
   Result<CheckoutResult> Run(const ObjectId& root) {
     CAIRN_RETURN_IF_ERROR(PrepareTarget());
@@ -213,7 +258,7 @@ class Writer {
     if (s.ok()) s = w;
     if (s.ok()) s = MakeLinks(fd->fd, tree.hardlinks);
     if (s.ok())
-      s = ApplyMetadata(fd->fd, -1, "", tree.meta, cas::EntryType::kDirectory, target_, as_root_);
+      s = ApplyMetadata(fd->fd, -1, "", tree.meta, cas::EntryType::kDirectory, target_, target_fs_);
     CAIRN_RETURN_IF_ERROR(s);
     result_.dirs++;
     return result_;
@@ -230,7 +275,11 @@ class Writer {
     if (st.type() != std::filesystem::file_type::directory) {
       return Status::InvalidArgument("checkout " + target_ + ": target exists and is not a directory");
     }
-    if (!std::filesystem::is_empty(target_, ec) && !options_.force) {
+    const bool empty = std::filesystem::is_empty(target_, ec);
+    // A target that cannot be listed is named as such, not as "not empty" (with a pointer to
+    // --force, which cannot help).
+    if (ec) return ErrnoStatus("list", target_, ec.value());
+    if (!empty && !options_.force) {
       return Status::InvalidArgument("checkout " + target_ +
                                      ": target is not empty (use --force to write into it)");
     }
@@ -287,7 +336,7 @@ class Writer {
             link_dir_meta_[path] = child.meta;
           } else {
             CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd->fd, -1, "", child.meta,
-                                                cas::EntryType::kDirectory, shown, as_root_));
+                                                cas::EntryType::kDirectory, shown, target_fs_));
           }
           result_.dirs++;
           break;
@@ -303,7 +352,7 @@ class Writer {
           }
           NoteLeftOutXattrs(path, e.meta, e.type);
           CAIRN_RETURN_IF_ERROR(
-              ApplyMetadata(-1, dirfd->fd, e.name, e.meta, e.type, shown, as_root_));
+              ApplyMetadata(-1, dirfd->fd, e.name, e.meta, e.type, shown, target_fs_));
           break;
         default: {
           mode_t kind = e.type == cas::EntryType::kCharDevice    ? S_IFCHR
@@ -322,7 +371,7 @@ class Writer {
           }
           NoteLeftOutXattrs(path, e.meta, e.type);
           CAIRN_RETURN_IF_ERROR(
-              ApplyMetadata(-1, dirfd->fd, e.name, e.meta, e.type, shown, as_root_));
+              ApplyMetadata(-1, dirfd->fd, e.name, e.meta, e.type, shown, target_fs_));
         }
       }
     }
@@ -408,7 +457,7 @@ class Writer {
     if (e.sparse && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
       return ErrnoStatus("truncate", shown, errno);
     }
-    CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd, -1, e.name, e.meta, e.type, shown, as_root_));
+    CAIRN_RETURN_IF_ERROR(ApplyMetadata(fd, -1, e.name, e.meta, e.type, shown, target_fs_));
     std::lock_guard lock(mu_);
     result_.files++;
     result_.bytes += e.size;
@@ -475,7 +524,7 @@ class Writer {
       Fd dir(::openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (dir.fd < 0) return ErrnoStatus("open directory", target_ + "/" + rel, errno);
       CAIRN_RETURN_IF_ERROR(ApplyMetadata(dir.fd, -1, "", it->second, cas::EntryType::kDirectory,
-                                          target_ + "/" + rel, as_root_));
+                                          target_ + "/" + rel, target_fs_));
     }
     return Status();
   }
@@ -486,6 +535,7 @@ class Writer {
   ThreadPool pool_;
   const CheckoutOptions& options_;
   bool as_root_;
+  TargetFs target_fs_;  // what ApplyMetadata learns of the target
   CheckoutResult result_;
   std::set<std::string> link_members_;
   std::deque<std::future<Status>> jobs_;

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "base/phase_timer.h"
+#include "base/rel_path.h"
 #include "base/sha256.h"
 #include "indexer/dir_prefetch.h"
 #include "indexer/dir_scan.h"
@@ -274,8 +275,15 @@ class Walker {
     top_up(0);
     pd->tree.entries.reserve(scan.entries.size());
     pd->stats.reserve(scan.entries.size());
+    // The directories above this one's entries, the root excluded (base/rel_path.h's limits).
+    const size_t depth =
+        rel.empty() ? 0 : static_cast<size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
     for (size_t i = 0; i < scan.entries.size(); ++i) {
       ScannedEntry& se = scan.entries[i];
+      if (depth > kMaxDepth || rel.size() + 1 + se.name.size() > kMaxPathBytes) {
+        return Status::NotSupported("checkin " + root_ + ": " +
+                                    BeyondPathLimits(ChildRel(rel, se.name), depth));
+      }
       if (!se.status.ok() && options_.skip_unreadable &&
           se.status.code() == Code::kPermissionDenied) {
         result_.skipped.push_back(ChildRel(rel, se.name));  // its status cannot be read

@@ -116,6 +116,20 @@ Status OutputFile::Publish(bool replace) {
     if (err == EEXIST) return Status::AlreadyExists("create " + target_ + ": it exists");
     return ErrnoStatus("create", target_, err);
   }
+  if (replace) {
+    // The regular file replaced keeps its owner and permissions, as writing into it would have:
+    // a private empty file made for the output (`install -m 600 /dev/null out.tar`) must not
+    // become a world-readable one holding the image's /etc/shadow.
+    struct stat st;
+    if (::fstatat(dirfd_, base_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      if (::geteuid() == 0 && ::fchown(fd_, st.st_uid, st.st_gid) != 0) {
+        return ErrnoStatus("give the owner of", target_, errno);
+      }
+      if (::fchmod(fd_, st.st_mode & 0777) != 0) {
+        return ErrnoStatus("give the permissions of", target_, errno);
+      }
+    }
+  }
   if (name_.empty()) CAIRN_RETURN_IF_ERROR(LinkUnnamed());
   int rc = ::close(fd_);
   fd_ = -1;

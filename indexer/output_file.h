@@ -46,7 +46,8 @@ class OutputFile {
   int fd() const { return fd_; }
 
   // Closes the file and puts it at the target: with `replace` over whatever non-directory is
-  // there (rename, which replaces a symlink itself, never its target), else only if the name is
+  // there (rename, which replaces a symlink itself, never its target; a regular file replaced
+  // gives the new one its owner, when root, and permission bits), else only if the name is
   // free (AlreadyExists otherwise, atomically: a name created meanwhile is not replaced). After
   // an error the file is removed; Publish is called at most once.
   Status Publish(bool replace);

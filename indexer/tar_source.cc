@@ -49,6 +49,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/rel_path.h"
 #include "cas/content_reader.h"
 #include "cas/tree.h"
 #include "indexer/path_tree.h"
@@ -306,6 +307,10 @@ class TarReader {
     if (raw == nullptr) return Status::Corruption("read tarball " + tarball_ + ": entry without a name");
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitName(raw, tarball_));
     const std::string shown = JoinPath(parts);
+    if (std::string why = BeyondPathLimits(shown, parts.empty() ? 0 : parts.size() - 1);
+        !why.empty()) {
+      return Status::NotSupported("read tarball " + tarball_ + ": entry " + why);
+    }
     CAIRN_ASSIGN_OR_RETURN(cas::Metadata meta, EntryMetadata(e, tarball_ + ":" + shown));
     mode_t ftype = archive_entry_filetype(e);
     const char* hardlink = archive_entry_hardlink(e);

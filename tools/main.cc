@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "base/interrupt.h"
+#include "base/large_stack.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -136,7 +137,16 @@ int main(int argc, char** argv) {
     const bool undoes = cmd == "checkin" || cmd == "put";
     if (undoes) cairn::InstallInterruptHandlers();
     try {
-      const int rc = c.run(args);
+      // On a stack of its own: the walks of a tree recurse once per directory level, up to
+      // kMaxDepth (base/large_stack.h). Not the commands that serve in the foreground and take
+      // their own signals (a FUSE mount, the tree watcher).
+      int rc = cairn::tools::kExitInternal;
+      auto run = [&] { rc = c.run(args); };
+      if (cmd == "vmount" || cmd == "watch") {
+        run();
+      } else {
+        cairn::RunWithStack(cairn::kWalkStackBytes, run);
+      }
       if (undoes && rc != cairn::tools::kExitOk) cairn::ReraiseInterrupt();
       return cairn::tools::ExitNow(rc);
     } catch (const std::system_error& e) {

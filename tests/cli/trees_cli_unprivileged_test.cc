@@ -139,6 +139,21 @@ TEST_F(NonRootCheckoutTest, XattrsOnlyRootMaySetAreLeftOutWithAWarning) {
   EXPECT_EQ(Diff(Listing(outs_ + "/o"), want), "") << "all but those xattrs";
 }
 
+// An empty target its user cannot list (0300) is named as such, exit 6: it was called "not
+// empty (use --force to write into it)", exit 2, which --force could not help.
+TEST_F(NonRootCheckoutTest, ATargetThatCannotBeListedIsNamedSo) {
+  MakeFile("src/f", "data\n");
+  CheckinAsRoot("img");
+  const std::string target = outs_ + "/t";
+  ASSERT_EQ(::mkdir(target.c_str(), 0300), 0);
+  ASSERT_EQ(::chown(target.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(target.c_str(), 0300), 0);
+  RunResult r = CheckoutAsNobody("img", target);
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("list " + target + ": Permission denied"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not empty"), std::string::npos) << r.err;
+}
+
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
