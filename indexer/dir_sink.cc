@@ -2,13 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/env.h"
 #include "base/rel_path.h"
 #include "cas/content_reader.h"
 #include "cas/tree.h"
@@ -55,17 +55,17 @@ bool IsLsmLabel(std::string_view name) {
 // would: a namespace the kernel does not know (xattr(7)), which every file system refuses
 // (EOPNOTSUPP); a user.* xattr on anything but a regular file or directory, which the kernel
 // refuses (EPERM) because the permission bits of symbolic links and device nodes do not govern
-// their xattrs (a tarball made elsewhere may hold either); or, for a checkout not `as_root`, a
-// trusted.* or security.* one (a file capability, an SELinux label), which only root may set
-// (CAP_SYS_ADMIN, CAP_SETFCAP), as such a checkout leaves owners and device nodes out.
-std::string_view XattrNotHeld(std::string_view name, cas::EntryType type, bool as_root) {
+// their xattrs (a tarball made elsewhere may hold either); or, for a checkout not `privileged`
+// (TargetFs), a trusted.* or security.* one (a file capability, an SELinux label), which only root
+// may set (CAP_SYS_ADMIN, CAP_SETFCAP), as such a checkout leaves owners and device nodes out.
+std::string_view XattrNotHeld(std::string_view name, cas::EntryType type, bool privileged) {
   if (name.starts_with("user.")) {
     if (type == cas::EntryType::kRegular || type == cas::EntryType::kDirectory) return "";
     return "a user. xattr, which Linux holds on regular files and directories only";
   }
   for (std::string_view ns : {"trusted.", "security."}) {
     if (!name.starts_with(ns)) continue;
-    if (as_root) return "";
+    if (privileged) return "";
     return ns == "trusted."                ? "a trusted. xattr, which only root may set"
            : name == "security.capability" ? "a file capability, which only root may set"
                                            : "a security. xattr, which only root may set";
@@ -129,14 +129,22 @@ class PathHandle {
   std::string proc_;
 };
 
-// What a checkout knows of its target: whether it may give owners, and whether the target's
-// file system was seen to keep a time to the nanosecond (checked on the first entry whose mtime
-// has a fraction of a second: one with coarser times, ext4 made with 128-byte inodes, FAT,
-// would drop it without an error).
+// What a checkout may do to its target: give owners and make device nodes (root), and set
+// trusted.* and security.* xattrs (root in the initial user namespace: root in another, as in a
+// rootless container, has no CAP_SYS_ADMIN over the file system).
 struct TargetFs {
   bool as_root = false;
-  std::atomic<bool> exact_times{false};
+  bool privileged_xattrs = false;
 };
+
+// Whether this process is in the initial user namespace (its uid map the identity over all ids).
+bool InInitialUserNamespace() {
+  Result<std::string> map = ReadFileToString(Env::Default(), "/proc/self/uid_map");
+  if (!map) return true;  // no user namespaces
+  unsigned long inside = 1, outside = 1, count = 0;
+  return std::sscanf(map->c_str(), "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+         outside == 0 && count == 4294967295UL;
+}
 
 // Why the file system dropped part of the time it was given (`kept`, for `m`), or "".
 std::string TimeNotKept(const cas::Metadata& m, const struct timespec& kept) {
@@ -154,7 +162,7 @@ std::string TimeNotKept(const cas::Metadata& m, const struct timespec& kept) {
 // times to an entry of `type`. `fd` >= 0: an open file or directory; else the entry `name` in
 // `dirfd`, which the checkout just made, through a PathHandle.
 Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Metadata& m,
-                     cas::EntryType type, const std::string& shown, TargetFs& target) {
+                     cas::EntryType type, const std::string& shown, const TargetFs& target) {
   const bool as_root = target.as_root;
   const bool is_symlink = type == cas::EntryType::kSymlink;
   PathHandle handle;
@@ -172,17 +180,20 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   // permission, which a read-only entry's mode takes from a user other than root. An ACL's
   // entries and the mode agree, so the chmod after it changes neither.
   for (const auto& [k, v] : m.xattrs) {
-    if (!XattrNotHeld(k, type, as_root).empty()) continue;
+    if (!XattrNotHeld(k, type, target.privileged_xattrs).empty()) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::setxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) {
       const int err = errno;
       // ext4 holds a file's xattrs in its inode and one block: more is ENOSPC, as a full disk
-      // is, and freeing space would not help.
-      struct statvfs vfs;
+      // is, and freeing space would not help. Only there, with blocks and inodes free, is it
+      // taken for that (tmpfs out of inode space, btrfs out of metadata space, are full).
+      constexpr long kExt = 0xEF53;
+      struct statfs fs;
       if ((err == ENOSPC || err == E2BIG) &&
-          (fd >= 0 ? ::fstatvfs(fd, &vfs) : ::statvfs(proc.c_str(), &vfs)) == 0 &&
-          static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize >= (uint64_t{1} << 20)) {
+          (fd >= 0 ? ::fstatfs(fd, &fs) : ::statfs(proc.c_str(), &fs)) == 0 &&
+          static_cast<long>(fs.f_type) == kExt && fs.f_ffree > 0 &&
+          static_cast<uint64_t>(fs.f_bavail) * fs.f_bsize >= (uint64_t{1} << 20)) {
         size_t bytes = 0;
         for (const auto& [xk, xv] : m.xattrs) bytes += xk.size() + 1 + xv.size();
         return Status::NotSupported(
@@ -204,18 +215,15 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
   if (rc != 0) return ErrnoStatus("set times of", shown, errno);
   // Every Linux file system holds a 32-bit time; beyond that, some clamp it without an error
-  // (ext4: 1901 to 2446, XFS without bigtime: to 2038); and some keep whole seconds. The
-  // checkout would not be exact.
-  const bool fraction = m.mtime_nsec != 0 && !target.exact_times.load(std::memory_order_relaxed);
-  if (m.mtime_sec < INT32_MIN || m.mtime_sec > INT32_MAX || fraction) {
-    struct stat st;
-    if (::fstat(fd >= 0 ? fd : handle.fd(), &st) != 0) return ErrnoStatus("stat", shown, errno);
-    if (std::string why = TimeNotKept(m, st.st_mtim); !why.empty()) {
-      return Status::NotSupported("set times of " + shown + ": " + why +
-                                  "; check the version out on one that can (tmpfs, btrfs, XFS "
-                                  "with bigtime, ext4 with 256-byte inodes) or as a tarball");
-    }
-    if (fraction) target.exact_times.store(true, std::memory_order_relaxed);
+  // (ext4: 1901 to 2446, XFS without bigtime: to 2038); and some keep whole seconds (ext4 with
+  // 128-byte inodes), two (FAT) or 100 ns (NTFS). The checkout would not be exact: every entry's
+  // time is read back (one fstat, ~1 us; the file systems under a --force target may differ).
+  struct stat st;
+  if (::fstat(fd >= 0 ? fd : handle.fd(), &st) != 0) return ErrnoStatus("stat", shown, errno);
+  if (std::string why = TimeNotKept(m, st.st_mtim); !why.empty()) {
+    return Status::NotSupported("set times of " + shown + ": " + why +
+                                "; check the version out on one that can (tmpfs, btrfs, XFS "
+                                "with bigtime, ext4 with 256-byte inodes) or as a tarball");
   }
   return Status();
 }
@@ -230,6 +238,7 @@ class Writer {
         options_(o),
         as_root_(::geteuid() == 0) {
     target_fs_.as_root = as_root_;
+    target_fs_.privileged_xattrs = as_root_ && InInitialUserNamespace();
   }
 
   Result<CheckoutResult> Run(const ObjectId& root) {
@@ -382,7 +391,7 @@ class Writer {
   // leaves out (the walk's thread only: in walk order).
   void NoteLeftOutXattrs(const std::string& path, const cas::Metadata& m, cas::EntryType type) {
     for (const auto& [k, v] : m.xattrs) {
-      std::string_view why = XattrNotHeld(k, type, as_root_);
+      std::string_view why = XattrNotHeld(k, type, target_fs_.privileged_xattrs);
       if (!why.empty())
         result_.left_out.push_back({"xattr " + k + " of " + path, std::string(why)});
     }

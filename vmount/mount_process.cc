@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/env.h"
+#include "base/large_stack.h"
 #include "base/phase_timer.h"
 #include "cas/repository.h"
 #include "cas/version.h"
@@ -231,7 +232,11 @@ Status ServeMount(const MountRequest& req, const std::string& mountpoint,
       return {std::to_string(static_cast<int>(Code::kInvalidArgument)),
               "commit " + mountpoint + ": a read-only mount (mount with --rw to edit)", "", "", ""};
     }
-    auto r = Commit(*fs, *overlay, req.repo_dir, {m[1], m[2], m[3]});
+    // The commit's walks recurse once per directory level (base/large_stack.h).
+    Result<CommitOutcome> r = Status::Internal("commit: not run");
+    RunWithStack(kWalkStackBytes, [&] {
+      r = Commit(*fs, *overlay, req.repo_dir, {m[1], m[2], m[3]});
+    });
     if (!r) return {std::to_string(static_cast<int>(r.error().code())), r.error().message(), "", "", ""};
     return {"0", "", r->version, r->id.ToHex(), std::to_string(r->objects_new)};
   });
