@@ -129,9 +129,9 @@ class PathHandle {
   std::string proc_;
 };
 
-// What a checkout may do to its target: give owners and make device nodes (root), and set
-// trusted.* and security.* xattrs (root in the initial user namespace: root in another, as in a
-// rootless container, has no CAP_SYS_ADMIN over the file system).
+// What a checkout may do to its target: give owners (root), and set trusted.* and security.*
+// xattrs (root in the initial user namespace: root in another, as in a rootless container, has
+// no CAP_SYS_ADMIN over the file system).
 struct TargetFs {
   bool as_root = false;
   bool privileged_xattrs = false;
@@ -144,6 +144,11 @@ bool InInitialUserNamespace() {
   unsigned long inside = 1, outside = 1, count = 0;
   return std::sscanf(map->c_str(), "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
          outside == 0 && count == 4294967295UL;
+}
+
+TargetFs ThisProcessTargetFs() {
+  const bool root = ::geteuid() == 0;
+  return {root, root && InInitialUserNamespace()};
 }
 
 // Why the file system dropped part of the time it was given (`kept`, for `m`), or "".
@@ -236,10 +241,7 @@ class Writer {
         target_(std::move(target)),
         pool_(threads, "cairn-write"),
         options_(o),
-        as_root_(::geteuid() == 0) {
-    target_fs_.as_root = as_root_;
-    target_fs_.privileged_xattrs = as_root_ && InInitialUserNamespace();
-  }
+        target_fs_(ThisProcessTargetFs()) {}
 
   Result<CheckoutResult> Run(const ObjectId& root) {
     CAIRN_RETURN_IF_ERROR(PrepareTarget());
@@ -543,8 +545,7 @@ class Writer {
   std::string target_;
   ThreadPool pool_;
   const CheckoutOptions& options_;
-  bool as_root_;
-  TargetFs target_fs_;  // what ApplyMetadata learns of the target
+  const TargetFs target_fs_;
   CheckoutResult result_;
   std::set<std::string> link_members_;
   std::deque<std::future<Status>> jobs_;

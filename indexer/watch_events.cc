@@ -434,8 +434,7 @@ void InotifyTree::NoteName(const std::string& rel, const struct stat& st) {
 
 bool InotifyTree::UnnamedFile(const std::string& rel) const {
   // The kernel names an O_TMPFILE file's entry "#INODE" (d_tmpfile), in no directory listing.
-  std::string_view name = rel;
-  name.remove_prefix(name.rfind('/') == std::string_view::npos ? 0 : name.rfind('/') + 1);
+  const std::string_view name = BaseName(rel);
   if (name.size() < 2 || name[0] != '#' ||
       name.find_first_not_of("0123456789", 1) != std::string_view::npos) {
     return false;

@@ -159,10 +159,7 @@ TEST_F(DirTest, AHoleFilledWithoutACtimeChangeIsSeenWithParent) {
   const std::string src = tmp_ / "tmpfs";
   ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
   ASSERT_EQ(::mount("none", src.c_str(), "tmpfs", 0, "size=16m"), 0) << std::strerror(errno);
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{src};
+  testing::MountGuard unmount{src};
   ASSERT_EQ(testing::Shell("cd '" + src +
                            "' && mkdir d && echo a > d/a && truncate -s 1M d/sp && "
                            "printf x | dd of=d/sp bs=1 seek=500000 conv=notrunc status=none"),
@@ -194,10 +191,7 @@ TEST_F(DirTest, AReservedPageFilledWithoutAnyStatChangeIsSeenWithParent) {
   const std::string src = tmp_ / "tmpfs";
   ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
   ASSERT_EQ(::mount("none", src.c_str(), "tmpfs", 0, "size=16m"), 0) << std::strerror(errno);
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{src};
+  testing::MountGuard unmount{src};
   ASSERT_EQ(testing::Shell("cd '" + src +
                            "' && mkdir d && echo a > d/a && fallocate -l 8192 d/sp && "
                            "printf x | dd of=d/sp bs=1 seek=4096 conv=notrunc status=none"),

@@ -326,10 +326,7 @@ TEST_F(DirTest, AMountPointKeepsItsXattrsWithParent) {
   const std::string src = tmp_ / "src";
   ASSERT_EQ(testing::Shell("mkdir -p '" + src + "/a/m' && echo x > '" + src + "/a/f'"), 0);
   ASSERT_EQ(::mount("none", (src + "/a/m").c_str(), "tmpfs", 0, "mode=0750"), 0);
-  struct Unmount {
-    std::string at;
-    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
-  } unmount{src + "/a/m"};
+  testing::MountGuard unmount{src + "/a/m"};
   // trusted.*: tmpfs takes user.* xattrs only from Linux 6.6.
   ASSERT_EQ(::setxattr((src + "/a/m").c_str(), "trusted.k", "v", 1, 0), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past the ctime doubt

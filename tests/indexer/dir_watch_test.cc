@@ -378,13 +378,7 @@ TEST_F(DirWatchTest, WhatIsMountedBeneathTheTreeIsLookedAtInEveryCheckin) {
   ASSERT_EQ(
       ::mount((src_ + "/e/f5").c_str(), (src_ + "/a/x/f1").c_str(), nullptr, MS_BIND, nullptr), 0)
       << errno;
-  struct Unmount {
-    std::string a, b;
-    ~Unmount() {
-      ::umount2(a.c_str(), MNT_DETACH);
-      ::umount2(b.c_str(), MNT_DETACH);
-    }
-  } unmount{src_ + "/b/c/m", src_ + "/a/x/f1"};
+  testing::MountGuard unmount_m{src_ + "/b/c/m"}, unmount_f1{src_ + "/a/x/f1"};
   ASSERT_NO_FATAL_FAILURE(StartWatcher());
   Checkin(src_, "img");
   ASSERT_NO_FATAL_FAILURE(Write("/b/c/m/new", "in the mounted filesystem\n"));
@@ -406,10 +400,7 @@ TEST_F(DirWatchTest, ASubtreeHoldingASparseFileIsLookedAtInEveryCheckin) {
   src_ = tmp_ / "src";
   ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
   ASSERT_EQ(::mount("none", src_.c_str(), "tmpfs", 0, "size=16m"), 0) << errno;
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{src_};
+  testing::MountGuard unmount{src_};
   ASSERT_EQ(testing::Shell("cd '" + src_ +
                            "' && mkdir -p a/x e && echo e > e/f && truncate -s 1M a/x/sp && "
                            "printf x | dd of=a/x/sp bs=1 seek=500000 conv=notrunc status=none"),
@@ -436,10 +427,7 @@ TEST_F(DirWatchTest, ASubtreeHoldingAReservedPageIsLookedAtInEveryCheckin) {
   src_ = tmp_ / "src";
   ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
   ASSERT_EQ(::mount("none", src_.c_str(), "tmpfs", 0, "size=16m"), 0) << errno;
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{src_};
+  testing::MountGuard unmount{src_};
   ASSERT_EQ(testing::Shell("cd '" + src_ +
                            "' && mkdir -p a/x e && echo e > e/f && fallocate -l 8192 a/x/sp && "
                            "printf x | dd of=a/x/sp bs=1 seek=4096 conv=notrunc status=none"),

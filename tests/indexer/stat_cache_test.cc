@@ -218,10 +218,7 @@ TEST(StatCacheTest, FormatEightIsIgnoredWhereHolesDoNotSettle) {
   ASSERT_EQ(::mkdir(on_tmpfs.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir(here.c_str(), 0755), 0);
   ASSERT_EQ(::mount("none", on_tmpfs.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{on_tmpfs};
+  testing::MountGuard unmount{on_tmpfs};
   for (const std::string& root : {on_tmpfs, here}) {
     ASSERT_TRUE(Sample().Save(Env::Default(), dir, root).ok());
     ASSERT_EQ(StatCache::Load(Env::Default(), dir, root).size(), Sample().size()) << root;

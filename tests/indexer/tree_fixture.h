@@ -9,6 +9,7 @@
 #define CAIRN_TESTS_INDEXER_TREE_FIXTURE_H_
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
 #include <cstdint>
 #include <map>
@@ -129,6 +130,16 @@ void ReadThroughMapping(const std::string& path);
 
 // Runs a shell command; returns its exit status (-1 if it did not exit).
 int Shell(const std::string& command);
+
+// Detaches a test's mount at `path` when the test ends, unless it unmounted it itself (and
+// cleared `mounted`).
+struct MountGuard {
+  std::string path;
+  bool mounted = true;
+  ~MountGuard() {
+    if (mounted) ::umount2(path.c_str(), MNT_DETACH);
+  }
+};
 
 // Writes the tarball `path` with Python's tarfile: `script` is the body (indented four spaces)
 // of a `with` block where `t` is open for writing in PAX format, with helpers reg(t, name,

@@ -16,6 +16,7 @@
 
 #include "indexer/dir_scan.h"
 #include "indexer/watch.h"
+#include "tests/indexer/tree_fixture.h"
 
 namespace cairn::indexer {
 
@@ -83,13 +84,7 @@ class WatchTest : public ::testing::Test {
 };
 
 // Detaches a test's mount at `path` when the test ends, unless it unmounted it itself.
-struct MountGuard {
-  std::string path;
-  bool mounted = true;
-  ~MountGuard() {
-    if (mounted) ::umount2(path.c_str(), MNT_DETACH);
-  }
-};
+using testing::MountGuard;
 
 }  // namespace cairn::indexer
 
