@@ -76,9 +76,11 @@ class TreeIndexer {
       done_.emplace(id, v.counts);
       return v.counts;
     }
+    // The base first: what is kept of it is small, and a directory of a million entries is
+    // then never decoded twice at once.
+    CAIRN_ASSIGN_OR_RETURN(Base b, LoadBase(base));
     CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, id));
     if (sink_ != nullptr) sink_->trees.push_back(id);
-    CAIRN_ASSIGN_OR_RETURN(Base b, LoadBase(base));
     TreeCounts c;
     std::vector<std::pair<uint64_t, ObjectId>> digests;
     for (size_t i = 0; i < tree.entries.size(); ++i) {
@@ -150,17 +152,14 @@ class TreeIndexer {
   // The base of a Tree being indexed: its subdirectories (by name) and the digests its index
   // holds (by content id). Empty when there is no base or it is not indexed.
   struct Base {
-    cas::Tree tree;
-    std::unordered_map<ObjectId, ObjectId> digests;  // content id -> SHA-256
+    std::vector<std::pair<std::string, ObjectId>> dirs;  // sorted by name
+    std::unordered_map<ObjectId, ObjectId> digests;      // content id -> SHA-256
 
     ObjectId DirNamed(const std::string& name) const {
-      auto it = std::lower_bound(
-          tree.entries.begin(), tree.entries.end(), name,
-          [](const cas::TreeEntry& e, const std::string& n) { return e.name < n; });
-      if (it == tree.entries.end() || it->name != name || it->type != cas::EntryType::kDirectory) {
-        return ObjectId();
-      }
-      return it->id;
+      auto it = std::lower_bound(dirs.begin(), dirs.end(), name,
+                                 [](const std::pair<std::string, ObjectId>& d,
+                                    const std::string& n) { return d.first < n; });
+      return it == dirs.end() || it->first != name ? ObjectId() : it->second;
     }
   };
 
@@ -170,14 +169,17 @@ class TreeIndexer {
     CAIRN_ASSIGN_OR_RETURN(auto stored, store_->Get(cas::Space::kCatalog, keys::TreeIndexed(base)));
     if (!stored) return b;
     CAIRN_ASSIGN_OR_RETURN(IndexedValue v, DecodeIndexed(base, *stored));
-    CAIRN_ASSIGN_OR_RETURN(b.tree, cas::LoadTree(store_, base));
+    CAIRN_ASSIGN_OR_RETURN(cas::Tree tree, cas::LoadTree(store_, base));
     for (const auto& [pos, sha] : v.digests) {
-      if (pos >= b.tree.entries.size() || b.tree.entries[pos].type != cas::EntryType::kRegular) {
+      if (pos >= tree.entries.size() || tree.entries[pos].type != cas::EntryType::kRegular) {
         return Status::Corruption("catalog index of tree " + base.Short() + ": a digest of entry " +
                                   std::to_string(pos) + ", which is not a file");
       }
       // A sparse file's digest is of its bytes, not of its content (the data alone).
-      if (!b.tree.entries[pos].sparse) b.digests.emplace(b.tree.entries[pos].id, sha);
+      if (!tree.entries[pos].sparse) b.digests.emplace(tree.entries[pos].id, sha);
+    }
+    for (auto& e : tree.entries) {
+      if (e.type == cas::EntryType::kDirectory) b.dirs.emplace_back(std::move(e.name), e.id);
     }
     return b;
   }

@@ -186,6 +186,13 @@ void DirPrefetch::StartHelpers(int helpers) {
   planned_.emplace(std::move(dirs), scan, helpers, kPlannedWindow);
 }
 
+void DirPrefetch::Release() {
+  planned_.reset();
+  scanner_.SetStatAhead(nullptr);
+  ahead_.reset();  // it reads the cache
+  cache_ = StatCache();
+}
+
 void DirPrefetch::StopIdleHelpers() {
   if (planned_ && !cold_) planned_->StopHelpers();
 }

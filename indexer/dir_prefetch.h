@@ -132,6 +132,10 @@ class DirPrefetch {
   void StopIdleHelpers();
   // Stops and joins the helpers (scans not taken are dropped).
   void EndPlanned() { planned_.reset(); }
+  // After a walk that succeeded: the helpers and the lookups ahead stop, and the stat cache (a
+  // record of every name in the tree) is let go before the version is recorded. The prefetch
+  // serves no walk after this.
+  void Release();
 
  private:
   bool ProbeCold() const;

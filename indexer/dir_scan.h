@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,7 @@ struct ScannedEntry {
 };
 struct DirScan {
   Status status;  // the directory could not be listed, or its parent Tree read
-  std::vector<ScannedEntry> entries;
+  std::deque<ScannedEntry> entries;  // a deque: the walk lets go of those it has taken
   // Incremental checkin: the directory in the parent version (empty if it had none), and the
   // stat cache's record of it when that record describes exactly this Tree.
   cas::Tree parent;

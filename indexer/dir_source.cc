@@ -48,6 +48,10 @@ namespace {
 // of its walk for the libcrypto update to be stored, where it could have walked on.
 constexpr size_t kMaxPendingDirs = 8192;
 constexpr size_t kMaxPendingEntries = 65536;
+// A directory with this many files waiting for their content takes those read already into its
+// Tree (Walker::Harvest): FileTasks reads at most 256 at once, and a waiting result holds ~250
+// bytes.
+constexpr size_t kHarvestAt = 4096;
 // Directories scanned (listed, every entry lstat'ed, xattrs read) ahead of the walk, and the
 // threads that scan them: enough to keep a disk busy on a cold cache.
 constexpr int kMaxScansAhead = 64;
@@ -138,12 +142,15 @@ class Walker {
       new_cache_.set_source(prefetch_->cache().source());
       // Saved beside the version's recording (CheckinResult::stat_cache_saved): 1-2 ms of the
       // main thread for corpus v3's cache, while the objects' flush leaves the other core idle.
+      // The cache goes once saved, not with the future (a record of every name in the tree).
       result_.stat_cache_saved =
           std::async(std::launch::async, [cache = std::move(new_cache_),
-                                          dir = options_.stat_cache_dir, root = root_] {
-            return cache.Save(Env::Default(), dir, root);
+                                          dir = options_.stat_cache_dir, root = root_]() mutable {
+            const StatCache saving = std::move(cache);
+            return saving.Save(Env::Default(), dir, root);
           }).share();
     }
+    prefetch_->Release();
     timer_.Mark("cachesave");
     result_.bytes_read = bytes_read_;
     result_.files_cached = files_cached_;
@@ -214,13 +221,17 @@ class Walker {
     }
     DirScan scan;
     std::optional<DirPrefetch::PlannedScan> planned = prefetch_->Take(rel);
+    const bool use_planned = !scan_future.valid() && planned && planned->parent == parent_tree &&
+                             planned->self == pd->self;
+    if (use_planned) {
+      scan = std::move(planned->scan);
+      result_.dirs_planned++;
+    }
+    planned.reset();  // one not used would be held through the walk of all beneath
     if (scan_future.valid()) {
       scan = scan_future.get();
       --scans_ahead_;
-    } else if (planned && planned->parent == parent_tree && planned->self == pd->self) {
-      scan = std::move(planned->scan);
-      result_.dirs_planned++;
-    } else {
+    } else if (!use_planned) {
       scan = ScanInline(path, rel, parent_tree, pd->self);
     }
     if (!scan.status.ok() && !rel.empty() && options_.skip_unreadable &&
@@ -255,16 +266,21 @@ class Walker {
           if (f.valid()) f.wait();
       }
     } wait_all{child_scans};
+    // The walk lets go of each scanned entry once it is in the Tree (a directory of a million
+    // files would otherwise be held twice): entries before `walked` are gone from scan.entries.
+    const size_t listed = scan.entries.size();
+    size_t walked = 0;
+    auto scanned = [&](size_t i) -> ScannedEntry& { return scan.entries[i - walked]; };
     size_t next_scan = 0;
     // `from`: the first entry the walk has not reached. The scan threads may start while the
     // walk is inside this directory (a slow disk, seen in a subdirectory): entries before
     // `from` were walked already and are not scanned again.
     auto top_up = [&](size_t from) {
       if (!scan_pool_) return;
-      child_scans.resize(scan.entries.size());
+      child_scans.resize(listed);
       next_scan = std::max(next_scan, from);
-      for (; next_scan < scan.entries.size() && scans_ahead_ < kMaxScansAhead; ++next_scan) {
-        const ScannedEntry& c = scan.entries[next_scan];
+      for (; next_scan < listed && scans_ahead_ < kMaxScansAhead; ++next_scan) {
+        const ScannedEntry& c = scanned(next_scan);
         if (c.status.ok() && c.type == cas::EntryType::kDirectory && c.st.st_dev == root_dev_) {
           child_scans[next_scan] =
               SubmitScan(ChildPath(path, c.name), ChildRel(rel, c.name),
@@ -273,13 +289,15 @@ class Walker {
       }
     };
     top_up(0);
-    pd->tree.entries.reserve(scan.entries.size());
-    pd->stats.reserve(scan.entries.size());
+    size_t harvest_at = kHarvestAt;  // files waiting in pd at which to Harvest
+    pd->tree.entries.reserve(listed);
+    pd->stats.reserve(listed);
     // The directories above this one's entries, the root excluded (base/rel_path.h's limits).
     const size_t depth =
         rel.empty() ? 0 : static_cast<size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
-    for (size_t i = 0; i < scan.entries.size(); ++i) {
-      ScannedEntry& se = scan.entries[i];
+    for (size_t i = 0; i < listed; ++i) {
+      for (; walked < i; ++walked) scan.entries.pop_front();
+      ScannedEntry& se = scan.entries.front();
       if (depth > kMaxDepth || rel.size() + 1 + se.name.size() > kMaxPathBytes) {
         return Status::NotSupported("checkin " + root_ + ": " +
                                     BeyondPathLimits(ChildRel(rel, se.name), depth));
@@ -352,12 +370,63 @@ class Walker {
       } else if (se.type == cas::EntryType::kRegular) {
         e.size = static_cast<uint64_t>(st.st_size);
         std::string child_rel = ChildRel(rel, e.name);
-        pd->files.emplace_back(index, SubmitFile(ChildPath(path, e.name), child_rel, st,
-                                                 FromParent(scan, se, child_rel)));
+        std::optional<FileOut> cached = FromParent(scan, se);
+        if (cached && st.st_nlink == 1) {  // no other name waits on its content
+          files_cached_++;
+          CountFile(st);
+          pd->tree.entries.push_back(std::move(e));
+          CAIRN_RETURN_IF_ERROR(TakeContent(*pd, index, *cached));
+          continue;
+        }
+        if (cached) cached->path = child_rel;
+        pd->files.emplace_back(
+            index, SubmitFile(ChildPath(path, e.name), child_rel, st, std::move(cached)));
+        if (pd->files.size() >= harvest_at) {
+          CAIRN_RETURN_IF_ERROR(Harvest(*pd));
+          // About twice those still waiting: each file is looked at a few times at most.
+          harvest_at = std::max(kHarvestAt, 2 * pd->files.size());
+        }
       }
       pd->tree.entries.push_back(std::move(e));
     }
     return AddPending(std::move(pd));
+  }
+
+  // The files of `pd` read already are taken into their entries, letting go of their results
+  // (a directory of a million files would otherwise hold each file's result until its Tree is
+  // made). Errors: a file's, as FinalizeFront would return it.
+  Status Harvest(PendingDir& pd) {
+    size_t kept = 0;
+    for (auto& f : pd.files) {
+      if (f.second.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        pd.files[kept++] = std::move(f);
+        continue;
+      }
+      CAIRN_RETURN_IF_ERROR(TakeContent(pd, f.first, f.second.get()));
+    }
+    pd.files.resize(kept);
+    return Status();
+  }
+
+  // The content of regular file entry `index` of `pd`, read or taken from the parent version,
+  // goes into the entry, which is counted; or the file was skipped as unreadable, and the entry
+  // is left out when the directory is finalized.
+  Status TakeContent(PendingDir& pd, size_t index, const Result<FileOut>& r) {
+    if (!r) return r.error();
+    cas::TreeEntry& e = pd.tree.entries[index];
+    if (r->skipped) {
+      pd.dropped.push_back(index);
+      return Status();
+    }
+    e.id = r->content.id;
+    e.sparse = r->sparse;
+    e.extents = r->extents;
+    if (e.sparse && !holes_settle_) pd.stats[index].sparse_blocks = FileStat::kUnsettledHoles;
+    result_.files++;
+    result_.bytes += e.size;
+    pd.below.files++;
+    pd.below.bytes += e.size;
+    return Status();
   }
 
   // Before the walk: what the tree watcher said (DirPrefetch::Start asked it), and the token
@@ -404,12 +473,10 @@ class Walker {
 
   // An unchanged file takes its parent entry's content, here in the walk, without a task. The
   // parent version keeps that content alive.
-  static std::optional<FileOut> FromParent(const DirScan& scan, const ScannedEntry& se,
-                                           const std::string& rel) {
+  static std::optional<FileOut> FromParent(const DirScan& scan, const ScannedEntry& se) {
     if (se.unchanged == std::string::npos) return std::nullopt;
     const cas::TreeEntry& p = scan.parent.entries[se.unchanged];
     FileOut out;
-    out.path = rel;
     out.content = {p.id, cas::ObjectType::kBlob, p.size, ObjectId()};
     out.sparse = p.sparse;
     out.extents = p.extents;
@@ -460,24 +527,13 @@ class Walker {
     std::shared_ptr<PendingDir> pd = std::move(pending_.front());
     pending_.pop_front();
     pending_entries_ -= pd->tree.entries.size();
-    const uint64_t files_before = result_.files, bytes_before = result_.bytes;
-    std::vector<size_t> drop;
-    for (auto& [index, fut] : pd->files) {
-      const Result<FileOut>& r = fut.get();
-      if (!r) return r.error();
-      cas::TreeEntry& e = pd->tree.entries[index];
-      if (r->skipped) {
-        // This name, not r->path: the names of a multiply-linked file share one result.
-        result_.skipped.push_back(ChildRel(pd->rel, e.name));
-        drop.push_back(index);
-        continue;
-      }
-      e.id = r->content.id;
-      e.sparse = r->sparse;
-      e.extents = r->extents;
-      if (e.sparse && !holes_settle_) pd->stats[index].sparse_blocks = FileStat::kUnsettledHoles;
-      result_.files++;
-      result_.bytes += e.size;
+    for (auto& [index, fut] : pd->files) CAIRN_RETURN_IF_ERROR(TakeContent(*pd, index, fut.get()));
+    pd->files.clear();
+    std::vector<size_t>& drop = pd->dropped;
+    std::sort(drop.begin(), drop.end());
+    for (size_t index : drop) {
+      // This name, not the result's path: the names of a multiply-linked file share one result.
+      result_.skipped.push_back(ChildRel(pd->rel, pd->tree.entries[index].name));
     }
     if (!drop.empty()) pd->complete = false;
     for (auto it = drop.rbegin(); it != drop.rend(); ++it) {
@@ -487,7 +543,7 @@ class Walker {
     if (pd->parent == nullptr) CAIRN_RETURN_IF_ERROR(HardLinks(*pd));
     ObjectId id;
     if (pd->reuse) {
-      CountReused(*pd);
+      CountReused(pd.get());
       CAIRN_ASSIGN_OR_RETURN(id, ReusedTree(*pd, prefetch_->cache(), ingestor_, root_));
     } else {
       // A directory unchanged since the parent is the parent's Tree, which the parent version
@@ -498,8 +554,6 @@ class Walker {
         CAIRN_ASSIGN_OR_RETURN(id, ingestor_->PutObject(cas::ObjectType::kTree, encoded));
       }
     }
-    pd->below.files += result_.files - files_before;
-    pd->below.bytes += result_.bytes - bytes_before;
     pd->below.dirs += 1;
     if (!pd->complete) pd->below.incomplete++;
     for (const FileStat& f : pd->stats) pd->below.sparse += f.sparse_blocks != 0;
@@ -545,11 +599,13 @@ class Walker {
   }
 
   // A directory taken as recorded (PendingDir::reuse): its files are counted, unread.
-  void CountReused(const PendingDir& pd) {
-    for (const auto& e : pd.tree.entries) {
+  void CountReused(PendingDir* pd) {
+    for (const auto& e : pd->tree.entries) {
       if (e.type != cas::EntryType::kRegular) continue;
       result_.files++;
       result_.bytes += e.size;
+      pd->below.files++;
+      pd->below.bytes += e.size;
       files_cached_++;
       if (options_.progress) options_.progress->Add(1, e.size);
     }

@@ -14,7 +14,7 @@ StatCacheDir RecordOf(PendingDir& pd, const ObjectId& id, int64_t since_ns) {
   for (FileStat& f : d.files) doubt(f);
   if (pd.complete && d.files.size() == pd.tree.entries.size()) {
     d.names.reserve(d.files.size());
-    for (const auto& e : pd.tree.entries) d.names.push_back(e.name);
+    for (auto& e : pd.tree.entries) d.names.push_back(std::move(e.name));
   }
   return d;
 }

@@ -23,7 +23,10 @@ struct PendingDir {
   std::string rel;  // relative to the source root ("" for the root)
   std::shared_ptr<PendingDir> parent;
   size_t index_in_parent = 0;
+  // The regular files whose content is still to come, by entry index (a file taken from the
+  // parent version unread, or read already, is in its entry: Walker::TakeContent).
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
+  std::vector<size_t> dropped;  // entries of files skipped as unreadable, left out when finalized
   std::vector<FileStat> stats;  // per entry: its inode and ctime, for the stat cache
   FileStat self;                // the directory's own
   ObjectId parent_tree;         // the directory's Tree in the parent version (zero: none)
@@ -37,10 +40,10 @@ struct PendingDir {
   SubtreeCounts below;
 };
 
-// The stat cache's record of `pd`, stored as Tree `id`; takes pd's stats. Inodes whose ctime is
-// too close to `since_ns` (the walk's start) to be trusted get ctime 0 (RacyCtime). A directory
-// whose Tree lost entries (files skipped as unreadable) keeps no names: the next walk lists it
-// and tries them again.
+// The stat cache's record of `pd`, stored as Tree `id`; takes pd's stats and its entries' names.
+// Inodes whose ctime is too close to `since_ns` (the walk's start) to be trusted get ctime 0
+// (RacyCtime). A directory whose Tree lost entries (files skipped as unreadable) keeps no names:
+// the next walk lists it and tries them again.
 StatCacheDir RecordOf(PendingDir& pd, const ObjectId& id, int64_t since_ns);
 
 // The Tree of a directory taken as recorded (PendingDir::reuse): the parent's, or, when a

@@ -121,13 +121,33 @@ void StatCache::CopySubtree(const StatCache& from, const std::string& rel) {
 // docs/format/catalog.md. Inodes and ctimes are stored as differences from the previous
 // file's: the files of a directory were mostly created together, so both are close.
 std::string StatCache::Encode(const std::string& source) const {
+  std::string out;
+  (void)EncodeTo(source, [&](std::string_view piece) {  // this writer never fails
+    out.append(piece);
+    return Status();
+  });
+  return out;
+}
+
+Status StatCache::EncodeTo(const std::string& source,
+                           const std::function<Status(std::string_view)>& write) const {
+  constexpr size_t kPiece = 1 << 20;
+  Sha256 sum;
   std::string out(kMagic);
+  out.reserve(kPiece + 4096);
+  auto flush = [&]() -> Status {
+    sum.Update(out);
+    Status s = write(out);
+    out.clear();
+    return s;
+  };
   PutLengthPrefixed(&out, source);
   PutLengthPrefixed(&out, watch_token_.instance);
   PutVarint64(&out, watch_token_.epoch);
   PutVarint64(&out, dirs_.size());
   FileStat prev;
   for (const auto& [rel, d] : dirs_) {
+    if (out.size() >= kPiece) CAIRN_RETURN_IF_ERROR(flush());
     PutLengthPrefixed(&out, rel);
     out.append(d.tree.AsBytes());
     PutVarint64(&out, d.files.size());
@@ -145,12 +165,16 @@ std::string StatCache::Encode(const std::string& source) const {
       prev = f;
     };
     put(d.self);
-    for (const FileStat& f : d.files) put(f);
+    for (const FileStat& f : d.files) {
+      if (out.size() >= kPiece) CAIRN_RETURN_IF_ERROR(flush());
+      put(f);
+    }
     // Names in the Tree's (sorted) order, each as the length of the prefix it shares with the
     // one before and the rest; none when they are not known.
     PutVarint64(&out, d.names.size());
     std::string_view prev_name;
     for (const std::string& name : d.names) {
+      if (out.size() >= kPiece) CAIRN_RETURN_IF_ERROR(flush());
       size_t shared = 0;
       while (shared < name.size() && shared < prev_name.size() && name[shared] == prev_name[shared]) ++shared;
       PutVarint64(&out, shared);
@@ -158,8 +182,9 @@ std::string StatCache::Encode(const std::string& source) const {
       prev_name = name;
     }
   }
-  out.append(Sha256::Of(out).AsBytes());
-  return out;
+  sum.Update(out);
+  out.append(sum.Finish().AsBytes());
+  return write(out);
 }
 
 std::optional<StatCache> StatCache::Decode(std::string_view in, const std::string& source) {
@@ -262,7 +287,8 @@ Status StatCache::Save(Env* env, const std::string& dir, const std::string& root
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   Status s = [&]() -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(tmp));
-    CAIRN_RETURN_IF_ERROR(f->Append(Encode(source_.empty() ? SourceOf(root) : source_)));
+    CAIRN_RETURN_IF_ERROR(EncodeTo(source_.empty() ? SourceOf(root) : source_,
+                                   [&](std::string_view piece) { return f->Append(piece); }));
     CAIRN_RETURN_IF_ERROR(f->Close());
     return env->RenameFile(tmp, path);
   }();

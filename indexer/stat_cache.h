@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -143,6 +144,10 @@ class StatCache {
 
   // `source`: SourceOf(root), or the root alone.
   std::string Encode(const std::string& source) const;
+  // The same bytes, given to `write` in pieces of about 1 MiB (a cache of a million names would
+  // otherwise be held whole, and twice while its string grows); stops at `write`'s first error.
+  Status EncodeTo(const std::string& source,
+                  const std::function<Status(std::string_view)>& write) const;
   // nullopt when `data` is not a whole, intact cache of `source`.
   static std::optional<StatCache> Decode(std::string_view data, const std::string& source);
 

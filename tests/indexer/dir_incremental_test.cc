@@ -411,6 +411,61 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
   EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst")), "");
 }
 
+// A directory with more files than the walk lets wait for their content (it takes those read
+// into its Tree as it goes) checks in whole, and so does an incremental checkin of it, which
+// gives what a paranoid one gives: root, counts and the stat cache's totals.
+TEST_F(DirTest, ADirectoryOfTwelveThousandFilesChecksInWholeAndIncrementally) {
+  const std::string src = tmp_ / "src";
+  // 12,000 files of distinct content (a few kinds of size), every 1,000th with a second name,
+  // and a subdirectory in the middle of the names.
+  ASSERT_EQ(testing::Shell("mkdir -p '" + src + "/big/m-sub' && cd '" + src + "/big' && " +
+                           "for i in $(seq -w 0 11999); do echo \"file $i\" > f$i; done && " +
+                           "head -c 70000 /dev/urandom > f00007 && echo deep > m-sub/x && " +
+                           "for i in $(seq -w 0 1000 11999); do ln f$i link$i; done"),
+            0);
+  auto one = Checkin(src, "img");
+  EXPECT_EQ(one.result.files, 12013u);
+  EXPECT_EQ(one.result.files_cached, 0u);
+  ASSERT_TRUE(Checkout(one.result.root, tmp_ / "dst1").ok());
+  EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst1")), "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
+  // 120 files changed, 50 added, 30 removed, one linked file changed through a name.
+  ASSERT_EQ(testing::Shell(
+                "cd '" + src + "/big' && for i in $(seq -w 5 100 11999); do " +
+                "echo changed >> f$i; done && for i in $(seq 1 50); do " +
+                "echo new $i > n$i; done && rm f1003? f1004? f1005? && echo again >> link02000"),
+            0);
+  auto two = Checkin(src, "img", "img");
+  catalog::CheckinRequest req;
+  req.source = src;
+  req.image = "img";
+  req.parent = "img";
+  req.paranoid = true;
+  req.options.stat_cache_dir = cache_dir_;
+  auto paranoid = catalog::CheckinVersion(*repo_, req);
+  ASSERT_TRUE(paranoid) << paranoid.error().ToString();
+  EXPECT_EQ(two.result.root, paranoid->result.root);
+  EXPECT_EQ(two.result.files, 12033u);
+  EXPECT_EQ(paranoid->result.files, 12033u);
+  EXPECT_EQ(two.result.bytes, paranoid->result.bytes);
+  // Counted per inode: not the 120 changed, the 50 new, the changed linked file's two names,
+  // nor the second names of the 11 others.
+  EXPECT_EQ(two.result.files_cached, 12033u - 120 - 50 - 2 - 11);
+  ASSERT_TRUE(Checkout(two.result.root, tmp_ / "dst2").ok());
+  EXPECT_EQ(Diff(Listing(src), Listing(tmp_ / "dst2")), "");
+  const StatCache cache =
+      StatCache::Load(Env::Default(), cache_dir_, std::filesystem::canonical(src).string());
+  const StatCacheDir* big = cache.Find("big");
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(big->below.files, 12033u);
+  EXPECT_EQ(big->below.dirs, 2u);
+  EXPECT_EQ(big->below.links, 24u);
+  ASSERT_NE(cache.Find(""), nullptr);
+  EXPECT_EQ(cache.Find("")->below.files, 12033u);
+  EXPECT_EQ(cache.Find("")->below.dirs, 3u);
+  EXPECT_EQ(cache.Find("")->below.bytes, two.result.bytes);
+}
+
 // A cache that cannot be written leaves the checkin standing, with a warning.
 TEST_F(DirTest, UnwritableStatCacheIsAWarningNotAnError) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
