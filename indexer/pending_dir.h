@@ -24,7 +24,7 @@ struct PendingDir {
   std::shared_ptr<PendingDir> parent;
   size_t index_in_parent = 0;
   // The regular files whose content is still to come, by entry index (a file taken from the
-  // parent version unread, or read already, is in its entry: Walker::TakeContent).
+  // parent version unread, or read already, is in its entry: DirWalker::TakeContent).
   std::vector<std::pair<size_t, std::shared_future<Result<FileOut>>>> files;
   std::vector<size_t> dropped;  // entries of files skipped as unreadable, left out when finalized
   std::vector<FileStat> stats;  // per entry: its inode and ctime, for the stat cache
