@@ -297,13 +297,14 @@ Status DirWalker::Walk(const std::string& path, const std::string& rel, const st
       if (cached) cached->path = child_rel;
       pd->files.emplace_back(index,
                              SubmitFile(ChildPath(path, e.name), child_rel, st, std::move(cached)));
-      if (pd->files.size() >= harvest_at) {
-        CAIRN_RETURN_IF_ERROR(Harvest(*pd));
-        // About twice those still waiting: each file is looked at a few times at most.
-        harvest_at = std::max(kHarvestAt, 2 * pd->files.size());
-      }
     }
     pd->tree.entries.push_back(std::move(e));
+    // After the entry is in: its own content may be ready (a name of a file read already).
+    if (pd->files.size() >= harvest_at) {
+      CAIRN_RETURN_IF_ERROR(Harvest(*pd));
+      // About twice those still waiting: each file is looked at a few times at most.
+      harvest_at = std::max(kHarvestAt, 2 * pd->files.size());
+    }
   }
   return AddPending(std::move(pd));
 }

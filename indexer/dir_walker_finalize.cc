@@ -22,6 +22,10 @@ Status DirWalker::Harvest(PendingDir& pd) {
 
 Status DirWalker::TakeContent(PendingDir& pd, size_t index, const Result<FileOut>& r) {
   if (!r) return r.error();
+  if (index >= pd.tree.entries.size()) {
+    return Status::Internal("checkin: the content of entry " + std::to_string(index) +
+                            " came before the entry");
+  }
   cas::TreeEntry& e = pd.tree.entries[index];
   if (r->skipped) {
     pd.dropped.push_back(index);
