@@ -10,7 +10,8 @@
 #
 # Environment: BENCH_DIR (default /tmp/cairn-bench/flatdir; the tree is kept there and made
 # again only when FILES or NAME_BYTES change), FILES, NAME_BYTES (each name's length, 8 to 255;
-# default 8), ROUNDS (default 1: each step's peak is nearly the same every time).
+# default 8), ROUNDS (default 1: each step's peak is nearly the same every time), CHECKOUT (0:
+# leave the checkout out; writing a million files takes minutes).
 # Steps, each under /usr/bin/time (wall, MaxRSS), page cache warm:
 #   checkin      the directory into an empty repository
 #   checkin -p   again with --parent after one file changed (every name is statted)
@@ -24,6 +25,7 @@ B=${BENCH_DIR:-/tmp/cairn-bench/flatdir}
 FILES=${FILES:-1000000}
 NAME_BYTES=${NAME_BYTES:-8}
 ROUNDS=${ROUNDS:-1}
+CHECKOUT=${CHECKOUT:-1}
 die() { echo "flatdir.sh: $*" >&2; exit 1; }
 [ -x "$A_BIN" ] || die "no cairn binary at $A_BIN"
 [ -z "$B_BIN" ] || [ -x "$B_BIN" ] || die "no cairn binary at $B_BIN"
@@ -71,8 +73,10 @@ for round in $(seq "$ROUNDS"); do
     echo "changed in round $round" >>"$T/$changed"
     step "$bin" "checkin -p" "$exe" checkin "$T" --repo "$B/repo.$bin" --image flat --parent flat
     step "$bin" "ls --json" "$exe" ls flat:2 --json --repo "$B/repo.$bin"
-    step "$bin" "checkout" "$exe" checkout flat:2 "$B/out.$bin" --repo "$B/repo.$bin"
-    rm -rf "$B/out.$bin"
+    if [ "$CHECKOUT" = 1 ]; then
+      step "$bin" "checkout" "$exe" checkout flat:2 "$B/out.$bin" --repo "$B/repo.$bin"
+      rm -rf "$B/out.$bin"
+    fi
   done
 done
 cp -p "$B/changed.orig" "$T/$changed"
@@ -83,7 +87,8 @@ if [ -n "$B_BIN" ]; then
 else
   printf '%-12s %10s %9s\n' step "MiB" "s"
 fi
-for name in "checkin" "checkin -p" "ls --json" "checkout"; do
+steps=("checkin" "checkin -p" "ls --json"); [ "$CHECKOUT" = 1 ] && steps+=("checkout")
+for name in "${steps[@]}"; do
   a=${rss[a,$name]}
   if [ -n "$B_BIN" ]; then
     b=${rss[b,$name]}
