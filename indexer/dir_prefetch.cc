@@ -187,7 +187,7 @@ void DirPrefetch::StartHelpers(int helpers) {
 }
 
 void DirPrefetch::Release() {
-  planned_.reset();
+  EndPlanned();
   scanner_.SetStatAhead(nullptr);
   ahead_.reset();  // it reads the cache
   cache_ = StatCache();

@@ -294,7 +294,6 @@ Status DirWalker::Walk(const std::string& path, const std::string& rel, const st
         CAIRN_RETURN_IF_ERROR(TakeContent(*pd, index, *cached));
         continue;
       }
-      if (cached) cached->path = child_rel;
       pd->files.emplace_back(index,
                              SubmitFile(ChildPath(path, e.name), child_rel, st, std::move(cached)));
     }

@@ -54,6 +54,21 @@ class DirTest : public ::testing::Test {
     return catalog::CheckinVersion(*repo_, req);
   }
 
+  // A checkin with `parent` that reads every file again (--paranoid): what an incremental
+  // checkin of the same tree must give.
+  catalog::CheckinOutcome ParanoidCheckin(const std::string& src, const std::string& image,
+                                          const std::string& parent) {
+    catalog::CheckinRequest req;
+    req.source = src;
+    req.image = image;
+    req.parent = parent;
+    req.paranoid = true;
+    req.options.stat_cache_dir = cache_dir_;
+    auto out = catalog::CheckinVersion(*repo_, req);
+    EXPECT_TRUE(out) << out.error().ToString();
+    return out ? std::move(*out) : catalog::CheckinOutcome{};
+  }
+
   // The stat cache file of source root `src` (the test's own cache directory).
   std::string CacheFile(const std::string& src) {
     return StatCache::FileFor(cache_dir_, std::filesystem::canonical(src).string());

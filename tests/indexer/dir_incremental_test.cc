@@ -244,17 +244,10 @@ TEST_F(DirTest, FileModifiedInPlaceWithSameSizeAndMtimeIsReread) {
 TEST_F(DirTest, ParanoidCheckinRereadsEverything) {
   BuildTree(tmp_ / "src", testing::DenseSpec());
   auto one = Checkin(tmp_ / "src", "img");
-  catalog::CheckinRequest req;
-  req.source = tmp_ / "src";
-  req.image = "img";
-  req.parent = "img";
-  req.paranoid = true;
-  req.options.stat_cache_dir = cache_dir_;
-  auto two = catalog::CheckinVersion(*repo_, req);
-  ASSERT_TRUE(two) << two.error().ToString();
-  EXPECT_EQ(two->result.bytes_read, one.result.bytes_read);
-  EXPECT_EQ(two->result.files_cached, 0u);
-  EXPECT_EQ(two->result.root, one.result.root);
+  auto two = ParanoidCheckin(tmp_ / "src", "img", "img");
+  EXPECT_EQ(two.result.bytes_read, one.result.bytes_read);
+  EXPECT_EQ(two.result.files_cached, 0u);
+  EXPECT_EQ(two.result.root, one.result.root);
 }
 
 // The stat cache is host state (docs/format/catalog.md): a file in the cache directory, and
@@ -393,18 +386,11 @@ TEST_F(DirTest, ChangesAtAnyDepthGiveWhatAParanoidCheckinGives) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the ctime granularity
     ASSERT_EQ(testing::Shell("cd '" + src + "' && " + command), 0) << what;
     auto incremental = Checkin(src, "img", "img");
-    catalog::CheckinRequest req;
-    req.source = src;
-    req.image = "img";
-    req.parent = "img";
-    req.paranoid = true;
-    req.options.stat_cache_dir = cache_dir_;
-    auto paranoid = catalog::CheckinVersion(*repo_, req);
-    ASSERT_TRUE(paranoid) << paranoid.error().ToString();
-    EXPECT_EQ(incremental.result.root, paranoid->result.root) << what;
-    EXPECT_EQ(incremental.result.files, paranoid->result.files) << what;
-    EXPECT_EQ(incremental.result.bytes, paranoid->result.bytes) << what;
-    EXPECT_EQ(incremental.result.dirs, paranoid->result.dirs) << what;
+    auto paranoid = ParanoidCheckin(src, "img", "img");
+    EXPECT_EQ(incremental.result.root, paranoid.result.root) << what;
+    EXPECT_EQ(incremental.result.files, paranoid.result.files) << what;
+    EXPECT_EQ(incremental.result.bytes, paranoid.result.bytes) << what;
+    EXPECT_EQ(incremental.result.dirs, paranoid.result.dirs) << what;
   }
   auto last = Checkin(src, "img", "img");
   EXPECT_EQ(last.result.bytes_read, 0u);
@@ -437,18 +423,11 @@ TEST_F(DirTest, ADirectoryOfTwelveThousandFilesChecksInWholeAndIncrementally) {
                 "echo new $i > n$i; done && rm f1003? f1004? f1005? && echo again >> link02000"),
             0);
   auto two = Checkin(src, "img", "img");
-  catalog::CheckinRequest req;
-  req.source = src;
-  req.image = "img";
-  req.parent = "img";
-  req.paranoid = true;
-  req.options.stat_cache_dir = cache_dir_;
-  auto paranoid = catalog::CheckinVersion(*repo_, req);
-  ASSERT_TRUE(paranoid) << paranoid.error().ToString();
-  EXPECT_EQ(two.result.root, paranoid->result.root);
+  auto paranoid = ParanoidCheckin(src, "img", "img");
+  EXPECT_EQ(two.result.root, paranoid.result.root);
   EXPECT_EQ(two.result.files, 12033u);
-  EXPECT_EQ(paranoid->result.files, 12033u);
-  EXPECT_EQ(two.result.bytes, paranoid->result.bytes);
+  EXPECT_EQ(paranoid.result.files, 12033u);
+  EXPECT_EQ(two.result.bytes, paranoid.result.bytes);
   // Counted per inode: not the 120 changed, the 50 new, the changed linked file's two names,
   // nor the second names of the 11 others.
   EXPECT_EQ(two.result.files_cached, 12033u - 120 - 50 - 2 - 11);
