@@ -28,6 +28,9 @@ namespace cairn::indexer {
 namespace {
 
 constexpr int kMaxFilesInFlight = 128;
+// Directories held open on the way down (WriteDir); below them each level's descriptor is
+// closed while its subdirectory is written and opened again from it through "..".
+constexpr int kHeldLevels = 64;
 
 struct Fd {
   explicit Fd(int f = -1) : fd(f) {}
@@ -264,7 +267,7 @@ class Writer {
     auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd->fd < 0) return ErrnoStatus("open", target_, errno);
     NoteLeftOutXattrs(".", tree.meta, cas::EntryType::kDirectory);
-    Status s = WriteDir(fd, "", tree);
+    Status s = WriteDir(fd, "", tree, 0);
     Status w = WaitAll();
     if (s.ok()) s = w;
     if (s.ok()) s = MakeLinks(fd->fd, tree.hardlinks);
@@ -308,6 +311,25 @@ class Writer {
     return tree;
   }
 
+  // The directory `rel` (as the messages name it).
+  std::string Shown(const std::string& rel) const {
+    return rel.empty() ? target_ : target_ + "/" + rel;
+  }
+
+  // The parent of the directory open as `child`, if it is still the directory `rel` that was
+  // `was` (a directory moved meanwhile: an error naming `rel`, never a write elsewhere).
+  Result<SharedFd> Reopen(int child, const struct stat& was, const std::string& rel) {
+    auto up = std::make_shared<Fd>(::openat(child, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (up->fd < 0) return ErrnoStatus("open directory", Shown(rel), errno);
+    struct stat now;
+    if (::fstat(up->fd, &now) != 0) return ErrnoStatus("stat", Shown(rel), errno);
+    if (now.st_dev != was.st_dev || now.st_ino != was.st_ino) {
+      return Status::IOError("checkout " + Shown(rel) +
+                             ": a directory of the target was moved during the checkout");
+    }
+    return up;
+  }
+
   // With --force an entry of the same name may exist: remove it unless both are directories.
   Status ClearName(int dirfd, const std::string& name, bool want_dir, const std::string& shown) {
     if (!options_.force) return Status();
@@ -324,7 +346,11 @@ class Writer {
     return Status();
   }
 
-  Status WriteDir(const SharedFd& dirfd, const std::string& rel, const cas::Tree& tree) {
+  // Writes the entries of `tree` into `dirfd`, the directory `rel`, `depth` levels beneath the
+  // target. Below kHeldLevels levels `dirfd` is closed while a subdirectory is written and
+  // replaced by one opened again from it through "..", checked to be the same directory: one
+  // descriptor per level failed a tree 4,096 deep under `ulimit -n 1024` (EMFILE).
+  Status WriteDir(SharedFd& dirfd, const std::string& rel, const cas::Tree& tree, int depth) {
     for (const auto& e : tree.entries) {
       std::string path = Join(rel, e.name);
       std::string shown = target_ + "/" + path;
@@ -339,7 +365,18 @@ class Writer {
           auto fd = std::make_shared<Fd>(::openat(dirfd->fd, e.name.c_str(),
                                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
           if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
-          CAIRN_RETURN_IF_ERROR(WriteDir(fd, path, child));
+          struct stat here;
+          const bool release = depth >= kHeldLevels;
+          if (release) {
+            if (::fstat(dirfd->fd, &here) != 0) return ErrnoStatus("stat", Shown(rel), errno);
+            dirfd.reset();
+          }
+          CAIRN_RETURN_IF_ERROR(WriteDir(fd, path, child, depth + 1));
+          // Before the subdirectory's own mode is set, which may take the search permission
+          // that ".." needs.
+          if (release) {
+            CAIRN_ASSIGN_OR_RETURN(dirfd, Reopen(fd->fd, here, rel));
+          }
           // Every child exists now (file contents may still be in flight, which does not
           // touch the directory), so its metadata can be final, but for the directories that
           // lead to hard links: those get theirs once the links are made (MakeLinks).

@@ -41,14 +41,16 @@ void MakeDeepTree(const std::string& root, int levels) {
 // A tree as deep as a checkin takes (kMaxDepth, base/rel_path.h) goes in and out, from a
 // directory and from a tarball, whatever `ulimit -s` says: the commands run on a stack of their
 // own (base/large_stack.h). One deeper is refused by name, exit 9. Before, 4,400 levels
-// overflowed the walk's stack (SIGSEGV, no message) and 1,000 did with `ulimit -s 1024`.
+// overflowed the walk's stack (SIGSEGV, no message) and 1,000 did with `ulimit -s 1024`. With
+// `ulimit -n 1024` too: the checkout to a directory held one descriptor per level and failed
+// (EMFILE) at ~1,000 levels.
 TEST_F(TreesCliTest, ATreeAsDeepAsTheLimitGoesInAndOutAndADeeperOneIsRefused) {
   const std::string deep = dir_ + "/deep", deeper = dir_ + "/deeper";
   ASSERT_NO_FATAL_FAILURE(MakeDeepTree(deep, 4097));    // entries 4,096 directories deep
   ASSERT_NO_FATAL_FAILURE(MakeDeepTree(deeper, 4098));  // one more
   const std::string cairn = std::string(CAIRN_BINARY) + " ", repo = " --repo " + repo_;
   auto sh = [&](const std::string& command) {
-    return indexer::testing::Shell("ulimit -s 1024 && " + cairn + command + repo +
+    return indexer::testing::Shell("ulimit -s 1024 && ulimit -n 1024 && " + cairn + command + repo +
                                    " >/dev/null 2>" + dir_ + "/err");
   };
   ASSERT_EQ(sh("checkin " + deep + " --image deep"), 0) << ReadFile(dir_ + "/err");
