@@ -12,18 +12,35 @@ Result<Tree> LoadTree(ObjectStore* store, const ObjectId& id) {
   return DecodeTree(id, data);
 }
 
+Result<std::shared_ptr<const Tree>> TreeCache::Get(const ObjectId& id) {
+  if (auto it = trees_.find(id); it != trees_.end()) return it->second;
+  CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store_, id));
+  auto tree = std::make_shared<const Tree>(std::move(t));
+  trees_.emplace(id, tree);
+  return tree;
+}
+
 namespace {
 
-// The entry `name` of the directory Tree `dir`; NotFound naming `path` (the whole path looked up).
-Result<TreeEntry> Child(ObjectStore* store, const ObjectId& dir, std::string_view name,
-                        std::string_view path) {
-  CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, dir));
+// The entry `name` of `t`; NotFound naming `path` (the whole path looked up).
+Result<TreeEntry> Find(const Tree& t, std::string_view name, std::string_view path) {
   auto it = std::lower_bound(t.entries.begin(), t.entries.end(), name,
                              [](const TreeEntry& e, std::string_view n) { return e.name < n; });
   if (it == t.entries.end() || it->name != name) {
     return Status::NotFound("path " + std::string(path) + ": no such file or directory");
   }
-  return std::move(*it);
+  return *it;
+}
+
+// The entry `name` of the directory Tree `dir`, from `cache` when given.
+Result<TreeEntry> Child(ObjectStore* store, const ObjectId& dir, std::string_view name,
+                        std::string_view path, TreeCache* cache = nullptr) {
+  if (cache != nullptr) {
+    CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const Tree> t, cache->Get(dir));
+    return Find(*t, name, path);
+  }
+  CAIRN_ASSIGN_OR_RETURN(Tree t, LoadTree(store, dir));
+  return Find(t, name, path);
 }
 
 }  // namespace
@@ -49,7 +66,7 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
 }
 
 Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
-                              bool follow_last, std::string* resolved) {
+                              bool follow_last, std::string* resolved, TreeCache* cache) {
   constexpr int kMaxLinks = 40;
   // Components still to walk, the next one last; and the entries walked, the root first.
   std::vector<std::string> todo;
@@ -88,7 +105,7 @@ Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::str
       if (walked.size() > 1) walked.pop_back(), names.pop_back();
       continue;
     }
-    CAIRN_ASSIGN_OR_RETURN(TreeEntry e, Child(store, walked.back().id, comp, path));
+    CAIRN_ASSIGN_OR_RETURN(TreeEntry e, Child(store, walked.back().id, comp, path, cache));
     // A trailing '/' leaves an empty component behind: the link is resolved, as the kernel does.
     if (e.type == EntryType::kSymlink && (follow_last || !todo.empty())) {
       if (++links > kMaxLinks) {

@@ -3,7 +3,9 @@
 #define CAIRN_CAS_TREE_READER_H_
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "cas/object_store.h"
 #include "cas/tree.h"
@@ -16,6 +18,20 @@ Result<Tree> LoadTree(ObjectStore* store, const ObjectId& id);
 // directory entry named ""). NotFound naming the path.
 Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::string_view path);
 
+// The Trees decoded for a series of lookups in one version, each decoded once (ResolvePath):
+// every lookup decoded each Tree on its way again, the root's whole each time (~5 times a
+// checkin, for catalog::InspectTree: a root of a million entries took ~5 full decodes).
+// Holds what it decoded until destroyed: for a few lookups, not a walk of a tree.
+class TreeCache {
+ public:
+  explicit TreeCache(ObjectStore* store) : store_(store) {}
+  Result<std::shared_ptr<const Tree>> Get(const ObjectId& id);
+
+ private:
+  ObjectStore* store_;
+  std::unordered_map<ObjectId, std::shared_ptr<const Tree>> trees_;
+};
+
 // The entry at `path` as a process chrooted into the tree sees it: symbolic links are followed
 // in every directory component, and in the last one too when `follow_last` (or when the path
 // ends in '/'); an absolute target starts again at the root, and ".." (in `path` or a target)
@@ -24,9 +40,10 @@ Result<TreeEntry> LookupPath(ObjectStore* store, const ObjectId& root, std::stri
 // levels of symbolic links") and for a path going on after what is not a directory ("file/",
 // "file/.", "file/..": "... is not a directory"). `resolved`, if not null, is set to the path of
 // the entry found, with no link in it ("" for the root): where the root Tree's hard-link table
-// names it.
+// names it. With `cache`, the Trees are taken from it (and `store` is not read).
 Result<TreeEntry> ResolvePath(ObjectStore* store, const ObjectId& root, std::string_view path,
-                              bool follow_last, std::string* resolved = nullptr);
+                              bool follow_last, std::string* resolved = nullptr,
+                              TreeCache* cache = nullptr);
 
 // Calls fn(path, entry) for every entry beneath the Tree `id` in depth-first, byte order; `path`
 // is relative to `id` with `prefix` prepended. fn returns false to stop descending into a

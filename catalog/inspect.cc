@@ -142,12 +142,13 @@ void ParseDpkgDatabase(const std::string& status, const std::vector<std::string>
 // interrupted, or an image captured during one), which dpkg and dpkg-query read over it. Its
 // files are named by number and applied in numeric order; other names (tmp.i, being written)
 // are not entries. Without it a package upgraded by the run showed its old version. `read`
-// reads a file of the tree, empty when absent.
+// reads a file of the tree, empty when absent; `trees` are the Trees `read` decodes.
 Result<std::vector<std::string>> ReadDpkgJournal(
     cas::ObjectStore* store, const ObjectId& root,
-    const std::function<Result<std::string>(const std::string&)>& read) {
+    const std::function<Result<std::string>(const std::string&)>& read, cas::TreeCache* trees) {
   std::vector<std::string> journal;
-  auto dir = cas::ResolvePath(store, root, "var/lib/dpkg/updates", /*follow_last=*/true);
+  auto dir = cas::ResolvePath(store, root, "var/lib/dpkg/updates", /*follow_last=*/true,
+                              /*resolved=*/nullptr, trees);
   if (!dir && (dir.error().IsNotFound() || dir.error().code() == Code::kInvalidArgument)) {
     return journal;
   }
@@ -177,9 +178,10 @@ Result<std::vector<std::string>> ReadDpkgJournal(
 
 }  // namespace
 
-Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path) {
-  CAIRN_ASSIGN_OR_RETURN(cas::TreeEntry e,
-                         cas::ResolvePath(store, root, path, /*follow_last=*/true));
+Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path,
+                                 cas::TreeCache* cache) {
+  CAIRN_ASSIGN_OR_RETURN(cas::TreeEntry e, cas::ResolvePath(store, root, path, /*follow_last=*/true,
+                                                            /*resolved=*/nullptr, cache));
   std::string out;
   CAIRN_RETURN_IF_ERROR(cas::ReadFileEntry(store, e, [&](std::string_view piece) {
     out.append(piece);
@@ -190,8 +192,9 @@ Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, 
 
 Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
   Inspection out;
+  cas::TreeCache trees(store);  // the root and etc/ are on the way of several files
   auto read = [&](const std::string& path) -> Result<std::string> {
-    auto r = ReadTreeFile(store, root, path);
+    auto r = ReadTreeFile(store, root, path, &trees);
     if (!r && (r.error().IsNotFound() || r.error().code() == Code::kInvalidArgument)) {
       return std::string();
     }
@@ -206,7 +209,8 @@ Result<Inspection> InspectTree(cas::ObjectStore* store, const ObjectId& root) {
   while (!hostname.empty() && std::isspace(static_cast<unsigned char>(hostname.back()))) hostname.pop_back();
   out.hostname = hostname;
   CAIRN_ASSIGN_OR_RETURN(std::string status, read("var/lib/dpkg/status"));
-  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> journal, ReadDpkgJournal(store, root, read));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> journal,
+                         ReadDpkgJournal(store, root, read, &trees));
   if (!status.empty() || !journal.empty()) {
     out.package_format = "deb";
     ParseDpkgDatabase(status, journal, &out);

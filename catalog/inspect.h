@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cas/object_store.h"
+#include "cas/tree_reader.h"
 
 namespace cairn::catalog {
 
@@ -46,8 +47,10 @@ std::string EncodeInspection(const Inspection& in);
 Inspection DecodeInspection(std::string_view text);
 
 // Reads a whole file of a tree, following symlinks inside the tree as cas::ResolvePath does.
-// NotFound when absent.
-Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path);
+// NotFound when absent. With `cache`, the Trees on the way are decoded once for every call
+// given it.
+Result<std::string> ReadTreeFile(cas::ObjectStore* store, const ObjectId& root, std::string path,
+                                 cas::TreeCache* cache = nullptr);
 
 }  // namespace cairn::catalog
 

@@ -1,5 +1,5 @@
 // ReadFileData and ZeroRunDigest: a file's data with its offsets, and a digest of its bytes
-// (holes read as zeros) that costs its data, not its size.
+// (holes read as zeros) that costs its data, not its size. ResolvePath through a TreeCache.
 #include "cas/tree_reader.h"
 
 #include <gtest/gtest.h>
@@ -96,6 +96,84 @@ TEST_F(TreeReaderTest, ZeroRunDigestOfAHugeSparseFileReadsOnlyItsData) {
   TreeEntry b = File(max, "en", {{max - 3, 2}});
   EXPECT_NE(Digest(a), Digest(b));
   EXPECT_EQ(Digest(a), Digest(File(max, "end", {{max - 3, 3}})));
+}
+
+// A MemoryStore that counts its reads.
+class CountingStore final : public ObjectStore {
+ public:
+  Status WriteRaw(std::span<const RawOp> ops, const WriteOptions& options) override {
+    return inner_.WriteRaw(ops, options);
+  }
+  Result<std::optional<std::string>> Get(Space space, std::string_view key) override {
+    ++gets;
+    return inner_.Get(space, key);
+  }
+  Result<std::optional<std::string>> LastKey(Space space) override { return inner_.LastKey(space); }
+  Status Scan(Space space, std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    ++gets;
+    return inner_.Scan(space, prefix, fn);
+  }
+  Status Flush() override { return Status(); }
+  bool read_only() const override { return false; }
+  int gets = 0;
+
+ private:
+  MemoryStore inner_;
+};
+
+// Lookups through one TreeCache find what lookups without it find, and read each Tree once: a
+// second file of a directory looked up already reads nothing from the store.
+TEST(TreeCacheTest, LookupsThroughACacheReadEachTreeOnce) {
+  CountingStore store;
+  Ingestor ingestor(&store, IngestOptions());
+  auto put_tree = [&](Tree t) {
+    EXPECT_TRUE(CanonicalizeTree(&t).ok());
+    auto id = ingestor.PutObject(ObjectType::kTree, EncodeTree(t));
+    EXPECT_TRUE(id.has_value()) << id.error().ToString();
+    EXPECT_TRUE(ingestor.WritePending().ok());
+    return id ? *id : ObjectId();
+  };
+  auto entry = [](std::string name, EntryType type) {
+    TreeEntry e;
+    e.name = std::move(name);
+    e.type = type;
+    e.meta.mode = 0755;
+    return e;
+  };
+  Tree etc;
+  etc.meta.mode = 0755;
+  for (const char* n : {"hostname", "os-release", "passwd"})
+    etc.entries.push_back(entry(n, EntryType::kRegular));
+  Tree root;
+  root.meta.mode = 0755;
+  TreeEntry etc_entry = entry("etc", EntryType::kDirectory);
+  etc_entry.id = put_tree(etc);
+  root.entries.push_back(etc_entry);
+  TreeEntry link = entry("conf", EntryType::kSymlink);
+  link.meta.mode = 0777;
+  link.target = "/etc";
+  root.entries.push_back(link);
+  const ObjectId root_id = put_tree(root);
+
+  TreeCache cache(&store);
+  for (const char* path :
+       {"etc/hostname", "conf/os-release", "etc/passwd", "etc/nothing", "etc/hostname/x"}) {
+    auto plain = ResolvePath(&store, root_id, path, true);
+    store.gets = 0;
+    auto cached = ResolvePath(&store, root_id, path, true, nullptr, &cache);
+    ASSERT_EQ(plain.has_value(), cached.has_value()) << path;
+    if (plain) {
+      EXPECT_EQ(*plain, *cached) << path;
+    } else {
+      EXPECT_EQ(plain.error().ToString(), cached.error().ToString()) << path;
+    }
+    if (std::string_view(path) != "etc/hostname") {
+      EXPECT_EQ(store.gets, 0) << path << ": the root and etc/ were decoded already";
+    } else {
+      EXPECT_GT(store.gets, 0) << "the first lookup reads the root and etc/";
+    }
+  }
 }
 
 }  // namespace
