@@ -371,7 +371,6 @@ Result<FileOut> ReadAndStoreFile(cas::Ingestor* ingestor, const std::string& pat
                                  const std::string& rel, const struct stat& st,
                                  const CheckinOptions& options, int root_fd) {
   FileOut out;
-  out.path = rel;
   Fd f;
   struct stat before;
   CAIRN_ASSIGN_OR_RETURN(bool opened, OpenChecked(path, rel, root_fd, st, options, &f, &before));
@@ -405,7 +404,6 @@ std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
   for (size_t i = 0; i < files.size(); ++i) {
     const FileToStore& file = files[i];
     FileOut fo;
-    fo.path = file.rel;
     bool out_of_fds = false;
     Result<bool> opened = OpenChecked(file.path, file.rel, root_fd, file.st, options, &fds[i],
                                       &before[i], &out_of_fds);
@@ -493,7 +491,6 @@ std::vector<Result<FileOut>> ReadAndStoreFiles(cas::Ingestor* ingestor,
     char* data = reader.buffer.get() + p.offset;
     if (p.read.ok()) p.read = ReadRest(fd, data, got[k], p.size, file.path);
     FileOut fo;
-    fo.path = file.rel;
     if (!p.read.ok()) {
       fo.skipped = true;
       out[p.i] = SkipsAsUnreadable(p.read, options) ? Result<FileOut>(std::move(fo))

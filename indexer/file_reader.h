@@ -16,7 +16,6 @@
 namespace cairn::indexer {
 
 struct FileOut {
-  std::string path;  // relative to the source root
   bool skipped = false;
   cas::FileContent content;
   bool sparse = false;
