@@ -28,8 +28,7 @@ namespace cairn::indexer {
 namespace {
 
 constexpr int kMaxFilesInFlight = 128;
-// Directories held open on the way down (WriteDir); below them each level's descriptor is
-// closed while its subdirectory is written and opened again from it through "..".
+// Directories held open on the way down (WriteDir); below them, every kHeldLevels-th level.
 constexpr int kHeldLevels = 64;
 
 struct Fd {
@@ -316,18 +315,23 @@ class Writer {
     return rel.empty() ? target_ : target_ + "/" + rel;
   }
 
-  // The parent of the directory open as `child`, if it is still the directory `rel` that was
-  // `was` (a directory moved meanwhile: an error naming `rel`, never a write elsewhere).
-  Result<SharedFd> Reopen(int child, const struct stat& was, const std::string& rel) {
-    auto up = std::make_shared<Fd>(::openat(child, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (up->fd < 0) return ErrnoStatus("open directory", Shown(rel), errno);
-    struct stat now;
-    if (::fstat(up->fd, &now) != 0) return ErrnoStatus("stat", Shown(rel), errno);
-    if (now.st_dev != was.st_dev || now.st_ino != was.st_ino) {
-      return Status::IOError("checkout " + Shown(rel) +
-                             ": a directory of the target was moved during the checkout");
+  // The directory `rel`, `depth` levels deep (not a multiple of kHeldLevels), opened again by
+  // name from the nearest level kept open above it (kept_.back()), never following a symlink.
+  Result<SharedFd> Reopen(const std::string& rel, int depth) {
+    if (kept_.empty()) return Status::Internal("checkout " + Shown(rel) + ": no level kept open");
+    const size_t steps = static_cast<size_t>(depth % kHeldLevels);
+    std::vector<std::string_view> names;  // the deepest first
+    for (std::string_view r = rel; names.size() < steps && !r.empty(); r = ParentOf(r)) {
+      names.push_back(BaseName(r));
     }
-    return up;
+    SharedFd cur = kept_.back();
+    for (size_t i = names.size(); i-- > 0;) {
+      auto next = std::make_shared<Fd>(::openat(cur->fd, std::string(names[i]).c_str(),
+                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (next->fd < 0) return ErrnoStatus("open directory", Shown(rel), errno);
+      cur = std::move(next);
+    }
+    return cur;
   }
 
   // With --force an entry of the same name may exist: remove it unless both are directories.
@@ -336,7 +340,15 @@ class Writer {
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Status();
     if (S_ISDIR(st.st_mode)) {
-      if (want_dir) return Status();
+      if (want_dir) {
+        // A directory kept gets the version's mode once written; until then its owner (an
+        // earlier checkout as this user: 0555 and 0444 directories) may need to write in it.
+        if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() &&
+            ::fchmodat(dirfd, name.c_str(), (st.st_mode & 07777) | 0700, 0) != 0) {
+          return ErrnoStatus("chmod", shown, errno);
+        }
+        return Status();
+      }
       std::error_code ec;
       std::filesystem::remove_all("/proc/self/fd/" + std::to_string(dirfd) + "/" + name, ec);
       if (ec) return ErrnoStatus("remove", shown, ec.value());
@@ -347,9 +359,11 @@ class Writer {
   }
 
   // Writes the entries of `tree` into `dirfd`, the directory `rel`, `depth` levels beneath the
-  // target. Below kHeldLevels levels `dirfd` is closed while a subdirectory is written and
-  // replaced by one opened again from it through "..", checked to be the same directory: one
-  // descriptor per level failed a tree 4,096 deep under `ulimit -n 1024` (EMFILE).
+  // target. The first kHeldLevels levels, and every kHeldLevels-th beneath, stay open while a
+  // subdirectory is written; any other level is closed meanwhile and opened again by name from
+  // the nearest kept above it (Reopen): one descriptor per level failed a tree 4,096 deep under
+  // `ulimit -n 1024` (EMFILE). (Through ".." with an inode check, a reviewer made a deleted
+  // level's inode number come back outside the target, and the rest of it was written there.)
   Status WriteDir(SharedFd& dirfd, const std::string& rel, const cas::Tree& tree, int depth) {
     for (const auto& e : tree.entries) {
       std::string path = Join(rel, e.name);
@@ -365,17 +379,15 @@ class Writer {
           auto fd = std::make_shared<Fd>(::openat(dirfd->fd, e.name.c_str(),
                                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
           if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
-          struct stat here;
-          const bool release = depth >= kHeldLevels;
+          const bool keep = depth >= kHeldLevels && depth % kHeldLevels == 0;
+          const bool release = depth > kHeldLevels && !keep;
+          if (keep) kept_.push_back(dirfd);
+          if (release) dirfd.reset();
+          Status written = WriteDir(fd, path, child, depth + 1);
+          if (keep) kept_.pop_back();
+          CAIRN_RETURN_IF_ERROR(written);
           if (release) {
-            if (::fstat(dirfd->fd, &here) != 0) return ErrnoStatus("stat", Shown(rel), errno);
-            dirfd.reset();
-          }
-          CAIRN_RETURN_IF_ERROR(WriteDir(fd, path, child, depth + 1));
-          // Before the subdirectory's own mode is set, which may take the search permission
-          // that ".." needs.
-          if (release) {
-            CAIRN_ASSIGN_OR_RETURN(dirfd, Reopen(fd->fd, here, rel));
+            CAIRN_ASSIGN_OR_RETURN(dirfd, Reopen(rel, depth));
           }
           // Every child exists now (file contents may still be in flight, which does not
           // touch the directory), so its metadata can be final, but for the directories that
@@ -585,6 +597,9 @@ class Writer {
   const TargetFs target_fs_;
   CheckoutResult result_;
   std::set<std::string> link_members_;
+  // The levels kept open beneath the first kHeldLevels on the way to the directory being
+  // written, the deepest last (WriteDir).
+  std::vector<SharedFd> kept_;
   std::deque<std::future<Status>> jobs_;
   // The directories that hold a name of a hard-link group, and their ancestors (not the root);
   // their metadata is applied after the links are made, from link_dir_meta_.

@@ -4,8 +4,10 @@
 // trees_cli_test.cc.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -83,6 +85,53 @@ TEST_F(TreesCliTest, ATreeAsDeepAsTheLimitGoesInAndOutAndADeeperOneIsRefused) {
       << ReadFile(dir_ + "/err");
   RunResult versions = RunRepo("versions", {"deeper"});
   EXPECT_EQ(versions.exit_code, 3) << "nothing recorded";
+}
+
+// A directory of the target moved out of it while a deep checkout writes beneath it: what it
+// still had to hold is not written where it went, the checkout fails naming it (exit 3). A
+// checkout keeps 64 levels open, then every 64th; a level between is closed while its
+// subdirectory is written and opened again by name from the kept one above. The first version
+// of that reopened it through ".." from the subdirectory, following it out of the target (with
+// an inode check, which a deleted level's inode number reused outside passed); before, every
+// level stayed open and was written wherever it went. (The subdirectory being written when the
+// level moved went with it, and is written there: it is open.)
+TEST_F(TreesCliTest, ALevelMovedOutOfTheTargetDuringADeepCheckoutIsNotWrittenWhereItWent) {
+  const std::string deep = dir_ + "/deep", out = dir_ + "/out", away = dir_ + "/away";
+  ASSERT_NO_FATAL_FAILURE(MakeDeepTree(deep, 3000));
+  RunResult in = RunRepo("checkin", {deep, "--image", "deep"});
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  auto levels = [](int n) {
+    std::string p;
+    for (int i = 0; i < n; ++i) p += "/d";
+    return p;
+  };
+  const std::string err = dir_ + "/checkout.err";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::dup2(fd, 2);
+    ::execl(CAIRN_BINARY, "cairn", "checkout", "deep", out.c_str(), "--repo", repo_.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Stopped once it is 1,200 levels down: every level's "f" ("d" sorts first) is still to come.
+  const std::string deep_in_out = out + levels(1200);
+  struct stat st;
+  int status = 0;
+  while (::stat(deep_in_out.c_str(), &st) != 0) {
+    ASSERT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "the checkout ended before it was stopped";
+  }
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  ASSERT_EQ(::rename((out + levels(100)).c_str(), away.c_str()), 0);
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3) << ReadFile(err);
+  EXPECT_NE(ReadFile(err).find("open directory " + out + "/d/d/d/"), std::string::npos)
+      << ReadFile(err);
+  EXPECT_FALSE(Exists(away + "/f")) << "level 100's own file, written after it had moved";
+  EXPECT_FALSE(Exists(away + levels(20) + "/f")) << "level 120's";
 }
 
 // A tarball written over a private empty file made for it (`install -m 600 /dev/null out.tar`)

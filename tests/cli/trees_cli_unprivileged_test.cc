@@ -154,6 +154,41 @@ TEST_F(NonRootCheckoutTest, ATargetThatCannotBeListedIsNamedSo) {
   EXPECT_EQ(r.err.find("not empty"), std::string::npos) << r.err;
 }
 
+// Deeper than the 64 levels a checkout keeps open, a level is opened again by name once its
+// subdirectory is written; as nobody, over its own earlier checkout (--force), with directories
+// that have no search permission at levels 10 and 80 (an empty one, and one holding a file),
+// it works as near the top. A first version of the reopen went through ".." from the
+// subdirectory, which needs search permission on it: the empty 0644 directory at level 80
+// failed the second checkout ("Permission denied").
+TEST_F(NonRootCheckoutTest, ADeepTreeWithClosedDirectoriesChecksOutAgainOverItself) {
+  std::string level = src_;
+  for (int i = 1; i <= 100; ++i) {
+    level += "/d";
+    ASSERT_EQ(::mkdir(level.c_str(), 0755), 0);
+    if (i == 10 || i == 80) {
+      ASSERT_EQ(::mkdir((level + "/e").c_str(), 0644), 0);
+      ASSERT_EQ(::mkdir((level + "/r").c_str(), 0755), 0);
+      std::ofstream(level + "/r/f") << "data\n";
+      ASSERT_EQ(::chmod((level + "/r").c_str(), 0444), 0);
+    }
+  }
+  CheckinAsRoot("deep");
+  const std::string target = outs_ + "/t";
+  for (bool force : {false, true}) {
+    std::vector<std::string> args = {"checkout", "--repo", repo_, "deep", target};
+    if (force) args.push_back("--force");
+    RunResult r = RunAs(User{65534, 65534, {}}, args);
+    ASSERT_EQ(r.exit_code, 0) << (force ? "over itself: " : "") << r.err;
+    std::string at = target;
+    for (int i = 1; i <= 80; ++i) at += "/d";
+    struct stat st;
+    ASSERT_EQ(::stat((at + "/e").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    ASSERT_EQ(::stat((at + "/r").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0444u);
+  }
+}
+
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
