@@ -22,6 +22,11 @@ namespace {
 // Inputs above this size at a level up to kDfastLevels are compressed with zstd's dfast strategy.
 constexpr size_t kDfastMaxGreedy = 128 << 10;
 constexpr int kDfastLevels = 4;
+// Inputs above this size (a Tree of a huge directory, a ChunkIndex of a huge file; chunks are
+// smaller) are compressed straight into their record as it grows: a buffer of their bound was
+// allocated and kept by the compressor for the process's life (~310 MB after the Tree of a
+// directory of a million 255-byte names).
+constexpr size_t kStreamedAbove = 4 << 20;
 
 // A zstd compression context over a workspace sized once, for inputs up to `limit` bytes at
 // the highest level seen. A dynamic context resized its workspace whenever its inputs changed
@@ -186,6 +191,41 @@ std::string_view ObjectTypeName(ObjectType type) {
 
 bool IsKnownObjectType(uint8_t t) { return t >= 1 && t <= 5; }
 
+namespace {
+
+// Compresses `input` (with its content size in the frame, as ZSTD_compress2 writes it) onto the
+// end of `*record`, which grows as the output does; false, with `*record` as it was, when zstd
+// fails or the output would not be smaller than the input.
+bool CompressStreamed(ZSTD_CCtx* cctx, std::string_view input, int level, bool dfast,
+                      std::string* record) {
+  const size_t start = record->size();
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  if (dfast) ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, ZSTD_dfast);
+  ZSTD_CCtx_setPledgedSrcSize(cctx, input.size());
+  ZSTD_inBuffer in{input.data(), input.size(), 0};
+  const size_t most = input.size() - 1;  // the output must be smaller than the input
+  size_t room = std::min(input.size() / 8 + (64 << 10), most);
+  size_t pos = 0;
+  for (;;) {
+    record->resize(start + room);
+    ZSTD_outBuffer out{record->data() + start, room, pos};
+    const size_t left = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
+    pos = out.pos;
+    if (ZSTD_isError(left)) break;
+    if (left == 0) {
+      record->resize(start + pos);
+      return true;
+    }
+    if (room == most) break;
+    room = std::min(room * 2, most);
+  }
+  record->resize(start);
+  return false;
+}
+
+}  // namespace
+
 EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::string_view raw,
                                  int zstd_level, bool x86_code) {
   EncodedObject out{id, type, raw.size(), {}};
@@ -194,15 +234,8 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
   header.push_back(static_cast<char>(type));
   PutVarint64(&header, raw.size());
   if (zstd_level != 0 && raw.size() >= 64) {
-    // Compress into a reused buffer (no zero-filling of a fresh one per object), then copy
-    // exactly the bytes needed.
     CompressorLease lease;
     Compressor& ctx = *lease;
-    size_t bound = ZSTD_compressBound(raw.size());
-    if (ctx.buffer_size < bound) {
-      ctx.buffer.reset(new char[bound]);
-      ctx.buffer_size = bound;
-    }
     std::string_view input = raw;
     if (x86_code) {
       ctx.filtered.assign(raw);
@@ -213,21 +246,37 @@ EncodedObject EncodeObjectWithId(const ObjectId& id, ObjectType type, std::strin
     // tables by input size); on this data greedy cost 1.5x dfast's CPU for those chunks
     // (docs/store-tuning.md). Chunks of every size keep dfast at the low levels.
     const bool force_dfast = input.size() > kDfastMaxGreedy && zstd_level <= kDfastLevels;
-    auto compress = [&](ZSTD_CCtx* cctx) {
-      ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-      ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
-      if (force_dfast) ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, ZSTD_dfast);
-      return ZSTD_compress2(cctx, ctx.buffer.get(), bound, input.data(), input.size());
-    };
-    ZSTD_CCtx* sized = ctx.For(input.size(), zstd_level);
-    size_t n = sized != nullptr ? compress(sized) : 0;
-    if (sized == nullptr || ZSTD_isError(n)) n = compress(ctx.fallback);
-    if (!ZSTD_isError(n) && n < raw.size()) {
-      header[0] = static_cast<char>(x86_code ? Codec::kZstdX86 : Codec::kZstd);
-      out.record.reserve(header.size() + n);
-      out.record = std::move(header);
-      out.record.append(ctx.buffer.get(), n);
-      return out;
+    const Codec codec = x86_code ? Codec::kZstdX86 : Codec::kZstd;
+    if (input.size() > kStreamedAbove) {
+      if (CompressStreamed(ctx.fallback, input, zstd_level, force_dfast, &header)) {
+        header[0] = static_cast<char>(codec);
+        out.record = std::move(header);
+        return out;
+      }
+    } else {
+      // Compress into a reused buffer (no zero-filling of a fresh one per object), then copy
+      // exactly the bytes needed.
+      const size_t bound = ZSTD_compressBound(input.size());
+      if (ctx.buffer_size < bound) {
+        ctx.buffer.reset(new char[bound]);
+        ctx.buffer_size = bound;
+      }
+      auto compress = [&](ZSTD_CCtx* cctx) {
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
+        if (force_dfast) ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, ZSTD_dfast);
+        return ZSTD_compress2(cctx, ctx.buffer.get(), bound, input.data(), input.size());
+      };
+      ZSTD_CCtx* sized = ctx.For(input.size(), zstd_level);
+      size_t n = sized != nullptr ? compress(sized) : 0;
+      if (sized == nullptr || ZSTD_isError(n)) n = compress(ctx.fallback);
+      if (!ZSTD_isError(n) && n < raw.size()) {
+        header[0] = static_cast<char>(codec);
+        out.record.reserve(header.size() + n);
+        out.record = std::move(header);
+        out.record.append(ctx.buffer.get(), n);
+        return out;
+      }
     }
   }
   out.record.reserve(header.size() + raw.size());

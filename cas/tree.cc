@@ -171,46 +171,72 @@ Status ValidateTree(const Tree& tree) {
   return Status();
 }
 
+namespace {
+
+void PutEntry(std::string* out, const TreeEntry& e) {
+  PutLengthPrefixed(out, e.name);
+  out->push_back(static_cast<char>(e.type));
+  if (e.type == EntryType::kDirectory) {
+    out->append(e.id.AsBytes());
+    return;
+  }
+  PutMetadata(out, e.meta);
+  switch (e.type) {
+    case EntryType::kRegular:
+      PutVarint64(out, e.size);
+      out->append(e.id.AsBytes());
+      // 0: dense; n+1: sparse with n data regions
+      PutVarint64(out, e.sparse ? e.extents.size() + 1 : 0);
+      for (const auto& x : e.extents) {
+        PutVarint64(out, x.offset);
+        PutVarint64(out, x.length);
+      }
+      break;
+    case EntryType::kSymlink:
+      PutLengthPrefixed(out, e.target);
+      break;
+    case EntryType::kCharDevice:
+    case EntryType::kBlockDevice:
+      PutVarint64(out, e.rdev_major);
+      PutVarint64(out, e.rdev_minor);
+      break;
+    default:
+      break;
+  }
+}
+
+// Trees of more entries than this are measured before they are encoded, so that the encoding
+// takes exactly its size: grown by doubling, a huge directory's held up to twice its size, and
+// half as much again while it moved.
+constexpr size_t kMeasuredAbove = 4096;
+
+}  // namespace
+
 std::string EncodeTree(const Tree& tree) {
   std::string out(kMagic);
   PutVarint64(&out, tree.hardlinks.empty() ? 0 : kFlagHardlinks);
   PutMetadata(&out, tree.meta);
   PutVarint64(&out, tree.entries.size());
-  for (const auto& e : tree.entries) {
-    PutLengthPrefixed(&out, e.name);
-    out.push_back(static_cast<char>(e.type));
-    if (e.type == EntryType::kDirectory) {
-      out.append(e.id.AsBytes());
-      continue;
-    }
-    PutMetadata(&out, e.meta);
-    switch (e.type) {
-      case EntryType::kRegular:
-        PutVarint64(&out, e.size);
-        out.append(e.id.AsBytes());
-        // 0: dense; n+1: sparse with n data regions
-        PutVarint64(&out, e.sparse ? e.extents.size() + 1 : 0);
-        for (const auto& x : e.extents) {
-          PutVarint64(&out, x.offset);
-          PutVarint64(&out, x.length);
-        }
-        break;
-      case EntryType::kSymlink: PutLengthPrefixed(&out, e.target); break;
-      case EntryType::kCharDevice:
-      case EntryType::kBlockDevice:
-        PutVarint64(&out, e.rdev_major);
-        PutVarint64(&out, e.rdev_minor);
-        break;
-      default: break;
-    }
-  }
+  std::string links;  // the root's hard-link table, last
   if (!tree.hardlinks.empty()) {
-    PutVarint64(&out, tree.hardlinks.size());
+    PutVarint64(&links, tree.hardlinks.size());
     for (const auto& g : tree.hardlinks) {
-      PutVarint64(&out, g.size());
-      for (const auto& p : g) PutLengthPrefixed(&out, p);
+      PutVarint64(&links, g.size());
+      for (const auto& p : g) PutLengthPrefixed(&links, p);
     }
   }
+  if (tree.entries.size() > kMeasuredAbove) {
+    size_t size = out.size() + links.size();
+    std::string entry;
+    for (const auto& e : tree.entries) {
+      entry.clear();
+      PutEntry(&entry, e);
+      size += entry.size();
+    }
+    out.reserve(size);
+  }
+  for (const auto& e : tree.entries) PutEntry(&out, e);
+  out.append(links);
   return out;
 }
 

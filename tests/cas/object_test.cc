@@ -82,6 +82,35 @@ TEST(ObjectEncodeTest, ManyThreadsEncodeAsOneDoes) {
   }
 }
 
+// Inputs above 4 MiB (the Tree of a huge directory) are compressed into their record as it
+// grows, not through a buffer of their bound: compressible ones decode to their input (the
+// frame holds its content size, which reading checks), with output that outgrows the first
+// room given it; one that does not compress is stored raw.
+TEST(ObjectEncodeTest, InputsAboveFourMebibytesAreCompressedAsTheyGrow) {
+  std::string names;  // like a Tree's entries: long similar names, a few random bytes each
+  for (int i = 0; names.size() < (9 << 20); ++i) {
+    names += std::string(200, 'n') + std::to_string(i) + RandomBytes(40, i);
+  }
+  std::string noise = RandomBytes(5 << 20, 77);  // compresses by less than 1/8
+  std::string half = noise.substr(0, 3 << 20) + std::string(3 << 20, 'z');
+  for (const std::string* in : {&names, &noise, &half}) {
+    EncodedObject e = EncodeObject(ObjectType::kTree, *in, 3, false);
+    auto decoded = DecodeObject(Sha256::Of(*in), e.record);
+    ASSERT_TRUE(decoded.has_value()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->data, *in);
+    const auto codec = static_cast<Codec>(e.record[0]);
+    if (in == &noise) {
+      EXPECT_EQ(codec, Codec::kRaw);
+    } else {
+      EXPECT_EQ(codec, Codec::kZstd);
+      EXPECT_LT(e.record.size(), in->size());
+    }
+  }
+  EXPECT_GT(EncodeObject(ObjectType::kTree, half, 3, false).record.size(),
+            (3u << 20) / 8 + (64 << 10))
+      << "the output outgrew the room it was first given";
+}
+
 // A record whose header claims another size than its zstd frame holds is Corruption before
 // any buffer is sized by the claim (found by fuzz/object_fuzzer.cc: a damaged header made each
 // read allocate and zero up to 1 GiB).
