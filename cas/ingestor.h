@@ -108,6 +108,11 @@ class Ingestor {
   // Once `final` is written, Abort() does nothing: deleting the objects alone could leave refs
   // to nothing.
   Status Finish(WriteBatch final);
+  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
+  // before StartFlush is durable, and writes that name those objects may follow. A caller that
+  // undoes its own writes after a failure waits first: the undo may reopen the store
+  // (ObjectStore::UndoRecovering), which must not happen under the flush.
+  Status WaitFlush();
   // Undoes the session after a failure: deletes every object this Ingestor wrote, so that the
   // store holds what it held before. REQUIRES: no concurrent Put*; this process is the only
   // writer (cas/repository.h guarantees it).
@@ -124,9 +129,6 @@ class Ingestor {
   const IngestOptions& options() const { return options_; }
 
  private:
-  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
-  // before StartFlush is durable, and writes that name those objects may follow.
-  Status WaitFlush();
   // Hashes, dedups and (if new) compresses and queues one chunk. Returns its id.
   // `x86_code`: the chunk is part of an x86 executable (compressed through the x86 filter).
   Result<ObjectId> StoreChunk(std::string_view data, bool x86_code = false);
