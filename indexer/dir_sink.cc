@@ -263,8 +263,7 @@ class Writer {
         }
       }
     }
-    auto fd = std::make_shared<Fd>(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd->fd < 0) return ErrnoStatus("open", target_, errno);
+    CAIRN_ASSIGN_OR_RETURN(SharedFd fd, OpenDir(AT_FDCWD, target_, target_));
     NoteLeftOutXattrs(".", tree.meta, cas::EntryType::kDirectory);
     Status s = WriteDir(fd, "", tree, 0);
     Status w = WaitAll();
@@ -334,21 +333,40 @@ class Writer {
     return cur;
   }
 
+  // Opens directory `name` of `parent` (AT_FDCWD: `name` is a path) to write into it, never
+  // following a symlink. With --force it may be an earlier checkout's, which its owner cannot
+  // write into (0555, 0444, 0000): such a directory of the user's is given u+rwx until its mode
+  // is set, through a descriptor of it, never by name (a reviewer swapped the name for a
+  // symbolic link between the check and a chmod by name, and root's checkout chmodded the
+  // link's target).
+  Result<SharedFd> OpenDir(int parent, const std::string& name, const std::string& shown) {
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    if (!options_.force) {
+      auto fd = std::make_shared<Fd>(::openat(parent, name.c_str(), kFlags));
+      if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
+      return fd;
+    }
+    Fd path(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (path.fd < 0) return ErrnoStatus("open directory", shown, errno);
+    const std::string proc = "/proc/self/fd/" + std::to_string(path.fd);
+    struct stat st;
+    if (::fstat(path.fd, &st) != 0) return ErrnoStatus("stat", shown, errno);
+    if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() &&
+        ::chmod(proc.c_str(), (st.st_mode & 07777) | 0700) != 0) {
+      return ErrnoStatus("chmod", shown, errno);
+    }
+    auto fd = std::make_shared<Fd>(::open(proc.c_str(), kFlags & ~O_NOFOLLOW));
+    if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
+    return fd;
+  }
+
   // With --force an entry of the same name may exist: remove it unless both are directories.
   Status ClearName(int dirfd, const std::string& name, bool want_dir, const std::string& shown) {
     if (!options_.force) return Status();
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Status();
     if (S_ISDIR(st.st_mode)) {
-      if (want_dir) {
-        // A directory kept gets the version's mode once written; until then its owner (an
-        // earlier checkout as this user: 0555 and 0444 directories) may need to write in it.
-        if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() &&
-            ::fchmodat(dirfd, name.c_str(), (st.st_mode & 07777) | 0700, 0) != 0) {
-          return ErrnoStatus("chmod", shown, errno);
-        }
-        return Status();
-      }
+      if (want_dir) return Status();  // made writable as it is opened (OpenDir)
       std::error_code ec;
       std::filesystem::remove_all("/proc/self/fd/" + std::to_string(dirfd) + "/" + name, ec);
       if (ec) return ErrnoStatus("remove", shown, ec.value());
@@ -376,9 +394,7 @@ class Writer {
           if (::mkdirat(dirfd->fd, e.name.c_str(), 0700) != 0 && errno != EEXIST) {
             return ErrnoStatus("create directory", shown, errno);
           }
-          auto fd = std::make_shared<Fd>(::openat(dirfd->fd, e.name.c_str(),
-                                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-          if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
+          CAIRN_ASSIGN_OR_RETURN(SharedFd fd, OpenDir(dirfd->fd, e.name, shown));
           const bool keep = depth >= kHeldLevels && depth % kHeldLevels == 0;
           const bool release = depth > kHeldLevels && !keep;
           if (keep) kept_.push_back(dirfd);

@@ -156,10 +156,11 @@ TEST_F(NonRootCheckoutTest, ATargetThatCannotBeListedIsNamedSo) {
 
 // Deeper than the 64 levels a checkout keeps open, a level is opened again by name once its
 // subdirectory is written; as nobody, over its own earlier checkout (--force), with directories
-// that have no search permission at levels 10 and 80 (an empty one, and one holding a file),
-// it works as near the top. A first version of the reopen went through ".." from the
-// subdirectory, which needs search permission on it: the empty 0644 directory at level 80
-// failed the second checkout ("Permission denied").
+// that have no search permission at levels 10 and 80 (an empty one, and one holding a file)
+// and a read-only root, it works as near the top. A first version of the reopen went through
+// ".." from the subdirectory, which needs search permission on it: the empty 0644 directory at
+// level 80 failed the second checkout ("Permission denied"); and before, --force could not
+// write into the read-only directories an earlier checkout left (the root, r/).
 TEST_F(NonRootCheckoutTest, ADeepTreeWithClosedDirectoriesChecksOutAgainOverItself) {
   std::string level = src_;
   for (int i = 1; i <= 100; ++i) {
@@ -172,6 +173,7 @@ TEST_F(NonRootCheckoutTest, ADeepTreeWithClosedDirectoriesChecksOutAgainOverItse
       ASSERT_EQ(::chmod((level + "/r").c_str(), 0444), 0);
     }
   }
+  ASSERT_EQ(::chmod(src_.c_str(), 0555), 0);
   CheckinAsRoot("deep");
   const std::string target = outs_ + "/t";
   for (bool force : {false, true}) {
@@ -179,6 +181,9 @@ TEST_F(NonRootCheckoutTest, ADeepTreeWithClosedDirectoriesChecksOutAgainOverItse
     if (force) args.push_back("--force");
     RunResult r = RunAs(User{65534, 65534, {}}, args);
     ASSERT_EQ(r.exit_code, 0) << (force ? "over itself: " : "") << r.err;
+    struct stat root;
+    ASSERT_EQ(::stat(target.c_str(), &root), 0);
+    EXPECT_EQ(root.st_mode & 07777, 0555u);
     std::string at = target;
     for (int i = 1; i <= 80; ++i) at += "/d";
     struct stat st;
