@@ -20,6 +20,7 @@
 #include "base/rel_path.h"
 #include "cas/content_reader.h"
 #include "cas/tree.h"
+#include "indexer/dir_fds.h"
 #include "indexer/dir_sink_meta.h"
 #include "indexer/fs_meta.h"
 
@@ -27,19 +28,6 @@ namespace cairn::indexer {
 namespace {
 
 constexpr int kMaxFilesInFlight = 128;
-// Directories held open on the way down (WriteDir); below them, every kHeldLevels-th level.
-constexpr int kHeldLevels = 64;
-
-struct Fd {
-  explicit Fd(int f = -1) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int fd;
-};
-using SharedFd = std::shared_ptr<Fd>;
 
 std::string Join(const std::string& rel, const std::string& name) {
   return rel.empty() ? name : rel + "/" + name;
@@ -129,54 +117,16 @@ class Writer {
   Result<SharedFd> Reopen(const std::string& rel, int depth) {
     if (kept_.empty()) return Status::Internal("checkout " + Shown(rel) + ": no level kept open");
     std::string_view above = rel;  // the kept level's path
-    for (int i = 0; i < depth % kHeldLevels; ++i) above = ParentOf(above);
+    for (size_t i = 0; i < static_cast<size_t>(depth) % kHeldLevels; ++i) above = ParentOf(above);
     return OpenBeneath(kept_.back()->fd,
                        std::string_view(rel).substr(above.empty() ? 0 : above.size() + 1),
                        Shown(rel));
   }
 
-  // The directory `rel` beneath the directory open as `from` ("": `from` itself, as a new
-  // descriptor), opened component by component, never following a symlink; errors name `shown`.
-  Result<SharedFd> OpenBeneath(int from, std::string_view rel, const std::string& shown) {
-    auto cur = std::make_shared<Fd>(::dup(from));
-    if (cur->fd < 0) return ErrnoStatus("open directory", shown, errno);
-    for (size_t start = 0; start < rel.size();) {
-      const size_t slash = std::min(rel.find('/', start), rel.size());
-      const std::string comp(rel.substr(start, slash - start));
-      auto next = std::make_shared<Fd>(
-          ::openat(cur->fd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (next->fd < 0) return ErrnoStatus("open directory", shown, errno);
-      cur = std::move(next);
-      start = slash + 1;
-    }
-    return cur;
-  }
-
-  // Opens directory `name` of `parent` (AT_FDCWD: `name` is a path) to write into it, never
-  // following a symlink. With --force it may be an earlier checkout's, which its owner cannot
-  // write into (0555, 0444, 0000): such a directory of the user's is given u+rwx until its mode
-  // is set, through a descriptor of it, never by name (a reviewer swapped the name for a
-  // symbolic link between the check and a chmod by name, and root's checkout chmodded the
-  // link's target).
+  // Opens directory `name` of `parent` to write into it (OpenDirToWrite): with --force it may
+  // be an earlier checkout's, which its owner cannot write into.
   Result<SharedFd> OpenDir(int parent, const std::string& name, const std::string& shown) {
-    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    if (!options_.force) {
-      auto fd = std::make_shared<Fd>(::openat(parent, name.c_str(), kFlags));
-      if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
-      return fd;
-    }
-    Fd path(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (path.fd < 0) return ErrnoStatus("open directory", shown, errno);
-    const std::string proc = "/proc/self/fd/" + std::to_string(path.fd);
-    struct stat st;
-    if (::fstat(path.fd, &st) != 0) return ErrnoStatus("stat", shown, errno);
-    if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() &&
-        ::chmod(proc.c_str(), (st.st_mode & 07777) | 0700) != 0) {
-      return ErrnoStatus("chmod", shown, errno);
-    }
-    auto fd = std::make_shared<Fd>(::open(proc.c_str(), kFlags & ~O_NOFOLLOW));
-    if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
-    return fd;
+    return OpenDirToWrite(parent, name, options_.force, shown);
   }
 
   // With --force an entry of the same name may exist: remove it unless both are directories.
@@ -184,15 +134,8 @@ class Writer {
     if (!options_.force) return Status();
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Status();
-    if (S_ISDIR(st.st_mode)) {
-      if (want_dir) return Status();  // made writable as it is opened (OpenDir)
-      std::error_code ec;
-      std::filesystem::remove_all("/proc/self/fd/" + std::to_string(dirfd) + "/" + name, ec);
-      if (ec) return ErrnoStatus("remove", shown, ec.value());
-      return Status();
-    }
-    if (::unlinkat(dirfd, name.c_str(), 0) != 0) return ErrnoStatus("remove", shown, errno);
-    return Status();
+    if (S_ISDIR(st.st_mode) && want_dir) return Status();  // made writable as it is opened
+    return RemoveBeneath(dirfd, name, shown);
   }
 
   // Writes the entries of `tree` into `dirfd`, the directory `rel`, `depth` levels beneath the
@@ -214,8 +157,8 @@ class Writer {
             return ErrnoStatus("create directory", shown, errno);
           }
           CAIRN_ASSIGN_OR_RETURN(SharedFd fd, OpenDir(dirfd->fd, e.name, shown));
-          const bool keep = depth >= kHeldLevels && depth % kHeldLevels == 0;
-          const bool release = depth > kHeldLevels && !keep;
+          const bool release = !HeldWhileBeneath(static_cast<size_t>(depth));
+          const bool keep = depth > 0 && static_cast<size_t>(depth) % kHeldLevels == 0;
           if (keep) kept_.push_back(dirfd);
           if (release) dirfd.reset();
           Status written = WriteDir(fd, path, child, depth + 1);
@@ -370,25 +313,22 @@ class Writer {
     return first;
   }
 
-  // Opens the directory holding `path` beneath `root`, component by component, never
-  // following a symlink. Returns the descriptor and sets *name to the last component.
-  Result<SharedFd> OpenParent(int root, const std::string& path, std::string* name) {
-    *name = std::string(BaseName(path));
-    return OpenBeneath(root, ParentOf(path), target_ + "/" + path);
-  }
-
+  // The links of each group to its first name, then the metadata of the directories that lead
+  // to them. Their directories are opened through one DirCursor: each from the deepest
+  // directory it shares with the one before.
   Status MakeLinks(int root, const std::vector<std::vector<std::string>>& groups) {
+    DirCursor dirs(root, target_);
     for (const auto& g : groups) {
-      std::string first_name;
-      CAIRN_ASSIGN_OR_RETURN(SharedFd first_dir, OpenParent(root, g[0], &first_name));
+      CAIRN_ASSIGN_OR_RETURN(SharedFd first_dir, dirs.Open(ParentOf(g[0])));
+      const std::string first_name(BaseName(g[0]));
       struct stat st;
       if (::fstatat(first_dir->fd, first_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
           !S_ISREG(st.st_mode)) {
         return Status::Corruption("checkout: hard link target '" + g[0] + "' is not a file");
       }
       for (size_t i = 1; i < g.size(); ++i) {
-        std::string name;
-        CAIRN_ASSIGN_OR_RETURN(SharedFd dir, OpenParent(root, g[i], &name));
+        CAIRN_ASSIGN_OR_RETURN(SharedFd dir, dirs.Open(ParentOf(g[i])));
+        const std::string name(BaseName(g[i]));
         if (::linkat(first_dir->fd, first_name.c_str(), dir->fd, name.c_str(), 0) != 0) {
           return ErrnoStatus("link", target_ + "/" + g[i], errno);
         }
@@ -401,8 +341,8 @@ class Writer {
     // still open to its owner while one beneath it is reached.
     for (auto it = link_dir_meta_.rbegin(); it != link_dir_meta_.rend(); ++it) {
       const std::string& rel = it->first;
-      std::string name;
-      CAIRN_ASSIGN_OR_RETURN(SharedFd parent, OpenParent(root, rel, &name));
+      CAIRN_ASSIGN_OR_RETURN(SharedFd parent, dirs.Open(ParentOf(rel)));
+      const std::string name(BaseName(rel));
       Fd dir(::openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (dir.fd < 0) return ErrnoStatus("open directory", target_ + "/" + rel, errno);
       CAIRN_RETURN_IF_ERROR(ApplyMetadata(dir.fd, -1, "", it->second, cas::EntryType::kDirectory,

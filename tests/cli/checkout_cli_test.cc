@@ -21,24 +21,26 @@
 namespace cairn::testing {
 namespace {
 
-// Makes `levels` nested directories "d" beneath `root`, a file "f" in each (through descriptors:
-// the paths pass PATH_MAX).
-void MakeDeepTree(const std::string& root, int levels) {
-  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
-  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  for (int i = 0; i < levels; ++i) {
-    int f = ::openat(fd, "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-    ASSERT_GE(f, 0);
-    ::close(f);
-    ASSERT_EQ(::mkdirat(fd, "d", 0755), 0);
-    int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ::close(fd);
-    ASSERT_GE(next, 0);
-    fd = next;
+using indexer::testing::MakeDeepTree;
+
+// Commands on trees as deep as a checkin takes, under `ulimit -s 1024 && ulimit -n 1024`.
+class DeepTreesCliTest : public TreesCliTest {
+ protected:
+  // Runs `cairn COMMAND --repo ...` under those limits; returns its exit status (its stderr:
+  // Err()).
+  int Sh(const std::string& command) {
+    return indexer::testing::Shell("ulimit -s 1024 && ulimit -n 1024 && " +
+                                   std::string(CAIRN_BINARY) + " " + command + " --repo " + repo_ +
+                                   " >/dev/null 2>" + dir_ + "/err");
   }
-  ::close(fd);
-}
+  std::string Err() { return ReadFile(dir_ + "/err"); }
+  // The root id of `image`, by `show --json` (paths that pass PATH_MAX cannot be listed).
+  std::string Root(const std::string& image) {
+    RunResult r = RunRepo("show", {image, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? nlohmann::json::parse(r.out)["root"].get<std::string>() : "";
+  }
+};
 
 // A tree as deep as a checkin takes (kMaxDepth, base/rel_path.h) goes in and out, from a
 // directory and from a tarball, whatever `ulimit -s` says: the commands run on a stack of their
@@ -46,43 +48,30 @@ void MakeDeepTree(const std::string& root, int levels) {
 // overflowed the walk's stack (SIGSEGV, no message) and 1,000 did with `ulimit -s 1024`. With
 // `ulimit -n 1024` too: the checkout to a directory held one descriptor per level and failed
 // (EMFILE) at ~1,000 levels.
-TEST_F(TreesCliTest, ATreeAsDeepAsTheLimitGoesInAndOutAndADeeperOneIsRefused) {
+TEST_F(DeepTreesCliTest, ATreeAsDeepAsTheLimitGoesInAndOutAndADeeperOneIsRefused) {
   const std::string deep = dir_ + "/deep", deeper = dir_ + "/deeper";
   ASSERT_NO_FATAL_FAILURE(MakeDeepTree(deep, 4097));    // entries 4,096 directories deep
   ASSERT_NO_FATAL_FAILURE(MakeDeepTree(deeper, 4098));  // one more
-  const std::string cairn = std::string(CAIRN_BINARY) + " ", repo = " --repo " + repo_;
-  auto sh = [&](const std::string& command) {
-    return indexer::testing::Shell("ulimit -s 1024 && ulimit -n 1024 && " + cairn + command + repo +
-                                   " >/dev/null 2>" + dir_ + "/err");
-  };
-  ASSERT_EQ(sh("checkin " + deep + " --image deep"), 0) << ReadFile(dir_ + "/err");
-  ASSERT_EQ(sh("checkout deep " + dir_ + "/out.tar"), 0) << ReadFile(dir_ + "/err");
-  ASSERT_EQ(sh("checkin " + dir_ + "/out.tar --image from-tar"), 0) << ReadFile(dir_ + "/err");
-  ASSERT_EQ(sh("checkout from-tar " + dir_ + "/out"), 0) << ReadFile(dir_ + "/err");
-  ASSERT_EQ(sh("checkin " + dir_ + "/out --image again"), 0) << ReadFile(dir_ + "/err");
+  ASSERT_EQ(Sh("checkin " + deep + " --image deep"), 0) << Err();
+  ASSERT_EQ(Sh("checkout deep " + dir_ + "/out.tar"), 0) << Err();
+  ASSERT_EQ(Sh("checkin " + dir_ + "/out.tar --image from-tar"), 0) << Err();
+  ASSERT_EQ(Sh("checkout from-tar " + dir_ + "/out"), 0) << Err();
+  ASSERT_EQ(Sh("checkin " + dir_ + "/out --image again"), 0) << Err();
   // The paths pass PATH_MAX (a listing by path fails): the round trip is checked by root id.
-  auto root = [&](const std::string& image) {
-    RunResult r = RunRepo("show", {image, "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? nlohmann::json::parse(r.out)["root"].get<std::string>() : "";
-  };
-  EXPECT_EQ(root("from-tar"), root("deep"));
-  EXPECT_EQ(root("again"), root("deep"));
+  EXPECT_EQ(Root("from-tar"), Root("deep"));
+  EXPECT_EQ(Root("again"), Root("deep"));
   RunResult show = RunRepo("show", {"deep", "--json"});
   EXPECT_EQ(nlohmann::json::parse(show.out)["files"], 4097) << show.out;
-  for (const std::string& command :
-       {"ls -R deep", "diff deep from-tar", "search --path f", "verify"}) {
-    EXPECT_EQ(sh(command), 0) << command << ": " << ReadFile(dir_ + "/err");
+  for (const char* command : {"ls -R deep", "diff deep from-tar", "search --path f", "verify"}) {
+    EXPECT_EQ(Sh(command), 0) << command << ": " << Err();
   }
 
-  EXPECT_EQ(sh("checkin " + deeper + " --image deeper"), 9) << ReadFile(dir_ + "/err");
-  EXPECT_NE(ReadFile(dir_ + "/err").find("' is 4097 directories deep (cairn takes 4096)"),
-            std::string::npos)
-      << ReadFile(dir_ + "/err");
+  EXPECT_EQ(Sh("checkin " + deeper + " --image deeper"), 9) << Err();
+  EXPECT_NE(Err().find("' is 4097 directories deep (cairn takes 4096)"), std::string::npos)
+      << Err();
   ASSERT_EQ(indexer::testing::Shell("tar -C " + deeper + " -cf " + dir_ + "/deeper.tar ."), 0);
-  EXPECT_EQ(sh("checkin " + dir_ + "/deeper.tar --image deeper"), 9) << ReadFile(dir_ + "/err");
-  EXPECT_NE(ReadFile(dir_ + "/err").find("' is 4097 directories deep"), std::string::npos)
-      << ReadFile(dir_ + "/err");
+  EXPECT_EQ(Sh("checkin " + dir_ + "/deeper.tar --image deeper"), 9) << Err();
+  EXPECT_NE(Err().find("' is 4097 directories deep"), std::string::npos) << Err();
   RunResult versions = RunRepo("versions", {"deeper"});
   EXPECT_EQ(versions.exit_code, 3) << "nothing recorded";
 }
@@ -132,6 +121,25 @@ TEST_F(TreesCliTest, ALevelMovedOutOfTheTargetDuringADeepCheckoutIsNotWrittenWhe
       << ReadFile(err);
   EXPECT_FALSE(Exists(away + "/f")) << "level 100's own file, written after it had moved";
   EXPECT_FALSE(Exists(away + levels(20) + "/f")) << "level 120's";
+}
+
+// --force replaces a directory of the target by the version's file however deep the directory
+// is: it was removed with one descriptor per level (std::filesystem::remove_all), which failed
+// a tree 4,096 deep under `ulimit -n 1024` ("Too many open files").
+TEST_F(DeepTreesCliTest, ForceReplacesADirectoryAsDeepAsTheLimitByAFile) {
+  const std::string deep = dir_ + "/deep", flat = dir_ + "/flat", out = dir_ + "/out";
+  ASSERT_NO_FATAL_FAILURE(MakeDeepTree(deep, 4097));
+  ASSERT_EQ(::mkdir(flat.c_str(), 0755), 0);
+  std::ofstream(flat + "/d") << "now a file\n";
+  std::ofstream(flat + "/f") << "new\n";
+  ASSERT_EQ(Sh("checkin " + deep + " --image deep"), 0) << Err();
+  ASSERT_EQ(Sh("checkin " + flat + " --image flat"), 0) << Err();
+  ASSERT_EQ(Sh("checkout deep " + out), 0) << Err();
+  ASSERT_EQ(Sh("checkout flat " + out + " --force"), 0) << Err();
+  EXPECT_EQ(ReadFile(out + "/d"), "now a file\n");
+  EXPECT_EQ(ReadFile(out + "/f"), "new\n");
+  ASSERT_EQ(Sh("checkin " + out + " --image again"), 0) << Err();
+  EXPECT_EQ(Root("again"), Root("flat"));
 }
 
 // A tarball written over a private empty file made for it (`install -m 600 /dev/null out.tar`)

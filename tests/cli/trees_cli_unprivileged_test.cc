@@ -194,6 +194,40 @@ TEST_F(NonRootCheckoutTest, ADeepTreeWithClosedDirectoriesChecksOutAgainOverItse
   }
 }
 
+// --force replaces a directory of an earlier checkout by the version's file, as nobody, when
+// that directory holds directories its owner may not write into or even list (0555, 0444,
+// 0000, as a checkout of Go's module cache leaves): each of the user's own is made writable
+// through a descriptor of it before it is emptied. std::filesystem::remove_all failed on the
+// first ("Permission denied").
+TEST_F(NonRootCheckoutTest, ForceReplacesAnEarlierCheckoutsReadOnlyDirectoriesByAFile) {
+  ASSERT_EQ(::mkdir((src_ + "/x").c_str(), 0755), 0);
+  for (const char* d : {"ro", "r", "closed"}) {
+    ASSERT_EQ(::mkdir((src_ + "/x/" + d).c_str(), 0755), 0);
+    MakeFile("src/x/" + std::string(d) + "/f", "data\n");
+    ASSERT_EQ(::mkdir((src_ + "/x/" + d + "/sub").c_str(), 0755), 0);
+    MakeFile("src/x/" + std::string(d) + "/sub/g", "more\n");
+  }
+  ASSERT_EQ(::chmod((src_ + "/x/ro/sub").c_str(), 0555), 0);
+  ASSERT_EQ(::chmod((src_ + "/x/ro").c_str(), 0555), 0);
+  ASSERT_EQ(::chmod((src_ + "/x/r").c_str(), 0444), 0);
+  ASSERT_EQ(::chmod((src_ + "/x/closed").c_str(), 0000), 0);
+  ASSERT_EQ(::chmod((src_ + "/x").c_str(), 0555), 0);
+  CheckinAsRoot("dirs");
+  ASSERT_EQ(indexer::testing::Shell("rm -rf " + src_ + " && mkdir " + src_ + " && echo file > " +
+                                    src_ + "/x"),
+            0);
+  CheckinAsRoot("file");
+  const std::string target = outs_ + "/t";
+  RunResult r = CheckoutAsNobody("dirs", target);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st;
+  ASSERT_EQ(::stat((target + "/x/closed").c_str(), &st), 0);
+  ASSERT_EQ(st.st_mode & 07777, 0000u);
+  r = RunAs(User{65534, 65534, {}}, {"checkout", "--repo", repo_, "file", target, "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(target + "/x"), "file\n");
+}
+
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {

@@ -591,4 +591,26 @@ int PyTar(const std::string& path, const std::string& script) {
   return Shell("python3 '" + py + "' '" + path + "'");
 }
 
+void MakeDeepTree(const std::string& root, int levels, bool root_exists, bool numbered) {
+  if (!root_exists) {
+    ASSERT_EQ(::mkdir(root.c_str(), 0755), 0) << root;
+  }
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << root;
+  for (int i = 0; i < levels; ++i) {
+    for (const std::string& name : {std::string("f"), std::to_string(i)}) {
+      if (name != "f" && !numbered) continue;
+      int f = ::openat(fd, name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+      ASSERT_GE(f, 0);
+      ::close(f);
+    }
+    ASSERT_EQ(::mkdirat(fd, "d", 0755), 0);
+    int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ::close(fd);
+    ASSERT_GE(next, 0);
+    fd = next;
+  }
+  ::close(fd);
+}
+
 }  // namespace cairn::indexer::testing

@@ -131,6 +131,12 @@ void ReadThroughMapping(const std::string& path);
 // Runs a shell command; returns its exit status (-1 if it did not exit).
 int Shell(const std::string& command);
 
+// Makes `levels` nested directories "d" beneath directory `root` (made first unless
+// `root_exists`), a file "f" in each and, with `numbered`, a file named after its level ("0" in
+// `root`, "1" in root/d): through descriptors, since the paths pass PATH_MAX.
+void MakeDeepTree(const std::string& root, int levels, bool root_exists = false,
+                  bool numbered = false);
+
 // Detaches a test's mount at `path` when the test ends, unless it unmounted it itself (and
 // cleared `mounted`).
 struct MountGuard {
