@@ -449,12 +449,16 @@ Status Ingestor::Finish(WriteBatch final) {
   return Status();
 }
 
-Status Ingestor::Abort() {
+Status Ingestor::Abort(const std::function<Status()>& first) {
   (void)WaitFlush();  // the undo follows whatever that flush made durable
-  WriteBatch undo;
   {
     std::lock_guard lock(mu_);
     if (final_written_) return Status();
+  }
+  if (first) CAIRN_RETURN_IF_ERROR(first());
+  WriteBatch undo;
+  {
+    std::lock_guard lock(mu_);
     batch_.Clear();
     pending_.clear();
     for (const auto& id : written_) undo.DeleteObject(id);

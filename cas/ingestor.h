@@ -108,21 +108,15 @@ class Ingestor {
   // Once `final` is written, Abort() does nothing: deleting the objects alone could leave refs
   // to nothing.
   Status Finish(WriteBatch final);
-  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
-  // before StartFlush is durable, and writes that name those objects may follow. A caller that
-  // undoes its own writes after a failure waits first: the undo may reopen the store
-  // (ObjectStore::UndoRecovering), which must not happen under the flush.
-  Status WaitFlush();
   // Undoes the session after a failure: deletes every object this Ingestor wrote, so that the
-  // store holds what it held before. REQUIRES: no concurrent Put*; this process is the only
-  // writer (cas/repository.h guarantees it).
-  Status Abort();
-  // Whether Finish(final) wrote `final` (Abort then does nothing): what else the caller wrote
-  // beside this session's objects must then stay too.
-  bool final_written() const {
-    std::lock_guard lock(mu_);
-    return final_written_;
-  }
+  // store holds what it held before; nothing once Finish(final) wrote `final`. `first`, when
+  // given, is the caller's undo of what it wrote beside the objects (keys that name them: a
+  // version's index), run before the objects go (no cut may leave a key naming a deleted
+  // object) and not at all once `final` is written. Both run after StartFlush's flush has
+  // ended: an undo may reopen the store (ObjectStore::UndoRecovering), and reopening it under
+  // that flush crashed a checkin failing on a full disk (SIGSEGV in RocksDB's Flush). REQUIRES:
+  // no concurrent Put*; this process is the only writer (cas/repository.h guarantees it).
+  Status Abort(const std::function<Status()>& first = nullptr);
 
   const IngestStats& stats() const { return stats_; }
   ObjectStore* store() const { return store_; }
@@ -141,6 +135,9 @@ class Ingestor {
   WriteBatch TakeBatch();  // the pending batch, leaving an empty one
   int LevelFor(size_t size) const;
   Result<FileContent> FinishFile(ChunkIndex& index);
+  // Waits for StartFlush's flush (OK when none was started): once it returns OK, what was put
+  // before StartFlush is durable.
+  Status WaitFlush();
 
   ObjectStore* store_;
   IngestOptions options_;

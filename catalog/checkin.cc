@@ -231,17 +231,13 @@ Result<VersionRef> RecordIngestedVersion(cas::Repository& repo, cas::Ingestor& i
   timer.Mark("flush");
   if (s.ok()) return std::move(prepared->ref);
   // Once the record is written, it and what it names stay (Ingestor::Abort then leaves the
-  // objects too).
+  // objects and the index too). Else the index keys go first, once StartFlush's flush has
+  // ended (Ingestor::Abort): no cut may leave keys of a Tree the objects' undo removed.
   // The disk may have filled during a flush: the store then refuses every write, these deletes
   // too, until it is reopened (crash review 02: skipping the objects' undo left thousands).
-  // StartFlush's flush may still run when the index failed: reopening the store under it
-  // crashed the checkin (SIGSEGV in RocksDB's Flush; ~1 in 100 checkins failing on a full disk).
-  (void)ingestor.WaitFlush();
-  Status undo = ingestor.final_written() ? Status() : repo.store()->UndoRecovering([&] {
-    return UndoTreeIndex(repo.store(), sink);
+  Status undo = ingestor.Abort([&] {
+    return repo.store()->UndoRecovering([&] { return UndoTreeIndex(repo.store(), sink); });
   });
-  // The index keys go first: no cut may leave keys of a Tree the objects' undo removed.
-  if (undo.ok()) undo = ingestor.Abort();
   return cas::WithUndo(s, undo, "record version");
 }
 
