@@ -332,6 +332,54 @@ TYPED_TEST(IngestorTest, AbortRemovesEverythingTheSessionWrote) {
   EXPECT_TRUE(AllKeys(this->store_.get(), Space::kContent).empty());
 }
 
+// The caller's undo (Abort's `first`) runs after StartFlush's flush and while the objects are
+// still there, and the failure it returns stops the objects' undo; once Finish(final) has
+// written `final`, neither runs.
+TYPED_TEST(IngestorTest, AbortRunsTheCallersUndoFirstAndNotOnceTheFinalBatchIsWritten) {
+  Ingestor ingestor(this->store_.get(), this->Options());
+  Result<FileContent> c = ingestor.PutBytes(RandomBytes(1 << 20, 22));
+  ASSERT_TRUE(c.has_value());
+  ingestor.StartFlush();
+  int calls = 0;
+  auto stored = [&](const ObjectId& id) {
+    Result<bool> r = this->store_->Contains(id);
+    return r.has_value() && *r;
+  };
+  auto present = [&] { return stored(c->id); };
+  Status failed = ingestor.Abort([&] {
+    ++calls;
+    EXPECT_TRUE(present()) << "the objects go after the caller's undo";
+    return Status::IOError("the caller's undo failed");
+  });
+  EXPECT_EQ(failed.message(), "the caller's undo failed");
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(present()) << "not undone after the caller's failure";
+  ASSERT_TRUE(ingestor
+                  .Abort([&] {
+                    ++calls;
+                    return Status();
+                  })
+                  .ok());
+  EXPECT_EQ(calls, 2);
+  EXPECT_FALSE(present());
+
+  Ingestor recorded(this->store_.get(), this->Options());
+  Result<FileContent> d = recorded.PutBytes(RandomBytes(1 << 20, 23));
+  ASSERT_TRUE(d.has_value());
+  recorded.StartFlush();
+  WriteBatch final;
+  final.Put(Space::kRefs, "ref", d->id.AsBytes());
+  ASSERT_TRUE(recorded.Finish(std::move(final)).ok());
+  ASSERT_TRUE(recorded
+                  .Abort([&] {
+                    ++calls;
+                    return Status();
+                  })
+                  .ok());
+  EXPECT_EQ(calls, 2) << "nothing undone once the version is recorded";
+  EXPECT_TRUE(stored(d->id));
+}
+
 TYPED_TEST(IngestorTest, AbortKeepsWhatTheStoreHeldBefore) {
   std::string kept = RandomBytes(2 << 20, 17);
   FileContent k = this->PutFile(kept);
