@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 namespace cairn::indexer {
 namespace {
@@ -38,22 +40,35 @@ Result<std::vector<std::string>> ListNames(int fd, const std::string& shown) {
   return names;
 }
 
-// Removes the entry `name` of `dirfd` if it is not a directory. *is_dir: whether it is one (and
-// was left); nothing when there is no such entry.
-Status RemoveIfNotDir(int dirfd, const std::string& name, const std::string& shown, bool* is_dir) {
-  *is_dir = false;
-  struct stat st;
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno == ENOENT ? Status() : ErrnoStatus("remove", shown, errno);
+// What RemoveIfNotDir found at a name.
+enum class Found { kNothing, kRemoved, kDirectory };
+
+// Removes the entry `name` of `dirfd`, on device `dev` (its st_dev), unless it is a directory;
+// nothing when there is no such entry. A directory that is the root of a mount (or of another
+// device: a btrfs subvolume) is refused: what is mounted beneath a target is not the target's,
+// and a bind mount's directory may be anywhere. Errors name `shown()`.
+Result<Found> RemoveIfNotDir(int dirfd, const std::string& name, dev_t dev,
+                             const std::function<std::string()>& shown) {
+  struct statx stx;
+  if (::statx(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) != 0) {
+    if (errno == ENOENT) return Found::kNothing;
+    return ErrnoStatus("remove", shown(), errno);
   }
-  if (S_ISDIR(st.st_mode)) {
-    *is_dir = true;
-    return Status();
+  if (S_ISDIR(stx.stx_mode)) {
+    const bool mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+                            (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+    if (mount_root || makedev(stx.stx_dev_major, stx.stx_dev_minor) != dev) {
+      return Status::IOError("remove " + shown() +
+                             ": a mount point (what is mounted beneath the target is not "
+                             "removed: unmount it first)");
+    }
+    return Found::kDirectory;
   }
-  if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
-    return ErrnoStatus("remove", shown, errno);
+  if (::unlinkat(dirfd, name.c_str(), 0) != 0) {
+    if (errno == ENOENT) return Found::kNothing;
+    return ErrnoStatus("remove", shown(), errno);
   }
-  return Status();
+  return Found::kRemoved;
 }
 
 }  // namespace
@@ -86,7 +101,9 @@ Result<SharedFd> OpenDirToWrite(int parent, const std::string& name, bool make_w
   const std::string proc = "/proc/self/fd/" + std::to_string(path.fd);
   struct stat st;
   if (::fstat(path.fd, &st) != 0) return ErrnoStatus("stat", shown, errno);
-  if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() &&
+  // Root is not held back by a directory's mode (and would otherwise change the mode of any
+  // directory of its own, a bind mount's too).
+  if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() && ::geteuid() != 0 &&
       ::chmod(proc.c_str(), (st.st_mode & 07777) | 0700) != 0) {
     return ErrnoStatus("chmod", shown, errno);
   }
@@ -96,47 +113,73 @@ Result<SharedFd> OpenDirToWrite(int parent, const std::string& name, bool make_w
 }
 
 Status RemoveBeneath(int dirfd, const std::string& name, const std::string& shown) {
-  bool is_dir = false;
-  CAIRN_RETURN_IF_ERROR(RemoveIfNotDir(dirfd, name, shown, &is_dir));
-  if (!is_dir) return Status();
   // The directories from `dirfd` (levels[0]) down to the one being emptied, each with the
   // names it held when it was entered: a loop, not a recursion, since a target may hold a tree
-  // of any depth.
+  // of any depth; each holds its name only (a path each was memory in the square of the depth).
   struct Level {
     SharedFd fd;  // null while released (HeldWhileBeneath)
-    std::string name, shown;
+    dev_t dev = 0;
+    std::string name;  // in the level above
     std::vector<std::string> names;
     size_t next = 0;
   };
   std::vector<Level> levels;
-  levels.push_back({std::make_shared<Fd>(::dup(dirfd)), "", "", {}});
-  if (levels[0].fd->fd < 0) return ErrnoStatus("remove", shown, errno);
-  auto enter = [&](const std::string& n, const std::string& n_shown) -> Status {
+  // `shown`, the path of level 1, and what lies beneath it down to level `depth`, then `child`.
+  auto shown_at = [&](size_t depth, const std::string* child) {
+    std::string out = shown;
+    for (size_t i = 2; i <= depth && i < levels.size(); ++i) out += "/" + levels[i].name;
+    if (child != nullptr) out += "/" + *child;
+    return out;
+  };
+  {
+    struct stat st;
+    if (::fstat(dirfd, &st) != 0) return ErrnoStatus("remove", shown, errno);
+    levels.push_back({std::make_shared<Fd>(::dup(dirfd)), st.st_dev, "", {}});
+    if (levels[0].fd->fd < 0) return ErrnoStatus("remove", shown, errno);
+  }
+  // Enters directory `n` of the deepest level (gone meanwhile: nothing to remove).
+  auto enter = [&](const std::string& n) -> Status {
     Level& top = levels.back();
-    CAIRN_ASSIGN_OR_RETURN(SharedFd fd, OpenDirToWrite(top.fd->fd, n, true, n_shown));
-    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(fd->fd, n_shown));
-    if (!HeldWhileBeneath(levels.size() - 1)) top.fd.reset();
-    levels.push_back({std::move(fd), n, n_shown, std::move(names)});
+    const size_t depth = levels.size();  // of `n`
+    auto n_shown = [&] { return depth == 1 ? shown : shown_at(depth - 1, &n); };
+    Result<SharedFd> fd = OpenDirToWrite(top.fd->fd, n, true, n_shown());
+    if (!fd) {
+      struct stat gone;
+      if (::fstatat(top.fd->fd, n.c_str(), &gone, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+        return Status();
+      }
+      return fd.error();
+    }
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames((*fd)->fd, n_shown()));
+    if (!HeldWhileBeneath(depth - 1)) top.fd.reset();
+    levels.push_back({std::move(*fd), top.dev, n, std::move(names)});
     return Status();
   };
-  CAIRN_RETURN_IF_ERROR(enter(name, shown));
+  {
+    CAIRN_ASSIGN_OR_RETURN(Found found,
+                           RemoveIfNotDir(dirfd, name, levels[0].dev, [&] { return shown; }));
+    if (found != Found::kDirectory) return Status();
+  }
+  CAIRN_RETURN_IF_ERROR(enter(name));
   while (levels.size() > 1) {
     Level& top = levels.back();
     if (top.next < top.names.size()) {
       const std::string& n = top.names[top.next++];
-      const std::string n_shown = top.shown + "/" + n;
-      CAIRN_RETURN_IF_ERROR(RemoveIfNotDir(top.fd->fd, n, n_shown, &is_dir));
-      if (is_dir) CAIRN_RETURN_IF_ERROR(enter(n, n_shown));
+      const size_t depth = levels.size() - 1;
+      CAIRN_ASSIGN_OR_RETURN(
+          Found found, RemoveIfNotDir(top.fd->fd, n, top.dev, [&] { return shown_at(depth, &n); }));
+      if (found == Found::kDirectory) CAIRN_RETURN_IF_ERROR(enter(n));
       continue;
     }
-    const std::string n = std::move(top.name), n_shown = std::move(top.shown);
+    const std::string n = std::move(top.name);
+    const std::string n_shown = shown_at(levels.size() - 1, nullptr);
     levels.pop_back();
     if (!levels.back().fd) {  // opened again by name from the nearest level held above it
       size_t held = levels.size() - 1;
       std::string rel;
       while (!levels[held].fd) rel = levels[held--].name + (rel.empty() ? "" : "/" + rel);
-      CAIRN_ASSIGN_OR_RETURN(levels.back().fd,
-                             OpenBeneath(levels[held].fd->fd, rel, levels.back().shown));
+      CAIRN_ASSIGN_OR_RETURN(levels.back().fd, OpenBeneath(levels[held].fd->fd, rel,
+                                                           shown_at(levels.size() - 1, nullptr)));
     }
     if (::unlinkat(levels.back().fd->fd, n.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
       return ErrnoStatus("remove", n_shown, errno);

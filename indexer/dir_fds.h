@@ -1,8 +1,9 @@
 // Directories beneath a checkout's target (indexer/dir_sink.cc), reached through descriptors
-// only: opened component by component, never following a symbolic link, with a bounded number
-// of descriptors however deep the tree; and an entry removed with everything beneath it. A
-// process that moves a directory while it is worked on moves it with its descriptor: nothing is
-// reached through a path that could lead out of the target. Private to the directory sink.
+// only: opened component by component, never following a symbolic link, holding a few
+// descriptors per thousand levels however deep the tree; and an entry removed with everything
+// beneath it but mount points. Nothing is reached by a path that leads out of the target, nor
+// through ".."; a directory another process moves out of the target while it is worked on goes
+// with its open descriptor, as for any writer. Private to the directory sink.
 #ifndef CAIRN_INDEXER_DIR_FDS_H_
 #define CAIRN_INDEXER_DIR_FDS_H_
 
@@ -55,9 +56,11 @@ Result<SharedFd> OpenDirToWrite(int parent, const std::string& name, bool make_w
 
 // Removes the entry `name` of the directory open as `dirfd` (nothing when there is none): a
 // directory with everything beneath it, through descriptors (OpenDirToWrite, so that the
-// user's own read-only directories can be emptied), never following a symbolic link, with a
-// bounded number of descriptors (kHeldLevels) and no recursion whatever its depth. Errors name
-// the entry that could not be removed, under `shown` (the entry's name as messages show it).
+// user's own read-only directories can be emptied), never following a symbolic link, nor
+// entering a mount point (refused: what is mounted beneath the target is not removed), with no
+// recursion whatever its depth and the descriptors of a walk (kHeldLevels: 65, and one per 64
+// levels beneath; 129 at 4,096 levels). Errors name the entry that could not be removed, under
+// `shown` (the entry's name as messages show it).
 Status RemoveBeneath(int dirfd, const std::string& name, const std::string& shown);
 
 // Directories beneath a root, opened one after another (the directories of a version's hard

@@ -92,21 +92,19 @@ TEST_F(DirFdsTest, RemoveBeneathNeverFollowsASymbolicLink) {
   EXPECT_EQ(kept, "kept");
 }
 
-// Deeper than the descriptors it may open: a level between those held is opened again by name
-// when the walk comes back up to it.
+// Deeper than the descriptors it may open, and than a checkin takes (what a target holds may be
+// any depth): a level between those held is opened again by name when the walk comes back up
+// to it; 65 descriptors and one per 64 levels beneath (252 here).
 TEST_F(DirFdsTest, RemoveBeneathEmptiesATreeDeeperThanTheDescriptorsItMayOpen) {
   ASSERT_EQ(::mkdir((root_ + "/deep").c_str(), 0755), 0);
-  ASSERT_NO_FATAL_FAILURE(MakeChain("deep", 3000));
-  ASSERT_NO_FATAL_FAILURE(LimitDescriptors(200));
+  ASSERT_NO_FATAL_FAILURE(MakeChain("deep", 12000));
+  ASSERT_NO_FATAL_FAILURE(LimitDescriptors(300));
   Status s = RemoveBeneath(fd_, "deep", root_ + "/deep");
   RestoreDescriptors();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(std::filesystem::is_empty(root_));
 }
 
-// A directory of the user's that the user may not write into, list or search (an earlier
-// checkout's 0555, 0444, 0000) is made writable to be emptied: as nobody, in a child process
-// (root's permission checks pass whatever the modes).
 TEST_F(DirFdsTest, RemoveBeneathEmptiesTheUsersReadOnlyDirectories) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
   for (const char* d : {"t", "t/a", "t/a/b", "t/c"}) {
@@ -134,16 +132,56 @@ TEST_F(DirFdsTest, RemoveBeneathEmptiesTheUsersReadOnlyDirectories) {
   EXPECT_TRUE(std::filesystem::is_empty(root_));
 }
 
-// An entry that cannot be removed is named, under the name the caller gave.
-TEST_F(DirFdsTest, RemoveBeneathNamesWhatItCouldNotRemove) {
+// What is mounted beneath the target is not the target's: a mount point is refused, named, and
+// nothing of what is mounted there is removed or given another mode. A reviewer bound a 0555
+// directory from outside the target into it: the first RemoveBeneath emptied it and, as root,
+// made it 0755 (std::filesystem::remove_all emptied it too).
+TEST_F(DirFdsTest, RemoveBeneathStopsAtAMountPoint) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to bind-mount";
+  const std::string outside = dir_ + "/outside";
+  ASSERT_EQ(::mkdir(outside.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((outside + "/sub").c_str(), 0755), 0);
+  std::ofstream(outside + "/sub/q") << "q";
+  ASSERT_EQ(::chmod((outside + "/sub").c_str(), 0555), 0);
+  ASSERT_EQ(::chmod(outside.c_str(), 0555), 0);
   ASSERT_EQ(::mkdir((root_ + "/t").c_str(), 0755), 0);
+  std::ofstream(root_ + "/t/a") << "a";
   ASSERT_EQ(::mkdir((root_ + "/t/mnt").c_str(), 0755), 0);
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
-  ASSERT_EQ(std::system(("mount -t tmpfs none " + root_ + "/t/mnt").c_str()), 0);
+  ASSERT_EQ(std::system(("mount --bind " + outside + " " + root_ + "/t/mnt").c_str()), 0);
+  testing::MountGuard guard{root_ + "/t/mnt"};
   Status s = RemoveBeneath(fd_, "t", "shown/t");
-  (void)std::system(("umount " + root_ + "/t/mnt").c_str());
+  ASSERT_EQ(std::system(("umount " + root_ + "/t/mnt").c_str()), 0);
+  guard.mounted = false;
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(), "remove shown/t/mnt: Device or resource busy") << s.ToString();
+  EXPECT_EQ(s.message(),
+            "remove shown/t/mnt: a mount point (what is mounted beneath the target is not "
+            "removed: unmount it first)");
+  struct stat st;
+  ASSERT_EQ(::stat(outside.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0555u);
+  ASSERT_EQ(::stat((outside + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0555u);
+  EXPECT_EQ(::stat((outside + "/sub/q").c_str(), &st), 0);
+}
+
+// An entry that cannot be removed is named by its path beneath the name the caller gave (here
+// the target is a read-only mount).
+TEST_F(DirFdsTest, RemoveBeneathNamesWhatItCouldNotRemove) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount";
+  ASSERT_EQ(::mkdir((root_ + "/t").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root_ + "/t/sub").c_str(), 0755), 0);
+  std::ofstream(root_ + "/t/sub/f") << "x";
+  ASSERT_EQ(std::system(("mount --bind " + root_ + " " + root_ + " && mount -o remount,ro,bind " +
+                         root_ + " " + root_)
+                            .c_str()),
+            0);
+  testing::MountGuard guard{root_};
+  const int ro = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(ro, 0);
+  Status s = RemoveBeneath(ro, "t", "shown/t");
+  ::close(ro);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "remove shown/t/sub/f: Read-only file system") << s.ToString();
 }
 
 // The cursor reaches each directory of a chain deeper than the descriptors it may open, in tree
