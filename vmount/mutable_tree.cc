@@ -361,6 +361,7 @@ Status MutableTree::Rename(Ino parent, std::string_view name, Ino new_parent,
     to->subdirs++;
     src->parent = to;
     src->name = std::string(new_name);
+    src->moved = true;
   } else {
     for (auto& l : src->links) {
       if (l.first == from->ino && l.second == name) {

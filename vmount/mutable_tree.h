@@ -213,7 +213,14 @@ class MutableTree {
   Status CheckName(std::string_view name, std::string_view op);
   Result<cas::TreeEntry> EntryOf(Node* n, const std::string& name, cas::Ingestor* ingestor,
                                  const std::string& path);
-  Result<ObjectId> CommitDir(Node* dir, cas::Ingestor* ingestor, const std::string& path);
+  // The Tree of `dir`, the directory `path` (`moved`: it or a directory above it was renamed
+  // since the base), stored through `ingestor`; NotSupported for an entry beyond the limits of
+  // base/rel_path.h, which no checkin could take again.
+  Result<ObjectId> CommitDir(Node* dir, cas::Ingestor* ingestor, const std::string& path,
+                             bool moved);
+  // NotSupported when an entry beneath the stored Tree `id` of directory `path` is beyond the
+  // limits of base/rel_path.h (the Trees of a subtree that was moved, which Commit reuses).
+  Status CheckStoredLimits(const ObjectId& id, const std::string& path);
   Status CloseUpper(Node* n);
   static bool InMemory(const Node* n);
   void DropBytes(Node* n);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/rel_path.h"
 #include "cas/content_reader.h"
 #include "indexer/file_reader.h"
 #include "vmount/errors.h"
@@ -356,19 +357,53 @@ Result<cas::TreeEntry> MutableTree::EntryOf(Node* n, const std::string& name,
   return e;
 }
 
-Result<ObjectId> MutableTree::CommitDir(Node* dir, cas::Ingestor* ingestor,
-                                        const std::string& path) {
-  if (!dir->loaded || (!dir->dirty && dir->tree_id && dir->ino != kRootIno)) return *dir->tree_id;
+namespace {
+
+// The directories above an entry of directory `path` (the root excluded), as the limits count
+// them.
+size_t DepthBeneath(const std::string& path) {
+  return path.empty() ? 0 : static_cast<size_t>(std::count(path.begin(), path.end(), '/')) + 1;
+}
+
+Status BeyondLimits(const std::string& entry, size_t depth) {
+  std::string why = BeyondPathLimits(entry, depth);
+  if (why.empty()) return Status();
+  return Status::NotSupported("commit: " + why + ": no checkin could take the version again");
+}
+
+}  // namespace
+
+Status MutableTree::CheckStoredLimits(const ObjectId& id, const std::string& path) {
+  const size_t depth = DepthBeneath(path);
+  CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, cas::ObjectType::kTree));
+  CAIRN_ASSIGN_OR_RETURN(cas::Tree t, cas::DecodeTree(id, data));
+  for (const auto& e : t.entries) {
+    const std::string entry = path.empty() ? e.name : path + "/" + e.name;
+    CAIRN_RETURN_IF_ERROR(BeyondLimits(entry, depth));
+    if (e.type == cas::EntryType::kDirectory) CAIRN_RETURN_IF_ERROR(CheckStoredLimits(e.id, entry));
+  }
+  return Status();
+}
+
+Result<ObjectId> MutableTree::CommitDir(Node* dir, cas::Ingestor* ingestor, const std::string& path,
+                                        bool moved) {
+  moved = moved || dir->moved;
+  if (!dir->loaded || (!dir->dirty && dir->tree_id && dir->ino != kRootIno)) {
+    if (moved) CAIRN_RETURN_IF_ERROR(CheckStoredLimits(*dir->tree_id, path));
+    return *dir->tree_id;
+  }
   cas::Tree t;
   t.meta = dir->meta;
+  const size_t depth = DepthBeneath(path);
   for (const auto& [name, ino] : dir->children) {
     Node* c = nodes_[ino - 1].get();
     std::string child_path = path.empty() ? name : path + "/" + name;
+    CAIRN_RETURN_IF_ERROR(BeyondLimits(child_path, depth));
     if (c->is_dir()) {
       cas::TreeEntry e;
       e.name = name;
       e.type = c->type;
-      CAIRN_ASSIGN_OR_RETURN(e.id, CommitDir(c, ingestor, child_path));
+      CAIRN_ASSIGN_OR_RETURN(e.id, CommitDir(c, ingestor, child_path, moved));
       t.entries.push_back(std::move(e));
     } else {
       CAIRN_ASSIGN_OR_RETURN(cas::TreeEntry e, EntryOf(c, name, ingestor, child_path));
@@ -398,7 +433,7 @@ Result<ObjectId> MutableTree::Commit(cas::Ingestor* ingestor) {
     n->committed.reset();
     n->committed_tree.reset();
   }
-  return CommitDir(nodes_[0].get(), ingestor, "");
+  return CommitDir(nodes_[0].get(), ingestor, "", /*moved=*/false);
 }
 
 void MutableTree::Rebase(cas::ObjectStore* store, std::vector<uint64_t>* freed_uppers) {
@@ -410,6 +445,7 @@ void MutableTree::Rebase(cas::ObjectStore* store, std::vector<uint64_t>* freed_u
     }
     if (n->is_dir()) {
       n->dirty = false;
+      n->moved = false;  // where it is now, in the new base
       continue;
     }
     if (n->committed) {

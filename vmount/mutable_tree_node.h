@@ -22,6 +22,9 @@ struct MutableTree::Node {
   bool loaded = false;               // children and meta read from tree_id
   std::optional<ObjectId> tree_id;   // the stored Tree equal to this directory when !dirty
   bool dirty = false;                // this directory or something beneath it changed
+  // Renamed since the mount's base: the paths beneath it are not as long or as deep as in the
+  // stored Tree it may still equal (Commit checks them against base/rel_path.h's limits).
+  bool moved = false;
   std::map<std::string, Ino, std::less<>> children;
   Node* parent = nullptr;            // null for the root and for removed directories
   std::string name;                  // its name in parent

@@ -270,6 +270,41 @@ TEST_F(MutableTreeTest, RenamedDirectoryCarriesItsHardLinks) {
   EXPECT_EQ(Hardlinks(root), (std::vector<std::vector<std::string>>{{"etc/hosts", "opt/bin/b"}}));
 }
 
+// A commit refuses an entry beyond what a checkin takes (base/rel_path.h: 4,096 directories
+// above it), NotSupported naming it, so that no version is made that its own checkout could not
+// be checked in from: the edit stays, and commits once the entry is gone. A subtree moved deeper
+// is checked too, though it still equals its stored Trees. Before, a commit took any depth.
+TEST_F(MutableTreeTest, CommitRefusesAnEntryDeeperThanACheckinTakes) {
+  auto t = Open(root_);
+  auto dir = Entry(EntryType::kDirectory, 0755);
+  Result<Ino> cur = t->Make(kRootIno, "deep", dir, now_);
+  for (int i = 1; i < 4096 && cur; ++i) cur = t->Make(*cur, "d", dir, now_);
+  ASSERT_TRUE(cur.has_value()) << cur.status().ToString();
+  ASSERT_TRUE(t->Make(*cur, "f", Entry(EntryType::kRegular, 0644), now_).has_value());
+  Result<Ino> g = t->Make(*cur, "g", dir, now_);  // 4,096 directories above each
+  ASSERT_TRUE(g.has_value());
+  ASSERT_TRUE(t->Make(*g, "h", Entry(EntryType::kRegular, 0644), now_).has_value());
+  Result<ObjectId> refused = t->Commit(ingestor_.get());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), Code::kNotSupported);
+  EXPECT_NE(refused.error().message().find("' is 4097 directories deep (cairn takes 4096)"),
+            std::string::npos)
+      << refused.error().message();
+  ASSERT_TRUE(t->Unlink(*g, "h", now_).ok());
+  const ObjectId deep = Commit(t.get());
+  EXPECT_FALSE(deep.IsZero());
+
+  Result<Ino> x = t->Make(kRootIno, "x", dir, now_);
+  ASSERT_TRUE(x.has_value());
+  ASSERT_TRUE(t->Rename(kRootIno, "deep", *x, "deep", 0, now_).ok());
+  refused = t->Commit(ingestor_.get());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("' is 4097 directories deep"), std::string::npos)
+      << refused.error().message();
+  ASSERT_TRUE(t->Rename(*x, "deep", kRootIno, "deep", 0, now_).ok());
+  EXPECT_FALSE(Commit(t.get()).IsZero());
+}
+
 TEST_F(MutableTreeTest, PosixErrors) {
   auto t = Open(root_);
   Ino etc = *t->LookupPath("etc");
