@@ -1,6 +1,7 @@
 #include "indexer/dir_sink.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -28,6 +29,28 @@ namespace cairn::indexer {
 namespace {
 
 constexpr int kMaxFilesInFlight = 128;
+// Descriptors left to everything else while files are written: the directories held on the
+// way down and a removal's (kHeldLevels each, for trees as deep as a checkin takes), the store's
+// tables and blob files.
+constexpr int kOtherDescriptors = 160;
+
+// Files written at once: kMaxFilesInFlight, or what the descriptors this process may still open
+// allow beside kOtherDescriptors (one each). With 128 whatever the limit, a checkout of corpus
+// v3 failed under `ulimit -n 256` ("create ...: Too many open files").
+int FilesInFlight() {
+  struct rlimit fds;
+  if (::getrlimit(RLIMIT_NOFILE, &fds) != 0 || fds.rlim_cur == RLIM_INFINITY) {
+    return kMaxFilesInFlight;
+  }
+  std::error_code ec;
+  long open = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++open;
+  }
+  const long room = static_cast<long>(fds.rlim_cur) - open - kOtherDescriptors;
+  return static_cast<int>(std::clamp<long>(room, 1, kMaxFilesInFlight));
+}
 
 std::string Join(const std::string& rel, const std::string& name) {
   return rel.empty() ? name : rel + "/" + name;
@@ -41,7 +64,8 @@ class Writer {
         target_(std::move(target)),
         pool_(threads, "cairn-write"),
         options_(o),
-        target_fs_(ThisProcessTargetFs()) {}
+        target_fs_(ThisProcessTargetFs()),
+        max_in_flight_(FilesInFlight()) {}
 
   Result<CheckoutResult> Run(const ObjectId& root) {
     CAIRN_RETURN_IF_ERROR(PrepareTarget());
@@ -233,7 +257,7 @@ class Writer {
     if (fd->fd < 0) return ErrnoStatus("create", shown, errno);
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return in_flight_ < kMaxFilesInFlight; });
+      cv_.wait(lock, [this] { return in_flight_ < max_in_flight_; });
       ++in_flight_;
     }
     jobs_.push_back(pool_.Submit([this, fd, e, shown] {
@@ -246,7 +270,7 @@ class Writer {
       return s;
     }));
     // Collect finished jobs now and then so the list stays short.
-    while (jobs_.size() > 2 * kMaxFilesInFlight) {
+    while (jobs_.size() > 2 * static_cast<size_t>(max_in_flight_)) {
       Status s = jobs_.front().get();
       jobs_.pop_front();
       CAIRN_RETURN_IF_ERROR(s);
@@ -357,6 +381,7 @@ class Writer {
   ThreadPool pool_;
   const CheckoutOptions& options_;
   const TargetFs target_fs_;
+  const int max_in_flight_;  // FilesInFlight()
   CheckoutResult result_;
   std::set<std::string> link_members_;
   // The levels kept open beneath the first kHeldLevels on the way to the directory being

@@ -142,6 +142,27 @@ TEST_F(DeepTreesCliTest, ForceReplacesADirectoryAsDeepAsTheLimitByAFile) {
   EXPECT_EQ(Root("again"), Root("flat"));
 }
 
+// A checkout writes as many files at once as the descriptors it may open allow: 128 whatever
+// the limit failed a checkout of 2,000 files under `ulimit -n 256` ("create ...: Too many open
+// files", exit 6), as it did corpus v3's.
+TEST_F(DeepTreesCliTest, ACheckoutWritesNoMoreFilesAtOnceThanItMayOpen) {
+  ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+  for (int d = 0; d < 4; ++d) {
+    ASSERT_EQ(::mkdir((src_ + "/d" + std::to_string(d)).c_str(), 0755), 0);
+    for (int i = 0; i < 500; ++i) {
+      MakeFile("src/d" + std::to_string(d) + "/f" + std::to_string(i), RandomData(20000, i + d));
+    }
+  }
+  ASSERT_EQ(Sh("checkin " + src_ + " --image many"), 0) << Err();
+  ASSERT_EQ(
+      indexer::testing::Shell("ulimit -n 256 && " + std::string(CAIRN_BINARY) + " checkout many " +
+                              dir_ + "/out --repo " + repo_ + " >/dev/null 2>" + dir_ + "/err"),
+      0)
+      << Err();
+  ASSERT_EQ(Sh("checkin " + dir_ + "/out --image again"), 0) << Err();
+  EXPECT_EQ(Root("again"), Root("many"));
+}
+
 // A tarball written over a private empty file made for it (`install -m 600 /dev/null out.tar`)
 // keeps that file's permissions and owner, as writing into it would: it became a new 0644 file
 // of root's, and any user could read the image's /etc/shadow from it.
