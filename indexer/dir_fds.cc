@@ -40,6 +40,21 @@ Result<std::vector<std::string>> ListNames(int fd, const std::string& shown) {
   return names;
 }
 
+// A directory at `stx` that is the root of a mount, or on another device than `dev` (a btrfs
+// subvolume): what is mounted beneath a target is not the target's, and a bind mount's
+// directory may be anywhere.
+bool MountedThere(const struct statx& stx, dev_t dev) {
+  const bool mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+                          (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  return mount_root || makedev(stx.stx_dev_major, stx.stx_dev_minor) != dev;
+}
+
+Status MountPoint(std::string_view op, const std::string& shown) {
+  return Status::IOError(std::string(op) + " " + shown +
+                         ": a mount point (what is mounted beneath the target is not removed: "
+                         "unmount it first)");
+}
+
 // What RemoveIfNotDir found at a name.
 enum class Found { kNothing, kRemoved, kDirectory };
 
@@ -55,13 +70,7 @@ Result<Found> RemoveIfNotDir(int dirfd, const std::string& name, dev_t dev,
     return ErrnoStatus("remove", shown(), errno);
   }
   if (S_ISDIR(stx.stx_mode)) {
-    const bool mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-                            (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-    if (mount_root || makedev(stx.stx_dev_major, stx.stx_dev_minor) != dev) {
-      return Status::IOError("remove " + shown() +
-                             ": a mount point (what is mounted beneath the target is not "
-                             "removed: unmount it first)");
-    }
+    if (MountedThere(stx, dev)) return MountPoint("remove", shown());
     return Found::kDirectory;
   }
   if (::unlinkat(dirfd, name.c_str(), 0) != 0) {
@@ -88,7 +97,7 @@ Result<SharedFd> OpenBeneath(int from, std::string_view rel, const std::string& 
 }
 
 Result<SharedFd> OpenDirToWrite(int parent, const std::string& name, bool make_writable,
-                                const std::string& shown) {
+                                const std::string& shown, const dev_t* same_device) {
   if (!make_writable) {
     auto fd = std::make_shared<Fd>(::openat(parent, name.c_str(), kDirFlags));
     if (fd->fd < 0) return ErrnoStatus("open directory", shown, errno);
@@ -99,12 +108,19 @@ Result<SharedFd> OpenDirToWrite(int parent, const std::string& name, bool make_w
   Fd path(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (path.fd < 0) return ErrnoStatus("open directory", shown, errno);
   const std::string proc = "/proc/self/fd/" + std::to_string(path.fd);
-  struct stat st;
-  if (::fstat(path.fd, &st) != 0) return ErrnoStatus("stat", shown, errno);
+  // The directory opened, not the name looked at before: what is mounted there meanwhile is
+  // seen here.
+  struct statx st;
+  if (::statx(path.fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_UID, &st) != 0) {
+    return ErrnoStatus("stat", shown, errno);
+  }
+  if (same_device != nullptr && MountedThere(st, *same_device)) {
+    return MountPoint("open directory", shown);
+  }
   // Root is not held back by a directory's mode (and would otherwise change the mode of any
   // directory of its own, a bind mount's too).
-  if ((st.st_mode & 0700) != 0700 && st.st_uid == ::geteuid() && ::geteuid() != 0 &&
-      ::chmod(proc.c_str(), (st.st_mode & 07777) | 0700) != 0) {
+  if ((st.stx_mode & 0700) != 0700 && st.stx_uid == ::geteuid() && ::geteuid() != 0 &&
+      ::chmod(proc.c_str(), (st.stx_mode & 07777) | 0700) != 0) {
     return ErrnoStatus("chmod", shown, errno);
   }
   auto fd = std::make_shared<Fd>(::open(proc.c_str(), kDirFlags & ~O_NOFOLLOW));
@@ -142,7 +158,7 @@ Status RemoveBeneath(int dirfd, const std::string& name, const std::string& show
     Level& top = levels.back();
     const size_t depth = levels.size();  // of `n`
     auto n_shown = [&] { return depth == 1 ? shown : shown_at(depth - 1, &n); };
-    Result<SharedFd> fd = OpenDirToWrite(top.fd->fd, n, true, n_shown());
+    Result<SharedFd> fd = OpenDirToWrite(top.fd->fd, n, true, n_shown(), &top.dev);
     if (!fd) {
       struct stat gone;
       if (::fstatat(top.fd->fd, n.c_str(), &gone, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
@@ -171,8 +187,8 @@ Status RemoveBeneath(int dirfd, const std::string& name, const std::string& show
       if (found == Found::kDirectory) CAIRN_RETURN_IF_ERROR(enter(n));
       continue;
     }
-    const std::string n = std::move(top.name);
     const std::string n_shown = shown_at(levels.size() - 1, nullptr);
+    const std::string n = std::move(top.name);
     levels.pop_back();
     if (!levels.back().fd) {  // opened again by name from the nearest level held above it
       size_t held = levels.size() - 1;

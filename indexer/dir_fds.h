@@ -7,6 +7,7 @@
 #ifndef CAIRN_INDEXER_DIR_FDS_H_
 #define CAIRN_INDEXER_DIR_FDS_H_
 
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <memory>
@@ -50,9 +51,12 @@ Result<SharedFd> OpenBeneath(int from, std::string_view rel, const std::string& 
 // following a symlink. With `make_writable`, a directory of this user's that its owner cannot
 // write into (0555, 0444, 0000: an earlier checkout's) is given u+rwx first, through a
 // descriptor of it, never by name (a reviewer swapped the name for a symbolic link between the
-// check and a chmod by name, and root's checkout chmodded the link's target).
+// check and a chmod by name, and root's checkout chmodded the link's target). With
+// `same_device` too, a directory that is the root of a mount or on another device is refused
+// (IOError, "a mount point"), before any change (RemoveBeneath: the directory opened, which
+// may not be the one its name showed a moment before).
 Result<SharedFd> OpenDirToWrite(int parent, const std::string& name, bool make_writable,
-                                const std::string& shown);
+                                const std::string& shown, const dev_t* same_device = nullptr);
 
 // Removes the entry `name` of the directory open as `dirfd` (nothing when there is none): a
 // directory with everything beneath it, through descriptors (OpenDirToWrite, so that the

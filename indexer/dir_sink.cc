@@ -30,9 +30,10 @@ namespace {
 
 constexpr int kMaxFilesInFlight = 128;
 // Descriptors left to everything else while files are written: the directories held on the
-// way down and a removal's (kHeldLevels each, for trees as deep as a checkin takes), the store's
-// tables and blob files.
-constexpr int kOtherDescriptors = 160;
+// way down and a removal's (HeldWhileBeneath: 129 each at the 4,096 levels a checkin takes),
+// the store's tables and blob files (290 in all).
+constexpr int kOtherDescriptors =
+    2 * static_cast<int>(kHeldLevels + kMaxDepth / kHeldLevels + 1) + 32;
 
 // Files written at once: kMaxFilesInFlight, or what the descriptors this process may still open
 // allow beside kOtherDescriptors (one each). With 128 whatever the limit, a checkout of corpus
@@ -149,6 +150,9 @@ class Writer {
 
   // Opens directory `name` of `parent` to write into it (OpenDirToWrite): with --force it may
   // be an earlier checkout's, which its owner cannot write into.
+  // A directory already there (--force) may be a mount point: one the version has as a
+  // directory is written into, as the user assembled the target (a root partition with its
+  // /boot mounted); RemoveBeneath never removes or empties one.
   Result<SharedFd> OpenDir(int parent, const std::string& name, const std::string& shown) {
     return OpenDirToWrite(parent, name, options_.force, shown);
   }

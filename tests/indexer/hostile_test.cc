@@ -339,6 +339,36 @@ TEST_F(HostileTest, ForceDoesNotWriteThroughExistingSymlinkToFile) {
   EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::symlink_status(target_ + "/f")));
 }
 
+// --force never removes or empties a mount point of the target, where the version has another
+// kind of entry: what is mounted there (a bind mount's directory may be anywhere) stays as it
+// was, mode included. (A directory the version has too is written into, as the user assembled
+// the target: a root partition with /boot mounted.) A reviewer bound a 0555 directory from
+// outside at target/d: the first RemoveBeneath emptied it and, as root, made it 0755.
+TEST_F(HostileTest, ForceNeverRemovesAMountPoint) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to bind-mount";
+  ASSERT_EQ(::mkdir((outside_ + "/e").c_str(), 0755), 0);
+  std::ofstream(outside_ + "/e/p") << "precious";
+  ASSERT_EQ(::chmod(outside_.c_str(), 0555), 0);
+  ASSERT_EQ(::mkdir(target_.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((target_ + "/d").c_str(), 0755), 0);
+  ASSERT_EQ(testing::Shell("mount --bind " + outside_ + " " + target_ + "/d"), 0);
+  testing::MountGuard guard{target_ + "/d"};
+  Status s = Checkout(Root({File("d", "img")}), /*force=*/true);
+  ASSERT_EQ(testing::Shell("umount " + target_ + "/d"), 0);
+  guard.mounted = false;
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "remove " + target_ +
+                             "/d: a mount point (what is mounted beneath the target is not "
+                             "removed: unmount it first)");
+  struct stat st;
+  ASSERT_EQ(::stat(outside_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0555u);
+  EXPECT_EQ(::stat((outside_ + "/e/p").c_str(), &st), 0);
+  ASSERT_EQ(::chmod(outside_.c_str(), 0755), 0);
+  ASSERT_EQ(::unlink((outside_ + "/e/p").c_str()), 0);
+  ASSERT_EQ(::rmdir((outside_ + "/e").c_str()), 0);  // ExpectNothingOutside's OUTSIDE is empty
+}
+
 // A symlink deeper in an existing directory the tree also has.
 TEST_F(HostileTest, ForceDoesNotWriteThroughNestedSymlink) {
   ASSERT_EQ(::mkdir(target_.c_str(), 0755), 0);
