@@ -1,6 +1,5 @@
 #include "indexer/dir_fds.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -9,34 +8,17 @@
 #include <cstring>
 #include <functional>
 
+#include "indexer/fs_meta.h"
+
 namespace cairn::indexer {
 namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-// The names in the directory open as `fd` but "." and "..".
+// The names in the directory open as `fd` (just opened: read from its start) but "." and "..".
 Result<std::vector<std::string>> ListNames(int fd, const std::string& shown) {
-  const int copy = ::dup(fd);  // closedir closes the one it was given
-  if (copy < 0) return ErrnoStatus("list", shown, errno);
-  DIR* dir = ::fdopendir(copy);
-  if (dir == nullptr) {
-    const int err = errno;
-    ::close(copy);
-    return ErrnoStatus("list", shown, err);
-  }
-  ::rewinddir(dir);  // the copy shares the original's offset
   std::vector<std::string> names;
-  for (;;) {
-    errno = 0;
-    const dirent* d = ::readdir(dir);
-    if (d == nullptr) break;
-    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) {
-      names.emplace_back(d->d_name);
-    }
-  }
-  const int err = errno;
-  ::closedir(dir);
-  if (err != 0) return ErrnoStatus("list", shown, err);
+  if (int err = ReadDirectoryNames(fd, &names); err != 0) return ErrnoStatus("list", shown, err);
   return names;
 }
 

@@ -259,22 +259,28 @@ Status OpenDirectory::OpenForLookup(const std::string& path) {
 
 // getdents64 itself, not readdir: fdopendir would add two fcntl calls per directory, and system
 // calls are what the walk of an unchanged tree costs.
-Status OpenDirectory::Open(const std::string& path, std::vector<std::string>* names) {
-  PathAt p(AT_FDCWD, path);
-  if (p.error() != 0) return ErrnoStatus("read directory", path, p.error());
-  fd_ = ::openat(p.at(), p.name(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd_ < 0) return ErrnoStatus("read directory", path, errno);
+int ReadDirectoryNames(int fd, std::vector<std::string>* names) {
   alignas(8) char buf[32 << 10];
   for (;;) {
-    long n = ::syscall(SYS_getdents64, fd_, buf, sizeof(buf));
-    if (n < 0) return ErrnoStatus("read directory", path, errno);
-    if (n == 0) break;
+    long n = ::syscall(SYS_getdents64, fd, buf, sizeof(buf));
+    if (n < 0) return errno;
+    if (n == 0) return 0;
     for (long off = 0; off < n;) {
       const auto* de = reinterpret_cast<const struct dirent64*>(buf + off);
       std::string_view name(de->d_name);
       if (name != "." && name != "..") names->emplace_back(name);
       off += de->d_reclen;
     }
+  }
+}
+
+Status OpenDirectory::Open(const std::string& path, std::vector<std::string>* names) {
+  PathAt p(AT_FDCWD, path);
+  if (p.error() != 0) return ErrnoStatus("read directory", path, p.error());
+  fd_ = ::openat(p.at(), p.name(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) return ErrnoStatus("read directory", path, errno);
+  if (int err = ReadDirectoryNames(fd_, names); err != 0) {
+    return ErrnoStatus("read directory", path, err);
   }
   std::sort(names->begin(), names->end());  // raw byte order (char_traits compares unsigned)
   return Status();

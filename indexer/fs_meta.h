@@ -71,6 +71,11 @@ Result<std::optional<std::vector<cas::Extent>>> DataExtents(int fd, uint64_t siz
 // page, the block count.
 bool HolesSettle(const std::string& path);
 
+// Appends the names of the entries of the directory open as `fd` (not . and ..), read from its
+// current offset, to `names` in the order the file system gives them (getdents64). 0, or the
+// errno of the read that failed.
+int ReadDirectoryNames(int fd, std::vector<std::string>* names);
+
 // A directory held open so that its entries can be stat'ed relative to it (fstatat: one name
 // lookup each, not a walk of the whole path from the root). Closed on destruction.
 class OpenDirectory {
