@@ -53,6 +53,20 @@ class DirFdsTest : public ::testing::Test {
   void RestoreDescriptors() {
     if (restore_.rlim_max != 0) ::setrlimit(RLIMIT_NOFILE, &restore_);
   }
+  // RemoveBeneath(`name`, `shown`) in root_ bound read-only over itself (unmounted after).
+  Status RemoveBeneathReadOnly(const std::string& name, const std::string& shown) {
+    if (std::system(("mount --bind " + root_ + " " + root_ + " && mount -o remount,ro,bind " +
+                     root_ + " " + root_)
+                        .c_str()) != 0) {
+      return Status::Internal("could not bind " + root_ + " read-only");
+    }
+    testing::MountGuard guard{root_};
+    const int ro = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ro < 0) return Status::Internal("could not open " + root_);
+    Status s = RemoveBeneath(ro, name, shown);
+    ::close(ro);
+    return s;
+  }
   std::string dir_, root_;
   int fd_ = -1;
   struct rlimit restore_ {};
@@ -171,15 +185,7 @@ TEST_F(DirFdsTest, RemoveBeneathNamesWhatItCouldNotRemove) {
   ASSERT_EQ(::mkdir((root_ + "/t").c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((root_ + "/t/sub").c_str(), 0755), 0);
   std::ofstream(root_ + "/t/sub/f") << "x";
-  ASSERT_EQ(std::system(("mount --bind " + root_ + " " + root_ + " && mount -o remount,ro,bind " +
-                         root_ + " " + root_)
-                            .c_str()),
-            0);
-  testing::MountGuard guard{root_};
-  const int ro = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ASSERT_GE(ro, 0);
-  Status s = RemoveBeneath(ro, "t", "shown/t");
-  ::close(ro);
+  Status s = RemoveBeneathReadOnly("t", "shown/t");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "remove shown/t/sub/f: Read-only file system") << s.ToString();
 }
@@ -190,15 +196,7 @@ TEST_F(DirFdsTest, RemoveBeneathNamesWhatItCouldNotRemove) {
 TEST_F(DirFdsTest, RemoveBeneathNamesADirectoryItCouldNotRemove) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount";
   ASSERT_EQ(std::system(("mkdir -p " + root_ + "/t/a/b/c").c_str()), 0);
-  ASSERT_EQ(std::system(("mount --bind " + root_ + " " + root_ + " && mount -o remount,ro,bind " +
-                         root_ + " " + root_)
-                            .c_str()),
-            0);
-  testing::MountGuard guard{root_};
-  const int ro = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ASSERT_GE(ro, 0);
-  Status s = RemoveBeneath(ro, "t", "shown/t");
-  ::close(ro);
+  Status s = RemoveBeneathReadOnly("t", "shown/t");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "remove shown/t/a/b/c: Read-only file system");
 }
