@@ -8,6 +8,7 @@
 
 #include "base/rel_path.h"
 #include "cas/content_reader.h"
+#include "cas/tree_reader.h"
 #include "indexer/file_reader.h"
 #include "vmount/errors.h"
 #include "vmount/mutable_tree.h"
@@ -374,15 +375,14 @@ Status BeyondLimits(const std::string& entry, size_t depth) {
 }  // namespace
 
 Status MutableTree::CheckStoredLimits(const ObjectId& id, const std::string& path) {
-  const size_t depth = DepthBeneath(path);
-  CAIRN_ASSIGN_OR_RETURN(std::string data, store_->ReadTyped(id, cas::ObjectType::kTree));
-  CAIRN_ASSIGN_OR_RETURN(cas::Tree t, cas::DecodeTree(id, data));
-  for (const auto& e : t.entries) {
-    const std::string entry = path.empty() ? e.name : path + "/" + e.name;
-    CAIRN_RETURN_IF_ERROR(BeyondLimits(entry, depth));
-    if (e.type == cas::EntryType::kDirectory) CAIRN_RETURN_IF_ERROR(CheckStoredLimits(e.id, entry));
-  }
-  return Status();
+  Status beyond;
+  CAIRN_RETURN_IF_ERROR(
+      cas::WalkTree(store_, id, path, [&](const std::string& entry, const cas::TreeEntry&) {
+        // The directories above `entry`, the root excluded: one per slash.
+        if (beyond.ok()) beyond = BeyondLimits(entry, std::count(entry.begin(), entry.end(), '/'));
+        return beyond.ok();
+      }));
+  return beyond;
 }
 
 Result<ObjectId> MutableTree::CommitDir(Node* dir, cas::Ingestor* ingestor, const std::string& path,
