@@ -14,6 +14,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/descriptors.h"
 #include "cas/rocks_files.h"
 
 namespace cairn::cas {
@@ -22,6 +23,15 @@ namespace {
 // A reader's open fails this often in a row, a writer's compaction deleting a table the
 // reader was opening each time, before the error is the reader's.
 constexpr int kReaderOpenAttempts = 8;
+
+// WriterDescriptorsMax: the table files a writer keeps open, and the rest it may hold (two
+// background jobs' outputs, logs, manifest, lock, directories, temporaries).
+constexpr int kWriterTableFilesMax = 512;
+constexpr int kWriterTableFilesMin = 20;  // RocksDB raises any lower max_open_files to 20
+constexpr int kWriterOtherFiles = 24;
+int WriterTableFiles() {
+  return std::clamp(DescriptorLimit() / 4, kWriterTableFilesMin, kWriterTableFilesMax);
+}
 
 // The one place where RocksDB's errors become cairn's.
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -197,7 +207,9 @@ class RocksStoreImpl final : public RocksStore {
     // DB::Open. A reader opens them all (10-12 in a repository of three corpus versions, ~1 ms):
     // a writer's compaction deletes the tables it replaced, and a reader holding them open
     // still reads them; one that opened them lazily failed with "No such file".
-    db.max_open_files = read_only_ ? -1 : 512;
+    // A writer keeps fewer under a low descriptor limit (WriterDescriptorsMax): with 512 a checkin
+    // under `ulimit -n 128` failed once its readers held the rest ("Too many open files").
+    db.max_open_files = read_only_ ? -1 : WriterTableFiles();
     // Records lie in write order (docs/format/store.md, positions), so reading a file is a
     // sequential read of the blob files: leave the kernel's readahead on. RocksDB's default
     // (POSIX_FADV_RANDOM on every table and blob file) turned each cold chunk read into its own
@@ -578,6 +590,8 @@ class RocksStoreImpl final : public RocksStore {
 };
 
 }  // namespace
+
+int WriterDescriptorsMax() { return WriterTableFiles() + kWriterOtherFiles; }
 
 RocksStore::~RocksStore() = default;
 

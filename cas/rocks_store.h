@@ -50,6 +50,13 @@ struct RocksIoStats {
   uint64_t user_bytes_written = 0;
 };
 
+// The descriptors a writing RocksStore holds at most: the table and blob files it keeps open
+// (512, or a quarter of the process's descriptor limit where that is less, at least RocksDB's
+// floor of 20) and, beside them, its logs, manifest, lock, directories and the files its flushes
+// and compactions write. Work that opens many files at once beside a writer (a checkin's
+// readers) leaves this many free.
+int WriterDescriptorsMax();
+
 class RocksStore : public ObjectStore {
  public:
   // Opens the database in `dir`. Busy if another process holds the write lock; IOError,

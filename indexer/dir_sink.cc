@@ -1,7 +1,6 @@
 #include "indexer/dir_sink.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -17,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/descriptors.h"
 #include "base/env.h"
 #include "base/rel_path.h"
 #include "cas/content_reader.h"
@@ -38,20 +38,7 @@ constexpr int kOtherDescriptors =
 // Files written at once: kMaxFilesInFlight, or what the descriptors this process may still open
 // allow beside kOtherDescriptors (one each). With 128 whatever the limit, a checkout of corpus
 // v3 failed under `ulimit -n 256` ("create ...: Too many open files").
-int FilesInFlight() {
-  struct rlimit fds;
-  if (::getrlimit(RLIMIT_NOFILE, &fds) != 0 || fds.rlim_cur == RLIM_INFINITY) {
-    return kMaxFilesInFlight;
-  }
-  std::error_code ec;
-  long open = 0;
-  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    ++open;
-  }
-  const long room = static_cast<long>(fds.rlim_cur) - open - kOtherDescriptors;
-  return static_cast<int>(std::clamp<long>(room, 1, kMaxFilesInFlight));
-}
+int FilesInFlight() { return DescriptorsToUse(kMaxFilesInFlight, kOtherDescriptors); }
 
 std::string Join(const std::string& rel, const std::string& name) {
   return rel.empty() ? name : rel + "/" + name;

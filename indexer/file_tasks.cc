@@ -1,12 +1,31 @@
 #include "indexer/file_tasks.h"
 
+#include <algorithm>
 #include <memory>
+
+#include "base/descriptors.h"
+#include "cas/rocks_store.h"
 
 namespace cairn::indexer {
 namespace {
 
 // Files read at once or waiting to be.
 constexpr int kMaxFilesInFlight = 256;
+// Descriptors a walk holds beside its readers' files: the directories scanned ahead and by the
+// prefetch, the source's root (twice), the lookups' and readers' rings, the stat cache, the
+// watcher's socket.
+constexpr int kWalkDescriptors = 32;
+
+// Small files read together at most (a batch holds them all open): kBatchedFilesMax, or fewer
+// where the descriptors left beside the store's and the walk's do not allow one batch per
+// reader. With 64 whatever the limit, a checkin of corpus v3 failed under `ulimit -n 128`
+// (a RocksDB table, then a directory: "Too many open files").
+size_t BatchFilesMax(int threads) {
+  threads = std::max(threads, 1);
+  const int all = DescriptorsToUse(static_cast<int>(kBatchedFilesMax) * threads,
+                                   cas::WriterDescriptorsMax() + kWalkDescriptors);
+  return static_cast<size_t>(std::max(all / threads, 1));
+}
 
 }  // namespace
 
@@ -14,6 +33,7 @@ FileTasks::FileTasks(int threads, cas::Ingestor* ingestor, const CheckinOptions&
     : ingestor_(ingestor),
       options_(options),
       done_(std::move(done)),
+      batch_files_max_(BatchFilesMax(threads)),
       pool_(threads, "cairn-read") {}
 
 FileTasks::~FileTasks() { Wait(); }
@@ -27,7 +47,7 @@ std::shared_future<Result<FileOut>> FileTasks::Submit(const std::string& path,
     batch_.bytes += static_cast<uint64_t>(st.st_size);
     std::shared_future<Result<FileOut>> fut = batch_.promises.emplace_back().get_future().share();
     // Small files wait to be read together only while every reader is busy.
-    if (batch_.files.size() == kBatchedFilesMax || ReadersIdle()) Flush();
+    if (batch_.files.size() >= batch_files_max_ || ReadersIdle()) Flush();
     return fut;
   }
   TakeSlots(1);

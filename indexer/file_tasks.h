@@ -66,6 +66,7 @@ class FileTasks {
   cas::Ingestor* ingestor_;
   const CheckinOptions& options_;
   const Done done_;
+  const size_t batch_files_max_;  // BatchFilesMax (file_tasks.cc)
   int root_fd_ = -1;
   std::mutex mu_;
   std::condition_variable cv_;
