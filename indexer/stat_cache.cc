@@ -1,11 +1,15 @@
 #include "indexer/stat_cache.h"
 
+#include <linux/capability.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "base/coding.h"
 #include "base/sha256.h"
@@ -31,6 +35,26 @@ constexpr std::string_view kMagic6 = "cairn-stat-cache-6\n";
 std::string EnvVar(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : std::string();
+}
+
+// Who is looking: the effective user and group, the supplementary groups, and the effective
+// capabilities (root's CAP_DAC_READ_SEARCH reads what its owner cannot).
+std::string Credentials() {
+  std::string key = " as " + std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
+  const int n = ::getgroups(0, nullptr);
+  std::vector<gid_t> groups(static_cast<size_t>(std::max(n, 0)));
+  if (n > 0 && ::getgroups(n, groups.data()) == n) {
+    std::sort(groups.begin(), groups.end());
+    for (gid_t g : groups) key += "," + std::to_string(g);
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) == 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " caps %08x%08x", data[1].effective, data[0].effective);
+    key += buf;
+  }
+  return key;
 }
 
 }  // namespace
@@ -90,6 +114,12 @@ std::string StatCache::SourceOf(const std::string& root) {
     }
     break;
   }
+  // Whether a name can be looked up or listed depends on who asks, and an incremental checkin
+  // trusts that of what it takes unread: a user who left a group that could list a directory
+  // (nothing on disk changes) got the directory recorded as empty with --skip-unreadable,
+  // where a full checkin leaves it out; and without it, files it can no longer read checked in
+  // from the parent, where a full checkin fails. Another user's cache is another source.
+  key += Credentials();
   return key;
 }
 

@@ -113,7 +113,9 @@ class StatCache {
   // statfs id, which ext4 and btrfs derive from the file system's UUID; for a loop device, the
   // image file behind it and the offset). Inodes and ctimes mean nothing on another file
   // system: two images mounted in turn at one path, made by one build in the same second, or
-  // copies of one image, hold the same inodes and ctimes for files that differ.
+  // copies of one image, hold the same inodes and ctimes for files that differ. Then who reads
+  // it (effective user and group, groups, capabilities): what a checkin may list and read
+  // depends on them, and the cache is trusted for that.
   static std::string SourceOf(const std::string& root);
 
   // The cache of `root` saved under `dir`; empty when there is none or it cannot be used (an

@@ -358,4 +358,39 @@ TEST_F(UnprivilegedCliTest, AnIncrementalCheckinTriesTheSkippedNamesAgain) {
 }
 
 }  // namespace
+// A stat cache holds for who made it: whether a name can be looked up or listed depends on
+// the user, its groups and capabilities, and nothing on disk changes when those do. A user
+// who could list a directory through a group and then left the group got, incrementally with
+// --skip-unreadable, the directory recorded as empty (its names looked up from the cache, each
+// refused); a full checkin leaves the directory out. Now the cache is another user's and is not
+// used: the incremental checkin is the full one.
+TEST_F(UnprivilegedCliTest, AnIncrementalCheckinBySomeoneElseSeesWhatAFullOneSees) {
+  const gid_t kReaders = 47115;
+  ASSERT_EQ(::mkdir((src_ + "/locked").c_str(), 0770), 0);
+  MakeFile("src/locked/inside", "group only\n");
+  ASSERT_EQ(::chmod((src_ + "/locked/inside").c_str(), 0644), 0);
+  ASSERT_EQ(::chown((src_ + "/locked").c_str(), 0, kReaders), 0);
+  ASSERT_EQ(::unlink((src_ + "/secret").c_str()), 0);  // only the directory is unreadable
+  ASSERT_EQ(::unlink((src_ + "/d/secret-link").c_str()), 0);
+  ASSERT_EQ(::unlink((src_ + "/d/secret-link2").c_str()), 0);
+  const std::string cache = dir_ + "/cache";
+  ASSERT_EQ(::mkdir(cache.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(cache.c_str(), 65534, 65534), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // ctimes past RacyCtime's doubt
+  const User nobody{65534, 65534, {}}, reader{65534, 65534, {kReaders}};
+  nlohmann::json one = CheckinAs(reader, src_, cache, {"--image", "web"});
+  EXPECT_EQ(one["skipped"].size(), 0u) << one.dump();
+  nlohmann::json two =
+      CheckinAs(nobody, src_, cache, {"--image", "web", "-p", "web:1", "--skip-unreadable"});
+  nlohmann::json whole = CheckinAs(nobody, src_, cache, {"--image", "whole", "--skip-unreadable"});
+  EXPECT_EQ(two["skipped"], nlohmann::json({"locked"})) << two.dump();
+  EXPECT_EQ(two["root"], whole["root"]) << two.dump() << whole.dump();
+  EXPECT_EQ(two["files_cached"], 0u) << two.dump();
+  // The same user again takes its own cache.
+  nlohmann::json three =
+      CheckinAs(nobody, src_, cache, {"--image", "web", "-p", "web:2", "--skip-unreadable"});
+  EXPECT_EQ(three["root"], whole["root"]) << three.dump();
+  EXPECT_EQ(three["files_cached"], 2u) << "public and d/also-public" << three.dump();
+}
+
 }  // namespace cairn::testing
