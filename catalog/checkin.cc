@@ -288,17 +288,20 @@ Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std
                                    "tar.zst, tar.xz or tar.bz2), not " +
                                    format);
   }
+  // A disk format for a file tree is refused as such first, whatever --size says: "--size is
+  // the size of a disk image, not of a raw of a file tree" said the opposite of the truth.
+  if ((format == "raw" || format == "qcow2") && !is_disk) {
+    return Status::NotSupported(
+        "checkout " + spec + " as " + format +
+        ": the version is a file tree, not a disk (check it out as dir or tar)");
+  }
   if (options.disk_size != 0 && !(is_disk && (format == "raw" || format == "qcow2"))) {
     return Status::InvalidArgument(
         "checkout " + spec + ": --size is the size of a disk image (raw or qcow2), not of a " +
-        format + (is_disk ? "" : " of a file tree"));
+        (format == "dir" ? "directory" : format));
   }
   std::unique_ptr<indexer::Sink> sink;
   if (format == "raw" || format == "qcow2") {
-    if (!is_disk) {
-      return Status::NotSupported("checkout " + spec + " as " + format +
-                                  ": the version is a file tree, not a disk (check it out as dir or tar)");
-    }
     indexer::DiskSink disk(target, format, options.disk_size);
     return disk.Checkout(repo.store(), ref.version.root, options);
   }

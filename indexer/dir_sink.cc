@@ -73,7 +73,11 @@ class Writer {
         }
       }
     }
-    CAIRN_ASSIGN_OR_RETURN(SharedFd fd, OpenDir(AT_FDCWD, target_, target_));
+    // The target itself is made writable to its owner as an earlier checkout's is under --force,
+    // empty or not: the version's root mode replaces its mode at the end anyway. A user's own
+    // empty 0555 directory failed without --force ("Permission denied") and took the checkout
+    // with it.
+    CAIRN_ASSIGN_OR_RETURN(SharedFd fd, OpenDirToWrite(AT_FDCWD, target_, true, target_));
     NoteLeftOutXattrs(".", tree.meta, cas::EntryType::kDirectory);
     Status s = WriteDir(fd, "", tree, 0);
     Status w = WaitAll();
@@ -93,6 +97,11 @@ class Writer {
     if (ec || st.type() == std::filesystem::file_type::not_found) {
       if (::mkdir(target_.c_str(), 0700) != 0) return ErrnoStatus("create", target_, errno);
       return Status();
+    }
+    if (st.type() == std::filesystem::file_type::symlink) {
+      return Status::InvalidArgument("checkout " + target_ +
+                                     ": target is a symbolic link (a checkout never writes through "
+                                     "one: name the directory itself)");
     }
     if (st.type() != std::filesystem::file_type::directory) {
       return Status::InvalidArgument("checkout " + target_ + ": target exists and is not a directory");

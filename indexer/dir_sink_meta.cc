@@ -95,8 +95,14 @@ std::string TimeNotKept(const cas::Metadata& m, const struct timespec& kept) {
     std::snprintf(frac, sizeof frac, ".%09ld", nsec);
     return std::to_string(sec) + frac;
   };
+  // Where to go instead depends on what was lost: the range (ext4 holds 1901-2446 whatever its
+  // inode size) or the precision.
+  const char* where = kept.tv_sec != m.mtime_sec
+                          ? "tmpfs, btrfs, XFS with bigtime; ext4 holds 1901 to 2446 at most"
+                          : "tmpfs, btrfs, XFS, ext4 with 256-byte inodes";
   return "the file system cannot hold mtime " + time(m.mtime_sec, m.mtime_nsec) + " s (it kept " +
-         time(kept.tv_sec, kept.tv_nsec) + " s)";
+         time(kept.tv_sec, kept.tv_nsec) + " s); check the version out on one that can (" + where +
+         ") or as a tarball";
 }
 
 }  // namespace
@@ -192,9 +198,7 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   struct stat st;
   if (::fstat(fd >= 0 ? fd : handle.fd(), &st) != 0) return ErrnoStatus("stat", shown, errno);
   if (std::string why = TimeNotKept(m, st.st_mtim); !why.empty()) {
-    return Status::NotSupported("set times of " + shown + ": " + why +
-                                "; check the version out on one that can (tmpfs, btrfs, XFS "
-                                "with bigtime, ext4 with 256-byte inodes) or as a tarball");
+    return Status::NotSupported("set times of " + shown + ": " + why);
   }
   return Status();
 }

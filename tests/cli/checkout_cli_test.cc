@@ -179,6 +179,45 @@ TEST_F(DeepTreesCliTest, CheckinAndCheckoutOpenNoMoreFilesAtOnceThanTheyMay) {
 
 // A tarball written over a private empty file made for it (`install -m 600 /dev/null out.tar`)
 // keeps that file's permissions and owner, as writing into it would: it became a new 0644 file
+// A checkout's target given as a symbolic link is refused as one (a checkout never writes
+// through a link), whatever it points at: "target exists and is not a directory" was said of a
+// link to an empty directory. A disk format for a file tree is refused as such with or without
+// --size (which said "--size is the size of a disk image, not of a raw of a file tree").
+TEST_F(TreesCliTest, ACheckoutNamesWhatIsWrongWithItsTargetAndFormat) {
+  ASSERT_EQ(::mkdir(src_.c_str(), 0755), 0);
+  MakeFile("src/a", "a\n");
+  CheckinSrc("web");
+  ASSERT_EQ(::mkdir((dir_ + "/empty").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("empty", (dir_ + "/to-empty").c_str()), 0);
+  ASSERT_EQ(::symlink("nowhere", (dir_ + "/dangling").c_str()), 0);
+  for (const char* link : {"to-empty", "dangling"}) {
+    for (bool force : {false, true}) {
+      std::vector<std::string> args = {"web", dir_ + "/" + link};
+      if (force) args.push_back("--force");
+      RunResult r = RunRepo("checkout", args);
+      EXPECT_EQ(r.exit_code, 2) << link << ": " << r.err;
+      EXPECT_NE(r.err.find(dir_ + "/" + link + ": target is a symbolic link"), std::string::npos)
+          << r.err;
+    }
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/empty"));
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, std::vector<std::string>{"--size", "1G"}}) {
+    std::vector<std::string> args = {"web", dir_ + "/out.img", "--format", "raw"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = RunRepo("checkout", args);
+    EXPECT_EQ(r.exit_code, 9) << r.err;
+    EXPECT_NE(r.err.find("the version is a file tree, not a disk"), std::string::npos) << r.err;
+  }
+  RunResult r = RunRepo("checkout", {"web", dir_ + "/out", "--size", "1G"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--size is the size of a disk image (raw or qcow2), not of a directory"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(Exists(dir_ + "/out.img"));
+  EXPECT_FALSE(Exists(dir_ + "/out"));
+}
+
 // of root's, and any user could read the image's /etc/shadow from it.
 TEST_F(TreesCliTest, ATarballReplacingAFileKeepsItsOwnerAndPermissions) {
   if (::geteuid() != 0) GTEST_SKIP() << "giving an owner needs root (CI runs as root)";
@@ -220,12 +259,26 @@ TEST_F(TreesCliTest, ACheckoutOntoAFileSystemThatDropsPartOfAnEntryFailsNamingIt
   EXPECT_NE(r.err.find("cannot hold mtime 1700000000.000000005 s (it kept 1700000000.000000000 s)"),
             std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find("(tmpfs, btrfs, XFS, ext4 with 256-byte inodes)"), std::string::npos)
+      << r.err;
   ts[0].tv_nsec = ts[1].tv_nsec = 0;
   ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), ts, 0), 0);
   ASSERT_EQ(::utimensat(AT_FDCWD, src_.c_str(), ts, 0), 0);
   CheckinSrc("seconds");
   r = RunRepo("checkout", {"seconds", mnt + "/b"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // A time past the file system's range: the advice does not send the user to ext4 with
+  // 256-byte inodes, which ends in 2446 (the message recommended it for a time in 2603).
+  struct timespec later[2] = {{4102444800, 0}, {4102444800, 0}};  // 2100-01-01
+  ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), later, 0), 0);
+  ASSERT_EQ(::utimensat(AT_FDCWD, src_.c_str(), ts, 0), 0);
+  CheckinSrc("later");
+  r = RunRepo("checkout", {"later", mnt + "/later"});
+  EXPECT_EQ(r.exit_code, 9) << r.err;
+  EXPECT_NE(r.err.find("cannot hold mtime 4102444800.000000000 s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(tmpfs, btrfs, XFS with bigtime; ext4 holds 1901 to 2446 at most)"),
+            std::string::npos)
+      << r.err;
 
   // Made on tmpfs, which holds them.
   const std::string xsrc = dir_ + "/xsrc";

@@ -228,6 +228,26 @@ TEST_F(NonRootCheckoutTest, ForceReplacesAnEarlierCheckoutsReadOnlyDirectoriesBy
   EXPECT_EQ(ReadFile(target + "/x"), "file\n");
 }
 
+// A user's own empty read-only directory is a target as any empty directory is: the checkout
+// makes it writable to its owner, as --force does an earlier checkout's, and gives it the
+// version's root mode at the end. It failed without --force ("create .../a: Permission
+// denied", exit 6) and worked with it.
+TEST_F(NonRootCheckoutTest, AnEmptyReadOnlyTargetOfTheUsersOwnIsWrittenInto) {
+  MakeFile("src/a", "a\n");
+  ASSERT_EQ(::chmod(src_.c_str(), 0750), 0);
+  CheckinAsRoot("web");
+  const std::string target = outs_ + "/t";
+  ASSERT_EQ(::mkdir(target.c_str(), 0555), 0);
+  ASSERT_EQ(::chmod(target.c_str(), 0555), 0);
+  ASSERT_EQ(::chown(target.c_str(), 65534, 65534), 0);
+  RunResult r = CheckoutAsNobody("web", target);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(target + "/a"), "a\n");
+  struct stat st;
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+}
+
 // As root every file is readable, so the checkin runs as nobody (CliTest::RunAs): a file only
 // root may read is unreadable.
 class UnprivilegedCliTest : public TreesCliTest {
