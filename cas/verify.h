@@ -29,7 +29,9 @@ struct VerifyCallbacks {
 // Walks every record. Returns the report, or an error if the store could not be read at all.
 // Checks: the record decodes and hashes to its key; an info entry exists and agrees; a
 // chunk-index decodes and every chunk it lists is present with the listed size; the content
-// entry of a chunk-index names it.
+// entry of a chunk-index names it; a Tree's subdirectories and files' contents, a Disk's Trees
+// and contents and a Version's root are present, of their type; every other space reads whole
+// (RocksDB's block checksums).
 Result<VerifyReport> VerifyStore(ObjectStore* store, int threads, const VerifyCallbacks& cb);
 
 }  // namespace cairn::cas

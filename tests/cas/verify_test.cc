@@ -10,6 +10,9 @@
 #include "base/sha256.h"
 #include "cas/chunk_index.h"
 #include "cas/ingestor.h"
+#include "cas/rocks_store.h"
+#include "cas/tree.h"
+#include "cas/version.h"
 #include "tests/cas/test_util.h"
 
 namespace cairn::cas::testing {
@@ -114,6 +117,72 @@ TEST_F(VerifyTest, ChunkIndexWithAMissingChunkIsReported) {
   EXPECT_NE(p.by_id[c.id][0].find(lost.Short()), std::string::npos) << p.by_id[c.id][0];
 }
 
+// A Tree's subdirectory or file content, or a Version's root, that is not in the store is
+// reported against the object naming it: a checkout reaches it. verify passed a repository
+// whose version's file was gone ("cat ...: object ...: not in the repository").
+TEST_F(VerifyTest, ATreeOrVersionNamingAMissingObjectIsReported) {
+  FileContent content = Put("the file's bytes");
+  FileContent kept = Put("another file's bytes");
+  Tree sub;
+  sub.meta.mode = 0755;
+  EncodedObject sub_obj = EncodeObject(ObjectType::kTree, EncodeTree(sub), 0);
+  Tree root;
+  root.meta.mode = 0755;
+  TreeEntry dir{.name = "dir", .type = EntryType::kDirectory, .id = sub_obj.id};
+  TreeEntry file{.name = "file", .type = EntryType::kRegular, .id = content.id};
+  file.meta.mode = 0644;
+  file.size = 16;
+  TreeEntry other{.name = "other", .type = EntryType::kRegular, .id = kept.id};
+  other.meta.mode = 0644;
+  other.size = 20;
+  root.entries = {dir, file, other};
+  ASSERT_TRUE(ValidateTree(root).ok());
+  EncodedObject root_obj = EncodeObject(ObjectType::kTree, EncodeTree(root), 0);
+  Version v;
+  v.root = root_obj.id;
+  v.image = "x";
+  EncodedObject v_obj = EncodeObject(ObjectType::kVersion, EncodeVersion(v), 0);
+  WriteBatch b;
+  for (const auto* o : {&sub_obj, &root_obj, &v_obj}) b.PutObject(*o);
+  Write(b);
+  {
+    Problems p;
+    auto r = VerifyStore(store_.get(), 2, p.callbacks());
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->bad, 0u);
+  }
+  WriteBatch lose;
+  lose.DeleteObject(content.id);
+  lose.DeleteObject(sub_obj.id);
+  Write(lose);
+  {
+    Problems p;
+    auto r = VerifyStore(store_.get(), 2, p.callbacks());
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->bad, 1u);
+    ASSERT_EQ(p.by_id[root_obj.id].size(), 2u);
+    EXPECT_NE(
+        p.by_id[root_obj.id][0].find("entry dir: directory " + sub_obj.id.Short() + " is missing"),
+        std::string::npos)
+        << p.by_id[root_obj.id][0];
+    EXPECT_NE(
+        p.by_id[root_obj.id][1].find("entry file: content " + content.id.Short() + " is missing"),
+        std::string::npos)
+        << p.by_id[root_obj.id][1];
+  }
+  WriteBatch lose_root;
+  lose_root.DeleteObject(root_obj.id);
+  Write(lose_root);
+  Problems p;
+  auto r = VerifyStore(store_.get(), 2, p.callbacks());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->bad, 1u);
+  ASSERT_EQ(p.by_id[v_obj.id].size(), 1u);
+  EXPECT_NE(p.by_id[v_obj.id][0].find("root " + root_obj.id.Short() + " is missing"),
+            std::string::npos)
+      << p.by_id[v_obj.id][0];
+}
+
 TEST_F(VerifyTest, InfoEntryWithoutRecordIsReported) {
   FileContent c = Put("lonely info");
   WriteBatch b;
@@ -213,6 +282,61 @@ TEST(VerifyRocksTest, DamagedBytesOnDiskAreReportedById) {
   EXPECT_TRUE(p.by_id.contains(damaged)) << "damaged chunk " << damaged.ToHex() << " not reported";
   EXPECT_EQ(r->objects, AllObjectIds(store.get()).size());
   EXPECT_EQ(store->Read(damaged).error().code(), Code::kCorruption);
+}
+
+// Damage to any table file is reported, whatever space it holds: verify read only the object
+// spaces, and passed a repository whose map of large files' SHA-256s (the content space) failed
+// every checkin of a large file ("block checksum mismatch", exit 5).
+TEST(VerifyRocksTest, DamageToAnyTableFileIsReported) {
+  TempDir dir;
+  const std::string db = dir.path() + "/good";
+  {
+    RocksStoreOptions o;
+    o.create_if_missing = true;
+    auto store = RocksStore::Open(db, o);
+    ASSERT_TRUE(store.has_value()) << store.status().ToString();
+    IngestOptions io;
+    io.threads = 2;
+    Ingestor ingestor(store->get(), io);
+    ASSERT_TRUE(ingestor.PutBytes(RandomBytes(2 << 20, 44)).has_value());  // a content entry
+    ASSERT_TRUE(ingestor.Finish().ok());
+    // Enough in the log for the close to flush it into tables (a small log is left to replay).
+    for (int i = 0; i < 3; ++i) {
+      WriteBatch b;
+      b.Put(Space::kRefs, "image/x" + std::to_string(i), RandomBytes(64 << 10, 50 + i));
+      b.Put(Space::kCatalog, "version/x/" + std::to_string(i), RandomBytes(64 << 10, 60 + i));
+      b.Put(Space::kMeta, "setting" + std::to_string(i), RandomBytes(64 << 10, 70 + i));
+      ASSERT_TRUE((*store)->Write(b, WriteOptions{.sync = true}).ok());
+    }
+    ASSERT_TRUE((*store)->FlushAll().ok());
+  }
+  int tables = 0;
+  for (const auto& e : std::filesystem::directory_iterator(db)) {
+    if (e.path().extension() != ".sst") continue;
+    ++tables;
+    const std::string copy = dir.path() + "/copy" + std::to_string(tables);
+    std::filesystem::copy(db, copy);
+    const std::string table = copy + "/" + e.path().filename().string();
+    std::string bytes = *ReadFileToString(Env::Default(), table);
+    ASSERT_GT(bytes.size(), 8u);
+    bytes[8] ^= 0x40;  // in the first data block
+    WriteFileOrDie(table, bytes);
+    RocksStoreOptions o;
+    o.read_only = true;
+    auto store = RocksStore::Open(copy, o);
+    if (!store.has_value()) {  // refused at open: reported too
+      EXPECT_EQ(store.error().code(), Code::kCorruption) << table;
+      continue;
+    }
+    Problems p;
+    auto r = VerifyStore(store->get(), 2, p.callbacks());
+    if (!r.has_value()) {
+      EXPECT_EQ(r.error().code(), Code::kCorruption) << table;
+      continue;
+    }
+    EXPECT_GE(r->bad, 1u) << table << " damaged, verify found nothing";
+  }
+  EXPECT_GE(tables, 5) << "object info, content, refs, catalog, meta";
 }
 
 }  // namespace
