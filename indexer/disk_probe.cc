@@ -189,18 +189,45 @@ bool IsVolumeBootRecord(std::string_view h) {
 
 }  // namespace
 
+// Whether `h` begins as a tarball or a compressed stream does: a tar header (ustar or GNU magic),
+// cpio, or the magic of a compression libarchive reads. These come before a raw disk's
+// signatures, which lie at offsets a tarball's first file, or compressed bytes, can fill with
+// anything: a tar whose first file held 0xEF53 at its offset 568 was loop-mounted as ext, and
+// about 2 in 65,536 .tar.gz files hold 0x55AA at 510 (an MBR's signature).
+bool LooksLikeAnArchive(std::string_view h) {
+  if (h.size() >= 263 && h.substr(257, 5) == "ustar") return true;
+  for (std::string_view magic : {std::string_view("\x1f\x8b", 2),  // gzip
+                                 std::string_view("\x1f\x9d", 2),  // compress
+                                 std::string_view("\xfd"
+                                                  "7zXZ\0",
+                                                  6),                      // xz
+                                 std::string_view("\x28\xb5\x2f\xfd", 4),  // zstd
+                                 std::string_view("\x04\x22\x4d\x18", 4),  // lz4
+                                 std::string_view("\x02\x21\x4c\x18", 4),  // lz4, legacy
+                                 std::string_view("LZIP"), std::string_view("070701"),
+                                 std::string_view("070702"), std::string_view("070707")}) {
+    if (h.starts_with(magic)) return true;
+  }
+  if (h.size() >= 4 && h.starts_with("BZh") && h[3] >= '1' && h[3] <= '9') return true;
+  // A zstd skippable frame (pzstd writes one first): 0x184D2A50-5F, little-endian.
+  if (h.size() >= 4 && (static_cast<uint8_t>(h[0]) & 0xF0) == 0x50 &&
+      h.substr(1, 3) == "\x2a\x4d\x18")
+    return true;
+  return false;
+}
+
 std::string SniffImageFormat(std::string_view h) {
   if (h.starts_with("QFI\xfb")) return "qcow2";
   if (h.starts_with("KDMV") || h.find("# Disk DescriptorFile") < 512) return "vmdk";
   if (h.size() >= 68 && Le(h, 64, 4) == 0xbeda107f) return "vdi";
   if (h.starts_with("vhdxfile")) return "vhdx";
+  if (LooksLikeAnArchive(h)) return "";
   if (h.size() >= 1082 && Le(h, 1080, 2) == 0xEF53) return "raw";
   if (h.size() >= 520 && h.substr(512, 8) == "EFI PART") return "raw";
   if (h.size() >= 512 && Le(h, 510, 2) == 0xAA55) return "raw";
   // A whole disk holding what the probe knows and refuses, so that it is named (exit 9) rather
   // than taken for a tarball: LUKS, an LVM physical volume, XFS, squashfs, swap, ISO 9660. A tar
-  // header (ustar or GNU magic) comes first: a tarball of such images holds these bytes too.
-  if (h.size() >= 263 && h.substr(257, 5) == "ustar") return "";
+  // header (ustar or GNU magic) came first: a tarball of such images holds these bytes too.
   if (h.starts_with("LUKS\xba\xbe") || h.starts_with("XFSB") || h.starts_with("hsqs")) return "raw";
   for (size_t s = 0; s < 4; ++s) {
     if (h.size() >= s * 512 + 28 && h.substr(s * 512, 8) == "LABELONE" &&

@@ -156,6 +156,43 @@ TEST(DiskProbeTest, WholeDisksOfRefusedKindsAreSniffedAsDisksNotTheirTarballs) {
   EXPECT_EQ(SniffImageFormat(tar), "");
 }
 
+// A tarball (tar, cpio, or compressed) is sniffed as one before any disk signature is looked
+// for: those lie at offsets a tar's first file, or compressed bytes, fill with anything. A tar
+// whose first file held 0xEF53 at its offset 568 (1080 in the tarball) was loop-mounted as ext,
+// one whose first file began "EFI PART" was refused as a disk, and a .tar.gz whose bytes 510-511
+// happened to be 0x55AA (2 in 65,536) failed as a partition table. Disks are still disks.
+TEST(DiskProbeTest, TarballsAreSniffedAsTarballsWhateverTheirFirstFileHolds) {
+  std::string tar(64 * 1024, '\0');
+  tar.replace(0, 5, "first");
+  tar.replace(257, 6, std::string("ustar\0", 6));
+  std::string ext = tar, gpt = tar, mbr = tar;
+  ext.replace(1080, 2, "\x53\xef");
+  gpt.replace(512, 8, "EFI PART");
+  mbr.replace(510, 2, "\x55\xaa");
+  for (const std::string* t : {&ext, &gpt, &mbr}) EXPECT_EQ(SniffImageFormat(*t), "");
+  for (std::string_view magic :
+       {std::string_view("\x1f\x8b\x08", 3), std::string_view("\x28\xb5\x2f\xfd", 4),
+        std::string_view("\xfd"
+                         "7zXZ\0",
+                         6),
+        std::string_view("BZh9"), std::string_view("\x04\x22\x4d\x18", 4),
+        std::string_view("\x50\x2a\x4d\x18", 4), std::string_view("LZIP"),
+        std::string_view("\x1f\x9d"), std::string_view("070701")}) {
+    std::string compressed(64 * 1024, '\x11');
+    compressed.replace(0, magic.size(), magic);
+    compressed.replace(510, 2, "\x55\xaa");
+    compressed.replace(1080, 2, "\x53\xef");
+    EXPECT_EQ(SniffImageFormat(compressed), "") << magic;
+  }
+  std::string disk(64 * 1024, '\0');
+  disk.replace(0, 3, "\xeb\x63\x90");  // boot code
+  disk.replace(510, 2, "\x55\xaa");
+  EXPECT_EQ(SniffImageFormat(disk), "raw");
+  std::string fs(64 * 1024, '\0');
+  fs.replace(1080, 2, "\x53\xef");
+  EXPECT_EQ(SniffImageFormat(fs), "raw");
+}
+
 // One rule for mount points on both paths (fstab on the fast path, libguestfs's inspection on
 // the other): "/boot/." was skipped by one and failed the other's checkin with "unsafe name".
 TEST(DiskViewTest, MountPointsAreSafeNamesJoinedBySlashes) {
