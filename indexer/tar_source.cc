@@ -458,6 +458,9 @@ class TarReader {
       if (n == out_size) content = ingestor_->PutBytes(buf);
     } else {
       content = ingestor_->PutStream(in, tarball_ + ":" + shown);
+      // The archive's own error (cut short, damaged compressed data) is what went wrong: the
+      // count of bytes it left unread said "holds 0 bytes of data, expected N".
+      if (!content) return std::move(content).error();
     }
     if (aligned) {  // AlignedData stops at its plan's end: data beyond the map is counted here
       char extra;

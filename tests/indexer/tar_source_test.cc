@@ -476,6 +476,35 @@ TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
   EXPECT_NE(r.error().message().find("not a directory"), std::string::npos) << r.error().ToString();
 }
 
+// A tarball damaged inside a file above 1 MiB (stored as a stream) is refused with the archive's
+// own error, as one damaged inside a small file is: "entry 'big' holds 0 bytes of data,
+// expected 3000000" named neither the damage nor the compression.
+TEST_F(TarTest, DamageInsideALargeFileIsNamedAsTheArchiveSaysIt) {
+  std::string dir = tmp_ + "/tree", plain = tmp_ + "/good.tar", gz = tmp_ + "/good.tar.gz";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && head -c 3000000 /dev/urandom > " + Q(dir) + "/big" +
+               " && tar -C " + Q(dir) + " -cf " + Q(plain) + " big && gzip -1 -c " + Q(plain) +
+               " > " + Q(gz)),
+            0);
+  std::string tar_bytes, gz_bytes;
+  for (auto [path, out] : {std::pair{plain, &tar_bytes}, std::pair{gz, &gz_bytes}}) {
+    std::ifstream f(path, std::ios::binary);
+    out->assign(std::istreambuf_iterator<char>(f), {});
+  }
+  const std::string cut = WriteFile("cut.tar", tar_bytes.substr(0, 2000000));
+  auto c = CheckinTar(cut);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code(), Code::kCorruption) << c.error().ToString();
+  EXPECT_EQ(c.error().message(), "read tarball " + cut + " at 'big': Truncated tar archive");
+  std::string flipped = gz_bytes;
+  flipped[flipped.size() / 2] ^= 1;
+  const std::string bad = WriteFile("bad.tar.gz", flipped);
+  auto r = CheckinTar(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
+  EXPECT_EQ(r.error().message(),
+            "read tarball " + bad + ": damaged gzip data: its CRC-32 does not match the data");
+}
+
 // libarchive's gzip reader checks neither the CRC-32 nor the length in a member's trailer, and
 // stops reading before the last one: a byte flipped in a stored deflate block (random data,
 // gzip -1) was checked in. Such a tarball, or one without its trailer, is Corruption naming it;
