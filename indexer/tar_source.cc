@@ -76,7 +76,9 @@ using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
 // The one conversion point from libarchive errors in this file.
 Status ArchiveStatus(struct archive* a, const std::string& tarball, std::string_view what) {
   const char* msg = archive_error_string(a);
-  std::string detail = msg != nullptr ? msg : "unknown libarchive error";
+  // libarchive fails some reads without saying why (a tarball cut right after a pax header).
+  std::string detail =
+      msg != nullptr ? msg : "damaged or cut short (the archive reader gave no reason)";
   int err = archive_errno(a);
   std::string text = "read tarball " + tarball;
   if (!what.empty()) text += " at '" + std::string(what) + "'";
@@ -236,7 +238,10 @@ class TarReader {
       // ARCHIVE_WARN: e.g. a name that is not valid UTF-8 in the current locale; its raw
       // bytes are kept, which is what we want.
       CAIRN_RETURN_IF_ERROR(CheckFormat(a.get()));
-      if (r < ARCHIVE_WARN) return Failed(a.get(), "");
+      // ARCHIVE_RETRY (above ARCHIVE_WARN): a header that failed its checksum, which a reader
+      // may skip to look for the next. Not this one: the tarball is damaged. (Taken for a
+      // warning, the cleared entry went on to fail as "entry without a name".)
+      if (r == ARCHIVE_RETRY || r < ARCHIVE_WARN) return Failed(a.get(), "");
       CAIRN_RETURN_IF_ERROR(AddEntry(a.get(), e));
       peak_held_ = std::max(peak_held_, tree_.held());
       if (tarball_size > 0) {

@@ -476,6 +476,35 @@ TEST_F(TarTest, AnEntryBeneathAFileIsRefused) {
   EXPECT_NE(r.error().message().find("not a directory"), std::string::npos) << r.error().ToString();
 }
 
+// A header that fails its checksum (libarchive's ARCHIVE_RETRY, which a reader may skip) is
+// damage, said so: taken for a warning, the cleared entry failed as "entry without a name". A
+// tarball cut right after a pax header, where libarchive gives no reason, is named damaged or
+// cut short, not "unknown libarchive error".
+TEST_F(TarTest, DamagedHeadersAreNamedSo) {
+  std::string dir = tmp_ + "/tree", ok = tmp_ + "/ok.tar", pax = tmp_ + "/pax.tar";
+  ASSERT_EQ(Sh("mkdir -p " + Q(dir) + " && echo one > " + Q(dir) + "/a && echo two > " + Q(dir) +
+               "/b && tar -cf " + Q(ok) + " --format=ustar -C " + Q(dir) + " a b && tar -cf " +
+               Q(pax) + " --format=posix --pax-option=comment=xxxxxxxx -C " + Q(dir) + " a"),
+            0);
+  std::string bytes, pax_bytes;
+  for (auto [path, out] : {std::pair{ok, &bytes}, std::pair{pax, &pax_bytes}}) {
+    std::ifstream f(path, std::ios::binary);
+    out->assign(std::istreambuf_iterator<char>(f), {});
+  }
+  bytes[1024 + 148] ^= 1;  // the checksum field of the second header
+  const std::string bad = WriteFile("badsum.tar", bytes);
+  auto r = CheckinTar(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kCorruption) << r.error().ToString();
+  EXPECT_EQ(r.error().message(), "read tarball " + bad + ": Damaged tar archive");
+  const std::string cut = WriteFile("cut.tar", pax_bytes.substr(0, 512));
+  auto c = CheckinTar(cut);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code(), Code::kCorruption) << c.error().ToString();
+  EXPECT_EQ(c.error().message(),
+            "read tarball " + cut + ": damaged or cut short (the archive reader gave no reason)");
+}
+
 // A tarball damaged inside a file above 1 MiB (stored as a stream) is refused with the archive's
 // own error, as one damaged inside a small file is: "entry 'big' holds 0 bytes of data,
 // expected 3000000" named neither the damage nor the compression.
