@@ -244,7 +244,7 @@ class Writer {
   // leaves out (the walk's thread only: in walk order).
   void NoteLeftOutXattrs(const std::string& path, const cas::Metadata& m, cas::EntryType type) {
     for (const auto& [k, v] : m.xattrs) {
-      std::string_view why = XattrNotHeld(k, type, target_fs_.privileged_xattrs);
+      std::string_view why = XattrNotHeld(k, v.size(), type, target_fs_.privileged_xattrs);
       if (!why.empty())
         result_.left_out.push_back({"xattr " + k + " of " + path, std::string(why)});
     }

@@ -108,13 +108,18 @@ std::string TimeNotKept(const cas::Metadata& m, const struct timespec& kept) {
 }  // namespace
 
 // Why Linux would not let the checkout set xattr `name` on an entry of `type`, or "" when it
-// would: a namespace the kernel does not know (xattr(7)), which every file system refuses
+// would: a name or value longer than any Linux file system holds (a tarball made elsewhere may
+// hold either); a namespace the kernel does not know (xattr(7)), which every file system refuses
 // (EOPNOTSUPP); a user.* xattr on anything but a regular file or directory, which the kernel
 // refuses (EPERM) because the permission bits of symbolic links and device nodes do not govern
 // their xattrs (a tarball made elsewhere may hold either); or, for a checkout not `privileged`
 // (TargetFs), a trusted.* or security.* one (a file capability, an SELinux label), which only root
 // may set (CAP_SYS_ADMIN, CAP_SETFCAP), as such a checkout leaves owners and device nodes out.
-std::string_view XattrNotHeld(std::string_view name, cas::EntryType type, bool privileged) {
+std::string_view XattrNotHeld(std::string_view name, size_t value_size, cas::EntryType type,
+                              bool privileged) {
+  // XATTR_NAME_MAX and XATTR_SIZE_MAX: no Linux file system takes more (ERANGE, E2BIG).
+  if (name.size() > 255) return "a name longer than the 255 bytes Linux holds";
+  if (value_size > 65536) return "a value larger than the 65,536 bytes Linux holds";
   if (name.starts_with("user.")) {
     if (type == cas::EntryType::kRegular || type == cas::EntryType::kDirectory) return "";
     return "a user. xattr, which Linux holds on regular files and directories only";
@@ -157,7 +162,7 @@ Status ApplyMetadata(int fd, int dirfd, const std::string& name, const cas::Meta
   // permission, which a read-only entry's mode takes from a user other than root. An ACL's
   // entries and the mode agree, so the chmod after it changes neither.
   for (const auto& [k, v] : m.xattrs) {
-    if (!XattrNotHeld(k, type, target.privileged_xattrs).empty()) continue;
+    if (!XattrNotHeld(k, v.size(), type, target.privileged_xattrs).empty()) continue;
     int rc = fd >= 0 ? ::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0)
                      : ::setxattr(proc.c_str(), k.c_str(), v.data(), v.size(), 0);
     if (rc != 0) {

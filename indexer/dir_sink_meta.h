@@ -23,14 +23,17 @@ struct TargetFs {
 // What this process may do (root, and in the initial user namespace).
 TargetFs ThisProcessTargetFs();
 
-// Why Linux would not let the checkout set xattr `name` on an entry of `type`, or "" when it
-// would: a namespace the kernel does not know (xattr(7)), which every file system refuses
-// (EOPNOTSUPP); a user.* xattr on anything but a regular file or directory, which the kernel
-// refuses (EPERM) because the permission bits of symbolic links and device nodes do not govern
-// their xattrs (a tarball made elsewhere may hold either); or, for a checkout not `privileged`
-// (TargetFs), a trusted.* or security.* one (a file capability, an SELinux label), which only root
-// may set (CAP_SYS_ADMIN, CAP_SETFCAP), as such a checkout leaves owners and device nodes out.
-std::string_view XattrNotHeld(std::string_view name, cas::EntryType type, bool privileged);
+// Why Linux would not let the checkout set xattr `name` (of `value_size` bytes) on an entry of
+// `type`, or "" when it would: a name above 255 bytes or a value above 65,536 (XATTR_NAME_MAX,
+// XATTR_SIZE_MAX: a tarball made elsewhere may hold either); a namespace the kernel does not know
+// (xattr(7)), which every file system refuses (EOPNOTSUPP); a user.* xattr on anything but a
+// regular file or directory, which the kernel refuses (EPERM) because the permission bits of
+// symbolic links and device nodes do not govern their xattrs (a tarball made elsewhere may hold
+// either); or, for a checkout not `privileged` (TargetFs), a trusted.* or security.* one (a file
+// capability, an SELinux label), which only root may set (CAP_SYS_ADMIN, CAP_SETFCAP), as such a
+// checkout leaves owners and device nodes out.
+std::string_view XattrNotHeld(std::string_view name, size_t value_size, cas::EntryType type,
+                              bool privileged);
 
 // Applies owner, mode, xattrs (but those Linux cannot hold: XattrNotHeld) and
 // times to an entry of `type`. `fd` >= 0: an open file or directory; else the entry `name` in

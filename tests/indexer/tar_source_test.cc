@@ -320,6 +320,33 @@ TEST_F(TarTest, AnXattrOutsideLinuxsNamespacesIsKeptButLeftOutOfADirectory) {
   ExpectSameRootThroughATarball(in->root);
 }
 
+// No Linux file system holds an xattr name above 255 bytes or a value above 65,536 (ERANGE,
+// E2BIG): a tarball made elsewhere with one failed every directory checkout (exit 6, or exit 9
+// on ext4 with advice to use file systems that refuse it too). It is stored and kept in a
+// tarball, and left out of a directory with a warning, as an xattr outside Linux's namespaces.
+TEST_F(TarTest, AnXattrTooLargeForLinuxIsKeptButLeftOutOfADirectory) {
+  std::string t = PyTar("big.tar",
+                        "    reg(t, 'f', b'x', pax_headers={"
+                        "'SCHILY.xattr.user.big': 'v' * 70000, "
+                        "'SCHILY.xattr.user.' + 'n' * 295: 'long', "
+                        "'SCHILY.xattr.user.kept': 'yes'})\n");
+  auto in = CheckinTar(t);
+  ASSERT_TRUE(in) << in.error().ToString();
+  auto f = cas::LookupPath(store_.get(), in->root, "f");
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->meta.xattrs.size(), 3u);
+  const std::string dst = tmp_ + "/dst";
+  auto out = DirSink(dst).Checkout(store_.get(), in->root, CheckoutOptions{});
+  ASSERT_TRUE(out) << out.error().ToString();
+  EXPECT_EQ(out->left_out,
+            (std::vector<LeftOut>{
+                {"xattr user.big of f", "a value larger than the 65,536 bytes Linux holds"},
+                {"xattr user." + std::string(295, 'n') + " of f",
+                 "a name longer than the 255 bytes Linux holds"}}));
+  EXPECT_EQ(Sh("test \"$(getfattr --only-values -n user.kept " + Q(dst + "/f") + ")\" = yes"), 0);
+  ExpectSameRootThroughATarball(in->root);
+}
+
 // Linux holds user.* xattrs on regular files and directories only (xattr(7)): a tarball made
 // elsewhere with one on a symbolic link or a fifo failed every directory checkout (EPERM, exit
 // 6). It is stored and kept in a tarball, and left out of a directory with a warning.
