@@ -273,6 +273,21 @@ class UnprivilegedCliTest : public TreesCliTest {
   RunResult RunAsNobody(const std::vector<std::string>& args) {
     return RunAs(User{65534, 65534, {}}, args);
   }
+  // Removes the secret file's three names: what a test makes unreadable is its directories.
+  void OnlyDirectoriesUnreadable() {
+    for (const char* name : {"/secret", "/d/secret-link", "/d/secret-link2"}) {
+      ASSERT_EQ(::unlink((src_ + name).c_str()), 0) << name;
+    }
+  }
+  // A stat cache directory nobody may write, made once the tree is: its ctimes are then past
+  // RacyCtime's doubt.
+  std::string NobodysCache() {
+    const std::string cache = dir_ + "/cache";
+    EXPECT_EQ(::mkdir(cache.c_str(), 0755), 0);
+    EXPECT_EQ(::chown(cache.c_str(), 65534, 65534), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return cache;
+  }
 };
 
 TEST_F(UnprivilegedCliTest, UnreadableFileFailsTheCheckinAndRecordsNothing) {
@@ -319,13 +334,8 @@ TEST_F(UnprivilegedCliTest, SkipUnreadableLeavesOutDirectoriesItCannotList) {
   for (const char* dir : {"/d/locked", "/nosearch"}) {
     ASSERT_EQ(::chown((src_ + dir).c_str(), 0, kReaders), 0);
   }
-  ASSERT_EQ(::unlink((src_ + "/secret").c_str()), 0);  // only the directories are unreadable
-  ASSERT_EQ(::unlink((src_ + "/d/secret-link").c_str()), 0);
-  ASSERT_EQ(::unlink((src_ + "/d/secret-link2").c_str()), 0);
-  const std::string cache = dir_ + "/cache";
-  ASSERT_EQ(::mkdir(cache.c_str(), 0755), 0);
-  ASSERT_EQ(::chown(cache.c_str(), 65534, 65534), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // ctimes past RacyCtime's doubt
+  ASSERT_NO_FATAL_FAILURE(OnlyDirectoriesUnreadable());
+  const std::string cache = NobodysCache();
   auto before = Contents();
   RunResult fail = RunAsNobody({"checkin", "--repo", repo_, src_, "--image", "web"});
   EXPECT_EQ(fail.exit_code, 6) << fail.err;
@@ -390,13 +400,8 @@ TEST_F(UnprivilegedCliTest, AnIncrementalCheckinBySomeoneElseSeesWhatAFullOneSee
   MakeFile("src/locked/inside", "group only\n");
   ASSERT_EQ(::chmod((src_ + "/locked/inside").c_str(), 0644), 0);
   ASSERT_EQ(::chown((src_ + "/locked").c_str(), 0, kReaders), 0);
-  ASSERT_EQ(::unlink((src_ + "/secret").c_str()), 0);  // only the directory is unreadable
-  ASSERT_EQ(::unlink((src_ + "/d/secret-link").c_str()), 0);
-  ASSERT_EQ(::unlink((src_ + "/d/secret-link2").c_str()), 0);
-  const std::string cache = dir_ + "/cache";
-  ASSERT_EQ(::mkdir(cache.c_str(), 0755), 0);
-  ASSERT_EQ(::chown(cache.c_str(), 65534, 65534), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // ctimes past RacyCtime's doubt
+  ASSERT_NO_FATAL_FAILURE(OnlyDirectoriesUnreadable());
+  const std::string cache = NobodysCache();
   const User nobody{65534, 65534, {}}, reader{65534, 65534, {kReaders}};
   nlohmann::json one = CheckinAs(reader, src_, cache, {"--image", "web"});
   EXPECT_EQ(one["skipped"].size(), 0u) << one.dump();

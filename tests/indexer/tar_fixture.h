@@ -182,6 +182,11 @@ class TarTest : public ::testing::Test {
   }
 
   // Writes `bytes` to the file `name` in the test's directory; returns its path.
+  // The bytes of the file at `path` (a tarball made for the test).
+  static std::string ReadBytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
   std::string WriteFile(const std::string& name, const std::string& bytes) {
     std::string path = tmp_ + "/" + name;
     std::ofstream(path, std::ios::binary) << bytes;

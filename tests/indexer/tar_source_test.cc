@@ -513,11 +513,8 @@ TEST_F(TarTest, DamagedHeadersAreNamedSo) {
                "/b && tar -cf " + Q(ok) + " --format=ustar -C " + Q(dir) + " a b && tar -cf " +
                Q(pax) + " --format=posix --pax-option=comment=xxxxxxxx -C " + Q(dir) + " a"),
             0);
-  std::string bytes, pax_bytes;
-  for (auto [path, out] : {std::pair{ok, &bytes}, std::pair{pax, &pax_bytes}}) {
-    std::ifstream f(path, std::ios::binary);
-    out->assign(std::istreambuf_iterator<char>(f), {});
-  }
+  std::string bytes = ReadBytes(ok);
+  const std::string pax_bytes = ReadBytes(pax);
   bytes[1024 + 148] ^= 1;  // the checksum field of the second header
   const std::string bad = WriteFile("badsum.tar", bytes);
   auto r = CheckinTar(bad);
@@ -541,11 +538,7 @@ TEST_F(TarTest, DamageInsideALargeFileIsNamedAsTheArchiveSaysIt) {
                " && tar -C " + Q(dir) + " -cf " + Q(plain) + " big && gzip -1 -c " + Q(plain) +
                " > " + Q(gz)),
             0);
-  std::string tar_bytes, gz_bytes;
-  for (auto [path, out] : {std::pair{plain, &tar_bytes}, std::pair{gz, &gz_bytes}}) {
-    std::ifstream f(path, std::ios::binary);
-    out->assign(std::istreambuf_iterator<char>(f), {});
-  }
+  const std::string tar_bytes = ReadBytes(plain), gz_bytes = ReadBytes(gz);
   const std::string cut = WriteFile("cut.tar", tar_bytes.substr(0, 2000000));
   auto c = CheckinTar(cut);
   ASSERT_FALSE(c);
@@ -573,11 +566,7 @@ TEST_F(TarTest, ADamagedGzipTarballIsRefusedByItsChecksum) {
             0);
   auto want = CheckinTar(plain);
   ASSERT_TRUE(want) << want.error().ToString();
-  std::string bytes;
-  {
-    std::ifstream f(gz, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(f), {});
-  }
+  const std::string bytes = ReadBytes(gz);
   std::string flipped = bytes;
   flipped[flipped.size() / 2] ^= 1;
   const std::string bad = WriteFile("bad.tar.gz", flipped);
@@ -627,11 +616,7 @@ TEST_F(TarTest, ADamagedTarballInAnyCheckedCompressionIsRefusedByItsChecksum) {
     auto good = CheckinTar(packed);
     ASSERT_TRUE(good) << name << ": " << good.error().ToString();
     EXPECT_EQ(good->root, want->root) << name;
-    std::string bytes;
-    {
-      std::ifstream f(packed, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(f), {});
-    }
+    const std::string bytes = ReadBytes(packed);
     for (size_t at : {bytes.size() / 2, size_t{40}}) {
       std::string damaged = bytes;
       damaged[at] ^= 0x10;
