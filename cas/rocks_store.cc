@@ -203,13 +203,6 @@ class RocksStoreImpl final : public RocksStore {
     // A log left behind by the last writer (see ~RocksStoreImpl) is replayed into memory at
     // open and stays in the log, not written out as one small table per space at each open.
     db.avoid_flush_during_recovery = true;
-    // Those logs hold the catalog's records (versions, tags, states), written synced. A crash
-    // can leave only the last record of a log incomplete (a write never acknowledged), which
-    // is dropped; anything else wrong in a log fails the open (Corruption, exit 5). RocksDB's
-    // default (point in time) stopped replaying at a damaged byte without a word: every
-    // version and tag recorded after it was gone, `verify` passed, and the next checkin took a
-    // lost version's number for other content.
-    db.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     // Short-lived commands touch few tables: a writer opens them on first use, not all at
     // DB::Open. A reader opens them all (10-12 in a repository of three corpus versions, ~1 ms):
     // a writer's compaction deletes the tables it replaced, and a reader holding them open
