@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -170,6 +171,20 @@ TEST(DiskProbeTest, TarballsAreSniffedAsTarballsWhateverTheirFirstFileHolds) {
   gpt.replace(512, 8, "EFI PART");
   mbr.replace(510, 2, "\x55\xaa");
   for (const std::string* t : {&ext, &gpt, &mbr}) EXPECT_EQ(SniffImageFormat(*t), "");
+  // A v7 header has no magic: its checksum says it is one.
+  std::string v7(64 * 1024, '\0');
+  v7.replace(0, 5, "first");
+  v7.replace(100, 8, std::string("0000644\0", 8));
+  v7.replace(124, 12, std::string("00000002000\0", 12));
+  v7.replace(1080, 2, "\x53\xef");
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<uint8_t>(v7[i]);
+  char field[9];
+  std::snprintf(field, sizeof field, "%06o", sum);
+  v7.replace(148, 8, std::string(field, 6) + std::string("\0 ", 2));
+  EXPECT_EQ(SniffImageFormat(v7), "");
+  v7[0] ^= 1;  // no longer a header: a disk's signature again
+  EXPECT_EQ(SniffImageFormat(v7), "raw");
   for (std::string_view magic :
        {std::string_view("\x1f\x8b\x08", 3), std::string_view("\x28\xb5\x2f\xfd", 4),
         std::string_view("\xfd"
@@ -177,7 +192,9 @@ TEST(DiskProbeTest, TarballsAreSniffedAsTarballsWhateverTheirFirstFileHolds) {
                          6),
         std::string_view("BZh9"), std::string_view("\x04\x22\x4d\x18", 4),
         std::string_view("\x50\x2a\x4d\x18", 4), std::string_view("LZIP"),
-        std::string_view("\x1f\x9d"), std::string_view("070701")}) {
+        std::string_view("\x1f\x9d"), std::string_view("070701"), std::string_view("\xc7\x71"),
+        std::string_view("\x71\xc7"), std::string_view("\x89LZO\0\r\n\x1a\n", 9),
+        std::string_view("\x5d\0\0", 3)}) {
     std::string compressed(64 * 1024, '\x11');
     compressed.replace(0, magic.size(), magic);
     compressed.replace(510, 2, "\x55\xaa");
