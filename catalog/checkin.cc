@@ -259,8 +259,13 @@ Result<VersionRef> CloneVersion(cas::Repository& repo, const std::string& spec,
 }
 
 Result<indexer::CheckoutResult> CheckoutVersion(cas::Repository& repo, const std::string& spec,
-                                                const std::string& target, std::string format,
+                                                const std::string& target_given, std::string format,
                                                 const indexer::CheckoutOptions& options) {
+  // A trailing slash makes the kernel follow a symbolic link in the last component (lstat,
+  // O_NOFOLLOW): `checkout web lnk/` wrote into the directory lnk points at. The target is named
+  // without it, and a link is refused as a link.
+  std::string target = target_given;
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
   Catalog catalog(repo.store());
   CAIRN_ASSIGN_OR_RETURN(VersionRef ref, catalog.Resolve(spec));
   CAIRN_ASSIGN_OR_RETURN(ObjectId tree, cas::RootTreeOf(repo.store(), ref.version));
