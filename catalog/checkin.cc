@@ -17,9 +17,9 @@
 #include "catalog/inspect.h"
 #include "indexer/dir_sink.h"
 #include "indexer/dir_source.h"
-#include "indexer/disk_probe.h"
 #include "indexer/disk_sink.h"
 #include "indexer/disk_source.h"
+#include "indexer/image_sniff.h"
 #include "indexer/tar_sink.h"
 #include "indexer/tar_source.h"
 

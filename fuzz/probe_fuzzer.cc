@@ -7,6 +7,7 @@
 
 #include "fuzz/fuzz_check.h"
 #include "indexer/disk_probe.h"
+#include "indexer/image_sniff.h"
 
 using namespace cairn;
 

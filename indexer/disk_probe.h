@@ -20,10 +20,6 @@ namespace cairn::indexer {
 // Reads exactly n bytes at offset (zeros past the end are the reader's business).
 using ReadAtFn = std::function<Result<std::string>(uint64_t offset, size_t n)>;
 
-// The container format of an image file, from its first bytes: "qcow2", "vmdk", "vdi", "vhdx",
-// "raw" (an MBR or GPT signature, or an ext superblock at 1024), or "" (not a disk image).
-std::string SniffImageFormat(std::string_view head);  // head: at least the first 4 KiB
-
 // What a region of the disk holds.
 struct ProbedContent {
   enum class Kind { kEmpty, kExt, kSwap, kUnknown, kUnsupported, kLvmPv } kind = Kind::kEmpty;

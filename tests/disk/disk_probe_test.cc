@@ -15,6 +15,7 @@
 #include "indexer/disk_lvm.h"
 #include "indexer/disk_sink.h"
 #include "indexer/disk_view.h"
+#include "indexer/image_sniff.h"
 
 namespace cairn::indexer {
 namespace {
