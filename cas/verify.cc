@@ -33,6 +33,20 @@ std::vector<Status> CheckRecord(ObjectStore* store, const ObjectId& id, const st
     problems.push_back(Status::Corruption("object " + id.Short() +
                                           ": info entry disagrees with the record"));
   }
+  // What a Disk, a Tree or a Version names must be there (a checkout reaches it: a lost file's
+  // content, or a subdirectory, failed the checkout with verify passing), of one of `types`
+  // when any are given.
+  auto named_as = [&](const std::string& who, const ObjectId& n, const char* what,
+                      std::initializer_list<ObjectType> types) {
+    auto ni = store->Info(n);
+    if (!ni) {
+      problems.push_back(Status::Corruption(who + ": " + what + " " + n.Short() + " is missing"));
+    } else if (types.size() != 0 &&
+               std::find(types.begin(), types.end(), ni->type) == types.end()) {
+      problems.push_back(Status::Corruption(who + ": " + what + " " + n.Short() + " is a " +
+                                            std::string(ObjectTypeName(ni->type))));
+    }
+  };
   if (decoded->type == ObjectType::kDisk) {
     auto disk = DecodeDisk(id, decoded->data);
     if (!disk) {
@@ -41,25 +55,8 @@ std::vector<Status> CheckRecord(ObjectStore* store, const ObjectId& id, const st
     }
     std::vector<ObjectId> named = DiskTrees(*disk);
     for (const auto& c : DiskContents(*disk)) named.push_back(c);
-    for (const auto& n : named) {
-      if (!store->Info(n)) {
-        problems.push_back(Status::Corruption("disk " + id.Short() + ": object " + n.Short() +
-                                              " is missing"));
-      }
-    }
+    for (const auto& n : named) named_as("disk " + id.Short(), n, "object", {});
   }
-  // What a Tree or a Version names must be there, of the right type: a checkout reaches it
-  // (a lost file's content, or a subdirectory, failed the checkout with verify passing).
-  auto named_as = [&](const std::string& who, const ObjectId& n, const char* what,
-                      std::initializer_list<ObjectType> types) {
-    auto ni = store->Info(n);
-    if (!ni) {
-      problems.push_back(Status::Corruption(who + ": " + what + " " + n.Short() + " is missing"));
-    } else if (std::find(types.begin(), types.end(), ni->type) == types.end()) {
-      problems.push_back(Status::Corruption(who + ": " + what + " " + n.Short() + " is a " +
-                                            std::string(ObjectTypeName(ni->type))));
-    }
-  };
   if (decoded->type == ObjectType::kTree) {
     auto tree = DecodeTree(id, decoded->data);
     if (!tree) {
@@ -82,11 +79,9 @@ std::vector<Status> CheckRecord(ObjectStore* store, const ObjectId& id, const st
       return problems;
     }
     // Its parents may be purged (provenance names them still); its root never is.
-    if (version->root_type == Version::RootType::kTree) {
-      named_as("version " + id.Short(), version->root, "root", {ObjectType::kTree});
-    } else {
-      named_as("version " + id.Short(), version->root, "root", {ObjectType::kDisk});
-    }
+    named_as(
+        "version " + id.Short(), version->root, "root",
+        {version->root_type == Version::RootType::kTree ? ObjectType::kTree : ObjectType::kDisk});
   }
   if (decoded->type == ObjectType::kChunkIndex) {
     auto index = DecodeChunkIndex(id, decoded->data);
