@@ -1,9 +1,7 @@
 #include "base/descriptors.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>

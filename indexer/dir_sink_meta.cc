@@ -107,14 +107,7 @@ std::string TimeNotKept(const cas::Metadata& m, const struct timespec& kept) {
 
 }  // namespace
 
-// Why Linux would not let the checkout set xattr `name` on an entry of `type`, or "" when it
-// would: a name or value longer than any Linux file system holds (a tarball made elsewhere may
-// hold either); a namespace the kernel does not know (xattr(7)), which every file system refuses
-// (EOPNOTSUPP); a user.* xattr on anything but a regular file or directory, which the kernel
-// refuses (EPERM) because the permission bits of symbolic links and device nodes do not govern
-// their xattrs (a tarball made elsewhere may hold either); or, for a checkout not `privileged`
-// (TargetFs), a trusted.* or security.* one (a file capability, an SELinux label), which only root
-// may set (CAP_SYS_ADMIN, CAP_SETFCAP), as such a checkout leaves owners and device nodes out.
+// XattrNotHeld: what Linux would refuse, and why (dir_sink_meta.h).
 std::string_view XattrNotHeld(std::string_view name, size_t value_size, cas::EntryType type,
                               bool privileged) {
   // XATTR_NAME_MAX and XATTR_SIZE_MAX: no Linux file system takes more (ERANGE, E2BIG).
